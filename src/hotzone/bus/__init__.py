@@ -1,0 +1,1 @@
+"""bus layer (see DESIGN.md §2)."""

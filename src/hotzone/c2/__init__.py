@@ -1,0 +1,1 @@
+"""c2 layer (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""fusion layer (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""share layer (see DESIGN.md §2)."""

@@ -1,0 +1,1 @@
+"""Scenario simulator: targets, sensor models and ground truth, deterministic under a seed."""
