@@ -100,6 +100,8 @@ class LocalFrame:
     def __post_init__(self) -> None:
         if not -90.0 <= self.lat_deg <= 90.0 or not -180.0 <= self.lon_deg <= 180.0:
             raise ValueError(f"frame origin ({self.lat_deg}, {self.lon_deg}) is not on Earth")
+        if not np.isfinite(self.height_m):
+            raise ValueError(f"frame origin height {self.height_m} m is not a finite number")
         object.__setattr__(self, "rotation", _enu_rotation(self.lat_deg, self.lon_deg))
         origin = np.array(geodetic_to_ecef(self.lat_deg, self.lon_deg, self.height_m))
         object.__setattr__(self, "origin_ecef", origin)
@@ -128,7 +130,9 @@ class LocalFrame:
         return other.rotation @ self.rotation.T
 
 
-def polar_to_enu(range_m: ArrayLike, azimuth_deg: ArrayLike, elevation_deg: ArrayLike) -> FloatArray:
+def polar_to_enu(
+    range_m: ArrayLike, azimuth_deg: ArrayLike, elevation_deg: ArrayLike
+) -> FloatArray:
     """Sensor-local polar (azimuth clockwise from north) -> (..., 3) ENU metres."""
     rng = np.asarray(range_m, dtype=np.float64)
     az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
@@ -143,5 +147,8 @@ def enu_to_polar(enu: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     east, north, up = vectors[..., 0], vectors[..., 1], vectors[..., 2]
     horizontal = np.hypot(east, north)
     azimuth = np.degrees(np.arctan2(east, north)) % 360.0
+    # A tiny negative angle such as -1e-15 wraps to exactly 360.0 in floating point; the
+    # documented interval is half-open, so fold that back onto north.
+    azimuth = np.where(azimuth >= 360.0, 0.0, azimuth)
     elevation = np.degrees(np.arctan2(up, horizontal))
     return np.sqrt(horizontal**2 + up**2), azimuth, elevation
