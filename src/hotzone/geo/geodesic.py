@@ -1,0 +1,143 @@
+"""Geodesics on the WGS-84 ellipsoid: distance, bearings and the direct problem, on arrays.
+
+GeographicLib (Karney 2013) solves both geodesic problems to round-off everywhere, including
+nearly antipodal points where Vincenty's iteration fails. It has no array interface, so these
+functions broadcast their arguments with numpy and loop inside; every function returns
+arrays of the broadcast shape (0-d for scalar input). Bearings are degrees clockwise from
+true north in [0, 360), distances metres.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from geographiclib.geodesic import Geodesic
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+_WGS84 = Geodesic.WGS84
+_INVERSE_MASK = Geodesic.DISTANCE | Geodesic.AZIMUTH
+_DIRECT_MASK = Geodesic.LATITUDE | Geodesic.LONGITUDE | Geodesic.AZIMUTH
+
+
+class GeodesicInverse(NamedTuple):
+    """The shortest path between two points: its length and the bearings at both ends."""
+
+    distance_m: FloatArray
+    initial_bearing_deg: FloatArray
+    """Direction of travel when leaving the first point."""
+    final_bearing_deg: FloatArray
+    """Direction of travel when arriving at the second point."""
+
+
+class GeodesicDirect(NamedTuple):
+    """Where a geodesic started at a point with a bearing ends after a distance."""
+
+    lat_deg: FloatArray
+    lon_deg: FloatArray
+    final_bearing_deg: FloatArray
+
+
+def _checked_latitude(name: str, values: ArrayLike) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(array) | (np.abs(array) > 90.0)
+    if np.any(bad):
+        raise ValueError(
+            f"{name} must be finite degrees in [-90, 90]; got {array[bad].ravel()[:3]!r}"
+        )
+    return array
+
+
+def _checked_finite(name: str, values: ArrayLike) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(array)
+    if np.any(bad):
+        raise ValueError(f"{name} must be finite; got {array[bad].ravel()[:3]!r}")
+    return array
+
+
+def _bearing(azimuth_deg: FloatArray) -> FloatArray:
+    """GeographicLib azimuths lie in (-180, 180]; bearings in [0, 360)."""
+    wrapped = np.mod(azimuth_deg, 360.0)
+    return np.where(wrapped >= 360.0, 0.0, wrapped)
+
+
+def geodesic_inverse(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> GeodesicInverse:
+    """Solve the inverse problem for every broadcast pair of points."""
+    lat1, lon1, lat2, lon2 = np.broadcast_arrays(
+        _checked_latitude("lat1_deg", lat1_deg),
+        _checked_finite("lon1_deg", lon1_deg),
+        _checked_latitude("lat2_deg", lat2_deg),
+        _checked_finite("lon2_deg", lon2_deg),
+    )
+    distance = np.empty(lat1.shape)
+    initial = np.empty(lat1.shape)
+    final = np.empty(lat1.shape)
+    for index in np.ndindex(lat1.shape):
+        solution = _WGS84.Inverse(
+            float(lat1[index]),
+            float(lon1[index]),
+            float(lat2[index]),
+            float(lon2[index]),
+            _INVERSE_MASK,
+        )
+        distance[index] = solution["s12"]
+        initial[index] = solution["azi1"]
+        final[index] = solution["azi2"]
+    return GeodesicInverse(distance, _bearing(initial), _bearing(final))
+
+
+def geodesic_distance_m(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> FloatArray:
+    """Length in metres of the shortest path on the ellipsoid between each pair of points."""
+    return geodesic_inverse(lat1_deg, lon1_deg, lat2_deg, lon2_deg).distance_m
+
+
+def initial_bearing_deg(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> FloatArray:
+    """Bearing to steer when leaving point 1 on the shortest path to point 2."""
+    return geodesic_inverse(lat1_deg, lon1_deg, lat2_deg, lon2_deg).initial_bearing_deg
+
+
+def final_bearing_deg(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> FloatArray:
+    """Bearing of travel when arriving at point 2 on the shortest path from point 1."""
+    return geodesic_inverse(lat1_deg, lon1_deg, lat2_deg, lon2_deg).final_bearing_deg
+
+
+def destination_point(
+    lat_deg: ArrayLike, lon_deg: ArrayLike, bearing_deg: ArrayLike, distance_m: ArrayLike
+) -> GeodesicDirect:
+    """Solve the direct problem: go ``distance_m`` from a point along ``bearing_deg``.
+
+    Negative distances go backwards along the same geodesic. Longitudes come back in
+    [-180, 180].
+    """
+    lat, lon, bearing, distance = np.broadcast_arrays(
+        _checked_latitude("lat_deg", lat_deg),
+        _checked_finite("lon_deg", lon_deg),
+        _checked_finite("bearing_deg", bearing_deg),
+        _checked_finite("distance_m", distance_m),
+    )
+    end_lat = np.empty(lat.shape)
+    end_lon = np.empty(lat.shape)
+    end_bearing = np.empty(lat.shape)
+    for index in np.ndindex(lat.shape):
+        solution = _WGS84.Direct(
+            float(lat[index]),
+            float(lon[index]),
+            float(bearing[index]),
+            float(distance[index]),
+            _DIRECT_MASK,
+        )
+        end_lat[index] = solution["lat2"]
+        end_lon[index] = solution["lon2"]
+        end_bearing[index] = solution["azi2"]
+    return GeodesicDirect(end_lat, end_lon, _bearing(end_bearing))
