@@ -1,0 +1,43 @@
+"""The `Bus` seam: every stage talks to the others only through it (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    subject: str
+    payload: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Subscription(Protocol):
+    """Messages matching one pattern, in publication order."""
+
+    pattern: str
+
+    def __aiter__(self) -> AsyncIterator[BusMessage]: ...
+
+    async def next(self, timeout_s: float | None = None) -> BusMessage | None:
+        """The next message, or None when closed or when ``timeout_s`` passes."""
+
+    async def unsubscribe(self) -> None: ...
+
+
+class Bus(Protocol):
+    """Publish/subscribe with NATS subject semantics.
+
+    ``publish`` waits while any matching subscriber's queue is full (back-pressure), so a
+    slow stage slows its producers instead of growing memory without bound.
+    """
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+    ) -> None: ...
+
+    async def subscribe(self, pattern: str, max_pending: int = 4096) -> Subscription: ...
+
+    async def close(self) -> None: ...

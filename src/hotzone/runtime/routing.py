@@ -1,0 +1,52 @@
+"""Which bus subject each message travels on (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from hotzone.types import (
+    Alert,
+    AnyMessage,
+    AuditRecord,
+    DeadLetter,
+    Decision,
+    Detection,
+    Event,
+    Proposal,
+    Report,
+    TaskOrder,
+    Track,
+)
+from hotzone.types.subjects import (
+    alert_subject,
+    c2_subject,
+    dead_letter_subject,
+    detection_subject,
+    subject,
+    track_subject,
+)
+
+
+def subject_for(message: AnyMessage, nation: str) -> str:
+    """The subject a message is published on by the nation that produced it."""
+    match message:
+        case Detection():
+            return detection_subject(nation, message.sector, message.sensor_id)
+        case Report() | Event():
+            sector = message.sector if isinstance(message, Report) else ""
+            return detection_subject(nation, sector, message.source_id)
+        case Track():
+            return track_subject(nation, message.sector)
+        case Alert():
+            return alert_subject(nation)
+        case Proposal():
+            return c2_subject(nation, "proposal")
+        case Decision():
+            return c2_subject(nation, "decision")
+        case TaskOrder():
+            return c2_subject(nation, "order")
+        case DeadLetter():
+            return dead_letter_subject(nation, message.source)
+        case AuditRecord():
+            return subject("hz", nation, "audit")
+        case _:
+            tag = str(type(message).__struct_config__.tag)
+            return subject("hz", nation, tag)

@@ -1,0 +1,163 @@
+"""Services: the small wrappers that connect pure stages to the bus and the store.
+
+A stage is a pure step ``step(time, inputs) -> outputs`` (DESIGN.md §1). Its service reads
+the nation's subjects, collects the inputs of one clock window, calls the step when the
+clock ticks and publishes what the step returns. Ticks and inputs come through one
+subscription, so a window always holds exactly the inputs published before its tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import msgspec
+
+from hotzone.bus import Bus, BusMessage
+from hotzone.runtime.routing import subject_for
+from hotzone.store import Store
+from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
+from hotzone.types.subjects import clock_subject, subject_matches
+
+_TICK = struct.Struct("!d")
+SHUTDOWN = "shutdown"
+
+
+class Stage(Protocol):
+    """A pure pipeline step."""
+
+    name: str
+
+    def accepts(self, message: AnyMessage) -> bool:
+        """Whether this stage consumes this kind of message."""
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        """Outputs for one clock window ending at ``time``."""
+
+
+def encode_tick(posix_time: float) -> bytes:
+    return _TICK.pack(posix_time)
+
+
+def decode_tick(payload: bytes) -> float:
+    (posix_time,) = _TICK.unpack(payload)
+    return float(posix_time)
+
+
+@dataclass
+class ServiceCounters:
+    received: Counter[str] = field(default_factory=Counter)
+    published: Counter[str] = field(default_factory=Counter)
+    dead_letters: int = 0
+    steps: int = 0
+
+
+def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
+    """Decode a bus payload; malformed input becomes a `DeadLetter` with the reason."""
+    try:
+        return from_json(message.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        return DeadLetter(
+            time=datetime.now(UTC),
+            source=source,
+            reason=f"{message.subject}: {error}",
+            raw=message.payload,
+        )
+
+
+class StageService:
+    """Runs one stage on the bus for one nation."""
+
+    def __init__(self, stage: Stage, bus: Bus, nation: str, max_pending: int = 8192) -> None:
+        self.stage = stage
+        self.bus = bus
+        self.nation = nation
+        self.max_pending = max_pending
+        self.counters = ServiceCounters()
+        self._clock = clock_subject(nation)
+        # Stages read sensor input and tracks; their own outputs of other kinds (alerts,
+        # c2) are read by the stages above them through these same two subject families.
+        self._inputs = (f"hz.{nation}.det.>", f"hz.{nation}.trk.>")
+        self.ticks_done = 0
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
+        if ready is not None:
+            ready.set()
+        window: list[AnyMessage] = []
+        async for bus_message in subscription:
+            if bus_message.subject == self._clock:
+                if bus_message.headers.get("kind") == SHUTDOWN:
+                    break
+                await self._step(decode_tick(bus_message.payload), window)
+                window = []
+                self.ticks_done += 1
+                continue
+            if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
+                continue
+            message = decode_or_dead_letter(bus_message, self.stage.name)
+            if isinstance(message, DeadLetter):
+                self.counters.dead_letters += 1
+                await self._publish(message)
+                continue
+            if self.stage.accepts(message):
+                self.counters.received[type(message).__name__] += 1
+                window.append(message)
+        await subscription.unsubscribe()
+
+    async def _step(self, posix_time: float, window: list[AnyMessage]) -> None:
+        time = datetime.fromtimestamp(posix_time, UTC)
+        self.counters.steps += 1
+        for output in self.stage.step(time, window):
+            await self._publish(output)
+
+    async def _publish(self, message: AnyMessage) -> None:
+        self.counters.published[type(message).__name__] += 1
+        await self.bus.publish(subject_for(message, self.nation), to_json(message))
+
+
+class RecorderService:
+    """Writes every message on the nation's subjects to the store, in arrival order."""
+
+    def __init__(self, bus: Bus, store: Store, nation: str, batch_size: int = 512) -> None:
+        self.bus = bus
+        self.store = store
+        self.nation = nation
+        self.batch_size = batch_size
+        self.recorded = 0
+        self.dead_letters = 0
+        self.ticks_done = 0
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
+        if ready is not None:
+            ready.set()
+        clock = clock_subject(self.nation)
+        batch: list[tuple[str, AnyMessage]] = []
+        async for bus_message in subscription:
+            if bus_message.subject == clock:
+                self._flush(batch)
+                batch = []
+                if bus_message.headers.get("kind") == SHUTDOWN:
+                    break
+                self.ticks_done += 1
+                continue
+            message = decode_or_dead_letter(bus_message, "recorder")
+            if isinstance(message, DeadLetter):
+                self.dead_letters += 1
+            batch.append((bus_message.subject, message))
+            if len(batch) >= self.batch_size:
+                self._flush(batch)
+                batch = []
+        self._flush(batch)
+        await subscription.unsubscribe()
+
+    def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
+        if batch:
+            self.store.append_many(batch)
+            self.recorded += len(batch)

@@ -1,0 +1,133 @@
+"""The in-process bus: NATS subject semantics, order, back-pressure and closing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hotzone.bus import BusClosedError, InProcessBus
+from hotzone.types.subjects import SubjectError, subject_matches
+
+
+@pytest.mark.parametrize(
+    ("pattern", "subject", "expected"),
+    [
+        ("hz.PL.det.*.*", "hz.PL.det.suwalki.radar1", True),
+        ("hz.PL.det.*", "hz.PL.det.suwalki.radar1", False),
+        ("hz.PL.det.>", "hz.PL.det.suwalki.radar1", True),
+        ("hz.PL.det.>", "hz.PL.det", False),
+        ("hz.*.alert", "hz.LT.alert", True),
+        ("hz.*.alert", "hz.LT.alerts", False),
+        ("hz.>", "hz.share.NATO", True),
+        ("hz.PL.trk.suwalki", "hz.PL.trk.suwalki", True),
+        ("hz.PL.trk.suwalki", "hz.PL.trk.augustow", False),
+    ],
+)
+def test_wildcards_match_as_in_nats(pattern: str, subject: str, expected: bool) -> None:
+    assert subject_matches(pattern, subject) is expected
+
+
+async def _collect(bus: InProcessBus, pattern: str, into: list[str]) -> None:
+    subscription = await bus.subscribe(pattern)
+    async for message in subscription:
+        into.append(message.subject + ":" + message.payload.decode())
+
+
+def test_each_subscriber_gets_its_matching_messages_in_order() -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        bus = InProcessBus()
+        detections: list[str] = []
+        everything: list[str] = []
+        tasks = [
+            asyncio.create_task(_collect(bus, "hz.PL.det.>", detections)),
+            asyncio.create_task(_collect(bus, "hz.>", everything)),
+        ]
+        await asyncio.sleep(0)
+        for index in range(100):
+            await bus.publish(f"hz.PL.det.s{index % 3}.radar", str(index).encode())
+            await bus.publish("hz.PL.alert", str(index).encode())
+        await bus.close()
+        await asyncio.gather(*tasks)
+        return detections, everything
+
+    detections, everything = asyncio.run(scenario())
+    assert [item.split(":")[1] for item in detections] == [str(i) for i in range(100)]
+    assert len(everything) == 200
+    assert everything[1] == "hz.PL.alert:0"
+
+
+def test_a_full_queue_makes_the_publisher_wait_instead_of_growing() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        bus = InProcessBus()
+        subscription = await bus.subscribe("hz.>", max_pending=5)
+        published = 0
+
+        async def producer() -> None:
+            nonlocal published
+            for index in range(20):
+                await bus.publish("hz.PL.alert", bytes([index]))
+                published += 1
+
+        task = asyncio.create_task(producer())
+        for _ in range(10):
+            await asyncio.sleep(0)
+        stalled_at = published
+        pending = subscription.pending
+        received = 0
+        while received < 20:
+            message = await subscription.next(timeout_s=1.0)
+            assert message is not None
+            assert message.payload == bytes([received])
+            received += 1
+        await task
+        await bus.close()
+        return stalled_at, pending, received
+
+    stalled_at, pending, received = asyncio.run(scenario())
+    assert stalled_at == 5
+    assert pending == 5
+    assert received == 20
+
+
+def test_closing_ends_iteration_after_what_was_delivered() -> None:
+    async def scenario() -> list[bytes]:
+        bus = InProcessBus()
+        subscription = await bus.subscribe("hz.>", max_pending=3)
+        for index in range(3):
+            await bus.publish("hz.PL.alert", bytes([index]))
+        await bus.close()
+        return [message.payload async for message in subscription]
+
+    assert asyncio.run(scenario()) == [b"\x00", b"\x01", b"\x02"]
+
+
+def test_unsubscribing_releases_a_waiting_publisher() -> None:
+    async def scenario() -> bool:
+        bus = InProcessBus()
+        subscription = await bus.subscribe("hz.>", max_pending=1)
+        await bus.publish("hz.PL.alert", b"1")
+        blocked = asyncio.create_task(bus.publish("hz.PL.alert", b"2"))
+        await asyncio.sleep(0)
+        assert not blocked.done()
+        await subscription.unsubscribe()
+        await asyncio.wait_for(blocked, 1.0)
+        return blocked.done()
+
+    assert asyncio.run(scenario())
+
+
+def test_bad_subjects_and_closed_bus_are_clear_errors() -> None:
+    async def scenario() -> None:
+        bus = InProcessBus()
+        with pytest.raises(SubjectError, match="wildcard"):
+            await bus.publish("hz.PL.*", b"")
+        with pytest.raises(SubjectError, match="last token"):
+            await bus.subscribe("hz.>.det")
+        with pytest.raises(ValueError, match="bounded"):
+            await bus.subscribe("hz.>", max_pending=0)
+        await bus.close()
+        with pytest.raises(BusClosedError, match="closed"):
+            await bus.publish("hz.PL.alert", b"")
+
+    asyncio.run(scenario())
