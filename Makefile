@@ -1,15 +1,23 @@
 # hotzone: `make demo` and `make test` work on a fresh Debian machine with Python 3.11.
+# Both are idempotent: the virtualenv is rebuilt only when pyproject.toml changes.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: demo test bench lint typecheck contracts pytest services-up services-down clean
+.PHONY: demo test bench lint typecheck contracts pytest clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Debian's python3 has no venv module until python3-venv is installed.
+$(VENV)/bin/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		echo "installing python3-venv (Debian)"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq python3-venv && \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -22,8 +30,8 @@ demo: $(STAMP)
 	$(VENV)/bin/hotzone demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
