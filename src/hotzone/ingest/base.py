@@ -1,0 +1,160 @@
+"""The seam between raw bytes and hotzone messages.
+
+A `Decoder` turns the bytes of one standard into `Detection` / `Report` / `Event` messages.
+It is fed whatever arrives (a UDP datagram, a chunk of a TCP stream, a file's content),
+keeps an incomplete frame for the next call, and never raises on bad input: each refused
+frame comes back as a `Rejected` with its raw bytes and the reason, and is counted, so the
+runtime can publish it as a dead letter (nothing is lost, nothing crashes).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hotzone.types import AnyMessage, DeadLetter
+
+
+class IngestError(ValueError):
+    """One frame could not be decoded; fields say where and what was expected."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        expected: str | None = None,
+        got: str | None = None,
+        offset: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.field = field
+        self.expected = expected
+        self.got = got
+        self.offset = offset
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = [self.reason]
+        if self.field is not None:
+            parts.insert(0, f"{self.field}:")
+        if self.expected is not None:
+            parts.append(f"(expected {self.expected}")
+            parts[-1] += f", got {self.got})" if self.got is not None else ")"
+        if self.offset is not None:
+            parts.append(f"at byte {self.offset}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A refused frame: its raw bytes and why."""
+
+    raw: bytes
+    reason: str
+
+
+@dataclass
+class DecodeResult:
+    messages: list[AnyMessage] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def extend(self, other: DecodeResult) -> None:
+        self.messages.extend(other.messages)
+        self.rejected.extend(other.rejected)
+
+    def dead_letters(
+        self, source: str, time: datetime, releasability: str = "NATO"
+    ) -> list[DeadLetter]:
+        return [
+            DeadLetter(
+                time=time,
+                source=source,
+                reason=item.reason,
+                raw=item.raw,
+                releasability=releasability,
+            )
+            for item in self.rejected
+        ]
+
+
+@dataclass
+class DecoderCounters:
+    frames: int = 0
+    messages: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class Decoder(ABC):
+    """Bytes of one standard -> hotzone messages. One instance per input stream."""
+
+    #: Names the dead-letter subject ``hz.{nation}.dead.{source_name}``.
+    source_name: str = "unknown"
+
+    def __init__(self) -> None:
+        self.counters = DecoderCounters()
+
+    @abstractmethod
+    def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
+        """Decode what arrived; an incomplete trailing frame waits for the next call."""
+
+    def flush(self, received_at: datetime) -> DecodeResult:
+        """End of the stream: whatever is still buffered is refused, with the reason."""
+        return DecodeResult()
+
+    def _count(self, result: DecodeResult) -> DecodeResult:
+        """Update the counters from a result; concrete decoders return through this."""
+        self.counters.messages += len(result.messages)
+        for item in result.rejected:
+            # Count by the kind of reason (text before the first colon), not every variant.
+            self.counters.rejected[item.reason.split(":", 1)[0][:80]] += 1
+        return result
+
+
+class LineDecoder(Decoder):
+    """For line-oriented text standards (SBS, NMEA, EVE JSON): one frame per line."""
+
+    max_line_bytes = 65536
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._partial = b""
+
+    @abstractmethod
+    def decode_line(self, line: bytes, received_at: datetime) -> list[AnyMessage]:
+        """Decode one line (without its terminator); raise `IngestError` if it is bad."""
+
+    def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
+        result = DecodeResult()
+        buffer = self._partial + data
+        *lines, self._partial = buffer.split(b"\n")
+        if len(self._partial) > self.max_line_bytes:
+            result.rejected.append(
+                Rejected(self._partial, f"line longer than {self.max_line_bytes} bytes")
+            )
+            self._partial = b""
+        for raw_line in lines:
+            self._decode_into(raw_line.rstrip(b"\r"), received_at, result)
+        return self._count(result)
+
+    def flush(self, received_at: datetime) -> DecodeResult:
+        result = DecodeResult()
+        if self._partial.strip():
+            self._decode_into(self._partial.rstrip(b"\r"), received_at, result)
+        self._partial = b""
+        return self._count(result)
+
+    def _decode_into(self, line: bytes, received_at: datetime, result: DecodeResult) -> None:
+        if not line.strip():
+            return
+        self.counters.frames += 1
+        try:
+            result.messages.extend(self.decode_line(line, received_at))
+        except IngestError as error:
+            result.rejected.append(Rejected(line, error.describe()))
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError) as error:
+            # A library under a decoder may raise its own errors on odd input; they are
+            # still the input's fault, so they become dead letters, not crashes.
+            result.rejected.append(Rejected(line, f"{type(error).__name__}: {error}"))

@@ -1,0 +1,40 @@
+"""Every input format hotzone decodes, by the name the CLI uses.
+
+The table is a literal of real factories (greppable, no dotted-path strings); it is built
+inside a function so that importing hotzone does not import every decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotzone.ingest.base import Decoder
+
+
+@dataclass(frozen=True)
+class DecoderOptions:
+    """What a decoder may need beyond the bytes."""
+
+    sensors_file: Path | None = None  # sensor/site positions (YAML), e.g. ASTERIX SAC/SIC
+    source_id: str | None = None  # names the feed when the standard does not
+    sector: str = ""
+    releasability: str = "NATO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+DecoderFactory = Callable[[DecoderOptions], Decoder]
+
+
+def decoder_factories() -> dict[str, DecoderFactory]:
+    """Format name -> factory. Each ingest module adds its own entry here."""
+    from hotzone.ingest import jsonl
+
+    return {
+        "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
+    }
+
+
+def known_formats() -> list[str]:
+    return sorted(decoder_factories())
