@@ -1,0 +1,86 @@
+"""EO/IR camera: azimuth and elevation of targets in its field of regard, with a class.
+
+The class hint is the true class with probability ``true_class_probability``; otherwise
+another class drawn uniformly from ``confusable_classes`` (a bird flock mistaken for a
+drone). The reported confidence is that configured probability, so it is calibrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
+from hotzone.sim.sensors.common import (
+    above_radio_horizon,
+    grid_times,
+    in_azimuth_sector,
+    local_geometry,
+    site_for,
+)
+from hotzone.sim.sensors.config import EoIrCameraConfig
+from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.types import TargetClass
+
+
+class EoIrCameraModel(SensorModel):
+    """Bearing (azimuth, elevation) detections with a confusable class hint."""
+
+    def __init__(self, config: EoIrCameraConfig, context: SensorContext) -> None:
+        self.config = config
+        self.site = site_for(
+            config.id,
+            config.lat_deg,
+            config.lon_deg,
+            config.height_m,
+            config.sector,
+            context.sector,
+            context.releasability,
+        )
+        self.sensor_id = config.id
+        self.position = self.site.position
+        self._anchor = context.start.timestamp()
+
+    def observation_times(self, start: float, end: float) -> FloatArray:
+        return grid_times(self._anchor, self.config.frame_interval_s, start, end)
+
+    def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
+        config = self.config
+        geometry = local_geometry(self.site.frame, truth)
+        seen = (
+            (geometry.range_m <= config.max_range_m)
+            & (geometry.elevation_deg >= config.min_elevation_deg)
+            & (geometry.elevation_deg <= config.max_elevation_deg)
+            & in_azimuth_sector(
+                geometry.azimuth_deg, config.azimuth_center_deg, config.azimuth_width_deg
+            )
+            # Optical line of sight bends less than radio; the geometric horizon (k = 1).
+            & above_radio_horizon(config.height_m, truth.height_m, geometry.ground_range_m, 1.0)
+        )
+        index = np.flatnonzero(seen & (rng.random(truth.size) < config.pd))
+        azimuth, elevation = noisy_bearings(
+            rng,
+            geometry.azimuth_deg[index],
+            geometry.elevation_deg[index],
+            config.azimuth_sigma_deg,
+            config.elevation_sigma_deg,
+        )
+        hints = [self._class_hint(truth.target_class[i], rng) for i in index]
+        return bearing_detections(
+            self.site,
+            truth.posix_time,
+            azimuth,
+            elevation,
+            config.azimuth_sigma_deg,
+            config.elevation_sigma_deg,
+            class_hints=hints,
+            class_confidence=config.true_class_probability,
+        )
+
+    def _class_hint(self, true_class: TargetClass, rng: np.random.Generator) -> TargetClass:
+        others = [c for c in self.config.confusable_classes if c != true_class]
+        if not others or rng.random() < self.config.true_class_probability:
+            return true_class
+        return others[int(rng.integers(len(others)))]

@@ -1,0 +1,70 @@
+"""Passive RF direction finder: bearings to targets whose radio links it hears.
+
+Only emitting classes (drone control links, helicopter radios; configurable) are seen, in
+radio line of sight (4/3-Earth horizon) and within ``max_range_m``, each with Pd ``pd``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
+from hotzone.sim.sensors.common import (
+    above_radio_horizon,
+    class_mask,
+    grid_times,
+    local_geometry,
+    site_for,
+)
+from hotzone.sim.sensors.config import PassiveRfDetectorConfig
+from hotzone.sim.truth import FloatArray, TruthBatch
+
+
+class PassiveRfDetectorModel(SensorModel):
+    """Bearing-only detections of emitting targets."""
+
+    def __init__(self, config: PassiveRfDetectorConfig, context: SensorContext) -> None:
+        self.config = config
+        self.site = site_for(
+            config.id,
+            config.lat_deg,
+            config.lon_deg,
+            config.height_m,
+            config.sector,
+            context.sector,
+            context.releasability,
+        )
+        self.sensor_id = config.id
+        self.position = self.site.position
+        self._anchor = context.start.timestamp()
+
+    def observation_times(self, start: float, end: float) -> FloatArray:
+        return grid_times(self._anchor, self.config.update_interval_s, start, end)
+
+    def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
+        config = self.config
+        geometry = local_geometry(self.site.frame, truth)
+        heard = (
+            class_mask(truth.target_class, config.emitting_classes)
+            & (geometry.range_m <= config.max_range_m)
+            & above_radio_horizon(config.height_m, truth.height_m, geometry.ground_range_m)
+        )
+        index = np.flatnonzero(heard & (rng.random(truth.size) < config.pd))
+        azimuth, elevation = noisy_bearings(
+            rng,
+            geometry.azimuth_deg[index],
+            geometry.elevation_deg[index] if config.measure_elevation else None,
+            config.azimuth_sigma_deg,
+            config.elevation_sigma_deg,
+        )
+        return bearing_detections(
+            self.site,
+            truth.posix_time,
+            azimuth,
+            elevation,
+            config.azimuth_sigma_deg,
+            config.elevation_sigma_deg,
+        )

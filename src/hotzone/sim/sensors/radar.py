@@ -1,0 +1,171 @@
+"""What the two scanning radars share: beam timing, the radar equation and clutter.
+
+Detection probability follows a Swerling-1 target in noise with a square-law detector,
+``Pd = Pfa ** (1 / (1 + SNR))``. The SNR scales with the radar equation, ``RCS / R**4``,
+relative to the configured reference: ``pd_reference`` at ``reference_range_m`` for a
+target of ``reference_rcs_dbsm``. That fixes the reference SNR from ``(Pd, Pfa)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.sim.sensors.common import (
+    LocalGeometry,
+    geometry_from_enu,
+    in_azimuth_sector,
+)
+from hotzone.sim.truth import BoolArray, FloatArray
+
+
+def reference_snr(pd_reference: float, false_alarm_probability: float) -> float:
+    """Linear SNR at which a Swerling-1 target is detected with ``pd_reference``."""
+    return float(np.log(false_alarm_probability) / np.log(pd_reference) - 1.0)
+
+
+def swerling1_detection_probability(
+    snr_linear: FloatArray, false_alarm_probability: float
+) -> FloatArray:
+    pd: FloatArray = np.power(false_alarm_probability, 1.0 / (1.0 + snr_linear))
+    return pd
+
+
+@dataclass(frozen=True)
+class RadarEquation:
+    """SNR and Pd of targets relative to one reference detection."""
+
+    pd_reference: float
+    reference_range_m: float
+    reference_rcs_dbsm: float
+    false_alarm_probability: float
+
+    @property
+    def reference_snr(self) -> float:
+        return reference_snr(self.pd_reference, self.false_alarm_probability)
+
+    def snr(self, range_m: FloatArray, rcs_dbsm: FloatArray) -> FloatArray:
+        safe_range = np.maximum(np.asarray(range_m, dtype=np.float64), 1.0)
+        rcs_gain = 10.0 ** (
+            (np.asarray(rcs_dbsm, dtype=np.float64) - self.reference_rcs_dbsm) / 10.0
+        )
+        snr: FloatArray = self.reference_snr * rcs_gain * (self.reference_range_m / safe_range) ** 4
+        return snr
+
+    def detection_probability(self, range_m: FloatArray, rcs_dbsm: FloatArray) -> FloatArray:
+        return swerling1_detection_probability(
+            self.snr(range_m, rcs_dbsm), self.false_alarm_probability
+        )
+
+    def rcs_for_snr(self, range_m: FloatArray, snr_linear: FloatArray) -> FloatArray:
+        """The RCS that would give ``snr_linear`` at ``range_m`` (to label clutter plots)."""
+        rcs: FloatArray = (
+            self.reference_rcs_dbsm
+            + 10.0 * np.log10(snr_linear / self.reference_snr)
+            + 40.0 * np.log10(np.maximum(range_m, 1.0) / self.reference_range_m)
+        )
+        return rcs
+
+
+def beam_geometry(
+    enu: FloatArray, velocity_enu: FloatArray, scan_period_s: float
+) -> tuple[FloatArray, LocalGeometry]:
+    """When the beam, turning clockwise from north at the scan start, meets each target.
+
+    Returns the offsets from the scan start and the geometry at those instants. Targets move
+    in a straight line over one scan; two fixed-point passes settle the azimuth to well
+    under a beamwidth even for a fast crossing target close in.
+    """
+    offsets = np.zeros(enu.shape[0], dtype=np.float64)
+    for _ in range(2):
+        moved = enu + velocity_enu * offsets[:, None]
+        azimuth = np.degrees(np.arctan2(moved[:, 0], moved[:, 1])) % 360.0
+        offsets = azimuth / 360.0 * scan_period_s
+    geometry = geometry_from_enu(enu + velocity_enu * offsets[:, None], velocity_enu)
+    return offsets, geometry
+
+
+@dataclass(frozen=True)
+class ClutterPlots:
+    """False plots of one scan, in the radar's polar coordinates."""
+
+    range_m: FloatArray
+    azimuth_deg: FloatArray
+    elevation_deg: FloatArray
+
+    @property
+    def size(self) -> int:
+        return int(self.range_m.size)
+
+
+def volume_clutter(
+    rng: np.random.Generator,
+    rate_per_scan: float,
+    min_range_m: float,
+    max_range_m: float,
+    azimuth_center_deg: float,
+    azimuth_width_deg: float,
+    min_elevation_deg: float,
+    max_elevation_deg: float,
+) -> ClutterPlots:
+    """Poisson count, uniform over the covered volume (density r² cos(el))."""
+    count = int(rng.poisson(rate_per_scan))
+    cube = rng.uniform(min_range_m**3, max_range_m**3, count)
+    range_m = np.cbrt(cube)
+    azimuth = _sector_azimuths(rng, count, azimuth_center_deg, azimuth_width_deg)
+    low, high = np.sin(np.radians(min_elevation_deg)), np.sin(np.radians(max_elevation_deg))
+    elevation = np.degrees(np.arcsin(rng.uniform(low, high, count)))
+    return ClutterPlots(range_m=range_m, azimuth_deg=azimuth, elevation_deg=elevation)
+
+
+def area_clutter(
+    rng: np.random.Generator,
+    rate_per_scan: float,
+    min_range_m: float,
+    max_range_m: float,
+    azimuth_center_deg: float,
+    azimuth_width_deg: float,
+    sensor_height_m: float,
+) -> ClutterPlots:
+    """Poisson count, uniform over the covered ground area (density r), on the ground."""
+    count = int(rng.poisson(rate_per_scan))
+    range_m = np.sqrt(rng.uniform(min_range_m**2, max_range_m**2, count))
+    azimuth = _sector_azimuths(rng, count, azimuth_center_deg, azimuth_width_deg)
+    elevation = np.degrees(np.arctan2(-max(sensor_height_m, 0.0), range_m))
+    return ClutterPlots(range_m=range_m, azimuth_deg=azimuth, elevation_deg=elevation)
+
+
+def _sector_azimuths(
+    rng: np.random.Generator, count: int, center_deg: float, width_deg: float
+) -> FloatArray:
+    azimuth: FloatArray = (
+        center_deg + rng.uniform(-width_deg / 2.0, width_deg / 2.0, count)
+    ) % 360.0
+    return azimuth
+
+
+def clutter_snr(rng: np.random.Generator, count: int, false_alarm_probability: float) -> FloatArray:
+    """Noise that crossed the threshold: threshold plus an exponential excess (memoryless)."""
+    threshold = -np.log(false_alarm_probability)
+    snr: FloatArray = threshold + rng.exponential(1.0, count)
+    return snr
+
+
+def coverage_mask(
+    geometry: LocalGeometry,
+    min_range_m: float,
+    max_range_m: float,
+    min_elevation_deg: float,
+    max_elevation_deg: float,
+    azimuth_center_deg: float,
+    azimuth_width_deg: float,
+) -> BoolArray:
+    mask: BoolArray = (
+        (geometry.range_m >= min_range_m)
+        & (geometry.range_m <= max_range_m)
+        & (geometry.elevation_deg >= min_elevation_deg)
+        & (geometry.elevation_deg <= max_elevation_deg)
+        & in_azimuth_sector(geometry.azimuth_deg, azimuth_center_deg, azimuth_width_deg)
+    )
+    return mask
