@@ -31,15 +31,20 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hotzone.commands.common import CommandError
     from hotzone.runtime.demo import run_demo
+    from hotzone.sim.scenario import ScenarioError
 
-    run_directory = run_demo(
-        scenario=args.scenario,
-        parent=args.out,
-        seed=args.seed,
-        duration_s=args.duration,
-        speed=args.speed,
-        live=not args.quiet,
-    )
+    try:
+        run_directory = run_demo(
+            scenario=args.scenario,
+            parent=args.out,
+            seed=args.seed,
+            duration_s=args.duration,
+            speed=args.speed,
+            live=not args.quiet,
+        )
+    except ScenarioError as error:
+        raise CommandError(str(error)) from None
     print(f"run folder: {run_directory}")
     return 0
