@@ -22,6 +22,8 @@ SITE_FRAME = LocalFrame(SITE_LAT_DEG, SITE_LON_DEG, 0.0)
 
 def make_context(
     *,
+    start: datetime = START,
+    end: datetime = END,
     sector: str = "east-1",
     releasability: str = "REL PL LT",
     jamming_areas: tuple[JammingArea, ...] = (),
@@ -30,8 +32,8 @@ def make_context(
 ) -> SensorContext:
     return SensorContext(
         scenario_name="sensor-test",
-        start=START,
-        end=END,
+        start=start,
+        end=end,
         frame=SITE_FRAME,
         sector=sector,
         releasability=releasability,
