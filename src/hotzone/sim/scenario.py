@@ -25,7 +25,7 @@ import msgspec
 import yaml
 
 from hotzone.geo import LocalFrame
-from hotzone.sim.sensors.config import SensorConfig
+from hotzone.sim.sensors import SensorConfig
 from hotzone.sim.targets import (
     Latitude,
     Longitude,

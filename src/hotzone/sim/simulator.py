@@ -28,12 +28,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hotzone.sim.scenario import Scenario
-from hotzone.sim.sensors.base import (
+from hotzone.sim.sensors import (
     CyberAttack,
     JammingArea,
     SensorContext,
     SensorModel,
     SensorOutput,
+    build_sensor,
 )
 from hotzone.sim.targets import TargetSet, TargetStates, build_targets
 from hotzone.sim.truth import FloatArray, TruthBatch
@@ -123,8 +124,6 @@ def nearest_sector(scenario: Scenario, lat_deg: float, lon_deg: float) -> str:
 
 def build_sensors(scenario: Scenario, duration_s: float | None = None) -> list[SensorModel]:
     """The scenario's sensor models, in declaration order."""
-    from hotzone.sim.sensors import build_sensor  # noqa: PLC0415 - TODO top level
-
     duration = run_duration(scenario, duration_s)
     sensors: list[SensorModel] = []
     for index, config in enumerate(scenario.sensors):
