@@ -24,6 +24,8 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, shape
 
+from hotzone.geo._checks import checked_positions
+
 # (lon_min, lat_min, lon_max, lat_max): every country meeting this box is in the data file,
 # so a "" answer inside it means sea (or a country's part left out of the 1:50m map).
 # Outside it "" may also mean a country the file does not hold.
@@ -116,16 +118,7 @@ def country_of(lat_deg: ArrayLike, lon_deg: ArrayLike) -> CodeArray:
     border gets one of the two countries. Codes are ISO's, so dependencies with their own
     code answer it (Åland "AX", Faroe Islands "FO", Greenland "GL", Jersey "JE").
     """
-    lat = np.asarray(lat_deg, dtype=np.float64)
-    lon = np.asarray(lon_deg, dtype=np.float64)
-    bad_lat = ~np.isfinite(lat) | (np.abs(lat) > 90.0)
-    if np.any(bad_lat):
-        raise ValueError(
-            f"lat_deg must be finite degrees in [-90, 90]; got {lat[bad_lat].ravel()[:3]!r}"
-        )
-    if not np.all(np.isfinite(lon)):
-        raise ValueError(f"lon_deg must be finite; got {lon[~np.isfinite(lon)].ravel()[:3]!r}")
-    lat, lon = np.broadcast_arrays(lat, lon)
+    lat, lon = checked_positions(lat_deg, lon_deg)
     wrapped_lon = (lon.ravel() + 180.0) % 360.0 - 180.0
     flat_lat = lat.ravel()
     codes = np.full(flat_lat.shape, NO_COUNTRY, dtype="<U2")

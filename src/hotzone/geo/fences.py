@@ -27,6 +27,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
+from hotzone.geo._checks import checked_positions
 from hotzone.geo.frames import LocalFrame, ecef_to_geodetic, geodetic_to_ecef
 from hotzone.geo.geodesic import destination_point, geodesic_distance_m, geodesic_inverse
 
@@ -37,27 +38,15 @@ SideArray = NDArray[np.int8]
 REACH_DEG = 60.0
 """How far from its centre a fence answers, in degrees of arc (about 6 600 km)."""
 # Straight lines in the plane are great ellipses, which sag from the geodesic by the square
-# of their length: ~20 m over 600 km, ~1.5 mm over 5 km. Longer edges get geodesic points
-# every 5 km, and a position within a centimetre of the line is on it.
+# of their length: ~20 m over 600 km, ~2 cm over 20 km, ~1.5 mm over 5 km. Edges longer
+# than 20 km (drawn fences; map borders have shorter ones) get geodesic points every 5 km,
+# and a position within a centimetre of the line is on it.
+_DENSIFY_ABOVE_M = 20_000.0
 _MAX_EDGE_M = 5_000.0
 _ON_LINE_M = 0.01
 
 _WGS84_A = 6378137.0
 _WGS84_B = _WGS84_A * (1.0 - 1.0 / 298.257223563)
-
-
-def _checked_positions(lat_deg: ArrayLike, lon_deg: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    lat = np.asarray(lat_deg, dtype=np.float64)
-    lon = np.asarray(lon_deg, dtype=np.float64)
-    bad_lat = ~np.isfinite(lat) | (np.abs(lat) > 90.0)
-    if np.any(bad_lat):
-        raise ValueError(
-            f"lat_deg must be finite degrees in [-90, 90]; got {lat[bad_lat].ravel()[:3]!r}"
-        )
-    if not np.all(np.isfinite(lon)):
-        raise ValueError(f"lon_deg must be finite; got {lon[~np.isfinite(lon)].ravel()[:3]!r}")
-    broadcast_lat, broadcast_lon = np.broadcast_arrays(lat, lon)
-    return broadcast_lat, broadcast_lon
 
 
 class _GnomonicPlane:
@@ -109,25 +98,29 @@ def _densified_coordinates(coordinates: FloatArray) -> FloatArray:
     """(n, 2) lon/lat vertices with points added along every edge longer than the limit."""
     surface = np.stack(geodetic_to_ecef(coordinates[:, 1], coordinates[:, 0], 0.0), axis=-1)
     chord = np.linalg.norm(np.diff(surface, axis=0), axis=-1)
-    long_edges = np.flatnonzero(chord > _MAX_EDGE_M)
+    long_edges = np.flatnonzero(chord > _DENSIFY_ABOVE_M)
     if long_edges.size == 0:
         return coordinates
     start, end = coordinates[long_edges], coordinates[long_edges + 1]
     edges = geodesic_inverse(start[:, 1], start[:, 0], end[:, 1], end[:, 0])
-    pieces = [coordinates[: long_edges[0] + 1]]
-    for number, edge in enumerate(long_edges):
-        count = int(np.ceil(edges.distance_m[number] / _MAX_EDGE_M))
-        fractions = np.arange(1, count) / count
-        added = destination_point(
-            start[number, 1],
-            start[number, 0],
-            edges.initial_bearing_deg[number],
-            edges.distance_m[number] * fractions,
-        )
-        pieces.append(np.stack([added.lon_deg, added.lat_deg], axis=-1))
-        following = long_edges[number + 1] + 1 if number + 1 < long_edges.size else None
-        pieces.append(coordinates[edge + 1 : following])
-    return np.concatenate(pieces)
+    counts = np.ceil(edges.distance_m / _MAX_EDGE_M).astype(np.int64)
+    added_per_edge = counts - 1
+    # One flat batch of direct problems: for each long edge, fractions 1/n .. (n-1)/n.
+    edge_of_added = np.repeat(np.arange(long_edges.size), added_per_edge)
+    first_of_edge = np.cumsum(added_per_edge) - added_per_edge
+    step_number = np.arange(edge_of_added.size) - first_of_edge[edge_of_added] + 1
+    added = destination_point(
+        start[edge_of_added, 1],
+        start[edge_of_added, 0],
+        edges.initial_bearing_deg[edge_of_added],
+        edges.distance_m[edge_of_added] * step_number / counts[edge_of_added],
+    )
+    return np.insert(
+        coordinates,
+        long_edges[edge_of_added] + 1,
+        np.stack([added.lon_deg, added.lat_deg], axis=-1),
+        axis=0,
+    )
 
 
 def _densified(geometry_lonlat: Any) -> Any:
@@ -180,7 +173,7 @@ class Fence(ABC):
 
     def distance_m(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> FloatArray:
         """Geodesic distance in metres from each position to the fence's edges."""
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         return self._edge_distance_m(lat.ravel(), lon.ravel()).reshape(lat.shape)
 
     def _edge_distance_m(self, lat: FloatArray, lon: FloatArray) -> FloatArray:
@@ -210,8 +203,8 @@ class Fence(ABC):
         Feed a track's previous and current positions to detect that it crossed a border
         or entered or left an area between two updates.
         """
-        from_lat, from_lon = _checked_positions(from_lat_deg, from_lon_deg)
-        to_lat, to_lon = _checked_positions(to_lat_deg, to_lon_deg)
+        from_lat, from_lon = checked_positions(from_lat_deg, from_lon_deg)
+        to_lat, to_lon = checked_positions(to_lat_deg, to_lon_deg)
         from_lat, from_lon, to_lat, to_lon = np.broadcast_arrays(from_lat, from_lon, to_lat, to_lon)
         start, start_ok = self._plane.forward(from_lat.ravel(), from_lon.ravel())
         end, end_ok = self._plane.forward(to_lat.ravel(), to_lon.ravel())
@@ -243,7 +236,7 @@ class PolygonFence(Fence):
     @classmethod
     def from_vertices(cls, lat_deg: ArrayLike, lon_deg: ArrayLike, name: str = "") -> PolygonFence:
         """An area from its corners in order; closing the ring is optional."""
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         if lat.ndim != 1 or np.unique(np.stack([lat, lon], axis=-1), axis=0).shape[0] < 3:
             raise ValueError(
                 f"PolygonFence {name!r} needs a flat list of at least 3 distinct corners; "
@@ -256,7 +249,7 @@ class PolygonFence(Fence):
 
     def contains(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> BoolArray:
         """Whether each position is inside the area (or on its boundary)."""
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         plane, within_reach = self._plane.forward(lat.ravel(), lon.ravel())
         inside = np.zeros(within_reach.shape, dtype=np.bool_)
         inside[within_reach] = shapely.intersects_xy(
@@ -266,7 +259,7 @@ class PolygonFence(Fence):
 
     def distance_m(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> FloatArray:
         """Geodesic distance in metres from each position to the area: 0 inside it."""
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         distance = self._edge_distance_m(lat.ravel(), lon.ravel())
         distance[self.contains(lat, lon).ravel()] = 0.0
         return distance.reshape(lat.shape)
@@ -309,7 +302,7 @@ class LineFence(Fence):
     @classmethod
     def from_vertices(cls, lat_deg: ArrayLike, lon_deg: ArrayLike, name: str = "") -> LineFence:
         """A line through its vertices in order."""
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         if lat.ndim != 1 or lat.size < 2:
             raise ValueError(
                 f"LineFence {name!r} needs a flat list of at least 2 vertices; "
@@ -326,7 +319,7 @@ class LineFence(Fence):
         Left and right are seen walking from the first vertex to the last. Beyond its ends
         the line is taken to go on straight, so every position has a side.
         """
-        lat, lon = _checked_positions(lat_deg, lon_deg)
+        lat, lon = checked_positions(lat_deg, lon_deg)
         plane, within_reach = self._plane.forward(lat.ravel(), lon.ravel())
         side = np.zeros(within_reach.shape, dtype=np.int8)
         points = plane[within_reach]

@@ -15,6 +15,8 @@ import numpy as np
 from geographiclib.geodesic import Geodesic
 from numpy.typing import ArrayLike, NDArray
 
+from hotzone.geo._checks import checked_finite, checked_latitude
+
 FloatArray = NDArray[np.float64]
 
 _WGS84 = Geodesic.WGS84
@@ -40,24 +42,6 @@ class GeodesicDirect(NamedTuple):
     final_bearing_deg: FloatArray
 
 
-def _checked_latitude(name: str, values: ArrayLike) -> FloatArray:
-    array = np.asarray(values, dtype=np.float64)
-    bad = ~np.isfinite(array) | (np.abs(array) > 90.0)
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must be finite degrees in [-90, 90]; got {array[bad].ravel()[:3]!r}"
-        )
-    return array
-
-
-def _checked_finite(name: str, values: ArrayLike) -> FloatArray:
-    array = np.asarray(values, dtype=np.float64)
-    bad = ~np.isfinite(array)
-    if np.any(bad):
-        raise ValueError(f"{name} must be finite; got {array[bad].ravel()[:3]!r}")
-    return array
-
-
 def _bearing(azimuth_deg: FloatArray) -> FloatArray:
     """GeographicLib azimuths lie in (-180, 180]; bearings in [0, 360)."""
     wrapped = np.mod(azimuth_deg, 360.0)
@@ -69,10 +53,10 @@ def geodesic_inverse(
 ) -> GeodesicInverse:
     """Solve the inverse problem for every broadcast pair of points."""
     lat1, lon1, lat2, lon2 = np.broadcast_arrays(
-        _checked_latitude("lat1_deg", lat1_deg),
-        _checked_finite("lon1_deg", lon1_deg),
-        _checked_latitude("lat2_deg", lat2_deg),
-        _checked_finite("lon2_deg", lon2_deg),
+        checked_latitude("lat1_deg", lat1_deg),
+        checked_finite("lon1_deg", lon1_deg),
+        checked_latitude("lat2_deg", lat2_deg),
+        checked_finite("lon2_deg", lon2_deg),
     )
     distance = np.empty(lat1.shape)
     initial = np.empty(lat1.shape)
@@ -121,10 +105,10 @@ def destination_point(
     [-180, 180].
     """
     lat, lon, bearing, distance = np.broadcast_arrays(
-        _checked_latitude("lat_deg", lat_deg),
-        _checked_finite("lon_deg", lon_deg),
-        _checked_finite("bearing_deg", bearing_deg),
-        _checked_finite("distance_m", distance_m),
+        checked_latitude("lat_deg", lat_deg),
+        checked_finite("lon_deg", lon_deg),
+        checked_finite("bearing_deg", bearing_deg),
+        checked_finite("distance_m", distance_m),
     )
     end_lat = np.empty(lat.shape)
     end_lon = np.empty(lat.shape)
