@@ -95,3 +95,14 @@ def tiny_scenario_path(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_SCENARIO, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def tiny_scenario_text() -> str:
+    return TINY_SCENARIO
+
+
+@pytest.fixture
+def noisy_sensor() -> type[NoisyPositionSensor]:
+    """The tiny sensor class, for tests that build several with their own periods."""
+    return NoisyPositionSensor

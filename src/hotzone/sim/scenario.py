@@ -231,6 +231,9 @@ def parse_scenario(
     except msgspec.ValidationError as error:
         path, message = _split_msgspec_error(str(error))
         message = _explain(message, path, raw)
+        unknown = re.match(r"Object contains unknown field `(?P<name>[^`]*)`", str(error))
+        if unknown:
+            path = f"{path}.{unknown['name']}"
         raise ScenarioError(_locate(shown, text, path, message)) from None
     scenario = Scenario(**msgspec.structs.asdict(spec), source_path=source_path)
     try:
