@@ -198,3 +198,30 @@ def test_eo_ir_class_hint_is_right_with_the_configured_probability() -> None:
     errors = signed_difference_deg([d.values[0] for d in detections], azimuths)
     assert np.std(errors) == pytest.approx(0.1, rel=0.10)
     assert detections[0].time == START
+
+
+def test_ground_radar_clutter_is_poisson_at_the_rate_and_uniform_over_the_area() -> None:
+    config = GroundSurveillanceRadarConfig(
+        id="gsr-1",
+        lat_deg=SITE_LAT_DEG,
+        lon_deg=SITE_LON_DEG,
+        clutter_rate_per_scan=4.0,
+        min_range_m=500.0,
+        max_range_m=20_000.0,
+        azimuth_center_deg=90.0,
+        azimuth_width_deg=120.0,
+    )
+    radar = build_sensor(config, make_context())
+    empty = make_truth(np.zeros((0, 3)))
+    rng = np.random.default_rng(13)
+    scans = [radar.observe(empty, rng) for _ in range(1_500)]
+    counts = np.array([len(scan) for scan in scans])
+    assert np.mean(counts) == pytest.approx(4.0, rel=0.10)
+    # Poisson: the variance equals the mean.
+    assert np.var(counts) == pytest.approx(4.0, rel=0.15)
+    plots = np.array([p.values for scan in scans for p in scan if isinstance(p, Detection)])
+    median_radius = np.sqrt((500.0**2 + 20_000.0**2) / 2.0)
+    assert np.mean(plots[:, 0] > median_radius) == pytest.approx(0.5, abs=0.03)
+    assert np.all(np.abs(signed_difference_deg(plots[:, 1], 90.0)) <= 60.0)
+    # On the ground: just below the radar's horizontal plane.
+    assert np.all((plots[:, 2] <= 0.0) & (plots[:, 2] > -0.2))

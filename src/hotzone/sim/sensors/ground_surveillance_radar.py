@@ -124,7 +124,7 @@ class GroundSurveillanceRadarModel(SensorModel):
             config.max_range_m,
             config.azimuth_center_deg,
             config.azimuth_width_deg,
-            config.height_m,
+            config.refraction_k_factor,
         )
         clutter_snr_linear = clutter_snr(rng, clutter.size, config.false_alarm_probability)
         # Moving clutter (foliage, rain, animals) that leaks just outside the notch.

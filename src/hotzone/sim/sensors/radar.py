@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hotzone.sim.sensors.common import (
+    MEAN_EARTH_RADIUS_M,
     LocalGeometry,
     geometry_from_enu,
     in_azimuth_sector,
@@ -126,13 +127,17 @@ def area_clutter(
     max_range_m: float,
     azimuth_center_deg: float,
     azimuth_width_deg: float,
-    sensor_height_m: float,
+    refraction_k_factor: float,
 ) -> ClutterPlots:
-    """Poisson count, uniform over the covered ground area (density r), on the ground."""
+    """Poisson count, uniform over the covered ground area (density r), on the ground.
+
+    Heights are above the ellipsoid, not above terrain, so the ground is taken to lie at the
+    radar's own height, dropping away with the (4/3) Earth's curvature.
+    """
     count = int(rng.poisson(rate_per_scan))
     range_m = np.sqrt(rng.uniform(min_range_m**2, max_range_m**2, count))
     azimuth = _sector_azimuths(rng, count, azimuth_center_deg, azimuth_width_deg)
-    elevation = np.degrees(np.arctan2(-max(sensor_height_m, 0.0), range_m))
+    elevation = -np.degrees(range_m / (2.0 * refraction_k_factor * MEAN_EARTH_RADIUS_M))
     return ClutterPlots(range_m=range_m, azimuth_deg=azimuth, elevation_deg=elevation)
 
 
