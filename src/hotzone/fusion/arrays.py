@@ -1,0 +1,112 @@
+"""Array helpers every fusion role shares: aliases and numerically safe matrix steps."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def symmetrize(matrices: FloatArray) -> FloatArray:
+    """(..., d, d) -> the symmetric part; rounding makes Kalman covariances drift apart."""
+    return 0.5 * (matrices + np.swapaxes(matrices, -1, -2))
+
+
+def transpose(matrices: FloatArray) -> FloatArray:
+    return np.swapaxes(matrices, -1, -2)
+
+
+def repair_covariance(matrices: FloatArray, floor: float = 1e-9) -> FloatArray:
+    """Symmetric and positive definite: eigenvalues below ``floor`` are raised to it.
+
+    Inputs from outside (a sensor's covariance) may be non-symmetric or indefinite; a
+    filter fed such a matrix produces NaN within a few updates, so it is repaired once
+    at the boundary instead.
+    """
+    symmetric = symmetrize(np.asarray(matrices, dtype=np.float64))
+    if symmetric.size == 0:
+        return symmetric
+    healthy = _leading_minors_positive(symmetric, floor)
+    if healthy.all():
+        return symmetric
+    repaired = symmetric.copy()
+    repaired[~healthy] = _eigen_floor(symmetric[~healthy], floor)
+    return repaired
+
+
+def _leading_minors_positive(symmetric: FloatArray, floor: float) -> BoolArray:
+    """Sylvester's criterion, cheap for the small matrices of measurements."""
+    size = symmetric.shape[-1]
+    result: BoolArray = np.ones(symmetric.shape[:-2], dtype=np.bool_)
+    scale = np.maximum(np.abs(symmetric).max(axis=(-1, -2)), 1.0)
+    for order in range(1, size + 1):
+        minor = np.linalg.det(symmetric[..., :order, :order])
+        result &= minor > (floor * scale) ** order
+    return result
+
+
+def _eigen_floor(symmetric: FloatArray, floor: float) -> FloatArray:
+    values, vectors = np.linalg.eigh(symmetric)
+    scale = np.maximum(np.abs(values).max(axis=-1, keepdims=True), 1.0)
+    values = np.maximum(values, floor * scale)
+    repaired = (vectors * values[..., None, :]) @ transpose(vectors)
+    return symmetrize(repaired)
+
+
+def is_positive_definite(matrices: FloatArray) -> BoolArray:
+    """Per matrix of a (..., d, d) stack: symmetric with all eigenvalues above zero."""
+    stack = np.asarray(matrices, dtype=np.float64)
+    if stack.size == 0:
+        return np.ones(stack.shape[:-2], dtype=np.bool_)
+    finite: BoolArray = np.asarray(np.isfinite(stack).all(axis=(-1, -2)))
+    safe = np.where(finite[..., None, None], stack, 0.0)
+    close = np.isclose(safe, transpose(safe), rtol=1e-6, atol=1e-9)
+    symmetric: BoolArray = np.asarray(close.all(axis=(-1, -2)))
+    eigenvalues = np.linalg.eigvalsh(symmetrize(safe))
+    result: BoolArray = np.asarray(finite & symmetric & (eigenvalues > 0.0).all(axis=-1))
+    return result
+
+
+def small_inverse(matrices: FloatArray) -> FloatArray:
+    """Inverses of a (K, m, m) stack; closed forms for m <= 3 (far cheaper than LAPACK
+    calls on thousands of tiny matrices), LAPACK otherwise. Singular rows give inf/NaN."""
+    size = matrices.shape[-1]
+    if size == 1:
+        return np.asarray(1.0 / matrices)
+    if size == 2:
+        a, b = matrices[:, 0, 0], matrices[:, 0, 1]
+        c, d = matrices[:, 1, 0], matrices[:, 1, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse_determinant = 1.0 / (a * d - b * c)
+        result = np.empty_like(matrices)
+        result[:, 0, 0] = d * inverse_determinant
+        result[:, 0, 1] = -b * inverse_determinant
+        result[:, 1, 0] = -c * inverse_determinant
+        result[:, 1, 1] = a * inverse_determinant
+        return result
+    if size == 3:
+        m = matrices
+        cofactor = np.empty_like(m)
+        cofactor[:, 0, 0] = m[:, 1, 1] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 1]
+        cofactor[:, 0, 1] = m[:, 0, 2] * m[:, 2, 1] - m[:, 0, 1] * m[:, 2, 2]
+        cofactor[:, 0, 2] = m[:, 0, 1] * m[:, 1, 2] - m[:, 0, 2] * m[:, 1, 1]
+        cofactor[:, 1, 0] = m[:, 1, 2] * m[:, 2, 0] - m[:, 1, 0] * m[:, 2, 2]
+        cofactor[:, 1, 1] = m[:, 0, 0] * m[:, 2, 2] - m[:, 0, 2] * m[:, 2, 0]
+        cofactor[:, 1, 2] = m[:, 0, 2] * m[:, 1, 0] - m[:, 0, 0] * m[:, 1, 2]
+        cofactor[:, 2, 0] = m[:, 1, 0] * m[:, 2, 1] - m[:, 1, 1] * m[:, 2, 0]
+        cofactor[:, 2, 1] = m[:, 0, 1] * m[:, 2, 0] - m[:, 0, 0] * m[:, 2, 1]
+        cofactor[:, 2, 2] = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
+        determinant = (
+            m[:, 0, 0] * cofactor[:, 0, 0]
+            + m[:, 0, 1] * cofactor[:, 1, 0]
+            + m[:, 0, 2] * cofactor[:, 2, 0]
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(cofactor / determinant[:, None, None])
+    try:
+        return np.asarray(np.linalg.inv(matrices))
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.pinv(matrices))

@@ -1,0 +1,192 @@
+"""Associators: decide which gated measurement updates which track.
+
+Gated pairs form a sparse bipartite graph; its connected components (clusters) are
+independent problems, so the global nearest-neighbour solution is found cluster by
+cluster and never as one dense N×M matrix. Clusters with one track or one measurement (the
+vast majority in a sparse picture) are solved for all clusters at once with array
+operations; only genuinely contested clusters go to an assignment solver.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
+
+from hotzone.fusion.arrays import FloatArray, IntArray
+
+
+@dataclass(frozen=True)
+class CandidatePairs:
+    """Gated (track, measurement) pairs with their squared Mahalanobis distances."""
+
+    tracks: IntArray
+    measurements: IntArray
+    distance_squared: FloatArray
+    missed_distance_squared: float
+    """The gate: an unassigned track costs as much as a pair at this distance."""
+
+
+@dataclass(frozen=True)
+class Association:
+    """Pairs chosen, each with its weight (1 for hard assignments, β for JPDA)."""
+
+    tracks: IntArray
+    measurements: IntArray
+    weights: FloatArray
+    missed_weights: FloatArray | None = None
+    """JPDA only: per chosen track (aligned with ``np.unique(tracks)``), P(no measurement)."""
+
+
+class Associator(ABC):
+    """One abstract base for every associator; the role's verb is ``associate``."""
+
+    @abstractmethod
+    def associate(self, pairs: CandidatePairs) -> Association: ...
+
+
+def cluster_labels(tracks: IntArray, measurements: IntArray) -> tuple[IntArray, int]:
+    """Connected-component label of every pair of the bipartite gating graph.
+
+    Labels are numbered over every node index up to the largest present, so some
+    labels belong to absent nodes and no pair; callers only look up pairs' labels.
+    """
+    track_count = int(tracks.max()) + 1
+    node_count = track_count + int(measurements.max()) + 1
+    graph = coo_matrix(
+        (np.ones(len(tracks), dtype=np.int8), (tracks, measurements + track_count)),
+        shape=(node_count, node_count),
+    )
+    count, labels = connected_components(graph, directed=False)
+    return labels[tracks].astype(np.int64), int(count)
+
+
+def _solve_contested(
+    tracks: IntArray, measurements: IntArray, weights: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Best matching of one cluster; ``weights`` < 0 and lower is better."""
+    track_nodes, rows = np.unique(tracks, return_inverse=True)
+    measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    if len(track_nodes) * len(measurement_nodes) <= 250_000:
+        matrix = np.zeros((len(track_nodes), len(measurement_nodes)))
+        matrix[rows, columns] = weights
+        chosen_rows, chosen_columns = linear_sum_assignment(matrix)
+        keep = matrix[chosen_rows, chosen_columns] < 0
+        return track_nodes[chosen_rows[keep]], measurement_nodes[chosen_columns[keep]]
+    return _solve_sparse(track_nodes, rows, measurement_nodes, columns, weights)
+
+
+def _solve_sparse(
+    track_nodes: IntArray,
+    rows: IntArray,
+    measurement_nodes: IntArray,
+    columns: IntArray,
+    weights: FloatArray,
+) -> tuple[IntArray, IntArray]:
+    """A huge cluster: sparse matching on a graph augmented so a full matching exists.
+
+    Each track gets a private "missed" column and each measurement a private "unused"
+    row; an unused row may take a missed column wherever the real pair exists. Real pairs
+    cost their weight, every other edge the same constant, so the minimum full matching is
+    the best partial assignment (Bertsekas' augmentation, kept sparse).
+    """
+    track_count, measurement_count = len(track_nodes), len(measurement_nodes)
+    offset = 1.0 - float(weights.min())  # every edge cost strictly positive
+    # Rows: tracks, then one "unused" row per measurement. Columns: measurements, then one
+    # "missed" column per track. Edge groups: real pairs; track -> its missed column;
+    # unused row of j -> missed column of i for every real pair (i, j), which frees the
+    # pair's dummies when (i, j) is chosen; unused row of j -> measurement j.
+    edges_rows = np.concatenate(
+        [
+            rows,
+            np.arange(track_count),
+            track_count + columns,
+            track_count + np.arange(measurement_count),
+        ]
+    )
+    edges_columns = np.concatenate(
+        [
+            columns,
+            measurement_count + np.arange(track_count),
+            measurement_count + rows,
+            np.arange(measurement_count),
+        ]
+    )
+    costs = np.concatenate(
+        [weights + offset, np.full(track_count + len(rows) + measurement_count, offset)]
+    )
+    size = track_count + measurement_count
+    graph = coo_matrix((costs, (edges_rows, edges_columns)), shape=(size, size)).tocsr()
+    matched_rows, matched_columns = min_weight_full_bipartite_matching(graph)
+    real = (matched_rows < track_count) & (matched_columns < measurement_count)
+    return track_nodes[matched_rows[real]], measurement_nodes[matched_columns[real]]
+
+
+@dataclass(frozen=True)
+class GNNAssociator(Associator):
+    """Global nearest neighbour: the assignment of least total Mahalanobis distance.
+
+    Cost of a pair is its Mahalanobis distance, of a missed track the gate distance, as in
+    Stone Soup's ``DistanceHypothesiser`` + ``GNNWith2DAssignment``; a measurement updates at
+    most one track and a track takes at most one measurement.
+    """
+
+    def associate(self, pairs: CandidatePairs) -> Association:
+        keep = pairs.distance_squared < pairs.missed_distance_squared
+        tracks, measurements = pairs.tracks[keep], pairs.measurements[keep]
+        weights = np.sqrt(pairs.distance_squared[keep]) - np.sqrt(pairs.missed_distance_squared)
+        if len(tracks) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Association(empty, empty, np.zeros(0))
+        # A pair whose track and measurement have no other candidate is its own cluster:
+        # accept those without building the graph (most pairs in a sparse picture).
+        isolated = (np.bincount(tracks)[tracks] == 1) & (
+            np.bincount(measurements)[measurements] == 1
+        )
+        if isolated.all():
+            return Association(tracks, measurements, np.ones(len(tracks)))
+        rest = ~isolated
+        solved = self._solve_clusters(tracks[rest], measurements[rest], weights[rest])
+        result_tracks = np.concatenate([tracks[isolated], solved[0]]).astype(np.int64)
+        result_measurements = np.concatenate([measurements[isolated], solved[1]]).astype(np.int64)
+        return Association(result_tracks, result_measurements, np.ones(len(result_tracks)))
+
+    @staticmethod
+    def _solve_clusters(
+        tracks: IntArray, measurements: IntArray, weights: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        labels, count = cluster_labels(tracks, measurements)
+        # Distinct tracks and measurements per cluster: label each node once.
+        track_label = np.full(int(tracks.max()) + 1, -1, dtype=np.int64)
+        track_label[tracks] = labels
+        measurement_label = np.full(int(measurements.max()) + 1, -1, dtype=np.int64)
+        measurement_label[measurements] = labels
+        tracks_per_cluster = np.bincount(track_label[track_label >= 0], minlength=count)
+        measurements_per_cluster = np.bincount(
+            measurement_label[measurement_label >= 0], minlength=count
+        )
+        simple = (tracks_per_cluster == 1) | (measurements_per_cluster == 1)
+        # Simple clusters: one track or one measurement, so the best pair is the answer.
+        order = np.lexsort((weights, labels))
+        sorted_labels = labels[order]
+        first = np.ones(len(order), dtype=np.bool_)
+        first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+        best = order[first & simple[sorted_labels]]
+        chosen_tracks = [tracks[best]]
+        chosen_measurements = [measurements[best]]
+        contested = order[~simple[sorted_labels]]
+        if len(contested):
+            contested_labels = labels[contested]
+            bounds = np.flatnonzero(np.diff(contested_labels)) + 1
+            for group in np.split(contested, bounds):
+                chosen = _solve_contested(tracks[group], measurements[group], weights[group])
+                chosen_tracks.append(chosen[0])
+                chosen_measurements.append(chosen[1])
+        return (
+            np.concatenate(chosen_tracks).astype(np.int64),
+            np.concatenate(chosen_measurements).astype(np.int64),
+        )

@@ -1,0 +1,229 @@
+"""From messages to arrays: Detections and Reports become `SensorScan`s in a sector frame.
+
+Every measurement kind is brought into the sector's East-North-Up frame here, once, so
+the tracker only knows measurement models: positions (cartesian, polar radar plots
+converted with debiasing, WGS-84 positions, cooperative reports) and bearings (passive
+sensors, re-expressed as directions in the sector frame). Anything malformed becomes a
+`Rejection` with the reason instead of an exception.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray
+from hotzone.fusion.measurement import (
+    BearingMeasurement,
+    MeasurementModel,
+    PositionMeasurement,
+    convert_polar,
+)
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.tracker import Rejection
+from hotzone.geo import LocalFrame
+from hotzone.types import Detection, GeoPoint, MeasurementKind, Report
+
+_EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
+    MeasurementKind.CARTESIAN: (3,),
+    MeasurementKind.POLAR: (3,),
+    MeasurementKind.BEARING: (1, 2),
+    MeasurementKind.POSITION: (3,),
+    MeasurementKind.POSITION_2D: (2,),
+}
+
+DEFAULT_REPORT_VERTICAL_SIGMA_M = 50.0
+"""Cooperative reports without a vertical accuracy: barometric altitude, about ±50 m."""
+
+
+@dataclass
+class _Rows:
+    """Converted rows of one (source, model) group before they become arrays."""
+
+    model: MeasurementModel
+    sensor_position: FloatArray
+    values: list[FloatArray] = field(default_factory=list)
+    noise: list[FloatArray] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    icao24: list[str | None] = field(default_factory=list)
+    callsign: list[str | None] = field(default_factory=list)
+
+
+@dataclass
+class MessageConverter:
+    """Turns decoded Detection and Report messages into scans in ``frame``."""
+
+    frame: LocalFrame
+    _sensor_frames: dict[tuple[float, float, float], LocalFrame] = field(
+        default_factory=dict, repr=False
+    )
+
+    def convert(self, messages: Iterable[object]) -> tuple[list[SensorScan], list[Rejection]]:
+        groups: dict[tuple[str, str], _Rows] = {}
+        rejections: list[Rejection] = []
+        for message in messages:
+            if isinstance(message, Detection):
+                reason = self._add_detection(message, groups)
+                source, identifier = message.sensor_id, message.detection_id
+            elif isinstance(message, Report):
+                reason = self._add_report(message, groups)
+                source, identifier = message.source_id, message.report_id
+            else:
+                continue  # events and other messages carry no kinematics
+            if reason:
+                rejections.append(Rejection(source, identifier, message.time.timestamp(), reason))
+        return [self._scan(key[0], rows) for key, rows in groups.items()], rejections
+
+    # ------------------------------------------------------------------ detections
+    def _sensor_frame(self, point: GeoPoint) -> LocalFrame:
+        key = (point.lat_deg, point.lon_deg, point.height_m)
+        frame = self._sensor_frames.get(key)
+        if frame is None:
+            frame = LocalFrame(*key)
+            self._sensor_frames[key] = frame
+        return frame
+
+    def _sensor_position(self, point: GeoPoint) -> FloatArray:
+        position: FloatArray = self.frame.geodetic_to_enu(
+            point.lat_deg, point.lon_deg, point.height_m
+        )
+        return position
+
+    def _add_detection(self, detection: Detection, groups: dict[tuple[str, str], _Rows]) -> str:
+        values = np.asarray(detection.values, dtype=np.float64)
+        covariance = np.asarray(detection.covariance, dtype=np.float64)
+        kind = detection.kind
+        if len(values) not in _EXPECTED_SIZES[kind]:
+            return f"{kind} detection needs {_EXPECTED_SIZES[kind]} values, got {len(values)}"
+        if not (np.isfinite(values).all() and np.isfinite(covariance).all()):
+            return "non-finite value or covariance"
+        if not np.isfinite(
+            [
+                detection.sensor_position.lat_deg,
+                detection.sensor_position.lon_deg,
+                detection.sensor_position.height_m,
+            ]
+        ).all():
+            return "non-finite sensor position"
+        sensor_frame = self._sensor_frame(detection.sensor_position)
+        rotation = sensor_frame.vector_to(self.frame)
+        sensor_position = self._sensor_position(detection.sensor_position)
+        model: MeasurementModel
+        if kind == MeasurementKind.CARTESIAN:
+            model = PositionMeasurement(3)
+            value = rotation @ values + sensor_position
+            noise = rotation @ covariance @ rotation.T
+        elif kind == MeasurementKind.POLAR:
+            if values[0] <= 0:
+                return f"polar range must be positive, got {values[0]}"
+            scale = np.diag([1.0, np.pi / 180, np.pi / 180])
+            offsets, polar_noise = convert_polar(
+                values[None, 0],
+                np.radians(values[None, 1]),
+                np.radians(values[None, 2]),
+                (scale @ covariance @ scale)[None],
+            )
+            model = PositionMeasurement(3)
+            value = rotation @ offsets[0] + sensor_position
+            noise = rotation @ polar_noise[0] @ rotation.T
+        elif kind == MeasurementKind.BEARING:
+            value, noise = self._bearing(values, covariance, rotation)
+            model = BearingMeasurement(with_elevation=len(values) == 2)
+        elif kind == MeasurementKind.POSITION:
+            model = PositionMeasurement(3)
+            value = self.frame.geodetic_to_enu(values[0], values[1], values[2])
+            # The covariance is in the ENU frame at the point; across one sector the
+            # rotation to the sector frame is a degree or two, negligible for a covariance.
+            noise = covariance
+        else:
+            model = PositionMeasurement(2)
+            value = self.frame.geodetic_to_enu(values[0], values[1], 0.0)[:2]
+            noise = covariance
+        if not (np.isfinite(value).all() and np.isfinite(noise).all()):
+            return "conversion to the sector frame produced non-finite numbers"
+        rows = groups.setdefault(
+            (detection.sensor_id, f"{kind}:{model.size}"), _Rows(model, sensor_position)
+        )
+        rows.values.append(np.asarray(value, dtype=np.float64))
+        rows.noise.append(np.asarray(noise, dtype=np.float64))
+        rows.times.append(detection.time.timestamp())
+        rows.ids.append(detection.detection_id)
+        rows.icao24.append(None)
+        rows.callsign.append(None)
+        return ""
+
+    @staticmethod
+    def _bearing(
+        values: FloatArray, covariance: FloatArray, rotation: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Azimuth (and elevation) re-expressed in the sector frame, in radians."""
+        azimuth = np.radians(values[0])
+        elevation = np.radians(values[1]) if len(values) == 2 else 0.0
+        direction = np.array(
+            [
+                np.sin(azimuth) * np.cos(elevation),
+                np.cos(azimuth) * np.cos(elevation),
+                np.sin(elevation),
+            ]
+        )
+        turned = rotation @ direction
+        sector_azimuth = np.arctan2(turned[0], turned[1])
+        noise = covariance * (np.pi / 180) ** 2
+        if len(values) == 1:
+            return np.array([sector_azimuth]), noise
+        sector_elevation = np.arctan2(turned[2], np.hypot(turned[0], turned[1]))
+        return np.array([sector_azimuth, sector_elevation]), noise
+
+    # ------------------------------------------------------------------ reports
+    def _add_report(self, report: Report, groups: dict[tuple[str, str], _Rows]) -> str:
+        point = report.position
+        coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
+        if not np.isfinite(coordinates).all():
+            return "non-finite report position"
+        horizontal = report.horizontal_sigma_m
+        vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
+        if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
+            return f"report accuracy must be positive and finite, got {horizontal} m"
+        value = self.frame.geodetic_to_enu(*coordinates)
+        noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        rows = groups.setdefault(
+            (report.source_id, f"report:{report.source}"),
+            _Rows(PositionMeasurement(3), np.asarray(value, dtype=np.float64)),
+        )
+        rows.values.append(np.asarray(value, dtype=np.float64))
+        rows.noise.append(noise)
+        rows.times.append(report.time.timestamp())
+        rows.ids.append(report.report_id)
+        rows.icao24.append(report.icao24)
+        rows.callsign.append(report.callsign)
+        return ""
+
+    @staticmethod
+    def _scan(sensor_id: str, rows: _Rows) -> SensorScan:
+        has_identity = any(value is not None for value in rows.icao24) or any(
+            value is not None for value in rows.callsign
+        )
+        return SensorScan(
+            sensor_id=sensor_id,
+            model=rows.model,
+            values=np.array(rows.values),
+            noise=np.array(rows.noise),
+            times=np.array(rows.times),
+            sensor_position=rows.sensor_position,
+            icao24=np.array(rows.icao24, dtype=object) if has_identity else None,
+            callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
+            measurement_ids=tuple(rows.ids),
+        )
+
+
+def group_by_source(messages: Iterable[object]) -> dict[str, list[object]]:
+    """Messages keyed by sensor or source id (for callers that batch per sensor)."""
+    grouped: dict[str, list[object]] = defaultdict(list)
+    for message in messages:
+        source = getattr(message, "sensor_id", None) or getattr(message, "source_id", "")
+        grouped[str(source)].append(message)
+    return grouped

@@ -1,0 +1,52 @@
+"""Deleters: decide which tracks end."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.fusion.arrays import BoolArray
+from hotzone.fusion.estimates import TrackBatch
+
+
+class Deleter(ABC):
+    """One abstract base for every deleter; the role's verb is ``delete_tracks``."""
+
+    @abstractmethod
+    def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
+        """True for each track to end at ``time``."""
+
+
+@dataclass(frozen=True)
+class MissesDeleter(Deleter):
+    """Ends tracks after consecutive misses, long coasting, or a position too uncertain.
+
+    A miss is a step in which a sensor that has updated the track reported but none of its
+    measurements updated it (see `MultiTargetTracker`), so a slow sensor does not count as
+    missing in the steps between its scans.
+    """
+
+    tentative_max_misses: int = 2
+    confirmed_max_misses: int = 3
+    max_coast_s: float = float("inf")
+    """Confirmed tracks not updated for this long end, whatever the miss count."""
+    tentative_max_coast_s: float = float("inf")
+    max_position_sigma_m: float = 10_000.0
+    """Covariance growth: sqrt of the position variance sum beyond which a track ends."""
+
+    def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
+        dims = spatial_dims
+        position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
+        coast = time - tracks.last_update_time
+        confirmed = tracks.confirmed
+        too_many_misses = np.where(
+            confirmed,
+            tracks.misses >= self.confirmed_max_misses,
+            tracks.misses >= self.tentative_max_misses,
+        )
+        too_long = np.where(confirmed, coast > self.max_coast_s, coast > self.tentative_max_coast_s)
+        uncertain = ~(position_variance <= self.max_position_sigma_m**2)  # NaN ends too
+        result: BoolArray = too_many_misses | too_long | uncertain
+        return result

@@ -1,0 +1,160 @@
+"""Filter estimates of many tracks at once, and the batch of tracks the tracker returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
+
+ObjectArray = NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Gaussian estimates of N tracks: row i of every array is track i.
+
+    With an IMM the per-mode estimates and mode probabilities ride along; ``state`` and
+    ``covariance`` are then their moment-matched combination.
+    """
+
+    state: FloatArray  # (N, d)
+    covariance: FloatArray  # (N, d, d)
+    mode_states: FloatArray | None = None  # (N, r, d)
+    mode_covariances: FloatArray | None = None  # (N, r, d, d)
+    mode_probabilities: FloatArray | None = None  # (N, r)
+
+    @property
+    def size(self) -> int:
+        return int(self.state.shape[0])
+
+    def take(self, indices: IntArray | BoolArray) -> Estimates:
+        return Estimates(
+            self.state[indices],
+            self.covariance[indices],
+            *(None if value is None else value[indices] for value in self._values()[2:]),
+        )
+
+    def _values(self) -> tuple[FloatArray | None, ...]:
+        return (
+            self.state,
+            self.covariance,
+            self.mode_states,
+            self.mode_covariances,
+            self.mode_probabilities,
+        )
+
+    def put(self, indices: IntArray, other: Estimates) -> Estimates:
+        """A copy with rows ``indices`` replaced by ``other``'s rows."""
+        values: list[FloatArray | None] = []
+        for mine, theirs in zip(self._values(), other._values(), strict=True):
+            if mine is None or theirs is None:
+                values.append(None)
+                continue
+            updated = mine.copy()
+            updated[indices] = theirs
+            values.append(updated)
+        state, covariance = values[0], values[1]
+        assert state is not None and covariance is not None
+        return Estimates(state, covariance, *values[2:])
+
+    @staticmethod
+    def concatenate(parts: list[Estimates]) -> Estimates:
+        columns = list(zip(*(part._values() for part in parts), strict=True))
+        return Estimates(
+            *(
+                None if any(v is None for v in column) else np.concatenate(column)  # type: ignore[arg-type]
+                for column in columns
+            )
+        )
+
+
+@dataclass(frozen=True)
+class TrackBatch:
+    """Every live track of a tracker, as arrays; what ``step`` returns.
+
+    Identity columns are object arrays of ``str | None`` filled by cooperative reports.
+    ``sensor_mask`` has bit k set when sensor k of the tracker's registry updated the track.
+    """
+
+    estimates: Estimates
+    time: FloatArray  # (N,) POSIX seconds of the estimate
+    track_number: IntArray  # (N,) stable for the track's life
+    confirmed: BoolArray
+    hits: IntArray  # updates so far
+    hit_history: NDArray[np.uint64]  # bit 0 = latest step, 1 = hit
+    misses: IntArray  # consecutive steps without an update
+    first_time: FloatArray
+    last_update_time: FloatArray
+    sensor_mask: NDArray[np.uint64]
+    quality: FloatArray  # in [0, 1]
+    icao24: ObjectArray
+    callsign: ObjectArray
+
+    @property
+    def size(self) -> int:
+        return self.estimates.size
+
+    @property
+    def state(self) -> FloatArray:
+        return self.estimates.state
+
+    @property
+    def covariance(self) -> FloatArray:
+        return self.estimates.covariance
+
+    @staticmethod
+    def empty(state_size: int, modes: int = 0) -> TrackBatch:
+        estimates = Estimates(
+            np.zeros((0, state_size)),
+            np.zeros((0, state_size, state_size)),
+            *(
+                (
+                    np.zeros((0, modes, state_size)),
+                    np.zeros((0, modes, state_size, state_size)),
+                    np.zeros((0, modes)),
+                )
+                if modes
+                else (None, None, None)
+            ),
+        )
+        return TrackBatch(
+            estimates=estimates,
+            time=np.zeros(0),
+            track_number=np.zeros(0, dtype=np.int64),
+            confirmed=np.zeros(0, dtype=np.bool_),
+            hits=np.zeros(0, dtype=np.int64),
+            hit_history=np.zeros(0, dtype=np.uint64),
+            misses=np.zeros(0, dtype=np.int64),
+            first_time=np.zeros(0),
+            last_update_time=np.zeros(0),
+            sensor_mask=np.zeros(0, dtype=np.uint64),
+            quality=np.zeros(0),
+            icao24=np.zeros(0, dtype=object),
+            callsign=np.zeros(0, dtype=object),
+        )
+
+    def take(self, indices: IntArray | BoolArray) -> TrackBatch:
+        values: dict[str, Any] = {
+            field.name: getattr(self, field.name)[indices]
+            for field in fields(self)
+            if field.name != "estimates"
+        }
+        return TrackBatch(estimates=self.estimates.take(indices), **values)
+
+    def with_estimates(self, estimates: Estimates, time: FloatArray) -> TrackBatch:
+        return replace(self, estimates=estimates, time=time)
+
+    @staticmethod
+    def concatenate(parts: list[TrackBatch]) -> TrackBatch:
+        values: dict[str, Any] = {
+            field.name: np.concatenate([getattr(part, field.name) for part in parts])
+            for field in fields(TrackBatch)
+            if field.name != "estimates"
+        }
+        return TrackBatch(
+            estimates=Estimates.concatenate([part.estimates for part in parts]), **values
+        )

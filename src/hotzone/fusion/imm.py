@@ -1,0 +1,169 @@
+"""Interacting Multiple Model filtering (Blom & Bar-Shalom), on arrays of tracks.
+
+Every mode shares the state layout of the largest model (position, velocity, turn rate),
+so a constant-velocity mode carries the turn rate as an inert component; that is what
+lets mixing add and subtract estimates of different modes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray, symmetrize
+from hotzone.fusion.estimates import Estimates
+from hotzone.fusion.measurement import MeasurementModel
+from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
+from hotzone.fusion.predictor import Predictor, kalman_predict
+from hotzone.fusion.updater import Updater, kalman_update
+
+
+def default_imm_models(
+    noise_intensity: float = 1.0, turn_noise_intensity: float = 4.0, spatial_dims: int = 3
+) -> tuple[MotionModel, ...]:
+    """Constant velocity (quiet) and coordinated turn (livelier), in one 7-state layout."""
+    return (
+        ConstantVelocityMotion(noise_intensity, spatial_dims=spatial_dims, extra_states=1),
+        CoordinatedTurnMotion(turn_noise_intensity, spatial_dims=spatial_dims),
+    )
+
+
+def combine(
+    mode_states: FloatArray, mode_covariances: FloatArray, probabilities: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Moment-matched mixture of (N, r, d) / (N, r, d, d) weighted by (N, r)."""
+    state = np.einsum("nr,nrd->nd", probabilities, mode_states)
+    spread = mode_states - state[:, None, :]
+    covariance = np.einsum(
+        "nr,nrij->nij",
+        probabilities,
+        mode_covariances + spread[..., :, None] * spread[..., None, :],
+    )
+    return state, symmetrize(covariance)
+
+
+@dataclass(frozen=True)
+class IMMPredictor(Predictor):
+    """IMM mixing and per-mode extended Kalman prediction."""
+
+    models: tuple[MotionModel, ...] = field(default_factory=default_imm_models)
+    """Motion models of the modes; all must share one state size."""
+    mean_sojourn_s: float = 20.0
+    """Expected time a target stays in one mode; sets the Markov switching matrix."""
+    initial_probabilities: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        sizes = {model.state_size for model in self.models}
+        if len(sizes) != 1:
+            raise ValueError(f"IMM models must share one state size, got {sorted(sizes)}")
+        if self.mean_sojourn_s <= 0:
+            raise ValueError("mean_sojourn_s must be positive")
+
+    @property
+    def state_size(self) -> int:
+        return self.models[0].state_size
+
+    @property
+    def mode_names(self) -> tuple[str, ...]:
+        return tuple(model.name for model in self.models)
+
+    def switching(self, dt: FloatArray) -> FloatArray:
+        """(N, r, r) probabilities of going from mode i (row) to mode j in ``dt``."""
+        modes = len(self.models)
+        stay = np.exp(-np.abs(np.atleast_1d(dt)) / self.mean_sojourn_s)
+        leave = (1 - stay) / max(modes - 1, 1)
+        matrix = np.broadcast_to(leave[:, None, None], (stay.shape[0], modes, modes)).copy()
+        diagonal = np.arange(modes)
+        matrix[:, diagonal, diagonal] = stay[:, None]
+        return matrix
+
+    def initial_estimates(self, state: FloatArray, covariance: FloatArray) -> Estimates:
+        modes = len(self.models)
+        count = state.shape[0]
+        if self.initial_probabilities is None:
+            probabilities = np.full((count, modes), 1.0 / modes)
+        else:
+            probabilities = np.broadcast_to(
+                np.asarray(self.initial_probabilities, dtype=np.float64), (count, modes)
+            ).copy()
+        mode_states = np.repeat(state[:, None, :], modes, axis=1)
+        mode_covariances = np.repeat(covariance[:, None, :, :], modes, axis=1)
+        return Estimates(state, covariance, mode_states, mode_covariances, probabilities)
+
+    def predict(self, estimates: Estimates, dt: FloatArray) -> Estimates:
+        if estimates.size == 0:
+            return estimates
+        if (
+            estimates.mode_states is None
+            or estimates.mode_covariances is None
+            or estimates.mode_probabilities is None
+        ):
+            raise ValueError("IMMPredictor needs estimates with modes")
+        count = estimates.size
+        dt_tracks = np.broadcast_to(np.asarray(dt, dtype=np.float64), (count,))
+        switching = self.switching(dt_tracks)
+        previous = estimates.mode_probabilities
+        predicted_probabilities = np.einsum("nij,ni->nj", switching, previous)
+        predicted_probabilities = np.maximum(predicted_probabilities, 1e-12)
+        # mixing[n, i, j]: probability the track was in mode i given it is now in mode j.
+        mixing = switching * previous[:, :, None] / predicted_probabilities[:, None, :]
+        mode_states = np.empty_like(estimates.mode_states)
+        mode_covariances = np.empty_like(estimates.mode_covariances)
+        for target_mode, model in enumerate(self.models):
+            weights = mixing[:, :, target_mode]
+            mixed_state, mixed_covariance = combine(
+                estimates.mode_states, estimates.mode_covariances, weights
+            )
+            mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
+                model, mixed_state, mixed_covariance, dt_tracks
+            )
+        predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
+        state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)
+        return Estimates(state, covariance, mode_states, mode_covariances, predicted_probabilities)
+
+
+@dataclass(frozen=True)
+class IMMUpdater(Updater):
+    """Per-mode extended Kalman updates; mode probabilities follow the likelihoods."""
+
+    def update(
+        self,
+        predicted: Estimates,
+        model: MeasurementModel,
+        measured: FloatArray,
+        noise: FloatArray,
+        sensor_positions: FloatArray,
+    ) -> Estimates:
+        if predicted.size == 0:
+            return predicted
+        if (
+            predicted.mode_states is None
+            or predicted.mode_covariances is None
+            or predicted.mode_probabilities is None
+        ):
+            raise ValueError("IMMUpdater needs estimates with modes")
+        modes = predicted.mode_states.shape[1]
+        mode_states = np.empty_like(predicted.mode_states)
+        mode_covariances = np.empty_like(predicted.mode_covariances)
+        log_likelihoods = np.empty((predicted.size, modes))
+        for mode in range(modes):
+            (mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]) = (
+                kalman_update(
+                    model,
+                    predicted.mode_states[:, mode],
+                    predicted.mode_covariances[:, mode],
+                    measured,
+                    noise,
+                    sensor_positions,
+                    with_likelihood=True,
+                )
+            )
+        log_weights = np.log(predicted.mode_probabilities) + log_likelihoods
+        log_weights -= log_weights.max(axis=1, keepdims=True)
+        log_weights = np.where(np.isfinite(log_weights), log_weights, -700.0)
+        probabilities = np.exp(log_weights)
+        probabilities = np.maximum(probabilities / probabilities.sum(axis=1, keepdims=True), 1e-9)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        state, covariance = combine(mode_states, mode_covariances, probabilities)
+        return Estimates(state, covariance, mode_states, mode_covariances, probabilities)

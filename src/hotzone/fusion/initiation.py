@@ -1,0 +1,87 @@
+"""Initiators: start tentative tracks and decide when they are confirmed."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hotzone.fusion.arrays import BoolArray, FloatArray
+
+
+def popcount(values: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """Set bits per 64-bit word."""
+    bytes_view = values.astype(np.uint64).view(np.uint8).reshape(-1, 8)
+    counts: NDArray[np.int64] = np.unpackbits(bytes_view, axis=1).sum(axis=1).astype(np.int64)
+    return counts
+
+
+class Initiator(ABC):
+    """One abstract base for every initiator; the role's verb is ``initiate``."""
+
+    @abstractmethod
+    def initiate(
+        self,
+        positions: FloatArray,
+        position_covariances: FloatArray,
+        state_size: int,
+        spatial_dims: int,
+    ) -> tuple[FloatArray, FloatArray]:
+        """First (K, d) states and (K, d, d) covariances of tracks started at measured
+        positions; ``positions`` may have fewer components than ``spatial_dims``."""
+
+    @abstractmethod
+    def confirms(self, hit_history: NDArray[np.uint64]) -> BoolArray:
+        """Which tentative tracks, by their hit histories (bit 0 latest), are confirmed."""
+
+
+@dataclass(frozen=True)
+class MOfNInitiator(Initiator):
+    """A single-point start (position measured, velocity unknown) confirmed by M of N.
+
+    The prior on the unmeasured components is Stone Soup's ``MultiMeasurementInitiator``
+    prior: zero mean with a broad standard deviation.
+    """
+
+    confirm_hits: int = 3
+    """M: updates (including the first) needed within the window."""
+    window: int = 5
+    """N: steps the count looks back over (at most 64)."""
+    velocity_sigma_mps: float = 200.0
+    height_m: float = 0.0
+    """Height prior where the measurement has none (2-D position, bearings)."""
+    height_sigma_m: float = 1000.0
+    extra_sigma: float = 0.1
+    """Standard deviation of extra states such as an IMM turn rate (rad/s)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.confirm_hits <= self.window <= 64:
+            raise ValueError(f"need 1 <= M <= N <= 64, got M={self.confirm_hits}, N={self.window}")
+
+    def initiate(
+        self,
+        positions: FloatArray,
+        position_covariances: FloatArray,
+        state_size: int,
+        spatial_dims: int,
+    ) -> tuple[FloatArray, FloatArray]:
+        count, measured = positions.shape
+        state = np.zeros((count, state_size))
+        covariance = np.zeros((count, state_size, state_size))
+        state[:, :measured] = positions
+        covariance[:, :measured, :measured] = position_covariances
+        for axis in range(measured, spatial_dims):
+            state[:, axis] = self.height_m
+            covariance[:, axis, axis] = self.height_sigma_m**2
+        for axis in range(spatial_dims, 2 * spatial_dims):
+            covariance[:, axis, axis] = self.velocity_sigma_mps**2
+        for axis in range(2 * spatial_dims, state_size):
+            covariance[:, axis, axis] = self.extra_sigma**2
+        return state, covariance
+
+    def confirms(self, hit_history: NDArray[np.uint64]) -> BoolArray:
+        mask = np.uint64((1 << self.window) - 1) if self.window < 64 else np.uint64(2**64 - 1)
+        result: BoolArray = popcount(hit_history & mask) >= self.confirm_hits
+        return result

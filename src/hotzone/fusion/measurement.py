@@ -1,0 +1,192 @@
+"""Measurement models: what a sensor would measure of a state, on arrays.
+
+Every model maps (K, d) states seen from (K, 3) sensor positions (ENU metres of the track
+frame) to (K, m) measurements. Angles are radians inside fusion; the degrees of
+`Detection` are converted at the boundary (`hotzone.fusion.conversion`).
+
+Polar radar plots (range, azimuth, elevation) are turned into ENU positions with the
+debiased converted-measurement method before they reach a filter, so the tracker keeps
+one linear position model, one KD-tree pre-gate and one fast update for all radars; the
+reason is shown by ``tests/fusion/test_measurement.py::test_polar_long_range_*``: at long
+range a linearised (EKF) polar update from a diffuse prior is badly inconsistent and
+the plain conversion is biased, while the debiased conversion is unbiased and its
+covariance matches its errors. `PolarMeasurement` stays available as an EKF model.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray
+
+
+class MeasurementModel(ABC):
+    """One abstract base for every measurement model; the role's verb is ``measure``."""
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """Length of one measurement vector."""
+
+    @property
+    def position_size(self) -> int:
+        """How many leading state components it measures directly (0: nonlinear)."""
+        return 0
+
+    @abstractmethod
+    def measure(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        """(K, d) states -> (K, m) noise-free measurements."""
+
+    @abstractmethod
+    def jacobian(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        """d measure / d state: (K, m, d)."""
+
+    def residual(self, measured: FloatArray, predicted: FloatArray) -> FloatArray:
+        """measured - predicted, with angles wrapped where the model has any."""
+        return measured - predicted
+
+
+@dataclass(frozen=True)
+class PositionMeasurement(MeasurementModel):
+    """Direct position: (east, north, up) when ``dims`` is 3, (east, north) when 2."""
+
+    dims: int = 3
+
+    def __post_init__(self) -> None:
+        if self.dims not in (2, 3):
+            raise ValueError(f"a position measurement has 2 or 3 components, got {self.dims}")
+
+    @property
+    def size(self) -> int:
+        return self.dims
+
+    @property
+    def position_size(self) -> int:
+        return self.dims
+
+    def measure(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        return states[..., : self.dims].copy()
+
+    def jacobian(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        jacobian = np.zeros((*states.shape[:-1], self.dims, states.shape[-1]))
+        for axis in range(self.dims):
+            jacobian[..., axis, axis] = 1.0
+        return jacobian
+
+
+def _wrap(angles: FloatArray) -> FloatArray:
+    result: FloatArray = (angles + np.pi) % (2 * np.pi) - np.pi
+    return result
+
+
+@dataclass(frozen=True)
+class BearingMeasurement(MeasurementModel):
+    """Passive direction finding: azimuth (clockwise from north) and optionally elevation."""
+
+    with_elevation: bool = False
+
+    @property
+    def size(self) -> int:
+        return 2 if self.with_elevation else 1
+
+    def measure(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        offset = states[..., :3] - sensor_positions
+        azimuth = np.arctan2(offset[..., 0], offset[..., 1])
+        if not self.with_elevation:
+            return azimuth[..., None]
+        horizontal = np.hypot(offset[..., 0], offset[..., 1])
+        return np.stack([azimuth, np.arctan2(offset[..., 2], horizontal)], axis=-1)
+
+    def jacobian(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        offset = states[..., :3] - sensor_positions
+        east, north, up = offset[..., 0], offset[..., 1], offset[..., 2]
+        horizontal_sq = np.maximum(east**2 + north**2, 1e-6)
+        jacobian = np.zeros((*states.shape[:-1], self.size, states.shape[-1]))
+        jacobian[..., 0, 0] = north / horizontal_sq
+        jacobian[..., 0, 1] = -east / horizontal_sq
+        if self.with_elevation:
+            horizontal = np.sqrt(horizontal_sq)
+            range_sq = horizontal_sq + up**2
+            jacobian[..., 1, 0] = -east * up / (range_sq * horizontal)
+            jacobian[..., 1, 1] = -north * up / (range_sq * horizontal)
+            jacobian[..., 1, 2] = horizontal / range_sq
+        return jacobian
+
+    def residual(self, measured: FloatArray, predicted: FloatArray) -> FloatArray:
+        return _wrap(measured - predicted)
+
+
+@dataclass(frozen=True)
+class PolarMeasurement(MeasurementModel):
+    """Radar range, azimuth and elevation, linearised (EKF)."""
+
+    @property
+    def size(self) -> int:
+        return 3
+
+    def measure(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        offset = states[..., :3] - sensor_positions
+        horizontal = np.hypot(offset[..., 0], offset[..., 1])
+        return np.stack(
+            [
+                np.linalg.norm(offset, axis=-1),
+                np.arctan2(offset[..., 0], offset[..., 1]),
+                np.arctan2(offset[..., 2], horizontal),
+            ],
+            axis=-1,
+        )
+
+    def jacobian(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        offset = states[..., :3] - sensor_positions
+        range_m = np.maximum(np.linalg.norm(offset, axis=-1), 1e-3)
+        jacobian = np.zeros((*states.shape[:-1], 3, states.shape[-1]))
+        jacobian[..., 0, :3] = offset / range_m[..., None]
+        jacobian[..., 1:, :] = BearingMeasurement(with_elevation=True).jacobian(
+            states, sensor_positions
+        )
+        return jacobian
+
+    def residual(self, measured: FloatArray, predicted: FloatArray) -> FloatArray:
+        result = measured - predicted
+        result[..., 1:] = _wrap(result[..., 1:])
+        return result
+
+
+def convert_polar(
+    range_m: FloatArray,
+    azimuth_rad: FloatArray,
+    elevation_rad: FloatArray,
+    polar_covariance: FloatArray,
+    debiased: bool = True,
+) -> tuple[FloatArray, FloatArray]:
+    """Polar plots -> (K, 3) ENU offsets from the sensor and their (K, 3, 3) covariances.
+
+    ``polar_covariance`` is (K, 3, 3) in metres and radians. With ``debiased`` the
+    multiplicative bias of the conversion (E[cos θ̃] = e^{-σ²/2}) is removed, as in the
+    unbiased converted measurement of Longbin et al. (1998); the covariance is the
+    first-order one, J C Jᵀ, which the long-range test shows to be consistent.
+    """
+    azimuth_variance = polar_covariance[..., 1, 1]
+    elevation_variance = polar_covariance[..., 2, 2]
+    azimuth_factor = np.exp(-azimuth_variance / 2) if debiased else np.ones_like(range_m)
+    elevation_factor = np.exp(-elevation_variance / 2) if debiased else np.ones_like(range_m)
+    cos_el, sin_el = np.cos(elevation_rad), np.sin(elevation_rad)
+    cos_az, sin_az = np.cos(azimuth_rad), np.sin(azimuth_rad)
+    horizontal = range_m * cos_el / (azimuth_factor * elevation_factor)
+    offsets = np.stack(
+        [horizontal * sin_az, horizontal * cos_az, range_m * sin_el / elevation_factor], axis=-1
+    )
+    jacobian = np.zeros((*range_m.shape, 3, 3))
+    jacobian[..., 0, 0] = cos_el * sin_az
+    jacobian[..., 1, 0] = cos_el * cos_az
+    jacobian[..., 2, 0] = sin_el
+    jacobian[..., 0, 1] = range_m * cos_el * cos_az
+    jacobian[..., 1, 1] = -range_m * cos_el * sin_az
+    jacobian[..., 0, 2] = -range_m * sin_el * sin_az
+    jacobian[..., 1, 2] = -range_m * sin_el * cos_az
+    jacobian[..., 2, 2] = range_m * cos_el
+    covariance = jacobian @ polar_covariance @ np.swapaxes(jacobian, -1, -2)
+    return offsets, 0.5 * (covariance + np.swapaxes(covariance, -1, -2))

@@ -1,0 +1,258 @@
+"""Motion models: how a state moves between two times, on arrays of tracks.
+
+States are laid out position first, then velocity, then any model-specific extras:
+``[p_1..p_D, v_1..v_D, extras]`` with D = ``spatial_dims`` (2 or 3). Keeping one layout
+for every model lets the IMM mix estimates of different models without re-ordering, and
+lets measurement models read the position without knowing the motion model.
+
+``dt`` is an array of per-track time steps (or a 0-d array when every track moves by the
+same step); matrices broadcast accordingly, so a scan of a thousand tracks that share one
+step costs one small matrix.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray
+
+
+class MotionModel(ABC):
+    """One abstract base for every motion model; the role's verb is ``propagate``."""
+
+    spatial_dims: int
+
+    @property
+    @abstractmethod
+    def state_size(self) -> int:
+        """Length of the state vector this model propagates."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @abstractmethod
+    def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        """(N, d) states moved by ``dt`` seconds."""
+
+    @abstractmethod
+    def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        """d propagate / d state: (d, d) when it depends on nothing but a shared dt,
+        else (N, d, d)."""
+
+    @abstractmethod
+    def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        """Covariance of the state change over ``dt``: (d, d) or (N, d, d)."""
+
+
+def _kinematic_block(order: int, dt: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Transition and white-noise-derivative process noise of one axis.
+
+    ``order`` 2 is position/velocity (nearly constant velocity, white acceleration),
+    3 adds acceleration (nearly constant acceleration, white jerk). Returns matrices
+    of shape dt.shape + (order, order), noise for unit intensity.
+    """
+    dt = np.asarray(dt, dtype=np.float64)
+    transition = np.zeros((*dt.shape, order, order))
+    noise = np.zeros((*dt.shape, order, order))
+    for row in range(order):
+        for column in range(row, order):
+            power = column - row
+            transition[..., row, column] = dt**power / float(np.prod(np.arange(1, power + 1)))
+    for row in range(order):
+        for column in range(order):
+            # Integral of the (order-1)-fold integrated white noise: the standard
+            # continuous white-noise model (Bar-Shalom, Li & Kirubarajan, §6.2).
+            a, b = order - 1 - row, order - 1 - column
+            factorials = float(np.prod(np.arange(1, a + 1)) * np.prod(np.arange(1, b + 1)))
+            noise[..., row, column] = dt ** (a + b + 1) / ((a + b + 1) * factorials)
+    return transition, noise
+
+
+def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatArray:
+    """Place one per-axis block on every axis of the position/velocity/... layout.
+
+    With the layout ``[p_1..p_D, v_1..v_D, ...]`` that is the Kronecker product of the
+    block with the D x D identity, padded with zeros for extra states.
+    """
+    order = block.shape[-1]
+    expanded = block[..., :, None, :, None] * np.eye(spatial_dims)[:, None, :]
+    kinematic = expanded.reshape(*block.shape[:-2], order * spatial_dims, order * spatial_dims)
+    if state_size == order * spatial_dims:
+        return kinematic
+    full = np.zeros((*block.shape[:-2], state_size, state_size))
+    full[..., : order * spatial_dims, : order * spatial_dims] = kinematic
+    return full
+
+
+@lru_cache(maxsize=64)
+def _shared_step_matrices(
+    model: _LinearKinematicMotion, dt: float
+) -> tuple[FloatArray, FloatArray]:
+    """Most scans move every track by the same step: build its matrices once."""
+    transition, noise = model.build_matrices(np.asarray(dt))
+    transition.flags.writeable = False
+    noise.flags.writeable = False
+    return transition, noise
+
+
+@dataclass(frozen=True)
+class _LinearKinematicMotion(MotionModel):
+    noise_intensity: float = 1.0
+    spatial_dims: int = 3
+    extra_states: int = 0
+    """Inert trailing states (an IMM's turn rate) carried unchanged with tiny noise."""
+
+    order: int = 2
+
+    def __post_init__(self) -> None:
+        if self.spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {self.spatial_dims}")
+        if not np.isfinite(self.noise_intensity) or self.noise_intensity < 0:
+            raise ValueError(f"noise_intensity must be >= 0, got {self.noise_intensity}")
+
+    @property
+    def state_size(self) -> int:
+        return self.order * self.spatial_dims + self.extra_states
+
+    def _matrices(self, dt: FloatArray) -> tuple[FloatArray, FloatArray]:
+        dt = np.asarray(dt, dtype=np.float64)
+        if dt.ndim == 0:
+            return _shared_step_matrices(self, float(dt))
+        if dt.size and (dt == dt.flat[0]).all():
+            return _shared_step_matrices(self, float(dt.flat[0]))
+        steps, which = np.unique(dt, return_inverse=True)
+        if len(steps) <= 16:
+            # Tracks fall behind by whole scans: a few distinct steps, each built once.
+            built = [_shared_step_matrices(self, float(step)) for step in steps]
+            transitions = np.stack([pair[0] for pair in built])
+            noises = np.stack([pair[1] for pair in built])
+            return transitions[which.reshape(dt.shape)], noises[which.reshape(dt.shape)]
+        return self.build_matrices(dt)
+
+    def build_matrices(self, dt: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Transition and process noise for (an array of) steps ``dt``."""
+        transition_block, noise_block = _kinematic_block(self.order, dt)
+        transition = _interleave(transition_block, self.spatial_dims, self.state_size)
+        noise = self.noise_intensity * _interleave(noise_block, self.spatial_dims, self.state_size)
+        for extra in range(self.order * self.spatial_dims, self.state_size):
+            transition[..., extra, extra] = 1.0
+            noise[..., extra, extra] = 1e-8 * np.abs(dt)
+        return transition, noise
+
+    def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        transition = self._matrices(dt)[0]
+        if transition.ndim == 2:
+            shared: FloatArray = states @ transition.T
+            return shared
+        result: FloatArray = (transition @ states[..., None])[..., 0]
+        return result
+
+    def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        return self._matrices(dt)[0]
+
+    def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        return self._matrices(dt)[1]
+
+
+@dataclass(frozen=True)
+class ConstantVelocityMotion(_LinearKinematicMotion):
+    """Nearly constant velocity: white acceleration of intensity q (m²/s³) per axis."""
+
+    order: int = 2
+
+
+@dataclass(frozen=True)
+class ConstantAccelerationMotion(_LinearKinematicMotion):
+    """Nearly constant acceleration: state ``[p, v, a]``, white jerk of intensity q (m²/s⁵)."""
+
+    order: int = 3
+
+
+@dataclass(frozen=True)
+class CoordinatedTurnMotion(MotionModel):
+    """Horizontal coordinated turn at an estimated rate ω (rad/s), vertical constant velocity.
+
+    State ``[p, v, ω]``; the turn happens in the first two (east, north) axes.
+    """
+
+    noise_intensity: float = 1.0
+    turn_rate_noise: float = 1e-4
+    """Intensity of the white noise on ω, rad²/s³."""
+    spatial_dims: int = 3
+
+    def __post_init__(self) -> None:
+        if self.spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {self.spatial_dims}")
+
+    @property
+    def state_size(self) -> int:
+        return 2 * self.spatial_dims + 1
+
+    def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        dims = self.spatial_dims
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        rate = states[..., -1]
+        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        vx, vy = states[..., dims], states[..., dims + 1]
+        result = states.copy()
+        result[..., 0] = states[..., 0] + sine_term * vx - cosine_term * vy
+        result[..., 1] = states[..., 1] + cosine_term * vx + sine_term * vy
+        result[..., dims] = cos_rt * vx - sin_rt * vy
+        result[..., dims + 1] = sin_rt * vx + cos_rt * vy
+        if dims == 3:
+            result[..., 2] = states[..., 2] + dt * states[..., 5]
+        return result
+
+    @staticmethod
+    def _terms(
+        rate: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """sin(ωT)/ω, (1-cos ωT)/ω, cos ωT, sin ωT, with the ω -> 0 limits."""
+        angle = rate * dt
+        small = np.abs(angle) < 1e-6
+        safe_rate = np.where(small, 1.0, rate)
+        sine_term = np.where(small, dt * (1 - angle**2 / 6), np.sin(angle) / safe_rate)
+        cosine_term = np.where(small, dt * angle / 2, (1 - np.cos(angle)) / safe_rate)
+        return sine_term, cosine_term, np.cos(angle), np.sin(angle)
+
+    def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        dims = self.spatial_dims
+        size = self.state_size
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        rate = states[..., -1]
+        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        jacobian = np.broadcast_to(np.eye(size), (*states.shape[:-1], size, size)).copy()
+        jacobian[..., 0, dims] = sine_term
+        jacobian[..., 0, dims + 1] = -cosine_term
+        jacobian[..., 1, dims] = cosine_term
+        jacobian[..., 1, dims + 1] = sine_term
+        jacobian[..., dims, dims] = cos_rt
+        jacobian[..., dims, dims + 1] = -sin_rt
+        jacobian[..., dims + 1, dims] = sin_rt
+        jacobian[..., dims + 1, dims + 1] = cos_rt
+        if dims == 3:
+            jacobian[..., 2, 5] = dt
+        # The turn-rate column by central differences: the analytic form has removable
+        # singularities at ω = 0 that cost more code than they save.
+        step = 1e-5
+        plus, minus = states.copy(), states.copy()
+        plus[..., -1] += step
+        minus[..., -1] -= step
+        jacobian[..., :, -1] = (self.propagate(plus, dt) - self.propagate(minus, dt)) / (2 * step)
+        jacobian[..., -1, -1] = 1.0
+        return jacobian
+
+    def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        velocity_noise = ConstantVelocityMotion(
+            self.noise_intensity, spatial_dims=self.spatial_dims, extra_states=1
+        ).process_noise(states, dt)
+        size = self.state_size
+        noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
+        noise[..., -1, -1] = self.turn_rate_noise * dt
+        return noise

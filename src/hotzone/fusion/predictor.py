@@ -1,0 +1,69 @@
+"""Predictors: move estimates of many tracks forward in time."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray, symmetrize, transpose
+from hotzone.fusion.estimates import Estimates
+from hotzone.fusion.motion import MotionModel
+
+
+class Predictor(ABC):
+    """One abstract base for every predictor; the role's verb is ``predict``."""
+
+    @property
+    @abstractmethod
+    def state_size(self) -> int: ...
+
+    @property
+    def mode_names(self) -> tuple[str, ...]:
+        """Names of the IMM modes; empty for single-model predictors."""
+        return ()
+
+    @abstractmethod
+    def predict(self, estimates: Estimates, dt: FloatArray) -> Estimates:
+        """Estimates moved by ``dt`` seconds (an (N,) array, or 0-d for a shared step)."""
+
+    @abstractmethod
+    def initial_estimates(self, state: FloatArray, covariance: FloatArray) -> Estimates:
+        """Estimates of new tracks from their first state and covariance."""
+
+
+def kalman_predict(
+    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Extended Kalman prediction of (N, d) states with (N, d, d) covariances."""
+    if dt.ndim and dt.size and (dt == dt.flat[0]).all():
+        dt = np.asarray(dt.flat[0])
+    transition = motion.jacobian(state, dt)
+    predicted_state = motion.propagate(state, dt)
+    predicted_covariance = transition @ covariance @ transpose(transition)
+    predicted_covariance = predicted_covariance + motion.process_noise(state, dt)
+    return predicted_state, symmetrize(predicted_covariance)
+
+
+@dataclass(frozen=True)
+class KalmanPredictor(Predictor):
+    """(Extended) Kalman prediction with one motion model."""
+
+    motion: MotionModel
+    """How every track moves."""
+
+    @property
+    def state_size(self) -> int:
+        return self.motion.state_size
+
+    def predict(self, estimates: Estimates, dt: FloatArray) -> Estimates:
+        if estimates.size == 0:
+            return estimates
+        state, covariance = kalman_predict(
+            self.motion, estimates.state, estimates.covariance, np.asarray(dt, dtype=np.float64)
+        )
+        return Estimates(state, covariance)
+
+    def initial_estimates(self, state: FloatArray, covariance: FloatArray) -> Estimates:
+        return Estimates(state, covariance)

@@ -1,0 +1,182 @@
+"""The tracking stage the runtime calls: decoded messages of one window in, Tracks out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from hotzone.fusion.association import GNNAssociator
+from hotzone.fusion.conversion import MessageConverter
+from hotzone.fusion.deletion import MissesDeleter
+from hotzone.fusion.estimates import TrackBatch
+from hotzone.fusion.gating import ChiSquareGater
+from hotzone.fusion.imm import IMMPredictor, IMMUpdater
+from hotzone.fusion.initiation import MOfNInitiator
+from hotzone.fusion.tracker import MultiTargetTracker, Rejection
+from hotzone.fusion.triangulation import BearingTriangulator
+from hotzone.geo import LocalFrame
+from hotzone.types import DeadLetter, GeoPoint, Track, TrackStatus, to_json
+
+
+def default_tracker(lag_s: float = 5.0) -> MultiTargetTracker:
+    """The operational configuration: 3-D IMM (CV + CT), GNN, 3-of-5 confirmation."""
+    return MultiTargetTracker(
+        predictor=IMMPredictor(),
+        updater=IMMUpdater(),
+        gater=ChiSquareGater(0.9995),
+        associator=GNNAssociator(),
+        initiator=MOfNInitiator(confirm_hits=3, window=5, velocity_sigma_mps=150.0),
+        deleter=MissesDeleter(
+            tentative_max_misses=3,
+            confirmed_max_misses=6,
+            max_coast_s=30.0,
+            tentative_max_coast_s=10.0,
+            max_position_sigma_m=5_000.0,
+        ),
+        spatial_dims=3,
+        lag_s=lag_s,
+        triangulator=BearingTriangulator(),
+    )
+
+
+def tracks_to_messages(
+    tracks: TrackBatch,
+    frame: LocalFrame,
+    time: datetime,
+    sector: str = "",
+    sensor_names: Sequence[str] = (),
+    mode_names: Sequence[str] = (),
+    confirmed_only: bool = False,
+    releasability: str = "NATO",
+) -> list[Track]:
+    """Track messages (WGS-84 and sector ENU) for the rows of a 3-D track batch."""
+    rows = np.flatnonzero(tracks.confirmed) if confirmed_only else np.arange(tracks.size)
+    if len(rows) == 0:
+        return []
+    state = tracks.state[rows]
+    dims = 3 if state.shape[1] >= 6 else 2
+    position = np.zeros((len(rows), 3))
+    position[:, :dims] = state[:, :dims]
+    velocity = np.zeros((len(rows), 3))
+    velocity[:, :dims] = state[:, dims : 2 * dims]
+    latitude, longitude, height = frame.enu_to_geodetic(position)
+    kinematic = tracks.covariance[rows][:, : 2 * dims, : 2 * dims]
+    messages = []
+    for index, row in enumerate(rows):
+        mask = int(tracks.sensor_mask[row])
+        probabilities = tracks.estimates.mode_probabilities
+        messages.append(
+            Track(
+                track_id=f"{sector or 'trk'}-{int(tracks.track_number[row])}",
+                track_number=int(tracks.track_number[row]),
+                time=time,
+                status=TrackStatus.CONFIRMED if tracks.confirmed[row] else TrackStatus.TENTATIVE,
+                position=GeoPoint(
+                    lat_deg=float(latitude[index]),
+                    lon_deg=float(longitude[index]),
+                    height_m=float(height[index]),
+                ),
+                sector=sector,
+                enu_position_m=(
+                    float(position[index, 0]),
+                    float(position[index, 1]),
+                    float(position[index, 2]),
+                ),
+                enu_velocity_mps=(
+                    float(velocity[index, 0]),
+                    float(velocity[index, 1]),
+                    float(velocity[index, 2]),
+                ),
+                covariance=tuple(tuple(float(v) for v in line) for line in kinematic[index]),
+                quality=float(np.clip(tracks.quality[row], 0.0, 1.0)),
+                sensors=tuple(
+                    name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
+                ),
+                icao24=tracks.icao24[row],
+                callsign=tracks.callsign[row],
+                mode_probabilities=None
+                if probabilities is None or not mode_names
+                else {
+                    name: float(p) for name, p in zip(mode_names, probabilities[row], strict=True)
+                },
+                releasability=releasability,
+            )
+        )
+    return messages
+
+
+@dataclass
+class TrackingStage:
+    """``step(time, messages) -> list[Track]`` over the decoded messages of one window.
+
+    Non-kinematic messages are ignored; rejected inputs become `DeadLetter`s, collected
+    in ``dead_letters`` (take them with `take_dead_letters`).
+    """
+
+    frame: LocalFrame
+    """The sector's East-North-Up frame: every track lives in it."""
+    sector: str = ""
+    tracker: MultiTargetTracker = field(default_factory=default_tracker)
+    confirmed_only: bool = False
+    """Publish confirmed tracks only (tentative ones stay inside the tracker)."""
+    releasability: str = "NATO"
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    _converter: MessageConverter = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._converter = MessageConverter(self.frame)
+
+    def step(self, time: datetime, messages: Sequence[object]) -> list[Track]:
+        if time.utcoffset() is None:
+            raise ValueError("TrackingStage.step needs a timezone-aware time")
+        scans, rejected = self._converter.convert(messages)
+        batch = self.tracker.step(time.timestamp(), scans)
+        self._record(rejected + self.tracker.take_rejections(), messages, time)
+        sensor_names = sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__)
+        return tracks_to_messages(
+            batch,
+            self.frame,
+            time,
+            sector=self.sector,
+            sensor_names=sensor_names,
+            mode_names=self.tracker.predictor.mode_names,
+            confirmed_only=self.confirmed_only,
+            releasability=self.releasability,
+        )
+
+    def take_dead_letters(self) -> list[DeadLetter]:
+        letters, self.dead_letters = self.dead_letters, []
+        return letters
+
+    def _record(
+        self, rejections: list[Rejection], messages: Sequence[object], time: datetime
+    ) -> None:
+        if not rejections:
+            return
+        by_id: dict[str, object] = {}
+        for message in messages:
+            identifier = getattr(message, "detection_id", None) or getattr(
+                message, "report_id", None
+            )
+            if identifier is not None:
+                by_id[str(identifier)] = message
+        for rejection in rejections:
+            original = by_id.get(rejection.measurement_id)
+            raw = b""
+            if original is not None:
+                try:
+                    raw = to_json(original)  # type: ignore[arg-type]
+                except (TypeError, ValueError, OverflowError):
+                    raw = repr(original).encode()
+            self.dead_letters.append(
+                DeadLetter(
+                    time=time.astimezone(UTC),
+                    source=f"fusion/{rejection.sensor_id}",
+                    reason=rejection.reason,
+                    raw=raw,
+                    releasability=self.releasability,
+                )
+            )

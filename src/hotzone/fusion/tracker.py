@@ -1,0 +1,480 @@
+"""The multi-target tracker: a pure step from one window of measurements to tracks.
+
+``MultiTargetTracker.step(time, scans)`` takes every `SensorScan` of one window, processes
+them sensor by sensor in time order (predict, pre-gate, gate, associate confirmed tracks
+first and tentative tracks with what is left, update, start tracks from the rest), then
+manages the tracks once for the window (M-of-N confirmation, deletion) and returns the
+track batch predicted to ``time``. Everything runs on arrays of tracks.
+
+Out-of-sequence measurements (older than the last step) within ``lag_s`` are handled by
+buffered reprocessing: the tracker keeps the track batch before each recent step and the
+scans of those steps, rewinds to the step the late measurement belongs to and replays.
+Older ones are counted in ``late_count`` and rejected with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray, repair_covariance
+from hotzone.fusion.association import Association, Associator, CandidatePairs, GNNAssociator
+from hotzone.fusion.deletion import Deleter, MissesDeleter
+from hotzone.fusion.estimates import Estimates, TrackBatch
+from hotzone.fusion.gating import ChiSquareGater, Gater, grid_candidates
+from hotzone.fusion.initiation import Initiator, MOfNInitiator, popcount
+from hotzone.fusion.measurement import BearingMeasurement
+from hotzone.fusion.motion import ConstantVelocityMotion
+from hotzone.fusion.predictor import KalmanPredictor, Predictor
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.triangulation import BearingTriangulator
+from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A measurement the tracker refused, with the reason (becomes a dead letter)."""
+
+    sensor_id: str
+    measurement_id: str
+    time: float
+    reason: str
+
+
+@dataclass
+class _History:
+    time: float
+    tracks_before: TrackBatch
+    next_number_before: int
+    scans: list[SensorScan]
+
+
+@dataclass
+class MultiTargetTracker:
+    """Composed from one component per role; swap any by a constructor argument."""
+
+    predictor: Predictor = field(default_factory=lambda: KalmanPredictor(ConstantVelocityMotion()))
+    """Moves track estimates in time (KalmanPredictor, IMMPredictor)."""
+    updater: Updater = field(default_factory=KalmanUpdater)
+    """Corrects predictions with measurements (KalmanUpdater, IMMUpdater)."""
+    gater: Gater = field(default_factory=ChiSquareGater)
+    """Mahalanobis gate; also the cost of leaving a track without measurement."""
+    associator: Associator = field(default_factory=GNNAssociator)
+    """Chooses the measurement of each track (GNNAssociator, JPDAAssociator)."""
+    initiator: Initiator = field(default_factory=MOfNInitiator)
+    """Starts tentative tracks and confirms them."""
+    deleter: Deleter = field(default_factory=MissesDeleter)
+    """Ends tracks."""
+    spatial_dims: int = 3
+    """2 for a flat (east, north) picture, 3 with height."""
+    lag_s: float = 0.0
+    """Out-of-sequence measurements up to this age are replayed; older ones rejected."""
+    triangulator: BearingTriangulator | None = field(default_factory=BearingTriangulator)
+    """Starts tracks from crossing bearings of passive sensors; None disables it."""
+
+    tracks: TrackBatch = field(init=False)
+    time: float | None = field(init=False, default=None)
+    next_track_number: int = field(init=False, default=1)
+    sensors: dict[str, int] = field(init=False, default_factory=dict)
+    rejections: list[Rejection] = field(init=False, default_factory=list)
+    late_count: int = field(init=False, default=0)
+    reprocessed_count: int = field(init=False, default=0)
+    _history: list[_History] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {self.spatial_dims}")
+        modes = len(self.predictor.mode_names)
+        self.tracks = TrackBatch.empty(self.predictor.state_size, modes)
+
+    # ------------------------------------------------------------------ public API
+    def step(self, time: float, scans: Sequence[SensorScan]) -> TrackBatch:
+        """Process one window of scans; the live tracks predicted to ``time``."""
+        if not np.isfinite(time):
+            raise ValueError(f"step time must be a finite number, got {time}")
+        clean = [scan for scan in (self._sanitize(scan) for scan in scans) if scan.size]
+        if self.time is not None and time < self.time:
+            # A step that goes back in time is a batch of late measurements.
+            time = self.time
+        if self.time is not None:
+            clean = self._handle_out_of_sequence(clean)
+        self._remember(time, clean)
+        self._advance(time, clean)
+        return self.predicted(time)
+
+    def predicted(self, time: float) -> TrackBatch:
+        """The live tracks with estimates predicted to ``time`` (nothing is changed)."""
+        tracks = self.tracks
+        if tracks.size == 0:
+            return tracks
+        behind = np.flatnonzero(tracks.time < time)
+        if len(behind) == 0:
+            return tracks
+        if len(behind) == tracks.size:
+            estimates = self.predictor.predict(tracks.estimates, time - tracks.time)
+        else:
+            moved = self.predictor.predict(
+                tracks.estimates.take(behind), time - tracks.time[behind]
+            )
+            estimates = tracks.estimates.put(behind, moved)
+        return tracks.with_estimates(estimates, np.maximum(tracks.time, time))
+
+    def take_rejections(self) -> list[Rejection]:
+        rejections, self.rejections = self.rejections, []
+        return rejections
+
+    # ------------------------------------------------------------------ input checks
+    def _sanitize(self, scan: SensorScan) -> SensorScan:
+        """Drop rows with non-finite numbers (recorded as rejections); repair noise."""
+        if scan.size == 0:
+            return scan
+        finite = (
+            np.isfinite(scan.values).all(axis=1)
+            & np.isfinite(scan.noise).all(axis=(1, 2))
+            & np.isfinite(scan.times)
+        )
+        if not np.isfinite(scan.sensor_position).all():
+            finite[:] = False
+        for row in np.flatnonzero(~finite):
+            self._reject(scan, int(row), "non-finite value, covariance, time or sensor position")
+        kept = scan.take(np.flatnonzero(finite)) if not finite.all() else scan
+        if kept.size == 0:
+            return kept
+        return replace(kept, noise=repair_covariance(kept.noise))
+
+    def _reject(self, scan: SensorScan, row: int, reason: str) -> None:
+        measurement_id = scan.measurement_ids[row] if scan.measurement_ids else str(row)
+        time = float(scan.times[row]) if np.isfinite(scan.times[row]) else float("nan")
+        self.rejections.append(Rejection(scan.sensor_id, measurement_id, time, reason))
+
+    # ------------------------------------------------------------------ out of sequence
+    def _handle_out_of_sequence(self, scans: list[SensorScan]) -> list[SensorScan]:
+        assert self.time is not None
+        current: list[SensorScan] = []
+        late: list[SensorScan] = []
+        for scan in scans:
+            old = scan.times < self.time
+            if not old.any():
+                current.append(scan)
+                continue
+            too_old = scan.times < self.time - self.lag_s
+            for row in np.flatnonzero(too_old):
+                self._reject(scan, int(row), f"older than the {self.lag_s} s reprocessing lag")
+            self.late_count += int(too_old.sum())
+            replay = old & ~too_old
+            if replay.any():
+                late.append(scan.take(np.flatnonzero(replay)))
+            if (~old).any():
+                current.append(scan.take(np.flatnonzero(~old)))
+        if late and self._history:
+            self._replay(late)
+        elif late:
+            current.extend(late)
+        return current
+
+    def _replay(self, late: list[SensorScan]) -> None:
+        """Rewind to the first step a late scan belongs in, add it there and replay."""
+        earliest = min(float(scan.times.min()) for scan in late)
+        start = next(
+            (index for index, entry in enumerate(self._history) if entry.time >= earliest),
+            len(self._history) - 1,
+        )
+        for scan in late:
+            # Each late scan joins the first step whose time it does not exceed.
+            target = next(
+                (
+                    index
+                    for index, entry in enumerate(self._history)
+                    if entry.time >= scan.reference_time
+                ),
+                len(self._history) - 1,
+            )
+            self._history[target].scans.append(scan)
+        replayed = self._history[start:]
+        self.tracks = replayed[0].tracks_before
+        self.next_track_number = replayed[0].next_number_before
+        for entry in replayed:
+            entry.tracks_before = self.tracks
+            entry.next_number_before = self.next_track_number
+            self._advance(entry.time, entry.scans)
+        self.reprocessed_count += 1
+
+    def _remember(self, time: float, scans: list[SensorScan]) -> None:
+        if self.lag_s <= 0:
+            return
+        self._history.append(_History(time, self.tracks, self.next_track_number, list(scans)))
+        while self._history and self._history[0].time < time - self.lag_s - 1e-9:
+            self._history.pop(0)
+
+    # ------------------------------------------------------------------ one window
+    def _advance(self, time: float, scans: Sequence[SensorScan]) -> None:
+        """Process scans on top of ``self.tracks``; never mutates earlier batches."""
+        tracks = self._copy(self.tracks)
+        start_size = tracks.size
+        updated: list[IntArray] = []
+        reporting = np.uint64(0)
+        for scan in sorted(scans, key=lambda item: item.reference_time):
+            bit = self._sensor_bit(scan.sensor_id)
+            reporting |= bit
+            tracks, hit = self._process_scan(tracks, scan, bit)
+            updated.append(hit)
+        if self.triangulator is not None:
+            tracks = self._start_from_bearings(tracks, time)
+        was_updated = np.zeros(tracks.size, dtype=np.bool_)
+        if updated:
+            was_updated[np.concatenate(updated)] = True
+        was_updated[start_size:] = True
+        # A miss needs a sensor that has seen the track to have reported in this window.
+        eligible = was_updated | ((tracks.sensor_mask & reporting) != 0)
+        one = np.uint64(1)
+        tracks.hit_history[eligible] = (tracks.hit_history[eligible] << one) | was_updated[
+            eligible
+        ].astype(np.uint64)
+        tracks.misses[was_updated] = 0
+        tracks.misses[eligible & ~was_updated] += 1
+        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks.hit_history)
+        tracks.confirmed[newly_confirmed] = True
+        recent = tracks.hit_history & np.uint64(0xFF)
+        steps_seen = np.minimum(np.maximum(tracks.hits, 1), 8)
+        tracks.quality[:] = np.clip(popcount(recent) / np.maximum(steps_seen, 1), 0.0, 1.0)
+        doomed = self.deleter.delete_tracks(tracks, time, self.spatial_dims)
+        self.tracks = tracks.take(np.flatnonzero(~doomed)) if doomed.any() else tracks
+        self.time = time if self.time is None else max(self.time, time)
+
+    @staticmethod
+    def _copy(tracks: TrackBatch) -> TrackBatch:
+        return tracks.take(np.arange(tracks.size))
+
+    def _sensor_bit(self, sensor_id: str) -> np.uint64:
+        index = self.sensors.setdefault(sensor_id, len(self.sensors))
+        # More than 64 sensors share the top bit: misses stay right for the first 63.
+        return np.uint64(1) << np.uint64(min(index, 63))
+
+    def _process_scan(
+        self, tracks: TrackBatch, scan: SensorScan, bit: np.uint64
+    ) -> tuple[TrackBatch, IntArray]:
+        reference_time = scan.reference_time
+        free = np.ones(scan.size, dtype=np.bool_)
+        chosen_tracks: list[IntArray] = []
+        chosen_measurements: list[IntArray] = []
+        if tracks.size:
+            predicted = self.predictor.predict(
+                tracks.estimates, np.maximum(reference_time - tracks.time, 0.0)
+            )
+            # Confirmed tracks choose first; tentative ones share what they leave, so a
+            # new track never steals an established track's measurement.
+            for stage in (np.flatnonzero(tracks.confirmed), np.flatnonzero(~tracks.confirmed)):
+                if len(stage) == 0 or not free.any():
+                    continue
+                free_rows = np.flatnonzero(free)
+                pairs = self._gate(tracks, predicted, stage, scan, free_rows, reference_time)
+                association = self.associator.associate(pairs)
+                stage_tracks = stage[association.tracks]
+                stage_measurements = free_rows[association.measurements]
+                chosen_tracks.append(stage_tracks)
+                chosen_measurements.append(stage_measurements)
+                free[stage_measurements] = False
+        hit = np.zeros(0, dtype=np.int64)
+        if chosen_tracks:
+            hit_tracks = np.concatenate(chosen_tracks)
+            hit_measurements = np.concatenate(chosen_measurements)
+            if len(hit_tracks):
+                tracks = self._update(
+                    tracks, scan, hit_tracks, hit_measurements, bit, predicted, reference_time
+                )
+                hit = hit_tracks
+        unused = np.flatnonzero(free)
+        if len(unused):
+            tracks = self._start_tracks(tracks, scan, unused, bit)
+        return tracks, hit
+
+    def _gate(
+        self,
+        tracks: TrackBatch,
+        predicted: Estimates,
+        stage: IntArray,
+        scan: SensorScan,
+        rows: IntArray,
+        reference_time: float,
+    ) -> CandidatePairs:
+        model = scan.model
+        threshold = self.gater.threshold(model.size)
+        state = predicted.state[stage]
+        covariance = predicted.covariance[stage]
+        values = scan.values[rows]
+        times = scan.times[rows]
+        dims = self.spatial_dims
+        speed = np.linalg.norm(state[:, dims : 2 * dims], axis=1)
+        spread = reference_time - float(times.min())
+        size = model.position_size
+        if size:
+            noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
+            position_trace = np.trace(covariance[:, :size, :size], axis1=1, axis2=2)
+            # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
+            radii = np.sqrt(threshold * (position_trace + noise_trace)) + speed * spread
+            local_tracks, local_rows = grid_candidates(state[:, :size], radii, values[:, :size])
+        else:
+            grid = np.meshgrid(np.arange(len(stage)), np.arange(len(rows)), indexing="ij")
+            local_tracks, local_rows = grid[0].ravel(), grid[1].ravel()
+        if len(local_tracks) == 0:
+            return CandidatePairs(local_tracks, local_rows, np.zeros(0), threshold)
+        pair_state = state[local_tracks]
+        delta = times[local_rows] - reference_time
+        if spread > 0:
+            pair_state = pair_state.copy()
+            pair_state[:, :dims] += pair_state[:, dims : 2 * dims] * delta[:, None]
+        sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
+        residual, innovation_covariance, _ = innovations(
+            model,
+            pair_state,
+            covariance[local_tracks],
+            values[local_rows],
+            scan.noise[rows][local_rows],
+            sensor_positions,
+        )
+        distance_squared = mahalanobis_squared(residual, innovation_covariance)
+        if scan.icao24 is not None:
+            # A transponder identity never joins a track that carries another one.
+            track_identity = tracks.icao24[stage][local_tracks]
+            measured_identity = scan.icao24[rows][local_rows]
+            clash = (
+                (track_identity != None)  # noqa: E711 (elementwise on an object array)
+                & (measured_identity != None)  # noqa: E711
+                & (track_identity != measured_identity)
+            )
+            distance_squared = np.where(clash, np.inf, distance_squared)
+        return CandidatePairs(
+            local_tracks.astype(np.int64), local_rows.astype(np.int64), distance_squared, threshold
+        )
+
+    def _update(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        track_rows: IntArray,
+        measurement_rows: IntArray,
+        bit: np.uint64,
+        scan_prediction: Estimates,
+        reference_time: float,
+    ) -> TrackBatch:
+        times = scan.times[measurement_rows]
+        if (times == reference_time).all():
+            predicted = scan_prediction.take(track_rows)
+        else:
+            # Each track is predicted to the exact time of its own measurement; one slightly
+            # older than the track (several sensors in one window) is used at the track's
+            # time rather than predicting backwards with negative process noise.
+            dt = np.maximum(times - tracks.time[track_rows], 0.0)
+            predicted = self.predictor.predict(tracks.estimates.take(track_rows), dt)
+        sensor_positions = np.broadcast_to(scan.sensor_position, (len(track_rows), 3))
+        posterior = self.updater.update(
+            predicted,
+            scan.model,
+            scan.values[measurement_rows],
+            scan.noise[measurement_rows],
+            sensor_positions,
+        )
+        healthy = np.isfinite(posterior.state).all(axis=1) & np.isfinite(posterior.covariance).all(
+            axis=(1, 2)
+        )
+        if not healthy.all():
+            # A numerically broken update keeps the prediction instead of poisoning the track.
+            broken = np.flatnonzero(~healthy)
+            posterior = posterior.put(broken, predicted.take(broken))
+        tracks = tracks.with_estimates(tracks.estimates.put(track_rows, posterior), tracks.time)
+        tracks.time[track_rows] = np.maximum(times, tracks.time[track_rows])
+        tracks.last_update_time[track_rows] = tracks.time[track_rows]
+        tracks.hits[track_rows] += 1
+        tracks.sensor_mask[track_rows] |= bit
+        if scan.icao24 is not None and scan.callsign is not None:
+            icao = scan.icao24[measurement_rows]
+            callsign = scan.callsign[measurement_rows]
+            known_icao = icao != None  # noqa: E711
+            known_callsign = callsign != None  # noqa: E711
+            tracks.icao24[track_rows[known_icao]] = icao[known_icao]
+            tracks.callsign[track_rows[known_callsign]] = callsign[known_callsign]
+        return tracks
+
+    def _start_tracks(
+        self, tracks: TrackBatch, scan: SensorScan, rows: IntArray, bit: np.uint64
+    ) -> TrackBatch:
+        size = scan.model.position_size
+        if size == 0:
+            if self.triangulator is not None and isinstance(scan.model, BearingMeasurement):
+                self.triangulator.add(
+                    scan.sensor_id,
+                    scan.sensor_position,
+                    scan.times[rows],
+                    scan.values[rows],
+                    scan.noise[rows],
+                )
+            return tracks
+        positions = scan.values[rows][:, : min(size, self.spatial_dims)]
+        noise = scan.noise[rows][:, : positions.shape[1], : positions.shape[1]]
+        return self._append(tracks, positions, noise, scan.times[rows], bit, scan, rows)
+
+    def _start_from_bearings(self, tracks: TrackBatch, time: float) -> TrackBatch:
+        assert self.triangulator is not None
+        positions, covariances, times = self.triangulator.triangulate(time)
+        if len(positions) == 0:
+            return tracks
+        dims = self.spatial_dims
+        return self._append(
+            tracks,
+            positions[:, :dims],
+            covariances[:, :dims, :dims],
+            times,
+            np.uint64(0),
+            None,
+            None,
+        )
+
+    def _append(
+        self,
+        tracks: TrackBatch,
+        positions: FloatArray,
+        covariances: FloatArray,
+        times: FloatArray,
+        bit: np.uint64,
+        scan: SensorScan | None,
+        rows: IntArray | None,
+    ) -> TrackBatch:
+        count = len(positions)
+        state, covariance = self.initiator.initiate(
+            positions, covariances, self.predictor.state_size, self.spatial_dims
+        )
+        numbers = np.arange(self.next_track_number, self.next_track_number + count, dtype=np.int64)
+        self.next_track_number += count
+        icao = np.full(count, None, dtype=object)
+        callsign = np.full(count, None, dtype=object)
+        if scan is not None and rows is not None:
+            if scan.icao24 is not None:
+                icao = scan.icao24[rows].copy()
+            if scan.callsign is not None:
+                callsign = scan.callsign[rows].copy()
+        new = TrackBatch(
+            estimates=self.predictor.initial_estimates(state, covariance),
+            time=times.astype(np.float64).copy(),
+            track_number=numbers,
+            confirmed=np.zeros(count, dtype=np.bool_),
+            hits=np.ones(count, dtype=np.int64),
+            hit_history=np.zeros(count, dtype=np.uint64),
+            misses=np.zeros(count, dtype=np.int64),
+            first_time=times.astype(np.float64).copy(),
+            last_update_time=times.astype(np.float64).copy(),
+            sensor_mask=np.full(count, bit, dtype=np.uint64),
+            quality=np.zeros(count),
+            icao24=icao,
+            callsign=callsign,
+        )
+        return TrackBatch.concatenate([tracks, new])
+
+
+def association_summary(association: Association) -> str:
+    """One line for logs: how many pairs an association chose."""
+    return f"{len(association.tracks)} pairs"
+
+
+__all__ = ["BoolArray", "MultiTargetTracker", "Rejection"]

@@ -1,0 +1,123 @@
+"""Updaters: correct predicted estimates with assigned measurements, on arrays."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray, small_inverse, symmetrize, transpose
+from hotzone.fusion.estimates import Estimates
+from hotzone.fusion.measurement import MeasurementModel
+
+
+def innovations(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Residuals (K, m), innovation covariances (K, m, m) and cross covariances (K, d, m)."""
+    size = model.position_size
+    if size:
+        # A direct position measurement: slicing replaces two matrix products.
+        residual = measured - state[:, :size]
+        cross = covariance[:, :, :size]
+        innovation_covariance = covariance[:, :size, :size] + noise
+    else:
+        jacobian = model.jacobian(state, sensor_positions)
+        residual = model.residual(measured, model.measure(state, sensor_positions))
+        cross = covariance @ transpose(jacobian)
+        innovation_covariance = jacobian @ cross + noise
+    return residual, symmetrize(innovation_covariance), cross
+
+
+def mahalanobis_squared(residual: FloatArray, innovation_covariance: FloatArray) -> FloatArray:
+    """νᵀ S⁻¹ ν per row; infinite where S is singular."""
+    if residual.shape[0] == 0:
+        return np.zeros(0)
+    inverse = small_inverse(innovation_covariance)
+    solved = (inverse @ residual[..., None])[..., 0]
+    with np.errstate(invalid="ignore", over="ignore"):
+        distance: FloatArray = (residual * solved).sum(axis=1)
+    return np.where(np.isfinite(distance) & (distance >= 0), distance, np.inf)
+
+
+def kalman_update(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+    with_likelihood: bool = False,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """EKF update in Joseph form; returns state, covariance and (when asked, else zeros)
+    the log-likelihood of each measurement."""
+    residual, innovation_covariance, cross = innovations(
+        model, state, covariance, measured, noise, sensor_positions
+    )
+    inverse = small_inverse(innovation_covariance)
+    gain = cross @ inverse
+    updated_state = state + (gain @ residual[..., None])[..., 0]
+    size = state.shape[-1]
+    if model.position_size:
+        # Short form P - K (PHᵀ)ᵀ: one product instead of Joseph's four; rows where it
+        # loses definiteness (checked on the diagonal) are redone in Joseph form below.
+        updated_covariance = symmetrize(covariance - gain @ transpose(cross))
+        diagonal = np.diagonal(updated_covariance, axis1=1, axis2=2)
+        suspect = ~(diagonal > 0).all(axis=1)
+    else:
+        suspect = np.ones(len(state), dtype=np.bool_)
+        updated_covariance = np.empty_like(covariance)
+    if suspect.any():
+        jacobian = model.jacobian(state[suspect], sensor_positions[suspect])
+        # Joseph form (I-KH) P (I-KH)ᵀ + K R Kᵀ stays positive definite under rounding.
+        reduction = np.eye(size) - gain[suspect] @ jacobian
+        joseph = reduction @ covariance[suspect] @ transpose(reduction)
+        gain_noise = gain[suspect] @ noise[suspect] @ transpose(gain[suspect])
+        updated_covariance[suspect] = symmetrize(joseph + gain_noise)
+    if not with_likelihood:
+        return updated_state, updated_covariance, np.zeros(len(state))
+    distance = (residual[:, None, :] @ inverse @ residual[:, :, None])[:, 0, 0]
+    _, log_determinant = np.linalg.slogdet(innovation_covariance)
+    log_likelihood = -0.5 * (distance + log_determinant + residual.shape[-1] * np.log(2 * np.pi))
+    return updated_state, updated_covariance, log_likelihood
+
+
+class Updater(ABC):
+    """One abstract base for every updater; the role's verb is ``update``."""
+
+    @abstractmethod
+    def update(
+        self,
+        predicted: Estimates,
+        model: MeasurementModel,
+        measured: FloatArray,
+        noise: FloatArray,
+        sensor_positions: FloatArray,
+    ) -> Estimates:
+        """Row k of ``predicted`` corrected by measurement k."""
+
+
+@dataclass(frozen=True)
+class KalmanUpdater(Updater):
+    """(Extended) Kalman update of single-model estimates."""
+
+    def update(
+        self,
+        predicted: Estimates,
+        model: MeasurementModel,
+        measured: FloatArray,
+        noise: FloatArray,
+        sensor_positions: FloatArray,
+    ) -> Estimates:
+        if predicted.size == 0:
+            return predicted
+        state, covariance, _ = kalman_update(
+            model, predicted.state, predicted.covariance, measured, noise, sensor_positions
+        )
+        return Estimates(state, covariance)
