@@ -141,3 +141,20 @@ def test_configured_sector_overrides_the_context_sector() -> None:
     assert detection.sector == "north-2"
     assert detection.releasability == "NATIONAL PL"
     assert detection.sensor_position == camera.position
+
+
+def test_observation_times_do_not_depend_on_how_the_run_is_split() -> None:
+    context = make_context()
+    start = context.start.timestamp()
+    for raw in _every_model():
+        model = build_sensor(_decode(raw), context)
+        whole = model.observation_times(start, start + 3_600.0)
+        # Split on an awkward boundary and on one that falls exactly on most grids.
+        for split in (start + 1_234.567, start + 1_200.0):
+            pieces = np.concatenate(
+                [
+                    model.observation_times(start, split),
+                    model.observation_times(split, start + 3_600.0),
+                ]
+            )
+            assert np.array_equal(whole, pieces), raw["model"]

@@ -73,14 +73,15 @@ def grid_times(anchor: float, period: float, start: float, end: float) -> FloatA
     """``anchor + k * period`` inside [start, end).
 
     Anchoring at the scenario start (not at ``start``) keeps the grid the same however the
-    engine splits the run into windows.
+    engine splits the run into windows. Membership is decided on the index k, not on the
+    rounded times, so a grid instant on a window boundary belongs to exactly one window.
     """
     if end <= start:
         return np.zeros(0, dtype=np.float64)
     first = int(np.ceil((start - anchor) / period - 1e-9))
     last = int(np.ceil((end - anchor) / period - 1e-9))
-    times = anchor + period * np.arange(first, last, dtype=np.float64)
-    return times[(times >= start) & (times < end)]
+    times: FloatArray = anchor + period * np.arange(first, last, dtype=np.float64)
+    return times
 
 
 def diagonal(variances: Iterable[float]) -> Matrix:
