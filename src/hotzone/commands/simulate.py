@@ -29,14 +29,17 @@ def add_parser(subparsers: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from hotzone.commands.common import CommandError
     from hotzone.sim.scenario import ScenarioError, load_scenario
-    from hotzone.sim.simulator import simulate_to_directory
+    from hotzone.sim.simulator import SimulationError, simulate_to_directory
 
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
         raise CommandError(str(error)) from None
-    summary = simulate_to_directory(
-        scenario, args.out, seed=args.seed, duration_s=args.duration, progress=not args.quiet
-    )
+    try:
+        summary = simulate_to_directory(
+            scenario, args.out, seed=args.seed, duration_s=args.duration, progress=not args.quiet
+        )
+    except SimulationError as error:
+        raise CommandError(str(error)) from None
     print(summary)
     return 0
