@@ -30,9 +30,11 @@ DecoderFactory = Callable[[DecoderOptions], Decoder]
 def decoder_factories() -> dict[str, DecoderFactory]:
     """Format name -> factory. Each ingest module adds its own entry here."""
     from hotzone.ingest import jsonl
+    from hotzone.ingest.sbs import SbsDecoder
 
     return {
         "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
+        "sbs": SbsDecoder.from_options,
     }
 
 
