@@ -1,0 +1,224 @@
+"""The SAPIENT fusion-node server: sensors connect, register, report; hotzone tasks them.
+
+Speaks BSI Flex 335 v2.0 over TCP (length-prefixed protobuf, `hotzone.ingest.sapient`):
+
+- registration -> registration ack (refused registrations get acceptance false as well as
+  an Error), alert -> alert ack, task ack -> resolves the task `send_task` sent;
+- every refused frame (not protobuf, wrong message, ICD mandatory field missing, message
+  before registration) -> a SAPIENT Error carrying the packet, and a dead letter;
+- a bad length prefix -> Error and dead letter, then the connection is closed, since
+  nothing after it can be re-synchronised;
+- what the decoder makes of the rest is published on the bus like any other source.
+
+Listens on 127.0.0.1:5020 by default, the port of Dstl's reference middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hotzone.ingest.sapient import messages as sapient_messages
+from hotzone.ingest.sapient.decoder import FrameOutcome, SapientDecoder
+from hotzone.ingest.sapient.framing import encode_frame
+from hotzone.ingest.sapient.proto.sapient_msg.bsi_flex_335_v2_0 import (
+    sapient_message_pb2,
+    task_ack_pb2,
+    task_pb2,
+)
+from hotzone.runtime.routing import subject_for
+from hotzone.runtime.sources import SourcePublisher
+from hotzone.types import Event, EventKind, to_json
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5020
+#: An Error quotes the offending packet; a huge one is cut to this many bytes.
+MAX_QUOTED_PACKET_BYTES = 4096
+
+
+class SapientServerError(RuntimeError):
+    """A request the server cannot carry out (e.g. tasking a node that is not connected)."""
+
+
+@dataclass
+class SapientServerCounters:
+    connections: int = 0
+    registrations: int = 0
+    acks_sent: int = 0
+    errors_sent: int = 0
+    tasks_sent: int = 0
+    task_acks: int = 0
+
+
+class SapientServer:
+    """A SAPIENT fusion node on one TCP port; one `SapientDecoder` per connection."""
+
+    def __init__(
+        self,
+        publisher: SourcePublisher,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        node_id: str | None = None,
+        decoder_factory: Callable[[], SapientDecoder] = SapientDecoder,
+    ) -> None:
+        self.publisher = publisher
+        self.host = host
+        self.port = port
+        #: This fusion node's UUID, the ``node_id`` of everything it sends.
+        self.node_id = node_id if node_id is not None else str(uuid.uuid4())
+        self.decoder_factory = decoder_factory
+        self.counters = SapientServerCounters()
+        self._server: asyncio.Server | None = None
+        self._writers: dict[str, asyncio.StreamWriter] = {}
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._task_acks: dict[str, asyncio.Future[task_ack_pb2.TaskAck]] = {}
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        # Port 0 asks the system for a free port; report the one actually bound.
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._connections):
+            writer.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        for future in self._task_acks.values():
+            future.cancel()
+
+    @property
+    def connected_nodes(self) -> list[str]:
+        """Registered nodes with an open connection, which `send_task` can reach."""
+        return sorted(self._writers)
+
+    async def send_task(self, destination_id: str, task: task_pb2.Task) -> str:
+        """Send a task to a registered, connected node; returns its task id."""
+        writer = self._writers.get(destination_id)
+        if writer is None:
+            known = ", ".join(self.connected_nodes) or "none"
+            raise SapientServerError(
+                f"node {destination_id} is not connected and registered (connected: {known})"
+            )
+        loop = asyncio.get_running_loop()
+        self._task_acks[task.task_id] = loop.create_future()
+        await self._send(writer, sapient_messages.task_message(self.node_id, destination_id, task))
+        self.counters.tasks_sent += 1
+        return task.task_id
+
+    async def wait_task_ack(self, task_id: str, timeout_s: float = 10.0) -> task_ack_pb2.TaskAck:
+        """The node's TaskAck for a task sent by `send_task` (accepted, rejected, ...)."""
+        future = self._task_acks.get(task_id)
+        if future is None:
+            raise SapientServerError(f"no task {task_id} was sent by this server")
+        return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+
+    async def _send(
+        self, writer: asyncio.StreamWriter, message: sapient_message_pb2.SapientMessage
+    ) -> None:
+        writer.write(encode_frame(message.SerializeToString()))
+        await writer.drain()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = self.decoder_factory()
+        self.counters.connections += 1
+        self._connections.add(writer)
+        nodes: set[str] = set()
+        try:
+            while chunk := await reader.read(1 << 16):
+                received_at = datetime.now(UTC)
+                self.publisher.counters.chunks += 1
+                outcomes, bad_length = decoder.feed_frames(chunk, received_at)
+                for outcome in outcomes:
+                    await self._answer(writer, outcome, nodes)
+                if bad_length is not None:
+                    await self._send_error(writer, None, bad_length.raw, [bad_length.reason])
+                result = decoder.collect(outcomes, bad_length)
+                await self.publisher.publish_result(decoder, result, received_at)
+                if bad_length is not None:
+                    break
+            received_at = datetime.now(UTC)
+            await self.publisher.publish_result(decoder, decoder.flush(received_at), received_at)
+        except ConnectionError:
+            pass  # the sensor went away; what it sent so far is already published
+        finally:
+            await self._disconnected(writer, nodes)
+
+    async def _answer(
+        self, writer: asyncio.StreamWriter, outcome: FrameOutcome, nodes: set[str]
+    ) -> None:
+        node_id = outcome.node_id
+        if not outcome.accepted:
+            await self._send_error(writer, node_id, outcome.payload, outcome.reasons)
+            if outcome.content == "registration" and node_id is not None:
+                refusal = sapient_messages.registration_ack(
+                    self.node_id, node_id, accepted=False, reasons=outcome.reasons
+                )
+                await self._send(writer, refusal)
+            return
+        assert outcome.sapient is not None and node_id is not None  # accepted => parsed
+        match outcome.content:
+            case "registration":
+                nodes.add(node_id)
+                self._writers[node_id] = writer
+                self.counters.registrations += 1
+                await self._send(writer, sapient_messages.registration_ack(self.node_id, node_id))
+                self.counters.acks_sent += 1
+            case "alert":
+                ack = sapient_messages.alert_ack(
+                    self.node_id, node_id, outcome.sapient.alert.alert_id
+                )
+                await self._send(writer, ack)
+                self.counters.acks_sent += 1
+            case "task_ack":
+                self.counters.task_acks += 1
+                task_ack = outcome.sapient.task_ack
+                future = self._task_acks.get(task_ack.task_id)
+                if future is not None and not future.done():
+                    future.set_result(task_ack)
+
+    async def _send_error(
+        self,
+        writer: asyncio.StreamWriter,
+        destination_id: str | None,
+        packet: bytes,
+        reasons: list[str],
+    ) -> None:
+        quoted = packet[:MAX_QUOTED_PACKET_BYTES]
+        await self._send(
+            writer, sapient_messages.error_message(self.node_id, destination_id, quoted, reasons)
+        )
+        self.counters.errors_sent += 1
+
+    async def _disconnected(self, writer: asyncio.StreamWriter, nodes: set[str]) -> None:
+        self._connections.discard(writer)
+        now = datetime.now(UTC)
+        events = []
+        for node_id in sorted(nodes):
+            if self._writers.get(node_id) is writer:
+                del self._writers[node_id]
+                events.append(
+                    Event(
+                        event_id=f"sapient:{node_id}:disconnected:{now.timestamp():.6f}",
+                        time=now,
+                        source_id=node_id,
+                        kind=EventKind.SENSOR_STATUS,
+                        severity=5,
+                        summary=f"node {node_id} disconnected",
+                        attributes={"state": "disconnected"},
+                        releasability=self.publisher.releasability,
+                    )
+                )
+        # The bus may already be closed when the server shuts down (BusClosedError).
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            for event in events:
+                subject = subject_for(event, self.publisher.nation)
+                await self.publisher.bus.publish(subject, to_json(event))
+            writer.close()
+            await writer.wait_closed()
