@@ -6,15 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sensor_fixtures import (
-    SITE_FRAME,
-    SITE_LAT_DEG,
-    SITE_LON_DEG,
-    START,
-    at_polar,
-    make_context,
-    make_truth,
-)
 
 from hotzone.sim.sensors import (
     AirSurveillanceRadarConfig,
@@ -25,6 +16,15 @@ from hotzone.sim.sensors import (
     build_sensor,
 )
 from hotzone.types import Detection, Event, EventKind, GeoPoint, TargetClass
+from tests.sim.sensor_fixtures import (
+    SITE_FRAME,
+    SITE_LAT_DEG,
+    SITE_LON_DEG,
+    START,
+    at_polar,
+    make_context,
+    make_truth,
+)
 
 
 def _radar(**overrides: object) -> AirSurveillanceRadarConfig:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 import pytest
-from sensor_fixtures import SITE_LAT_DEG, SITE_LON_DEG, at_polar, make_context, make_truth
 
 from hotzone.sim.sensors import (
     SENSOR_MODELS,
@@ -16,6 +15,7 @@ from hotzone.sim.sensors import (
     build_sensor,
 )
 from hotzone.types import Detection, TargetClass
+from tests.sim.sensor_fixtures import SITE_LAT_DEG, SITE_LON_DEG, at_polar, make_context, make_truth
 
 ISS_LINE1 = "1 25544U 98067A   14020.93268519  .00009878  00000-0  18200-3 0  5082"
 ISS_LINE2 = "2 25544  51.6498 109.4756 0003572  55.9686 274.8005 15.49815350868473"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sensor_fixtures import SITE_FRAME, SITE_LAT_DEG, SITE_LON_DEG, START, make_context, make_truth
 
 from hotzone.sim.sensors import (
     AdsbReceiverConfig,
@@ -18,6 +17,14 @@ from hotzone.sim.sensors import (
 )
 from hotzone.sim.sensors.common import KNOT_MPS
 from hotzone.types import GeoPoint, Report, ReportSource, TargetClass
+from tests.sim.sensor_fixtures import (
+    SITE_FRAME,
+    SITE_LAT_DEG,
+    SITE_LON_DEG,
+    START,
+    make_context,
+    make_truth,
+)
 
 
 def _run(

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import numpy as np
 import pytest
-from sensor_fixtures import make_context, make_truth
 from skyfield.api import EarthSatellite, load, wgs84
 
 from hotzone.geo import LocalFrame
 from hotzone.sim.sensors import SatelliteImagerConfig, TleError, build_sensor, satellite_passes
 from hotzone.types import Detection, TargetClass
+from tests.sim.sensor_fixtures import make_context, make_truth
 
 # ISS (ZARYA), the TLE of skyfield's documentation (checksums valid).
 ISS_LINE1 = "1 25544U 98067A   14020.93268519  .00009878  00000-0  18200-3 0  5082"

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sensor_fixtures import (
-    SITE_LAT_DEG,
-    SITE_LON_DEG,
-    START,
-    at_polar,
-    make_context,
-    make_truth,
-    signed_difference_deg,
-)
 
 from hotzone.geo import enu_to_polar
 from hotzone.sim.sensors import (
@@ -26,6 +17,15 @@ from hotzone.sim.sensors.acoustic_array import AcousticArrayModel
 from hotzone.sim.sensors.air_surveillance_radar import AirSurveillanceRadarModel
 from hotzone.sim.sensors.ground_surveillance_radar import GroundSurveillanceRadarModel
 from hotzone.types import Detection, TargetClass
+from tests.sim.sensor_fixtures import (
+    SITE_LAT_DEG,
+    SITE_LON_DEG,
+    START,
+    at_polar,
+    make_context,
+    make_truth,
+    signed_difference_deg,
+)
 
 
 def _radar(**overrides: object) -> AirSurveillanceRadarModel:

@@ -224,7 +224,10 @@ def horizontal_speed_mps(velocity_enu_mps: FloatArray) -> FloatArray:
 
 def logistic_falloff(range_m: FloatArray, half_range_m: float, width_m: float) -> FloatArray:
     """1 near the sensor, 0.5 at ``half_range_m``, falling over about ``width_m``."""
-    falloff: FloatArray = 1.0 / (1.0 + np.exp((range_m - half_range_m) / width_m))
+    # Clip the exponent: far beyond the range exp() would overflow (and 1/(1+e^60) is 0
+    # to double precision anyway).
+    exponent = np.clip((range_m - half_range_m) / width_m, -60.0, 60.0)
+    falloff: FloatArray = 1.0 / (1.0 + np.exp(exponent))
     return falloff
 
 
