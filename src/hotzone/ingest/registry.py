@@ -30,11 +30,13 @@ DecoderFactory = Callable[[DecoderOptions], Decoder]
 def decoder_factories() -> dict[str, DecoderFactory]:
     """Format name -> factory. Each ingest module adds its own entry here."""
     from hotzone.ingest import cot, jsonl
+    from hotzone.ingest.asterix import AsterixDecoder
     from hotzone.ingest.sapient import decoder as sapient
     from hotzone.ingest.sbs import SbsDecoder
 
     return {
         "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
+        "asterix": AsterixDecoder.from_options,
         "cot": cot.CotDecoder.from_options,
         "sbs": SbsDecoder.from_options,
         "sapient": sapient.SapientDecoder.from_options,
