@@ -164,29 +164,70 @@ def convert_polar(
 ) -> tuple[FloatArray, FloatArray]:
     """Polar plots -> (K, 3) ENU offsets from the sensor and their (K, 3, 3) covariances.
 
-    ``polar_covariance`` is (K, 3, 3) in metres and radians. With ``debiased`` the
-    multiplicative bias of the conversion (E[cos θ̃] = e^{-σ²/2}) is removed, as in the
-    unbiased converted measurement of Longbin et al. (1998); the covariance is the
-    first-order one, J C Jᵀ, which the long-range test shows to be consistent.
+    ``polar_covariance`` is (K, 3, 3) in metres and radians (its diagonal is used). With
+    ``debiased``, the unbiased converted measurement of Longbin, Xiaoquan, Yiyu, Kirubarajan
+    and Bar-Shalom (1998): the position is divided by E[cos θ̃] = e^{-σ²/2} and the
+    covariance is their exact one in the horizontal plane (ground range and azimuth),
+    first-order for height. Without, the plain conversion and the first-order covariance
+    J C Jᵀ, which the long-range test shows to be biased and far too confident.
     """
+    range_variance = polar_covariance[..., 0, 0]
     azimuth_variance = polar_covariance[..., 1, 1]
     elevation_variance = polar_covariance[..., 2, 2]
-    azimuth_factor = np.exp(-azimuth_variance / 2) if debiased else np.ones_like(range_m)
-    elevation_factor = np.exp(-elevation_variance / 2) if debiased else np.ones_like(range_m)
     cos_el, sin_el = np.cos(elevation_rad), np.sin(elevation_rad)
     cos_az, sin_az = np.cos(azimuth_rad), np.sin(azimuth_rad)
+    if not debiased:
+        offsets = np.stack(
+            [range_m * cos_el * sin_az, range_m * cos_el * cos_az, range_m * sin_el], axis=-1
+        )
+        jacobian = np.zeros((*range_m.shape, 3, 3))
+        jacobian[..., 0, 0] = cos_el * sin_az
+        jacobian[..., 1, 0] = cos_el * cos_az
+        jacobian[..., 2, 0] = sin_el
+        jacobian[..., 0, 1] = range_m * cos_el * cos_az
+        jacobian[..., 1, 1] = -range_m * cos_el * sin_az
+        jacobian[..., 0, 2] = -range_m * sin_el * sin_az
+        jacobian[..., 1, 2] = -range_m * sin_el * cos_az
+        jacobian[..., 2, 2] = range_m * cos_el
+        covariance = jacobian @ polar_covariance @ np.swapaxes(jacobian, -1, -2)
+        return offsets, 0.5 * (covariance + np.swapaxes(covariance, -1, -2))
+    azimuth_factor = np.exp(-azimuth_variance / 2)
+    elevation_factor = np.exp(-elevation_variance / 2)
     horizontal = range_m * cos_el / (azimuth_factor * elevation_factor)
     offsets = np.stack(
         [horizontal * sin_az, horizontal * cos_az, range_m * sin_el / elevation_factor], axis=-1
     )
-    jacobian = np.zeros((*range_m.shape, 3, 3))
-    jacobian[..., 0, 0] = cos_el * sin_az
-    jacobian[..., 1, 0] = cos_el * cos_az
-    jacobian[..., 2, 0] = sin_el
-    jacobian[..., 0, 1] = range_m * cos_el * cos_az
-    jacobian[..., 1, 1] = -range_m * cos_el * sin_az
-    jacobian[..., 0, 2] = -range_m * sin_el * sin_az
-    jacobian[..., 1, 2] = -range_m * sin_el * cos_az
-    jacobian[..., 2, 2] = range_m * cos_el
-    covariance = jacobian @ polar_covariance @ np.swapaxes(jacobian, -1, -2)
-    return offsets, 0.5 * (covariance + np.swapaxes(covariance, -1, -2))
+    # Longbin et al. use x = r cos θ, y = r sin θ from the x axis; east = r sin(az) and
+    # north = r cos(az), so their cos θ is sin(az) here and their sin θ is cos(az).
+    ground = range_m * cos_el
+    ground_variance = cos_el**2 * range_variance + (range_m * sin_el) ** 2 * elevation_variance
+    variance = azimuth_variance
+    damping = np.exp(-2 * variance)
+    cosh_2, cosh_1 = np.cosh(2 * variance), np.cosh(variance)
+    sinh_2, sinh_1 = np.sinh(2 * variance), np.sinh(variance)
+    along_x, along_y = sin_az, cos_az
+    covariance = np.zeros((*range_m.shape, 3, 3))
+    covariance[..., 0, 0] = ground**2 * damping * (
+        along_x**2 * (cosh_2 - cosh_1) + along_y**2 * (sinh_2 - sinh_1)
+    ) + ground_variance * damping * (
+        along_x**2 * (2 * cosh_2 - cosh_1) + along_y**2 * (2 * sinh_2 - sinh_1)
+    )
+    covariance[..., 1, 1] = ground**2 * damping * (
+        along_y**2 * (cosh_2 - cosh_1) + along_x**2 * (sinh_2 - sinh_1)
+    ) + ground_variance * damping * (
+        along_y**2 * (2 * cosh_2 - cosh_1) + along_x**2 * (2 * sinh_2 - sinh_1)
+    )
+    cross = (
+        along_x
+        * along_y
+        * np.exp(-4 * variance)
+        * (ground_variance + (ground**2 + ground_variance) * (1 - np.exp(variance)))
+    )
+    covariance[..., 0, 1] = covariance[..., 1, 0] = cross
+    covariance[..., 2, 2] = (
+        sin_el**2 * range_variance + (range_m * cos_el) ** 2 * elevation_variance
+    )
+    ground_height = sin_el * cos_el * (range_variance - range_m**2 * elevation_variance)
+    covariance[..., 0, 2] = covariance[..., 2, 0] = ground_height * along_x
+    covariance[..., 1, 2] = covariance[..., 2, 1] = ground_height * along_y
+    return offsets, covariance

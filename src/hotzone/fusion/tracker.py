@@ -101,12 +101,13 @@ class MultiTargetTracker:
         if self.time is not None:
             clean = self._handle_out_of_sequence(clean)
         self._remember(time, clean)
-        self._advance(time, clean)
-        return self.predicted(time)
+        return self._advance(time, clean)
 
     def predicted(self, time: float) -> TrackBatch:
         """The live tracks with estimates predicted to ``time`` (nothing is changed)."""
-        tracks = self.tracks
+        return self._predict_batch(self.tracks, time)
+
+    def _predict_batch(self, tracks: TrackBatch, time: float) -> TrackBatch:
         if tracks.size == 0:
             return tracks
         behind = np.flatnonzero(tracks.time < time)
@@ -209,8 +210,10 @@ class MultiTargetTracker:
             self._history.pop(0)
 
     # ------------------------------------------------------------------ one window
-    def _advance(self, time: float, scans: Sequence[SensorScan]) -> None:
-        """Process scans on top of ``self.tracks``; never mutates earlier batches."""
+    def _advance(self, time: float, scans: Sequence[SensorScan]) -> TrackBatch:
+        """Process scans on top of ``self.tracks``; never mutates earlier batches.
+
+        Returns the surviving tracks predicted to ``time``."""
         tracks = self._copy(self.tracks)
         start_size = tracks.size
         updated: list[IntArray] = []
@@ -239,9 +242,16 @@ class MultiTargetTracker:
         recent = tracks.hit_history & np.uint64(0xFF)
         steps_seen = np.minimum(np.maximum(tracks.hits, 1), 8)
         tracks.quality[:] = np.clip(popcount(recent) / np.maximum(steps_seen, 1), 0.0, 1.0)
-        doomed = self.deleter.delete_tracks(tracks, time, self.spatial_dims)
-        self.tracks = tracks.take(np.flatnonzero(~doomed)) if doomed.any() else tracks
+        # Deletion looks at the prediction to ``time``: a coasting track's covariance grows
+        # there, not in its last update.
+        predicted = self._predict_batch(tracks, time)
+        doomed = self.deleter.delete_tracks(predicted, time, self.spatial_dims)
+        if doomed.any():
+            keep = np.flatnonzero(~doomed)
+            tracks, predicted = tracks.take(keep), predicted.take(keep)
+        self.tracks = tracks
         self.time = time if self.time is None else max(self.time, time)
+        return predicted
 
     @staticmethod
     def _copy(tracks: TrackBatch) -> TrackBatch:

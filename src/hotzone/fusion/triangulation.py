@@ -97,7 +97,9 @@ class BearingTriangulator:
                 [np.sin(second.azimuth), np.cos(second.azimuth)],
             ]
         )
-        crossing_sine = abs(np.cross(directions[0], directions[1]))
+        crossing_sine = abs(
+            directions[0, 0] * directions[1, 1] - directions[0, 1] * directions[1, 0]
+        )
         if crossing_sine < np.sin(np.radians(self.min_crossing_deg)):
             return None
         baseline = second.sensor_position[:2] - first.sensor_position[:2]

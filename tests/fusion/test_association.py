@@ -1,0 +1,120 @@
+"""Gating and clustered GNN against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hotzone.fusion.association import (
+    CandidatePairs,
+    GNNAssociator,
+    _solve_contested,
+    _solve_sparse,
+    cluster_labels,
+)
+from hotzone.fusion.gating import ChiSquareGater, DistanceGater, grid_candidates, kdtree_candidates
+
+
+def brute_force_cost(tracks, measurements, distance, gate):  # type: ignore[no-untyped-def]
+    """Least total of (distance - gate) over all partial matchings, by enumeration."""
+    pairs = list(
+        zip(tracks.tolist(), measurements.tolist(), (distance - gate).tolist(), strict=True)
+    )
+    best = 0.0
+    for size in range(1, min(len(set(tracks.tolist())), len(set(measurements.tolist()))) + 1):
+        for subset in itertools.combinations(pairs, size):
+            if len({p[0] for p in subset}) == size and len({p[1] for p in subset}) == size:
+                best = min(best, sum(p[2] for p in subset))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gnn_finds_the_least_total_distance(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tracks = rng.integers(0, 5, 14)
+    measurements = rng.integers(0, 5, 14)
+    unique = np.unique(np.column_stack([tracks, measurements]), axis=0)
+    tracks, measurements = unique[:, 0], unique[:, 1]
+    distance = rng.uniform(0, 3.5, len(tracks))
+    chosen = GNNAssociator().associate(
+        CandidatePairs(tracks, measurements, distance**2, missed_distance_squared=9.0)
+    )
+    assert len(set(chosen.tracks.tolist())) == len(chosen.tracks)
+    assert len(set(chosen.measurements.tolist())) == len(chosen.measurements)
+    lookup = {
+        (t, m): d for t, m, d in zip(tracks.tolist(), measurements.tolist(), distance, strict=True)
+    }
+    cost = sum(
+        lookup[(t, m)] - 3.0
+        for t, m in zip(chosen.tracks.tolist(), chosen.measurements.tolist(), strict=True)
+    )
+    assert cost == pytest.approx(brute_force_cost(tracks, measurements, distance, 3.0))
+
+
+def test_greedy_would_fail_but_gnn_does_not() -> None:
+    # Track 0 is nearest to measurement 0, but giving it 0 leaves track 1 without any.
+    pairs = CandidatePairs(
+        tracks=np.array([0, 0, 1]),
+        measurements=np.array([0, 1, 0]),
+        distance_squared=np.array([0.1, 1.0, 0.5]) ** 2,
+        missed_distance_squared=9.0,
+    )
+    chosen = GNNAssociator().associate(pairs)
+    chosen_pairs = zip(chosen.tracks.tolist(), chosen.measurements.tolist(), strict=True)
+    assert sorted(chosen_pairs) == [(0, 1), (1, 0)]
+
+
+def test_pairs_outside_the_gate_are_never_chosen() -> None:
+    pairs = CandidatePairs(np.array([0, 1]), np.array([0, 1]), np.array([4.0, 10.0]), 9.0)
+    chosen = GNNAssociator().associate(pairs)
+    assert chosen.tracks.tolist() == [0]
+
+
+def test_sparse_solver_agrees_with_dense_assignment() -> None:
+    rng = np.random.default_rng(5)
+    edges = np.unique(rng.integers(0, 30, (150, 2)), axis=0)
+    weights = rng.uniform(-3, -0.01, len(edges))
+    track_nodes, rows = np.unique(edges[:, 0], return_inverse=True)
+    measurement_nodes, columns = np.unique(edges[:, 1], return_inverse=True)
+    dense = _solve_contested(edges[:, 0], edges[:, 1], weights)
+    sparse = _solve_sparse(track_nodes, rows, measurement_nodes, columns, weights)
+    lookup = {(t, m): w for (t, m), w in zip(edges.tolist(), weights, strict=True)}
+
+    def total(result):  # type: ignore[no-untyped-def]
+        return sum(
+            lookup[(t, m)] for t, m in zip(result[0].tolist(), result[1].tolist(), strict=True)
+        )
+
+    assert total(sparse) == pytest.approx(total(dense))
+
+
+def test_clusters_separate_unconnected_groups() -> None:
+    labels, _ = cluster_labels(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 5]))
+    assert labels[0] == labels[1] == labels[2]
+    assert labels[3] != labels[0]
+
+
+def test_grid_and_kdtree_pre_gates_find_the_same_pairs() -> None:
+    rng = np.random.default_rng(8)
+    tracks = rng.uniform(0, 10_000, (300, 2))
+    measurements = rng.uniform(0, 10_000, (400, 2))
+    radii = rng.uniform(50, 400, 300)
+    radii[:5] = 3000.0  # a few coasting tracks take the KD-tree path
+    grid = set(
+        zip(*(a.tolist() for a in grid_candidates(tracks, radii, measurements)), strict=True)
+    )
+    tree = set(
+        zip(*(a.tolist() for a in kdtree_candidates(tracks, radii, measurements)), strict=True)
+    )
+    distances = np.linalg.norm(tracks[:, None] - measurements[None], axis=2)
+    exact = set(zip(*(a.tolist() for a in np.nonzero(distances <= radii[:, None])), strict=True))
+    assert grid == tree == exact
+
+
+def test_gates() -> None:
+    assert ChiSquareGater(0.99).threshold(2) == pytest.approx(9.2103, rel=1e-4)
+    assert DistanceGater(3.0).threshold(2) == 9.0
+    with pytest.raises(ValueError, match="gate probability"):
+        ChiSquareGater(1.5)
