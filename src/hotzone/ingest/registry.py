@@ -30,12 +30,18 @@ DecoderFactory = Callable[[DecoderOptions], Decoder]
 def decoder_factories() -> dict[str, DecoderFactory]:
     """Format name -> factory. Each ingest module adds its own entry here."""
     from hotzone.ingest import cot, jsonl
+    from hotzone.ingest.ais import AisDecoder
     from hotzone.ingest.asterix import AsterixDecoder
+    from hotzone.ingest.gmti import GmtiDecoder
+    from hotzone.ingest.readsb import ReadsbDecoder
     from hotzone.ingest.sapient import decoder as sapient
     from hotzone.ingest.sbs import SbsDecoder
 
     return {
         "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
+        "gmti": GmtiDecoder.from_options,
+        "ais": AisDecoder.from_options,
+        "readsb": ReadsbDecoder.from_options,
         "asterix": AsterixDecoder.from_options,
         "cot": cot.CotDecoder.from_options,
         "sbs": SbsDecoder.from_options,
