@@ -1,0 +1,167 @@
+"""hotzone tracks -> ASTERIX CAT062 system tracks, for consoles and other SDPS.
+
+Each `Track` becomes one CAT062 record with these items (FRN in brackets)::
+
+    I062/010 [1]  SAC/SIC of this hotzone node
+    I062/015 [3]  service identification
+    I062/070 [4]  time of track information: UTC seconds since midnight, LSB 1/128 s
+    I062/105 [5]  WGS-84 latitude/longitude, 32-bit two's complement, LSB 180/2^25 deg
+    I062/185 [7]  velocity Vx (east), Vy (north), 16-bit two's complement, LSB 0.25 m/s
+    I062/060 [9]  Mode 3/A code (when the caller knows one)
+    I062/380 [11] aircraft derived data: ADR (ICAO 24-bit address), ID (callsign, IA-5)
+    I062/040 [12] track number (16 bits; hotzone numbers above 65535 wrap)
+    I062/080 [13] track status: MON, CNF (tentative), first extension with TSE (deleted)
+    I062/130 [18] geometric altitude (height above the ellipsoid), LSB 6.25 ft
+    I062/220 [20] rate of climb/descent, LSB 6.25 ft/min
+
+Records are packed into data blocks (CAT 62, LEN) no longer than ``max_block_bytes`` so
+that each block fits one UDP datagram. Values outside an item's range are clamped to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC
+
+from hotzone.types import Track, TrackStatus
+
+CATEGORY = 62
+METRES_PER_FOOT = 0.3048
+DEFAULT_MAX_BLOCK_BYTES = 1400  # below a 1500-octet Ethernet MTU with IP/UDP headers
+_IA5 = {**{chr(ord("A") + i): i + 1 for i in range(26)}, " ": 32}
+_IA5.update({str(digit): 48 + digit for digit in range(10)})
+
+# FRNs of the items written, in UAP order.
+FRN_DATA_SOURCE = 1
+FRN_SERVICE_ID = 3
+FRN_TIME = 4
+FRN_POSITION = 5
+FRN_VELOCITY = 7
+FRN_MODE_3A = 9
+FRN_AIRCRAFT_DERIVED = 11
+FRN_TRACK_NUMBER = 12
+FRN_TRACK_STATUS = 13
+FRN_GEOMETRIC_ALTITUDE = 18
+FRN_RATE_OF_CLIMB = 20
+
+
+def _clamp_signed(value: float, bits: int) -> int:
+    limit = 1 << (bits - 1)
+    return max(-limit, min(limit - 1, round(value)))
+
+
+def _signed_bytes(value: float, octets: int) -> bytes:
+    return _clamp_signed(value, 8 * octets).to_bytes(octets, "big", signed=True)
+
+
+def six_bit_callsign(callsign: str) -> bytes:
+    """Eight IA-5 6-bit characters in 6 octets; other characters become spaces."""
+    text = callsign.upper()[:8].ljust(8)
+    value = 0
+    for character in text:
+        value = (value << 6) | _IA5.get(character, 32)
+    return value.to_bytes(6, "big")
+
+
+def fspec(frns: Iterable[int]) -> bytes:
+    """FSPEC octets flagging ``frns``: bits 8..2 of octet k are FRNs 7k+1..7k+7, bit 1 FX."""
+    present = sorted(set(frns))
+    octets = bytearray((present[-1] + 6) // 7 if present else 1)
+    for frn in present:
+        index, bit = divmod(frn - 1, 7)
+        octets[index] |= 0x80 >> bit
+    for index in range(len(octets) - 1):
+        octets[index] |= 0x01
+    return bytes(octets)
+
+
+def encode_record(
+    track: Track,
+    *,
+    sac: int,
+    sic: int,
+    service_id: int = 1,
+    mode_3a: str | None = None,
+) -> bytes:
+    """One CAT062 record (FSPEC + items) for ``track``."""
+    items: dict[int, bytes] = {}
+    items[FRN_DATA_SOURCE] = bytes((sac & 0xFF, sic & 0xFF))
+    items[FRN_SERVICE_ID] = bytes((service_id & 0xFF,))
+    time = track.time.astimezone(UTC)
+    seconds = time.hour * 3600 + time.minute * 60 + time.second + time.microsecond / 1e6
+    items[FRN_TIME] = (round(seconds * 128) % (86400 * 128)).to_bytes(3, "big")
+    scale = (1 << 25) / 180.0
+    items[FRN_POSITION] = _signed_bytes(track.position.lat_deg * scale, 4) + _signed_bytes(
+        track.position.lon_deg * scale, 4
+    )
+    east, north, up = track.enu_velocity_mps
+    items[FRN_VELOCITY] = _signed_bytes(east / 0.25, 2) + _signed_bytes(north / 0.25, 2)
+    if mode_3a is not None:
+        items[FRN_MODE_3A] = (int(mode_3a, 8) & 0x0FFF).to_bytes(2, "big")
+    derived = _aircraft_derived_data(track)
+    if derived is not None:
+        items[FRN_AIRCRAFT_DERIVED] = derived
+    items[FRN_TRACK_NUMBER] = (track.track_number & 0xFFFF).to_bytes(2, "big")
+    items[FRN_TRACK_STATUS] = _track_status(track)
+    feet = track.position.height_m / METRES_PER_FOOT
+    items[FRN_GEOMETRIC_ALTITUDE] = _signed_bytes(max(-1500.0, min(150000.0, feet)) / 6.25, 2)
+    items[FRN_RATE_OF_CLIMB] = _signed_bytes(up / METRES_PER_FOOT * 60.0 / 6.25, 2)
+    return fspec(items) + b"".join(items[frn] for frn in sorted(items))
+
+
+def _aircraft_derived_data(track: Track) -> bytes | None:
+    """I062/380 with subfields ADR (bit 8 of the primary) and ID (bit 7) when known."""
+    primary = 0
+    subfields = b""
+    if track.icao24:
+        primary |= 0x80
+        subfields += int(track.icao24, 16).to_bytes(3, "big")
+    if track.callsign:
+        primary |= 0x40
+        subfields += six_bit_callsign(track.callsign)
+    return bytes((primary,)) + subfields if primary else None
+
+
+def _track_status(track: Track) -> bytes:
+    """I062/080 octet 1: MON (bit 8, single sensor), CNF (bit 2, tentative), FX;
+    first extension: TSE (bit 7, last message of a deleted track)."""
+    first = 0x01
+    if len(track.sensors) <= 1:
+        first |= 0x80
+    if track.status == TrackStatus.TENTATIVE:
+        first |= 0x02
+    extension = 0x40 if track.status == TrackStatus.DELETED else 0x00
+    return bytes((first, extension))
+
+
+def encode_tracks(
+    tracks: Iterable[Track],
+    *,
+    sac: int,
+    sic: int,
+    service_id: int = 1,
+    mode_3a_codes: Mapping[str, str] | None = None,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> Iterator[bytes]:
+    """CAT062 data blocks holding every track, each at most ``max_block_bytes`` long.
+
+    ``mode_3a_codes`` maps a track id to its octal Mode 3/A code where one is known.
+    """
+    codes = mode_3a_codes or {}
+    pending: list[bytes] = []
+    size = 3
+    for track in tracks:
+        record = encode_record(
+            track, sac=sac, sic=sic, service_id=service_id, mode_3a=codes.get(track.track_id)
+        )
+        if pending and size + len(record) > max_block_bytes:
+            yield _block(pending, size)
+            pending, size = [], 3
+        pending.append(record)
+        size += len(record)
+    if pending:
+        yield _block(pending, size)
+
+
+def _block(records: list[bytes], size: int) -> bytes:
+    return bytes((CATEGORY,)) + size.to_bytes(2, "big") + b"".join(records)
