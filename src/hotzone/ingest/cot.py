@@ -389,6 +389,19 @@ def class_hint_of(type_fields: list[str]) -> TargetClass | None:
     return None
 
 
+def _option(extra: dict[str, str], name: str, default: float) -> float:
+    text = extra.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"cot option {name}: expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"cot option {name}: expected a positive number, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class CotDecoderSettings:
     source_id: str = "cot"
@@ -417,11 +430,8 @@ class CotDecoder(Decoder):
         framing = extra.get("framing", "stream")
         if framing not in {"stream", "datagram"}:
             raise ValueError(f"cot framing must be 'stream' or 'datagram', got {framing!r}")
-        try:
-            max_bytes = int(extra.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
-            unknown_ce = float(extra.get("unknown_ce_sigma_m", DEFAULT_UNKNOWN_CE_SIGMA_M))
-        except ValueError as error:
-            raise ValueError(f"cot decoder option: {error}") from None
+        max_bytes = int(_option(extra, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
+        unknown_ce = _option(extra, "unknown_ce_sigma_m", DEFAULT_UNKNOWN_CE_SIGMA_M)
         return cls(
             CotDecoderSettings(
                 source_id=options.source_id or "cot",
