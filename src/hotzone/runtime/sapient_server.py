@@ -76,6 +76,7 @@ class SapientServer:
         self._server: asyncio.Server | None = None
         self._writers: dict[str, asyncio.StreamWriter] = {}
         self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self._task_acks: dict[str, asyncio.Future[task_ack_pb2.TaskAck]] = {}
 
     async def start(self) -> None:
@@ -90,6 +91,10 @@ class SapientServer:
             writer.close()
         if self._server is not None:
             await self._server.wait_closed()
+        # Python 3.11's wait_closed does not wait for connection handlers; a handler left
+        # running would be cancelled mid-publish when the event loop ends.
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5.0)
         for future in self._task_acks.values():
             future.cancel()
 
@@ -129,6 +134,10 @@ class SapientServer:
         decoder = self.decoder_factory()
         self.counters.connections += 1
         self._connections.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         nodes: set[str] = set()
         try:
             while chunk := await reader.read(1 << 16):

@@ -111,7 +111,9 @@ _RANGE_BEARING_UNITS: dict[int, tuple[bool, float]] = {
     RangeBearingSystem.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_KM: (True, 1000.0),
 }
 
-_METRES_PER_DEGREE = 111_320.0  # of latitude; converts lat/lon errors to metres
+_METRES_PER_DEGREE = 111_320.0
+#: Larger one-sigma errors (m or degrees) are corrupt values, not measurements.
+MAX_SIGMA = 1e7  # of latitude; converts lat/lon errors to metres
 
 
 def target_class_of(name: str) -> TargetClass | None:
@@ -209,19 +211,29 @@ def _location_covariance(
     degrees = location.coordinate_system == location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
     angle_unit_m = _METRES_PER_DEGREE * (1.0 if degrees else math.degrees(1.0))
     east_scale = angle_unit_m * max(math.cos(math.radians(point.lat_deg)), 1e-6)
-    east = (
-        abs(location.x_error) * east_scale
-        if location.HasField("x_error")
-        else uncertainty.horizontal_sigma_m
+    horizontal = uncertainty.horizontal_sigma_m
+    east = _sigma("x_error", location.HasField("x_error"), location.x_error, east_scale, horizontal)
+    north = _sigma(
+        "y_error", location.HasField("y_error"), location.y_error, angle_unit_m, horizontal
     )
-    north = (
-        abs(location.y_error) * angle_unit_m
-        if location.HasField("y_error")
-        else uncertainty.horizontal_sigma_m
+    up = _sigma(
+        "z_error", location.HasField("z_error"), location.z_error, 1.0, uncertainty.vertical_sigma_m
     )
-    up = abs(location.z_error) if location.HasField("z_error") else uncertainty.vertical_sigma_m
-    sigmas = [_finite("location error", value) for value in (east, north, up)]
-    return _diagonal(sigmas)
+    return _diagonal([east, north, up])
+
+
+def _sigma(name: str, present: bool, error: float, scale: float, default: float) -> float:
+    """A reported one-sigma error in hotzone units, or the default where there is none.
+
+    A zero error is read as "not estimated" (no sensor is perfect, and a zero variance
+    would make the measurement's covariance singular).
+    """
+    if not present:
+        return default
+    value = _finite(name, abs(error) * scale)
+    if value > MAX_SIGMA:
+        raise SapientContentError("implausibly large error", field=name, got=repr(value))
+    return value if value > 0.0 else default
 
 
 def _diagonal(sigmas: list[float]) -> tuple[tuple[float, ...], ...]:
@@ -258,23 +270,23 @@ def _polar_values(
     if not range_bearing.HasField("azimuth"):
         raise SapientContentError("a detection needs at least an azimuth", field="azimuth")
     azimuth = _finite("azimuth", range_bearing.azimuth * angle) % 360.0
-    azimuth_sigma = (
-        abs(range_bearing.azimuth_error) * angle
-        if range_bearing.HasField("azimuth_error")
-        else uncertainty.angle_sigma_deg
+    azimuth_sigma = _sigma(
+        "azimuth_error",
+        range_bearing.HasField("azimuth_error"),
+        range_bearing.azimuth_error,
+        angle,
+        uncertainty.angle_sigma_deg,
     )
     has_elevation = range_bearing.HasField("elevation")
     elevation = _finite("elevation", range_bearing.elevation * angle) if has_elevation else 0.0
     if not -90.0 <= elevation <= 90.0:
         raise SapientContentError("elevation out of range", field="elevation", got=str(elevation))
-    elevation_sigma = (
-        abs(range_bearing.elevation_error) * angle
-        if range_bearing.HasField("elevation_error")
-        else (
-            uncertainty.angle_sigma_deg
-            if has_elevation
-            else uncertainty.missing_elevation_sigma_deg
-        )
+    elevation_sigma = _sigma(
+        "elevation_error",
+        range_bearing.HasField("elevation_error"),
+        range_bearing.elevation_error,
+        angle,
+        uncertainty.angle_sigma_deg if has_elevation else uncertainty.missing_elevation_sigma_deg,
     )
     if not range_bearing.HasField("range"):
         if has_elevation:
@@ -283,10 +295,12 @@ def _polar_values(
     distance = _finite("range", range_bearing.range * metres)
     if distance < 0.0:
         raise SapientContentError("negative range", field="range", got=str(distance))
-    range_sigma = (
-        abs(range_bearing.range_error) * metres
-        if range_bearing.HasField("range_error")
-        else uncertainty.range_sigma_m
+    range_sigma = _sigma(
+        "range_error",
+        range_bearing.HasField("range_error"),
+        range_bearing.range_error,
+        metres,
+        uncertainty.range_sigma_m,
     )
     return (
         MeasurementKind.POLAR,
@@ -301,9 +315,11 @@ def _radial_speed(
     """Radial speed (positive receding) of a polar measurement from its ENU velocity."""
     direction = polar_to_enu(1.0, values[1], values[2])
     up = velocity.up_rate if velocity.HasField("up_rate") else 0.0
-    vector = np.array([velocity.east_rate, velocity.north_rate, up], dtype=np.float64) * scale
-    speed = float(direction @ vector)
-    return speed if math.isfinite(speed) else None
+    components = [
+        _finite(f"enu_velocity.{name}", value)
+        for name, value in (("east_rate", velocity.east_rate), ("north_rate", velocity.north_rate))
+    ] + [_finite("enu_velocity.up_rate", up)]
+    return float(direction @ (np.array(components, dtype=np.float64) * scale))
 
 
 def detection_from_report(
