@@ -229,7 +229,7 @@ class AisDecoder(LineDecoder):
             raise AisError("not an AIS sentence", expected="!xxVDM or !xxVDO")
         if not sentence.is_valid:
             raise AisError(
-                "checksum mismatch",
+                "does not match the sentence",
                 field="checksum",
                 expected=f"{nmea_checksum(self._checksummed(sentence_bytes)):02X}",
                 got=f"{sentence.checksum:02X}",
@@ -247,7 +247,7 @@ class AisDecoder(LineDecoder):
     def _split_line(line: bytes, received_at: datetime) -> tuple[datetime, bytes]:
         """Separate an optional leading timestamp and tag block from the sentence."""
         time: datetime | None = None
-        start = min((i for i in (line.find(b"!"), line.find(b"\\")) if i >= 0), default=-1)
+        start = min((i for i in map(line.find, (b"!", b"$", b"\\")) if i >= 0), default=-1)
         if start < 0:
             raise AisError("no sentence", expected="a line with !xxVDM or !xxVDO")
         if start > 0:
@@ -296,8 +296,9 @@ class AisDecoder(LineDecoder):
             message = sentence.decode()
         except (AISBaseException, ValueError, IndexError, KeyError, TypeError) as error:
             raise AisError(f"payload not decodable: {type(error).__name__}: {error}") from None
-        message_type = int(message.msg_type)
-        mmsi = int(message.mmsi)
+        if not isinstance(message.msg_type, int) or not isinstance(message.mmsi, int):
+            raise AisError("payload too short for a message type and MMSI", field="payload")
+        message_type, mmsi = int(message.msg_type), int(message.mmsi)
         if message_type in (5, 19, 24):
             self._update_static(mmsi, message_type, message)
         if message_type not in POSITION_REPORT_TYPES:
@@ -323,7 +324,7 @@ class AisDecoder(LineDecoder):
             static.ship_name = ship_name
         if call_sign is not None:
             static.call_sign = call_sign
-        if ship_type is not None and int(ship_type) != 0:
+        if isinstance(ship_type, int) and ship_type != 0:
             static.ship_type = int(ship_type)
 
     def _report(
