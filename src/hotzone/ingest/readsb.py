@@ -198,7 +198,7 @@ class ReadsbDecoder(Decoder):
             now = datetime.fromtimestamp(
                 _in_range(document.now, "now", 0.0, 32_503_680_000.0) or 0.0, UTC
             )
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
             result.rejected.append(Rejected(raw, f"not a readsb aircraft document: {error}"))
             return
         except ReadsbError as error:
@@ -209,7 +209,7 @@ class ReadsbDecoder(Decoder):
             try:
                 aircraft = _aircraft_decoder.decode(entry_bytes)
                 report = self._report(aircraft, now, received_at)
-            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
                 result.rejected.append(Rejected(entry_bytes, f"bad aircraft entry: {error}"))
                 continue
             except ReadsbError as error:
