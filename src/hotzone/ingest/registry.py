@@ -32,6 +32,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
     from hotzone.ingest import cot, jsonl
     from hotzone.ingest.ais import AisDecoder
     from hotzone.ingest.asterix import AsterixDecoder
+    from hotzone.ingest.eve import EveDecoder
     from hotzone.ingest.gmti import GmtiDecoder
     from hotzone.ingest.readsb import ReadsbDecoder
     from hotzone.ingest.sapient import decoder as sapient
@@ -46,6 +47,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
         "cot": cot.CotDecoder.from_options,
         "sbs": SbsDecoder.from_options,
         "sapient": sapient.SapientDecoder.from_options,
+        "eve": EveDecoder.from_options,
     }
 
 
