@@ -1,0 +1,103 @@
+"""Fuzz: mutated real blocks and hostile constructions never raise, and every refusal has
+a reason. Each example feeds a batch of inputs so the suite reaches 10,000+ cheaply."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hotzone.ingest.asterix import AsterixDecoder, SiteTable
+from hotzone.ingest.asterix.sites import RadarSite
+from tests.ingest.asterix.cat021_encoder import Cat021Values, encode_cat021
+from tests.ingest.asterix.reference import GOLDEN, golden_payloads
+
+RECEIVED = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+SITES = SiteTable({(25, 201): RadarSite(lat_deg=45.0, lon_deg=14.0)})
+SEEDS: list[bytes] = [
+    *golden_payloads("cat_034_048.pcap")[:20],
+    *golden_payloads("cat062cat065.raw"),
+    encode_cat021(Cat021Values()),
+]
+CAPTURE = (GOLDEN / "cat_062_065.pcap").read_bytes()
+BATCH = 25
+EXAMPLES = 420  # 420 x 25 = 10,500 inputs
+
+HOSTILE = [
+    bytes([48, 0xFF, 0xFF]) + b"\xff" * 200,  # FX chain that never ends, LEN past the data
+    bytes([62, 0, 10]) + b"\xff" * 7,  # FSPEC flags every FRN, including spare ones
+    bytes([48, 0, 2]),  # LEN shorter than the header
+    bytes([48, 0, 8, 0x01, 0x01, 0x01, 0x01, 0x40]),  # FX to an FRN beyond the UAP
+    bytes([48, 0, 9, 0x02, 0x40, 0xFF]) + b"\x00" * 3,  # Mode S MB REP = 255, no data
+    bytes([62, 0, 6, 0x01, 0x10, 0x00]),  # I062/380 whose compound primary is empty
+    bytes([34, 0, 5, 0x02, 0x7F]),  # I034/050 flagging spare subfields
+]
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    buffer = bytearray(data)
+    choice = rng.randrange(6)
+    if choice == 0 and buffer:  # flip bits
+        for _ in range(rng.randint(1, 4)):
+            buffer[rng.randrange(len(buffer))] ^= 1 << rng.randrange(8)
+    elif choice == 1:  # truncate
+        del buffer[rng.randrange(len(buffer) + 1) :]
+    elif choice == 2 and len(buffer) >= 3:  # wrong LEN
+        buffer[1:3] = rng.randrange(65536).to_bytes(2, "big")
+    elif choice == 3:  # insert random bytes
+        at = rng.randrange(len(buffer) + 1)
+        buffer[at:at] = rng.randbytes(rng.randint(1, 8))
+    elif choice == 4 and buffer:  # overwrite with 0xFF (FX and REP maxima)
+        at = rng.randrange(len(buffer))
+        buffer[at : at + rng.randint(1, 6)] = b"\xff" * rng.randint(1, 6)
+    elif buffer:  # random category byte
+        buffer[0] = rng.randrange(256)
+    return bytes(buffer)
+
+
+def _check(decoder: AsterixDecoder, data: bytes) -> None:
+    result = decoder.feed(data, RECEIVED)
+    result.extend(decoder.flush(RECEIVED))
+    assert all(item.reason.strip() for item in result.rejected)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_mutated_blocks_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(BATCH):
+        source = rng.choice(SEEDS + HOSTILE)
+        data = _mutate(rng, source)
+        if rng.random() < 0.3:
+            data = _mutate(rng, data)
+        framing = "datagram" if rng.random() < 0.5 else "stream"
+        _check(AsterixDecoder(SITES, framing=framing), data)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.binary(min_size=0, max_size=300))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    _check(AsterixDecoder(SITES), data)
+    _check(AsterixDecoder(SITES), bytes([48]) + len(data).to_bytes(2, "big") + data)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_mutated_captures_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(BATCH):
+        _check(AsterixDecoder(SITES), _mutate(rng, CAPTURE))
+
+
+def test_hostile_constructions_are_refused_with_reasons() -> None:
+    for data in HOSTILE:
+        result = AsterixDecoder(SITES, framing="datagram").feed(data, RECEIVED)
+        assert not result.messages
+        assert result.rejected and all(item.reason for item in result.rejected)
