@@ -168,7 +168,7 @@ class CotFeed:
         """Until cancelled: send every track published on ``hz.{nation}.trk.>``, with the
         latest assessment published for it on ``hz.{nation}.assessment``."""
         patterns = (
-            subject("hz", self.nation, "trk", ">"),
+            subject("hz", self.nation, "trk") + ".>",
             subject("hz", self.nation, "assessment"),
         )
         subscriptions = [await self.bus.subscribe(pattern) for pattern in patterns]
