@@ -58,11 +58,55 @@ def reference_asterix_records(data: bytes) -> int:
     return len(asterix.parse(data, verbose=False))
 
 
+def _golden(name: str) -> Callable[[], bytes]:
+    """A golden sample repeated to ~1 MB (line formats stay line-aligned)."""
+
+    def sample() -> bytes:
+        chunk = (GOLDEN / name).read_bytes()
+        chunk = chunk if chunk.endswith(b"\n") or name.endswith(".gmti") else chunk + b"\n"
+        return chunk * max(1, 1_000_000 // len(chunk))
+
+    return sample
+
+
+def hotzone_format(format_name: str) -> Callable[[bytes], int]:
+    """Any registered format's full decoder: messages plus refusals."""
+
+    def decode(data: bytes) -> int:
+        from hotzone.ingest.registry import DecoderOptions, decoder_factories
+
+        decoder = decoder_factories()[format_name](DecoderOptions())
+        result = decoder.feed(data, RECEIVED)
+        result.extend(decoder.flush(RECEIVED))
+        return decoder.counters.frames
+
+    return decode
+
+
+_SBS, _AIS = _golden("adsb/sbs1_msgs.txt"), _golden("ais/pyais_test_sentences.nmea")
+
+
+def _readsb_stream() -> bytes:
+    """The sample document on one line (a stream), repeated to ~1 MB."""
+    import json
+
+    line = json.dumps(json.loads((GOLDEN / "adsb/readsb_aircraft.json").read_text())) + "\n"
+    return line.encode() * (1_000_000 // len(line))
+
+
+_READSB = _readsb_stream
+_GMTI = _golden("gmti/full_mask_every_optional_group.gmti")
+
+
 Row = tuple[str, str, Callable[[bytes], int], Callable[[], bytes]]
 ROWS: list[Row] = [
     ("asterix", "hotzone records", hotzone_asterix_records, _asterix_stream),
     ("asterix", "hotzone messages", hotzone_asterix_messages, _asterix_stream),
     ("asterix", "asterix-decoder (C++)", reference_asterix_records, _asterix_stream),
+    ("sbs", "hotzone lines", hotzone_format("sbs"), _SBS),
+    ("ais", "hotzone sentences", hotzone_format("ais"), _AIS),
+    ("readsb", "hotzone documents", hotzone_format("readsb"), _READSB),
+    ("gmti", "hotzone packets", hotzone_format("gmti"), _GMTI),
 ]
 #: (format, implementation, reference implementation) ratios to print
 RATIOS = [
