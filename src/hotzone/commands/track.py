@@ -8,6 +8,21 @@ from pathlib import Path
 from hotzone.commands.common import CommandError, SubParsers
 
 
+def parse_origin(text: str) -> tuple[float, float, float]:
+    """``LAT,LON`` or ``LAT,LON,HEIGHT`` in degrees and metres."""
+    parts = text.split(",")
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected LAT,LON[,HEIGHT], got {text!r}")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        message = f"expected numbers in LAT,LON[,HEIGHT], got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not (-90 <= values[0] <= 90 and -180 <= values[1] <= 180):
+        raise argparse.ArgumentTypeError(f"origin {text!r} is not a latitude and longitude")
+    return values[0], values[1], values[2] if len(values) == 3 else 0.0
+
+
 def add_parser(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "track",
@@ -17,8 +32,59 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     parser.add_argument("input", type=Path, help="detections JSONL")
     parser.add_argument("--out", type=Path, required=True, help="tracks JSONL to write")
+    parser.add_argument(
+        "--origin",
+        type=parse_origin,
+        default=None,
+        help="sector frame origin LAT,LON[,HEIGHT] (default: mean sensor position)",
+    )
+    parser.add_argument("--sector", default="", help="sector name put on every track")
+    parser.add_argument("--window", type=float, default=1.0, help="seconds per tracker step")
+    parser.add_argument("--lag", type=float, default=5.0, help="out-of-sequence lag (s)")
+    parser.add_argument(
+        "--all", action="store_true", help="write tentative tracks too (default: confirmed)"
+    )
+    parser.add_argument(
+        "--dead-letters", type=Path, default=None, help="write rejected inputs here (JSONL)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise CommandError("the tracker is not built yet")
+    from hotzone.fusion.offline import ReplaySummary, default_origin, track_stream
+    from hotzone.fusion.stage import TrackingStage, default_tracker
+    from hotzone.geo import LocalFrame
+    from hotzone.types import DecodeError, read_jsonl, write_jsonl
+
+    if not args.input.is_file():
+        raise CommandError(f"input file {args.input} does not exist")
+    if not args.window > 0:
+        raise CommandError(f"--window must be positive, got {args.window}")
+    try:
+        messages = list(read_jsonl(args.input))
+    except DecodeError as error:
+        raise CommandError(str(error)) from None
+    try:
+        frame = LocalFrame(*args.origin) if args.origin else default_origin(messages)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    stage = TrackingStage(
+        frame=frame,
+        sector=args.sector,
+        tracker=default_tracker(lag_s=args.lag),
+        confirmed_only=not args.all,
+    )
+    summary = ReplaySummary()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "wb") as stream:
+        for tracks in track_stream(messages, stage, args.window, summary):
+            write_jsonl(tracks, stream)
+    if args.dead_letters is not None:
+        with open(args.dead_letters, "wb") as stream:
+            write_jsonl(summary.dead_letters, stream)
+    print(
+        f"{summary.messages} messages in {summary.windows} windows -> "
+        f"{summary.track_messages} track messages, {len(summary.confirmed_numbers)} confirmed "
+        f"tracks; {len(summary.dead_letters)} rejected, {summary.late} later than the lag"
+    )
+    return 0

@@ -7,7 +7,9 @@ c (found with a KD-tree), solved per connected component of that sparse graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -16,6 +18,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.geo import LocalFrame
+from hotzone.types import GeoPoint, Track, TrackStatus, TruthState
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,167 @@ def set_distance(
         pairs_estimate=estimate_index,
         pairs_truth=truth_index,
     )
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """Per target class: how many objects, how many were ever tracked, how fast, how well."""
+
+    objects: int
+    tracked: int
+    mean_time_to_track_s: float | None
+    mean_localisation_error_m: float | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything ``hotzone eval`` reports."""
+
+    cutoff_m: float
+    order: float
+    steps: int
+    ospa_mean: float
+    gospa_mean: float
+    gospa_localisation_mean: float
+    gospa_missed_mean: float
+    gospa_false_mean: float
+    id_switches: int
+    fragmentations: int
+    time_to_first_track_s: dict[str, float | None]
+    per_class: dict[str, ClassSummary]
+    per_affiliation: dict[str, ClassSummary]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _truth_index(truth: Sequence[TruthState]) -> tuple[FloatArray, list[list[TruthState]]]:
+    by_time: dict[float, list[TruthState]] = defaultdict(list)
+    for state in truth:
+        by_time[state.time.timestamp()].append(state)
+    times = np.array(sorted(by_time))
+    return times, [by_time[float(t)] for t in times]
+
+
+def evaluate(
+    truth: Sequence[TruthState],
+    tracks: Sequence[Track],
+    cutoff_m: float = 1000.0,
+    order: float = 1.0,
+    confirmed_only: bool = True,
+    max_time_gap_s: float = 5.0,
+) -> Evaluation:
+    """Score tracks against truth at every time the tracks were published.
+
+    Truth is taken at the nearest truth time (within ``max_time_gap_s``) and moved to the
+    track time along its velocity; positions are compared in one local frame.
+    """
+    used = [t for t in tracks if not confirmed_only or t.status == TrackStatus.CONFIRMED]
+    truth_times, truth_sets = _truth_index(truth)
+    track_sets: dict[float, list[Track]] = defaultdict(list)
+    for track in used:
+        track_sets[track.time.timestamp()].append(track)
+    publication_times = sorted({t.time.timestamp() for t in tracks})
+    if not truth:
+        raise ValueError("no truth states to evaluate against")
+    anchor = truth[0].position
+    frame = LocalFrame(anchor.lat_deg, anchor.lon_deg, anchor.height_m)
+    first_seen: dict[str, float] = {}
+    first_tracked: dict[str, float] = {}
+    classes: dict[str, str] = {}
+    affiliations: dict[str, str] = {}
+    errors: dict[str, list[float]] = defaultdict(list)
+    last_track: dict[str, str] = {}
+    was_tracked: dict[str, bool] = {}
+    id_switches = fragmentations = 0
+    ospa, gospa, localisation, missed, false = [], [], [], [], []
+    for time in publication_times:
+        nearest = int(np.argmin(np.abs(truth_times - time)))
+        if abs(truth_times[nearest] - time) > max_time_gap_s:
+            continue
+        states = truth_sets[nearest]
+        truth_positions = _positions(frame, [s.position for s in states])
+        truth_positions += np.array([s.enu_velocity_mps for s in states]).reshape(-1, 3) * (
+            time - truth_times[nearest]
+        )
+        current = track_sets.get(time, [])
+        track_positions = _positions(frame, [t.position for t in current])
+        distance = set_distance(track_positions, truth_positions, cutoff_m, order)
+        ospa.append(distance.ospa)
+        gospa.append(distance.gospa)
+        localisation.append(distance.localisation)
+        missed.append(distance.missed)
+        false.append(distance.false)
+        assigned = dict(
+            zip(distance.pairs_truth.tolist(), distance.pairs_estimate.tolist(), strict=True)
+        )
+        for index, state in enumerate(states):
+            target = state.target_id
+            first_seen.setdefault(target, time)
+            classes[target] = str(state.target_class)
+            affiliations[target] = str(state.affiliation)
+            estimate = assigned.get(index)
+            if estimate is None:
+                was_tracked[target] = False
+                continue
+            track_id = current[estimate].track_id
+            first_tracked.setdefault(target, time)
+            errors[target].append(
+                float(np.linalg.norm(track_positions[estimate] - truth_positions[index]))
+            )
+            previous = last_track.get(target)
+            if previous is not None and previous != track_id:
+                id_switches += 1
+            if previous is not None and not was_tracked.get(target, False):
+                fragmentations += 1
+            last_track[target] = track_id
+            was_tracked[target] = True
+    latency = {
+        target: (first_tracked[target] - first_seen[target]) if target in first_tracked else None
+        for target in sorted(first_seen)
+    }
+    return Evaluation(
+        cutoff_m=cutoff_m,
+        order=order,
+        steps=len(ospa),
+        ospa_mean=_mean(ospa),
+        gospa_mean=_mean(gospa),
+        gospa_localisation_mean=_mean(localisation),
+        gospa_missed_mean=_mean(missed),
+        gospa_false_mean=_mean(false),
+        id_switches=id_switches,
+        fragmentations=fragmentations,
+        time_to_first_track_s=latency,
+        per_class=_summaries(classes, latency, errors),
+        per_affiliation=_summaries(affiliations, latency, errors),
+    )
+
+
+def _positions(frame: LocalFrame, points: Sequence[GeoPoint]) -> FloatArray:
+    if not points:
+        return np.zeros((0, 3))
+    coordinates = np.array([(p.lat_deg, p.lon_deg, p.height_m) for p in points])
+    return np.asarray(frame.geodetic_to_enu(*coordinates.T), dtype=np.float64).reshape(-1, 3)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else 0.0
+
+
+def _summaries(
+    groups: dict[str, str], latency: dict[str, float | None], errors: dict[str, list[float]]
+) -> dict[str, ClassSummary]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for target, group in groups.items():
+        members[group].append(target)
+    result = {}
+    for group, targets in sorted(members.items()):
+        delays = [latency[t] for t in targets if latency.get(t) is not None]
+        group_errors = [e for t in targets for e in errors.get(t, [])]
+        result[group] = ClassSummary(
+            objects=len(targets),
+            tracked=len(delays),
+            mean_time_to_track_s=float(np.mean(delays)) if delays else None,  # type: ignore[arg-type]
+            mean_localisation_error_m=float(np.mean(group_errors)) if group_errors else None,
+        )
+    return result
