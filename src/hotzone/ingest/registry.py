@@ -37,6 +37,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
     from hotzone.ingest.readsb import ReadsbDecoder
     from hotzone.ingest.sapient import decoder as sapient
     from hotzone.ingest.sbs import SbsDecoder
+    from hotzone.ingest.stix import StixDecoder
 
     return {
         "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
@@ -48,6 +49,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
         "sbs": SbsDecoder.from_options,
         "sapient": sapient.SapientDecoder.from_options,
         "eve": EveDecoder.from_options,
+        "stix": StixDecoder.from_options,
     }
 
 
