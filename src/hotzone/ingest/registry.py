@@ -36,6 +36,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
     from hotzone.ingest.gmti import GmtiDecoder
     from hotzone.ingest.readsb import ReadsbDecoder
     from hotzone.ingest.sapient import decoder as sapient
+    from hotzone.ingest.satellite import SatelliteDecoder
     from hotzone.ingest.sbs import SbsDecoder
     from hotzone.ingest.stix import StixDecoder
 
@@ -50,6 +51,7 @@ def decoder_factories() -> dict[str, DecoderFactory]:
         "sapient": sapient.SapientDecoder.from_options,
         "eve": EveDecoder.from_options,
         "stix": StixDecoder.from_options,
+        "satellite": SatelliteDecoder.from_options,
     }
 
 
