@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotzone.commands.common import CommandError, SubParsers
+
+if TYPE_CHECKING:
+    from hotzone.types import DeadLetter
 
 
 def parse_origin(text: str) -> tuple[float, float, float]:
@@ -21,6 +25,33 @@ def parse_origin(text: str) -> tuple[float, float, float]:
     if not (-90 <= values[0] <= 90 and -180 <= values[1] <= 180):
         raise argparse.ArgumentTypeError(f"origin {text!r} is not a latitude and longitude")
     return values[0], values[1], values[2] if len(values) == 3 else 0.0
+
+
+def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
+    """Decoded messages of a JSONL file; a line that does not decode becomes a dead letter
+    naming the file and line, and the rest is still used."""
+    from datetime import UTC, datetime
+
+    from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json
+
+    messages: list[object] = []
+    unreadable: list[DeadLetter] = []
+    with open(path, "rb") as stream:
+        for line_number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                messages.append(from_json(line))
+            except (DecodeError, ValidationError) as error:
+                unreadable.append(
+                    DeadLetter(
+                        time=datetime.now(UTC),
+                        source=f"{path}:{line_number}",
+                        reason=str(error),
+                        raw=line.rstrip(b"\n"),
+                    )
+                )
+    return messages, unreadable
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -54,16 +85,15 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.fusion.offline import ReplaySummary, default_origin, track_stream
     from hotzone.fusion.stage import TrackingStage, default_tracker
     from hotzone.geo import LocalFrame
-    from hotzone.types import DecodeError, read_jsonl, write_jsonl
+    from hotzone.types import write_jsonl
 
     if not args.input.is_file():
         raise CommandError(f"input file {args.input} does not exist")
     if not args.window > 0:
         raise CommandError(f"--window must be positive, got {args.window}")
-    try:
-        messages = list(read_jsonl(args.input))
-    except DecodeError as error:
-        raise CommandError(str(error)) from None
+    messages, unreadable = read_messages(args.input)
+    if not messages and unreadable:
+        raise CommandError(f"{args.input}: no readable message; first problem: {unreadable[0]}")
     try:
         frame = LocalFrame(*args.origin) if args.origin else default_origin(messages)
     except ValueError as error:
@@ -74,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         tracker=default_tracker(lag_s=args.lag),
         confirmed_only=not args.all,
     )
-    summary = ReplaySummary()
+    summary = ReplaySummary(dead_letters=list(unreadable))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as stream:
         for tracks in track_stream(messages, stage, args.window, summary):

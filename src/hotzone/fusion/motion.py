@@ -49,28 +49,34 @@ class MotionModel(ABC):
         """Covariance of the state change over ``dt``: (d, d) or (N, d, d)."""
 
 
+@lru_cache(maxsize=8)
+def _block_coefficients(order: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Powers of dt and their coefficients in one axis's transition and noise blocks."""
+    factorial = np.cumprod(np.r_[1.0, np.arange(1.0, 2 * order + 1)])
+    rows, columns = np.indices((order, order))
+    transition_power = np.clip(columns - rows, 0, None).astype(np.float64)
+    transition_coefficient = np.where(
+        columns >= rows, 1.0 / factorial[np.clip(columns - rows, 0, None)], 0.0
+    )
+    # Integral of the (order-1)-fold integrated white noise: the standard continuous
+    # white-noise model (Bar-Shalom, Li & Kirubarajan, §6.2).
+    a, b = order - 1 - rows, order - 1 - columns
+    noise_power = (a + b + 1).astype(np.float64)
+    noise_coefficient = 1.0 / ((a + b + 1) * factorial[a] * factorial[b])
+    return transition_power, transition_coefficient, noise_power, noise_coefficient
+
+
 def _kinematic_block(order: int, dt: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Transition and white-noise-derivative process noise of one axis.
+    """Transition and unit-intensity process noise of one axis, shape dt.shape + (o, o).
 
     ``order`` 2 is position/velocity (nearly constant velocity, white acceleration),
-    3 adds acceleration (nearly constant acceleration, white jerk). Returns matrices
-    of shape dt.shape + (order, order), noise for unit intensity.
+    3 adds acceleration (nearly constant acceleration, white jerk).
     """
-    dt = np.asarray(dt, dtype=np.float64)
-    transition = np.zeros((*dt.shape, order, order))
-    noise = np.zeros((*dt.shape, order, order))
-    for row in range(order):
-        for column in range(row, order):
-            power = column - row
-            transition[..., row, column] = dt**power / float(np.prod(np.arange(1, power + 1)))
-    for row in range(order):
-        for column in range(order):
-            # Integral of the (order-1)-fold integrated white noise: the standard
-            # continuous white-noise model (Bar-Shalom, Li & Kirubarajan, §6.2).
-            a, b = order - 1 - row, order - 1 - column
-            factorials = float(np.prod(np.arange(1, a + 1)) * np.prod(np.arange(1, b + 1)))
-            noise[..., row, column] = dt ** (a + b + 1) / ((a + b + 1) * factorials)
-    return transition, noise
+    dt = np.asarray(dt, dtype=np.float64)[..., None, None]
+    transition_power, transition_coefficient, noise_power, noise_coefficient = _block_coefficients(
+        order
+    )
+    return transition_coefficient * dt**transition_power, noise_coefficient * dt**noise_power
 
 
 def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatArray:

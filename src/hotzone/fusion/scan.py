@@ -51,3 +51,25 @@ class SensorScan:
             if self.measurement_ids is None
             else tuple(self.measurement_ids[int(k)] for k in indices),
         )
+
+
+def split_repeated_identities(scan: SensorScan) -> list[SensorScan]:
+    """One scan per report round when an identity appears more than once.
+
+    A scan assumes each object appears in it at most once (a measurement updates one
+    track, a track takes one measurement). A cooperative source may report the same
+    aircraft twice within one window; its k-th report of each identity goes to the k-th
+    scan, in time order, so every report updates the track instead of starting a twin.
+    """
+    if scan.icao24 is None or scan.size < 2:
+        return [scan]
+    keys = [value if value is not None else f"\0row{row}" for row, value in enumerate(scan.icao24)]
+    if len(set(keys)) == len(keys):
+        return [scan]
+    order = np.argsort(scan.times, kind="stable")
+    seen: dict[object, int] = {}
+    rounds = np.zeros(scan.size, dtype=np.int64)
+    for row in order:
+        rounds[row] = seen.get(keys[row], 0)
+        seen[keys[row]] = rounds[row] + 1
+    return [scan.take(np.flatnonzero(rounds == k)) for k in range(int(rounds.max()) + 1)]

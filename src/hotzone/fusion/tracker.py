@@ -28,7 +28,7 @@ from hotzone.fusion.initiation import Initiator, MOfNInitiator, popcount
 from hotzone.fusion.measurement import BearingMeasurement
 from hotzone.fusion.motion import ConstantVelocityMotion
 from hotzone.fusion.predictor import KalmanPredictor, Predictor
-from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
 
@@ -94,7 +94,12 @@ class MultiTargetTracker:
         """Process one window of scans; the live tracks predicted to ``time``."""
         if not np.isfinite(time):
             raise ValueError(f"step time must be a finite number, got {time}")
-        clean = [scan for scan in (self._sanitize(scan) for scan in scans) if scan.size]
+        clean = [
+            part
+            for scan in scans
+            for part in split_repeated_identities(self._sanitize(scan))
+            if part.size
+        ]
         if self.time is not None and time < self.time:
             # A step that goes back in time is a batch of late measurements.
             time = self.time
