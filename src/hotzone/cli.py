@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from hotzone import __version__
-from hotzone.commands import decode, demo, evaluate, schema, simulate, track
+from hotzone.commands import decode, demo, evaluate, export, ingest, schema, simulate, space, track
 from hotzone.commands.common import CommandError
 
-SUBCOMMANDS = (demo, simulate, track, evaluate, decode, schema)
+SUBCOMMANDS = (demo, simulate, track, evaluate, decode, schema, ingest, export, space)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,161 @@
+"""``hotzone ingest FORMAT``: a live feed decoded onto the bus and recorded to a store.
+
+Transports: ``--udp HOST:PORT`` (listen for datagrams), ``--tcp HOST:PORT`` (connect to a
+feed; for ``sapient`` it is the address the SAPIENT fusion-node server listens on,
+127.0.0.1:5020 by default), ``--listen-tcp HOST:PORT`` (accept feeds) or ``--file PATH``.
+Every message and dead letter is recorded into ``--store`` (SQLite) when given; counters
+are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hotzone.commands.common import CommandError, SubParsers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hotzone.ingest.base import Decoder
+    from hotzone.ingest.registry import DecoderOptions
+    from hotzone.runtime.sources import SourcePublisher
+
+SAPIENT_DEFAULT_ADDRESS = "127.0.0.1:5020"
+
+
+def add_parser(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "ingest",
+        help="decode a live feed (UDP, TCP, SAPIENT server, file) onto the bus and a store",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument("format", metavar="FORMAT", help="input format (see hotzone decode)")
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument("--udp", metavar="HOST:PORT", help="listen for UDP datagrams")
+    transport.add_argument(
+        "--tcp", metavar="HOST:PORT", help="connect to a TCP feed (sapient: listen here)"
+    )
+    transport.add_argument("--listen-tcp", metavar="HOST:PORT", help="accept TCP feeds")
+    transport.add_argument("--file", type=Path, metavar="PATH", help="read a capture file")
+    parser.add_argument("--store", type=Path, default=None, help="record into this SQLite file")
+    parser.add_argument("--nation", default="pl", help="nation code of the subjects (pl)")
+    parser.add_argument("--sensors", type=Path, default=None, help="sensor/site file (YAML)")
+    parser.add_argument("--source-id", default=None, help="name of the feed")
+    parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.runtime.sources import parse_host_port
+
+    factories = decoder_factories()
+    if args.format not in factories:
+        raise CommandError(f"unknown format {args.format!r}; known: {', '.join(sorted(factories))}")
+    if args.format != "sapient" and not (args.udp or args.tcp or args.listen_tcp or args.file):
+        raise CommandError("choose a transport: --udp, --tcp, --listen-tcp or --file")
+    options = DecoderOptions(
+        sensors_file=args.sensors, source_id=args.source_id, releasability=args.releasability
+    )
+    try:
+        factories[args.format](options)  # fail fast on a bad sensors file
+        for address in (args.udp, args.tcp, args.listen_tcp):
+            if address is not None:
+                parse_host_port(address)
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    try:
+        counters = asyncio.run(_ingest(args, options))
+    except OSError as error:
+        raise CommandError(f"cannot open the transport: {error}") from None
+    print(
+        f"{args.format}: {counters['messages']} messages, {counters['dead_letters']} dead "
+        f"letters, {counters['recorded']} recorded"
+    )
+    return 0
+
+
+async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str, int]:
+    import asyncio
+    import contextlib
+
+    from hotzone.bus import InProcessBus
+    from hotzone.ingest.registry import decoder_factories
+    from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
+    from hotzone.runtime.sources import SourcePublisher
+    from hotzone.store import SQLiteStore
+    from hotzone.types.subjects import clock_subject
+
+    factory = decoder_factories()[args.format]
+    bus = InProcessBus()
+    publisher = SourcePublisher(bus, args.nation, args.releasability)
+    store = SQLiteStore(args.store) if args.store is not None else None
+    recorder = RecorderService(bus, store, args.nation) if store is not None else None
+    recording: asyncio.Task[None] | None = None
+    if recorder is not None:
+        ready = asyncio.Event()
+        recording = asyncio.create_task(recorder.run(ready))
+        await ready.wait()
+    try:
+        feed = _feed(args, lambda: factory(options), publisher)
+        if args.duration is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed, args.duration)
+        else:
+            await feed
+    finally:
+        if recording is not None:
+            await bus.publish(clock_subject(args.nation), encode_tick(0.0), {"kind": SHUTDOWN})
+            await recording
+        await bus.close()
+        if store is not None:
+            store.close()
+    return {
+        "messages": publisher.counters.messages,
+        "dead_letters": publisher.counters.dead_letters,
+        "recorded": recorder.recorded if recorder is not None else 0,
+    }
+
+
+async def _feed(
+    args: argparse.Namespace, make: Callable[[], Decoder], publisher: SourcePublisher
+) -> None:
+    import asyncio
+
+    from hotzone.runtime import sources
+
+    if args.format == "sapient" and not args.file:
+        from hotzone.ingest.sapient import SapientDecoder
+        from hotzone.runtime.sapient_server import SapientServer
+
+        host, port = sources.parse_host_port(args.tcp or args.listen_tcp or SAPIENT_DEFAULT_ADDRESS)
+        server = SapientServer(
+            publisher,
+            host=host,
+            port=port,
+            decoder_factory=lambda: SapientDecoder(releasability=args.releasability),
+        )
+        await server.start()
+        print(f"SAPIENT fusion node {server.node_id} listening on {host}:{server.port}")
+        try:
+            await asyncio.Event().wait()  # until --duration or Ctrl-C
+        finally:
+            await server.close()
+        return
+    if args.file is not None:
+        await publisher.pump(make(), sources.file_chunks(args.file))
+    elif args.udp is not None:
+        await publisher.pump(make(), sources.udp_chunks(*sources.parse_host_port(args.udp)))
+    elif args.tcp is not None:
+        host, port = sources.parse_host_port(args.tcp)
+        await publisher.pump(make(), sources.tcp_client_chunks(host, port))
+    else:
+        host, port = sources.parse_host_port(args.listen_tcp)
+        listener = await sources.serve_tcp(host, port, make, publisher)
+        async with listener:
+            await listener.serve_forever()
