@@ -42,12 +42,12 @@ def decoder_factories() -> dict[str, DecoderFactory]:
 
     return {
         "jsonl": jsonl.HotzoneJsonlDecoder.from_options,
-        "gmti": GmtiDecoder.from_options,
-        "ais": AisDecoder.from_options,
-        "readsb": ReadsbDecoder.from_options,
         "asterix": AsterixDecoder.from_options,
         "cot": cot.CotDecoder.from_options,
         "sbs": SbsDecoder.from_options,
+        "readsb": ReadsbDecoder.from_options,
+        "ais": AisDecoder.from_options,
+        "gmti": GmtiDecoder.from_options,
         "sapient": sapient.SapientDecoder.from_options,
         "eve": EveDecoder.from_options,
         "stix": StixDecoder.from_options,

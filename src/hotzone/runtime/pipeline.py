@@ -77,7 +77,8 @@ class Pipeline:
 
     async def run(self, messages: Iterable[AnyMessage]) -> PipelineProgress:
         tasks = []
-        for service in (*self.services, self.recorder):
+        services: list[StageService | RecorderService] = [*self.services, self.recorder]
+        for service in services:
             ready = asyncio.Event()
             tasks.append(asyncio.create_task(service.run(ready)))
             await ready.wait()
