@@ -94,6 +94,11 @@ class Detection(Message, frozen=True, tag="detection", kw_only=True):
     class_hint: TargetClass | None = None
     class_confidence: Probability | None = None
     received_at: UtcTime | None = None
+    # Secondary-radar identity of the plot (Mode S address, Mode 3/A code, callsign), when
+    # the sensor gives it: lets fusion tie a radar plot to its transponder's reports.
+    icao24: str | None = None
+    squawk: str | None = None
+    callsign: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -67,6 +67,16 @@ def test_cat048_plot_is_placed_at_its_flight_level(sites: SiteTable) -> None:
     assert float(height[0]) == pytest.approx(330 * 100 * 0.3048, abs=150.0)
 
 
+def test_cat048_plot_carries_the_secondary_radar_identity(sites: SiteTable) -> None:
+    payload = golden_payloads("cat048.raw")[0]
+    reference = reference_records(payload)[0]
+    (detection,) = AsterixDecoder(sites).feed(payload, RECEIVED).messages
+    assert isinstance(detection, Detection)
+    assert detection.icao24 == value(reference, "I220", "ACAddr").lower()
+    assert detection.callsign == value(reference, "I240", "TId").strip()
+    assert detection.squawk == value(reference, "I070", "Mode3A")
+
+
 def test_cat048_from_unlisted_site_is_refused_with_reason() -> None:
     result = AsterixDecoder().feed(golden_payloads("cat048.raw")[0], RECEIVED)
     assert not result.messages

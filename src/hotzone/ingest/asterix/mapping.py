@@ -161,6 +161,9 @@ def cat048_to_detection(record: Cat048Record, context: MappingContext) -> Detect
         doppler_mps=None if record.doppler_speed_mps is None else float(record.doppler_speed_mps),
         received_at=context.received_at,
         releasability=context.releasability,
+        icao24=None if record.aircraft_address is None else f"{record.aircraft_address:06x}",
+        squawk=record.mode_3a,
+        callsign=_callsign(record.aircraft_identification),
     )
 
 
