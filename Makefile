@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: demo test bench lint typecheck contracts pytest clean
+.PHONY: demo test bench lint typecheck contracts pytest services clean
 
 # Debian's python3 has no venv module until python3-venv is installed.
 $(VENV)/bin/python:
@@ -48,8 +48,13 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest -q
+services:
+	scripts/services.sh install
+
+# The services run only for the tests and are stopped whatever the tests' outcome.
+pytest: $(STAMP) $(NODE_STAMP) services
+	@set -e; eval "$$(scripts/services.sh up)"; trap 'scripts/services.sh down' EXIT; \
+		$(PY) -m pytest -q
 
 test: lint typecheck contracts pytest
 
