@@ -26,7 +26,12 @@ def repair_covariance(matrices: FloatArray, floor: float = 1e-9) -> FloatArray:
     filter fed such a matrix produces NaN within a few updates, so it is repaired once
     at the boundary instead.
     """
-    symmetric = symmetrize(np.asarray(matrices, dtype=np.float64))
+    matrices = np.asarray(matrices, dtype=np.float64)
+    if matrices.ndim == 3 and len(matrices) > 1 and matrices.strides[0] == 0:
+        # One matrix shared by every row (a broadcast view): check and repair it once.
+        single = repair_covariance(matrices[:1].copy(), floor)
+        return np.broadcast_to(single[0], matrices.shape)
+    symmetric = symmetrize(matrices)
     if symmetric.size == 0:
         return symmetric
     healthy = _leading_minors_positive(symmetric, floor)
@@ -51,7 +56,7 @@ def _leading_minors_positive(symmetric: FloatArray, floor: float) -> BoolArray:
 def _eigen_floor(symmetric: FloatArray, floor: float) -> FloatArray:
     values, vectors = np.linalg.eigh(symmetric)
     scale = np.maximum(np.abs(values).max(axis=-1, keepdims=True), 1.0)
-    values = np.maximum(values, floor * scale)
+    values = np.maximum(values, np.maximum(floor * scale, 1e-8))
     repaired = (vectors * values[..., None, :]) @ transpose(vectors)
     return symmetrize(repaired)
 
@@ -110,3 +115,26 @@ def small_inverse(matrices: FloatArray) -> FloatArray:
         return np.asarray(np.linalg.inv(matrices))
     except np.linalg.LinAlgError:
         return np.asarray(np.linalg.pinv(matrices))
+
+
+def ensure_positive_definite(matrices: FloatArray, floor: float = 1e-10) -> FloatArray:
+    """The stack itself when every matrix is positive definite (one Cholesky pass),
+    otherwise with the failing matrices' eigenvalues raised to ``floor`` x their scale.
+
+    Updates with nearly exact measurements leave covariances so ill-conditioned that
+    rounding can tip an eigenvalue below zero; repairing them here keeps every track's
+    covariance usable.
+    """
+    if matrices.size == 0:
+        return matrices
+    try:
+        np.linalg.cholesky(matrices)
+        return matrices
+    except np.linalg.LinAlgError:
+        pass
+    eigenvalues = np.linalg.eigvalsh(matrices)
+    scale = np.maximum(np.abs(eigenvalues).max(axis=-1), 1.0)
+    broken = eigenvalues.min(axis=-1) <= floor * scale
+    repaired = matrices.copy()
+    repaired[broken] = _eigen_floor(matrices[broken], floor)
+    return repaired

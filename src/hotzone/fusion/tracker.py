@@ -32,6 +32,10 @@ from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
 
+MAX_ABS_VALUE = 1e9
+MAX_ABS_NOISE = 1e14
+MAX_TIME_OFFSET_S = 86_400.0
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -93,11 +97,15 @@ class MultiTargetTracker:
     def step(self, time: float, scans: Sequence[SensorScan]) -> TrackBatch:
         """Process one window of scans; the live tracks predicted to ``time``."""
         if not np.isfinite(time):
-            raise ValueError(f"step time must be a finite number, got {time}")
+            # Nothing can be placed in time: every measurement is refused, tracks stand still.
+            for scan in scans:
+                for row in range(scan.size):
+                    self._reject(scan, row, f"step time {time} is not a finite number")
+            return self.predicted(self.time) if self.time is not None else self.tracks
         clean = [
             part
             for scan in scans
-            for part in split_repeated_identities(self._sanitize(scan))
+            for part in split_repeated_identities(self._sanitize(scan, time))
             if part.size
         ]
         if self.time is not None and time < self.time:
@@ -132,20 +140,61 @@ class MultiTargetTracker:
         return rejections
 
     # ------------------------------------------------------------------ input checks
-    def _sanitize(self, scan: SensorScan) -> SensorScan:
-        """Drop rows with non-finite numbers (recorded as rejections); repair noise."""
+    def _sanitize(self, scan: SensorScan, time: float) -> SensorScan:
+        """Drop rows the filter cannot use (recorded as rejections); repair noise."""
         if scan.size == 0:
             return scan
-        finite = (
-            np.isfinite(scan.values).all(axis=1)
-            & np.isfinite(scan.noise).all(axis=(1, 2))
-            & np.isfinite(scan.times)
+        size = scan.model.size
+        if (
+            scan.values.shape != (scan.size, size)
+            or scan.noise.shape != (scan.size, size, size)
+            or scan.times.shape != (scan.size,)
+            or scan.sensor_position.shape != (3,)
+        ):
+            for row in range(scan.size):
+                self._reject(scan, row, f"scan arrays do not fit a {size}-value measurement")
+            return scan.take(np.zeros(0, dtype=np.int64))
+        if (
+            np.isfinite(scan.times).all()
+            and np.abs(scan.times - time).max() <= MAX_TIME_OFFSET_S
+            and np.isfinite(scan.sensor_position).all()
+            and np.abs(scan.sensor_position).max() <= MAX_ABS_VALUE
+            and np.abs(scan.values).max() <= MAX_ABS_VALUE  # False for NaN as well
+            and np.abs(scan.noise).max() <= MAX_ABS_NOISE
+        ):
+            return replace(scan, noise=repair_covariance(scan.noise))
+        reasons = (
+            (~np.isfinite(scan.values).all(axis=1), "non-finite value"),
+            (~np.isfinite(scan.noise).all(axis=(1, 2)), "non-finite covariance"),
+            (~np.isfinite(scan.times), "non-finite time"),
+            (
+                np.full(scan.size, not np.isfinite(scan.sensor_position).all()),
+                "non-finite sensor position",
+            ),
+            # Beyond these the filter's products overflow: a position a million km away,
+            # a standard deviation of ten thousand km, a time a day from the window.
+            (np.abs(np.nan_to_num(scan.values)).max(axis=1) > MAX_ABS_VALUE, "value out of range"),
+            (
+                np.abs(np.nan_to_num(scan.noise)).max(axis=(1, 2)) > MAX_ABS_NOISE,
+                "covariance out of range",
+            ),
+            (
+                np.abs(np.nan_to_num(scan.times) - time) > MAX_TIME_OFFSET_S,
+                "time more than a day away from the step",
+            ),
+            (
+                np.full(
+                    scan.size, np.abs(np.nan_to_num(scan.sensor_position)).max() > MAX_ABS_VALUE
+                ),
+                "sensor position out of range",
+            ),
         )
-        if not np.isfinite(scan.sensor_position).all():
-            finite[:] = False
-        for row in np.flatnonzero(~finite):
-            self._reject(scan, int(row), "non-finite value, covariance, time or sensor position")
-        kept = scan.take(np.flatnonzero(finite)) if not finite.all() else scan
+        usable = np.ones(scan.size, dtype=np.bool_)
+        for bad, reason in reasons:
+            for row in np.flatnonzero(bad & usable):
+                self._reject(scan, int(row), reason)
+            usable &= ~bad
+        kept = scan.take(np.flatnonzero(usable)) if not usable.all() else scan
         if kept.size == 0:
             return kept
         return replace(kept, noise=repair_covariance(kept.noise))
@@ -328,7 +377,8 @@ class MultiTargetTracker:
             noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
             position_trace = np.trace(covariance[:, :size, :size], axis1=1, axis2=2)
             # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
-            radii = np.sqrt(threshold * (position_trace + noise_trace)) + speed * spread
+            spread_variance = np.maximum(position_trace + noise_trace, 0.0)
+            radii = np.sqrt(threshold * spread_variance) + speed * spread
             local_tracks, local_rows = grid_candidates(state[:, :size], radii, values[:, :size])
         else:
             grid = np.meshgrid(np.arange(len(stage)), np.arange(len(rows)), indexing="ij")

@@ -116,6 +116,8 @@ class BearingTriangulator:
         ):
             normal = np.array([direction[1], -direction[0]])
             information += np.outer(normal, normal) / max(distance**2 * variance, 1e-6)
+        if np.linalg.det(information) <= 1e-18:
+            return None  # bearings too vague to place anything
         covariance = np.zeros((3, 3))
         covariance[:2, :2] = np.linalg.inv(information)
         heights = [

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray, small_inverse, symmetrize, transpose
+from hotzone.fusion.arrays import (
+    FloatArray,
+    ensure_positive_definite,
+    small_inverse,
+    symmetrize,
+    transpose,
+)
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 
@@ -80,6 +86,7 @@ def kalman_update(
         joseph = reduction @ covariance[suspect] @ transpose(reduction)
         gain_noise = gain[suspect] @ noise[suspect] @ transpose(gain[suspect])
         updated_covariance[suspect] = symmetrize(joseph + gain_noise)
+    updated_covariance = ensure_positive_definite(updated_covariance)
     if not with_likelihood:
         return updated_state, updated_covariance, np.zeros(len(state))
     distance = (residual[:, None, :] @ inverse @ residual[:, :, None])[:, 0, 0]
