@@ -191,8 +191,8 @@ class MultiTargetTracker:
         )
         usable = np.ones(scan.size, dtype=np.bool_)
         for bad, reason in reasons:
-            for row in np.flatnonzero(bad & usable):
-                self._reject(scan, int(row), reason)
+            for bad_row in np.flatnonzero(bad & usable).tolist():
+                self._reject(scan, bad_row, reason)
             usable &= ~bad
         kept = scan.take(np.flatnonzero(usable)) if not usable.all() else scan
         if kept.size == 0:
