@@ -8,7 +8,7 @@
 set -euo pipefail
 
 STATE_DIR="${HOTZONE_SERVICES_DIR:-${TMPDIR:-/tmp}/hotzone-services-$(id -u)}"
-PACKAGES=(nats-server postgresql postgresql-15-postgis-3)
+PACKAGES=(nats-server postgresql postgresql-15-postgis-3 chromium)
 
 apt_get() {
     if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi
