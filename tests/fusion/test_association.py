@@ -118,3 +118,28 @@ def test_gates() -> None:
     assert DistanceGater(3.0).threshold(2) == 9.0
     with pytest.raises(ValueError, match="gate probability"):
         ChiSquareGater(1.5)
+
+
+def test_jpda_weights_are_probabilities_that_respect_both_sides() -> None:
+    from hotzone.fusion.association import JPDAAssociator
+
+    rng = np.random.default_rng(9)
+    tracks = np.array([0, 0, 1, 1, 2])
+    measurements = np.array([0, 1, 1, 2, 2])
+    distance = rng.uniform(0.1, 2.5, 5) ** 2
+    pairs = CandidatePairs(tracks, measurements, distance, 9.0, -0.5 * distance - 10.0)
+    chosen = JPDAAssociator(detection_probability=0.9, clutter_density=1e-6).associate(pairs)
+    per_track = np.bincount(chosen.tracks, weights=chosen.weights)
+    per_measurement = np.bincount(chosen.measurements, weights=chosen.weights)
+    assert (chosen.weights >= 0).all()
+    assert (per_track <= 1 + 1e-12).all()
+    assert (per_measurement <= 1 + 1e-12).all()
+
+
+def test_jpda_single_pair_weight_follows_the_detection_odds() -> None:
+    from hotzone.fusion.association import JPDAAssociator
+
+    pairs = CandidatePairs(np.array([0]), np.array([0]), np.array([1.0]), 9.0, np.array([-3.0]))
+    chosen = JPDAAssociator(detection_probability=0.8, clutter_density=0.01).associate(pairs)
+    odds = 0.8 * np.exp(-3.0) / 0.01
+    assert chosen.weights[0] == pytest.approx(odds / (odds + 0.2))

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotzone.fusion.arrays import is_positive_definite
+from hotzone.fusion.association import JPDAAssociator
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater
 from hotzone.fusion.measurement import BearingMeasurement, MeasurementModel, PositionMeasurement
 from hotzone.fusion.scan import SensorScan
@@ -86,13 +87,14 @@ def _check(tracks) -> None:  # type: ignore[no-untyped-def]
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
-@given(streams(), st.booleans())
-def test_random_streams_never_crash_nor_produce_bad_estimates(stream, use_imm: bool) -> None:  # type: ignore[no-untyped-def]
-    tracker = (
-        MultiTargetTracker(predictor=IMMPredictor(), updater=IMMUpdater(), lag_s=3.0)
-        if use_imm
-        else MultiTargetTracker(lag_s=3.0)
-    )
+@given(streams(), st.sampled_from(["cv-gnn", "imm-gnn", "cv-jpda"]))
+def test_random_streams_never_crash_nor_produce_bad_estimates(stream, configuration: str) -> None:  # type: ignore[no-untyped-def]
+    if configuration == "imm-gnn":
+        tracker = MultiTargetTracker(predictor=IMMPredictor(), updater=IMMUpdater(), lag_s=3.0)
+    elif configuration == "cv-jpda":
+        tracker = MultiTargetTracker(associator=JPDAAssociator(), lag_s=3.0)
+    else:
+        tracker = MultiTargetTracker(lag_s=3.0)
     offered = rejected = 0
     for time, step_scans in stream:
         offered += sum(scan.size for scan in step_scans)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hotzone.fusion.arrays import is_positive_definite
 from hotzone.fusion.deletion import MissesDeleter
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater
 from hotzone.fusion.initiation import MOfNInitiator
@@ -231,3 +232,19 @@ def test_a_step_with_no_scans_keeps_tracks_and_moves_them_in_time() -> None:
     tracks = tracker.step(3.0, [])
     assert tracks.size == 1
     assert tracks.state[0, 0] == pytest.approx(300.0, abs=30.0)
+
+
+def test_jpda_tracker_follows_two_close_targets() -> None:
+    from hotzone.fusion.association import JPDAAssociator
+
+    rng = np.random.default_rng(12)
+    tracker = cv_tracker(associator=JPDAAssociator(clutter_density=1e-10))
+    for k in range(20):
+        time = float(k)
+        truth = np.array([[100.0 * k, 0.0, 500.0], [100.0 * k, 120.0, 500.0]])
+        tracks = tracker.step(time, [position_scan(truth, time, rng, sigma_m=20.0)])
+    confirmed = tracks.take(np.flatnonzero(tracks.confirmed))
+    distance = set_distance(confirmed.state[:, :3], truth, cutoff=200.0)
+    assert distance.missed == 0
+    assert distance.false == 0
+    assert is_positive_definite(tracks.covariance).all()

@@ -29,6 +29,8 @@ class CandidatePairs:
     distance_squared: FloatArray
     missed_distance_squared: float
     """The gate: an unassigned track costs as much as a pair at this distance."""
+    log_likelihood: FloatArray | None = None
+    """log N(ν; 0, S) per pair, for probabilistic associators."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class Association:
 
 class Associator(ABC):
     """One abstract base for every associator; the role's verb is ``associate``."""
+
+    probabilistic: bool = False
+    """True when pairs carry weights below 1 and need pair likelihoods (JPDA)."""
 
     @abstractmethod
     def associate(self, pairs: CandidatePairs) -> Association: ...
@@ -190,3 +195,97 @@ class GNNAssociator(Associator):
             np.concatenate(chosen_tracks).astype(np.int64),
             np.concatenate(chosen_measurements).astype(np.int64),
         )
+
+
+@dataclass(frozen=True)
+class JPDAAssociator(Associator):
+    """Joint probabilistic data association, exact per cluster.
+
+    Every feasible joint event of a cluster (each track takes one of its gated
+    measurements or none, no measurement twice) is weighed by
+    Π (Pd · g_ij / λ) over assigned pairs × Π (1 - Pd) over undetected tracks, with g_ij
+    the Gaussian likelihood of the pair and λ the clutter density; the marginals are the
+    weights β_ij of a probabilistic update. Clusters larger than ``max_cluster_tracks``
+    (where enumeration explodes) fall back to the GNN answer with weight 1.
+    """
+
+    probabilistic = True
+    detection_probability: float = 0.9
+    clutter_density: float = 1e-9
+    """False measurements per unit of measurement space (m³ for 3-D positions)."""
+    max_cluster_tracks: int = 6
+
+    def associate(self, pairs: CandidatePairs) -> Association:
+        keep = pairs.distance_squared < pairs.missed_distance_squared
+        tracks, measurements = pairs.tracks[keep], pairs.measurements[keep]
+        distance = pairs.distance_squared[keep]
+        log_likelihood = (
+            pairs.log_likelihood[keep] if pairs.log_likelihood is not None else -0.5 * distance
+        )
+        empty = np.zeros(0, dtype=np.int64)
+        if len(tracks) == 0:
+            return Association(empty, empty, np.zeros(0), np.zeros(0))
+        labels, _ = cluster_labels(tracks, measurements)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.flatnonzero(np.diff(labels[order])) + 1
+        chosen_tracks: list[IntArray] = []
+        chosen_measurements: list[IntArray] = []
+        weights: list[FloatArray] = []
+        for group in np.split(order, bounds):
+            cluster_tracks = np.unique(tracks[group])
+            if len(cluster_tracks) > self.max_cluster_tracks:
+                sub = GNNAssociator().associate(
+                    CandidatePairs(
+                        tracks[group],
+                        measurements[group],
+                        distance[group],
+                        pairs.missed_distance_squared,
+                    )
+                )
+                chosen_tracks.append(sub.tracks)
+                chosen_measurements.append(sub.measurements)
+                weights.append(np.ones(len(sub.tracks)))
+                continue
+            beta = self._marginals(tracks[group], measurements[group], log_likelihood[group])
+            chosen_tracks.append(tracks[group])
+            chosen_measurements.append(measurements[group])
+            weights.append(beta)
+        return Association(
+            np.concatenate(chosen_tracks).astype(np.int64),
+            np.concatenate(chosen_measurements).astype(np.int64),
+            np.concatenate(weights),
+        )
+
+    def _marginals(
+        self, tracks: IntArray, measurements: IntArray, log_likelihood: FloatArray
+    ) -> FloatArray:
+        """β of each pair of one cluster, by enumerating its joint events."""
+        pd = self.detection_probability
+        pair_score = np.log(pd) + log_likelihood - np.log(self.clutter_density)
+        missed_score = np.log(max(1.0 - pd, 1e-12))
+        track_ids = np.unique(tracks)
+        options = [np.flatnonzero(tracks == track) for track in track_ids]
+        event_scores: list[float] = []
+        event_pairs: list[list[int]] = []
+
+        def walk(position: int, used: frozenset[int], score: float, taken: list[int]) -> None:
+            if position == len(options):
+                event_scores.append(score)
+                event_pairs.append(list(taken))
+                return
+            walk(position + 1, used, score + missed_score, taken)
+            for pair in options[position]:
+                measurement = int(measurements[pair])
+                if measurement not in used:
+                    taken.append(int(pair))
+                    walk(position + 1, used | {measurement}, score + pair_score[pair], taken)
+                    taken.pop()
+
+        walk(0, frozenset(), 0.0, [])
+        scores = np.array(event_scores)
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        beta = np.zeros(len(tracks))
+        for probability, taken in zip(probabilities, event_pairs, strict=True):
+            beta[taken] += probability
+        return beta

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray, repair_covariance
+from hotzone.fusion.arrays import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    ensure_positive_definite,
+    repair_covariance,
+    small_inverse,
+    symmetrize,
+)
 from hotzone.fusion.association import Association, Associator, CandidatePairs, GNNAssociator
 from hotzone.fusion.deletion import Deleter, MissesDeleter
 from hotzone.fusion.estimates import Estimates, TrackBatch
@@ -323,6 +331,7 @@ class MultiTargetTracker:
         free = np.ones(scan.size, dtype=np.bool_)
         chosen_tracks: list[IntArray] = []
         chosen_measurements: list[IntArray] = []
+        chosen_weights: list[FloatArray] = []
         if tracks.size:
             predicted = self.predictor.predict(
                 tracks.estimates, np.maximum(reference_time - tracks.time, 0.0)
@@ -339,9 +348,21 @@ class MultiTargetTracker:
                 stage_measurements = free_rows[association.measurements]
                 chosen_tracks.append(stage_tracks)
                 chosen_measurements.append(stage_measurements)
+                chosen_weights.append(association.weights)
                 free[stage_measurements] = False
         hit = np.zeros(0, dtype=np.int64)
-        if chosen_tracks:
+        if chosen_tracks and self.associator.probabilistic:
+            tracks, hit = self._update_weighted(
+                tracks,
+                scan,
+                np.concatenate(chosen_tracks),
+                np.concatenate(chosen_measurements),
+                np.concatenate(chosen_weights),
+                bit,
+                predicted,
+                reference_time,
+            )
+        elif chosen_tracks:
             hit_tracks = np.concatenate(chosen_tracks)
             hit_measurements = np.concatenate(chosen_measurements)
             if len(hit_tracks):
@@ -410,8 +431,18 @@ class MultiTargetTracker:
                 & (track_identity != measured_identity)
             )
             distance_squared = np.where(clash, np.inf, distance_squared)
+        log_likelihood = None
+        if self.associator.probabilistic:
+            _, log_determinant = np.linalg.slogdet(innovation_covariance)
+            log_likelihood = -0.5 * (
+                distance_squared + log_determinant + model.size * np.log(2 * np.pi)
+            )
         return CandidatePairs(
-            local_tracks.astype(np.int64), local_rows.astype(np.int64), distance_squared, threshold
+            local_tracks.astype(np.int64),
+            local_rows.astype(np.int64),
+            distance_squared,
+            threshold,
+            log_likelihood,
         )
 
     def _update(
@@ -461,6 +492,78 @@ class MultiTargetTracker:
             tracks.icao24[track_rows[known_icao]] = icao[known_icao]
             tracks.callsign[track_rows[known_callsign]] = callsign[known_callsign]
         return tracks
+
+    def _update_weighted(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        pair_tracks: IntArray,
+        pair_rows: IntArray,
+        weights: FloatArray,
+        bit: np.uint64,
+        predicted: Estimates,
+        reference_time: float,
+    ) -> tuple[TrackBatch, IntArray]:
+        """Probabilistic (JPDA) update: each track moves by its β-weighted innovation and
+        its covariance grows by the spread of the innovations (Bar-Shalom's PDA form)."""
+        if len(pair_tracks) == 0:
+            return tracks, np.zeros(0, dtype=np.int64)
+        updated, inverse = np.unique(pair_tracks, return_inverse=True)
+        detected = np.zeros(len(updated))
+        np.add.at(detected, inverse, weights)
+        # The pair of highest weight of each track supplies its gain.
+        order = np.lexsort((-weights, inverse))
+        first = np.ones(len(order), dtype=np.bool_)
+        first[1:] = inverse[order][1:] != inverse[order][:-1]
+        best = order[first]
+        if predicted.mode_states is not None:
+            # An IMM keeps hard updates: the most probable measurement of a likely detection.
+            likely = detected[inverse[best]] >= 0.5
+            chosen = best[likely]
+            tracks = self._update(
+                tracks, scan, pair_tracks[chosen], pair_rows[chosen], bit, predicted, reference_time
+            )
+            return tracks, pair_tracks[chosen]
+        prior = predicted.take(updated)
+        sensor_positions = np.broadcast_to(scan.sensor_position, (len(pair_tracks), 3))
+        residual, _, _ = innovations(
+            scan.model,
+            prior.state[inverse],
+            prior.covariance[inverse],
+            scan.values[pair_rows],
+            scan.noise[pair_rows],
+            sensor_positions,
+        )
+        _, best_innovation, cross = innovations(
+            scan.model,
+            prior.state,
+            prior.covariance,
+            scan.values[pair_rows[best]],
+            scan.noise[pair_rows[best]],
+            sensor_positions[: len(updated)],
+        )
+        gain = cross @ small_inverse(best_innovation)
+        combined = np.zeros((len(updated), residual.shape[1]))
+        np.add.at(combined, inverse, weights[:, None] * residual)
+        spread = np.zeros((len(updated), residual.shape[1], residual.shape[1]))
+        np.add.at(
+            spread, inverse, weights[:, None, None] * residual[:, :, None] * residual[:, None, :]
+        )
+        spread -= combined[:, :, None] * combined[:, None, :]
+        missed = np.clip(1.0 - detected, 0.0, 1.0)[:, None, None]
+        corrected = prior.covariance - gain @ best_innovation @ np.swapaxes(gain, 1, 2)
+        covariance = missed * prior.covariance + (1 - missed) * corrected
+        covariance = covariance + gain @ spread @ np.swapaxes(gain, 1, 2)
+        covariance = ensure_positive_definite(symmetrize(covariance))
+        state = prior.state + (gain @ combined[:, :, None])[:, :, 0]
+        estimates = tracks.estimates.put(updated, Estimates(state, covariance))
+        tracks = tracks.with_estimates(estimates, tracks.time)
+        tracks.time[updated] = np.maximum(tracks.time[updated], reference_time)
+        hit = updated[detected >= 0.5]
+        tracks.last_update_time[hit] = tracks.time[hit]
+        tracks.hits[hit] += 1
+        tracks.sensor_mask[hit] |= bit
+        return tracks, hit
 
     def _start_tracks(
         self, tracks: TrackBatch, scan: SensorScan, rows: IntArray, bit: np.uint64
