@@ -76,7 +76,7 @@ def _solve_contested(
     """Best matching of one cluster; ``weights`` < 0 and lower is better."""
     track_nodes, rows = np.unique(tracks, return_inverse=True)
     measurement_nodes, columns = np.unique(measurements, return_inverse=True)
-    if len(track_nodes) * len(measurement_nodes) <= 250_000:
+    if len(track_nodes) * len(measurement_nodes) <= 400:
         matrix = np.zeros((len(track_nodes), len(measurement_nodes)))
         matrix[rows, columns] = weights
         chosen_rows, chosen_columns = linear_sum_assignment(matrix)
@@ -185,12 +185,14 @@ class GNNAssociator(Associator):
         chosen_measurements = [measurements[best]]
         contested = order[~simple[sorted_labels]]
         if len(contested):
-            contested_labels = labels[contested]
-            bounds = np.flatnonzero(np.diff(contested_labels)) + 1
-            for group in np.split(contested, bounds):
-                chosen = _solve_contested(tracks[group], measurements[group], weights[group])
-                chosen_tracks.append(chosen[0])
-                chosen_measurements.append(chosen[1])
+            # The contested clusters are independent, so their block-diagonal union is
+            # solved in one sparse matching: the same answer as one solve per cluster,
+            # without a Python loop over thousands of small clusters.
+            chosen = _solve_contested(
+                tracks[contested], measurements[contested], weights[contested]
+            )
+            chosen_tracks.append(chosen[0])
+            chosen_measurements.append(chosen[1])
         return (
             np.concatenate(chosen_tracks).astype(np.int64),
             np.concatenate(chosen_measurements).astype(np.int64),
