@@ -11,10 +11,34 @@ import sys
 from collections.abc import Sequence
 
 from hotzone import __version__
-from hotzone.commands import decode, demo, evaluate, export, ingest, schema, simulate, space, track
+from hotzone.commands import (
+    audit,
+    decide,
+    decode,
+    demo,
+    evaluate,
+    export,
+    ingest,
+    schema,
+    simulate,
+    space,
+    track,
+)
 from hotzone.commands.common import CommandError
 
-SUBCOMMANDS = (demo, simulate, track, evaluate, decode, schema, ingest, export, space)
+SUBCOMMANDS = (
+    demo,
+    simulate,
+    track,
+    evaluate,
+    decode,
+    schema,
+    ingest,
+    export,
+    space,
+    audit,
+    decide,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,203 @@
+"""What c2 is given per scenario: effectors, rules of engagement, defended assets.
+
+These live in their own YAML file next to the scenario (``<scenario>.c2.yaml``), so the
+simulator's scenario format stays c2-agnostic and the same effector and ROE file can be
+used with live inputs. Unknown fields are refused, with the path of the bad field.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import yaml
+
+from hotzone.types import EffectClass, GeoPoint, StandardIdentity, TargetClass
+
+Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
+Positive = Annotated[float, msgspec.Meta(gt=0.0)]
+
+
+class C2ConfigError(ValueError):
+    """A c2 file that cannot be used, with the reason and where."""
+
+
+class EffectorKind(enum.StrEnum):
+    CAMERA = "camera"
+    RADAR = "radar"
+    INTERCEPTOR_DRONE = "interceptor_drone"
+    SHORAD = "shorad"
+    MRAD = "mrad"
+    EW_JAMMER = "ew_jammer"
+    QUICK_REACTION_TEAM = "quick_reaction_team"
+    UGV = "ugv"
+
+
+class Readiness(enum.StrEnum):
+    """How soon an effector can act: ``standby`` triples the reaction time."""
+
+    READY = "ready"
+    STANDBY = "standby"
+    UNAVAILABLE = "unavailable"
+
+
+class EffectorSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One effector: where it is, what it reaches, how fast, how many times, at what cost."""
+
+    id: str
+    kind: EffectorKind
+    effect_class: EffectClass
+    country: str  # ISO 3166-1 alpha-2 of the nation operating it
+    position: GeoPoint
+    max_range_m: Positive
+    min_range_m: NonNegative = 0.0
+    max_altitude_m: float = 15_000.0
+    speed_mps: Positive = 300_000_000.0  # of the effect: interceptor, missile, team; light for EW
+    reaction_s: NonNegative = 0.0
+    capacity: Annotated[int, msgspec.Meta(ge=0)] = 1
+    # Probability that one engagement stops a target of each class; absent classes: 0.
+    probability_of_effect: dict[TargetClass, Probability] = msgspec.field(default_factory=dict)
+    cost_eur: NonNegative = 0.0
+    readiness: Readiness = Readiness.READY
+    action: str = "engage"
+
+
+class AreaSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A named area given by its corners ``[lat_deg, lon_deg]``; heights bound corridors."""
+
+    name: str
+    points: list[tuple[float, float]]
+    min_height_m: float = -1_000.0
+    max_height_m: float = 100_000.0
+
+
+class WeaponControlStatus(enum.StrEnum):
+    """Air-defence weapon control: ``free`` (not friend), ``tight`` (hostile only), ``hold``."""
+
+    FREE = "free"
+    TIGHT = "tight"
+    HOLD = "hold"
+
+
+_DEFAULT_PROTECTED_IDENTITIES = [
+    StandardIdentity.PENDING,
+    StandardIdentity.UNKNOWN,
+    StandardIdentity.ASSUMED_FRIEND,
+    StandardIdentity.FRIEND,
+    StandardIdentity.NEUTRAL,
+]
+_DEFAULT_PROTECTED_CLASSES = [
+    TargetClass.AIRLINER,
+    TargetClass.LIGHT_AIRCRAFT,
+    TargetClass.HELICOPTER,
+    TargetClass.PERSON,
+    TargetClass.BIRD_FLOCK,
+]
+
+
+class SectorRoe(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Rules of engagement of one sector (``sector: "*"`` applies where none is named)."""
+
+    sector: str
+    weapon_control_status: WeaponControlStatus = WeaponControlStatus.TIGHT
+    own_countries: list[str] = msgspec.field(default_factory=list)
+    no_fire_areas: list[AreaSpec] = msgspec.field(default_factory=list)
+    civil_air_corridors: list[AreaSpec] = msgspec.field(default_factory=list)
+    protected_identities: list[StandardIdentity] = msgspec.field(
+        default_factory=lambda: list(_DEFAULT_PROTECTED_IDENTITIES)
+    )
+    protected_classes: list[TargetClass] = msgspec.field(
+        default_factory=lambda: list(_DEFAULT_PROTECTED_CLASSES)
+    )
+
+
+class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A defended asset: threats are ranked by how soon they reach one."""
+
+    name: str
+    position: GeoPoint
+    radius_m: Positive
+
+
+class C2Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Everything c2 needs to know about a scenario."""
+
+    effectors: list[EffectorSpec]
+    roe: list[SectorRoe]
+    assets: list[AssetSpec] = msgspec.field(default_factory=list)
+    proposal_lifetime_s: Positive = 60.0
+    position_tolerance_m: Positive = 3_000.0
+    min_threat_score: Probability = 0.3
+
+    def effector(self, effector_id: str) -> EffectorSpec:
+        for effector in self.effectors:
+            if effector.id == effector_id:
+                return effector
+        raise C2ConfigError(f"no effector {effector_id!r}")
+
+    def roe_for(self, sector: str) -> SectorRoe | None:
+        by_sector = {roe.sector: roe for roe in self.roe}
+        return by_sector.get(sector, by_sector.get("*"))
+
+
+def shipped_c2_path(scenario_name: str) -> Path:
+    """The c2 file shipped with a scenario: ``sim/data/<name>.c2.yaml``."""
+    return Path(__file__).resolve().parent.parent / "sim" / "data" / f"{scenario_name}.c2.yaml"
+
+
+def parse_c2_spec(text: str, source: str = "<c2 spec>") -> C2Spec:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise C2ConfigError(f"{source}: not YAML: {error}") from None
+    try:
+        spec = msgspec.convert(raw, C2Spec)
+    except msgspec.ValidationError as error:
+        raise C2ConfigError(f"{source}: {error}") from None
+    _check(spec, source)
+    return spec
+
+
+def load_c2_spec(path_or_scenario: Path | str) -> C2Spec:
+    """Load a c2 file by path, or the one shipped with a scenario by the scenario's name."""
+    path = Path(path_or_scenario)
+    if not path.suffix:
+        path = shipped_c2_path(str(path_or_scenario))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise C2ConfigError(f"{path}: {error.strerror}") from None
+    return parse_c2_spec(text, str(path))
+
+
+def _check(spec: C2Spec, source: str) -> None:
+    seen: set[str] = set()
+    for index, effector in enumerate(spec.effectors):
+        if effector.id in seen:
+            raise C2ConfigError(f"{source}: effectors[{index}].id {effector.id!r} repeats")
+        seen.add(effector.id)
+        if effector.min_range_m >= effector.max_range_m:
+            raise C2ConfigError(
+                f"{source}: effectors[{index}] ({effector.id}): min_range_m must be below "
+                f"max_range_m"
+            )
+    for index, roe in enumerate(spec.roe):
+        for kind, areas in (
+            ("no_fire_areas", roe.no_fire_areas),
+            ("civil_air_corridors", roe.civil_air_corridors),
+        ):
+            for area_index, area in enumerate(areas):
+                if len(area.points) < 3:
+                    raise C2ConfigError(
+                        f"{source}: roe[{index}].{kind}[{area_index}] ({area.name}) needs at "
+                        f"least 3 points"
+                    )
+                for lat, lon in area.points:
+                    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+                        raise C2ConfigError(
+                            f"{source}: roe[{index}].{kind}[{area_index}] ({area.name}): "
+                            f"point ({lat}, {lon}) is not on Earth"
+                        )
