@@ -1,0 +1,546 @@
+"""The FastAPI app of the common operational picture: REST, a WebSocket stream, the page.
+
+``create_app(config)`` builds everything; nothing is built at import time. The store is
+opened in the app's lifespan, on the event loop's thread, and every endpoint is async, so
+the one SQLite connection is only ever used from that thread.
+
+Every endpoint needs a logged-in user (bearer token or the ``hz_session`` cookie): what a
+user sees is filtered by the releasability label of each message against the user's
+nation (and, when the page's nation selector is used, against that nation as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from fastapi import Depends, FastAPI, HTTPException, Query, WebSocket
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketDisconnect
+
+from hotzone.api.authority import (
+    DecisionAuthority,
+    DecisionRefusedError,
+    OperatorKeyring,
+    verify_audit_chain,
+    verify_decision,
+)
+from hotzone.api.layers import scenario_layers
+from hotzone.api.picture import PictureState, to_builtins
+from hotzone.api.releasability import releasable_to_all
+from hotzone.api.stream import StreamHub, Update
+from hotzone.api.users import DEMO_USERS_FILE, User, load_users, verify_password
+from hotzone.bus import Bus
+from hotzone.runtime.routing import subject_for
+from hotzone.sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
+from hotzone.store import SQLiteStore, Store
+from hotzone.types import (
+    AlertState,
+    AnyMessage,
+    AuditRecord,
+    OperatorRole,
+    Verdict,
+    from_json,
+    to_json,
+)
+
+STATIC_DIRECTORY = Path(__file__).resolve().parent.parent / "web" / "static"
+BORDERS_FILE = Path(__file__).resolve().parent.parent / "geo" / "data" / "borders-europe.json"
+SESSION_COOKIE = "hz_session"
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
+NATION_PATTERN = r"^[A-Z]{2,3}$"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """What one API process serves."""
+
+    store_path: Path | str = ":memory:"
+    nation: str = "PL"
+    users_file: Path = DEMO_USERS_FILE
+    scenario: str | Path | None = None
+    runs_directory: Path = Path("runs")
+    stream_batch_interval_s: float = 0.1
+    stream_max_pending: int = 10_000
+
+
+@dataclass
+class Session:
+    user: User
+    token: str
+
+
+@dataclass
+class ApiState:
+    """Everything the endpoints share; built by `create_app`, filled in the lifespan."""
+
+    config: ApiConfig
+    users: dict[str, User]
+    picture: PictureState = field(default_factory=PictureState)
+    hub: StreamHub = field(default_factory=StreamHub)
+    keyring: OperatorKeyring = field(default_factory=OperatorKeyring)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    store: Store | None = None
+    bus: Bus | None = None
+    scenario: Scenario | None = None
+    authority: DecisionAuthority | None = None
+    layers: dict[str, Any] = field(default_factory=dict)
+
+    def ingest(self, message: AnyMessage) -> None:
+        update = self.picture.ingest(message)
+        if update is not None:
+            self.hub.publish(update)
+
+    async def record(self, messages: list[AnyMessage]) -> None:
+        """Write what the API produced: into the store, the picture and the stream."""
+        if self.store is None:
+            raise RuntimeError("the API is not started")
+        for message in messages:
+            self.store.append(subject_for(message, self.config.nation), message)
+            self.ingest(message)
+
+    def now(self) -> datetime:
+        """The picture's clock (simulated in a replayed run), else the wall clock."""
+        return self.picture.clock or datetime.now(UTC)
+
+
+# ---- request bodies ---------------------------------------------------------------------
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class DecisionRequest(BaseModel):
+    verdict: Verdict
+    comment: str = Field(default="", max_length=500)
+
+
+class AbortRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+# ---- the app ----------------------------------------------------------------------------
+
+
+def create_app(config: ApiConfig | None = None, bus: Bus | None = None) -> FastAPI:
+    """The API and the page for ``config``; with ``bus``, the picture follows it live."""
+    config = config or ApiConfig()
+    state = ApiState(config=config, users=load_users(config.users_file), bus=bus)
+    if config.scenario is not None:
+        state.scenario = load_scenario(config.scenario)
+        state.layers = scenario_layers(state.scenario)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.store = SQLiteStore(config.store_path)
+        state.authority = DecisionAuthority(state.picture, state.keyring)
+        for stored in state.store.replay():
+            state.ingest(stored.message)
+        follower = asyncio.create_task(_follow_bus(state)) if bus is not None else None
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.cancel()
+            state.store.close()
+
+    app = FastAPI(
+        title="hotzone common operational picture",
+        version="0.1.0",
+        description="The fused picture, alerts and human decisions of a hotzone run. Every "
+        "endpoint needs a login; responses are filtered by the user's nation.",
+        lifespan=lifespan,
+    )
+    app.state.hotzone = state
+    _add_routes(app, state)
+    if STATIC_DIRECTORY.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
+    return app
+
+
+async def _follow_bus(state: ApiState) -> None:
+    """Live mode: every message on the nation's subjects updates the picture."""
+    assert state.bus is not None
+    subscription = await state.bus.subscribe(f"hz.{state.config.nation}.>", 65536)
+    async for bus_message in subscription:
+        try:
+            message = from_json(bus_message.payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue  # clock ticks and undecodable payloads are the recorder's business
+        state.ingest(message)
+
+
+def current_session(request: HTTPConnection) -> Session:
+    """The logged-in session of a request: bearer token, else the session cookie."""
+    state: ApiState = request.app.state.hotzone
+    token = request.cookies.get(SESSION_COOKIE)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    session = state.sessions.get(token or "")
+    if session is None:
+        raise HTTPException(401, "log in first (POST /api/login)")
+    return session
+
+
+def viewer_nations(
+    session: Annotated[Session, Depends(current_session)],
+    view_as: Annotated[
+        str | None,
+        Query(pattern=NATION_PATTERN, description="also filter for this nation"),
+    ] = None,
+) -> tuple[str, ...]:
+    nations = (session.user.nation,)
+    return (*nations, view_as) if view_as else nations
+
+
+def deciding_user(session: Annotated[Session, Depends(current_session)]) -> User:
+    if session.user.role == OperatorRole.OBSERVER:
+        raise HTTPException(403, "observers may look but not act")
+    return session.user
+
+
+# Dependency aliases, read as types in the endpoint signatures.
+Nations = Annotated[tuple[str, ...], Depends(viewer_nations)]
+Actor = Annotated[User, Depends(deciding_user)]
+CurrentSession = Annotated[Session, Depends(current_session)]
+Ident = Annotated[str, PathParam(pattern=ID_PATTERN)]
+
+
+def _add_routes(app: FastAPI, state: ApiState) -> None:
+    def visible(label: str, nations: tuple[str, ...]) -> bool:
+        return releasable_to_all(label, nations)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        page = STATIC_DIRECTORY / "index.html"
+        if not page.is_file():
+            return PlainTextResponse("the web page is not built", status_code=404)
+        return FileResponse(page)
+
+    @app.post("/api/login", tags=["session"])
+    async def login(body: LoginRequest) -> JSONResponse:
+        user = state.users.get(body.username)
+        if user is None or not verify_password(body.password, user.password_hash):
+            raise HTTPException(401, "unknown user or wrong password")
+        token = secrets.token_urlsafe(32)
+        state.sessions[token] = Session(user=user, token=token)
+        state.keyring.key_for(user.username)  # the demo's server-held signing key
+        response = JSONResponse({"token": token, "user": _user_view(user)})
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    @app.post("/api/logout", tags=["session"])
+    async def logout(session: CurrentSession) -> JSONResponse:
+        state.sessions.pop(session.token, None)
+        response = JSONResponse({"logged_out": session.user.username})
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/api/me", tags=["session"])
+    async def me(session: CurrentSession) -> dict[str, Any]:
+        return _user_view(session.user)
+
+    @app.get("/api/tracks", tags=["picture"])
+    async def tracks(
+        nations: Nations,
+        status: Literal["tentative", "confirmed", "deleted"] | None = None,
+        at: Annotated[float | None, Query(description="POSIX time: replay")] = None,
+    ) -> list[dict[str, Any]]:
+        if at is not None:
+            views = state.picture.tracks_at(at)
+        else:
+            views = [state.picture.track_view(e) for e in state.picture.tracks.values()]
+        return [
+            v
+            for v in views
+            if visible(v["releasability"], nations) and (status is None or v["status"] == status)
+        ]
+
+    @app.get("/api/tracks/{track_id}", tags=["picture"])
+    async def track(track_id: Ident, nations: Nations) -> dict[str, Any]:
+        entry = state.picture.tracks.get(track_id)
+        if entry is None or not visible(entry.track.releasability, nations):
+            raise HTTPException(404, f"no track {track_id}")
+        return state.picture.track_view(entry)
+
+    @app.get("/api/tracks/{track_id}/history", tags=["picture"])
+    async def track_history(track_id: Ident, nations: Nations) -> dict[str, Any]:
+        entry = state.picture.tracks.get(track_id)
+        if entry is None or not visible(entry.track.releasability, nations):
+            raise HTTPException(404, f"no track {track_id}")
+        points = [
+            {"time": t, "lat_deg": lat, "lon_deg": lon, "altitude_m": h}
+            for t, lat, lon, h in entry.history
+        ]
+        return {"track_id": track_id, "points": points}
+
+    @app.get("/api/assessments", tags=["picture"])
+    async def assessments(nations: Nations) -> list[dict[str, Any]]:
+        return [
+            to_builtins(a)
+            for a in state.picture.assessments.values()
+            if visible(a.releasability, nations)
+        ]
+
+    @app.get("/api/alerts", tags=["alerts"])
+    async def alerts(
+        nations: Nations, alert_state: Annotated[AlertState | None, Query(alias="state")] = None
+    ) -> list[dict[str, Any]]:
+        return [
+            to_builtins(a)
+            for a in sorted(state.picture.alerts.values(), key=lambda a: (a.priority, a.time))
+            if visible(a.releasability, nations) and (alert_state is None or a.state == alert_state)
+        ]
+
+    @app.post("/api/alerts/{alert_id}/acknowledge", tags=["alerts"])
+    async def acknowledge(alert_id: Ident, user: Actor) -> dict[str, Any]:
+        alert = state.picture.alerts.get(alert_id)
+        if alert is None or not visible(alert.releasability, (user.nation,)):
+            raise HTTPException(404, f"no alert {alert_id}")
+        if alert.state != AlertState.OPEN:
+            raise HTTPException(409, f"alert {alert_id} is already {alert.state}")
+        now = state.now()
+        acknowledged = msgspec.structs.replace(
+            alert,
+            state=AlertState.ACKNOWLEDGED,
+            acknowledged_by=user.username,
+            acknowledged_at=now,
+            time=max(now, alert.time),
+        )
+        assert state.authority is not None
+        record = state.authority.audit(
+            now, "alert.acknowledge", user.username, to_json(acknowledged).decode()
+        )
+        await state.record([acknowledged, record])
+        return to_builtins(acknowledged)
+
+    @app.get("/api/proposals", tags=["c2"])
+    async def proposals(nations: Nations) -> list[dict[str, Any]]:
+        return [
+            state.picture.proposal_view(p)
+            for p in state.picture.proposals.values()
+            if visible(p.releasability, nations)
+        ]
+
+    @app.get("/api/proposals/{proposal_id}", tags=["c2"])
+    async def proposal(proposal_id: Ident, nations: Nations) -> dict[str, Any]:
+        found = state.picture.proposals.get(proposal_id)
+        if found is None or not visible(found.releasability, nations):
+            raise HTTPException(404, f"no proposal {proposal_id}")
+        return state.picture.proposal_view(found)
+
+    @app.post("/api/proposals/{proposal_id}/decision", tags=["c2"])
+    async def decide(proposal_id: Ident, body: DecisionRequest, user: Actor) -> dict[str, Any]:
+        found = state.picture.proposals.get(proposal_id)
+        if found is None or not visible(found.releasability, (user.nation,)):
+            raise HTTPException(404, f"no proposal {proposal_id}")
+        assert state.authority is not None
+        try:
+            outputs = state.authority.decide(user, found, body.verdict, state.now())
+        except DecisionRefusedError as refused:
+            raise HTTPException(refused.status, refused.reason) from None
+        await state.record(outputs)
+        return state.picture.proposal_view(found)
+
+    @app.get("/api/decisions", tags=["c2"])
+    async def decisions(nations: Nations) -> list[dict[str, Any]]:
+        keys = state.keyring.public_keys()
+        views = []
+        for decision in state.picture.decisions:
+            if visible(decision.releasability, nations):
+                view = to_builtins(decision)
+                view["signature_valid"] = verify_decision(decision, keys)
+                views.append(view)
+        return views
+
+    @app.get("/api/orders", tags=["c2"])
+    async def orders(nations: Nations) -> list[dict[str, Any]]:
+        return [to_builtins(o) for o in state.picture.orders if visible(o.releasability, nations)]
+
+    @app.post("/api/abort", tags=["c2"])
+    async def abort(body: AbortRequest, user: Actor) -> dict[str, Any]:
+        assert state.authority is not None
+        state.authority.aborted = True
+        pending = [o.order_id for o in state.picture.orders]
+        payload = json.dumps({"reason": body.reason, "orders_stopped": pending})
+        await state.record([state.authority.audit(state.now(), "abort", user.username, payload)])
+        state.hub.publish(
+            {
+                "key": "abort",
+                "kind": "abort",
+                "releasability": "NATO",
+                "data": {"by": user.username},
+            }
+        )
+        return {"aborted": True, "orders_stopped": pending}
+
+    @app.get("/api/operators/keys", tags=["c2"])
+    async def operator_keys(_: CurrentSession) -> list[dict[str, str]]:
+        return state.keyring.public_key_table()
+
+    @app.get("/api/effectors", tags=["layers"])
+    async def effectors(_: CurrentSession) -> dict[str, Any]:
+        collection: dict[str, Any] = state.layers.get("effectors") or _empty_collection()
+        return collection
+
+    @app.get("/api/sensors", tags=["layers"])
+    async def sensors(nations: Nations) -> dict[str, Any]:
+        collection = state.layers.get("sensors") or _empty_collection()
+        status = {
+            source: to_builtins(event)
+            for source, event in state.picture.sensor_status.items()
+            if visible(event.releasability, nations)
+        }
+        return {**collection, "status": status}
+
+    @app.get("/api/layers", tags=["layers"])
+    async def layers(_: CurrentSession) -> dict[str, Any]:
+        return state.layers
+
+    @app.get("/api/borders", tags=["layers"])
+    async def borders(_: CurrentSession) -> Response:
+        # Natural Earth 1:50m, shipped in the package: the map needs no tile server.
+        return FileResponse(BORDERS_FILE, media_type="application/json")
+
+    @app.get("/api/audit", tags=["audit"])
+    async def audit(nations: Nations) -> list[dict[str, Any]]:
+        return [to_builtins(r) for r in state.picture.audit if visible(r.releasability, nations)]
+
+    @app.get("/api/audit/verify", tags=["audit"])
+    async def audit_verify(_: CurrentSession) -> dict[str, Any]:
+        intact, detail = verify_audit_chain(list(state.picture.audit))
+        return {"intact": intact, "detail": detail, "records": len(state.picture.audit)}
+
+    @app.get("/api/audit/export", tags=["audit"])
+    async def audit_export(nations: Nations) -> Response:
+        records: list[AuditRecord] = [
+            r for r in state.picture.audit if visible(r.releasability, nations)
+        ]
+        body = b"".join(to_json(r) + b"\n" for r in records)
+        headers = {"content-disposition": 'attachment; filename="audit.jsonl"'}
+        return Response(body, media_type="application/x-ndjson", headers=headers)
+
+    @app.get("/api/status", tags=["runs"])
+    async def status(_: CurrentSession) -> dict[str, Any]:
+        clock = state.picture.clock
+        return {
+            "nation": state.config.nation,
+            "clock": clock.isoformat() if clock else None,
+            "messages": state.picture.messages_seen,
+            "live": state.bus is not None,
+            "aborted": bool(state.authority and state.authority.aborted),
+            "scenario": state.scenario.name if state.scenario else None,
+            "stream_clients": len(state.hub.clients),
+        }
+
+    @app.get("/api/runs", tags=["runs"])
+    async def runs(_: CurrentSession) -> list[dict[str, Any]]:
+        return _list_runs(state.config.runs_directory)
+
+    @app.get("/api/scenarios", tags=["runs"])
+    async def scenarios(_: CurrentSession) -> list[dict[str, Any]]:
+        listed = []
+        for name in shipped_scenarios():
+            try:
+                loaded = load_scenario(name)
+            except ScenarioError as error:
+                listed.append({"name": name, "error": str(error)})
+                continue
+            listed.append(
+                {"name": name, "description": loaded.description, "start": loaded.start.isoformat()}
+            )
+        return listed
+
+    @app.websocket("/api/stream")
+    async def stream(websocket: WebSocket, view_as: str | None = None) -> None:
+        token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
+        session = state.sessions.get(token or "")
+        if session is None:
+            await websocket.close(code=4401, reason="log in first")
+            return
+        nations = (session.user.nation, view_as) if view_as else (session.user.nation,)
+        await websocket.accept()
+        client = state.hub.connect(
+            _accepts_for(nations), max_pending=state.config.stream_max_pending
+        )
+        try:
+            await _pump(websocket, client_batches=client.next_batch, state=state)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            state.hub.disconnect(client)
+
+
+async def _pump(
+    websocket: WebSocket,
+    client_batches: Callable[[float], Any],
+    state: ApiState,
+) -> None:
+    await websocket.send_text(json.dumps({"type": "hello", "clock": _iso(state.picture.clock)}))
+    while True:
+        batch: list[Update] = await client_batches(state.config.stream_batch_interval_s)
+        message = {"type": "batch", "clock": _iso(state.picture.clock), "updates": batch}
+        await websocket.send_text(json.dumps(message))
+
+
+def _accepts_for(nations: tuple[str, ...]) -> Callable[[Update], bool]:
+    def accepts(update: Update) -> bool:
+        return releasable_to_all(str(update.get("releasability", "")), nations)
+
+    return accepts
+
+
+def _iso(time: datetime | None) -> str | None:
+    return time.isoformat() if time else None
+
+
+def _user_view(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "role": user.role.value,
+        "nation": user.nation,
+        "display_name": user.display_name or user.username,
+        "test_only": user.test_only,
+    }
+
+
+def _empty_collection() -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": []}
+
+
+def _list_runs(directory: Path) -> list[dict[str, Any]]:
+    if not directory.is_dir():
+        return []
+    runs = []
+    for run in sorted(directory.iterdir()):
+        summary = run / "summary.json"
+        if not summary.is_file():
+            continue
+        try:
+            document = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        runs.append(
+            {
+                "name": run.name,
+                "scenario": document.get("scenario"),
+                "seed": document.get("seed"),
+                "simulated_seconds": document.get("simulated_seconds"),
+            }
+        )
+    return runs

@@ -1,0 +1,148 @@
+"""The static layers of the map, as GeoJSON: sensors and their coverage, defended assets,
+borders, GNSS-jamming areas from the scenario; effectors, no-fire areas and civil air
+corridors from the scenario's c2 file (``sim/data/<scenario>.c2.yaml``) when it has one.
+
+Circles are polygons of 64 points on the sphere (good to metres at these ranges).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hotzone.sim.scenario import Scenario
+
+EARTH_RADIUS_M = 6_371_008.8
+CIRCLE_POINTS = 64
+
+Feature = dict[str, Any]
+
+
+def circle(lat_deg: float, lon_deg: float, radius_m: float) -> list[list[float]]:
+    """A closed ring of [lon, lat] points ``radius_m`` around a centre (great circles)."""
+    lat0, lon0 = math.radians(lat_deg), math.radians(lon_deg)
+    angular = radius_m / EARTH_RADIUS_M
+    ring = []
+    for index in range(CIRCLE_POINTS + 1):
+        bearing = 2.0 * math.pi * index / CIRCLE_POINTS
+        lat = math.asin(
+            math.sin(lat0) * math.cos(angular)
+            + math.cos(lat0) * math.sin(angular) * math.cos(bearing)
+        )
+        lon = lon0 + math.atan2(
+            math.sin(bearing) * math.sin(angular) * math.cos(lat0),
+            math.cos(angular) - math.sin(lat0) * math.sin(lat),
+        )
+        ring.append([round(math.degrees(lon), 5), round(math.degrees(lat), 5)])
+    return ring
+
+
+def _point(lat: float, lon: float, properties: dict[str, Any]) -> Feature:
+    geometry = {"type": "Point", "coordinates": [lon, lat]}
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def _polygon(ring: list[list[float]], properties: dict[str, Any]) -> Feature:
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def _collection(features: list[Feature]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def scenario_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """GeoJSON feature collections by layer name."""
+    sensors: list[Feature] = []
+    coverage: list[Feature] = []
+    for sensor in scenario.sensors:
+        model = str(type(sensor).__struct_config__.tag)
+        properties = {"id": sensor.id, "model": model}
+        sensors.append(_point(sensor.lat_deg, sensor.lon_deg, properties))
+        max_range = getattr(sensor, "max_range_m", None)
+        if isinstance(max_range, float | int) and max_range > 0:
+            coverage.append(
+                _polygon(circle(sensor.lat_deg, sensor.lon_deg, float(max_range)), properties)
+            )
+    assets = [
+        _polygon(
+            circle(a.position.lat_deg, a.position.lon_deg, float(a.radius)),
+            {"name": a.name, "kind": a.kind},
+        )
+        for a in scenario.defended_assets
+    ]
+    borders = [
+        {
+            "type": "Feature",
+            "properties": {"name": b.name, "countries": list(b.countries)},
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[lon, lat] for lat, lon in b.points],
+            },
+        }
+        for b in scenario.borders
+    ]
+    jamming = [
+        _polygon(
+            circle(j.center.lat_deg, j.center.lon_deg, float(j.radius)),
+            {"name": j.name, "strength": j.strength},
+        )
+        for j in scenario.jamming_areas
+    ]
+    layers = {
+        "sensors": _collection(sensors),
+        "coverage": _collection(coverage),
+        "assets": _collection(assets),
+        "borders": _collection(borders),
+        "jamming": _collection(jamming),
+    }
+    layers.update(c2_layers(scenario))
+    return layers
+
+
+def c2_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """Effectors, no-fire areas and civil air corridors from the scenario's c2 file."""
+    layers: dict[str, list[Feature]] = {"effectors": [], "no_fire_areas": [], "corridors": []}
+    document = _c2_document(scenario)
+    for effector in document.get("effectors") or []:
+        position = effector.get("position") or {}
+        if "lat_deg" not in position or "lon_deg" not in position:
+            continue
+        properties = {
+            "id": str(effector.get("id", "")),
+            "kind": str(effector.get("kind", "")),
+            "effect_class": str(effector.get("effect_class", "")),
+            "max_range_m": float(effector.get("max_range_m", 0.0)),
+        }
+        layers["effectors"].append(
+            _point(float(position["lat_deg"]), float(position["lon_deg"]), properties)
+        )
+    for roe in document.get("roe") or []:
+        for source, target in (
+            ("no_fire_areas", "no_fire_areas"),
+            ("civil_air_corridors", "corridors"),
+        ):
+            for area in roe.get(source) or []:
+                points = area.get("points") or []
+                if len(points) < 3:
+                    continue
+                ring = [[float(lon), float(lat)] for lat, lon in points]
+                if ring[0] != ring[-1]:
+                    ring.append(ring[0])
+                properties = {"name": str(area.get("name", "")), "sector": roe.get("sector")}
+                layers[target].append(_polygon(ring, properties))
+    return {name: _collection(features) for name, features in layers.items()}
+
+
+def _c2_document(scenario: Scenario) -> dict[str, Any]:
+    if scenario.source_path is None:
+        return {}
+    path = Path(scenario.source_path).with_suffix(".c2.yaml")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}  # no c2 file (or an unreadable one): the c2 layers stay empty
+    return document if isinstance(document, dict) else {}
