@@ -1,0 +1,575 @@
+"""The NATS JetStream bus: the `Bus` protocol across processes, servers and nations.
+
+Every subject a nation writes lands in one JetStream *log stream* (``HZ_{NATION}`` for
+``hz.{nation}.>``), so a subscription that reads inputs and clock ticks together sees them
+in publication order, exactly as on the in-process bus. Per-kind *archive streams*
+(detections, tracks, alerts, c2, audit, dead letters) source from the log with their own
+retention; `docs/federation.md` lists them and their limits.
+
+Delivery is at least once, made exactly once at the consumer:
+
+- ``publish`` stamps every message with a ``Nats-Msg-Id`` (kept across its retries, so the
+  stream's duplicate window drops a retry whose first attempt was stored after all) and
+  retries on timeouts, "no responders" and 503s until ``publish_deadline_s``: a stream
+  leader election stalls writes for a few seconds and nothing may be lost during it.
+- A subscription is a pull consumer. A message is acknowledged when the subscriber asks
+  for the next one (it has been handled) and redelivered otherwise; the subscription
+  remembers the ids it handed out (an idempotency window) and drops redeliveries.
+- Back-pressure: a subscription never holds more than ``max_pending`` messages locally and
+  the server never has more than ``2 * max_pending`` unacknowledged for it; publishes in
+  flight are bounded; a stream at its limit with ``discard_new`` makes publishers wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Literal, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+
+from hotzone.bus.base import BusMessage
+from hotzone.bus.inprocess import BusClosedError
+from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
+
+MESSAGE_ID_HEADER = "Nats-Msg-Id"
+_Result = TypeVar("_Result")
+_DAY_S = 86_400.0
+
+
+class BusPublishError(RuntimeError):
+    """A publish that the servers did not confirm before its deadline, or refused outright."""
+
+
+class NoStreamError(LookupError):
+    """A subject or pattern that no configured stream holds."""
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """Where a sourced stream copies from: a stream, optionally in another JetStream domain."""
+
+    stream: str
+    filter_subject: str | None = None
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One JetStream stream: what it holds and for how long (limits retention)."""
+
+    name: str
+    subjects: tuple[str, ...] = ()
+    sources: tuple[StreamSource, ...] = ()
+    max_age_s: float = 2 * _DAY_S
+    max_bytes: int = -1
+    max_msgs: int = -1
+    storage: Literal["file", "memory"] = "file"
+    replicas: int = 1
+    duplicate_window_s: float = 120.0
+    discard_new: bool = False
+    description: str = ""
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        """The subject patterns a subscription can read from this stream."""
+        if self.subjects:
+            return self.subjects
+        return tuple(source.filter_subject or ">" for source in self.sources)
+
+    def to_config(self) -> js_api.StreamConfig:
+        return js_api.StreamConfig(
+            name=self.name,
+            description=self.description or None,
+            subjects=list(self.subjects) or None,
+            sources=[_source_config(source) for source in self.sources] or None,
+            retention=js_api.RetentionPolicy.LIMITS,
+            max_age=self.max_age_s if self.max_age_s > 0 else None,
+            max_bytes=self.max_bytes,
+            max_msgs=self.max_msgs,
+            storage=js_api.StorageType.FILE
+            if self.storage == "file"
+            else js_api.StorageType.MEMORY,
+            num_replicas=self.replicas,
+            duplicate_window=self.duplicate_window_s,
+            discard=js_api.DiscardPolicy.NEW if self.discard_new else js_api.DiscardPolicy.OLD,
+        )
+
+
+def _source_config(source: StreamSource) -> js_api.StreamSource:
+    external = None
+    if source.domain is not None:
+        external = js_api.ExternalStream(api=f"$JS.{source.domain}.API")
+    return js_api.StreamSource(
+        name=source.stream, filter_subject=source.filter_subject, external=external
+    )
+
+
+# Archive streams: (suffix, subject family under hz.{nation}, retention in days).
+ARCHIVE_RETENTION_DAYS: tuple[tuple[str, str, float], ...] = (
+    ("DET", "det.>", 1.0),
+    ("TRK", "trk.>", 7.0),
+    ("ALERT", "alert", 30.0),
+    ("C2", "c2.>", 365.0),
+    ("AUDIT", "audit", 0.0),  # kept for ever: the audit chain is never trimmed
+    ("DEAD", "dead.>", 7.0),
+)
+LOG_RETENTION_DAYS = 2.0
+SHARE_RETENTION_DAYS = 7.0
+
+
+def nation_log_stream(nation: str) -> str:
+    return f"HZ_{nation}"
+
+
+def share_stream(nation: str) -> str:
+    return f"HZ_{nation}_SHARE"
+
+
+def nation_streams(nation: str, replicas: int = 1, archives: bool = True) -> list[StreamSpec]:
+    """The streams of one nation: its ordered log, its outbound share stream, archives."""
+    log = nation_log_stream(nation)
+    specs = [
+        StreamSpec(
+            name=log,
+            subjects=(f"hz.{nation}.>",),
+            max_age_s=LOG_RETENTION_DAYS * _DAY_S,
+            replicas=replicas,
+            description=f"everything {nation} publishes, in one order (inputs and clock)",
+        ),
+        StreamSpec(
+            name=share_stream(nation),
+            subjects=(f"hz.share.*.{nation}.>",),
+            max_age_s=SHARE_RETENTION_DAYS * _DAY_S,
+            replicas=replicas,
+            description=f"what {nation} releases to each ally, until the hub has sourced it",
+        ),
+    ]
+    if archives:
+        specs += [
+            StreamSpec(
+                name=f"{log}_{suffix}",
+                sources=(StreamSource(log, f"hz.{nation}.{family}"),),
+                max_age_s=days * _DAY_S,
+                replicas=replicas,
+                description=f"archive of hz.{nation}.{family}",
+            )
+            for suffix, family, days in ARCHIVE_RETENTION_DAYS
+        ]
+    return specs
+
+
+def pattern_within(pattern: str, covering: str) -> bool:
+    """Whether every subject ``pattern`` can match is also matched by ``covering``."""
+    inner = pattern.split(".")
+    outer = covering.split(".")
+    for index, part in enumerate(outer):
+        if part == ">":
+            return len(inner) > index
+        if index >= len(inner) or inner[index] == ">":
+            return False
+        if part != "*" and (inner[index] == "*" or inner[index] != part):
+            return False
+    return len(inner) == len(outer)
+
+
+class RecentIds:
+    """The last ``capacity`` message ids handed out: redeliveries within it are dropped."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, message_id: str) -> bool:
+        """Remember ``message_id``; False when it was already there (a duplicate)."""
+        if message_id in self._ids:
+            self._ids.move_to_end(message_id)
+            return False
+        self._ids[message_id] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def _message_key(message: Msg) -> str:
+    headers = message.headers or {}
+    message_id = headers.get(MESSAGE_ID_HEADER)
+    if message_id:
+        return message_id
+    return f"{message.metadata.stream}:{message.metadata.sequence.stream}"
+
+
+_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+    asyncio.TimeoutError,
+)
+
+
+@dataclass
+class SubscriptionCounters:
+    delivered: int = 0
+    duplicates_dropped: int = 0
+
+
+class NatsSubscription:
+    """A pull consumer read one message at a time, acknowledged once handled."""
+
+    def __init__(
+        self,
+        bus: NatsBus,
+        pattern: str,
+        stream: str,
+        consumer: str,
+        pull: JetStreamContext.PullSubscription,
+        max_pending: int,
+        idempotency_window: int,
+        durable: bool,
+    ) -> None:
+        self.pattern = pattern
+        self.stream = stream
+        self.consumer = consumer
+        self.durable = durable
+        self.counters = SubscriptionCounters()
+        self._bus = bus
+        self._pull = pull
+        self._max_pending = max_pending
+        self._buffer: list[Msg] = []
+        self._handed_out: Msg | None = None
+        self._recent = RecentIds(idempotency_window)
+        self._closed = asyncio.Event()
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    async def _ack_handed_out(self) -> None:
+        if self._handed_out is not None:
+            message, self._handed_out = self._handed_out, None
+            # A lost ack only means a redelivery, which the idempotency window drops.
+            with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
+                await message.ack()
+
+    async def next(self, timeout_s: float | None = None) -> BusMessage | None:
+        await self._ack_handed_out()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            while self._buffer:
+                message = self._buffer.pop(0)
+                if not self._recent.add(_message_key(message)):
+                    self.counters.duplicates_dropped += 1
+                    with contextlib.suppress(*_TRANSIENT_ERRORS):
+                        await message.ack()
+                    continue
+                self._handed_out = message
+                self.counters.delivered += 1
+                return BusMessage(
+                    subject=message.subject,
+                    payload=message.data,
+                    headers=dict(message.headers or {}),
+                )
+            if self._closed.is_set():
+                return None
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            await self._fill(remaining)
+
+    async def _fill(self, remaining: float | None) -> None:
+        # One long poll at most a few seconds long, so a close or a reconnect is noticed.
+        poll_s = 2.0 if remaining is None else max(0.01, min(2.0, remaining))
+        fetch = asyncio.ensure_future(
+            self._pull.fetch(batch=self._max_pending - len(self._buffer), timeout=poll_s)
+        )
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({fetch, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *_TRANSIENT_ERRORS):
+                await fetch
+            return
+        try:
+            self._buffer.extend(fetch.result())
+        except _TRANSIENT_ERRORS:
+            return
+        except nats.errors.ConnectionClosedError:
+            self._closed.set()
+
+    def __aiter__(self) -> AsyncIterator[BusMessage]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[BusMessage]:
+        while True:
+            message = await self.next()
+            if message is None:
+                return
+            yield message
+
+    async def _release_buffer(self) -> None:
+        """Hand back what was fetched but not handed out: the server redelivers it now to
+        whoever reads this consumer next, instead of after ``ack_wait``."""
+        buffered, self._buffer = self._buffer, []
+        for message in buffered:
+            with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
+                await message.nak()
+
+    async def _close(self) -> None:
+        """Stop fetching and hand back what was not handed out; iteration then ends."""
+        self._closed.set()
+        await self._ack_handed_out()
+        await self._release_buffer()
+
+    async def unsubscribe(self) -> None:
+        await self._close()
+        self._bus._forget(self)
+        with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
+            await self._pull.unsubscribe()
+        if not self.durable:
+            with contextlib.suppress(*_TRANSIENT_ERRORS, nats.js.errors.Error, nats.errors.Error):
+                await self._bus.jetstream.delete_consumer(self.stream, self.consumer)
+
+
+@dataclass
+class PublishCounters:
+    published: int = 0
+    retries: int = 0
+    duplicates_refused: int = 0
+    by_error: dict[str, int] = field(default_factory=dict)
+
+
+class NatsBus:
+    """The `Bus` protocol on NATS JetStream (see the module docstring for the guarantees).
+
+    ``streams`` are the streams this bus writes and reads; ``ensure_streams`` creates or
+    updates them. ``durable_prefix`` makes subscriptions durable consumers named after it
+    and their order of creation, so a restarted process resumes where it stopped.
+    ``read_filters`` narrow every subscription to the subjects of this process's share of
+    the work (its sectors, the clock): a subscription to ``hz.PL.>`` then reads only the
+    filters inside it, still in stream order (one consumer with several filter subjects).
+    """
+
+    def __init__(
+        self,
+        client: NatsClient,
+        streams: Sequence[StreamSpec],
+        domain: str | None = None,
+        durable_prefix: str | None = None,
+        publish_timeout_s: float = 2.0,
+        publish_deadline_s: float = 60.0,
+        max_publishes_in_flight: int = 256,
+        idempotency_window: int = 100_000,
+        ack_wait_s: float = 30.0,
+        read_filters: Sequence[str] | None = None,
+    ) -> None:
+        for read_filter in read_filters or ():
+            validate_pattern(read_filter)
+        self.client = client
+        self.read_filters = tuple(read_filters or ())
+        self.streams = list(streams)
+        self.domain = domain
+        self.durable_prefix = durable_prefix
+        self.publish_timeout_s = publish_timeout_s
+        self.publish_deadline_s = publish_deadline_s
+        self.idempotency_window = idempotency_window
+        self.ack_wait_s = ack_wait_s
+        self.jetstream = client.jetstream(domain=domain, timeout=publish_timeout_s)
+        self.counters = PublishCounters()
+        self._in_flight = asyncio.Semaphore(max_publishes_in_flight)
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._ids = itertools.count(1)
+        self._subscription_index = itertools.count(1)
+        self._subscriptions: list[NatsSubscription] = []
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        servers: str | Sequence[str],
+        streams: Sequence[StreamSpec],
+        domain: str | None = None,
+        durable_prefix: str | None = None,
+        ensure_streams: bool = True,
+        name: str = "hotzone",
+        read_filters: Sequence[str] | None = None,
+        publish_deadline_s: float = 60.0,
+    ) -> NatsBus:
+        """Connect (retrying for ever on disconnection) and, by default, ensure the streams."""
+        server_list = [servers] if isinstance(servers, str) else list(servers)
+        client = await nats.connect(
+            servers=server_list,
+            name=name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            connect_timeout=5,
+            allow_reconnect=True,
+        )
+        bus = cls(
+            client,
+            streams,
+            domain=domain,
+            durable_prefix=durable_prefix,
+            read_filters=read_filters,
+            publish_deadline_s=publish_deadline_s,
+        )
+        if ensure_streams:
+            await bus.ensure_streams()
+        return bus
+
+    async def ensure_streams(self, streams: Sequence[StreamSpec] | None = None) -> None:
+        """Create each stream, or update it to its spec when it exists already."""
+        for spec in list(streams if streams is not None else self.streams):
+            await self._retry(partial(self._ensure_stream, spec), f"stream {spec.name}")
+            if spec not in self.streams:
+                self.streams.append(spec)
+
+    async def _ensure_stream(self, spec: StreamSpec) -> None:
+        try:
+            await self.jetstream.stream_info(spec.name)
+        except nats.js.errors.NotFoundError:
+            await self.jetstream.add_stream(spec.to_config())
+            return
+        await self.jetstream.update_stream(spec.to_config())
+
+    def stream_for(self, pattern: str) -> StreamSpec:
+        """The first configured stream that holds every subject ``pattern`` can match."""
+        for spec in self.streams:
+            if any(pattern_within(pattern, covered) for covered in spec.covers):
+                return spec
+        known = ", ".join(f"{spec.name} ({' '.join(spec.covers)})" for spec in self.streams)
+        raise NoStreamError(f"no stream holds all of {pattern!r}; streams: {known or 'none'}")
+
+    def _next_message_id(self) -> str:
+        return f"{self._id_prefix}-{next(self._ids)}"
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        if self._closed:
+            raise BusClosedError(f"cannot publish on {subject!r}: the bus is closed")
+        if "*" in subject or ">" in subject:
+            raise SubjectError(f"cannot publish to a wildcard subject {subject!r}")
+        validate_pattern(subject)
+        if not any(subject_matches(s, subject) for spec in self.streams for s in spec.subjects):
+            raise NoStreamError(f"no stream takes subject {subject!r}")
+        message_headers = dict(headers or {})
+        message_headers.setdefault(MESSAGE_ID_HEADER, self._next_message_id())
+        async with self._in_flight:
+            acknowledgement = await self._retry(
+                lambda: self.jetstream.publish(
+                    subject, payload, timeout=self.publish_timeout_s, headers=message_headers
+                ),
+                f"publish on {subject!r}",
+            )
+        self.counters.published += 1
+        if acknowledgement.duplicate:
+            self.counters.duplicates_refused += 1
+
+    async def _retry(self, attempt: Callable[[], Awaitable[_Result]], what: str) -> _Result:
+        deadline = time.monotonic() + self.publish_deadline_s
+        delay_s = 0.05
+        while True:
+            try:
+                return await attempt()
+            except _TRANSIENT_ERRORS as error:
+                name = type(error).__name__
+                self.counters.by_error[name] = self.counters.by_error.get(name, 0) + 1
+                if time.monotonic() + delay_s > deadline:
+                    raise BusPublishError(
+                        f"{what}: not confirmed within {self.publish_deadline_s:.0f} s "
+                        f"(last error {name}: {error})"
+                    ) from error
+                self.counters.retries += 1
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 1.0)
+            except nats.js.errors.APIError as error:
+                raise BusPublishError(f"{what}: refused by the server: {error}") from error
+
+    async def subscribe(
+        self, pattern: str, max_pending: int = 4096, durable: str | None = None
+    ) -> NatsSubscription:
+        """Messages matching ``pattern`` published from now on (or, for a durable consumer
+        that exists already, from where it stopped)."""
+        if self._closed:
+            raise BusClosedError(f"cannot subscribe to {pattern!r}: the bus is closed")
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1 (queues are always bounded)")
+        validate_pattern(pattern)
+        spec = self.stream_for(pattern)
+        index = next(self._subscription_index)
+        if durable is None and self.durable_prefix is not None:
+            durable = f"{self.durable_prefix}-{index}"
+        consumer = durable or f"eph-{self._id_prefix}-{index}"
+        filters = self._filters_for(pattern, spec)
+        config = js_api.ConsumerConfig(
+            name=consumer,
+            durable_name=durable,
+            deliver_policy=js_api.DeliverPolicy.NEW,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_s,
+            max_ack_pending=2 * max_pending,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=filters if len(filters) > 1 else None,
+            # An abandoned non-durable consumer is removed by the server after a while.
+            inactive_threshold=None if durable else 300.0,
+            num_replicas=spec.replicas,
+        )
+        await self._retry(
+            lambda: self.jetstream.add_consumer(spec.name, config), f"consumer on {pattern!r}"
+        )
+        pull = await self.jetstream.pull_subscribe_bind(consumer=consumer, stream=spec.name)
+        subscription = NatsSubscription(
+            self,
+            pattern,
+            spec.name,
+            consumer,
+            pull,
+            max_pending,
+            self.idempotency_window,
+            durable=durable is not None,
+        )
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def _filters_for(self, pattern: str, spec: StreamSpec) -> list[str]:
+        narrowed = [f for f in self.read_filters if pattern_within(f, pattern)]
+        if narrowed:
+            return narrowed
+        return [] if pattern in spec.covers else [pattern]
+
+    def _forget(self, subscription: NatsSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    async def close(self) -> None:
+        """Refuse new publishes, end every subscription's iteration, then disconnect.
+
+        What a subscriber was handed is acknowledged; what it was not is handed back."""
+        if self._closed:
+            return
+        self._closed = True
+        for subscription in tuple(self._subscriptions):
+            await subscription._close()
+        with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
+            await self.client.flush(timeout=2)
+        await self.client.close()

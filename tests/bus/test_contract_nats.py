@@ -1,0 +1,173 @@
+"""What NatsBus adds to the `Bus` contract: message ids, redelivery made idempotent,
+durable consumers, sector filters, and clear errors for subjects no stream holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hotzone.bus.nats import (
+    MESSAGE_ID_HEADER,
+    NatsBus,
+    NoStreamError,
+    RecentIds,
+    nation_streams,
+    pattern_within,
+)
+from tests.federation.servers import running_standalone
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory: Path = tmp_path_factory.mktemp("nats-bus")
+    with running_standalone(directory) as server:
+        yield server.plan.url
+
+
+async def _fresh_bus(url: str, **options: object) -> NatsBus:
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), **options)  # type: ignore[arg-type]
+    await bus.jetstream.purge_stream("HZ_PL")
+    return bus
+
+
+@pytest.mark.parametrize(
+    ("pattern", "covering", "expected"),
+    [
+        ("hz.PL.det.>", "hz.PL.>", True),
+        ("hz.PL.det.*.*", "hz.PL.>", True),
+        ("hz.PL.clock", "hz.PL.>", True),
+        ("hz.PL", "hz.PL.>", False),
+        ("hz.>", "hz.PL.>", False),
+        ("hz.*.alert", "hz.PL.>", False),
+        ("hz.share.LT.PL.trk", "hz.share.*.PL.>", True),
+        ("hz.share.LT.>", "hz.share.*.PL.>", False),
+        ("hz.PL.alert", "hz.PL.alert", True),
+    ],
+)
+def test_a_pattern_is_within_a_stream_only_when_all_it_matches_is(
+    pattern: str, covering: str, expected: bool
+) -> None:
+    assert pattern_within(pattern, covering) is expected
+
+
+def test_the_idempotency_window_remembers_the_last_ids_only() -> None:
+    recent = RecentIds(capacity=2)
+    assert recent.add("a") and recent.add("b")
+    assert not recent.add("a")
+    assert recent.add("c")  # evicts b, the least recently seen
+    assert recent.add("b")
+    assert not recent.add("c")
+
+
+def test_a_retried_publish_with_the_same_id_is_stored_and_delivered_once(nats_url: str) -> None:
+    async def scenario() -> tuple[list[bytes], int, int]:
+        bus = await _fresh_bus(nats_url)
+        subscription = await bus.subscribe("hz.PL.>")
+        for _ in range(3):
+            await bus.publish("hz.PL.alert", b"once", {MESSAGE_ID_HEADER: "alert-1"})
+        await bus.publish("hz.PL.alert", b"next", {MESSAGE_ID_HEADER: "alert-2"})
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append(message.payload)
+        stored = (await bus.jetstream.stream_info("HZ_PL")).state.messages
+        refused = bus.counters.duplicates_refused
+        await bus.close()
+        return received, stored, refused
+
+    received, stored, refused = asyncio.run(scenario())
+    assert received == [b"once", b"next"]
+    assert stored == 2
+    assert refused == 2
+
+
+def test_a_redelivered_message_is_dropped_by_the_subscription(nats_url: str) -> None:
+    async def scenario() -> tuple[list[bytes], int]:
+        bus = await _fresh_bus(nats_url)
+        bus.ack_wait_s = 1.0
+        subscription = await bus.subscribe("hz.PL.>", max_pending=1)
+        await bus.publish("hz.PL.alert", b"first")
+        first = await subscription.next(timeout_s=10.0)
+        assert first is not None
+        # The acknowledgement is lost (as in a leader election): past ack_wait the server
+        # sends "first" again.
+        subscription._handed_out = None
+        await asyncio.sleep(2.5)
+        await bus.publish("hz.PL.alert", b"second")
+        received = [first.payload]
+        while (message := await subscription.next(timeout_s=2.0)) is not None:
+            received.append(message.payload)
+        dropped = subscription.counters.duplicates_dropped
+        await bus.close()
+        return received, dropped
+
+    received, dropped = asyncio.run(scenario())
+    assert received == [b"first", b"second"]
+    assert dropped >= 1
+
+
+def test_a_durable_consumer_resumes_after_its_process_stops(nats_url: str) -> None:
+    async def scenario() -> list[bytes]:
+        bus = await _fresh_bus(nats_url, durable_prefix="recorder-resume")
+        subscription = await bus.subscribe("hz.PL.>")
+        for index in range(4):
+            await bus.publish("hz.PL.alert", bytes([index]))
+        first = await subscription.next(timeout_s=10.0)
+        second = await subscription.next(timeout_s=10.0)
+        assert first is not None and second is not None
+        await bus.close()  # the second message was handed out, so it is acknowledged
+        restarted = await NatsBus.connect(
+            nats_url, nation_streams("PL", archives=False), durable_prefix="recorder-resume"
+        )
+        resumed = await restarted.subscribe("hz.PL.>")
+        rest = []
+        while (message := await resumed.next(timeout_s=0.5)) is not None:
+            rest.append(message.payload)
+        await restarted.close()
+        return [first.payload, second.payload, *rest]
+
+    assert asyncio.run(scenario()) == [bytes([index]) for index in range(4)]
+
+
+def test_read_filters_narrow_a_nation_wide_subscription_keeping_the_order(nats_url: str) -> None:
+    async def scenario() -> list[str]:
+        bus = await _fresh_bus(
+            nats_url, read_filters=["hz.PL.det.north.>", "hz.PL.trk.north", "hz.PL.clock"]
+        )
+        subscription = await bus.subscribe("hz.PL.>")
+        for subject in (
+            "hz.PL.det.north.r1",
+            "hz.PL.det.south.r1",
+            "hz.PL.clock",
+            "hz.PL.trk.south",
+            "hz.PL.trk.north",
+            "hz.PL.alert",
+            "hz.PL.clock",
+        ):
+            await bus.publish(subject, b"")
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append(message.subject)
+        await bus.close()
+        return received
+
+    assert asyncio.run(scenario()) == [
+        "hz.PL.det.north.r1",
+        "hz.PL.clock",
+        "hz.PL.trk.north",
+        "hz.PL.clock",
+    ]
+
+
+def test_subjects_and_patterns_outside_every_stream_are_refused_by_name(nats_url: str) -> None:
+    async def scenario() -> None:
+        bus = await _fresh_bus(nats_url)
+        with pytest.raises(NoStreamError, match=r"hz\.LT\.alert"):
+            await bus.publish("hz.LT.alert", b"")
+        with pytest.raises(NoStreamError, match=r"no stream holds all of 'hz\.>'"):
+            await bus.subscribe("hz.>")
+        await bus.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,174 @@
+"""Real nats-servers for the tests: standalone, 3-node clusters, hub + nation leaf nodes.
+
+Every server listens on 127.0.0.1 on a free port with its store in a temporary folder, and
+is stopped when its context ends. A nation's leaf connection can go through a `TcpProxy`
+that the test cuts and restores (a clean, controllable partition). No nats-server binary
+is a test failure with the reason, never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hotzone.runtime.federation_servers import (
+    FederationPlan,
+    NatsServerError,
+    NatsServerProcess,
+    ServerPlan,
+    find_nats_server,
+    free_port,
+    plan_cluster,
+    plan_federation,
+)
+
+
+def nats_server_binary() -> Path:
+    try:
+        return find_nats_server()
+    except NatsServerError as error:
+        pytest.fail(f"these tests need a real nats-server: {error}", pytrace=False)
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target; `cut` drops every connection and refuses new
+    ones until `restore` (what a severed link between a nation and the hub looks like)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._cut = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                if self._cut.is_set():
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close_pair(source, sink)
+
+    def _close_pair(self, *sockets: socket.socket) -> None:
+        with self._lock:
+            for sock in sockets:
+                self._sockets.discard(sock)
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            live = list(self._sockets)
+        self._close_pair(*live)
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self.cut()
+        self._listener.close()
+
+
+@dataclass
+class RunningFederation:
+    plan: FederationPlan
+    processes: dict[str, NatsServerProcess]
+    proxies: dict[str, TcpProxy] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        """``hub`` or a nation code."""
+        server = self.plan.hub if name == "hub" else self.plan.nations[name]
+        return server.url
+
+
+@contextlib.contextmanager
+def running_servers(plans: list[ServerPlan], directory: Path) -> Iterator[list[NatsServerProcess]]:
+    binary = nats_server_binary()
+    processes = [NatsServerProcess(plan, directory, binary) for plan in plans]
+    try:
+        for process in processes:
+            process.start()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@contextlib.contextmanager
+def running_federation(
+    nations: list[str], directory: Path, proxied: tuple[str, ...] = ()
+) -> Iterator[RunningFederation]:
+    """A hub and one leaf server per nation; the nations in ``proxied`` reach the hub
+    through a `TcpProxy` each (``federation.proxies[nation].cut()``)."""
+    plan = plan_federation(nations, directory)
+    proxies: dict[str, TcpProxy] = {}
+    assert plan.hub.leaf_port is not None
+    for nation in proxied:
+        proxy = TcpProxy(plan.hub.host, plan.hub.leaf_port)
+        proxies[nation] = proxy
+        plan.nations[nation].hub_leaf_url = f"nats-leaf://127.0.0.1:{proxy.port}"
+    try:
+        with running_servers(plan.servers, directory) as processes:
+            yield RunningFederation(
+                plan=plan,
+                processes={p.plan.name: p for p in processes},
+                proxies=proxies,
+            )
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
+
+
+@contextlib.contextmanager
+def running_cluster(directory: Path, size: int = 3) -> Iterator[list[NatsServerProcess]]:
+    with running_servers(plan_cluster(directory, size), directory) as processes:
+        yield processes
+
+
+@contextlib.contextmanager
+def running_standalone(directory: Path) -> Iterator[NatsServerProcess]:
+    plan = ServerPlan(
+        name="standalone",
+        host="127.0.0.1",
+        port=free_port(),
+        store_dir=directory / "jetstream",
+        domain="pl",
+    )
+    with running_servers([plan], directory) as processes:
+        yield processes[0]
