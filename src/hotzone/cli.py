@@ -20,6 +20,7 @@ from hotzone.commands import (
     export,
     ingest,
     schema,
+    serve,
     simulate,
     space,
     track,
@@ -38,6 +39,7 @@ SUBCOMMANDS = (
     space,
     audit,
     decide,
+    serve,
 )
 
 

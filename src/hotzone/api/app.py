@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,8 +136,13 @@ class AbortRequest(BaseModel):
 # ---- the app ----------------------------------------------------------------------------
 
 
-def create_app(config: ApiConfig | None = None, bus: Bus | None = None) -> FastAPI:
-    """The API and the page for ``config``; with ``bus``, the picture follows it live."""
+def create_app(
+    config: ApiConfig | None = None,
+    bus: Bus | None = None,
+    background: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> FastAPI:
+    """The API and the page for ``config``; with ``bus``, the picture follows it live;
+    ``background`` (e.g. the pipeline of a live run) runs while the app runs."""
     config = config or ApiConfig()
     state = ApiState(config=config, users=load_users(config.users_file), bus=bus)
     if config.scenario is not None:
@@ -150,12 +155,19 @@ def create_app(config: ApiConfig | None = None, bus: Bus | None = None) -> FastA
         state.authority = DecisionAuthority(state.picture, state.keyring)
         for stored in state.store.replay():
             state.ingest(stored.message)
-        follower = asyncio.create_task(_follow_bus(state)) if bus is not None else None
+        tasks = []
+        if bus is not None:
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(_follow_bus(state, ready)))
+            await ready.wait()  # subscribed before the pipeline publishes anything
+        if background is not None:
+            tasks.append(asyncio.create_task(background()))
         try:
             yield
         finally:
-            if follower is not None:
-                follower.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             state.store.close()
 
     app = FastAPI(
@@ -172,10 +184,11 @@ def create_app(config: ApiConfig | None = None, bus: Bus | None = None) -> FastA
     return app
 
 
-async def _follow_bus(state: ApiState) -> None:
+async def _follow_bus(state: ApiState, ready: asyncio.Event) -> None:
     """Live mode: every message on the nation's subjects updates the picture."""
     assert state.bus is not None
     subscription = await state.bus.subscribe(f"hz.{state.config.nation}.>", 65536)
+    ready.set()
     async for bus_message in subscription:
         try:
             message = from_json(bus_message.payload)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from hotzone.commands.common import SubParsers, positive_float_or_max
+from hotzone.commands.serve import add_server_arguments, serve_run_folder
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -27,6 +28,10 @@ def add_parser(subparsers: SubParsers) -> None:
         help="replay speed factor over real time, or 'max' (default)",
     )
     parser.add_argument("--quiet", action="store_true", help="no live terminal summary")
+    parser.add_argument(
+        "--serve", action="store_true", help="then serve the run's picture (web page and API)"
+    )
+    add_server_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,4 +52,6 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         raise CommandError(str(error)) from None
     print(f"run folder: {run_directory}")
+    if args.serve:
+        serve_run_folder(args, run_directory)  # prints the URL; runs until interrupted
     return 0

@@ -1,0 +1,114 @@
+"""Serving the picture: of a finished run (its store), or of a scenario played live.
+
+`serve_run` serves a run folder written by ``hotzone demo``; `serve_scenario` simulates a
+scenario into a new run folder and replays it through the pipeline at ``speed`` times real
+time, while the page follows the bus. Both block until interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+
+from hotzone.api.app import ApiConfig, create_app
+from hotzone.api.users import DEMO_USERS_FILE
+from hotzone.bus import InProcessBus
+from hotzone.runtime.pipeline import Pipeline
+from hotzone.runtime.stages import build_stages
+from hotzone.sim.scenario import load_scenario
+from hotzone.sim.simulator import simulate_to_directory
+from hotzone.store import SQLiteStore
+from hotzone.types import read_jsonl
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot be served, with the reason."""
+
+
+def url_of(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def run_folder_config(run_directory: Path, users_file: Path, nation: str) -> ApiConfig:
+    store = run_directory / "hotzone.sqlite"
+    if not store.is_file():
+        raise RunFolderError(f"{run_directory}: no hotzone.sqlite (is this a run folder?)")
+    scenario_file = run_directory / "inputs" / "scenario.yaml"
+    return ApiConfig(
+        store_path=store,
+        nation=nation,
+        users_file=users_file,
+        scenario=scenario_file if scenario_file.is_file() else None,
+        runs_directory=run_directory.parent,
+    )
+
+
+def serve_run(
+    run_directory: Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    users_file: Path = DEMO_USERS_FILE,
+    nation: str = "PL",
+    announce: Callable[[str], None] = print,
+) -> None:
+    app = create_app(run_folder_config(run_directory, users_file, nation))
+    announce(f"hotzone COP: {url_of(host, port)} (run {run_directory})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def serve_scenario(
+    scenario: str | Path,
+    parent: Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    users_file: Path = DEMO_USERS_FILE,
+    nation: str = "PL",
+    seed: int = 1,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    announce: Callable[[str], None] = print,
+) -> None:
+    loaded = load_scenario(scenario)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_directory = parent / f"{loaded.name}-seed{seed}-{stamp}-live"
+    inputs = run_directory / "inputs"
+    inputs.mkdir(parents=True)
+    if loaded.source_path is not None:
+        (inputs / "scenario.yaml").write_bytes(Path(loaded.source_path).read_bytes())
+    announce(f"simulating {loaded.name} (seed {seed}) into {run_directory} …")
+    simulate_to_directory(loaded, inputs, seed=seed, duration_s=duration_s, progress=False)
+    store_path = run_directory / "hotzone.sqlite"
+    SQLiteStore(store_path).close()  # the schema exists before the API opens the file
+    bus = InProcessBus()
+
+    async def play() -> None:
+        # The pipeline records into its own connection; the API reads the bus live.
+        store = SQLiteStore(store_path)
+        try:
+            pipeline = Pipeline(bus, store, build_stages(loaded), nation=nation, speed=speed)
+            await pipeline.run(read_jsonl(inputs / "detections.jsonl"))
+        finally:
+            store.close()
+
+    config = ApiConfig(
+        store_path=store_path,
+        nation=nation,
+        users_file=users_file,
+        scenario=scenario,
+        runs_directory=parent,
+    )
+    app = create_app(config, bus=bus, background=play)
+    announce(f"hotzone COP: {url_of(host, port)} (live, {_speed_text(speed)})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _speed_text(speed: float) -> str:
+    return "as fast as possible" if math.isinf(speed) else f"{speed:g}x real time"

@@ -1,0 +1,95 @@
+"""``hotzone serve``: the common operational picture (web page and API) in one process."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hotzone.commands.common import SubParsers, positive_float_or_max
+
+
+def add_parser(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the web page and API of a run folder, or of a scenario played live",
+        description="Serve the common operational picture on http://127.0.0.1:8080/ by "
+        "default: with --run, the picture of a finished run folder (replay with the time "
+        "slider); otherwise a shipped scenario is simulated and played through the "
+        "pipeline live at --speed. The shipped users are TEST users for the demo.",
+    )
+    add_server_arguments(parser)
+    parser.add_argument("--run", type=Path, default=None, help="run folder to serve")
+    parser.add_argument("--scenario", default="suwalki-drones", help="scenario name or YAML")
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="parent of run folders")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
+    parser.add_argument(
+        "--speed",
+        type=positive_float_or_max,
+        default=1.0,
+        help="live replay speed over real time, or 'max' (default 1)",
+    )
+    parser.set_defaults(run=run)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """--host, --port, --users and --nation, shared with ``hotzone demo --serve``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument(
+        "--users", type=Path, default=None, help="users file (default: the demo TEST users)"
+    )
+    parser.add_argument("--nation", default="PL", help="the nation whose subjects are served")
+
+
+def serve_run_folder(args: argparse.Namespace, run_directory: Path) -> None:
+    """Serve ``run_directory`` with the server arguments of ``args`` (also used by demo)."""
+    from hotzone.api.live import RunFolderError, serve_run
+    from hotzone.api.users import DEMO_USERS_FILE, UsersFileError
+    from hotzone.commands.common import CommandError
+
+    _check_port(args.port)
+    try:
+        serve_run(
+            run_directory,
+            host=args.host,
+            port=args.port,
+            users_file=args.users or DEMO_USERS_FILE,
+            nation=args.nation,
+        )
+    except (RunFolderError, UsersFileError) as error:
+        raise CommandError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from hotzone.api.live import serve_scenario
+    from hotzone.api.users import DEMO_USERS_FILE, UsersFileError
+    from hotzone.commands.common import CommandError
+    from hotzone.sim.scenario import ScenarioError
+
+    if args.run is not None:
+        serve_run_folder(args, args.run)
+        return 0
+    _check_port(args.port)
+    try:
+        serve_scenario(
+            args.scenario,
+            args.out,
+            host=args.host,
+            port=args.port,
+            users_file=args.users or DEMO_USERS_FILE,
+            nation=args.nation,
+            seed=args.seed,
+            speed=args.speed,
+            duration_s=args.duration,
+        )
+    except (ScenarioError, UsersFileError) as error:
+        raise CommandError(str(error)) from None
+    return 0
+
+
+def _check_port(port: int) -> None:
+    from hotzone.commands.common import CommandError
+
+    if not 0 < port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535, not {port}")
