@@ -1,0 +1,223 @@
+"""Sharing between nations: releasability enforced at the boundary, JetStream carries it.
+
+The path of one track from Poland to Lithuania (docs/federation.md has the picture):
+
+1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and, for each ally the
+   message's label releases it to, publishes one copy on ``hz.share.{ally}.PL.{rest}``
+   (e.g. ``hz.share.LT.PL.trk.suwalki``) into PL's share stream. Nothing labelled
+   ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
+2. The hub's ``ALLIANCE`` stream sources every nation's share stream across the leaf
+   connections (JetStream domains), resuming where it stopped after a partition.
+3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>``: LT's servers never
+   hold a copy addressed to anyone else.
+4. LT's `ShareImporter` checks the label again (defence in depth: a copy that is not
+   releasable to LT is a dead letter, counted) and republishes what passes on
+   ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it.
+
+Labels cannot be matched by NATS subject filters (a label names a *set* of nations), which
+is why the share subject is addressed to the recipient rather than to the label.
+Message ids are derived from the original id, so redeliveries and retries stay idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+
+from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
+from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.runtime.federation_servers import HUB_DOMAIN
+from hotzone.share.releasability import LabelError, recipients, releasable_to
+from hotzone.types import DeadLetter, from_json, to_json
+from hotzone.types.subjects import dead_letter_subject, subject
+
+ALLIANCE_STREAM = "ALLIANCE"
+SHARED_FAMILIES = ("trk.>", "alert")
+LABEL_HEADER = "Hz-Releasability"
+ORIGIN_HEADER = "Hz-Origin"
+
+
+def share_subject_for(recipient: str, origin: str, local_subject: str) -> str:
+    """``hz.PL.trk.suwalki`` of PL addressed to LT -> ``hz.share.LT.PL.trk.suwalki``."""
+    rest = local_subject.split(".")[2:]
+    return subject("hz", "share", recipient, origin, *rest)
+
+
+def ally_subject_for(share_subject: str) -> tuple[str, str, str]:
+    """``hz.share.LT.PL.trk.x`` -> (recipient LT, origin PL, ``hz.LT.ally.PL.trk.x``)."""
+    tokens = share_subject.split(".")
+    if len(tokens) < 5 or tokens[:2] != ["hz", "share"]:
+        raise ValueError(f"{share_subject!r} is not hz.share.RECIPIENT.ORIGIN.KIND...")
+    recipient, origin, rest = tokens[2], tokens[3], tokens[4:]
+    return recipient, origin, subject("hz", recipient, "ally", origin, *rest)
+
+
+def import_stream(nation: str, replicas: int = 1) -> StreamSpec:
+    """What ``nation`` receives from the hub: only the copies addressed to it."""
+    return StreamSpec(
+        name=f"HZ_{nation}_IMPORT",
+        sources=(StreamSource(ALLIANCE_STREAM, f"hz.share.{nation}.>", domain=HUB_DOMAIN),),
+        max_age_s=7 * 86_400.0,
+        replicas=replicas,
+        description=f"copies released to {nation} by its allies, sourced from the hub",
+    )
+
+
+def federation_streams(nation: str, replicas: int = 1, archives: bool = True) -> list[StreamSpec]:
+    """Every stream a nation's servers hold: log, share, archives and its import stream."""
+    return [*nation_streams(nation, replicas, archives), import_stream(nation, replicas)]
+
+
+def hub_streams(nations: Sequence[str], replicas: int = 1) -> list[StreamSpec]:
+    """The hub's alliance stream: every nation's share stream, sourced across domains."""
+    return [
+        StreamSpec(
+            name=ALLIANCE_STREAM,
+            sources=tuple(
+                StreamSource(f"HZ_{nation}_SHARE", domain=nation.lower()) for nation in nations
+            ),
+            max_age_s=7 * 86_400.0,
+            replicas=replicas,
+            description="everything released between nations, by recipient and origin",
+        )
+    ]
+
+
+@dataclass
+class ShareCounters:
+    read: int = 0
+    copies: int = 0
+    kept_national: int = 0
+    accepted: int = 0
+    refused: int = 0
+    by_recipient: Counter[str] = field(default_factory=Counter)
+
+
+class _BusService:
+    """Runs until ``stop`` is set (or the bus closes), reading one subscription."""
+
+    pattern: str
+
+    def __init__(self, bus: Bus, nation: str, max_pending: int) -> None:
+        self.bus = bus
+        self.nation = nation
+        self.max_pending = max_pending
+        self.counters = ShareCounters()
+
+    async def run(
+        self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
+    ) -> None:
+        subscriptions = [await self.bus.subscribe(p, self.max_pending) for p in self.patterns()]
+        if ready is not None:
+            ready.set()
+        await asyncio.gather(*(self._pump(s, stop) for s in subscriptions))
+        for subscription in subscriptions:
+            await subscription.unsubscribe()
+
+    async def _pump(self, subscription: Subscription, stop: asyncio.Event | None) -> None:
+        while stop is None or not stop.is_set():
+            message = await subscription.next(timeout_s=0.25)
+            if message is None:
+                # A timeout, or a closed bus: either way look at ``stop`` again soon.
+                await asyncio.sleep(0.01)
+                continue
+            await self.handle(message)
+
+    def patterns(self) -> list[str]:
+        raise NotImplementedError
+
+    async def handle(self, message: BusMessage) -> None:
+        raise NotImplementedError
+
+    async def _dead_letter(self, source: str, reason: str, raw: bytes) -> None:
+        letter = DeadLetter(time=datetime.now(UTC), source=source, reason=reason, raw=raw)
+        await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter))
+
+
+def _content_id(message: BusMessage) -> str:
+    digest = hashlib.sha256(message.subject.encode() + b"\0" + message.payload).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+def _label_of(payload: bytes) -> str:
+    return str(from_json(payload).releasability)
+
+
+class ShareExporter(_BusService):
+    """Releases a nation's tracks and alerts to each ally its labels allow (step 1)."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        nation: str,
+        alliance: Sequence[str],
+        families: Sequence[str] = SHARED_FAMILIES,
+        max_pending: int = 1024,
+    ) -> None:
+        super().__init__(bus, nation, max_pending)
+        self.alliance = list(alliance)
+        self.families = list(families)
+
+    def patterns(self) -> list[str]:
+        return [f"hz.{self.nation}.{family}" for family in self.families]
+
+    async def handle(self, message: BusMessage) -> None:
+        self.counters.read += 1
+        try:
+            label = _label_of(message.payload)
+            allies = recipients(label, self.alliance, self.nation)
+        except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
+            await self._dead_letter("share-export", f"{message.subject}: {error}", message.payload)
+            return
+        if not allies:
+            self.counters.kept_national += 1
+        message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(message)
+        for ally in allies:
+            headers = {
+                MESSAGE_ID_HEADER: f"{message_id}>{ally}",
+                LABEL_HEADER: label,
+                ORIGIN_HEADER: self.nation,
+            }
+            await self.bus.publish(
+                share_subject_for(ally, self.nation, message.subject), message.payload, headers
+            )
+            self.counters.copies += 1
+            self.counters.by_recipient[ally] += 1
+
+
+class ShareImporter(_BusService):
+    """Admits into a nation's log only what is addressed and releasable to it (step 4)."""
+
+    def __init__(self, bus: Bus, nation: str, max_pending: int = 1024) -> None:
+        super().__init__(bus, nation, max_pending)
+
+    def patterns(self) -> list[str]:
+        return [f"hz.share.{self.nation}.>"]
+
+    async def handle(self, message: BusMessage) -> None:
+        self.counters.read += 1
+        try:
+            recipient, origin, local = ally_subject_for(message.subject)
+            label = _label_of(message.payload)
+            allowed = recipient == self.nation and releasable_to(label, self.nation)
+        except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
+            self.counters.refused += 1
+            await self._dead_letter("share-import", f"{message.subject}: {error}", message.payload)
+            return
+        if not allowed:
+            self.counters.refused += 1
+            reason = f"{message.subject}: label {label!r} is not releasable to {self.nation}"
+            await self._dead_letter("share-import", reason, message.payload)
+            return
+        headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
+        if message_id := message.headers.get(MESSAGE_ID_HEADER):
+            headers[MESSAGE_ID_HEADER] = f"{message_id}<{self.nation}"
+        await self.bus.publish(local, message.payload, headers)
+        self.counters.accepted += 1
+        self.counters.by_recipient[origin] += 1

@@ -1,0 +1,149 @@
+"""Sharing between nations over real nats-servers (hub + PL, LT, RO leaf nodes, each its
+own JetStream domain): every nation receives exactly what is releasable to it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from pathlib import Path
+
+from hotzone.runtime.federation import ShareExporter, ShareImporter
+from hotzone.runtime.routing import subject_for
+from hotzone.share.releasability import releasable_to
+from hotzone.types import Alert, AnyMessage, DeadLetter, to_json
+from tests.federation.helpers import alert, collect, connect_federation, wait_for
+from tests.federation.servers import running_federation
+
+NATIONS = ["PL", "LT", "RO"]
+LABELS = [
+    "NATO",
+    "REL PL LT",
+    "REL PL RO",
+    "REL LT RO",
+    "REL PL LT RO",
+    "REL LV EE",
+    "NATIONAL PL",
+    "NATIONAL LT",
+    "NATIONAL RO",
+]
+MESSAGES = 10_000
+
+
+def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable_to(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(8)
+    sent = [alert(NATIONS[index % 3], index, rng.choice(LABELS)) for index in range(MESSAGES)]
+
+    async def scenario() -> tuple[dict[str, list[AnyMessage]], dict[str, int], dict[str, int]]:
+        with running_federation(NATIONS, tmp_path) as federation:
+            hub, buses = await connect_federation(federation, NATIONS)
+            stop = asyncio.Event()
+            received: dict[str, list[AnyMessage]] = {nation: [] for nation in NATIONS}
+            services = []
+            tasks = []
+            for nation, bus in buses.items():
+                watcher = await bus.subscribe(f"hz.{nation}.ally.>")
+                tasks.append(asyncio.create_task(collect(watcher, received[nation], stop)))
+                for service in (ShareExporter(bus, nation, NATIONS), ShareImporter(bus, nation)):
+                    ready = asyncio.Event()
+                    tasks.append(asyncio.create_task(service.run(ready, stop)))
+                    await ready.wait()
+                    services.append(service)
+
+            async def publish_from(origin: str) -> None:
+                bus = buses[origin]
+                for message in sent:
+                    if message.alert_id.startswith(origin):
+                        await bus.publish(subject_for(message, origin), to_json(message))
+
+            await asyncio.gather(*(publish_from(origin) for origin in NATIONS))
+            expected = {
+                nation: sum(
+                    1
+                    for message in sent
+                    if not message.alert_id.startswith(nation)
+                    and releasable_to(message.releasability, nation)
+                )
+                for nation in NATIONS
+            }
+            await wait_for(
+                lambda: all(len(received[n]) >= expected[n] for n in NATIONS),
+                180,
+                "every releasable alert to arrive",
+            )
+            await asyncio.sleep(1.0)  # anything extra would show up now
+            stored = {
+                nation: (await bus.jetstream.stream_info(f"HZ_{nation}_IMPORT")).state.messages
+                for nation, bus in buses.items()
+            }
+            stop.set()
+            await asyncio.gather(*tasks)
+            refused = {
+                service.nation: service.counters.refused
+                for service in services
+                if isinstance(service, ShareImporter)
+            }
+            for bus in (hub, *buses.values()):
+                await bus.close()
+            return received, stored, refused
+
+    received, stored, refused = asyncio.run(scenario())
+    by_id = {message.alert_id: message for message in sent}
+    for nation in NATIONS:
+        alerts = [message for message in received[nation] if isinstance(message, Alert)]
+        assert len(alerts) == len(received[nation])
+        ids = [message.alert_id for message in alerts]
+        duplicated = [key for key, count in Counter(ids).items() if count > 1]
+        assert not duplicated, f"{nation} received {len(duplicated)} alerts twice"
+        leaks = [key for key in ids if not releasable_to(by_id[key].releasability, nation)]
+        assert not leaks, f"{nation} received {len(leaks)} alerts not releasable to it"
+        wanted = {
+            key
+            for key, message in by_id.items()
+            if not key.startswith(nation) and releasable_to(message.releasability, nation)
+        }
+        assert set(ids) == wanted
+        # Nothing else reached the nation's servers either, and nothing had to be refused.
+        assert stored[nation] == len(wanted)
+        assert refused[nation] == 0
+
+
+def test_a_copy_addressed_to_a_nation_it_is_not_releasable_to_is_refused(tmp_path: Path) -> None:
+    """Defence in depth: a faulty exporter addresses a NATIONAL PL alert to LT anyway."""
+
+    async def scenario() -> tuple[list[AnyMessage], list[AnyMessage], int]:
+        with running_federation(["PL", "LT"], tmp_path) as federation:
+            hub, buses = await connect_federation(federation, ["PL", "LT"])
+            stop = asyncio.Event()
+            admitted: list[AnyMessage] = []
+            dead: list[AnyMessage] = []
+            lithuania = buses["LT"]
+            importer = ShareImporter(lithuania, "LT")
+            tasks = [
+                asyncio.create_task(
+                    collect(await lithuania.subscribe("hz.LT.ally.>"), admitted, stop)
+                ),
+                asyncio.create_task(collect(await lithuania.subscribe("hz.LT.dead.>"), dead, stop)),
+            ]
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(importer.run(ready, stop)))
+            await ready.wait()
+            for index, label in enumerate(["NATIONAL PL", "REL PL RO", "REL PL LT"]):
+                await buses["PL"].publish(
+                    "hz.share.LT.PL.alert", to_json(alert("PL", index, label))
+                )
+            await wait_for(lambda: importer.counters.read >= 3, 60, "three copies at LT")
+            await wait_for(lambda: len(dead) >= 2 and admitted, 10, "their fate")
+            stop.set()
+            await asyncio.gather(*tasks)
+            for bus in (hub, *buses.values()):
+                await bus.close()
+            return admitted, dead, importer.counters.refused
+
+    admitted, dead, refused = asyncio.run(scenario())
+    assert [message.releasability for message in admitted] == ["REL PL LT"]  # type: ignore[attr-defined]
+    assert refused == 2
+    assert all(isinstance(letter, DeadLetter) for letter in dead)
+    assert all("not releasable to LT" in letter.reason for letter in dead)  # type: ignore[attr-defined]
