@@ -168,7 +168,7 @@ class DecisionVerifier:
                 return refuse(f"rules of engagement fail now: {', '.join(now_failed)}")
         if situation.time > proposal.expires_at:
             return refuse("proposal expired")
-        void = self._void_reason(proposal, situation)
+        void = self.void_reason(proposal, situation)
         if void is not None:
             return refuse(f"approval void: {void}")
         approvals: list[Decision] = []
@@ -198,7 +198,7 @@ class DecisionVerifier:
         return approvals
 
     @staticmethod
-    def _void_reason(proposal: Proposal, situation: Situation) -> str | None:
+    def void_reason(proposal: Proposal, situation: Situation) -> str | None:
         track, assessment = situation.track, situation.assessment
         if track is None or track.status is TrackStatus.DELETED:
             return f"track {proposal.track_id} is no longer held"

@@ -1,0 +1,307 @@
+"""`ResponseStage` end to end on the suwalki-drones effectors and rules of engagement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from hotzone.c2.audit import AuditKind, verify_chain
+from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
+from hotzone.c2.config import C2Spec, load_c2_spec
+from hotzone.c2.keys import SigningKey, verify_signature
+from hotzone.c2.stage import ResponseStage
+from hotzone.types import (
+    Alert,
+    AnyMessage,
+    AuditRecord,
+    Decision,
+    EffectClass,
+    GeoPoint,
+    OperatorRole,
+    Proposal,
+    StandardIdentity,
+    TargetClass,
+    TaskOrder,
+    Verdict,
+    from_json,
+)
+from tests.c2.factories import Crew, make_assessment, make_track, seconds
+
+# A one-way attack drone over Poland, 14 km east of the Suwałki garrison, flying west.
+START = GeoPoint(lat_deg=54.09, lon_deg=23.17, height_m=300.0)
+VELOCITY = (-50.0, 0.0, 0.0)
+
+
+@pytest.fixture(scope="module")
+def spec() -> C2Spec:
+    return load_c2_spec("suwalki-drones")
+
+
+@pytest.fixture(scope="module")
+def crew() -> Crew:
+    return Crew()
+
+
+def drone_at(time: datetime, position: GeoPoint = START, identity=StandardIdentity.HOSTILE):
+    track = msgspec.structs.replace(
+        make_track(position=position, time=time), enu_velocity_mps=VELOCITY
+    )
+    return [track, make_assessment(identity=identity, time=time)]
+
+
+def of_type(messages: list[AnyMessage], kind: type) -> list:
+    return [m for m in messages if isinstance(m, kind)]
+
+
+def test_a_threat_is_cued_automatically_and_proposed_for_a_decision(
+    spec: C2Spec, crew: Crew
+) -> None:
+    stage = ResponseStage(spec, crew.registry)
+    outputs = stage.step(seconds(0), drone_at(seconds(0)))
+    cues = [a for a in of_type(outputs, Alert) if a.kind == "cue"]
+    assert any("eoir-garrison" in cue.summary for cue in cues)
+    proposals = of_type(outputs, Proposal)
+    assert len(proposals) == 1
+    proposal = proposals[0]
+    assert proposal.effect_class is not EffectClass.CUE
+    assert proposal.roe_checks and all(check.passed for check in proposal.roe_checks)
+    assert any("reaches Suwałki garrison" in line for line in proposal.rationale)
+    assert not of_type(outputs, TaskOrder)  # nothing without a human
+    # A second step with the proposal pending proposes nothing new and cues no one again.
+    again = stage.step(seconds(1), drone_at(seconds(1)))
+    assert not of_type(again, Proposal) and not of_type(again, Alert)
+
+
+def approve(stage: ResponseStage, proposal: Proposal, keys: list[SigningKey], at: float):
+    decisions = [key.decide(proposal.content_hash, Verdict.APPROVE, seconds(at)) for key in keys]
+    return stage.step(seconds(at), [*drone_at(seconds(at)), *decisions])
+
+
+def test_two_approvals_make_one_order_and_the_audit_holds_it_all(spec: C2Spec, crew: Crew) -> None:
+    stage = ResponseStage(spec, crew.registry)
+    first = stage.step(seconds(0), drone_at(seconds(0)))
+    proposal = of_type(first, Proposal)[0]
+    outputs = approve(stage, proposal, [crew.commander, crew.operator], 5)
+    orders = of_type(outputs, TaskOrder)
+    assert len(orders) == 1
+    assert orders[0].proposal_hash == proposal.content_hash
+    records = of_type(first + outputs, AuditRecord)
+    assert verify_chain(records) is None
+    kinds = [record.kind for record in records]
+    assert kinds.count(AuditKind.PROPOSAL) == 1
+    assert kinds.count(AuditKind.DECISION) == 2
+    assert kinds[-1] == AuditKind.ORDER
+
+
+def test_abort_cancels_pending_and_refuses_until_a_commander_resumes(
+    spec: C2Spec, crew: Crew
+) -> None:
+    stage = ResponseStage(spec, crew.registry)
+    proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+    abort = crew.operator.decide(ABORT_HASH, Verdict.REJECT, seconds(2))
+    outputs = stage.step(seconds(2), [*drone_at(seconds(2)), abort])
+    assert any(a.kind == "abort" for a in of_type(outputs, Alert))
+    late = approve(stage, proposal, [crew.commander, crew.operator], 3)
+    assert not of_type(late, TaskOrder)
+    assert not of_type(stage.step(seconds(4), drone_at(seconds(4))), Proposal)
+    # An operator may not lift the abort; a commander may.
+    stage.step(seconds(5), [crew.operator.decide(RESUME_HASH, Verdict.APPROVE, seconds(5))])
+    assert stage.abort_active
+    resumed = stage.step(
+        seconds(6),
+        [*drone_at(seconds(6)), crew.commander.decide(RESUME_HASH, Verdict.APPROVE, seconds(6))],
+    )
+    assert not stage.abort_active
+    assert of_type(resumed, Proposal)
+
+
+def test_simulation_keys_are_refused_once_a_live_track_arrives(spec: C2Spec, crew: Crew) -> None:
+    stage = ResponseStage(spec, crew.registry, simulated_sensors=frozenset({"asr-suwalki"}))
+    proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+    live = msgspec.structs.replace(
+        make_track(position=START, time=seconds(1)), sensors=("real-radar",), track_id="T9"
+    )
+    stage.step(seconds(1), [live])
+    assert not stage.fully_simulated
+    outputs = approve(stage, proposal, [crew.simulated, crew.simulated_2], 2)
+    assert not of_type(outputs, TaskOrder)
+    refusals = [r for r in of_type(outputs, AuditRecord) if r.kind == AuditKind.REFUSAL]
+    assert any("simulation key" in r.payload for r in refusals)
+
+
+def test_a_proposal_becomes_void_when_the_track_turns_neutral(spec: C2Spec, crew: Crew) -> None:
+    stage = ResponseStage(spec, crew.registry)
+    proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+    outputs = stage.step(seconds(2), drone_at(seconds(2), identity=StandardIdentity.NEUTRAL))
+    assert any(r.kind == AuditKind.VOID for r in of_type(outputs, AuditRecord))
+    later = approve(stage, proposal, [crew.commander, crew.operator], 3)
+    assert not of_type(later, TaskOrder)
+
+
+# --- the property: every order has a valid chain back to distinct authorized humans ---
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("decide"),
+            st.sampled_from(
+                ["commander", "commander_2", "operator", "observer", "simulated", "stranger"]
+            ),
+            st.sampled_from([Verdict.APPROVE, Verdict.REJECT]),
+            st.integers(0, 3),
+            st.booleans(),  # forge the signature
+        ),
+        st.tuples(
+            st.just("pair"),
+            st.sampled_from(["commander", "simulated", "observer"]),
+            st.sampled_from(["operator", "commander_2", "commander"]),
+            st.integers(0, 3),
+        ),
+        st.tuples(st.just("pair"), st.just("commander"), st.just("operator"), st.just(-1)),
+        st.tuples(st.just("pair"), st.just("commander"), st.just("commander_2"), st.just(-1)),
+        st.tuples(st.just("move"), st.floats(-0.03, 0.03), st.floats(-0.03, 0.03)),
+        st.tuples(st.just("identity"), st.sampled_from(list(StandardIdentity))),
+        st.tuples(
+            st.just("class"),
+            st.sampled_from([TargetClass.ONE_WAY_ATTACK_DRONE, TargetClass.LIGHT_AIRCRAFT]),
+        ),
+        st.tuples(
+            st.just("abort"), st.sampled_from(["operator", "commander", "observer"]), st.booleans()
+        ),
+        st.tuples(st.just("wait"), st.integers(1, 40)),
+    ),
+    min_size=2,
+    max_size=25,
+)
+
+
+def _chain_is_valid(order: TaskOrder, records: list[AuditRecord], crew: Crew) -> None:
+    proposals = {
+        p.content_hash: p
+        for r in records
+        if r.kind == AuditKind.PROPOSAL and isinstance(p := from_json(r.payload), Proposal)
+    }
+    decisions = {
+        d.decision_id: d
+        for r in records
+        if r.kind == AuditKind.DECISION and isinstance(d := from_json(r.payload), Decision)
+    }
+    proposal = proposals[order.proposal_hash]
+    assert order.effector_id == proposal.effector_id and order.track_id == proposal.track_id
+    assert proposal.effect_class is not EffectClass.CUE
+    assert all(check.passed for check in proposal.roe_checks)
+    assert order.time <= proposal.expires_at
+    people = set()
+    for decision_id in order.decision_ids:
+        decision = decisions[decision_id]
+        key = crew.registry.get(decision.key_id)
+        assert key is not None and not key.simulation
+        assert verify_signature(decision, key)
+        assert decision.verdict is Verdict.APPROVE
+        assert decision.proposal_hash == proposal.content_hash
+        assert key.role in (OperatorRole.OPERATOR, OperatorRole.COMMANDER)
+        people.add(key.operator_id)
+    assert len(people) == len(order.decision_ids)
+    if proposal.effect_class is EffectClass.KINETIC:
+        assert len(people) >= 2
+        assert any(
+            crew.registry.get(decisions[i].key_id).role is OperatorRole.COMMANDER
+            for i in order.decision_ids
+        )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(actions=ACTIONS)
+@example(
+    actions=[
+        ("pair", "commander", "operator", -1),
+        ("wait", 30),
+        ("pair", "commander", "commander_2", -1),
+    ]
+)
+@example(
+    actions=[
+        ("decide", "operator", Verdict.APPROVE, 0, False),
+        ("pair", "commander", "commander", 0),
+    ]
+)
+def test_every_order_traces_back_to_approvals_of_distinct_authorized_humans(
+    spec: C2Spec, crew: Crew, actions: list[tuple]
+) -> None:
+    stage = ResponseStage(spec, crew.registry)
+    stranger = SigningKey.generate("stranger", OperatorRole.COMMANDER)
+    keys = {
+        "commander": crew.commander,
+        "commander_2": crew.commander_2,
+        "operator": crew.operator,
+        "observer": crew.observer,
+        "simulated": crew.simulated,
+        "stranger": stranger,
+    }
+    now = 0.0
+    position = START
+    identity = StandardIdentity.HOSTILE
+    target_class = TargetClass.ONE_WAY_ATTACK_DRONE
+    outputs: list[AnyMessage] = []
+    proposals: list[Proposal] = []
+    aborted = False
+    for action in actions:
+        inputs: list[AnyMessage] = []
+        if action[0] == "decide":
+            _, who, verdict, index, forge = action
+            if proposals:
+                decision = keys[who].decide(
+                    proposals[index % len(proposals)].content_hash, verdict, seconds(now)
+                )
+                if forge:
+                    decision = msgspec.structs.replace(
+                        decision,
+                        verdict=Verdict.APPROVE if verdict is Verdict.REJECT else Verdict.REJECT,
+                    )
+                inputs.append(decision)
+        elif action[0] == "pair":
+            _, first, second, index = action
+            if proposals:
+                target = proposals[index % len(proposals)].content_hash
+                inputs += [
+                    keys[who].decide(target, Verdict.APPROVE, seconds(now))
+                    for who in (first, second)
+                ]
+        elif action[0] == "move":
+            position = GeoPoint(
+                lat_deg=position.lat_deg + action[1],
+                lon_deg=position.lon_deg + action[2],
+                height_m=300.0,
+            )
+        elif action[0] == "identity":
+            identity = action[1]
+        elif action[0] == "class":
+            target_class = action[1]
+        elif action[0] == "abort":
+            hash_ = RESUME_HASH if action[2] else ABORT_HASH
+            inputs.append(keys[action[1]].decide(hash_, Verdict.REJECT, seconds(now)))
+        else:
+            now += action[1]
+        track, _ = drone_at(seconds(now), position)
+        assessment = make_assessment(
+            identity=identity, target_class=target_class, time=seconds(now)
+        )
+        step_outputs = stage.step(seconds(now), [track, assessment, *inputs])
+        proposals += of_type(step_outputs, Proposal)
+        for order in of_type(step_outputs, TaskOrder):
+            assert not aborted or not stage.abort_active
+        aborted = stage.abort_active
+        outputs += step_outputs
+        now += 1
+    records = of_type(outputs, AuditRecord)
+    assert verify_chain(records) is None
+    event(f"orders issued: {min(len(of_type(outputs, TaskOrder)), 2)}")
+    for order in of_type(outputs, TaskOrder):
+        _chain_is_valid(order, records, crew)
+        assert [r for r in records if r.kind == AuditKind.ORDER and order.order_id in r.payload]
