@@ -12,7 +12,7 @@ has one, and answer three questions about them:
 
 PostgreSQL answers them with PostGIS ``geography`` and GiST indexes. The SQLite store answers
 them with a bounding-box query on indexed latitude/longitude columns and the exact test here
-in numpy: a spheroidal great-circle distance (within 0.1 % of the geodesic) and a gnomonic
+in numpy: a spheroidal great-circle distance (within 0.01 % of the geodesic) and a gnomonic
 projection of the sphere, which maps great-circle edges to straight lines, for containment.
 ``store/`` may import only ``hotzone.types``, so this does not use ``hotzone.geo``.
 """
@@ -117,7 +117,7 @@ def distance_m(
 
     The central angle comes from the haversine formula; it is scaled by the ellipsoid's
     radius of curvature in the direction of travel at the mid-latitude (Euler's formula),
-    which agrees with the true geodesic to better than 0.1 % up to 1 000 km.
+    which agrees with the true geodesic to better than 0.01 % up to 1 000 km.
     """
     lat1 = np.radians(np.asarray(lat1_deg, dtype=np.float64))
     lat2 = np.radians(np.asarray(lat2_deg, dtype=np.float64))
