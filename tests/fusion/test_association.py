@@ -30,11 +30,13 @@ def brute_force_cost(tracks, measurements, distance, gate):  # type: ignore[no-u
     return best
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_gnn_finds_the_least_total_distance(seed: int) -> None:
+@pytest.mark.parametrize("nodes", [3, 4, 5])
+@pytest.mark.parametrize("seed", range(5))
+def test_gnn_finds_the_least_total_distance(seed: int, nodes: int) -> None:
+    # 3 and 4 nodes exercise the enumerated small clusters, 5 the assignment solver.
     rng = np.random.default_rng(seed)
-    tracks = rng.integers(0, 5, 14)
-    measurements = rng.integers(0, 5, 14)
+    tracks = rng.integers(0, nodes, 3 * nodes)
+    measurements = rng.integers(0, nodes, 3 * nodes)
     unique = np.unique(np.column_stack([tracks, measurements]), axis=0)
     tracks, measurements = unique[:, 0], unique[:, 1]
     distance = rng.uniform(0, 3.5, len(tracks))

@@ -9,6 +9,7 @@ operations; only genuinely contested clusters go to an assignment solver.
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
-from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,63 @@ def _solve_sparse(
     return track_nodes[matched_rows[real]], measurement_nodes[matched_columns[real]]
 
 
+SMALL_CLUSTER = 4
+_PERMUTATIONS = np.array(list(itertools.permutations(range(SMALL_CLUSTER))), dtype=np.int64)
+
+
+def _local_rank(labels: IntArray, nodes: IntArray) -> tuple[IntArray, IntArray]:
+    """Rank of each pair's node among its cluster's distinct nodes, and per-cluster counts
+    (clusters in the order of ``np.unique(labels)``)."""
+    base = int(nodes.max()) + 1
+    distinct, inverse = np.unique(labels * base + nodes, return_inverse=True)
+    distinct_labels = distinct // base
+    first = np.searchsorted(distinct_labels, distinct_labels, side="left")
+    rank = np.arange(len(distinct)) - first
+    counts = np.bincount(np.searchsorted(np.unique(labels), distinct_labels))
+    return rank[inverse], counts
+
+
+def _solve_small_clusters(
+    tracks: IntArray, measurements: IntArray, weights: FloatArray, labels: IntArray
+) -> tuple[tuple[IntArray, IntArray], BoolArray]:
+    """Clusters of at most 4 tracks and 4 measurements, all at once, by enumeration.
+
+    Every partial matching of a cluster is part of a permutation of its padded 4 x 4
+    matrix whose other cells weigh 0 (real pairs weigh less than 0), so the permutation
+    of least sum, with positive cells clipped to 0, is the exact answer. Returns the
+    chosen pairs and a mask of the pairs left to the general solver.
+    """
+    cluster_index = np.unique(labels, return_inverse=True)[1]
+    track_rank, track_counts = _local_rank(labels, tracks)
+    measurement_rank, measurement_counts = _local_rank(labels, measurements)
+    fits = (track_counts <= SMALL_CLUSTER) & (measurement_counts <= SMALL_CLUSTER)
+    small_pair = fits[cluster_index]
+    empty = np.zeros(0, dtype=np.int64)
+    if not small_pair.any():
+        return (empty, empty), ~small_pair
+    compact = np.cumsum(fits) - 1
+    count = int(fits.sum())
+    row = compact[cluster_index[small_pair]]
+    matrix = np.zeros((count, SMALL_CLUSTER, SMALL_CLUSTER))
+    matrix[row, track_rank[small_pair], measurement_rank[small_pair]] = weights[small_pair]
+    track_of = np.full((count, SMALL_CLUSTER), -1, dtype=np.int64)
+    track_of[row, track_rank[small_pair]] = tracks[small_pair]
+    measurement_of = np.full((count, SMALL_CLUSTER), -1, dtype=np.int64)
+    measurement_of[row, measurement_rank[small_pair]] = measurements[small_pair]
+    slots = np.arange(SMALL_CLUSTER)
+    cells = np.minimum(matrix[:, slots, _PERMUTATIONS], 0.0)  # (clusters, perms, slots)
+    best = _PERMUTATIONS[np.argmin(cells.sum(axis=2), axis=1)]  # (clusters, slots)
+    chosen = matrix[np.arange(count)[:, None], slots[None, :], best] < 0
+    cluster_rows, track_slots = np.nonzero(chosen)
+    return (
+        (
+            track_of[cluster_rows, track_slots],
+            measurement_of[cluster_rows, best[cluster_rows, track_slots]],
+        ),
+        ~small_pair,
+    )
+
+
 @dataclass(frozen=True)
 class GNNAssociator(Associator):
     """Global nearest neighbour: the assignment of least total Mahalanobis distance.
@@ -185,14 +243,18 @@ class GNNAssociator(Associator):
         chosen_measurements = [measurements[best]]
         contested = order[~simple[sorted_labels]]
         if len(contested):
-            # The contested clusters are independent, so their block-diagonal union is
-            # solved in one sparse matching: the same answer as one solve per cluster,
-            # without a Python loop over thousands of small clusters.
-            chosen = _solve_contested(
-                tracks[contested], measurements[contested], weights[contested]
+            small, large = _solve_small_clusters(
+                tracks[contested], measurements[contested], weights[contested], labels[contested]
             )
-            chosen_tracks.append(chosen[0])
-            chosen_measurements.append(chosen[1])
+            chosen_tracks.append(small[0])
+            chosen_measurements.append(small[1])
+            remaining = contested[large]
+            if len(remaining):
+                bounds = np.flatnonzero(np.diff(labels[remaining])) + 1
+                for group in np.split(remaining, bounds):
+                    chosen = _solve_contested(tracks[group], measurements[group], weights[group])
+                    chosen_tracks.append(chosen[0])
+                    chosen_measurements.append(chosen[1])
         return (
             np.concatenate(chosen_tracks).astype(np.int64),
             np.concatenate(chosen_measurements).astype(np.int64),
