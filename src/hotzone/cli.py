@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from hotzone import __version__
 from hotzone.commands import (
+    assess,
     audit,
     decide,
     decode,
@@ -24,6 +25,7 @@ from hotzone.commands import (
     simulate,
     space,
     track,
+    train,
 )
 from hotzone.commands.common import CommandError
 
@@ -31,6 +33,8 @@ SUBCOMMANDS = (
     demo,
     simulate,
     track,
+    assess,
+    train,
     evaluate,
     decode,
     schema,

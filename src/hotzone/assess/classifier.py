@@ -1,0 +1,265 @@
+"""Track classification: a gradient-boosted tree ensemble with calibrated probabilities.
+
+Training (``hotzone train``) fits scikit-learn's ``HistGradientBoostingClassifier`` and
+then *exports* it: every tree becomes plain arrays (split feature, threshold, missing
+side, children, node value) in a JSON file that ships in the package
+(``assess/data/classifier.json``). Run time never unpickles anything and needs no
+scikit-learn: `TreeEnsembleClassifier` walks the exported trees in numpy. A JSON model
+is also readable and diffable, which an auditor of a weapon-cueing system wants.
+
+Calibration is temperature scaling (Guo et al., 2017): one scalar divides the summed tree
+scores before the softmax, fitted on data held out from the trees, so probabilities
+match observed frequencies without changing which class ranks first.
+
+Explanations are exact per-feature contributions of the tree paths (Saabas): each split
+on the path moves the score of the chosen class from the parent's expected value to the
+child's, and that move is credited to the split's feature. The top contributions, with
+the feature values, are the reasons given to the operator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hotzone.assess.features import FEATURE_NAMES, FloatArray
+from hotzone.types import TargetClass
+
+MODEL_FORMAT = "hotzone-tree-ensemble/1"
+SHIPPED_MODEL_PACKAGE = "hotzone.assess"
+SHIPPED_MODEL_FILE = "data/classifier.json"
+DEFAULT_UNKNOWN_THRESHOLD = 0.5
+"""Below this top probability a track is reported as ``unknown`` (with its probabilities)."""
+
+IntArray = NDArray[np.int64]
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The classifier's answer for one track."""
+
+    probabilities: dict[str, float]
+    """Calibrated probability per class name."""
+    target_class: TargetClass
+    """The most probable class, or ``unknown`` below the confidence threshold."""
+    confidence: float
+    explanation: tuple[str, ...]
+    """Top contributing features, e.g. ``speed_mean_mps=48.1 (+2.31)``."""
+
+
+@dataclass(frozen=True)
+class _PackedTrees:
+    """All trees of the ensemble in flat arrays; tree t's nodes start at ``roots[t]``."""
+
+    feature: IntArray
+    threshold: FloatArray
+    missing_left: NDArray[np.bool_]
+    left: IntArray
+    right: IntArray
+    is_leaf: NDArray[np.bool_]
+    value: FloatArray
+    roots: IntArray
+    tree_class: IntArray
+    max_depth: int
+
+
+class TreeEnsembleClassifier:
+    """Calibrated multi-class tree ensemble, loaded from an exported JSON model."""
+
+    def __init__(self, document: dict[str, Any], source: str = "<model>") -> None:
+        try:
+            if document.get("format") != MODEL_FORMAT:
+                raise ModelError(
+                    f"{source}: format {document.get('format')!r}, expected {MODEL_FORMAT!r}"
+                )
+            self.classes = tuple(TargetClass(name) for name in document["classes"])
+            self.feature_names = tuple(str(name) for name in document["feature_names"])
+            self.baseline = np.asarray(document["baseline"], dtype=np.float64)
+            self.temperature = float(document["temperature"])
+            self.version = str(document.get("version", ""))
+            self.card = dict(document.get("card", {}))
+            self._trees = _pack(document["trees"], len(self.classes))
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ModelError):
+                raise
+            raise ModelError(f"{source}: not a usable model: {error}") from None
+        if self.feature_names != FEATURE_NAMES:
+            raise ModelError(
+                f"{source}: trained on features {list(self.feature_names)}, "
+                f"this hotzone computes {list(FEATURE_NAMES)}; retrain with `hotzone train`"
+            )
+        if self.baseline.shape != (len(self.classes),) or not self.temperature > 0.0:
+            raise ModelError(f"{source}: baseline or temperature does not fit the classes")
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> TreeEnsembleClassifier:
+        """The model at ``path``, or the one shipped with hotzone."""
+        if path is None:
+            resource = resources.files(SHIPPED_MODEL_PACKAGE) / SHIPPED_MODEL_FILE
+            text, source = resource.read_text(encoding="utf-8"), "shipped classifier"
+        else:
+            source = str(path)
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ModelError(f"{source}: cannot read: {error}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelError(f"{source}: not JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise ModelError(f"{source}: expected a JSON object")
+        return cls(document, source)
+
+    # ------------------------------------------------------------------ scores
+
+    def _leaves(self, features: FloatArray) -> tuple[IntArray, IntArray]:
+        """Per sample and tree: the leaf reached and the depth-ordered path (nodes)."""
+        trees = self._trees
+        count = features.shape[0]
+        node = np.broadcast_to(trees.roots, (count, len(trees.roots))).copy()
+        path = np.empty((trees.max_depth + 1, count, len(trees.roots)), dtype=np.int64)
+        rows = np.arange(count)[:, None]
+        for depth in range(trees.max_depth + 1):
+            path[depth] = node
+            leaf = trees.is_leaf[node]
+            if leaf.all():
+                path[depth + 1 :] = node
+                break
+            value = features[rows, trees.feature[node]]
+            go_left = np.where(
+                np.isnan(value), trees.missing_left[node], value <= trees.threshold[node]
+            )
+            node = np.where(leaf, node, np.where(go_left, trees.left[node], trees.right[node]))
+        return node, path
+
+    def raw_scores(self, features: FloatArray) -> FloatArray:
+        """(n, classes) summed tree scores before calibration."""
+        features = _checked(features)
+        leaves, _ = self._leaves(features)
+        scores = np.tile(self.baseline, (features.shape[0], 1))
+        values = self._trees.value[leaves]
+        for index in range(len(self.classes)):
+            scores[:, index] += values[:, self._trees.tree_class == index].sum(axis=1)
+        return scores
+
+    def predict_proba(self, features: FloatArray) -> FloatArray:
+        """(n, classes) calibrated probabilities; columns follow ``classes``."""
+        return softmax(self.raw_scores(features) / self.temperature)
+
+    def contributions(self, features: FloatArray, class_index: IntArray) -> FloatArray:
+        """(n, features) contribution of each feature to the score of ``class_index``."""
+        features = _checked(features)
+        trees = self._trees
+        _, path = self._leaves(features)
+        count = features.shape[0]
+        result = np.zeros((count, len(self.feature_names)))
+        own = trees.tree_class[None, :] == class_index[:, None]
+        for depth in range(path.shape[0] - 1):
+            parent, child = path[depth], path[depth + 1]
+            moved = (parent != child) & own
+            delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
+            feature = np.where(moved, trees.feature[parent], 0)
+            for row in range(count):
+                np.add.at(result[row], feature[row], delta[row])
+        return result
+
+    # ------------------------------------------------------------------ answers
+
+    def classify(
+        self,
+        features: FloatArray,
+        unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD,
+        top_features: int = 3,
+    ) -> list[Classification]:
+        """One `Classification` per feature row."""
+        features = _checked(features)
+        if features.shape[0] == 0:
+            return []
+        probabilities = self.predict_proba(features)
+        best = np.argmax(probabilities, axis=1).astype(np.int64)
+        contributions = self.contributions(features, best)
+        answers = []
+        for row in range(features.shape[0]):
+            confidence = float(probabilities[row, best[row]])
+            order = np.argsort(-np.abs(contributions[row]))[:top_features]
+            explanation = tuple(
+                f"{self.feature_names[i]}={features[row, i]:.4g} ({contributions[row, i]:+.2f})"
+                for i in order
+                if contributions[row, i] != 0.0
+            )
+            answers.append(
+                Classification(
+                    probabilities={
+                        str(name): round(float(p), 4)
+                        for name, p in zip(self.classes, probabilities[row], strict=True)
+                    },
+                    target_class=self.classes[best[row]]
+                    if confidence >= unknown_threshold
+                    else TargetClass.UNKNOWN,
+                    confidence=confidence,
+                    explanation=explanation,
+                )
+            )
+        return answers
+
+
+def softmax(scores: FloatArray) -> FloatArray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exponent = np.exp(shifted)
+    result: FloatArray = exponent / exponent.sum(axis=1, keepdims=True)
+    return result
+
+
+def _checked(features: FloatArray) -> FloatArray:
+    array = np.asarray(features, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != len(FEATURE_NAMES):
+        raise ValueError(f"expected features of shape (n, {len(FEATURE_NAMES)}), got {array.shape}")
+    return array
+
+
+def _pack(trees: Sequence[dict[str, Any]], class_count: int) -> _PackedTrees:
+    columns: dict[str, list[Any]] = {
+        key: []
+        for key in ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
+    }
+    roots, tree_class, max_depth, offset = [], [], 0, 0
+    for tree in trees:
+        size = len(tree["value"])
+        klass = int(tree["class"])
+        if not 0 <= klass < class_count:
+            raise ValueError(f"tree for class {klass} of {class_count}")
+        roots.append(offset)
+        tree_class.append(klass)
+        max_depth = max(max_depth, int(tree["depth"]))
+        for key, column in columns.items():
+            values = list(tree[key])
+            if len(values) != size:
+                raise ValueError(f"tree field {key} has {len(values)} entries for {size} nodes")
+            if key in ("left", "right"):
+                values = [offset + int(v) for v in values]
+            column.extend(values)
+        offset += size
+    return _PackedTrees(
+        feature=np.asarray(columns["feature"], dtype=np.int64),
+        threshold=np.asarray(columns["threshold"], dtype=np.float64),
+        missing_left=np.asarray(columns["missing_left"], dtype=bool),
+        left=np.asarray(columns["left"], dtype=np.int64),
+        right=np.asarray(columns["right"], dtype=np.int64),
+        is_leaf=np.asarray(columns["is_leaf"], dtype=bool),
+        value=np.asarray(columns["value"], dtype=np.float64),
+        roots=np.asarray(roots, dtype=np.int64),
+        tree_class=np.asarray(tree_class, dtype=np.int64),
+        max_depth=max_depth,
+    )

@@ -1,0 +1,172 @@
+"""Classification features over track histories, computed in batch.
+
+A `KinematicHistory` is what the classifier sees of one track: a window of timed states
+(local East-North-Up metres and metres per second, height above the ellipsoid), the
+radar cross-sections measured on it and which cooperative identities it carried. The same
+history comes from fused `Track` messages at run time (`hotzone.assess.history`), from
+simulated truth with noise at training time, and from recorded real flights in the
+tests, so one function, `batch_features`, turns all of them into the feature matrix.
+
+Every feature has a name with its unit (`FEATURE_NAMES`); a feature that cannot be
+computed (no RCS measured, too few samples for a turn rate) is NaN, which the tree model
+routes as missing rather than as a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "speed_mean_mps",
+    "speed_max_mps",
+    "speed_min_mps",
+    "speed_std_mps",
+    "height_mean_m",
+    "height_max_m",
+    "height_min_m",
+    "height_std_m",
+    "climb_rate_mean_abs_mps",
+    "climb_rate_max_mps",
+    "climb_rate_min_mps",
+    "turn_rate_median_abs_dps",
+    "turn_rate_p90_abs_dps",
+    "acceleration_median_mps2",
+    "acceleration_p90_mps2",
+    "path_straightness",
+    "hover_fraction",
+    "duration_s",
+    "rcs_mean_dbsm",
+    "rcs_std_dbsm",
+    "has_icao24",
+    "has_callsign",
+    "has_mmsi",
+)
+"""Names of the columns of `batch_features`, units in the name."""
+
+# Below this speed a heading is mostly measurement noise: no turn rate is taken from it.
+MIN_SPEED_FOR_HEADING_MPS = 3.0
+# Hovering or standing still (helicopters, persons waiting, drifting vessels).
+HOVER_SPEED_MPS = 2.0
+
+
+class HistoryError(ValueError):
+    """A history whose arrays do not fit together."""
+
+
+@dataclass(frozen=True)
+class KinematicHistory:
+    """One track's recent states, oldest first."""
+
+    times_s: FloatArray
+    """(n,) POSIX seconds, increasing."""
+    enu_position_m: FloatArray
+    """(n, 3) east, north, up in one local frame."""
+    enu_velocity_mps: FloatArray
+    """(n, 3) east, north, up velocity."""
+    height_m: FloatArray
+    """(n,) height above the WGS-84 ellipsoid."""
+    rcs_dbsm: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Radar cross-sections measured on the track (any number, may be none)."""
+    has_icao24: bool = False
+    has_callsign: bool = False
+    has_mmsi: bool = False
+
+    def __post_init__(self) -> None:
+        count = len(self.times_s)
+        if self.enu_position_m.shape != (count, 3) or self.enu_velocity_mps.shape != (count, 3):
+            raise HistoryError(
+                f"history of {count} times needs ({count}, 3) positions and velocities, got "
+                f"{self.enu_position_m.shape} and {self.enu_velocity_mps.shape}"
+            )
+        if self.height_m.shape != (count,):
+            raise HistoryError(f"history of {count} times needs {count} heights")
+
+    @property
+    def size(self) -> int:
+        return len(self.times_s)
+
+
+def batch_features(histories: Sequence[KinematicHistory]) -> FloatArray:
+    """The (len(histories), len(FEATURE_NAMES)) feature matrix; NaN where undefined."""
+    matrix = np.full((len(histories), len(FEATURE_NAMES)), np.nan)
+    for row, history in enumerate(histories):
+        matrix[row] = _features_of(history)
+    return matrix
+
+
+def _finite_or_nan(values: FloatArray, reducer: str, q: float = 50.0) -> float:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan")
+    if reducer == "percentile":
+        return float(np.percentile(finite, q))
+    if reducer == "mean":
+        return float(np.mean(finite))
+    if reducer == "std":
+        return float(np.std(finite))
+    if reducer == "max":
+        return float(np.max(finite))
+    return float(np.min(finite))
+
+
+def _features_of(history: KinematicHistory) -> FloatArray:
+    values = np.full(len(FEATURE_NAMES), np.nan)
+    if history.size == 0:
+        return values
+    velocity = history.enu_velocity_mps
+    speed = np.hypot(velocity[:, 0], velocity[:, 1])
+    climb = velocity[:, 2]
+    height = history.height_m
+    times = history.times_s
+    turn_rate = np.full(0, np.nan)
+    acceleration = np.full(0, np.nan)
+    if history.size >= 2:
+        dt = np.diff(times)
+        valid = dt > 1e-3
+        heading = np.arctan2(velocity[:, 0], velocity[:, 1])
+        turn = np.angle(np.exp(1j * np.diff(heading)))
+        moving = (speed[:-1] > MIN_SPEED_FOR_HEADING_MPS) & (speed[1:] > MIN_SPEED_FOR_HEADING_MPS)
+        turn_rate = np.where(
+            valid & moving, np.degrees(np.abs(turn)) / np.where(valid, dt, 1), np.nan
+        )
+        change = np.linalg.norm(np.diff(velocity, axis=0), axis=1)
+        acceleration = np.where(valid, change / np.where(valid, dt, 1), np.nan)
+    steps = np.linalg.norm(np.diff(history.enu_position_m[:, :2], axis=0), axis=1)
+    path = float(steps.sum())
+    net = float(np.linalg.norm(history.enu_position_m[-1, :2] - history.enu_position_m[0, :2]))
+    rcs = history.rcs_dbsm[np.isfinite(history.rcs_dbsm)]
+    computed = {
+        "speed_mean_mps": _finite_or_nan(speed, "mean"),
+        "speed_max_mps": _finite_or_nan(speed, "percentile", 95.0),
+        "speed_min_mps": _finite_or_nan(speed, "percentile", 5.0),
+        "speed_std_mps": _finite_or_nan(speed, "std"),
+        "height_mean_m": _finite_or_nan(height, "mean"),
+        "height_max_m": _finite_or_nan(height, "percentile", 95.0),
+        "height_min_m": _finite_or_nan(height, "percentile", 5.0),
+        "height_std_m": _finite_or_nan(height, "std"),
+        "climb_rate_mean_abs_mps": _finite_or_nan(np.abs(climb), "mean"),
+        "climb_rate_max_mps": _finite_or_nan(climb, "percentile", 95.0),
+        "climb_rate_min_mps": _finite_or_nan(climb, "percentile", 5.0),
+        "turn_rate_median_abs_dps": _finite_or_nan(turn_rate, "percentile", 50.0),
+        "turn_rate_p90_abs_dps": _finite_or_nan(turn_rate, "percentile", 90.0),
+        "acceleration_median_mps2": _finite_or_nan(acceleration, "percentile", 50.0),
+        "acceleration_p90_mps2": _finite_or_nan(acceleration, "percentile", 90.0),
+        # Net over travelled distance: 1 for a straight leg, near 0 for a loiter or jitter.
+        "path_straightness": net / path if path > 1.0 else float("nan"),
+        "hover_fraction": float(np.mean(speed < HOVER_SPEED_MPS)),
+        "duration_s": float(times[-1] - times[0]),
+        "rcs_mean_dbsm": float(np.mean(rcs)) if rcs.size else float("nan"),
+        "rcs_std_dbsm": float(np.std(rcs)) if rcs.size >= 2 else float("nan"),
+        "has_icao24": float(history.has_icao24),
+        "has_callsign": float(history.has_callsign),
+        "has_mmsi": float(history.has_mmsi),
+    }
+    for index, name in enumerate(FEATURE_NAMES):
+        values[index] = computed[name]
+    return values

@@ -1,0 +1,335 @@
+"""The assessment stage: Tracks (and raw Reports) in, Assessments, Alerts and layer Events out.
+
+``step(time, inputs)`` is pure in the runtime's sense: everything it knows comes from the
+messages given to it and the `AssessmentContext` it was built with. Per step it
+remembers the tracks, reclassifies each one at most every ``classify_every_s``, decides
+its standard identity, evaluates threats against every defended asset, runs the anomaly
+detectors and raises, escalates or closes alerts. It never acts: cueing and engagement
+belong to c2, after a human.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from hotzone.assess.alerts import AlertKey, AlertManager, priority_for_time_to_go
+from hotzone.assess.anomaly import (
+    Anomaly,
+    AnomalyDetector,
+    DarkVesselDetector,
+    GnssInterferenceDetector,
+    PositionSpoofingDetector,
+    TransponderLossDetector,
+)
+from hotzone.assess.classifier import Classification, TreeEnsembleClassifier
+from hotzone.assess.context import AssessmentContext
+from hotzone.assess.features import batch_features
+from hotzone.assess.history import TrackHistories, TrackRecord
+from hotzone.assess.identity import IdentityEvidence, standard_identity
+from hotzone.assess.threat import Threat, approaches, rank_threats, threat_score
+from hotzone.geo import country_of
+from hotzone.types import (
+    Alert,
+    Assessment,
+    Event,
+    EventKind,
+    Report,
+    StandardIdentity,
+    TargetClass,
+    Track,
+    TrackStatus,
+)
+
+AssessmentOutput = Assessment | Alert | Event
+THREAT_ALERT_MIN_SCORE = 0.25
+
+
+@dataclass
+class _Judgement:
+    classification: Classification
+    classified_at_s: float
+    identity: StandardIdentity = StandardIdentity.PENDING
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class AssessmentStage:
+    """``step(time, messages) -> list[Assessment | Alert | Event]``."""
+
+    context: AssessmentContext = field(default_factory=AssessmentContext)
+    classifier: TreeEnsembleClassifier | None = None
+    """None: the model shipped with hotzone, loaded on first use."""
+    classify_every_s: float = 10.0
+    history_window_s: float = 600.0
+    releasability: str = "NATO"
+    detectors: list[AnomalyDetector] | None = None
+    threats: list[Threat] = field(default_factory=list)
+    """The ranked threat list after the last step."""
+    anomalies: list[Anomaly] = field(default_factory=list)
+    """The anomalies found in the last step (the jamming area is among them)."""
+
+    def __post_init__(self) -> None:
+        self.histories = TrackHistories(self.history_window_s)
+        self.alerts = AlertManager(self.releasability)
+        self._judgements: dict[str, _Judgement] = {}
+        self._claimed: dict[str, StandardIdentity] = {}
+        self._origin_country: dict[str, str | None] = {}
+        if self.detectors is None:
+            self.detectors = [
+                GnssInterferenceDetector(),
+                DarkVesselDetector(self.context.infrastructure),
+                TransponderLossDetector(),
+                PositionSpoofingDetector(),
+            ]
+
+    def _model(self) -> TreeEnsembleClassifier:
+        if self.classifier is None:
+            self.classifier = TreeEnsembleClassifier.load()
+        return self.classifier
+
+    def step(self, time: datetime, messages: Sequence[object]) -> list[AssessmentOutput]:
+        if time.utcoffset() is None:
+            raise ValueError("AssessmentStage.step needs a timezone-aware time")
+        now_s = time.timestamp()
+        outputs: list[AssessmentOutput] = []
+        updated: list[TrackRecord] = []
+        assert self.detectors is not None
+        for message in messages:
+            if isinstance(message, Track):
+                if message.status == TrackStatus.DELETED:
+                    outputs += self._forget(message.track_id, time)
+                    continue
+                updated.append(self.histories.add(message))
+            elif isinstance(message, Report):
+                for detector in self.detectors:
+                    detector.observe(message)
+                if message.claimed_identity is not None and message.uid is not None:
+                    self._claimed[message.uid] = message.claimed_identity
+        self._classify(updated, now_s)
+        self.anomalies = [
+            a for d in self.detectors for a in d.detect(now_s, self.histories.records)
+        ]
+        by_track: dict[str, list[Anomaly]] = {}
+        for anomaly in self.anomalies:
+            if anomaly.track_id is not None:
+                by_track.setdefault(anomaly.track_id, []).append(anomaly)
+        threats: list[Threat] = []
+        seen: set[str] = set()
+        for record in updated:
+            if record.track_id in seen or record.latest is None:
+                continue
+            seen.add(record.track_id)
+            judgement = self._judgements[record.track_id]
+            identity, reasons = self._identify(record, judgement, by_track.get(record.track_id, []))
+            judgement.identity, judgement.reasons = identity, reasons
+            track_threats = self._threats(record, judgement)
+            threats += track_threats
+            score = max((t.score for t in track_threats), default=0.0)
+            outputs.append(self._assessment(record, judgement, score, track_threats, time))
+            outputs += self._track_alerts(record, judgement, track_threats, time)
+        self.threats = rank_threats(threats)
+        outputs += self._anomaly_alerts(time)
+        return outputs
+
+    # ------------------------------------------------------------------ parts
+
+    def _classify(self, records: list[TrackRecord], now_s: float) -> None:
+        due = []
+        for record in {r.track_id: r for r in records}.values():
+            previous = self._judgements.get(record.track_id)
+            if previous is None or now_s - previous.classified_at_s >= self.classify_every_s:
+                due.append(record)
+        if not due:
+            return
+        features = batch_features([self.histories.kinematic(r) for r in due])
+        for record, answer in zip(due, self._model().classify(features), strict=True):
+            judgement = self._judgements.get(record.track_id)
+            if judgement is None:
+                self._judgements[record.track_id] = _Judgement(answer, now_s)
+            else:
+                judgement.classification, judgement.classified_at_s = answer, now_s
+
+    def _country(self, lat: float, lon: float) -> str | None:
+        try:
+            code = str(country_of(lat, lon))
+        except (ValueError, KeyError):
+            return None
+        return code or None
+
+    def _identify(
+        self, record: TrackRecord, judgement: _Judgement, anomalies: list[Anomaly]
+    ) -> tuple[StandardIdentity, tuple[str, ...]]:
+        if record.track_id not in self._origin_country:
+            first = record.first_position
+            self._origin_country[record.track_id] = self._country(first.lat_deg, first.lon_deg)
+        latest = record.latest
+        assert latest is not None
+        classification = judgement.classification
+        evidence = IdentityEvidence(
+            samples=record.samples,
+            target_class=classification.target_class,
+            class_confidence=classification.confidence,
+            icao24=record.icao24,
+            callsign=record.callsign,
+            mmsi=record.mmsi,
+            claimed_identity=self._claimed.get(record.track_id),
+            origin_country=self._origin_country[record.track_id],
+            current_country=self._country(latest.position.lat_deg, latest.position.lon_deg),
+            anomalies=tuple(a.summary for a in anomalies),
+        )
+        return standard_identity(evidence, self.context)
+
+    def _threats(self, record: TrackRecord, judgement: _Judgement) -> list[Threat]:
+        track = record.latest
+        assert track is not None
+        if not self.context.assets:
+            return []
+        target_class = judgement.classification.target_class
+        result = []
+        for approach in approaches(
+            track.position.lat_deg,
+            track.position.lon_deg,
+            track.position.height_m,
+            track.enu_velocity_mps,
+            self.context.assets,
+        ):
+            score = threat_score(target_class, judgement.identity, approach)
+            reasons = (
+                f"{approach.asset}: {approach.distance_m / 1000:.1f} km away, closest approach "
+                f"{approach.miss_distance_m / 1000:.1f} km in {approach.time_to_cpa_s:.0f} s"
+                + (
+                    f", reaches it in {approach.time_to_go_s:.0f} s"
+                    if np.isfinite(approach.time_to_go_s)
+                    else ""
+                ),
+            )
+            result.append(
+                Threat(track.track_id, score, target_class, judgement.identity, approach, reasons)
+            )
+        return result
+
+    def _assessment(
+        self,
+        record: TrackRecord,
+        judgement: _Judgement,
+        score: float,
+        threats: list[Threat],
+        time: datetime,
+    ) -> Assessment:
+        classification = judgement.classification
+        model = self._model()
+        top = max(threats, key=lambda t: t.score, default=None)
+        reasons = (
+            f"class {classification.target_class} ({classification.confidence:.0%}): "
+            + ", ".join(classification.explanation),
+            *judgement.reasons,
+            *((top.reasons[0],) if top is not None and top.score > 0 else ()),
+        )
+        return Assessment(
+            track_id=record.track_id,
+            time=time,
+            class_probabilities=classification.probabilities,
+            target_class=classification.target_class,
+            standard_identity=judgement.identity,
+            threat_score=round(score, 4),
+            reasons=reasons,
+            model_version=model.version,
+            releasability=self.releasability,
+        )
+
+    def _track_alerts(
+        self, record: TrackRecord, judgement: _Judgement, threats: list[Threat], time: datetime
+    ) -> list[Alert]:
+        track = record.latest
+        assert track is not None
+        outputs: list[Alert | None] = []
+        if judgement.identity == StandardIdentity.HOSTILE:
+            outputs.append(
+                self.alerts.raise_alert(
+                    AlertKey("hostile_track", record.track_id),
+                    time,
+                    3,
+                    f"hostile {judgement.classification.target_class} {record.track_id}",
+                    judgement.reasons,
+                    track.position,
+                )
+            )
+        for threat in threats:
+            key = AlertKey("threat", record.track_id, threat.approach.asset)
+            approaching = np.isfinite(threat.approach.time_to_go_s)
+            if threat.score >= THREAT_ALERT_MIN_SCORE and approaching:
+                priority = priority_for_time_to_go(threat.approach.time_to_go_s)
+                outputs.append(
+                    self.alerts.raise_alert(
+                        key,
+                        time,
+                        priority,
+                        f"{judgement.identity} {threat.target_class} {record.track_id} -> "
+                        f"{threat.approach.asset} in {threat.approach.time_to_go_s:.0f} s",
+                        (*threat.reasons, *judgement.reasons),
+                        track.position,
+                    )
+                )
+            elif key in self.alerts.alerts:
+                outputs.append(self.alerts.close(key, time, "no longer approaching"))
+        return [alert for alert in outputs if alert is not None]
+
+    def _anomaly_alerts(self, time: datetime) -> list[AssessmentOutput]:
+        outputs: list[AssessmentOutput] = []
+        for anomaly in self.anomalies:
+            key = AlertKey(anomaly.kind, anomaly.track_id, anomaly.subject)
+            priority = 2 if anomaly.kind in ("dark_loitering", "position_spoofing") else 3
+            alert = self.alerts.raise_alert(
+                key,
+                time,
+                priority,
+                anomaly.summary,
+                (*anomaly.reasons, f"confidence {anomaly.confidence:.0%}"),
+                anomaly.position,
+            )
+            if alert is not None:
+                outputs.append(alert)
+            if anomaly.polygon:
+                outputs.append(
+                    Event(
+                        event_id=f"layer:{anomaly.kind}:{int(time.timestamp())}",
+                        time=time,
+                        source_id="assess",
+                        kind=EventKind.JAMMING,
+                        severity=min(10, round(anomaly.confidence * 10)),
+                        summary=anomaly.summary,
+                        position=anomaly.position,
+                        attributes={
+                            "layer": anomaly.kind,
+                            "confidence": f"{anomaly.confidence:.3f}",
+                            "polygon": json.dumps([[lon, lat] for lat, lon in anomaly.polygon]),
+                        },
+                        releasability=self.releasability,
+                    )
+                )
+        return outputs
+
+    def _forget(self, track_id: str, time: datetime) -> list[AssessmentOutput]:
+        self.histories.remove(track_id)
+        self._judgements.pop(track_id, None)
+        closed = [
+            self.alerts.close(key, time, "track deleted") for key in self.alerts.open_keys(track_id)
+        ]
+        return [alert for alert in closed if alert is not None]
+
+    def acknowledge(self, alert_id: str, operator_id: str, time: datetime) -> Alert:
+        """An operator acknowledges an alert; returns the alert to publish."""
+        return self.alerts.acknowledge(alert_id, operator_id, time)
+
+    def classification_of(self, track_id: str) -> TargetClass | None:
+        judgement = self._judgements.get(track_id)
+        return None if judgement is None else judgement.classification.target_class
+
+    def identity_of(self, track_id: str) -> StandardIdentity | None:
+        judgement = self._judgements.get(track_id)
+        return None if judgement is None else judgement.identity

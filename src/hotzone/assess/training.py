@@ -1,0 +1,205 @@
+"""Fit, calibrate, export and measure the track classifier (used by ``hotzone train``).
+
+scikit-learn is imported only here and only when a model is trained: the run-time
+classifier (`hotzone.assess.classifier`) reads the exported JSON with numpy alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+
+from hotzone.assess.classifier import MODEL_FORMAT, TreeEnsembleClassifier, softmax
+from hotzone.assess.features import FEATURE_NAMES, FloatArray
+from hotzone.types import TargetClass
+
+CALIBRATION_BINS = 15
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    max_iterations: int = 150
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 31
+    l2_regularization: float = 1.0
+    calibration_fraction: float = 0.25
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a model does on labelled data."""
+
+    classes: tuple[str, ...]
+    accuracy: float
+    macro_f1: float
+    per_class_f1: dict[str, float]
+    confusion: list[list[int]]
+    """rows: true class, columns: predicted class, both in ``classes`` order."""
+    expected_calibration_error: float
+    calibration_curve: list[tuple[float, float, int]]
+    """(mean confidence, accuracy, count) per confidence bin."""
+    samples: int
+
+
+def fit_classifier(
+    features: FloatArray,
+    labels: Sequence[TargetClass],
+    config: TrainingConfig = TrainingConfig(),
+) -> dict[str, Any]:
+    """A model document (see `TreeEnsembleClassifier`) trained on ``features``/``labels``."""
+    # Imported here: only training needs scikit-learn.
+    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    classes = sorted({TargetClass(label) for label in labels}, key=list(TargetClass).index)
+    index_of = {label: i for i, label in enumerate(classes)}
+    targets = np.array([index_of[TargetClass(label)] for label in labels], dtype=np.int64)
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(targets))
+    held = int(len(order) * config.calibration_fraction)
+    calibration, fit = order[:held], order[held:]
+    model = HistGradientBoostingClassifier(
+        max_iter=config.max_iterations,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        l2_regularization=config.l2_regularization,
+        early_stopping=False,
+        random_state=config.seed,
+    )
+    model.fit(features[fit], targets[fit])
+    document = export_model(model, [str(c) for c in classes])
+    ensemble = TreeEnsembleClassifier(document, "freshly trained model")
+    scores = ensemble.raw_scores(features[calibration])
+    document["temperature"] = fit_temperature(scores, targets[calibration])
+    return document
+
+
+def export_model(model: Any, class_names: Sequence[str]) -> dict[str, Any]:
+    """The JSON-ready document of a fitted ``HistGradientBoostingClassifier``."""
+    trees: list[dict[str, Any]] = []
+    class_count = len(class_names)
+    for iteration in model._predictors:
+        for class_index, predictor in enumerate(iteration):
+            nodes = predictor.nodes
+            if np.any(nodes["is_categorical"]):
+                raise ValueError("categorical splits cannot be exported")
+            trees.append(_tree_document(nodes, class_index if class_count > 2 else 1))
+    baseline = np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
+    if class_count == 2:
+        # Binary models keep one score: class 1's log-odds against class 0 at zero.
+        baseline = np.array([0.0, float(baseline[0])])
+    return {
+        "format": MODEL_FORMAT,
+        "classes": list(class_names),
+        "feature_names": list(FEATURE_NAMES),
+        "baseline": baseline.tolist(),
+        "temperature": 1.0,
+        "trees": trees,
+    }
+
+
+def _tree_document(nodes: Any, class_index: int) -> dict[str, Any]:
+    count = len(nodes)
+    value = np.asarray(nodes["value"], dtype=np.float64).copy()
+    weight = np.asarray(nodes["count"], dtype=np.float64)
+    is_leaf = np.asarray(nodes["is_leaf"], dtype=bool)
+    left = np.asarray(nodes["left"], dtype=np.int64)
+    right = np.asarray(nodes["right"], dtype=np.int64)
+    # An inner node's value is the sample-weighted mean of its leaves (the expected
+    # score before the split): the basis of the per-feature contributions.
+    for node in sorted(range(count), key=lambda n: -int(nodes["depth"][n])):
+        if not is_leaf[node]:
+            total = weight[left[node]] + weight[right[node]]
+            value[node] = (
+                (value[left[node]] * weight[left[node]] + value[right[node]] * weight[right[node]])
+                / total
+                if total > 0
+                else 0.5 * (value[left[node]] + value[right[node]])
+            )
+    return {
+        "class": class_index,
+        "depth": int(np.max(nodes["depth"])),
+        "feature": [int(v) for v in nodes["feature_idx"]],
+        "threshold": [float(v) if np.isfinite(v) else 0.0 for v in nodes["num_threshold"]],
+        "missing_left": [bool(v) for v in nodes["missing_go_to_left"]],
+        "left": [int(v) for v in left],
+        "right": [int(v) for v in right],
+        "is_leaf": [bool(v) for v in is_leaf],
+        "value": [round(float(v), 7) for v in value],
+    }
+
+
+def fit_temperature(scores: FloatArray, targets: NDArray[np.int64]) -> float:
+    """The temperature minimising the negative log-likelihood of ``targets``."""
+
+    def loss(log_temperature: float) -> float:
+        probabilities = softmax(scores / np.exp(log_temperature))
+        chosen = probabilities[np.arange(len(targets)), targets]
+        return float(-np.mean(np.log(np.clip(chosen, 1e-12, 1.0))))
+
+    result = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+    return round(float(np.exp(result.x)), 6)
+
+
+def evaluate(
+    classifier: TreeEnsembleClassifier, features: FloatArray, labels: Sequence[TargetClass]
+) -> Evaluation:
+    """Accuracy, macro-F1, confusion matrix and calibration of ``classifier``."""
+    classes = tuple(str(c) for c in classifier.classes)
+    index_of = {name: i for i, name in enumerate(classes)}
+    truth = np.array([index_of[str(label)] for label in labels], dtype=np.int64)
+    probabilities = classifier.predict_proba(features)
+    predicted = np.argmax(probabilities, axis=1)
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (truth, predicted), 1)
+    per_class: dict[str, float] = {}
+    for i, name in enumerate(classes):
+        true_positive = confusion[i, i]
+        support = confusion[i].sum()
+        claimed = confusion[:, i].sum()
+        if support == 0:
+            continue
+        precision = true_positive / claimed if claimed else 0.0
+        recall = true_positive / support
+        total = precision + recall
+        per_class[name] = float(2 * precision * recall / total) if total else 0.0
+    confidence = probabilities[np.arange(len(truth)), predicted]
+    correct = predicted == truth
+    curve: list[tuple[float, float, int]] = []
+    error = 0.0
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    for low, high in itertools.pairwise(edges):
+        inside = (confidence > low) & (confidence <= high)
+        size = int(inside.sum())
+        if size == 0:
+            continue
+        mean_confidence = float(confidence[inside].mean())
+        accuracy = float(correct[inside].mean())
+        curve.append((round(mean_confidence, 4), round(accuracy, 4), size))
+        error += size / len(truth) * abs(mean_confidence - accuracy)
+    return Evaluation(
+        classes=classes,
+        accuracy=float(correct.mean()) if len(truth) else float("nan"),
+        macro_f1=float(np.mean(list(per_class.values()))) if per_class else float("nan"),
+        per_class_f1={name: round(value, 4) for name, value in per_class.items()},
+        confusion=confusion.tolist(),
+        expected_calibration_error=float(error),
+        calibration_curve=curve,
+        samples=len(truth),
+    )
+
+
+def confusion_table(evaluation: Evaluation) -> str:
+    """The confusion matrix as aligned text (rows true, columns predicted)."""
+    short = [name[:8] for name in evaluation.classes]
+    width = max(8, *(len(s) for s in short))
+    lines = [" " * 22 + " ".join(s.rjust(width) for s in short)]
+    for name, row in zip(evaluation.classes, evaluation.confusion, strict=True):
+        lines.append(name[:21].ljust(22) + " ".join(str(v).rjust(width) for v in row))
+    return "\n".join(lines)

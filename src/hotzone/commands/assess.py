@@ -1,0 +1,125 @@
+"""``hotzone assess tracks.jsonl --out assessments.jsonl``: classify, identify, alert."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hotzone.commands.common import CommandError, SubParsers
+
+if TYPE_CHECKING:
+    from hotzone.assess.context import AssessmentContext
+    from hotzone.sim.scenario import Scenario
+
+
+def add_parser(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "assess",
+        help="classify tracks, decide identities, evaluate threats and raise alerts",
+        description=(
+            "Read Track (and Report) messages from a JSONL file, step the assessment stage "
+            "once per WINDOW seconds and write Assessment, Alert and layer Event messages."
+        ),
+    )
+    parser.add_argument("input", type=Path, help="JSONL file of tracks (and reports)")
+    parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    parser.add_argument("--scenario", default=None, help="scenario for assets, borders, cables")
+    parser.add_argument("--model", type=Path, default=None, help="classifier model (JSON)")
+    parser.add_argument("--window", type=float, default=2.0, help="seconds per step (default 2)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from hotzone.assess.classifier import ModelError, TreeEnsembleClassifier
+    from hotzone.assess.context import AssessmentContext
+    from hotzone.assess.stage import AssessmentStage
+    from hotzone.commands.track import read_messages
+    from hotzone.types import Report, Track, write_jsonl
+
+    if not args.input.is_file():
+        raise CommandError(f"{args.input}: no such file")
+    if not args.window > 0:
+        raise CommandError(f"--window must be positive, got {args.window}")
+    try:
+        model = TreeEnsembleClassifier.load(args.model) if args.model else None
+    except ModelError as error:
+        raise CommandError(str(error)) from None
+    context = AssessmentContext()
+    if args.scenario is not None:
+        from hotzone.sim.scenario import ScenarioError, load_scenario
+
+        try:
+            context = context_from_scenario(load_scenario(args.scenario))
+        except ScenarioError as error:
+            raise CommandError(str(error)) from None
+    messages, unreadable = read_messages(args.input)
+    timed = sorted(
+        (m for m in messages if isinstance(m, Track | Report)), key=lambda m: m.time.timestamp()
+    )
+    stage = AssessmentStage(context=context, classifier=model)
+    written = 0
+    with open(args.out, "wb") as stream:
+        batch: list[object] = []
+        window_end: float | None = None
+        for message in timed:
+            moment = message.time.timestamp()
+            if window_end is None:
+                window_end = moment + args.window
+            while moment > window_end:
+                written += write_jsonl(
+                    stage.step(datetime.fromtimestamp(window_end, tz=UTC), batch), stream
+                )
+                batch = []
+                window_end += args.window
+            batch.append(message)
+        if window_end is not None:
+            written += write_jsonl(
+                stage.step(datetime.fromtimestamp(window_end, tz=UTC), batch), stream
+            )
+    print(
+        f"{written} messages in {args.out} from {len(timed)} tracks/reports "
+        f"({len(unreadable)} unreadable lines)"
+    )
+    return 0
+
+
+def context_from_scenario(scenario: Scenario) -> AssessmentContext:
+    """An `AssessmentContext` from a loaded scenario (assets, borders, cables, countries)."""
+    from hotzone.assess.context import (
+        AssessmentContext,
+        BorderSpec,
+        DefendedAssetSpec,
+        InfrastructureSpec,
+    )
+
+    assets = tuple(
+        DefendedAssetSpec(
+            a.name,
+            a.position.lat_deg,
+            a.position.lon_deg,
+            float(a.radius),
+            float(a.position.altitude),
+            a.kind,
+        )
+        for a in scenario.defended_assets
+    )
+    borders = tuple(
+        BorderSpec(b.name, (b.countries[0], b.countries[1]), tuple((p[0], p[1]) for p in b.points))
+        for b in scenario.borders
+    )
+    lines = tuple(
+        InfrastructureSpec(i.name, i.kind, tuple((p[0], p[1]) for p in i.points))
+        for i in scenario.infrastructure
+    )
+    countries = {c for b in borders for c in b.countries}
+    hostile = tuple(sorted(countries & {"BY", "RU"}))
+    return AssessmentContext(
+        home_countries=tuple(sorted(countries - set(hostile))),
+        hostile_countries=hostile,
+        assets=assets,
+        borders=borders,
+        infrastructure=lines,
+    )
