@@ -426,3 +426,41 @@ def test_two_dimensional_and_broken_national_tracks() -> None:
     assert "alytus-4" in stage.rejected[1] and "positive definite" in stage.rejected[1]
     assert stage.approximated_frames == 1
     np.testing.assert_allclose(alliance[0].enu_position_m[:2], _drone(0)[:2], atol=1e-3)
+
+
+def test_alliance_tracks_are_consistent_over_a_monte_carlo_run() -> None:
+    # The whole stage (frames, prediction, association, CI) on national tracks whose errors
+    # share a common part: the alliance track's NEES stays within its chi-square bound.
+    generator = np.random.default_rng(6)
+    runs = 300
+    common = np.diag([30.0**2, 30.0**2, 20.0**2, 2.0**2, 2.0**2, 1.0**2])
+    nees = []
+    for run in range(runs):
+        stage = _stage()
+        time = T0 + timedelta(seconds=run)
+        truth = _drone(0.0)
+        shared = generator.multivariate_normal(np.zeros(6), common)
+        own_pl = generator.multivariate_normal(np.zeros(6), COVARIANCE_PL)
+        own_lt = generator.multivariate_normal(np.zeros(6), COVARIANCE_LT)
+        alliance = stage.step(
+            time,
+            [
+                (
+                    "PL",
+                    _national_track(
+                        "PL", "suwalki-1", time, truth + shared + own_pl, common + COVARIANCE_PL
+                    ),
+                ),
+                (
+                    "LT",
+                    _national_track(
+                        "LT", "alytus-1", time, truth + shared + own_lt, common + COVARIANCE_LT
+                    ),
+                ),
+            ],
+        )
+        assert len(alliance) == 1
+        track = alliance[0]
+        error = np.concatenate([track.enu_position_m, track.enu_velocity_mps]) - truth
+        nees.append(error @ np.linalg.solve(np.array(track.covariance), error))
+    assert np.mean(nees) <= chi2.ppf(0.999, 6 * runs) / runs
