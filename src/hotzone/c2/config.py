@@ -1,7 +1,7 @@
 """What c2 is given per scenario: effectors, rules of engagement, defended assets.
 
-These live in their own YAML file next to the scenario (``<scenario>.c2.yaml``), so the
-simulator's scenario format stays c2-agnostic and the same effector and ROE file can be
+These live in their own YAML file named after the scenario (``c2/data/<scenario>.yaml``),
+so the simulator's scenario format stays c2-agnostic and the same effector and ROE file can be
 used with live inputs. Unknown fields are refused, with the path of the bad field.
 """
 
@@ -144,8 +144,8 @@ class C2Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 
 def shipped_c2_path(scenario_name: str) -> Path:
-    """The c2 file shipped with a scenario: ``sim/data/<name>.c2.yaml``."""
-    return Path(__file__).resolve().parent.parent / "sim" / "data" / f"{scenario_name}.c2.yaml"
+    """The c2 file shipped for a scenario: ``c2/data/<name>.yaml``."""
+    return Path(__file__).resolve().parent / "data" / f"{scenario_name}.yaml"
 
 
 def parse_c2_spec(text: str, source: str = "<c2 spec>") -> C2Spec:
