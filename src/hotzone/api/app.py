@@ -102,6 +102,9 @@ class ApiState:
         update = self.picture.ingest(message)
         if update is not None:
             self.hub.publish(update)
+        for further in self.picture.pending_updates:
+            self.hub.publish(further)
+        self.picture.pending_updates.clear()
 
     async def record(self, messages: list[AnyMessage]) -> None:
         """Write what the API produced: into the store, the picture and the stream."""
@@ -491,24 +494,37 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         client = state.hub.connect(
             _accepts_for(nations), max_pending=state.config.stream_max_pending
         )
+        sender = asyncio.create_task(_send_batches(websocket, client.next_batch, state))
+        # The sender waits for updates, not for the socket: a second task notices the close.
+        receiver = asyncio.create_task(_until_disconnect(websocket))
         try:
-            await _pump(websocket, client_batches=client.next_batch, state=state)
-        except WebSocketDisconnect:
-            pass
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
             state.hub.disconnect(client)
 
 
-async def _pump(
+async def _send_batches(
     websocket: WebSocket,
     client_batches: Callable[[float], Any],
     state: ApiState,
 ) -> None:
-    await websocket.send_text(json.dumps({"type": "hello", "clock": _iso(state.picture.clock)}))
-    while True:
-        batch: list[Update] = await client_batches(state.config.stream_batch_interval_s)
-        message = {"type": "batch", "clock": _iso(state.picture.clock), "updates": batch}
-        await websocket.send_text(json.dumps(message))
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.send_text(json.dumps({"type": "hello", "clock": _iso(state.picture.clock)}))
+        while True:
+            batch: list[Update] = await client_batches(state.config.stream_batch_interval_s)
+            message = {"type": "batch", "clock": _iso(state.picture.clock), "updates": batch}
+            await websocket.send_text(json.dumps(message))
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                return
 
 
 def _accepts_for(nations: tuple[str, ...]) -> Callable[[Update], bool]:

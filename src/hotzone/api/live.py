@@ -61,7 +61,7 @@ def serve_run(
 ) -> None:
     app = create_app(run_folder_config(run_directory, users_file, nation))
     announce(f"hotzone COP: {url_of(host, port)} (run {run_directory})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
 
 
 def serve_scenario(
@@ -107,7 +107,7 @@ def serve_scenario(
     )
     app = create_app(config, bus=bus, background=play)
     announce(f"hotzone COP: {url_of(host, port)} (live, {_speed_text(speed)})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
 
 
 def _speed_text(speed: float) -> str:

@@ -66,6 +66,8 @@ class PictureState:
     sensor_status: dict[str, Event] = field(default_factory=dict)
     clock: datetime | None = None
     messages_seen: int = 0
+    #: Further updates one message caused (besides the one `ingest` returns).
+    pending_updates: list[dict[str, Any]] = field(default_factory=list)
 
     def ingest(self, message: AnyMessage) -> dict[str, Any] | None:
         """Take one message in; returns the stream update it causes, if any."""
@@ -98,6 +100,14 @@ class PictureState:
                 )
             case TaskOrder():
                 self.orders.append(message)
+                # The order settles its proposal: browsers get the proposal's new state.
+                ordered = self.proposal_by_hash(message.proposal_hash)
+                if ordered is not None:
+                    self.pending_updates.append(
+                        self._update(
+                            "proposal", ordered.proposal_id, ordered, self.proposal_view(ordered)
+                        )
+                    )
                 return self._update("order", message.order_id, message, to_builtins(message))
             case AuditRecord():
                 self.audit.append(message)

@@ -1,0 +1,107 @@
+"""The COP page in a real browser: symbols, acknowledging, two-person approval, roles."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL
+from tests.web.conftest import ARTIFACTS, logged_in_page
+
+
+def _api_get(url: str, username: str, path: str) -> Any:
+    """GET ``path`` as ``username``, outside the browser."""
+    with httpx.Client(base_url=url) as client:
+        token = client.post(
+            "/api/login", json={"username": username, "password": f"{username}-test"}
+        ).json()["token"]
+        return client.get(path, headers={"authorization": f"Bearer {token}"}).json()
+
+
+def _wait_for_symbols(page: Page, count: int) -> None:
+    page.wait_for_function(f"window.hz.renderedTrackCount() === {count}", timeout=30_000)
+
+
+def test_page_shows_one_symbol_per_confirmed_track_and_a_screenshot(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
+    page = logged_in_page(browser, server, "observer", pages)
+    _wait_for_symbols(page, CONFIRMED_VISIBLE_TO_PL)
+    expect(page.locator("#tracks li img")).to_have_count(CONFIRMED_VISIBLE_TO_PL)
+    # The nation selector shows what Germany may see: only the NATO-releasable airliner.
+    page.select_option("#view-as", "DE")
+    _wait_for_symbols(page, 1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "cop.png"
+    page.select_option("#view-as", "")
+    _wait_for_symbols(page, CONFIRMED_VISIBLE_TO_PL)
+    page.screenshot(path=str(shot))
+    # Non-blank: the map, symbols and panels give many distinct colours, not one fill.
+    distinct = page.evaluate(
+        """async (src) => {
+            const image = new Image(); image.src = src; await image.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = image.width; canvas.height = image.height;
+            const context = canvas.getContext('2d'); context.drawImage(image, 0, 0);
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            const colours = new Set();
+            for (let i = 0; i < data.length; i += 4 * 97) {
+                colours.add(data[i] << 16 | data[i + 1] << 8 | data[i + 2]);
+            }
+            return colours.size;
+        }""",
+        "data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode(),
+    )
+    assert distinct > 20
+
+
+def test_acknowledging_an_alert_updates_the_api(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
+    page = logged_in_page(browser, server, "operator1", pages)
+    page.locator('[data-alert-id="A1"] button.ack').click()
+    expect(page.locator('[data-alert-id="A1"]')).to_have_class("alert p1 acknowledged")
+    alerts = {a["alert_id"]: a for a in _api_get(server, "observer", "/api/alerts")}
+    assert alerts["A1"]["state"] == "acknowledged"
+    assert alerts["A1"]["acknowledged_by"] == "operator1"
+    assert alerts["A2"]["state"] == "open"
+
+
+def test_two_people_approve_a_kinetic_proposal_in_the_browser(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
+    card = '[data-proposal-id="P-KINETIC"]'
+    first = logged_in_page(browser, server, "operator1", pages)
+    first.locator(f"{card} button.approve").click()
+    expect(first.locator(card)).to_have_attribute("data-state", "partially_approved")
+    expect(first.locator(f"{card} button.approve")).to_have_count(0)  # one vote per person
+    second = logged_in_page(browser, server, "commander", pages)
+    second.locator(f"{card} button.approve").click()
+    expect(second.locator(card)).to_have_attribute("data-state", "approved")
+    decisions = _api_get(server, "observer", "/api/decisions")
+    assert {d["operator_id"] for d in decisions} == {"operator1", "commander"}
+    assert all(d["signature_valid"] and d["signature"] for d in decisions)
+    orders = _api_get(server, "observer", "/api/orders")
+    assert len(orders) == 1 and orders[0]["effector_id"] == "sam-suwalki"
+    audit = _api_get(server, "observer", "/api/audit")
+    assert [r["kind"] for r in audit] == ["decision.approve", "decision.approve", "task_order"]
+    assert orders[0]["order_id"] in audit[-1]["payload"]
+    assert _api_get(server, "observer", "/api/audit/verify")["intact"] is True
+
+
+def test_an_observer_cannot_approve(browser: Browser, server: str, pages: list[Page]) -> None:
+    page = logged_in_page(browser, server, "observer", pages)
+    expect(page.locator('[data-proposal-id="P-KINETIC"]')).to_have_count(1)
+    expect(page.locator("button.approve")).to_have_count(0)
+    expect(page.locator("button.ack")).to_have_count(0)
+    # Nor through the API behind the page, with the page's own session cookie.
+    status = page.evaluate(
+        """async () => (await fetch('/api/proposals/P-KINETIC/decision', {method: 'POST',
+            headers: {'content-type': 'application/json'},
+            body: JSON.stringify({verdict: 'approve'})})).status"""
+    )
+    assert status == 403
+    assert _api_get(server, "observer", "/api/decisions") == []
