@@ -145,3 +145,28 @@ def test_jpda_single_pair_weight_follows_the_detection_odds() -> None:
     chosen = JPDAAssociator(detection_probability=0.8, clutter_density=0.01).associate(pairs)
     odds = 0.8 * np.exp(-3.0) / 0.01
     assert chosen.weights[0] == pytest.approx(odds / (odds + 0.2))
+
+
+def test_giant_clusters_are_matched_greedily_but_validly() -> None:
+    from hotzone.fusion.association import _mutual_best_matching
+
+    rng = np.random.default_rng(10)
+    edges = np.unique(rng.integers(0, 400, (3000, 2)), axis=0)
+    weights = rng.uniform(-3, -0.01, len(edges))
+    tracks, measurements = _mutual_best_matching(edges[:, 0], edges[:, 1], weights)
+    assert len(set(tracks.tolist())) == len(tracks)
+    assert len(set(measurements.tolist())) == len(measurements)
+    chosen = {(int(t), int(m)) for t, m in zip(tracks, measurements, strict=True)}
+    assert chosen <= {(int(t), int(m)) for t, m in edges}
+    # Maximal: no remaining pair has both ends free.
+    free = [
+        (t, m)
+        for t, m in edges.tolist()
+        if t not in set(tracks.tolist()) and m not in set(measurements.tolist())
+    ]
+    assert free == []
+    exact = _solve_contested(edges[:, 0], edges[:, 1], weights)
+    lookup = {(t, m): w for (t, m), w in zip(edges.tolist(), weights, strict=True)}
+    greedy_cost = sum(lookup[pair] for pair in chosen)
+    exact_cost = sum(lookup[(int(t), int(m))] for t, m in zip(*exact, strict=True))
+    assert greedy_cost <= 0.8 * exact_cost  # costs are negative: within 20 % of optimal

@@ -77,6 +77,8 @@ def _solve_contested(
     """Best matching of one cluster; ``weights`` < 0 and lower is better."""
     track_nodes, rows = np.unique(tracks, return_inverse=True)
     measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    if len(weights) > GIANT_CLUSTER_PAIRS:
+        return _mutual_best_matching(tracks, measurements, weights)
     if len(track_nodes) * len(measurement_nodes) <= 400:
         matrix = np.zeros((len(track_nodes), len(measurement_nodes)))
         matrix[rows, columns] = weights
@@ -84,6 +86,42 @@ def _solve_contested(
         keep = matrix[chosen_rows, chosen_columns] < 0
         return track_nodes[chosen_rows[keep]], measurement_nodes[chosen_columns[keep]]
     return _solve_sparse(track_nodes, rows, measurement_nodes, columns, weights)
+
+
+GIANT_CLUSTER_PAIRS = 5_000
+"""Beyond this many pairs a cluster is matched greedily (see `_mutual_best_matching`)."""
+
+
+def _mutual_best_matching(
+    tracks: IntArray, measurements: IntArray, weights: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Approximate GNN for a giant cluster: repeatedly accept every pair that is the best
+    of both its track and its measurement, then drop what they touch.
+
+    Dense targets under wide gates (thousands of just-started tracks, each with a broad
+    velocity prior) can percolate into one cluster of hundreds of thousands of pairs,
+    where an exact solver takes minutes; the cheapest remaining pair is always mutually
+    best, so this ends, and on well-separated pairs it agrees with the exact answer.
+    """
+    alive = np.ones(len(weights), dtype=np.bool_)
+    chosen: list[IntArray] = []
+    while alive.any():
+        index = np.flatnonzero(alive)
+        by_track = index[np.lexsort((weights[index], tracks[index]))]
+        first_track = np.r_[True, tracks[by_track][1:] != tracks[by_track][:-1]]
+        by_measurement = index[np.lexsort((weights[index], measurements[index]))]
+        first_measurement = np.r_[
+            True, measurements[by_measurement][1:] != measurements[by_measurement][:-1]
+        ]
+        mutual = np.intersect1d(by_track[first_track], by_measurement[first_measurement])
+        chosen.append(mutual)
+        taken_tracks = np.zeros(int(tracks.max()) + 1, dtype=np.bool_)
+        taken_tracks[tracks[mutual]] = True
+        taken_measurements = np.zeros(int(measurements.max()) + 1, dtype=np.bool_)
+        taken_measurements[measurements[mutual]] = True
+        alive &= ~taken_tracks[tracks] & ~taken_measurements[measurements]
+    picked = np.concatenate(chosen)
+    return tracks[picked], measurements[picked]
 
 
 def _solve_sparse(
