@@ -50,9 +50,8 @@ def main() -> int:
         flights += vote == true_class
         right, total = right + hits, total + len(windows)
         print(f"  {name:18s} {true_class:15s} -> {vote:15s} windows {hits}/{len(windows)}")
-    print(
-        f"real flights: {flights}/{len(FLIGHT_CLASSES)} flights, window accuracy {right / total:.3f}"
-    )
+    share = right / total
+    print(f"real flights: {flights}/{len(FLIGHT_CLASSES)} flights, window accuracy {share:.3f}")
     return 0
 
 
