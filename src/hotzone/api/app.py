@@ -500,9 +500,9 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         try:
             await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            # Cancelled, not awaited: the handler may itself be under cancellation here.
             for task in (sender, receiver):
                 task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
             state.hub.disconnect(client)
 
 
