@@ -19,7 +19,9 @@ from hotzone.commands import (
     demo,
     evaluate,
     export,
+    federation,
     ingest,
+    node,
     schema,
     serve,
     simulate,
@@ -44,6 +46,8 @@ SUBCOMMANDS = (
     audit,
     decide,
     serve,
+    node,
+    federation,
 )
 
 

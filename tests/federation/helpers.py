@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hotzone.bus import NatsBus, Subscription
 from hotzone.runtime.federation import federation_streams, hub_streams
-from hotzone.types import Alert, AnyMessage, from_json
+from hotzone.types import (
+    Alert,
+    AnyMessage,
+    Detection,
+    GeoPoint,
+    MeasurementKind,
+    Track,
+    TrackStatus,
+    from_json,
+)
 from tests.federation.servers import RunningFederation
 
 EPOCH = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -57,3 +67,55 @@ async def wait_for(condition: object, timeout_s: float, what: str) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def detection(index: int, sector: str = "suwalki", label: str = "NATO") -> Detection:
+    return Detection(
+        detection_id=f"det-{sector}-{index}",
+        time=EPOCH + timedelta(milliseconds=50 * index),
+        sensor_id="radar1",
+        kind=MeasurementKind.POSITION,
+        values=(54.1, 22.9 + index * 1e-5, 300.0),
+        covariance=((100.0, 0.0, 0.0), (0.0, 100.0, 0.0), (0.0, 0.0, 400.0)),
+        sensor_position=GeoPoint(lat_deg=54.0, lon_deg=22.8),
+        sector=sector,
+        releasability=label,
+    )
+
+
+class EchoTracker:
+    """A tiny real stage: one track per position detection, one alert per tenth one.
+
+    The track keeps the detection's label, so sharing can be checked end to end."""
+
+    name = "echo-tracker"
+    input_subjects = ("det.>",)
+
+    def accepts(self, message: AnyMessage) -> bool:
+        return isinstance(message, Detection)
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        outputs: list[AnyMessage] = []
+        for message in inputs:
+            assert isinstance(message, Detection)
+            number = int(message.detection_id.rsplit("-", 1)[1])
+            lat, lon, height = message.values
+            outputs.append(
+                Track(
+                    track_id=f"trk-{message.detection_id}",
+                    track_number=number,
+                    time=message.time,
+                    status=TrackStatus.CONFIRMED,
+                    position=GeoPoint(lat_deg=lat, lon_deg=lon, height_m=height),
+                    sector=message.sector,
+                    enu_position_m=(0.0, 0.0, height),
+                    enu_velocity_mps=(0.0, 0.0, 0.0),
+                    covariance=message.covariance,
+                    quality=1.0,
+                    sensors=(message.sensor_id,),
+                    releasability=message.releasability,
+                )
+            )
+            if number % 10 == 0:
+                outputs.append(alert(message.sector, number, message.releasability))
+        return outputs

@@ -1,0 +1,95 @@
+"""``hotzone node``: run one nation's pipeline (or some of its sectors) on NATS JetStream."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hotzone.commands.common import SubParsers, positive_float_or_max
+
+DEFAULT_SCENARIOS = {"RO": "black-sea-coast"}
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(code.strip() for code in text.split(",") if code.strip())
+
+
+def add_parser(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "node",
+        help="run a nation's pipeline on NATS JetStream (distributed mode)",
+        description="Connect to the nation's nats-server, make sure its streams exist, and "
+        "run the pipeline for the nation: simulate and replay its scenario (unless "
+        "--no-replay), run the stages and the recorder on its sectors and, with --alliance, "
+        "share what is releasable with the allies and import what they release to it. "
+        "See docs/federation.md.",
+    )
+    parser.add_argument("--nation", required=True, help="nation code, e.g. PL")
+    parser.add_argument(
+        "--nats",
+        default="nats://127.0.0.1:4222",
+        help="server URL(s) of the nation's NATS, comma-separated for a cluster",
+    )
+    parser.add_argument("--domain", default=None, help="JetStream domain (default: nation)")
+    parser.add_argument(
+        "--sectors", type=_codes, default=(), help="comma-separated sectors this node owns"
+    )
+    parser.add_argument(
+        "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
+    )
+    parser.add_argument("--scenario", default=None, help="scenario name or YAML")
+    parser.add_argument("--no-replay", action="store_true", help="do not feed the scenario")
+    parser.add_argument("--store", type=Path, default=None, help="SQLite file (default per nation)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
+    parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
+    parser.add_argument("--replicas", type=int, default=1, help="stream replicas (cluster)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
+    from hotzone.bus import BusPublishError
+    from hotzone.commands.common import CommandError
+    from hotzone.runtime.federation_servers import check_nation
+    from hotzone.runtime.node import NodeOptions, run_node
+    from hotzone.sim.scenario import ScenarioError
+
+    try:
+        nation = check_nation(args.nation)
+        for ally in args.alliance:
+            check_nation(ally)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if args.replicas < 1:
+        raise CommandError("--replicas must be at least 1")
+    options = NodeOptions(
+        nation=nation,
+        servers=[url.strip() for url in args.nats.split(",") if url.strip()],
+        scenario=args.scenario or DEFAULT_SCENARIOS.get(nation, "suwalki-drones"),
+        store_path=args.store or Path(f"hotzone-{nation}.sqlite"),
+        sectors=args.sectors,
+        domain=args.domain or nation.lower(),
+        alliance=args.alliance,
+        replay=not args.no_replay,
+        seed=args.seed,
+        duration_s=args.duration,
+        speed=args.speed,
+        replicas=args.replicas,
+    )
+    try:
+        report = asyncio.run(run_node(options))
+    except ScenarioError as error:
+        raise CommandError(str(error)) from None
+    except (OSError, NatsError, BusPublishError) as error:
+        raise CommandError(f"NATS at {args.nats}: {error}") from None
+    progress = report.progress
+    print(
+        f"{nation}: {sum(progress.published.values())} inputs, "
+        f"{progress.recorded} messages recorded, shared {report.shared_out}, "
+        f"received {report.received_from}, refused {report.refused}"
+    )
+    return 0

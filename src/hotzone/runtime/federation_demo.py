@@ -1,0 +1,139 @@
+"""``hotzone federation-demo``: an alliance hub and three nations on one machine.
+
+Starts a hub and PL, LT and RO leaf nats-servers on 127.0.0.1 (free ports, stores in the
+run folder), runs suwalki-drones in PL and LT and black-sea-coast in RO as three nodes,
+shares what each label releases, prints each nation's picture, and stops every server it
+started, whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nats.aio.client import Client as NatsClient
+from rich.console import Console
+from rich.table import Table
+
+from hotzone.bus import NatsBus
+from hotzone.runtime.federation import ALLIANCE_STREAM, hub_streams
+from hotzone.runtime.federation_servers import (
+    FederationPlan,
+    NatsServerProcess,
+    find_nats_server,
+    plan_federation,
+)
+from hotzone.runtime.node import NodeOptions, NodeReport, run_node
+
+DEMO_SCENARIOS = {"PL": "suwalki-drones", "LT": "suwalki-drones", "RO": "black-sea-coast"}
+
+
+def picture_table(reports: list[NodeReport]) -> Table:
+    table = Table(title="each nation's picture", title_justify="left")
+    table.add_column("nation")
+    table.add_column("inputs", justify="right")
+    table.add_column("own outputs", justify="right")
+    table.add_column("released to")
+    table.add_column("received from")
+    table.add_column("refused", justify="right")
+    for report in reports:
+        outputs = sum(sum(counts.values()) for counts in report.progress.stage_outputs.values())
+        table.add_row(
+            report.nation,
+            f"{sum(report.progress.published.values()):,}",
+            f"{outputs:,}",
+            ", ".join(f"{k} {v:,}" for k, v in sorted(report.shared_out.items())) or "-",
+            ", ".join(f"{k} {v:,}" for k, v in sorted(report.received_from.items())) or "-",
+            f"{report.refused:,}",
+        )
+    return table
+
+
+async def _stored(client: NatsClient, domain: str, stream: str, subjects: str | None) -> int:
+    info = await client.jetstream(domain=domain).stream_info(stream, subjects_filter=subjects)
+    if subjects is None:
+        return int(info.state.messages)
+    return sum((info.state.subjects or {}).values())
+
+
+async def alliance_settled(client: NatsClient, nations: list[str], timeout_s: float) -> bool:
+    """Whether, within ``timeout_s``, the hub holds every copy the nations released and
+    each nation has admitted every copy addressed to it (JetStream counts, all domains)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        released = 0
+        for nation in nations:
+            released += await _stored(client, nation.lower(), f"HZ_{nation}_SHARE", None)
+        settled = released == await _stored(client, "hub", ALLIANCE_STREAM, None)
+        for nation in nations:
+            domain = nation.lower()
+            imported = await _stored(client, domain, f"HZ_{nation}_IMPORT", None)
+            admitted = await _stored(client, domain, f"HZ_{nation}", f"hz.{nation}.ally.>")
+            addressed = await _stored(client, "hub", ALLIANCE_STREAM, f"hz.share.{nation}.>")
+            settled = settled and imported == addressed and admitted >= imported
+        if settled:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _run_nations(
+    plan: FederationPlan, directory: Path, duration_s: float, seed: int, console: Console
+) -> list[NodeReport]:
+    nations = list(plan.nations)
+    hub = await NatsBus.connect(plan.hub.url, hub_streams(nations), domain="hub", name="demo")
+    barrier = asyncio.Barrier(len(nations))
+
+    async def all_done_and_shared() -> None:
+        # The last node to finish its replay waits for the alliance picture to settle.
+        if await barrier.wait() == 0 and not await alliance_settled(hub.client, nations, 120):
+            console.print("[yellow]the alliance picture did not settle within 120 s[/yellow]")
+        await barrier.wait()
+
+    try:
+        runs = [
+            run_node(
+                NodeOptions(
+                    nation=nation,
+                    servers=[server.url],
+                    scenario=DEMO_SCENARIOS[nation],
+                    store_path=directory / f"{nation}.sqlite",
+                    domain=server.domain,
+                    alliance=tuple(nations),
+                    seed=seed,
+                    duration_s=duration_s,
+                ),
+                before_close=all_done_and_shared,
+            )
+            for nation, server in plan.nations.items()
+        ]
+        console.print(f"running {', '.join(nations)} for {duration_s:.0f} simulated s …")
+        return list(await asyncio.gather(*runs))
+    finally:
+        await hub.close()
+
+
+def run_federation_demo(
+    parent: Path, duration_s: float = 120.0, seed: int = 1, console: Console | None = None
+) -> list[NodeReport]:
+    console = console or Console()
+    binary = find_nats_server()
+    directory = parent / f"federation-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    plan = plan_federation(list(DEMO_SCENARIOS), directory / "servers")
+    processes = [
+        NatsServerProcess(server, directory / "servers", binary) for server in plan.servers
+    ]
+    try:
+        for process in processes:
+            process.start()
+            console.print(f"started nats-server {process.plan.name} at {process.plan.url}")
+        reports = asyncio.run(_run_nations(plan, directory, duration_s, seed, console))
+    finally:
+        for process in processes:
+            process.stop()
+        console.print("stopped every nats-server the demo started")
+    console.print(picture_table(reports))
+    console.print(f"run folder: {directory}")
+    return reports

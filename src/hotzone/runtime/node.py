@@ -1,0 +1,137 @@
+"""A nation node: the pipeline of one nation (or of some of its sectors) on NatsBus.
+
+``hotzone node`` runs this. A node with ``replay`` simulates its scenario and publishes the
+detections and the clock; every node runs the stages and the recorder on the subjects of
+its sectors (all of the nation's when no sectors are given) and, with an alliance, the
+share exporter and importer. Sector nodes scale a nation out: each process's consumers
+read only its sectors' subjects and the clock (`sector_filters`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotzone.bus import NatsBus
+from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
+from hotzone.runtime.federation_servers import check_nation
+from hotzone.runtime.pipeline import Pipeline, PipelineProgress
+from hotzone.runtime.services import RecorderService, Stage, StageService
+from hotzone.runtime.stages import build_stages
+from hotzone.sim.scenario import load_scenario
+from hotzone.sim.simulator import simulate
+from hotzone.store import SQLiteStore
+from hotzone.types.subjects import validate_pattern
+
+
+def sector_filters(nation: str, sectors: Sequence[str]) -> list[str]:
+    """The subjects a node owning ``sectors`` reads: their detections, tracks, the clock."""
+    filters = []
+    for sector in sectors:
+        filters += [f"hz.{nation}.det.{sector}.>", f"hz.{nation}.trk.{sector}"]
+    filters.append(f"hz.{nation}.clock")
+    for pattern in filters:
+        validate_pattern(pattern)
+    return filters
+
+
+@dataclass
+class NodeOptions:
+    nation: str
+    servers: list[str]
+    scenario: str
+    store_path: Path
+    sectors: tuple[str, ...] = ()
+    domain: str | None = None
+    alliance: tuple[str, ...] = ()
+    replay: bool = True
+    seed: int = 1
+    duration_s: float | None = None
+    speed: float = math.inf
+    replicas: int = 1
+
+
+@dataclass
+class NodeReport:
+    nation: str
+    progress: PipelineProgress
+    shared_out: dict[str, int] = field(default_factory=dict)
+    received_from: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
+
+
+async def run_node(
+    options: NodeOptions,
+    on_progress: Callable[[PipelineProgress], None] | None = None,
+    stages: Sequence[Stage] | None = None,
+    linger_s: float = 0.0,
+    before_close: Callable[[], Awaitable[object]] | None = None,
+) -> NodeReport:
+    """Run one node to the end of its replay (or, without replay, until the clock says
+    shutdown). Sharing goes on for ``linger_s`` afterwards, and until ``before_close``
+    returns (e.g. a barrier all nodes reach), so allies catch up before it stops."""
+    nation = check_nation(options.nation)
+    loaded = load_scenario(options.scenario)
+    built = build_stages(loaded, seed=options.seed)
+    run_stages: list[Stage] = list(stages) if stages is not None else list(built.stages)
+    streams = federation_streams(nation, options.replicas)
+    if not options.alliance:
+        streams = streams[:-1]  # no hub: no import stream
+    bus = await NatsBus.connect(
+        options.servers,
+        streams,
+        domain=options.domain,
+        read_filters=sector_filters(nation, options.sectors) if options.sectors else None,
+        name=f"hotzone-node-{nation}",
+    )
+    store = SQLiteStore(options.store_path)
+    stop = asyncio.Event()
+    sharing: list[ShareExporter | ShareImporter] = []
+    share_tasks = []
+    if options.alliance:
+        sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
+        for service in sharing:
+            ready = asyncio.Event()
+            share_tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
+    try:
+        pipeline = Pipeline(bus, store, run_stages, nation=nation, on_progress=on_progress)
+        if options.replay:
+            messages = simulate(
+                loaded,
+                seed=options.seed,
+                duration_s=options.duration_s,
+                removals=built.removals,
+            )
+            pipeline.speed = options.speed
+            progress = await pipeline.run(messages)
+        else:
+            progress = await _serve(pipeline)
+        if before_close is not None:
+            await before_close()
+        if linger_s > 0:
+            await asyncio.sleep(linger_s)
+    finally:
+        stop.set()
+        await asyncio.gather(*share_tasks, return_exceptions=True)
+        await bus.close()
+        store.close()
+    report = NodeReport(nation=nation, progress=progress)
+    for service in sharing:
+        if isinstance(service, ShareExporter):
+            report.shared_out = dict(service.counters.by_recipient)
+        else:
+            report.received_from = dict(service.counters.by_recipient)
+            report.refused = service.counters.refused
+    return report
+
+
+async def _serve(pipeline: Pipeline) -> PipelineProgress:
+    """Run the stage services and the recorder until a shutdown tick arrives."""
+    services: list[StageService | RecorderService] = [*pipeline.services, pipeline.recorder]
+    await asyncio.gather(*(service.run() for service in services))
+    pipeline.progress.finished = True
+    return pipeline.progress
