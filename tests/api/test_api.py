@@ -7,8 +7,8 @@ import base64
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 
-from hotzone.api.authority import decision_signing_bytes
 from hotzone.types import Decision
+from hotzone.types.signing import decision_signing_bytes
 from tests.api.conftest import login
 from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_DE, CONFIRMED_VISIBLE_TO_PL
 

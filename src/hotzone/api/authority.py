@@ -36,8 +36,8 @@ from hotzone.types import (
     TaskOrder,
     Verdict,
 )
+from hotzone.types.signing import decision_signing_bytes
 
-DECISION_DOMAIN = b"hotzone/decision/v1\n"
 AUDIT_DOMAIN = b"hotzone/audit/v1\n"
 GENESIS_HASH = "0" * 64
 DECIDING_ROLES = (OperatorRole.OPERATOR, OperatorRole.COMMANDER)
@@ -52,12 +52,6 @@ class DecisionRefusedError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def decision_signing_bytes(decision: Decision) -> bytes:
-    """What an operator's key signs: the decision without its ``signature``."""
-    unsigned = msgspec.structs.replace(decision, signature="")
-    return DECISION_DOMAIN + _encoder.encode(unsigned)
 
 
 def audit_record_hash(record: AuditRecord) -> str:

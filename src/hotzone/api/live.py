@@ -93,7 +93,9 @@ def serve_scenario(
         # The pipeline records into its own connection; the API reads the bus live.
         store = SQLiteStore(store_path)
         try:
-            pipeline = Pipeline(bus, store, build_stages(loaded), nation=nation, speed=speed)
+            # No simulated operators: the people in the browser decide.
+            stages = build_stages(loaded, seed=seed, simulated=False).stages
+            pipeline = Pipeline(bus, store, stages, nation=nation, speed=speed)
             await pipeline.run(read_jsonl(inputs / "detections.jsonl"))
         finally:
             store.close()
