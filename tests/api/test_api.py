@@ -140,6 +140,7 @@ def test_layers_runs_scenarios_and_bad_input(client: TestClient) -> None:
     assert len(layers["sensors"]["features"]) > 5
     assert len(layers["coverage"]["features"]) >= 3
     assert layers["jamming"]["features"]
+    assert layers["effectors"]["features"] and layers["corridors"]["features"]
     assert "suwalki-drones" in {
         s["name"] for s in client.get("/api/scenarios", headers=headers).json()
     }

@@ -1,6 +1,6 @@
 """The static layers of the map, as GeoJSON: sensors and their coverage, defended assets,
 borders, GNSS-jamming areas from the scenario; effectors, no-fire areas and civil air
-corridors from the scenario's c2 file (``sim/data/<scenario>.c2.yaml``) when it has one.
+corridors from the scenario's c2 data (`hotzone.c2.config.load_c2_spec`) when it has one.
 
 Circles are polygons of 64 points on the sphere (good to metres at these ranges).
 """
@@ -8,11 +8,9 @@ Circles are polygons of 64 points on the sphere (good to metres at these ranges)
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from hotzone.c2.config import C2ConfigError, load_c2_spec
 from hotzone.sim.scenario import Scenario
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -104,45 +102,32 @@ def scenario_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
 
 
 def c2_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
-    """Effectors, no-fire areas and civil air corridors from the scenario's c2 file."""
+    """Effectors, no-fire areas and civil air corridors from the scenario's c2 data."""
     layers: dict[str, list[Feature]] = {"effectors": [], "no_fire_areas": [], "corridors": []}
-    document = _c2_document(scenario)
-    for effector in document.get("effectors") or []:
-        position = effector.get("position") or {}
-        if "lat_deg" not in position or "lon_deg" not in position:
-            continue
+    try:
+        spec = load_c2_spec(scenario.name)
+    except C2ConfigError:
+        return {name: _collection(features) for name, features in layers.items()}
+    for effector in spec.effectors:
         properties = {
-            "id": str(effector.get("id", "")),
-            "kind": str(effector.get("kind", "")),
-            "effect_class": str(effector.get("effect_class", "")),
-            "max_range_m": float(effector.get("max_range_m", 0.0)),
+            "id": effector.id,
+            "kind": str(effector.kind),
+            "effect_class": str(effector.effect_class),
+            "country": effector.country,
+            "max_range_m": effector.max_range_m,
         }
-        layers["effectors"].append(
-            _point(float(position["lat_deg"]), float(position["lon_deg"]), properties)
-        )
-    for roe in document.get("roe") or []:
-        for source, target in (
-            ("no_fire_areas", "no_fire_areas"),
-            ("civil_air_corridors", "corridors"),
+        position = effector.position
+        layers["effectors"].append(_point(position.lat_deg, position.lon_deg, properties))
+    for roe in spec.roe:
+        for target, areas in (
+            ("no_fire_areas", roe.no_fire_areas),
+            ("corridors", roe.civil_air_corridors),
         ):
-            for area in roe.get(source) or []:
-                points = area.get("points") or []
-                if len(points) < 3:
+            for area in areas:
+                if len(area.points) < 3:
                     continue
-                ring = [[float(lon), float(lat)] for lat, lon in points]
+                ring = [[lon, lat] for lat, lon in area.points]
                 if ring[0] != ring[-1]:
                     ring.append(ring[0])
-                properties = {"name": str(area.get("name", "")), "sector": roe.get("sector")}
-                layers[target].append(_polygon(ring, properties))
+                layers[target].append(_polygon(ring, {"name": area.name, "sector": roe.sector}))
     return {name: _collection(features) for name, features in layers.items()}
-
-
-def _c2_document(scenario: Scenario) -> dict[str, Any]:
-    if scenario.source_path is None:
-        return {}
-    path = Path(scenario.source_path).with_suffix(".c2.yaml")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}  # no c2 file (or an unreadable one): the c2 layers stay empty
-    return document if isinstance(document, dict) else {}
