@@ -22,6 +22,7 @@ from hotzone.commands import (
     federation,
     ingest,
     node,
+    report,
     schema,
     serve,
     simulate,
@@ -48,6 +49,7 @@ SUBCOMMANDS = (
     serve,
     node,
     federation,
+    report,
 )
 
 
