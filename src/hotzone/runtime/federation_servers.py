@@ -116,7 +116,14 @@ class ServerPlan:
             "}",
         ]
         if self.leaf_port is not None:
-            lines += ["leafnodes {", f"  listen: {self.host}:{self.leaf_port}", "}"]
+            # Leaves reconnect only to the URLs they were given (a proxy, a load balancer),
+            # never to addresses the hub advertises.
+            lines += [
+                "leafnodes {",
+                f"  listen: {self.host}:{self.leaf_port}",
+                "  no_advertise: true",
+                "}",
+            ]
         if self.hub_leaf_url is not None:
             lines += [
                 "leafnodes {",
