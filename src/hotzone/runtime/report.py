@@ -5,7 +5,7 @@ mailed or archived: a map snapshot (truth, tracks, borders, assets), a timeline 
 detections, tracks, alerts, decisions and orders, OSPA/GOSPA over time
 (`hotzone.fusion.metrics.set_distance`), the classification confusion matrix (latest
 assessment of each confirmed track against the nearest true object), time to decision per
-proposal and the leakers (`hotzone.runtime.run_report`).
+proposal and the leakers (hostile true objects that came within a defended asset's radius).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from numpy.typing import NDArray
 
 from hotzone.fusion.metrics import set_distance
 from hotzone.geo.frames import LocalFrame
-from hotzone.runtime.run_report import response_report
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
@@ -32,6 +31,8 @@ from hotzone.types import (
     Assessment,
     Decision,
     Detection,
+    Proposal,
+    StandardIdentity,
     TaskOrder,
     Track,
     TrackStatus,
@@ -77,7 +78,7 @@ def _sections(
     if truth and tracks:
         sections.append(("OSPA / GOSPA over time", _image(_ospa_figure(tracks, truth))))
         sections.append(("Classification confusion", _confusion_section(messages, truth)))
-    sections.append(("Decisions and leakers", _response_section(scenario, run)))
+    sections.append(("Decisions and leakers", _response_section(scenario, messages, truth)))
     return sections
 
 
@@ -230,26 +231,59 @@ def _confusion_section(messages: list[AnyMessage], truth: list[TruthState]) -> s
     )
 
 
-def _response_section(scenario: Scenario, run: Path) -> str:
-    report = response_report(scenario, run)
-    if not report:
-        return "<p>No proposals or orders in this run.</p>"
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(row[key]) if row[key] is not None else '-')}</td>"
-            for key in ("proposal_id", "track_id", "effector_id", "effect_class", "decisions")
+def leakers(scenario: Scenario, truth: list[TruthState]) -> list[str]:
+    """Hostile true objects that came within a defended asset's radius."""
+    reached: set[str] = set()
+    hostile = [t for t in truth if t.affiliation == StandardIdentity.HOSTILE]
+    for asset in scenario.defended_assets:
+        if not hostile:
+            break
+        centre = asset.position
+        frame = LocalFrame(centre.lat_deg, centre.lon_deg, float(centre.altitude))
+        offsets = _enu(frame, [t.position for t in hostile])
+        horizontal = np.hypot(offsets[:, 0], offsets[:, 1])
+        for index in np.flatnonzero(horizontal <= float(asset.radius)):
+            reached.add(hostile[int(index)].target_id)
+    return sorted(reached)
+
+
+def _response_section(
+    scenario: Scenario, messages: list[AnyMessage], truth: list[TruthState]
+) -> str:
+    proposals = [m for m in messages if isinstance(m, Proposal)]
+    decisions: dict[str, list[Decision]] = defaultdict(list)
+    ordered: set[str] = set()
+    for message in messages:
+        if isinstance(message, Decision):
+            decisions[message.proposal_hash].append(message)
+        elif isinstance(message, TaskOrder):
+            ordered.add(message.proposal_hash)
+    rows = []
+    for proposal in proposals:
+        made = sorted(decisions.get(proposal.content_hash, []), key=lambda d: d.time)
+        waited = (made[-1].time - proposal.time).total_seconds() if made else None
+        outcome = (
+            "ordered"
+            if proposal.content_hash in ordered
+            else ("decided, no order" if made else "undecided")
         )
-        + f"<td>{_seconds(row['time_to_decision_s'])}</td><td>{html.escape(row['outcome'])}</td>"
-        + "</tr>"
-        for row in report["proposals"]
-    )
-    leakers = ", ".join(report["leaker_ids"]) or "none"
+        cells = [
+            proposal.proposal_id,
+            proposal.track_id,
+            proposal.effector_id,
+            str(proposal.effect_class),
+            ", ".join(f"{d.operator_id}:{d.verdict}" for d in made) or "-",
+            _seconds(waited),
+            outcome,
+        ]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    reached = leakers(scenario, truth)
+    named = html.escape(", ".join(reached) or "none")
     return (
-        f"<p>Orders: {report['orders']}; leakers (hostile objects that reached a defended "
-        f"asset): {report['leakers']} ({html.escape(leakers)}).</p>"
+        f"<p>Proposals: {len(proposals)}; orders: {len(ordered)}; leakers (hostile objects "
+        f"that reached a defended asset): {len(reached)} ({named}).</p>"
         "<table><tr><th>proposal</th><th>track</th><th>effector</th><th>effect</th>"
-        f"<th>decisions</th><th>time to decision</th><th>outcome</th></tr>{rows}</table>"
+        f"<th>decisions</th><th>time to decision</th><th>outcome</th></tr>{''.join(rows)}</table>"
     )
 
 
