@@ -180,3 +180,33 @@ def test_closest_approach_and_time_to_go() -> None:
     assert inbound.miss_distance_m < 100.0 and inbound.time_to_go_s == pytest.approx(180.0, abs=2.0)
     [outbound] = approaches(float(lat[0]), float(lon[0]), 0.0, (50.0, 0.0, 0.0), (asset,))
     assert outbound.time_to_go_s == float("inf") and outbound.time_to_cpa_s == 0.0
+
+
+def test_identity_holds_against_momentary_doubt_but_yields_to_contrary_evidence() -> None:
+    from hotzone.assess.identity import carried_identity
+    from hotzone.types import StandardIdentity as Id
+
+    assert carried_identity(Id.HOSTILE, Id.UNKNOWN) is Id.HOSTILE
+    assert carried_identity(Id.HOSTILE, Id.PENDING) is Id.HOSTILE
+    assert carried_identity(Id.SUSPECT, Id.UNKNOWN) is Id.SUSPECT
+    assert carried_identity(Id.SUSPECT, Id.HOSTILE) is Id.HOSTILE
+    assert carried_identity(Id.HOSTILE, Id.NEUTRAL) is Id.NEUTRAL
+    assert carried_identity(Id.HOSTILE, Id.FRIEND) is Id.FRIEND
+    assert carried_identity(Id.UNKNOWN, Id.PENDING) is Id.UNKNOWN
+    assert carried_identity(Id.PENDING, Id.UNKNOWN) is Id.UNKNOWN
+
+
+def test_a_declared_class_is_held_through_doubt_but_not_against_another_class() -> None:
+    from hotzone.assess.classifier import Classification
+    from hotzone.assess.stage import held_classification
+    from hotzone.types import TargetClass
+
+    drone = Classification({"one_way_attack_drone": 0.8}, TargetClass.ONE_WAY_ATTACK_DRONE, 0.8, ())
+    doubt = Classification({"one_way_attack_drone": 0.4}, TargetClass.UNKNOWN, 0.4, ("x",))
+    bird = Classification({"bird_flock": 0.9}, TargetClass.BIRD_FLOCK, 0.9, ())
+    held = held_classification(drone, doubt)
+    assert held.target_class is TargetClass.ONE_WAY_ATTACK_DRONE
+    assert held.probabilities == doubt.probabilities
+    assert "held as one_way_attack_drone" in held.explanation[-1]
+    assert held_classification(drone, bird) is bird
+    assert held_classification(doubt, doubt) is doubt

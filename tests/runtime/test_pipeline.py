@@ -38,6 +38,7 @@ class EventCounterStage:
     """A tiny real stage: one track per window that had events, numbered by window."""
 
     name = "counter"
+    input_subjects = ("det.>",)
 
     def __init__(self) -> None:
         self.windows: list[tuple[datetime, int]] = []
@@ -69,6 +70,7 @@ class TrackWatcherStage:
     """A stage above the counter: raises an alert for every track it sees."""
 
     name = "watcher"
+    input_subjects = ("trk.>",)
 
     def accepts(self, message: AnyMessage) -> bool:
         return isinstance(message, Track)

@@ -102,3 +102,29 @@ def standard_identity(
     if from_hostile and evidence.target_class not in (TargetClass.CLUTTER, TargetClass.UNKNOWN):
         return StandardIdentity.SUSPECT, tuple(reasons)
     return StandardIdentity.UNKNOWN, tuple(reasons)
+
+
+# How firmly an identity is held: a track keeps a firmer identity than the evidence of the
+# moment gives unless that evidence contradicts it (a friend, neutral or cooperative fact).
+_FIRMNESS = {
+    StandardIdentity.PENDING: 0,
+    StandardIdentity.UNKNOWN: 1,
+    StandardIdentity.SUSPECT: 2,
+    StandardIdentity.HOSTILE: 3,
+}
+
+
+def carried_identity(previous: StandardIdentity, proposed: StandardIdentity) -> StandardIdentity:
+    """The identity to hold now, given the one held before and what the evidence says.
+
+    Identification is a declaration that changes on evidence, not on a classifier's
+    momentary doubt: a hostile drone whose class confidence dips for one update stays
+    hostile. Friend, assumed friend and neutral always take effect at once.
+    """
+    if (
+        previous in _FIRMNESS
+        and proposed in _FIRMNESS
+        and _FIRMNESS[proposed] < _FIRMNESS[previous]
+    ):
+        return previous
+    return proposed

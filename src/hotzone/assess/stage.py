@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -30,7 +30,7 @@ from hotzone.assess.classifier import Classification, TreeEnsembleClassifier
 from hotzone.assess.context import AssessmentContext
 from hotzone.assess.features import batch_features
 from hotzone.assess.history import TrackHistories, TrackRecord
-from hotzone.assess.identity import IdentityEvidence, standard_identity
+from hotzone.assess.identity import IdentityEvidence, carried_identity, standard_identity
 from hotzone.assess.threat import Threat, approaches, rank_threats, threat_score
 from hotzone.geo import country_of
 from hotzone.types import (
@@ -47,6 +47,25 @@ from hotzone.types import (
 
 AssessmentOutput = Assessment | Alert | Event
 THREAT_ALERT_MIN_SCORE = 0.25
+
+
+def held_classification(previous: Classification, latest: Classification) -> Classification:
+    """Keep a declared class through a moment of doubt.
+
+    Below the confidence threshold the classifier answers ``unknown``; that is doubt, not
+    evidence of another class, so the track keeps its class (with the latest
+    probabilities) until another class is confidently declared.
+    """
+    if latest.target_class != TargetClass.UNKNOWN or previous.target_class == TargetClass.UNKNOWN:
+        return latest
+    return replace(
+        latest,
+        target_class=previous.target_class,
+        explanation=(
+            *latest.explanation,
+            f"held as {previous.target_class}: no other class is confident",
+        ),
+    )
 
 
 @dataclass
@@ -126,7 +145,10 @@ class AssessmentStage:
             seen.add(record.track_id)
             judgement = self._judgements[record.track_id]
             identity, reasons = self._identify(record, judgement, by_track.get(record.track_id, []))
-            judgement.identity, judgement.reasons = identity, reasons
+            held = carried_identity(judgement.identity, identity)
+            if held != identity:
+                reasons = (*reasons, f"still {held}: nothing since contradicts it")
+            judgement.identity, judgement.reasons = held, reasons
             track_threats = self._threats(record, judgement)
             threats += track_threats
             score = max((t.score for t in track_threats), default=0.0)
@@ -152,7 +174,8 @@ class AssessmentStage:
             if judgement is None:
                 self._judgements[record.track_id] = _Judgement(answer, now_s)
             else:
-                judgement.classification, judgement.classified_at_s = answer, now_s
+                held = held_classification(judgement.classification, answer)
+                judgement.classification, judgement.classified_at_s = held, now_s
 
     def _country(self, lat: float, lon: float) -> str | None:
         try:

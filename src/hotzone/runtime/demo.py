@@ -1,10 +1,12 @@
 """``hotzone demo``: simulate a shipped scenario and run the whole pipeline on it.
 
-The run folder holds everything needed to inspect or replay the run:
+The simulator streams straight into the pipeline, so the response closes the loop: a
+target stopped by an approved effect disappears from the sensors. The run folder holds
+everything needed to inspect or replay the run:
 
-    inputs/    scenario.yaml, detections.jsonl, truth.jsonl
-    outputs/   one JSONL file per output message type (tracks.jsonl, ...)
-    hotzone.sqlite   every message on the bus, in order
+    inputs/    scenario.yaml, detections.jsonl (all sensor output), truth.jsonl
+    outputs/   one JSONL file per output type (tracks.jsonl, alerts.jsonl, ...), eval.json
+    hotzone.sqlite   every message on the bus, in order (audit chain included)
     summary.json, summary.md
 """
 
@@ -13,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -24,11 +26,12 @@ from rich.table import Table
 
 from hotzone.bus import InProcessBus
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
-from hotzone.runtime.stages import build_stages
+from hotzone.runtime.run_report import response_report, tracking_report
+from hotzone.runtime.stages import RunStages, build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
-from hotzone.sim.simulator import simulate_to_directory
+from hotzone.sim.simulator import run_duration, simulate
 from hotzone.store import SQLiteStore
-from hotzone.types import read_jsonl, write_jsonl
+from hotzone.types import AnyMessage, TruthState, write_jsonl
 
 OUTPUT_FILES = {
     "track": "tracks.jsonl",
@@ -41,6 +44,9 @@ OUTPUT_FILES = {
     "dead_letter": "dead_letters.jsonl",
 }
 
+# The simulator computes ahead in windows; short ones let an effect show promptly.
+SIMULATION_WINDOW_S = 5.0
+
 
 def _run_directory(parent: Path, scenario: Scenario, seed: int) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -52,16 +58,21 @@ def _run_directory(parent: Path, scenario: Scenario, seed: int) -> Path:
     return directory
 
 
-def summary_table(progress: PipelineProgress, title: str) -> Table:
+def summary_table(progress: PipelineProgress, title: str, run: RunStages | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("simulated time", f"{progress.elapsed_simulated_s:,.0f} s")
+    if run is not None and run.stages:
+        table.add_row("confirmed tracks now", f"{run.stages[0].last_outputs['Track']:,}")
     for kind, count in sorted(progress.published.items()):
         table.add_row(f"input {kind}", f"{count:,}")
     for stage, outputs in sorted(progress.stage_outputs.items()):
         for kind, count in sorted(outputs.items()):
             table.add_row(f"{stage} → {kind}", f"{count:,}")
+    if run is not None and run.effects is not None:
+        stopped = sum(1 for e in run.effects.outcomes if e.attributes["outcome"] == "stopped")
+        table.add_row("threats stopped", f"{stopped:,}")
     table.add_row("dead letters", f"{progress.dead_letters:,}")
     table.add_row("messages recorded", f"{progress.recorded:,}")
     return table
@@ -77,6 +88,15 @@ def _write_outputs(store: SQLiteStore, outputs: Path) -> dict[str, int]:
     return counts
 
 
+def _tee_inputs(
+    messages: Iterable[AnyMessage], detections: IO[bytes], truth: IO[bytes]
+) -> Iterator[AnyMessage]:
+    """Pass messages on while writing them to the run's input files."""
+    for message in messages:
+        write_jsonl((message,), truth if isinstance(message, TruthState) else detections)
+        yield message
+
+
 def run_demo(
     scenario: str | Path,
     parent: Path,
@@ -89,69 +109,91 @@ def run_demo(
     """Run ``scenario`` end to end; returns the run folder."""
     console = console or Console(stderr=True)
     loaded = load_scenario(scenario)
+    duration = run_duration(loaded, duration_s)
     run_directory = _run_directory(parent, loaded, seed)
     inputs = run_directory / "inputs"
+    outputs = run_directory / "outputs"
     inputs.mkdir(parents=True)
     if loaded.source_path is not None:
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
-    console.print(f"simulating [bold]{loaded.name}[/bold] (seed {seed}) …")
-    simulation_summary = simulate_to_directory(
-        loaded, inputs, seed=seed, duration_s=duration_s, progress=live
-    )
-    stages = build_stages(loaded)
-    title = f"hotzone demo: {loaded.name}"
+    run = build_stages(loaded, seed=seed, simulated=True)
+    title = f"hotzone demo: {loaded.name} (seed {seed})"
+    console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
     try:
-        progress = _run_pipeline(
-            store, stages, read_jsonl(inputs / "detections.jsonl"), live, console, title
-        )
-        output_counts = _write_outputs(store, run_directory / "outputs")
-        message_counts = Counter(
-            {tag: store.count(tag) for tag in ("detection", "report", "event", *OUTPUT_FILES)}
-        )
+        with (
+            open(inputs / "detections.jsonl", "wb") as detections,
+            open(inputs / "truth.jsonl", "wb") as truth,
+        ):
+            messages = simulate(
+                loaded,
+                seed=seed,
+                duration_s=duration,
+                include_truth=True,
+                window_s=SIMULATION_WINDOW_S,
+                removals=run.removals,
+            )
+            progress = _run_pipeline(
+                store, run, _tee_inputs(messages, detections, truth), live, speed, console, title
+            )
+        output_counts = _write_outputs(store, outputs)
+        stored_by_type = {
+            tag: count
+            for tag in ("detection", "report", "event", "truth", *OUTPUT_FILES)
+            if (count := store.count(tag))
+        }
     finally:
         store.close()
 
+    tracking = tracking_report(inputs / "truth.jsonl", outputs / "tracks.jsonl")
+    (outputs / "eval.json").write_text(json.dumps(tracking, indent=1, sort_keys=True) + "\n")
+    response = response_report(loaded, run_directory)
     summary: dict[str, Any] = {
         "scenario": loaded.name,
         "seed": seed,
-        "simulation": simulation_summary,
         "simulated_seconds": progress.elapsed_simulated_s,
         "inputs": dict(progress.published),
         "stage_outputs": {name: dict(counts) for name, counts in progress.stage_outputs.items()},
+        "stage_processor_seconds": {
+            name: round(seconds, 2) for name, seconds in progress.stage_seconds.items()
+        },
         "dead_letters": progress.dead_letters,
         "recorded_messages": progress.recorded,
-        "stored_by_type": {tag: count for tag, count in message_counts.items() if count},
+        "stored_by_type": stored_by_type,
         "output_files": output_counts,
+        "tracking": tracking,
+        "response": response,
     }
     (run_directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (run_directory / "summary.md").write_text(_summary_markdown(summary))
     if not live:
-        console.print(summary_table(progress, title))
+        console.print(summary_table(progress, title, run))
+    console.print(_headline(summary))
     return run_directory
 
 
 def _run_pipeline(
     store: SQLiteStore,
-    stages: list[Any],
-    messages: Any,
+    run: RunStages,
+    messages: Iterable[AnyMessage],
     live: bool,
+    speed: float,
     console: Console,
     title: str,
 ) -> PipelineProgress:
     async def main() -> PipelineProgress:
         bus = InProcessBus()
         if not live:
-            pipeline = Pipeline(bus, store, stages)
+            pipeline = Pipeline(bus, store, run.stages, speed=speed)
             result = await pipeline.run(messages)
         else:
             with Live(console=console, refresh_per_second=4) as display:
 
                 def show(progress: PipelineProgress) -> None:
-                    display.update(summary_table(progress, title))
+                    display.update(summary_table(progress, title, run))
 
-                pipeline = Pipeline(bus, store, stages, on_progress=show)
+                pipeline = Pipeline(bus, store, run.stages, speed=speed, on_progress=show)
                 result = await pipeline.run(messages)
         await bus.close()
         return result
@@ -159,7 +201,26 @@ def _run_pipeline(
     return asyncio.run(main())
 
 
+def _headline(summary: dict[str, Any]) -> str:
+    tracking = summary["tracking"]
+    response = summary["response"]
+    parts = [
+        f"hostile objects tracked {tracking['hostile_tracked']}/{tracking['hostile_objects']}",
+        f"OSPA {tracking['ospa_mean_m']:.0f} m",
+        f"alerts {summary['output_files'].get('alerts.jsonl', 0)}",
+    ]
+    if response:
+        parts += [
+            f"proposals {len(response['proposals'])}",
+            f"orders {response['orders']}",
+            f"threats stopped {response['stopped']}",
+            f"reached an asset {response['leakers']}",
+        ]
+    return "; ".join(parts)
+
+
 def _summary_markdown(summary: dict[str, Any]) -> str:
+    tracking = summary["tracking"]
     lines = [
         f"# hotzone run: {summary['scenario']} (seed {summary['seed']})",
         "",
@@ -167,10 +228,40 @@ def _summary_markdown(summary: dict[str, Any]) -> str:
         f"- dead letters: {summary['dead_letters']}",
         f"- messages recorded: {summary['recorded_messages']}",
         "",
-        "| message type | stored |",
-        "| --- | ---: |",
+        "## Tracking",
+        "",
+        f"- OSPA mean {tracking['ospa_mean_m']:.1f} m, GOSPA mean {tracking['gospa_mean']:.1f}",
+        f"- ID switches {tracking['id_switches']}, fragmentations {tracking['fragmentations']}",
+        f"- hostile objects with a confirmed track: {tracking['hostile_tracked']}"
+        f"/{tracking['hostile_objects']}",
+        "",
+        "| object | class | time to first confirmed track |",
+        "| --- | --- | ---: |",
     ]
+    for row in tracking["objects"]:
+        delay = (
+            "not tracked" if row["time_to_track_s"] is None else f"{row['time_to_track_s']:.0f} s"
+        )
+        lines.append(f"| {row['target_id']} | {row['class']} | {delay} |")
+    response = summary["response"]
+    if response:
+        lines += [
+            "",
+            "## Response",
+            "",
+            f"- orders {response['orders']}, threats stopped {response['stopped']}, "
+            f"hostile air objects that reached a defended asset: {response['leakers']}",
+            "",
+            "| proposal | track | effector | effect | decisions | time to decision | outcome |",
+            "| --- | --- | --- | --- | --- | ---: | --- |",
+        ]
+        for row in response["proposals"]:
+            delay = row["time_to_decision_s"]
+            lines.append(
+                f"| {row['proposal_id']} | {row['track_id']} | {row['effector_id']} | "
+                f"{row['effect_class']} | {row['decisions']} | "
+                f"{'-' if delay is None else f'{delay:.0f} s'} | {row['outcome']} |"
+            )
+    lines += ["", "| message type | stored |", "| --- | ---: |"]
     lines += [f"| {tag} | {count} |" for tag, count in summary["stored_by_type"].items()]
-    lines += ["", "| output file | records |", "| --- | ---: |"]
-    lines += [f"| {name} | {count} |" for name, count in summary["output_files"].items()]
     return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ class PipelineProgress:
     first_time: float | None = None
     published: Counter[str] = field(default_factory=Counter)
     stage_outputs: dict[str, Counter[str]] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     dead_letters: int = 0
     recorded: int = 0
     finished: bool = False
@@ -145,6 +146,7 @@ class Pipeline:
     def _collect(self) -> None:
         for service in self.services:
             self.progress.stage_outputs[service.stage.name] = Counter(service.counters.published)
+            self.progress.stage_seconds[service.stage.name] = service.counters.step_seconds
         self.progress.dead_letters = self.recorder.dead_letters
         self.progress.recorded = self.recorder.recorded
 

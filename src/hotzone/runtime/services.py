@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from time import process_time
 from typing import Protocol
 
 import msgspec
@@ -32,6 +33,8 @@ class Stage(Protocol):
     """A pure pipeline step."""
 
     name: str
+    input_subjects: tuple[str, ...]
+    """Subject patterns it reads, relative to ``hz.{nation}.`` (e.g. ``det.>``)."""
 
     def accepts(self, message: AnyMessage) -> bool:
         """Whether this stage consumes this kind of message."""
@@ -55,6 +58,8 @@ class ServiceCounters:
     published: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
     steps: int = 0
+    step_seconds: float = 0.0
+    """Processor time spent in the stage's own step, to show where a run's time goes."""
 
 
 def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
@@ -80,9 +85,7 @@ class StageService:
         self.max_pending = max_pending
         self.counters = ServiceCounters()
         self._clock = clock_subject(nation)
-        # Stages read sensor input and tracks; their own outputs of other kinds (alerts,
-        # c2) are read by the stages above them through these same two subject families.
-        self._inputs = (f"hz.{nation}.det.>", f"hz.{nation}.trk.>")
+        self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
         self.ticks_done = 0
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
@@ -113,7 +116,10 @@ class StageService:
     async def _step(self, posix_time: float, window: list[AnyMessage]) -> None:
         time = datetime.fromtimestamp(posix_time, UTC)
         self.counters.steps += 1
-        for output in self.stage.step(time, window):
+        started = process_time()
+        outputs = self.stage.step(time, window)
+        self.counters.step_seconds += process_time() - started
+        for output in outputs:
             await self._publish(output)
 
     async def _publish(self, message: AnyMessage) -> None:

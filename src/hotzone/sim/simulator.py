@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,8 +252,14 @@ def simulate(
     sensors: Sequence[SensorModel] | None = None,
     window_s: float = DEFAULT_WINDOW_S,
     on_progress: ProgressCallback | None = None,
+    removals: Mapping[str, float] | None = None,
 ) -> Iterator[SimulatedMessage]:
     """Stream every sensor message of a run in delivery order.
+
+    ``removals`` (target id -> POSIX time) closes the loop with the response: a target
+    stopped by an effector no longer exists from that time on. The caller may add to it
+    while the run streams; it takes effect from the next window computed, so a short
+    ``window_s`` gives a prompt effect.
 
     ``include_truth`` interleaves a `TruthState` per target and truth step (before the
     sensor messages of the same instant). ``sensors`` replaces the scenario's sensor
@@ -265,7 +271,17 @@ def simulate(
         raise SimulationError(f"window must be a positive number of seconds, got {window_s}")
     models = list(build_sensors(scenario, duration) if sensors is None else sensors)
     target_set = build_targets(scenario.targets, scenario.frame, scenario.start_posix)
-    return _run(scenario, seed, duration, include_truth, models, target_set, window_s, on_progress)
+    return _run(
+        scenario,
+        seed,
+        duration,
+        include_truth,
+        models,
+        target_set,
+        window_s,
+        on_progress,
+        removals if removals is not None else {},
+    )
 
 
 def _run(
@@ -277,6 +293,7 @@ def _run(
     target_set: TargetSet,
     window_s: float,
     on_progress: ProgressCallback | None,
+    removals: Mapping[str, float],
 ) -> Iterator[SimulatedMessage]:
     start = scenario.start_posix
     end = start + duration
@@ -301,6 +318,7 @@ def _run(
         window_truth = truth_times[(truth_times >= window_start) & (truth_times < window_end)]
         instants = np.unique(np.concatenate([*in_window, window_truth if include_truth else []]))
         states = target_set.evaluate(instants)
+        _apply_removals(states, columns, removals)
         truth_at = _WindowTruth(states, columns)
 
         if include_truth:
@@ -320,6 +338,15 @@ def _run(
             on_progress(window_end - start)
     while pending:
         yield heapq.heappop(pending)[3]
+
+
+def _apply_removals(
+    states: TargetStates, columns: _TargetColumns, removals: Mapping[str, float]
+) -> None:
+    for target_id, removed_at in list(removals.items()):
+        if target_id in columns.ids:
+            column = columns.ids.index(target_id)
+            states.alive[states.times >= removed_at, column] = False
 
 
 # --------------------------------------------------------------------------- to files

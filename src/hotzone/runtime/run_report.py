@@ -1,0 +1,153 @@
+"""What a run achieved: tracking against truth, and the response loop's decisions.
+
+Both reports are plain dicts (JSON-ready) built from a run folder's files, so the demo's
+summary, ``hotzone report`` and the tests read the same numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hotzone.fusion.metrics import evaluate
+from hotzone.geo import geodesic_distance_m
+from hotzone.sim.scenario import Scenario
+from hotzone.store import SQLiteStore
+from hotzone.types import (
+    Decision,
+    Event,
+    Proposal,
+    StandardIdentity,
+    TargetClass,
+    TaskOrder,
+    Track,
+    TruthState,
+    read_jsonl,
+)
+
+AIR_THREATS = frozenset(
+    {
+        TargetClass.ONE_WAY_ATTACK_DRONE,
+        TargetClass.SMALL_UAV,
+        TargetClass.CRUISE_MISSILE,
+        TargetClass.BALLISTIC_MISSILE,
+    }
+)
+
+
+def _read(path: Path, kind: type) -> list[Any]:
+    return [message for message in read_jsonl(path) if isinstance(message, kind)]
+
+
+def tracking_report(truth_path: Path, tracks_path: Path) -> dict[str, Any]:
+    """OSPA/GOSPA, ID switches and time to first confirmed track per truth object."""
+    truth: list[TruthState] = _read(truth_path, TruthState)
+    tracks: list[Track] = _read(tracks_path, Track)
+    first: dict[str, TruthState] = {}
+    for state in truth:
+        first.setdefault(state.target_id, state)
+    if not truth:
+        return {
+            "ospa_mean_m": 0.0,
+            "gospa_mean": 0.0,
+            "id_switches": 0,
+            "fragmentations": 0,
+            "hostile_objects": 0,
+            "hostile_tracked": 0,
+            "objects": [],
+        }
+    result = evaluate(truth, tracks)
+    objects = [
+        {
+            "target_id": target_id,
+            "class": str(state.target_class),
+            "affiliation": str(state.affiliation),
+            "time_to_track_s": result.time_to_first_track_s.get(target_id),
+        }
+        for target_id, state in sorted(first.items())
+    ]
+    hostile = [row for row in objects if row["affiliation"] == StandardIdentity.HOSTILE]
+    return {
+        "ospa_mean_m": result.ospa_mean,
+        "gospa_mean": result.gospa_mean,
+        "gospa_localisation_mean": result.gospa_localisation_mean,
+        "gospa_missed_mean": result.gospa_missed_mean,
+        "gospa_false_mean": result.gospa_false_mean,
+        "id_switches": result.id_switches,
+        "fragmentations": result.fragmentations,
+        "hostile_objects": len(hostile),
+        "hostile_tracked": sum(1 for row in hostile if row["time_to_track_s"] is not None),
+        "objects": objects,
+    }
+
+
+def leakers(scenario: Scenario, truth: list[TruthState]) -> list[str]:
+    """Hostile air objects whose true position came inside a defended asset's radius."""
+    reached: set[str] = set()
+    threats = [
+        s
+        for s in truth
+        if s.affiliation == StandardIdentity.HOSTILE and s.target_class in AIR_THREATS
+    ]
+    if not threats:
+        return []
+    lat = np.array([s.position.lat_deg for s in threats])
+    lon = np.array([s.position.lon_deg for s in threats])
+    for asset in scenario.defended_assets:
+        distance = geodesic_distance_m(asset.position.lat_deg, asset.position.lon_deg, lat, lon)
+        for index in np.flatnonzero(distance <= float(asset.radius)):
+            reached.add(threats[int(index)].target_id)
+    return sorted(reached)
+
+
+def response_report(scenario: Scenario, run_directory: Path) -> dict[str, Any]:
+    """Every proposal with its decisions, time to decision and outcome; leakers."""
+    with SQLiteStore(run_directory / "hotzone.sqlite") as store:
+        messages = [stored.message for stored in store.replay(pattern="hz.*.>")]
+    proposals = [m for m in messages if isinstance(m, Proposal)]
+    if not proposals and not any(isinstance(m, TaskOrder) for m in messages):
+        return {}
+    decisions: dict[str, list[Decision]] = {}
+    for message in messages:
+        if isinstance(message, Decision):
+            decisions.setdefault(message.proposal_hash, []).append(message)
+    orders = {m.proposal_hash: m for m in messages if isinstance(m, TaskOrder)}
+    outcomes = {
+        m.attributes.get("order_id"): m.attributes.get("outcome", "")
+        for m in messages
+        if isinstance(m, Event) and m.source_id == "effect-model"
+    }
+    rows = []
+    for proposal in proposals:
+        made = sorted(decisions.get(proposal.content_hash, []), key=lambda d: d.time)
+        order = orders.get(proposal.content_hash)
+        if order is not None:
+            outcome = outcomes.get(order.order_id, "ordered")
+        elif made:
+            outcome = "rejected, void or expired"
+        else:
+            outcome = "undecided"
+        rows.append(
+            {
+                "proposal_id": proposal.proposal_id,
+                "track_id": proposal.track_id,
+                "effector_id": proposal.effector_id,
+                "effect_class": str(proposal.effect_class),
+                "decisions": ", ".join(f"{d.operator_id}:{d.verdict}" for d in made) or "-",
+                "time_to_decision_s": (made[-1].time - proposal.time).total_seconds()
+                if made
+                else None,
+                "outcome": outcome,
+            }
+        )
+    truth: list[TruthState] = _read(run_directory / "inputs" / "truth.jsonl", TruthState)
+    reached = leakers(scenario, truth)
+    return {
+        "proposals": rows,
+        "orders": len(orders),
+        "stopped": sum(1 for outcome in outcomes.values() if outcome == "stopped"),
+        "leakers": len(reached),
+        "leaker_ids": reached,
+    }
