@@ -3,7 +3,6 @@ proposals as the pipeline stages write them, in one SQLite store."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +22,8 @@ from hotzone.types import (
     TargetClass,
     Track,
     TrackStatus,
-    to_json,
 )
+from hotzone.types.signing import proposal_content_hash
 
 START = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
 
@@ -66,8 +65,7 @@ def _proposal(proposal_id: str, effect: EffectClass, effector: str, at: datetime
         rationale=("threat 0.92 towards Suwałki garrison",),
         releasability="REL PL LT",
     )
-    digest = hashlib.sha256(to_json(unhashed)).hexdigest()
-    return msgspec.structs.replace(unhashed, content_hash=digest)
+    return msgspec.structs.replace(unhashed, content_hash=proposal_content_hash(unhashed))
 
 
 def picture_messages(scans: int = 5) -> list[AnyMessage]:

@@ -99,7 +99,7 @@ def test_kinetic_needs_two_people_and_yields_a_signed_order(client: TestClient) 
     )
     public.verify(base64.b64decode(decision.signature), decision_signing_bytes(decision))
     kinds = [r["kind"] for r in client.get("/api/audit", headers=first).json()]
-    assert kinds == ["decision.approve", "decision.approve", "task_order"]
+    assert kinds == ["decision.approve", "decision.approve", "order"]
     verified = client.get("/api/audit/verify", headers=first).json()
     assert verified["intact"] is True
     exported = client.get("/api/audit/export", headers=first).text.splitlines()

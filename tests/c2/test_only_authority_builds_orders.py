@@ -27,6 +27,8 @@ def _constructions(path: Path) -> list[int]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
+        if isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "issubclass"):
+            continue  # asking what a message is builds nothing
         if _names_task_order(node.func) or any(
             _names_task_order(argument) for argument in node.args
         ):
@@ -37,6 +39,17 @@ def _constructions(path: Path) -> list[int]:
 def test_the_scan_finds_a_construction() -> None:
     # The scanner itself must see the one real construction, or the next test proves nothing.
     assert _constructions(AUTHORITY_FILE)
+
+
+def test_the_scan_finds_constructions_but_not_type_checks(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "a = TaskOrder(order_id='x')\n"
+        "b = msgspec.convert(raw, TaskOrder)\n"
+        "c = isinstance(a, TaskOrder)\n"
+        "d = types.TaskOrder(order_id='y')\n"
+    )
+    assert _constructions(sample) == [1, 2, 4]
 
 
 def test_no_module_but_the_authority_constructs_a_task_order() -> None:

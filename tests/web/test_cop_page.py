@@ -87,7 +87,7 @@ def test_two_people_approve_a_kinetic_proposal_in_the_browser(
     orders = _api_get(server, "observer", "/api/orders")
     assert len(orders) == 1 and orders[0]["effector_id"] == "sam-suwalki"
     audit = _api_get(server, "observer", "/api/audit")
-    assert [r["kind"] for r in audit] == ["decision.approve", "decision.approve", "task_order"]
+    assert [r["kind"] for r in audit] == ["decision.approve", "decision.approve", "order"]
     assert orders[0]["order_id"] in audit[-1]["payload"]
     assert _api_get(server, "observer", "/api/audit/verify")["intact"] is True
 

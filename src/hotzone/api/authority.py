@@ -26,11 +26,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hotzone.api.picture import PictureState
 from hotzone.api.users import User
+from hotzone.c2.audit import GENESIS_HASH, AuditLog, record_hash, verify_chain
+from hotzone.c2.authority import (
+    ApprovalPolicy,
+    Authority,
+    DecisionVerifier,
+    Situation,
+    enough_approvers,
+)
+from hotzone.c2.keys import OperatorKey, OperatorRegistry
 from hotzone.types import (
     AnyMessage,
     AuditRecord,
     Decision,
-    EffectClass,
     OperatorRole,
     Proposal,
     TaskOrder,
@@ -38,8 +46,6 @@ from hotzone.types import (
 )
 from hotzone.types.signing import decision_signing_bytes
 
-AUDIT_DOMAIN = b"hotzone/audit/v1\n"
-GENESIS_HASH = "0" * 64
 DECIDING_ROLES = (OperatorRole.OPERATOR, OperatorRole.COMMANDER)
 
 _encoder = msgspec.json.Encoder()
@@ -52,11 +58,6 @@ class DecisionRefusedError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def audit_record_hash(record: AuditRecord) -> str:
-    unhashed = msgspec.structs.replace(record, record_hash="")
-    return hashlib.sha256(AUDIT_DOMAIN + _encoder.encode(unhashed)).hexdigest()
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -105,49 +106,57 @@ def verify_decision(decision: Decision, keys: dict[str, Ed25519PublicKey]) -> bo
 
 
 def verify_audit_chain(records: list[AuditRecord]) -> tuple[bool, str]:
-    """Whether every record hashes right and links to the one before; else where not."""
-    previous = GENESIS_HASH
-    for index, record in enumerate(records):
-        if record.sequence != index + 1:
-            return False, f"record {index + 1}: sequence {record.sequence} out of order"
-        if record.previous_hash != previous:
-            return False, f"record {record.sequence}: previous_hash does not link"
-        if audit_record_hash(record) != record.record_hash:
-            return False, f"record {record.sequence}: record_hash does not match its content"
-        previous = record.record_hash
-    return True, f"{len(records)} records, chain intact"
+    """Whether the chain holds (c2's own verification), and where it breaks if not."""
+    fault = verify_chain(records)
+    if fault is None:
+        return True, f"{len(records)} records, chain intact"
+    return False, str(fault)
 
 
 @dataclass
 class DecisionAuthority:
-    """Turns a logged-in user's verdict on a proposal into signed, audited messages."""
+    """Turns a logged-in user's verdict on a proposal into signed, audited messages.
+
+    The order itself comes only from `hotzone.c2.authority.Authority.issue_order`, with
+    every check c2 makes (signatures against the registered keys, roles, two people with a
+    commander for kinetic effects, expiry, the track still inside the proposal's envelope,
+    rules of engagement, abort): the API adds no second way to task an effector.
+    """
 
     picture: PictureState
     keyring: OperatorKeyring
     aborted: bool = False
+    roles: dict[str, OperatorRole] = field(default_factory=dict)
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
 
-    def audit(
-        self,
-        time: datetime,
-        kind: str,
-        actor: str,
-        payload: str,
-        previous: AuditRecord | None = None,
-    ) -> AuditRecord:
-        """The next link of the audit chain, after ``previous`` (default: the last one)."""
-        if previous is None and self.picture.audit:
-            previous = self.picture.audit[-1]
-        record = AuditRecord(
-            sequence=(previous.sequence + 1) if previous else 1,
+    def audit(self, time: datetime, kind: str, actor: str, payload: str) -> AuditRecord:
+        """The next link of the audit chain after the picture's last record."""
+        last = self.picture.audit[-1] if self.picture.audit else None
+        sequence = last.sequence + 1 if last is not None else 1
+        previous_hash = last.record_hash if last is not None else GENESIS_HASH
+        return AuditRecord(
+            sequence=sequence,
             time=time,
             kind=kind,
             actor=actor,
             payload=payload,
-            previous_hash=previous.record_hash if previous else GENESIS_HASH,
-            record_hash="",
-            releasability="NATO",
+            previous_hash=previous_hash,
+            record_hash=record_hash(sequence, time, kind, actor, payload, previous_hash),
         )
-        return msgspec.structs.replace(record, record_hash=audit_record_hash(record))
+
+    def registry(self) -> OperatorRegistry:
+        """c2's registry of the keys held for the users who have decided so far."""
+        return OperatorRegistry(
+            OperatorKey(
+                operator_id=username,
+                role=self.roles[username],
+                public_key=base64.b64encode(
+                    key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+                ).decode(),
+            )
+            for username, key in self.keyring.private_keys.items()
+            if username in self.roles
+        )
 
     def decide(
         self, user: User, proposal: Proposal, verdict: Verdict, now: datetime
@@ -167,6 +176,7 @@ class DecisionAuthority:
                 409, f"{user.username} has already decided on {proposal.proposal_id}"
             )
         key = self.keyring.key_for(user.username)
+        self.roles[user.username] = user.role
         unsigned = Decision(
             decision_id=f"dec-{uuid.uuid4().hex[:12]}",
             time=now,
@@ -182,34 +192,25 @@ class DecisionAuthority:
         decision = msgspec.structs.replace(unsigned, signature=signature)
         record = self.audit(now, f"decision.{verdict}", user.username, _json(decision))
         outputs: list[AnyMessage] = [decision, record]
-        order = self._order_if_authorized(proposal, [*earlier, decision], now)
-        if order is not None:
-            outputs += [order, self.audit(now, "task_order", "c2", _json(order), record)]
-        return outputs
-
-    def _order_if_authorized(
-        self, proposal: Proposal, decisions: list[Decision], now: datetime
-    ) -> TaskOrder | None:
-        keys = self.keyring.public_keys()
-        approvals = [
-            d for d in decisions if d.verdict == Verdict.APPROVE and verify_decision(d, keys)
-        ]
-        if len(approvals) < len(decisions):
-            return None  # a rejection, or a signature that does not verify, stops the order
-        approvers = {d.operator_id for d in approvals}
-        needed = 2 if proposal.effect_class == EffectClass.KINETIC else 1
-        if len(approvers) < needed:
-            return None
-        return TaskOrder(
-            order_id=f"ord-{uuid.uuid4().hex[:12]}",
+        decisions = [*earlier, decision]
+        if any(d.verdict != Verdict.APPROVE for d in decisions) or not enough_approvers(
+            self.policy, proposal, decisions
+        ):
+            return outputs  # rejected, or waiting for the second person
+        audit = AuditLog(last=record)
+        authority = Authority(DecisionVerifier(self.registry(), self.policy), audit)
+        entry = self.picture.tracks.get(proposal.track_id)
+        situation = Situation(
             time=now,
-            proposal_hash=proposal.content_hash,
-            effector_id=proposal.effector_id,
-            track_id=proposal.track_id,
-            action=proposal.action,
-            decision_ids=tuple(d.decision_id for d in approvals),
-            releasability=proposal.releasability,
+            track=entry.track if entry is not None else None,
+            assessment=self.picture.assessments.get(proposal.track_id),
+            abort_active=self.aborted,
         )
+        result = authority.issue_order(proposal, decisions, situation)
+        if isinstance(result, TaskOrder):
+            outputs.append(result)
+        outputs.extend(audit.drain())
+        return outputs
 
 
 def _json(message: AnyMessage) -> str:

@@ -88,6 +88,23 @@ class Refusal:
     decision_id: str | None = None
 
 
+def enough_approvers(
+    policy: ApprovalPolicy, proposal: Proposal, approvals: Sequence[Decision]
+) -> bool:
+    """Whether ``approvals`` reach the policy's count of distinct people (and a commander).
+
+    Only then is `Authority.issue_order` worth asking: before, a missing approval is not a
+    refusal but a wait for the second person.
+    """
+    people = {decision.operator_id for decision in approvals}
+    needed = policy.approvals_needed.get(proposal.effect_class, 1)
+    if proposal.effect_class in policy.commander_needed and not any(
+        decision.role is OperatorRole.COMMANDER for decision in approvals
+    ):
+        return False
+    return len(people) >= needed
+
+
 class DecisionVerifier:
     """Checks single decisions and whether a set of them authorizes a proposal."""
 

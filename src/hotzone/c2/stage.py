@@ -31,6 +31,7 @@ from hotzone.c2.authority import (
     DecisionVerifier,
     Refusal,
     Situation,
+    enough_approvers,
 )
 from hotzone.c2.config import C2Spec, EffectorSpec
 from hotzone.c2.keys import OperatorRegistry
@@ -178,7 +179,7 @@ class ResponseStage:
             pending.state = ProposalState.REJECTED
             return []
         pending.approvals.append(decision)
-        if not self._enough_approvers(pending):
+        if not enough_approvers(self.verifier.policy, pending.proposal, pending.approvals):
             return []
         result = self.authority.issue_order(
             pending.proposal, pending.approvals, self._situation(time, pending)
@@ -190,16 +191,6 @@ class ResponseStage:
         self.rounds_left[pending.effector.id] -= 1
         self.orders.append(result)
         return [result]
-
-    def _enough_approvers(self, pending: _Pending) -> bool:
-        people = {d.operator_id for d in pending.approvals}
-        policy = self.verifier.policy
-        needed = policy.approvals_needed.get(pending.proposal.effect_class, 1)
-        if pending.proposal.effect_class in policy.commander_needed and not any(
-            d.role is OperatorRole.COMMANDER for d in pending.approvals
-        ):
-            return False
-        return len(people) >= needed
 
     def _take_abort(self, time: datetime, decision: Decision) -> list[AnyMessage]:
         key = self.verifier.check_signed(decision, self.fully_simulated)
