@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hotzone.commands.common import CommandError, SubParsers
-
-if TYPE_CHECKING:
-    from hotzone.assess.context import AssessmentContext
-    from hotzone.sim.scenario import Scenario
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -49,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     context = AssessmentContext()
     if args.scenario is not None:
+        from hotzone.runtime.stages import assessment_context
         from hotzone.sim.scenario import ScenarioError, load_scenario
 
         try:
-            context = context_from_scenario(load_scenario(args.scenario))
+            context = assessment_context(load_scenario(args.scenario))
         except ScenarioError as error:
             raise CommandError(str(error)) from None
     messages, unreadable = read_messages(args.input)
@@ -84,42 +80,3 @@ def run(args: argparse.Namespace) -> int:
         f"({len(unreadable)} unreadable lines)"
     )
     return 0
-
-
-def context_from_scenario(scenario: Scenario) -> AssessmentContext:
-    """An `AssessmentContext` from a loaded scenario (assets, borders, cables, countries)."""
-    from hotzone.assess.context import (
-        AssessmentContext,
-        BorderSpec,
-        DefendedAssetSpec,
-        InfrastructureSpec,
-    )
-
-    assets = tuple(
-        DefendedAssetSpec(
-            a.name,
-            a.position.lat_deg,
-            a.position.lon_deg,
-            float(a.radius),
-            float(a.position.altitude),
-            a.kind,
-        )
-        for a in scenario.defended_assets
-    )
-    borders = tuple(
-        BorderSpec(b.name, (b.countries[0], b.countries[1]), tuple((p[0], p[1]) for p in b.points))
-        for b in scenario.borders
-    )
-    lines = tuple(
-        InfrastructureSpec(i.name, i.kind, tuple((p[0], p[1]) for p in i.points))
-        for i in scenario.infrastructure
-    )
-    countries = {c for b in borders for c in b.countries}
-    hostile = tuple(sorted(countries & {"BY", "RU"}))
-    return AssessmentContext(
-        home_countries=tuple(sorted(countries - set(hostile))),
-        hostile_countries=hostile,
-        assets=assets,
-        borders=borders,
-        infrastructure=lines,
-    )

@@ -39,7 +39,11 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     transport.add_argument("--listen-tcp", metavar="HOST:PORT", help="accept TCP feeds")
     transport.add_argument("--file", type=Path, metavar="PATH", help="read a capture file")
-    parser.add_argument("--store", type=Path, default=None, help="record into this SQLite file")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="record into this store: a SQLite file, or postgresql://user@host/db",
+    )
     parser.add_argument("--nation", default="pl", help="nation code of the subjects (pl)")
     parser.add_argument("--sensors", type=Path, default=None, help="sensor/site file (YAML)")
     parser.add_argument("--source-id", default=None, help="name of the feed")
@@ -88,13 +92,13 @@ async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str
     from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
     from hotzone.runtime.sources import SourcePublisher
-    from hotzone.store import SQLiteStore
+    from hotzone.store import open_store
     from hotzone.types.subjects import clock_subject
 
     factory = decoder_factories()[args.format]
     bus = InProcessBus()
     publisher = SourcePublisher(bus, args.nation, args.releasability)
-    store = SQLiteStore(args.store) if args.store is not None else None
+    store = open_store(args.store) if args.store is not None else None
     recorder = RecorderService(bus, store, args.nation) if store is not None else None
     recording: asyncio.Task[None] | None = None
     if recorder is not None:
