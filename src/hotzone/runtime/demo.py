@@ -118,7 +118,7 @@ def run_demo(
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
     run = build_stages(loaded, seed=seed, simulated=True)
-    title = f"hotzone demo: {loaded.name} (seed {seed})"
+    title = f"hotzone demo: {loaded.name}"
     console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
     try:

@@ -249,6 +249,7 @@ class EffectModelStage:
                 "order_id": order.order_id,
                 "effector_id": order.effector_id,
                 "truth_target": target,
+                "miss_distance_m": f"{miss_distance:.0f}",
             },
             releasability=order.releasability,
         )
