@@ -17,8 +17,15 @@ def _subcommand_names() -> list[str]:
     return sorted(actions[0].choices)  # type: ignore[union-attr,arg-type]
 
 
-def test_every_subcommand_is_registered() -> None:
-    assert len(_subcommand_names()) == len(SUBCOMMANDS)
+def test_every_subcommand_module_registers_its_commands() -> None:
+    import argparse
+
+    for module in SUBCOMMANDS:
+        parser = argparse.ArgumentParser()
+        module.add_parser(parser.add_subparsers())
+        names = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        assert names, f"{module.__name__} registers no subcommand"
+        assert set(names) <= set(_subcommand_names())
 
 
 @pytest.mark.parametrize("name", _subcommand_names())
