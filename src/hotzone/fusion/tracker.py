@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hotzone.fusion.arrays import (
-    BoolArray,
     FloatArray,
     IntArray,
     ensure_positive_definite,
@@ -28,7 +27,7 @@ from hotzone.fusion.arrays import (
     small_inverse,
     symmetrize,
 )
-from hotzone.fusion.association import Association, Associator, CandidatePairs, GNNAssociator
+from hotzone.fusion.association import Associator, CandidatePairs, GNNAssociator
 from hotzone.fusion.deletion import Deleter, MissesDeleter
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.gating import ChiSquareGater, Gater, grid_candidates
@@ -638,11 +637,3 @@ class MultiTargetTracker:
             callsign=callsign,
         )
         return TrackBatch.concatenate([tracks, new])
-
-
-def association_summary(association: Association) -> str:
-    """One line for logs: how many pairs an association chose."""
-    return f"{len(association.tracks)} pairs"
-
-
-__all__ = ["BoolArray", "MultiTargetTracker", "Rejection"]
