@@ -6,11 +6,12 @@ frame) to (K, m) measurements. Angles are radians inside fusion; the degrees of
 
 Polar radar plots (range, azimuth, elevation) are turned into ENU positions with the
 debiased converted-measurement method before they reach a filter, so the tracker keeps
-one linear position model, one KD-tree pre-gate and one fast update for all radars; the
-reason is shown by ``tests/fusion/test_measurement.py::test_polar_long_range_*``: at long
-range a linearised (EKF) polar update from a diffuse prior is badly inconsistent and
-the plain conversion is biased, while the debiased conversion is unbiased and its
-covariance matches its errors. `PolarMeasurement` stays available as an EKF model.
+one linear position model, one spatial pre-gate and one fast update for all radars. The
+reason is shown by ``tests/fusion/test_models.py::test_polar_long_range_*`` (150 km,
+1.5° azimuth sigma): a linearised (EKF) polar update from a vague prior is badly
+inconsistent; the plain conversion is biased by r σ²/2 and its first-order covariance is
+several times too small; the debiased conversion with Longbin's covariance is unbiased
+and consistent (NEES ≈ 3). `PolarMeasurement` stays available as an EKF model.
 """
 
 from __future__ import annotations
