@@ -1,17 +1,27 @@
-"""Live input sources: UDP, TCP (client or server) and files, decoded onto the bus.
+"""Live input sources: UDP, TCP (client or server), files (read or followed) and Unix sockets.
 
 Each source feeds what arrives to one `Decoder` per stream and publishes the messages on
 their subjects and every refused frame as a dead letter on ``hz.{nation}.dead.{source}``.
 A bad frame never stops a source.
+
+The Unix-socket and followed-file sources match Suricata's ``eve-log`` output types:
+``filetype: regular`` (`follow_file_chunks`, ``tail -F``), ``unix_dgram``
+(`unix_datagram_chunks`: hotzone binds the socket, Suricata sends one record per datagram)
+and ``unix_stream`` (`serve_unix_stream`: hotzone listens, Suricata connects).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
+import stat
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from hotzone.bus import Bus
 from hotzone.ingest.base import Decoder, DecodeResult
@@ -132,3 +142,196 @@ async def serve_tcp(
             writer.close()
 
     return await asyncio.start_server(handle, host, port)
+
+
+async def follow_file_chunks(
+    path: Path, poll_s: float = 0.2, from_start: bool = False, chunk_size: int = 1 << 16
+) -> AsyncIterator[bytes]:
+    """Yield what is appended to a file as it grows, like ``tail -F``; runs until cancelled.
+
+    A file present at the start is read from its end unless ``from_start``; one that
+    appears later (or replaces it) is read from its beginning, since all of it is new.
+    Rotation is followed by name: when the name points to another file (renamed away and
+    created anew, detected by device and inode) the old file is read to its end before the
+    new one is opened; when the file shrinks (truncated in place, ``copytruncate``) it is
+    read again from byte 0. A file truncated and then refilled beyond its old size between
+    two polls cannot be told from one that grew, as with ``tail -F``.
+    """
+    stream: BinaryIO | None = None
+    identity: tuple[int, int] | None = None
+    first_open = True
+    try:
+        while True:
+            if stream is None:
+                stream, identity = _open_followed(path)
+                if stream is not None and first_open and not from_start:
+                    stream.seek(0, os.SEEK_END)
+                first_open = False
+            if stream is not None:
+                chunk = stream.read(chunk_size)
+                if chunk:
+                    yield chunk
+                    await asyncio.sleep(0)  # other tasks run while a big backlog is read
+                    continue
+                current = _file_identity_and_size(path)
+                if current is not None and current[0] != identity:
+                    # Replaced: what the writer added to the old file before it let go
+                    # comes first, then the new file from its start.
+                    while rest := stream.read(chunk_size):
+                        yield rest
+                    stream.close()
+                    stream, identity = None, None
+                    continue
+                if current is not None and current[1] < stream.tell():
+                    stream.seek(0)  # truncated in place
+                    continue
+            await asyncio.sleep(poll_s)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _open_followed(path: Path) -> tuple[BinaryIO | None, tuple[int, int] | None]:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by follow_file_chunks
+    except FileNotFoundError:
+        return None, None  # not there (yet, or between rotation steps): wait for it
+    status = os.fstat(stream.fileno())
+    return stream, (status.st_dev, status.st_ino)
+
+
+def _file_identity_and_size(path: Path) -> tuple[tuple[int, int], int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_dev, status.st_ino), status.st_size
+
+
+#: Linux ``sun_path`` holds 108 bytes including the terminating NUL.
+UNIX_PATH_MAX_BYTES = 107
+
+
+def claim_unix_socket_path(path: Path, kind: socket.SocketKind) -> None:
+    """Make ``path`` free to bind: remove a stale socket file, refuse anything else.
+
+    A socket file left by a process that died is removed; one that another process
+    still listens on, or a path that is not a socket at all, is a clear error rather
+    than something deleted by mistake.
+    """
+    if len(os.fsencode(path)) > UNIX_PATH_MAX_BYTES:
+        raise ValueError(
+            f"Unix socket path {str(path)!r} is longer than {UNIX_PATH_MAX_BYTES} bytes"
+        )
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise ValueError(f"{path} exists and is not a Unix socket; not replacing it")
+    with socket.socket(socket.AF_UNIX, kind) as probe:
+        try:
+            probe.connect(os.fspath(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            pass  # nobody is bound to it: stale
+        else:
+            raise ValueError(f"Unix socket {path} is in use by another process")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _remove_socket_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+
+
+async def unix_datagram_chunks(
+    path: Path, terminate_lines: bool = True, max_pending: int = 65536
+) -> AsyncIterator[bytes]:
+    """Bind a Unix datagram socket at ``path`` and yield each datagram; runs until cancelled.
+
+    This is what Suricata's ``filetype: unix_dgram`` sends to: one EVE record per
+    datagram. With ``terminate_lines`` a datagram not ending in a newline gets one, because
+    the datagram boundary is the record boundary: a line decoder must not join a record
+    with the next datagram's. Pass ``False`` for binary formats. A stale socket file is
+    removed first and the socket file is removed on exit.
+    """
+    claim_unix_socket_path(path, socket.SOCK_DGRAM)
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        receiver.bind(os.fspath(path))
+        receiver.setblocking(False)
+    except OSError:
+        receiver.close()
+        raise
+    queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
+    loop = asyncio.get_running_loop()
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DatagramQueue(queue), sock=receiver
+        )
+    except BaseException:
+        receiver.close()
+        _remove_socket_file(path)
+        raise
+    try:
+        while True:
+            datagram = await queue.get()
+            if terminate_lines and not datagram.endswith(b"\n"):
+                datagram += b"\n"
+            yield datagram
+    finally:
+        transport.close()
+        _remove_socket_file(path)
+
+
+@contextlib.asynccontextmanager
+async def serve_unix_stream(
+    path: Path,
+    decoder_factory: Callable[[], Decoder],
+    publisher: SourcePublisher,
+) -> AsyncIterator[asyncio.Server]:
+    """Listen on a Unix stream socket at ``path``; one decoder per connection.
+
+    This is what Suricata's ``filetype: unix_stream`` connects to. A server rather than a
+    chunk iterator because Suricata reconnects after a write error: a record cut off on
+    the old connection must not be glued to the first record of the new one, and several
+    Suricata instances may share one socket. A stale socket file is removed first; the
+    socket file is removed when the context ends.
+    """
+    claim_unix_socket_path(path, socket.SOCK_STREAM)
+    # Suricata keeps its connection open for good; they are closed here on exit so that
+    # shutting down never waits for the sender to hang up.
+    open_writers: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[object]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = decoder_factory()
+        open_writers.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            handlers.add(handler)
+        try:
+            while chunk := await reader.read(1 << 16):
+                await publisher.publish_chunk(decoder, chunk)
+            received_at = datetime.now(UTC)
+            await publisher.publish_result(decoder, decoder.flush(received_at), received_at)
+        finally:
+            open_writers.discard(writer)
+            if handler is not None:
+                handlers.discard(handler)
+            writer.close()
+
+    server = await asyncio.start_unix_server(handle, os.fspath(path))
+    try:
+        yield server
+    finally:
+        server.close()
+        for writer in list(open_writers):
+            writer.close()
+        if handlers:
+            # Let each handler publish what its closed connection left, then stop waiting.
+            await asyncio.wait(handlers, timeout=1.0)
+        await server.wait_closed()
+        _remove_socket_file(path)
