@@ -2,7 +2,10 @@
 
 Transports: ``--udp HOST:PORT`` (listen for datagrams), ``--tcp HOST:PORT`` (connect to a
 feed; for ``sapient`` it is the address the SAPIENT fusion-node server listens on,
-127.0.0.1:5020 by default), ``--listen-tcp HOST:PORT`` (accept feeds) or ``--file PATH``.
+127.0.0.1:5020 by default), ``--listen-tcp HOST:PORT`` (accept feeds), ``--file PATH``
+(with ``--follow``: keep reading what is appended, across rotation, like ``tail -F``),
+``--unix-dgram PATH`` (bind a Unix datagram socket; Suricata's eve-log ``unix_dgram``) or
+``--unix-stream PATH`` (listen on a Unix stream socket; Suricata's ``unix_stream``).
 Every message and dead letter is recorded into ``--store`` (SQLite) when given; counters
 are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C).
 """
@@ -39,6 +42,31 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     transport.add_argument("--listen-tcp", metavar="HOST:PORT", help="accept TCP feeds")
     transport.add_argument("--file", type=Path, metavar="PATH", help="read a capture file")
+    transport.add_argument(
+        "--unix-dgram",
+        type=Path,
+        metavar="PATH",
+        help="bind a Unix datagram socket here, one record per datagram "
+        "(Suricata eve-log filetype: unix_dgram); a stale socket file is replaced",
+    )
+    transport.add_argument(
+        "--unix-stream",
+        type=Path,
+        metavar="PATH",
+        help="listen on a Unix stream socket here "
+        "(Suricata eve-log filetype: unix_stream); a stale socket file is replaced",
+    )
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="with --file: keep reading what is appended, following rotation and "
+        "truncation (tail -F); starts at the end of the file unless --from-start",
+    )
+    parser.add_argument(
+        "--from-start",
+        action="store_true",
+        help="with --follow: read what the file already holds first",
+    )
     parser.add_argument(
         "--store",
         default=None,
@@ -54,15 +82,27 @@ def add_parser(subparsers: SubParsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import socket
 
     from hotzone.ingest.registry import DecoderOptions, decoder_factories
-    from hotzone.runtime.sources import parse_host_port
+    from hotzone.runtime.sources import claim_unix_socket_path, parse_host_port
 
     factories = decoder_factories()
     if args.format not in factories:
         raise CommandError(f"unknown format {args.format!r}; known: {', '.join(sorted(factories))}")
-    if args.format != "sapient" and not (args.udp or args.tcp or args.listen_tcp or args.file):
-        raise CommandError("choose a transport: --udp, --tcp, --listen-tcp or --file")
+    unix_socket = args.unix_dgram or args.unix_stream
+    if args.format != "sapient" and not (
+        args.udp or args.tcp or args.listen_tcp or args.file or unix_socket
+    ):
+        raise CommandError(
+            "choose a transport: --udp, --tcp, --listen-tcp, --file, --unix-dgram or --unix-stream"
+        )
+    if args.format == "sapient" and unix_socket:
+        raise CommandError("sapient is served over TCP (--tcp HOST:PORT), not a Unix socket")
+    if args.follow and args.file is None:
+        raise CommandError("--follow goes with --file")
+    if args.from_start and not args.follow:
+        raise CommandError("--from-start goes with --follow")
     options = DecoderOptions(
         sensors_file=args.sensors, source_id=args.source_id, releasability=args.releasability
     )
@@ -71,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         for address in (args.udp, args.tcp, args.listen_tcp):
             if address is not None:
                 parse_host_port(address)
+        if args.unix_dgram is not None:
+            claim_unix_socket_path(args.unix_dgram, socket.SOCK_DGRAM)
+        if args.unix_stream is not None:
+            claim_unix_socket_path(args.unix_stream, socket.SOCK_STREAM)
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
     try:
@@ -131,6 +175,7 @@ async def _feed(
 ) -> None:
     import asyncio
 
+    from hotzone.ingest.base import LineDecoder
     from hotzone.runtime import sources
 
     if args.format == "sapient" and not args.file:
@@ -151,8 +196,23 @@ async def _feed(
         finally:
             await server.close()
         return
-    if args.file is not None:
+    if args.file is not None and args.follow:
+        chunks = sources.follow_file_chunks(args.file, from_start=args.from_start)
+        await publisher.pump(make(), chunks)
+    elif args.file is not None:
         await publisher.pump(make(), sources.file_chunks(args.file))
+    elif args.unix_dgram is not None:
+        decoder = make()
+        # A datagram is one record; line formats get it newline-terminated, binary ones as is.
+        chunks = sources.unix_datagram_chunks(
+            args.unix_dgram, terminate_lines=isinstance(decoder, LineDecoder)
+        )
+        print(f"{args.format}: receiving datagrams on {args.unix_dgram}", flush=True)
+        await publisher.pump(decoder, chunks)
+    elif args.unix_stream is not None:
+        async with sources.serve_unix_stream(args.unix_stream, make, publisher):
+            print(f"{args.format}: listening on {args.unix_stream}", flush=True)
+            await asyncio.Event().wait()  # until --duration or Ctrl-C
     elif args.udp is not None:
         await publisher.pump(make(), sources.udp_chunks(*sources.parse_host_port(args.udp)))
     elif args.tcp is not None:
