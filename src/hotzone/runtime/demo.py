@@ -252,6 +252,9 @@ def _summary_markdown(summary: dict[str, Any]) -> str:
             f"- orders {response['orders']}, threats stopped {response['stopped']}, "
             f"hostile air objects that reached a defended asset: {response['leakers']}",
             "",
+            "- orders per effector: "
+            + (", ".join(f"{k} {v}" for k, v in response["effector_use"].items()) or "none"),
+            "",
             "| proposal | track | effector | effect | decisions | time to decision | outcome |",
             "| --- | --- | --- | --- | --- | ---: | --- |",
         ]

@@ -144,9 +144,13 @@ def response_report(scenario: Scenario, run_directory: Path) -> dict[str, Any]:
         )
     truth: list[TruthState] = _read(run_directory / "inputs" / "truth.jsonl", TruthState)
     reached = leakers(scenario, truth)
+    use: dict[str, int] = {}
+    for order in orders.values():
+        use[order.effector_id] = use.get(order.effector_id, 0) + 1
     return {
         "proposals": rows,
         "orders": len(orders),
+        "effector_use": dict(sorted(use.items())),
         "stopped": sum(1 for outcome in outcomes.values() if outcome == "stopped"),
         "leakers": len(reached),
         "leaker_ids": reached,

@@ -29,6 +29,7 @@ from hotzone.geo import geodesic_distance_m
 from hotzone.sim.operator import SimulatedOperator
 from hotzone.sim.scenario import Scenario
 from hotzone.types import (
+    Alert,
     AnyMessage,
     Decision,
     Detection,
@@ -195,8 +196,12 @@ class EffectModelStage:
         self._rng = random.Random(self.seed)
 
     def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> list[AnyMessage]:
+        events: list[AnyMessage] = []
         for message in inputs:
-            if isinstance(message, TruthState):
+            if isinstance(message, Alert) and message.kind == "abort":
+                # A global abort stops every order that has not taken effect yet.
+                events.extend(self._cancel(time, f"cancelled by abort: {message.summary}"))
+            elif isinstance(message, TruthState):
                 self._truth[message.target_id] = message
             elif isinstance(message, Proposal):
                 self._proposals[message.content_hash] = message
@@ -206,12 +211,20 @@ class EffectModelStage:
                     self._pending.append((proposal.effect_window_start, message, proposal))
         due = [item for item in self._pending if item[0] <= time]
         self._pending = [item for item in self._pending if item[0] > time]
-        events: list[AnyMessage] = []
         for effect_time, order, proposal in due:
             event = self._resolve(effect_time, order, proposal)
             self.outcomes.append(event)
             events.append(event)
         return events
+
+    def _cancel(self, time: datetime, reason: str) -> list[Event]:
+        cancelled = [
+            self._outcome(time, order, "cancelled", reason, "none", float("nan"))
+            for _, order, _ in self._pending
+        ]
+        self._pending = []
+        self.outcomes.extend(cancelled)
+        return cancelled
 
     def _resolve(self, effect_time: datetime, order: TaskOrder, proposal: Proposal) -> Event:
         aim = proposal.target_position
@@ -236,13 +249,25 @@ class EffectModelStage:
             self.removals[nearest.target_id] = effect_time.timestamp()
         outcome = "stopped" if stopped else "missed"
         target = nearest.target_id if nearest is not None else "none"
+        summary = f"{order.effector_id} {order.action} on {order.track_id}: {outcome}"
+        return self._outcome(effect_time, order, outcome, summary, target, miss_distance)
+
+    @staticmethod
+    def _outcome(
+        time: datetime,
+        order: TaskOrder,
+        outcome: str,
+        summary: str,
+        target: str,
+        miss_distance: float,
+    ) -> Event:
         return Event(
             event_id=f"effect-{order.order_id}",
-            time=effect_time,
+            time=time,
             source_id="effect-model",
             kind=EventKind.OBSERVATION,
-            severity=6 if stopped else 4,
-            summary=f"{order.effector_id} {order.action} on {order.track_id}: {outcome}",
+            severity=6 if outcome == "stopped" else 4,
+            summary=summary,
             subject_id=order.track_id,
             attributes={
                 "outcome": outcome,
@@ -306,8 +331,8 @@ def build_stages(scenario: Scenario, seed: int = 1, simulated: bool = True) -> R
         run.stages.append(
             BusStage(
                 "effects",
-                ("truth", "c2.proposal", "c2.order"),
-                (TruthState, Proposal, TaskOrder),
+                ("truth", "c2.proposal", "c2.order", "alert"),
+                (TruthState, Proposal, TaskOrder, Alert),
                 run.effects.step,
             )
         )
