@@ -13,15 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.federation.helpers import EchoTracker, connect_federation, detection
+from tests.federation.helpers import EPOCH, EchoTracker, connect_federation, detection
 from tests.federation.servers import running_federation, running_standalone
 
 from hotzone.bus import NatsBus, nation_streams
@@ -29,9 +36,15 @@ from hotzone.runtime.federation import ShareExporter, ShareImporter
 from hotzone.runtime.node import sector_filters
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
-from hotzone.types import from_json, to_json
+from hotzone.runtime.stages import tracking_stage
+from hotzone.sim.scenario import load_scenario
+from hotzone.types import Detection, GeoPoint, MeasurementKind, from_json, to_json
 
-SECTORS = ["s1", "s2", "s3", "s4"]
+SECTORS = [f"s{index}" for index in range(1, 9)]
+SCENARIO = "suwalki-drones"
+"""The scenario whose frame, sector name and label the tracking stage takes."""
+NODE_MAX_PENDING = 8192
+PIPELINE_PUBLISHES = os.environ.get("HOTZONE_BENCH_PIPELINE", "1") == "1"
 
 
 async def _latency(directory: Path, count: int) -> list[float]:
@@ -74,83 +87,202 @@ async def _latency(directory: Path, count: int) -> list[float]:
         return latencies
 
 
-def _worker(url: str, sectors: list[str], done: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    async def work() -> None:
+@dataclass(frozen=True)
+class DrainResult:
+    """What one node process reports once it has drained its share of the backlog."""
+
+    sectors: tuple[str, ...]
+    detections: int
+    tracks_published: int
+    finished_at: float
+    step_seconds: float
+    cpu_seconds: float
+
+
+def synthetic_backlog(
+    sectors: Sequence[str], targets_per_sector: int, scans: int, seed: int = 1
+) -> list[tuple[float, list[Detection]]]:
+    """Scans of position detections of straight-flying targets, one radar per sector.
+
+    Each sector is a column 20 km wide of targets 5 km apart (so the tracker's gates never
+    mix sectors and every target becomes one confirmed track); one scan per second.
+    """
+    frame = load_scenario(SCENARIO).frame
+    rng = np.random.default_rng(seed)
+    count = len(sectors) * targets_per_sector
+    column = np.arange(count) // targets_per_sector
+    row = np.arange(count) % targets_per_sector
+    start = np.column_stack(
+        [column * 20_000.0 - 70_000.0, row * 5_000.0 - 40_000.0, np.full(count, 1_000.0)]
+    )
+    velocity = np.column_stack(
+        [rng.uniform(-30.0, 30.0, count), rng.uniform(20.0, 60.0, count), np.zeros(count)]
+    )
+    sigma_m = 50.0
+    covariance = ((sigma_m**2, 0.0, 0.0), (0.0, sigma_m**2, 0.0), (0.0, 0.0, sigma_m**2))
+    radar = GeoPoint(lat_deg=54.0, lon_deg=23.0)
+    backlog = []
+    for scan in range(scans):
+        time = EPOCH + timedelta(seconds=scan)
+        position = start + velocity * scan + rng.normal(0.0, sigma_m, (count, 3))
+        latitude, longitude, height = frame.enu_to_geodetic(position)
+        window = [
+            Detection(
+                detection_id=f"{sectors[column[index]]}-{scan}-{index}",
+                time=time,
+                sensor_id=f"radar-{sectors[column[index]]}",
+                kind=MeasurementKind.POSITION,
+                values=(float(latitude[index]), float(longitude[index]), float(height[index])),
+                covariance=covariance,
+                sensor_position=radar,
+                sector=sectors[column[index]],
+            )
+            for index in range(count)
+        ]
+        backlog.append((time.timestamp(), window))
+    return backlog
+
+
+async def _create_consumers(url: str, shares: list[list[str]]) -> None:
+    """Each node's durable consumer, created before the backlog so that it reads all of it
+    (as a restarted node resumes from where its consumer stopped)."""
+    for index, share in enumerate(shares):
         bus = await NatsBus.connect(
-            url, nation_streams("PL", archives=False), read_filters=sector_filters("PL", sectors)
+            url,
+            nation_streams("PL", archives=False),
+            durable_prefix=f"node{index}",
+            read_filters=sector_filters("PL", share),
         )
-        service = StageService(EchoTracker(), bus, "PL")
-        ready = asyncio.Event()
-        task = asyncio.create_task(service.run(ready))
-        await ready.wait()
-        done.put(("ready", 0))
-        await task
-        done.put(("done", service.counters.received["Detection"]))
+        await bus.subscribe("hz.PL.>", NODE_MAX_PENDING)
         await bus.close()
 
-    asyncio.run(work())
 
-
-async def _feed(url: str, count: int) -> None:
+async def _publish_backlog(url: str, backlog: list[tuple[float, list[Detection]]]) -> int:
+    """Publish every scan, then its clock tick, then a shutdown tick; returns detections."""
     bus = await NatsBus.connect(url, nation_streams("PL", archives=False))
-    for start in range(0, count, 200):
+    published = 0
+    for posix_time, window in backlog:
         await asyncio.gather(
-            *(
-                bus.publish(subject_for(message, "PL"), to_json(message))
-                for message in (
-                    detection(index, SECTORS[index % 4]) for index in range(start, start + 200)
-                )
-            )
+            *(bus.publish(subject_for(message, "PL"), to_json(message)) for message in window)
         )
-        await bus.publish("hz.PL.clock", encode_tick(float(start)), {"kind": "tick"})
+        published += len(window)
+        await bus.publish("hz.PL.clock", encode_tick(posix_time), {"kind": "tick"})
     await bus.publish("hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})
     await bus.close()
+    return published
 
 
-def _throughput(directory: Path, processes: int, count: int) -> float:
+def _node_process(
+    url: str,
+    index: int,
+    sectors: list[str],
+    ready: multiprocessing.Queue,  # type: ignore[type-arg]
+    go: EventType,
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """One node: its sectors' consumer, the real tracking stage, until the shutdown tick."""
+
+    async def work() -> DrainResult:
+        bus = await NatsBus.connect(
+            url,
+            nation_streams("PL", archives=False),
+            durable_prefix=f"node{index}",
+            read_filters=sector_filters("PL", sectors),
+            pipeline_publishes=PIPELINE_PUBLISHES,
+        )
+        service = StageService(tracking_stage(load_scenario(SCENARIO)), bus, "PL", NODE_MAX_PENDING)
+        ready.put(index)
+        await asyncio.to_thread(go.wait)
+        cpu_started = time.process_time()
+        await service.run()
+        finished_at = time.monotonic()
+        await bus.close()
+        return DrainResult(
+            sectors=tuple(sectors),
+            detections=service.counters.received["Detection"],
+            tracks_published=service.counters.published["Track"],
+            finished_at=finished_at,
+            step_seconds=service.counters.step_seconds,
+            cpu_seconds=time.process_time() - cpu_started,
+        )
+
+    results.put(asyncio.run(work()))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system processor time of a process (Linux /proc), to see where time goes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drain(
+    directory: Path, processes: int, backlog: list[tuple[float, list[Detection]]]
+) -> tuple[float, float, list[DrainResult]]:
+    """Seconds for ``processes`` nodes to drain the pre-loaded backlog, the server's
+    processor seconds meanwhile, and the nodes' reports."""
+    shares = [SECTORS[index::processes] for index in range(processes)]
     with running_standalone(directory) as server:
         url = server.plan.url
-        asyncio.run(_prepare(url))
-        done: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-        shares = [SECTORS[index::processes] for index in range(processes)]
-        workers = [
-            multiprocessing.Process(target=_worker, args=(url, share, done)) for share in shares
+        asyncio.run(_create_consumers(url, shares))
+        published = asyncio.run(_publish_backlog(url, backlog))
+        context = multiprocessing.get_context("spawn")
+        ready = context.Queue()
+        results = context.Queue()
+        go = context.Event()
+        nodes = [
+            context.Process(target=_node_process, args=(url, index, share, ready, go, results))
+            for index, share in enumerate(shares)
         ]
-        for worker in workers:
-            worker.start()
-        for _ in workers:
-            done.get(timeout=60)
-        started = time.perf_counter()
-        asyncio.run(_feed(url, count))
-        received = sum(done.get(timeout=600)[1] for _ in workers)
-        elapsed = time.perf_counter() - started
-        for worker in workers:
-            worker.join(30)
-        assert received == count, f"{received} of {count} detections processed"
-        return count / elapsed
-
-
-async def _prepare(url: str) -> None:
-    bus = await NatsBus.connect(url, nation_streams("PL", archives=False))
-    await bus.close()
+        for node in nodes:
+            node.start()
+        for _ in nodes:
+            ready.get(timeout=120)
+        assert server.process is not None
+        server_cpu = _cpu_seconds(server.process.pid)
+        started = time.monotonic()
+        go.set()
+        reports = [results.get(timeout=600) for _ in nodes]
+        server_cpu = _cpu_seconds(server.process.pid) - server_cpu
+        for node in nodes:
+            node.join(30)
+    drained = sum(report.detections for report in reports)
+    assert drained == published, f"{drained} of {published} detections processed"
+    return max(report.finished_at for report in reports) - started, server_cpu, reports
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--targets-per-sector", type=int, default=8)
+    parser.add_argument("--scans", type=int, default=120)
+    parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        latencies = asyncio.run(_latency(Path(scratch) / "latency", args.latency_samples))
-    p50 = statistics.median(latencies) * 1000
-    p99 = statistics.quantiles(latencies, n=100)[98] * 1000
-    print(f"PL detection -> LT shared track: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    if not args.skip_latency:
+        with tempfile.TemporaryDirectory() as scratch:
+            latencies = asyncio.run(_latency(Path(scratch) / "latency", args.latency_samples))
+        p50 = statistics.median(latencies) * 1000
+        p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+        print(f"PL detection -> LT shared track: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    backlog = synthetic_backlog(SECTORS, args.targets_per_sector, args.scans)
+    total = sum(len(window) for _, window in backlog)
+    print(
+        f"scale-out: {total:,} detections in {len(SECTORS)} sectors "
+        f"({args.targets_per_sector} targets each, {args.scans} scans) pre-loaded in HZ_PL; "
+        f"real tracking stage; {os.cpu_count()} CPU cores"
+    )
+    print("processes  drain s  detections/s  vs one  tracker CPU s  nodes CPU s  server CPU s")
     baseline = None
     for processes in (1, 2, 4):
         with tempfile.TemporaryDirectory() as scratch:
-            rate = _throughput(Path(scratch), processes, args.messages)
+            elapsed, server_cpu, reports = _drain(Path(scratch), processes, backlog)
+        rate = total / elapsed
         baseline = baseline or rate
-        print(f"{processes} process(es): {rate:,.0f} detections/s ({rate / baseline:.2f}x of one)")
+        step = sum(report.step_seconds for report in reports)
+        cpu = sum(report.cpu_seconds for report in reports)
+        print(
+            f"{processes:>9}  {elapsed:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
+            f"  {step:13.2f}  {cpu:11.2f}  {server_cpu:12.2f}"
+        )
 
 
 if __name__ == "__main__":

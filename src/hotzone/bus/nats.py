@@ -18,6 +18,11 @@ Delivery is at least once, made exactly once at the consumer:
 - Back-pressure: a subscription never holds more than ``max_pending`` messages locally and
   the server never has more than ``2 * max_pending`` unacknowledged for it; publishes in
   flight are bounded; a stream at its limit with ``discard_new`` makes publishers wait.
+- ``pipeline_publishes`` (sector nodes use it): ``publish`` returns once the message is
+  sent and its confirmation is awaited later, before a subscription of the same bus
+  acknowledges its next input (`NatsBus.confirm_publishes`). A stage's outputs then cost
+  one round trip per step instead of one each, and an input is still acknowledged only
+  after everything published while handling it is stored.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -252,7 +257,7 @@ class NatsSubscription:
         self._bus = bus
         self._pull = pull
         self._max_pending = max_pending
-        self._buffer: list[Msg] = []
+        self._buffer: deque[Msg] = deque()
         self._handed_out: Msg | None = None
         self._recent = RecentIds(idempotency_window)
         self._closed = asyncio.Event()
@@ -269,11 +274,14 @@ class NatsSubscription:
                 await message.ack()
 
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:
+        # What the subscriber published while handling the last message is stored before
+        # that message is acknowledged (a crash in between means a redelivery, not a loss).
+        await self._bus.confirm_publishes()
         await self._ack_handed_out()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             while self._buffer:
-                message = self._buffer.pop(0)
+                message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
                     with contextlib.suppress(*_TRANSIENT_ERRORS):
@@ -329,25 +337,39 @@ class NatsSubscription:
     async def _release_buffer(self) -> None:
         """Hand back what was fetched but not handed out: the server redelivers it now to
         whoever reads this consumer next, instead of after ``ack_wait``."""
-        buffered, self._buffer = self._buffer, []
+        buffered, self._buffer = self._buffer, deque()
         for message in buffered:
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
                 await message.nak()
 
-    async def _close(self) -> None:
-        """Stop fetching and hand back what was not handed out; iteration then ends."""
+    async def _close(self, acknowledge: bool = True) -> None:
+        """Stop fetching and hand back what was not handed out; iteration then ends.
+
+        Without ``acknowledge`` (what was published while handling it failed) the message
+        handed out last is handed back too, so that it is handled again."""
         self._closed.set()
-        await self._ack_handed_out()
+        if acknowledge:
+            await self._ack_handed_out()
+        elif self._handed_out is not None:
+            self._buffer.appendleft(self._handed_out)
+            self._handed_out = None
         await self._release_buffer()
 
     async def unsubscribe(self) -> None:
-        await self._close()
+        failure: BusPublishError | None = None
+        try:
+            await self._bus.confirm_publishes()
+        except BusPublishError as error:
+            failure = error
+        await self._close(acknowledge=failure is None)
         self._bus._forget(self)
         with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
             await self._pull.unsubscribe()
         if not self.durable:
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.js.errors.Error, nats.errors.Error):
                 await self._bus.jetstream.delete_consumer(self.stream, self.consumer)
+        if failure is not None:
+            raise failure
 
 
 @dataclass
@@ -367,6 +389,10 @@ class NatsBus:
     ``read_filters`` narrow every subscription to the subjects of this process's share of
     the work (its sectors, the clock): a subscription to ``hz.PL.>`` then reads only the
     filters inside it, still in stream order (one consumer with several filter subjects).
+    ``pipeline_publishes`` confirms publishes later (see the module docstring): their
+    order is kept except that a publish retried through a failure lands after the ones
+    sent behind it, so a process whose own publishes must stay ordered (a replay feeding
+    inputs and clock ticks) leaves it off.
     """
 
     def __init__(
@@ -381,6 +407,7 @@ class NatsBus:
         idempotency_window: int = 100_000,
         ack_wait_s: float = 30.0,
         read_filters: Sequence[str] | None = None,
+        pipeline_publishes: bool = False,
     ) -> None:
         for read_filter in read_filters or ():
             validate_pattern(read_filter)
@@ -395,7 +422,10 @@ class NatsBus:
         self.ack_wait_s = ack_wait_s
         self.jetstream = client.jetstream(domain=domain, timeout=publish_timeout_s)
         self.counters = PublishCounters()
+        self.pipeline_publishes = pipeline_publishes
         self._in_flight = asyncio.Semaphore(max_publishes_in_flight)
+        self._unconfirmed: set[asyncio.Task[None]] = set()
+        self._failed_publishes: list[BusPublishError] = []
         self._id_prefix = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)
         self._subscription_index = itertools.count(1)
@@ -413,6 +443,7 @@ class NatsBus:
         name: str = "hotzone",
         read_filters: Sequence[str] | None = None,
         publish_deadline_s: float = 60.0,
+        pipeline_publishes: bool = False,
     ) -> NatsBus:
         """Connect (retrying for ever on disconnection) and, by default, ensure the streams."""
         server_list = [servers] if isinstance(servers, str) else list(servers)
@@ -431,6 +462,7 @@ class NatsBus:
             durable_prefix=durable_prefix,
             read_filters=read_filters,
             publish_deadline_s=publish_deadline_s,
+            pipeline_publishes=pipeline_publishes,
         )
         if ensure_streams:
             await bus.ensure_streams()
@@ -474,16 +506,53 @@ class NatsBus:
             raise NoStreamError(f"no stream takes subject {subject!r}")
         message_headers = dict(headers or {})
         message_headers.setdefault(MESSAGE_ID_HEADER, self._next_message_id())
-        async with self._in_flight:
-            acknowledgement = await self._retry(
-                lambda: self.jetstream.publish(
-                    subject, payload, timeout=self.publish_timeout_s, headers=message_headers
-                ),
-                f"publish on {subject!r}",
-            )
+        if not self.pipeline_publishes:
+            async with self._in_flight:
+                await self._publish_confirmed(subject, payload, message_headers)
+            return
+        self._raise_failed_publish()
+        await self._in_flight.acquire()
+        task = asyncio.create_task(self._publish_confirmed(subject, payload, message_headers))
+        self._unconfirmed.add(task)
+        task.add_done_callback(self._publish_done)
+        # Let the task send its message now, so publishes reach the server in call order.
+        await asyncio.sleep(0)
+
+    async def _publish_confirmed(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        acknowledgement = await self._retry(
+            lambda: self.jetstream.publish(
+                subject, payload, timeout=self.publish_timeout_s, headers=headers
+            ),
+            f"publish on {subject!r}",
+        )
         self.counters.published += 1
         if acknowledgement.duplicate:
             self.counters.duplicates_refused += 1
+
+    def _publish_done(self, task: asyncio.Task[None]) -> None:
+        self._unconfirmed.discard(task)
+        self._in_flight.release()
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, BusPublishError):
+            self._failed_publishes.append(error)
+        elif error is not None:
+            failure = BusPublishError(f"publish failed: {type(error).__name__}: {error}")
+            failure.__cause__ = error
+            self._failed_publishes.append(failure)
+
+    def _raise_failed_publish(self) -> None:
+        if self._failed_publishes:
+            error, self._failed_publishes = self._failed_publishes[0], []
+            raise error
+
+    async def confirm_publishes(self) -> None:
+        """Wait until every publish made so far is stored; raise the first that failed
+        (`BusPublishError`). Immediate when ``pipeline_publishes`` is off."""
+        if self._unconfirmed:
+            await asyncio.wait(tuple(self._unconfirmed))
+        self._raise_failed_publish()
 
     async def _retry(self, attempt: Callable[[], Awaitable[_Result]], what: str) -> _Result:
         deadline = time.monotonic() + self.publish_deadline_s
@@ -562,14 +631,23 @@ class NatsBus:
             self._subscriptions.remove(subscription)
 
     async def close(self) -> None:
-        """Refuse new publishes, end every subscription's iteration, then disconnect.
+        """Wait for unconfirmed publishes, end every subscription's iteration, disconnect.
 
-        What a subscriber was handed is acknowledged; what it was not is handed back."""
+        What a subscriber was handed is acknowledged; what it was not is handed back. A
+        pipelined publish that failed is raised after the disconnection, and then nothing
+        handed out is acknowledged (it is handled again by whoever reads next)."""
         if self._closed:
             return
         self._closed = True
+        failure: BusPublishError | None = None
+        try:
+            await self.confirm_publishes()
+        except BusPublishError as error:
+            failure = error
         for subscription in tuple(self._subscriptions):
-            await subscription._close()
+            await subscription._close(acknowledge=failure is None)
         with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
             await self.client.flush(timeout=2)
         await self.client.close()
+        if failure is not None:
+            raise failure
