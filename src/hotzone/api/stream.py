@@ -5,12 +5,15 @@ update of the same thing replaces the older one still waiting, so a slow client 
 the latest state of each object instead of every intermediate one, and its memory is
 bounded by the number of objects, never by the update rate. A writer task per client sends
 what is waiting as one batch at most every ``batch_interval_s`` (the page renders batches,
-not single updates).
+not single updates): at once when the previous batch went out longer ago than that (an
+alert after a quiet spell is not held back), else when the interval is up. A client whose
+socket does not drain holds its writer in ``send``, and meanwhile its mailbox coalesces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +32,7 @@ class ClientStream:
     dropped: int = 0
     sent: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _last_batch_at: float = -float("inf")
 
     def offer(self, update: Update) -> None:
         if not self.accepts(update):
@@ -46,9 +50,12 @@ class ClientStream:
         self._ready.set()
 
     async def next_batch(self, batch_interval_s: float) -> list[Update]:
-        """Wait for updates, let more gather for ``batch_interval_s``, take them all."""
+        """Wait for updates and for ``batch_interval_s`` since the last batch; take them all."""
         await self._ready.wait()
-        await asyncio.sleep(batch_interval_s)
+        wait = self._last_batch_at + batch_interval_s - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # more gather meanwhile, the latest of each object kept
+        self._last_batch_at = time.monotonic()
         batch = list(self.pending.values())
         self.pending = {}
         self._ready.clear()

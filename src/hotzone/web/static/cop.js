@@ -1,9 +1,21 @@
 // The common operational picture: MapLibre (no tile server) + milsymbol APP-6D symbols.
-// Updates arrive in batches over the WebSocket; they are merged into `state` and drawn at
-// most every RENDER_INTERVAL_MS, so the page stays responsive at thousands of updates/s.
+//
+// Built to stay responsive at thousands of track updates per second:
+// - the WebSocket handler only merges each batch into `state` (latest state per object) and
+//   marks what changed; nothing is drawn there;
+// - drawing happens at most every RENDER_INTERVAL_MS, and only for what changed: the track
+//   source is re-set from a kept feature per track, trails at most every TRAIL_INTERVAL_MS,
+//   panels only when their alerts/proposals changed;
+// - one map image per symbol code (SIDC), made once by milsymbol; the label (track number,
+//   class, speed, altitude) is MapLibre text beside it. An image per labelled symbol would be
+//   an image per track, and MapLibre copies every image a tile uses to its worker on each
+//   source update: at a thousand tracks that copying, not drawing, saturated the page.
 "use strict";
 
 const RENDER_INTERVAL_MS = 250;
+const TRAIL_INTERVAL_MS = 1000;
+const TRACK_LIST_INTERVAL_MS = 1000;
+const TRACK_LIST_LIMIT = 200;
 const TRAIL_POINTS = 60;
 const IDENTITY_COLOURS = {
   pending: "rgb(255,255,128)", unknown: "rgb(255,255,128)", assumed_friend: "rgb(128,224,255)",
@@ -14,8 +26,14 @@ const IDENTITY_COLOURS = {
 const state = {
   user: null, token: null, viewAs: "", socket: null,
   tracks: new Map(), trails: new Map(), alerts: new Map(), proposals: new Map(),
-  clock: null, firstTime: null, replayAt: null, dirty: true, updatesReceived: 0,
-  batchesReceived: 0, lastBatchAt: 0, symbolImages: new Set(), mapReady: false,
+  clock: null, firstTime: null, replayAt: null, updatesReceived: 0,
+  batchesReceived: 0, lastBatchAt: 0, mapReady: false,
+  // What changed since the last draw.
+  changedTracks: new Set(), tracksReset: true, trailsDirty: true, alertsDirty: true,
+  proposalsDirty: true, clockDirty: true,
+  // Kept map features, one per confirmed track, updated in place.
+  trackFeatures: new Map(), symbolImages: new Set(), listIcons: new Map(),
+  lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -38,11 +56,14 @@ function withView(path) {
 
 // ---- map -------------------------------------------------------------------------------
 
+// No "glyphs" URL: MapLibre draws label glyphs locally (no font server, no internet).
 const map = new maplibregl.Map({
   container: "map",
   style: { version: 8, sources: {}, layers: [
     { id: "background", type: "background", paint: { "background-color": "#24303d" } }] },
   center: [23.1, 54.0], zoom: 8, attributionControl: false,
+  // Symbols appear at once: a fade would repaint every frame for 300 ms after each update.
+  fadeDuration: 0,
 });
 map.addControl(new maplibregl.AttributionControl({ customAttribution: "Natural Earth" }));
 
@@ -69,44 +90,45 @@ map.on("load", () => {
   map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
   map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
   map.addLayer({ id: "trails", type: "line", source: "trails", paint: { "line-color": ["get", "colour"], "line-width": 1.5, "line-opacity": 0.7 } });
+  // Symbols always show; a label that would overlap another is left out until there is room.
   map.addLayer({ id: "tracks", type: "symbol", source: "tracks", layout: {
-    "icon-image": ["get", "icon"], "icon-allow-overlap": true, "icon-ignore-placement": true } });
+    "icon-image": ["get", "icon"], "icon-allow-overlap": true, "icon-ignore-placement": true,
+    "text-field": ["get", "label"], "text-size": 10, "text-anchor": "left", "text-justify": "left",
+    "text-offset": [1.4, 0], "text-optional": true, "text-max-width": 30 },
+    paint: { "text-color": "#eee", "text-halo-color": "#111", "text-halo-width": 1 } });
   state.mapReady = true;
-  state.dirty = true;
+  state.tracksReset = true;
+  state.trailsDirty = true;
+  scheduleRender();
   if (state.user) loadStatic();
 });
 
-// milsymbol draws the APP-6D symbol with its label fields; each distinct symbol+label is
-// one image in the map's sprite, made once.
-function trackLabel(track) {
-  return {
-    uniqueDesignation: `TN${track.track_number}`,
-    type: track.target_class.replaceAll("_", " "),
-    speed: `${Math.round(track.speed_mps * 3.6 / 10) * 10} km/h`,
-    altitudeDepth: `${Math.round(track.altitude_m / 50) * 50} m`,
-  };
-}
-
-function symbolImage(track) {
-  const label = trackLabel(track);
-  const key = `${track.sidc}|${label.uniqueDesignation}|${label.type}|${label.speed}|${label.altitudeDepth}`;
+// One map image per SIDC, drawn once by milsymbol.
+function symbolImage(sidc) {
+  const key = `sidc:${sidc}`;
   if (!state.symbolImages.has(key)) {
-    const symbol = new ms.Symbol(track.sidc, { size: 22, ...label, infoColor: "#eee" });
-    const canvas = symbol.asCanvas(window.devicePixelRatio || 1);
-    const context = canvas.getContext("2d");
-    const image = context.getImageData(0, 0, canvas.width, canvas.height);
-    if (!map.hasImage(key)) map.addImage(key, image, { pixelRatio: window.devicePixelRatio || 1 });
+    const ratio = window.devicePixelRatio || 1;
+    const canvas = new ms.Symbol(sidc, { size: 22 }).asCanvas(ratio);
+    const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    if (!map.hasImage(key)) map.addImage(key, image, { pixelRatio: ratio });
     state.symbolImages.add(key);
   }
   return key;
 }
 
-function trackFeatures(tracks) {
-  return tracks.filter((t) => t.status === "confirmed").map((t) => ({
-    type: "Feature", id: t.track_number,
-    properties: { track_id: t.track_id, icon: symbolImage(t) },
-    geometry: { type: "Point", coordinates: [t.lon_deg, t.lat_deg] },
-  }));
+// The APP-6 label fields: track number, class, speed, altitude.
+function trackLabel(track) {
+  const speed = Math.round(track.speed_mps * 3.6 / 10) * 10;
+  const altitude = Math.round(track.altitude_m / 50) * 50;
+  return `TN${track.track_number} ${track.target_class.replaceAll("_", " ")}\n${speed} km/h ${altitude} m`;
+}
+
+function trackFeature(track) {
+  return {
+    type: "Feature", id: track.track_number,
+    properties: { track_id: track.track_id, icon: symbolImage(track.sidc), label: trackLabel(track) },
+    geometry: { type: "Point", coordinates: [track.lon_deg, track.lat_deg] },
+  };
 }
 
 function trailFeatures() {
@@ -126,18 +148,21 @@ function applyUpdate(update) {
   const data = update.data;
   switch (update.kind) {
     case "track": {
+      const previous = state.tracks.get(data.track_id);
+      if (previous && previous.time > data.time) break;  // ISO times of one clock: older state
       state.tracks.set(data.track_id, data);
-      const trail = state.trails.get(data.track_id) || [];
+      state.changedTracks.add(data.track_id);
+      let trail = state.trails.get(data.track_id);
+      if (!trail) state.trails.set(data.track_id, trail = []);
       const last = trail[trail.length - 1];
       if (!last || last[0] !== data.lon_deg || last[1] !== data.lat_deg) trail.push([data.lon_deg, data.lat_deg]);
       if (trail.length > TRAIL_POINTS) trail.splice(0, trail.length - TRAIL_POINTS);
-      state.trails.set(data.track_id, trail);
-      const time = Date.parse(data.time) / 1000;
-      if (state.firstTime === null || time < state.firstTime) state.firstTime = time;
+      state.trailsDirty = true;
+      if (state.firstTime === null) state.firstTime = Date.parse(data.time) / 1000;
       break;
     }
-    case "alert": state.alerts.set(data.alert_id, data); break;
-    case "proposal": state.proposals.set(data.proposal_id, data); break;
+    case "alert": state.alerts.set(data.alert_id, data); state.alertsDirty = true; break;
+    case "proposal": state.proposals.set(data.proposal_id, data); state.proposalsDirty = true; break;
     case "abort": $("abort-button").textContent = `ABORTED by ${data.by}`; break;
     default: break;
   }
@@ -149,16 +174,28 @@ function connectStream() {
   const query = `token=${encodeURIComponent(state.token)}` + (state.viewAs ? `&view_as=${state.viewAs}` : "");
   const socket = new WebSocket(`${scheme}://${location.host}/api/stream?${query}`);
   socket.onmessage = (event) => {
+    if (socket !== state.socket) return;  // a stream replaced by the nation selector
     const message = JSON.parse(event.data);
-    if (message.clock) state.clock = message.clock;
+    if (message.clock && message.clock !== state.clock) { state.clock = message.clock; state.clockDirty = true; }
     if (message.type !== "batch") return;
     for (const update of message.updates) applyUpdate(update);
     state.updatesReceived += message.updates.length;
     state.batchesReceived += 1;
     state.lastBatchAt = performance.now();
-    state.dirty = true;
+    if (window.hz.onBatch) window.hz.onBatch(message.updates);
+    scheduleRender();
   };
   state.socket = socket;
+}
+
+function markAllDirty() {
+  state.tracksReset = true;
+  state.trailsDirty = true;
+  state.alertsDirty = true;
+  state.proposalsDirty = true;
+  state.clockDirty = true;
+  state.lastListAt = -Infinity;
+  scheduleRender();
 }
 
 async function loadPicture() {
@@ -180,7 +217,7 @@ async function loadPicture() {
   const status = await api("/api/status");
   state.clock = status.clock;
   if (status.aborted) $("abort-button").textContent = "ABORTED";
-  state.dirty = true;
+  markAllDirty();
 }
 
 async function loadStatic() {
@@ -252,14 +289,27 @@ function renderProposals() {
   }
 }
 
+function listIcon(sidc) {
+  let url = state.listIcons.get(sidc);
+  if (!url) {
+    url = `data:image/svg+xml;base64,${btoa(new ms.Symbol(sidc, { size: 14 }).asSVG())}`;
+    state.listIcons.set(sidc, url);
+  }
+  return url;
+}
+
 function renderTrackList(tracks) {
   const list = $("tracks");
   const confirmed = tracks.filter((t) => t.status === "confirmed");
   $("track-count").textContent = `(${confirmed.length})`;
-  if (confirmed.length > 200) { list.replaceChildren(element("li", {}, "list hidden above 200 tracks")); return; }
+  if (confirmed.length > TRACK_LIST_LIMIT) {
+    if (!list.dataset.hidden) list.replaceChildren(element("li", {}, `list hidden above ${TRACK_LIST_LIMIT} tracks`));
+    list.dataset.hidden = "true";
+    return;
+  }
+  delete list.dataset.hidden;
   list.replaceChildren(...confirmed.map((t) => {
-    const icon = new ms.Symbol(t.sidc, { size: 14 }).asSVG();
-    const img = element("img", { src: `data:image/svg+xml;base64,${btoa(icon)}`, alt: t.sidc });
+    const img = element("img", { src: listIcon(t.sidc), alt: t.sidc });
     return element("li", { "data-track-id": t.track_id }, img,
       `TN${t.track_number} ${t.target_class.replaceAll("_", " ")} ${Math.round(t.speed_mps * 3.6)} km/h ${Math.round(t.altitude_m)} m`);
   }));
@@ -276,19 +326,84 @@ async function act(url, body) {
 
 let replayTracks = null;
 
-function render() {
-  if (!state.dirty || !state.mapReady) return;
-  state.dirty = false;
-  const tracks = replayTracks || [...state.tracks.values()];
-  map.getSource("tracks").setData({ type: "FeatureCollection", features: trackFeatures(tracks) });
-  map.getSource("trails").setData({ type: "FeatureCollection", features: replayTracks ? [] : trailFeatures() });
-  renderTrackList(tracks);
-  renderAlerts();
-  renderProposals();
-  $("clock").textContent = state.clock ? state.clock.replace("T", " ").slice(0, 19) + "Z" : "";
+// The track source's features: all rebuilt after a reset (login, nation, replay), else only
+// the changed tracks' features are replaced, then the kept collection is handed to MapLibre.
+function updateTrackFeatures() {
+  if (state.tracksReset) {
+    state.tracksReset = false;
+    state.changedTracks.clear();
+    state.trackFeatures = new Map();
+    for (const track of replayTracks || state.tracks.values()) {
+      if (track.status === "confirmed") state.trackFeatures.set(track.track_id, trackFeature(track));
+    }
+    return true;
+  }
+  if (replayTracks || state.changedTracks.size === 0) return false;
+  for (const trackId of state.changedTracks) {
+    const track = state.tracks.get(trackId);
+    if (track && track.status === "confirmed") state.trackFeatures.set(trackId, trackFeature(track));
+    else state.trackFeatures.delete(trackId);
+  }
+  state.changedTracks.clear();
+  return true;
 }
 
-setInterval(render, RENDER_INTERVAL_MS);
+let renderTimer = null;
+let lastRenderAt = -Infinity;
+let renderInterval = RENDER_INTERVAL_MS;
+
+// Main-thread time taken by long tasks (drawing, mostly) since the last draw.
+let busySinceRender = 0;
+if (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) busySinceRender += entry.duration;
+  }).observe({ entryTypes: ["longtask"] });
+}
+
+// Draw soon, but never more often than every RENDER_INTERVAL_MS, and never so often that
+// drawing takes more than about half of the main thread: after a draw that kept it busy for
+// B ms, the next one waits at least B ms (on a slow or software-rendered GPU a frame can
+// cost hundreds of ms; clicks and typing still get the other half). Updates arriving
+// meanwhile are merged into `state` and drawn together.
+function scheduleRender() {
+  if (renderTimer !== null) return;
+  const wait = Math.max(0, lastRenderAt + renderInterval - performance.now());
+  renderTimer = setTimeout(render, wait);
+}
+
+function render() {
+  renderTimer = null;
+  if (!state.mapReady) return;
+  const now = performance.now();
+  renderInterval = Math.min(4 * RENDER_INTERVAL_MS, Math.max(RENDER_INTERVAL_MS, busySinceRender));
+  busySinceRender = 0;
+  lastRenderAt = now;
+  const changed = state.changedTracks.size ? [...state.changedTracks] : [];
+  if (updateTrackFeatures()) {
+    map.getSource("tracks").setData({ type: "FeatureCollection", features: [...state.trackFeatures.values()] });
+  }
+  if (state.trailsDirty && (replayTracks || now - state.lastTrailsAt >= TRAIL_INTERVAL_MS)) {
+    state.trailsDirty = false;
+    state.lastTrailsAt = now;
+    map.getSource("trails").setData({ type: "FeatureCollection", features: replayTracks ? [] : trailFeatures() });
+  } else if (state.trailsDirty) {
+    scheduleRender();  // trails are due later
+  }
+  if (now - state.lastListAt >= TRACK_LIST_INTERVAL_MS) {
+    state.lastListAt = now;
+    renderTrackList(replayTracks || [...state.tracks.values()]);
+  } else if (changed.length) {
+    scheduleRender();  // the list is due later
+  }
+  if (state.alertsDirty) { state.alertsDirty = false; renderAlerts(); }
+  if (state.proposalsDirty) { state.proposalsDirty = false; renderProposals(); }
+  if (state.clockDirty) {
+    state.clockDirty = false;
+    $("clock").textContent = state.clock ? state.clock.replace("T", " ").slice(0, 19) + "Z" : "";
+  }
+  state.renders += 1;
+  if (window.hz.onRender) window.hz.onRender(changed.map((trackId) => state.tracks.get(trackId)));
+}
 
 // ---- controls ------------------------------------------------------------------------------
 
@@ -345,12 +460,13 @@ $("time-slider").oninput = async (event) => {
     $("slider-time").textContent = new Date(at * 1000).toISOString().slice(11, 19) + "Z";
     replayTracks = await api(withView(`/api/tracks?at=${at}`));
   }
-  state.dirty = true;
+  markAllDirty();
 };
 
-// For tests and the benchmark: what is drawn and what has arrived.
+// For tests and the benchmark: what is drawn and what has arrived; `onBatch(updates)` and
+// `onRender(changedTracks)` may be set to observe the stream and the drawing.
 window.hz = {
-  state,
+  state, map, onBatch: null, onRender: null,
   renderedTrackCount: () => new Set(map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.track_id)).size,
 };
 
