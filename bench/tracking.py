@@ -358,7 +358,14 @@ def run_matrix(
     return results
 
 
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and any(os.environ.get(name) != "1" for name in SINGLE_THREAD):
+        # One core, as the issue measures it: BLAS reads its thread count when numpy
+        # loads, so start again with the variables set.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **SINGLE_THREAD})
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N in {10, 100}, clutter 10")
     parser.add_argument("--n", type=int, nargs="+", default=None, help="target counts")

@@ -406,19 +406,26 @@ class MultiTargetTracker:
         if len(local_tracks) == 0:
             return CandidatePairs(local_tracks, local_rows, np.zeros(0), threshold)
         pair_state = state[local_tracks]
-        delta = times[local_rows] - reference_time
         if spread > 0:
-            pair_state = pair_state.copy()
+            delta = times[local_rows] - reference_time
             pair_state[:, :dims] += pair_state[:, dims : 2 * dims] * delta[:, None]
-        sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
-        residual, innovation_covariance, _ = innovations(
-            model,
-            pair_state,
-            covariance[local_tracks],
-            values[local_rows],
-            scan.noise[rows][local_rows],
-            sensor_positions,
-        )
+        noise = scan.noise[rows]
+        if size:
+            # Direct position: only the position block of each track is needed, gathered
+            # once per track rather than the full covariance once per pair.
+            position_covariance = covariance[:, :size, :size]
+            residual = values[local_rows] - pair_state[:, :size]
+            innovation_covariance = position_covariance[local_tracks] + noise[local_rows]
+        else:
+            sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
+            residual, innovation_covariance, _ = innovations(
+                model,
+                pair_state,
+                covariance[local_tracks],
+                values[local_rows],
+                noise[local_rows],
+                sensor_positions,
+            )
         distance_squared = mahalanobis_squared(residual, innovation_covariance)
         if scan.icao24 is not None:
             # A transponder identity never joins a track that carries another one.
