@@ -4,6 +4,10 @@ One alert exists per *key* (kind, track, asset). Raising the same key again upda
 silently unless its priority rises (escalation: time to go shrank past a threshold),
 which re-issues it, re-opened even if it had been acknowledged. Acknowledging records who
 and when; closing happens when the condition ends (the track is gone, the threat passed).
+A condition measured on noisy tracks wobbles at its edge (a drone's straight-line course
+grazes an asset's radius, in, out, in again), so `clear` closes an alert only once its
+condition has been absent for ``clear_after_s`` without a break: hysteresis, so the
+operator sees one alert per threat, not one per wobble.
 Every emitted `Alert` is a new message with the same ``alert_id``: the bus carries the
 alert's history, the manager holds its current state.
 """
@@ -11,7 +15,7 @@ alert's history, the manager holds its current state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from msgspec.structs import replace
 
@@ -45,9 +49,14 @@ class AlertKey:
 class AlertManager:
     """The open alerts and their state; `raise_alert` returns what must be published."""
 
-    def __init__(self, releasability: str = "NATO") -> None:
+    def __init__(self, releasability: str = "NATO", clear_after_s: float = 0.0) -> None:
+        if not clear_after_s >= 0.0:
+            raise ValueError(f"clear_after_s must be zero or more seconds, got {clear_after_s}")
         self.releasability = releasability
+        self.clear_after_s = clear_after_s
+        """How long an alert's condition must stay absent before `clear` closes it."""
         self.alerts: dict[AlertKey, Alert] = {}
+        self._absent_since: dict[AlertKey, datetime] = {}
 
     def raise_alert(
         self,
@@ -59,6 +68,8 @@ class AlertManager:
         position: GeoPoint | None = None,
     ) -> Alert | None:
         """The alert to publish, or None when it is a duplicate of the current one."""
+        # The condition is present again: a pending clear is forgotten.
+        self._absent_since.pop(key, None)
         current = self.alerts.get(key)
         if current is not None and current.state != AlertState.CLOSED:
             if priority >= current.priority:
@@ -113,7 +124,22 @@ class AlertManager:
                 return acknowledged
         raise AlertError(f"no alert {alert_id!r}")
 
+    def clear(self, key: AlertKey, time: datetime, reason: str) -> Alert | None:
+        """The alert's condition is absent at ``time``: the closed alert once it has been
+        absent for ``clear_after_s`` without a break, else None (still open)."""
+        alert = self.alerts.get(key)
+        if alert is None or alert.state == AlertState.CLOSED:
+            self._absent_since.pop(key, None)
+            return None
+        since = self._absent_since.setdefault(key, time)
+        if time - since < timedelta(seconds=self.clear_after_s):
+            return None
+        held = f" for {(time - since).total_seconds():.0f} s" if self.clear_after_s else ""
+        return self.close(key, time, reason + held)
+
     def close(self, key: AlertKey, time: datetime, reason: str) -> Alert | None:
+        """Close at once (the track is gone): no hysteresis."""
+        self._absent_since.pop(key, None)
         alert = self.alerts.get(key)
         if alert is None or alert.state == AlertState.CLOSED:
             return None

@@ -47,6 +47,25 @@ from hotzone.types import (
 
 AssessmentOutput = Assessment | Alert | Event
 THREAT_ALERT_MIN_SCORE = 0.25
+DECLARED_THREAT_HORIZON_S = 1800.0
+"""A suspect or hostile track on a course into an asset within this time is alerted
+whatever its score: the score ranks threats, it does not hide a declared one (a drone
+misread as a helicopter still flies at the bridge)."""
+THREAT_CLEAR_AFTER_S = 60.0
+"""A threat alert closes once its track has stopped approaching for this long."""
+
+
+def alerted_threat(threat: Threat) -> bool:
+    """Whether a threat deserves an alert: on a course into the asset, and either
+    threatening enough by score or declared suspect or hostile and arriving within
+    `DECLARED_THREAT_HORIZON_S`."""
+    time_to_go = threat.approach.time_to_go_s
+    if not np.isfinite(time_to_go):
+        return False
+    declared = threat.identity in (StandardIdentity.SUSPECT, StandardIdentity.HOSTILE)
+    return threat.score >= THREAT_ALERT_MIN_SCORE or (
+        declared and time_to_go <= DECLARED_THREAT_HORIZON_S
+    )
 
 
 def held_classification(previous: Classification, latest: Classification) -> Classification:
@@ -87,6 +106,8 @@ class AssessmentStage:
     history_window_s: float = 600.0
     releasability: str = "NATO"
     detectors: list[AnomalyDetector] | None = None
+    threat_clear_after_s: float = THREAT_CLEAR_AFTER_S
+    """Hysteresis: how long a track must stop approaching before its threat alert closes."""
     threats: list[Threat] = field(default_factory=list)
     """The ranked threat list after the last step."""
     anomalies: list[Anomaly] = field(default_factory=list)
@@ -94,7 +115,7 @@ class AssessmentStage:
 
     def __post_init__(self) -> None:
         self.histories = TrackHistories(self.history_window_s)
-        self.alerts = AlertManager(self.releasability)
+        self.alerts = AlertManager(self.releasability, clear_after_s=self.threat_clear_after_s)
         self._judgements: dict[str, _Judgement] = {}
         self._claimed: dict[str, StandardIdentity] = {}
         self._origin_country: dict[str, str | None] = {}
@@ -284,8 +305,7 @@ class AssessmentStage:
             )
         for threat in threats:
             key = AlertKey("threat", record.track_id, threat.approach.asset)
-            approaching = np.isfinite(threat.approach.time_to_go_s)
-            if threat.score >= THREAT_ALERT_MIN_SCORE and approaching:
+            if alerted_threat(threat):
                 priority = priority_for_time_to_go(threat.approach.time_to_go_s)
                 outputs.append(
                     self.alerts.raise_alert(
@@ -299,7 +319,7 @@ class AssessmentStage:
                     )
                 )
             elif key in self.alerts.alerts:
-                outputs.append(self.alerts.close(key, time, "no longer approaching"))
+                outputs.append(self.alerts.clear(key, time, "no longer approaching"))
         return [alert for alert in outputs if alert is not None]
 
     def _anomaly_alerts(self, time: datetime) -> list[AssessmentOutput]:
