@@ -484,7 +484,11 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return listed
 
     @app.websocket("/api/stream")
-    async def stream(websocket: WebSocket, view_as: str | None = None) -> None:
+    async def stream(
+        websocket: WebSocket, view_as: str | None = None, acks: bool = False
+    ) -> None:
+        """Batches of picture updates. With ``acks=true`` the client sends ``{"type":
+        "ack"}`` after applying each batch and is never more than two batches behind."""
         token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
         session = state.sessions.get(token or "")
         if session is None:
@@ -493,11 +497,13 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         nations = (session.user.nation, view_as) if view_as else (session.user.nation,)
         await websocket.accept()
         client = state.hub.connect(
-            _accepts_for(nations), max_pending=state.config.stream_max_pending
+            _accepts_for(nations),
+            max_pending=state.config.stream_max_pending,
+            acknowledged_flow=acks,
         )
         sender = asyncio.create_task(_send_batches(websocket, client.next_batch, state))
         # The sender waits for updates, not for the socket: a second task notices the close.
-        receiver = asyncio.create_task(_until_disconnect(websocket))
+        receiver = asyncio.create_task(_until_disconnect(websocket, client.acknowledge))
         try:
             await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -522,12 +528,15 @@ async def _send_batches(
             await websocket.send_text(encode(message).decode())
 
 
-async def _until_disconnect(websocket: WebSocket) -> None:
+async def _until_disconnect(websocket: WebSocket, acknowledge: Callable[[], None]) -> None:
+    """Reads the client's messages until it goes: acknowledgements; anything else is ignored."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             received = await websocket.receive()
             if received["type"] == "websocket.disconnect":
                 return
+            if '"ack"' in (received.get("text") or ""):
+                acknowledge()
 
 
 def _accepts_for(nations: tuple[str, ...]) -> Callable[[Update], bool]:

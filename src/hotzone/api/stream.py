@@ -8,6 +8,12 @@ what is waiting as one batch at most every ``batch_interval_s`` (the page render
 not single updates): at once when the previous batch went out longer ago than that (an
 alert after a quiet spell is not held back), else when the interval is up. A client whose
 socket does not drain holds its writer in ``send``, and meanwhile its mailbox coalesces.
+
+Socket buffers alone are a poor brake: the kernel and the browser queue megabytes, seconds
+of a busy stream, before ``send`` waits. A client that asks for acknowledged flow (the page
+does) acknowledges each batch once it has applied it, and gets a new batch only while fewer
+than ``max_unacknowledged`` are unacknowledged: a client that falls behind then lags by at
+most that many batches, and everything newer waits, coalesced, in its mailbox.
 """
 
 from __future__ import annotations
@@ -33,6 +39,15 @@ class ClientStream:
     sent: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _last_batch_at: float = -float("inf")
+    acknowledged_flow: bool = False
+    max_unacknowledged: int = 2
+    unacknowledged: int = 0
+    _acknowledged: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def acknowledge(self) -> None:
+        """The client has applied one batch."""
+        self.unacknowledged = max(0, self.unacknowledged - 1)
+        self._acknowledged.set()
 
     def offer(self, update: Update) -> None:
         if not self.accepts(update):
@@ -50,7 +65,11 @@ class ClientStream:
         self._ready.set()
 
     async def next_batch(self, batch_interval_s: float) -> list[Update]:
-        """Wait for updates and for ``batch_interval_s`` since the last batch; take them all."""
+        """Wait for updates, for ``batch_interval_s`` since the last batch and, with
+        acknowledged flow, for the client to have caught up; take them all."""
+        while self.acknowledged_flow and self.unacknowledged >= self.max_unacknowledged:
+            self._acknowledged.clear()
+            await self._acknowledged.wait()
         await self._ready.wait()
         wait = self._last_batch_at + batch_interval_s - time.monotonic()
         if wait > 0:
@@ -60,6 +79,8 @@ class ClientStream:
         self.pending = {}
         self._ready.clear()
         self.sent += len(batch)
+        if self.acknowledged_flow:
+            self.unacknowledged += 1
         return batch
 
 
@@ -70,8 +91,15 @@ class StreamHub:
     clients: set[ClientStream] = field(default_factory=set)
     published: int = 0
 
-    def connect(self, accepts: Callable[[Update], bool], max_pending: int) -> ClientStream:
-        client = ClientStream(accepts=accepts, max_pending=max_pending)
+    def connect(
+        self,
+        accepts: Callable[[Update], bool],
+        max_pending: int,
+        acknowledged_flow: bool = False,
+    ) -> ClientStream:
+        client = ClientStream(
+            accepts=accepts, max_pending=max_pending, acknowledged_flow=acknowledged_flow
+        )
         self.clients.add(client)
         return client
 

@@ -32,7 +32,7 @@ const state = {
   changedTracks: new Set(), tracksReset: true, trailsDirty: true, alertsDirty: true,
   proposalsDirty: true, clockDirty: true,
   // Kept map features, one per confirmed track, updated in place.
-  trackFeatures: new Map(), symbolImages: new Set(), listIcons: new Map(),
+  trackFeatures: new Map(), trailFeatures: [], symbolImages: new Set(), listIcons: new Map(),
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0,
 };
 
@@ -76,7 +76,7 @@ function addArea(id, source, fill, line, opacity) {
 
 map.on("load", () => {
   for (const name of ["countries", "national-borders", "coverage", "assets", "borders", "jamming",
-    "no_fire_areas", "corridors", "sensors", "effectors", "trails", "tracks"]) {
+    "no_fire_areas", "corridors", "sensors", "effectors", "tracks"]) {
     map.addSource(name, { type: "geojson", data: empty() });
   }
   map.addLayer({ id: "countries", type: "fill", source: "countries", paint: { "fill-color": "#3b4654" } });
@@ -89,9 +89,10 @@ map.on("load", () => {
   map.addLayer({ id: "borders", type: "line", source: "borders", paint: { "line-color": "#fd4", "line-width": 2.5 } });
   map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
   map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
-  map.addLayer({ id: "trails", type: "line", source: "trails", paint: { "line-color": ["get", "colour"], "line-width": 1.5, "line-opacity": 0.7 } });
+  // Tracks and their trails share one source: one update, one worker pass, one repaint.
+  map.addLayer({ id: "trails", type: "line", source: "tracks", filter: ["==", ["geometry-type"], "LineString"], paint: { "line-color": ["get", "colour"], "line-width": 1.5, "line-opacity": 0.7 } });
   // Symbols always show; a label that would overlap another is left out until there is room.
-  map.addLayer({ id: "tracks", type: "symbol", source: "tracks", layout: {
+  map.addLayer({ id: "tracks", type: "symbol", source: "tracks", filter: ["==", ["geometry-type"], "Point"], layout: {
     "icon-image": ["get", "icon"], "icon-allow-overlap": true, "icon-ignore-placement": true,
     "text-field": ["get", "label"], "text-size": 10, "text-anchor": "left", "text-justify": "left",
     "text-offset": [1.4, 0], "text-optional": true, "text-max-width": 30 },
@@ -171,7 +172,7 @@ function applyUpdate(update) {
 function connectStream() {
   if (state.socket) state.socket.close();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const query = `token=${encodeURIComponent(state.token)}` + (state.viewAs ? `&view_as=${state.viewAs}` : "");
+  const query = `acks=true&token=${encodeURIComponent(state.token)}` + (state.viewAs ? `&view_as=${state.viewAs}` : "");
   const socket = new WebSocket(`${scheme}://${location.host}/api/stream?${query}`);
   socket.onmessage = (event) => {
     if (socket !== state.socket) return;  // a stream replaced by the nation selector
@@ -179,6 +180,8 @@ function connectStream() {
     if (message.clock && message.clock !== state.clock) { state.clock = message.clock; state.clockDirty = true; }
     if (message.type !== "batch") return;
     for (const update of message.updates) applyUpdate(update);
+    // Applied: the server may send the next batch (it holds newer states, coalesced, meanwhile).
+    socket.send('{"type":"ack"}');
     state.updatesReceived += message.updates.length;
     state.batchesReceived += 1;
     state.lastBatchAt = performance.now();
@@ -379,15 +382,19 @@ function render() {
   busySinceRender = 0;
   lastRenderAt = now;
   const changed = state.changedTracks.size ? [...state.changedTracks] : [];
-  if (updateTrackFeatures()) {
-    map.getSource("tracks").setData({ type: "FeatureCollection", features: [...state.trackFeatures.values()] });
-  }
-  if (state.trailsDirty && (replayTracks || now - state.lastTrailsAt >= TRAIL_INTERVAL_MS)) {
+  const reset = state.tracksReset;
+  let sourceChanged = updateTrackFeatures();
+  if (state.trailsDirty && (reset || replayTracks || now - state.lastTrailsAt >= TRAIL_INTERVAL_MS)) {
     state.trailsDirty = false;
     state.lastTrailsAt = now;
-    map.getSource("trails").setData({ type: "FeatureCollection", features: replayTracks ? [] : trailFeatures() });
+    state.trailFeatures = replayTracks ? [] : trailFeatures();
+    sourceChanged = true;
   } else if (state.trailsDirty) {
     scheduleRender();  // trails are due later
+  }
+  if (sourceChanged) {
+    map.getSource("tracks").setData({ type: "FeatureCollection",
+      features: [...state.trailFeatures, ...state.trackFeatures.values()] });
   }
   if (now - state.lastListAt >= TRACK_LIST_INTERVAL_MS) {
     state.lastListAt = now;
