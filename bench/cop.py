@@ -171,7 +171,7 @@ def main() -> int:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     bus = InProcessBus()
     published = [0, 0.0]  # updates, seconds publishing
-    apps = []
+    apps: list[Any] = []
     total_seconds = args.warmup + args.seconds + 2.0
 
     async def publish() -> None:
@@ -236,23 +236,26 @@ def main() -> int:
     print(f"tracks                       {args.tracks:,}")
     print(f"published track updates      {rate:,.0f}/s")
     print(f"page received messages       {messages / elapsed:.1f}/s")
-    print(f"page received updates        {updates / elapsed:,.0f}/s ({rate and updates / elapsed / rate:.2f} of published: coalescing)")
+    print(
+        f"page received updates        {updates / elapsed:,.0f}/s "
+        f"({rate and updates / elapsed / rate:.2f} of published: coalescing)"
+    )
     print(f"page received data           {results['bytes'] / elapsed / 1e6:.2f} MB/s")
     print(f"page draws (state -> map)    {results['renders'] / (elapsed + args.warmup):.1f}/s")
     print(f"map frames painted           {results['mapFrames'] / elapsed:.1f}/s")
     print(f"track states drawn           {len(results['drawn']) / elapsed:,.0f}/s")
     print(f"latency publish->page ms     {spread(results['received'])}")
     print(f"latency publish->drawn ms    {spread(results['drawn'])}")
-    fresh = results["fresh"]
+    fresh = results["fresh"] or [float("nan")]
     print(
-        f"tracks drawn < 1 s old       mean {statistics.fmean(fresh) if fresh else float('nan'):.2f}"
-        f"  worst {min(fresh) if fresh else float('nan'):.2f}"
+        f"tracks drawn < 1 s old       mean {statistics.fmean(fresh):.2f}  worst {min(fresh):.2f}"
     )
     print(f"animation frame gap ms       {spread(results['frameGaps'])}")
     long_tasks = results["longTasks"]
     print(
         f"long tasks (>50 ms)          {len(long_tasks) / elapsed:.1f}/s, "
-        f"{sum(long_tasks) / elapsed / 10:.0f}% of the time, longest {max(long_tasks, default=0):.0f} ms"
+        f"{sum(long_tasks) / elapsed / 10:.0f}% of the time, "
+        f"longest {max(long_tasks, default=0):.0f} ms"
     )
     print(f"call into the page ms        {spread(results['round_trips'])}")
     print(f"symbols drawn at the end     {rendered}")

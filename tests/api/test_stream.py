@@ -64,3 +64,58 @@ def test_stream_carries_an_acknowledgement(client: TestClient) -> None:
         alerts = [u["data"] for u in batch["updates"] if u["kind"] == "alert"]
         assert alerts and alerts[0]["state"] == "acknowledged"
         assert any(u["kind"] == "audit" for u in batch["updates"])
+
+
+def test_a_client_with_acknowledged_flow_is_never_more_than_two_batches_behind() -> None:
+    async def scenario() -> None:
+        hub = StreamHub()
+        client = hub.connect(lambda update: True, max_pending=100, acknowledged_flow=True)
+        for batch_number in range(2):
+            hub.publish(_update("track:T1", batch_number))
+            assert (await client.next_batch(0.0))[0]["data"] == {"value": batch_number}
+        for value in range(2, 10):
+            hub.publish(_update("track:T1", value))
+        third = asyncio.create_task(client.next_batch(0.0))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not third.done()  # two unacknowledged: the updates wait, coalesced
+        assert client.coalesced == 7
+        client.acknowledge()
+        batch = await asyncio.wait_for(third, timeout=10.0)
+        assert [u["data"] for u in batch] == [{"value": 9}]
+        assert client.unacknowledged == 2
+
+    asyncio.run(scenario())
+
+
+def test_the_first_batch_after_a_quiet_spell_is_not_held_back() -> None:
+    async def scenario() -> None:
+        hub = StreamHub()
+        client = hub.connect(lambda update: True, max_pending=100)
+        hub.publish(_update("alert:A1", 1))
+        # An hour between batches: only a batch sent earlier could make this one wait.
+        first = asyncio.create_task(client.next_batch(3600.0))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert first.done()
+        hub.publish(_update("alert:A2", 2))
+        second = asyncio.create_task(client.next_batch(3600.0))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not second.done()
+        second.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_stream_with_acknowledgements_sends_again_after_an_ack(client: TestClient) -> None:
+    headers = login(client, "operator1")
+    token = headers["authorization"].removeprefix("Bearer ")
+    with client.websocket_connect(f"/api/stream?acks=true&token={token}") as socket:
+        assert socket.receive_json()["type"] == "hello"
+        for alert_id in ("A2", "A1"):
+            assert client.post(f"/api/alerts/{alert_id}/acknowledge", headers=headers).is_success
+            batch = socket.receive_json()
+            alerts = [u["data"] for u in batch["updates"] if u["kind"] == "alert"]
+            assert [a["alert_id"] for a in alerts] == [alert_id]
+            socket.send_text('{"type": "ack"}')

@@ -484,9 +484,7 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return listed
 
     @app.websocket("/api/stream")
-    async def stream(
-        websocket: WebSocket, view_as: str | None = None, acks: bool = False
-    ) -> None:
+    async def stream(websocket: WebSocket, view_as: str | None = None, acks: bool = False) -> None:
         """Batches of picture updates. With ``acks=true`` the client sends ``{"type":
         "ack"}`` after applying each batch and is never more than two batches behind."""
         token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
