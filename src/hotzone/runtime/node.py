@@ -4,7 +4,9 @@
 detections and the clock; every node runs the stages and the recorder on the subjects of
 its sectors (all of the nation's when no sectors are given) and, with an alliance, the
 share exporter and importer. Sector nodes scale a nation out: each process's consumers
-read only its sectors' subjects and the clock (`sector_filters`).
+read only its sectors' subjects and the clock (`sector_filters`), so the sectors are a
+partition of the work (`tests/federation/test_scale_out.py`; throughput by number of
+processes in `bench/federation.py`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,10 @@ async def run_node(
         domain=options.domain,
         read_filters=sector_filters(nation, options.sectors) if options.sectors else None,
         name=f"hotzone-node-{nation}",
+        # A node without replay publishes only what its stages make from their inputs:
+        # confirmed once per input instead of once each (a replay's inputs and clock
+        # ticks must stay in order, so a replaying node confirms every publish).
+        pipeline_publishes=not options.replay,
     )
     store = SQLiteStore(options.store_path)
     stop = asyncio.Event()
