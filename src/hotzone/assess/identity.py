@@ -99,7 +99,9 @@ def standard_identity(
         return StandardIdentity.HOSTILE, tuple(reasons)
     if from_hostile and evidence.target_class in UNMANNED_OR_INTRUDER:
         return StandardIdentity.SUSPECT, tuple(reasons)
-    if from_hostile and evidence.target_class not in (TargetClass.CLUTTER, TargetClass.UNKNOWN):
+    if from_hostile and evidence.target_class != TargetClass.CLUTTER:
+        # A non-cooperative track that came from a hostile state is suspect even while its
+        # class is undetermined: doubt about *what* it is is no reason to trust it.
         return StandardIdentity.SUSPECT, tuple(reasons)
     return StandardIdentity.UNKNOWN, tuple(reasons)
 

@@ -73,9 +73,15 @@ def held_classification(previous: Classification, latest: Classification) -> Cla
 
     Below the confidence threshold the classifier answers ``unknown``; that is doubt, not
     evidence of another class, so the track keeps its class (with the latest
-    probabilities) until another class is confidently declared.
+    probabilities) while that class is still the most probable one. Once another class
+    leads, even unconfidently, the old declaration is contradicted and lapses to
+    ``unknown``: a drone first called clutter on a 10 s-old track must not stay clutter
+    for minutes while the evidence for a drone grows.
     """
     if latest.target_class != TargetClass.UNKNOWN or previous.target_class == TargetClass.UNKNOWN:
+        return latest
+    leading = max(latest.probabilities, key=latest.probabilities.__getitem__, default=None)
+    if leading != previous.target_class.value:
         return latest
     return replace(
         latest,
