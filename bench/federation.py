@@ -2,10 +2,15 @@
 
 1. Latency: a detection published in PL -> the track it makes, shared, visible in LT
    (hub + PL + LT leaf servers; a one-track-per-detection stage), p50 and p99.
-2. Throughput inside one nation: detections per second through 1, 2 and 4 processes,
-   each owning a share of the sectors (consumers filtered by sector subjects).
+2. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
+   HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
+   processes, each with the consumer of its share of the sectors and the real tracking
+   stage) drain them; detections per second until the last node reaches the shutdown
+   tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
+   processes and no more with four. docs/federation.md has figures and their reading.
 
-    .venv/bin/python bench/federation.py [--messages 2000]
+    .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
+    HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
 
 from __future__ import annotations
