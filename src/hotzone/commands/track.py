@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from hotzone.commands.common import CommandError, SubParsers
 
 if TYPE_CHECKING:
-    from hotzone.types import DeadLetter
+    from collections.abc import Callable, Sequence
+
+    from hotzone.types import AnyMessage, DeadLetter
 
 
 def parse_origin(text: str) -> tuple[float, float, float]:
@@ -54,15 +56,79 @@ def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
     return messages, unreadable
 
 
+def decode_capture(
+    path: Path, input_format: str, sensors: Path | None
+) -> tuple[list[object], list[DeadLetter]]:
+    """Messages of a capture in a standard format, in delivery order, and its refusals."""
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from hotzone.fusion.offline import delivery_time
+    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.types import Detection, Report
+
+    factories = decoder_factories()
+    if input_format not in factories:
+        known = ", ".join(sorted(factories))
+        raise CommandError(f"unknown format {input_format!r}; known formats: {known}")
+    try:
+        decoder = factories[input_format](DecoderOptions(sensors_file=sensors))
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    received_at = datetime.now(UTC)
+    result = decoder.feed(path.read_bytes(), received_at)
+    result.extend(decoder.flush(received_at))
+    # Decoding a recorded capture now says nothing of when it was received: replay it by
+    # the times the messages themselves carry.
+    timed = [
+        msgspec.structs.replace(m, received_at=None) if isinstance(m, Detection | Report) else m
+        for m in result.messages
+    ]
+    timed = [m for m in timed if delivery_time(m) is not None]
+    timed.sort(key=lambda message: delivery_time(message) or 0.0)
+    return list(timed), result.dead_letters(decoder.source_name, received_at)
+
+
+def _track_encoder(output_format: str) -> Callable[[Sequence[AnyMessage]], bytes]:
+    """How one window's tracks become bytes: JSONL, or a standard via the exporters."""
+    from hotzone.commands.export import EXPORTERS
+    from hotzone.types import to_json
+
+    if output_format == "jsonl":
+        return lambda tracks: b"".join(to_json(track) + b"\n" for track in tracks)
+    return EXPORTERS[output_format]
+
+
 def add_parser(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "track",
         help="fuse detections and reports from a JSONL file into tracks",
-        description="Run hotzone's multi-sensor tracker over INPUT (messages in JSON Lines, "
-        "as written by 'hotzone sim') and write the tracks to --out.",
+        description="Run hotzone's multi-sensor tracker over INPUT and write the tracks to "
+        "--out. INPUT is hotzone JSON Lines (as written by 'hotzone sim') or, with --from, "
+        "a capture in a standard format (asterix, sbs, readsb, ais, gmti, cot, sapient, ...; "
+        "see 'hotzone decode'). With --to the tracks are written as Cursor-on-Target "
+        "events or ASTERIX CAT062 blocks; every confirmed track is reported every window.",
     )
-    parser.add_argument("input", type=Path, help="detections JSONL")
-    parser.add_argument("--out", type=Path, required=True, help="tracks JSONL to write")
+    parser.add_argument("input", type=Path, help="detections: JSONL, or a capture with --from")
+    parser.add_argument("--out", type=Path, required=True, help="file to write the tracks to")
+    parser.add_argument(
+        "--from",
+        dest="input_format",
+        default="jsonl",
+        metavar="FORMAT",
+        help="input format (default jsonl: hotzone messages)",
+    )
+    parser.add_argument(
+        "--sensors", type=Path, default=None, help="sensor sites for --from (e.g. ASTERIX SAC/SIC)"
+    )
+    parser.add_argument(
+        "--to",
+        dest="output_format",
+        choices=("jsonl", "cot", "asterix062"),
+        default="jsonl",
+        help="output format (default jsonl)",
+    )
     parser.add_argument(
         "--origin",
         type=parse_origin,
@@ -91,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"input file {args.input} does not exist")
     if not args.window > 0:
         raise CommandError(f"--window must be positive, got {args.window}")
-    messages, unreadable = read_messages(args.input)
+    if args.input_format == "jsonl":
+        messages, unreadable = read_messages(args.input)
+    else:
+        messages, unreadable = decode_capture(args.input, args.input_format, args.sensors)
     if not messages and unreadable:
         raise CommandError(f"{args.input}: no readable message; first problem: {unreadable[0]}")
     try:
@@ -106,9 +175,10 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = ReplaySummary(dead_letters=list(unreadable))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    encode = _track_encoder(args.output_format)
     with open(args.out, "wb") as stream:
         for tracks in track_stream(messages, stage, args.window, summary):
-            write_jsonl(tracks, stream)
+            stream.write(encode(tracks))
     if args.dead_letters is not None:
         with open(args.dead_letters, "wb") as stream:
             write_jsonl(summary.dead_letters, stream)
