@@ -109,11 +109,23 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
 HOSTILE_STATES = frozenset({"BY", "RU"})
 
 
-def tracking_stage(scenario: Scenario) -> BusStage:
-    sector = scenario.sectors[0].name
+def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
+    """The tracker of a node owning ``sectors`` (default: the whole scenario).
+
+    Its tracks are named after the sectors it owns, so the nodes that share a nation's
+    sectors never publish the same track id; they live in the first owned sector's frame.
+    """
+    frames = scenario.sector_frames()
+    unknown = [sector for sector in sectors if sector not in frames]
+    if unknown:
+        raise ValueError(
+            f"scenario {scenario.name} has no sector {', '.join(unknown)} "
+            f"(sectors: {', '.join(frames)})"
+        )
+    owned = list(sectors) or [scenario.sectors[0].name]
     stage = TrackingStage(
-        frame=scenario.frame,
-        sector=sector,
+        frame=frames[owned[0]] if sectors else scenario.frame,
+        sector="+".join(owned),
         confirmed_only=True,
         releasability=scenario.releasability,
     )
@@ -301,13 +313,15 @@ class RunStages:
     operators: list[SimulatedOperator] = field(default_factory=list)
 
 
-def build_stages(scenario: Scenario, seed: int = 1, simulated: bool = True) -> RunStages:
-    """The stages for a run of ``scenario``, lowest first.
+def build_stages(
+    scenario: Scenario, seed: int = 1, simulated: bool = True, sectors: Sequence[str] = ()
+) -> RunStages:
+    """The stages for a run of ``scenario`` (or of the ``sectors`` one node owns), lowest first.
 
     Scenarios with response data (effectors and rules of engagement) get the c2 stage;
     simulated runs of them also get simulated operators and the effect model.
     """
-    run = RunStages(stages=[tracking_stage(scenario), assessment_stage(scenario)])
+    run = RunStages(stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)])
     try:
         spec = load_c2_spec(scenario.name)
     except C2ConfigError:
