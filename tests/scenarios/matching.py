@@ -9,16 +9,29 @@ three-dimensional: an airliner at FL360 is never confused with a drone beneath i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hotzone.geo import LocalFrame, geodesic_distance_m
+from hotzone.runtime.pipeline import delivery_time
+from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import Scenario
-from hotzone.types import Alert, Assessment, GeoPoint, Track, TruthState, read_jsonl
+from hotzone.sim.simulator import run_duration, simulate
+from hotzone.types import (
+    Alert,
+    AnyMessage,
+    Assessment,
+    GeoPoint,
+    Track,
+    TruthState,
+    read_jsonl,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -157,3 +170,53 @@ class RunRecord:
 
 def _lat_lon_height(position: GeoPoint) -> tuple[float, float, float]:
     return position.lat_deg, position.lon_deg, position.height_m
+
+
+def run_stages_directly(scenario: Scenario, seed: int, clock_period_s: float = 1.0) -> RunRecord:
+    """Simulate ``scenario`` and step its stages in one loop, without bus or store.
+
+    The same stages as ``hotzone demo`` (`build_stages`), stepped every ``clock_period_s``
+    of delivery time like the pipeline's clock; a stage's outputs reach the stages after
+    it in the same step. For scenarios without a response loop this is the demo's
+    pipeline minus the transport.
+    """
+    run = build_stages(scenario, seed=seed, simulated=True)
+    truth: list[TruthState] = []
+    outputs: list[AnyMessage] = []
+    window: list[AnyMessage] = []
+    next_tick: float | None = None
+
+    def step(tick_s: float) -> None:
+        time = datetime.fromtimestamp(tick_s, UTC)
+        flowing = list(window)
+        window.clear()
+        for stage in run.stages:
+            produced = stage.step(time, [m for m in flowing if stage.accepts(m)])
+            outputs.extend(produced)
+            flowing.extend(produced)
+
+    for message in simulate(
+        scenario,
+        seed=seed,
+        duration_s=run_duration(scenario, None),
+        include_truth=True,
+        removals=run.removals,
+    ):
+        at = delivery_time(message)
+        if next_tick is None:
+            next_tick = (math.floor(at / clock_period_s) + 1) * clock_period_s
+        while at >= next_tick:
+            step(next_tick)
+            next_tick += clock_period_s
+        if isinstance(message, TruthState):
+            truth.append(message)
+        window.append(message)
+    if next_tick is not None:
+        step(next_tick)
+    return RunRecord(
+        scenario=scenario,
+        truth=truth,
+        tracks=[m for m in outputs if isinstance(m, Track)],
+        assessments=[m for m in outputs if isinstance(m, Assessment)],
+        alerts=[m for m in outputs if isinstance(m, Alert)],
+    )
