@@ -59,7 +59,7 @@ def test_no_gnss_interference_without_quality_drops() -> None:
 
 def _loiter(histories: TrackHistories, lon: float, seconds: int = 600) -> None:
     for t in range(0, seconds, 10):
-        angle = t / 100.0
+        angle = t / 300.0  # about 1 m/s around a 300 m circle
         histories.add(
             track(
                 "v1",

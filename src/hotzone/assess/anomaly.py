@@ -239,6 +239,9 @@ class DarkVesselDetector(AnomalyDetector):
     median reporting interval (at least ``min_gap_s``). A surface track *loiters* over
     infrastructure when it stays within ``corridor_m`` of a cable or pipeline for
     ``loiter_s`` at under ``loiter_speed_mps`` with no live AIS near it: that is alerted.
+    Speed is the drift of the track's positions over ``speed_window_s`` pieces
+    (`drift_speeds`), not its filtered velocity: a radar-only track of a ship crawling at
+    3 kt 25 km from the radar shows velocities of 0.5-9 m/s from one update to the next.
     """
 
     def __init__(
@@ -250,6 +253,7 @@ class DarkVesselDetector(AnomalyDetector):
         loiter_s: float = 300.0,
         loiter_speed_mps: float = 2.5,
         surface_height_m: float = 150.0,
+        speed_window_s: float = 120.0,
     ) -> None:
         self.fences = [
             (
@@ -266,6 +270,7 @@ class DarkVesselDetector(AnomalyDetector):
         self.loiter_s = loiter_s
         self.loiter_speed_mps = loiter_speed_mps
         self.surface_height_m = surface_height_m
+        self.speed_window_s = speed_window_s
         self.vessels: dict[int, _VesselState] = {}
 
     def observe(self, report: Report) -> None:
@@ -313,7 +318,9 @@ class DarkVesselDetector(AnomalyDetector):
                 continue
             if float(np.max(np.abs(recent[:, 7]))) > self.surface_height_m:
                 continue
-            speed = np.hypot(recent[:, 4], recent[:, 5])
+            frame = LocalFrame(float(recent[-1, 8]), float(recent[-1, 9]), 0.0)
+            plane = np.asarray(frame.geodetic_to_enu(recent[:, 8], recent[:, 9], 0.0))[:, :2]
+            speed = drift_speeds(recent[:, 0], plane, self.speed_window_s)
             if float(np.median(speed)) > self.loiter_speed_mps:
                 continue
             for spec, fence in self.fences:
@@ -361,6 +368,27 @@ class DarkVesselDetector(AnomalyDetector):
             if math.hypot(east, north) < best_distance:
                 best, best_distance = state, math.hypot(east, north)
         return best
+
+
+def drift_speeds(times_s: FloatArray, positions_m: FloatArray, window_s: float) -> FloatArray:
+    """Speed (m/s) of a straight-line fit to the positions in each ``window_s`` piece.
+
+    A least-squares slope over a piece averages the position noise of all its updates,
+    so a slow vessel reads slow even when each filtered velocity is noisy. Pieces with
+    fewer than three updates are skipped; with none left, the whole span is one piece.
+    """
+    pieces = np.floor((times_s - times_s[0]) / window_s).astype(np.int64)
+    speeds = []
+    for piece in np.unique(pieces):
+        inside = pieces == piece
+        if int(inside.sum()) < 3 or np.ptp(times_s[inside]) <= 0.0:
+            continue
+        slope = np.polyfit(times_s[inside] - times_s[inside][0], positions_m[inside], 1)[0]
+        speeds.append(float(np.hypot(slope[0], slope[1])))
+    if not speeds:
+        slope = np.polyfit(times_s - times_s[0], positions_m, 1)[0]
+        speeds.append(float(np.hypot(slope[0], slope[1])))
+    return np.array(speeds, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- transponder
