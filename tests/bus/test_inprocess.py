@@ -131,3 +131,28 @@ def test_bad_subjects_and_closed_bus_are_clear_errors() -> None:
             await bus.publish("hz.PL.alert", b"")
 
     asyncio.run(scenario())
+
+
+def test_a_subscriber_publishing_onto_its_own_full_queue_does_not_wait_for_itself() -> None:
+    async def scenario() -> list[bytes]:
+        bus = InProcessBus()
+        subscription = await bus.subscribe("hz.>", max_pending=2)
+        seen: list[bytes] = []
+
+        async def stage() -> None:
+            # Reads its input, then publishes more outputs than its queue holds, as a stage
+            # emitting a burst of tracks or dead letters does.
+            message = await subscription.next(timeout_s=1.0)
+            assert message is not None
+            for index in range(5):
+                await bus.publish("hz.PL.trk.s1", bytes([index]))
+            while (message := await subscription.next(timeout_s=0.1)) is not None:
+                seen.append(message.payload)
+
+        task = asyncio.create_task(stage())
+        await bus.publish("hz.PL.det.s1.r1", b"input")
+        await asyncio.wait_for(task, 2.0)
+        await bus.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [bytes([i]) for i in range(5)]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 
 from hotzone.bus.base import BusMessage
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
-
-_CLOSED = BusMessage(subject="", payload=b"")
 
 
 class BusClosedError(RuntimeError):
@@ -16,51 +15,60 @@ class BusClosedError(RuntimeError):
 
 
 class InProcessSubscription:
-    """A bounded queue of matching messages; iteration ends when the bus closes."""
+    """A bounded queue of matching messages; iteration ends when the bus closes.
+
+    Publishers wait while the queue is full (back-pressure), except the subscriber's own
+    task: a stage that reads ``hz.PL.>`` and publishes its outputs there would otherwise
+    wait for room that only it can make. Its own messages may overfill the queue by what
+    one step publishes, and every message keeps its publication order.
+    """
 
     def __init__(self, bus: InProcessBus, pattern: str, max_pending: int) -> None:
         self.pattern = pattern
+        self.max_pending = max_pending
         self._bus = bus
-        self._queue: asyncio.Queue[BusMessage] = asyncio.Queue(maxsize=max_pending)
+        self._items: deque[BusMessage] = deque()
         self._closed = False
         self._room = asyncio.Event()
+        self._arrived = asyncio.Event()
+        self._reader: asyncio.Task[object] | None = None
 
     async def _deliver(self, message: BusMessage) -> None:
-        # Wait for room rather than grow (back-pressure), but give up when the subscriber
-        # leaves, so a publisher never waits on a queue nobody reads.
-        while not self._closed:
-            if not self._queue.full():
-                self._queue.put_nowait(message)
-                return
+        own_task = self._reader is not None and asyncio.current_task() is self._reader
+        # Wait for room rather than grow, but give up when the subscriber leaves, so a
+        # publisher never waits on a queue nobody reads.
+        while not own_task and len(self._items) >= self.max_pending and not self._closed:
             self._room.clear()
             await self._room.wait()
+        if self._closed:
+            return
+        self._items.append(message)
+        self._arrived.set()
 
     def _close(self, discard_pending: bool) -> None:
         self._closed = True
-        self._room.set()
         if discard_pending:
-            # Nobody will read an unsubscribed queue: empty it so no publisher waits on it.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-        if not self._queue.full():
-            self._queue.put_nowait(_CLOSED)
-        # When the queue is full the reader is not waiting; `next` sees the closed flag
-        # once it has drained what was delivered before the close.
+            # Nobody will read an unsubscribed queue.
+            self._items.clear()
+        self._room.set()
+        self._arrived.set()
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._items)
 
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:
-        if self._closed and self._queue.empty():
-            return None
-        try:
-            message = await asyncio.wait_for(self._queue.get(), timeout_s)
-        except TimeoutError:
-            return None
+        self._reader = asyncio.current_task()
+        while not self._items:
+            if self._closed:
+                return None
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout_s)
+            except TimeoutError:
+                return None
+        message = self._items.popleft()
         self._room.set()
-        if message is _CLOSED:
-            return None
         return message
 
     async def __aiter__(self) -> AsyncIterator[BusMessage]:
