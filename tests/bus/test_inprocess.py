@@ -156,3 +156,11 @@ def test_a_subscriber_publishing_onto_its_own_full_queue_does_not_wait_for_itsel
         return seen
 
     assert asyncio.run(scenario()) == [bytes([i]) for i in range(5)]
+
+
+def test_dead_letters_of_any_source_name_have_a_valid_subject() -> None:
+    from hotzone.types.subjects import dead_letter_subject
+
+    assert dead_letter_subject("PL", "fusion/sat-s2a") == "hz.PL.dead.fusion_sat-s2a"
+    assert dead_letter_subject("PL", "tests/in.jsonl:12") == "hz.PL.dead.tests_in_jsonl_12"
+    assert subject_matches("hz.PL.dead.>", dead_letter_subject("PL", ""))

@@ -75,9 +75,10 @@ class Pipeline:
         self.progress = PipelineProgress()
         self._clock = clock_subject(nation)
         self._ticks_published = 0
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, messages: Iterable[AnyMessage]) -> PipelineProgress:
-        tasks = []
+        tasks = self._tasks
         services: list[StageService | RecorderService] = [*self.services, self.recorder]
         for service in services:
             ready = asyncio.Event()
@@ -122,6 +123,7 @@ class Pipeline:
             await self._tick(next_tick)
 
     async def _tick(self, posix_time: float) -> None:
+        self._raise_if_a_service_failed()
         await self.bus.publish(self._clock, encode_tick(posix_time), {"kind": "tick"})
         self._ticks_published += 1
         self.progress.simulated_time = posix_time
@@ -141,7 +143,14 @@ class Pipeline:
     async def _wait_for_services(self) -> None:
         services: list[StageService | RecorderService] = [*self.services, self.recorder]
         while any(service.ticks_done < self._ticks_published for service in services):
+            self._raise_if_a_service_failed()
             await asyncio.sleep(0.005)
+
+    def _raise_if_a_service_failed(self) -> None:
+        # A stage that raised would never tick again: fail the run instead of waiting on it.
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError("a pipeline service stopped") from task.exception()
 
     def _collect(self) -> None:
         for service in self.services:

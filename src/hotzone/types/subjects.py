@@ -48,8 +48,15 @@ def c2_subject(nation: str, kind: str) -> str:
     return subject("hz", nation, "c2", kind)
 
 
+def as_token(text: str) -> str:
+    """``text`` made a valid subject token: other characters become ``_`` (``fusion/sat-1``
+    -> ``fusion_sat-1``), so free-form names such as a dead letter's source can route."""
+    token = re.sub(r"[^A-Za-z0-9_\-]", "_", text)
+    return token or "_"
+
+
 def dead_letter_subject(nation: str, source: str) -> str:
-    return subject("hz", nation, "dead", source)
+    return subject("hz", nation, "dead", as_token(source))
 
 
 def share_subject(label: str) -> str:
