@@ -134,3 +134,31 @@ def test_malformed_payload_becomes_a_recorded_dead_letter(tmp_path: Path) -> Non
     assert len(dead) == 2, "the malformed payload must be kept as a dead letter"
     assert all(b"yesterday" in m.raw for m in dead)  # type: ignore[union-attr]
     assert all("time" in m.reason for m in dead)  # type: ignore[union-attr]
+
+
+class BrokenStage:
+    """A stage with a bug: the run must fail with its error, not wait for it forever."""
+
+    name = "broken"
+    input_subjects = ("det.>",)
+
+    def accepts(self, message: AnyMessage) -> bool:
+        return True
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        if inputs:
+            raise ZeroDivisionError("a bug in the stage")
+        return []
+
+
+def test_a_stage_that_raises_fails_the_run_with_its_error(tmp_path: Path) -> None:
+    import pytest
+
+    async def run() -> None:
+        bus = InProcessBus()
+        with SQLiteStore(tmp_path / "run.sqlite") as store:
+            await Pipeline(bus, store, [BrokenStage()]).run([_event(s) for s in (0.5, 1.5, 2.5)])
+
+    with pytest.raises(RuntimeError, match="service stopped") as failure:
+        asyncio.run(run())
+    assert isinstance(failure.value.__cause__, ZeroDivisionError)
