@@ -53,6 +53,15 @@ def test_the_demo_raises_alerts_and_proposes_responses(run_folder: Path) -> None
         assert row["outcome"]
 
 
+def test_the_summary_says_what_the_picture_understood(run_folder: Path) -> None:
+    summary = json.loads((run_folder / "summary.json").read_text())
+    understood = summary["assessment"]
+    assert understood["tracks_assessed"] > 0
+    assert understood.get("identities", {}).get("hostile", 0) > 0
+    assert sum(understood["alerts_by_kind"].values()) == summary["output_files"]["alerts.jsonl"]
+    assert "## Assessment" in (run_folder / "summary.md").read_text()
+
+
 def test_an_auditor_proves_the_run_audit_chain_intact(
     run_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

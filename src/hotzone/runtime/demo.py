@@ -26,7 +26,7 @@ from rich.table import Table
 
 from hotzone.bus import InProcessBus
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
-from hotzone.runtime.run_report import response_report, tracking_report
+from hotzone.runtime.run_report import assessment_report, response_report, tracking_report
 from hotzone.runtime.stages import RunStages, build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import run_duration, simulate
@@ -163,6 +163,7 @@ def run_demo(
         "stored_by_type": stored_by_type,
         "output_files": output_counts,
         "tracking": tracking,
+        "assessment": assessment_report(run_directory),
         "response": response,
     }
     (run_directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -243,6 +244,25 @@ def _summary_markdown(summary: dict[str, Any]) -> str:
             "not tracked" if row["time_to_track_s"] is None else f"{row['time_to_track_s']:.0f} s"
         )
         lines.append(f"| {row['target_id']} | {row['class']} | {delay} |")
+    understood = summary["assessment"]
+    lines += [
+        "",
+        "## Assessment",
+        "",
+        f"- tracks assessed: {understood['tracks_assessed']}",
+        "- classes (latest per track): "
+        + (", ".join(f"{k} {v}" for k, v in understood["classes"].items()) or "none"),
+        "- identities (latest per track): "
+        + (", ".join(f"{k} {v}" for k, v in understood["identities"].items()) or "none"),
+        "- alerts: "
+        + (", ".join(f"{k} {v}" for k, v in understood["alerts_by_kind"].items()) or "none"),
+    ]
+    if understood["jamming_area"] is not None:
+        area = understood["jamming_area"]
+        lines.append(
+            f"- GNSS jamming area: centre {area['lat_deg']:.3f}, {area['lon_deg']:.3f} "
+            f"(confidence {area['confidence']:.0%}, {area['time']})"
+        )
     response = summary["response"]
     if response:
         lines += [

@@ -16,8 +16,11 @@ from hotzone.geo import geodesic_distance_m
 from hotzone.sim.scenario import Scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
+    Alert,
+    Assessment,
     Decision,
     Event,
+    EventKind,
     Proposal,
     StandardIdentity,
     TargetClass,
@@ -80,6 +83,43 @@ def tracking_report(truth_path: Path, tracks_path: Path) -> dict[str, Any]:
         "hostile_objects": len(hostile),
         "hostile_tracked": sum(1 for row in hostile if row["time_to_track_s"] is not None),
         "objects": objects,
+    }
+
+
+def assessment_report(run_directory: Path) -> dict[str, Any]:
+    """What the picture understood: latest class and identity of each track, the alerts by
+    kind, and the GNSS-jamming area found (latest estimate)."""
+    latest: dict[str, Assessment] = {}
+    for assessment in _read(run_directory / "outputs" / "assessments.jsonl", Assessment):
+        latest[assessment.track_id] = assessment
+    alerts: dict[str, int] = {}
+    for alert in _read(run_directory / "outputs" / "alerts.jsonl", Alert):
+        alerts[alert.kind] = alerts.get(alert.kind, 0) + 1
+    jamming: Event | None = None
+    with SQLiteStore(run_directory / "hotzone.sqlite") as store:
+        for stored in store.replay(types=["event"]):
+            if isinstance(stored.message, Event) and stored.message.kind == EventKind.JAMMING:
+                jamming = stored.message
+    classes: dict[str, int] = {}
+    identities: dict[str, int] = {}
+    for assessment in latest.values():
+        classes[assessment.target_class] = classes.get(assessment.target_class, 0) + 1
+        identity = assessment.standard_identity
+        identities[identity] = identities.get(identity, 0) + 1
+    return {
+        "tracks_assessed": len(latest),
+        "classes": dict(sorted(classes.items())),
+        "identities": dict(sorted(identities.items())),
+        "alerts_by_kind": dict(sorted(alerts.items())),
+        "jamming_area": None
+        if jamming is None or jamming.position is None
+        else {
+            "time": jamming.time.isoformat(),
+            "lat_deg": jamming.position.lat_deg,
+            "lon_deg": jamming.position.lon_deg,
+            "confidence": float(jamming.attributes.get("confidence", "nan")),
+            "summary": jamming.summary,
+        },
     }
 
 
