@@ -14,18 +14,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
     above_radio_horizon,
     diagonal,
-    grid_times,
-    site_for,
     utc_from_posix,
     wrap_degrees,
 )
 from hotzone.sim.sensors.config import AirSurveillanceRadarConfig
 from hotzone.sim.sensors.radar import (
-    RadarEquation,
+    RotatingRadarModel,
     beam_geometry,
     clutter_snr,
     coverage_mask,
@@ -35,33 +33,12 @@ from hotzone.sim.truth import FloatArray, TruthBatch
 from hotzone.types import Detection, MeasurementKind
 
 
-class AirSurveillanceRadarModel(SensorModel):
+class AirSurveillanceRadarModel(RotatingRadarModel):
     """Plots of a rotating 3-D radar: noise, Swerling-1 misses, clutter, horizon."""
 
     def __init__(self, config: AirSurveillanceRadarConfig, context: SensorContext) -> None:
-        self.config = config
-        self.site = site_for(
-            config.id,
-            config.lat_deg,
-            config.lon_deg,
-            config.height_m,
-            config.sector,
-            context.sector,
-            context.releasability,
-        )
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self.radar_equation = RadarEquation(
-            pd_reference=config.pd_reference,
-            reference_range_m=config.reference_range_m,
-            reference_rcs_dbsm=config.reference_rcs_dbsm,
-            false_alarm_probability=config.false_alarm_probability,
-        )
-        self._anchor = context.start.timestamp() + config.scan_offset_s
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        """Scan start times: the beam points north at each of them."""
-        return grid_times(self._anchor, self.config.scan_period_s, start, end)
+        super().__init__(config, context)
+        self.config: AirSurveillanceRadarConfig = config
 
     def detection_probability(self, range_m: FloatArray, rcs_dbsm: FloatArray) -> FloatArray:
         """Pd of a target in coverage and line of sight at this range and RCS."""

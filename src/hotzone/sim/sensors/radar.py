@@ -12,12 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotzone.sim.sensors.base import SensorContext, SensorModel
 from hotzone.sim.sensors.common import (
     MEAN_EARTH_RADIUS_M,
     LocalGeometry,
     geometry_from_enu,
+    grid_times,
     in_azimuth_sector,
+    site_for,
 )
+from hotzone.sim.sensors.config import AirSurveillanceRadarConfig, GroundSurveillanceRadarConfig
 from hotzone.sim.truth import BoolArray, FloatArray
 
 
@@ -174,3 +178,38 @@ def coverage_mask(
         & in_azimuth_sector(geometry.azimuth_deg, azimuth_center_deg, azimuth_width_deg)
     )
     return mask
+
+
+class RotatingRadarModel(SensorModel):
+    """What every scanning radar shares: its site, its radar equation and its scan clock."""
+
+    config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig
+
+    def __init__(
+        self,
+        config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig,
+        context: SensorContext,
+    ) -> None:
+        self.site = site_for(
+            config.id,
+            config.lat_deg,
+            config.lon_deg,
+            config.height_m,
+            config.sector,
+            context.sector,
+            context.releasability,
+        )
+        self.sensor_id = config.id
+        self.position = self.site.position
+        self.radar_equation = RadarEquation(
+            pd_reference=config.pd_reference,
+            reference_range_m=config.reference_range_m,
+            reference_rcs_dbsm=config.reference_rcs_dbsm,
+            false_alarm_probability=config.false_alarm_probability,
+        )
+        self._anchor = context.start.timestamp() + config.scan_offset_s
+        self._scan_period_s = config.scan_period_s
+
+    def observation_times(self, start: float, end: float) -> FloatArray:
+        """Scan start times: the beam points north at each of them."""
+        return grid_times(self._anchor, self._scan_period_s, start, end)
