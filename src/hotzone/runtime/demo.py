@@ -168,7 +168,9 @@ def run_demo(
     }
     (run_directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (run_directory / "summary.md").write_text(_summary_markdown(summary))
-    if not live:
+    if live:
+        console.print()  # the live table leaves the cursor at its last line
+    else:
         console.print(summary_table(progress, title, run))
     console.print(_headline(summary))
     return run_directory
