@@ -91,16 +91,7 @@ class AirSurveillanceRadarConfig(SensorConfigBase, frozen=True, tag="air_surveil
     refraction_k_factor: Annotated[float, msgspec.Meta(ge=1.0, le=4.0)] = 4.0 / 3.0
 
     def __post_init__(self) -> None:
-        _require_below(self.min_range_m, self.max_range_m, "min_range_m", "max_range_m")
-        _require_below(
-            self.min_elevation_deg, self.max_elevation_deg, "min_elevation_deg", "max_elevation_deg"
-        )
-        _require_below(
-            self.false_alarm_probability,
-            self.pd_reference,
-            "false_alarm_probability",
-            "pd_reference",
-        )
+        _check_radar_limits(self)
 
 
 class GroundSurveillanceRadarConfig(SensorConfigBase, frozen=True, tag="ground_surveillance_radar"):
@@ -129,16 +120,21 @@ class GroundSurveillanceRadarConfig(SensorConfigBase, frozen=True, tag="ground_s
     refraction_k_factor: Annotated[float, msgspec.Meta(ge=1.0, le=4.0)] = 4.0 / 3.0
 
     def __post_init__(self) -> None:
-        _require_below(self.min_range_m, self.max_range_m, "min_range_m", "max_range_m")
-        _require_below(
-            self.min_elevation_deg, self.max_elevation_deg, "min_elevation_deg", "max_elevation_deg"
-        )
-        _require_below(
-            self.false_alarm_probability,
-            self.pd_reference,
-            "false_alarm_probability",
-            "pd_reference",
-        )
+        _check_radar_limits(self)
+
+
+def _check_radar_limits(config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig) -> None:
+    """Rules spanning two fields, shared by both radars: ranges, elevations, Pfa below Pd."""
+    _require_below(config.min_range_m, config.max_range_m, "min_range_m", "max_range_m")
+    _require_below(
+        config.min_elevation_deg, config.max_elevation_deg, "min_elevation_deg", "max_elevation_deg"
+    )
+    _require_below(
+        config.false_alarm_probability,
+        config.pd_reference,
+        "false_alarm_probability",
+        "pd_reference",
+    )
 
 
 class PassiveRfDetectorConfig(SensorConfigBase, frozen=True, tag="passive_rf_detector"):
