@@ -362,6 +362,7 @@ def test_pytak_client_sends_cot_to_hotzones_tcp_listener() -> None:
         letter = await dead.next(timeout_s=5.0)
         assert letter is not None
         worker.writer.close()
+        await worker.writer.wait_closed()
         server.close()
         await server.wait_closed()
         await bus.close()

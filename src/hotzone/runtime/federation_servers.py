@@ -70,10 +70,22 @@ def find_nats_server(minimum: tuple[int, int, int] = MINIMUM_SERVER_VERSION) -> 
     )
 
 
+_PORTS_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port nobody listens on now and that this process has not handed out before.
+
+    The kernel may offer a just-closed ephemeral port again; two servers of one plan on
+    the same port would leave one of them dead and its clients talking to the other.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        if port not in _PORTS_HANDED_OUT:
+            _PORTS_HANDED_OUT.add(port)
+            return port
 
 
 def check_nation(code: str) -> str:
@@ -233,11 +245,13 @@ class NatsServerProcess:
         self.config_path = directory / f"{plan.name}.conf"
         self.log_path = directory / f"{plan.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     def start(self, ready_timeout_s: float = 20.0) -> None:
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.plan.config_text())
         self.plan.store_dir.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary and config
                 [str(self.binary), "-c", str(self.config_path)],
@@ -248,6 +262,8 @@ class NatsServerProcess:
         self._wait_listening(ready_timeout_s)
 
     def _wait_listening(self, timeout_s: float) -> None:
+        """Ready means this process logged "Server is ready" (every listener bound) and its
+        client port answers; a port that answers alone might be another server's."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -255,13 +271,25 @@ class NatsServerProcess:
                     f"nats-server {self.plan.name} exited with {self.process.returncode}; "
                     f"log: {self.log_path}: {self.log_tail()}"
                 )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.plan.host, self.plan.port), timeout=0.5),
-            ):
-                return
+            if self._logged_ready():
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((self.plan.host, self.plan.port), timeout=0.5),
+                ):
+                    return
             time.sleep(0.05)
-        raise NatsServerError(f"nats-server {self.plan.name} not listening after {timeout_s} s")
+        raise NatsServerError(
+            f"nats-server {self.plan.name} not ready after {timeout_s} s; "
+            f"log: {self.log_path}: {self.log_tail()}"
+        )
+
+    def _logged_ready(self) -> bool:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return b"Server is ready" in log.read()
+        except OSError:
+            return False
 
     def log_tail(self, lines: int = 5) -> str:
         try:
