@@ -7,12 +7,15 @@ time, while the page follows the bus. Both block until interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.api.users import DEMO_USERS_FILE
@@ -35,6 +38,40 @@ class RunFolderError(ValueError):
 def url_of(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
+
+
+class InLoopServer(uvicorn.Server):
+    """A uvicorn server run as one task among others in an event loop (``await serve()``).
+
+    It leaves Ctrl-C to whoever owns the loop: several of them in one loop would otherwise
+    each replace the process's signal handlers and restore them out of order. Stop one by
+    setting ``should_exit`` and awaiting its task."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def in_loop_server(app: FastAPI, host: str, port: int) -> InLoopServer:
+    """The server for ``app`` as `serve_run` configures it, to run inside a running loop
+    (on a socket bound beforehand: ``await server.serve(sockets=[listener])``)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="on",
+        # Open WebSockets of the pages would otherwise hold a shutdown for ever.
+        timeout_graceful_shutdown=2,
+    )
+    return InLoopServer(config)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``; OSError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
 
 
 def run_folder_config(run_directory: Path, users_file: Path, nation: str) -> ApiConfig:

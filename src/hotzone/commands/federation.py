@@ -39,6 +39,15 @@ def add_parser(subparsers: SubParsers) -> None:
     demo.add_argument("--duration", type=float, default=120.0, help="seconds to simulate")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run folder")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="also serve each nation's picture on the web, live, then until Ctrl-C",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address the pictures listen on")
+    demo.add_argument(
+        "--port", type=int, default=8080, help="PL's picture; LT's and RO's on the next ports"
+    )
     demo.set_defaults(run=run_demo)
 
 
@@ -67,8 +76,58 @@ def run_demo(args: argparse.Namespace) -> int:
 
     if args.duration <= 0:
         raise CommandError("--duration must be positive")
+    if not args.serve:
+        try:
+            run_federation_demo(args.out, duration_s=args.duration, seed=args.seed)
+        except NatsServerError as error:
+            raise CommandError(str(error)) from None
+        return 0
+    return _run_demo_serving(args)
+
+
+def _run_demo_serving(args: argparse.Namespace) -> int:
+    import asyncio
+    import functools
+    import signal
+
+    from hotzone.api.federation_pictures import (
+        PictureServerError,
+        PortsBusyError,
+        bind_picture_ports,
+        closing_listeners,
+        picture_ports,
+        serve_nation_pictures,
+    )
+    from hotzone.commands.common import CommandError
+    from hotzone.runtime.federation_demo import (
+        DEMO_SCENARIOS,
+        PictureServing,
+        run_federation_demo,
+    )
+    from hotzone.runtime.federation_servers import NatsServerError
+
+    async def until_stopped() -> None:
+        # Ctrl-C (or a TERM) while serving is the normal end: the demo then stops everything.
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signal_number)
+
     try:
-        run_federation_demo(args.out, duration_s=args.duration, seed=args.seed)
-    except NatsServerError as error:
+        # Bound before anything starts: a busy port is one clear line, not a half-run demo.
+        listeners = bind_picture_ports(args.host, picture_ports(args.port, list(DEMO_SCENARIOS)))
+    except PortsBusyError as error:
+        raise CommandError(str(error)) from None
+    serve = functools.partial(serve_nation_pictures, listeners=listeners)
+    serving = PictureServing(serve=serve, until=until_stopped)
+    try:
+        with closing_listeners(listeners):
+            run_federation_demo(args.out, duration_s=args.duration, seed=args.seed, serving=serving)
+    except (NatsServerError, PictureServerError) as error:
         raise CommandError(str(error)) from None
     return 0

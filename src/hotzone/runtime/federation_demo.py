@@ -4,11 +4,19 @@ Starts a hub and PL, LT and RO leaf nats-servers on 127.0.0.1 (free ports, store
 run folder), runs suwalki-drones in PL and LT and black-sea-coast in RO as three nodes,
 shares what each label releases, prints each nation's picture, and stops every server it
 started, whatever happens.
+
+With `PictureServing` (``--serve``) each nation's picture is also served on the web while
+the nations run, and afterwards until ``PictureServing.until`` returns (Ctrl-C on the
+command line). The runtime may not import the API: the command layer passes the serving in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +35,33 @@ from hotzone.runtime.federation_servers import (
 from hotzone.runtime.node import NodeOptions, NodeReport, run_node
 
 DEMO_SCENARIOS = {"PL": "suwalki-drones", "LT": "suwalki-drones", "RO": "black-sea-coast"}
+
+
+@dataclass(frozen=True)
+class NationPicture:
+    """Where one nation's picture comes from while the demo runs."""
+
+    nation: str
+    scenario: str
+    nats_url: str
+    #: The nation's JetStream domain on its leaf server.
+    domain: str
+    #: The node's store (the picture's app opens it too, for what people do on the page).
+    store_path: Path
+    run_directory: Path
+
+
+#: Serves the pictures while its context lasts; yields, per nation, what to announce
+#: (its URL and who logs in).
+ServePictures = Callable[[Sequence[NationPicture]], AbstractAsyncContextManager[Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
+class PictureServing:
+    """``--serve``: how the pictures are served, and until when once the nations are done."""
+
+    serve: ServePictures
+    until: Callable[[], Awaitable[object]]
 
 
 def picture_table(reports: list[NodeReport]) -> Table:
@@ -79,8 +114,35 @@ async def alliance_settled(client: NatsClient, nations: list[str], timeout_s: fl
     return False
 
 
+def nation_pictures(plan: FederationPlan, directory: Path) -> list[NationPicture]:
+    return [
+        NationPicture(
+            nation=nation,
+            scenario=DEMO_SCENARIOS[nation],
+            nats_url=server.url,
+            domain=server.domain,
+            store_path=directory / f"{nation}.sqlite",
+            run_directory=directory,
+        )
+        for nation, server in plan.nations.items()
+    ]
+
+
+def _served(
+    serving: PictureServing | None, pictures: list[NationPicture]
+) -> AbstractAsyncContextManager[Mapping[str, str]]:
+    if serving is None:
+        return contextlib.nullcontext({})
+    return serving.serve(pictures)
+
+
 async def _run_nations(
-    plan: FederationPlan, directory: Path, duration_s: float, seed: int, console: Console
+    plan: FederationPlan,
+    directory: Path,
+    duration_s: float,
+    seed: int,
+    console: Console,
+    serving: PictureServing | None,
 ) -> list[NodeReport]:
     nations = list(plan.nations)
     hub = await NatsBus.connect(plan.hub.url, hub_streams(nations), domain="hub", name="demo")
@@ -93,31 +155,61 @@ async def _run_nations(
         await barrier.wait()
 
     try:
-        runs = [
-            run_node(
-                NodeOptions(
-                    nation=nation,
-                    servers=[server.url],
-                    scenario=DEMO_SCENARIOS[nation],
-                    store_path=directory / f"{nation}.sqlite",
-                    domain=server.domain,
-                    alliance=tuple(nations),
-                    seed=seed,
-                    duration_s=duration_s,
-                ),
-                before_close=all_done_and_shared,
+        # The pictures subscribe before the nodes publish: they show the whole run.
+        async with _served(serving, nation_pictures(plan, directory)) as announced:
+            for nation, announcement in announced.items():
+                console.print(f"{nation} picture: {announcement}")
+            reports = await _run_nodes(
+                plan, directory, duration_s, seed, console, all_done_and_shared
             )
-            for nation, server in plan.nations.items()
-        ]
-        console.print(f"running {', '.join(nations)} for {duration_s:.0f} simulated s …")
-        return list(await asyncio.gather(*runs))
+            console.print(picture_table(reports))
+            if serving is not None:
+                console.print("serving each nation's picture of the finished run (Ctrl-C stops)")
+                await serving.until()
+            return reports
     finally:
         await hub.close()
 
 
-def run_federation_demo(
-    parent: Path, duration_s: float = 120.0, seed: int = 1, console: Console | None = None
+async def _run_nodes(
+    plan: FederationPlan,
+    directory: Path,
+    duration_s: float,
+    seed: int,
+    console: Console,
+    before_close: Callable[[], Awaitable[object]],
 ) -> list[NodeReport]:
+    nations = list(plan.nations)
+    runs = [
+        run_node(
+            NodeOptions(
+                nation=nation,
+                servers=[server.url],
+                scenario=DEMO_SCENARIOS[nation],
+                store_path=directory / f"{nation}.sqlite",
+                domain=server.domain,
+                alliance=tuple(nations),
+                seed=seed,
+                duration_s=duration_s,
+            ),
+            before_close=before_close,
+        )
+        for nation, server in plan.nations.items()
+    ]
+    console.print(f"running {', '.join(nations)} for {duration_s:.0f} simulated s …")
+    return list(await asyncio.gather(*runs))
+
+
+def run_federation_demo(
+    parent: Path,
+    duration_s: float = 120.0,
+    seed: int = 1,
+    console: Console | None = None,
+    serving: PictureServing | None = None,
+) -> list[NodeReport]:
+    """Run the demo in a new folder under ``parent``; with ``serving``, serve each nation's
+    picture while it runs and then until ``serving.until`` returns. Every nats-server it
+    started is stopped when it returns, raises or is interrupted."""
     console = console or Console()
     binary = find_nats_server()
     directory = parent / f"federation-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -129,11 +221,10 @@ def run_federation_demo(
         for process in processes:
             process.start()
             console.print(f"started nats-server {process.plan.name} at {process.plan.url}")
-        reports = asyncio.run(_run_nations(plan, directory, duration_s, seed, console))
+        reports = asyncio.run(_run_nations(plan, directory, duration_s, seed, console, serving))
     finally:
         for process in processes:
             process.stop()
         console.print("stopped every nats-server the demo started")
-    console.print(picture_table(reports))
     console.print(f"run folder: {directory}")
     return reports
