@@ -216,12 +216,15 @@ async def _until_started(running: _RunningPicture) -> None:
 
 
 async def _stop(running: list[_RunningPicture]) -> None:
+    # The buses first: their subscriptions end, and each app's follower with them, before
+    # the apps stop (a follower cancelled in the middle of a fetch leaves it dangling).
+    for picture in running:
+        with contextlib.suppress(Exception):
+            await picture.bus.close()
     for picture in running:
         picture.server.should_exit = True
     await asyncio.gather(*(picture.task for picture in running), return_exceptions=True)
     for picture in running:
-        with contextlib.suppress(Exception):
-            await picture.bus.close()
         picture.listener.close()
 
 

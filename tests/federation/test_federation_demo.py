@@ -1,0 +1,273 @@
+"""``hotzone federation-demo --serve``: real nats-servers, three live pictures, a real browser.
+
+The demo runs in a thread (its own event loop) while the test looks at the pictures from
+outside, as a person would: LT's page must hold LT's own tracks and the copies PL and RO
+released to it, and nothing PL keeps national. To be sure a national message existed,
+the test publishes two probe tracks into PL's log during the run, one labelled
+``NATIONAL PL`` and one ``REL PL LT``: PL's picture shows both, LT's only the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect, sync_playwright
+from rich.console import Console
+
+from hotzone.api.federation_pictures import name_allied_copy, serve_nation_pictures
+from hotzone.api.live import bind_listener
+from hotzone.bus import BusMessage, NatsBus, nation_streams
+from hotzone.cli import main
+from hotzone.runtime.federation_demo import NationPicture, PictureServing, run_federation_demo
+from hotzone.runtime.node import NodeReport
+from hotzone.types import Alert, GeoPoint, Track, TrackStatus, from_json, to_json
+from tests.federation.helpers import EPOCH
+from tests.federation.servers import nats_server_binary
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+NATIONS = ("PL", "LT", "RO")
+PROBE_LABELS = {"probe-national": "NATIONAL PL", "probe-shared": "REL PL LT"}
+# On the shared two-core test machine the 60 simulated seconds take about 25 s.
+RUN_TIMEOUT_S = 240.0
+
+
+def _probe_track(track_id: str, label: str, time: datetime) -> Track:
+    return Track(
+        track_id=track_id,
+        track_number=9000 + len(track_id),
+        time=time,
+        status=TrackStatus.CONFIRMED,
+        position=GeoPoint(lat_deg=54.1, lon_deg=22.95, height_m=300.0),
+        sector="suwalki",
+        enu_position_m=(0.0, 0.0, 300.0),
+        enu_velocity_mps=(10.0, 0.0, 0.0),
+        covariance=tuple(tuple(100.0 if i == j else 0.0 for j in range(6)) for i in range(6)),
+        quality=0.9,
+        releasability=label,
+    )
+
+
+async def _api_get(url: str, username: str, path: str) -> Any:
+    async with httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+        login = {"username": username, "password": f"{username}-test"}
+        token = (await client.post("/api/login", json=login)).json()["token"]
+        response = await client.get(path, headers={"authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        return response.json()
+
+
+async def _publish_probes(pl: NationPicture, pl_url: str) -> None:
+    """Once PL's pipeline makes tracks (its share exporter reads PL's log by then), publish
+    the probes into PL's log, stamped with PL's simulated clock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RUN_TIMEOUT_S
+    while not await _api_get(pl_url, "observer", "/api/tracks"):
+        assert loop.time() < deadline, "PL's picture never showed a track"
+        await asyncio.sleep(0.2)
+    clock = datetime.fromisoformat((await _api_get(pl_url, "observer", "/api/status"))["clock"])
+    bus = await NatsBus.connect(
+        pl.nats_url,
+        nation_streams("PL", archives=False)[:1],
+        domain=pl.domain,
+        ensure_streams=False,
+        name="test-probe",
+    )
+    try:
+        for track_id, label in PROBE_LABELS.items():
+            await bus.publish("hz.PL.trk.suwalki", to_json(_probe_track(track_id, label, clock)))
+    finally:
+        await bus.close()
+
+
+class DemoInThread:
+    """``run_federation_demo`` with served pictures in a thread; the test decides when the
+    serving ends (`release`), instead of Ctrl-C."""
+
+    def __init__(self, parent: Path, listeners: Mapping[str, socket.socket]) -> None:
+        self.listeners = listeners
+        self.finished = threading.Event()
+        self.release = threading.Event()
+        self.urls: dict[str, str] = {}
+        self.reports: list[NodeReport] = []
+        self.errors: list[BaseException] = []
+        self.output = io.StringIO()
+        serving = PictureServing(serve=self._serve, until=self._until_released)
+        self.thread = threading.Thread(target=self._run, args=(parent, serving), daemon=True)
+
+    @contextlib.asynccontextmanager
+    async def _serve(self, pictures: Sequence[NationPicture]) -> AsyncIterator[Mapping[str, str]]:
+        async with serve_nation_pictures(pictures, self.listeners) as announced:
+            for nation, announcement in announced.items():
+                self.urls[nation] = announcement.split()[0].rstrip("/")
+            pl = next(p for p in pictures if p.nation == "PL")
+            probes = asyncio.create_task(_publish_probes(pl, self.urls["PL"]))
+            try:
+                yield announced
+            finally:
+                probes.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probes
+
+    async def _until_released(self) -> None:
+        self.finished.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.1)
+
+    def _run(self, parent: Path, serving: PictureServing) -> None:
+        try:
+            console = Console(file=self.output, width=120)
+            self.reports = run_federation_demo(
+                parent, 60.0, seed=1, console=console, serving=serving
+            )
+        except BaseException as error:  # reported by the test, in its own thread
+            self.errors.append(error)
+        finally:
+            self.finished.set()
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention ``text`` (e.g. a run folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if text in command:
+            found.append(command)
+    return found
+
+
+def _page_track_ids(url: str, username: str) -> list[str]:
+    """The confirmed tracks LT's page lists, once allied ones from PL and RO are there."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.goto(url + "/")
+            page.fill("#username", username)
+            page.fill("#password", f"{username}-test")
+            page.click("#login-button")
+            page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+            for prefix in ("PL:", "RO:"):
+                expect(page.locator(f'#tracks li[data-track-id^="{prefix}"]').first).to_be_visible(
+                    timeout=30_000
+                )
+            ids: list[str] = page.eval_on_selector_all(
+                "#tracks li[data-track-id]", "items => items.map(i => i.dataset.trackId)"
+            )
+            return ids
+        finally:
+            browser.close()
+
+
+def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everything_stops(
+    tmp_path: Path,
+) -> None:
+    nats_server_binary()  # no nats-server is a failure with the reason
+    listeners = {nation: bind_listener("127.0.0.1", 0) for nation in NATIONS}
+    ports = [int(listener.getsockname()[1]) for listener in listeners.values()]
+    demo = DemoInThread(tmp_path, listeners)
+    demo.thread.start()
+    try:
+        assert demo.finished.wait(RUN_TIMEOUT_S), "the demo did not finish its run in time"
+        assert not demo.errors, f"the demo failed: {demo.errors!r}\n{demo.output.getvalue()}"
+        lt_tracks = asyncio.run(_api_get(demo.urls["LT"], "lt-operator", "/api/tracks"))
+        pl_tracks = asyncio.run(_api_get(demo.urls["PL"], "observer", "/api/tracks"))
+        ro_tracks = asyncio.run(_api_get(demo.urls["RO"], "ro-observer", "/api/tracks"))
+        page_ids = _page_track_ids(demo.urls["LT"], "lt-operator")
+    finally:
+        demo.release.set()
+        demo.thread.join(timeout=120)
+    assert not demo.thread.is_alive(), "the demo did not stop after its serving was released"
+    assert not demo.errors, f"the demo failed: {demo.errors!r}\n{demo.output.getvalue()}"
+
+    # PL's own picture holds both probes: the national one existed during the run.
+    pl_labels = {t["track_id"]: t["releasability"] for t in pl_tracks}
+    assert {k: pl_labels.get(k) for k in PROBE_LABELS} == PROBE_LABELS
+    # LT: own tracks, PL's and RO's released copies (named after their origin), and not
+    # one thing PL keeps national.
+    lt_ids = {t["track_id"] for t in lt_tracks}
+    assert any(":" not in track_id for track_id in lt_ids), lt_ids
+    assert any(track_id.startswith("PL:suwalki-") for track_id in lt_ids), lt_ids
+    assert any(track_id.startswith("RO:") for track_id in lt_ids), lt_ids
+    assert "PL:probe-shared" in lt_ids
+    assert "PL:probe-national" not in lt_ids
+    assert all(t["releasability"] != "NATIONAL PL" for t in lt_tracks)
+    # The page in the browser draws that same picture.
+    assert "PL:probe-shared" in page_ids
+    assert "PL:probe-national" not in page_ids
+    assert any(track_id.startswith("RO:") for track_id in page_ids)
+    assert any(":" not in track_id for track_id in page_ids)
+    # RO releases to the alliance but receives nothing labelled REL PL LT.
+    assert ro_tracks and all(":" not in t["track_id"] for t in ro_tracks)
+    assert {t["releasability"] for t in ro_tracks} == {"NATO"}
+    # The terminal table shows what crossed; RO released to both allies.
+    by_nation = {report.nation: report for report in demo.reports}
+    assert by_nation["RO"].shared_out.keys() == {"PL", "LT"}
+    assert by_nation["LT"].received_from.keys() == {"PL", "RO"}
+
+    # Everything the demo started is gone: nats-servers and the pictures' ports.
+    assert _processes_mentioning(str(tmp_path)) == []
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listening"
+    for nation in NATIONS:
+        assert f"{nation} picture: http://127.0.0.1:" in demo.output.getvalue()
+
+
+def test_a_busy_port_is_one_clear_error_before_anything_starts(tmp_path: Path, capsys: Any) -> None:
+    with bind_listener("127.0.0.1", 0) as taken:
+        port = taken.getsockname()[1]
+        code = main(
+            ["federation-demo", "--serve", "--port", str(port), "--out", str(tmp_path / "runs")]
+        )
+    assert code == 2
+    error = capsys.readouterr().err
+    assert f"port {port}" in error and error.count("\n") == 1
+    assert not (tmp_path / "runs").exists()  # no run folder: nothing was started
+
+
+def test_ports_beyond_the_last_one_are_refused(tmp_path: Path, capsys: Any) -> None:
+    code = main(["federation-demo", "--serve", "--port", "65535", "--out", str(tmp_path)])
+    assert code == 2
+    assert "no room for 3 pictures" in capsys.readouterr().err
+
+
+def test_allied_copies_are_named_after_their_origin_and_own_messages_are_not() -> None:
+    track = _probe_track("suwalki-1", "REL PL LT", EPOCH)
+    alert = Alert(
+        alert_id="A7",
+        time=EPOCH,
+        kind="drone",
+        summary="drone over the gap",
+        priority=2,
+        track_id="suwalki-1",
+        releasability="REL PL LT",
+    )
+    allied_track = from_json(
+        name_allied_copy(BusMessage("hz.LT.ally.PL.trk.x", to_json(track))).payload
+    )
+    allied_alert = from_json(
+        name_allied_copy(BusMessage("hz.LT.ally.PL.alert", to_json(alert))).payload
+    )
+    own = BusMessage("hz.LT.trk.suwalki", to_json(track))
+    assert isinstance(allied_track, Track) and allied_track.track_id == "PL:suwalki-1"
+    assert allied_track.position == track.position
+    assert isinstance(allied_alert, Alert)
+    assert (allied_alert.alert_id, allied_alert.track_id) == ("PL:A7", "PL:suwalki-1")
+    assert name_allied_copy(own) is own
+    undecodable = BusMessage("hz.LT.ally.PL.trk.x", b"not json")
+    assert name_allied_copy(undecodable) is undecodable
