@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL
@@ -105,3 +106,54 @@ def test_an_observer_cannot_approve(browser: Browser, server: str, pages: list[P
     )
     assert status == 403
     assert _api_get(server, "observer", "/api/decisions") == []
+
+
+# Whether the track canvas has a drawn (opaque) pixel within 3 px of where MapLibre puts
+# the first track's position, and whether a spot 60 px left and below it, clear of every
+# track's symbol and label, is transparent (null when another track is there).
+_SYMBOL_AT_TRACK = """() => {
+    const canvas = document.getElementById('track-canvas');
+    const context = canvas.getContext('2d');
+    const ratio = canvas.width / canvas.clientWidth;
+    const tracks = [...window.hz.state.drawn.values()];
+    const at = window.hz.map.project([tracks[0].lon_deg, tracks[0].lat_deg]);
+    const alpha = (x, y) => {
+        const side = Math.round(6 * ratio);
+        const data = context.getImageData(Math.round((x - 3) * ratio), Math.round((y - 3) * ratio),
+            side, side).data;
+        let most = 0;
+        for (let i = 3; i < data.length; i += 4) most = Math.max(most, data[i]);
+        return most;
+    };
+    const spot = {x: at.x - 60, y: at.y + 60};
+    const clear = tracks.every((other) => {
+        const p = window.hz.map.project([other.lon_deg, other.lat_deg]);
+        return !(spot.x > p.x - 30 && spot.x < p.x + 160 && Math.abs(spot.y - p.y) < 35);
+    });
+    return {x: at.x, y: at.y, on: alpha(at.x, at.y), off: clear ? alpha(spot.x, spot.y) : null};
+}"""
+
+
+def test_symbols_follow_the_map_when_it_pans_and_zooms(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
+    page = logged_in_page(browser, server, "observer", pages)
+    _wait_for_symbols(page, CONFIRMED_VISIBLE_TO_PL)
+    before = page.evaluate(_SYMBOL_AT_TRACK)
+    assert before["on"] > 0
+    assert before["off"] == 0
+    page.evaluate("window.hz.map.panBy([-150, 90], {animate: false})")
+    moved = page.evaluate(_SYMBOL_AT_TRACK)
+    assert (moved["x"] - before["x"], moved["y"] - before["y"]) == pytest.approx((150, -90), abs=1)
+    assert moved["on"] > 0
+    assert moved["off"] in (0, None)
+    # Zoom in around the track, so it stays in view.
+    page.evaluate(
+        """() => { const track = [...window.hz.state.drawn.values()][0];
+            window.hz.map.zoomTo(window.hz.map.getZoom() + 1.5,
+                {animate: false, around: [track.lon_deg, track.lat_deg]}); }"""
+    )
+    zoomed = page.evaluate(_SYMBOL_AT_TRACK)
+    assert (zoomed["x"], zoomed["y"]) == pytest.approx((moved["x"], moved["y"]), abs=1)
+    assert zoomed["on"] > 0
+    assert zoomed["off"] in (0, None)

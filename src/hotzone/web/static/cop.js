@@ -3,13 +3,17 @@
 // Built to stay responsive at thousands of track updates per second:
 // - the WebSocket handler only merges each batch into `state` (latest state per object) and
 //   marks what changed; nothing is drawn there;
-// - drawing happens at most every RENDER_INTERVAL_MS, and only for what changed: the track
-//   source is re-set from a kept feature per track, trails at most every TRAIL_INTERVAL_MS,
-//   panels only when their alerts/proposals changed;
-// - one map image per symbol code (SIDC), made once by milsymbol; the label (track number,
-//   class, speed, altitude) is MapLibre text beside it. An image per labelled symbol would be
-//   an image per track, and MapLibre copies every image a tile uses to its worker on each
-//   source update: at a thousand tracks that copying, not drawing, saturated the page.
+// - drawing happens at most every RENDER_INTERVAL_MS, and only for what changed: trails at
+//   most every TRAIL_INTERVAL_MS, panels only when their alerts/proposals changed;
+// - tracks and trails are drawn on two 2-D canvases laid over the map, not as MapLibre
+//   layers: a MapLibre frame re-renders the whole WebGL map, and where the GPU is software
+//   (headless, VMs, remote desktops) a frame with a thousand symbols cost 150-400 ms of GPU
+//   work plus a read-back that blocked the page's main thread (measured in bench/cop.py with
+//   a Chrome trace). Now the map renders only when it moves; a track update redraws one
+//   canvas: one milsymbol bitmap per symbol code (SIDC) stamped per track, labels (track
+//   number, class, speed, altitude) beside them where they do not overlap another label.
+//   The map stays north-up without pitch, so screen = scale * Web Mercator + offset, taken
+//   from the map at each draw.
 "use strict";
 
 const RENDER_INTERVAL_MS = 250;
@@ -32,7 +36,9 @@ const state = {
   changedTracks: new Set(), tracksReset: true, trailsDirty: true, alertsDirty: true,
   proposalsDirty: true, clockDirty: true,
   // Kept map features, one per confirmed track, updated in place.
-  trackFeatures: new Map(), trailFeatures: [], symbolImages: new Set(), listIcons: new Map(),
+  // The confirmed tracks on the canvas (track id -> the state drawn) and what the last draw
+  // put inside the view.
+  drawn: new Map(), visibleTrackIds: [], symbolSprites: new Map(), listIcons: new Map(),
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0,
 };
 
@@ -57,15 +63,32 @@ function withView(path) {
 // ---- map -------------------------------------------------------------------------------
 
 // No "glyphs" URL: MapLibre draws label glyphs locally (no font server, no internet).
+const pageOptions = new URLSearchParams(location.search);
 const map = new maplibregl.Map({
   container: "map",
+  pixelRatio: Number(pageOptions.get("pixel_ratio")) || window.devicePixelRatio || 1,
   style: { version: 8, sources: {}, layers: [
     { id: "background", type: "background", paint: { "background-color": "#24303d" } }] },
   center: [23.1, 54.0], zoom: 8, attributionControl: false,
+  // North-up, flat: what the track canvases assume (and how operators read a COP).
+  maxPitch: 0, dragRotate: false, pitchWithRotate: false, touchPitch: false,
   // Symbols appear at once: a fade would repaint every frame for 300 ms after each update.
   fadeDuration: 0,
 });
 map.addControl(new maplibregl.AttributionControl({ customAttribution: "Natural Earth" }));
+map.touchZoomRotate.disableRotation();
+map.keyboard.disableRotation();
+
+function overlayCanvas(id) {
+  const canvas = document.createElement("canvas");
+  canvas.id = id;
+  canvas.className = "track-overlay";
+  // Above the map, below its controls; clicks go through to the map.
+  map.getCanvasContainer().after(canvas);
+  return canvas;
+}
+const trailCanvas = overlayCanvas("trail-canvas");
+const trackCanvas = overlayCanvas("track-canvas");
 
 const empty = () => ({ type: "FeatureCollection", features: [] });
 
@@ -76,7 +99,7 @@ function addArea(id, source, fill, line, opacity) {
 
 map.on("load", () => {
   for (const name of ["countries", "national-borders", "coverage", "assets", "borders", "jamming",
-    "no_fire_areas", "corridors", "sensors", "effectors", "tracks"]) {
+    "no_fire_areas", "corridors", "sensors", "effectors"]) {
     map.addSource(name, { type: "geojson", data: empty() });
   }
   map.addLayer({ id: "countries", type: "fill", source: "countries", paint: { "fill-color": "#3b4654" } });
@@ -89,32 +112,28 @@ map.on("load", () => {
   map.addLayer({ id: "borders", type: "line", source: "borders", paint: { "line-color": "#fd4", "line-width": 2.5 } });
   map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
   map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
-  // Tracks and their trails share one source: one update, one worker pass, one repaint.
-  map.addLayer({ id: "trails", type: "line", source: "tracks", filter: ["==", ["geometry-type"], "LineString"], paint: { "line-color": ["get", "colour"], "line-width": 1.5, "line-opacity": 0.7 } });
-  // Symbols always show; a label that would overlap another is left out until there is room.
-  map.addLayer({ id: "tracks", type: "symbol", source: "tracks", filter: ["==", ["geometry-type"], "Point"], layout: {
-    "icon-image": ["get", "icon"], "icon-allow-overlap": true, "icon-ignore-placement": true,
-    "text-field": ["get", "label"], "text-size": 10, "text-anchor": "left", "text-justify": "left",
-    "text-offset": [1.4, 0], "text-optional": true, "text-max-width": 30 },
-    paint: { "text-color": "#eee", "text-halo-color": "#111", "text-halo-width": 1 } });
   state.mapReady = true;
+  // Panning and zooming move the canvases with the map, frame by frame.
+  map.on("move", () => { drawTrails(); drawTracks(); });
+  map.on("resize", () => { drawTrails(); drawTracks(); });
   state.tracksReset = true;
   state.trailsDirty = true;
   scheduleRender();
   if (state.user) loadStatic();
 });
 
-// One map image per SIDC, drawn once by milsymbol.
-function symbolImage(sidc) {
-  const key = `sidc:${sidc}`;
-  if (!state.symbolImages.has(key)) {
-    const ratio = window.devicePixelRatio || 1;
-    const canvas = new ms.Symbol(sidc, { size: 22 }).asCanvas(ratio);
-    const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-    if (!map.hasImage(key)) map.addImage(key, image, { pixelRatio: ratio });
-    state.symbolImages.add(key);
+// One bitmap per SIDC, drawn once by milsymbol, with its anchor (the symbol's centre point).
+function symbolSprite(sidc) {
+  let sprite = state.symbolSprites.get(sidc);
+  if (!sprite) {
+    const symbol = new ms.Symbol(sidc, { size: 22 });
+    const size = symbol.getSize();
+    const anchor = symbol.getAnchor();
+    sprite = { canvas: symbol.asCanvas(window.devicePixelRatio || 1), width: size.width,
+      height: size.height, anchorX: anchor.x, anchorY: anchor.y };
+    state.symbolSprites.set(sidc, sprite);
   }
-  return key;
+  return sprite;
 }
 
 // The APP-6 label fields: track number, class, speed, altitude.
@@ -124,23 +143,107 @@ function trackLabel(track) {
   return `TN${track.track_number} ${track.target_class.replaceAll("_", " ")}\n${speed} km/h ${altitude} m`;
 }
 
-function trackFeature(track) {
-  return {
-    type: "Feature", id: track.track_number,
-    properties: { track_id: track.track_id, icon: symbolImage(track.sidc), label: trackLabel(track) },
-    geometry: { type: "Point", coordinates: [track.lon_deg, track.lat_deg] },
-  };
+// ---- the track canvases -----------------------------------------------------------------
+
+// Web Mercator in [0, 1] (x east, y south), as MapLibre's MercatorCoordinate.
+const mercatorX = (lon) => (lon + 180) / 360;
+const mercatorY = (lat) => 0.5 - Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360)) / (2 * Math.PI);
+
+// The map's current screen transform for a flat, north-up map: screen = scale * mercator +
+// offset, measured from two points around the centre so it is exact at every zoom.
+function screenTransform() {
+  const centre = map.getCenter();
+  const other = [centre.lng + 0.01, centre.lat + 0.01];
+  const a = map.project(centre), b = map.project(other);
+  const scaleX = (b.x - a.x) / (mercatorX(other[0]) - mercatorX(centre.lng));
+  const scaleY = (b.y - a.y) / (mercatorY(other[1]) - mercatorY(centre.lat));
+  return { scaleX, scaleY, offsetX: a.x - scaleX * mercatorX(centre.lng),
+    offsetY: a.y - scaleY * mercatorY(centre.lat) };
 }
 
-function trailFeatures() {
-  const features = [];
-  for (const [trackId, points] of state.trails) {
-    const track = state.tracks.get(trackId);
-    if (!track || track.status !== "confirmed" || points.length < 2) continue;
-    features.push({ type: "Feature", properties: { colour: IDENTITY_COLOURS[track.standard_identity] || "#fff" },
-      geometry: { type: "LineString", coordinates: points } });
+// Size a canvas to the map (device pixels) and return its 2-D context in CSS pixels.
+function canvasContext(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const mapCanvas = map.getCanvas();
+  const width = mapCanvas.clientWidth, height = mapCanvas.clientHeight;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
   }
-  return features;
+  const context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, width, height);
+  return { context, width, height };
+}
+
+function drawTrails() {
+  const { context } = canvasContext(trailCanvas);
+  const view = screenTransform();
+  const byColour = new Map();
+  for (const track of state.drawn.values()) {
+    const points = replayTracks ? null : state.trails.get(track.track_id);
+    if (!points || points.length < 2) continue;
+    const colour = IDENTITY_COLOURS[track.standard_identity] || "#fff";
+    if (!byColour.has(colour)) byColour.set(colour, []);
+    byColour.get(colour).push(points);
+  }
+  context.lineWidth = 1.5;
+  context.globalAlpha = 0.7;
+  // One path per colour: a few stroke calls however many tracks there are.
+  for (const [colour, trails] of byColour) {
+    context.beginPath();
+    for (const points of trails) {
+      points.forEach(([lon, lat], index) => {
+        const x = view.scaleX * mercatorX(lon) + view.offsetX;
+        const y = view.scaleY * mercatorY(lat) + view.offsetY;
+        if (index === 0) context.moveTo(x, y); else context.lineTo(x, y);
+      });
+    }
+    context.strokeStyle = colour;
+    context.stroke();
+  }
+}
+
+const LABEL_WIDTH = 120, LABEL_HEIGHT = 26, SCREEN_MARGIN = 40;
+
+function drawTracks() {
+  const { context, width, height } = canvasContext(trackCanvas);
+  const view = screenTransform();
+  const visible = [];
+  for (const track of state.drawn.values()) {
+    const x = view.scaleX * mercatorX(track.lon_deg) + view.offsetX;
+    const y = view.scaleY * mercatorY(track.lat_deg) + view.offsetY;
+    if (x < -SCREEN_MARGIN || y < -SCREEN_MARGIN || x > width + SCREEN_MARGIN || y > height + SCREEN_MARGIN) continue;
+    visible.push([track, x, y, symbolSprite(track.sidc)]);
+  }
+  // Labels where there is room: a grid of label-sized cells, first come first labelled,
+  // so a crowded picture shows its symbols and some labels rather than a smear of text.
+  context.font = "10px system-ui, sans-serif";
+  context.textBaseline = "middle";
+  context.lineWidth = 3;
+  context.lineJoin = "round";
+  context.strokeStyle = "#111";
+  context.fillStyle = "#eee";
+  const taken = new Set();
+  for (const [track, x, y, sprite] of visible) {
+    const left = x + sprite.width - sprite.anchorX + 2;
+    const column = Math.floor(left / LABEL_WIDTH), row = Math.floor((y - LABEL_HEIGHT / 2) / LABEL_HEIGHT);
+    const cells = [`${column},${row}`, `${column + 1},${row}`, `${column},${row + 1}`, `${column + 1},${row + 1}`];
+    if (cells.some((cell) => taken.has(cell))) continue;
+    for (const cell of cells) taken.add(cell);
+    const [first, second] = trackLabel(track).split("\n");
+    for (const [line, dy] of [[first, -6], [second, 6]]) {
+      context.strokeText(line, left, y + dy);
+      context.fillText(line, left, y + dy);
+    }
+  }
+  // Symbols over labels: a label may hide part of the map, never another track.
+  for (const [, x, y, sprite] of visible) {
+    context.drawImage(sprite.canvas, x - sprite.anchorX, y - sprite.anchorY, sprite.width, sprite.height);
+  }
+  state.visibleTrackIds = visible.map(([track]) => track.track_id);
 }
 
 // ---- state updates -------------------------------------------------------------------------
@@ -329,23 +432,23 @@ async function act(url, body) {
 
 let replayTracks = null;
 
-// The track source's features: all rebuilt after a reset (login, nation, replay), else only
-// the changed tracks' features are replaced, then the kept collection is handed to MapLibre.
-function updateTrackFeatures() {
+// The drawn tracks: all re-chosen after a reset (login, nation, replay), else only the
+// changed tracks are replaced. Whether anything changed.
+function updateDrawnTracks() {
   if (state.tracksReset) {
     state.tracksReset = false;
     state.changedTracks.clear();
-    state.trackFeatures = new Map();
+    state.drawn = new Map();
     for (const track of replayTracks || state.tracks.values()) {
-      if (track.status === "confirmed") state.trackFeatures.set(track.track_id, trackFeature(track));
+      if (track.status === "confirmed") state.drawn.set(track.track_id, track);
     }
     return true;
   }
   if (replayTracks || state.changedTracks.size === 0) return false;
   for (const trackId of state.changedTracks) {
     const track = state.tracks.get(trackId);
-    if (track && track.status === "confirmed") state.trackFeatures.set(trackId, trackFeature(track));
-    else state.trackFeatures.delete(trackId);
+    if (track && track.status === "confirmed") state.drawn.set(trackId, track);
+    else state.drawn.delete(trackId);
   }
   state.changedTracks.clear();
   return true;
@@ -383,18 +486,13 @@ function render() {
   lastRenderAt = now;
   const changed = state.changedTracks.size ? [...state.changedTracks] : [];
   const reset = state.tracksReset;
-  let sourceChanged = updateTrackFeatures();
+  if (updateDrawnTracks()) drawTracks();
   if (state.trailsDirty && (reset || replayTracks || now - state.lastTrailsAt >= TRAIL_INTERVAL_MS)) {
     state.trailsDirty = false;
     state.lastTrailsAt = now;
-    state.trailFeatures = replayTracks ? [] : trailFeatures();
-    sourceChanged = true;
+    drawTrails();
   } else if (state.trailsDirty) {
     scheduleRender();  // trails are due later
-  }
-  if (sourceChanged) {
-    map.getSource("tracks").setData({ type: "FeatureCollection",
-      features: [...state.trailFeatures, ...state.trackFeatures.values()] });
   }
   if (now - state.lastListAt >= TRACK_LIST_INTERVAL_MS) {
     state.lastListAt = now;
@@ -474,7 +572,8 @@ $("time-slider").oninput = async (event) => {
 // `onRender(changedTracks)` may be set to observe the stream and the drawing.
 window.hz = {
   state, map, onBatch: null, onRender: null,
-  renderedTrackCount: () => new Set(map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.track_id)).size,
+  // Distinct tracks whose symbol the last draw put inside the view.
+  renderedTrackCount: () => new Set(state.visibleTrackIds).size,
 };
 
 (async () => {
