@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
+from pathlib import Path
 
+import msgspec
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 
-from hotzone.types import Decision
+from hotzone.api.app import ApiConfig, create_app
+from hotzone.store import SQLiteStore
+from hotzone.types import Decision, GeoPoint, Track
 from hotzone.types.signing import decision_signing_bytes
 from tests.api.conftest import login
-from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_DE, CONFIRMED_VISIBLE_TO_PL
+from tests.api.picture_fixture import (
+    CONFIRMED_VISIBLE_TO_DE,
+    CONFIRMED_VISIBLE_TO_PL,
+    picture_messages,
+    write_picture_store,
+)
 
 
 def test_every_endpoint_needs_a_login(client: TestClient) -> None:
@@ -156,3 +167,24 @@ def test_layers_runs_scenarios_and_bad_input(client: TestClient) -> None:
         ).status_code
         == 422
     )
+
+
+def test_an_allies_copy_of_a_track_is_named_after_its_origin_not_merged(tmp_path: Path) -> None:
+    """LT runs the same scenario and names its track T1 too: in PL's picture, replayed from
+    PL's store, LT's copy is LT:T1 beside PL's own T1, with its own position."""
+    store_path = write_picture_store(tmp_path / "hotzone.sqlite")
+    with SQLiteStore(store_path) as store:
+        own = next(m for m in picture_messages() if isinstance(m, Track) and m.track_id == "T1")
+        lithuanian = msgspec.structs.replace(
+            own,
+            position=GeoPoint(lat_deg=54.3, lon_deg=23.9, height_m=300.0),
+            time=own.time + timedelta(seconds=60),
+        )
+        store.append("hz.PL.ally.LT.trk.suwalki", lithuanian)
+    config = ApiConfig(store_path=store_path, scenario="suwalki-drones", runs_directory=tmp_path)
+    with TestClient(create_app(config)) as client:
+        listed = client.get("/api/tracks", headers=login(client, "observer")).json()
+    tracks = {t["track_id"]: t for t in listed}
+    assert {"T1", "LT:T1"} <= set(tracks)
+    assert tracks["LT:T1"]["lat_deg"] == pytest.approx(54.3)
+    assert tracks["T1"]["lat_deg"] != pytest.approx(54.3)  # PL's own track is untouched

@@ -24,13 +24,14 @@ import httpx
 from playwright.sync_api import expect, sync_playwright
 from rich.console import Console
 
-from hotzone.api.federation_pictures import name_allied_copy, serve_nation_pictures
+from hotzone.api.allied import name_allied_copy
+from hotzone.api.federation_pictures import serve_nation_pictures
 from hotzone.api.live import bind_listener
-from hotzone.bus import BusMessage, NatsBus, nation_streams
+from hotzone.bus import NatsBus, nation_streams
 from hotzone.cli import main
 from hotzone.runtime.federation_demo import NationPicture, PictureServing, run_federation_demo
 from hotzone.runtime.node import NodeReport
-from hotzone.types import Alert, GeoPoint, Track, TrackStatus, from_json, to_json
+from hotzone.types import Alert, GeoPoint, Track, TrackStatus, to_json
 from tests.federation.helpers import EPOCH
 from tests.federation.servers import nats_server_binary
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -257,17 +258,11 @@ def test_allied_copies_are_named_after_their_origin_and_own_messages_are_not() -
         track_id="suwalki-1",
         releasability="REL PL LT",
     )
-    allied_track = from_json(
-        name_allied_copy(BusMessage("hz.LT.ally.PL.trk.x", to_json(track))).payload
-    )
-    allied_alert = from_json(
-        name_allied_copy(BusMessage("hz.LT.ally.PL.alert", to_json(alert))).payload
-    )
-    own = BusMessage("hz.LT.trk.suwalki", to_json(track))
+    allied_track = name_allied_copy("hz.LT.ally.PL.trk.x", track)
+    allied_alert = name_allied_copy("hz.LT.ally.PL.alert", alert)
     assert isinstance(allied_track, Track) and allied_track.track_id == "PL:suwalki-1"
     assert allied_track.position == track.position
     assert isinstance(allied_alert, Alert)
     assert (allied_alert.alert_id, allied_alert.track_id) == ("PL:A7", "PL:suwalki-1")
-    assert name_allied_copy(own) is own
-    undecodable = BusMessage("hz.LT.ally.PL.trk.x", b"not json")
-    assert name_allied_copy(undecodable) is undecodable
+    assert name_allied_copy("hz.LT.trk.suwalki", track) is track
+    assert name_allied_copy("hz.LT.ally", track) is track

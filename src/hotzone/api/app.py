@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
+from hotzone.api.allied import name_allied_copy
 from hotzone.api.authority import (
     DecisionAuthority,
     DecisionRefusedError,
@@ -99,7 +100,11 @@ class ApiState:
     authority: DecisionAuthority | None = None
     layers: dict[str, Any] = field(default_factory=dict)
 
-    def ingest(self, message: AnyMessage) -> None:
+    def ingest(self, message: AnyMessage, subject: str | None = None) -> None:
+        """Into the picture and the stream; ``subject``, where known, names allied copies
+        after their origin (`name_allied_copy`)."""
+        if subject is not None:
+            message = name_allied_copy(subject, message)
         update = self.picture.ingest(message)
         if update is not None:
             self.hub.publish(update)
@@ -158,7 +163,7 @@ def create_app(
         state.store = SQLiteStore(config.store_path)
         state.authority = DecisionAuthority(state.picture, state.keyring)
         for stored in state.store.replay():
-            state.ingest(stored.message)
+            state.ingest(stored.message, stored.subject)
         tasks = []
         if bus is not None:
             ready = asyncio.Event()
@@ -198,7 +203,7 @@ async def _follow_bus(state: ApiState, ready: asyncio.Event) -> None:
             message = from_json(bus_message.payload)
         except (msgspec.DecodeError, msgspec.ValidationError):
             continue  # clock ticks and undecodable payloads are the recorder's business
-        state.ingest(message)
+        state.ingest(message, bus_message.subject)
 
 
 def current_session(request: HTTPConnection) -> Session:

@@ -6,10 +6,9 @@ follows its nation's log (``hz.{nation}.>``) on the nation's nats-server through
 every message for its retention (limits, not work-queue): the picture reads each message
 beside the node's own consumers and takes none from them.
 
-Allied copies arrive as ``hz.{nation}.ally.{origin}.…`` with the ids their origin gave
-them, and two nations running the same scenario name their tracks alike (``suwalki-1``
-in PL and in LT). The picture therefore names an allied copy after its origin
-(``PL:suwalki-1``, `AlliedIdsBus`), so an ally's track never overwrites an own track.
+Allied copies arrive as ``hz.{nation}.ally.{origin}.…``; every picture names them after
+their origin (``PL:suwalki-1``, `hotzone.api.allied`), so PL's and LT's tracks of the
+same scenario never overwrite each other.
 """
 
 from __future__ import annotations
@@ -21,14 +20,11 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.api.live import InLoopServer, bind_listener, in_loop_server, url_of
 from hotzone.api.users import DEMO_USERS_FILE, load_users
-from hotzone.bus import Bus, BusMessage, NatsBus, Subscription, nation_streams
+from hotzone.bus import NatsBus, nation_streams
 from hotzone.runtime.federation_demo import NationPicture
-from hotzone.types import Alert, Track, from_json, to_json
 
 #: How long one picture may take to start (load its scenario, subscribe) before the demo
 #: gives up: far more than it needs on a loaded two-core machine.
@@ -41,78 +37,6 @@ class PictureServerError(RuntimeError):
 
 class PortsBusyError(ValueError):
     """Ports that cannot be listened on, named in the message."""
-
-
-# ---- allied copies named after their origin ---------------------------------------------
-
-
-def name_allied_copy(message: BusMessage) -> BusMessage:
-    """``hz.LT.ally.PL.trk.x`` carrying track ``suwalki-1`` -> the same track named
-    ``PL:suwalki-1`` (alerts: their id and their track's); anything else is unchanged."""
-    tokens = message.subject.split(".")
-    if len(tokens) < 5 or tokens[0] != "hz" or tokens[2] != "ally":
-        return message
-    origin = tokens[3]
-    try:
-        decoded = from_json(message.payload)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return message  # the picture skips what it cannot decode anyway
-    match decoded:
-        case Track():
-            renamed: Track | Alert = msgspec.structs.replace(
-                decoded, track_id=f"{origin}:{decoded.track_id}"
-            )
-        case Alert():
-            track_id = decoded.track_id
-            renamed = msgspec.structs.replace(
-                decoded,
-                alert_id=f"{origin}:{decoded.alert_id}",
-                track_id=None if track_id is None else f"{origin}:{track_id}",
-            )
-        case _:
-            return message
-    return BusMessage(subject=message.subject, payload=to_json(renamed), headers=message.headers)
-
-
-class AlliedIdsSubscription:
-    """A subscription whose allied copies are named after their origin."""
-
-    def __init__(self, subscription: Subscription) -> None:
-        self.pattern = subscription.pattern
-        self._subscription = subscription
-
-    def __aiter__(self) -> AsyncIterator[BusMessage]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[BusMessage]:
-        async for message in self._subscription:
-            yield name_allied_copy(message)
-
-    async def next(self, timeout_s: float | None = None) -> BusMessage | None:
-        message = await self._subscription.next(timeout_s)
-        return None if message is None else name_allied_copy(message)
-
-    async def unsubscribe(self) -> None:
-        await self._subscription.unsubscribe()
-
-
-class AlliedIdsBus:
-    """A bus as a picture reads it: subscriptions name allied copies after their origin;
-    publishing is the wrapped bus's."""
-
-    def __init__(self, bus: Bus) -> None:
-        self.bus = bus
-
-    async def publish(
-        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
-    ) -> None:
-        await self.bus.publish(subject, payload, headers)
-
-    async def subscribe(self, pattern: str, max_pending: int = 4096) -> Subscription:
-        return AlliedIdsSubscription(await self.bus.subscribe(pattern, max_pending))
-
-    async def close(self) -> None:
-        await self.bus.close()
 
 
 # ---- ports ------------------------------------------------------------------------------
@@ -194,7 +118,7 @@ async def _start_picture(
         scenario=picture.scenario,
         runs_directory=picture.run_directory,
     )
-    app = create_app(config, bus=AlliedIdsBus(bus))
+    app = create_app(config, bus=bus)
     host, port = listener.getsockname()[:2]
     server = in_loop_server(app, host, port)
     task = asyncio.create_task(_serve(server, listener, picture.nation))
