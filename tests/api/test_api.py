@@ -152,6 +152,11 @@ def test_layers_runs_scenarios_and_bad_input(client: TestClient) -> None:
     assert len(layers["coverage"]["features"]) >= 3
     assert layers["jamming"]["features"]
     assert layers["effectors"]["features"] and layers["corridors"]["features"]
+    # The page opens on the scenario's region: its bounding box, as a closed ring.
+    (ring,) = layers["area"]["features"][0]["geometry"]["coordinates"]
+    assert ring[0] == ring[-1] and len(ring) == 5
+    lons, lats = {lon for lon, _ in ring}, {lat for _, lat in ring}
+    assert min(lons) < 23.0 < max(lons) and min(lats) < 54.1 < max(lats)  # Suwałki
     assert "suwalki-drones" in {
         s["name"] for s in client.get("/api/scenarios", headers=headers).json()
     }

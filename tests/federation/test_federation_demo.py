@@ -31,7 +31,16 @@ from hotzone.bus import NatsBus, nation_streams
 from hotzone.cli import main
 from hotzone.runtime.federation_demo import NationPicture, PictureServing, run_federation_demo
 from hotzone.runtime.node import NodeReport
-from hotzone.types import Alert, GeoPoint, Track, TrackStatus, to_json
+from hotzone.types import (
+    Alert,
+    Assessment,
+    GeoPoint,
+    StandardIdentity,
+    TargetClass,
+    Track,
+    TrackStatus,
+    to_json,
+)
 from tests.federation.helpers import EPOCH
 from tests.federation.servers import nats_server_binary
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -207,6 +216,15 @@ def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everythin
     assert "PL:probe-shared" in lt_ids
     assert "PL:probe-national" not in lt_ids
     assert all(t["releasability"] != "NATIONAL PL" for t in lt_tracks)
+    # PL's assessments come with its tracks: LT sees what PL judged its tracks to be.
+    pl_classes = {t["track_id"]: t["target_class"] for t in pl_tracks}
+    assessed = {
+        t["track_id"]: t["target_class"]
+        for t in lt_tracks
+        if t["track_id"].startswith("PL:suwalki-") and t["target_class"] != "unknown"
+    }
+    assert assessed, "no allied track from PL came with its assessment"
+    assert all(pl_classes[track_id[3:]] == klass for track_id, klass in assessed.items())
     # The page in the browser draws that same picture.
     assert "PL:probe-shared" in page_ids
     assert "PL:probe-national" not in page_ids
@@ -261,8 +279,21 @@ def test_allied_copies_are_named_after_their_origin_and_own_messages_are_not() -
     allied_track = name_allied_copy("hz.LT.ally.PL.trk.x", track)
     allied_alert = name_allied_copy("hz.LT.ally.PL.alert", alert)
     assert isinstance(allied_track, Track) and allied_track.track_id == "PL:suwalki-1"
+    assessment = Assessment(
+        track_id="suwalki-1",
+        time=EPOCH,
+        class_probabilities={"small_uav": 1.0},
+        target_class=TargetClass.SMALL_UAV,
+        standard_identity=StandardIdentity.HOSTILE,
+        threat_score=0.5,
+        releasability="REL PL LT",
+    )
+    allied_assessment = name_allied_copy("hz.LT.ally.PL.assessment", assessment)
+    assert isinstance(allied_assessment, Assessment)
+    assert allied_assessment.track_id == "PL:suwalki-1"
     assert allied_track.position == track.position
     assert isinstance(allied_alert, Alert)
     assert (allied_alert.alert_id, allied_alert.track_id) == ("PL:A7", "PL:suwalki-1")
+    assert allied_alert.summary == "PL: drone over the gap"
     assert name_allied_copy("hz.LT.trk.suwalki", track) is track
     assert name_allied_copy("hz.LT.ally", track) is track

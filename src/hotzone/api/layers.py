@@ -90,7 +90,17 @@ def scenario_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
         )
         for j in scenario.jamming_areas
     ]
+    area = scenario.area
+    corners = [
+        [area.west_deg, area.south_deg],
+        [area.east_deg, area.south_deg],
+        [area.east_deg, area.north_deg],
+        [area.west_deg, area.north_deg],
+        [area.west_deg, area.south_deg],
+    ]
     layers = {
+        # The scenario's region: where the page opens its map.
+        "area": _collection([_polygon(corners, {"name": scenario.name})]),
         "sensors": _collection(sensors),
         "coverage": _collection(coverage),
         "assets": _collection(assets),

@@ -38,7 +38,7 @@ from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
 
 ALLIANCE_STREAM = "ALLIANCE"
-SHARED_FAMILIES = ("trk.>", "alert")
+SHARED_FAMILIES = ("trk.>", "assessment", "alert")
 LABEL_HEADER = "Hz-Releasability"
 ORIGIN_HEADER = "Hz-Origin"
 

@@ -39,7 +39,7 @@ const state = {
   // The confirmed tracks on the canvas (track id -> the state drawn) and what the last draw
   // put inside the view.
   drawn: new Map(), visibleTrackIds: [], symbolSprites: new Map(), listIcons: new Map(),
-  lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0,
+  lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0, areaShown: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -334,6 +334,15 @@ async function loadStatic() {
   for (const name of ["coverage", "assets", "borders", "jamming", "no_fire_areas", "corridors", "sensors", "effectors"]) {
     if (layers[name]) map.getSource(name).setData(layers[name]);
   }
+  // Open on the scenario's region (Suwałki, the Danube delta, ...), once: later loads
+  // (nation selector, a decision) leave the operator's view alone.
+  const ring = layers.area?.features?.[0]?.geometry?.coordinates?.[0];
+  if (ring && !state.areaShown) {
+    state.areaShown = true;
+    const lons = ring.map(([lon]) => lon), lats = ring.map(([, lat]) => lat);
+    map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
+      { padding: 10, animate: false });
+  }
 }
 
 // ---- panels --------------------------------------------------------------------------------
@@ -359,7 +368,7 @@ function renderAlerts() {
     if (alert.state === "open" && canDecide()) {
       item.append(element("button", { class: "ack", onclick: () => act(`/api/alerts/${alert.alert_id}/acknowledge`, {}) }, "acknowledge"));
     } else if (alert.state !== "open") {
-      item.append(element("em", {}, `${alert.state} by ${alert.acknowledged_by || "?"}`));
+      item.append(element("em", {}, alert.acknowledged_by ? `${alert.state} by ${alert.acknowledged_by}` : alert.state));
     }
     list.append(item);
   }
