@@ -178,6 +178,11 @@ def _page_track_ids(url: str, username: str) -> list[str]:
             ids: list[str] = page.eval_on_selector_all(
                 "#tracks li[data-track-id]", "items => items.map(i => i.dataset.trackId)"
             )
+            # An ally's track number is the origin's: the list says whose it is.
+            allied_texts: list[str] = page.eval_on_selector_all(
+                '#tracks li[data-track-id^="PL:"]', "items => items.map(i => i.textContent)"
+            )
+            assert allied_texts and all(text.startswith("PL TN") for text in allied_texts)
             return ids
         finally:
             browser.close()

@@ -136,11 +136,17 @@ function symbolSprite(sidc) {
   return sprite;
 }
 
+// An ally's track is named ORIGIN:id by the API; its number is the origin's, so say whose.
+function trackNumber(track) {
+  const colon = track.track_id.indexOf(":");
+  return colon > 0 ? `${track.track_id.slice(0, colon)} TN${track.track_number}` : `TN${track.track_number}`;
+}
+
 // The APP-6 label fields: track number, class, speed, altitude.
 function trackLabel(track) {
   const speed = Math.round(track.speed_mps * 3.6 / 10) * 10;
   const altitude = Math.round(track.altitude_m / 50) * 50;
-  return `TN${track.track_number} ${track.target_class.replaceAll("_", " ")}\n${speed} km/h ${altitude} m`;
+  return `${trackNumber(track)} ${track.target_class.replaceAll("_", " ")}\n${speed} km/h ${altitude} m`;
 }
 
 // ---- the track canvases -----------------------------------------------------------------
@@ -426,7 +432,7 @@ function renderTrackList(tracks) {
   list.replaceChildren(...confirmed.map((t) => {
     const img = element("img", { src: listIcon(t.sidc), alt: t.sidc });
     return element("li", { "data-track-id": t.track_id }, img,
-      `TN${t.track_number} ${t.target_class.replaceAll("_", " ")} ${Math.round(t.speed_mps * 3.6)} km/h ${Math.round(t.altitude_m)} m`);
+      `${trackNumber(t)} ${t.target_class.replaceAll("_", " ")} ${Math.round(t.speed_mps * 3.6)} km/h ${Math.round(t.altitude_m)} m`);
   }));
 }
 
