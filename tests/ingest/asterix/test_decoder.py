@@ -19,6 +19,7 @@ from hotzone.ingest.asterix.timeofday import time_of_day_to_datetime
 from hotzone.ingest.registry import DecoderOptions, decoder_factories
 from hotzone.types import Detection, Event, EventKind, MeasurementKind, Report, ReportSource
 from tests.ingest.asterix.cat021_encoder import Cat021Values, encode_cat021
+from tests.ingest.asterix.cat065_encoder import Cat065Values, encode_cat065
 from tests.ingest.asterix.reference import (
     GOLDEN,
     SITES_YAML,
@@ -94,9 +95,10 @@ def test_cat034_sector_crossing_becomes_sensor_status_event(sites: SiteTable) ->
     assert event.severity == 0
 
 
-def test_cat062_becomes_system_track_reports_and_cat065_is_refused() -> None:
+def test_cat062_becomes_system_track_reports_and_cat065_end_of_batch_a_heartbeat() -> None:
     payload = golden_payloads("cat062cat065.raw")[0]
-    result = AsterixDecoder().feed(payload, RECEIVED)
+    decoder = AsterixDecoder()
+    result = decoder.feed(payload, RECEIVED)
     reports = [m for m in result.messages if isinstance(m, Report)]
     references = [r for r in reference_records(payload) if r["category"] == 62]
     assert len(reports) == len(references) == 2
@@ -107,8 +109,109 @@ def test_cat062_becomes_system_track_reports_and_cat065_is_refused() -> None:
         assert report.velocity_enu_mps is not None
         assert report.velocity_enu_mps[0] == value(reference, "I185", "Vx")
     assert reports[1].icao24 == "3c0a55" and reports[1].callsign == "SXD4723"
+    # The end of batch is routine: no dead letter, no event, one heartbeat for its service.
+    assert not result.rejected
+    assert len(result.messages) == len(reports)
+    (end_of_batch,) = [r for r in reference_records(payload) if r["category"] == 65]
+    service = value(end_of_batch, "I015", "SID")
+    heartbeat = decoder.heartbeats[f"asterix-25-100/service/{service}"]
+    assert heartbeat.count == 1
+    assert heartbeat.last_batch_number == value(end_of_batch, "I020", "BTN")
+    assert heartbeat.last_time == time_of_day_to_datetime(
+        value(end_of_batch, "I030", "ToD"), RECEIVED
+    )
+
+
+def test_cat062_065_capture_gives_no_dead_letters_and_counts_every_batch() -> None:
+    decoder = AsterixDecoder()
+    result = decoder.feed((GOLDEN / "cat_062_065.pcap").read_bytes(), RECEIVED)
+    assert not result.rejected
+    references = [r for p in golden_payloads("cat_062_065.pcap") for r in reference_records(p)]
+    ends_of_batch = [r for r in references if r["category"] == 65]
+    assert ends_of_batch
+    assert sum(h.count for h in decoder.heartbeats.values()) == len(ends_of_batch)
+    assert len(result.messages) == len(references) - len(ends_of_batch)
+
+
+def _sdps_event(values: Cat065Values, decoder: AsterixDecoder | None = None) -> Event:
+    result = (decoder or AsterixDecoder()).feed(encode_cat065(values), RECEIVED)
+    assert not result.rejected
+    (event,) = result.messages
+    assert isinstance(event, Event)
+    return event
+
+
+def test_sdps_status_severity_follows_how_bad_the_sdps_is() -> None:
+    operational = _sdps_event(Cat065Values(nogo=0, processing_system=1))
+    degraded = _sdps_event(Cat065Values(nogo=1))
+    disconnected = _sdps_event(Cat065Values(nogo=2))
+    overloaded = _sdps_event(Cat065Values(nogo=0, overload=True))
+    bad_clock = _sdps_event(Cat065Values(nogo=0, time_source_invalid=True))
+    assert operational.severity == 0
+    assert operational.attributes["sdps_state"] == "operational"
+    assert operational.attributes["selected_processing_system"] == "SDPS-1"
+    assert 0 < bad_clock.severity < degraded.severity < disconnected.severity
+    assert 0 < overloaded.severity < degraded.severity
+    for event in (operational, degraded, disconnected, overloaded, bad_clock):
+        assert event.kind == EventKind.SENSOR_STATUS
+        assert event.source_id == event.subject_id == "asterix-25-100"
+        assert event.attributes["service_id"] == "4"
+        assert event.time == time_of_day_to_datetime(30913.0546875, RECEIVED)
+    assert "degraded" in degraded.summary and "service 4" in degraded.summary
+    assert "not currently connected" in disconnected.summary
+    assert "overload" in overloaded.summary and overloaded.attributes["overload"] == "true"
+    assert "time source invalid" in bad_clock.summary
+
+
+def test_service_status_reports_name_the_report_and_rank_it() -> None:
+    def report(code: int) -> Event:
+        return _sdps_event(Cat065Values(message_type=3, service_report=code))
+
+    all_radars_failed, degradation, degradation_ended = report(16), report(1), report(2)
+    assert all_radars_failed.severity > degradation.severity > degradation_ended.severity
+    assert "main and backup radar, if any, failed" in all_radars_failed.summary
+    assert degradation.attributes["service_report"] == "service degradation"
+    assert degradation.attributes["service_report_code"] == "1"
+    # A code newer than the table is shown, not dropped, and worth a look.
+    future = report(200)
+    assert future.attributes["service_report"] == "code 200" and future.severity > 0
+
+
+def test_end_of_batch_with_an_abnormal_status_is_an_event_not_a_heartbeat(
+    sites: SiteTable,
+) -> None:
+    decoder = AsterixDecoder(sites, source_id="sdps-north")
+    event = _sdps_event(Cat065Values(message_type=2, batch_number=3, nogo=1), decoder)
+    assert event.severity > 0 and "end of batch" in event.summary
+    assert event.source_id == "sdps-north" and event.subject_id == "asterix-25-100"
+    assert not decoder.heartbeats
+    routine = decoder.feed(encode_cat065(Cat065Values(message_type=2, nogo=0)), RECEIVED)
+    assert not routine.messages and not routine.rejected
+    assert decoder.heartbeats["sdps-north/service/4"].count == 1
+
+
+def test_cat065_without_source_type_or_time_is_refused_naming_the_item() -> None:
+    for values, item in [
+        (Cat065Values(sac=None), "I065/010"),
+        (Cat065Values(message_type=None), "I065/000"),
+        (Cat065Values(message_type=2, time_of_day_s=None), "I065/030"),
+        (Cat065Values(time_of_day_s=86400.5), "I065/030"),
+    ]:
+        decoder = AsterixDecoder()
+        result = decoder.feed(encode_cat065(values), RECEIVED)
+        assert not result.messages and not decoder.heartbeats
+        (rejected,) = result.rejected
+        assert rejected.reason.startswith(item), rejected.reason
+
+
+def test_unsupported_category_is_still_refused_with_the_reason() -> None:
+    record = bytes((0x80, 25, 100))  # FSPEC + a SAC/SIC
+    block = bytes((1,)) + (3 + len(record)).to_bytes(2, "big") + record
+    result = AsterixDecoder().feed(block, RECEIVED)
+    assert not result.messages
     (rejected,) = result.rejected
-    assert "CAT065" in rejected.reason
+    assert "CAT001 is not decoded" in rejected.reason and "065" in rejected.reason
+    assert rejected.raw == block
 
 
 def test_cat021_matches_reference_decoder_and_maps_quality() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from hotzone.ingest.asterix import CATEGORIES, decode_records
 from hotzone.ingest.asterix.datablock import split_blocks, split_records
+from tests.ingest.asterix.cat065_encoder import Cat065Values, encode_cat065
 from tests.ingest.asterix.reference import golden_payloads, reference_records, value
 
 Getter = Callable[[Any], Any]
@@ -77,7 +79,20 @@ CAT062_FIELDS: list[tuple[str, tuple[str, ...], Getter]] = [
     ("I220", ("RoC",), lambda r: r.rate_of_climb_ft_min),
     ("I390", ("CSN", "CS"), lambda r: r.flight_plan_callsign.rstrip()),
 ]
-FIELDS = {48: CAT048_FIELDS, 34: CAT034_FIELDS, 62: CAT062_FIELDS}
+CAT065_FIELDS: list[tuple[str, tuple[str, ...], Getter]] = [
+    ("I010", ("SAC",), lambda r: r.sac),
+    ("I010", ("SIC",), lambda r: r.sic),
+    ("I000", ("Typ",), lambda r: r.message_type),
+    ("I015", ("SID",), lambda r: r.service_id),
+    ("I030", ("ToD",), lambda r: r.time_of_day_s),
+    ("I020", ("BTN",), lambda r: r.batch_number),
+    ("I040", ("NOGO",), lambda r: r.sdps_state),
+    ("I040", ("OVL",), lambda r: int(r.overload)),
+    ("I040", ("TSV",), lambda r: int(r.time_source_invalid)),
+    ("I040", ("PSS",), lambda r: r.selected_processing_system),
+    ("I050", ("REPORT",), lambda r: r.service_report),
+]
+FIELDS = {48: CAT048_FIELDS, 34: CAT034_FIELDS, 62: CAT062_FIELDS, 65: CAT065_FIELDS}
 
 GOLDEN_FILES = [
     "cat048.raw",
@@ -97,38 +112,85 @@ def _missing(reference: dict[str, Any], item: str, path: tuple[str, ...]) -> boo
     return False
 
 
+def _compare_with_reference(payload: bytes) -> set[tuple[int, str]]:
+    """Decode ``payload`` with hotzone and asterix-decoder, assert every field listed in
+    `FIELDS` agrees, and return the (category, item) pairs that were compared."""
+    compared: set[tuple[int, str]] = set()
+    references = [r for r in reference_records(payload) if r["category"] in CATEGORIES]
+    ours: list[tuple[int, Any, set[str]]] = []
+    for block in split_blocks(payload):
+        if block.category not in CATEGORIES:
+            continue
+        records, error = decode_records(block)
+        assert error is None, error
+        raw_records = list(split_records(block, CATEGORIES[block.category].uap))
+        for (record, _raw), raw_record in zip(records, raw_records, strict=True):
+            # "I048/040" -> "I040", the reference's key
+            item_ids = {"I" + item_id[5:] for item_id in raw_record.items if "/" in item_id}
+            ours.append((block.category, record, item_ids))
+    assert len(ours) == len(references)
+    for (category, record, item_ids), reference in zip(ours, references, strict=True):
+        assert category == reference["category"]
+        # Framing: the same items were found in each record.
+        assert item_ids == {key for key in reference if key.startswith("I")}
+        for item, path, getter in FIELDS[category]:
+            if _missing(reference, item, path):
+                continue
+            expected = value(reference, item, *path)
+            got = getter(record)
+            if isinstance(expected, float):
+                assert got == pytest.approx(expected, abs=1e-9), (item, path)
+            else:
+                assert got == expected, (item, path)
+            compared.add((category, item))
+    return compared
+
+
 @pytest.mark.parametrize("name", GOLDEN_FILES)
 def test_golden_capture_matches_reference_field_by_field(name: str) -> None:
-    compared = 0
+    compared: set[tuple[int, str]] = set()
     for payload in golden_payloads(name):
-        references = [r for r in reference_records(payload) if r["category"] in CATEGORIES]
-        ours: list[tuple[int, Any, set[str]]] = []
-        for block in split_blocks(payload):
-            if block.category not in CATEGORIES:
-                continue
-            records, error = decode_records(block)
-            assert error is None, error
-            raw_records = list(split_records(block, CATEGORIES[block.category].uap))
-            for (record, _raw), raw_record in zip(records, raw_records, strict=True):
-                # "I048/040" -> "I040", the reference's key
-                item_ids = {"I" + item_id[5:] for item_id in raw_record.items if "/" in item_id}
-                ours.append((block.category, record, item_ids))
-        assert len(ours) == len(references)
-        for (category, record, item_ids), reference in zip(ours, references, strict=True):
-            assert category == reference["category"]
-            # Framing: the same items were found in each record.
-            assert item_ids == {key for key in reference if key.startswith("I")}
-            for item, path, getter in FIELDS[category]:
-                if _missing(reference, item, path):
-                    continue
-                expected = value(reference, item, *path)
-                got = getter(record)
-                if isinstance(expected, float):
-                    assert got == pytest.approx(expected, abs=1e-9), (item, path)
-                else:
-                    assert got == expected, (item, path)
-                compared += 1
-    assert compared > 0
+        compared |= _compare_with_reference(payload)
+    assert compared
+    if "065" in name:
+        # Every item the captures' end-of-batch messages carry was compared.
+        assert {item for category, item in compared if category == 65} == {
+            "I010",
+            "I000",
+            "I015",
+            "I030",
+            "I020",
+        }
+
+
+def test_cat065_status_and_reports_match_reference_for_every_code() -> None:
+    """The captures hold end-of-batch messages only: every I065/040 combination and every
+    I065/050 code, encoded here, decodes as asterix-decoder decodes it."""
+    statuses = [
+        Cat065Values(
+            nogo=nogo,
+            overload=overload,
+            time_source_invalid=invalid_time,
+            processing_system=system,
+            batch_number=system * 7,
+        )
+        for nogo, overload, invalid_time, system in itertools.product(
+            range(4), (False, True), (False, True), range(4)
+        )
+    ]
+    reports = [
+        Cat065Values(message_type=3, service_report=code, service_id=None) for code in range(1, 17)
+    ]
+    compared = _compare_with_reference(encode_cat065(*statuses, *reports))
+    assert {item for _category, item in compared} == {
+        "I010",
+        "I000",
+        "I015",
+        "I030",
+        "I020",
+        "I040",
+        "I050",
+    }
 
 
 def test_golden_files_cover_every_category_but_cat021() -> None:
@@ -136,4 +198,4 @@ def test_golden_files_cover_every_category_but_cat021() -> None:
     for name in GOLDEN_FILES:
         for payload in golden_payloads(name):
             seen.update(block.category for block in split_blocks(payload))
-    assert {34, 48, 62} <= seen
+    assert {34, 48, 62, 65} <= seen

@@ -1,4 +1,4 @@
-"""ASTERIX (EUROCONTROL surveillance data exchange) in: CAT021, CAT034, CAT048, CAT062.
+"""ASTERIX (EUROCONTROL surveillance data exchange) in: CAT021, CAT034, CAT048, CAT062, CAT065.
 
 One module per category (``cat048`` ...) holds its UAP and item decoders; `datablock`
 frames blocks and records; `mapping` turns typed records into hotzone messages;

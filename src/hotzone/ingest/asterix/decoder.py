@@ -6,7 +6,8 @@ a stream of concatenated data blocks (UDP datagrams, TCP, recorded files), where
 cut by a chunk boundary waits for the rest.
 
 Each data block goes through its category's UAP (`CATEGORIES`, a literal table) to typed
-records, then to messages (`hotzone.ingest.asterix.mapping`). A record that cannot be
+records, then to messages (`hotzone.ingest.asterix.mapping`); a routine record that is no
+message (a CAT065 end of batch) is counted in `AsterixDecoder.heartbeats`. A record that cannot be
 decoded is rejected with its reason; since ASTERIX records carry no length, the rest of
 its block is rejected with it.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from hotzone.ingest.asterix import cat021, cat034, cat048, cat062
+from hotzone.ingest.asterix import cat021, cat034, cat048, cat062, cat065
 from hotzone.ingest.asterix.datablock import (
     DataBlock,
     Uap,
@@ -33,10 +34,12 @@ from hotzone.ingest.asterix.errors import (
 )
 from hotzone.ingest.asterix.mapping import (
     MappingContext,
+    SdpsHeartbeat,
     cat021_to_report,
     cat034_to_event,
     cat048_to_detection,
     cat062_to_report,
+    cat065_to_event,
 )
 from hotzone.ingest.asterix.sites import SiteTable
 from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
@@ -55,7 +58,8 @@ class Category:
     uap: Uap
     new_record: Callable[[], Any]
     item_decoders: Mapping[str, Callable[[bytes, Any], None]]
-    to_message: Callable[[Any, MappingContext], AnyMessage]
+    #: None: a routine record the mapping only counted (see `MappingContext.heartbeats`).
+    to_message: Callable[[Any, MappingContext], AnyMessage | None]
 
 
 CATEGORIES: dict[int, Category] = {
@@ -63,6 +67,7 @@ CATEGORIES: dict[int, Category] = {
     34: Category(cat034.UAP, cat034.Cat034Record, cat034.ITEM_DECODERS, cat034_to_event),
     48: Category(cat048.UAP, cat048.Cat048Record, cat048.ITEM_DECODERS, cat048_to_detection),
     62: Category(cat062.UAP, cat062.Cat062Record, cat062.ITEM_DECODERS, cat062_to_report),
+    65: Category(cat065.UAP, cat065.Cat065Record, cat065.ITEM_DECODERS, cat065_to_event),
 }
 
 
@@ -103,7 +108,11 @@ def _decode_item(
 
 
 class AsterixDecoder(Decoder):
-    """ASTERIX CAT021/034/048/062 -> Report / Event / Detection; never raises on input."""
+    """ASTERIX CAT021/034/048/062/065 -> Report / Event / Detection; never raises on input.
+
+    ``heartbeats`` counts the routine CAT065 end-of-batch messages per SDPS service (key
+    ``{source_id}/service/{n}``), with the latest time and batch number of each.
+    """
 
     source_name = "asterix"
 
@@ -126,6 +135,7 @@ class AsterixDecoder(Decoder):
         self._pcap: PcapStreamReader | None = None
         self._started = False
         self._sequence = [0]
+        self.heartbeats: dict[str, SdpsHeartbeat] = {}
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> AsterixDecoder:
@@ -238,12 +248,13 @@ class AsterixDecoder(Decoder):
             sector=self.sector,
             releasability=self.releasability,
             sequence=self._sequence,
+            heartbeats=self.heartbeats,
         )
         category = CATEGORIES.get(block.category)
         for record, raw_record in records:
             assert category is not None
             try:
-                result.messages.append(category.to_message(record, context))
+                message = category.to_message(record, context)
             except ValueError as mapping_error:  # IngestError, or a message invariant
                 reason = (
                     mapping_error.describe()
@@ -251,6 +262,9 @@ class AsterixDecoder(Decoder):
                     else f"CAT{block.category:03d}: {mapping_error}"
                 )
                 result.rejected.append(Rejected(raw_record, reason))
+                continue
+            if message is not None:
+                result.messages.append(message)
         if error is not None:
             where = f"record {len(records) + 1}" if category is not None else "block"
             result.rejected.append(Rejected(block.raw, f"{error.describe()} ({where})"))

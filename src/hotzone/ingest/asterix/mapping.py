@@ -4,6 +4,8 @@
 - CAT021 ADS-B report -> `Report` (source adsb)
 - CAT062 system track -> `Report` (source system_track, track number in ``uid``)
 - CAT034 service message -> `Event` (sensor_status; jamming for jamming strobes)
+- CAT065 SDPS service status -> `Event` (sensor_status); a routine end of batch -> a count
+  in `MappingContext.heartbeats`, no message
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from hotzone.ingest.asterix.cat021 import Cat021Record
 from hotzone.ingest.asterix.cat034 import MESSAGE_TYPES, Cat034Record
 from hotzone.ingest.asterix.cat048 import Cat048Record
 from hotzone.ingest.asterix.cat062 import Cat062Record
+from hotzone.ingest.asterix.cat065 import (
+    END_OF_BATCH,
+    SDPS_STATES,
+    SERVICE_REPORTS,
+    Cat065Record,
+)
+from hotzone.ingest.asterix.cat065 import MESSAGE_TYPES as CAT065_MESSAGE_TYPES
 from hotzone.ingest.asterix.errors import ItemValueError, MissingItemError, UnknownSiteError
 from hotzone.ingest.asterix.sites import SiteTable, default_sensor_id
 from hotzone.ingest.asterix.timeofday import SECONDS_PER_DAY, time_of_day_to_datetime
@@ -65,9 +74,22 @@ UNKNOWN_ADSB_SIGMA_M = 926.0  # no NACp: treat as NACp 5 (0.5 NM), a cautious mi
 DEFAULT_SYSTEM_TRACK_SIGMA_M = 150.0  # no I062/500: typical SDPS en-route accuracy
 
 
+@dataclass(slots=True)
+class SdpsHeartbeat:
+    """The end-of-batch messages of one SDPS service: how many came, and the latest.
+
+    A health monitor reads these to notice an SDPS that went silent, which no event says.
+    """
+
+    count: int = 0
+    last_time: datetime | None = None
+    last_batch_number: int | None = None
+
+
 @dataclass
 class MappingContext:
-    """What mapping needs beyond the record: sites, reception time, labels, id counter."""
+    """What mapping needs beyond the record: sites, reception time, labels, id counter,
+    and the decoder's SDPS heartbeats (keyed ``{source_id}`` or ``{source_id}/service/{n}``)."""
 
     sites: SiteTable
     received_at: datetime
@@ -75,6 +97,7 @@ class MappingContext:
     sector: str = ""
     releasability: str = "NATO"
     sequence: list[int] = field(default_factory=lambda: [0])
+    heartbeats: dict[str, SdpsHeartbeat] = field(default_factory=dict)
 
     def next_id(self, prefix: str) -> str:
         self.sequence[0] += 1
@@ -338,6 +361,128 @@ def cat034_to_event(record: Cat034Record, context: MappingContext) -> Event:
         time=time,
         source_id=context.source_id or sensor_id,
         kind=EventKind.JAMMING if jamming else EventKind.SENSOR_STATUS,
+        severity=severity,
+        summary=summary,
+        position=None if site is None else site.position,
+        subject_id=sensor_id,
+        attributes=attributes,
+        releasability=context.releasability,
+    )
+
+
+#: I065/040 NOGO -> severity: an SDPS that is not connected delivers no picture at all, a
+#: degraded one a picture to be doubted; "unknown" is between, as nobody can tell.
+SDPS_STATE_SEVERITY: dict[int, int] = {0: 0, 1: 6, 2: 8, 3: 5}
+SDPS_OVERLOAD_SEVERITY = 5  # tracks may be late or dropped
+SDPS_TIME_SOURCE_SEVERITY = 4  # track times, hence fused positions, may be off
+#: I065/050 -> severity: losing the service or every radar is worst; losing the main radar
+#: or running on the backup degrades it; ends, restarts and recoveries are news, not alarms.
+SERVICE_REPORT_SEVERITY: dict[int, int] = {
+    1: 6,
+    2: 1,
+    3: 6,
+    4: 7,
+    5: 8,
+    6: 2,
+    7: 7,
+    8: 7,
+    9: 1,
+    10: 1,
+    11: 5,
+    12: 7,
+    13: 1,
+    14: 4,
+    15: 1,
+    16: 9,
+}
+UNKNOWN_SERVICE_REPORT_SEVERITY = 5  # a code newer than this table: look at it
+
+
+def _sdps_problems(record: Cat065Record) -> list[str]:
+    """What I065/040 says is wrong, in words; empty when operational or absent."""
+    problems: list[str] = []
+    if record.sdps_state:
+        problems.append(SDPS_STATES.get(record.sdps_state, f"state {record.sdps_state}"))
+    if record.overload:
+        problems.append("overload")
+    if record.time_source_invalid:
+        problems.append("time source invalid")
+    return problems
+
+
+def _count_heartbeat(
+    record: Cat065Record, source_id: str, time: datetime, context: MappingContext
+) -> None:
+    key = source_id if record.service_id is None else f"{source_id}/service/{record.service_id}"
+    heartbeat = context.heartbeats.setdefault(key, SdpsHeartbeat())
+    heartbeat.count += 1
+    heartbeat.last_time = time
+    heartbeat.last_batch_number = record.batch_number
+
+
+def cat065_to_event(record: Cat065Record, context: MappingContext) -> Event | None:
+    """An SDPS status or service status report -> `Event`; a routine end of batch -> a
+    heartbeat count and None (one with an abnormal I065/040 status is still an Event)."""
+    sac = _require(record.sac, "I065/010", "a data source (SAC/SIC)", 65)
+    sic = _require(record.sic, "I065/010", "a data source (SAC/SIC)", 65)
+    message_type = _require(record.message_type, "I065/000", "a message type", 65)
+    time = _time(record.time_of_day_s, "I065/030", 65, context)
+    sensor_id = context.sites.sensor_id(sac, sic)
+    source_id = context.source_id or sensor_id
+    problems = _sdps_problems(record)
+    if message_type == END_OF_BATCH and not problems:
+        _count_heartbeat(record, source_id, time, context)
+        return None
+    type_name = CAT065_MESSAGE_TYPES.get(message_type, f"message type {message_type}")
+    attributes = {"message_type": type_name, "sac": str(sac), "sic": str(sic)}
+    optional = {
+        "service_id": record.service_id,
+        "batch_number": record.batch_number,
+        "overload": record.overload,
+        "time_source_invalid": record.time_source_invalid,
+        "track_renumbering_toggle": record.track_renumbering_toggle,
+        "service_report_code": record.service_report,
+    }
+    attributes.update(
+        {
+            name: str(value).lower() if isinstance(value, bool) else str(value)
+            for name, value in optional.items()
+            if value is not None
+        }
+    )
+    severity = 0
+    if record.sdps_state is not None:
+        attributes["sdps_state"] = SDPS_STATES.get(record.sdps_state, str(record.sdps_state))
+        severity = SDPS_STATE_SEVERITY.get(record.sdps_state, 0)
+    if record.selected_processing_system is not None:
+        selected = record.selected_processing_system
+        attributes["selected_processing_system"] = f"SDPS-{selected}" if selected else "n/a"
+    if record.overload:
+        severity = max(severity, SDPS_OVERLOAD_SEVERITY)
+    if record.time_source_invalid:
+        severity = max(severity, SDPS_TIME_SOURCE_SEVERITY)
+    summary = f"{sensor_id}"
+    if record.service_id is not None:
+        summary += f" service {record.service_id}"
+    summary += f": {type_name}"
+    if record.service_report is not None:
+        report = SERVICE_REPORTS.get(record.service_report)
+        attributes["service_report"] = report or f"code {record.service_report}"
+        summary += f": {attributes['service_report']}"
+        severity = max(
+            severity,
+            SERVICE_REPORT_SEVERITY.get(record.service_report, UNKNOWN_SERVICE_REPORT_SEVERITY),
+        )
+    if problems:
+        summary += " (" + ", ".join(problems) + ")"
+    elif record.sdps_state == 0:
+        summary += " (operational)"
+    site = context.sites.get(sac, sic)
+    return Event(
+        event_id=context.next_id(f"{sensor_id}-{time:%Y%m%dT%H%M%S.%f}"),
+        time=time,
+        source_id=source_id,
+        kind=EventKind.SENSOR_STATUS,
         severity=severity,
         summary=summary,
         position=None if site is None else site.position,
