@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.asterix.sites import RadarSite
 from tests.ingest.asterix.cat021_encoder import Cat021Values, encode_cat021
+from tests.ingest.asterix.cat065_encoder import Cat065Values, encode_cat065
 from tests.ingest.asterix.reference import GOLDEN, golden_payloads
 
 RECEIVED = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -20,6 +21,11 @@ SEEDS: list[bytes] = [
     *golden_payloads("cat_034_048.pcap")[:20],
     *golden_payloads("cat062cat065.raw"),
     encode_cat021(Cat021Values()),
+    encode_cat065(
+        Cat065Values(nogo=1, overload=True, processing_system=2),
+        Cat065Values(message_type=3, service_report=16),
+        Cat065Values(message_type=2, batch_number=7),
+    ),
 ]
 CAPTURE = (GOLDEN / "cat_062_065.pcap").read_bytes()
 BATCH = 25
@@ -33,6 +39,8 @@ HOSTILE = [
     bytes([48, 0, 9, 0x02, 0x40, 0xFF]) + b"\x00" * 3,  # Mode S MB REP = 255, no data
     bytes([62, 0, 6, 0x01, 0x10, 0x00]),  # I062/380 whose compound primary is empty
     bytes([34, 0, 5, 0x02, 0x7F]),  # I034/050 flagging spare subfields
+    bytes([65, 0, 6, 0x01, 0x80, 0x00]),  # CAT065 FRN 8, a spare field
+    bytes([65, 0, 7, 0x01, 0x03, 0xFF, 0xFF]),  # CAT065 FX past FRN 14, the end of its UAP
 ]
 
 
