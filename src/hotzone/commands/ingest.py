@@ -80,6 +80,10 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.set_defaults(run=run)
 
 
+#: Formats whose decoders frame by datagram when told (``DecoderOptions.extra["framing"]``).
+DATAGRAM_FRAMED = frozenset({"asterix", "cot"})
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import socket
@@ -104,7 +108,12 @@ def run(args: argparse.Namespace) -> int:
     if args.from_start and not args.follow:
         raise CommandError("--from-start goes with --follow")
     options = DecoderOptions(
-        sensors_file=args.sensors, source_id=args.source_id, releasability=args.releasability
+        sensors_file=args.sensors,
+        source_id=args.source_id,
+        releasability=args.releasability,
+        # Over UDP a datagram holds whole frames: a cut one is refused with its datagram,
+        # never joined with the next sender's bytes.
+        extra={"framing": "datagram"} if args.udp and args.format in DATAGRAM_FRAMED else {},
     )
     try:
         factories[args.format](options)  # fail fast on a bad sensors file
@@ -214,7 +223,13 @@ async def _feed(
             print(f"{args.format}: listening on {args.unix_stream}", flush=True)
             await asyncio.Event().wait()  # until --duration or Ctrl-C
     elif args.udp is not None:
-        await publisher.pump(make(), sources.udp_chunks(*sources.parse_host_port(args.udp)))
+        host, port = sources.parse_host_port(args.udp)
+        chunks = sources.udp_chunks(
+            host,
+            port,
+            on_bound=lambda: print(f"{args.format}: receiving datagrams on {args.udp}", flush=True),
+        )
+        await publisher.pump(make(), chunks)
     elif args.tcp is not None:
         host, port = sources.parse_host_port(args.tcp)
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))

@@ -109,13 +109,21 @@ class _DatagramQueue(asyncio.DatagramProtocol):
             self.dropped += 1
 
 
-async def udp_chunks(host: str, port: int, max_pending: int = 65536) -> AsyncIterator[bytes]:
-    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...)."""
+async def udp_chunks(
+    host: str,
+    port: int,
+    max_pending: int = 65536,
+    on_bound: Callable[[], object] | None = None,
+) -> AsyncIterator[bytes]:
+    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...);
+    ``on_bound`` is called once the socket is bound (senders may start)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
         lambda: _DatagramQueue(queue), local_addr=(host, port)
     )
+    if on_bound is not None:
+        on_bound()
     try:
         while True:
             yield await queue.get()
