@@ -32,6 +32,9 @@ def test_the_run_folder_holds_inputs_outputs_store_and_summary(run_folder: Path)
     assert summary["dead_letters"] == 0
     assert set(summary["stage_outputs"]) >= {"fusion", "assess", "c2"}
     assert "## Tracking" in (run_folder / "summary.md").read_text()
+    # The after-action report comes with the run, self-contained (plots embedded).
+    report = (run_folder / "report.html").read_text()
+    assert "data:image/png;base64," in report and "<script src=" not in report
 
 
 def test_the_demo_tracks_the_incursion_and_scores_it_against_truth(run_folder: Path) -> None:

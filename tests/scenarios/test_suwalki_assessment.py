@@ -44,7 +44,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> SuwalkiRun:
     scenario = load_scenario(SCENARIO)
     quiet = Console(file=io.StringIO())
     folder = run_demo(
-        SCENARIO, tmp_path_factory.mktemp("suwalki"), seed=SEED, live=False, console=quiet
+        SCENARIO,
+        tmp_path_factory.mktemp("suwalki"),
+        seed=SEED,
+        live=False,
+        console=quiet,
+        report=False,
     )
     with SQLiteStore(folder / "hotzone.sqlite") as store:
         events = [stored.message for stored in store.replay(types=["event"])]

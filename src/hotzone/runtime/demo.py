@@ -8,6 +8,7 @@ everything needed to inspect or replay the run:
     outputs/   one JSONL file per output type (tracks.jsonl, alerts.jsonl, ...), eval.json
     hotzone.sqlite   every message on the bus, in order (audit chain included)
     summary.json, summary.md
+    report.html      the after-action report (`hotzone report`)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from hotzone.bus import InProcessBus
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
+from hotzone.runtime.report import write_report
 from hotzone.runtime.run_report import assessment_report, response_report, tracking_report
 from hotzone.runtime.stages import RunStages, build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
@@ -105,8 +107,10 @@ def run_demo(
     speed: float = float("inf"),
     live: bool = True,
     console: Console | None = None,
+    report: bool = True,
 ) -> Path:
-    """Run ``scenario`` end to end; returns the run folder."""
+    """Run ``scenario`` end to end; returns the run folder (with ``report``, holding the
+    after-action report ``report.html`` too)."""
     console = console or Console(stderr=True)
     loaded = load_scenario(scenario)
     duration = run_duration(loaded, duration_s)
@@ -173,6 +177,8 @@ def run_demo(
     else:
         console.print(summary_table(progress, title, run))
     console.print(_headline(summary))
+    if report:
+        console.print(f"after-action report: {write_report(run_directory)}")
     return run_directory
 
 
