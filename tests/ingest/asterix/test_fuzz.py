@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.asterix.sites import RadarSite
+from hotzone.ingest.pcap import PcapError, PcapStreamReader, udp_payload
 from tests.ingest.asterix.cat021_encoder import Cat021Values, encode_cat021
 from tests.ingest.asterix.cat065_encoder import Cat065Values, encode_cat065
 from tests.ingest.asterix.reference import GOLDEN, golden_payloads
+from tests.ingest.test_pcap import multi_section_capture, to_pcapng
 
 RECEIVED = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 SITES = SiteTable({(25, 201): RadarSite(lat_deg=45.0, lon_deg=14.0)})
@@ -28,6 +30,8 @@ SEEDS: list[bytes] = [
     ),
 ]
 CAPTURE = (GOLDEN / "cat_062_065.pcap").read_bytes()
+PCAPNG_SEEDS = [to_pcapng(CAPTURE), multi_section_capture()]
+PCAPNG_EXAMPLES = 100  # 100 x 25 = 2,500 mutated pcapng inputs
 BATCH = 25
 EXAMPLES = 420  # 420 x 25 = 10,500 inputs
 
@@ -109,3 +113,46 @@ def test_hostile_constructions_are_refused_with_reasons() -> None:
         result = AsterixDecoder(SITES, framing="datagram").feed(data, RECEIVED)
         assert not result.messages
         assert result.rejected and all(item.reason for item in result.rejected)
+
+
+def _mutate_pcapng(rng: random.Random, data: bytes) -> bytes:
+    """Generic mutations, or a 32-bit field (every block field is 32-bit aligned: lengths,
+    interface ids, byte-order magic, timestamps) set to a random or a border value."""
+    if rng.random() < 0.5:
+        return _mutate(rng, data)
+    buffer = bytearray(data)
+    at = rng.randrange(0, max(4, len(buffer) - 3), 4)
+    value = rng.choice([0, 1, 3, 11, 12, 0xFFFFFFFF, rng.randrange(2**32), rng.randrange(64)])
+    buffer[at : at + 4] = value.to_bytes(4, rng.choice(["little", "big"]))
+    return bytes(buffer)
+
+
+def _check_capture_reader(data: bytes, rng: random.Random) -> None:
+    """The reader raises nothing but `PcapError`; so does `udp_payload` on what it returns."""
+    reader = PcapStreamReader()
+    offset = 0
+    while offset < len(data):
+        size = rng.randint(1, 400)
+        try:
+            packets = reader.feed(data[offset : offset + size])
+        except PcapError as error:
+            assert error.describe().strip()
+            return
+        for packet in packets:
+            try:
+                udp_payload(packet)
+            except PcapError as error:
+                assert error.describe().strip()
+        offset += size
+
+
+@settings(max_examples=PCAPNG_EXAMPLES, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_mutated_pcapng_captures_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(BATCH):
+        data = _mutate_pcapng(rng, rng.choice(PCAPNG_SEEDS))
+        if rng.random() < 0.3:
+            data = _mutate_pcapng(rng, data)
+        _check_capture_reader(data, rng)
+        _check(AsterixDecoder(SITES), data)
