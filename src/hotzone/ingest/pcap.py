@@ -48,6 +48,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from hotzone.ingest.base import IngestError
 
@@ -103,8 +104,8 @@ class PcapError(IngestError):
 @dataclass(frozen=True, slots=True)
 class CapturedPacket:
     """One captured frame. A packet whose block was well framed but cannot be used carries
-    the reason in ``refusal`` (and the raw block as ``frame``): `udp_payload` raises it, so
-    that packet alone is refused and the capture goes on."""
+    the reason in ``refusal`` (the raw block as ``frame``, link type -1, the last known
+    time): `udp_payload` raises it, so that packet alone is refused and the capture goes on."""
 
     time: datetime
     link_type: int
@@ -135,7 +136,7 @@ class PcapStreamReader:
 
     def __init__(self) -> None:
         self._buffer = b""
-        self._format: str | None = None  # "pcap" or "pcapng", from the first four octets
+        self._format: Literal["pcap", "pcapng"] | None = None  # from the first four octets
         self._position = 0  # file offset of the buffer's first octet, for error messages
         # classic pcap
         self._byte_order = "<"
