@@ -172,3 +172,32 @@ def test_track_command_reports_bad_input_in_one_line(tmp_path: Path, capsys) -> 
     assert main(["track", str(bad), "--out", str(tmp_path / "t.jsonl")]) == 2
     assert "bad.jsonl" in capsys.readouterr().err
     assert main(["track", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "t.jsonl")]) == 2
+
+
+def test_a_feed_faster_than_the_window_keeps_one_track_per_object() -> None:
+    """System tracks at 2 Hz into 2-s windows: four reports of one aircraft per window from
+    one source are four successive scans, not four measurements of one scan (which would
+    leave three unassigned and start duplicate tracks)."""
+
+    def report(index: int) -> Report:
+        seconds = index * 0.5
+        lat, lon, height = FRAME.enu_to_geodetic(_airliner(seconds))
+        return Report(
+            report_id=f"a{index}",
+            time=START + timedelta(seconds=seconds),
+            source_id="adsb-1",
+            source=ReportSource.ADSB,
+            position=GeoPoint(lat_deg=float(lat), lon_deg=float(lon), height_m=float(height)),
+            # Accurate reports: the aircraft moves ~11 sigmas between two of them. The
+            # source's own track id, no ICAO address: association is by kinematics alone.
+            horizontal_sigma_m=10.0,
+            uid="sdps/track/7",
+        )
+
+    stage = TrackingStage(frame=FRAME)
+    numbers = set()
+    for window in range(15):
+        end = START + timedelta(seconds=2.0 * (window + 1))
+        batch = [report(index) for index in range(4 * window, 4 * window + 4)]
+        numbers |= {t.track_number for t in stage.step(end, batch) if t.status == "confirmed"}
+    assert len(numbers) == 1

@@ -7,7 +7,9 @@ feed; for ``sapient`` it is the address the SAPIENT fusion-node server listens o
 ``--unix-dgram PATH`` (bind a Unix datagram socket; Suricata's eve-log ``unix_dgram``) or
 ``--unix-stream PATH`` (listen on a Unix stream socket; Suricata's ``unix_stream``).
 Every message and dead letter is recorded into ``--store`` (SQLite) when given; counters
-are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C).
+are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C). With ``--track``
+the feed is fused into tracks as it arrives (`hotzone.runtime.live_tracking`), recorded
+with it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, SubParsers, parse_origin
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from hotzone.bus import Bus
     from hotzone.ingest.base import Decoder
     from hotzone.ingest.registry import DecoderOptions
+    from hotzone.runtime.live_tracking import LiveTrackingService
     from hotzone.runtime.sources import SourcePublisher
 
 SAPIENT_DEFAULT_ADDRESS = "127.0.0.1:5020"
@@ -77,6 +81,21 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--source-id", default=None, help="name of the feed")
     parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    tracking = parser.add_argument_group(
+        "tracking", "with --track, the feed is also fused into tracks, recorded with it"
+    )
+    tracking.add_argument(
+        "--track", action="store_true", help="fuse the feed's detections into tracks, live"
+    )
+    tracking.add_argument(
+        "--origin",
+        type=parse_origin,
+        default=None,
+        help="sector frame origin LAT,LON[,HEIGHT] (default: the first detection's sensor)",
+    )
+    tracking.add_argument("--sector", default="", help="sector name put on every track")
+    tracking.add_argument("--window", type=float, default=1.0, help="seconds per tracker step")
+    tracking.add_argument("--lag", type=float, default=5.0, help="out-of-sequence lag (s)")
     parser.set_defaults(run=run)
 
 
@@ -107,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--follow goes with --file")
     if args.from_start and not args.follow:
         raise CommandError("--from-start goes with --follow")
+    if not args.window > 0:
+        raise CommandError(f"--window must be positive, got {args.window}")
     options = DecoderOptions(
         sensors_file=args.sensors,
         source_id=args.source_id,
@@ -134,6 +155,12 @@ def run(args: argparse.Namespace) -> int:
         f"{args.format}: {counters['messages']} messages, {counters['dead_letters']} dead "
         f"letters, {counters['recorded']} recorded"
     )
+    if args.track:
+        print(
+            f"tracking: {counters['track_messages']} track messages, "
+            f"{counters['confirmed_tracks']} confirmed tracks, "
+            f"{counters['tracker_dead_letters']} refused by the tracker"
+        )
     return 0
 
 
@@ -158,6 +185,12 @@ async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str
         ready = asyncio.Event()
         recording = asyncio.create_task(recorder.run(ready))
         await ready.wait()
+    tracker = _live_tracker(args, bus)
+    tracking: asyncio.Task[None] | None = None
+    if tracker is not None:
+        ready = asyncio.Event()
+        tracking = asyncio.create_task(tracker.run(ready))
+        await ready.wait()
     try:
         feed = _feed(args, lambda: factory(options), publisher)
         if args.duration is not None:
@@ -166,17 +199,43 @@ async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str
         else:
             await feed
     finally:
+        if tracker is not None and tracking is not None:
+            # The last window's tracks are published before the recorder stops.
+            tracker.stop()
+            await tracking
         if recording is not None:
             await bus.publish(clock_subject(args.nation), encode_tick(0.0), {"kind": SHUTDOWN})
             await recording
         await bus.close()
         if store is not None:
             store.close()
-    return {
+    counts = {
         "messages": publisher.counters.messages,
         "dead_letters": publisher.counters.dead_letters,
         "recorded": recorder.recorded if recorder is not None else 0,
     }
+    if tracker is not None:
+        counts["track_messages"] = tracker.counters.track_messages
+        counts["confirmed_tracks"] = len(tracker.counters.confirmed)
+        counts["tracker_dead_letters"] = tracker.counters.dead_letters
+    return counts
+
+
+def _live_tracker(args: argparse.Namespace, bus: Bus) -> LiveTrackingService | None:
+    from hotzone.geo import LocalFrame
+    from hotzone.runtime.live_tracking import LiveTrackingService, LiveTrackingSettings
+
+    if not args.track:
+        return None
+    settings = LiveTrackingSettings(
+        window_s=args.window,
+        lag_s=args.lag,
+        origin=LocalFrame(*args.origin) if args.origin else None,
+        sector=args.sector,
+        releasability=args.releasability,
+        by_message_time=args.file is not None and not args.follow,
+    )
+    return LiveTrackingService(bus, args.nation, settings)
 
 
 async def _feed(

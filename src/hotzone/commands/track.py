@@ -6,27 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, SubParsers, parse_origin
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from hotzone.types import AnyMessage, DeadLetter
-
-
-def parse_origin(text: str) -> tuple[float, float, float]:
-    """``LAT,LON`` or ``LAT,LON,HEIGHT`` in degrees and metres."""
-    parts = text.split(",")
-    if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"expected LAT,LON[,HEIGHT], got {text!r}")
-    try:
-        values = [float(part) for part in parts]
-    except ValueError:
-        message = f"expected numbers in LAT,LON[,HEIGHT], got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
-    if not (-90 <= values[0] <= 90 and -180 <= values[1] <= 180):
-        raise argparse.ArgumentTypeError(f"origin {text!r} is not a latitude and longitude")
-    return values[0], values[1], values[2] if len(values) == 3 else 0.0
 
 
 def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:

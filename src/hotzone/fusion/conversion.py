@@ -9,7 +9,7 @@ sensors, re-expressed as directions in the sector frame). Anything malformed bec
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -65,12 +65,22 @@ class MessageConverter:
     def convert(self, messages: Iterable[object]) -> tuple[list[SensorScan], list[Rejection]]:
         groups: dict[tuple[str, str], _Rows] = {}
         rejections: list[Rejection] = []
+        # How often each source has reported each object in this window: a source never
+        # reports one object twice in one scan, so its second report of an object (an
+        # ADS-B or CAT062 feed faster than the window) opens the source's next scan,
+        # instead of meeting the first in one assignment and starting a second track.
+        reported: Counter[tuple[str, str]] = Counter()
         for message in messages:
             if isinstance(message, Detection):
                 reason = self._add_detection(message, groups)
                 source, identifier = message.sensor_id, message.detection_id
             elif isinstance(message, Report):
-                reason = self._add_report(message, groups)
+                reported_object = _reported_object(message)
+                repeat = 0
+                if reported_object is not None:
+                    repeat = reported[(message.source_id, reported_object)]
+                    reported[(message.source_id, reported_object)] += 1
+                reason = self._add_report(message, groups, repeat)
                 source, identifier = message.source_id, message.report_id
             else:
                 continue  # events and other messages carry no kinematics
@@ -179,7 +189,9 @@ class MessageConverter:
         return np.array([sector_azimuth, sector_elevation]), noise
 
     # ------------------------------------------------------------------ reports
-    def _add_report(self, report: Report, groups: dict[tuple[str, str], _Rows]) -> str:
+    def _add_report(
+        self, report: Report, groups: dict[tuple[str, str], _Rows], repeat: int = 0
+    ) -> str:
         point = report.position
         coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
         if not np.isfinite(coordinates).all():
@@ -191,7 +203,7 @@ class MessageConverter:
         value = self.frame.geodetic_to_enu(*coordinates)
         noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
         rows = groups.setdefault(
-            (report.source_id, f"report:{report.source}"),
+            (report.source_id, f"report:{report.source}:{repeat}"),
             _Rows(PositionMeasurement(3), np.asarray(value, dtype=np.float64)),
         )
         rows.values.append(np.asarray(value, dtype=np.float64))
@@ -218,6 +230,19 @@ class MessageConverter:
             callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
             measurement_ids=tuple(rows.ids),
         )
+
+
+def _reported_object(report: Report) -> str | None:
+    """The object a report is about, as its source names it, where it does."""
+    if report.uid:
+        return f"uid:{report.uid}"
+    if report.icao24:
+        return f"icao:{report.icao24}"
+    if report.mmsi is not None:
+        return f"mmsi:{report.mmsi}"
+    if report.callsign:
+        return f"callsign:{report.callsign}"
+    return None
 
 
 def group_by_source(messages: Iterable[object]) -> dict[str, list[object]]:

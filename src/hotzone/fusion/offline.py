@@ -46,28 +46,57 @@ class ReplaySummary:
     confirmed_numbers: set[int] = field(default_factory=set)
 
 
+class TrackingWindows:
+    """Steps a tracking stage in windows of ``window_s`` of delivery time: a message later
+    than the open window closes it (and any empty windows between); `finish` closes the
+    last. The data's own clock, so a recorded capture and a live feed are tracked alike."""
+
+    def __init__(self, stage: TrackingStage, window_s: float, summary: ReplaySummary) -> None:
+        if not window_s > 0:
+            raise ValueError(f"window must be positive, got {window_s} s")
+        self.stage = stage
+        self.window_s = window_s
+        self.summary = summary
+        self._batch: list[object] = []
+        self._window_end: float | None = None
+
+    def push(self, message: object) -> list[list[Track]]:
+        """Add ``message``; the tracks of every window it closes, oldest first."""
+        moment = delivery_time(message)
+        if moment is None:
+            return []
+        self.summary.messages += 1
+        if self._window_end is None:
+            self._window_end = moment + self.window_s
+        closed = []
+        while moment > self._window_end:
+            closed.append(_step(self.stage, self._window_end, self._batch, self.summary))
+            self._batch = []
+            self._window_end += self.window_s
+        self._batch.append(message)
+        return closed
+
+    def finish(self) -> list[Track] | None:
+        """Close the open window (None when nothing was ever pushed)."""
+        if self._window_end is None:
+            return None
+        tracks = _step(self.stage, self._window_end, self._batch, self.summary)
+        self._batch = []
+        self._window_end = None
+        self.summary.late = self.stage.tracker.late_count
+        return tracks
+
+
 def track_stream(
     messages: Iterable[object], stage: TrackingStage, window_s: float, summary: ReplaySummary
 ) -> Iterator[list[Track]]:
     """Group messages (in delivery order) into windows of ``window_s`` and step the stage."""
-    if not window_s > 0:
-        raise ValueError(f"window must be positive, got {window_s} s")
-    batch: list[object] = []
-    window_end: float | None = None
+    windows = TrackingWindows(stage, window_s, summary)
     for message in messages:
-        moment = delivery_time(message)
-        if moment is None:
-            continue
-        summary.messages += 1
-        if window_end is None:
-            window_end = moment + window_s
-        while moment > window_end:
-            yield _step(stage, window_end, batch, summary)
-            batch = []
-            window_end += window_s
-        batch.append(message)
-    if window_end is not None:
-        yield _step(stage, window_end, batch, summary)
+        yield from windows.push(message)
+    last = windows.finish()
+    if last is not None:
+        yield last
     summary.late = stage.tracker.late_count
 
 
