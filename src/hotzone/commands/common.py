@@ -40,3 +40,17 @@ def parse_origin(text: str) -> tuple[float, float, float]:
     if not (-90 <= values[0] <= 90 and -180 <= values[1] <= 180):
         raise argparse.ArgumentTypeError(f"origin {text!r} is not a latitude and longitude")
     return values[0], values[1], values[2] if len(values) == 3 else 0.0
+
+
+def add_tracking_arguments(parser: Any, default_origin: str) -> None:
+    """--origin, --sector, --window and --lag: how a command's tracker is set up (``parser``
+    is a parser or an argument group; ``default_origin`` says where the frame goes)."""
+    parser.add_argument(
+        "--origin",
+        type=parse_origin,
+        default=None,
+        help=f"sector frame origin LAT,LON[,HEIGHT] (default: {default_origin})",
+    )
+    parser.add_argument("--sector", default="", help="sector name put on every track")
+    parser.add_argument("--window", type=float, default=1.0, help="seconds per tracker step")
+    parser.add_argument("--lag", type=float, default=5.0, help="out-of-sequence lag (s)")

@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers, parse_origin
+from hotzone.commands.common import CommandError, SubParsers, add_tracking_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,15 +87,7 @@ def add_parser(subparsers: SubParsers) -> None:
     tracking.add_argument(
         "--track", action="store_true", help="fuse the feed's detections into tracks, live"
     )
-    tracking.add_argument(
-        "--origin",
-        type=parse_origin,
-        default=None,
-        help="sector frame origin LAT,LON[,HEIGHT] (default: the first detection's sensor)",
-    )
-    tracking.add_argument("--sector", default="", help="sector name put on every track")
-    tracking.add_argument("--window", type=float, default=1.0, help="seconds per tracker step")
-    tracking.add_argument("--lag", type=float, default=5.0, help="out-of-sequence lag (s)")
+    add_tracking_arguments(tracking, default_origin="the first detection's sensor")
     parser.set_defaults(run=run)
 
 

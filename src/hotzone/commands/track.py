@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers, parse_origin
+from hotzone.commands.common import CommandError, SubParsers, add_tracking_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -114,15 +114,7 @@ def add_parser(subparsers: SubParsers) -> None:
         default="jsonl",
         help="output format (default jsonl)",
     )
-    parser.add_argument(
-        "--origin",
-        type=parse_origin,
-        default=None,
-        help="sector frame origin LAT,LON[,HEIGHT] (default: mean sensor position)",
-    )
-    parser.add_argument("--sector", default="", help="sector name put on every track")
-    parser.add_argument("--window", type=float, default=1.0, help="seconds per tracker step")
-    parser.add_argument("--lag", type=float, default=5.0, help="out-of-sequence lag (s)")
+    add_tracking_arguments(parser, default_origin="mean sensor position")
     parser.add_argument(
         "--all", action="store_true", help="write tentative tracks too (default: confirmed)"
     )
