@@ -18,7 +18,10 @@ def add_parser(subparsers: SubParsers) -> None:
         "pipeline live at --speed. The shipped users are TEST users for the demo.",
     )
     add_server_arguments(parser)
-    parser.add_argument("--run", type=Path, default=None, help="run folder to serve")
+    # dest is not "run": that name holds the command's function (set_defaults below).
+    parser.add_argument(
+        "--run", dest="run_directory", type=Path, default=None, help="run folder to serve"
+    )
     parser.add_argument("--scenario", default="suwalki-drones", help="scenario name or YAML")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="parent of run folders")
     parser.add_argument("--seed", type=int, default=1)
@@ -67,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.commands.common import CommandError
     from hotzone.sim.scenario import ScenarioError
 
-    if args.run is not None:
-        serve_run_folder(args, args.run)
+    if args.run_directory is not None:
+        serve_run_folder(args, args.run_directory)
         return 0
     _check_port(args.port)
     try:
