@@ -107,3 +107,22 @@ def test_history_with_mismatched_arrays_is_refused() -> None:
 
     with pytest.raises(HistoryError, match="needs"):
         KinematicHistory(np.zeros(3), np.zeros((2, 3)), np.zeros((3, 3)), np.zeros(3))
+
+
+def test_train_command_writes_a_model_the_classifier_loads_and_its_card(  # type: ignore[no-untyped-def]
+    tmp_path, capsys
+) -> None:
+    from hotzone.cli import main
+
+    model_path = tmp_path / "model.json"
+    assert main(["train", "--quick", "--out", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "macro-F1" in out and "ECE" in out
+    trained = TreeEnsembleClassifier.load(model_path)
+    features, labels = build_dataset(20, HELD_OUT_SEED_BASE + 7)
+    scores = evaluate(trained, features, labels)
+    assert scores.macro_f1 > 0.8  # a quick model, still far above chance (1/12)
+    card = (tmp_path / "model_card.md").read_text()
+    for target_class in ("airliner", "one_way_attack_drone", "ballistic_missile"):
+        assert target_class in card
+    assert (tmp_path / "model_calibration.svg").read_text().lstrip().startswith("<")

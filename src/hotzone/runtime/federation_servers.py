@@ -139,7 +139,8 @@ class ServerPlan:
         if self.hub_leaf_url is not None:
             lines += [
                 "leafnodes {",
-                "  reconnect: 1",
+                # A duration: a bare number is refused by nats-server's config check (-t).
+                '  reconnect: "1s"',
                 f'  remotes: [ {{ url: "{self.hub_leaf_url}" }} ]',
                 "}",
             ]
