@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -53,6 +54,24 @@ from hotzone.types.subjects import SubjectError, subject_matches, validate_patte
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 _Result = TypeVar("_Result")
 _DAY_S = 86_400.0
+
+
+_log = logging.getLogger(__name__)
+
+
+class NatsConnectError(ConnectionError):
+    """No NATS server could be reached for the first connection."""
+
+
+async def _log_connection_error(error: Exception) -> None:
+    # nats-py logs each failed attempt with a traceback by default: while it retries every
+    # 0.25 s that floods the terminal. The attempts are routine; the outcome is reported.
+    _log.debug("NATS: %s", error)
+
+
+async def _log_reconnected() -> None:
+    # Only after a real outage (a normal close also says "disconnected", so that is not it).
+    _log.warning("NATS reconnected after a lost connection")
 
 
 class BusPublishError(RuntimeError):
@@ -444,17 +463,31 @@ class NatsBus:
         read_filters: Sequence[str] | None = None,
         publish_deadline_s: float = 60.0,
         pipeline_publishes: bool = False,
+        connect_deadline_s: float = 30.0,
     ) -> NatsBus:
-        """Connect (retrying for ever on disconnection) and, by default, ensure the streams."""
+        """Connect and, by default, ensure the streams. Once connected, a lost connection is
+        retried for ever; the first connection must succeed within ``connect_deadline_s``
+        (`NatsConnectError` otherwise: a wrong URL is an error to report, not to wait on)."""
         server_list = [servers] if isinstance(servers, str) else list(servers)
-        client = await nats.connect(
-            servers=server_list,
-            name=name,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,
-            connect_timeout=5,
-            allow_reconnect=True,
-        )
+        try:
+            client = await asyncio.wait_for(
+                nats.connect(
+                    servers=server_list,
+                    name=name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.25,
+                    connect_timeout=5,
+                    allow_reconnect=True,
+                    error_cb=_log_connection_error,
+                    reconnected_cb=_log_reconnected,
+                ),
+                connect_deadline_s,
+            )
+        except TimeoutError:
+            raise NatsConnectError(
+                f"no NATS server answered at {', '.join(server_list)} "
+                f"within {connect_deadline_s:g} s"
+            ) from None
         bus = cls(
             client,
             streams,

@@ -44,6 +44,12 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
     parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
     parser.add_argument("--replicas", type=int, default=1, help="stream replicas (cluster)")
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        help="seconds the first connection to NATS may take (default 30)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         speed=args.speed,
         replicas=args.replicas,
+        connect_deadline_s=args.connect_timeout,
     )
     try:
         report = asyncio.run(run_node(options))

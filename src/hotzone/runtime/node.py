@@ -54,6 +54,8 @@ class NodeOptions:
     duration_s: float | None = None
     speed: float = math.inf
     replicas: int = 1
+    #: How long the first connection to NATS may take before the node gives up.
+    connect_deadline_s: float = 30.0
 
 
 @dataclass
@@ -92,6 +94,7 @@ async def run_node(
         # confirmed once per input instead of once each (a replay's inputs and clock
         # ticks must stay in order, so a replaying node confirms every publish).
         pipeline_publishes=not options.replay,
+        connect_deadline_s=options.connect_deadline_s,
     )
     store = SQLiteStore(options.store_path)
     stop = asyncio.Event()

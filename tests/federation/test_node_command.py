@@ -1,0 +1,38 @@
+"""``hotzone node`` as an operator starts it, against a real nats-server with JetStream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotzone.cli import main
+from hotzone.store import SQLiteStore
+from hotzone.types import Track
+from tests.federation.servers import running_standalone
+
+
+def test_a_node_runs_its_scenario_on_nats_and_records_the_picture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "pl.sqlite"
+    with running_standalone(tmp_path) as server:
+        args = ["node", "--nation", "PL", "--nats", server.plan.url, "--domain", "pl"]
+        assert main([*args, "--duration", "60", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PL: ") and "messages recorded" in out
+    with SQLiteStore(store) as recorded:
+        tracks = [m.message for m in recorded.replay(types=["track"])]
+    assert tracks and all(isinstance(t, Track) for t in tracks)
+
+
+def test_a_node_without_a_server_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotzone.runtime.federation_servers import free_port
+
+    url = f"nats://127.0.0.1:{free_port()}"
+    args = ["node", "--nation", "PL", "--nats", url, "--store", str(tmp_path / "x.sqlite")]
+    assert main([*args, "--duration", "5", "--connect-timeout", "2"]) == 2
+    error = capsys.readouterr().err
+    assert url in error and len(error.strip().splitlines()) == 1
