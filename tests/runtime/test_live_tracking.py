@@ -18,6 +18,7 @@ import pytest
 
 from hotzone.cli import main
 from hotzone.geo import LocalFrame
+from hotzone.runtime.federation_servers import free_port
 from hotzone.share.asterix062 import encode_tracks
 from hotzone.store import SQLiteStore
 from hotzone.types import GeoPoint, Report, Track, TrackStatus
@@ -140,3 +141,29 @@ def test_a_live_udp_feed_is_tracked_as_it_arrives(
     assert f"{len(TARGETS)} confirmed tracks" in output
     tracks, _ = _fused(store)
     _final_positions_match(tracks, sent_for_s, tolerance_m=150.0)
+
+
+def test_ingest_serve_shows_the_feeds_fused_tracks_on_the_page(tmp_path: Path) -> None:
+    from tests.api.test_serve_commands import Served, _confirmed_tracks
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    feed = tmp_path / "sdps.ast"
+    feed.write_bytes(
+        b"".join(_cat062_scan(start + timedelta(seconds=k), float(k)) for k in range(30))
+    )
+    port = free_port()
+    served = Served(
+        ["ingest", "asterix", "--file", str(feed), "--track", "--serve", "--port", str(port)],
+        tmp_path,
+    )
+    try:
+        url = served.url()
+        deadline = time.monotonic() + WAIT_S
+        while "confirmed tracks" not in "".join(served.lines) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the feed ends (end of file); the page goes on serving
+        tracks = _confirmed_tracks(url)
+        assert len({track["track_number"] for track in tracks}) == len(TARGETS)
+        assert all(track["sidc"] for track in tracks)
+        assert served.interrupt() == 0
+    finally:
+        served.close()

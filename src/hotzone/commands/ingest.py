@@ -76,7 +76,7 @@ def add_parser(subparsers: SubParsers) -> None:
         default=None,
         help="record into this store: a SQLite file, or postgresql://user@host/db",
     )
-    parser.add_argument("--nation", default="pl", help="nation code of the subjects (pl)")
+    parser.add_argument("--nation", default="PL", help="nation code of the subjects (PL)")
     parser.add_argument("--sensors", type=Path, default=None, help="sensor/site file (YAML)")
     parser.add_argument("--source-id", default=None, help="name of the feed")
     parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
@@ -88,6 +88,12 @@ def add_parser(subparsers: SubParsers) -> None:
         "--track", action="store_true", help="fuse the feed's detections into tracks, live"
     )
     add_tracking_arguments(tracking, default_origin="the first detection's sensor")
+    picture = parser.add_argument_group(
+        "picture", "with --serve, the feed's picture on the web page (stops with Ctrl-C)"
+    )
+    picture.add_argument("--serve", action="store_true", help="serve the picture while ingesting")
+    picture.add_argument("--host", default="127.0.0.1", help="address the page listens on")
+    picture.add_argument("--port", type=int, default=8080, help="port the page listens on")
     parser.set_defaults(run=run)
 
 
@@ -139,24 +145,58 @@ def run(args: argparse.Namespace) -> int:
             claim_unix_socket_path(args.unix_stream, socket.SOCK_STREAM)
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
+    if args.serve:
+        _serve_ingest(args, options)
+        return 0
     try:
         counters = asyncio.run(_ingest(args, options))
     except OSError as error:
         raise CommandError(f"cannot open the transport: {error}") from None
+    _print_counters(args, counters)
+    return 0
+
+
+def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
     print(
         f"{args.format}: {counters['messages']} messages, {counters['dead_letters']} dead "
-        f"letters, {counters['recorded']} recorded"
+        f"letters, {counters['recorded']} recorded",
+        flush=True,
     )
     if args.track:
         print(
             f"tracking: {counters['track_messages']} track messages, "
             f"{counters['confirmed_tracks']} confirmed tracks, "
-            f"{counters['tracker_dead_letters']} refused by the tracker"
+            f"{counters['tracker_dead_letters']} refused by the tracker",
+            flush=True,
         )
-    return 0
 
 
-async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str, int]:
+def _serve_ingest(args: argparse.Namespace, options: DecoderOptions) -> None:
+    """The feed goes on while the page shows its picture, live; Ctrl-C stops both."""
+    import uvicorn
+
+    from hotzone.api.app import ApiConfig, create_app
+    from hotzone.api.live import url_of
+    from hotzone.bus import InProcessBus
+
+    if args.store is not None and "://" in str(args.store):
+        raise CommandError("--serve records into a SQLite file (or nothing), not a server store")
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535, not {args.port}")
+    bus = InProcessBus()
+
+    async def feed() -> None:
+        _print_counters(args, await _ingest(args, options, bus))
+
+    config = ApiConfig(store_path=args.store or ":memory:", nation=args.nation)
+    app = create_app(config, bus=bus, background=feed)
+    print(f"hotzone COP: {url_of(args.host, args.port)} ({args.format} feed)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+
+
+async def _ingest(
+    args: argparse.Namespace, options: DecoderOptions, bus: Bus | None = None
+) -> dict[str, int]:
     import asyncio
     import contextlib
 
@@ -168,7 +208,7 @@ async def _ingest(args: argparse.Namespace, options: DecoderOptions) -> dict[str
     from hotzone.types.subjects import clock_subject
 
     factory = decoder_factories()[args.format]
-    bus = InProcessBus()
+    bus = bus or InProcessBus()
     publisher = SourcePublisher(bus, args.nation, args.releasability)
     store = open_store(args.store) if args.store is not None else None
     recorder = RecorderService(bus, store, args.nation) if store is not None else None
