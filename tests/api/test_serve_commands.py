@@ -91,13 +91,21 @@ def _confirmed_tracks(url: str, username: str = "observer") -> list[dict[str, ob
         return tracks
 
 
-def _wait_for_tracks(url: str, timeout_s: float = START_TIMEOUT_S) -> list[dict[str, object]]:
+def _wait_for_tracks(
+    url: str, timeout_s: float = START_TIMEOUT_S, count: int = 1
+) -> list[dict[str, object]]:
+    """At least ``count`` confirmed tracks. The URL is printed before the server has loaded
+    its picture and bound its port, so a refused connection is waited out too."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if tracks := _confirmed_tracks(url):
+        try:
+            tracks = _confirmed_tracks(url)
+        except httpx.ConnectError:
+            tracks = []
+        if len(tracks) >= count:
             return tracks
         time.sleep(1.0)
-    raise AssertionError("the picture showed no confirmed track in time")
+    raise AssertionError(f"the picture did not show {count} confirmed tracks in time")
 
 
 def test_serve_plays_a_scenario_live_and_stops_on_ctrl_c(
@@ -113,7 +121,7 @@ def test_serve_plays_a_scenario_live_and_stops_on_ctrl_c(
     assert url == f"http://127.0.0.1:{port}"
     tracks = _wait_for_tracks(url)
     assert all(track["sidc"] for track in tracks)
-    with httpx.Client(base_url=url) as client:
+    with httpx.Client(base_url=url, timeout=30) as client:
         page = client.get("/")
         assert page.status_code == 200 and "maplibre" in page.text.lower()
     assert served.interrupt() == 0
@@ -132,5 +140,5 @@ def test_demo_serve_prints_the_url_of_the_finished_run(
     url = served.url()
     output = "".join(served.lines)
     assert "run folder:" in output and "after-action report:" in output
-    assert _wait_for_tracks(url, timeout_s=30)
+    assert _wait_for_tracks(url, timeout_s=60)
     assert served.interrupt() == 0

@@ -144,7 +144,7 @@ def test_a_live_udp_feed_is_tracked_as_it_arrives(
 
 
 def test_ingest_serve_shows_the_feeds_fused_tracks_on_the_page(tmp_path: Path) -> None:
-    from tests.api.test_serve_commands import Served, _confirmed_tracks
+    from tests.api.test_serve_commands import Served, _wait_for_tracks
 
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     feed = tmp_path / "sdps.ast"
@@ -161,7 +161,8 @@ def test_ingest_serve_shows_the_feeds_fused_tracks_on_the_page(tmp_path: Path) -
         deadline = time.monotonic() + WAIT_S
         while "confirmed tracks" not in "".join(served.lines) and time.monotonic() < deadline:
             time.sleep(0.2)  # the feed ends (end of file); the page goes on serving
-        tracks = _confirmed_tracks(url)
+        assert "tracking: " in "".join(served.lines)
+        tracks = _wait_for_tracks(url, timeout_s=WAIT_S, count=len(TARGETS))
         assert len({track["track_number"] for track in tracks}) == len(TARGETS)
         assert all(track["sidc"] for track in tracks)
         assert served.interrupt() == 0
