@@ -93,15 +93,7 @@ class AdsbReceiverModel(SensorModel):
 
     def __init__(self, config: AdsbReceiverConfig, context: SensorContext) -> None:
         self.config = config
-        self.site = site_for(
-            config.id,
-            config.lat_deg,
-            config.lon_deg,
-            config.height_m,
-            config.sector,
-            context.sector,
-            context.releasability,
-        )
+        self.site = site_for(config, context)
         self.sensor_id = config.id
         self.position = self.site.position
         self.jamming_areas = context.jamming_areas

@@ -38,15 +38,7 @@ class AisStationModel(SensorModel):
 
     def __init__(self, config: AisStationConfig, context: SensorContext) -> None:
         self.config = config
-        self.site = site_for(
-            config.id,
-            config.lat_deg,
-            config.lon_deg,
-            config.height_m,
-            config.sector,
-            context.sector,
-            context.releasability,
-        )
+        self.site = site_for(config, context)
         self.sensor_id = config.id
         self.position = self.site.position
         self._anchor = context.start.timestamp()

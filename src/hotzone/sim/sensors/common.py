@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,20 +49,37 @@ class SensorSite:
         return f"{self.sensor_id}-{next(self._counter)}"
 
 
-def site_for(
-    sensor_id: str,
-    lat_deg: float,
-    lon_deg: float,
-    height_m: float,
-    sector: str | None,
-    context_sector: str,
-    releasability: str,
-) -> SensorSite:
+class PlacedSensorConfig(Protocol):
+    """What every sensor config says about where the sensor stands."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def lat_deg(self) -> float: ...
+    @property
+    def lon_deg(self) -> float: ...
+    @property
+    def height_m(self) -> float: ...
+    @property
+    def sector(self) -> str | None: ...
+
+
+class SiteContext(Protocol):
+    """The scenario's defaults a site falls back on."""
+
+    @property
+    def sector(self) -> str: ...
+    @property
+    def releasability(self) -> str: ...
+
+
+def site_for(config: PlacedSensorConfig, context: SiteContext) -> SensorSite:
+    """The sensor's site: its position, its sector (the scenario's when it names none)."""
     return SensorSite(
-        sensor_id=sensor_id,
-        position=GeoPoint(lat_deg=lat_deg, lon_deg=lon_deg, height_m=height_m),
-        sector=context_sector if sector is None else sector,
-        releasability=releasability,
+        sensor_id=config.id,
+        position=GeoPoint(lat_deg=config.lat_deg, lon_deg=config.lon_deg, height_m=config.height_m),
+        sector=context.sector if config.sector is None else config.sector,
+        releasability=context.releasability,
     )
 
 

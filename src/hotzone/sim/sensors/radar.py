@@ -190,15 +190,7 @@ class RotatingRadarModel(SensorModel):
         config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig,
         context: SensorContext,
     ) -> None:
-        self.site = site_for(
-            config.id,
-            config.lat_deg,
-            config.lon_deg,
-            config.height_m,
-            config.sector,
-            context.sector,
-            context.releasability,
-        )
+        self.site = site_for(config, context)
         self.sensor_id = config.id
         self.position = self.site.position
         self.radar_equation = RadarEquation(

@@ -42,15 +42,7 @@ class SatelliteImagerModel(SensorModel):
 
     def __init__(self, config: SatelliteImagerConfig, context: SensorContext) -> None:
         self.config = config
-        self.site = site_for(
-            config.id,
-            config.lat_deg,
-            config.lon_deg,
-            config.height_m,
-            config.sector,
-            context.sector,
-            context.releasability,
-        )
+        self.site = site_for(config, context)
         self.sensor_id = config.id
         self.position = self.site.position
         self.satellite = parse_tle(config.tle_line1, config.tle_line2)
