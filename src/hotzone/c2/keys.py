@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -23,16 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hotzone.types import Decision, OperatorRole, Verdict
-from hotzone.types.signing import decision_signing_bytes
+from hotzone.types.signing import decision_signing_bytes, key_id_of
 
 
 class KeyFileError(ValueError):
     """A key or registry file that cannot be used, with the reason."""
-
-
-def key_id_of(public_key_raw: bytes) -> str:
-    """A key's identifier: the first 16 hex digits of SHA-256 over its 32 raw bytes."""
-    return hashlib.sha256(public_key_raw).hexdigest()[:16]
 
 
 def _raw_public(public_key: Ed25519PublicKey) -> bytes:

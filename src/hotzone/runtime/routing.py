@@ -5,19 +5,25 @@ from __future__ import annotations
 from hotzone.types import (
     Alert,
     AnyMessage,
+    AuditCheckpoint,
     AuditRecord,
+    C2State,
     DeadLetter,
     Decision,
+    DecisionOutcome,
     Detection,
     Event,
     Proposal,
+    ProposalStatus,
     Report,
     TaskOrder,
     Track,
 )
 from hotzone.types.subjects import (
     alert_subject,
+    audit_subject,
     c2_subject,
+    checkpoint_subject,
     dead_letter_subject,
     detection_subject,
     subject,
@@ -43,10 +49,18 @@ def subject_for(message: AnyMessage, nation: str) -> str:
             return c2_subject(nation, "decision")
         case TaskOrder():
             return c2_subject(nation, "order")
+        case ProposalStatus():
+            return c2_subject(nation, "status")
+        case DecisionOutcome():
+            return c2_subject(nation, "outcome")
+        case C2State():
+            return c2_subject(nation, "state")
+        case AuditCheckpoint():
+            return checkpoint_subject(nation)
         case DeadLetter():
             return dead_letter_subject(nation, message.source)
         case AuditRecord():
-            return subject("hz", nation, "audit")
+            return audit_subject(nation)
         case _:
             tag = str(type(message).__struct_config__.tag)
             return subject("hz", nation, tag)

@@ -105,3 +105,16 @@ class OperatorRole(enum.StrEnum):
     OBSERVER = "observer"
     OPERATOR = "operator"
     COMMANDER = "commander"
+
+
+class RunMode(enum.StrEnum):
+    """Chosen by the command that starts a run, recorded in it and shown on the page.
+
+    Only a ``simulation`` (``hotzone demo``, simulated replays, tests) has simulated
+    operators, and only there are their keys accepted (DESIGN.md §6.7). An ``exercise``
+    plays a simulated feed to real people; ``live`` is real inputs and real people.
+    """
+
+    SIMULATION = "simulation"
+    EXERCISE = "exercise"
+    LIVE = "live"

@@ -227,8 +227,28 @@ class Proposal(Message, frozen=True, tag="proposal", kw_only=True):
     content_hash: str = ""
 
 
+class WebAuthnAssertion(msgspec.Struct, frozen=True, kw_only=True):
+    """What an operator's authenticator returned for one decision (WebAuthn ``get()``).
+
+    Every field is base64url without padding, as the browser gives it. The challenge the
+    authenticator signed is `hotzone.types.signing.decision_challenge` of the decision, so
+    the assertion proves that this operator's authenticator approved these exact bytes.
+    """
+
+    credential_id: str
+    authenticator_data: str
+    client_data_json: str
+    signature: str
+    user_handle: str | None = None
+
+
 class Decision(Message, frozen=True, tag="decision", kw_only=True):
-    """A human's signed approval or rejection of one proposal hash."""
+    """A human's signed approval or rejection of one proposal hash.
+
+    Signed either with the operator's Ed25519 key file (``signature``; ``key_id`` names the
+    key) or by the operator's WebAuthn authenticator (``assertion``; ``key_id`` is the
+    credential id). ``proposal_hash`` is ``abort`` or ``resume`` for a global abort/resume.
+    """
 
     decision_id: str
     time: UtcTime
@@ -238,10 +258,17 @@ class Decision(Message, frozen=True, tag="decision", kw_only=True):
     role: OperatorRole
     key_id: str
     signature: str
+    assertion: WebAuthnAssertion | None = None
+    comment: str = ""
 
 
 class TaskOrder(Message, frozen=True, tag="task_order", kw_only=True):
-    """A tasking to an effector; c2 builds it only from verified approving decisions."""
+    """A tasking to an effector; c2 builds it only from verified approving decisions.
+
+    ``signature`` is the issuing c2 node's Ed25519 signature (key ``issuer_key_id``) over
+    the order, which names the hashes of the decisions that authorize it; every consumer
+    verifies it (`hotzone.types.signing.order_fault`) before acting on or showing it.
+    """
 
     order_id: str
     time: UtcTime
@@ -250,6 +277,11 @@ class TaskOrder(Message, frozen=True, tag="task_order", kw_only=True):
     track_id: str
     action: str
     decision_ids: tuple[str, ...]
+    decision_hashes: tuple[str, ...] = ()
+    effect_window_end: UtcTime | None = None
+    issuer: str = ""
+    issuer_key_id: str = ""
+    signature: str = ""
 
 
 class AuditRecord(Message, frozen=True, tag="audit", kw_only=True):
@@ -262,6 +294,71 @@ class AuditRecord(Message, frozen=True, tag="audit", kw_only=True):
     payload: str
     previous_hash: str
     record_hash: str
+
+
+class ProposalStatus(Message, frozen=True, tag="proposal_status", kw_only=True):
+    """Where a proposal stands, as c2 (the only place that decides it) publishes it.
+
+    ``state``: pending, ordered, rejected, expired, void, cancelled or roe_failed.
+    ``missing`` says in words what an order still waits for ("awaiting commander").
+    """
+
+    time: UtcTime
+    proposal_id: str
+    proposal_hash: str
+    state: str
+    approvals: tuple[str, ...] = ()
+    approvals_needed: int = 1
+    commander_needed: bool = False
+    missing: str = ""
+    refusals: tuple[str, ...] = ()
+    failed_rules: tuple[str, ...] = ()
+    order_id: str | None = None
+
+
+class DecisionOutcome(Message, frozen=True, tag="decision_outcome", kw_only=True):
+    """c2's answer to one decision: counted, or refused with the reason.
+
+    ``code``: ``accepted``, ``forbidden`` (who or what signed it may not decide this) or
+    ``conflict`` (the proposal or the run is not in a state to take it).
+    """
+
+    time: UtcTime
+    decision_id: str
+    proposal_hash: str
+    operator_id: str
+    accepted: bool
+    code: str
+    reason: str = ""
+
+
+class C2State(Message, frozen=True, tag="c2_state", kw_only=True):
+    """The c2 node's state every page shows: run mode and whether a global abort holds."""
+
+    time: UtcTime
+    nation: str
+    mode: str
+    abort_active: bool = False
+    changed_by: str = ""
+    decision_id: str = ""
+    reason: str = ""
+
+
+class AuditCheckpoint(Message, frozen=True, tag="audit_checkpoint", kw_only=True):
+    """A signed head of a nation's audit chain (like a CT signed tree head, RFC 9162).
+
+    Signed by the c2 node's key over nation, sequence, record hash and time; shared with
+    allies, who store it as witnesses of that nation's history (content: only the hash).
+    ``final`` marks the head written when the c2 node shut down.
+    """
+
+    time: UtcTime
+    nation: str
+    sequence: int
+    record_hash: str
+    key_id: str
+    signature: str
+    final: bool = False
 
 
 class TruthState(Message, frozen=True, tag="truth", kw_only=True):
@@ -302,6 +399,10 @@ AnyMessage = (
     | AuditRecord
     | TruthState
     | DeadLetter
+    | ProposalStatus
+    | DecisionOutcome
+    | C2State
+    | AuditCheckpoint
 )
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
@@ -317,6 +418,10 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     "audit": AuditRecord,
     "truth": TruthState,
     "dead_letter": DeadLetter,
+    "proposal_status": ProposalStatus,
+    "decision_outcome": DecisionOutcome,
+    "c2_state": C2State,
+    "audit_checkpoint": AuditCheckpoint,
 }
 
 

@@ -42,10 +42,24 @@ def alert_subject(nation: str) -> str:
     return subject("hz", nation, "alert")
 
 
+C2_KINDS = ("proposal", "decision", "order", "status", "outcome", "state")
+"""c2 subjects: proposals, decisions in, orders out, proposal status, decision outcomes and
+the node's state (run mode, abort)."""
+
+
 def c2_subject(nation: str, kind: str) -> str:
-    if kind not in ("proposal", "decision", "order"):
-        raise SubjectError(f"c2 subject kind must be proposal, decision or order, not {kind!r}")
+    if kind not in C2_KINDS:
+        raise SubjectError(f"c2 subject kind must be one of {', '.join(C2_KINDS)}, not {kind!r}")
     return subject("hz", nation, "c2", kind)
+
+
+def audit_subject(nation: str) -> str:
+    return subject("hz", nation, "audit")
+
+
+def checkpoint_subject(nation: str) -> str:
+    """Signed heads of the nation's audit chain (shared with allies as witnesses)."""
+    return subject("hz", nation, "audit", "checkpoint")
 
 
 def as_token(text: str) -> str:
