@@ -1,4 +1,5 @@
-"""The simulated operator (sim/) signs decisions that c2 accepts only in simulated runs."""
+"""The simulated operator (sim/) signs decisions that c2 accepts only in runs the command
+started as simulations, whatever the sensor ids of the inputs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hotzone.c2.config import load_c2_spec
 from hotzone.c2.keys import OperatorKey, OperatorRegistry, verify_signature
 from hotzone.c2.stage import ResponseStage
 from hotzone.sim.operator import SimulatedOperator
-from hotzone.types import AuditRecord, OperatorRole, Proposal, TaskOrder, Verdict
+from hotzone.types import AuditRecord, OperatorRole, Proposal, RunMode, TaskOrder, Verdict
 from tests.c2.factories import make_assessment, make_track, seconds
 from tests.c2.test_stage import START, VELOCITY
 
@@ -25,13 +26,13 @@ def crew(reject_probability: float = 0.0) -> tuple[list[SimulatedOperator], Oper
     return operators, registry
 
 
-def run(sensors: tuple[str, ...], reject_probability: float = 0.0) -> list:
+def run(
+    sensors: tuple[str, ...],
+    reject_probability: float = 0.0,
+    mode: RunMode = RunMode.SIMULATION,
+) -> list:
     operators, registry = crew(reject_probability)
-    stage = ResponseStage(
-        load_c2_spec("suwalki-drones"),
-        registry,
-        simulated_sensors=frozenset({"asr-suwalki"}),
-    )
+    stage = ResponseStage(load_c2_spec("suwalki-drones"), registry, mode=mode)
     outputs: list = []
     decisions: list = []
     for second in range(40):
@@ -70,8 +71,11 @@ def test_in_a_fully_simulated_run_its_approvals_task_an_effector_after_the_react
     assert (orders[0].time - proposal.time).total_seconds() >= 20.0
 
 
-def test_with_a_live_input_its_keys_are_refused() -> None:
-    outputs = run(("asr-suwalki", "live-radar"))
+@pytest.mark.parametrize("mode", [RunMode.LIVE, RunMode.EXERCISE])
+def test_outside_a_simulation_its_keys_are_refused_whatever_the_sensor_ids(mode: RunMode) -> None:
+    # The tracks carry the scenario's own sensor ids, as a deployment names its sensors:
+    # c2 no longer infers "simulated" from them.
+    outputs = run(("asr-suwalki",), mode=mode)
     assert not [m for m in outputs if isinstance(m, TaskOrder)]
     refusals = [m for m in outputs if isinstance(m, AuditRecord) and m.kind == "refusal"]
     assert refusals and all("simulation key" in r.payload for r in refusals)

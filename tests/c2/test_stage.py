@@ -23,6 +23,7 @@ from hotzone.types import (
     GeoPoint,
     OperatorRole,
     Proposal,
+    RunMode,
     StandardIdentity,
     TargetClass,
     TaskOrder,
@@ -119,18 +120,16 @@ def test_abort_cancels_pending_and_refuses_until_a_commander_resumes(
     assert of_type(resumed, Proposal)
 
 
-def test_simulation_keys_are_refused_once_a_live_track_arrives(spec: C2Spec, crew: Crew) -> None:
-    stage = ResponseStage(spec, crew.registry, simulated_sensors=frozenset({"asr-suwalki"}))
-    proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
-    live = msgspec.structs.replace(
-        make_track(position=START, time=seconds(1)), sensors=("real-radar",), track_id="T9"
-    )
-    stage.step(seconds(1), [live])
-    assert not stage.fully_simulated
-    outputs = approve(stage, proposal, [crew.simulated, crew.simulated_2], 2)
-    assert not of_type(outputs, TaskOrder)
-    refusals = [r for r in of_type(outputs, AuditRecord) if r.kind == AuditKind.REFUSAL]
-    assert any("simulation key" in r.payload for r in refusals)
+def test_simulation_keys_are_refused_unless_the_run_is_a_simulation(
+    spec: C2Spec, crew: Crew
+) -> None:
+    for mode, ordered in ((RunMode.LIVE, False), (RunMode.SIMULATION, True)):
+        stage = ResponseStage(spec, crew.registry, mode=mode)
+        proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+        outputs = approve(stage, proposal, [crew.simulated, crew.simulated_2], 2)
+        assert bool(of_type(outputs, TaskOrder)) is ordered
+        refusals = [r for r in of_type(outputs, AuditRecord) if r.kind == AuditKind.REFUSAL]
+        assert any("simulation key" in r.payload for r in refusals) is not ordered
 
 
 def test_a_proposal_becomes_void_when_the_track_turns_neutral(spec: C2Spec, crew: Crew) -> None:

@@ -1,18 +1,22 @@
 """The effect model closes the loop: orders stop targets with the effect class's probability,
 after the effect window opens, unless a global abort comes first; stopped targets leave the
-simulation."""
+simulation. It acts only on orders signed by a trusted c2 node: forged, altered, replayed
+and expired orders are dead letters with the reason."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 
-from hotzone.runtime.stages import PROBABILITY_OF_EFFECT, EffectModelStage
+from hotzone.c2.trust import NodeKey
+from hotzone.sim.effects import PROBABILITY_OF_EFFECT, EffectModelStage
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.types import (
-    Alert,
+    C2State,
+    DeadLetter,
     EffectClass,
     GeoPoint,
     Proposal,
@@ -22,6 +26,7 @@ from hotzone.types import (
     TaskOrder,
     TruthState,
 )
+from hotzone.types.signing import order_signing_bytes
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DRONE = GeoPoint(54.05, 23.2, 300.0)
@@ -59,9 +64,14 @@ def _proposal(aim: GeoPoint, number: int) -> Proposal:
     )
 
 
-def _order(number: int) -> TaskOrder:
-    # Decoded as an order arrives on the bus from c2: the effect model only consumes orders.
-    return msgspec.convert(
+C2_NODE = NodeKey.generate("PL")
+TRUSTED = {C2_NODE.key_id: C2_NODE.public_raw}
+
+
+def _order(number: int, node: NodeKey = C2_NODE) -> TaskOrder:
+    # Decoded as an order arrives on the bus from c2, signed by the node's key (the effect
+    # model only consumes orders; c2's Authority is the only place that builds them).
+    unsigned = msgspec.convert(
         {
             "order_id": f"O{number}",
             "time": START.isoformat(),
@@ -70,18 +80,25 @@ def _order(number: int) -> TaskOrder:
             "track_id": "T1",
             "action": "intercept",
             "decision_ids": ["d1", "d2"],
+            "decision_hashes": ["h1", "h2"],
+            "effect_window_end": (START + timedelta(seconds=90)).isoformat(),
+            "issuer": "PL-c2",
+            "issuer_key_id": node.key_id,
         },
         TaskOrder,
     )
+    return msgspec.structs.replace(unsigned, signature=node.sign(order_signing_bytes(unsigned)))
 
 
 def _engage(seed: int, aim: GeoPoint, abort_first: bool = False) -> tuple[str, dict[str, float]]:
     removals: dict[str, float] = {}
-    stage = EffectModelStage(removals, seed=seed)
+    stage = EffectModelStage(removals, seed=seed, trusted_issuers=TRUSTED)
     stage.step(START, [_truth("owa-1", DRONE), _proposal(aim, 1), _order(1)])
     assert stage.step(START + timedelta(seconds=10), []) == []  # not before the window opens
     if abort_first:
-        abort = Alert(alert_id="abort", time=START, kind="abort", summary="abort", priority=1)
+        abort = C2State(
+            time=START, nation="PL", mode="simulation", abort_active=True, changed_by="cdr"
+        )
         stage.step(START + timedelta(seconds=20), [abort])
     stage.step(START + timedelta(seconds=31), [])
     (outcome,) = stage.outcomes
@@ -133,3 +150,41 @@ def test_a_removed_target_leaves_the_simulation_from_its_removal_time() -> None:
     ]
     assert truth, "the target exists before its removal"
     assert max(m.time.timestamp() for m in truth) < removed_at
+
+
+def _forged_orders() -> dict[str, TaskOrder]:
+    real = _order(1)
+    intruder = NodeKey.generate("PL")
+    return {
+        "not signed": msgspec.structs.replace(real, order_id="O-unsigned", signature=""),
+        "not a trusted c2 node": _order(1, intruder),
+        "signature does not match": msgspec.structs.replace(real, effector_id="shorad-1"),
+    }
+
+
+@pytest.mark.parametrize("reason", list(_forged_orders()))
+def test_a_forged_or_altered_order_is_a_dead_letter_and_nothing_happens(reason: str) -> None:
+    removals: dict[str, float] = {}
+    stage = EffectModelStage(removals, seed=1, trusted_issuers=TRUSTED)
+    forged = _forged_orders()[reason]
+    outputs = stage.step(START, [_truth("owa-1", DRONE), _proposal(DRONE, 1), forged])
+    (dead,) = [m for m in outputs if isinstance(m, DeadLetter)]
+    assert reason in dead.reason and dead.source == "order/effect-model"
+    assert msgspec.json.decode(dead.raw)["order_id"] == forged.order_id
+    stage.step(START + timedelta(seconds=31), [])
+    assert not stage.outcomes and not removals
+
+
+def test_a_replayed_an_expired_and_an_order_under_abort_are_refused() -> None:
+    stage = EffectModelStage({}, seed=1, trusted_issuers=TRUSTED)
+    stage.step(START, [_truth("owa-1", DRONE), _proposal(DRONE, 1), _proposal(DRONE, 2)])
+    assert not stage.step(START, [_order(1)])
+    replay = stage.step(START + timedelta(seconds=1), [_order(1)])
+    assert [m.reason for m in replay if isinstance(m, DeadLetter)][0].endswith("a replay")
+    late = stage.step(START + timedelta(seconds=91), [_order(2)])
+    assert "expired" in [m for m in late if isinstance(m, DeadLetter)][0].reason
+    abort = C2State(time=START, nation="PL", mode="simulation", abort_active=True)
+    stage.step(START + timedelta(seconds=92), [abort])
+    refused = stage.step(START + timedelta(seconds=93), [_order(3)])
+    assert any("abort" in m.reason for m in refused if isinstance(m, DeadLetter))
+    assert len(stage.outcomes) == 1  # only order 1, cancelled or resolved, ever counted

@@ -28,6 +28,7 @@ from hotzone.types import (
     AnyMessage,
     Assessment,
     GeoPoint,
+    RunMode,
     Track,
     TruthState,
     read_jsonl,
@@ -180,7 +181,7 @@ def run_stages_directly(scenario: Scenario, seed: int, clock_period_s: float = 1
     it in the same step. For scenarios without a response loop this is the demo's
     pipeline minus the transport.
     """
-    run = build_stages(scenario, seed=seed, simulated=True)
+    run = build_stages(scenario, seed=seed, mode=RunMode.SIMULATION)
     truth: list[TruthState] = []
     outputs: list[AnyMessage] = []
     window: list[AnyMessage] = []

@@ -7,14 +7,23 @@ the one SQLite connection is only ever used from that thread.
 Every endpoint needs a logged-in user (bearer token or the ``hz_session`` cookie): what a
 user sees is filtered by the releasability label of each message against the user's
 nation (and, when the page's nation selector is used, against that nation as well).
+
+The API decides nothing (DESIGN.md §6.4): it is a client of the bus. A decision is prepared
+here (`/api/decisions/challenge` gives the exact decision and its WebAuthn challenge),
+signed by the operator's own authenticator in the browser, published on
+``hz.<nation>.c2.decision`` as it was signed, and answered with what c2 published for it
+(`DecisionOutcome`: 200, or 403/409 with c2's reason, which c2 has audited). Proposal state,
+abort state and orders are shown as c2 published them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import secrets
+import time as wallclock
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,19 +40,15 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
 from hotzone.api.allied import name_allied_copy
-from hotzone.api.authority import (
-    DecisionAuthority,
-    DecisionRefusedError,
-    OperatorKeyring,
-    verify_audit_chain,
-    verify_decision,
-)
 from hotzone.api.layers import scenario_layers
 from hotzone.api.picture import PictureState, to_builtins
 from hotzone.api.releasability import releasable_to_all
 from hotzone.api.stream import StreamHub, Update
 from hotzone.api.users import DEMO_USERS_FILE, User, load_users, verify_password
 from hotzone.bus import Bus
+from hotzone.c2.audit import verify_chain
+from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
+from hotzone.c2.trust import trusted_node_keys
 from hotzone.runtime.routing import subject_for
 from hotzone.sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from hotzone.store import SQLiteStore, Store
@@ -51,8 +56,11 @@ from hotzone.types import (
     AlertState,
     AnyMessage,
     AuditRecord,
+    Decision,
+    DecisionOutcome,
     OperatorRole,
     Verdict,
+    WebAuthnAssertion,
     from_json,
     to_json,
 )
@@ -76,6 +84,15 @@ class ApiConfig:
     #: At most 5 batches a second per client: the page draws at most 4 times a second.
     stream_batch_interval_s: float = 0.2
     stream_max_pending: int = 10_000
+    #: The nation's configuration directory (trusted c2 node keys, enrolled operators);
+    #: None: ``$HOTZONE_HOME`` or ``~/.config/hotzone``.
+    home: Path | None = None
+    #: WebAuthn relying party id: the page's host name (browsers refuse IP addresses).
+    rp_id: str = "localhost"
+    #: How long a decision waits for c2's answer before the API answers 504.
+    decision_timeout_s: float = 10.0
+    #: How long a prepared decision may wait for the operator's authenticator.
+    challenge_lifetime_s: float = 300.0
 
 
 @dataclass
@@ -92,13 +109,15 @@ class ApiState:
     users: dict[str, User]
     picture: PictureState = field(default_factory=PictureState)
     hub: StreamHub = field(default_factory=StreamHub)
-    keyring: OperatorKeyring = field(default_factory=OperatorKeyring)
     sessions: dict[str, Session] = field(default_factory=dict)
     store: Store | None = None
     bus: Bus | None = None
     scenario: Scenario | None = None
-    authority: DecisionAuthority | None = None
     layers: dict[str, Any] = field(default_factory=dict)
+    #: Decisions prepared for signing, by decision id: (decision, who, prepared at).
+    prepared: dict[str, tuple[Decision, str, float]] = field(default_factory=dict)
+    #: Requests waiting for c2's answer to their decision, by decision id.
+    waiting: dict[str, asyncio.Future[DecisionOutcome]] = field(default_factory=dict)
 
     def ingest(self, message: AnyMessage, subject: str | None = None) -> None:
         """Into the picture and the stream; ``subject``, where known, names allied copies
@@ -106,19 +125,58 @@ class ApiState:
         if subject is not None:
             message = name_allied_copy(subject, message)
         update = self.picture.ingest(message)
+        if isinstance(message, DecisionOutcome):
+            waiter = self.waiting.pop(message.decision_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(message)
         if update is not None:
             self.hub.publish(update)
         for further in self.picture.pending_updates:
             self.hub.publish(further)
         self.picture.pending_updates.clear()
 
-    async def record(self, messages: list[AnyMessage]) -> None:
-        """Write what the API produced: into the store, the picture and the stream."""
-        if self.store is None:
-            raise RuntimeError("the API is not started")
-        for message in messages:
-            self.store.append(subject_for(message, self.config.nation), message)
-            self.ingest(message)
+    async def publish(self, message: AnyMessage) -> None:
+        """Onto the nation's bus, for c2 (and the recorder) to take; the picture follows the
+        bus, so it shows the message as everyone else receives it."""
+        if self.bus is None:
+            raise HTTPException(409, "this run is finished: no c2 is running to take it")
+        await self.bus.publish(subject_for(message, self.config.nation), to_json(message))
+
+    def config_label(self) -> str:
+        """The label of what this nation's c2 publishes about itself (abort, resume)."""
+        state = self.picture.c2_state
+        return state.releasability if state is not None else f"NATIONAL {self.config.nation}"
+
+    def prepare(self, decision: Decision, username: str) -> None:
+        cutoff = wallclock.monotonic() - self.config.challenge_lifetime_s
+        for stale in [k for k, (_, _, at) in self.prepared.items() if at < cutoff]:
+            del self.prepared[stale]
+        if len(self.prepared) >= 10_000:
+            raise HTTPException(429, "too many decisions waiting for a signature")
+        self.prepared[decision.decision_id] = (decision, username, wallclock.monotonic())
+
+    def take_prepared(self, decision_id: str, username: str) -> Decision:
+        """The decision prepared for ``username``: the browser cannot change what it signs."""
+        entry = self.prepared.get(decision_id)
+        if entry is None or entry[1] != username:
+            raise HTTPException(404, f"no decision {decision_id} prepared for {username}")
+        del self.prepared[decision_id]
+        decision, _, at = entry
+        if wallclock.monotonic() - at > self.config.challenge_lifetime_s:
+            raise HTTPException(409, f"decision {decision_id} was prepared too long ago")
+        return decision
+
+    async def submit(self, decision: Decision) -> DecisionOutcome:
+        """Publish ``decision`` for c2 and wait for c2's `DecisionOutcome`."""
+        waiter: asyncio.Future[DecisionOutcome] = asyncio.get_running_loop().create_future()
+        self.waiting[decision.decision_id] = waiter
+        try:
+            await self.publish(decision)
+            return await asyncio.wait_for(waiter, self.config.decision_timeout_s)
+        except TimeoutError:
+            raise HTTPException(504, "c2 did not answer the decision in time") from None
+        finally:
+            self.waiting.pop(decision.decision_id, None)
 
     def now(self) -> datetime:
         """The picture's clock (simulated in a replayed run), else the wall clock."""
@@ -133,13 +191,30 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class DecisionRequest(BaseModel):
-    verdict: Verdict
+class ChallengeRequest(BaseModel):
+    """What the operator wants to sign: a verdict on a proposal, or an abort/resume."""
+
+    target: str = Field(pattern=ID_PATTERN, description="a proposal id, or 'abort' or 'resume'")
+    verdict: Verdict = Verdict.APPROVE
     comment: str = Field(default="", max_length=500)
+    credential_id: str = Field(
+        default="", max_length=1024, description="the authenticator credential that will sign"
+    )
 
 
-class AbortRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+class AssertionBody(BaseModel):
+    """The authenticator's answer, base64url fields as the browser gives them."""
+
+    credential_id: str = Field(max_length=1024)
+    authenticator_data: str = Field(max_length=8192)
+    client_data_json: str = Field(max_length=8192)
+    signature: str = Field(max_length=1024)
+    user_handle: str | None = Field(default=None, max_length=1024)
+
+
+class SignedDecisionRequest(BaseModel):
+    decision_id: str = Field(pattern=ID_PATTERN)
+    assertion: AssertionBody | None = None
 
 
 # ---- the app ----------------------------------------------------------------------------
@@ -161,7 +236,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.store = SQLiteStore(config.store_path)
-        state.authority = DecisionAuthority(state.picture, state.keyring)
+        state.picture.trusted_issuers = trusted_node_keys(config.home)
         for stored in state.store.replay():
             state.ingest(stored.message, stored.subject)
         tasks = []
@@ -261,7 +336,6 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             raise HTTPException(401, "unknown user or wrong password")
         token = secrets.token_urlsafe(32)
         state.sessions[token] = Session(user=user, token=token)
-        state.keyring.key_for(user.username)  # the demo's server-held signing key
         response = JSONResponse({"token": token, "user": _user_view(user)})
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
         return response
@@ -344,11 +418,8 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             acknowledged_at=now,
             time=max(now, alert.time),
         )
-        assert state.authority is not None
-        record = state.authority.audit(
-            now, "alert.acknowledge", user.username, to_json(acknowledged).decode()
-        )
-        await state.record([acknowledged, record])
+        # c2 puts the acknowledgement on the audit record when it takes it off the bus.
+        await state.publish(acknowledged)
         return to_builtins(acknowledged)
 
     @app.get("/api/proposals", tags=["c2"])
@@ -366,54 +437,73 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             raise HTTPException(404, f"no proposal {proposal_id}")
         return state.picture.proposal_view(found)
 
-    @app.post("/api/proposals/{proposal_id}/decision", tags=["c2"])
-    async def decide(proposal_id: Ident, body: DecisionRequest, user: Actor) -> dict[str, Any]:
-        found = state.picture.proposals.get(proposal_id)
-        if found is None or not visible(found.releasability, (user.nation,)):
-            raise HTTPException(404, f"no proposal {proposal_id}")
-        assert state.authority is not None
-        try:
-            outputs = state.authority.decide(user, found, body.verdict, state.now())
-        except DecisionRefusedError as refused:
-            raise HTTPException(refused.status, refused.reason) from None
-        await state.record(outputs)
-        return state.picture.proposal_view(found)
+    # Deciding needs only a login, not a role: who may decide what is c2's to judge, and a
+    # refusal there is on the audit record (an observer's attempt included).
+    @app.post("/api/decisions/challenge", tags=["c2"])
+    async def decision_challenge(body: ChallengeRequest, session: CurrentSession) -> dict[str, Any]:
+        """The exact decision to sign and its WebAuthn challenge (SHA-256 of its bytes)."""
+        user = session.user
+        if body.target in (ABORT_HASH, RESUME_HASH):
+            target_hash, label = body.target, state.config_label()
+        else:
+            found = state.picture.proposals.get(body.target)
+            if found is None or not visible(found.releasability, (user.nation,)):
+                raise HTTPException(404, f"no proposal {body.target}")
+            target_hash, label = found.content_hash, found.releasability
+        decision = Decision(
+            decision_id=f"dec-{secrets.token_hex(8)}",
+            time=state.now(),
+            proposal_hash=target_hash,
+            verdict=body.verdict,
+            operator_id=user.username,
+            role=user.role,
+            key_id=body.credential_id,
+            signature="",
+            comment=body.comment,
+            releasability=label,
+        )
+        state.prepare(decision, user.username)
+        return {
+            "decision": to_builtins(decision),
+            "challenge": _b64url(decision_challenge(decision)),
+            "rp_id": state.config.rp_id,
+            "allow_credentials": [body.credential_id] if body.credential_id else [],
+        }
+
+    @app.post("/api/decisions", tags=["c2"])
+    async def decide(body: SignedDecisionRequest, session: CurrentSession) -> dict[str, Any]:
+        """Publish a prepared decision with the authenticator's assertion, answer c2's word.
+
+        200: c2 counted it; 403: c2 refused who or what signed it; 409: c2 refused it now
+        (proposal settled or expired, abort in force, a replay); 504: no answer from c2.
+        """
+        prepared = state.take_prepared(body.decision_id, session.user.username)
+        assertion = None
+        if body.assertion is not None:
+            assertion = WebAuthnAssertion(**body.assertion.model_dump())
+        decision = msgspec.structs.replace(prepared, assertion=assertion)
+        outcome = await state.submit(decision)
+        status = 200 if outcome.accepted else (409 if outcome.code == "conflict" else 403)
+        answer = {"decision_id": decision.decision_id, **_outcome_view(outcome)}
+        proposal = state.picture.proposal_by_hash(decision.proposal_hash)
+        if proposal is not None:
+            answer["proposal"] = state.picture.proposal_view(proposal)
+        return _answer(status, answer)
 
     @app.get("/api/decisions", tags=["c2"])
     async def decisions(nations: Nations) -> list[dict[str, Any]]:
-        keys = state.keyring.public_keys()
         views = []
         for decision in state.picture.decisions:
             if visible(decision.releasability, nations):
                 view = to_builtins(decision)
-                view["signature_valid"] = verify_decision(decision, keys)
+                outcome = state.picture.outcomes.get(decision.decision_id)
+                view["outcome"] = _outcome_view(outcome) if outcome is not None else None
                 views.append(view)
         return views
 
     @app.get("/api/orders", tags=["c2"])
     async def orders(nations: Nations) -> list[dict[str, Any]]:
         return [to_builtins(o) for o in state.picture.orders if visible(o.releasability, nations)]
-
-    @app.post("/api/abort", tags=["c2"])
-    async def abort(body: AbortRequest, user: Actor) -> dict[str, Any]:
-        assert state.authority is not None
-        state.authority.aborted = True
-        pending = [o.order_id for o in state.picture.orders]
-        payload = json.dumps({"reason": body.reason, "orders_stopped": pending})
-        await state.record([state.authority.audit(state.now(), "abort", user.username, payload)])
-        state.hub.publish(
-            {
-                "key": "abort",
-                "kind": "abort",
-                "releasability": "NATO",
-                "data": {"by": user.username},
-            }
-        )
-        return {"aborted": True, "orders_stopped": pending}
-
-    @app.get("/api/operators/keys", tags=["c2"])
-    async def operator_keys(_: CurrentSession) -> list[dict[str, str]]:
-        return state.keyring.public_key_table()
 
     @app.get("/api/effectors", tags=["layers"])
     async def effectors(_: CurrentSession) -> dict[str, Any]:
@@ -445,8 +535,9 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
 
     @app.get("/api/audit/verify", tags=["audit"])
     async def audit_verify(_: CurrentSession) -> dict[str, Any]:
-        intact, detail = verify_audit_chain(list(state.picture.audit))
-        return {"intact": intact, "detail": detail, "records": len(state.picture.audit)}
+        fault = verify_chain(state.picture.audit)
+        detail = str(fault) if fault else f"{len(state.picture.audit)} records, chain intact"
+        return {"intact": fault is None, "detail": detail, "records": len(state.picture.audit)}
 
     @app.get("/api/audit/export", tags=["audit"])
     async def audit_export(nations: Nations) -> Response:
@@ -460,12 +551,15 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
     @app.get("/api/status", tags=["runs"])
     async def status(_: CurrentSession) -> dict[str, Any]:
         clock = state.picture.clock
+        c2_state = state.picture.c2_state
         return {
             "nation": state.config.nation,
             "clock": clock.isoformat() if clock else None,
             "messages": state.picture.messages_seen,
             "live": state.bus is not None,
-            "aborted": bool(state.authority and state.authority.aborted),
+            "mode": c2_state.mode if c2_state else None,
+            "aborted": bool(c2_state and c2_state.abort_active),
+            "aborted_by": c2_state.changed_by if c2_state and c2_state.abort_active else None,
             "scenario": state.scenario.name if state.scenario else None,
             "stream_clients": len(state.hub.clients),
         }
@@ -571,6 +665,20 @@ def _user_view(user: User) -> dict[str, Any]:
         "display_name": user.display_name or user.username,
         "test_only": user.test_only,
     }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _outcome_view(outcome: DecisionOutcome) -> dict[str, Any]:
+    return {"accepted": outcome.accepted, "code": outcome.code, "reason": outcome.reason}
+
+
+def _answer(status: int, body: dict[str, Any]) -> Any:
+    if status == 200:
+        return body
+    raise HTTPException(status, body.get("reason") or "refused")
 
 
 def _empty_collection() -> dict[str, Any]:

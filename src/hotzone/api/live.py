@@ -25,7 +25,7 @@ from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate_to_directory
 from hotzone.store import SQLiteStore
-from hotzone.types import read_jsonl
+from hotzone.types import RunMode, read_jsonl
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -131,7 +131,7 @@ def serve_scenario(
         store = SQLiteStore(store_path)
         try:
             # No simulated operators: the people in the browser decide.
-            stages = build_stages(loaded, seed=seed, simulated=False).stages
+            stages = build_stages(loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation).stages
             pipeline = Pipeline(bus, store, stages, nation=nation, speed=speed)
             await pipeline.run(read_jsonl(inputs / "detections.jsonl"))
         finally:

@@ -1,9 +1,14 @@
 """The picture the API serves: the latest state of everything, kept in memory.
 
 `PictureState` is fed every message the run produces (replayed from the store at start,
-then live from the bus or from the API's own writes) and answers the REST queries. Each
-message it takes in becomes one *update* (a small JSON-ready dict with a ``key`` naming
-what it updates, e.g. ``track:T12``), which the live stream sends to the browsers.
+then live from the bus) and answers the REST queries. Each message it takes in becomes
+one *update* (a small JSON-ready dict with a ``key`` naming what it updates, e.g.
+``track:T12``), which the live stream sends to the browsers.
+
+The picture decides nothing: a proposal's state, its approvals and what it still waits for
+are what c2 published last (`ProposalStatus`), the abort state is c2's `C2State`, and a
+task order is shown only when its signature verifies against the trusted c2 node keys
+(an order that does not is counted in ``refused_orders`` and never shown).
 """
 
 from __future__ import annotations
@@ -23,16 +28,20 @@ from hotzone.types import (
     AnyMessage,
     Assessment,
     AuditRecord,
+    C2State,
     Decision,
+    DecisionOutcome,
     Event,
     EventKind,
     Proposal,
+    ProposalStatus,
     StandardIdentity,
     TargetClass,
     TaskOrder,
     Track,
     TrackStatus,
 )
+from hotzone.types.signing import order_fault
 
 #: Positions kept per track for trails and the history endpoint.
 HISTORY_LENGTH = 600
@@ -63,6 +72,12 @@ class PictureState:
     decisions: list[Decision] = field(default_factory=list)
     orders: list[TaskOrder] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
+    statuses: dict[str, ProposalStatus] = field(default_factory=dict)
+    outcomes: dict[str, DecisionOutcome] = field(default_factory=dict)
+    c2_state: C2State | None = None
+    #: The c2 node keys whose orders are shown, by key id (the nation's configuration).
+    trusted_issuers: dict[str, bytes] = field(default_factory=dict)
+    refused_orders: list[tuple[TaskOrder, str]] = field(default_factory=list)
     sensor_status: dict[str, Event] = field(default_factory=dict)
     clock: datetime | None = None
     messages_seen: int = 0
@@ -92,22 +107,26 @@ class PictureState:
                 )
             case Decision():
                 self.decisions.append(message)
-                proposal = self.proposal_by_hash(message.proposal_hash)
-                if proposal is None:
-                    return self._update("decision", message.decision_id, message, None)
-                return self._update(
-                    "proposal", proposal.proposal_id, proposal, self.proposal_view(proposal)
-                )
+                return self._proposal_update(message.proposal_hash)
+            case ProposalStatus():
+                self.statuses[message.proposal_hash] = message
+                return self._proposal_update(message.proposal_hash)
+            case DecisionOutcome():
+                self.outcomes[message.decision_id] = message
+                return self._update("outcome", message.decision_id, message, None)
+            case C2State():
+                self.c2_state = message
+                return self._update("c2", message.nation, message, None)
             case TaskOrder():
+                fault = self.order_fault(message)
+                if fault is not None:
+                    self.refused_orders.append((message, fault))
+                    return None
                 self.orders.append(message)
                 # The order settles its proposal: browsers get the proposal's new state.
-                ordered = self.proposal_by_hash(message.proposal_hash)
-                if ordered is not None:
-                    self.pending_updates.append(
-                        self._update(
-                            "proposal", ordered.proposal_id, ordered, self.proposal_view(ordered)
-                        )
-                    )
+                update = self._proposal_update(message.proposal_hash)
+                if update is not None:
+                    self.pending_updates.append(update)
                 return self._update("order", message.order_id, message, to_builtins(message))
             case AuditRecord():
                 self.audit.append(message)
@@ -117,6 +136,21 @@ class PictureState:
                 return self._update("sensor", message.source_id, message, to_builtins(message))
             case _:
                 return None
+
+    def order_fault(self, order: TaskOrder) -> str | None:
+        """Why ``order`` is not shown: a bad or untrusted signature, or a replayed id."""
+        fault = order_fault(order, self.trusted_issuers)
+        if fault is None and any(o.order_id == order.order_id for o in self.orders):
+            fault = f"order {order.order_id} was received before: a replay"
+        return fault
+
+    def _proposal_update(self, content_hash: str) -> dict[str, Any] | None:
+        proposal = self.proposal_by_hash(content_hash)
+        if proposal is None:
+            return None
+        return self._update(
+            "proposal", proposal.proposal_id, proposal, self.proposal_view(proposal)
+        )
 
     def ingest_all(self, messages: Iterable[AnyMessage]) -> None:
         for message in messages:
@@ -190,25 +224,43 @@ class PictureState:
         return [o for o in self.orders if o.proposal_hash == proposal.content_hash]
 
     def proposal_state(self, proposal: Proposal) -> str:
-        """open, partially_approved, approved (ordered), rejected or expired."""
-        decisions = self.decisions_for(proposal)
-        if any(d.verdict == "reject" for d in decisions):
-            return "rejected"
-        if self.orders_for(proposal):
-            return "approved"
-        if self.clock is not None and self.clock >= proposal.expires_at:
+        """c2's word on the proposal (pending, ordered, rejected, expired, void, cancelled,
+        roe_failed); ``expired`` also once its expiry passed on the picture's clock."""
+        status = self.statuses.get(proposal.content_hash)
+        state = status.state if status is not None else "pending"
+        if state == "pending" and self.clock is not None and self.clock >= proposal.expires_at:
             return "expired"
-        return "partially_approved" if decisions else "open"
+        return state
 
     def proposal_view(self, proposal: Proposal) -> dict[str, Any]:
         view: dict[str, Any] = to_builtins(proposal)
-        view["state"] = self.proposal_state(proposal)
-        view["decisions"] = [to_builtins(d) for d in self.decisions_for(proposal)]
+        status = self.statuses.get(proposal.content_hash)
+        state = self.proposal_state(proposal)
+        view["state"] = state
+        view["decisions"] = [
+            {**to_builtins(d), "outcome": self._outcome_view(d.decision_id)}
+            for d in self.decisions_for(proposal)
+        ]
         view["orders"] = [to_builtins(o) for o in self.orders_for(proposal)]
-        view["approvals_needed"] = 2 if proposal.effect_class == "kinetic" else 1
+        view["approvals"] = list(status.approvals) if status else []
+        view["approvals_needed"] = status.approvals_needed if status else None
+        view["commander_needed"] = status.commander_needed if status else None
+        view["missing"] = status.missing if status else "awaiting c2"
+        view["refusals"] = list(status.refusals) if status else []
+        view["failed_rules"] = [c.rule for c in proposal.roe_checks if not c.passed]
+        view["group"] = f"{proposal.track_id}|{proposal.effector_id}"
+        aborted = self.c2_state is not None and self.c2_state.abort_active
+        view["decidable"] = state == "pending" and not view["failed_rules"] and not aborted
         if self.clock is not None:
             view["time_to_effect_s"] = (proposal.effect_window_start - self.clock).total_seconds()
+            view["expires_in_s"] = (proposal.expires_at - self.clock).total_seconds()
         return view
+
+    def _outcome_view(self, decision_id: str) -> dict[str, Any] | None:
+        outcome = self.outcomes.get(decision_id)
+        if outcome is None:
+            return None
+        return {"accepted": outcome.accepted, "code": outcome.code, "reason": outcome.reason}
 
     def tracks_at(self, posix_time: float) -> list[dict[str, Any]]:
         """Every track's last position at or before ``posix_time`` (the replay slider)."""

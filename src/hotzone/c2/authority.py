@@ -8,25 +8,34 @@ order is built from that capability alone:
 * the proposal is intact (its content hash matches) and is not a cue;
 * every rules-of-engagement check passed, when proposed and again now;
 * no global abort is active;
-* every decision: known key, valid Ed25519 signature over this proposal's hash, operator
-  and role as registered, not a simulation key unless the whole run is simulated, made
-  after the proposal and before it expired, not from the future;
+* every decision: known, unrevoked key; a valid Ed25519 signature, or a valid WebAuthn
+  assertion whose challenge is this decision (`hotzone.c2.webauthn`); operator and role as
+  registered; not a simulation key unless the run is a simulation; the operator's nation
+  may decide on the effector's nation (`ApprovalPolicy.deciders_for`); made after the
+  proposal and before it expired, not from the future;
 * the proposal has not expired, and the track is still what the proposal stated (class,
   identity, and position within the tolerance), otherwise the approval is void;
 * enough distinct authorized people approved: kinetic effects need two (one a commander).
 
-Every order and every refusal is appended to the audit log before it is returned.
+Every order and every refusal is appended to the audit log before it is returned. The
+order is signed with the c2 node's key and names the hashes of its decisions, so every
+consumer can check it (`hotzone.types.signing.order_fault`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import msgspec
+
 from hotzone.c2.audit import AuditKind, AuditLog
-from hotzone.c2.keys import OperatorKey, OperatorRegistry, verify_signature
+from hotzone.c2.config import AuthoritySpec
+from hotzone.c2.keys import OperatorKey, OperatorRegistry
+from hotzone.c2.trust import NodeKey
+from hotzone.c2.webauthn import RelyingParty, signature_fault
 from hotzone.geo.geodesic import geodesic_distance_m
 from hotzone.types import (
     Assessment,
@@ -40,7 +49,7 @@ from hotzone.types import (
     TrackStatus,
     Verdict,
 )
-from hotzone.types.signing import proposal_content_hash
+from hotzone.types.signing import decision_hash, order_signing_bytes, proposal_content_hash
 
 ABORT_HASH = "abort"
 """``proposal_hash`` of a signed decision that aborts every pending proposal and order."""
@@ -53,7 +62,8 @@ CLOCK_SKEW = timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class ApprovalPolicy:
-    """Who may approve which effect class, and how many distinct people must."""
+    """Who may approve which effect class, how many distinct people must, and which
+    nations' operators may decide on which nation's effectors (national authority)."""
 
     approver_roles: dict[EffectClass, frozenset[OperatorRole]] = field(
         default_factory=lambda: {
@@ -65,6 +75,40 @@ class ApprovalPolicy:
         default_factory=lambda: {EffectClass.NON_KINETIC: 1, EffectClass.KINETIC: 2}
     )
     commander_needed: frozenset[EffectClass] = frozenset({EffectClass.KINETIC})
+    #: Effector nation -> the nations whose operators may decide on its effectors, beyond
+    #: the effector's own nation (coalition rules, as data in the c2 file).
+    coalition: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Nations whose operators may abort this node's effectors, beyond the node's own.
+    abort_nations: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_spec(cls, spec: AuthoritySpec) -> ApprovalPolicy:
+        return cls(
+            approvals_needed={effect: rule.count for effect, rule in spec.approvals.items()},
+            commander_needed=frozenset(
+                effect for effect, rule in spec.approvals.items() if rule.commander
+            ),
+            coalition={rule.effector_country: frozenset(rule.deciders) for rule in spec.coalition},
+            abort_nations=frozenset(spec.abort_nations),
+        )
+
+    def deciders_for(self, effector_country: str) -> frozenset[str]:
+        """The nations whose operators may decide on an effector of ``effector_country``."""
+        return frozenset({effector_country}) | self.coalition.get(effector_country, frozenset())
+
+    def missing(self, effect_class: EffectClass, approvals: Sequence[Decision]) -> str:
+        """What an order still waits for, in words ("" when nothing)."""
+        needed = self.approvals_needed.get(effect_class, 1)
+        people = {decision.operator_id for decision in approvals}
+        has_commander = any(d.role is OperatorRole.COMMANDER for d in approvals)
+        wants_commander = effect_class in self.commander_needed and not has_commander
+        if wants_commander and len(people) >= needed - 1:
+            return "awaiting commander"
+        if len(people) < needed:
+            more = needed - len(people)
+            text = f"awaiting {more} more approval{'s' if more > 1 else ''}"
+            return text + (" (one a commander)" if wants_commander else "")
+        return ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +121,8 @@ class Situation:
     abort_active: bool = False
     fully_simulated: bool = False
     current_roe_checks: tuple[RoeCheck, ...] | None = None
+    #: ISO country of the effector the proposal tasks ("" when not known: no nation check).
+    effector_country: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +132,8 @@ class Refusal:
     reason: str
     proposal_hash: str = ""
     decision_id: str | None = None
+    #: ``forbidden``: who or what signed may not decide this; ``conflict``: not now.
+    code: str = "forbidden"
 
 
 def enough_approvers(
@@ -105,31 +153,69 @@ def enough_approvers(
     return len(people) >= needed
 
 
+RegistrySource = OperatorRegistry | Callable[[], OperatorRegistry]
+"""A fixed registry, or a function giving the current one (enrolments and revocations in a
+registry file take effect at once)."""
+
+
 class DecisionVerifier:
     """Checks single decisions and whether a set of them authorizes a proposal."""
 
-    def __init__(self, registry: OperatorRegistry, policy: ApprovalPolicy | None = None) -> None:
-        self.registry = registry
+    def __init__(
+        self,
+        registry: RegistrySource,
+        policy: ApprovalPolicy | None = None,
+        *,
+        relying_party: RelyingParty | None = None,
+        nation: str = "",
+    ) -> None:
+        """``nation``: the c2 node's own; a key enrolled without one belongs to it."""
+        self._registry = registry
         self.policy = policy or ApprovalPolicy()
+        self.relying_party = relying_party
+        self.nation = nation
+        # Decisions whose signature already verified, by their hash: a WebAuthn assertion
+        # cannot be verified twice (its sign counter must grow), and an order re-checks
+        # every approval it is built on.
+        self._verified: dict[str, str] = {}
+
+    @property
+    def registry(self) -> OperatorRegistry:
+        source = self._registry
+        return source if isinstance(source, OperatorRegistry) else source()
+
+    def nation_of(self, key: OperatorKey) -> str:
+        return key.nation or self.nation
 
     def check_signed(self, decision: Decision, fully_simulated: bool) -> OperatorKey | Refusal:
-        """Key known, signature valid, operator and role as registered, simulation rule."""
+        """Key known and not revoked, signature or WebAuthn assertion valid, operator and
+        role as registered, simulation rule."""
 
         def refuse(reason: str) -> Refusal:
             return Refusal(reason, decision.proposal_hash, decision.decision_id)
 
-        key = self.registry.get(decision.key_id)
+        registry = self.registry
+        key = registry.get(decision.key_id)
         if key is None:
             return refuse(f"unknown key {decision.key_id!r}")
-        if not verify_signature(decision, key):
-            return refuse(f"signature of decision {decision.decision_id} is not valid")
+        if key.revoked:
+            return refuse(f"key {decision.key_id} of {key.operator_id} is revoked")
+        if key.simulation and not fully_simulated:
+            return refuse(f"simulation key {decision.key_id} refused: this run is not a simulation")
         if key.operator_id != decision.operator_id or key.role != decision.role:
             return refuse(
                 f"key {decision.key_id} belongs to {key.operator_id} ({key.role}), not "
                 f"{decision.operator_id} ({decision.role})"
             )
-        if key.simulation and not fully_simulated:
-            return refuse(f"simulation key {decision.key_id} refused: an input is not simulated")
+        digest = decision_hash(decision)
+        if self._verified.get(digest) == key.key_id:
+            return key
+        checked = signature_fault(decision, key, self.relying_party)
+        if checked.fault is not None:
+            return refuse(f"decision {decision.decision_id}: {checked.fault}")
+        if checked.sign_count is not None:
+            registry.record_sign_count(key.key_id, checked.sign_count)
+        self._verified[digest] = key.key_id
         return key
 
     def check_decision(
@@ -148,18 +234,28 @@ class DecisionVerifier:
         key = self.check_signed(decision, situation.fully_simulated)
         if isinstance(key, Refusal):
             return key
-        if decision.time < proposal.time:
-            return refuse(f"decision {decision.decision_id} predates the proposal")
-        if decision.time > proposal.expires_at:
-            return refuse(f"decision {decision.decision_id} came after the proposal expired")
+        if key.role not in self.policy.approver_roles.get(proposal.effect_class, frozenset()):
+            return refuse(
+                f"{key.operator_id} is {key.role}: may not decide on {proposal.effect_class}"
+            )
+        if situation.effector_country:
+            deciders = self.policy.deciders_for(situation.effector_country)
+            if self.nation_of(key) not in deciders:
+                return refuse(
+                    f"{key.operator_id} ({self.nation_of(key)}) may not decide on "
+                    f"{situation.effector_country} effector {proposal.effector_id}: "
+                    f"national authority of {', '.join(sorted(deciders))}"
+                )
+
+        def conflict(reason: str) -> Refusal:
+            return Refusal(reason, proposal.content_hash, decision.decision_id, "conflict")
+
         if decision.time > situation.time + CLOCK_SKEW:
             return refuse(f"decision {decision.decision_id} is dated in the future")
-        if decision.verdict is Verdict.APPROVE:
-            allowed = self.policy.approver_roles.get(proposal.effect_class, frozenset())
-            if key.role not in allowed:
-                return refuse(
-                    f"{key.operator_id} is {key.role}: may not approve {proposal.effect_class}"
-                )
+        if decision.time < proposal.time:
+            return conflict(f"decision {decision.decision_id} predates the proposal")
+        if decision.time > proposal.expires_at:
+            return conflict(f"decision {decision.decision_id} came after the proposal expired")
         return key
 
     def check_approvals(
@@ -264,11 +360,11 @@ class AuthorizedTasking:
         self.decisions = decisions
 
 
-def _order_from(authorization: AuthorizedTasking, time: datetime) -> TaskOrder:
+def _order_from(authorization: AuthorizedTasking, time: datetime, node_key: NodeKey) -> TaskOrder:
     if not isinstance(authorization, AuthorizedTasking) or not authorization.decisions:
         raise PermissionError("a TaskOrder needs a verified AuthorizedTasking")
     proposal = authorization.proposal
-    return TaskOrder(
+    unsigned = TaskOrder(
         order_id=f"ord-{uuid.uuid4().hex[:12]}",
         time=time,
         proposal_hash=proposal.content_hash,
@@ -276,16 +372,26 @@ def _order_from(authorization: AuthorizedTasking, time: datetime) -> TaskOrder:
         track_id=proposal.track_id,
         action=proposal.action,
         decision_ids=tuple(decision.decision_id for decision in authorization.decisions),
+        decision_hashes=tuple(decision_hash(d) for d in authorization.decisions),
+        effect_window_end=proposal.effect_window_end,
+        issuer=node_key.node_id,
+        issuer_key_id=node_key.key_id,
         releasability=proposal.releasability,
     )
+    signature = node_key.sign(order_signing_bytes(unsigned))
+    return msgspec.structs.replace(unsigned, signature=signature)
 
 
 class Authority:
-    """Issues task orders from verified decisions, recording everything in the audit log."""
+    """Issues signed task orders from verified decisions, recording everything in the audit
+    log. ``node_key`` is the c2 node's: every consumer verifies orders against it."""
 
-    def __init__(self, verifier: DecisionVerifier, audit: AuditLog) -> None:
+    def __init__(
+        self, verifier: DecisionVerifier, audit: AuditLog, node_key: NodeKey | None = None
+    ) -> None:
         self.verifier = verifier
         self.audit = audit
+        self.node_key = node_key or NodeKey.generate(verifier.nation or "XX")
 
     def issue_order(
         self, proposal: Proposal, decisions: Sequence[Decision], situation: Situation
@@ -304,6 +410,6 @@ class Authority:
             )
             return approvals
         authorization = AuthorizedTasking(_MINT, proposal, tuple(approvals))
-        order = _order_from(authorization, situation.time)
+        order = _order_from(authorization, situation.time, self.node_key)
         self.audit.append(situation.time, AuditKind.ORDER, "c2", order)
         return order

@@ -122,12 +122,45 @@ class AssetSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     radius_m: Positive
 
 
+class ApprovalRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How many distinct people must approve an effect class, and whether one of them must
+    be a commander (the two-person rule for lethal effects)."""
+
+    count: Annotated[int, msgspec.Meta(ge=1)] = 1
+    commander: bool = False
+
+
+class CoalitionRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Operators of ``deciders`` may decide on effectors of ``effector_country`` too."""
+
+    effector_country: str
+    deciders: list[str]
+
+
+def _default_approvals() -> dict[EffectClass, ApprovalRule]:
+    return {
+        EffectClass.NON_KINETIC: ApprovalRule(count=1),
+        EffectClass.KINETIC: ApprovalRule(count=2, commander=True),
+    }
+
+
+class AuthoritySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """National authority (DESIGN.md §6.3): who may decide on which nation's effectors and
+    who may abort. By default only operators of the effector's own nation decide on it and
+    only the node's own nation aborts; coalition rules widen that, as data."""
+
+    approvals: dict[EffectClass, ApprovalRule] = msgspec.field(default_factory=_default_approvals)
+    coalition: list[CoalitionRule] = msgspec.field(default_factory=list)
+    abort_nations: list[str] = msgspec.field(default_factory=list)
+
+
 class C2Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Everything c2 needs to know about a scenario."""
 
     effectors: list[EffectorSpec]
     roe: list[SectorRoe]
     assets: list[AssetSpec] = msgspec.field(default_factory=list)
+    authority: AuthoritySpec = msgspec.field(default_factory=AuthoritySpec)
     proposal_lifetime_s: Positive = 60.0
     position_tolerance_m: Positive = 3_000.0
     min_threat_score: Probability = 0.3

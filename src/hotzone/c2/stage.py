@@ -1,23 +1,33 @@
-"""`ResponseStage`: tracks and assessments in; cues, proposals, orders and audit out.
+"""`ResponseStage`: tracks, assessments and decisions in; cues, proposals, orders,
+proposal status, decision outcomes and audit out.
 
-A pure step (``step(time, inputs) -> outputs``) for the runtime to wrap. Each step it
+A pure step (``step(time, inputs) -> outputs``) for the runtime to wrap, and the only code
+in hotzone that verifies decisions, issues orders and writes audit records (DESIGN.md §6.4).
+Each step it
 
-1. takes in tracks, assessments and decisions (decisions are audited as they arrive, and
-   every one that does not count is audited as a refusal with the reason);
+1. takes in tracks, assessments, decisions and acknowledged alerts; every decision is
+   audited as it arrives and answered with a `DecisionOutcome` (accepted, or refused with
+   the reason, which is audited too); a decision id seen before is a replay and refused;
 2. expires proposals and voids those whose track left what they stated;
 3. cues sensors automatically (``Alert`` of kind ``cue``: no weapon is tasked, so no human
    decision is needed) and plans effectors for threats without a live proposal;
-4. issues a `TaskOrder` only through `Authority.issue_order` once enough distinct
-   authorized people approved.
+4. issues a signed `TaskOrder` only through `Authority.issue_order` once enough distinct
+   authorized people of a nation with authority over the effector approved, and the rules
+   of engagement still pass at decision time;
+5. publishes a `ProposalStatus` whenever a proposal's state or approvals change, so the
+   page, ``hotzone decide`` and the report read proposal state from this one place.
 
-A signed decision for the hash ``abort`` stops everything pending and refuses every
-order until a commander's signed ``resume``.
+A signed decision for the hash ``abort`` stops everything pending and refuses every order
+until a commander's signed ``resume``; both are audited and published as `C2State`, and
+`restore` rebuilds them (with the audit chain, proposals and replay protection) after a
+restart. The run mode is given by the command that starts the run (`RunMode`), never
+inferred from the inputs: only in a simulation are simulation keys accepted.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,26 +37,35 @@ from hotzone.c2.audit import AuditKind, AuditLog
 from hotzone.c2.authority import (
     ABORT_HASH,
     RESUME_HASH,
+    ApprovalPolicy,
     Authority,
     DecisionVerifier,
     Refusal,
+    RegistrySource,
     Situation,
     enough_approvers,
 )
 from hotzone.c2.config import C2Spec, EffectorSpec
-from hotzone.c2.keys import OperatorRegistry
 from hotzone.c2.planner import AssignmentResponsePlanner, ResponsePlanner, Threat, threat_towards
 from hotzone.c2.roe import RoeChecker
+from hotzone.c2.trust import NodeKey
+from hotzone.c2.webauthn import RelyingParty
 from hotzone.geo.geodesic import geodesic_distance_m
 from hotzone.types import (
     Alert,
+    AlertState,
     AnyMessage,
     Assessment,
+    AuditRecord,
+    C2State,
     Decision,
+    DecisionOutcome,
     EffectClass,
     GeoPoint,
     OperatorRole,
     Proposal,
+    ProposalStatus,
+    RunMode,
     StandardIdentity,
     TaskOrder,
     Track,
@@ -65,6 +84,7 @@ class ProposalState(enum.StrEnum):
     EXPIRED = "expired"
     VOID = "void"
     CANCELLED = "cancelled"
+    ROE_FAILED = "roe_failed"
 
 
 @dataclass
@@ -74,6 +94,8 @@ class _Pending:
     effector: EffectorSpec
     state: ProposalState = ProposalState.PENDING
     approvals: list[Decision] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    order_id: str | None = None
 
 
 class ResponseStage:
@@ -82,23 +104,38 @@ class ResponseStage:
     def __init__(
         self,
         spec: C2Spec,
-        registry: OperatorRegistry,
+        registry: RegistrySource,
         *,
-        simulated_sensors: frozenset[str] | None = None,
+        mode: RunMode = RunMode.LIVE,
+        nation: str = "PL",
+        node_key: NodeKey | None = None,
+        relying_party: RelyingParty | None = None,
         planner: ResponsePlanner | None = None,
         audit: AuditLog | None = None,
         releasability: str = "NATO",
+        checkpoint_every: int = 50,
     ) -> None:
-        """``simulated_sensors``: the sensors of a simulated run (None: a live run)."""
+        """``mode``: chosen by the command that starts the run; ``node_key`` signs orders
+        and audit checkpoints (a fresh one when not given, e.g. in tests)."""
         self.spec = spec
-        self.verifier = DecisionVerifier(registry)
-        self.audit = audit or AuditLog(releasability=releasability)
-        self.authority = Authority(self.verifier, self.audit)
+        self.mode = mode
+        self.nation = nation
+        self._checkpoint_every = checkpoint_every
+        self.node_key = node_key or NodeKey.generate(nation)
+        self.policy = ApprovalPolicy.from_spec(spec.authority)
+        self.verifier = DecisionVerifier(
+            registry, self.policy, relying_party=relying_party, nation=nation
+        )
+        self.audit = audit or AuditLog(
+            releasability=releasability,
+            node_key=self.node_key,
+            nation=nation,
+            checkpoint_every=checkpoint_every,
+        )
+        self.authority = Authority(self.verifier, self.audit, self.node_key)
         self.planner = planner or AssignmentResponsePlanner()
         self.roe = RoeChecker(spec)
         self.releasability = releasability
-        self.simulated_sensors = simulated_sensors
-        self.live_input_seen = simulated_sensors is None
         self.abort_active = False
         self.tracks: dict[str, Track] = {}
         self.assessments: dict[str, Assessment] = {}
@@ -106,42 +143,192 @@ class ResponseStage:
         self.rounds_left = {e.id: e.capacity for e in spec.effectors}
         self.orders: list[TaskOrder] = []
         self._cued: set[tuple[str, str]] = set()
+        self._decisions_seen: set[str] = set()
+        self._acknowledged: set[str] = set()
+        self._orders_echoed: set[str] = set()
         self._counter = 0
+        self._started = False
+        self._finished = False
 
     @property
     def fully_simulated(self) -> bool:
-        return not self.live_input_seen
+        return self.mode is RunMode.SIMULATION
 
     def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> list[AnyMessage]:
-        outputs: list[AnyMessage] = []
+        return self._step(time, inputs, plan=True)
+
+    def take_decisions(self, time: datetime, decisions: Sequence[Decision]) -> list[AnyMessage]:
+        """A step that only takes decisions (and expires what expired by ``time``): for a
+        restored stage deciding on a stored run, which must not plan on stale tracks."""
+        return self._step(time, decisions, plan=False)
+
+    def _step(self, time: datetime, inputs: Sequence[AnyMessage], plan: bool) -> list[AnyMessage]:
+        outputs: list[AnyMessage] = self._start(time)
         for message in inputs:
             if isinstance(message, Track):
                 self._take_track(message)
             elif isinstance(message, Assessment):
                 self.assessments[message.track_id] = message
+            elif isinstance(message, Alert):
+                self._take_acknowledgement(time, message)
+            elif isinstance(message, TaskOrder):
+                self._take_order_seen(time, message)
         for message in inputs:
             if isinstance(message, Decision):
                 outputs += self._take_decision(time, message)
-        self._sweep(time)
-        if not self.abort_active:
+        outputs += self._sweep(time)
+        if plan and not self.abort_active:
             outputs += self._plan(time)
-        outputs += self.audit.drain()
-        return outputs
+        return outputs + self._drain_audit()
+
+    def finish(self, time: datetime) -> list[AnyMessage]:
+        """At shutdown: the final signed checkpoint of the audit chain."""
+        if self._finished or not self._started:
+            return []
+        self._finished = True
+        self.audit.close(time)
+        return self._drain_audit()
+
+    def _drain_audit(self) -> list[AnyMessage]:
+        return [*self.audit.drain(), *self.audit.drain_checkpoints()]
+
+    def _start(self, time: datetime) -> list[AnyMessage]:
+        if self._started:
+            return []
+        self._started = True
+        self.audit.open(time, str(self.mode))
+        return [self.state(time)]
+
+    def state(
+        self, time: datetime, by: str = "", decision_id: str = "", reason: str = ""
+    ) -> C2State:
+        return C2State(
+            time=time,
+            nation=self.nation,
+            mode=str(self.mode),
+            abort_active=self.abort_active,
+            changed_by=by,
+            decision_id=decision_id,
+            reason=reason,
+            releasability=self.releasability,
+        )
+
+    # --- restart ------------------------------------------------------------------------
+
+    def restore(self, messages: Iterable[AnyMessage]) -> None:
+        """Rebuild the state a restarted node needs from what it published before: the
+        audit chain continues, decisions seen stay refused as replays, the abort state,
+        proposals with their approvals and orders, the effectors' rounds left, and the
+        latest tracks and assessments given."""
+        last_record: AuditRecord | None = None
+        statuses: dict[str, ProposalStatus] = {}
+        decisions: dict[str, Decision] = {}
+        for message in messages:
+            match message:
+                case AuditRecord():
+                    last_record = message
+                case Track():
+                    self._take_track(message)
+                case Assessment():
+                    self.assessments[message.track_id] = message
+                case C2State():
+                    self.abort_active = message.abort_active
+                case Decision():
+                    self._decisions_seen.add(message.decision_id)
+                    decisions[message.decision_id] = message
+                case Proposal():
+                    effector = self._effector(message.effector_id)
+                    if effector is not None:
+                        self.proposals[message.content_hash] = _Pending(
+                            message, message.target_position, effector
+                        )
+                case ProposalStatus():
+                    statuses[message.proposal_hash] = message
+                case TaskOrder():
+                    self.orders.append(message)
+                    if message.effector_id in self.rounds_left:
+                        self.rounds_left[message.effector_id] -= 1
+                case _:
+                    pass
+        for content_hash, status in statuses.items():
+            pending = self.proposals.get(content_hash)
+            if pending is None:
+                continue
+            pending.state = ProposalState(status.state)
+            pending.order_id = status.order_id
+            pending.refusals = list(status.refusals)
+            pending.approvals = [
+                d
+                for d in decisions.values()
+                if d.proposal_hash == content_hash
+                and d.operator_id in status.approvals
+                and d.verdict is Verdict.APPROVE
+            ]
+        self._counter = len(self.proposals)
+        if last_record is not None:
+            self.audit = AuditLog(
+                last=last_record,
+                releasability=self.releasability,
+                node_key=self.node_key,
+                nation=self.nation,
+                checkpoint_every=self._checkpoint_every,
+            )
+            self.authority.audit = self.audit
+            self._started = True
+
+    def _effector(self, effector_id: str) -> EffectorSpec | None:
+        for effector in self.spec.effectors:
+            if effector.id == effector_id:
+                return effector
+        return None
 
     # --- inputs -------------------------------------------------------------------------
 
     def _take_track(self, track: Track) -> None:
-        if self.simulated_sensors is not None and not set(track.sensors) <= self.simulated_sensors:
-            self.live_input_seen = True  # one live input ends simulation-key use for good
         if track.status is TrackStatus.DELETED:
             self.tracks.pop(track.track_id, None)
         else:
             self.tracks[track.track_id] = track
 
+    def _take_acknowledgement(self, time: datetime, alert: Alert) -> None:
+        """An operator acknowledged an alert on the page: on the record, once."""
+        if alert.state is not AlertState.ACKNOWLEDGED or alert.alert_id in self._acknowledged:
+            return
+        self._acknowledged.add(alert.alert_id)
+        self.audit.append(
+            time,
+            AuditKind.ACKNOWLEDGE,
+            alert.acknowledged_by or "?",
+            f"alert {alert.alert_id} acknowledged: {alert.summary}",
+        )
+
+    def _take_order_seen(self, time: datetime, order: TaskOrder) -> None:
+        """An order on this nation's order subject that this c2 did not issue (forged,
+        altered or replayed by someone who can publish on the bus) goes on the record;
+        consumers refuse it on their own (`hotzone.types.signing.order_fault`)."""
+        if any(issued == order for issued in self.orders):
+            if order.order_id in self._orders_echoed:
+                self.audit.append(
+                    time, AuditKind.REFUSAL, "c2", f"order {order.order_id} replayed on the bus"
+                )
+            self._orders_echoed.add(order.order_id)
+            return
+        issued_ids = {issued.order_id for issued in self.orders}
+        what = "altered" if order.order_id in issued_ids else "not issued by this c2"
+        self.audit.append(
+            time,
+            AuditKind.REFUSAL,
+            "c2",
+            f"order {order.order_id} for {order.effector_id} on the bus is {what}: "
+            f"consumers refuse it",
+        )
+
     def _situation(self, time: datetime, pending: _Pending | None = None) -> Situation:
         track = assessment = None
         roe_now = None
+        country = ""
         if pending is not None:
+            country = pending.effector.country
             track = self.tracks.get(pending.proposal.track_id)
             assessment = self.assessments.get(pending.proposal.track_id)
             if track is not None and assessment is not None:
@@ -153,57 +340,144 @@ class ResponseStage:
             abort_active=self.abort_active,
             fully_simulated=self.fully_simulated,
             current_roe_checks=roe_now,
+            effector_country=country,
         )
 
-    def _refuse(self, time: datetime, reason: str) -> None:
-        self.audit.append(time, AuditKind.REFUSAL, "c2", reason)
+    def _outcome(
+        self, time: datetime, decision: Decision, refusal: Refusal | None = None
+    ) -> DecisionOutcome:
+        """The answer to one decision; a refusal is on the audit record before it goes."""
+        if refusal is not None:
+            self.audit.append(
+                time,
+                AuditKind.REFUSAL,
+                "c2",
+                f"decision {decision.decision_id} by {decision.operator_id}: {refusal.reason}",
+            )
+        return DecisionOutcome(
+            time=time,
+            decision_id=decision.decision_id,
+            proposal_hash=decision.proposal_hash,
+            operator_id=decision.operator_id,
+            accepted=refusal is None,
+            code="accepted" if refusal is None else refusal.code,
+            reason="" if refusal is None else refusal.reason,
+            releasability=self.releasability,
+        )
+
+    def _status(self, time: datetime, pending: _Pending) -> ProposalStatus:
+        proposal = pending.proposal
+        effect = proposal.effect_class
+        missing = ""
+        if pending.state is ProposalState.PENDING:
+            missing = self.policy.missing(effect, pending.approvals)
+        return ProposalStatus(
+            time=time,
+            proposal_id=proposal.proposal_id,
+            proposal_hash=proposal.content_hash,
+            state=str(pending.state),
+            approvals=tuple(d.operator_id for d in pending.approvals),
+            approvals_needed=self.policy.approvals_needed.get(effect, 1),
+            commander_needed=effect in self.policy.commander_needed,
+            missing=missing,
+            refusals=tuple(pending.refusals[-10:]),
+            failed_rules=tuple(c.rule for c in proposal.roe_checks if not c.passed),
+            order_id=pending.order_id,
+            releasability=proposal.releasability,
+        )
 
     def _take_decision(self, time: datetime, decision: Decision) -> list[AnyMessage]:
         self.audit.append(time, AuditKind.DECISION, decision.operator_id, decision)
+        if decision.decision_id in self._decisions_seen:
+            refusal = Refusal(
+                f"decision {decision.decision_id} was taken before: a replay",
+                decision.proposal_hash,
+                decision.decision_id,
+                code="conflict",
+            )
+            return [self._outcome(time, decision, refusal)]
+        self._decisions_seen.add(decision.decision_id)
         if decision.proposal_hash in (ABORT_HASH, RESUME_HASH):
             return self._take_abort(time, decision)
         pending = self.proposals.get(decision.proposal_hash)
         if pending is None:
-            self._refuse(time, f"decision {decision.decision_id}: no such proposal")
-            return []
-        if pending.state is not ProposalState.PENDING:
-            self._refuse(
-                time, f"decision {decision.decision_id}: proposal is {pending.state}, not pending"
-            )
-            return []
-        checked = self.verifier.check_decision(decision, pending.proposal, self._situation(time))
-        if isinstance(checked, Refusal):
-            self._refuse(time, f"decision {decision.decision_id}: {checked.reason}")
-            return []
+            refusal = Refusal("no such proposal", decision.proposal_hash, code="conflict")
+            return [self._outcome(time, decision, refusal)]
+        refusal = self._refusal_for(time, decision, pending)
+        if refusal is not None:
+            pending.refusals.append(f"{decision.operator_id}: {refusal.reason}")
+            return [self._outcome(time, decision, refusal), self._status(time, pending)]
+        outputs: list[AnyMessage] = [self._outcome(time, decision)]
         if decision.verdict is Verdict.REJECT:
             pending.state = ProposalState.REJECTED
-            return []
+            return [*outputs, self._status(time, pending)]
         pending.approvals.append(decision)
-        if not enough_approvers(self.verifier.policy, pending.proposal, pending.approvals):
-            return []
-        result = self.authority.issue_order(
-            pending.proposal, pending.approvals, self._situation(time, pending)
-        )
-        if isinstance(result, Refusal):
-            pending.state = ProposalState.VOID
-            return []
-        pending.state = ProposalState.ORDERED
-        self.rounds_left[pending.effector.id] -= 1
-        self.orders.append(result)
-        return [result]
+        if enough_approvers(self.verifier.policy, pending.proposal, pending.approvals):
+            result = self.authority.issue_order(
+                pending.proposal, pending.approvals, self._situation(time, pending)
+            )
+            if isinstance(result, Refusal):
+                pending.state = ProposalState.VOID
+                pending.refusals.append(result.reason)
+            else:
+                pending.state = ProposalState.ORDERED
+                pending.order_id = result.order_id
+                self.rounds_left[pending.effector.id] -= 1
+                self.orders.append(result)
+                outputs.append(result)
+        return [*outputs, self._status(time, pending)]
+
+    def _refusal_for(self, time: datetime, decision: Decision, pending: _Pending) -> Refusal | None:
+        """Why ``decision`` does not count for ``pending`` now, or None."""
+
+        def conflict(reason: str) -> Refusal:
+            return Refusal(reason, decision.proposal_hash, decision.decision_id, "conflict")
+
+        if self.abort_active:
+            return conflict("a global abort is in force: no decisions on proposals")
+        if pending.state is not ProposalState.PENDING:
+            return conflict(f"proposal {pending.proposal.proposal_id} is {pending.state}")
+        situation = self._situation(time, pending)
+        checked = self.verifier.check_decision(decision, pending.proposal, situation)
+        if isinstance(checked, Refusal):
+            return checked
+        if any(d.operator_id == checked.operator_id for d in pending.approvals):
+            return conflict(f"{checked.operator_id} has already approved this proposal")
+        if decision.verdict is Verdict.APPROVE and situation.current_roe_checks is not None:
+            failed = [c.rule for c in situation.current_roe_checks if not c.passed]
+            if failed:
+                pending.state = ProposalState.VOID
+                return conflict(f"rules of engagement fail now: {', '.join(failed)}")
+        return None
 
     def _take_abort(self, time: datetime, decision: Decision) -> list[AnyMessage]:
         key = self.verifier.check_signed(decision, self.fully_simulated)
         if isinstance(key, Refusal):
-            self._refuse(time, f"{decision.proposal_hash} {decision.decision_id}: {key.reason}")
-            return []
+            return [self._outcome(time, decision, key)]
+        nation = self.verifier.nation_of(key)
+
+        def refuse(reason: str) -> list[AnyMessage]:
+            return [self._outcome(time, decision, Refusal(reason, decision.proposal_hash))]
+
+        if key.role not in (OperatorRole.OPERATOR, OperatorRole.COMMANDER):
+            return refuse(f"{key.operator_id} is {key.role}: may not {decision.proposal_hash}")
         if decision.proposal_hash == RESUME_HASH:
-            if key.role is not OperatorRole.COMMANDER:
-                self._refuse(time, f"resume by {key.operator_id} ({key.role}): commanders only")
-                return []
+            if key.role is not OperatorRole.COMMANDER or nation != self.nation:
+                return refuse(
+                    f"resume by {key.operator_id} ({nation} {key.role}): only a commander "
+                    f"of {self.nation} may resume"
+                )
             self.abort_active = False
             self.audit.append(time, AuditKind.RESUME, key.operator_id, decision)
-            return []
+            return [
+                self._outcome(time, decision),
+                self.state(time, key.operator_id, decision.decision_id, "resume"),
+            ]
+        if nation != self.nation and nation not in self.policy.abort_nations:
+            return refuse(
+                f"abort by {key.operator_id} ({nation}): {nation} may not abort "
+                f"{self.nation}'s effectors"
+            )
         self.abort_active = True
         cancelled = [p for p in self.proposals.values() if p.state is ProposalState.PENDING]
         for pending in cancelled:
@@ -216,6 +490,9 @@ class ResponseStage:
             f"{', '.join(o.order_id for o in self.orders) or 'none'} to be stopped",
         )
         return [
+            self._outcome(time, decision),
+            self.state(time, key.operator_id, decision.decision_id, decision.comment or "abort"),
+            *(self._status(time, pending) for pending in cancelled),
             Alert(
                 alert_id=f"abort-{decision.decision_id}",
                 time=time,
@@ -224,35 +501,42 @@ class ResponseStage:
                 priority=1,
                 reasons=tuple(o.order_id for o in self.orders),
                 releasability=self.releasability,
-            )
+            ),
         ]
 
     # --- housekeeping and planning ------------------------------------------------------
 
-    def _sweep(self, time: datetime) -> None:
+    def _sweep(self, time: datetime) -> list[AnyMessage]:
+        changed: list[AnyMessage] = []
         for pending in self.proposals.values():
-            if pending.state is not ProposalState.PENDING:
+            if pending.state not in (ProposalState.PENDING, ProposalState.ROE_FAILED):
                 continue
             if time > pending.proposal.expires_at:
                 pending.state = ProposalState.EXPIRED
                 self.audit.append(
                     time, AuditKind.EXPIRY, "c2", f"proposal {pending.proposal.content_hash}"
                 )
+                changed.append(self._status(time, pending))
+                continue
+            if pending.state is not ProposalState.PENDING:
                 continue
             void = self.verifier.void_reason(pending.proposal, self._situation(time, pending))
             if void is not None:
                 pending.state = ProposalState.VOID
+                pending.refusals.append(void)
                 self.audit.append(
                     time,
                     AuditKind.VOID,
                     "c2",
                     f"proposal {pending.proposal.content_hash}: {void}",
                 )
+                changed.append(self._status(time, pending))
+        return changed
 
     def _engaged_tracks(self, time: datetime) -> set[str]:
         engaged = set()
         for pending in self.proposals.values():
-            live = pending.state is ProposalState.PENDING or (
+            live = pending.state in (ProposalState.PENDING, ProposalState.ROE_FAILED) or (
                 pending.state is ProposalState.ORDERED
                 and time <= pending.proposal.effect_window_end
             )
@@ -295,11 +579,12 @@ class ResponseStage:
                 option.time_to_effect_s,
                 option.explanation,
             )
-            self.proposals[proposal.content_hash] = _Pending(
-                proposal, option.aim_point, option.effector
-            )
+            pending = _Pending(proposal, option.aim_point, option.effector)
+            if not all(check.passed for check in proposal.roe_checks):
+                pending.state = ProposalState.ROE_FAILED
+            self.proposals[proposal.content_hash] = pending
             self.audit.append(time, AuditKind.PROPOSAL, "c2", proposal)
-            outputs.append(proposal)
+            outputs += [proposal, self._status(time, pending)]
         return outputs
 
     def _proposal(

@@ -42,6 +42,11 @@ def config_home() -> Path:
     return Path(configured) if configured else Path.home() / ".config" / "hotzone"
 
 
+def operators_path(home: Path | None = None) -> Path:
+    """The enrolled operators of the nation (`hotzone operators`)."""
+    return (home or config_home()) / "operators.yaml"
+
+
 class NodeKey:
     """A c2 node's Ed25519 signing key: signs orders and audit checkpoints."""
 

@@ -33,7 +33,7 @@ from hotzone.runtime.stages import RunStages, build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import run_duration, simulate
 from hotzone.store import SQLiteStore
-from hotzone.types import AnyMessage, TruthState, write_jsonl
+from hotzone.types import AnyMessage, RunMode, TruthState, write_jsonl
 
 OUTPUT_FILES = {
     "track": "tracks.jsonl",
@@ -121,7 +121,7 @@ def run_demo(
     if loaded.source_path is not None:
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
-    run = build_stages(loaded, seed=seed, simulated=True)
+    run = build_stages(loaded, seed=seed, mode=RunMode.SIMULATION)
     title = f"hotzone demo: {loaded.name}"
     console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
@@ -156,6 +156,8 @@ def run_demo(
     summary: dict[str, Any] = {
         "scenario": loaded.name,
         "seed": seed,
+        "mode": str(run.mode),
+        "response_stage": run.response_note or "c2 with simulated operators",
         "simulated_seconds": progress.elapsed_simulated_s,
         "inputs": dict(progress.published),
         "stage_outputs": {name: dict(counts) for name, counts in progress.stage_outputs.items()},

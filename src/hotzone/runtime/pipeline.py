@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 
 from hotzone.bus import Bus
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.services import SHUTDOWN, RecorderService, Stage, StageService, encode_tick
+from hotzone.runtime.services import (
+    FINISH,
+    SHUTDOWN,
+    RecorderService,
+    Stage,
+    StageService,
+    encode_tick,
+)
 from hotzone.store import Store
 from hotzone.types import AnyMessage, Detection, Report, to_json
 from hotzone.types.subjects import clock_subject
@@ -87,6 +94,8 @@ class Pipeline:
         try:
             await self._replay(messages)
             await self._drain()
+            await self._tick(self.progress.simulated_time, FINISH)
+            await self._wait_for_services()
             await self.bus.publish(self._clock, encode_tick(0.0), {"kind": SHUTDOWN})
             await asyncio.gather(*tasks)
         finally:
@@ -122,9 +131,9 @@ class Pipeline:
         if next_tick is not None:
             await self._tick(next_tick)
 
-    async def _tick(self, posix_time: float) -> None:
+    async def _tick(self, posix_time: float, kind: str = "tick") -> None:
         self._raise_if_a_service_failed()
-        await self.bus.publish(self._clock, encode_tick(posix_time), {"kind": "tick"})
+        await self.bus.publish(self._clock, encode_tick(posix_time), {"kind": kind})
         self._ticks_published += 1
         self.progress.simulated_time = posix_time
         self._collect()

@@ -27,6 +27,9 @@ from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
 SHUTDOWN = "shutdown"
+FINISH = "finish"
+"""A clock message at the end of a run: stages publish what they keep for the end (c2's
+final audit checkpoint); it counts as a tick, so the publisher can wait for it."""
 
 
 class Stage(Protocol):
@@ -95,8 +98,13 @@ class StageService:
         window: list[AnyMessage] = []
         async for bus_message in subscription:
             if bus_message.subject == self._clock:
-                if bus_message.headers.get("kind") == SHUTDOWN:
+                kind = bus_message.headers.get("kind")
+                if kind == SHUTDOWN:
                     break
+                if kind == FINISH:
+                    await self._finish(decode_tick(bus_message.payload))
+                    self.ticks_done += 1
+                    continue
                 await self._step(decode_tick(bus_message.payload), window)
                 window = []
                 self.ticks_done += 1
@@ -120,6 +128,13 @@ class StageService:
         outputs = self.stage.step(time, window)
         self.counters.step_seconds += process_time() - started
         for output in outputs:
+            await self._publish(output)
+
+    async def _finish(self, posix_time: float) -> None:
+        finish = getattr(self.stage, "finish", None)  # only stages that keep something
+        if finish is None:
+            return
+        for output in finish(datetime.fromtimestamp(posix_time, UTC)):
             await self._publish(output)
 
     async def _publish(self, message: AnyMessage) -> None:

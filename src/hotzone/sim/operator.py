@@ -1,15 +1,15 @@
 """A simulated operator for evaluation runs: decides proposals after a reaction time.
 
-It lives in `sim/` (DESIGN.md §6.5) and signs with Ed25519 keys that must be registered in
-c2 as simulation keys (``simulation: true``), which c2 refuses whenever any input of the
-run is not simulated. It signs exactly the bytes c2 verifies (`hotzone.types.signing`)
-without importing c2: the simulator sits below c2.
+It lives in `sim/` (DESIGN.md §6.7) and exists only in runs the command starts as
+simulations. Its Ed25519 key is made afresh for each run (never derived from anything
+public) and registered in c2 as a simulation key (``simulation: true``), which c2 refuses
+in any run that is not a simulation. It signs exactly the bytes c2 verifies
+(`hotzone.types.signing`) without importing c2: the simulator sits below c2.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hotzone.types import Decision, OperatorRole, Proposal, Verdict
-from hotzone.types.signing import decision_signing_bytes
+from hotzone.types.signing import decision_signing_bytes, key_id_of
 
 
 @dataclass
@@ -46,9 +46,9 @@ class SimulatedOperator:
         if self.reaction_time_s < 0.0:
             raise ValueError(f"reaction_time_s must not be negative, got {self.reaction_time_s}")
         self._rng = random.Random(self.seed)
-        # A reproducible key per (operator, seed): evaluation runs repeat exactly.
-        secret = hashlib.sha256(f"hotzone-sim-operator/{self.operator_id}/{self.seed}".encode())
-        self._private_key = Ed25519PrivateKey.from_private_bytes(secret.digest())
+        # Verdicts repeat with the seed; the key is new for every run, so nobody outside the
+        # run can sign as a simulated operator.
+        self._private_key = Ed25519PrivateKey.generate()
 
     @property
     def public_key_raw(self) -> bytes:
@@ -60,8 +60,7 @@ class SimulatedOperator:
 
     @property
     def key_id(self) -> str:
-        # The same rule as c2's key_id_of: first 16 hex digits of SHA-256 of the raw key.
-        return hashlib.sha256(self.public_key_raw).hexdigest()[:16]
+        return key_id_of(self.public_key_raw)
 
     def registry_entry(self) -> dict[str, object]:
         """The entry for c2's operator registry, marked as a simulation key."""

@@ -95,7 +95,10 @@ def order_fault(order: TaskOrder, trusted_issuers: Mapping[str, bytes]) -> str |
         return f"order {order.order_id} is not signed"
     public_key = trusted_issuers.get(order.issuer_key_id)
     if public_key is None:
-        return f"order {order.order_id} is signed by key {order.issuer_key_id!r}, not a trusted c2 node"
+        return (
+            f"order {order.order_id} is signed by key {order.issuer_key_id!r}, "
+            "not a trusted c2 node"
+        )
     if not order.decision_ids or len(order.decision_hashes) != len(order.decision_ids):
         return f"order {order.order_id} names no authorizing decisions"
     if not ed25519_valid(public_key, order.signature, order_signing_bytes(order)):
