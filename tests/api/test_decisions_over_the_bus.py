@@ -56,7 +56,9 @@ class Authenticators:
 
 
 @pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Authenticators]]:
+def live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, Authenticators]]:
     home = tmp_path / "home"
     monkeypatch.setenv("HOTZONE_HOME", str(home))
     authenticators = Authenticators(home)
@@ -150,12 +152,13 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
         json={"target": target, "credential_id": keys.by_user["commander"].credential_id},
         headers=commander,
     ).json()
-    stolen = keys.by_user["operator1"].get_assertion(
-        _b64url_decode(prepared["challenge"]), ORIGIN
-    )
+    stolen = keys.by_user["operator1"].get_assertion(_b64url_decode(prepared["challenge"]), ORIGIN)
     answer = client.post(
         "/api/decisions",
-        json={"decision_id": prepared["decision"]["decision_id"], "assertion": msgspec.to_builtins(stolen)},
+        json={
+            "decision_id": prepared["decision"]["decision_id"],
+            "assertion": msgspec.to_builtins(stolen),
+        },
         headers=commander,
     )
     assert answer.status_code == 403
@@ -165,7 +168,9 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
         "/api/decisions/challenge", json={"target": target}, headers=operator
     ).json()
     answer = client.post(
-        "/api/decisions", json={"decision_id": unsigned["decision"]["decision_id"]}, headers=operator
+        "/api/decisions",
+        json={"decision_id": unsigned["decision"]["decision_id"]},
+        headers=operator,
     )
     assert answer.status_code == 403
 

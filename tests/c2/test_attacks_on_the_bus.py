@@ -99,9 +99,7 @@ def test_forged_decisions_are_refused_and_audited_and_two_real_ones_make_a_signe
             proposal = await _kinetic_proposal(rig)
             target = proposal.content_hash
             # The key file edited to name the commander: the key is the operator's.
-            edited = SigningKey(
-                "pl.cdr.nowak", crew.commander.role, crew.operator._private_key
-            )
+            edited = SigningKey("pl.cdr.nowak", crew.commander.role, crew.operator._private_key)
             valid = crew.commander.decide(target, Verdict.APPROVE, seconds(1))
             forged_signature = msgspec.structs.replace(
                 valid,

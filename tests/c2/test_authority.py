@@ -114,7 +114,7 @@ def test_role_that_may_not_approve_is_refused(crew: Crew) -> None:
     proposal = make_proposal(EffectClass.NON_KINETIC)
     decision = crew.observer.decide(proposal.content_hash, Verdict.APPROVE, seconds(3))
     assert_refused(
-        authority.issue_order(proposal, [decision], situation(seconds(4))), audit, "may not approve"
+        authority.issue_order(proposal, [decision], situation(seconds(4))), audit, "may not decide"
     )
 
 

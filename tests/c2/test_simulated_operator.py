@@ -30,8 +30,9 @@ def run(
     sensors: tuple[str, ...],
     reject_probability: float = 0.0,
     mode: RunMode = RunMode.SIMULATION,
+    people: tuple[list[SimulatedOperator], OperatorRegistry] | None = None,
 ) -> list:
-    operators, registry = crew(reject_probability)
+    operators, registry = people or crew(reject_probability)
     stage = ResponseStage(load_c2_spec("suwalki-drones"), registry, mode=mode)
     outputs: list = []
     decisions: list = []
@@ -52,8 +53,9 @@ def run(
 
 
 def test_its_decisions_verify_against_its_registered_simulation_key() -> None:
-    _, registry = crew()
-    outputs = run(("asr-suwalki",))
+    people = crew()
+    registry = people[1]
+    outputs = run(("asr-suwalki",), people=people)
     decisions = [m for m in outputs if type(m).__name__ == "Decision"]
     assert {d.operator_id for d in decisions} == {"sim-cdr", "sim-op"}
     for decision in decisions:

@@ -180,9 +180,9 @@ def test_a_replayed_an_expired_and_an_order_under_abort_are_refused() -> None:
     stage.step(START, [_truth("owa-1", DRONE), _proposal(DRONE, 1), _proposal(DRONE, 2)])
     assert not stage.step(START, [_order(1)])
     replay = stage.step(START + timedelta(seconds=1), [_order(1)])
-    assert [m.reason for m in replay if isinstance(m, DeadLetter)][0].endswith("a replay")
+    assert next(m.reason for m in replay if isinstance(m, DeadLetter)).endswith("a replay")
     late = stage.step(START + timedelta(seconds=91), [_order(2)])
-    assert "expired" in [m for m in late if isinstance(m, DeadLetter)][0].reason
+    assert "expired" in next(m for m in late if isinstance(m, DeadLetter)).reason
     abort = C2State(time=START, nation="PL", mode="simulation", abort_active=True)
     stage.step(START + timedelta(seconds=92), [abort])
     refused = stage.step(START + timedelta(seconds=93), [_order(3)])

@@ -64,6 +64,7 @@ from hotzone.types import (
     from_json,
     to_json,
 )
+from hotzone.types.signing import decision_challenge
 
 STATIC_DIRECTORY = Path(__file__).resolve().parent.parent / "web" / "static"
 BORDERS_FILE = Path(__file__).resolve().parent.parent / "geo" / "data" / "borders-europe.json"
@@ -440,7 +441,7 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
     # Deciding needs only a login, not a role: who may decide what is c2's to judge, and a
     # refusal there is on the audit record (an observer's attempt included).
     @app.post("/api/decisions/challenge", tags=["c2"])
-    async def decision_challenge(body: ChallengeRequest, session: CurrentSession) -> dict[str, Any]:
+    async def prepare_decision(body: ChallengeRequest, session: CurrentSession) -> dict[str, Any]:
         """The exact decision to sign and its WebAuthn challenge (SHA-256 of its bytes)."""
         user = session.user
         if body.target in (ABORT_HASH, RESUME_HASH):
@@ -675,10 +676,10 @@ def _outcome_view(outcome: DecisionOutcome) -> dict[str, Any]:
     return {"accepted": outcome.accepted, "code": outcome.code, "reason": outcome.reason}
 
 
-def _answer(status: int, body: dict[str, Any]) -> Any:
+def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     if status == 200:
         return body
-    raise HTTPException(status, body.get("reason") or "refused")
+    raise HTTPException(status, str(body.get("reason") or "refused"))
 
 
 def _empty_collection() -> dict[str, Any]:

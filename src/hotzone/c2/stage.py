@@ -389,20 +389,20 @@ class ResponseStage:
     def _take_decision(self, time: datetime, decision: Decision) -> list[AnyMessage]:
         self.audit.append(time, AuditKind.DECISION, decision.operator_id, decision)
         if decision.decision_id in self._decisions_seen:
-            refusal = Refusal(
+            replay = Refusal(
                 f"decision {decision.decision_id} was taken before: a replay",
                 decision.proposal_hash,
                 decision.decision_id,
                 code="conflict",
             )
-            return [self._outcome(time, decision, refusal)]
+            return [self._outcome(time, decision, replay)]
         self._decisions_seen.add(decision.decision_id)
         if decision.proposal_hash in (ABORT_HASH, RESUME_HASH):
             return self._take_abort(time, decision)
         pending = self.proposals.get(decision.proposal_hash)
         if pending is None:
-            refusal = Refusal("no such proposal", decision.proposal_hash, code="conflict")
-            return [self._outcome(time, decision, refusal)]
+            unknown = Refusal("no such proposal", decision.proposal_hash, code="conflict")
+            return [self._outcome(time, decision, unknown)]
         refusal = self._refusal_for(time, decision, pending)
         if refusal is not None:
             pending.refusals.append(f"{decision.operator_id}: {refusal.reason}")

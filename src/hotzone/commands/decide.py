@@ -192,8 +192,7 @@ def run_show(args: argparse.Namespace) -> int:
     for decision in status.decisions:
         mark = "counted" if decision.operator_id in counted else "not counted"
         print(
-            f"  decision     {decision.verdict} by {decision.operator_id} ({decision.role}): "
-            f"{mark}"
+            f"  decision     {decision.verdict} by {decision.operator_id} ({decision.role}): {mark}"
         )
     for refusal in status.status.refusals if status.status is not None else ():
         print(f"  refused      {refusal}")
@@ -211,8 +210,10 @@ def _load_key(path: Path) -> SigningKey:
 
 def _scenario_of(args: argparse.Namespace) -> str | Path:
     if args.scenario is not None:
-        return str(args.scenario)
-    folder = args.source if args.source.is_dir() else args.source.parent
+        named = str(args.scenario)
+        return Path(named) if Path(named).suffix else named
+    source = Path(args.source)
+    folder = source if source.is_dir() else source.parent
     scenario = folder / "inputs" / "scenario.yaml"
     if not scenario.is_file():
         raise CommandError(f"{args.source}: no inputs/scenario.yaml; name it with --scenario")

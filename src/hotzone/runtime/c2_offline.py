@@ -69,7 +69,9 @@ def _latest_picture(store: Store) -> list[AnyMessage]:
     return [*tracks.values(), *assessments.values()]
 
 
-def restored_stage(store: Store, scenario: str | Path, nation: str, home: Path | None) -> ResponseStage:
+def restored_stage(
+    store: Store, scenario: str | Path, nation: str, home: Path | None
+) -> ResponseStage:
     """The run's c2 stage as it was when the run stopped (mode as the run recorded it)."""
     restored = list(_stored(store, _RESTORED_TYPES))
     states = [message for message in restored if isinstance(message, C2State)]
