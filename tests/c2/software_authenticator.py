@@ -1,10 +1,12 @@
-"""A software WebAuthn authenticator: a real P-256 key making real assertions (ES256).
+"""A software WebAuthn authenticator: a real P-256 key making real credentials and
+assertions (ES256).
 
 It does what a security key does for ``navigator.credentials.get()`` (WebAuthn Level 2,
-§6.1 authenticator data, §6.3.3 authenticatorGetAssertion; CTAP2 ``packed`` signatures):
-authenticatorData = SHA-256(rp id) || flags || 32-bit counter, and an ECDSA signature
-over authenticatorData || SHA-256(clientDataJSON). The client data is what the browser
-would write: type, challenge (base64url), origin.
+§6.1 authenticator data, §6.3.3 authenticatorGetAssertion): authenticatorData =
+SHA-256(rp id) || flags || 32-bit counter, and an ECDSA signature over authenticatorData ||
+SHA-256(clientDataJSON); and for ``create()`` it answers with "none" attestation (§8.7)
+carrying the attested credential data (§6.5.1). The client data is what the browser would
+write: type, challenge (base64url), origin.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers import encode_cbor
 
 from hotzone.c2.keys import OperatorKey
-from hotzone.c2.webauthn import base64url
+from hotzone.c2.webauthn import base64url, from_base64url
 from hotzone.types import OperatorRole, WebAuthnAssertion
 
 USER_PRESENT = 0x01
 USER_VERIFIED = 0x04
+ATTESTED_CREDENTIAL_DATA = 0x40
 
 
 class SoftwareAuthenticator:
@@ -96,3 +99,36 @@ class SoftwareAuthenticator:
             client_data_json=base64url(client_data),
             signature=base64url(signature),
         )
+
+    def make_credential(
+        self,
+        challenge: bytes,
+        origin: str,
+        rp_id: str | None = None,
+        flags: int = USER_PRESENT | USER_VERIFIED,
+    ) -> dict[str, object]:
+        """What ``navigator.credentials.create`` gives (JSON form), with "none" attestation."""
+        credential_id = from_base64url(self.credential_id)
+        authenticator_data = (
+            hashlib.sha256((rp_id or self.rp_id).encode()).digest()
+            + bytes([flags | ATTESTED_CREDENTIAL_DATA])
+            + struct.pack(">I", self.counter)
+            + bytes(16)  # AAGUID: none
+            + struct.pack(">H", len(credential_id))
+            + credential_id
+            + self.cose_public_key()
+        )
+        client_data = json.dumps(
+            {"type": "webauthn.create", "challenge": base64url(challenge), "origin": origin},
+            separators=(",", ":"),
+        ).encode()
+        attestation = encode_cbor({"fmt": "none", "attStmt": {}, "authData": authenticator_data})
+        return {
+            "id": self.credential_id,
+            "rawId": self.credential_id,
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": base64url(client_data),
+                "attestationObject": base64url(attestation),
+            },
+        }
