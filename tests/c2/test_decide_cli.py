@@ -87,9 +87,9 @@ def test_cli_decisions_are_verified_by_c2_and_two_people_make_an_order(
     # A key file edited to claim the commander's name around the operator's private key.
     edited = tmp_path / "edited.key"
     edited.write_text(
-        operator.read_text().replace("pl.op.kowalska", "pl.cdr.nowak").replace(
-            "role: operator", "role: commander"
-        )
+        operator.read_text()
+        .replace("pl.op.kowalska", "pl.cdr.nowak")
+        .replace("role: operator", "role: commander")
     )
     proposal = _live_run(run, home)
     prefix = proposal.content_hash[:12]

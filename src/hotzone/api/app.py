@@ -45,10 +45,13 @@ from hotzone.api.picture import PictureState, to_builtins
 from hotzone.api.releasability import releasable_to_all
 from hotzone.api.stream import StreamHub, Update
 from hotzone.api.users import DEMO_USERS_FILE, User, load_users, verify_password
+from hotzone.api.webauthn_routes import webauthn_router
 from hotzone.bus import Bus
 from hotzone.c2.audit import verify_chain
 from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
-from hotzone.c2.trust import trusted_node_keys
+from hotzone.c2.keys import RegistryFile
+from hotzone.c2.trust import operators_path, trusted_node_keys
+from hotzone.c2.webauthn import RelyingParty
 from hotzone.runtime.routing import subject_for
 from hotzone.sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from hotzone.store import SQLiteStore, Store
@@ -59,6 +62,7 @@ from hotzone.types import (
     Decision,
     DecisionOutcome,
     OperatorRole,
+    TaskOrder,
     Verdict,
     WebAuthnAssertion,
     from_json,
@@ -90,6 +94,9 @@ class ApiConfig:
     home: Path | None = None
     #: WebAuthn relying party id: the page's host name (browsers refuse IP addresses).
     rp_id: str = "localhost"
+    #: Origins the page is served from, for WebAuthn (default: the request's scheme and
+    #: port on ``rp_id``, e.g. http://localhost:8080).
+    origins: tuple[str, ...] = ()
     #: How long a decision waits for c2's answer before the API answers 504.
     decision_timeout_s: float = 10.0
     #: How long a prepared decision may wait for the operator's authenticator.
@@ -125,6 +132,12 @@ class ApiState:
         after their origin (`name_allied_copy`)."""
         if subject is not None:
             message = name_allied_copy(subject, message)
+        if (
+            isinstance(message, TaskOrder)
+            and message.issuer_key_id not in self.picture.trusted_issuers
+        ):
+            # A c2 node enrolled since the start (its key trusted in the configuration).
+            self.picture.trusted_issuers = trusted_node_keys(self.config.home)
         update = self.picture.ingest(message)
         if isinstance(message, DecisionOutcome):
             waiter = self.waiting.pop(message.decision_id, None)
@@ -264,6 +277,10 @@ def create_app(
     )
     app.state.hotzone = state
     _add_routes(app, state)
+    registry = RegistryFile(operators_path(config.home))
+    app.include_router(
+        webauthn_router(session_user, registry, lambda request: relying_party(config, request))
+    )
     if STATIC_DIRECTORY.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
     return app
@@ -304,6 +321,19 @@ def viewer_nations(
 ) -> tuple[str, ...]:
     nations = (session.user.nation,)
     return (*nations, view_as) if view_as else nations
+
+
+def session_user(session: Annotated[Session, Depends(current_session)]) -> User:
+    return session.user
+
+
+def relying_party(config: ApiConfig, request: HTTPConnection) -> RelyingParty:
+    """The WebAuthn relying party a request is served as (rp id and allowed origins)."""
+    if config.origins:
+        return RelyingParty(config.rp_id, frozenset(config.origins))
+    port = request.url.port
+    origin = f"{request.url.scheme}://{config.rp_id}" + (f":{port}" if port else "")
+    return RelyingParty(config.rp_id, frozenset({origin}))
 
 
 def deciding_user(session: Annotated[Session, Depends(current_session)]) -> User:

@@ -20,12 +20,14 @@ from fastapi import FastAPI
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.api.users import DEMO_USERS_FILE
 from hotzone.bus import InProcessBus
+from hotzone.c2.webauthn import RelyingParty
+from hotzone.runtime.demo import SIMULATION_WINDOW_S
 from hotzone.runtime.pipeline import Pipeline
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
-from hotzone.sim.simulator import simulate_to_directory
+from hotzone.sim.simulator import simulate
 from hotzone.store import SQLiteStore
-from hotzone.types import RunMode, read_jsonl
+from hotzone.types import RunMode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -120,20 +122,30 @@ def serve_scenario(
     inputs.mkdir(parents=True)
     if loaded.source_path is not None:
         (inputs / "scenario.yaml").write_bytes(Path(loaded.source_path).read_bytes())
-    announce(f"simulating {loaded.name} (seed {seed}) into {run_directory} …")
-    simulate_to_directory(loaded, inputs, seed=seed, duration_s=duration_s, progress=False)
     store_path = run_directory / "hotzone.sqlite"
     SQLiteStore(store_path).close()  # the schema exists before the API opens the file
     bus = InProcessBus()
+    # An exercise: the feed is simulated (and the effect model closes the loop into it),
+    # the people deciding in the browser are real, so c2 accepts only enrolled operators.
+    relying = RelyingParty("localhost", frozenset({f"http://localhost:{port}"}))
+    run = build_stages(
+        loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation, relying_party=relying
+    )
 
     async def play() -> None:
         # The pipeline records into its own connection; the API reads the bus live.
         store = SQLiteStore(store_path)
         try:
-            # No simulated operators: the people in the browser decide.
-            stages = build_stages(loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation).stages
-            pipeline = Pipeline(bus, store, stages, nation=nation, speed=speed)
-            await pipeline.run(read_jsonl(inputs / "detections.jsonl"))
+            pipeline = Pipeline(bus, store, run.stages, nation=nation, speed=speed)
+            messages = simulate(
+                loaded,
+                seed=seed,
+                duration_s=duration_s,
+                include_truth=True,
+                window_s=SIMULATION_WINDOW_S,
+                removals=run.removals,
+            )
+            await pipeline.run(messages)
         finally:
             store.close()
 
@@ -143,6 +155,8 @@ def serve_scenario(
         users_file=users_file,
         scenario=scenario,
         runs_directory=parent,
+        rp_id="localhost",
+        origins=(f"http://localhost:{port}",),
     )
     app = create_app(config, bus=bus, background=play)
     announce(f"hotzone COP: {url_of(host, port)} (live, {_speed_text(speed)})")

@@ -406,11 +406,14 @@ class ResponseStage:
         refusal = self._refusal_for(time, decision, pending)
         if refusal is not None:
             pending.refusals.append(f"{decision.operator_id}: {refusal.reason}")
-            return [self._outcome(time, decision, refusal), self._status(time, pending)]
-        outputs: list[AnyMessage] = [self._outcome(time, decision)]
+            return [self._status(time, pending), self._outcome(time, decision, refusal)]
+        # c2's answer goes last: whoever waits for it then finds the order and the new
+        # proposal state published already.
+        outcome = self._outcome(time, decision)
+        outputs: list[AnyMessage] = []
         if decision.verdict is Verdict.REJECT:
             pending.state = ProposalState.REJECTED
-            return [*outputs, self._status(time, pending)]
+            return [self._status(time, pending), outcome]
         pending.approvals.append(decision)
         if enough_approvers(self.verifier.policy, pending.proposal, pending.approvals):
             result = self.authority.issue_order(
@@ -425,7 +428,7 @@ class ResponseStage:
                 self.rounds_left[pending.effector.id] -= 1
                 self.orders.append(result)
                 outputs.append(result)
-        return [*outputs, self._status(time, pending)]
+        return [*outputs, self._status(time, pending), outcome]
 
     def _refusal_for(self, time: datetime, decision: Decision, pending: _Pending) -> Refusal | None:
         """Why ``decision`` does not count for ``pending`` now, or None."""

@@ -218,7 +218,8 @@ def build_stages(
     ``mode`` is the command's choice, never inferred from the inputs. Scenarios with
     response data (effectors and rules of engagement) get the c2 stage; only a
     `RunMode.SIMULATION` gets simulated operators (whose keys are the only ones its c2
-    accepts) and the effect model. Other runs accept the operators enrolled in the nation's
+    accepts); a simulation and an exercise (simulated world, real people) get the effect
+    model. Other runs accept the operators enrolled in the nation's
     configuration (``home``, see `hotzone.c2.trust`), whose private keys they never hold.
     """
     run = RunStages(
@@ -258,6 +259,8 @@ def build_stages(
     if mode is RunMode.SIMULATION:
         people = SimulatedOperatorsStage(run.operators)
         run.stages.append(BusStage("operators", ("c2.proposal",), (Proposal,), people.step))
+    if mode in (RunMode.SIMULATION, RunMode.EXERCISE):
+        # The world is simulated: orders take effect in it (the effect model verifies them).
         run.effects = EffectModelStage(run.removals, seed=seed, trusted_issuers=run.trusted_issuers)
         run.stages.append(
             BusStage(
