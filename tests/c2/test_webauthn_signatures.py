@@ -363,3 +363,22 @@ def test_old_registry_files_still_load(tmp_path: Path) -> None:
     loaded = OperatorRegistry.load(path).get(key.key_id)
     assert loaded == OperatorKey(operator_id="op-nowak", role=OperatorRole.OPERATOR, public_key=raw)
     assert loaded.kind == "ed25519" and not loaded.revoked and loaded.enrolled_at is None
+
+
+def test_a_key_enrolled_without_a_nation_does_not_block_one_with_a_nation(
+    tmp_path: Path,
+) -> None:
+    file = RegistryFile(tmp_path / "operators.yaml")
+    legacy = SigningKey.generate("op-nowak", OperatorRole.OPERATOR)
+    file.enroll(legacy.public)  # as `hotzone decide keygen --registry` writes it
+    commander = Commander("op-nowak")
+    with pytest.raises(ValueError, match="op-nowak is enrolled as operator of no nation"):
+        file.enroll(commander.key)  # the role differs
+    browser_key = SoftwareAuthenticator(RP.rp_id).enrolled("op-nowak", OperatorRole.OPERATOR)
+    file.enroll(browser_key)
+    with pytest.raises(ValueError, match="op-nowak is enrolled as operator of PL"):
+        file.enroll(
+            msgspec.structs.replace(
+                Commander().key, operator_id="op-nowak", role=OperatorRole.OPERATOR, nation="LT"
+            )
+        )

@@ -147,7 +147,8 @@ class OperatorRegistry:
 
     def enroll(self, key: OperatorKey) -> OperatorKey:
         """Register a new key for an operator, refusing a key that is already enrolled and
-        a role or nation other than the operator's other (unrevoked) keys have."""
+        a role or nation other than the operator's other (unrevoked) keys have (a key
+        enrolled without a nation, as older registries have them, conflicts with none)."""
         existing = self._keys.get(key.key_id)
         if existing is not None:
             state = "revoked" if existing.revoked else "enrolled"
@@ -157,7 +158,8 @@ class OperatorRegistry:
         for other in self._keys.values():
             if other.operator_id != key.operator_id or other.revoked:
                 continue
-            if (other.role, other.nation) != (key.role, key.nation):
+            nations_differ = bool(other.nation and key.nation and other.nation != key.nation)
+            if other.role != key.role or nations_differ:
                 raise KeyFileError(
                     f"operator {key.operator_id} is enrolled as {other.role} of "
                     f"{other.nation or 'no nation'} (key {other.key_id}): revoke that key "
