@@ -144,13 +144,15 @@ def test_a_registered_credential_is_enrolled_and_then_signs_decisions(api: Api) 
     assert signature_fault(signed, key, RP) == SignatureCheck(fault=None, sign_count=1)
 
 
-def test_a_test_only_user_enrolls_a_simulation_key(api: Api) -> None:
+def test_a_test_user_enrolls_an_ordinary_key_for_exercises(api: Api) -> None:
+    # Whether a key counts is the run mode's business (c2 refuses simulation keys outside
+    # simulations); a person's own authenticator is never a simulation key.
     authenticator = SoftwareAuthenticator(RP.rp_id)
     credential = authenticator.make_credential(challenge_of(api.options("demo-op")), ORIGIN)
     status, key_id = api.register(credential, "demo-op")
     assert status == 200
     key = api.registry.current().get(key_id)
-    assert key is not None and key.simulation
+    assert key is not None and not key.simulation
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,6 @@ def webauthn_router(
             credential_id=base64url(verified.credential_id),
             public_key=base64.b64encode(verified.credential_public_key).decode("ascii"),
             sign_count=verified.sign_count,
-            simulation=bool(getattr(user, "test_only", False)),
             enrolled_at=datetime.now(UTC),
         )
         try:
