@@ -29,6 +29,7 @@ works on any iterable of records: a store replay, a JSONL export, a list in a te
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,7 +98,10 @@ class OpenPayload(msgspec.Struct, frozen=True, kw_only=True):
     """The payload of an ``open`` record: whose log this is and how it is anchored.
 
     ``checkpoint_every`` is 0 when the log has no node key (it then signs nothing);
-    ``resumed_after`` is the sequence the log resumed after (0 for a new log).
+    ``resumed_after`` is the sequence the log resumed after (0 for a new log);
+    ``chain_id`` makes every chain differ from its first record on (a random value unless
+    the caller names the run), so two runs of one scenario never share a hash and an ally's
+    witnesses of one run cannot be mistaken for another's.
     """
 
     nation: str
@@ -105,6 +109,7 @@ class OpenPayload(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str
     checkpoint_every: int = 0
     resumed_after: int = 0
+    chain_id: str = ""
 
 
 class AuditLog:
@@ -143,8 +148,12 @@ class AuditLog:
     def next_sequence(self) -> int:
         return self._next_sequence
 
-    def open(self, time: datetime, mode: str) -> AuditRecord:
-        """Append the ``open`` record: the first of a new log, or the mark of a resumed one."""
+    def open(self, time: datetime, mode: str, chain_id: str | None = None) -> AuditRecord:
+        """Append the ``open`` record: the first of a new log, or the mark of a resumed one.
+
+        ``chain_id`` names this chain (default: 128 random bits, hex); pass a stable one
+        (the run's id) where a run must be reproduced byte for byte.
+        """
         key_id = self._node_key.key_id if self._node_key is not None else ""
         payload = OpenPayload(
             nation=self.nation,
@@ -152,6 +161,7 @@ class AuditLog:
             key_id=key_id,
             checkpoint_every=self.checkpoint_every if self._node_key is not None else 0,
             resumed_after=self._next_sequence - 1,
+            chain_id=secrets.token_hex(16) if chain_id is None else chain_id,
         )
         record = self._append(time, AuditKind.OPEN, C2_ACTOR, _encoder.encode(payload).decode())
         self._checkpoint_if_due(time, record)
@@ -368,16 +378,6 @@ def decode_open(payload: str) -> OpenPayload | None:
         return None
 
 
-def _signature_identity(checkpoint: AuditCheckpoint) -> tuple[int, str, str, str, bool]:
-    return (
-        checkpoint.sequence,
-        checkpoint.record_hash,
-        checkpoint.key_id,
-        checkpoint.signature,
-        checkpoint.final,
-    )
-
-
 @dataclass
 class _Audit:
     """The state of one `verify_audit` call."""
@@ -388,9 +388,10 @@ class _Audit:
     by_sequence: dict[int, int] = field(default_factory=dict)  # sequence -> first index
     bad: set[int] = field(default_factory=set)  # indexes whose content cannot be trusted
     nation: str = ""
-    heads: dict[int, AuditCheckpoint] = field(default_factory=dict)  # covered sequence ->
-    checked: set[tuple[int, str, str, str, bool]] = field(default_factory=set)
+    heads: dict[int, AuditCheckpoint] = field(default_factory=dict)  # by covered sequence
+    checked: set[AuditCheckpoint] = field(default_factory=set)
     untrusted: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (fault, n)
+    failed: set[AuditCheckpoint] = field(default_factory=set)
 
     def fault(self, index: int | None, sequence: int | None, reason: str, kind: FaultKind) -> None:
         self.faults.append(ChainFault(index, sequence, reason, kind))
@@ -399,12 +400,16 @@ class _Audit:
         index = self.by_sequence.get(sequence)
         return None if index is None else self.chain[index]
 
-    def signature_fault(
+    def signature_holds(
         self, checkpoint: AuditCheckpoint, index: int | None, sequence: int | None, what: str
     ) -> bool:
-        """Check one checkpoint's signature; record a fault and return False if it fails."""
+        """Whether a checkpoint's signature holds; a fault (once per checkpoint, wherever
+        else a copy of it is found) when it does not."""
+        if checkpoint in self.failed:
+            return False
         public_key = self.trusted_keys.get(checkpoint.key_id)
         if public_key is None:
+            self.failed.add(checkpoint)
             seen = self.untrusted.get(checkpoint.key_id)
             if seen is None:
                 self.untrusted[checkpoint.key_id] = (len(self.faults), 0)
@@ -421,6 +426,7 @@ class _Audit:
         if not ed25519_valid(
             public_key, checkpoint.signature, checkpoint_signing_bytes(checkpoint)
         ):
+            self.failed.add(checkpoint)
             self.fault(
                 index,
                 sequence,
@@ -652,7 +658,7 @@ def _check_checkpoint_record(
             FaultKind.REWRITTEN,
         )
         return None
-    if not audit.signature_fault(checkpoint, index, sequence, "checkpoint"):
+    if not audit.signature_holds(checkpoint, index, sequence, "checkpoint"):
         return None
     if key_id and checkpoint.key_id != key_id:
         audit.fault(
@@ -675,7 +681,7 @@ def _check_checkpoint_record(
     if not audit.nation:
         audit.nation = checkpoint.nation
     audit.heads[checkpoint.sequence] = checkpoint
-    audit.checked.add(_signature_identity(checkpoint))
+    audit.checked.add(checkpoint)
     return checkpoint.sequence
 
 
@@ -692,14 +698,13 @@ def _check_outside(
     checked_outside = 0
     beyond: tuple[AuditCheckpoint, str] | None = None
     for source, items in (("stored", checkpoints), ("witnessed", witnesses)):
-        seen: set[tuple[int, str, str, str, bool]] = set()
+        seen: set[AuditCheckpoint] = set()
         for checkpoint in items:
-            identity = _signature_identity(checkpoint)
-            if identity in seen or (audit.nation and checkpoint.nation != audit.nation):
+            if checkpoint in seen or (audit.nation and checkpoint.nation != audit.nation):
                 continue
-            seen.add(identity)
-            known = identity in audit.checked
-            if not known and not audit.signature_fault(
+            seen.add(checkpoint)
+            known = checkpoint in audit.checked
+            if not known and not audit.signature_holds(
                 checkpoint, None, None, f"{source} checkpoint"
             ):
                 continue
@@ -750,7 +755,7 @@ def _disagrees(audit: _Audit, checkpoint: AuditCheckpoint, source: str) -> bool:
         return True
     holder = audit.record(covered + 1)
     held = decode_checkpoint(holder.payload) if holder is not None else None
-    if held is None or _signature_identity(held) != _signature_identity(checkpoint):
+    if held is None or held != checkpoint:
         audit.fault(
             None,
             None,
