@@ -120,22 +120,17 @@ class ResponseStage:
         self.spec = spec
         self.mode = mode
         self.nation = nation
+        self.releasability = releasability
         self._checkpoint_every = checkpoint_every
         self.node_key = node_key or NodeKey.generate(nation)
         self.policy = ApprovalPolicy.from_spec(spec.authority)
         self.verifier = DecisionVerifier(
             registry, self.policy, relying_party=relying_party, nation=nation
         )
-        self.audit = audit or AuditLog(
-            releasability=releasability,
-            node_key=self.node_key,
-            nation=nation,
-            checkpoint_every=checkpoint_every,
-        )
+        self.audit = audit or self._new_audit()
         self.authority = Authority(self.verifier, self.audit, self.node_key)
         self.planner = planner or AssignmentResponsePlanner()
         self.roe = RoeChecker(spec)
-        self.releasability = releasability
         self.abort_active = False
         self.tracks: dict[str, Track] = {}
         self.assessments: dict[str, Assessment] = {}
@@ -146,9 +141,22 @@ class ResponseStage:
         self._decisions_seen: set[str] = set()
         self._acknowledged: set[str] = set()
         self._orders_echoed: set[str] = set()
+        #: Who last changed the abort state, with which decision and why (kept on restart).
+        self._state_detail = ("", "", "")
         self._counter = 0
         self._started = False
         self._finished = False
+
+    def _new_audit(self, last: AuditRecord | None = None) -> AuditLog:
+        # Checkpoints carry only a hash: they go to every ally as witnesses (NATO).
+        return AuditLog(
+            last=last,
+            releasability=self.releasability,
+            node_key=self.node_key,
+            nation=self.nation,
+            checkpoint_every=self._checkpoint_every,
+            checkpoint_releasability="NATO",
+        )
 
     @property
     def fully_simulated(self) -> bool:
@@ -197,7 +205,7 @@ class ResponseStage:
             return []
         self._started = True
         self.audit.open(time, str(self.mode))
-        return [self.state(time)]
+        return [self.state(time, *self._state_detail)]
 
     def state(
         self, time: datetime, by: str = "", decision_id: str = "", reason: str = ""
@@ -233,6 +241,7 @@ class ResponseStage:
                     self.assessments[message.track_id] = message
                 case C2State():
                     self.abort_active = message.abort_active
+                    self._state_detail = (message.changed_by, message.decision_id, message.reason)
                 case Decision():
                     self._decisions_seen.add(message.decision_id)
                     decisions[message.decision_id] = message
@@ -266,15 +275,9 @@ class ResponseStage:
             ]
         self._counter = len(self.proposals)
         if last_record is not None:
-            self.audit = AuditLog(
-                last=last_record,
-                releasability=self.releasability,
-                node_key=self.node_key,
-                nation=self.nation,
-                checkpoint_every=self._checkpoint_every,
-            )
+            # The next step opens the resumed chain with a record of the restart.
+            self.audit = self._new_audit(last_record)
             self.authority.audit = self.audit
-            self._started = True
 
     def _effector(self, effector_id: str) -> EffectorSpec | None:
         for effector in self.spec.effectors:
@@ -472,6 +475,7 @@ class ResponseStage:
                 )
             self.abort_active = False
             self.audit.append(time, AuditKind.RESUME, key.operator_id, decision)
+            self._state_detail = (key.operator_id, decision.decision_id, "resume")
             return [
                 self._outcome(time, decision),
                 self.state(time, key.operator_id, decision.decision_id, "resume"),
@@ -482,6 +486,7 @@ class ResponseStage:
                 f"{self.nation}'s effectors"
             )
         self.abort_active = True
+        self._state_detail = (key.operator_id, decision.decision_id, decision.comment or "abort")
         cancelled = [p for p in self.proposals.values() if p.state is ProposalState.PENDING]
         for pending in cancelled:
             pending.state = ProposalState.CANCELLED
