@@ -255,3 +255,33 @@ def test_abort_needs_a_signature_of_the_nation_and_only_its_commander_resumes(
             assert rig.stage is not None and not rig.stage.abort_active
 
     asyncio.run(scenario())
+
+
+def test_a_live_run_fed_detections_only_never_orders_anything(home: Path) -> None:
+    """What `hotzone node` composes (live mode) on a real feed: c2 proposes, nobody in the
+    run may approve (no simulated people, simulation keys refused), so nothing is ordered
+    however the tracks' sensors are named."""
+    from hotzone.runtime.pipeline import Pipeline
+    from hotzone.runtime.stages import build_stages
+    from hotzone.sim.scenario import load_scenario
+    from hotzone.sim.simulator import simulate
+    from hotzone.store import SQLiteStore
+    from hotzone.types import RunMode
+
+    scenario = load_scenario("suwalki-drones")
+    run = build_stages(scenario, mode=RunMode.LIVE, home=home)
+    assert run.response is not None and not run.operators and run.effects is None
+    assert not any(stage.name in ("operators", "effects") for stage in run.stages)
+
+    async def scenario_run() -> list:  # type: ignore[type-arg]
+        with SQLiteStore(home.parent / "live.sqlite") as store:
+            pipeline = Pipeline(InProcessBus(), store, run.stages)
+            await pipeline.run(simulate(scenario, seed=1, duration_s=700))
+            return [stored.message for stored in store.replay()]
+
+    recorded = asyncio.run(scenario_run())
+    proposals = of_type(recorded, Proposal)
+    decidable = [p for p in proposals if all(check.passed for check in p.roe_checks)]
+    assert decidable, "the feed gave c2 nothing to propose: the test would prove nothing"
+    assert not of_type(recorded, TaskOrder)
+    assert {state.mode for state in of_type(recorded, C2State)} == {"live"}

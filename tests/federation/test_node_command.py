@@ -8,7 +8,7 @@ import pytest
 
 from hotzone.cli import main
 from hotzone.store import SQLiteStore
-from hotzone.types import Track
+from hotzone.types import C2State, Track
 from tests.federation.servers import running_standalone
 
 
@@ -23,7 +23,12 @@ def test_a_node_runs_its_scenario_on_nats_and_records_the_picture(
     assert out.startswith("PL: ") and "messages recorded" in out
     with SQLiteStore(store) as recorded:
         tracks = [m.message for m in recorded.replay(types=["track"])]
+        states = [m.message for m in recorded.replay(types=["c2_state"])]
+        orders = recorded.count("task_order")
     assert tracks and all(isinstance(t, Track) for t in tracks)
+    # A node is never a simulation: its c2 says so, and no one in it can order anything.
+    assert states and {s.mode for s in states if isinstance(s, C2State)} == {"live"}
+    assert orders == 0
 
 
 def test_a_node_without_a_server_says_so_in_one_line(
