@@ -31,9 +31,11 @@ from hotzone.bus import NatsBus, nation_streams
 from hotzone.cli import main
 from hotzone.runtime.federation_demo import NationPicture, PictureServing, run_federation_demo
 from hotzone.runtime.node import NodeReport
+from hotzone.store import SQLiteStore
 from hotzone.types import (
     Alert,
     Assessment,
+    AuditCheckpoint,
     GeoPoint,
     StandardIdentity,
     TargetClass,
@@ -208,6 +210,19 @@ def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everythin
         demo.thread.join(timeout=120)
     assert not demo.thread.is_alive(), "the demo did not stop after its serving was released"
     assert not demo.errors, f"the demo failed: {demo.errors!r}\n{demo.output.getvalue()}"
+
+    # LT's store witnesses PL's audit history: PL's signed checkpoints were shared with it,
+    # and PL's chain verifies against them.
+    (pl_store,) = tmp_path.rglob("PL.sqlite")
+    (lt_store,) = tmp_path.rglob("LT.sqlite")
+    with SQLiteStore(lt_store) as lt_log:
+        witnessed = [
+            m.message
+            for m in lt_log.replay(types=["audit_checkpoint"])
+            if isinstance(m.message, AuditCheckpoint) and m.message.nation == "PL"
+        ]
+    assert any(checkpoint.final for checkpoint in witnessed)
+    assert main(["audit", "verify", str(pl_store), "--witness", str(lt_store)]) == 0
 
     # PL's own picture holds both probes: the national one existed during the run.
     pl_labels = {t["track_id"]: t["releasability"] for t in pl_tracks}

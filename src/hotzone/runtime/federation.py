@@ -38,7 +38,9 @@ from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
 
 ALLIANCE_STREAM = "ALLIANCE"
-SHARED_FAMILIES = ("trk.>", "assessment", "alert")
+SHARED_FAMILIES = ("trk.>", "assessment", "alert", "audit.checkpoint")
+"""What a nation releases to allies (each item as its label allows): the picture, and the
+signed heads of its audit chain, which allies keep as witnesses (content: only a hash)."""
 LABEL_HEADER = "Hz-Releasability"
 ORIGIN_HEADER = "Hz-Origin"
 
