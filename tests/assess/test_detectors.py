@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -210,3 +211,47 @@ def test_a_declared_class_is_held_through_doubt_but_not_against_another_class() 
     assert "held as one_way_attack_drone" in held.explanation[-1]
     assert held_classification(drone, bird) is bird
     assert held_classification(doubt, doubt) is doubt
+
+
+def test_anomalies_carry_the_meet_of_the_reports_and_tracks_they_come_from() -> None:
+    # The track may go to PL and LT, but the ADS-B that fell silent was NATIONAL PL.
+    detector, histories = TransponderLossDetector(), TrackHistories()
+    for t in range(0, 200, 5):
+        if t < 60:
+            detector.observe(
+                msgspec.structs.replace(
+                    adsb(t, 54.0, 23.0 + t * 1e-4, "abc123"), releasability="NATIONAL PL"
+                )
+            )
+        histories.add(
+            msgspec.structs.replace(
+                track("a", t, 54.0, 23.0 + t * 1e-4, 3000.0, (200.0, 0.0, 0.0), icao24="abc123"),
+                releasability="REL PL LT",
+            )
+        )
+    [finding] = detector.detect(at(195).timestamp(), histories.records)
+    assert finding.label.text == "NATIONAL PL"
+    # Reports that no one may see with the track are not used to find anything.
+    spoofing, histories = PositionSpoofingDetector(), TrackHistories()
+    for t in range(0, 30, 2):
+        spoofing.observe(
+            msgspec.structs.replace(adsb(t, 54.05, 23.0, "abc123"), releasability="NATIONAL RO")
+        )
+        histories.add(
+            msgspec.structs.replace(
+                track("a", t, 54.0, 23.0, 10_000.0, (0.0, 0.0, 0.0), icao24="abc123"),
+                releasability="REL PL LT",
+            )
+        )
+    assert spoofing.detect(at(28).timestamp(), histories.records) == []
+
+
+def test_an_alert_refreshed_with_old_reasons_keeps_their_label() -> None:
+    manager = AlertManager("REL LT PL")
+    key = AlertKey("threat", "t1", "bridge")
+    first = manager.raise_alert(key, at(0), 3, "drone", ("close",), None, "NATIONAL PL")
+    assert first is not None and first.releasability == "NATIONAL PL"
+    assert manager.raise_alert(key, at(1), 3, "drone", releasability="NATO") is None
+    assert manager.alerts[key].releasability == "NATIONAL PL"  # it still shows old reasons
+    escalated = manager.raise_alert(key, at(2), 1, "drone", ("closer",), None, "NATO")
+    assert escalated is not None and escalated.releasability == "REL LT PL"  # the manager's

@@ -373,6 +373,38 @@ def test_tracks_no_one_may_see_together_are_not_fused() -> None:
     assert sorted(t.releasability for t in alliance) == ["NATIONAL PL", "REL LT RO"]
 
 
+def test_a_member_relabelled_to_no_common_nation_leaves_its_alliance_track() -> None:
+    # Fused while both may be seen by LT; then PL marks its track NATIONAL PL: the
+    # alliance track must not go on fusing them (under "NATO" or any other label).
+    stage = _stage()
+    labels = {"PL": "REL PL LT", "LT": "REL LT RO"}
+    for second in range(0, 12, 2):
+        time = T0 + timedelta(seconds=second)
+        if second >= 6:
+            labels["PL"] = "NATIONAL PL"
+        alliance = stage.step(
+            time,
+            [
+                (
+                    "PL",
+                    _national_track(
+                        "PL", "suwalki-1", time, _drone(second), COVARIANCE_PL, labels["PL"]
+                    ),
+                ),
+                (
+                    "LT",
+                    _national_track(
+                        "LT", "alytus-1", time, _drone(second), COVARIANCE_LT, labels["LT"]
+                    ),
+                ),
+            ],
+        )
+        if second < 6:
+            assert [t.releasability for t in alliance] == ["REL LT"]
+        else:
+            assert sorted(t.releasability for t in alliance) == ["NATIONAL PL", "REL LT RO"]
+
+
 def test_releasability_of_a_fused_track_is_the_common_audience() -> None:
     assert combined_releasability(["NATO", "NATO"]) == "NATO"
     assert combined_releasability(["NATO", "REL PL LT"]) == "REL LT PL"

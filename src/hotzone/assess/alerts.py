@@ -9,7 +9,9 @@ grazes an asset's radius, in, out, in again), so `clear` closes an alert only on
 condition has been absent for ``clear_after_s`` without a break: hysteresis, so the
 operator sees one alert per threat, not one per wobble.
 Every emitted `Alert` is a new message with the same ``alert_id``: the bus carries the
-alert's history, the manager holds its current state.
+alert's history, the manager holds its current state. Each alert carries the label of
+what raised it (the caller's ``releasability``, never wider than the manager's own); a
+refresh that keeps the earlier reasons or position keeps their label too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 from msgspec.structs import replace
 
 from hotzone.types import Alert, AlertState, GeoPoint
+from hotzone.types.labels import most_restrictive
 
 # Time-to-go thresholds (s) and the priority reached under each: 1 is most urgent.
 ESCALATION_STEPS: tuple[tuple[float, int], ...] = ((120.0, 1), (300.0, 2), (900.0, 3))
@@ -66,19 +69,29 @@ class AlertManager:
         summary: str,
         reasons: tuple[str, ...] = (),
         position: GeoPoint | None = None,
+        releasability: str | None = None,
     ) -> Alert | None:
-        """The alert to publish, or None when it is a duplicate of the current one."""
+        """The alert to publish, or None when it is a duplicate of the current one.
+
+        ``releasability`` is the label of what raised it (the manager's own if None)."""
+        label = most_restrictive(
+            [] if releasability is None else [releasability], self.releasability
+        )
         # The condition is present again: a pending clear is forgotten.
         self._absent_since.pop(key, None)
         current = self.alerts.get(key)
         if current is not None and current.state != AlertState.CLOSED:
             if priority >= current.priority:
                 # Same or lower urgency: keep the record fresh, publish nothing.
+                kept = not (position and reasons)
                 self.alerts[key] = replace(
                     current,
                     time=time,
                     position=position or current.position,
                     reasons=reasons or current.reasons,
+                    releasability=most_restrictive([current.releasability], label)
+                    if kept
+                    else label,
                 )
                 return None
             escalated = replace(
@@ -91,6 +104,7 @@ class AlertManager:
                 state=AlertState.OPEN,
                 acknowledged_by=None,
                 acknowledged_at=None,
+                releasability=label,
             )
             self.alerts[key] = escalated
             return escalated
@@ -103,7 +117,7 @@ class AlertManager:
             track_id=key.track_id,
             position=position,
             reasons=reasons,
-            releasability=self.releasability,
+            releasability=label,
         )
         self.alerts[key] = alert
         return alert

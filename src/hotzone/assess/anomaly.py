@@ -4,6 +4,10 @@ switch-off, position spoofing.
 Each detector sees the raw cooperative reports (`observe`) and the current track records
 (`detect`) and returns `Anomaly` findings; the stage turns them into alerts and into
 reasons on the tracks' assessments.
+
+An anomaly's ``label`` is the meet of the labels of the reports and track records it was
+found from (`hotzone.types.labels`); inputs with no nation in common with the others are
+left out of a finding rather than combined.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hotzone.assess.features import FloatArray
 from hotzone.assess.history import TrackRecord
 from hotzone.geo import LineFence, LocalFrame
 from hotzone.types import GeoPoint, Report, ReportSource
+from hotzone.types.labels import NATO, Label
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Anomaly:
     position: GeoPoint | None = None
     polygon: tuple[tuple[float, float], ...] = ()
     """(lat_deg, lon_deg) vertices of an area anomaly."""
+    label: Label = NATO
+    """Who may receive it: the meet of the labels of what it was found from."""
 
 
 class AnomalyDetector(ABC):
@@ -58,6 +65,7 @@ class _QualitySample:
     lon_deg: float
     icao24: str
     degradation: float
+    label: Label = NATO
 
 
 class GnssInterferenceDetector(AnomalyDetector):
@@ -78,6 +86,8 @@ class GnssInterferenceDetector(AnomalyDetector):
         self.min_degraded = min_degraded
         self._samples: deque[_QualitySample] = deque()
         self._nominal: dict[str, tuple[int, int]] = {}
+        self._nominal_labels: dict[str, Label] = {}
+        """The meet of the labels of the reports that set each aircraft's nominal level."""
         self._pending: list[Report] = []
         self.refit_every_s = 30.0
         self._last_fit_s = -float("inf")
@@ -88,16 +98,27 @@ class GnssInterferenceDetector(AnomalyDetector):
             return
         if report.nacp is None and report.nic is None:
             return
+        label = Label.parse(report.releasability)
+        nominal_label = self._nominal_labels.get(report.icao24, NATO)
         best_nacp, best_nic = self._nominal.get(report.icao24, (0, 0))
-        self._nominal[report.icao24] = (
-            max(best_nacp, report.nacp or 0),
-            max(best_nic, report.nic or 0),
-        )
+        if not nominal_label.compatible(label):
+            # A nominal level no nation may see with this report: start it afresh.
+            best_nacp, best_nic, nominal_label = 0, 0, NATO
+        nominal = (max(best_nacp, report.nacp or 0), max(best_nic, report.nic or 0))
+        if nominal != (best_nacp, best_nic):
+            nominal_label = nominal_label.meet(label)
+        self._nominal[report.icao24] = nominal
+        self._nominal_labels[report.icao24] = nominal_label
         self._pending.append(report)
 
     def _drain(self) -> None:
         for report in self._pending:
             assert report.icao24 is not None
+            label = Label.parse(report.releasability)
+            nominal = self._nominal_labels.get(report.icao24, NATO)
+            if not label.compatible(nominal):
+                continue  # its nominal level was since restarted under another label
+            label = label.meet(nominal)
             best_nacp, best_nic = self._nominal[report.icao24]
             drops = []
             if report.nacp is not None and best_nacp > 0:
@@ -111,6 +132,7 @@ class GnssInterferenceDetector(AnomalyDetector):
                     report.position.lon_deg,
                     report.icao24,
                     float(np.mean(drops)) if drops else 0.0,
+                    label,
                 )
             )
         self._pending.clear()
@@ -126,7 +148,14 @@ class GnssInterferenceDetector(AnomalyDetector):
         return [] if self._last is None else [self._last]
 
     def locate(self) -> Anomaly | None:
-        samples = list(self._samples)
+        # Newest first, samples that share a nation with those taken so far are fitted.
+        label = NATO
+        samples = []
+        for sample in reversed(self._samples):
+            if label.compatible(sample.label):
+                label = label.meet(sample.label)
+                samples.append(sample)
+        samples.reverse()
         degraded = [s for s in samples if s.degradation > 0.05]
         aircraft = {s.icao24 for s in degraded}
         if len(degraded) < self.min_degraded or len(aircraft) < self.min_aircraft:
@@ -214,6 +243,7 @@ class GnssInterferenceDetector(AnomalyDetector):
             ),
             subject="gnss",
             position=centre,
+            label=label,
             polygon=tuple(
                 (round(float(a), 5), round(float(b), 5))
                 for a, b in zip(ring_lat, ring_lon, strict=True)
@@ -230,6 +260,8 @@ class _VesselState:
     last_time_s: float
     position: GeoPoint
     intervals: deque[float] = field(default_factory=lambda: deque(maxlen=20))
+    label: Label = NATO
+    """The label of the latest report (its position and time)."""
 
 
 class DarkVesselDetector(AnomalyDetector):
@@ -277,14 +309,18 @@ class DarkVesselDetector(AnomalyDetector):
         if report.source != ReportSource.AIS or report.mmsi is None:
             return
         time_s = report.time.timestamp()
+        label = Label.parse(report.releasability)
         state = self.vessels.get(report.mmsi)
         if state is None:
-            self.vessels[report.mmsi] = _VesselState(report.mmsi, time_s, report.position)
+            self.vessels[report.mmsi] = _VesselState(
+                report.mmsi, time_s, report.position, label=label
+            )
             return
         if time_s > state.last_time_s:
             state.intervals.append(time_s - state.last_time_s)
             state.last_time_s = time_s
             state.position = report.position
+            state.label = label
 
     def dark_vessels(self, time_s: float) -> list[_VesselState]:
         dark = []
@@ -338,8 +374,11 @@ class DarkVesselDetector(AnomalyDetector):
                     f"median speed {float(np.median(speed)):.1f} m/s (loitering)",
                     "no AIS from this position",
                 ]
-                nearest = self._nearest_dark(dark, latest)
+                label = record.label()
+                compatible = [state for state in dark if state.label.compatible(label)]
+                nearest = self._nearest_dark(compatible, latest)
                 if nearest is not None:
+                    label = label.meet(nearest.label)
                     reasons.append(
                         f"AIS of MMSI {nearest.mmsi} went silent "
                         f"{time_s - nearest.last_time_s:.0f} s ago nearby"
@@ -353,6 +392,7 @@ class DarkVesselDetector(AnomalyDetector):
                         track_id=record.track_id,
                         subject=spec.name,
                         position=latest,
+                        label=label,
                     )
                 )
                 break
@@ -401,11 +441,15 @@ class TransponderLossDetector(AnomalyDetector):
         self.silence_s = silence_s
         self.min_speed_mps = min_speed_mps
         self.last_heard: dict[str, float] = {}
+        self.heard_labels: dict[str, Label] = {}
+        """The label of the report that set ``last_heard``."""
 
     def observe(self, report: Report) -> None:
         if report.source == ReportSource.ADSB and report.icao24 is not None:
             time_s = report.time.timestamp()
-            self.last_heard[report.icao24] = max(time_s, self.last_heard.get(report.icao24, time_s))
+            if time_s >= self.last_heard.get(report.icao24, time_s):
+                self.last_heard[report.icao24] = time_s
+                self.heard_labels[report.icao24] = Label.parse(report.releasability)
 
     def detect(self, time_s: float, records: Mapping[str, TrackRecord]) -> list[Anomaly]:
         found = []
@@ -413,6 +457,11 @@ class TransponderLossDetector(AnomalyDetector):
             track = record.latest
             if track is None or record.icao24 is None or record.icao24 not in self.last_heard:
                 continue
+            label = record.label()
+            heard = self.heard_labels.get(record.icao24, NATO)
+            if not label.compatible(heard):
+                continue  # the silence is known only under a label the track cannot share
+            label = label.meet(heard)
             silent = track.time.timestamp() - self.last_heard[record.icao24]
             speed = math.hypot(*track.enu_velocity_mps[:2])
             if (
@@ -432,6 +481,7 @@ class TransponderLossDetector(AnomalyDetector):
                         track_id=record.track_id,
                         subject=record.icao24,
                         position=track.position,
+                        label=label,
                     )
                 )
         return found
@@ -473,11 +523,15 @@ class PositionSpoofingDetector(AnomalyDetector):
             track = record.latest
             if track is None or record.icao24 is None:
                 continue
-            reports = [
-                r
-                for r in self._reports.get(record.icao24, ())
-                if abs(r.time.timestamp() - track.time.timestamp()) < 15.0
-            ]
+            label = record.label()
+            reports = []
+            for report in self._reports.get(record.icao24, ()):
+                if abs(report.time.timestamp() - track.time.timestamp()) >= 15.0:
+                    continue
+                report_label = Label.parse(report.releasability)
+                if label.compatible(report_label):
+                    label = label.meet(report_label)
+                    reports.append(report)
             if len(reports) < self.min_reports:
                 continue
             frame = LocalFrame(
@@ -524,6 +578,7 @@ class PositionSpoofingDetector(AnomalyDetector):
                         track_id=record.track_id,
                         subject=record.icao24,
                         position=track.position,
+                        label=label,
                     )
                 )
         return found

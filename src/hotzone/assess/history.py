@@ -1,4 +1,11 @@
-"""Recent history of every track, built from the `Track` messages the fusion stage emits."""
+"""Recent history of every track, built from the `Track` messages the fusion stage emits.
+
+Each record also knows the releasability of what it holds (`TrackRecord.label`): the meet
+of the labels of the states in its window, of the first state (the track's origin, which
+identity uses for as long as the track lives) and of the states that gave its remembered
+identity (ICAO address, callsign, MMSI). A track message whose label shares no nation
+with that starts the record afresh: no nation could receive what is derived from both.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import numpy as np
 
 from hotzone.assess.features import KinematicHistory
 from hotzone.types import GeoPoint, Track
+from hotzone.types.labels import Label, meet_all
 
 
 @dataclass
@@ -27,10 +35,26 @@ class TrackRecord:
     callsign: str | None = None
     mmsi: int | None = None
     rcs_dbsm: deque[float] = field(default_factory=lambda: deque(maxlen=50))
+    first_label: Label = field(default_factory=lambda: Label("NATO"))
+    """The label of the first state (``first_position``)."""
+    state_labels: dict[Label, float] = field(default_factory=dict)
+    """Each label of a state received, with the time of the latest state that had it."""
+    identity_labels: dict[str, Label] = field(default_factory=dict)
+    """The label of the state that gave each remembered identity field."""
+    latest_label: Label = field(default_factory=lambda: Label("NATO"))
+    """The label of ``latest``."""
 
     @property
     def samples(self) -> int:
         return len(self.states)
+
+    def label(self) -> Label:
+        """The meet of the labels of everything this record holds (see the module)."""
+        oldest = self.states[0][0] if self.states else float("inf")
+        held = [label for label, time_s in self.state_labels.items() if time_s >= oldest]
+        if self.latest is not None:
+            held.append(self.latest_label)
+        return meet_all([*held, *self.identity_labels.values()], self.first_label)
 
 
 class TrackHistories:
@@ -41,15 +65,24 @@ class TrackHistories:
             raise ValueError(f"history window must be positive, got {window_s}")
         self.window_s = window_s
         self.records: dict[str, TrackRecord] = {}
+        self.restarted: set[str] = set()
+        """Tracks whose record started afresh (a label with no nation in common with
+        what it held); the caller forgets what it derived from the old record."""
 
-    def add(self, track: Track) -> TrackRecord:
+    def add(self, track: Track, label: Label | None = None) -> TrackRecord:
+        """Remember a track state; ``label`` overrides the track's own (the caller's meet
+        of it with its own label)."""
         time_s = track.time.timestamp()
+        label = Label.parse(track.releasability) if label is None else label
         record = self.records.get(track.track_id)
+        if record is not None and not record.label().compatible(label):
+            self.restarted.add(track.track_id)
+            record = None
         if record is None:
-            record = TrackRecord(track.track_id, track.position, time_s)
+            record = TrackRecord(track.track_id, track.position, time_s, first_label=label)
             self.records[track.track_id] = record
         if record.states and time_s <= record.states[-1][0]:
-            record.latest = track
+            record.latest, record.latest_label = track, label
             return record  # an update out of order or repeated: keep the newest only
         record.states.append(
             (
@@ -63,10 +96,15 @@ class TrackHistories:
         )
         while record.states and record.states[0][0] < time_s - self.window_s:
             record.states.popleft()
-        record.latest = track
-        record.icao24 = track.icao24 or record.icao24
-        record.callsign = track.callsign or record.callsign
-        record.mmsi = track.mmsi or record.mmsi
+        record.state_labels[label] = time_s
+        oldest = record.states[0][0]
+        for stale in [held for held, seen in record.state_labels.items() if seen < oldest]:
+            del record.state_labels[stale]
+        record.latest, record.latest_label = track, label
+        for name in ("icao24", "callsign", "mmsi"):
+            if getattr(track, name):
+                setattr(record, name, getattr(track, name))
+                record.identity_labels[name] = label
         return record
 
     def remove(self, track_id: str) -> None:

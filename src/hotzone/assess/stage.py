@@ -6,6 +6,13 @@ remembers the tracks, reclassifies each one at most every ``classify_every_s``, 
 its standard identity, evaluates threats against every defended asset, runs the anomaly
 detectors and raises, escalates or closes alerts. It never acts: cueing and engagement
 belong to c2, after a human.
+
+Releasability never widens here: an Assessment, and the Alerts raised from it, carry the
+meet of the stage's own label, of the labels of the track states it was computed from
+(`TrackRecord.label`), of the classification and identity it holds over from earlier
+steps, and of the reports and anomalies used as evidence. Evidence that shares no nation
+with the track is left out; a track message that shares none with the stage's label is
+not assessed; anomaly alerts carry the anomaly's label (`hotzone.assess.anomaly`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
+from msgspec.structs import replace as replace_message
 
 from hotzone.assess.alerts import AlertKey, AlertManager, priority_for_time_to_go
 from hotzone.assess.anomaly import (
@@ -44,6 +52,7 @@ from hotzone.types import (
     Track,
     TrackStatus,
 )
+from hotzone.types.labels import NATO, Label, LabelConflict, most_restrictive
 
 AssessmentOutput = Assessment | Alert | Event
 THREAT_ALERT_MIN_SCORE = 0.25
@@ -99,6 +108,10 @@ class _Judgement:
     classified_at_s: float
     identity: StandardIdentity = StandardIdentity.PENDING
     reasons: tuple[str, ...] = ()
+    class_label: Label = NATO
+    """The label of the history the classification was made (and held) from."""
+    identity_label: Label = NATO
+    """The label of the evidence the identity was decided (and carried) from."""
 
 
 @dataclass
@@ -120,10 +133,11 @@ class AssessmentStage:
     """The anomalies found in the last step (the jamming area is among them)."""
 
     def __post_init__(self) -> None:
+        self._ceiling = Label.parse(self.releasability)
         self.histories = TrackHistories(self.history_window_s)
         self.alerts = AlertManager(self.releasability, clear_after_s=self.threat_clear_after_s)
         self._judgements: dict[str, _Judgement] = {}
-        self._claimed: dict[str, StandardIdentity] = {}
+        self._claimed: dict[str, tuple[StandardIdentity, Label]] = {}
         self._origin_country: dict[str, str | None] = {}
         if self.detectors is None:
             self.detectors = [
@@ -150,12 +164,26 @@ class AssessmentStage:
                 if message.status == TrackStatus.DELETED:
                     outputs += self._forget(message.track_id, time)
                     continue
-                updated.append(self.histories.add(message))
+                label = self._within_ceiling(message.releasability)
+                if label is not None:
+                    updated.append(self.histories.add(message, label))
             elif isinstance(message, Report):
+                label = self._within_ceiling(message.releasability)
+                if label is None:
+                    continue
+                report = message
+                if label.text != report.releasability:
+                    # Detectors label what they find from the reports' labels.
+                    report = replace_message(report, releasability=label.text)
                 for detector in self.detectors:
-                    detector.observe(message)
-                if message.claimed_identity is not None and message.uid is not None:
-                    self._claimed[message.uid] = message.claimed_identity
+                    detector.observe(report)
+                if report.claimed_identity is not None and report.uid is not None:
+                    self._claimed[report.uid] = (report.claimed_identity, label)
+        for track_id in self.histories.restarted:
+            # Its record started afresh: what was judged from the old one goes with it.
+            self._judgements.pop(track_id, None)
+            self._origin_country.pop(track_id, None)
+        self.histories.restarted.clear()
         self._classify(updated, now_s)
         self.anomalies = [
             a for d in self.detectors for a in d.detect(now_s, self.histories.records)
@@ -171,16 +199,25 @@ class AssessmentStage:
                 continue
             seen.add(record.track_id)
             judgement = self._judgements[record.track_id]
-            identity, reasons = self._identify(record, judgement, by_track.get(record.track_id, []))
+            identity, reasons, evidence_label = self._identify(
+                record, judgement, by_track.get(record.track_id, [])
+            )
             held = carried_identity(judgement.identity, identity)
-            if held != identity:
+            if held != identity and judgement.identity_label.compatible(evidence_label):
                 reasons = (*reasons, f"still {held}: nothing since contradicts it")
+                evidence_label = evidence_label.meet(judgement.identity_label)
+            else:
+                held = identity  # nothing carried over (or not shareable with the new evidence)
             judgement.identity, judgement.reasons = held, reasons
+            judgement.identity_label = evidence_label
+            released = self._label(record, judgement)
             track_threats = self._threats(record, judgement)
             threats += track_threats
             score = max((t.score for t in track_threats), default=0.0)
-            outputs.append(self._assessment(record, judgement, score, track_threats, time))
-            outputs += self._track_alerts(record, judgement, track_threats, time)
+            outputs.append(
+                self._assessment(record, judgement, score, track_threats, time, released)
+            )
+            outputs += self._track_alerts(record, judgement, track_threats, time, released)
         self.threats = rank_threats(threats)
         outputs += self._anomaly_alerts(time)
         return outputs
@@ -191,18 +228,28 @@ class AssessmentStage:
         due = []
         for record in {r.track_id: r for r in records}.values():
             previous = self._judgements.get(record.track_id)
-            if previous is None or now_s - previous.classified_at_s >= self.classify_every_s:
+            if (
+                previous is None
+                or now_s - previous.classified_at_s >= self.classify_every_s
+                or not previous.class_label.compatible(record.label())
+            ):
                 due.append(record)
         if not due:
             return
         features = batch_features([self.histories.kinematic(r) for r in due])
         for record, answer in zip(due, self._model().classify(features), strict=True):
             judgement = self._judgements.get(record.track_id)
+            label = record.label()
             if judgement is None:
-                self._judgements[record.track_id] = _Judgement(answer, now_s)
-            else:
+                self._judgements[record.track_id] = _Judgement(answer, now_s, class_label=label)
+                continue
+            held = answer
+            if judgement.class_label.compatible(label):
                 held = held_classification(judgement.classification, answer)
-                judgement.classification, judgement.classified_at_s = held, now_s
+            if held is not answer:
+                label = label.meet(judgement.class_label)  # a class held from before
+            judgement.classification, judgement.classified_at_s = held, now_s
+            judgement.class_label = label
 
     def _country(self, lat: float, lon: float) -> str | None:
         try:
@@ -211,15 +258,42 @@ class AssessmentStage:
             return None
         return code or None
 
+    def _within_ceiling(self, text: str) -> Label | None:
+        """A message's label met with the stage's; None if they share no nation (the
+        message is not used here)."""
+        try:
+            return self._ceiling.meet(Label.parse(text))
+        except LabelConflict:
+            return None
+
+    def _label(self, record: TrackRecord, judgement: _Judgement) -> str:
+        """What an assessment of this track, and its alerts, may be released to."""
+        return most_restrictive(
+            [record.label(), judgement.class_label, judgement.identity_label], self._ceiling
+        )
+
     def _identify(
         self, record: TrackRecord, judgement: _Judgement, anomalies: list[Anomaly]
-    ) -> tuple[StandardIdentity, tuple[str, ...]]:
+    ) -> tuple[StandardIdentity, tuple[str, ...], Label]:
+        """The identity, its reasons and the label of the evidence it was decided from."""
         if record.track_id not in self._origin_country:
             first = record.first_position
             self._origin_country[record.track_id] = self._country(first.lat_deg, first.lon_deg)
         latest = record.latest
         assert latest is not None
         classification = judgement.classification
+        # `_classify` has just made the class label compatible with the record's.
+        label = record.label().meet(judgement.class_label)
+        claimed = self._claimed.get(record.track_id)
+        if claimed is not None and claimed[1].compatible(label):
+            label = label.meet(claimed[1])
+        else:
+            claimed = None
+        used = []
+        for anomaly in anomalies:
+            if anomaly.label.compatible(label):
+                label = label.meet(anomaly.label)
+                used.append(anomaly)
         evidence = IdentityEvidence(
             samples=record.samples,
             target_class=classification.target_class,
@@ -227,12 +301,13 @@ class AssessmentStage:
             icao24=record.icao24,
             callsign=record.callsign,
             mmsi=record.mmsi,
-            claimed_identity=self._claimed.get(record.track_id),
+            claimed_identity=None if claimed is None else claimed[0],
             origin_country=self._origin_country[record.track_id],
             current_country=self._country(latest.position.lat_deg, latest.position.lon_deg),
-            anomalies=tuple(a.summary for a in anomalies),
+            anomalies=tuple(a.summary for a in used),
         )
-        return standard_identity(evidence, self.context)
+        identity, reasons = standard_identity(evidence, self.context)
+        return identity, reasons, label
 
     def _threats(self, record: TrackRecord, judgement: _Judgement) -> list[Threat]:
         track = record.latest
@@ -270,6 +345,7 @@ class AssessmentStage:
         score: float,
         threats: list[Threat],
         time: datetime,
+        label: str,
     ) -> Assessment:
         classification = judgement.classification
         model = self._model()
@@ -289,11 +365,16 @@ class AssessmentStage:
             threat_score=round(score, 4),
             reasons=reasons,
             model_version=model.version,
-            releasability=self.releasability,
+            releasability=label,
         )
 
     def _track_alerts(
-        self, record: TrackRecord, judgement: _Judgement, threats: list[Threat], time: datetime
+        self,
+        record: TrackRecord,
+        judgement: _Judgement,
+        threats: list[Threat],
+        time: datetime,
+        label: str,
     ) -> list[Alert]:
         track = record.latest
         assert track is not None
@@ -307,6 +388,7 @@ class AssessmentStage:
                     f"hostile {judgement.classification.target_class} {record.track_id}",
                     judgement.reasons,
                     track.position,
+                    label,
                 )
             )
         for threat in threats:
@@ -322,6 +404,7 @@ class AssessmentStage:
                         f"{threat.approach.asset} in {threat.approach.time_to_go_s:.0f} s",
                         (*threat.reasons, *judgement.reasons),
                         track.position,
+                        label,
                     )
                 )
             elif key in self.alerts.alerts:
@@ -333,6 +416,7 @@ class AssessmentStage:
         for anomaly in self.anomalies:
             key = AlertKey(anomaly.kind, anomaly.track_id, anomaly.subject)
             priority = 2 if anomaly.kind in ("dark_loitering", "position_spoofing") else 3
+            label = most_restrictive([anomaly.label], self._ceiling)
             alert = self.alerts.raise_alert(
                 key,
                 time,
@@ -340,6 +424,7 @@ class AssessmentStage:
                 anomaly.summary,
                 (*anomaly.reasons, f"confidence {anomaly.confidence:.0%}"),
                 anomaly.position,
+                label,
             )
             if alert is not None:
                 outputs.append(alert)
@@ -358,7 +443,7 @@ class AssessmentStage:
                             "confidence": f"{anomaly.confidence:.3f}",
                             "polygon": json.dumps([[lon, lat] for lat, lon in anomaly.polygon]),
                         },
-                        releasability=self.releasability,
+                        releasability=label,
                     )
                 )
         return outputs

@@ -26,6 +26,7 @@ from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
 from hotzone.types import Detection, GeoPoint, MeasurementKind, Report
+from hotzone.types.labels import LabelConflict, LabelTable
 
 _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
     MeasurementKind.CARTESIAN: (3,),
@@ -51,13 +52,23 @@ class _Rows:
     ids: list[str] = field(default_factory=list)
     icao24: list[str | None] = field(default_factory=list)
     callsign: list[str | None] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
 
 
 @dataclass
 class MessageConverter:
-    """Turns decoded Detection and Report messages into scans in ``frame``."""
+    """Turns decoded Detection and Report messages into scans in ``frame``.
+
+    With a `LabelTable`, each row carries the id of its message's label met with
+    ``ceiling`` (the stage's own label): what the tracker derives from it can be labelled
+    without parsing text again. A message whose label shares no nation with ``ceiling``
+    is refused (no one may receive a track built from it here).
+    """
 
     frame: LocalFrame
+    labels: LabelTable | None = None
+    ceiling: str = "NATO"
+    _label_ids: dict[str, int | None] = field(default_factory=dict, repr=False)
     _sensor_frames: dict[tuple[float, float, float], LocalFrame] = field(
         default_factory=dict, repr=False
     )
@@ -72,21 +83,51 @@ class MessageConverter:
         reported: Counter[tuple[str, str]] = Counter()
         for message in messages:
             if isinstance(message, Detection):
-                reason = self._add_detection(message, groups)
                 source, identifier = message.sensor_id, message.detection_id
+                label = self._label_id(message.releasability)
+                if label is None:
+                    reason = self._conflict(message.releasability)
+                else:
+                    reason = self._add_detection(message, groups, label)
             elif isinstance(message, Report):
+                source, identifier = message.source_id, message.report_id
+                label = self._label_id(message.releasability)
                 reported_object = _reported_object(message)
                 repeat = 0
-                if reported_object is not None:
-                    repeat = reported[(message.source_id, reported_object)]
-                    reported[(message.source_id, reported_object)] += 1
-                reason = self._add_report(message, groups, repeat)
-                source, identifier = message.source_id, message.report_id
+                if label is None:
+                    reason = self._conflict(message.releasability)
+                else:
+                    if reported_object is not None:
+                        repeat = reported[(message.source_id, reported_object)]
+                        reported[(message.source_id, reported_object)] += 1
+                    reason = self._add_report(message, groups, repeat, label)
             else:
                 continue  # events and other messages carry no kinematics
             if reason:
                 rejections.append(Rejection(source, identifier, message.time.timestamp(), reason))
         return [self._scan(key[0], rows) for key, rows in groups.items()], rejections
+
+    # ------------------------------------------------------------------ labels
+    def _label_id(self, text: str) -> int | None:
+        """The row label id of a message label (met with the ceiling); None: no common
+        nation. -1 without a table."""
+        if self.labels is None:
+            return -1
+        if text in self._label_ids:
+            return self._label_ids[text]
+        table = self.labels
+        try:
+            found: int | None = table.meet(table.intern(self.ceiling), table.intern(text))
+        except LabelConflict:
+            found = None
+        self._label_ids[text] = found
+        return found
+
+    def _conflict(self, text: str) -> str:
+        return (
+            f"label {text!r} shares no nation with this stage's label {self.ceiling!r}: "
+            "no one may receive a track built from it"
+        )
 
     # ------------------------------------------------------------------ detections
     def _sensor_frame(self, point: GeoPoint) -> LocalFrame:
@@ -103,7 +144,9 @@ class MessageConverter:
         )
         return position
 
-    def _add_detection(self, detection: Detection, groups: dict[tuple[str, str], _Rows]) -> str:
+    def _add_detection(
+        self, detection: Detection, groups: dict[tuple[str, str], _Rows], label: int = -1
+    ) -> str:
         values = np.asarray(detection.values, dtype=np.float64)
         covariance = np.asarray(detection.covariance, dtype=np.float64)
         kind = detection.kind
@@ -164,6 +207,7 @@ class MessageConverter:
         rows.ids.append(detection.detection_id)
         rows.icao24.append(None)
         rows.callsign.append(None)
+        rows.labels.append(label)
         return ""
 
     @staticmethod
@@ -190,7 +234,11 @@ class MessageConverter:
 
     # ------------------------------------------------------------------ reports
     def _add_report(
-        self, report: Report, groups: dict[tuple[str, str], _Rows], repeat: int = 0
+        self,
+        report: Report,
+        groups: dict[tuple[str, str], _Rows],
+        repeat: int = 0,
+        label: int = -1,
     ) -> str:
         point = report.position
         coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
@@ -212,10 +260,10 @@ class MessageConverter:
         rows.ids.append(report.report_id)
         rows.icao24.append(report.icao24)
         rows.callsign.append(report.callsign)
+        rows.labels.append(label)
         return ""
 
-    @staticmethod
-    def _scan(sensor_id: str, rows: _Rows) -> SensorScan:
+    def _scan(self, sensor_id: str, rows: _Rows) -> SensorScan:
         has_identity = any(value is not None for value in rows.icao24) or any(
             value is not None for value in rows.callsign
         )
@@ -229,6 +277,7 @@ class MessageConverter:
             icao24=np.array(rows.icao24, dtype=object) if has_identity else None,
             callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
             measurement_ids=tuple(rows.ids),
+            label_ids=None if self.labels is None else np.array(rows.labels, dtype=np.int64),
         )
 
 

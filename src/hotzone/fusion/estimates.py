@@ -93,6 +93,11 @@ class TrackBatch:
     quality: FloatArray  # in [0, 1]
     icao24: ObjectArray
     callsign: ObjectArray
+    label_seen: FloatArray
+    """(N, K): when a measurement labelled with label id k of the tracker's `LabelTable`
+    last contributed to the track (-inf: never). Column count grows with the table."""
+    identity_labels: IntArray
+    """(N, 2): label ids of the inputs that gave ``icao24`` and ``callsign`` (-1: none)."""
 
     @property
     def size(self) -> int:
@@ -135,6 +140,8 @@ class TrackBatch:
             quality=np.zeros(0),
             icao24=np.zeros(0, dtype=object),
             callsign=np.zeros(0, dtype=object),
+            label_seen=np.zeros((0, 0)),
+            identity_labels=np.zeros((0, 2), dtype=np.int64),
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:
@@ -148,8 +155,18 @@ class TrackBatch:
     def with_estimates(self, estimates: Estimates, time: FloatArray) -> TrackBatch:
         return replace(self, estimates=estimates, time=time)
 
+    def with_label_columns(self, count: int) -> TrackBatch:
+        """The batch with at least ``count`` label columns (new ones: never seen)."""
+        have = self.label_seen.shape[1]
+        if have >= count:
+            return self
+        padding = np.full((self.size, count - have), -np.inf)
+        return replace(self, label_seen=np.concatenate([self.label_seen, padding], axis=1))
+
     @staticmethod
     def concatenate(parts: list[TrackBatch]) -> TrackBatch:
+        columns = max(part.label_seen.shape[1] for part in parts)
+        parts = [part.with_label_columns(columns) for part in parts]
         values: dict[str, Any] = {
             field.name: np.concatenate([getattr(part, field.name) for part in parts])
             for field in fields(TrackBatch)

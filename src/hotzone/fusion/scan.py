@@ -28,6 +28,9 @@ class SensorScan:
     icao24: NDArray[np.object_] | None = None  # (M,) cooperative identity, or None
     callsign: NDArray[np.object_] | None = None
     measurement_ids: tuple[str, ...] | None = None
+    label_ids: NDArray[np.int64] | None = None
+    """(M,) releasability of each row as an id of the tracker's `LabelTable`; None: the
+    scan is unlabelled (its tracks take the stage's label)."""
 
     @property
     def size(self) -> int:
@@ -50,6 +53,7 @@ class SensorScan:
             measurement_ids=None
             if self.measurement_ids is None
             else tuple(self.measurement_ids[int(k)] for k in indices),
+            label_ids=None if self.label_ids is None else self.label_ids[indices],
         )
 
 

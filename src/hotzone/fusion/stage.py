@@ -1,4 +1,9 @@
-"""The tracking stage the runtime calls: decoded messages of one window in, Tracks out."""
+"""The tracking stage the runtime calls: decoded messages of one window in, Tracks out.
+
+A Track's releasability is the meet of the stage's own label and of the labels of the
+detections and reports that contribute to it (the rule is in `hotzone.fusion.labels`):
+a label never widens through fusion.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +24,12 @@ from hotzone.fusion.tracker import MultiTargetTracker, Rejection
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.geo import LocalFrame
 from hotzone.types import DeadLetter, GeoPoint, Track, TrackStatus, to_json
+from hotzone.types.labels import Label, most_restrictive
 
 
-def default_tracker(lag_s: float = 5.0) -> MultiTargetTracker:
-    """The operational configuration: 3-D IMM (CV + CT), GNN, 3-of-5 confirmation."""
+def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTargetTracker:
+    """The operational configuration: 3-D IMM (CV + CT), GNN, 3-of-5 confirmation; a
+    track's label widens back ``label_window_s`` after a restrictive input stops."""
     return MultiTargetTracker(
         predictor=IMMPredictor(),
         updater=IMMUpdater(),
@@ -39,6 +46,7 @@ def default_tracker(lag_s: float = 5.0) -> MultiTargetTracker:
         spatial_dims=3,
         lag_s=lag_s,
         triangulator=BearingTriangulator(),
+        label_window_s=label_window_s,
     )
 
 
@@ -51,8 +59,12 @@ def tracks_to_messages(
     mode_names: Sequence[str] = (),
     confirmed_only: bool = False,
     releasability: str = "NATO",
+    labels: Sequence[str] | None = None,
 ) -> list[Track]:
-    """Track messages (WGS-84 and sector ENU) for the rows of a 3-D track batch."""
+    """Track messages (WGS-84 and sector ENU) for the rows of a 3-D track batch.
+
+    ``labels`` gives each row of ``tracks`` its own label; without it every track takes
+    ``releasability``."""
     rows = np.flatnonzero(tracks.confirmed) if confirmed_only else np.arange(tracks.size)
     if len(rows) == 0:
         return []
@@ -102,7 +114,7 @@ def tracks_to_messages(
                 else {
                     name: float(p) for name, p in zip(mode_names, probabilities[row], strict=True)
                 },
-                releasability=releasability,
+                releasability=releasability if labels is None else labels[int(row)],
             )
         )
     return messages
@@ -123,11 +135,15 @@ class TrackingStage:
     confirmed_only: bool = False
     """Publish confirmed tracks only (tentative ones stay inside the tracker)."""
     releasability: str = "NATO"
+    """The stage's own label: no track is released wider than this."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     _converter: MessageConverter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._converter = MessageConverter(self.frame)
+        Label.parse(self.releasability)  # a misconfigured label fails here, not per track
+        self._converter = MessageConverter(
+            self.frame, labels=self.tracker.labels, ceiling=self.releasability
+        )
 
     def step(self, time: datetime, messages: Sequence[object]) -> list[Track]:
         if time.utcoffset() is None:
@@ -136,6 +152,8 @@ class TrackingStage:
         batch = self.tracker.step(time.timestamp(), scans)
         self._record(rejected + self.tracker.take_rejections(), messages, time)
         sensor_names = sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__)
+        labelling = self.tracker.track_labels
+        labels = labelling.texts(labelling.current(batch), self.releasability)
         return tracks_to_messages(
             batch,
             self.frame,
@@ -145,6 +163,7 @@ class TrackingStage:
             mode_names=self.tracker.predictor.mode_names,
             confirmed_only=self.confirmed_only,
             releasability=self.releasability,
+            labels=labels,
         )
 
     def take_dead_letters(self) -> list[DeadLetter]:
@@ -166,7 +185,10 @@ class TrackingStage:
         for rejection in rejections:
             original = by_id.get(rejection.measurement_id)
             raw = b""
+            label = self.releasability
             if original is not None:
+                # The dead letter carries the message: it is no wider than the message.
+                label = self._dead_letter_label(getattr(original, "releasability", "NATO"))
                 try:
                     raw = to_json(original)  # type: ignore[arg-type]
                 except (TypeError, ValueError, OverflowError):
@@ -177,6 +199,10 @@ class TrackingStage:
                     source=f"fusion/{rejection.sensor_id}",
                     reason=rejection.reason,
                     raw=raw,
-                    releasability=self.releasability,
+                    releasability=label,
                 )
             )
+
+    def _dead_letter_label(self, label: object) -> str:
+        # Detections and reports were checked against the label pattern when built.
+        return most_restrictive([str(label)], self.releasability)

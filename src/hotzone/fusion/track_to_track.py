@@ -44,6 +44,7 @@ from scipy.stats import chi2
 
 from hotzone.geo import LocalFrame
 from hotzone.types import GeoPoint, Track, TrackStatus
+from hotzone.types.labels import NATO, Label, LabelConflict, meet_all
 
 FloatArray = NDArray[np.float64]
 WeightRule = Callable[[FloatArray, FloatArray], float]
@@ -159,26 +160,15 @@ def mahalanobis_squared(
 
 
 def combined_releasability(labels: Iterable[str]) -> str | None:
-    """The label of a track fused from tracks with these labels: who may receive all of them.
+    """The label of a track fused from tracks with these labels: who may receive all of them
+    (their meet, `hotzone.types.labels`).
 
     None when no nation may receive them all (such tracks are not fused together).
     """
-    audience: set[str] | None = None  # None: every member nation (NATO)
-    national = False
-    for label in labels:
-        words = label.split()
-        if words[0] == "NATO":
-            continue
-        nations = set(words[1:])
-        national = national or words[0] == "NATIONAL"
-        audience = nations if audience is None else audience & nations
-    if audience is None:
-        return "NATO"
-    if not audience:
+    try:
+        return meet_all(Label.parse(label) for label in labels).text
+    except LabelConflict:
         return None
-    if national and len(audience) == 1:
-        return f"NATIONAL {next(iter(audience))}"
-    return "REL " + " ".join(sorted(audience))
 
 
 # --- alliance track numbers -----------------------------------------------------------
@@ -384,6 +374,16 @@ class AllianceFusionStage:
             if number is not None:
                 groups.setdefault(number, []).append(estimate)
         for number, members in groups.items():
+            # A national track relabelled since it joined may now share no nation with the
+            # others: it leaves (and may start or join another alliance track as a newcomer).
+            label = NATO
+            for member in list(members):
+                mine = Label.parse(member.track.releasability)
+                if label.compatible(mine):
+                    label = label.meet(mine)
+                else:
+                    members.remove(member)
+                    self.table.release(member.nation, member.track.track_id)
             while len(members) > 1:
                 distances = []
                 for index, member in enumerate(members):
@@ -449,7 +449,9 @@ class AllianceFusionStage:
             mean, covariance = intersect_all(
                 [m.mean for m in members], [m.covariance for m in members], self.weight_rule
             )
-            label = combined_releasability(m.track.releasability for m in members) or "NATO"
+            label = combined_releasability(m.track.releasability for m in members)
+            if label is None:
+                continue  # cannot happen: members with no common nation are split up
             candidates.append((number, mean, covariance, label))
         for number, state in self._alliance.items():
             if groups.get(number):
@@ -472,7 +474,9 @@ class AllianceFusionStage:
             mean, covariance = intersect_all(
                 [m.mean for m in members], [m.covariance for m in members], self.weight_rule
             )
-            label = combined_releasability(m.track.releasability for m in members) or "NATO"
+            label = combined_releasability(m.track.releasability for m in members)
+            if label is None:
+                raise AssertionError(f"alliance track {number}: members share no nation")
             self._alliance[number] = _AllianceState(time, mean, covariance, label)
             tracks.append(self._message(number, time, mean, covariance, members, label))
         # Alliance tracks that coasted past their time are forgotten; numbers are not reused.

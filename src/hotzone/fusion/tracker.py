@@ -10,6 +10,11 @@ Out-of-sequence measurements (older than the last step) within ``lag_s`` are han
 buffered reprocessing: the tracker keeps the track batch before each recent step and the
 scans of those steps, rewinds to the step the late measurement belongs to and replays.
 Older ones are counted in ``late_count`` and rejected with a reason.
+
+Releasability: scans carry a label id per row (`SensorScan.label_ids`, ids of ``labels``);
+a measurement is only associated with (or crossed into a track with) inputs it shares a
+nation with, and each track remembers which labels contributed when, so that its label
+is the meet of its recent inputs' (`hotzone.fusion.labels`).
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from hotzone.fusion.deletion import Deleter, MissesDeleter
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.gating import ChiSquareGater, Gater, grid_candidates
 from hotzone.fusion.initiation import Initiator, MOfNInitiator, popcount
+from hotzone.fusion.labels import NO_LABEL, TrackLabels
 from hotzone.fusion.measurement import BearingMeasurement
 from hotzone.fusion.motion import ConstantVelocityMotion
 from hotzone.fusion.predictor import KalmanPredictor, Predictor
 from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
+from hotzone.types.labels import LabelTable
 
 MAX_ABS_VALUE = 1e9
 MAX_ABS_NOISE = 1e14
@@ -84,6 +91,10 @@ class MultiTargetTracker:
     """Out-of-sequence measurements up to this age are replayed; older ones rejected."""
     triangulator: BearingTriangulator | None = field(default_factory=BearingTriangulator)
     """Starts tracks from crossing bearings of passive sensors; None disables it."""
+    labels: LabelTable = field(default_factory=LabelTable)
+    """The releasability labels the scans' ``label_ids`` refer to."""
+    label_window_s: float = 60.0
+    """A label stays on a track until the track has had this long of updates without it."""
 
     tracks: TrackBatch = field(init=False)
     time: float | None = field(init=False, default=None)
@@ -93,10 +104,12 @@ class MultiTargetTracker:
     late_count: int = field(init=False, default=0)
     reprocessed_count: int = field(init=False, default=0)
     _history: list[_History] = field(init=False, default_factory=list)
+    track_labels: TrackLabels = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.spatial_dims not in (2, 3):
             raise ValueError(f"spatial_dims must be 2 or 3, got {self.spatial_dims}")
+        self.track_labels = TrackLabels(self.labels, self.label_window_s)
         modes = len(self.predictor.mode_names)
         self.tracks = TrackBatch.empty(self.predictor.state_size, modes)
 
@@ -437,6 +450,13 @@ class MultiTargetTracker:
                 & (track_identity != measured_identity)
             )
             distance_squared = np.where(clash, np.inf, distance_squared)
+        if scan.label_ids is not None and self.labels.conflicting:
+            # A measurement never joins a track it shares no releasable nation with.
+            track_labels = self.track_labels.current(tracks.take(stage))
+            compatible = self.track_labels.compatible(
+                track_labels[local_tracks], scan.label_ids[rows][local_rows]
+            )
+            distance_squared = np.where(compatible, distance_squared, np.inf)
         log_likelihood = None
         if self.associator.probabilistic:
             _, log_determinant = np.linalg.slogdet(innovation_covariance)
@@ -490,6 +510,7 @@ class MultiTargetTracker:
         tracks.last_update_time[track_rows] = tracks.time[track_rows]
         tracks.hits[track_rows] += 1
         tracks.sensor_mask[track_rows] |= bit
+        tracks = self._record_labels(tracks, scan, track_rows, measurement_rows, times)
         if scan.icao24 is not None and scan.callsign is not None:
             icao = scan.icao24[measurement_rows]
             callsign = scan.callsign[measurement_rows]
@@ -497,6 +518,33 @@ class MultiTargetTracker:
             known_callsign = callsign != None  # noqa: E711
             tracks.icao24[track_rows[known_icao]] = icao[known_icao]
             tracks.callsign[track_rows[known_callsign]] = callsign[known_callsign]
+            if scan.label_ids is not None:
+                labels = scan.label_ids[measurement_rows]
+                tracks.identity_labels[track_rows[known_icao], 0] = labels[known_icao]
+                tracks.identity_labels[track_rows[known_callsign], 1] = labels[known_callsign]
+        return tracks
+
+    def _record_labels(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        track_rows: IntArray,
+        measurement_rows: IntArray,
+        times: FloatArray,
+    ) -> TrackBatch:
+        """Note that measurements with these labels contributed to these tracks now."""
+        if scan.label_ids is None or len(track_rows) == 0:
+            return tracks
+        labels = scan.label_ids[measurement_rows]
+        labelled = labels != NO_LABEL
+        if not labelled.any():
+            return tracks
+        tracks = tracks.with_label_columns(len(self.labels))
+        np.maximum.at(
+            tracks.label_seen,
+            (track_rows[labelled], labels[labelled]),
+            np.broadcast_to(times, labels.shape)[labelled],
+        )
         return tracks
 
     def _update_weighted(
@@ -512,6 +560,9 @@ class MultiTargetTracker:
     ) -> tuple[TrackBatch, IntArray]:
         """Probabilistic (JPDA) update: each track moves by its β-weighted innovation and
         its covariance grows by the spread of the innovations (Bar-Shalom's PDA form)."""
+        if scan.label_ids is not None and self.labels.conflicting and len(pair_tracks):
+            keep = self._consistent_pairs(tracks, pair_tracks, scan.label_ids[pair_rows], weights)
+            pair_tracks, pair_rows, weights = pair_tracks[keep], pair_rows[keep], weights[keep]
         if len(pair_tracks) == 0:
             return tracks, np.zeros(0, dtype=np.int64)
         updated, inverse = np.unique(pair_tracks, return_inverse=True)
@@ -569,7 +620,27 @@ class MultiTargetTracker:
         tracks.last_update_time[hit] = tracks.time[hit]
         tracks.hits[hit] += 1
         tracks.sensor_mask[hit] |= bit
+        # Every gated measurement moved the track by its weight: all of them contributed.
+        tracks = self._record_labels(
+            tracks, scan, pair_tracks, pair_rows, np.full(len(pair_tracks), reference_time)
+        )
         return tracks, hit
+
+    def _consistent_pairs(
+        self, tracks: TrackBatch, pair_tracks: IntArray, pair_labels: IntArray, weights: FloatArray
+    ) -> IntArray:
+        """The pairs to keep so that each track's measurements share a nation: heaviest
+        first, a pair whose label has none in common with those kept so far is dropped."""
+        current = self.track_labels.current(tracks.take(pair_tracks))
+        running: dict[int, int] = {}
+        keep = []
+        for index in np.argsort(-weights, kind="stable").tolist():
+            track = int(pair_tracks[index])
+            label = running.get(track, int(current[index]))
+            if self.labels.compatible(label, int(pair_labels[index])):
+                running[track] = self.labels.meet(label, int(pair_labels[index]))
+                keep.append(index)
+        return np.array(sorted(keep), dtype=np.int64)
 
     def _start_tracks(
         self, tracks: TrackBatch, scan: SensorScan, rows: IntArray, bit: np.uint64
@@ -583,15 +654,17 @@ class MultiTargetTracker:
                     scan.times[rows],
                     scan.values[rows],
                     scan.noise[rows],
+                    None if scan.label_ids is None else scan.label_ids[rows],
                 )
             return tracks
         positions = scan.values[rows][:, : min(size, self.spatial_dims)]
         noise = scan.noise[rows][:, : positions.shape[1], : positions.shape[1]]
-        return self._append(tracks, positions, noise, scan.times[rows], bit, scan, rows)
+        labels = None if scan.label_ids is None else scan.label_ids[rows]
+        return self._append(tracks, positions, noise, scan.times[rows], bit, scan, rows, labels)
 
     def _start_from_bearings(self, tracks: TrackBatch, time: float) -> TrackBatch:
         assert self.triangulator is not None
-        positions, covariances, times = self.triangulator.triangulate(time)
+        positions, covariances, times, labels = self.triangulator.triangulate(time, self.labels)
         if len(positions) == 0:
             return tracks
         dims = self.spatial_dims
@@ -603,6 +676,7 @@ class MultiTargetTracker:
             np.uint64(0),
             None,
             None,
+            labels,
         )
 
     def _append(
@@ -614,6 +688,7 @@ class MultiTargetTracker:
         bit: np.uint64,
         scan: SensorScan | None,
         rows: IntArray | None,
+        labels: IntArray | None = None,
     ) -> TrackBatch:
         count = len(positions)
         state, covariance = self.initiator.initiate(
@@ -628,6 +703,13 @@ class MultiTargetTracker:
                 icao = scan.icao24[rows].copy()
             if scan.callsign is not None:
                 callsign = scan.callsign[rows].copy()
+        label_seen = np.full((count, len(self.labels)), -np.inf)
+        identity_labels = np.full((count, 2), NO_LABEL, dtype=np.int64)
+        if labels is not None:
+            labelled = np.flatnonzero(labels != NO_LABEL)
+            label_seen[labelled, labels[labelled]] = times[labelled]
+            identity_labels[:, 0] = np.where(icao != None, labels, NO_LABEL)  # noqa: E711
+            identity_labels[:, 1] = np.where(callsign != None, labels, NO_LABEL)  # noqa: E711
         new = TrackBatch(
             estimates=self.predictor.initial_estimates(state, covariance),
             time=times.astype(np.float64).copy(),
@@ -642,5 +724,7 @@ class MultiTargetTracker:
             quality=np.zeros(count),
             icao24=icao,
             callsign=callsign,
+            label_seen=label_seen,
+            identity_labels=identity_labels,
         )
         return TrackBatch.concatenate([tracks, new])

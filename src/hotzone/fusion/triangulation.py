@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
+from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.types.labels import LabelTable
 
 
 @dataclass
@@ -24,6 +25,7 @@ class _PendingBearing:
     azimuth: float
     variance: float
     elevation: float | None
+    label: int = -1  # label id in the tracker's LabelTable; -1: unlabelled
 
 
 @dataclass
@@ -47,6 +49,7 @@ class BearingTriangulator:
         times: FloatArray,
         values: FloatArray,
         noise: FloatArray,
+        label_ids: IntArray | None = None,
     ) -> None:
         for row in range(len(times)):
             self.pending.append(
@@ -57,11 +60,16 @@ class BearingTriangulator:
                     float(values[row, 0]),
                     float(noise[row, 0, 0]),
                     float(values[row, 1]) if values.shape[1] > 1 else None,
+                    -1 if label_ids is None else int(label_ids[row]),
                 )
             )
 
-    def triangulate(self, now: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Positions (K, 3), covariances (K, 3, 3) and times (K,) of new crossings."""
+    def triangulate(
+        self, now: float, labels: LabelTable | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+        """Positions (K, 3), covariances (K, 3, 3), times (K,) and label ids (K,) of new
+        crossings. With a label table, only bearings that share a nation are crossed,
+        and a crossing's label is the meet of its two bearings' (-1: unlabelled)."""
         self.pending = [b for b in self.pending if now - b.time <= self.window_s]
         candidates: list[tuple[float, int, int, FloatArray, FloatArray]] = []
         for first_index, first in enumerate(self.pending):
@@ -69,13 +77,15 @@ class BearingTriangulator:
                 second = self.pending[second_index]
                 if second.sensor_id == first.sensor_id:
                     continue
+                if labels is not None and not labels.compatible(first.label, second.label):
+                    continue
                 crossing = self._cross(first, second)
                 if crossing is not None:
                     candidates.append((crossing[2], first_index, second_index, *crossing[:2]))
         # Best-conditioned crossings first; each bearing starts at most one track.
         candidates.sort(key=lambda item: item[0])
         used: set[int] = set()
-        positions, covariances, times = [], [], []
+        positions, covariances, times, crossing_labels = [], [], [], []
         for _, first_index, second_index, position, covariance in candidates:
             if first_index in used or second_index in used:
                 continue
@@ -83,10 +93,17 @@ class BearingTriangulator:
             positions.append(position)
             covariances.append(covariance)
             times.append(max(self.pending[first_index].time, self.pending[second_index].time))
+            pair = (self.pending[first_index].label, self.pending[second_index].label)
+            crossing_labels.append(-1 if labels is None else labels.meet(*pair))
         self.pending = [b for index, b in enumerate(self.pending) if index not in used]
         if not positions:
-            return np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0)
-        return np.array(positions), np.array(covariances), np.array(times)
+            return np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0), np.zeros(0, dtype=np.int64)
+        return (
+            np.array(positions),
+            np.array(covariances),
+            np.array(times),
+            np.array(crossing_labels, dtype=np.int64),
+        )
 
     def _cross(
         self, first: _PendingBearing, second: _PendingBearing
