@@ -149,6 +149,13 @@ class ApiState:
             self.hub.publish(further)
         self.picture.pending_updates.clear()
 
+    def keep(self, message: AnyMessage) -> None:
+        """Into the store, the picture and the stream (a recorded run has no bus)."""
+        if self.store is None:
+            raise RuntimeError("the API is not started")
+        self.store.append(subject_for(message, self.config.nation), message)
+        self.ingest(message)
+
     async def publish(self, message: AnyMessage) -> None:
         """Onto the nation's bus, for c2 (and the recorder) to take; the picture follows the
         bus, so it shows the message as everyone else receives it."""
@@ -449,8 +456,11 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             acknowledged_at=now,
             time=max(now, alert.time),
         )
-        # c2 puts the acknowledgement on the audit record when it takes it off the bus.
-        await state.publish(acknowledged)
+        if state.bus is not None:
+            # c2 puts the acknowledgement on the audit record when it takes it off the bus.
+            await state.publish(acknowledged)
+        else:
+            state.keep(acknowledged)  # a recorded run: kept in its store, nothing to audit
         return to_builtins(acknowledged)
 
     @app.get("/api/proposals", tags=["c2"])
