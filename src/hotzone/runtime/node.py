@@ -21,7 +21,7 @@ from hotzone.bus import NatsBus
 from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
-from hotzone.runtime.services import RecorderService, Stage, StageService
+from hotzone.runtime.services import AllyRecorder, RecorderService, Stage, StageService
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
@@ -101,14 +101,24 @@ async def run_node(
     stop = asyncio.Event()
     sharing: list[ShareExporter | ShareImporter] = []
     share_tasks = []
+    skips: tuple[str, ...] = ()
     if options.alliance:
         sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
         for service in sharing:
             ready = asyncio.Event()
             share_tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
+        # Allied copies (and allies' audit checkpoints, the witnesses) keep arriving after
+        # this node's own run: they are recorded until the node closes.
+        allies = AllyRecorder(bus, store, nation)
+        ready = asyncio.Event()
+        share_tasks.append(asyncio.create_task(allies.run(ready, stop)))
+        await ready.wait()
+        skips = (allies.pattern,)
     try:
-        pipeline = Pipeline(bus, store, run_stages, nation=nation, on_progress=on_progress)
+        pipeline = Pipeline(
+            bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
+        )
         if options.replay:
             messages = simulate(
                 loaded,

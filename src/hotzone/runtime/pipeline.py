@@ -68,7 +68,10 @@ class Pipeline:
         clock_period_s: float = 1.0,
         speed: float = math.inf,
         on_progress: ProgressCallback | None = None,
+        recorder_skips: tuple[str, ...] = (),
     ) -> None:
+        """``recorder_skips``: subject patterns another recorder keeps (a node's allied
+        copies, which outlast its own run)."""
         if clock_period_s <= 0:
             raise ValueError("clock_period_s must be positive")
         self.bus = bus
@@ -78,7 +81,7 @@ class Pipeline:
         self.speed = speed
         self.on_progress = on_progress
         self.services = [StageService(stage, bus, nation) for stage in stages]
-        self.recorder = RecorderService(bus, store, nation)
+        self.recorder = RecorderService(bus, store, nation, skip=recorder_skips)
         self.progress = PipelineProgress()
         self._clock = clock_subject(nation)
         self._ticks_published = 0

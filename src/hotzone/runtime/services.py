@@ -143,13 +143,22 @@ class StageService:
 
 
 class RecorderService:
-    """Writes every message on the nation's subjects to the store, in arrival order."""
+    """Writes every message on the nation's subjects to the store, in arrival order
+    (but those under ``skip`` patterns, which another recorder keeps)."""
 
-    def __init__(self, bus: Bus, store: Store, nation: str, batch_size: int = 512) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        nation: str,
+        batch_size: int = 512,
+        skip: tuple[str, ...] = (),
+    ) -> None:
         self.bus = bus
         self.store = store
         self.nation = nation
         self.batch_size = batch_size
+        self.skip = skip
         self.recorded = 0
         self.dead_letters = 0
         self.ticks_done = 0
@@ -168,6 +177,8 @@ class RecorderService:
                     break
                 self.ticks_done += 1
                 continue
+            if self.skip and any(subject_matches(p, bus_message.subject) for p in self.skip):
+                continue
             message = decode_or_dead_letter(bus_message, "recorder")
             if isinstance(message, DeadLetter):
                 self.dead_letters += 1
@@ -177,6 +188,42 @@ class RecorderService:
                 batch = []
         self._flush(batch)
         await subscription.unsubscribe()
+
+    def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
+        if batch:
+            self.store.append_many(batch)
+            self.recorded += len(batch)
+
+
+class AllyRecorder:
+    """Records what allies release to a nation (``hz.{nation}.ally.>``) until told to stop:
+    copies and allies' audit checkpoints keep arriving after the nation's own run has ended,
+    and the store must hold them (the checkpoints are the witnesses of allies' audits)."""
+
+    def __init__(self, bus: Bus, store: Store, nation: str) -> None:
+        self.bus = bus
+        self.store = store
+        self.pattern = f"hz.{nation}.ally.>"
+        self.recorded = 0
+
+    async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
+        subscription = await self.bus.subscribe(self.pattern, 16384)
+        ready.set()
+        batch: list[tuple[str, AnyMessage]] = []
+        try:
+            while not (stop.is_set() and not batch):
+                bus_message = await subscription.next(timeout_s=0.2)
+                if bus_message is None:
+                    self._flush(batch)
+                    batch = []
+                    continue
+                batch.append((bus_message.subject, decode_or_dead_letter(bus_message, "ally")))
+                if len(batch) >= 512:
+                    self._flush(batch)
+                    batch = []
+        finally:
+            self._flush(batch)
+            await subscription.unsubscribe()
 
     def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
         if batch:
