@@ -17,6 +17,7 @@ from hotzone.c2.stage import ResponseStage
 from hotzone.types import (
     Alert,
     AnyMessage,
+    Assessment,
     AuditRecord,
     Decision,
     EffectClass,
@@ -27,6 +28,7 @@ from hotzone.types import (
     StandardIdentity,
     TargetClass,
     TaskOrder,
+    Track,
     Verdict,
     from_json,
 )
@@ -304,3 +306,25 @@ def test_every_order_traces_back_to_approvals_of_distinct_authorized_humans(
     for order in of_type(outputs, TaskOrder):
         _chain_is_valid(order, records, crew)
         assert [r for r in records if r.kind == AuditKind.ORDER and order.order_id in r.payload]
+
+
+def test_what_c2_derives_is_never_wider_than_its_inputs(spec: C2Spec, crew: Crew) -> None:
+    stage = ResponseStage(spec, crew.registry, releasability="REL PL LT")
+    national = [
+        msgspec.structs.replace(m, releasability="NATIONAL PL") for m in drone_at(seconds(0))
+    ]
+    first = stage.step(seconds(0), national)
+    proposal = of_type(first, Proposal)[0]
+    assert proposal.releasability == "NATIONAL PL"
+    cues = [a for a in of_type(first, Alert) if a.kind == "cue"]
+    assert cues and {a.releasability for a in cues} == {"NATIONAL PL"}
+    outputs = approve(stage, proposal, [crew.commander, crew.operator], 5)
+    (order,) = of_type(outputs, TaskOrder)
+    assert order.releasability == "NATIONAL PL"
+    derived = [m for m in outputs if not isinstance(m, Track | Assessment)]
+    assert all(
+        m.releasability == "NATIONAL PL" for m in derived if type(m).__name__ != "AuditCheckpoint"
+    )
+    stage.finish(seconds(6))
+    # Only the signed heads of the audit chain go to allies, as witnesses.
+    assert {c.releasability for c in stage.audit.drain_checkpoints()} <= {"NATO"}

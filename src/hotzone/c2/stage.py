@@ -72,6 +72,7 @@ from hotzone.types import (
     TrackStatus,
     Verdict,
 )
+from hotzone.types.labels import Label, LabelConflict, meet_all
 from hotzone.types.signing import proposal_content_hash
 
 _THREAT_IDENTITIES = {StandardIdentity.HOSTILE, StandardIdentity.SUSPECT}
@@ -121,6 +122,8 @@ class ResponseStage:
         self.mode = mode
         self.nation = nation
         self.releasability = releasability
+        #: What stays in the nation: its audit chain and its c2 state.
+        self.national_label = f"NATIONAL {nation}"
         self._checkpoint_every = checkpoint_every
         self.node_key = node_key or NodeKey.generate(nation)
         self.policy = ApprovalPolicy.from_spec(spec.authority)
@@ -149,9 +152,10 @@ class ResponseStage:
 
     def _new_audit(self, last: AuditRecord | None = None) -> AuditLog:
         # Checkpoints carry only a hash: they go to every ally as witnesses (NATO).
+        # The chain itself stays in the nation (its records name national decisions).
         return AuditLog(
             last=last,
-            releasability=self.releasability,
+            releasability=self.national_label,
             node_key=self.node_key,
             nation=self.nation,
             checkpoint_every=self._checkpoint_every,
@@ -218,7 +222,7 @@ class ResponseStage:
             changed_by=by,
             decision_id=decision_id,
             reason=reason,
-            releasability=self.releasability,
+            releasability=self.national_label,
         )
 
     # --- restart ------------------------------------------------------------------------
@@ -365,8 +369,12 @@ class ResponseStage:
             accepted=refusal is None,
             code="accepted" if refusal is None else refusal.code,
             reason="" if refusal is None else refusal.reason,
-            releasability=self.releasability,
+            releasability=self._label_for(decision.proposal_hash),
         )
+
+    def _label_for(self, proposal_hash: str) -> str:
+        pending = self.proposals.get(proposal_hash)
+        return pending.proposal.releasability if pending else self.national_label
 
     def _status(self, time: datetime, pending: _Pending) -> ProposalStatus:
         proposal = pending.proposal
@@ -508,7 +516,7 @@ class ResponseStage:
                 summary=f"GLOBAL ABORT by {key.operator_id}: stop every order",
                 priority=1,
                 reasons=tuple(o.order_id for o in self.orders),
-                releasability=self.releasability,
+                releasability=self.national_label,
             ),
         ]
 
@@ -624,9 +632,20 @@ class ResponseStage:
             expires_at=time + timedelta(seconds=min(self.spec.proposal_lifetime_s, last_moment)),
             roe_checks=self.roe.check(effector, threat.track, threat.assessment, aim_point),
             rationale=explanation,
-            releasability=self.releasability,
+            # Never wider than what it was derived from: the track and its assessment.
+            releasability=self._derived_label(
+                threat.track.releasability, threat.assessment.releasability
+            ),
         )
         return msgspec.structs.replace(unhashed, content_hash=proposal_content_hash(unhashed))
+
+    def _derived_label(self, *labels: str) -> str:
+        """The most restrictive of ``labels`` and this node's label; inputs that share no
+        nation with it fall back to the node's own national label."""
+        try:
+            return meet_all(Label.parse(label) for label in (self.releasability, *labels)).text
+        except LabelConflict:
+            return self.national_label
 
     def _cues(self, time: datetime, threats: Sequence[Threat]) -> list[AnyMessage]:
         """Point every cueable sensor in reach at each threat, once: automatic by design."""
@@ -661,7 +680,9 @@ class ResponseStage:
                         track_id=track.track_id,
                         position=track.position,
                         reasons=(f"effector={effector.id}", f"action={effector.action}"),
-                        releasability=self.releasability,
+                        releasability=self._derived_label(
+                            track.releasability, threat.assessment.releasability
+                        ),
                     )
                 )
         return alerts
