@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from hotzone.c2.audit import AuditKind, verify_chain
 from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
-from hotzone.c2.config import C2Spec, load_c2_spec
-from hotzone.c2.keys import SigningKey, verify_signature
+from hotzone.c2.config import AuthoritySpec, C2Spec, CoalitionRule, load_c2_spec
+from hotzone.c2.keys import OperatorRegistry, SigningKey, verify_signature
 from hotzone.c2.stage import ResponseStage
 from hotzone.types import (
     Alert,
@@ -328,3 +328,25 @@ def test_what_c2_derives_is_never_wider_than_its_inputs(spec: C2Spec, crew: Crew
     stage.finish(seconds(6))
     # Only the signed heads of the audit chain go to allies, as witnesses.
     assert {c.releasability for c in stage.audit.drain_checkpoints()} <= {"NATO"}
+
+
+def test_national_authority_is_data_coalition_rules_widen_it(spec: C2Spec, crew: Crew) -> None:
+    allied = SigningKey.generate("lt.cdr.petraitis", OperatorRole.COMMANDER)
+    registry = OperatorRegistry(
+        [*crew.registry, msgspec.structs.replace(allied.public, nation="LT")]
+    )
+    coalition = msgspec.structs.replace(
+        spec,
+        authority=AuthoritySpec(
+            coalition=[CoalitionRule(effector_country="PL", deciders=["LT"])],
+            abort_nations=["LT"],
+        ),
+    )
+    for rules, ordered in ((spec, False), (coalition, True)):
+        stage = ResponseStage(rules, registry, nation="PL")
+        proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+        outputs = approve(stage, proposal, [crew.operator, allied], 5)
+        assert bool(of_type(outputs, TaskOrder)) is ordered
+        abort = allied.decide(ABORT_HASH, Verdict.APPROVE, seconds(6))
+        stage.step(seconds(6), [abort])
+        assert stage.abort_active is ordered
