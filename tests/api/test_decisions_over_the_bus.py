@@ -41,11 +41,12 @@ class Authenticators:
     def __init__(self, home: Path) -> None:
         self.by_user = {
             name: SoftwareAuthenticator("localhost")
-            for name in ("operator1", "commander", "observer", "lt-operator")
+            for name in ("operator1", "operator2", "commander", "observer", "lt-operator")
         }
         registry = RegistryFile(operators_path(home))
         roles = {
             "operator1": (OperatorRole.OPERATOR, "PL"),
+            "operator2": (OperatorRole.OPERATOR, "PL"),
             "commander": (OperatorRole.COMMANDER, "PL"),
             "observer": (OperatorRole.OBSERVER, "PL"),
             "lt-operator": (OperatorRole.OPERATOR, "LT"),
@@ -53,6 +54,8 @@ class Authenticators:
         for name, authenticator in self.by_user.items():
             role, nation = roles[name]
             registry.enroll(authenticator.enrolled(name, role, nation))
+        # operator2 lost the authenticator: its credential is revoked.
+        registry.revoke(self.by_user["operator2"].credential_id)
 
 
 @pytest.fixture
@@ -130,6 +133,7 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
 ) -> None:
     client, keys = live
     operator, commander = login(client, "operator1"), login(client, "commander")
+    lost = login(client, "operator2")
     observer, ally = login(client, "observer"), login(client, "lt-operator")
     proposal = _pending_kinetic(client, operator)
     target = proposal["proposal_id"]
@@ -140,6 +144,7 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
         "national authority": (ally, keys.by_user["lt-operator"], {}),
         "origin": (operator, keys.by_user["operator1"], {"origin": "http://evil.example"}),
         "challenge": (operator, keys.by_user["operator1"], {"challenge": b"\x00" * 32}),
+        "revoked": (lost, keys.by_user["operator2"], {}),
     }
     for reason, (headers, authenticator, twist) in attacks.items():
         status, body = _sign(client, headers, authenticator, target, **twist)
@@ -174,9 +179,39 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
     )
     assert answer.status_code == 403
 
-    status, body = _sign(client, operator, keys.by_user["operator1"], target)
-    assert status == 200, body
-    assert body["proposal"]["missing"] == "awaiting commander"
+    prepared = client.post(
+        "/api/decisions/challenge",
+        json={"target": target, "credential_id": keys.by_user["operator1"].credential_id},
+        headers=operator,
+    ).json()
+    accepted = keys.by_user["operator1"].get_assertion(
+        _b64url_decode(prepared["challenge"]), ORIGIN
+    )
+    answer = client.post(
+        "/api/decisions",
+        json={
+            "decision_id": prepared["decision"]["decision_id"],
+            "assertion": msgspec.to_builtins(accepted),
+        },
+        headers=operator,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["proposal"]["missing"] == "awaiting commander"
+    # The captured assertion replayed for another decision: its challenge is not this one.
+    replay = client.post(
+        "/api/decisions/challenge",
+        json={"target": target, "credential_id": keys.by_user["operator1"].credential_id},
+        headers=operator,
+    ).json()
+    answer = client.post(
+        "/api/decisions",
+        json={
+            "decision_id": replay["decision"]["decision_id"],
+            "assertion": msgspec.to_builtins(accepted),
+        },
+        headers=operator,
+    )
+    assert answer.status_code == 403 and "challenge" in answer.json()["detail"]
     assert not client.get("/api/orders", headers=operator).json()
     # One vote per person, however often it is asked.
     status, body = _sign(client, operator, keys.by_user["operator1"], target)
@@ -188,5 +223,5 @@ def test_browser_style_decisions_go_through_c2_which_refuses_and_audits_every_at
     assert len(orders) == 1 and orders[0]["signature"]
     audit = client.get("/api/audit", headers=operator).json()
     refused = [record["payload"] for record in audit if record["kind"] == "refusal"]
-    assert len(refused) >= len(attacks) + 3
+    assert len(refused) >= len(attacks) + 4
     assert any(record["kind"] == "order" for record in audit)
