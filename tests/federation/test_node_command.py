@@ -41,3 +41,17 @@ def test_a_node_without_a_server_says_so_in_one_line(
     assert main([*args, "--duration", "5", "--connect-timeout", "2"]) == 2
     error = capsys.readouterr().err
     assert url in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_restarted_node_continues_its_audit_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "pl.sqlite"
+    with running_standalone(tmp_path) as server:
+        args = ["node", "--nation", "PL", "--nats", server.plan.url, "--domain", "pl"]
+        for _ in range(2):  # stopped, then started again with the same command
+            assert main([*args, "--duration", "30", "--store", str(store)]) == 0
+    with SQLiteStore(store) as recorded:
+        opened = [m.message for m in recorded.replay(types=["audit"]) if m.message.kind == "open"]
+    assert len(opened) == 2  # one chain, opened again after the restart
+    assert main(["audit", "verify", str(store)]) == 0, capsys.readouterr()

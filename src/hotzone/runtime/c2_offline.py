@@ -86,6 +86,16 @@ def restored_stage(
     return stage
 
 
+def restore_from_store(stage: ResponseStage, store: Store) -> bool:
+    """Restore a restarted node's c2 from what it recorded before, if it recorded anything:
+    its audit chain goes on (no second chain in one store), decisions seen stay replays,
+    and the abort state holds. Whether there was anything to restore."""
+    if store.count("audit") == 0:
+        return False
+    stage.restore([*_stored(store, _RESTORED_TYPES), *_latest_picture(store)])
+    return True
+
+
 def decide_on_store(
     store: Store,
     decision: Decision,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotzone.bus import NatsBus
+from hotzone.runtime.c2_offline import restore_from_store
 from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
@@ -98,6 +99,8 @@ async def run_node(
         connect_deadline_s=options.connect_deadline_s,
     )
     store = SQLiteStore(options.store_path)
+    if built.response is not None and stages is None:
+        restore_from_store(built.response, store)  # a restarted node's c2 goes on
     stop = asyncio.Event()
     sharing: list[ShareExporter | ShareImporter] = []
     share_tasks = []
