@@ -24,7 +24,7 @@ import contextlib
 import json
 import secrets
 import time as wallclock
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.websockets import WebSocketDisconnect
 
 from hotzone.api.allied import name_allied_copy
@@ -73,6 +73,8 @@ from hotzone.types.signing import decision_challenge
 STATIC_DIRECTORY = Path(__file__).resolve().parent.parent / "web" / "static"
 BORDERS_FILE = Path(__file__).resolve().parent.parent / "geo" / "data" / "borders-europe.json"
 SESSION_COOKIE = "hz_session"
+FILTERED_HEADER = "Hz-Filtered-For"
+"""On every answer to a logged-in user: the nations whose releasability it was filtered for."""
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 NATION_PATTERN = r"^[A-Z]{2,3}$"
 
@@ -122,6 +124,8 @@ class ApiState:
     bus: Bus | None = None
     scenario: Scenario | None = None
     layers: dict[str, Any] = field(default_factory=dict)
+    #: The label of the scenario's layers (features without their own label take it).
+    layer_label: str = "NATO"
     #: Decisions prepared for signing, by decision id: (decision, who, prepared at).
     prepared: dict[str, tuple[Decision, str, float]] = field(default_factory=dict)
     #: Requests waiting for c2's answer to their decision, by decision id.
@@ -253,6 +257,7 @@ def create_app(
     if config.scenario is not None:
         state.scenario = load_scenario(config.scenario)
         state.layers = scenario_layers(state.scenario)
+        state.layer_label = state.scenario.releasability
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -283,6 +288,22 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hotzone = state
+
+    @app.middleware("http")
+    async def say_what_was_filtered(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every answer to a logged-in user says which nations it was filtered for."""
+        response = await call_next(request)
+        session = _session_of(state, request)
+        if session is not None and request.url.path.startswith("/api/"):
+            nations = [session.user.nation]
+            view_as = request.query_params.get("view_as")
+            if view_as:
+                nations.append(view_as)
+            response.headers[FILTERED_HEADER] = " ".join(nations)
+        return response
+
     _add_routes(app, state)
     registry = RegistryFile(operators_path(config.home))
     app.include_router(
@@ -306,14 +327,17 @@ async def _follow_bus(state: ApiState, ready: asyncio.Event) -> None:
         state.ingest(message, bus_message.subject)
 
 
-def current_session(request: HTTPConnection) -> Session:
-    """The logged-in session of a request: bearer token, else the session cookie."""
-    state: ApiState = request.app.state.hotzone
+def _session_of(state: ApiState, request: HTTPConnection) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
-    session = state.sessions.get(token or "")
+    return state.sessions.get(token or "")
+
+
+def current_session(request: HTTPConnection) -> Session:
+    """The logged-in session of a request: bearer token, else the session cookie."""
+    session = _session_of(request.app.state.hotzone, request)
     if session is None:
         raise HTTPException(401, "log in first (POST /api/login)")
     return session
@@ -546,14 +570,26 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
     async def orders(nations: Nations) -> list[dict[str, Any]]:
         return [to_builtins(o) for o in state.picture.orders if visible(o.releasability, nations)]
 
+    # The static layers come from the scenario (and its c2 file): they are released as the
+    # scenario is. Each feature carries its label; every collection is filtered by it.
+    def visible_layer(
+        collection: dict[str, Any] | None, nations: tuple[str, ...]
+    ) -> dict[str, Any]:
+        collection = collection or _empty_collection()
+        features = [
+            feature
+            for feature in collection.get("features", [])
+            if visible(_feature_label(feature, state.layer_label), nations)
+        ]
+        return {**collection, "features": features}
+
     @app.get("/api/effectors", tags=["layers"])
-    async def effectors(_: CurrentSession) -> dict[str, Any]:
-        collection: dict[str, Any] = state.layers.get("effectors") or _empty_collection()
-        return collection
+    async def effectors(nations: Nations) -> dict[str, Any]:
+        return visible_layer(state.layers.get("effectors"), nations)
 
     @app.get("/api/sensors", tags=["layers"])
     async def sensors(nations: Nations) -> dict[str, Any]:
-        collection = state.layers.get("sensors") or _empty_collection()
+        collection = visible_layer(state.layers.get("sensors"), nations)
         status = {
             source: to_builtins(event)
             for source, event in state.picture.sensor_status.items()
@@ -562,12 +598,12 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return {**collection, "status": status}
 
     @app.get("/api/layers", tags=["layers"])
-    async def layers(_: CurrentSession) -> dict[str, Any]:
-        return state.layers
+    async def layers(nations: Nations) -> dict[str, Any]:
+        return {name: visible_layer(layer, nations) for name, layer in state.layers.items()}
 
     @app.get("/api/borders", tags=["layers"])
     async def borders(_: CurrentSession) -> Response:
-        # Natural Earth 1:50m, shipped in the package: the map needs no tile server.
+        # Natural Earth 1:50m, shipped in the package: public geography, no label.
         return FileResponse(BORDERS_FILE, media_type="application/json")
 
     @app.get("/api/audit", tags=["audit"])
@@ -575,7 +611,11 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return [to_builtins(r) for r in state.picture.audit if visible(r.releasability, nations)]
 
     @app.get("/api/audit/verify", tags=["audit"])
-    async def audit_verify(_: CurrentSession) -> dict[str, Any]:
+    async def audit_verify(nations: Nations) -> dict[str, Any]:
+        # The chain is checked whole, so only those who may see all of it get the answer.
+        labels = {record.releasability for record in state.picture.audit}
+        if not all(visible(label, nations) for label in labels):
+            raise HTTPException(403, f"the audit of {state.config.nation} is not released to you")
         fault = verify_chain(state.picture.audit)
         detail = str(fault) if fault else f"{len(state.picture.audit)} records, chain intact"
         return {"intact": fault is None, "detail": detail, "records": len(state.picture.audit)}
@@ -590,9 +630,14 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return Response(body, media_type="application/x-ndjson", headers=headers)
 
     @app.get("/api/status", tags=["runs"])
-    async def status(_: CurrentSession) -> dict[str, Any]:
+    async def status(nations: Nations) -> dict[str, Any]:
         clock = state.picture.clock
         c2_state = state.picture.c2_state
+        if c2_state is not None and not visible(c2_state.releasability, nations):
+            c2_state = None  # the nation's c2 state (who aborted) is its own
+        scenario = state.scenario
+        if scenario is not None and not visible(scenario.releasability, nations):
+            scenario = None
         return {
             "nation": state.config.nation,
             "clock": clock.isoformat() if clock else None,
@@ -601,16 +646,19 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             "mode": c2_state.mode if c2_state else None,
             "aborted": bool(c2_state and c2_state.abort_active),
             "aborted_by": c2_state.changed_by if c2_state and c2_state.abort_active else None,
-            "scenario": state.scenario.name if state.scenario else None,
+            "scenario": scenario.name if scenario else None,
             "stream_clients": len(state.hub.clients),
         }
 
     @app.get("/api/runs", tags=["runs"])
-    async def runs(_: CurrentSession) -> list[dict[str, Any]]:
+    async def runs(nations: Nations) -> list[dict[str, Any]]:
+        # The runs on this server are its nation's own records.
+        if not visible(f"NATIONAL {state.config.nation}", nations):
+            return []
         return _list_runs(state.config.runs_directory)
 
     @app.get("/api/scenarios", tags=["runs"])
-    async def scenarios(_: CurrentSession) -> list[dict[str, Any]]:
+    async def scenarios(nations: Nations) -> list[dict[str, Any]]:
         listed = []
         for name in shipped_scenarios():
             try:
@@ -618,8 +666,15 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             except ScenarioError as error:
                 listed.append({"name": name, "error": str(error)})
                 continue
+            if not visible(loaded.releasability, nations):
+                continue
             listed.append(
-                {"name": name, "description": loaded.description, "start": loaded.start.isoformat()}
+                {
+                    "name": name,
+                    "description": loaded.description,
+                    "start": loaded.start.isoformat(),
+                    "releasability": loaded.releasability,
+                }
             )
         return listed
 
@@ -639,7 +694,7 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             max_pending=state.config.stream_max_pending,
             acknowledged_flow=acks,
         )
-        sender = asyncio.create_task(_send_batches(websocket, client.next_batch, state))
+        sender = asyncio.create_task(_send_batches(websocket, client.next_batch, state, nations))
         # The sender waits for updates, not for the socket: a second task notices the close.
         receiver = asyncio.create_task(_until_disconnect(websocket, client.acknowledge))
         try:
@@ -655,11 +710,13 @@ async def _send_batches(
     websocket: WebSocket,
     client_batches: Callable[[float], Any],
     state: ApiState,
+    nations: tuple[str, ...],
 ) -> None:
     # msgspec encodes a batch of a thousand track updates several times faster than json.
     encode = msgspec.json.Encoder().encode
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await websocket.send_text(json.dumps({"type": "hello", "clock": _iso(state.picture.clock)}))
+        hello = {"type": "hello", "clock": _iso(state.picture.clock), "filtered_for": nations}
+        await websocket.send_text(json.dumps(hello))
         while True:
             batch: list[Update] = await client_batches(state.config.stream_batch_interval_s)
             message = {"type": "batch", "clock": _iso(state.picture.clock), "updates": batch}
@@ -720,6 +777,11 @@ def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     if status == 200:
         return body
     raise HTTPException(status, str(body.get("reason") or "refused"))
+
+
+def _feature_label(feature: dict[str, Any], default: str) -> str:
+    properties = feature.get("properties") or {}
+    return str(properties.get("releasability") or default)
 
 
 def _empty_collection() -> dict[str, Any]:

@@ -80,7 +80,7 @@ async def run_node(
     returns (e.g. a barrier all nodes reach), so allies catch up before it stops."""
     nation = check_nation(options.nation)
     loaded = load_scenario(options.scenario)
-    # A node is never a simulation: no simulated operators, their keys refused.
+    # A node is never a simulation (RunMode.LIVE): only enrolled people decide.
     built = build_stages(loaded, seed=options.seed, sectors=options.sectors, nation=nation)
     run_stages: list[Stage] = list(stages) if stages is not None else list(built.stages)
     streams = federation_streams(nation, options.replicas)
