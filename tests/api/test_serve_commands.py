@@ -20,7 +20,7 @@ from hotzone.runtime.federation_servers import free_port
 
 HOTZONE = str(Path(sys.executable).with_name("hotzone"))
 START_TIMEOUT_S = 180.0
-URL = re.compile(r"hotzone COP: (http://\S+)")
+URL = re.compile(r"hotzone COP: (https?://\S+)")
 
 
 class Served:

@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import math
 import secrets
 import time as wallclock
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -43,8 +44,9 @@ from hotzone.api.allied import name_allied_copy
 from hotzone.api.layers import scenario_layers
 from hotzone.api.picture import PictureState, to_builtins
 from hotzone.api.releasability import releasable_to_all
+from hotzone.api.sessions import LoginGuard, Session, SessionTable, close_sockets
 from hotzone.api.stream import StreamHub, Update
-from hotzone.api.users import DEMO_USERS_FILE, User, load_users, verify_password
+from hotzone.api.users import DEMO_USERS_FILE, User, hash_password, load_users, verify_password
 from hotzone.api.webauthn_routes import webauthn_router
 from hotzone.bus import Bus
 from hotzone.c2.audit import verify_chain
@@ -103,12 +105,12 @@ class ApiConfig:
     decision_timeout_s: float = 10.0
     #: How long a prepared decision may wait for the operator's authenticator.
     challenge_lifetime_s: float = 300.0
-
-
-@dataclass
-class Session:
-    user: User
-    token: str
+    #: Failed logins (per user name and per address) before each attempt must wait.
+    login_free_attempts: int = 10
+    #: A session ends after this long without a request, and after ``session_lifetime_s``.
+    session_idle_timeout_s: float = 1800.0
+    session_lifetime_s: float = 12 * 3600.0
+    max_sessions_per_user: int = 5
 
 
 @dataclass
@@ -119,7 +121,10 @@ class ApiState:
     users: dict[str, User]
     picture: PictureState = field(default_factory=PictureState)
     hub: StreamHub = field(default_factory=StreamHub)
-    sessions: dict[str, Session] = field(default_factory=dict)
+    sessions: SessionTable = field(default_factory=SessionTable)
+    guard: LoginGuard = field(default_factory=LoginGuard)
+    #: Checked for unknown user names, so they take as long as known ones.
+    unknown_user_hash: str = ""
     store: Store | None = None
     bus: Bus | None = None
     scenario: Scenario | None = None
@@ -253,7 +258,18 @@ def create_app(
     """The API and the page for ``config``; with ``bus``, the picture follows it live;
     ``background`` (e.g. the pipeline of a live run) runs while the app runs."""
     config = config or ApiConfig()
-    state = ApiState(config=config, users=load_users(config.users_file), bus=bus)
+    state = ApiState(
+        config=config,
+        users=load_users(config.users_file),
+        bus=bus,
+        sessions=SessionTable(
+            idle_timeout_s=config.session_idle_timeout_s,
+            lifetime_s=config.session_lifetime_s,
+            max_per_user=config.max_sessions_per_user,
+        ),
+        guard=LoginGuard(free_attempts=config.login_free_attempts),
+        unknown_user_hash=hash_password(secrets.token_urlsafe(16)),
+    )
     if config.scenario is not None:
         state.scenario = load_scenario(config.scenario)
         state.layers = scenario_layers(state.scenario)
@@ -288,6 +304,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hotzone = state
+
+    @app.middleware("http")
+    async def refuse_foreign_origins(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A state-changing request from a page of another origin is refused (CSRF)."""
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not _origin_allowed(
+            config, request
+        ):
+            return JSONResponse({"detail": "origin not allowed"}, status_code=403)
+        return await call_next(request)
 
     @app.middleware("http")
     async def say_what_was_filtered(
@@ -358,6 +385,19 @@ def session_user(session: Annotated[Session, Depends(current_session)]) -> User:
     return session.user
 
 
+def _origin_allowed(config: ApiConfig, connection: HTTPConnection) -> bool:
+    """Whether the request's ``Origin`` (browsers send it) is this site's. Clients that
+    send none (the CLI, scripts) are not browsers a foreign page could drive."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in config.origins:
+        return True
+    host = connection.headers.get("host", "")
+    scheme = "https" if connection.url.scheme in ("https", "wss") else "http"
+    return origin == f"{scheme}://{host}"
+
+
 def relying_party(config: ApiConfig, request: HTTPConnection) -> RelyingParty:
     """The WebAuthn relying party a request is served as (rp id and allowed origins)."""
     if config.origins:
@@ -392,19 +432,41 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         return FileResponse(page)
 
     @app.post("/api/login", tags=["session"])
-    async def login(body: LoginRequest) -> JSONResponse:
+    async def login(body: LoginRequest, request: Request) -> JSONResponse:
+        address = request.client.host if request.client else "?"
+        keys = (f"user:{body.username}", f"address:{address}")
+        wait = state.guard.retry_after(keys)
+        if wait > 0:
+            raise HTTPException(
+                429,
+                "too many failed logins: try again later",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         user = state.users.get(body.username)
-        if user is None or not verify_password(body.password, user.password_hash):
+        # scrypt off the event loop, and as long for an unknown name as for a known one.
+        stored = user.password_hash if user is not None else state.unknown_user_hash
+        matches = await asyncio.to_thread(verify_password, body.password, stored)
+        if user is None or not matches:
+            state.guard.failed(keys)
             raise HTTPException(401, "unknown user or wrong password")
-        token = secrets.token_urlsafe(32)
-        state.sessions[token] = Session(user=user, token=token)
-        response = JSONResponse({"token": token, "user": _user_view(user)})
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+        state.guard.succeeded(keys[:1])
+        session, ended = state.sessions.open(user)
+        await close_sockets(ended)
+        response = JSONResponse({"token": session.token, "user": _user_view(user)})
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            max_age=int(state.config.session_lifetime_s),
+        )
         return response
 
     @app.post("/api/logout", tags=["session"])
     async def logout(session: CurrentSession) -> JSONResponse:
-        state.sessions.pop(session.token, None)
+        state.sessions.close(session.token)
+        await close_sockets([session])
         response = JSONResponse({"logged_out": session.user.username})
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -687,6 +749,9 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         if session is None:
             await websocket.close(code=4401, reason="log in first")
             return
+        if not _origin_allowed(state.config, websocket):
+            await websocket.close(code=4403, reason="origin not allowed")
+            return
         nations = (session.user.nation, view_as) if view_as else (session.user.nation,)
         await websocket.accept()
         client = state.hub.connect(
@@ -697,6 +762,14 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         sender = asyncio.create_task(_send_batches(websocket, client.next_batch, state, nations))
         # The sender waits for updates, not for the socket: a second task notices the close.
         receiver = asyncio.create_task(_until_disconnect(websocket, client.acknowledge))
+
+        async def logged_out() -> None:
+            for task in (sender, receiver):
+                task.cancel()
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(code=4401, reason="logged out")
+
+        session.closers.append(logged_out)
         try:
             await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -704,6 +777,8 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             for task in (sender, receiver):
                 task.cancel()
             state.hub.disconnect(client)
+            with contextlib.suppress(ValueError):
+                session.closers.remove(logged_out)
 
 
 async def _send_batches(

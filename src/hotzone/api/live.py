@@ -11,6 +11,7 @@ import contextlib
 import math
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,9 +38,29 @@ class RunFolderError(ValueError):
     """A run folder that cannot be served, with the reason."""
 
 
-def url_of(host: str, port: int) -> str:
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and key the picture is served with over HTTPS."""
+
+    certificate: Path
+    key: Path
+
+
+def url_of(host: str, port: int, tls: Tls | None = None) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    return f"{'https' if tls else 'http'}://{shown}:{port}/"
+
+
+def _run_server(app: FastAPI, host: str, port: int, tls: Tls | None) -> None:
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ssl_certfile=str(tls.certificate) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
+    )
 
 
 class InLoopServer(uvicorn.Server):
@@ -97,10 +118,11 @@ def serve_run(
     users_file: Path = DEMO_USERS_FILE,
     nation: str = "PL",
     announce: Callable[[str], None] = print,
+    tls: Tls | None = None,
 ) -> None:
     app = create_app(run_folder_config(run_directory, users_file, nation))
-    announce(f"hotzone COP: {url_of(host, port)} (run {run_directory})")
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    announce(f"hotzone COP: {url_of(host, port, tls)} (run {run_directory})")
+    _run_server(app, host, port, tls)
 
 
 def serve_scenario(
@@ -114,6 +136,7 @@ def serve_scenario(
     speed: float = 1.0,
     duration_s: float | None = None,
     announce: Callable[[str], None] = print,
+    tls: Tls | None = None,
 ) -> None:
     loaded = load_scenario(scenario)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -127,7 +150,8 @@ def serve_scenario(
     bus = InProcessBus()
     # An exercise: the feed is simulated (and the effect model closes the loop into it),
     # the people deciding in the browser are real, so c2 accepts only enrolled operators.
-    relying = RelyingParty("localhost", frozenset({f"http://localhost:{port}"}))
+    origin = f"{'https' if tls else 'http'}://localhost:{port}"
+    relying = RelyingParty("localhost", frozenset({origin}))
     run = build_stages(
         loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation, relying_party=relying
     )
@@ -156,11 +180,11 @@ def serve_scenario(
         scenario=scenario,
         runs_directory=parent,
         rp_id="localhost",
-        origins=(f"http://localhost:{port}",),
+        origins=(origin,),
     )
     app = create_app(config, bus=bus, background=play)
-    announce(f"hotzone COP: {url_of(host, port)} (live, {_speed_text(speed)})")
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    announce(f"hotzone COP: {url_of(host, port, tls)} (live, {_speed_text(speed)})")
+    _run_server(app, host, port, tls)
 
 
 def _speed_text(speed: float) -> str:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotzone.commands.common import SubParsers, positive_float_or_max
+
+if TYPE_CHECKING:
+    from hotzone.api.live import Tls
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -43,6 +47,48 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         "--users", type=Path, default=None, help="users file (default: the demo TEST users)"
     )
     parser.add_argument("--nation", default="PL", help="the nation whose subjects are served")
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, help="serve HTTPS with this certificate (PEM)"
+    )
+    parser.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+
+
+def server_checks(args: argparse.Namespace) -> Tls | None:
+    """The checks before anything is served: a port on earth, TLS given whole and readable,
+    and the demo's TEST users (public passwords) never beyond this machine."""
+    from hotzone.api.live import Tls
+    from hotzone.api.users import DEMO_USERS_FILE, UsersFileError, load_users
+    from hotzone.commands.common import CommandError
+
+    _check_port(args.port)
+    try:
+        users = load_users(args.users or DEMO_USERS_FILE)
+    except UsersFileError as error:
+        raise CommandError(str(error)) from None
+    if not _is_loopback(args.host) and any(user.test_only for user in users.values()):
+        raise CommandError(
+            f"--host {args.host} would expose the TEST users (public passwords) beyond this "
+            "machine: serve on 127.0.0.1, or give --users with your own users"
+        )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise CommandError("--tls-cert and --tls-key go together")
+    if args.tls_cert is None:
+        return None
+    for path in (args.tls_cert, args.tls_key):
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+    return Tls(certificate=args.tls_cert, key=args.tls_key)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def serve_run_folder(args: argparse.Namespace, run_directory: Path) -> None:
@@ -51,7 +97,7 @@ def serve_run_folder(args: argparse.Namespace, run_directory: Path) -> None:
     from hotzone.api.users import DEMO_USERS_FILE, UsersFileError
     from hotzone.commands.common import CommandError
 
-    _check_port(args.port)
+    tls = server_checks(args)
     try:
         serve_run(
             run_directory,
@@ -59,6 +105,7 @@ def serve_run_folder(args: argparse.Namespace, run_directory: Path) -> None:
             port=args.port,
             users_file=args.users or DEMO_USERS_FILE,
             nation=args.nation,
+            tls=tls,
         )
     except (RunFolderError, UsersFileError) as error:
         raise CommandError(str(error)) from None
@@ -73,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.run_directory is not None:
         serve_run_folder(args, args.run_directory)
         return 0
-    _check_port(args.port)
+    tls = server_checks(args)
     try:
         serve_scenario(
             args.scenario,
@@ -85,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             speed=args.speed,
             duration_s=args.duration,
+            tls=tls,
         )
     except (ScenarioError, UsersFileError) as error:
         raise CommandError(str(error)) from None
