@@ -36,3 +36,26 @@ def test_a_node_without_a_server_says_so_in_one_line(
     assert main([*args, "--duration", "5", "--connect-timeout", "2"]) == 2
     error = capsys.readouterr().err
     assert url in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_node_without_credentials_or_with_a_bad_file_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.federation.servers import running_federation
+
+    with running_federation(["PL"], tmp_path, secure=True) as federation:
+        assert federation.secrets is not None
+        url = federation.url("PL")
+        ca = str(federation.secrets.ca)
+        args = ["node", "--nation", "PL", "--nats", url, "--store", str(tmp_path / "x.sqlite")]
+        # TLS but no credentials: the server refuses, and the node says why.
+        assert main([*args, "--tls-ca", ca, "--duration", "5", "--connect-timeout", "2"]) == 2
+        error = capsys.readouterr().err
+        assert url in error and "authorization" in error.lower()
+        assert len(error.strip().splitlines()) == 1
+        # A file that is not a credentials file.
+        bogus = tmp_path / "pl.creds"
+        bogus.write_text("not credentials")
+        assert main([*args, "--creds", str(bogus), "--tls-ca", ca, "--duration", "5"]) == 2
+        error = capsys.readouterr().err
+        assert "not a NATS credentials file" in error and len(error.strip().splitlines()) == 1
