@@ -1,7 +1,8 @@
 """Federation benchmark on real nats-servers (not run by `make test`).
 
 1. Latency: a detection published in PL -> the track it makes, shared, visible in LT
-   (hub + PL + LT leaf servers; a one-track-per-detection stage), p50 and p99.
+   (hub + PL + LT leaf servers; a one-track-per-detection stage), p50 and p99, on open
+   servers and with accounts, credentials and TLS (interleaved rounds), and their ratio.
 2. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
    HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
    processes, each with the consumer of its share of the sectors and the real tracking
@@ -10,6 +11,7 @@
    processes and no more with four. docs/federation.md has figures and their reading.
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
+    .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
 
@@ -52,8 +54,9 @@ NODE_MAX_PENDING = 8192
 PIPELINE_PUBLISHES = os.environ.get("HOTZONE_BENCH_PIPELINE", "1") == "1"
 
 
-async def _latency(directory: Path, count: int) -> list[float]:
-    with running_federation(["PL", "LT"], directory) as federation:
+async def _latency(directory: Path, count: int, secure: bool = False) -> list[float]:
+    """``secure``: the servers with accounts, credentials and TLS (`federation config`)."""
+    with running_federation(["PL", "LT"], directory, secure=secure) as federation:
         hub, buses = await connect_federation(federation, ["PL", "LT"])
         poland, lithuania = buses["PL"], buses["LT"]
         stop = asyncio.Event()
@@ -255,6 +258,28 @@ def _drain(
     return max(report.finished_at for report in reports) - started, server_cpu, reports
 
 
+def _print_latencies(samples: int, rounds: int) -> None:
+    """Open servers against accounts + credentials + TLS, in interleaved rounds (a busy
+    spell on the host hits both): p50 and p99 of all samples of each, and their ratio."""
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for secure in (False, True):
+            with tempfile.TemporaryDirectory() as scratch:
+                runs[secure] += asyncio.run(_latency(Path(scratch) / "latency", samples, secure))
+    quantiles = {}
+    for secure, latencies in runs.items():
+        p50 = statistics.median(latencies) * 1000
+        p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+        quantiles[secure] = (p50, p99)
+        what = "accounts + TLS" if secure else "open servers  "
+        print(
+            f"PL detection -> LT shared track, {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            f"  ({len(latencies)} samples, {rounds} rounds)"
+        )
+    (open50, open99), (secure50, secure99) = quantiles[False], quantiles[True]
+    print(f"accounts + TLS / open: p50 {secure50 / open50:.2f}x, p99 {secure99 / open99:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-samples", type=int, default=300)
@@ -262,13 +287,12 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
     if not args.skip_latency:
-        with tempfile.TemporaryDirectory() as scratch:
-            latencies = asyncio.run(_latency(Path(scratch) / "latency", args.latency_samples))
-        p50 = statistics.median(latencies) * 1000
-        p99 = statistics.quantiles(latencies, n=100)[98] * 1000
-        print(f"PL detection -> LT shared track: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        _print_latencies(args.latency_samples, args.rounds)
+        if args.latency_only:
+            return
     backlog = synthetic_backlog(SECTORS, args.targets_per_sector, args.scans)
     total = sum(len(window) for _, window in backlog)
     print(

@@ -44,11 +44,16 @@ async def connect_federation(
             federation_streams(nation, archives=False),
             domain=nation.lower(),
             name=f"test-{nation}",
+            **federation.connect_options(nation),
         )
         for nation in nations
     }
     hub = await NatsBus.connect(
-        federation.url("hub"), hub_streams(nations), domain="hub", name="test-hub"
+        federation.url("hub"),
+        hub_streams(nations),
+        domain="hub",
+        name="test-hub",
+        **federation.connect_options("hub"),
     )
     return hub, buses
 

@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
+from hotzone.runtime.federation_security import FederationSecrets, secure_federation
 from hotzone.runtime.federation_servers import (
     FederationPlan,
     NatsServerError,
@@ -110,11 +112,24 @@ class RunningFederation:
     plan: FederationPlan
     processes: dict[str, NatsServerProcess]
     proxies: dict[str, TcpProxy] = field(default_factory=dict)
+    #: Accounts, credentials and TLS (``secure=True``); None: open servers.
+    secrets: FederationSecrets | None = None
 
     def url(self, name: str) -> str:
         """``hub`` or a nation code."""
         server = self.plan.hub if name == "hub" else self.plan.nations[name]
         return server.url
+
+    def connect_options(self, name: str) -> BusSecurity:
+        """``NatsBus.connect`` keywords for ``hub`` or a nation: its credentials and the CA."""
+        if self.secrets is None:
+            return {}
+        return {"user_credentials": self.secrets.creds(name), "tls_ca": self.secrets.ca}
+
+
+class BusSecurity(TypedDict, total=False):
+    user_credentials: Path
+    tls_ca: Path
 
 
 @contextlib.contextmanager
@@ -132,10 +147,11 @@ def running_servers(plans: list[ServerPlan], directory: Path) -> Iterator[list[N
 
 @contextlib.contextmanager
 def running_federation(
-    nations: list[str], directory: Path, proxied: tuple[str, ...] = ()
+    nations: list[str], directory: Path, proxied: tuple[str, ...] = (), secure: bool = False
 ) -> Iterator[RunningFederation]:
     """A hub and one leaf server per nation; the nations in ``proxied`` reach the hub
-    through a `TcpProxy` each (``federation.proxies[nation].cut()``)."""
+    through a `TcpProxy` each (``federation.proxies[nation].cut()``). ``secure``: each
+    nation its account, TLS everywhere, credentials in ``federation.secrets``."""
     plan = plan_federation(nations, directory)
     proxies: dict[str, TcpProxy] = {}
     assert plan.hub.leaf_port is not None
@@ -143,12 +159,14 @@ def running_federation(
         proxy = TcpProxy(plan.hub.host, plan.hub.leaf_port)
         proxies[nation] = proxy
         plan.nations[nation].hub_leaf_url = f"nats-leaf://127.0.0.1:{proxy.port}"
+    secrets = secure_federation(plan, directory / "secrets") if secure else None
     try:
         with running_servers(plan.servers, directory) as processes:
             yield RunningFederation(
                 plan=plan,
                 processes={p.plan.name: p for p in processes},
                 proxies=proxies,
+                secrets=secrets,
             )
     finally:
         for proxy in proxies.values():

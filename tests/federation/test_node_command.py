@@ -55,3 +55,26 @@ def test_a_restarted_node_continues_its_audit_chain(
         opened = [m.message for m in recorded.replay(types=["audit"]) if m.message.kind == "open"]
     assert len(opened) == 2  # one chain, opened again after the restart
     assert main(["audit", "verify", str(store)]) == 0, capsys.readouterr()
+
+
+def test_a_node_without_credentials_or_with_a_bad_file_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.federation.servers import running_federation
+
+    with running_federation(["PL"], tmp_path, secure=True) as federation:
+        assert federation.secrets is not None
+        url = federation.url("PL")
+        ca = str(federation.secrets.ca)
+        args = ["node", "--nation", "PL", "--nats", url, "--store", str(tmp_path / "x.sqlite")]
+        # TLS but no credentials: the server refuses, and the node says why.
+        assert main([*args, "--tls-ca", ca, "--duration", "5", "--connect-timeout", "2"]) == 2
+        error = capsys.readouterr().err
+        assert url in error and "authorization" in error.lower()
+        assert len(error.strip().splitlines()) == 1
+        # A file that is not a credentials file.
+        bogus = tmp_path / "pl.creds"
+        bogus.write_text("not credentials")
+        assert main([*args, "--creds", str(bogus), "--tls-ca", ca, "--duration", "5"]) == 2
+        error = capsys.readouterr().err
+        assert "not a NATS credentials file" in error and len(error.strip().splitlines()) == 1

@@ -31,13 +31,15 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal, TypeVar
+from pathlib import Path
+from typing import Literal, TypedDict, TypeVar
 
 import nats
 import nats.errors
@@ -49,6 +51,7 @@ from nats.js import api as js_api
 
 from hotzone.bus.base import BusMessage
 from hotzone.bus.inprocess import BusClosedError
+from hotzone.bus.nkeys import Credentials
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
 
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
@@ -74,6 +77,36 @@ async def _log_reconnected() -> None:
     _log.warning("NATS reconnected after a lost connection")
 
 
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
+class ConnectOptions(TypedDict, total=False):
+    """What `connect_options` adds to ``nats.connect``."""
+
+    user_jwt_cb: Callable[[], bytearray]
+    signature_cb: Callable[[str], bytes]
+    tls: ssl.SSLContext
+
+
+def connect_options(
+    user_credentials: str | Path | None = None, tls_ca: str | Path | None = None
+) -> ConnectOptions:
+    """``nats.connect`` options for a ``.creds`` file and a CA file. The credentials are
+    read now (`NkeyError` names a bad file) and the nonce is signed with `cryptography`
+    (`hotzone.bus.nkeys`), so no ``nkeys`` package is needed."""
+    options: ConnectOptions = {}
+    if user_credentials is not None:
+        credentials = Credentials.read(Path(user_credentials))
+        options["user_jwt_cb"] = credentials.jwt_callback()
+        options["signature_cb"] = credentials.signature_callback()
+    if tls_ca is not None:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(tls_ca))
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        options["tls"] = context
+    return options
+
+
 class BusPublishError(RuntimeError):
     """A publish that the servers did not confirm before its deadline, or refused outright."""
 
@@ -84,11 +117,15 @@ class NoStreamError(LookupError):
 
 @dataclass(frozen=True)
 class StreamSource:
-    """Where a sourced stream copies from: a stream, optionally in another JetStream domain."""
+    """Where a sourced stream copies from: a stream, optionally in another JetStream domain.
+
+    ``deliver`` is the subject prefix the source's consumer delivers on (its JetStream
+    default is ``$JS.S``); across accounts it names what the other account exports."""
 
     stream: str
     filter_subject: str | None = None
     domain: str | None = None
+    deliver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +173,7 @@ class StreamSpec:
 def _source_config(source: StreamSource) -> js_api.StreamSource:
     external = None
     if source.domain is not None:
-        external = js_api.ExternalStream(api=f"$JS.{source.domain}.API")
+        external = js_api.ExternalStream(api=f"$JS.{source.domain}.API", deliver=source.deliver)
     return js_api.StreamSource(
         name=source.stream, filter_subject=source.filter_subject, external=external
     )
@@ -464,11 +501,29 @@ class NatsBus:
         publish_deadline_s: float = 60.0,
         pipeline_publishes: bool = False,
         connect_deadline_s: float = 30.0,
+        user_credentials: str | Path | None = None,
+        tls_ca: str | Path | None = None,
     ) -> NatsBus:
         """Connect and, by default, ensure the streams. Once connected, a lost connection is
         retried for ever; the first connection must succeed within ``connect_deadline_s``
-        (`NatsConnectError` otherwise: a wrong URL is an error to report, not to wait on)."""
+        (`NatsConnectError` otherwise: a wrong URL is an error to report, not to wait on).
+
+        ``user_credentials`` is a NATS ``.creds`` file (a user's JWT and key; the servers
+        of ``hotzone federation config`` refuse clients without one) and ``tls_ca`` the
+        CA that signed the servers' certificates (TLS on, the server verified)."""
         server_list = [servers] if isinstance(servers, str) else list(servers)
+        options = connect_options(user_credentials, tls_ca)
+        # What the server said (an authorization violation) tells more than the broken
+        # pipe of the attempt after it: a NATS error is kept over a socket error.
+        last_error: list[Exception] = []
+
+        async def remember_error(error: Exception) -> None:
+            if isinstance(error, nats.errors.Error) or not any(
+                isinstance(kept, nats.errors.Error) for kept in last_error
+            ):
+                last_error[:] = [error]
+            await _log_connection_error(error)
+
         try:
             client = await asyncio.wait_for(
                 nats.connect(
@@ -478,15 +533,17 @@ class NatsBus:
                     reconnect_time_wait=0.25,
                     connect_timeout=5,
                     allow_reconnect=True,
-                    error_cb=_log_connection_error,
+                    error_cb=remember_error,
                     reconnected_cb=_log_reconnected,
+                    **options,
                 ),
                 connect_deadline_s,
             )
         except TimeoutError:
+            why = f" (last error: {_describe(last_error[0])})" if last_error else ""
             raise NatsConnectError(
                 f"no NATS server answered at {', '.join(server_list)} "
-                f"within {connect_deadline_s:g} s"
+                f"within {connect_deadline_s:g} s{why}"
             ) from None
         bus = cls(
             client,

@@ -21,13 +21,39 @@ def add_parser(subparsers: SubParsers) -> None:
         "See docs/federation.md.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    config = actions.add_parser("config", help="write hub.conf and one NATION.conf each")
+    config = actions.add_parser(
+        "config",
+        help="write hub.conf and one NATION.conf each, with accounts, credentials and TLS",
+        description="Write hub.conf and one NATION.conf per nation: every nation its own "
+        "NATS account and JetStream domain, TLS on every port, and the credentials each "
+        "nation's clients need (NATION.creds; hub.creds for the hub). Key material goes to "
+        "OUT/keys and OUT/tls (reused when there, so issued credentials stay valid).",
+    )
     config.add_argument("--nations", type=_codes, default=["PL", "LT", "RO"])
     config.add_argument("--out", type=Path, default=Path("federation"))
     config.add_argument("--host", default="127.0.0.1")
     config.add_argument("--base-port", type=int, default=4222, help="hub client port; then up")
     config.add_argument("--store", type=Path, default=None, help="JetStream store parent")
+    config.add_argument(
+        "--insecure",
+        action="store_true",
+        help="no accounts, credentials or TLS: any local client reads and writes everything "
+        "(one trusted host only)",
+    )
     config.set_defaults(run=run_config)
+
+    hub = actions.add_parser(
+        "hub",
+        help="create or update the hub's ALLIANCE stream (sources every nation's releases)",
+        description="Connect to the alliance hub and make sure its ALLIANCE stream sources "
+        "the share stream of every nation; then exit.",
+    )
+    hub.add_argument("--nations", type=_codes, default=["PL", "LT", "RO"])
+    hub.add_argument("--nats", default="tls://127.0.0.1:4222", help="the hub's URL(s)")
+    hub.add_argument("--creds", type=Path, default=None, help="hub credentials (hub.creds)")
+    hub.add_argument("--tls-ca", type=Path, default=None, help="the alliance CA (tls/ca.pem)")
+    hub.add_argument("--connect-timeout", type=float, default=30.0)
+    hub.set_defaults(run=run_hub)
 
     demo = subparsers.add_parser(
         "federation-demo",
@@ -62,10 +88,65 @@ def run_config(args: argparse.Namespace) -> int:
         plan = plan_federation(args.nations, store, host=args.host, base_port=args.base_port)
     except ValueError as error:
         raise CommandError(str(error)) from None
+    secrets = None
+    if not args.insecure:
+        from hotzone.bus.nkeys import NkeyError
+        from hotzone.runtime.federation_security import secure_federation
+
+        try:
+            secrets = secure_federation(plan, args.out)
+        except (NkeyError, ValueError, OSError) as error:
+            raise CommandError(f"{args.out}: {error}") from None
     paths = write_configs(plan.servers, args.out)
     for name, path in paths.items():
-        server = plan.hub if name == "hub" else plan.nations[name.upper()]
-        print(f"{path}  {server.url}  domain {server.domain}")
+        code = "hub" if name == "hub" else name.upper()
+        server = plan.hub if name == "hub" else plan.nations[code]
+        creds = f"  credentials {secrets.credentials[code]}" if secrets is not None else ""
+        print(f"{path}  {server.url}  domain {server.domain}{creds}")
+    if secrets is not None:
+        print(f"CA {secrets.ca} (clients: --tls-ca); keys in {secrets.directory / 'keys'}")
+    return 0
+
+
+def run_hub(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
+    from hotzone.bus import BusPublishError, NatsBus
+    from hotzone.bus.nkeys import NkeyError
+    from hotzone.commands.common import CommandError
+    from hotzone.runtime.federation import ALLIANCE_STREAM, hub_streams
+    from hotzone.runtime.federation_servers import HUB_DOMAIN, check_nation
+
+    try:
+        nations = [check_nation(code) for code in args.nations]
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+    async def ensure() -> int:
+        bus = await NatsBus.connect(
+            [url.strip() for url in args.nats.split(",") if url.strip()],
+            hub_streams(nations),
+            domain=HUB_DOMAIN,
+            name="hotzone-hub",
+            connect_deadline_s=args.connect_timeout,
+            user_credentials=args.creds,
+            tls_ca=args.tls_ca,
+        )
+        try:
+            info = await bus.jetstream.stream_info(ALLIANCE_STREAM)
+        finally:
+            await bus.close()
+        return int(info.state.messages)
+
+    try:
+        stored = asyncio.run(ensure())
+    except NkeyError as error:
+        raise CommandError(str(error)) from None
+    except (OSError, NatsError, BusPublishError) as error:
+        raise CommandError(f"NATS at {args.nats}: {error}") from None
+    print(f"{ALLIANCE_STREAM} at {args.nats}: sources {', '.join(nations)}; {stored} copies held")
     return 0
 
 

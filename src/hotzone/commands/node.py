@@ -45,6 +45,12 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
     parser.add_argument("--replicas", type=int, default=1, help="stream replicas (cluster)")
     parser.add_argument(
+        "--creds", type=Path, default=None, help="the nation's NATS credentials (NATION.creds)"
+    )
+    parser.add_argument(
+        "--tls-ca", type=Path, default=None, help="CA of the servers' TLS certificates"
+    )
+    parser.add_argument(
         "--connect-timeout",
         type=float,
         default=30.0,
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from nats.errors import Error as NatsError
 
     from hotzone.bus import BusPublishError
+    from hotzone.bus.nkeys import NkeyError
     from hotzone.commands.common import CommandError
     from hotzone.runtime.federation_servers import check_nation
     from hotzone.runtime.node import NodeOptions, run_node
@@ -86,10 +93,12 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         replicas=args.replicas,
         connect_deadline_s=args.connect_timeout,
+        credentials=args.creds,
+        tls_ca=args.tls_ca,
     )
     try:
         report = asyncio.run(run_node(options))
-    except ScenarioError as error:
+    except (ScenarioError, NkeyError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None

@@ -32,6 +32,7 @@ import msgspec
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
 from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.runtime.federation_security import alliance_deliver_prefix, nation_deliver_prefix
 from hotzone.runtime.federation_servers import HUB_DOMAIN
 from hotzone.share.releasability import LabelError, recipients, releasable_to
 from hotzone.types import DeadLetter, from_json, to_json
@@ -64,7 +65,14 @@ def import_stream(nation: str, replicas: int = 1) -> StreamSpec:
     """What ``nation`` receives from the hub: only the copies addressed to it."""
     return StreamSpec(
         name=f"HZ_{nation}_IMPORT",
-        sources=(StreamSource(ALLIANCE_STREAM, f"hz.share.{nation}.>", domain=HUB_DOMAIN),),
+        sources=(
+            StreamSource(
+                ALLIANCE_STREAM,
+                f"hz.share.{nation}.>",
+                domain=HUB_DOMAIN,
+                deliver=nation_deliver_prefix(nation),
+            ),
+        ),
         max_age_s=7 * 86_400.0,
         replicas=replicas,
         description=f"copies released to {nation} by its allies, sourced from the hub",
@@ -82,7 +90,12 @@ def hub_streams(nations: Sequence[str], replicas: int = 1) -> list[StreamSpec]:
         StreamSpec(
             name=ALLIANCE_STREAM,
             sources=tuple(
-                StreamSource(f"HZ_{nation}_SHARE", domain=nation.lower()) for nation in nations
+                StreamSource(
+                    f"HZ_{nation}_SHARE",
+                    domain=nation.lower(),
+                    deliver=alliance_deliver_prefix(nation),
+                )
+                for nation in nations
             ),
             max_age_s=7 * 86_400.0,
             replicas=replicas,

@@ -19,6 +19,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hotzone.runtime.federation_security import ServerSecurity
 
 MINIMUM_SERVER_VERSION = (2, 10, 0)  # consumers with several filter subjects (sectors)
 HUB_DOMAIN = "hub"
@@ -110,10 +114,14 @@ class ServerPlan:
     routes: list[str] = field(default_factory=list)
     max_file_store: str = "4G"
     max_memory_store: str = "256M"
+    #: Accounts, credentials and TLS (`hotzone.runtime.federation_security`); None: a
+    #: server for one trusted host, open to any local client.
+    security: ServerSecurity | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        scheme = "tls" if self.security is not None else "nats"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def config_text(self) -> str:
         lines = [
@@ -127,6 +135,8 @@ class ServerPlan:
             f"  max_memory_store: {self.max_memory_store}",
             "}",
         ]
+        if self.security is not None:
+            lines += self.security.config_lines()
         if self.leaf_port is not None:
             # Leaves reconnect only to the URLs they were given (a proxy, a load balancer),
             # never to addresses the hub advertises.
@@ -134,14 +144,20 @@ class ServerPlan:
                 "leafnodes {",
                 f"  listen: {self.host}:{self.leaf_port}",
                 "  no_advertise: true",
+                *(self.security.leaf_listen_lines() if self.security is not None else []),
                 "}",
             ]
         if self.hub_leaf_url is not None:
+            remote = (
+                self.security.leaf_remote(self.hub_leaf_url)
+                if self.security is not None
+                else f'{{ url: "{self.hub_leaf_url}" }}'
+            )
             lines += [
                 "leafnodes {",
                 # A duration: a bare number is refused by nats-server's config check (-t).
                 '  reconnect: "1s"',
-                f'  remotes: [ {{ url: "{self.hub_leaf_url}" }} ]',
+                f"  remotes: [ {remote} ]",
                 "}",
             ]
         if self.cluster_name is not None and self.cluster_port is not None:
@@ -240,18 +256,29 @@ def write_configs(servers: list[ServerPlan], directory: Path) -> dict[str, Path]
 class NatsServerProcess:
     """One nats-server process started from a `ServerPlan`; stop, kill and restart it."""
 
-    def __init__(self, plan: ServerPlan, directory: Path, binary: Path | None = None) -> None:
+    def __init__(
+        self,
+        plan: ServerPlan,
+        directory: Path,
+        binary: Path | None = None,
+        config_path: Path | None = None,
+    ) -> None:
+        """``config_path``: run a config written before (``hotzone federation config``)
+        instead of writing the plan's; the plan still says where the server listens."""
         self.plan = plan
         self.binary = binary or find_nats_server()
-        self.config_path = directory / f"{plan.name}.conf"
+        self.config_path = config_path or directory / f"{plan.name}.conf"
+        self._write_config = config_path is None
         self.log_path = directory / f"{plan.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
     def start(self, ready_timeout_s: float = 20.0) -> None:
-        self.config_path.parent.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(self.plan.config_text())
+        if self._write_config:
+            self.config_path.parent.mkdir(parents=True, exist_ok=True)
+            self.config_path.write_text(self.plan.config_text())
         self.plan.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary and config

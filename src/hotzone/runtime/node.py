@@ -57,6 +57,9 @@ class NodeOptions:
     replicas: int = 1
     #: How long the first connection to NATS may take before the node gives up.
     connect_deadline_s: float = 30.0
+    #: The nation's NATS credentials (``.creds``) and the CA of the servers' TLS.
+    credentials: Path | None = None
+    tls_ca: Path | None = None
 
 
 @dataclass
@@ -97,6 +100,8 @@ async def run_node(
         # ticks must stay in order, so a replaying node confirms every publish).
         pipeline_publishes=not options.replay,
         connect_deadline_s=options.connect_deadline_s,
+        user_credentials=options.credentials,
+        tls_ca=options.tls_ca,
     )
     store = SQLiteStore(options.store_path)
     if built.response is not None and stages is None:

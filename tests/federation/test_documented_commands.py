@@ -1,0 +1,182 @@
+"""The commands of docs/federation.md ("Running it"), run verbatim: configs with accounts,
+credentials and TLS; the servers they describe (on the documented ports); the hub's
+stream; PL's and LT's nodes and a sector node. PL's releases for LT reach LT's servers.
+
+The documented ports (4222-4226) are fixed, so runs of this test on one host take turns
+(a lock file), and a port something else holds is a failure that says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import fcntl
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats.js.errors
+import pytest
+
+from hotzone.bus import NatsBus
+from hotzone.cli import main
+from hotzone.runtime.federation import federation_streams
+from hotzone.runtime.federation_servers import NatsServerProcess, plan_federation
+from hotzone.runtime.stages import build_stages
+from hotzone.sim.scenario import load_scenario
+from tests.federation.servers import nats_server_binary
+
+DOC = Path(__file__).parents[2] / "docs" / "federation.md"
+RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
+NODE_TIMEOUT_S = 300
+
+
+def documented_commands() -> list[str]:
+    section = DOC.read_text().split("## Running it", 1)[1]
+    block = section.split("```", 2)[1]
+    lines = [line.split("  #", 1)[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
+@contextlib.contextmanager
+def documented_ports(ports: list[int]) -> Iterator[None]:
+    lock_path = Path(tempfile.gettempdir()) / "hotzone-federation-doc-ports.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for port in ports:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    pytest.fail(f"port {port} (documented) is in use by another program")
+        yield
+
+
+def _run_cli(line: str, cwd: Path) -> subprocess.Popen[str]:
+    args = shlex.split(line)
+    assert args[0] == "hotzone"
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, *args[1:]],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str], what: str) -> str:
+    try:
+        output, _ = process.communicate(timeout=NODE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"{what} did not finish: {output[-2000:]}") from None
+    assert process.returncode == 0, f"{what}: exit {process.returncode}: {output[-2000:]}"
+    return output
+
+
+async def _consumers_of_pl(url: str, out: Path) -> int:
+    bus = await NatsBus.connect(
+        url,
+        federation_streams("PL", archives=False),
+        domain="pl",
+        ensure_streams=False,
+        user_credentials=out / "pl.creds",
+        tls_ca=out / "tls" / "ca.pem",
+    )
+    try:
+        return int((await bus.jetstream.stream_info("HZ_PL")).state.consumer_count)
+    except nats.js.errors.NotFoundError:
+        return 0  # the node has not made the stream yet
+    finally:
+        await bus.close()
+
+
+async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> int:
+    """The copies LT's import stream holds, once it holds ``wanted`` (or at the timeout)."""
+    bus = await NatsBus.connect(
+        url,
+        federation_streams("LT", archives=False),
+        domain="lt",
+        ensure_streams=False,
+        user_credentials=out / "lt.creds",
+        tls_ca=out / "tls" / "ca.pem",
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    try:
+        while True:
+            held = int((await bus.jetstream.stream_info("HZ_LT_IMPORT")).state.messages)
+            if held >= wanted or loop.time() > deadline:
+                return held
+            await asyncio.sleep(0.2)
+    finally:
+        await bus.close()
+
+
+def test_the_documented_commands_run_and_share_with_accounts_and_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = nats_server_binary()
+    commands = documented_commands()
+    config, servers, hub, *nodes = [c for c in commands if "federation-demo" not in c]
+    assert config == "hotzone federation config --nations PL,LT,RO --out federation"
+    assert servers.startswith("nats-server -c federation/hub.conf")
+    assert hub.startswith("hotzone federation hub ")
+    assert len(nodes) == 3 and all(n.startswith("hotzone node ") for n in nodes)
+    replaying = [n for n in nodes if "--no-replay" not in n]
+    sector_node = next(n for n in nodes if "--no-replay" in n)
+    monkeypatch.chdir(tmp_path)
+    out = Path("federation")
+
+    assert main(shlex.split(config)[1:]) == 0
+    plan = plan_federation(["PL", "LT", "RO"], out, base_port=4222)
+    urls = {
+        name: f"tls://127.0.0.1:{s.port}" for name, s in (("hub", plan.hub), *plan.nations.items())
+    }
+    assert re.findall(r"-c (\S+)", servers) == ["federation/hub.conf", "federation/pl.conf"]
+    ports = [server.port for server in plan.servers]
+    assert plan.hub.leaf_port is not None
+    with documented_ports([*ports, plan.hub.leaf_port]):
+        processes = [
+            NatsServerProcess(server, tmp_path / "logs", binary, out / f"{server.name}.conf")
+            for server in plan.servers
+        ]
+        started: list[subprocess.Popen[str]] = []
+        try:
+            for process in processes:
+                process.start()
+            assert urls["hub"] in hub and main(shlex.split(hub)[1:]) == 0
+            # The sector node reads from the start: it is subscribed before PL replays.
+            started.append(_run_cli(sector_node, tmp_path))
+            loaded = build_stages(load_scenario("suwalki-drones"), seed=1, sectors=("suwalki",))
+            consumers = len(loaded.stages) + 1  # a consumer per stage and the recorder's
+            deadline = time.monotonic() + NODE_TIMEOUT_S
+            while asyncio.run(_consumers_of_pl(urls["PL"], out)) < consumers:
+                assert started[0].poll() is None, started[0].communicate()[0][-2000:]
+                assert time.monotonic() < deadline, "the sector node never subscribed"
+                time.sleep(0.2)
+            runs = {line: _run_cli(line, tmp_path) for line in replaying}
+            started += runs.values()
+            outputs = {line: _finish(process, line) for line, process in runs.items()}
+            _finish(started[0], sector_node)
+            pl_line = next(line for line in replaying if "--nation PL" in line)
+            shared = re.search(r"shared (\{.*?\})", outputs[pl_line])
+            assert shared is not None, outputs[pl_line]
+            released_to_lt = ast.literal_eval(shared.group(1)).get("LT", 0)
+            assert released_to_lt > 0, outputs[pl_line]
+            held = asyncio.run(_copies_at_lt(urls["LT"], out, released_to_lt, 60.0))
+        finally:
+            for child in started:
+                if child.poll() is None:
+                    child.kill()
+                    child.communicate()
+            for process in processes:
+                process.stop()
+    # Every copy PL released to LT crossed the hub into LT's servers, and nothing else.
+    assert held == released_to_lt
