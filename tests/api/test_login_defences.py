@@ -215,3 +215,16 @@ def test_serve_speaks_https_with_the_given_certificate(
         assert answer.status_code == 200 and "secure" in answer.headers["set-cookie"].lower()
     finally:
         assert served.interrupt() == 0
+
+
+def test_refusals_are_counted_on_metrics(store: Path) -> None:
+    with _client(store) as client:
+        for _ in range(3):
+            client.post("/api/login", json={"username": "observer", "password": "wrong"})
+        headers = login(client, "operator1")
+        client.post("/api/logout", headers={**headers, "origin": "http://evil.example"})
+        text = client.get("/metrics", headers=headers).text
+    assert 'hotzone_login_refusals_total{reason="wrong_password"} 3' in text
+    assert 'hotzone_http_refusals_total{reason="origin"} 1' in text
+    assert 'hotzone_picture_messages_total{type="Track"}' in text
+    assert "# TYPE hotzone_sessions gauge" in text

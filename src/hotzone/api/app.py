@@ -25,6 +25,7 @@ import json
 import math
 import secrets
 import time as wallclock
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ from hotzone.types import (
     AlertState,
     AnyMessage,
     AuditRecord,
+    DeadLetter,
     Decision,
     DecisionOutcome,
     OperatorRole,
@@ -135,6 +137,8 @@ class ApiState:
     prepared: dict[str, tuple[Decision, str, float]] = field(default_factory=dict)
     #: Requests waiting for c2's answer to their decision, by decision id.
     waiting: dict[str, asyncio.Future[DecisionOutcome]] = field(default_factory=dict)
+    #: What /metrics counts (Prometheus counters), by metric and label value.
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def ingest(self, message: AnyMessage, subject: str | None = None) -> None:
         """Into the picture and the stream; ``subject``, where known, names allied copies
@@ -148,6 +152,9 @@ class ApiState:
             # A c2 node enrolled since the start (its key trusted in the configuration).
             self.picture.trusted_issuers = trusted_node_keys(self.config.home)
         update = self.picture.ingest(message)
+        self.counts["hotzone_picture_messages_total"][type(message).__name__] += 1
+        if isinstance(message, DeadLetter):
+            self.counts["hotzone_dead_letters_total"][message.source] += 1
         if isinstance(message, DecisionOutcome):
             waiter = self.waiting.pop(message.decision_id, None)
             if waiter is not None and not waiter.done():
@@ -313,6 +320,7 @@ def create_app(
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _origin_allowed(
             config, request
         ):
+            state.counts["hotzone_http_refusals_total"]["origin"] += 1
             return JSONResponse({"detail": "origin not allowed"}, status_code=403)
         return await call_next(request)
 
@@ -437,6 +445,7 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         keys = (f"user:{body.username}", f"address:{address}")
         wait = state.guard.retry_after(keys)
         if wait > 0:
+            state.counts["hotzone_login_refusals_total"]["rate_limited"] += 1
             raise HTTPException(
                 429,
                 "too many failed logins: try again later",
@@ -447,6 +456,7 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         stored = user.password_hash if user is not None else state.unknown_user_hash
         matches = await asyncio.to_thread(verify_password, body.password, stored)
         if user is None or not matches:
+            state.counts["hotzone_login_refusals_total"]["wrong_password"] += 1
             state.guard.failed(keys)
             raise HTTPException(401, "unknown user or wrong password")
         state.guard.succeeded(keys[:1])
@@ -740,6 +750,30 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             )
         return listed
 
+    @app.get("/metrics", tags=["runs"], response_class=PlainTextResponse)
+    async def metrics(nations: Nations) -> PlainTextResponse:
+        """Prometheus text exposition: counters of what the picture took in and refused,
+        logins refused, sessions and stream clients. Counts only: no labelled content."""
+        lines = []
+        for name, counts in sorted(state.counts.items()):
+            lines.append(f"# TYPE {name} counter")
+            label = "type" if name.endswith("messages_total") else "reason"
+            if name == "hotzone_dead_letters_total":
+                label = "source"
+            lines += [
+                f'{name}{{{label}="{_prometheus_label(key)}"}} {value}'
+                for key, value in sorted(counts.items())
+            ]
+        gauges = {
+            "hotzone_sessions": len(state.sessions),
+            "hotzone_stream_clients": len(state.hub.clients),
+            "hotzone_orders_refused": len(state.picture.refused_orders),
+            "hotzone_decisions_waiting": len(state.waiting),
+        }
+        for name, value in gauges.items():
+            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
     @app.websocket("/api/stream")
     async def stream(websocket: WebSocket, view_as: str | None = None, acks: bool = False) -> None:
         """Batches of picture updates. With ``acks=true`` the client sends ``{"type":
@@ -852,6 +886,10 @@ def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     if status == 200:
         return body
     raise HTTPException(status, str(body.get("reason") or "refused"))
+
+
+def _prometheus_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _feature_label(feature: dict[str, Any], default: str) -> str:
