@@ -81,6 +81,19 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--source-id", default=None, help="name of the feed")
     parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    limits = parser.add_argument_group("limits of --listen-tcp")
+    limits.add_argument(
+        "--max-connections", type=int, default=64, help="connections open at once (64)"
+    )
+    limits.add_argument(
+        "--idle-timeout", type=float, default=300.0, help="close after this many idle s (300)"
+    )
+    limits.add_argument(
+        "--frame-timeout",
+        type=float,
+        default=60.0,
+        help="close a connection whose bytes complete no message for this many s (60)",
+    )
     tracking = parser.add_argument_group(
         "tracking", "with --track, the feed is also fused into tracks, recorded with it"
     )
@@ -162,6 +175,18 @@ def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
         f"letters, {counters['recorded']} recorded",
         flush=True,
     )
+    # What the transport dropped or refused is said, never silent.
+    refused = {
+        "datagrams dropped (receive queue full)": counters.get("datagrams_dropped", 0),
+        "connections refused (too many)": counters.get("connections_refused", 0),
+        "connections closed idle": counters.get("closed_idle", 0),
+        "connections closed holding a partial frame": counters.get("closed_slow", 0),
+    }
+    if any(refused.values()):
+        print(
+            f"{args.format}: " + ", ".join(f"{n} {what}" for what, n in refused.items() if n),
+            flush=True,
+        )
     if args.track:
         print(
             f"tracking: {counters['track_messages']} track messages, "
@@ -244,6 +269,10 @@ async def _ingest(
     counts = {
         "messages": publisher.counters.messages,
         "dead_letters": publisher.counters.dead_letters,
+        "datagrams_dropped": publisher.counters.datagrams_dropped,
+        "connections_refused": publisher.counters.connections_refused,
+        "closed_idle": publisher.counters.closed_idle,
+        "closed_slow": publisher.counters.closed_slow,
         "recorded": recorder.recorded if recorder is not None else 0,
     }
     if tracker is not None:
@@ -319,6 +348,7 @@ async def _feed(
             host,
             port,
             on_bound=lambda: print(f"{args.format}: receiving datagrams on {args.udp}", flush=True),
+            counters=publisher.counters,
         )
         await publisher.pump(make(), chunks)
     elif args.tcp is not None:
@@ -326,6 +356,11 @@ async def _feed(
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))
     else:
         host, port = sources.parse_host_port(args.listen_tcp)
-        listener = await sources.serve_tcp(host, port, make, publisher)
+        limits = sources.ConnectionLimits(
+            max_connections=args.max_connections,
+            idle_timeout_s=args.idle_timeout,
+            frame_timeout_s=args.frame_timeout,
+        )
+        listener = await sources.serve_tcp(host, port, make, publisher, limits)
         async with listener:
             await listener.serve_forever()

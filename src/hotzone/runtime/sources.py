@@ -35,6 +35,27 @@ class SourceCounters:
     chunks: int = 0
     messages: int = 0
     dead_letters: int = 0
+    connections: int = 0
+    connections_refused: int = 0
+    closed_idle: int = 0
+    closed_slow: int = 0
+    datagrams_dropped: int = 0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What one listening feed server allows (``hotzone ingest --listen-tcp/--unix-stream``).
+
+    ``max_connections`` open at once (a further one is closed at once and counted);
+    ``idle_timeout_s`` without a byte closes a connection; ``frame_timeout_s`` of bytes
+    arriving without one whole message or refusal coming of them closes it too (a slow
+    loris holding a partial frame open), and so does a partial frame grown past what the
+    decoder's own size cap allows.
+    """
+
+    max_connections: int = 64
+    idle_timeout_s: float = 300.0
+    frame_timeout_s: float = 60.0
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -54,14 +75,16 @@ class SourcePublisher:
         self.releasability = releasability
         self.counters = SourceCounters()
 
-    async def publish_chunk(self, decoder: Decoder, data: bytes) -> None:
+    async def publish_chunk(self, decoder: Decoder, data: bytes) -> int:
+        """Publish what ``data`` completes; how many messages and refusals that was."""
         received_at = datetime.now(UTC)
         self.counters.chunks += 1
-        await self.publish_result(decoder, decoder.feed(data, received_at), received_at)
+        return await self.publish_result(decoder, decoder.feed(data, received_at), received_at)
 
     async def publish_result(
         self, decoder: Decoder, result: DecodeResult, received_at: datetime
-    ) -> None:
+    ) -> int:
+        before = self.counters.messages + self.counters.dead_letters
         for message in result.messages:
             await self.bus.publish(subject_for(message, self.nation), to_json(message))
         self.counters.messages += len(result.messages)
@@ -71,6 +94,7 @@ class SourcePublisher:
         ):
             await self.bus.publish(subject, to_json(dead_letter))
             self.counters.dead_letters += 1
+        return self.counters.messages + self.counters.dead_letters - before
 
     async def pump(self, decoder: Decoder, chunks: AsyncIterator[bytes]) -> None:
         async for chunk in chunks:
@@ -114,21 +138,73 @@ async def udp_chunks(
     port: int,
     max_pending: int = 65536,
     on_bound: Callable[[], object] | None = None,
+    counters: SourceCounters | None = None,
 ) -> AsyncIterator[bytes]:
     """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...);
-    ``on_bound`` is called once the socket is bound (senders may start)."""
+    ``on_bound`` is called once the socket is bound (senders may start). Datagrams the
+    queue had no room for are counted in ``counters.datagrams_dropped``."""
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: _DatagramQueue(queue), local_addr=(host, port)
-    )
+    protocol = _DatagramQueue(queue)
+    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=(host, port))
     if on_bound is not None:
         on_bound()
     try:
         while True:
-            yield await queue.get()
+            data = await queue.get()
+            if counters is not None:
+                counters.datagrams_dropped = protocol.dropped
+            yield data
     finally:
+        if counters is not None:
+            counters.datagrams_dropped = protocol.dropped
         transport.close()
+
+
+async def serve_connection(
+    reader: asyncio.StreamReader,
+    decoder: Decoder,
+    publisher: SourcePublisher,
+    limits: ConnectionLimits,
+) -> None:
+    """Decode one client's bytes until it hangs up, goes idle or holds a frame too long."""
+    loop = asyncio.get_running_loop()
+    last_output = loop.time()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(reader.read(1 << 16), limits.idle_timeout_s)
+        except TimeoutError:
+            publisher.counters.closed_idle += 1
+            break
+        if not chunk:
+            break
+        if await publisher.publish_chunk(decoder, chunk):
+            last_output = loop.time()
+        elif loop.time() - last_output > limits.frame_timeout_s:
+            publisher.counters.closed_slow += 1
+            break
+    received_at = datetime.now(UTC)
+    await publisher.publish_result(decoder, decoder.flush(received_at), received_at)
+
+
+class _Admission:
+    """Counts open connections against ``limits.max_connections``."""
+
+    def __init__(self, limits: ConnectionLimits, counters: SourceCounters) -> None:
+        self.limits = limits
+        self.counters = counters
+        self.open = 0
+
+    def admit(self) -> bool:
+        if self.open >= self.limits.max_connections:
+            self.counters.connections_refused += 1
+            return False
+        self.open += 1
+        self.counters.connections += 1
+        return True
+
+    def leave(self) -> None:
+        self.open -= 1
 
 
 async def serve_tcp(
@@ -136,17 +212,21 @@ async def serve_tcp(
     port: int,
     decoder_factory: Callable[[], Decoder],
     publisher: SourcePublisher,
+    limits: ConnectionLimits | None = None,
 ) -> asyncio.Server:
-    """Accept TCP clients (e.g. TAK clients sending CoT); one decoder per connection."""
+    """Accept TCP clients (e.g. TAK clients sending CoT); one decoder per connection,
+    within ``limits`` (`ConnectionLimits`)."""
+    limits = limits or ConnectionLimits()
+    admission = _Admission(limits, publisher.counters)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = decoder_factory()
+        if not admission.admit():
+            writer.close()
+            return
         try:
-            while chunk := await reader.read(1 << 16):
-                await publisher.publish_chunk(decoder, chunk)
-            received_at = datetime.now(UTC)
-            await publisher.publish_result(decoder, decoder.flush(received_at), received_at)
+            await serve_connection(reader, decoder_factory(), publisher, limits)
         finally:
+            admission.leave()
             writer.close()
 
     return await asyncio.start_server(handle, host, port)
@@ -299,6 +379,7 @@ async def serve_unix_stream(
     path: Path,
     decoder_factory: Callable[[], Decoder],
     publisher: SourcePublisher,
+    limits: ConnectionLimits | None = None,
 ) -> AsyncIterator[asyncio.Server]:
     """Listen on a Unix stream socket at ``path``; one decoder per connection.
 
@@ -313,19 +394,21 @@ async def serve_unix_stream(
     # shutting down never waits for the sender to hang up.
     open_writers: set[asyncio.StreamWriter] = set()
     handlers: set[asyncio.Task[object]] = set()
+    limits = limits or ConnectionLimits(idle_timeout_s=float("inf"))  # Suricata idles
+    admission = _Admission(limits, publisher.counters)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = decoder_factory()
+        if not admission.admit():
+            writer.close()
+            return
         open_writers.add(writer)
         handler = asyncio.current_task()
         if handler is not None:
             handlers.add(handler)
         try:
-            while chunk := await reader.read(1 << 16):
-                await publisher.publish_chunk(decoder, chunk)
-            received_at = datetime.now(UTC)
-            await publisher.publish_result(decoder, decoder.flush(received_at), received_at)
+            await serve_connection(reader, decoder_factory(), publisher, limits)
         finally:
+            admission.leave()
             open_writers.discard(writer)
             if handler is not None:
                 handlers.discard(handler)
