@@ -154,8 +154,11 @@ def test_approved_orders_reach_kinetic_jammer_and_mobile_nodes_and_abort_stops_t
                     order(proposal("shorad-1", 9), 9),  # names a proposal never seen
                     o_kinetic,  # a replay of an accepted order id
                 ]
-                await rig.send(p_kinetic, p_jammer, p_mobile, p_other)
-                await rig.send(o_kinetic, o_jammer, o_mobile, *refused)
+                # An order for an effector no gateway reaches is left to its consumer.
+                p_elsewhere = proposal("eoir-elsewhere", 8)
+                elsewhere = order(p_elsewhere, 8, node=intruder)
+                await rig.send(p_kinetic, p_jammer, p_mobile, p_other, p_elsewhere)
+                await rig.send(elsewhere, o_kinetic, o_jammer, o_mobile, *refused)
                 for accepted in (o_kinetic, o_jammer, o_mobile):
                     await rig.watch.until_lifecycle(accepted.order_id, "in_progress")
                     assert rig.watch.lifecycle(accepted.order_id) == [
@@ -177,6 +180,10 @@ def test_approved_orders_reach_kinetic_jammer_and_mobile_nodes_and_abort_stops_t
                 ):
                     assert sum(expected in reason for reason in reasons) == 1, (expected, reasons)
                 assert len(rig.alerts("effector_order_refused")) == len(refused)
+
+                status = {row["effector_id"]: row for row in rig.gateway.status()}
+                assert status["shorad-1"]["connection"] == "connected"
+                assert status["shorad-1"]["active_orders"] == o_kinetic.order_id
 
                 (follow,) = kinetic.seen(event="task")
                 assert (follow["control"], follow["command"]) == ("START", "follow")
