@@ -17,9 +17,15 @@ $(VENV)/bin/python:
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq python3-venv && \
 		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 
-$(STAMP): pyproject.toml $(VENV)/bin/python
+# The third-party SAPIENT effector node of the tests is written with sapient-py, whose
+# metadata asks for protobuf<6 while hotzone pins 7; its generated code runs on 7 (a newer
+# runtime accepts older gencode), so it is installed without its dependencies.
+PEERS_REQUIREMENTS := tests/runtime/effectors/peers/requirements.txt
+
+$(STAMP): pyproject.toml $(PEERS_REQUIREMENTS) $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps -r $(PEERS_REQUIREMENTS)
 	touch $(STAMP)
 
 # Web assets and the symbol validator come from npm (package-lock.json pins them).

@@ -8,7 +8,13 @@ Speaks BSI Flex 335 v2.0 over TCP (length-prefixed protobuf, `hotzone.ingest.sap
   before registration) -> a SAPIENT Error carrying the packet, and a dead letter;
 - a bad length prefix -> Error and dead letter, then the connection is closed, since
   nothing after it can be re-synchronised;
-- what the decoder makes of the rest is published on the bus like any other source.
+- what the decoder makes of the rest is published on the bus like any other source;
+- a node id is held by one connection at a time: a second connection registering a node id
+  that is registered and connected elsewhere is refused (Error and a refused registration
+  ack), so nobody can take over a node's tasks by claiming its id;
+- a `SapientListener` (the effector gateway, `hotzone.runtime.effectors.sapient`) may refuse
+  a registration (``admit``) and sees every accepted frame of a registered node and every
+  disconnection, so it can follow the tasks it sent.
 
 Listens on 127.0.0.1:5020 by default, the port of Dstl's reference middleware.
 """
@@ -18,14 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from hotzone.ingest.sapient import messages as sapient_messages
 from hotzone.ingest.sapient.decoder import FrameOutcome, SapientDecoder
 from hotzone.ingest.sapient.framing import encode_frame
 from hotzone.ingest.sapient.proto.sapient_msg.bsi_flex_335_v2_0 import (
+    registration_pb2,
     sapient_message_pb2,
     task_ack_pb2,
     task_pb2,
@@ -42,6 +50,19 @@ MAX_QUOTED_PACKET_BYTES = 4096
 
 class SapientServerError(RuntimeError):
     """A request the server cannot carry out (e.g. tasking a node that is not connected)."""
+
+
+class SapientListener(Protocol):
+    """What the server tells a party that follows some nodes (the effector gateway)."""
+
+    def admit(self, node_id: str, registration: registration_pb2.Registration) -> Sequence[str]:
+        """Reasons to refuse this registration; empty to accept it."""
+
+    async def received(self, node_id: str, message: sapient_message_pb2.SapientMessage) -> None:
+        """An accepted frame from a registered node (after the server answered it)."""
+
+    async def disconnected(self, node_id: str) -> None:
+        """The connection of a registered node closed."""
 
 
 @dataclass
@@ -65,6 +86,7 @@ class SapientServer:
         port: int = DEFAULT_PORT,
         node_id: str | None = None,
         decoder_factory: Callable[[], SapientDecoder] = SapientDecoder,
+        listener: SapientListener | None = None,
     ) -> None:
         self.publisher = publisher
         self.host = host
@@ -72,6 +94,7 @@ class SapientServer:
         #: This fusion node's UUID, the ``node_id`` of everything it sends.
         self.node_id = node_id if node_id is not None else str(uuid.uuid4())
         self.decoder_factory = decoder_factory
+        self.listener = listener
         self.counters = SapientServerCounters()
         self._server: asyncio.Server | None = None
         self._writers: dict[str, asyncio.StreamWriter] = {}
@@ -145,7 +168,7 @@ class SapientServer:
                 self.publisher.counters.chunks += 1
                 outcomes, bad_length = decoder.feed_frames(chunk, received_at)
                 for outcome in outcomes:
-                    await self._answer(writer, outcome, nodes)
+                    await self._answer(writer, outcome, nodes, decoder)
                 if bad_length is not None:
                     await self._send_error(writer, None, bad_length.raw, [bad_length.reason])
                 result = decoder.collect(outcomes, bad_length)
@@ -159,10 +182,32 @@ class SapientServer:
         finally:
             await self._disconnected(writer, nodes)
 
+    def _registration_refusals(
+        self, writer: asyncio.StreamWriter, node_id: str, outcome: FrameOutcome
+    ) -> list[str]:
+        holder = self._writers.get(node_id)
+        if holder is not None and holder is not writer:
+            return [f"node id {node_id} is already registered on another connection"]
+        if self.listener is None or outcome.sapient is None:
+            return []
+        return list(self.listener.admit(node_id, outcome.sapient.registration))
+
     async def _answer(
-        self, writer: asyncio.StreamWriter, outcome: FrameOutcome, nodes: set[str]
+        self,
+        writer: asyncio.StreamWriter,
+        outcome: FrameOutcome,
+        nodes: set[str],
+        decoder: SapientDecoder,
     ) -> None:
         node_id = outcome.node_id
+        if outcome.accepted and outcome.content == "registration" and node_id is not None:
+            refusals = self._registration_refusals(writer, node_id, outcome)
+            if refusals:
+                # Refused like a malformed registration: Error, refused ack, dead letter;
+                # the decoder forgets the node, so what it sends next is refused too.
+                outcome.reasons.extend(refusals)
+                if node_id not in nodes:
+                    decoder.nodes.pop(node_id, None)
         if not outcome.accepted:
             await self._send_error(writer, node_id, outcome.payload, outcome.reasons)
             if outcome.content == "registration" and node_id is not None:
@@ -191,6 +236,8 @@ class SapientServer:
                 future = self._task_acks.get(task_ack.task_id)
                 if future is not None and not future.done():
                     future.set_result(task_ack)
+        if self.listener is not None and node_id in nodes:
+            await self.listener.received(node_id, outcome.sapient)
 
     async def _send_error(
         self,
@@ -209,9 +256,11 @@ class SapientServer:
         self._connections.discard(writer)
         now = datetime.now(UTC)
         events = []
+        gone = []
         for node_id in sorted(nodes):
             if self._writers.get(node_id) is writer:
                 del self._writers[node_id]
+                gone.append(node_id)
                 events.append(
                     Event(
                         event_id=f"sapient:{node_id}:disconnected:{now.timestamp():.6f}",
@@ -231,3 +280,6 @@ class SapientServer:
                 await self.publisher.bus.publish(subject, to_json(event))
             writer.close()
             await writer.wait_closed()
+        if self.listener is not None:
+            for node_id in gone:
+                await self.listener.disconnected(node_id)

@@ -1,0 +1,125 @@
+"""`EffectorService`: the gateways on the bus.
+
+It reads the nation's c2 subjects (orders, proposals, c2 state) and tracks, keeps what the
+`OrderGuard` needs, hands each order for an effector it serves to that effector's gateway
+once the guard accepts it, refuses it otherwise (dead letter and alert, nothing sent), and
+on a global abort tells every gateway to stop what its effectors are doing. Orders for
+effectors no gateway serves are left to their consumers (the effect model of a simulation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from hotzone.bus import Bus
+from hotzone.runtime.effectors.base import (
+    Clock,
+    EffectorGateway,
+    Engagement,
+    OrderGuard,
+    Publish,
+    refusal,
+    wall_clock,
+)
+from hotzone.runtime.routing import subject_for
+from hotzone.runtime.services import decode_or_dead_letter
+from hotzone.types import AnyMessage, C2State, DeadLetter, Proposal, TaskOrder, Track, to_json
+from hotzone.types.subjects import c2_subject, subject_matches
+
+
+class EffectorService:
+    """Runs the effector gateways of one nation on a bus."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        nation: str,
+        gateways: Sequence[EffectorGateway],
+        guard: OrderGuard,
+        *,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self.bus = bus
+        self.nation = nation
+        self.gateways = list(gateways)
+        self.guard = guard
+        self.clock = clock
+        self.refused: list[DeadLetter] = []
+        self._by_effector: dict[str, EffectorGateway] = {}
+        for gateway in self.gateways:
+            for effector_id in gateway.effector_ids:
+                if effector_id in self._by_effector:
+                    raise ValueError(f"effector {effector_id} has two gateways")
+                self._by_effector[effector_id] = gateway
+        self._inputs = (
+            c2_subject(nation, "order"),
+            c2_subject(nation, "proposal"),
+            c2_subject(nation, "state"),
+            f"hz.{nation}.trk.>",
+        )
+
+    async def publish(self, message: AnyMessage) -> None:
+        await self.bus.publish(subject_for(message, self.nation), to_json(message))
+
+    async def start(self) -> None:
+        for gateway in self.gateways:
+            await gateway.start()
+
+    async def close(self) -> None:
+        for gateway in self.gateways:
+            await gateway.close()
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Serve until the bus closes (or the task is cancelled)."""
+        subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 8192)
+        if ready is not None:
+            ready.set()
+        try:
+            async for bus_message in subscription:
+                if not any(subject_matches(p, bus_message.subject) for p in self._inputs):
+                    continue
+                message = decode_or_dead_letter(bus_message, "effectors")
+                await self.take(message)
+        finally:
+            await subscription.unsubscribe()
+
+    async def take(self, message: AnyMessage) -> None:
+        """One message from the bus."""
+        if isinstance(message, Proposal | Track):
+            self.guard.take(message)
+        elif isinstance(message, C2State):
+            was_aborted = self.guard.abort_active
+            self.guard.take(message)
+            if message.abort_active and not was_aborted:
+                reason = f"global abort by {message.changed_by or 'c2'}"
+                if message.reason:
+                    reason += f": {message.reason}"
+                for gateway in self.gateways:
+                    await gateway.abort(reason)
+        elif isinstance(message, TaskOrder):
+            await self._take_order(message)
+
+    async def _take_order(self, order: TaskOrder) -> None:
+        gateway = self._by_effector.get(order.effector_id)
+        if gateway is None:
+            return  # not an effector these gateways reach
+        now = self.clock()
+        proposal, reason = self.guard.check(order, now)
+        if proposal is None:
+            for output in refusal(order, gateway.interface, reason, now):
+                if isinstance(output, DeadLetter):
+                    self.refused.append(output)
+                await self.publish(output)
+            return
+        aim, aim_source = self.guard.aim(proposal)
+        await gateway.engage(Engagement(order, proposal, aim, aim_source))
+
+
+def bus_publisher(bus: Bus, nation: str) -> Publish:
+    """Publish a message on its subject of ``nation`` (what gateways are given)."""
+
+    async def publish(message: AnyMessage) -> None:
+        await bus.publish(subject_for(message, nation), to_json(message))
+
+    return publish
