@@ -78,3 +78,15 @@ def test_a_node_without_credentials_or_with_a_bad_file_says_so_in_one_line(
         assert main([*args, "--creds", str(bogus), "--tls-ca", ca, "--duration", "5"]) == 2
         error = capsys.readouterr().err
         assert "not a NATS credentials file" in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_node_records_into_postgresql_given_by_url(
+    tmp_path: Path, postgres_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotzone.store import PostgresStore
+
+    with running_standalone(tmp_path) as server:
+        args = ["node", "--nation", "PL", "--nats", server.plan.url, "--domain", "pl"]
+        assert main([*args, "--duration", "20", "--store", postgres_dsn]) == 0, capsys.readouterr()
+    with PostgresStore(postgres_dsn) as recorded:
+        assert recorded.count("track") > 0 and recorded.count("c2_state") >= 1

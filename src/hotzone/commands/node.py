@@ -39,7 +39,11 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     parser.add_argument("--scenario", default=None, help="scenario name or YAML")
     parser.add_argument("--no-replay", action="store_true", help="do not feed the scenario")
-    parser.add_argument("--store", type=Path, default=None, help="SQLite file (default per nation)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="an SQLite file (default hotzone-<NATION>.sqlite) or a postgresql:// URL",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
     parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.runtime.federation_servers import check_nation
     from hotzone.runtime.node import NodeOptions, run_node
     from hotzone.sim.scenario import ScenarioError
+    from hotzone.store import PostgresStoreError
 
     try:
         nation = check_nation(args.nation)
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         nation=nation,
         servers=[url.strip() for url in args.nats.split(",") if url.strip()],
         scenario=args.scenario or DEFAULT_SCENARIOS.get(nation, "suwalki-drones"),
-        store_path=args.store or Path(f"hotzone-{nation}.sqlite"),
+        store_path=args.store or f"hotzone-{nation}.sqlite",
         sectors=args.sectors,
         domain=args.domain or nation.lower(),
         alliance=args.alliance,
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         report = asyncio.run(run_node(options))
-    except (ScenarioError, NkeyError) as error:
+    except (ScenarioError, NkeyError, PostgresStoreError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None

@@ -26,7 +26,7 @@ from hotzone.runtime.services import AllyRecorder, RecorderService, Stage, Stage
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
-from hotzone.store import SQLiteStore
+from hotzone.store import open_store
 from hotzone.types.subjects import validate_pattern
 
 
@@ -46,7 +46,8 @@ class NodeOptions:
     nation: str
     servers: list[str]
     scenario: str
-    store_path: Path
+    #: An SQLite file, or a ``postgresql://`` URL (`hotzone.store.open_store`).
+    store_path: Path | str
     sectors: tuple[str, ...] = ()
     domain: str | None = None
     alliance: tuple[str, ...] = ()
@@ -103,7 +104,7 @@ async def run_node(
         user_credentials=options.credentials,
         tls_ca=options.tls_ca,
     )
-    store = SQLiteStore(options.store_path)
+    store = open_store(options.store_path)
     if built.response is not None and stages is None:
         restore_from_store(built.response, store)  # a restarted node's c2 goes on
     stop = asyncio.Event()
