@@ -168,7 +168,12 @@ def add_virtual_authenticator(page: Page) -> None:
 
 
 def logged_in_page(
-    browser: Browser, url: str, username: str, pages: list[Page], authenticator: bool = False
+    browser: Browser,
+    url: str,
+    username: str,
+    pages: list[Page],
+    authenticator: bool = False,
+    timeout_ms: float = 30_000,
 ) -> Page:
     """A fresh browser context (its own cookies) logged in as a TEST user; with
     ``authenticator``, the context has its own virtual WebAuthn authenticator."""
@@ -180,5 +185,5 @@ def logged_in_page(
     page.fill("#username", username)
     page.fill("#password", f"{username}-test")
     page.click("#login-button")
-    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    page.wait_for_selector("body[data-ready=true]", timeout=timeout_ms)
     return page

@@ -23,6 +23,9 @@ import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.j
  * }} Page
  */
 
+/** How long a notice that is not an error stays. */
+const NOTICE_MS = 15000;
+
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /** Whether the logged-in user may act (observers may only look). */
@@ -100,10 +103,14 @@ export function createDecider(page) {
       && (left === null || left > 0) && !(proposal.approvals || []).includes(me());
   }
 
+  let noticeTimer = 0;
+  /** A line under the header; errors stay until the next notice, the rest go after a while. */
   function notice(/** @type {string} */ text, kind = "info") {
     const box = $("notice");
     box.textContent = text;
     box.className = `notice ${kind}` + (text ? "" : " hidden");
+    clearTimeout(noticeTimer);
+    if (kind !== "error" && text) noticeTimer = window.setTimeout(() => notice(""), NOTICE_MS);
   }
 
   // ---- banners ---------------------------------------------------------------------------
@@ -255,10 +262,14 @@ export function createDecider(page) {
   async function decideOn(/** @type {any} */ proposal, /** @type {string} */ verdict) {
     state.refusals.delete(proposal.proposal_id);
     const answer = await decide(proposal.proposal_id, verdict);
-    state.refusals.set(proposal.proposal_id, {
-      accepted: answer.accepted,
-      text: answer.accepted ? `your ${verdict} was counted by c2` : `c2 refused your ${verdict}: ${answer.reason}`,
-    });
+    let text = answer.accepted ? `your ${verdict} was counted by c2` : `c2 refused your ${verdict}: ${answer.reason}`;
+    const now = state.proposals.get(proposal.proposal_id);
+    if (answer.accepted && now?.state === "void") {
+      // Counted, but the order was refused: the track left what was proposed, or the rules
+      // of engagement failed at decision time (c2's reason is its last refusal).
+      text = `your ${verdict} was counted, but c2 voided the proposal: ${(now.refusals || []).slice(-1)[0] || "see c2's refusals"}`;
+    }
+    state.refusals.set(proposal.proposal_id, { accepted: answer.accepted && now?.state !== "void", text });
     state.proposalsDirty = true;
     page.scheduleRender();
   }
