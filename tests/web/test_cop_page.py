@@ -66,19 +66,30 @@ def test_page_shows_one_symbol_per_confirmed_track_and_a_screenshot(
     assert distinct > 20
 
 
-# A decision (or an acknowledgement) tried through the API behind the page, with the page's
-# own session cookie: the API prepares the decision for anyone (who may decide is c2's to
-# judge), but a finished run has no c2 to take it.
+# A decision tried through the API behind the page, with the page's own session cookie:
+# the API prepares the decision for anyone (who may decide is c2's to judge), but a
+# finished run has no c2 to take it.
 _TRY_TO_DECIDE = """async (target) => {
     const post = (path, body) => fetch(path, {method: 'POST',
         headers: {'content-type': 'application/json'}, body: JSON.stringify(body)});
     const prepared = await post('/api/decisions/challenge', {target, verdict: 'approve'});
     const {decision} = await prepared.json();
     const decided = await post('/api/decisions', {decision_id: decision.decision_id});
-    const acknowledged = await post('/api/alerts/A1/acknowledge', {});
     return {prepared: prepared.status, decided: decided.status,
-        detail: (await decided.json()).detail, acknowledged: acknowledged.status};
+        detail: (await decided.json()).detail};
 }"""
+
+
+def test_acknowledging_an_alert_updates_the_api(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
+    page = logged_in_page(browser, server, "operator1", pages)
+    page.locator('[data-alert-id="A1"] button.ack').click()
+    expect(page.locator('[data-alert-id="A1"]')).to_have_class("alert p1 acknowledged")
+    alerts = {a["alert_id"]: a for a in _api_get(server, "observer", "/api/alerts")}
+    assert alerts["A1"]["state"] == "acknowledged"
+    assert alerts["A1"]["acknowledged_by"] == "operator1"
+    assert alerts["A2"]["state"] == "open"
 
 
 def test_cards_show_what_c2_published_one_card_per_track_and_effector(
@@ -111,7 +122,6 @@ def test_cards_show_what_c2_published_one_card_per_track_and_effector(
     expect(page.locator("#proposals button")).to_have_count(0)
     expect(kinetic.locator(".read-only")).to_have_text("finished run: no c2 takes decisions")
     expect(page.locator("#abort-button")).to_be_hidden()
-    expect(page.locator("button.ack")).to_have_count(0)
     # Hovering a card rings its track on the map.
     kinetic.hover()
     expect(kinetic).to_have_class(re.compile(r"\bhighlighted\b"))
@@ -121,7 +131,6 @@ def test_cards_show_what_c2_published_one_card_per_track_and_effector(
     status = page.evaluate(_TRY_TO_DECIDE, "P-KINETIC")
     assert status["prepared"] == 200
     assert status["decided"] == 409 and "no c2 is running" in status["detail"]
-    assert status["acknowledged"] == 409
 
 
 # The colour of the track canvas 18 px right of the highlighted track (on its ring).
@@ -149,7 +158,10 @@ def test_an_observer_sees_no_buttons_and_cannot_decide(
     # Nor through the API behind the page, with the page's own session cookie.
     status = page.evaluate(_TRY_TO_DECIDE, "P-KINETIC")
     assert status["decided"] == 409 and "no c2 is running" in status["detail"]
-    assert status["acknowledged"] == 403
+    acknowledged = page.evaluate(
+        "async () => (await fetch('/api/alerts/A1/acknowledge', {method: 'POST'})).status"
+    )
+    assert acknowledged == 403
     assert _api_get(server, "observer", "/api/orders") == []
 
 
@@ -158,13 +170,11 @@ def test_an_operator_registers_an_authenticator_through_the_page(
 ) -> None:
     page = logged_in_page(browser, server, "operator2", pages, authenticator=True)
     expect(page.locator("#authenticator")).to_have_attribute("data-enrolled", "false")
-    # The shipped users are TEST users: the page warns that an exercise's c2 refuses them.
-    expect(page.locator("#authenticator-status")).to_have_text(
-        "no authenticator enrolled · TEST user: its decisions count only in a simulation"
-    )
+    expect(page.locator("#authenticator-status")).to_have_text("no authenticator enrolled")
     page.click("#register-button")
     expect(page.locator("#authenticator")).to_have_attribute("data-enrolled", "true")
     expect(page.locator("#register-button")).to_be_hidden()
+    expect(page.locator("#authenticator-status")).to_have_text("authenticator enrolled")
     expect(page.locator("#notice")).to_have_text(
         "authenticator enrolled for operator2 (operator, PL)"
     )
@@ -174,7 +184,7 @@ def test_an_operator_registers_an_authenticator_through_the_page(
         "webauthn",
         OperatorRole.OPERATOR,
         "PL",
-        True,
+        False,  # a person's own authenticator, never a simulation key
     )
     assert page.evaluate("window.hz.state.credentials.credential_ids") == [key.key_id]
 

@@ -441,7 +441,7 @@ function renderAlerts() {
   for (const alert of alerts) {
     const item = element("li", { class: `alert p${alert.priority} ${alert.state}`, "data-alert-id": alert.alert_id },
       `P${alert.priority} ${alert.summary} `);
-    if (alert.state === "open" && canDecide(state) && state.status?.live) {
+    if (alert.state === "open" && canDecide(state)) {
       item.append(element("button", { class: "ack", onclick: () => act(`/api/alerts/${alert.alert_id}/acknowledge`, {}) }, "acknowledge"));
     } else if (alert.state !== "open") {
       item.append(element("em", {}, alert.acknowledged_by ? `${alert.state} by ${alert.acknowledged_by}` : alert.state));

@@ -192,10 +192,6 @@ export function createDecider(page) {
     } else {
       words.push(enrolled ? "authenticator enrolled" : "no authenticator enrolled");
     }
-    const mode = state.c2?.mode || state.status?.mode;
-    if (state.user?.test_only && mode && mode !== "simulation") {
-      words.push(`TEST user: its decisions count only in a simulation`);
-    }
     status.textContent = words.join(" · ");
     button.classList.toggle("hidden", enrolled);
   }
@@ -416,10 +412,43 @@ export function createDecider(page) {
     return card;
   }
 
+  /** What a card shows, but its countdowns (refreshCountdowns) and highlight (setHighlight). */
+  function cardKey(/** @type {{proposal: any, earlier: number, group: string}} */ entry) {
+    const { expires_in_s: _expires, time_to_effect_s: _effect, ...shown } = entry.proposal;
+    const track = state.tracks.get(shown.track_id);
+    return JSON.stringify([shown, entry.earlier, mayDecide(entry.proposal), state.signing.has(shown.proposal_id),
+      state.refusals.get(shown.proposal_id) || null, track ? track.track_number : null]);
+  }
+
+  /** @type {Map<string, {key: string, node: HTMLElement}>} the card shown per group */
+  const shownCards = new Map();
+
+  // Only the cards that changed are replaced, in place, and the queue is reordered only when
+  // its order changed: a button replaced or moved under the pointer would lose the click.
   function renderQueue() {
     const box = $("proposals");
     const cards = proposalCards(state.proposals.values());
-    box.replaceChildren(...cards.map(renderCard));
+    const nodes = [];
+    const before = [...box.children];
+    for (const entry of cards) {
+      const key = cardKey(entry);
+      const kept = shownCards.get(entry.group);
+      if (kept && kept.key === key) {
+        kept.node.classList.toggle("highlighted", Boolean(state.highlight) && kept.node.dataset.trackId === state.highlight);
+        nodes.push(kept.node);
+        continue;
+      }
+      const node = renderCard(entry);
+      shownCards.set(entry.group, { key, node });
+      if (kept && kept.node.parentNode === box) {
+        before[before.indexOf(kept.node)] = node;
+        kept.node.replaceWith(node);
+      }
+      nodes.push(node);
+    }
+    const groups = new Set(cards.map((c) => c.group));
+    for (const group of [...shownCards.keys()]) if (!groups.has(group)) shownCards.delete(group);
+    if (before.length !== nodes.length || before.some((node, i) => node !== nodes[i])) box.replaceChildren(...nodes);
     const open = cards.filter((c) => mayDecide(c.proposal)).length;
     $("queue-count").textContent = cards.length ? `(${open} to decide, ${cards.length} in all)` : "";
   }
