@@ -1,14 +1,21 @@
-"""The COP page in a real browser: symbols, acknowledging, two-person approval, roles."""
+"""The COP page in a real browser on a finished run (no live c2): symbols, the decision
+queue as c2 left it, roles, enrolling an authenticator, the abort banner. Deciding on a
+live run is tests/web/test_decider_e2e.py."""
 
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from hotzone.c2.keys import RegistryFile
+from hotzone.c2.trust import operators_path
+from hotzone.types import OperatorRole
 from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL
 from tests.web.conftest import ARTIFACTS, logged_in_page
 
@@ -59,6 +66,20 @@ def test_page_shows_one_symbol_per_confirmed_track_and_a_screenshot(
     assert distinct > 20
 
 
+# A decision tried through the API behind the page, with the page's own session cookie:
+# the API prepares the decision for anyone (who may decide is c2's to judge), but a
+# finished run has no c2 to take it.
+_TRY_TO_DECIDE = """async (target) => {
+    const post = (path, body) => fetch(path, {method: 'POST',
+        headers: {'content-type': 'application/json'}, body: JSON.stringify(body)});
+    const prepared = await post('/api/decisions/challenge', {target, verdict: 'approve'});
+    const {decision} = await prepared.json();
+    const decided = await post('/api/decisions', {decision_id: decision.decision_id});
+    return {prepared: prepared.status, decided: decided.status,
+        detail: (await decided.json()).detail};
+}"""
+
+
 def test_acknowledging_an_alert_updates_the_api(
     browser: Browser, server: str, pages: list[Page]
 ) -> None:
@@ -71,41 +92,113 @@ def test_acknowledging_an_alert_updates_the_api(
     assert alerts["A2"]["state"] == "open"
 
 
-def test_two_people_approve_a_kinetic_proposal_in_the_browser(
+def test_cards_show_what_c2_published_one_card_per_track_and_effector(
     browser: Browser, server: str, pages: list[Page]
 ) -> None:
-    card = '[data-proposal-id="P-KINETIC"]'
-    first = logged_in_page(browser, server, "operator1", pages)
-    first.locator(f"{card} button.approve").click()
-    expect(first.locator(card)).to_have_attribute("data-state", "partially_approved")
-    expect(first.locator(f"{card} button.approve")).to_have_count(0)  # one vote per person
-    second = logged_in_page(browser, server, "commander", pages)
-    second.locator(f"{card} button.approve").click()
-    expect(second.locator(card)).to_have_attribute("data-state", "approved")
-    decisions = _api_get(server, "observer", "/api/decisions")
-    assert {d["operator_id"] for d in decisions} == {"operator1", "commander"}
-    assert all(d["signature_valid"] and d["signature"] for d in decisions)
-    orders = _api_get(server, "observer", "/api/orders")
-    assert len(orders) == 1 and orders[0]["effector_id"] == "sam-suwalki"
-    audit = _api_get(server, "observer", "/api/audit")
-    assert [r["kind"] for r in audit] == ["decision.approve", "decision.approve", "order"]
-    assert orders[0]["order_id"] in audit[-1]["payload"]
-    assert _api_get(server, "observer", "/api/audit/verify")["intact"] is True
+    page = logged_in_page(browser, server, "commander", pages)
+    cards = page.locator("#proposals .card")
+    # P-KINETIC-0 (expired) and P-KINETIC are one pair: one card, the earlier one counted.
+    expect(cards).to_have_count(3)
+    kinetic = page.locator('[data-proposal-id="P-KINETIC"]')
+    expect(kinetic).to_have_attribute("data-group", "T1|sam-suwalki")
+    expect(kinetic.locator(".earlier")).to_have_text("+1 earlier")
+    expect(kinetic.locator(".missing")).to_have_text("awaiting commander")
+    counter = "approvals 1/2, one a commander (operator1)"
+    expect(kinetic.locator(".counter")).to_contain_text(counter)
+    expect(kinetic.locator(".rationale")).to_contain_text("threat 0.92 towards Suwałki garrison")
+    # The countdowns run on the picture's clock: the recorded run ends 1 h before expiry.
+    expect(kinetic.locator(".timing")).to_have_text(
+        "expires in 60 min 0 s · effect window opens in 40 s"
+    )
+    roe = page.locator('[data-proposal-id="P-ROE"]')
+    expect(roe).to_have_attribute("data-state", "roe_failed")
+    expect(roe.locator(".failed-rules")).to_contain_text("no_fire_area")
+    expect(roe.locator(".missing")).to_contain_text("rules of engagement fail (no_fire_area)")
+    expect(page.locator('[data-proposal-id="P-JAM"] .missing')).to_have_text(
+        "awaiting 1 more approval"
+    )
+    # A finished run: no c2 to decide, so no buttons, and the page says why.
+    expect(page.locator("#mode-banner")).to_have_text("EXERCISE · REPLAY · read-only")
+    expect(page.locator("#proposals button")).to_have_count(0)
+    expect(kinetic.locator(".read-only")).to_have_text("finished run: no c2 takes decisions")
+    expect(page.locator("#abort-button")).to_be_hidden()
+    # Hovering a card rings its track on the map.
+    kinetic.hover()
+    expect(kinetic).to_have_class(re.compile(r"\bhighlighted\b"))
+    ring = page.evaluate(_RING_AT_HIGHLIGHT)
+    assert ring["track"] == "T1"
+    assert ring["ring"] == [255, 212, 0]
+    status = page.evaluate(_TRY_TO_DECIDE, "P-KINETIC")
+    assert status["prepared"] == 200
+    assert status["decided"] == 409 and "no c2 is running" in status["detail"]
 
 
-def test_an_observer_cannot_approve(browser: Browser, server: str, pages: list[Page]) -> None:
+# The colour of the track canvas 18 px right of the highlighted track (on its ring).
+_RING_AT_HIGHLIGHT = """() => {
+    const mark = window.hz.highlighted();
+    const canvas = document.getElementById('track-canvas');
+    const ratio = canvas.width / canvas.clientWidth;
+    const data = canvas.getContext('2d').getImageData(
+        Math.round((mark.x + 18) * ratio), Math.round(mark.y * ratio), 1, 1).data;
+    return {track: mark.track_id, ring: [data[0], data[1], data[2]]};
+}"""
+
+
+def test_an_observer_sees_no_buttons_and_cannot_decide(
+    browser: Browser, server: str, pages: list[Page]
+) -> None:
     page = logged_in_page(browser, server, "observer", pages)
     expect(page.locator('[data-proposal-id="P-KINETIC"]')).to_have_count(1)
-    expect(page.locator("button.approve")).to_have_count(0)
-    expect(page.locator("button.ack")).to_have_count(0)
+    expect(page.locator("#proposals .card")).to_have_count(3)
+    for control in ("button.approve", "button.reject", "button.ack"):
+        expect(page.locator(control)).to_have_count(0)
+    for control in ("#abort-button", "#resume-button", "#authenticator", "#register-button"):
+        expect(page.locator(control)).to_be_hidden()
+    expect(page.locator(".read-only")).to_have_count(0)
     # Nor through the API behind the page, with the page's own session cookie.
-    status = page.evaluate(
-        """async () => (await fetch('/api/proposals/P-KINETIC/decision', {method: 'POST',
-            headers: {'content-type': 'application/json'},
-            body: JSON.stringify({verdict: 'approve'})})).status"""
+    status = page.evaluate(_TRY_TO_DECIDE, "P-KINETIC")
+    assert status["decided"] == 409 and "no c2 is running" in status["detail"]
+    acknowledged = page.evaluate(
+        "async () => (await fetch('/api/alerts/A1/acknowledge', {method: 'POST'})).status"
     )
-    assert status == 403
-    assert _api_get(server, "observer", "/api/decisions") == []
+    assert acknowledged == 403
+    assert _api_get(server, "observer", "/api/orders") == []
+
+
+def test_an_operator_registers_an_authenticator_through_the_page(
+    browser: Browser, server: str, pages: list[Page], tmp_path: Path
+) -> None:
+    page = logged_in_page(browser, server, "operator2", pages, authenticator=True)
+    expect(page.locator("#authenticator")).to_have_attribute("data-enrolled", "false")
+    expect(page.locator("#authenticator-status")).to_have_text("no authenticator enrolled")
+    page.click("#register-button")
+    expect(page.locator("#authenticator")).to_have_attribute("data-enrolled", "true")
+    expect(page.locator("#register-button")).to_be_hidden()
+    expect(page.locator("#authenticator-status")).to_have_text("authenticator enrolled")
+    expect(page.locator("#notice")).to_have_text(
+        "authenticator enrolled for operator2 (operator, PL)"
+    )
+    enrolled = RegistryFile(operators_path(tmp_path / "home")).current()
+    [key] = [k for k in enrolled if k.operator_id == "operator2"]
+    assert (key.kind, key.role, key.nation, key.simulation) == (
+        "webauthn",
+        OperatorRole.OPERATOR,
+        "PL",
+        False,  # a person's own authenticator, never a simulation key
+    )
+    assert page.evaluate("window.hz.state.credentials.credential_ids") == [key.key_id]
+
+
+def test_every_page_shows_who_holds_a_global_abort(
+    browser: Browser, aborted_server: str, pages: list[Page]
+) -> None:
+    for username in ("observer", "operator1"):
+        page = logged_in_page(browser, aborted_server, username, pages)
+        expect(page.locator("#abort-banner")).to_be_visible()
+        expect(page.locator("#abort-banner")).to_contain_text("GLOBAL ABORT in force by commander")
+        expect(page.locator("#abort-button")).to_be_hidden()
+        # Nothing is decidable while the abort holds.
+        expect(page.locator("#proposals button")).to_have_count(0)
 
 
 # Whether the track canvas has a drawn (opaque) pixel within 3 px of where MapLibre puts

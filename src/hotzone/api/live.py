@@ -7,10 +7,11 @@ time, while the page follows the bus. Both block until interrupted.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import SQLiteStore
-from hotzone.types import RunMode
+from hotzone.types import AnyMessage, RunMode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -169,7 +170,7 @@ def serve_scenario(
                 window_s=SIMULATION_WINDOW_S,
                 removals=run.removals,
             )
-            await pipeline.run(messages)
+            await _until_interrupted(pipeline, messages)
         finally:
             store.close()
 
@@ -185,6 +186,27 @@ def serve_scenario(
     app = create_app(config, bus=bus, background=play)
     announce(f"hotzone COP: {url_of(host, port, tls)} (live, {_speed_text(speed)})")
     _run_server(app, host, port, tls)
+
+
+async def _until_interrupted(pipeline: Pipeline, messages: Iterable[AnyMessage]) -> None:
+    """Run ``pipeline`` over ``messages``; when cancelled (Ctrl-C stops the server), end the
+    feed there and let the stages finish as at the end of a run (so c2 closes its audit log
+    with its final signed checkpoint and the recorder stores it), then stop."""
+    interrupted = False
+
+    def feed() -> Iterator[AnyMessage]:
+        for message in messages:
+            if interrupted:
+                return
+            yield message
+
+    running = asyncio.ensure_future(pipeline.run(feed()))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        interrupted = True
+        await running
+        raise
 
 
 def _speed_text(speed: float) -> str:

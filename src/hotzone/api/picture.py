@@ -45,6 +45,8 @@ from hotzone.types.signing import order_fault
 
 #: Positions kept per track for trails and the history endpoint.
 HISTORY_LENGTH = 600
+#: ``source_id`` of the effect model's reports (`hotzone.sim.effects`).
+EFFECT_MODEL = "effect-model"
 
 
 def to_builtins(message: Any) -> dict[str, Any]:
@@ -79,6 +81,8 @@ class PictureState:
     trusted_issuers: dict[str, bytes] = field(default_factory=dict)
     refused_orders: list[tuple[TaskOrder, str]] = field(default_factory=list)
     sensor_status: dict[str, Event] = field(default_factory=dict)
+    #: What the effect model (an exercise or simulation) reported of each order, by order id.
+    effects: dict[str, Event] = field(default_factory=dict)
     clock: datetime | None = None
     messages_seen: int = 0
     #: Further updates one message caused (besides the one `ingest` returns).
@@ -134,6 +138,14 @@ class PictureState:
             case Event() if message.kind == EventKind.SENSOR_STATUS:
                 self.sensor_status[message.source_id] = message
                 return self._update("sensor", message.source_id, message, to_builtins(message))
+            case Event() if message.source_id == EFFECT_MODEL and "order_id" in message.attributes:
+                # The effect of an order, shown on its proposal.
+                order_id = message.attributes["order_id"]
+                self.effects[order_id] = message
+                for order in self.orders:
+                    if order.order_id == order_id:
+                        return self._proposal_update(order.proposal_hash)
+                return None
             case _:
                 return None
 
@@ -242,6 +254,16 @@ class PictureState:
             for d in self.decisions_for(proposal)
         ]
         view["orders"] = [to_builtins(o) for o in self.orders_for(proposal)]
+        view["effects"] = [
+            {
+                "order_id": effect.attributes["order_id"],
+                "outcome": effect.attributes.get("outcome", ""),
+                "summary": effect.summary,
+                "time": effect.time.isoformat(),
+            }
+            for order in self.orders_for(proposal)
+            if (effect := self.effects.get(order.order_id)) is not None
+        ]
         view["approvals"] = list(status.approvals) if status else []
         view["approvals_needed"] = status.approvals_needed if status else None
         view["commander_needed"] = status.commander_needed if status else None

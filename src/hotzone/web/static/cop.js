@@ -14,13 +14,18 @@
 //   number, class, speed, altitude) beside them where they do not overlap another label.
 //   The map stays north-up without pitch, so screen = scale * Web Mercator + offset, taken
 //   from the map at each draw.
-"use strict";
+//
+// An ES module: the decision queue, the banners and signing with the operator's
+// authenticator are in decider.js.
+
+import { canDecide, createDecider } from "/static/decider.js";
 
 const RENDER_INTERVAL_MS = 250;
 const TRAIL_INTERVAL_MS = 1000;
 const TRACK_LIST_INTERVAL_MS = 1000;
 const TRACK_LIST_LIMIT = 200;
 const TRAIL_POINTS = 60;
+const STATUS_POLL_MS = 5000;
 const IDENTITY_COLOURS = {
   pending: "rgb(255,255,128)", unknown: "rgb(255,255,128)", assumed_friend: "rgb(128,224,255)",
   friend: "rgb(128,224,255)", neutral: "rgb(170,255,170)", suspect: "rgb(255,128,128)",
@@ -39,18 +44,28 @@ const state = {
   // The confirmed tracks on the canvas (track id -> the state drawn) and what the last draw
   // put inside the view.
   drawn: new Map(), visibleTrackIds: [], symbolSprites: new Map(), listIcons: new Map(),
+  // Effector positions by id ([lon, lat]), for the engagement lines; what the last draw
+  // showed of the decider's marks.
+  effectors: new Map(), drawnEngagements: [], drawnHighlight: null,
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0, areaShown: false,
 };
 
 const $ = (id) => document.getElementById(id);
 
+// A JSON fetch; an HTTP error rejects with an Error carrying `status` and the server's
+// `detail` (c2's reason, for a refused decision).
 async function api(path, options = {}) {
   const headers = { "content-type": "application/json" };
   if (state.token) headers.authorization = `Bearer ${state.token}`;
   const response = await fetch(path, { ...options, headers });
   if (!response.ok) {
-    const detail = await response.json().catch(() => ({}));
-    throw new Error(`${response.status}: ${detail.detail || response.statusText}`);
+    const body = await response.json().catch(() => ({}));
+    const detail = typeof body.detail === "string" ? body.detail
+      : body.detail ? JSON.stringify(body.detail) : response.statusText;
+    const error = new Error(`${response.status}: ${detail}`);
+    error.status = response.status;
+    error.detail = detail;
+    throw error;
   }
   return response.json();
 }
@@ -250,6 +265,56 @@ function drawTracks() {
     context.drawImage(sprite.canvas, x - sprite.anchorX, y - sprite.anchorY, sprite.width, sprite.height);
   }
   state.visibleTrackIds = visible.map(([track]) => track.track_id);
+  drawEngagements(context, view);
+}
+
+// The decider's marks on the track canvas: a dashed line from the effector to its target
+// for every order c2 issued (the engagement), and a ring around the track the hovered or
+// clicked proposal card is about.
+function drawEngagements(context, view) {
+  const at = (lon, lat) => [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY];
+  const engagements = [];
+  for (const proposal of state.proposals.values()) {
+    for (const order of proposal.orders || []) {
+      const track = (replayTracks ? state.drawn.get(order.track_id) : state.tracks.get(order.track_id));
+      const effector = state.effectors.get(order.effector_id);
+      if (!track || !effector) continue;
+      engagements.push({ order_id: order.order_id, effector_id: order.effector_id, track_id: order.track_id,
+        from: at(...effector), to: at(track.lon_deg, track.lat_deg) });
+    }
+  }
+  context.save();
+  context.lineWidth = 2;
+  context.setLineDash([6, 4]);
+  context.strokeStyle = "#ff5050";
+  for (const { from, to } of engagements) {
+    context.beginPath();
+    context.moveTo(...from);
+    context.lineTo(...to);
+    context.stroke();
+  }
+  context.restore();
+  state.drawnEngagements = engagements.map(({ order_id, effector_id, track_id }) => ({ order_id, effector_id, track_id }));
+  const highlighted = state.highlight && (replayTracks ? state.drawn.get(state.highlight) : state.tracks.get(state.highlight));
+  state.drawnHighlight = null;
+  if (highlighted) {
+    const [x, y] = at(highlighted.lon_deg, highlighted.lat_deg);
+    context.save();
+    context.lineWidth = 3;
+    context.strokeStyle = "#ffd400";
+    context.beginPath();
+    context.arc(x, y, 18, 0, 2 * Math.PI);
+    context.stroke();
+    context.restore();
+    state.drawnHighlight = { track_id: highlighted.track_id, x, y };
+  }
+}
+
+function focusTrack(trackId) {
+  const track = state.tracks.get(trackId);
+  if (!track) return;
+  const bounds = map.getBounds();
+  if (!bounds.contains([track.lon_deg, track.lat_deg])) map.easeTo({ center: [track.lon_deg, track.lat_deg], duration: 300 });
 }
 
 // ---- state updates -------------------------------------------------------------------------
@@ -273,7 +338,8 @@ function applyUpdate(update) {
     }
     case "alert": state.alerts.set(data.alert_id, data); state.alertsDirty = true; break;
     case "proposal": state.proposals.set(data.proposal_id, data); state.proposalsDirty = true; break;
-    case "abort": $("abort-button").textContent = `ABORTED by ${data.by}`; break;
+    case "c2": decider.applyC2(data); break;
+    case "outcome": decider.applyOutcome(data); break;
     default: break;
   }
 }
@@ -328,7 +394,7 @@ async function loadPicture() {
   }
   const status = await api("/api/status");
   state.clock = status.clock;
-  if (status.aborted) $("abort-button").textContent = "ABORTED";
+  decider.setStatus(status);
   markAllDirty();
 }
 
@@ -340,6 +406,8 @@ async function loadStatic() {
   for (const name of ["coverage", "assets", "borders", "jamming", "no_fire_areas", "corridors", "sensors", "effectors"]) {
     if (layers[name]) map.getSource(name).setData(layers[name]);
   }
+  state.effectors = new Map((layers.effectors?.features || []).map(
+    (f) => [f.properties.id, f.geometry.coordinates.slice(0, 2)]));
   // Open on the scenario's region (Suwałki, the Danube delta, ...), once: later loads
   // (nation selector, a decision) leave the operator's view alone.
   const ring = layers.area?.features?.[0]?.geometry?.coordinates?.[0];
@@ -362,7 +430,9 @@ function element(tag, attributes = {}, ...children) {
   return node;
 }
 
-const canDecide = () => state.user && state.user.role !== "observer";
+const decider = createDecider({
+  state, api, element, redrawTracks: () => { if (state.mapReady) drawTracks(); }, focusTrack, scheduleRender,
+});
 
 function renderAlerts() {
   const list = $("alerts");
@@ -371,42 +441,12 @@ function renderAlerts() {
   for (const alert of alerts) {
     const item = element("li", { class: `alert p${alert.priority} ${alert.state}`, "data-alert-id": alert.alert_id },
       `P${alert.priority} ${alert.summary} `);
-    if (alert.state === "open" && canDecide()) {
+    if (alert.state === "open" && canDecide(state)) {
       item.append(element("button", { class: "ack", onclick: () => act(`/api/alerts/${alert.alert_id}/acknowledge`, {}) }, "acknowledge"));
     } else if (alert.state !== "open") {
       item.append(element("em", {}, alert.acknowledged_by ? `${alert.state} by ${alert.acknowledged_by}` : alert.state));
     }
     list.append(item);
-  }
-}
-
-function renderProposals() {
-  const box = $("proposals");
-  box.replaceChildren();
-  for (const proposal of state.proposals.values()) {
-    const approvals = proposal.decisions.filter((d) => d.verdict === "approve").length;
-    const card = element("div", { class: `card ${proposal.effect_class}`, "data-proposal-id": proposal.proposal_id, "data-state": proposal.state });
-    const timeToEffect = proposal.time_to_effect_s === undefined ? "?" : `${Math.round(proposal.time_to_effect_s)} s`;
-    card.append(element("div", {}, element("b", {}, `${proposal.action} ${proposal.track_id}`),
-      ` ${proposal.target_class.replaceAll("_", " ")} (${proposal.standard_identity})`));
-    card.append(element("div", {}, `effector ${proposal.effector_id} · ${proposal.effect_class} · time to effect ${timeToEffect}`));
-    const table = element("table");
-    for (const check of proposal.roe_checks) {
-      table.append(element("tr", {}, element("td", {}, check.rule),
-        element("td", { class: check.passed ? "pass" : "fail" }, check.passed ? "pass" : "FAIL"),
-        element("td", {}, check.detail)));
-    }
-    card.append(table);
-    card.append(element("div", { class: "proposal-state" },
-      `${proposal.state} · approvals ${approvals}/${proposal.approvals_needed}` +
-      (proposal.decisions.length ? ` (${proposal.decisions.map((d) => `${d.operator_id}: ${d.verdict}`).join(", ")})` : "")));
-    const mine = proposal.decisions.some((d) => state.user && d.operator_id === state.user.username);
-    if (canDecide() && !mine && (proposal.state === "open" || proposal.state === "partially_approved")) {
-      const url = `/api/proposals/${proposal.proposal_id}/decision`;
-      card.append(element("button", { class: "approve", onclick: () => act(url, { verdict: "approve" }) }, "approve"));
-      card.append(element("button", { class: "reject", onclick: () => act(url, { verdict: "reject" }) }, "reject"));
-    }
-    box.append(card);
   }
 }
 
@@ -441,7 +481,7 @@ async function act(url, body) {
     await api(url, { method: "POST", body: JSON.stringify(body) });
     await loadPicture();
   } catch (error) {
-    window.alert(error.message);
+    decider.notice(error.message, "error");
   }
 }
 
@@ -516,10 +556,15 @@ function render() {
     scheduleRender();  // the list is due later
   }
   if (state.alertsDirty) { state.alertsDirty = false; renderAlerts(); }
-  if (state.proposalsDirty) { state.proposalsDirty = false; renderProposals(); }
+  if (state.proposalsDirty) {
+    state.proposalsDirty = false;
+    decider.renderQueue();
+    drawTracks();  // engagements and the highlighted track
+  }
   if (state.clockDirty) {
     state.clockDirty = false;
     $("clock").textContent = state.clock ? state.clock.replace("T", " ").slice(0, 19) + "Z" : "";
+    decider.refreshCountdowns();
   }
   state.renders += 1;
   if (window.hz.onRender) window.hz.onRender(changed.map((trackId) => state.tracks.get(trackId)));
@@ -531,10 +576,10 @@ async function start(user) {
   state.user = user;
   $("who").textContent = `${user.display_name} · ${user.role} · ${user.nation}`;
   $("login").classList.add("hidden");
-  $("abort-button").disabled = !canDecide();
-  await loadPicture();
+  await Promise.all([loadPicture(), decider.loadCredentials()]);
   connectStream();
   await loadStatic();
+  pollStatus();
   document.body.dataset.ready = "true";
 }
 
@@ -558,10 +603,16 @@ $("logout-button").onclick = async () => {
   location.reload();
 };
 
-$("abort-button").onclick = async () => {
-  if (!window.confirm("Stop every pending order?")) return;
-  await act("/api/abort", { reason: "global abort from the COP" });
-};
+// c2's state (mode, abort) also comes on the stream; the poll catches what a nation view
+// filtered out and a server that restarted.
+let statusTimer = null;
+function pollStatus() {
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(async () => {
+    try { decider.setStatus(await api("/api/status")); } catch { /* logged out or gone */ }
+    pollStatus();
+  }, STATUS_POLL_MS);
+}
 
 $("view-as").onchange = async (event) => {
   state.viewAs = event.target.value;
@@ -589,6 +640,11 @@ window.hz = {
   state, map, onBatch: null, onRender: null,
   // Distinct tracks whose symbol the last draw put inside the view.
   renderedTrackCount: () => new Set(state.visibleTrackIds).size,
+  // The decider's side: sign a decision on a proposal id, "abort" or "resume" (resolves to
+  // c2's answer), and what the last draw marked on the map.
+  decide: (target, verdict) => decider.decide(target, verdict),
+  engagements: () => state.drawnEngagements,
+  highlighted: () => state.drawnHighlight,
 };
 
 (async () => {
