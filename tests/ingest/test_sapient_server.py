@@ -224,3 +224,69 @@ def test_server_survives_a_burst_of_mutated_frames() -> None:
         assert last_node in server.connected_nodes
 
     asyncio.run(_with_server(scenario))
+
+
+def _resident_bytes() -> int:
+    from pathlib import Path
+
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_500_connections_holding_partial_frames_stay_bounded_and_a_sensor_still_reports() -> None:
+    """The attack of the review: connections each holding a 960 KiB partial frame. One
+    host gets at most ``max_per_address`` connections, so its crowd cannot take every
+    slot; those it holds close after the idle timeout; the buffers stay within the
+    documented bound (max_connections x 1 MiB); a sensor on another address registers and
+    reports meanwhile."""
+    from hotzone.runtime.sources import ConnectionLimits
+
+    async def scenario() -> tuple[dict[str, int], int, int, bool]:
+        bus = InProcessBus()
+        published = await bus.subscribe("hz.pl.>")
+        publisher = SourcePublisher(bus, "pl")
+        limits = ConnectionLimits(max_connections=64, idle_timeout_s=1.5, frame_timeout_s=30.0)
+        server = SapientServer(publisher, host="0.0.0.0", port=0, limits=limits)
+        await server.start()
+        before = _resident_bytes()
+        partial = struct.pack("<I", 1_000_000) + b"\x00" * (960 * 1024)
+        crowd = []
+        for _ in range(500):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            except OSError:
+                continue
+            writer.write(partial)
+            crowd.append(writer)
+        await asyncio.gather(*(w.drain() for w in crowd), return_exceptions=True)
+        grown = _resident_bytes() - before
+        # Meanwhile a sensor, from another address of this host, registers and reports.
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.2", server.port, local_addr=("127.0.0.2", 0)
+        )
+        sensor = SensorClient(reader, writer)
+        await sensor.send(registration())
+        accepted = (await sensor.receive()).registration_ack.acceptance
+        await sensor.send(status_report(), range_bearing_detection())
+        await asyncio.sleep(2.0)  # the crowd's idle timeout passes
+        detections = [m for m in await _drain(published) if isinstance(m, Detection)]
+        counters = publisher.counters
+        counts = {
+            "refused": counters.connections_refused,
+            "idle": counters.closed_idle,
+            "open_crowd": sum(not w.is_closing() for w in crowd),
+        }
+        for writer in crowd:
+            writer.close()
+        await sensor.close()
+        await server.close()
+        await bus.close()
+        return counts, grown, len(detections), accepted
+
+    counts, grown, detections, accepted = asyncio.run(scenario())
+    assert counts["refused"] >= 500 - 16  # one address: at most max_per_address at once
+    assert counts["idle"] >= 1  # the admitted crowd sat idle and was closed
+    assert accepted and detections >= 1
+    assert grown < 64 * (1 << 20)  # within max_connections x max_frame_bytes

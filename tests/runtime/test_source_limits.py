@@ -22,7 +22,9 @@ def test_a_crowd_is_capped_idlers_and_slow_frames_closed_and_a_sender_still_gets
         received = await bus.subscribe("hz.PL.>", 65536)
         publisher = SourcePublisher(bus, "PL")
         factory = decoder_factories()["sbs"]
-        limits = ConnectionLimits(max_connections=50, idle_timeout_s=0.5, frame_timeout_s=1.0)
+        limits = ConnectionLimits(
+            max_connections=50, max_per_address=50, idle_timeout_s=0.5, frame_timeout_s=1.0
+        )
         server = await serve_tcp(
             "127.0.0.1", 0, lambda: factory(DecoderOptions()), publisher, limits
         )

@@ -12,6 +12,10 @@ Speaks BSI Flex 335 v2.0 over TCP (length-prefixed protobuf, `hotzone.ingest.sap
 - a node id is held by one connection at a time: a second connection registering a node id
   that is registered and connected elsewhere is refused (Error and a refused registration
   ack), so nobody can take over a node's tasks by claiming its id;
+- connections are bounded (`ConnectionLimits`: in all, per address, an idle timeout, and a
+  timeout for bytes that complete no frame); a partial frame is at most the framing's
+  ``max_frame_bytes``, so the server's buffers stay below max_connections × 1 MiB
+  (64 MiB by default) whatever clients send; refusals and closings are counted;
 - a `SapientListener` (the effector gateway, `hotzone.runtime.effectors.sapient`) may refuse
   a registration (``admit``) and sees every accepted frame of a registered node and every
   disconnection, so it can follow the tasks it sent.
@@ -39,7 +43,7 @@ from hotzone.ingest.sapient.proto.sapient_msg.bsi_flex_335_v2_0 import (
     task_pb2,
 )
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.sources import SourcePublisher
+from hotzone.runtime.sources import ConnectionAdmission, ConnectionLimits, SourcePublisher
 from hotzone.types import Event, EventKind, to_json
 
 DEFAULT_HOST = "127.0.0.1"
@@ -87,8 +91,13 @@ class SapientServer:
         node_id: str | None = None,
         decoder_factory: Callable[[], SapientDecoder] = SapientDecoder,
         listener: SapientListener | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.publisher = publisher
+        # Sensors report at least every few seconds (status reports): a minute of silence
+        # is a dead or hostile connection.
+        self.limits = limits or ConnectionLimits(idle_timeout_s=120.0, frame_timeout_s=30.0)
+        self._admission = ConnectionAdmission(self.limits, publisher.counters)
         self.host = host
         self.port = port
         #: This fusion node's UUID, the ``node_id`` of everything it sends.
@@ -154,6 +163,9 @@ class SapientServer:
         await writer.drain()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._admission.admit(writer):
+            writer.close()
+            return
         decoder = self.decoder_factory()
         self.counters.connections += 1
         self._connections.add(writer)
@@ -162,11 +174,26 @@ class SapientServer:
             self._handlers.add(handler)
             handler.add_done_callback(self._handlers.discard)
         nodes: set[str] = set()
+        loop = asyncio.get_running_loop()
+        last_frame = loop.time()
         try:
-            while chunk := await reader.read(1 << 16):
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(reader.read(1 << 16), self.limits.idle_timeout_s)
+                except TimeoutError:
+                    self.publisher.counters.closed_idle += 1
+                    break
+                if not chunk:
+                    break
                 received_at = datetime.now(UTC)
                 self.publisher.counters.chunks += 1
                 outcomes, bad_length = decoder.feed_frames(chunk, received_at)
+                if outcomes:
+                    last_frame = loop.time()
+                elif loop.time() - last_frame > self.limits.frame_timeout_s:
+                    # Bytes keep coming and complete no frame: a slow loris.
+                    self.publisher.counters.closed_slow += 1
+                    break
                 for outcome in outcomes:
                     await self._answer(writer, outcome, nodes, decoder)
                 if bad_length is not None:
@@ -180,6 +207,7 @@ class SapientServer:
         except ConnectionError:
             pass  # the sensor went away; what it sent so far is already published
         finally:
+            self._admission.leave(writer)
             await self._disconnected(writer, nodes)
 
     def _registration_refusals(

@@ -54,6 +54,8 @@ class ConnectionLimits:
     """
 
     max_connections: int = 64
+    #: Connections from one address at once: a crowd from one host leaves room for others.
+    max_per_address: int = 16
     idle_timeout_s: float = 300.0
     frame_timeout_s: float = 60.0
 
@@ -187,24 +189,40 @@ async def serve_connection(
     await publisher.publish_result(decoder, decoder.flush(received_at), received_at)
 
 
-class _Admission:
-    """Counts open connections against ``limits.max_connections``."""
+class ConnectionAdmission:
+    """Counts open connections, in all and per address, against `ConnectionLimits`."""
 
     def __init__(self, limits: ConnectionLimits, counters: SourceCounters) -> None:
         self.limits = limits
         self.counters = counters
         self.open = 0
+        self._by_address: dict[str, int] = {}
 
-    def admit(self) -> bool:
-        if self.open >= self.limits.max_connections:
+    def admit(self, writer: asyncio.StreamWriter) -> bool:
+        address = self._address(writer)
+        here = self._by_address.get(address, 0)
+        if self.open >= self.limits.max_connections or here >= self.limits.max_per_address:
             self.counters.connections_refused += 1
             return False
         self.open += 1
+        self._by_address[address] = here + 1
         self.counters.connections += 1
         return True
 
-    def leave(self) -> None:
+    def leave(self, writer: asyncio.StreamWriter) -> None:
+        address = self._address(writer)
         self.open -= 1
+        left = self._by_address.get(address, 1) - 1
+        if left > 0:
+            self._by_address[address] = left
+        else:
+            self._by_address.pop(address, None)
+
+    @staticmethod
+    def _address(writer: asyncio.StreamWriter) -> str:
+        peer = writer.get_extra_info("peername")
+        # A Unix socket's peer has no address: they all count as one (the local host).
+        return str(peer[0]) if isinstance(peer, tuple) and peer else "local"
 
 
 async def serve_tcp(
@@ -217,16 +235,16 @@ async def serve_tcp(
     """Accept TCP clients (e.g. TAK clients sending CoT); one decoder per connection,
     within ``limits`` (`ConnectionLimits`)."""
     limits = limits or ConnectionLimits()
-    admission = _Admission(limits, publisher.counters)
+    admission = ConnectionAdmission(limits, publisher.counters)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not admission.admit():
+        if not admission.admit(writer):
             writer.close()
             return
         try:
             await serve_connection(reader, decoder_factory(), publisher, limits)
         finally:
-            admission.leave()
+            admission.leave(writer)
             writer.close()
 
     return await asyncio.start_server(handle, host, port)
@@ -394,11 +412,12 @@ async def serve_unix_stream(
     # shutting down never waits for the sender to hang up.
     open_writers: set[asyncio.StreamWriter] = set()
     handlers: set[asyncio.Task[object]] = set()
-    limits = limits or ConnectionLimits(idle_timeout_s=float("inf"))  # Suricata idles
-    admission = _Admission(limits, publisher.counters)
+    # Suricata idles between alerts; every connection is local.
+    limits = limits or ConnectionLimits(idle_timeout_s=float("inf"), max_per_address=64)
+    admission = ConnectionAdmission(limits, publisher.counters)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not admission.admit():
+        if not admission.admit(writer):
             writer.close()
             return
         open_writers.add(writer)
@@ -408,7 +427,7 @@ async def serve_unix_stream(
         try:
             await serve_connection(reader, decoder_factory(), publisher, limits)
         finally:
-            admission.leave()
+            admission.leave(writer)
             open_writers.discard(writer)
             if handler is not None:
                 handlers.discard(handler)
