@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from hotzone.ingest.base import Decoder
     from hotzone.ingest.registry import DecoderOptions
     from hotzone.runtime.live_tracking import LiveTrackingService
-    from hotzone.runtime.sources import SourcePublisher
+    from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
 
 SAPIENT_DEFAULT_ADDRESS = "127.0.0.1:5020"
 
@@ -81,9 +81,12 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--source-id", default=None, help="name of the feed")
     parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    limits = parser.add_argument_group("limits of --listen-tcp")
+    limits = parser.add_argument_group("limits of a listening server (--listen-tcp, SAPIENT)")
     limits.add_argument(
         "--max-connections", type=int, default=64, help="connections open at once (64)"
+    )
+    limits.add_argument(
+        "--max-per-address", type=int, default=16, help="connections from one address (16)"
     )
     limits.add_argument(
         "--idle-timeout", type=float, default=300.0, help="close after this many idle s (300)"
@@ -167,6 +170,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot open the transport: {error}") from None
     _print_counters(args, counters)
     return 0
+
+
+def _limits(args: argparse.Namespace) -> ConnectionLimits:
+    from hotzone.runtime.sources import ConnectionLimits
+
+    return ConnectionLimits(
+        max_connections=args.max_connections,
+        max_per_address=args.max_per_address,
+        idle_timeout_s=args.idle_timeout,
+        frame_timeout_s=args.frame_timeout,
+    )
 
 
 def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
@@ -317,6 +331,7 @@ async def _feed(
             host=host,
             port=port,
             decoder_factory=lambda: SapientDecoder(releasability=args.releasability),
+            limits=_limits(args),
         )
         await server.start()
         print(f"SAPIENT fusion node {server.node_id} listening on {host}:{server.port}")
@@ -356,11 +371,6 @@ async def _feed(
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))
     else:
         host, port = sources.parse_host_port(args.listen_tcp)
-        limits = sources.ConnectionLimits(
-            max_connections=args.max_connections,
-            idle_timeout_s=args.idle_timeout,
-            frame_timeout_s=args.frame_timeout,
-        )
-        listener = await sources.serve_tcp(host, port, make, publisher, limits)
+        listener = await sources.serve_tcp(host, port, make, publisher, _limits(args))
         async with listener:
             await listener.serve_forever()
