@@ -33,6 +33,13 @@ from hotzone.types import AnyMessage, RunMode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+#: What the web server holds for its clients: requests and WebSockets at once (beyond, 503),
+#: seconds an idle keep-alive connection stays, the largest WebSocket message it takes
+#: (the page sends only small acknowledgements), and the largest incomplete HTTP event.
+LIMIT_CONCURRENCY = 512
+TIMEOUT_KEEP_ALIVE_S = 5
+WS_MAX_SIZE = 64 * 1024
+H11_MAX_INCOMPLETE_EVENT_SIZE = 64 * 1024
 
 
 class RunFolderError(ValueError):
@@ -61,6 +68,10 @@ def _run_server(app: FastAPI, host: str, port: int, tls: Tls | None) -> None:
         ws="websockets-sansio",
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE_S,
+        ws_max_size=WS_MAX_SIZE,
+        h11_max_incomplete_event_size=H11_MAX_INCOMPLETE_EVENT_SIZE,
     )
 
 
@@ -88,6 +99,10 @@ def in_loop_server(app: FastAPI, host: str, port: int) -> InLoopServer:
         lifespan="on",
         # Open WebSockets of the pages would otherwise hold a shutdown for ever.
         timeout_graceful_shutdown=2,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE_S,
+        ws_max_size=WS_MAX_SIZE,
+        h11_max_incomplete_event_size=H11_MAX_INCOMPLETE_EVENT_SIZE,
     )
     return InLoopServer(config)
 
