@@ -247,6 +247,14 @@ class EffectorGateway(ABC):
             and any(state is Lifecycle.DELIVERED for state, _ in engagement.history)
         )
 
+    def active_orders(self, effector_id: str) -> list[str]:
+        """The orders of ``effector_id`` not yet at a final state, for `status`."""
+        return [
+            e.order_id
+            for e in self.engagements.values()
+            if e.effector_id == effector_id and not e.final
+        ]
+
     def status(self) -> list[dict[str, str]]:
         """Each effector's connection and active orders, for ``effectors status``."""
         return []

@@ -181,11 +181,7 @@ class MavlinkEffectorGateway(EffectorGateway):
     def status(self) -> list[dict[str, str]]:
         rows = []
         for vehicle in self.vehicles.values():
-            active = [
-                e.order_id
-                for e in self.engagements.values()
-                if e.effector_id == vehicle.effector_id and not e.final
-            ]
+            active = self.active_orders(vehicle.effector_id)
             rows.append(
                 {
                     "effector_id": vehicle.effector_id,

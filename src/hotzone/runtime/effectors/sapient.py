@@ -313,11 +313,7 @@ class SapientEffectorGateway(EffectorGateway):
     def status(self) -> list[dict[str, str]]:
         rows = []
         for node in self.nodes.values():
-            active = [
-                e.order_id
-                for e in self.engagements.values()
-                if e.effector_id == node.effector_id and not e.final
-            ]
+            active = self.active_orders(node.effector_id)
             rows.append(
                 {
                     "effector_id": node.effector_id,
