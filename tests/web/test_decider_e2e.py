@@ -13,7 +13,7 @@ verifies, and the finished run, served again, shows the same order.
 Timing: suwalki-drones proposes its first kinetic engagement that passes the rules of
 engagement 629 simulated seconds in (the earlier ones fail ``own_territory``: the drones
 are still over Belarus), and a proposal expires 45 simulated seconds after it is made. At
-``SPEED`` the proposal comes after about 105 s and leaves about 7 s to the two deciders;
+``SPEED`` the proposal comes after about 160 s and leaves about 11 s to the two deciders;
 if it expires first (a busy machine), the test decides on the next kinetic proposal (c2
 proposes again, and more threats come).
 """
@@ -41,11 +41,11 @@ from tests.api.test_serve_commands import Served
 from tests.web.conftest import ARTIFACTS, logged_in_page
 
 HOTZONE = str(Path(sys.executable).with_name("hotzone"))
-SPEED = 6
+SPEED = 4
 #: How long the page may take to show what the stream brings (a busy 2-core machine).
 SHOWN_MS = 30_000
 LOGIN_MS = 120_000
-#: A kinetic proposal that passes the rules comes at 629 s simulated: about 105 s at SPEED.
+#: A kinetic proposal that passes the rules comes at 629 s simulated: about 160 s at SPEED.
 PROPOSAL_TIMEOUT_MS = 240_000
 ATTEMPTS = 5
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "decider.png"
@@ -162,13 +162,19 @@ def _approve_in_turn(first: Page, commander: Page) -> str:
         selector = f'[data-proposal-id="{proposal_id}"]'
         button.click()
         answer = first.locator(f"{selector} .answer")
-        answer.wait_for()
+        try:
+            answer.wait_for()
+        except PlaywrightTimeoutError:
+            continue  # expired, and a newer proposal of the pair took its card
         if "refused" in answer.inner_text():
             continue  # expired before the decision reached c2
         # Counted: the card says what is missing (unless the proposal expired meanwhile, on
         # a busy machine); the operator may not approve twice.
         missing = first.locator(f"{selector} .missing")
-        expect(missing).to_have_text(re.compile("awaiting commander|expired|void"))
+        try:
+            expect(missing).to_have_text(re.compile("awaiting commander|expired|void"))
+        except AssertionError:
+            continue  # the card was taken by a newer proposal of the pair
         if missing.inner_text() != "awaiting commander":
             continue
         expect(first.locator(f"{selector} .mine")).to_have_text("you approved")
@@ -182,7 +188,10 @@ def _approve_in_turn(first: Page, commander: Page) -> str:
             continue  # expired before the commander's page showed it
         approve.click()
         answer = commander.locator(f"{selector} .answer")
-        answer.wait_for()
+        try:
+            answer.wait_for()
+        except PlaywrightTimeoutError:
+            continue
         if "refused" in answer.inner_text():
             continue
         # Counted; c2 orders, unless the track left what was proposed meanwhile (void).
