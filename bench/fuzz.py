@@ -62,7 +62,7 @@ def main() -> int:
     print(f"fuzzing {len(args.formats)} formats, {args.inputs:,} inputs each, seed {args.seed}")
     print(
         "| format | inputs | inputs/s | MB/s | messages | refusals | failures | "
-        "slowest input (ms) | largest input (bytes) | peak RSS (MiB) |"
+        "slowest input (CPU ms) | largest input (bytes) | peak RSS (MiB) |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     results: list[tuple[FuzzStats, int]] = []
@@ -73,12 +73,20 @@ def main() -> int:
             stats, peak_kib = future.result()
             results.append((stats, peak_kib))
             print(_row(stats, peak_kib), flush=True)
+    print("\nslowest input of each format (length, first bytes):")
+    for stats, _ in results:
+        print(f"  {stats.format}: {len(stats.slowest_input):,} bytes {stats.slowest_input[:60]!r}")
     failures = [failure for stats, _ in results for failure in stats.failures]
     for failure in failures:
         print(f"\nFAILURE {failure.describe()}", file=sys.stderr)
     if args.json is not None:
         rows = [
-            {**asdict(stats), "peak_rss_kib": peak, "failures": len(stats.failures)}
+            {
+                **asdict(stats),
+                "slowest_input": stats.slowest_input[:200].hex(),
+                "peak_rss_kib": peak,
+                "failures": len(stats.failures),
+            }
             for stats, peak in results
         ]
         args.json.write_text(json.dumps(rows, indent=1) + "\n")

@@ -159,7 +159,10 @@ class FuzzStats:
     messages: int = 0
     rejections: int = 0
     seconds: float = 0.0
+    #: CPU seconds of the costliest single input (CPU, not wall time: a busy machine
+    #: pausing the process is not the decoder's work), and that input.
     slowest_input_s: float = 0.0
+    slowest_input: bytes = b""
     largest_input: int = 0
     failures: list[FuzzFailure] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
@@ -469,7 +472,7 @@ def fuzz(target: FuzzTarget, inputs: int, seed: int, max_failures: int = 5) -> F
         data = mutate(rng, target)
         if index % target.reuse_decoders == 0:
             decoder = target.decoder()
-        before = time.perf_counter()
+        before = time.process_time()
         try:
             result = _feed(decoder, data, rng, target.stream)
             check_result(result)
@@ -485,8 +488,9 @@ def fuzz(target: FuzzTarget, inputs: int, seed: int, max_failures: int = 5) -> F
             for item in result.rejected:
                 kind = item.reason.split(":", 1)[0][:60]
                 stats.reasons[kind] = stats.reasons.get(kind, 0) + 1
-        elapsed = time.perf_counter() - before
-        stats.slowest_input_s = max(stats.slowest_input_s, elapsed)
+        elapsed = time.process_time() - before
+        if elapsed > stats.slowest_input_s:
+            stats.slowest_input_s, stats.slowest_input = elapsed, data
         stats.largest_input = max(stats.largest_input, len(data))
         stats.input_bytes += len(data)
         stats.inputs = index + 1
