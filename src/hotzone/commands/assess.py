@@ -17,7 +17,7 @@ def add_parser(subparsers: SubParsers) -> None:
         ),
     )
     parser.add_argument(
-        "input", type=InputFile("tracks file", "text"), help="JSONL file of tracks (and reports)"
+        "input", type=InputFile("tracks file", "jsonl"), help="JSONL file of tracks (and reports)"
     )
     parser.add_argument("--out", type=OutputFile(), required=True, help="JSONL file to write")
     parser.add_argument("--scenario", default=None, help="scenario for assets, borders, cables")

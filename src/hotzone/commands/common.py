@@ -152,6 +152,7 @@ def comma_list(text: str) -> list[str]:
 
 _SNIFF_BYTES = 64 * 1024
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _sniff(path: Path) -> bytes:
@@ -187,7 +188,8 @@ class InputFile:
     """An argparse type: an existing, readable regular file of the right kind.
 
     ``content`` is ``"text"`` (UTF-8 without NUL bytes: YAML, JSON, keys, TLEs),
-    ``"sqlite"`` (a SQLite database) or ``"any"`` (a capture whose bytes a decoder judges);
+    ``"jsonl"`` (text, or gzip-compressed when named ``.gz``), ``"sqlite"`` (a SQLite
+    database) or ``"any"`` (a capture whose bytes a decoder judges);
     an empty file is refused unless ``allow_empty``.
     """
 
@@ -225,7 +227,9 @@ def check_content(path: Path, content: str, what: str) -> None:
     head = _sniff(path)
     if content == "sqlite" and not head.startswith(_SQLITE_HEADER):
         raise argparse.ArgumentTypeError(f"{path}: not a SQLite database, expected a {what}")
-    if content == "text" and not _is_text(head, complete=len(head) < _SNIFF_BYTES):
+    if content == "jsonl" and path.name.endswith(".gz") and head.startswith(_GZIP_MAGIC):
+        return  # a run's compressed JSON Lines (tracks.jsonl.gz): read_jsonl opens them
+    if content in ("text", "jsonl") and not _is_text(head, complete=len(head) < _SNIFF_BYTES):
         raise argparse.ArgumentTypeError(f"{path}: binary data, expected a text {what}")
 
 

@@ -17,7 +17,7 @@ def add_parser(subparsers: SubParsers) -> None:
         help="score tracks against ground truth (OSPA, GOSPA, ID switches, time to track)",
         description="Compare TRACKS with TRUTH and print tracking metrics.",
     )
-    truth, tracks = InputFile("truth file", "text"), InputFile("tracks file", "text")
+    truth, tracks = InputFile("truth file", "jsonl"), InputFile("tracks file", "jsonl")
     parser.add_argument("--truth", type=truth, required=True, help="truth JSONL from 'hotzone sim'")
     parser.add_argument("--tracks", type=tracks, required=True, help="tracks JSONL")
     parser.add_argument(

@@ -82,7 +82,7 @@ def add_parser(subparsers: SubParsers) -> None:
         "cyber alerts as one STIX 2.1 bundle.",
     )
     parser.add_argument("--to", required=True, choices=sorted(EXPORTERS), help="output format")
-    parser.add_argument("input", type=InputFile("JSONL file", "text"), help="hotzone JSONL file")
+    parser.add_argument("input", type=InputFile("JSONL file", "jsonl"), help="hotzone JSONL file")
     parser.add_argument(
         "-o", "--output", type=OutputFile(), default=None, help="file (default stdout)"
     )

@@ -25,11 +25,11 @@ def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
     naming the file and line, and the rest is still used."""
     from datetime import UTC, datetime
 
-    from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json
+    from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json, open_jsonl
 
     messages: list[object] = []
     unreadable: list[DeadLetter] = []
-    with open(path, "rb") as stream:
+    with open_jsonl(path) as stream:
         for line_number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
