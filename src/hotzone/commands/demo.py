@@ -15,7 +15,7 @@ from hotzone.commands.common import (
 )
 from hotzone.commands.serve import add_server_arguments, serve_run_folder
 
-#: What one demo run folder needs on disk, with room to spare (a run is ~45 MB).
+#: What one demo run folder needs on disk, with room to spare (a run of the shipped demo is 47 MB).
 RUN_FOLDER_BYTES = 200_000_000
 KEEP = Number(1, 1_000_000, integer=True)
 

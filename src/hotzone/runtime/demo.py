@@ -13,7 +13,7 @@ everything needed to inspect or replay the run:
 The high-volume files (detections, truth, tracks, assessments) are gzip-compressed JSON
 Lines (``zcat``, or `hotzone.types.read_jsonl`, read them) and the store compresses those
 types' payloads too (`hotzone.store.compression`): a run of the shipped scenario takes
-~40 MB instead of ~166 MB. `hotzone.runtime.run_folders.run_file` finds either form, so
+47 MB instead of 166 MB. `hotzone.runtime.run_folders.run_file` finds either form, so
 runs written before stay readable.
 """
 
