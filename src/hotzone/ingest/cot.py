@@ -415,9 +415,14 @@ def read_velocity(detail: Element | None) -> tuple[float, float, float] | None:
     return (speed * math.sin(heading), speed * math.cos(heading), 0.0)
 
 
+#: Fields of the longest prefix in CLASS_HINTS: a longer one cannot match, so no more are
+#: joined (a mangled type of thousands of fields cost quadratic time: 0.2 s for 14 KB).
+_LONGEST_HINT_FIELDS = max(len(prefix.split("-")) for prefix in CLASS_HINTS)
+
+
 def class_hint_of(type_fields: list[str]) -> TargetClass | None:
     """Longest listed dimension+function prefix of a CoT atom type -> class hint."""
-    dimension_and_function = type_fields[2:]
+    dimension_and_function = type_fields[2 : 2 + _LONGEST_HINT_FIELDS]
     for length in range(len(dimension_and_function), 0, -1):
         hint = CLASS_HINTS.get("-".join(dimension_and_function[:length]))
         if hint is not None:
