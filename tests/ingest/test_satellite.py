@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from hotzone.cli import main
 from hotzone.ingest.registry import DecoderOptions, decoder_factories
@@ -96,25 +93,3 @@ def test_decode_command_with_tles(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["decode", "satellite", str(capture)]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert from_json(line.encode()).sensor_id == "ISS (ZARYA)"  # type: ignore[union-attr]
-
-
-SEED = _report(datetime(2026, 11, 27, 9, 41, 7, tzinfo=UTC))
-
-
-@settings(max_examples=100, deadline=None, derandomize=True)
-@given(st.integers(min_value=0, max_value=2**32 - 1))
-def test_fuzz_mutated_reports_never_crash(seed: int) -> None:
-    rng = random.Random(seed)
-    decoder = SatelliteDecoder()
-    lines = []
-    for _ in range(100):  # 100 examples x 100 = 10,000 reports
-        data = bytearray(SEED)
-        for _ in range(rng.randint(1, 3)):
-            data[rng.randrange(len(data))] = rng.choice(b'{}[]":,0123456789-+eE.TZn\\')
-        lines.append(bytes(data))
-    result = decoder.feed(b"\n".join(lines) + b"\n", NOW)
-    assert all(item.reason for item in result.rejected)
-    assert len(result.messages) + len(result.rejected) == 100
-    for message in result.messages:
-        assert isinstance(message, Detection)
-        assert all(math.isfinite(v) for v in message.values)

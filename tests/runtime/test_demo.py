@@ -11,6 +11,7 @@ from rich.console import Console
 
 from hotzone.cli import main
 from hotzone.runtime.demo import OUTPUT_FILES, run_demo
+from hotzone.runtime.run_folders import run_file
 from hotzone.types import Track, TrackStatus, read_jsonl
 
 
@@ -23,7 +24,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_run_folder_holds_inputs_outputs_store_and_summary(run_folder: Path) -> None:
     for name in ("scenario.yaml", "detections.jsonl", "truth.jsonl"):
-        assert (run_folder / "inputs" / name).stat().st_size > 0
+        assert run_file(run_folder, f"inputs/{name}").stat().st_size > 0
     for name in OUTPUT_FILES.values():
         assert (run_folder / "outputs" / name).exists()
     assert (run_folder / "hotzone.sqlite").exists()
@@ -38,7 +39,7 @@ def test_the_run_folder_holds_inputs_outputs_store_and_summary(run_folder: Path)
 
 
 def test_the_demo_tracks_the_incursion_and_scores_it_against_truth(run_folder: Path) -> None:
-    tracks = [m for m in read_jsonl(run_folder / "outputs" / "tracks.jsonl")]
+    tracks = [m for m in read_jsonl(run_file(run_folder, "outputs/tracks.jsonl"))]
     assert tracks and all(isinstance(t, Track) for t in tracks)
     assert all(t.status == TrackStatus.CONFIRMED for t in tracks if isinstance(t, Track))
     tracking = json.loads((run_folder / "outputs" / "eval.json").read_text())
@@ -70,3 +71,12 @@ def test_an_auditor_proves_the_run_audit_chain_intact(
 ) -> None:
     assert main(["audit", "verify", str(run_folder)]) == 0
     assert "intact" in capsys.readouterr().out.lower()
+
+
+def test_the_run_folder_is_compact(run_folder: Path) -> None:
+    # Issue 16: the 1,200-s demo wrote 166 MB (the store's JSON, and the same messages
+    # again as JSONL). The store compresses the high-volume payloads and the big JSONL
+    # files are gzip: about a quarter of that now. This run is a quarter as long.
+    size = sum(path.stat().st_size for path in run_folder.rglob("*") if path.is_file())
+    assert size < 15_000_000
+    assert (run_folder / "outputs" / "tracks.jsonl.gz").is_file()

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from hotzone.geo import LocalFrame, geodesic_distance_m
 from hotzone.runtime.pipeline import delivery_time
+from hotzone.runtime.run_folders import run_file
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import Scenario
 from hotzone.sim.simulator import run_duration, simulate
@@ -106,13 +107,12 @@ class RunRecord:
         def of_type(path: Path, kind: type) -> list:  # type: ignore[type-arg]
             return [m for m in read_jsonl(path) if isinstance(m, kind)]
 
-        outputs = run_folder / "outputs"
         return cls(
             scenario=scenario,
-            truth=of_type(run_folder / "inputs" / "truth.jsonl", TruthState),
-            tracks=of_type(outputs / "tracks.jsonl", Track),
-            assessments=of_type(outputs / "assessments.jsonl", Assessment),
-            alerts=of_type(outputs / "alerts.jsonl", Alert),
+            truth=of_type(run_file(run_folder, "inputs/truth.jsonl"), TruthState),
+            tracks=of_type(run_file(run_folder, "outputs/tracks.jsonl"), Track),
+            assessments=of_type(run_file(run_folder, "outputs/assessments.jsonl"), Assessment),
+            alerts=of_type(run_file(run_folder, "outputs/alerts.jsonl"), Alert),
         )
 
     def object_of(self, track_id: str, time_s: float) -> tuple[str | None, float]:

@@ -62,3 +62,24 @@ def test_store_uses_write_ahead_logging(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_message_at_the_very_centre_is_within_any_radius(tmp_path: Path) -> None:
+    # The distance of a point to itself was NaN (0/0 in the radius of curvature).
+    from hotzone.store.spatial import distance_m
+    from hotzone.types import GeoPoint
+
+    assert distance_m(54.0, 23.0, [54.0], [23.0])[0] == 0.0
+    centre = GeoPoint(lat_deg=54.0, lon_deg=23.0)
+    event = Event(
+        event_id="here",
+        time=_event(0).time,
+        source_id="s",
+        kind=EventKind.CYBER_ALERT,
+        severity=1,
+        summary="at the centre",
+        position=centre,
+    )
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
+        store.append("hz.PL.alert", event)
+        assert [stored.message for stored in store.messages_within(centre, 10.0)] == [event]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import SECONDS, CommandError, InputFile, OutputFile, SubParsers
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -17,11 +16,15 @@ def add_parser(subparsers: SubParsers) -> None:
             "once per WINDOW seconds and write Assessment, Alert and layer Event messages."
         ),
     )
-    parser.add_argument("input", type=Path, help="JSONL file of tracks (and reports)")
-    parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    parser.add_argument(
+        "input", type=InputFile("tracks file", "jsonl"), help="JSONL file of tracks (and reports)"
+    )
+    parser.add_argument("--out", type=OutputFile(), required=True, help="JSONL file to write")
     parser.add_argument("--scenario", default=None, help="scenario for assets, borders, cables")
-    parser.add_argument("--model", type=Path, default=None, help="classifier model (JSON)")
-    parser.add_argument("--window", type=float, default=2.0, help="seconds per step (default 2)")
+    parser.add_argument(
+        "--model", type=InputFile("model", "text"), default=None, help="classifier model (JSON)"
+    )
+    parser.add_argument("--window", type=SECONDS, default=2.0, help="seconds per step (default 2)")
     parser.set_defaults(run=run)
 
 
@@ -34,10 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.commands.track import read_messages
     from hotzone.types import Report, Track, write_jsonl
 
-    if not args.input.is_file():
-        raise CommandError(f"{args.input}: no such file")
-    if not args.window > 0:
-        raise CommandError(f"--window must be positive, got {args.window}")
     try:
         model = TreeEnsembleClassifier.load(args.model) if args.model else None
     except ModelError as error:
@@ -55,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
     timed = sorted(
         (m for m in messages if isinstance(m, Track | Report)), key=lambda m: m.time.timestamp()
     )
+    if not timed:
+        # Nothing to assess is the user's mistake (a wrong file), not a success.
+        raise CommandError(
+            f"{args.input}: no tracks or reports ({len(messages)} other messages, "
+            f"{len(unreadable)} unreadable lines)"
+        )
     stage = AssessmentStage(context=context, classifier=model)
     written = 0
     with open(args.out, "wb") as stream:

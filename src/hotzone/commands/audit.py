@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, OutputFile, SubParsers
 
 if TYPE_CHECKING:
     import sqlite3
@@ -275,7 +275,9 @@ def add_parser(subparsers: SubParsers) -> None:
     verify.set_defaults(run=run_verify)
     export = actions.add_parser("export", help="write the audit records as JSONL")
     export.add_argument("source", type=Path, help="run folder, SQLite store or audit JSONL")
-    export.add_argument("-o", "--output", type=Path, default=None, help="file (default stdout)")
+    export.add_argument(
+        "-o", "--output", type=OutputFile(), default=None, help="file (default stdout)"
+    )
     export.set_defaults(run=run_export)
 
 

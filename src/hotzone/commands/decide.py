@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, InputFile, RunSource, SubParsers
+
+KEY_FILE = InputFile("key file", "text")
 
 if TYPE_CHECKING:
     from hotzone.c2.keys import SigningKey
@@ -84,18 +86,18 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     actions = parser.add_subparsers(dest="decide_action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="proposals and their state")
-    listing.add_argument("source", type=Path, help="run folder or SQLite store")
+    listing.add_argument("source", type=RunSource(), help="run folder or SQLite store")
     listing.add_argument("--all", action="store_true", help="also settled proposals")
     listing.set_defaults(run=run_list)
     show = actions.add_parser("show", help="one proposal with its ROE checks and decisions")
-    show.add_argument("source", type=Path)
+    show.add_argument("source", type=RunSource())
     show.add_argument("id", help="proposal id or content-hash prefix")
     show.set_defaults(run=run_show)
     for verdict in ("approve", "reject"):
         action = actions.add_parser(verdict, help=f"{verdict} one proposal, signed")
-        action.add_argument("source", type=Path)
+        action.add_argument("source", type=RunSource())
         action.add_argument("id", help="proposal id or content-hash prefix")
-        action.add_argument("--key", type=Path, required=True, help="your key file")
+        action.add_argument("--key", type=KEY_FILE, required=True, help="your key file")
         _add_c2_arguments(action)
         action.set_defaults(run=run_decide, verdict=verdict)
     keygen = actions.add_parser("keygen", help="make an operator key and register it")
@@ -113,8 +115,8 @@ def add_parser(subparsers: SubParsers) -> None:
         description="Put a signed abort decision to the run's c2: it refuses every order "
         "until a commander resumes (hotzone resume).",
     )
-    abort.add_argument("source", type=Path, help="run folder or SQLite store")
-    abort.add_argument("--key", type=Path, required=True, help="your key file")
+    abort.add_argument("source", type=RunSource(), help="run folder or SQLite store")
+    abort.add_argument("--key", type=KEY_FILE, required=True, help="your key file")
     abort.add_argument("--resume", action="store_true", help="lift the abort (commanders)")
     abort.add_argument("--reason", default="", help="why (recorded with the decision)")
     _add_c2_arguments(abort)
@@ -124,8 +126,8 @@ def add_parser(subparsers: SubParsers) -> None:
         help="lift a global abort (commanders, signed)",
         description="Put a commander's signed resume decision to the run's c2.",
     )
-    resume.add_argument("source", type=Path, help="run folder or SQLite store")
-    resume.add_argument("--key", type=Path, required=True, help="your key file")
+    resume.add_argument("source", type=RunSource(), help="run folder or SQLite store")
+    resume.add_argument("--key", type=KEY_FILE, required=True, help="your key file")
     resume.add_argument("--reason", default="", help="why (recorded with the decision)")
     _add_c2_arguments(resume)
     resume.set_defaults(run=run_abort, resume=True)

@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, InputFile, OutputFile, SubParsers
+
+READ_CHUNK_BYTES = 1 << 20
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -18,14 +20,28 @@ def add_parser(subparsers: SubParsers) -> None:
         "--dead-letters, written as dead_letter messages.",
     )
     parser.add_argument("format", metavar="FORMAT", help="input format (see --list)")
-    parser.add_argument("file", nargs="?", default="-", help="capture file, or - for stdin")
-    parser.add_argument("--sensors", type=Path, default=None, help="sensor positions (YAML)")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=InputFile("capture file", allow_stdin=True),
+        default=Path("-"),
+        help="capture file, or - for stdin",
+    )
+    parser.add_argument(
+        "--sensors",
+        type=InputFile("sensors file", "text"),
+        default=None,
+        help="sensor positions (YAML)",
+    )
     parser.add_argument("--source-id", default=None, help="name of the feed")
-    parser.add_argument("--dead-letters", type=Path, default=None, help="write refusals here")
+    parser.add_argument(
+        "--dead-letters", type=OutputFile(), default=None, help="write refusals here"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
     from datetime import UTC, datetime
 
     from hotzone.ingest.registry import DecoderOptions, decoder_factories
@@ -40,25 +56,30 @@ def run(args: argparse.Namespace) -> int:
         decoder = factories[args.format](options)
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
-    if args.file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            data = Path(args.file).read_bytes()
-        except OSError as error:
-            raise CommandError(f"{args.file}: {error.strerror}") from None
     received_at = datetime.now(UTC)
-    result = decoder.feed(data, received_at)
-    result.extend(decoder.flush(received_at))
-    write_jsonl(result.messages, sys.stdout.buffer)
+    decoded = refused = 0
+    with ExitStack() as files:
+        dead_letters = (
+            files.enter_context(open(args.dead_letters, "wb")) if args.dead_letters else None
+        )
+        from_stdin = str(args.file) == "-"
+        source = sys.stdin.buffer if from_stdin else files.enter_context(open(args.file, "rb"))
+        # Read in chunks: memory stays bounded by the decoder's own caps, not the file size.
+        while True:
+            chunk = source.read(READ_CHUNK_BYTES)
+            result = decoder.feed(chunk, received_at) if chunk else decoder.flush(received_at)
+            write_jsonl(result.messages, sys.stdout.buffer)
+            for item in result.rejected:
+                print(f"rejected: {item.reason}", file=sys.stderr)
+            if dead_letters is not None:
+                write_jsonl(result.dead_letters(decoder.source_name, received_at), dead_letters)
+            decoded += len(result.messages)
+            refused += len(result.rejected)
+            if not chunk:
+                break
     sys.stdout.flush()
-    for item in result.rejected:
-        print(f"rejected: {item.reason}", file=sys.stderr)
-    if args.dead_letters is not None:
-        with open(args.dead_letters, "wb") as stream:
-            write_jsonl(result.dead_letters(decoder.source_name, received_at), stream)
-    print(
-        f"decoded {len(result.messages)} messages, rejected {len(result.rejected)} frames",
-        file=sys.stderr,
-    )
+    print(f"decoded {decoded} messages, rejected {refused} frames", file=sys.stderr)
+    if refused and not decoded:
+        # Every frame refused: the wrong format or not a capture at all.
+        raise CommandError(f"no {args.format} message in {args.file}")
     return 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, InputFile, Number, OutputFile, SubParsers
+
+CUTOFF_M = Number(0.0, 1e7, above_minimum=True, unit="metres")
+ORDER = Number(1.0, 100.0)
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -15,11 +17,14 @@ def add_parser(subparsers: SubParsers) -> None:
         help="score tracks against ground truth (OSPA, GOSPA, ID switches, time to track)",
         description="Compare TRACKS with TRUTH and print tracking metrics.",
     )
-    parser.add_argument("--truth", type=Path, required=True, help="truth JSONL from 'hotzone sim'")
-    parser.add_argument("--tracks", type=Path, required=True, help="tracks JSONL")
-    parser.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
-    parser.add_argument("--cutoff", type=float, default=1000.0, help="OSPA/GOSPA cut-off c (m)")
-    parser.add_argument("--order", type=float, default=1.0, help="OSPA/GOSPA order p")
+    truth, tracks = InputFile("truth file", "jsonl"), InputFile("tracks file", "jsonl")
+    parser.add_argument("--truth", type=truth, required=True, help="truth JSONL from 'hotzone sim'")
+    parser.add_argument("--tracks", type=tracks, required=True, help="tracks JSONL")
+    parser.add_argument(
+        "--json", type=OutputFile(), default=None, help="also write the metrics as JSON"
+    )
+    parser.add_argument("--cutoff", type=CUTOFF_M, default=1000.0, help="OSPA/GOSPA cut-off c (m)")
+    parser.add_argument("--order", type=ORDER, default=1.0, help="OSPA/GOSPA order p")
     parser.set_defaults(run=run)
 
 
@@ -27,11 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.fusion.metrics import evaluate
     from hotzone.types import DecodeError, Track, TruthState, read_jsonl
 
-    for path in (args.truth, args.tracks):
-        if not path.is_file():
-            raise CommandError(f"file {path} does not exist")
-    if not (args.cutoff > 0 and args.order >= 1):
-        raise CommandError("--cutoff must be positive and --order at least 1")
     try:
         truth = [m for m in read_jsonl(args.truth) if isinstance(m, TruthState)]
         tracks = [m for m in read_jsonl(args.tracks) if isinstance(m, Track)]

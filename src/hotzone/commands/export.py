@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, InputFile, OutputFile, SubParsers
 
 if TYPE_CHECKING:
     from hotzone.types import AnyMessage, Assessment, Track
@@ -83,8 +82,10 @@ def add_parser(subparsers: SubParsers) -> None:
         "cyber alerts as one STIX 2.1 bundle.",
     )
     parser.add_argument("--to", required=True, choices=sorted(EXPORTERS), help="output format")
-    parser.add_argument("input", type=Path, help="hotzone JSONL file")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="file (default stdout)")
+    parser.add_argument("input", type=InputFile("JSONL file", "jsonl"), help="hotzone JSONL file")
+    parser.add_argument(
+        "-o", "--output", type=OutputFile(), default=None, help="file (default stdout)"
+    )
     parser.set_defaults(run=run)
 
 

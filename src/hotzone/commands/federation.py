@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hotzone.commands.common import SubParsers
-
-
-def _codes(text: str) -> list[str]:
-    return [code.strip() for code in text.split(",") if code.strip()]
+from hotzone.commands.common import (
+    DURATION_S,
+    PORT,
+    SEED,
+    OutputDirectory,
+    SubParsers,
+    comma_list,
+)
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -29,10 +32,10 @@ def add_parser(subparsers: SubParsers) -> None:
         "nation's clients need (NATION.creds; hub.creds for the hub). Key material goes to "
         "OUT/keys and OUT/tls (reused when there, so issued credentials stay valid).",
     )
-    config.add_argument("--nations", type=_codes, default=["PL", "LT", "RO"])
-    config.add_argument("--out", type=Path, default=Path("federation"))
+    config.add_argument("--nations", type=comma_list, default=["PL", "LT", "RO"])
+    config.add_argument("--out", type=OutputDirectory(), default=Path("federation"))
     config.add_argument("--host", default="127.0.0.1")
-    config.add_argument("--base-port", type=int, default=4222, help="hub client port; then up")
+    config.add_argument("--base-port", type=PORT, default=4222, help="hub client port; then up")
     config.add_argument("--store", type=Path, default=None, help="JetStream store parent")
     config.add_argument(
         "--insecure",
@@ -48,7 +51,7 @@ def add_parser(subparsers: SubParsers) -> None:
         description="Connect to the alliance hub and make sure its ALLIANCE stream sources "
         "the share stream of every nation; then exit.",
     )
-    hub.add_argument("--nations", type=_codes, default=["PL", "LT", "RO"])
+    hub.add_argument("--nations", type=comma_list, default=["PL", "LT", "RO"])
     hub.add_argument("--nats", default="tls://127.0.0.1:4222", help="the hub's URL(s)")
     hub.add_argument("--creds", type=Path, default=None, help="hub credentials (hub.creds)")
     hub.add_argument("--tls-ca", type=Path, default=None, help="the alliance CA (tls/ca.pem)")
@@ -62,9 +65,11 @@ def add_parser(subparsers: SubParsers) -> None:
         "ports, temporary stores), run suwalki-drones in PL and LT and black-sea-coast in RO, "
         "share what is releasable, show each nation's picture, and stop every process.",
     )
-    demo.add_argument("--duration", type=float, default=120.0, help="seconds to simulate")
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run folder")
+    demo.add_argument("--duration", type=DURATION_S, default=120.0, help="seconds to simulate")
+    demo.add_argument("--seed", type=SEED, default=1)
+    demo.add_argument(
+        "--out", type=OutputDirectory(), default=Path("runs"), help="parent of the run folder"
+    )
     demo.add_argument(
         "--serve",
         action="store_true",
@@ -72,7 +77,7 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     demo.add_argument("--host", default="127.0.0.1", help="address the pictures listen on")
     demo.add_argument(
-        "--port", type=int, default=8080, help="PL's picture; LT's and RO's on the next ports"
+        "--port", type=PORT, default=8080, help="PL's picture; LT's and RO's on the next ports"
     )
     demo.set_defaults(run=run_demo)
 

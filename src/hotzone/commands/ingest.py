@@ -18,7 +18,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers, add_tracking_arguments
+from hotzone.commands.common import (
+    COUNT,
+    DURATION_S,
+    PORT,
+    SECONDS,
+    CommandError,
+    InputFile,
+    SubParsers,
+    add_tracking_arguments,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,23 +86,30 @@ def add_parser(subparsers: SubParsers) -> None:
         help="record into this store: a SQLite file, or postgresql://user@host/db",
     )
     parser.add_argument("--nation", default="PL", help="nation code of the subjects (PL)")
-    parser.add_argument("--sensors", type=Path, default=None, help="sensor/site file (YAML)")
+    parser.add_argument(
+        "--sensors",
+        type=InputFile("sensors file", "text"),
+        default=None,
+        help="sensor/site file (YAML)",
+    )
     parser.add_argument("--source-id", default=None, help="name of the feed")
     parser.add_argument("--releasability", default="NATO", help="label of what is ingested")
-    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--duration", type=DURATION_S, default=None, help="stop after this many seconds"
+    )
     limits = parser.add_argument_group("limits of a listening server (--listen-tcp, SAPIENT)")
     limits.add_argument(
-        "--max-connections", type=int, default=64, help="connections open at once (64)"
+        "--max-connections", type=COUNT, default=64, help="connections open at once (64)"
     )
     limits.add_argument(
-        "--max-per-address", type=int, default=16, help="connections from one address (16)"
+        "--max-per-address", type=COUNT, default=16, help="connections from one address (16)"
     )
     limits.add_argument(
-        "--idle-timeout", type=float, default=300.0, help="close after this many idle s (300)"
+        "--idle-timeout", type=SECONDS, default=300.0, help="close after this many idle s (300)"
     )
     limits.add_argument(
         "--frame-timeout",
-        type=float,
+        type=SECONDS,
         default=60.0,
         help="close a connection whose bytes complete no message for this many s (60)",
     )
@@ -109,7 +125,7 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     picture.add_argument("--serve", action="store_true", help="serve the picture while ingesting")
     picture.add_argument("--host", default="127.0.0.1", help="address the page listens on")
-    picture.add_argument("--port", type=int, default=8080, help="port the page listens on")
+    picture.add_argument("--port", type=PORT, default=8080, help="port the page listens on")
     parser.set_defaults(run=run)
 
 

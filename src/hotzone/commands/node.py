@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hotzone.commands.common import SubParsers, positive_float_or_max
+from hotzone.commands.common import (
+    COUNT,
+    DURATION_S,
+    SEED,
+    TIMEOUT_S,
+    SubParsers,
+    check_sectors,
+    positive_float_or_max,
+)
 
 DEFAULT_SCENARIOS = {"RO": "black-sea-coast"}
 
@@ -44,10 +52,10 @@ def add_parser(subparsers: SubParsers) -> None:
         default=None,
         help="an SQLite file (default hotzone-<NATION>.sqlite) or a postgresql:// URL",
     )
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
+    parser.add_argument("--seed", type=SEED, default=1)
+    parser.add_argument("--duration", type=DURATION_S, default=None, help="seconds to simulate")
     parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
-    parser.add_argument("--replicas", type=int, default=1, help="stream replicas (cluster)")
+    parser.add_argument("--replicas", type=COUNT, default=1, help="stream replicas (cluster)")
     parser.add_argument(
         "--creds", type=Path, default=None, help="the nation's NATS credentials (NATION.creds)"
     )
@@ -56,7 +64,7 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
+        type=TIMEOUT_S,
         default=30.0,
         help="seconds the first connection to NATS may take (default 30)",
     )
@@ -101,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         credentials=args.creds,
         tls_ca=args.tls_ca,
     )
+    check_sectors(options.scenario, options.sectors)
     try:
         report = asyncio.run(run_node(options))
     except (ScenarioError, NkeyError, PostgresStoreError) as error:

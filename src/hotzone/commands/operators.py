@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, OutputFile, SubParsers
 
 if TYPE_CHECKING:
     from hotzone.c2.keys import OperatorKey, OperatorRegistry, RegistryFile
@@ -43,7 +43,7 @@ def add_parser(subparsers: SubParsers) -> None:
     source = enroll.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--key-out",
-        type=Path,
+        type=OutputFile(),
         help="make a new key: the private key file to write (owner-only), and FILE.pub",
     )
     source.add_argument(
@@ -63,7 +63,7 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     keygen.add_argument("--operator", required=True, help="operator id")
     keygen.add_argument("--role", required=True, choices=ROLES, help="the operator's role")
-    keygen.add_argument("--out", type=Path, required=True, help="private key file to write")
+    keygen.add_argument("--out", type=OutputFile(), required=True, help="private key file to write")
     keygen.add_argument(
         "--simulation", action="store_true", help="a simulated operator (refused in live runs)"
     )
@@ -106,7 +106,7 @@ def _public_half(path: Path, operator_id: str, role: str) -> OperatorKey:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise CommandError(f"{path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise CommandError(f"{path}: not a key file: {error}") from None
     try:
         if isinstance(document, dict) and "private_key" in document:

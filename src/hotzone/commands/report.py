@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from hotzone.commands.common import SubParsers
+from hotzone.commands.common import OutputFile, RunSource, SubParsers
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -16,8 +15,8 @@ def add_parser(subparsers: SubParsers) -> None:
         "confusion, time to decision and leakers of one run, as one HTML file with "
         "embedded plots (default RUN_DIR/report.html).",
     )
-    parser.add_argument("run_directory", type=Path, metavar="RUN_DIR")
-    parser.add_argument("--out", type=Path, default=None, help="HTML file to write")
+    parser.add_argument("run_directory", type=RunSource(), metavar="RUN_DIR")
+    parser.add_argument("--out", type=OutputFile(), default=None, help="HTML file to write")
     parser.set_defaults(run=run)
 
 

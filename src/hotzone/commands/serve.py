@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import SubParsers, positive_float_or_max
+from hotzone.commands.common import (
+    DURATION_S,
+    PORT,
+    SEED,
+    InputFile,
+    OutputDirectory,
+    RunSource,
+    SubParsers,
+    positive_float_or_max,
+)
 
 if TYPE_CHECKING:
     from hotzone.api.live import Tls
@@ -24,12 +33,14 @@ def add_parser(subparsers: SubParsers) -> None:
     add_server_arguments(parser)
     # dest is not "run": that name holds the command's function (set_defaults below).
     parser.add_argument(
-        "--run", dest="run_directory", type=Path, default=None, help="run folder to serve"
+        "--run", dest="run_directory", type=RunSource(), default=None, help="run folder to serve"
     )
     parser.add_argument("--scenario", default="suwalki-drones", help="scenario name or YAML")
-    parser.add_argument("--out", type=Path, default=Path("runs"), help="parent of run folders")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--duration", type=float, default=None, help="seconds to simulate")
+    parser.add_argument(
+        "--out", type=OutputDirectory(), default=Path("runs"), help="parent of run folders"
+    )
+    parser.add_argument("--seed", type=SEED, default=1)
+    parser.add_argument("--duration", type=DURATION_S, default=None, help="seconds to simulate")
     parser.add_argument(
         "--speed",
         type=positive_float_or_max,
@@ -42,9 +53,12 @@ def add_parser(subparsers: SubParsers) -> None:
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """--host, --port, --users and --nation, shared with ``hotzone demo --serve``."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument("--port", type=PORT, default=8080, help="port to listen on")
     parser.add_argument(
-        "--users", type=Path, default=None, help="users file (default: the demo TEST users)"
+        "--users",
+        type=InputFile("users file", "text"),
+        default=None,
+        help="users file (default: the demo TEST users)",
     )
     parser.add_argument("--nation", default="PL", help="the nation whose subjects are served")
     parser.add_argument(

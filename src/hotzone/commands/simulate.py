@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from hotzone.commands.common import SubParsers
+from hotzone.commands.common import DURATION_S, SEED, OutputDirectory, SubParsers
+
+#: What the detections and truth of a shipped scenario need on disk, with room to spare.
+OUTPUT_BYTES = 100_000_000
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -17,17 +19,22 @@ def add_parser(subparsers: SubParsers) -> None:
         "and the true states to DIR/truth.jsonl. Same seed, same bytes.",
     )
     parser.add_argument("scenario", help="scenario YAML file or shipped scenario name")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
-        "--duration", type=float, default=None, help="seconds to simulate (default: scenario's)"
+        "--out", type=OutputDirectory(OUTPUT_BYTES), required=True, help="output folder"
+    )
+    parser.add_argument("--seed", type=SEED, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--duration",
+        type=DURATION_S,
+        default=None,
+        help="seconds to simulate (default: scenario's)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hotzone.commands.common import CommandError
+    from hotzone.commands.common import CommandError, prepare_output_directory
     from hotzone.sim.scenario import ScenarioError, load_scenario
     from hotzone.sim.simulator import SimulationError, simulate_to_directory
 
@@ -35,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
         raise CommandError(str(error)) from None
+    prepare_output_directory(args.out, OUTPUT_BYTES)
     try:
         summary = simulate_to_directory(
             scenario, args.out, seed=args.seed, duration_s=args.duration, progress=not args.quiet

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, InputFile, Number, SubParsers
 
 if TYPE_CHECKING:
     from hotzone.ingest.space import Pass, Zone
 
 TIMELINE_WIDTH = 48
+HOURS = Number(0.0, 24 * 366.0, above_minimum=True, unit="hours")
+ELEVATION_DEG = Number(-90.0, 90.0, unit="degrees")
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -29,16 +31,21 @@ def add_parser(subparsers: SubParsers) -> None:
         "print the windows as a timeline; satellites named with --adversary get a "
         "reconnaissance overflight warning per pass.",
     )
-    passes.add_argument("--tle", type=Path, required=True, help="TLE file (2- or 3-line sets)")
+    passes.add_argument(
+        "--tle",
+        type=InputFile("TLE file", "text"),
+        required=True,
+        help="TLE file (2- or 3-line sets)",
+    )
     passes.add_argument(
         "--zone",
         required=True,
         help="a scenario (name or file: its area) or LAT,LON,RADIUS_KM",
     )
     passes.add_argument("--start", default=None, help="ISO 8601 UTC start (default: now)")
-    passes.add_argument("--hours", type=float, default=24.0, help="window length (24)")
+    passes.add_argument("--hours", type=HOURS, default=24.0, help="window length (24)")
     passes.add_argument(
-        "--min-elevation", type=float, default=10.0, help="degrees above the horizon (10)"
+        "--min-elevation", type=ELEVATION_DEG, default=10.0, help="degrees above the horizon (10)"
     )
     passes.add_argument(
         "--adversary", action="append", default=[], help="adversary satellite name (repeat)"
@@ -55,6 +62,8 @@ def parse_zone(text: str) -> Zone:
     if len(parts) == 3:
         try:
             lat, lon, radius = (float(part) for part in parts)
+            if not all(math.isfinite(value) for value in (lat, lon, radius)):
+                raise ValueError("expected finite numbers")
             return Zone.circle(text, GeoPoint(lat_deg=lat, lon_deg=lon), radius)
         except ValueError as error:
             raise CommandError(f"--zone {text!r}: {error}") from None
@@ -97,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.tle}: {error}") from None
     if not satellites:
         raise CommandError(f"{args.tle}: no TLE sets found")
-    if args.hours <= 0:
-        raise CommandError(f"--hours must be positive, got {args.hours}")
     try:
         start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
     except ValueError:

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, SubParsers, add_tracking_arguments
+from hotzone.commands.common import (
+    CommandError,
+    InputFile,
+    OutputFile,
+    SubParsers,
+    add_tracking_arguments,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -19,22 +25,23 @@ def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
     naming the file and line, and the rest is still used."""
     from datetime import UTC, datetime
 
-    from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json
+    from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json, open_jsonl
 
     messages: list[object] = []
     unreadable: list[DeadLetter] = []
-    with open(path, "rb") as stream:
+    with open_jsonl(path) as stream:
         for line_number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
             try:
                 messages.append(from_json(line))
-            except (DecodeError, ValidationError) as error:
+            except (DecodeError, ValidationError, RecursionError) as error:
+                reason = "JSON nested too deep" if isinstance(error, RecursionError) else str(error)
                 unreadable.append(
                     DeadLetter(
                         time=datetime.now(UTC),
                         source=f"{path}:{line_number}",
-                        reason=str(error),
+                        reason=reason,
                         raw=line.rstrip(b"\n"),
                     )
                 )
@@ -95,8 +102,12 @@ def add_parser(subparsers: SubParsers) -> None:
         "see 'hotzone decode'). With --to the tracks are written as Cursor-on-Target "
         "events or ASTERIX CAT062 blocks; every confirmed track is reported every window.",
     )
-    parser.add_argument("input", type=Path, help="detections: JSONL, or a capture with --from")
-    parser.add_argument("--out", type=Path, required=True, help="file to write the tracks to")
+    parser.add_argument(
+        "input", type=InputFile("input"), help="detections: JSONL, or a capture with --from"
+    )
+    parser.add_argument(
+        "--out", type=OutputFile(), required=True, help="file to write the tracks to"
+    )
     parser.add_argument(
         "--from",
         dest="input_format",
@@ -105,7 +116,10 @@ def add_parser(subparsers: SubParsers) -> None:
         help="input format (default jsonl: hotzone messages)",
     )
     parser.add_argument(
-        "--sensors", type=Path, default=None, help="sensor sites for --from (e.g. ASTERIX SAC/SIC)"
+        "--sensors",
+        type=InputFile("sensors file", "text"),
+        default=None,
+        help="sensor sites for --from (e.g. ASTERIX SAC/SIC)",
     )
     parser.add_argument(
         "--to",
@@ -119,7 +133,7 @@ def add_parser(subparsers: SubParsers) -> None:
         "--all", action="store_true", help="write tentative tracks too (default: confirmed)"
     )
     parser.add_argument(
-        "--dead-letters", type=Path, default=None, help="write rejected inputs here (JSONL)"
+        "--dead-letters", type=OutputFile(), default=None, help="write rejected inputs here (JSONL)"
     )
     parser.set_defaults(run=run)
 
@@ -130,16 +144,13 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.geo import LocalFrame
     from hotzone.types import write_jsonl
 
-    if not args.input.is_file():
-        raise CommandError(f"input file {args.input} does not exist")
-    if not args.window > 0:
-        raise CommandError(f"--window must be positive, got {args.window}")
     if args.input_format == "jsonl":
         messages, unreadable = read_messages(args.input)
     else:
         messages, unreadable = decode_capture(args.input, args.input_format, args.sensors)
-    if not messages and unreadable:
-        raise CommandError(f"{args.input}: no readable message; first problem: {unreadable[0]}")
+    if not messages:
+        first = f"; first problem: {unreadable[0].reason}" if unreadable else ""
+        raise CommandError(f"{args.input}: no readable message{first}")
     try:
         frame = LocalFrame(*args.origin) if args.origin else default_origin(messages)
     except ValueError as error:

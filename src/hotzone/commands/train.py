@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotzone.commands.common import CommandError, SubParsers
+from hotzone.commands.common import CommandError, Number, OutputFile, SubParsers
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +35,8 @@ DEFAULT_PER_CLASS = 700
 QUICK_PER_CLASS = 120
 # Seeds the bench and the tests hold out: training never uses seeds at or above this.
 HELD_OUT_SEED_BASE = 1_000_000_000
+TRAINING_SEED = Number(0, HELD_OUT_SEED_BASE - 1, integer=True)
+PER_CLASS = Number(10, 1_000_000, integer=True)
 
 
 @dataclass(frozen=True)
@@ -364,11 +366,11 @@ def add_parser(subparsers: SubParsers) -> None:
         ),
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="model file (default: the shipped one)"
+        "--out", type=OutputFile(), default=None, help="model file (default: the shipped one)"
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="training seed")
+    parser.add_argument("--seed", type=TRAINING_SEED, default=DEFAULT_SEED, help="training seed")
     parser.add_argument(
-        "--per-class", type=int, default=DEFAULT_PER_CLASS, help="histories per class"
+        "--per-class", type=PER_CLASS, default=DEFAULT_PER_CLASS, help="histories per class"
     )
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_PER_CLASS} per class, fewer trees"

@@ -16,6 +16,10 @@ from datetime import datetime
 
 from hotzone.types import AnyMessage, DeadLetter
 
+#: The refusal of JSON nested deeper than its parser's recursion limit (msgspec and the
+#: standard library both stop there, so the depth of a document bounds no work).
+NESTED_TOO_DEEP = "nested too deep: JSON deeper than the parser's recursion limit"
+
 
 class IngestError(ValueError):
     """One frame could not be decoded; fields say where and what was expected."""
@@ -96,6 +100,12 @@ class Decoder(ABC):
     def __init__(self) -> None:
         self.counters = DecoderCounters()
 
+    @property
+    @abstractmethod
+    def max_frame_bytes(self) -> int:
+        """The largest frame (line, document, event, packet) this decoder parses: a larger
+        one is refused before parsing, so one input bounds the work and memory it costs."""
+
     @abstractmethod
     def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
         """Decode what arrived; an incomplete trailing frame waits for the next call."""
@@ -114,13 +124,21 @@ class Decoder(ABC):
 
 
 class LineDecoder(Decoder):
-    """For line-oriented text standards (SBS, NMEA, EVE JSON): one frame per line."""
+    """For line-oriented text standards (SBS, NMEA, EVE JSON): one frame per line.
+
+    A line longer than ``max_line_bytes`` is refused before it is decoded, complete or not,
+    so one input costs at most that much work and memory.
+    """
 
     max_line_bytes = 65536
 
     def __init__(self) -> None:
         super().__init__()
         self._partial = b""
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self.max_line_bytes
 
     @abstractmethod
     def decode_line(self, line: bytes, received_at: datetime) -> list[AnyMessage]:
@@ -150,11 +168,19 @@ class LineDecoder(Decoder):
         if not line.strip():
             return
         self.counters.frames += 1
+        if len(line) > self.max_line_bytes:
+            reason = f"line longer than {self.max_line_bytes} bytes"
+            result.rejected.append(Rejected(line[: self.max_line_bytes], reason))
+            return
         try:
             result.messages.extend(self.decode_line(line, received_at))
         except IngestError as error:
             result.rejected.append(Rejected(line, error.describe()))
-        except (ValueError, KeyError, IndexError, UnicodeDecodeError) as error:
+        except RecursionError:
+            # msgspec (and the stdlib parser) stop at the interpreter's recursion limit:
+            # that is the depth cap of every JSON line format.
+            result.rejected.append(Rejected(line, NESTED_TOO_DEEP))
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError, OverflowError) as error:
             # A library under a decoder may raise its own errors on odd input; they are
             # still the input's fault, so they become dead letters, not crashes.
             result.rejected.append(Rejected(line, f"{type(error).__name__}: {error}"))

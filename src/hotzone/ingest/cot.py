@@ -111,9 +111,45 @@ class _Token:
     EMPTY = 0  # empty element, or anything that is not an element (comment, PI, DTD)
 
 
-_START_OR_EMPTY_TAG = re.compile(rb"<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
-_DECLARATION = re.compile(rb"<!(?:[^\[>]|\[.*?\])*>", re.DOTALL)  # DOCTYPE with subset
+# Tokens are scanned with single-character classes and find(), never with a repeated
+# group of alternatives: that form backtracks, and on a 20 MB tag that never closes its
+# stack grew to gigabytes. Each byte of a tag is now looked at once.
+_TAG_SPECIAL = re.compile(rb"[>\"']")  # what ends a tag or opens a quoted attribute value
+_DECLARATION_SPECIAL = re.compile(rb"[>\[]")  # what ends a declaration or opens its subset
 _ELEMENT_NAME = re.compile(rb"</?([^\s/>]*)")
+
+
+def _tag_end(buffer: bytes, start: int) -> int | None:
+    """Offset just after the ``>`` closing the tag at ``start``, skipping quoted values."""
+    position = start + 1
+    while True:
+        match = _TAG_SPECIAL.search(buffer, position)
+        if match is None:
+            return None
+        at = match.start()
+        if buffer[at] == ord(">"):
+            return at + 1
+        closing = buffer.find(buffer[at : at + 1], at + 1)
+        if closing < 0:
+            return None
+        position = closing + 1
+
+
+def _declaration_end(buffer: bytes, start: int) -> int | None:
+    """Offset just after the ``>`` closing ``<!DOCTYPE ...>``, skipping an internal subset
+    in brackets (its ``]`` is the first one, as the old pattern's ``\\[.*?\\]`` had it)."""
+    position = start + 2
+    while True:
+        match = _DECLARATION_SPECIAL.search(buffer, position)
+        if match is None:
+            return None
+        at = match.start()
+        if buffer[at] == ord(">"):
+            return at + 1
+        closing = buffer.find(b"]", at + 1)
+        if closing < 0:
+            return None
+        position = closing + 1
 
 
 def _markup_end(buffer: bytes, start: int) -> tuple[int, int] | None:
@@ -129,16 +165,16 @@ def _markup_end(buffer: bytes, start: int) -> tuple[int, int] | None:
         end = buffer.find(b"]]>", start + 9)
         return (end + 3, _Token.EMPTY) if end >= 0 else None
     if buffer.startswith(b"<!", start):
-        match = _DECLARATION.match(buffer, start)
-        return (match.end(), _Token.EMPTY) if match else None
+        declaration_end = _declaration_end(buffer, start)
+        return (declaration_end, _Token.EMPTY) if declaration_end is not None else None
     if buffer.startswith(b"</", start):
         end = buffer.find(b">", start + 2)
         return (end + 1, _Token.CLOSE) if end >= 0 else None
-    match = _START_OR_EMPTY_TAG.match(buffer, start)
-    if match is None:
+    tag_end = _tag_end(buffer, start)
+    if tag_end is None:
         return None
-    empty = buffer[match.end() - 2 : match.end() - 1] == b"/"
-    return match.end(), _Token.EMPTY if empty else _Token.OPEN
+    empty = buffer[tag_end - 2 : tag_end - 1] == b"/"
+    return tag_end, _Token.EMPTY if empty else _Token.OPEN
 
 
 def _starts_new_document(buffer: bytes, start: int) -> bool:
@@ -379,9 +415,14 @@ def read_velocity(detail: Element | None) -> tuple[float, float, float] | None:
     return (speed * math.sin(heading), speed * math.cos(heading), 0.0)
 
 
+#: Fields of the longest prefix in CLASS_HINTS: a longer one cannot match, so no more are
+#: joined (a mangled type of thousands of fields cost quadratic time: 0.2 s for 14 KB).
+_LONGEST_HINT_FIELDS = max(len(prefix.split("-")) for prefix in CLASS_HINTS)
+
+
 def class_hint_of(type_fields: list[str]) -> TargetClass | None:
     """Longest listed dimension+function prefix of a CoT atom type -> class hint."""
-    dimension_and_function = type_fields[2:]
+    dimension_and_function = type_fields[2 : 2 + _LONGEST_HINT_FIELDS]
     for length in range(len(dimension_and_function), 0, -1):
         hint = CLASS_HINTS.get("-".join(dimension_and_function[:length]))
         if hint is not None:
@@ -421,6 +462,10 @@ class CotDecoder(Decoder):
         super().__init__()
         self.settings = settings or CotDecoderSettings()
         self._framer = CotEventFramer(self.settings.max_event_bytes)
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self.settings.max_event_bytes
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> CotDecoder:

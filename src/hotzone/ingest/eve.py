@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -127,9 +127,15 @@ def parse_eve_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise IngestError("not an ISO 8601 time", field="timestamp", got=text[:40]) from None
-    if moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise IngestError("timestamp has no UTC offset", field="timestamp", got=text[:40])
-    return moment
+    if offset.total_seconds() % 60:
+        # ``+00000100`` parses as one second east: no clock writes that, a mangled line does.
+        raise IngestError(
+            "UTC offset not in whole minutes", field="timestamp", expected="+HHMM", got=text[:40]
+        )
+    return moment.astimezone(UTC)  # messages carry UTC times
 
 
 class EveDecoder(LineDecoder):

@@ -39,6 +39,7 @@ plausible header (two version digits and a sane size) and refuses the bytes skip
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -81,6 +82,9 @@ def _longitude(degrees: Fraction) -> float:
     return value - 360.0 if value > 180.0 else value
 
 
+_VERSION_DIGITS = re.compile(rb"[0-9]{2}")
+
+
 def _plausible_header(buffer: bytes, offset: int) -> bool:
     """Two ASCII version digits and a size that could be a packet."""
     if len(buffer) - offset < 6:
@@ -111,26 +115,33 @@ class GmtiDecoder(Decoder):
         self._buffer = b""
         self._missions: dict[tuple[bytes, int], MissionSegment] = {}
 
+    @property
+    def max_frame_bytes(self) -> int:
+        return MAX_PACKET_BYTES  # a larger size field is not taken for a packet header
+
     @classmethod
     def from_options(cls, options: DecoderOptions) -> GmtiDecoder:
         return cls(options.source_id, sector=options.sector, releasability=options.releasability)
 
     def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
         result = DecodeResult()
-        self._buffer += data
-        while len(self._buffer) >= 6:
-            if not _plausible_header(self._buffer, 0):
-                self._resync(result)
+        buffer = self._buffer + data
+        offset = 0  # packets are cut by offset: the buffer is copied once per feed
+        while len(buffer) - offset >= 6:
+            if not _plausible_header(buffer, offset):
+                offset = self._resync(buffer, offset, result)
                 continue
-            size = int.from_bytes(self._buffer[2:6], "big")
-            if len(self._buffer) < size:
+            size = int.from_bytes(buffer[offset + 2 : offset + 6], "big")
+            if len(buffer) - offset < size:
                 break
-            packet, self._buffer = self._buffer[:size], self._buffer[size:]
+            packet = buffer[offset : offset + size]
+            offset += size
             self.counters.frames += 1
             try:
                 result.messages.extend(self._decode_packet(packet, received_at))
             except GmtiError as error:
                 result.rejected.append(Rejected(packet, error.describe()))
+        self._buffer = buffer[offset:]
         return self._count(result)
 
     def flush(self, received_at: datetime) -> DecodeResult:
@@ -142,18 +153,28 @@ class GmtiDecoder(Decoder):
             self._buffer = b""
         return self._count(result)
 
-    def _resync(self, result: DecodeResult) -> None:
-        skip = next(
-            (i for i in range(1, len(self._buffer)) if _plausible_header(self._buffer, i)),
-            len(self._buffer),
-        )
+    def _resync(self, buffer: bytes, offset: int, result: DecodeResult) -> int:
+        """Skip to the next plausible header (the last 5 bytes wait for more input); the
+        candidates are found by a regular expression, not by a Python loop per byte."""
+        last_judgeable = len(buffer) - 6
+        skip_to = max(offset + 1, len(buffer) - 5)
+        position = offset + 1
+        while position <= last_judgeable:
+            match = _VERSION_DIGITS.search(buffer, position, last_judgeable + 2)
+            if match is None:
+                break
+            if _plausible_header(buffer, match.start()):
+                skip_to = match.start()
+                break
+            position = match.start() + 1
         result.rejected.append(
             Rejected(
-                self._buffer[:skip],
-                f"not a STANAG 4607 packet header: skipped {skip} bytes to the next one",
+                buffer[offset:skip_to],
+                f"not a STANAG 4607 packet header: skipped {skip_to - offset} bytes "
+                "to the next one",
             )
         )
-        self._buffer = self._buffer[skip:]
+        return skip_to
 
     def _decode_packet(self, packet: bytes, received_at: datetime) -> list[AnyMessage]:
         try:

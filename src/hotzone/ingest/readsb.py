@@ -48,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
+from hotzone.ingest.base import NESTED_TOO_DEEP, Decoder, DecodeResult, IngestError, Rejected
 from hotzone.ingest.registry import DecoderOptions
 from hotzone.ingest.sbs import (
     FEET_PER_MINUTE_TO_MPS,
@@ -69,7 +69,8 @@ GVA_M = (300.0, 150.0, 45.0, 45.0)
 DEFAULT_SIGMA_BY_TYPE_M = {"adsb_icao": 50.0, "adsb_icao_nt": 50.0, "adsb_other": 50.0}
 COARSE_SOURCE_SIGMA_M = 150.0  # MLAT, TIS-B, ADS-R and unknown sources without NACp
 GEOMETRIC_ALTITUDE_SIGMA_M = 30.0
-MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+#: 20,000 aircraft (``max_aircraft``) of ~600 bytes each is 12 MB.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 _HEX = re.compile(r"~?[0-9a-fA-F]{6}")
 _SQUAWK = re.compile(r"[0-7]{4}")
@@ -142,16 +143,22 @@ class ReadsbDecoder(Decoder):
         releasability: str = "NATO",
         max_position_age_s: float = 60.0,
         max_aircraft: int = 20_000,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> None:
         super().__init__()
+        self.max_document_bytes = max_document_bytes
         self.source_id = source_id
         self.sector = sector
         self.releasability = releasability
         self.max_position_age_s = max_position_age_s
         self.max_aircraft = max_aircraft
-        self._buffer = b""
+        self._buffer = bytearray()
         self._last_position_time: OrderedDict[str, datetime] = OrderedDict()
         self._next_report = 0
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self.max_document_bytes
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> ReadsbDecoder:
@@ -163,36 +170,39 @@ class ReadsbDecoder(Decoder):
 
     def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
         result = DecodeResult()
-        self._buffer += data
+        self._buffer += data  # a bytearray: a document arriving in many chunks is copied once
         # A stream carries one document per line; a file holds one (often pretty-printed)
         # document, which waits for flush. A complete line that is a whole object is a
         # stream document; a line that opens an object without closing it is not.
-        while b"\n" in self._buffer:
-            line, _, rest = self._buffer.partition(b"\n")
-            stripped = line.strip()
-            if not stripped:
-                self._buffer = rest
-                continue
-            if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+        position = 0
+        while (newline := self._buffer.find(b"\n", position)) >= 0:
+            stripped = bytes(self._buffer[position:newline]).strip()
+            if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
                 break
-            self._buffer = rest
-            self._decode_document(stripped, received_at, result)
-        if len(self._buffer) > MAX_DOCUMENT_BYTES:
-            result.rejected.append(
-                Rejected(self._buffer[:4096], f"document larger than {MAX_DOCUMENT_BYTES} bytes")
-            )
-            self._buffer = b""
+            position = newline + 1
+            if stripped:
+                self._decode_document(stripped, received_at, result)
+        del self._buffer[:position]
+        if len(self._buffer) > self.max_document_bytes:
+            reason = f"document larger than {self.max_document_bytes} bytes"
+            result.rejected.append(Rejected(bytes(self._buffer[:4096]), reason))
+            self._buffer.clear()
         return self._count(result)
 
     def flush(self, received_at: datetime) -> DecodeResult:
         result = DecodeResult()
-        document, self._buffer = self._buffer.strip(), b""
+        document = bytes(self._buffer).strip()
+        self._buffer.clear()
         if document:
             self._decode_document(document, received_at, result)
         return self._count(result)
 
     def _decode_document(self, raw: bytes, received_at: datetime, result: DecodeResult) -> None:
         self.counters.frames += 1
+        if len(raw) > self.max_document_bytes:
+            reason = f"document larger than {self.max_document_bytes} bytes"
+            result.rejected.append(Rejected(raw[:4096], reason))
+            return
         try:
             document = _document_decoder.decode(raw)
             now = datetime.fromtimestamp(
@@ -200,6 +210,9 @@ class ReadsbDecoder(Decoder):
             )
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
             result.rejected.append(Rejected(raw, f"not a readsb aircraft document: {error}"))
+            return
+        except RecursionError:
+            result.rejected.append(Rejected(raw, NESTED_TOO_DEEP))
             return
         except ReadsbError as error:
             result.rejected.append(Rejected(raw, error.describe()))
@@ -211,6 +224,9 @@ class ReadsbDecoder(Decoder):
                 report = self._report(aircraft, now, received_at)
             except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
                 result.rejected.append(Rejected(entry_bytes, f"bad aircraft entry: {error}"))
+                continue
+            except RecursionError:
+                result.rejected.append(Rejected(entry_bytes, NESTED_TOO_DEEP))
                 continue
             except ReadsbError as error:
                 result.rejected.append(Rejected(entry_bytes, error.describe()))

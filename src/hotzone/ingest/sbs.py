@@ -121,7 +121,7 @@ def parse_sbs_time(date_text: str | None, time_text: str | None) -> datetime | N
             microsecond,
             tzinfo=UTC,
         )
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a field of more digits than C long
         raise SbsError(
             "not a date and time",
             field="date/time",

@@ -13,7 +13,6 @@ Input may hold one bundle, several concatenated, or one per line. Severity: the 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -22,15 +21,23 @@ import stix2.exceptions
 
 from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
 from hotzone.ingest.eve import SiteInventory
+from hotzone.ingest.jsonframing import FramedJson, JsonDocumentFramer, parse_json_document
 from hotzone.ingest.registry import DecoderOptions
 from hotzone.types import AnyMessage, Event, EventKind
 
 DEFAULT_SEVERITY = 5
-MAX_BUFFER_BYTES = 16 << 20
+MAX_BUNDLE_BYTES = 16 << 20
+#: Bundle, objects, object, property, and room for extensions; stix2 recurses per level.
+MAX_BUNDLE_DEPTH = 32
 
 
 class StixDecoder(Decoder):
-    """STIX 2.1 bundles -> one cyber_alert `Event` per sighting."""
+    """STIX 2.1 bundles -> one cyber_alert `Event` per sighting.
+
+    Bundles are cut from the stream by `JsonDocumentFramer` and refused before parsing
+    when larger than ``max_bundle_bytes`` or nested deeper than ``MAX_BUNDLE_DEPTH``;
+    integers longer than 20 digits are refused by the parser before conversion.
+    """
 
     source_name = "stix"
 
@@ -39,13 +46,17 @@ class StixDecoder(Decoder):
         inventory: SiteInventory | None = None,
         source_id: str = "stix",
         releasability: str = "NATO",
+        max_bundle_bytes: int = MAX_BUNDLE_BYTES,
     ) -> None:
         super().__init__()
         self.inventory = inventory if inventory is not None else SiteInventory()
         self.source_id = source_id
         self.releasability = releasability
-        self._buffer = ""
-        self._raw = b""
+        self._framer = JsonDocumentFramer(max_bundle_bytes, MAX_BUNDLE_DEPTH)
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._framer.max_document_bytes
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> StixDecoder:
@@ -57,75 +68,26 @@ class StixDecoder(Decoder):
         return cls(inventory, options.source_id or "stix", options.releasability)
 
     def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
-        result = DecodeResult()
-        self._raw += data
-        try:
-            self._buffer = self._raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            if error.start < len(self._raw) - 3:  # not just a character cut in two
-                result.rejected.append(Rejected(self._raw, f"not UTF-8 text: {error}"))
-                self._raw, self._buffer = b"", ""
-            return self._count(result)
-        self._consume(result, final=False)
-        if len(self._raw) > MAX_BUFFER_BYTES:
-            result.rejected.append(
-                Rejected(self._raw[:4096], f"bundle larger than {MAX_BUFFER_BYTES} bytes")
-            )
-            self._raw, self._buffer = b"", ""
-        return self._count(result)
+        return self._decode(self._framer.push(data))
 
     def flush(self, received_at: datetime) -> DecodeResult:
-        result = DecodeResult()
-        self._consume(result, final=True)
-        if self._raw.strip():
-            self.counters.frames += 1
-            result.rejected.append(Rejected(self._raw, "not a complete JSON document"))
-        self._raw, self._buffer = b"", ""
-        return self._count(result)
+        return self._decode(self._framer.flush())
 
-    def _consume(self, result: DecodeResult, *, final: bool) -> None:
-        """Decode every complete JSON document at the front of the buffer."""
-        decoder = json.JSONDecoder()
-        text = self._buffer
-        position = 0
-        while True:
-            while position < len(text) and text[position].isspace():
-                position += 1
-            if position >= len(text):
-                break
+    def _decode(self, documents: list[FramedJson]) -> DecodeResult:
+        result = DecodeResult()
+        for document in documents:
+            self.counters.frames += 1
+            if document.reason is not None:
+                result.rejected.append(Rejected(document.raw, document.reason))
+                continue
             try:
-                document, end = decoder.raw_decode(text, position)
-            except RecursionError:
-                self.counters.frames += 1
-                result.rejected.append(Rejected(text[position:].encode(), "JSON nested too deep"))
-                position = len(text)
-                continue
-            except json.JSONDecodeError as error:
-                newline = text.find("\n", position)
-                # While streaming, a failure may only mean the rest has not arrived; a
-                # failure inside a complete first line is a broken document, though.
-                if not final and (newline < 0 or error.pos > newline):
-                    break
-                end = len(text) if newline < 0 else newline + 1
-                self.counters.frames += 1
-                result.rejected.append(
-                    Rejected(text[position:end].encode(), f"not JSON: {error.msg}")
-                )
-                position = end
-                continue
-            else:
-                self.counters.frames += 1
-                raw = text[position:end].encode()
-                try:
-                    result.messages.extend(self.decode_bundle(document))
-                except IngestError as ingest_error:
-                    result.rejected.append(Rejected(raw, ingest_error.describe()))
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    # stix2 objects that parse but break hotzone's message invariants.
-                    result.rejected.append(Rejected(raw, f"{type(error).__name__}: {error}"))
-                position = end
-        self._buffer = text[position:]
-        self._raw = self._buffer.encode()
+                result.messages.extend(self.decode_bundle(parse_json_document(document.raw)))
+            except IngestError as error:
+                result.rejected.append(Rejected(document.raw, error.describe()))
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                # stix2 objects that parse but break hotzone's message invariants.
+                result.rejected.append(Rejected(document.raw, f"{type(error).__name__}: {error}"))
+        return self._count(result)
 
     def decode_bundle(self, document: Any) -> list[AnyMessage]:
         if not isinstance(document, dict) or document.get("type") != "bundle":

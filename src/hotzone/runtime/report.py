@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from hotzone.fusion.metrics import set_distance
 from hotzone.geo.frames import LocalFrame
+from hotzone.runtime.run_folders import run_file
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
@@ -57,7 +58,7 @@ def write_report(run_directory: Path, output: Path | None = None) -> Path:
     scenario = load_scenario(scenario_path)
     with SQLiteStore(store_path) as store:
         messages = [stored.message for stored in store.replay()]
-    truth_path = run_directory / "inputs" / "truth.jsonl"
+    truth_path = run_file(run_directory, "inputs/truth.jsonl")
     truth: list[TruthState] = []
     if truth_path.is_file():
         truth = [m for m in read_jsonl(truth_path) if isinstance(m, TruthState)]

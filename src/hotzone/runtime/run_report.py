@@ -13,6 +13,7 @@ import numpy as np
 
 from hotzone.fusion.metrics import evaluate
 from hotzone.geo import geodesic_distance_m
+from hotzone.runtime.run_folders import run_file
 from hotzone.sim.scenario import Scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
@@ -90,10 +91,10 @@ def assessment_report(run_directory: Path) -> dict[str, Any]:
     """What the picture understood: latest class and identity of each track, the alerts by
     kind, and the GNSS-jamming area found (latest estimate)."""
     latest: dict[str, Assessment] = {}
-    for assessment in _read(run_directory / "outputs" / "assessments.jsonl", Assessment):
+    for assessment in _read(run_file(run_directory, "outputs/assessments.jsonl"), Assessment):
         latest[assessment.track_id] = assessment
     alerts: dict[str, int] = {}
-    for alert in _read(run_directory / "outputs" / "alerts.jsonl", Alert):
+    for alert in _read(run_file(run_directory, "outputs/alerts.jsonl"), Alert):
         alerts[alert.kind] = alerts.get(alert.kind, 0) + 1
     jamming: Event | None = None
     with SQLiteStore(run_directory / "hotzone.sqlite") as store:
@@ -182,7 +183,7 @@ def response_report(scenario: Scenario, run_directory: Path) -> dict[str, Any]:
                 "outcome": outcome,
             }
         )
-    truth: list[TruthState] = _read(run_directory / "inputs" / "truth.jsonl", TruthState)
+    truth: list[TruthState] = _read(run_file(run_directory, "inputs/truth.jsonl"), TruthState)
     reached = leakers(scenario, truth)
     use: dict[str, int] = {}
     for order in orders.values():

@@ -137,9 +137,14 @@ def distance_m(
     normal_radius = WGS84_A_M / np.sqrt(denominator)
     north = meridian_radius * delta_lat
     east = normal_radius * np.cos(mid_lat) * delta_lon
-    squared = np.maximum(north**2 + east**2, 1e-300)
+    squared = north**2 + east**2
+    # A point and itself have no direction: any radius does (the angle is 0). Dividing by
+    # the 0 made the distance NaN, and a message at the very centre fell out of a query.
+    same_point = squared == 0.0
+    safe = np.where(same_point, 1.0, squared)
+    north_share = np.where(same_point, 1.0, north**2 / safe)
     # 1/R(azimuth) = cos²(azimuth)/M + sin²(azimuth)/N
-    radius = 1.0 / (north**2 / squared / meridian_radius + east**2 / squared / normal_radius)
+    radius = 1.0 / (north_share / meridian_radius + (1.0 - north_share) / normal_radius)
     result: FloatArray = radius * central_angle
     return result
 

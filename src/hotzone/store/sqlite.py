@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from hotzone.store import compression
 from hotzone.store.base import StoredMessage
 from hotzone.store.spatial import (
     LatLonBox,
@@ -24,7 +25,8 @@ from hotzone.store.spatial import (
 from hotzone.types import AnyMessage, GeoPoint, Track, from_json
 from hotzone.types.subjects import subject_matches, validate_pattern
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS messages (
     sequence INTEGER PRIMARY KEY AUTOINCREMENT,
     subject TEXT NOT NULL,
@@ -53,6 +55,8 @@ CREATE TABLE IF NOT EXISTS track_states (
 );
 CREATE INDEX IF NOT EXISTS track_states_lat_lon ON track_states(lat_deg, lon_deg);
 """
+    + compression.SCHEMA
+)
 
 _INSERT_MESSAGE = "INSERT INTO messages(subject, type, time, payload) VALUES (?, ?, ?, ?)"
 _INSERT_POSITION = (
@@ -88,9 +92,15 @@ class SQLiteStore:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(_SCHEMA)
+        self._payloads = compression.PayloadCodec(self._connection)
 
     def _row(self, subject: str, message: AnyMessage) -> tuple[str, str, str, bytes]:
-        return (subject, _type_tag(message), message.time.isoformat(), _encoder.encode(message))
+        tag = _type_tag(message)
+        payload = self._payloads.encode(tag, _encoder.encode(message))
+        return (subject, tag, message.time.isoformat(), payload)
+
+    def _message(self, payload: bytes) -> AnyMessage:
+        return from_json(self._payloads.decode(payload))
 
     def _insert(self, subject: str, message: AnyMessage) -> int:
         row = self._row(subject, message)
@@ -112,7 +122,7 @@ class SQLiteStore:
                     int(is_live(message)),
                     position.lat_deg,
                     position.lon_deg,
-                    row[3],
+                    _encoder.encode(message),  # a few rows, read often: kept plain
                 ),
             )
         return sequence
@@ -134,7 +144,7 @@ class SQLiteStore:
         return int(last or 0)
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._connection)
+        return _Transaction(self._connection, on_rollback=self._payloads.reload)
 
     def replay(
         self,
@@ -152,7 +162,9 @@ class SQLiteStore:
         query += " ORDER BY sequence"
         for sequence, subject, payload in self._connection.execute(query, parameters):
             if subject_matches(pattern, subject):
-                yield StoredMessage(sequence=sequence, subject=subject, message=from_json(payload))
+                yield StoredMessage(
+                    sequence=sequence, subject=subject, message=self._message(payload)
+                )
 
     def count(self, message_type: str | None = None) -> int:
         if message_type is None:
@@ -253,7 +265,9 @@ class SQLiteStore:
         )
         for (sequence, _, _, subject, payload), distance in zip(candidates, distances, strict=True):
             if distance <= radius_m:
-                yield StoredMessage(sequence=sequence, subject=subject, message=from_json(payload))
+                yield StoredMessage(
+                    sequence=sequence, subject=subject, message=self._message(payload)
+                )
 
     def close(self) -> None:
         self._connection.close()
@@ -275,11 +289,14 @@ def _box_condition(box: LatLonBox, parameters: list[Any]) -> str:
 
 
 class _Transaction:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, on_rollback: Callable[[], None]) -> None:
         self._connection = connection
+        self._on_rollback = on_rollback
 
     def __enter__(self) -> None:
         self._connection.execute("BEGIN")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._connection.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type:
+            self._on_rollback()

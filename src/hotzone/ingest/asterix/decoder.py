@@ -137,6 +137,10 @@ class AsterixDecoder(Decoder):
         self._sequence = [0]
         self.heartbeats: dict[str, SdpsHeartbeat] = {}
 
+    @property
+    def max_frame_bytes(self) -> int:
+        return MAX_BLOCK_LENGTH  # a data block's LEN is 16 bits: the standard bounds it
+
     @classmethod
     def from_options(cls, options: DecoderOptions) -> AsterixDecoder:
         """Factory for the registry: sites from ``options.sensors_file``; framing from

@@ -76,6 +76,10 @@ class SapientDecoder(Decoder):
         self.nodes: dict[str, NodeContext] = {}
         self._splitter = FrameSplitter(max_frame_bytes=max_frame_bytes)
 
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._splitter.max_frame_bytes
+
     @classmethod
     def from_options(cls, options: DecoderOptions) -> SapientDecoder:
         return cls(sector=options.sector, releasability=options.releasability)
