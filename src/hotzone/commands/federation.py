@@ -9,6 +9,8 @@ from hotzone.commands.common import (
     DURATION_S,
     PORT,
     SEED,
+    TIMEOUT_S,
+    InputFile,
     OutputDirectory,
     SubParsers,
     comma_list,
@@ -53,9 +55,19 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     hub.add_argument("--nations", type=comma_list, default=["PL", "LT", "RO"])
     hub.add_argument("--nats", default="tls://127.0.0.1:4222", help="the hub's URL(s)")
-    hub.add_argument("--creds", type=Path, default=None, help="hub credentials (hub.creds)")
-    hub.add_argument("--tls-ca", type=Path, default=None, help="the alliance CA (tls/ca.pem)")
-    hub.add_argument("--connect-timeout", type=float, default=30.0)
+    hub.add_argument(
+        "--creds",
+        type=InputFile("credentials file", content="text"),
+        default=None,
+        help="hub credentials (hub.creds)",
+    )
+    hub.add_argument(
+        "--tls-ca",
+        type=InputFile("CA certificate", content="text"),
+        default=None,
+        help="the alliance CA (tls/ca.pem)",
+    )
+    hub.add_argument("--connect-timeout", type=TIMEOUT_S, default=30.0)
     hub.set_defaults(run=run_hub)
 
     demo = subparsers.add_parser(

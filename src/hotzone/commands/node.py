@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from hotzone.commands.common import (
     COUNT,
     DURATION_S,
     SEED,
     TIMEOUT_S,
+    InputFile,
     SubParsers,
     check_sectors,
     positive_float_or_max,
@@ -57,10 +57,16 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument("--speed", type=positive_float_or_max, default=float("inf"))
     parser.add_argument("--replicas", type=COUNT, default=1, help="stream replicas (cluster)")
     parser.add_argument(
-        "--creds", type=Path, default=None, help="the nation's NATS credentials (NATION.creds)"
+        "--creds",
+        type=InputFile("credentials file", content="text"),
+        default=None,
+        help="the nation's NATS credentials (NATION.creds)",
     )
     parser.add_argument(
-        "--tls-ca", type=Path, default=None, help="CA of the servers' TLS certificates"
+        "--tls-ca",
+        type=InputFile("CA certificate", content="text"),
+        default=None,
+        help="CA of the servers' TLS certificates",
     )
     parser.add_argument(
         "--connect-timeout",

@@ -62,9 +62,17 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--nation", default="PL", help="the nation whose subjects are served")
     parser.add_argument(
-        "--tls-cert", type=Path, default=None, help="serve HTTPS with this certificate (PEM)"
+        "--tls-cert",
+        type=InputFile("certificate (PEM)", content="text"),
+        default=None,
+        help="serve HTTPS with this certificate (PEM)",
     )
-    parser.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+    parser.add_argument(
+        "--tls-key",
+        type=InputFile("private key (PEM)", content="text"),
+        default=None,
+        help="its private key (PEM)",
+    )
 
 
 def server_checks(args: argparse.Namespace) -> Tls | None:
