@@ -142,11 +142,20 @@ def test_serve_refuses_to_expose_the_test_users_and_takes_tls_whole(
 ) -> None:
     run = tmp_path / "run"
     run.mkdir()
+    write_picture_store(run / "hotzone.sqlite")
     assert main(["serve", "--run", str(run), "--host", "0.0.0.0"]) == 2
     error = capsys.readouterr().err
     assert "TEST users" in error and len(error.strip().splitlines()) == 1
-    assert main(["serve", "--run", str(run), "--tls-cert", str(tmp_path / "c.pem")]) == 2
+    certificate = tmp_path / "c.pem"
+    certificate.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert main(["serve", "--run", str(run), "--tls-cert", str(certificate)]) == 2
     assert "go together" in capsys.readouterr().err
+    missing = tmp_path / "missing.pem"
+    assert (
+        main(["serve", "--run", str(run), "--tls-cert", str(missing), "--tls-key", str(missing)])
+        == 2
+    )
+    assert "missing.pem" in capsys.readouterr().err
 
 
 @pytest.fixture
