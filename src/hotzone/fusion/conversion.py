@@ -5,6 +5,15 @@ the tracker only knows measurement models: positions (cartesian, polar radar plo
 converted with debiasing, WGS-84 positions, cooperative reports) and bearings (passive
 sensors, re-expressed as directions in the sector frame). Anything malformed becomes a
 `Rejection` with the reason instead of an exception.
+
+Identity: every row carries the object's cooperative identity where its message names
+one (`reported_identity`): ``icao:`` the ICAO 24-bit address (ADS-B, Mode S radar plots,
+CAT062), ``mmsi:`` the MMSI (AIS), ``uid:`` the source's object id (CoT uid, CAT062
+system track, SAPIENT object id). The tracker keeps one track per identity.
+
+A report whose ``horizontal_sigma_m`` is `UNKNOWN_POSITION_SIGMA_M` or more says its
+position is not known (a velocity-only ADS-B message: SBS ``MSG,4``); with a velocity it
+becomes a `VelocityMeasurement` row of its identity, without one it is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from hotzone.fusion.measurement import (
     BearingMeasurement,
     MeasurementModel,
     PositionMeasurement,
+    VelocityMeasurement,
     convert_polar,
 )
 from hotzone.fusion.scan import SensorScan
@@ -38,6 +48,11 @@ _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
 
 DEFAULT_REPORT_VERTICAL_SIGMA_M = 50.0
 """Cooperative reports without a vertical accuracy: barometric altitude, about ±50 m."""
+UNKNOWN_POSITION_SIGMA_M = 1_000_000.0
+"""A report this uncertain (1,000 km) about its position gives none (ingest writes it for
+velocity-only messages, e.g. ``hotzone.ingest.sbs`` for ``MSG,4``)."""
+REPORT_VELOCITY_SIGMA_MPS = (5.0, 5.0, 2.5)
+"""Per-axis sigma of a cooperative velocity (ADS-B NACv 1 is 10 m/s horizontal, 95 %)."""
 
 
 @dataclass
@@ -53,6 +68,7 @@ class _Rows:
     icao24: list[str | None] = field(default_factory=list)
     callsign: list[str | None] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
+    identity: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -205,9 +221,10 @@ class MessageConverter:
         rows.noise.append(np.asarray(noise, dtype=np.float64))
         rows.times.append(detection.time.timestamp())
         rows.ids.append(detection.detection_id)
-        rows.icao24.append(None)
-        rows.callsign.append(None)
+        rows.icao24.append(detection.icao24)
+        rows.callsign.append(detection.callsign)
         rows.labels.append(label)
+        rows.identity.append(detection_identity(detection))
         return ""
 
     @staticmethod
@@ -248,6 +265,9 @@ class MessageConverter:
         vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
         if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
             return f"report accuracy must be positive and finite, got {horizontal} m"
+        identity = reported_identity(report)
+        if horizontal >= UNKNOWN_POSITION_SIGMA_M:
+            return self._add_velocity(report, groups, repeat, label, identity)
         value = self.frame.geodetic_to_enu(*coordinates)
         noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
         rows = groups.setdefault(
@@ -261,11 +281,44 @@ class MessageConverter:
         rows.icao24.append(report.icao24)
         rows.callsign.append(report.callsign)
         rows.labels.append(label)
+        rows.identity.append(identity)
+        return ""
+
+    def _add_velocity(
+        self,
+        report: Report,
+        groups: dict[tuple[str, str], _Rows],
+        repeat: int,
+        label: int,
+        identity: str | None,
+    ) -> str:
+        """A report with no position: its velocity updates the track of its identity."""
+        if report.velocity_enu_mps is None or identity is None:
+            return "report gives neither a position nor a velocity of a known object"
+        velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
+        if velocity.shape != (3,) or not np.isfinite(velocity).all():
+            return "report velocity must be three finite numbers"
+        # The report's velocity is in the ENU frame at the object; across one sector the
+        # rotation to the sector frame is a degree or two, well within its accuracy.
+        rows = groups.setdefault(
+            (report.source_id, f"velocity:{report.source}:{repeat}"),
+            _Rows(VelocityMeasurement(3), np.zeros(3)),
+        )
+        rows.values.append(velocity)
+        rows.noise.append(np.diag(np.square(REPORT_VELOCITY_SIGMA_MPS)))
+        rows.times.append(report.time.timestamp())
+        rows.ids.append(report.report_id)
+        rows.icao24.append(report.icao24)
+        rows.callsign.append(report.callsign)
+        rows.labels.append(label)
+        rows.identity.append(identity)
         return ""
 
     def _scan(self, sensor_id: str, rows: _Rows) -> SensorScan:
-        has_identity = any(value is not None for value in rows.icao24) or any(
-            value is not None for value in rows.callsign
+        has_identity = (
+            any(value is not None for value in rows.icao24)
+            or any(value is not None for value in rows.callsign)
+            or any(value is not None for value in rows.identity)
         )
         return SensorScan(
             sensor_id=sensor_id,
@@ -278,7 +331,33 @@ class MessageConverter:
             callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
             measurement_ids=tuple(rows.ids),
             label_ids=None if self.labels is None else np.array(rows.labels, dtype=np.int64),
+            identity=np.array(rows.identity, dtype=object) if has_identity else None,
         )
+
+
+def reported_identity(report: Report) -> str | None:
+    """The object's cooperative identity: ICAO address, else MMSI, else the source's uid.
+
+    An AIS report's uid is the vessel's radio call sign, and its MMSI comes first."""
+    if report.icao24:
+        return f"icao:{report.icao24.lower()}"
+    if report.mmsi is not None:
+        return f"mmsi:{report.mmsi}"
+    if report.uid:
+        return f"uid:{report.uid}"
+    return None
+
+
+def detection_identity(detection: Detection) -> str | None:
+    """A plot's identity: its Mode S address, or the SAPIENT object id it reports
+    (``hotzone.ingest.sapient`` names its detections ``sapient:{object}:{report}``)."""
+    if detection.icao24:
+        return f"icao:{detection.icao24.lower()}"
+    kind, _, rest = detection.detection_id.partition(":")
+    object_id, separator, _ = rest.rpartition(":")
+    if kind == "sapient" and separator and object_id:
+        return f"uid:sapient/{detection.sensor_id}/{object_id}"
+    return None
 
 
 def _reported_object(report: Report) -> str | None:

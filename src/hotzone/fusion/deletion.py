@@ -50,3 +50,44 @@ class MissesDeleter(Deleter):
         uncertain = ~(position_variance <= self.max_position_sigma_m**2)  # NaN ends too
         result: BoolArray = too_many_misses | too_long | uncertain
         return result
+
+
+@dataclass(frozen=True)
+class RevisitDeleter(Deleter):
+    """Ends tracks by elapsed time against their sources' expected revisits.
+
+    ``TrackBatch.overdue`` is the number of expected updates that have not come since the
+    last one (learnt per sensor and object, `hotzone.fusion.revisit`): a tentative track
+    ends after ``tentative_revisits`` of them, a confirmed one after
+    ``confirmed_revisits``. So a track of a radar rotating every 4 s ends about 14 s
+    after its last plot, one of a 12 s radar after 42 s, whatever the tracker's window.
+
+    A track with a cooperative identity (an ICAO address, an MMSI, a uid) also lives at
+    least ``identity_coast_s`` after its last update: its reports cannot be confused with
+    another object's, and feeds of such reports have gaps (fringe coverage, a vessel at
+    anchor reporting every 3 min) that are not the object leaving.
+    """
+
+    tentative_revisits: float = 2.5
+    confirmed_revisits: float = 3.5
+    identity_coast_s: float = 90.0
+    max_coast_s: float = float("inf")
+    """Any track not updated for this long ends."""
+    max_position_sigma_m: float = 10_000.0
+    """Covariance growth: sqrt of the position variance sum beyond which a track ends."""
+
+    def __post_init__(self) -> None:
+        if not (self.tentative_revisits > 0.0 and self.confirmed_revisits > 0.0):
+            raise ValueError("revisit allowances must be positive")
+
+    def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
+        dims = spatial_dims
+        position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
+        coast = time - tracks.last_update_time
+        allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        overdue = tracks.overdue > allowance
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        overdue &= ~(cooperative & (coast <= self.identity_coast_s))
+        uncertain = ~(position_variance <= self.max_position_sigma_m**2)  # NaN ends too
+        result: BoolArray = overdue | (coast > self.max_coast_s) | uncertain
+        return result

@@ -1,0 +1,146 @@
+"""How often each source is expected to update each track, learnt as the tracks go.
+
+Track management works in time, not in tracker windows: a rotating radar updates its
+tracks once per rotation (4-12 s), an ADS-B feed every 0.5-30 s depending on the receiver
+and the aircraft, an AIS vessel every 2 s to 3 min depending on its speed. What counts is
+how many of the updates a source was *expected* to make were not made, whatever the
+window the tracker is stepped with.
+
+**What is learnt.** For each track n and sensor column s (`TrackBatch.sensor_seen`,
+`TrackBatch.revisit_s`):
+
+* ``revisit_s[n, s]``, the interval at which s updates n. Until n has had two updates by
+  s it is the sensor's typical interval (the median of the recent intervals between two
+  updates of one track by that sensor, over all its tracks: a radar's rotation period, a
+  cooperative feed's usual rate), or ``default_revisit_s`` for a sensor not learnt yet;
+  then it follows the intervals of that object by exponential smoothing (``smoothing``),
+  within [``min_revisit_s``, ``max_revisit_s``].
+* A sensor's clock is the time of its latest measurement: while a sensor sends nothing
+  (a radar off the air, a feed cut), no update of its tracks is overdue.
+
+**Overdue.** ``overdue[n]`` = min over the sensors s that have updated n of
+(clock of s - ``sensor_seen[n, s]``) / ``revisit_s[n, s]``: how many expected revisits
+have passed since the last update, by the source that expects the track the least
+overdue. It is 0 just after an update and about 1 when the next update is due. A track no
+sensor column has updated (one started from crossing bearings) counts from its last
+update with ``default_revisit_s``. The deleter and the initiator decide from it
+(`hotzone.fusion.deletion.RevisitDeleter`, `hotzone.fusion.initiation.RevisitInitiator`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.fusion.estimates import TrackBatch
+
+SENSOR_COLUMNS = 64
+"""Sensors beyond the 63rd share the last column (as they share the last mask bit)."""
+
+
+@dataclass
+class RevisitModel:
+    """Learns each source's revisit per track and says how overdue each track is."""
+
+    default_revisit_s: float = 12.0
+    """Expected interval of a sensor not learnt yet: the slowest usual radar rotation, so
+    that the first tentative tracks of a new sensor live until its second look."""
+    min_revisit_s: float = 0.5
+    max_revisit_s: float = 600.0
+    smoothing: float = 0.3
+    """Weight of the newest interval in a track's learnt revisit."""
+    sensor_samples: int = 256
+    """Recent intervals kept per sensor for its typical revisit."""
+
+    sensor_clock: dict[int, float] = field(init=False, default_factory=dict)
+    _sensor_intervals: dict[int, deque[float]] = field(init=False, default_factory=dict)
+    _sensor_revisit: dict[int, float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_revisit_s <= self.default_revisit_s <= self.max_revisit_s:
+            raise ValueError(
+                "need 0 < min_revisit_s <= default_revisit_s <= max_revisit_s, got "
+                f"{self.min_revisit_s}, {self.default_revisit_s}, {self.max_revisit_s}"
+            )
+        if not 0.0 < self.smoothing <= 1.0:
+            raise ValueError(f"smoothing must be in (0, 1], got {self.smoothing}")
+
+    @staticmethod
+    def column(sensor_index: int) -> int:
+        return min(sensor_index, SENSOR_COLUMNS - 1)
+
+    def sensor_revisit(self, column: int) -> float:
+        """The typical interval of one sensor's updates of one track (default if unknown)."""
+        return self._sensor_revisit.get(column, self.default_revisit_s)
+
+    def heard(self, column: int, latest_time: float) -> None:
+        """Sensor ``column`` sent measurements up to ``latest_time``."""
+        if latest_time > self.sensor_clock.get(column, -np.inf):
+            self.sensor_clock[column] = latest_time
+
+    def updated(
+        self, tracks: TrackBatch, column: int, rows: IntArray, times: FloatArray
+    ) -> TrackBatch:
+        """Sensor ``column`` updated tracks ``rows`` with measurements of ``times``.
+
+        Learns the intervals and stamps the tracks; returns the batch (columns grown as
+        needed; the timing arrays are replaced, never changed in place)."""
+        if len(rows) == 0:
+            return tracks
+        tracks = tracks.with_sensor_columns(column + 1)
+        seen = tracks.sensor_seen.copy()
+        revisit = tracks.revisit_s.copy()
+        previous = seen[rows, column]
+        interval = times - previous
+        known = np.isfinite(previous) & (interval > 0)
+        if known.any():
+            samples = self._sensor_intervals.setdefault(column, deque(maxlen=self.sensor_samples))
+            samples.extend(interval[known].tolist())
+            self._sensor_revisit[column] = float(
+                np.clip(np.median(samples), self.min_revisit_s, self.max_revisit_s)
+            )
+        # A track's own revisit starts at its first interval (smoothed from the sensor's
+        # typical one); until then it stays unknown and the sensor's current typical
+        # interval stands in (`assess`), so tracks started before the sensor was learnt
+        # do not keep the default.
+        prior = revisit[rows, column]
+        prior = np.where(np.isnan(prior), self.sensor_revisit(column), prior)
+        learnt = np.clip(
+            prior + self.smoothing * (interval - prior), self.min_revisit_s, self.max_revisit_s
+        )
+        revisit[rows, column] = np.where(known, learnt, revisit[rows, column])
+        seen[rows, column] = np.maximum(previous, times)
+        return _with_timing(tracks, seen, revisit, tracks.overdue)
+
+    def assess(self, tracks: TrackBatch, time: float) -> TrackBatch:
+        """Set ``overdue`` of every track for the step ending at ``time``."""
+        if tracks.size == 0:
+            return tracks
+        columns = tracks.sensor_seen.shape[1]
+        clock = np.array(
+            [self.sensor_clock.get(column, -np.inf) for column in range(columns)], dtype=float
+        )
+        seen = tracks.sensor_seen
+        with np.errstate(invalid="ignore"):
+            elapsed = np.maximum(clock[None, :] - seen, 0.0)
+        revisit = np.where(
+            np.isnan(tracks.revisit_s),
+            np.array([self.sensor_revisit(c) for c in range(columns)])[None, :],
+            tracks.revisit_s,
+        )
+        ratio = np.where(np.isfinite(seen), elapsed / revisit, np.inf)
+        overdue = ratio.min(axis=1) if columns else np.full(tracks.size, np.inf)
+        unseen = ~np.isfinite(overdue)
+        if unseen.any():
+            coast = np.maximum(time - tracks.last_update_time[unseen], 0.0)
+            overdue[unseen] = coast / self.default_revisit_s
+        return _with_timing(tracks, tracks.sensor_seen, tracks.revisit_s, overdue)
+
+
+def _with_timing(
+    tracks: TrackBatch, seen: FloatArray, revisit: FloatArray, overdue: FloatArray
+) -> TrackBatch:
+    return replace(tracks, sensor_seen=seen, revisit_s=revisit, overdue=overdue)
