@@ -62,10 +62,13 @@ class RevisitDeleter(Deleter):
     ``confirmed_revisits``. So a track of a radar rotating every 4 s ends about 14 s
     after its last plot, one of a 12 s radar after 42 s, whatever the tracker's window.
 
-    A track with a cooperative identity (an ICAO address, an MMSI, a uid) also lives at
-    least ``identity_coast_s`` after its last update: its reports cannot be confused with
-    another object's, and feeds of such reports have gaps (fringe coverage, a vessel at
-    anchor reporting every 3 min) that are not the object leaving.
+    A confirmed track whose position has grown more uncertain than
+    ``max_position_sigma_m`` ends too.
+
+    A track with a cooperative identity (an ICAO address, an MMSI, a uid) lives at least
+    ``identity_coast_s`` after its last update, however overdue or uncertain: its reports
+    find it by identity, not by a gate, and feeds of such reports have gaps (fringe
+    coverage, a vessel at anchor reporting every 3 min) that are not the object leaving.
     """
 
     tentative_revisits: float = 2.5
@@ -74,7 +77,8 @@ class RevisitDeleter(Deleter):
     max_coast_s: float = float("inf")
     """Any track not updated for this long ends."""
     max_position_sigma_m: float = 10_000.0
-    """Covariance growth: sqrt of the position variance sum beyond which a track ends."""
+    """Covariance growth: sqrt of the position variance sum beyond which a confirmed
+    track ends."""
 
     def __post_init__(self) -> None:
         if not (self.tentative_revisits > 0.0 and self.confirmed_revisits > 0.0):
@@ -87,7 +91,15 @@ class RevisitDeleter(Deleter):
         allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
         overdue = tracks.overdue > allowance
         cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
-        overdue &= ~(cooperative & (coast <= self.identity_coast_s))
-        uncertain = ~(position_variance <= self.max_position_sigma_m**2)  # NaN ends too
-        result: BoolArray = overdue | (coast > self.max_coast_s) | uncertain
+        # Its identity finds a cooperative object's track again, however uncertain the
+        # track has grown over a gap: within the floor neither rule ends it.
+        held = cooperative & (coast <= self.identity_coast_s)
+        # A tentative track is uncertain by nature (its velocity is not known yet): only its
+        # missed revisits end it.
+        uncertain = ~(position_variance <= self.max_position_sigma_m**2) & tracks.confirmed
+        result: BoolArray = (
+            ((overdue | uncertain) & ~held)
+            | (coast > self.max_coast_s)
+            | ~np.isfinite(position_variance)
+        )
         return result

@@ -16,7 +16,8 @@ window the tracker is stepped with.
   then it follows the intervals of that object by exponential smoothing (``smoothing``),
   within [``min_revisit_s``, ``max_revisit_s``].
 * A sensor's clock is the time of its latest measurement: while a sensor sends nothing
-  (a radar off the air, a feed cut), no update of its tracks is overdue.
+  (a radar off the air, a feed cut), no update of its tracks is overdue, for up to
+  ``sensor_silence_s``; after that its clock runs on that far behind the tracker's.
 
 **Overdue.** ``overdue[n]`` = min over the sensors s that have updated n of
 (clock of s - ``sensor_seen[n, s]``) / ``revisit_s[n, s]``: how many expected revisits
@@ -54,6 +55,10 @@ class RevisitModel:
     """Weight of the newest interval in a track's learnt revisit."""
     sensor_samples: int = 256
     """Recent intervals kept per sensor for its typical revisit."""
+    sensor_silence_s: float = 30.0
+    """A sensor that has sent nothing for this long is no longer given the benefit of the
+    doubt: its clock runs on, ``sensor_silence_s`` behind, so the tracks only it updates
+    age even when nothing else is in its view."""
 
     sensor_clock: dict[int, float] = field(init=False, default_factory=dict)
     _sensor_intervals: dict[int, deque[float]] = field(init=False, default_factory=dict)
@@ -121,7 +126,11 @@ class RevisitModel:
             return tracks
         columns = tracks.sensor_seen.shape[1]
         clock = np.array(
-            [self.sensor_clock.get(column, -np.inf) for column in range(columns)], dtype=float
+            [
+                max(self.sensor_clock.get(column, -np.inf), time - self.sensor_silence_s)
+                for column in range(columns)
+            ],
+            dtype=float,
         )
         seen = tracks.sensor_seen
         with np.errstate(invalid="ignore"):
