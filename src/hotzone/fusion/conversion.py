@@ -88,6 +88,7 @@ class MessageConverter:
     _sensor_frames: dict[tuple[float, float, float], LocalFrame] = field(
         default_factory=dict, repr=False
     )
+    _rotations: dict[tuple[float, float], FloatArray] = field(default_factory=dict, repr=False)
 
     def convert(self, messages: Iterable[object]) -> tuple[list[SensorScan], list[Rejection]]:
         groups: dict[tuple[str, str], _Rows] = {}
@@ -153,6 +154,15 @@ class MessageConverter:
             frame = LocalFrame(*key)
             self._sensor_frames[key] = frame
         return frame
+
+    def _rotation_at(self, lat_deg: float, lon_deg: float) -> FloatArray:
+        """ENU vectors at a point -> the track frame (per 0.1°: a tenth of a degree off)."""
+        key = (round(lat_deg, 1), round(lon_deg, 1))
+        rotation = self._rotations.get(key)
+        if rotation is None:
+            rotation = LocalFrame(key[0], key[1]).vector_to(self.frame)
+            self._rotations[key] = rotation
+        return rotation
 
     def _sensor_position(self, point: GeoPoint) -> FloatArray:
         position: FloatArray = self.frame.geodetic_to_enu(
@@ -269,7 +279,11 @@ class MessageConverter:
         if horizontal >= UNKNOWN_POSITION_SIGMA_M:
             return self._add_velocity(report, groups, repeat, label, identity)
         value = self.frame.geodetic_to_enu(*coordinates)
-        noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        # The accuracy is given in the ENU frame at the object: turned into the track
+        # frame, whose "up" leans away from the object's by a degree per 111 km.
+        rotation = self._rotation_at(point.lat_deg, point.lon_deg)
+        local_noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        noise = rotation @ local_noise @ rotation.T
         rows = groups.setdefault(
             (report.source_id, f"report:{report.source}:{repeat}"),
             _Rows(PositionMeasurement(3), np.asarray(value, dtype=np.float64)),
@@ -298,14 +312,16 @@ class MessageConverter:
         velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
         if velocity.shape != (3,) or not np.isfinite(velocity).all():
             return "report velocity must be three finite numbers"
-        # The report's velocity is in the ENU frame at the object; across one sector the
-        # rotation to the sector frame is a degree or two, well within its accuracy.
+        # The report's velocity is in the ENU frame at the object (its last position is
+        # near enough): turned into the track frame.
+        rotation = self._rotation_at(report.position.lat_deg, report.position.lon_deg)
         rows = groups.setdefault(
             (report.source_id, f"velocity:{report.source}:{repeat}"),
             _Rows(VelocityMeasurement(3), np.zeros(3)),
         )
-        rows.values.append(velocity)
-        rows.noise.append(np.diag(np.square(REPORT_VELOCITY_SIGMA_MPS)))
+        rows.values.append(rotation @ velocity)
+        local_noise = np.diag(np.square(REPORT_VELOCITY_SIGMA_MPS))
+        rows.noise.append(rotation @ local_noise @ rotation.T)
         rows.times.append(report.time.timestamp())
         rows.ids.append(report.report_id)
         rows.icao24.append(report.icao24)
