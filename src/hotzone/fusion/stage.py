@@ -117,7 +117,6 @@ def tracks_to_messages(
                     name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
                 ),
                 icao24=tracks.icao24[row],
-                mmsi=_mmsi(tracks.identity[row]),
                 callsign=tracks.callsign[row],
                 mode_probabilities=None
                 if probabilities is None or not mode_names
@@ -128,13 +127,6 @@ def tracks_to_messages(
             )
         )
     return messages
-
-
-def _mmsi(identity: object) -> int | None:
-    if isinstance(identity, str) and identity.startswith("mmsi:"):
-        digits = identity.removeprefix("mmsi:")
-        return int(digits) if digits.isdigit() else None
-    return None
 
 
 def conflict_event(
