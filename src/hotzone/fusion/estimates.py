@@ -111,6 +111,11 @@ class TrackBatch:
     overdue: FloatArray
     """(N,): expected revisits elapsed since the track's last update, by the sensor that
     expects it the least overdue (0 just after an update; see `hotzone.fusion.revisit`)."""
+    innovation_sum: FloatArray
+    """(N,): sum over the track's updates of the normalised innovation squared divided by
+    the measurement's size (about 1 each for a target, more for clutter in a wide gate)."""
+    innovation_count: IntArray
+    """(N,): the updates summed in ``innovation_sum``."""
 
     @property
     def size(self) -> int:
@@ -159,6 +164,8 @@ class TrackBatch:
             sensor_seen=np.zeros((0, 0)),
             revisit_s=np.zeros((0, 0)),
             overdue=np.zeros(0),
+            innovation_sum=np.zeros(0),
+            innovation_count=np.zeros(0, dtype=np.int64),
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:

@@ -98,10 +98,16 @@ class RevisitInitiator(MOfNInitiator):
     (`hotzone.fusion.deletion.RevisitDeleter.tentative_revisits`) has ended, so a
     tentative track still alive with M updates has had them close enough. A track with a
     cooperative identity needs ``identity_confirm_hits``: two reports of one address that
-    agree in position are not clutter. ``window`` is unused.
+    agree in position are not clutter. Without identity, the updates must also fit the
+    track (``max_mean_innovation``). ``window`` is unused.
     """
 
     identity_confirm_hits: int = 2
+    max_mean_innovation: float = 2.7
+    """A track without identity is confirmed only while its updates' mean normalised
+    innovation squared per measured component stays at most this: a target's is about 1
+    (with two updates, 6 components, 2.7 keeps 98.7 % of targets), clutter caught in the
+    wide gate of a young track's unknown velocity lands far out in it."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -113,5 +119,7 @@ class RevisitInitiator(MOfNInitiator):
     def confirms(self, tracks: TrackBatch) -> BoolArray:
         cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
         needed = np.where(cooperative, self.identity_confirm_hits, self.confirm_hits)
-        result: BoolArray = tracks.hits >= needed
+        count = np.maximum(tracks.innovation_count, 1)
+        consistent = tracks.innovation_sum / count <= self.max_mean_innovation
+        result: BoolArray = (tracks.hits >= needed) & (cooperative | consistent)
         return result

@@ -9,12 +9,17 @@ window the tracker is stepped with.
 **What is learnt.** For each track n and sensor column s (`TrackBatch.sensor_seen`,
 `TrackBatch.revisit_s`):
 
-* ``revisit_s[n, s]``, the interval at which s updates n. Until n has had two updates by
-  s it is the sensor's typical interval (the median of the recent intervals between two
-  updates of one track by that sensor, over all its tracks: a radar's rotation period, a
-  cooperative feed's usual rate), or ``default_revisit_s`` for a sensor not learnt yet;
-  then it follows the intervals of that object by exponential smoothing (``smoothing``),
-  within [``min_revisit_s``, ``max_revisit_s``].
+* ``revisit_s[n, s]``, the interval at which s updates n. While n is tentative, and until
+  it has had two updates by s, it is the sensor's typical interval, or
+  ``default_revisit_s`` for a sensor not learnt yet; then it follows the intervals of that
+  object by exponential smoothing (``smoothing``), within [``min_revisit_s``,
+  ``max_revisit_s``].
+* A sensor's typical interval is the lower quartile (``sensor_quantile``) of its recent
+  intervals between two updates of one track, over all its tracks. A rotating radar sees
+  an object once per rotation, so those intervals are whole numbers of rotations and
+  their lower quartile is the rotation; a cooperative feed's is its usual fast rate. A
+  median would let tentative tracks fed by clutter (updated a few rotations apart) teach
+  the sensor a slow revisit, and that slow revisit keep more of them alive.
 * A sensor's clock is the time of its latest measurement: while a sensor sends nothing
   (a radar off the air, a feed cut), no update of its tracks is overdue, for up to
   ``sensor_silence_s``; after that its clock runs on that far behind the tracker's.
@@ -55,6 +60,7 @@ class RevisitModel:
     """Weight of the newest interval in a track's learnt revisit."""
     sensor_samples: int = 256
     """Recent intervals kept per sensor for its typical revisit."""
+    sensor_quantile: float = 0.25
     sensor_silence_s: float = 30.0
     """A sensor that has sent nothing for this long is no longer given the benefit of the
     doubt: its clock runs on, ``sensor_silence_s`` behind, so the tracks only it updates
@@ -91,6 +97,8 @@ class RevisitModel:
     ) -> TrackBatch:
         """Sensor ``column`` updated tracks ``rows`` with measurements of ``times``.
 
+        Confirmed tracks learn their own revisit; tentative ones keep the sensor's.
+
         Learns the intervals and stamps the tracks; returns the batch (columns grown as
         needed; the timing arrays are replaced, never changed in place)."""
         if len(rows) == 0:
@@ -105,7 +113,11 @@ class RevisitModel:
             samples = self._sensor_intervals.setdefault(column, deque(maxlen=self.sensor_samples))
             samples.extend(interval[known].tolist())
             self._sensor_revisit[column] = float(
-                np.clip(np.median(samples), self.min_revisit_s, self.max_revisit_s)
+                np.clip(
+                    np.quantile(samples, self.sensor_quantile),
+                    self.min_revisit_s,
+                    self.max_revisit_s,
+                )
             )
         # A track's own revisit starts at its first interval (smoothed from the sensor's
         # typical one); until then it stays unknown and the sensor's current typical
@@ -116,7 +128,8 @@ class RevisitModel:
         learnt = np.clip(
             prior + self.smoothing * (interval - prior), self.min_revisit_s, self.max_revisit_s
         )
-        revisit[rows, column] = np.where(known, learnt, revisit[rows, column])
+        own = known & tracks.confirmed[rows]
+        revisit[rows, column] = np.where(own, learnt, revisit[rows, column])
         seen[rows, column] = np.maximum(previous, times)
         return _with_timing(tracks, seen, revisit, tracks.overdue)
 

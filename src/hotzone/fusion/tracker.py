@@ -700,6 +700,15 @@ class MultiTargetTracker:
             dt = np.maximum(times - tracks.time[track_rows], 0.0)
             predicted = self.predictor.predict(tracks.estimates.take(track_rows), dt)
         sensor_positions = np.broadcast_to(scan.sensor_position, (len(track_rows), 3))
+        residual, innovation_covariance, _ = innovations(
+            scan.model,
+            predicted.state,
+            predicted.covariance,
+            scan.values[measurement_rows],
+            scan.noise[measurement_rows],
+            sensor_positions,
+        )
+        normalised = mahalanobis_squared(residual, innovation_covariance) / scan.model.size
         posterior = self.updater.update(
             predicted,
             scan.model,
@@ -719,6 +728,9 @@ class MultiTargetTracker:
         tracks.last_update_time[track_rows] = tracks.time[track_rows]
         if counts_as_hit:
             tracks.hits[track_rows] += 1
+        finite = np.isfinite(normalised)
+        np.add.at(tracks.innovation_sum, track_rows[finite], normalised[finite])
+        np.add.at(tracks.innovation_count, track_rows[finite], 1)
         tracks.sensor_mask[track_rows] |= bit
         tracks = self.revisit.updated(
             tracks, self._sensor_column(scan.sensor_id), track_rows, times
@@ -962,5 +974,7 @@ class MultiTargetTracker:
             sensor_seen=sensor_seen,
             revisit_s=np.full(sensor_seen.shape, np.nan),
             overdue=np.zeros(count),
+            innovation_sum=np.zeros(count),
+            innovation_count=np.zeros(count, dtype=np.int64),
         )
         return TrackBatch.concatenate([tracks, new])
