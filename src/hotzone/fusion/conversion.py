@@ -18,7 +18,7 @@ becomes a `VelocityMeasurement` row of its identity, without one it is refused.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -56,6 +56,59 @@ REPORT_VELOCITY_SIGMA_MPS = (5.0, 5.0, 2.5)
 
 
 @dataclass
+class RotationClock:
+    """A rotating radar's period, measured from its plots: the beam sweeps azimuth at
+    360° per rotation, so two plots a moment apart differ in azimuth by 360° x their
+    time difference / period.
+
+    A busy radar pairs each plot with the earliest plot 0.25-0.5 s before it (long enough
+    for the azimuth noise to matter little, short enough to stay within half a turn of a
+    1 s gap filler). A quiet one, with too few such pairs, pairs each plot with the one
+    before it when that is at most 4 s and 120° away. The median over recent pairs is
+    robust to clutter and to targets that happen to be near in time; with fewer than
+    ``min_pairs`` pairs a radar has no period."""
+
+    min_pairs: int = 16
+    samples: int = 256
+    _recent: deque[tuple[float, float]] = field(default_factory=deque)
+    _busy: deque[float] = field(default_factory=deque)
+    _quiet: deque[float] = field(default_factory=deque)
+
+    def add(self, time_s: float, azimuth_deg: float) -> None:
+        recent = self._recent
+        if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
+            swept = _swept(azimuth_deg, recent[-1][1])
+            if 0.5 < swept <= 120.0:
+                self._keep(self._quiet, 360.0 * (time_s - recent[-1][0]) / swept)
+        while recent and recent[0][0] < time_s - 4.0:
+            recent.popleft()
+        earliest = next((item for item in recent if time_s - item[0] <= 0.5), None)
+        if earliest is not None and time_s - earliest[0] >= 0.25:
+            swept = _swept(azimuth_deg, earliest[1])
+            if swept > 0.5:
+                self._keep(self._busy, 360.0 * (time_s - earliest[0]) / swept)
+        if not recent or time_s >= recent[-1][0]:
+            recent.append((time_s, azimuth_deg))
+
+    def _keep(self, periods: deque[float], period: float) -> None:
+        periods.append(period)
+        if len(periods) > self.samples:
+            periods.popleft()
+
+    @property
+    def period_s(self) -> float | None:
+        for periods in (self._busy, self._quiet):
+            if len(periods) >= self.min_pairs:
+                return float(np.median(periods))
+        return None
+
+
+def _swept(azimuth_deg: float, earlier_deg: float) -> float:
+    """The angle between two azimuths, either way round (degrees, 0-180)."""
+    return abs((azimuth_deg - earlier_deg + 180.0) % 360.0 - 180.0)
+
+
+@dataclass
 class _Rows:
     """Converted rows of one (source, model) group before they become arrays."""
 
@@ -89,6 +142,8 @@ class MessageConverter:
         default_factory=dict, repr=False
     )
     _rotations: dict[tuple[float, float], FloatArray] = field(default_factory=dict, repr=False)
+    rotation_clocks: dict[str, RotationClock] = field(default_factory=dict, repr=False)
+    """Per sensor of polar plots, its measured rotation (`RotationClock`)."""
 
     def convert(self, messages: Iterable[object]) -> tuple[list[SensorScan], list[Rejection]]:
         groups: dict[tuple[str, str], _Rows] = {}
@@ -199,6 +254,9 @@ class MessageConverter:
         elif kind == MeasurementKind.POLAR:
             if values[0] <= 0:
                 return f"polar range must be positive, got {values[0]}"
+            self.rotation_clocks.setdefault(detection.sensor_id, RotationClock()).add(
+                detection.time.timestamp(), float(values[1])
+            )
             scale = np.diag([1.0, np.pi / 180, np.pi / 180])
             offsets, polar_noise = convert_polar(
                 values[None, 0],

@@ -69,6 +69,9 @@ class RevisitDeleter(Deleter):
     ``identity_coast_s`` after its last update, however overdue or uncertain: its reports
     find it by identity, not by a gate, and feeds of such reports have gaps (fringe
     coverage, a vessel at anchor reporting every 3 min) that are not the object leaving.
+    Not when a non-cooperative sensor (a radar) that was seeing it within that time has
+    missed ``confirmed_revisits`` of its looks: then the object has gone, not fallen
+    quiet.
     """
 
     tentative_revisits: float = 2.5
@@ -92,8 +95,13 @@ class RevisitDeleter(Deleter):
         overdue = tracks.overdue > allowance
         cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
         # Its identity finds a cooperative object's track again, however uncertain the
-        # track has grown over a gap: within the floor neither rule ends it.
-        held = cooperative & (coast <= self.identity_coast_s)
+        # track has grown over a gap: within the floor neither rule ends it, unless a
+        # radar that was seeing it within the floor no longer does (the object is gone,
+        # not just quiet).
+        lost = (tracks.sensed_overdue > self.confirmed_revisits) & (
+            time - tracks.sensed_time <= self.identity_coast_s
+        )
+        held = cooperative & (coast <= self.identity_coast_s) & ~lost
         # A tentative track is uncertain by nature (its velocity is not known yet): only its
         # missed revisits end it.
         uncertain = ~(position_variance <= self.max_position_sigma_m**2) & tracks.confirmed

@@ -111,6 +111,10 @@ class TrackBatch:
     overdue: FloatArray
     """(N,): expected revisits elapsed since the track's last update, by the sensor that
     expects it the least overdue (0 just after an update; see `hotzone.fusion.revisit`)."""
+    sensed_overdue: FloatArray
+    """(N,): ``overdue`` counted over the non-cooperative sensors only (inf: none saw it)."""
+    sensed_time: FloatArray
+    """(N,): the track's latest update by a non-cooperative sensor (-inf: none)."""
     innovation_sum: FloatArray
     """(N,): sum over the track's updates of the normalised innovation squared divided by
     the measurement's size (about 1 each for a target, more for clutter in a wide gate)."""
@@ -164,6 +168,8 @@ class TrackBatch:
             sensor_seen=np.zeros((0, 0)),
             revisit_s=np.zeros((0, 0)),
             overdue=np.zeros(0),
+            sensed_overdue=np.zeros(0),
+            sensed_time=np.zeros(0),
             innovation_sum=np.zeros(0),
             innovation_count=np.zeros(0, dtype=np.int64),
         )

@@ -14,7 +14,9 @@ window the tracker is stepped with.
   ``default_revisit_s`` for a sensor not learnt yet; then it follows the intervals of that
   object by exponential smoothing (``smoothing``), within [``min_revisit_s``,
   ``max_revisit_s``].
-* A sensor's typical interval is the lower quartile (``sensor_quantile``) of its recent
+* A rotating radar's typical interval is its rotation period, measured from its plots
+  azimuths and times (`declare`). Any other sensor's typical interval is the lower
+  quartile (``sensor_quantile``) of its recent
   intervals between two updates of one track, over all its tracks. A rotating radar sees
   an object once per rotation, so those intervals are whole numbers of rotations and
   their lower quartile is the rotation; a cooperative feed's is its usual fast rate. A
@@ -67,6 +69,9 @@ class RevisitModel:
     age even when nothing else is in its view."""
 
     sensor_clock: dict[int, float] = field(init=False, default_factory=dict)
+    _declared: dict[int, float] = field(init=False, default_factory=dict)
+    cooperative: set[int] = field(init=False, default_factory=set)
+    """Sensor columns whose measurements carry identities (ADS-B, AIS, CoT, ...)."""
     _sensor_intervals: dict[int, deque[float]] = field(init=False, default_factory=dict)
     _sensor_revisit: dict[int, float] = field(init=False, default_factory=dict)
 
@@ -84,8 +89,20 @@ class RevisitModel:
         return min(sensor_index, SENSOR_COLUMNS - 1)
 
     def sensor_revisit(self, column: int) -> float:
-        """The typical interval of one sensor's updates of one track (default if unknown)."""
+        """The typical interval of one sensor's updates of one track: its declared period,
+        else the learnt one, else the default."""
+        declared = self._declared.get(column)
+        if declared is not None:
+            return declared
         return self._sensor_revisit.get(column, self.default_revisit_s)
+
+    def declare(self, column: int, period_s: float) -> None:
+        """Sensor ``column`` looks at everything once every ``period_s`` (a radar's
+        rotation, measured from its plots: `hotzone.fusion.conversion.RotationClock`)."""
+        if np.isfinite(period_s) and period_s > 0:
+            self._declared[column] = float(
+                np.clip(period_s, self.min_revisit_s, self.max_revisit_s)
+            )
 
     def heard(self, column: int, latest_time: float) -> None:
         """Sensor ``column`` sent measurements up to ``latest_time``."""
@@ -155,11 +172,22 @@ class RevisitModel:
         )
         ratio = np.where(np.isfinite(seen), elapsed / revisit, np.inf)
         overdue = ratio.min(axis=1) if columns else np.full(tracks.size, np.inf)
+        sensed = np.array([c not in self.cooperative for c in range(columns)], dtype=np.bool_)
+        if sensed.any():
+            sensed_overdue = ratio[:, sensed].min(axis=1)
+            sensed_time = seen[:, sensed].max(axis=1)
+        else:
+            sensed_overdue = np.full(tracks.size, np.inf)
+            sensed_time = np.full(tracks.size, -np.inf)
         unseen = ~np.isfinite(overdue)
         if unseen.any():
             coast = np.maximum(time - tracks.last_update_time[unseen], 0.0)
             overdue[unseen] = coast / self.default_revisit_s
-        return _with_timing(tracks, tracks.sensor_seen, tracks.revisit_s, overdue)
+        return replace(
+            _with_timing(tracks, tracks.sensor_seen, tracks.revisit_s, overdue),
+            sensed_overdue=sensed_overdue,
+            sensed_time=sensed_time,
+        )
 
 
 def _with_timing(

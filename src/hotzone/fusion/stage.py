@@ -192,6 +192,9 @@ class TrackingStage:
         if time.utcoffset() is None:
             raise ValueError("TrackingStage.step needs a timezone-aware time")
         scans, rejected = self._converter.convert(messages)
+        for sensor_id, clock in self._converter.rotation_clocks.items():
+            if clock.period_s is not None:
+                self.tracker.declare_revisit(sensor_id, clock.period_s)
         batch = self.tracker.step(time.timestamp(), scans)
         self._record(rejected + self.tracker.take_rejections(), messages, time)
         labelling = self.tracker.track_labels

@@ -117,8 +117,9 @@ class MultiTargetTracker:
     identity_gate_m: float = 2_000.0
     identity_max_speed_mps: float = 400.0
     """A report of a track's identity is that object's when it lies within
-    ``identity_gate_m`` + ``identity_max_speed_mps`` x (time since the track's last
-    update) of the track's prediction; beyond, no object could have got there."""
+    ``identity_gate_m`` + 3 sigma of the report + ``identity_max_speed_mps`` x (time since
+    the track's last update) of the track's prediction; beyond, no object could have got
+    there."""
     spatial_dims: int = 3
     """2 for a flat (east, north) picture, 3 with height."""
     lag_s: float = 0.0
@@ -195,6 +196,10 @@ class MultiTargetTracker:
     def take_rejections(self) -> list[Rejection]:
         rejections, self.rejections = self.rejections, []
         return rejections
+
+    def declare_revisit(self, sensor_id: str, period_s: float) -> None:
+        """``sensor_id`` looks at everything every ``period_s`` (a radar's rotation)."""
+        self.revisit.declare(self._sensor_column(sensor_id), period_s)
 
     def take_identity_conflicts(self) -> list[IdentityConflict]:
         conflicts, self.identity_conflicts = self.identity_conflicts, []
@@ -336,7 +341,10 @@ class MultiTargetTracker:
         for scan in sorted(scans, key=lambda item: item.reference_time):
             bit = self._sensor_bit(scan.sensor_id)
             reporting |= bit
-            self.revisit.heard(self._sensor_column(scan.sensor_id), scan.reference_time)
+            column = self._sensor_column(scan.sensor_id)
+            self.revisit.heard(column, scan.reference_time)
+            if scan.identities() is not None:
+                self.revisit.cooperative.add(column)
             tracks, hit = self._process_scan(tracks, scan, bit)
             updated.append(hit)
         if self.triangulator is not None:
@@ -524,7 +532,9 @@ class MultiTargetTracker:
             )
             horizontal = np.linalg.norm(scan.values[row, :2] - position[:, :2], axis=1)
             since = np.maximum(float(scan.times[row]) - tracks.last_update_time[members], 0.0)
-            reach = self.identity_gate_m + self.identity_max_speed_mps * since
+            # A poor position (a degraded NACp under jamming) may lie further off.
+            sigma = float(np.sqrt(max(np.trace(scan.noise[row, :2, :2]), 0.0)))
+            reach = self.identity_gate_m + 3.0 * sigma + self.identity_max_speed_mps * since
             plausible = (horizontal <= reach) & ~np.isin(members, pair_tracks)
             if scan.label_ids is not None and self.labels.conflicting:
                 current = self.track_labels.current(tracks.take(members))
@@ -649,14 +659,14 @@ class MultiTargetTracker:
         distance_squared = mahalanobis_squared(residual, innovation_covariance)
         identities = scan.identities()
         if identities is not None:
-            # A cooperative identity never joins a track that carries another one, nor
-            # (refused) a track of its own identity it is too far from to be that object.
+            # A cooperative identity never joins a track that carries another one; a report
+            # its own identity's track refused (too far to be that object) joins none.
             track_identity = tracks.identity[stage][local_tracks]
             measured_identity = identities[rows][local_rows]
             known = (track_identity != None) & (measured_identity != None)  # noqa: E711
             clash = known & (track_identity != measured_identity)
             if refused is not None:
-                clash |= known & refused[rows][local_rows]
+                clash |= refused[rows][local_rows]
             distance_squared = np.where(clash, np.inf, distance_squared)
         if scan.label_ids is not None and self.labels.conflicting:
             # A measurement never joins a track it shares no releasable nation with.
@@ -974,6 +984,8 @@ class MultiTargetTracker:
             sensor_seen=sensor_seen,
             revisit_s=np.full(sensor_seen.shape, np.nan),
             overdue=np.zeros(count),
+            sensed_overdue=np.full(count, np.inf),
+            sensed_time=np.full(count, -np.inf),
             innovation_sum=np.zeros(count),
             innovation_count=np.zeros(count, dtype=np.int64),
         )
