@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from hotzone.fusion.conversion import RotationClock
 from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
@@ -201,3 +202,16 @@ def test_tracks_are_the_same_whatever_the_window() -> None:
     for window_s, confirmed in final.items():
         delay = confirmed - run.first_plot_s
         assert np.mean(delay < 3.5 * 4.0 + window_s) >= 0.95, window_s
+
+
+@pytest.mark.parametrize("period_s", [1.0, 4.0, 12.0])
+def test_a_rotating_radars_period_is_measured_from_its_plots(period_s: float) -> None:
+    rng = np.random.default_rng(7)
+    for targets in (200, 15):  # a busy radar and a quiet one
+        run = rotating_radar(targets, period_s, rotations=12, rng=rng, clutter_per_rotation=5.0)
+        clock = RotationClock()
+        for plot in run.plots:
+            clock.add(plot.time.timestamp(), plot.values[1])
+        # A quiet radar pairs plots further apart in time, and gets it a little rougher.
+        tolerance = 0.05 if targets > 100 else 0.1
+        assert clock.period_s == pytest.approx(period_s, rel=tolerance), targets

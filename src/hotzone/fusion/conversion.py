@@ -64,9 +64,10 @@ class RotationClock:
     A busy radar pairs each plot with the earliest plot 0.25-0.5 s before it (long enough
     for the azimuth noise to matter little, short enough to stay within half a turn of a
     1 s gap filler). A quiet one, with too few such pairs, pairs each plot with the one
-    before it when that is at most 4 s and 120° away. The median over recent pairs is
-    robust to clutter and to targets that happen to be near in time; with fewer than
-    ``min_pairs`` pairs a radar has no period."""
+    before it when that is at most 4 s and 120° away. Pairs of targets agree on the
+    period, pairs with clutter scatter: the period is the median of the most populated
+    10 % band of recent pairs' periods. With fewer than ``min_pairs`` pairs a radar has no
+    period."""
 
     min_pairs: int = 16
     samples: int = 256
@@ -99,8 +100,17 @@ class RotationClock:
     def period_s(self) -> float | None:
         for periods in (self._busy, self._quiet):
             if len(periods) >= self.min_pairs:
-                return float(np.median(periods))
+                return _densest(np.array(periods))
         return None
+
+
+def _densest(values: FloatArray, width: float = 0.1) -> float:
+    """The median of the most populated band of relative ``width`` among ``values``:
+    pairs of plots of targets agree on the period, pairs with clutter scatter widely."""
+    logs = np.sort(np.log(values[values > 0]))
+    ends = np.searchsorted(logs, logs + width, side="right")
+    start = int(np.argmax(ends - np.arange(len(logs))))
+    return float(np.exp(np.median(logs[start : ends[start]])))
 
 
 def _swept(azimuth_deg: float, earlier_deg: float) -> float:
