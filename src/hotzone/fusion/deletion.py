@@ -18,6 +18,10 @@ class Deleter(ABC):
     def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
         """True for each track to end at ``time``."""
 
+    def dormant(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """True for each track kept but not shown at ``time`` (none by default)."""
+        return np.zeros(tracks.size, dtype=np.bool_)
+
 
 @dataclass(frozen=True)
 class MissesDeleter(Deleter):
@@ -69,6 +73,8 @@ class RevisitDeleter(Deleter):
     ``identity_coast_s`` after its last update, however overdue or uncertain: its reports
     find it by identity, not by a gate, and feeds of such reports have gaps (fringe
     coverage, a vessel at anchor reporting every 3 min) that are not the object leaving.
+    While it is kept only by that rule it is `dormant`: not shown, the same track again
+    when its object reports.
     Not when a non-cooperative sensor (a radar) that was seeing it within that time has
     missed ``confirmed_revisits`` of its looks: then the object has gone, not fallen
     quiet.
@@ -93,15 +99,7 @@ class RevisitDeleter(Deleter):
         coast = time - tracks.last_update_time
         allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
         overdue = tracks.overdue > allowance
-        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
-        # Its identity finds a cooperative object's track again, however uncertain the
-        # track has grown over a gap: within the floor neither rule ends it, unless a
-        # radar that was seeing it within the floor no longer does (the object is gone,
-        # not just quiet).
-        lost = (tracks.sensed_overdue > self.confirmed_revisits) & (
-            time - tracks.sensed_time <= self.identity_coast_s
-        )
-        held = cooperative & (coast <= self.identity_coast_s) & ~lost
+        held = self._held(tracks, time)
         # A tentative track is uncertain by nature (its velocity is not known yet): only its
         # missed revisits end it.
         uncertain = ~(position_variance <= self.max_position_sigma_m**2) & tracks.confirmed
@@ -110,4 +108,26 @@ class RevisitDeleter(Deleter):
             | (coast > self.max_coast_s)
             | ~np.isfinite(position_variance)
         )
+        return result
+
+    def _held(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """Cooperative tracks within the floor that no radar has seen go."""
+        coast = time - tracks.last_update_time
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        # Its identity finds a cooperative object's track again, however uncertain the
+        # track has grown over a gap: within the floor neither rule ends it, unless a
+        # radar that was seeing it within the floor no longer does (the object is gone,
+        # not just quiet).
+        lost = (tracks.sensed_overdue > self.confirmed_revisits) & (
+            time - tracks.sensed_time <= self.identity_coast_s
+        )
+        result: BoolArray = cooperative & (coast <= self.identity_coast_s) & ~lost
+        return result
+
+    def dormant(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """A held track past its allowance is kept (its number, its identity) but not
+        shown: nothing says where the object is now, and a consumer would take a track on
+        the picture for one some sensor still follows."""
+        allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        result: BoolArray = self._held(tracks, time) & (tracks.overdue > allowance)
         return result

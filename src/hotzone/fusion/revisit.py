@@ -110,7 +110,12 @@ class RevisitModel:
             self.sensor_clock[column] = latest_time
 
     def updated(
-        self, tracks: TrackBatch, column: int, rows: IntArray, times: FloatArray
+        self,
+        tracks: TrackBatch,
+        column: int,
+        rows: IntArray,
+        times: FloatArray,
+        learn: bool = True,
     ) -> TrackBatch:
         """Sensor ``column`` updated tracks ``rows`` with measurements of ``times``.
 
@@ -125,7 +130,9 @@ class RevisitModel:
         revisit = tracks.revisit_s.copy()
         previous = seen[rows, column]
         interval = times - previous
-        known = np.isfinite(previous) & (interval > 0)
+        # A velocity message right after its position is one report cycle, not a revisit:
+        # it stamps the track (``learn`` False) without teaching an interval.
+        known = np.isfinite(previous) & (interval > 0) & learn
         if known.any():
             samples = self._sensor_intervals.setdefault(column, deque(maxlen=self.sensor_samples))
             samples.extend(interval[known].tolist())

@@ -378,7 +378,8 @@ class MultiTargetTracker:
             tracks, predicted = tracks.take(keep), predicted.take(keep)
         self.tracks = tracks
         self.time = time if self.time is None else max(self.time, time)
-        return predicted
+        hidden = self.deleter.dormant(predicted, time)
+        return predicted.take(np.flatnonzero(~hidden)) if hidden.any() else predicted
 
     @staticmethod
     def _copy(tracks: TrackBatch) -> TrackBatch:
@@ -743,7 +744,7 @@ class MultiTargetTracker:
         np.add.at(tracks.innovation_count, track_rows[finite], 1)
         tracks.sensor_mask[track_rows] |= bit
         tracks = self.revisit.updated(
-            tracks, self._sensor_column(scan.sensor_id), track_rows, times
+            tracks, self._sensor_column(scan.sensor_id), track_rows, times, learn=counts_as_hit
         )
         tracks = self._record_labels(tracks, scan, track_rows, measurement_rows, times)
         identities = scan.identities()
