@@ -26,7 +26,8 @@ window the tracker is stepped with.
   (a radar off the air, a feed cut), no update of its tracks is overdue, for up to
   ``sensor_silence_s``; after that its clock runs on that far behind the tracker's.
 
-**Overdue.** ``overdue[n]`` = min over the sensors s that have updated n of
+**Overdue.** ``overdue[n]`` = min over the sensors s that have updated n (those that
+measure positions, when any has: a bearing does not place the track's object) of
 (clock of s - ``sensor_seen[n, s]``) / ``revisit_s[n, s]``: how many expected revisits
 have passed since the last update, by the source that expects the track the least
 overdue. It is 0 just after an update and about 1 when the next update is due. A track no
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
 from hotzone.fusion.estimates import TrackBatch
 
 SENSOR_COLUMNS = 64
@@ -72,6 +73,8 @@ class RevisitModel:
     _declared: dict[int, float] = field(init=False, default_factory=dict)
     cooperative: set[int] = field(init=False, default_factory=set)
     """Sensor columns whose measurements carry identities (ADS-B, AIS, CoT, ...)."""
+    positional: set[int] = field(init=False, default_factory=set)
+    """Sensor columns that measure positions (not only bearings)."""
     _sensor_intervals: dict[int, deque[float]] = field(init=False, default_factory=dict)
     _sensor_revisit: dict[int, float] = field(init=False, default_factory=dict)
 
@@ -178,8 +181,17 @@ class RevisitModel:
             tracks.revisit_s,
         )
         ratio = np.where(np.isfinite(seen), elapsed / revisit, np.inf)
+        # A bearing says an object lies somewhere on a line, not that this track's object
+        # is where the track is: a track that some sensor has placed counts by those.
+        placing = np.array([c in self.positional for c in range(columns)], dtype=np.bool_)
+        if placing.any():
+            placed: BoolArray = np.asarray(np.isfinite(seen[:, placing]).any(axis=1))
+            ratio = np.where(placed[:, None] & ~placing[None, :], np.inf, ratio)
         overdue = ratio.min(axis=1) if columns else np.full(tracks.size, np.inf)
-        sensed = np.array([c not in self.cooperative for c in range(columns)], dtype=np.bool_)
+        sensed = np.array(
+            [c not in self.cooperative and c in self.positional for c in range(columns)],
+            dtype=np.bool_,
+        )
         if sensed.any():
             sensed_overdue = ratio[:, sensed].min(axis=1)
             sensed_time = seen[:, sensed].max(axis=1)

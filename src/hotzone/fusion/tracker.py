@@ -345,6 +345,8 @@ class MultiTargetTracker:
             self.revisit.heard(column, scan.reference_time)
             if scan.identities() is not None:
                 self.revisit.cooperative.add(column)
+            if scan.model.position_size:
+                self.revisit.positional.add(column)
             tracks, hit = self._process_scan(tracks, scan, bit)
             updated.append(hit)
         if self.triangulator is not None:
