@@ -9,11 +9,12 @@ window the tracker is stepped with.
 **What is learnt.** For each track n and sensor column s (`TrackBatch.sensor_seen`,
 `TrackBatch.revisit_s`):
 
-* ``revisit_s[n, s]``, the interval at which s updates n. While n is tentative, and until
-  it has had two updates by s, it is the sensor's typical interval, or
-  ``default_revisit_s`` for a sensor not learnt yet; then it follows the intervals of that
-  object by exponential smoothing (``smoothing``), within [``min_revisit_s``,
-  ``max_revisit_s``].
+* ``revisit_s[n, s]``, the interval at which s updates n. For a cooperative source
+  (ADS-B, AIS: objects report at their own rates), once n is confirmed and has had two
+  updates by s, it follows the intervals of that object by exponential smoothing
+  (``smoothing``), within [``min_revisit_s``, ``max_revisit_s``]. Otherwise (a radar sees
+  everything once a look, so a long interval is a miss) it is the sensor's typical
+  interval, or ``default_revisit_s`` for a sensor not learnt yet.
 * A rotating radar's typical interval is its rotation period, measured from its plots
   azimuths and times (`declare`). Any other sensor's typical interval is the lower
   quartile (``sensor_quantile``) of its recent
@@ -155,7 +156,9 @@ class RevisitModel:
         learnt = np.clip(
             prior + self.smoothing * (interval - prior), self.min_revisit_s, self.max_revisit_s
         )
-        own = known & tracks.confirmed[rows]
+        # Only a cooperative object sets its own rate (an AIS vessel reports faster when it
+        # moves); a radar sees everything once a look, so a long interval is a miss.
+        own = known & tracks.confirmed[rows] & (column in self.cooperative)
         revisit[rows, column] = np.where(own, learnt, revisit[rows, column])
         seen[rows, column] = np.maximum(previous, times)
         return _with_timing(tracks, seen, revisit, tracks.overdue)

@@ -49,7 +49,7 @@ def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTa
             confirmed_revisits=3.5,
             identity_coast_s=90.0,
             max_coast_s=900.0,
-            max_position_sigma_m=15_000.0,
+            max_position_sigma_m=5_000.0,
         ),
         revisit=RevisitModel(),
         spatial_dims=3,
