@@ -14,6 +14,7 @@ from hotzone.ingest.ais import AisDecoder, nmea_checksum
 from hotzone.types import Report, TargetClass, from_json
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "ais" / "pyais_test_sentences.nmea"
+POSITION_TYPES = (1, 2, 3, 4, 9, 11, 18, 19, 27)
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 TYPE_5 = (
     b"!AIVDM,2,1,4,A,55O0W7`00001L@gCWGA2uItLth@DqtL5@F22220j1h742t0Ht0000000,0*08",
@@ -52,7 +53,7 @@ def test_golden_sentences_decode_as_pyais_decodes_them() -> None:
             if name and name.strip(" @"):
                 assert static.ship_name == name.replace("@", " ").strip()
         position_known = (
-            reference.msg_type in (1, 2, 3, 18, 19)
+            reference.msg_type in POSITION_TYPES
             and abs(reference.lat) <= 90
             and abs(reference.lon) <= 180
         )
@@ -64,8 +65,21 @@ def test_golden_sentences_decode_as_pyais_decodes_them() -> None:
         assert report.mmsi == int(reference.mmsi)
         assert report.position.lat_deg == pytest.approx(reference.lat)
         assert report.position.lon_deg == pytest.approx(reference.lon)
-        assert report.horizontal_sigma_m == (10.0 if reference.accuracy else 100.0)
-        assert report.class_hint is TargetClass.VESSEL
+        sigma = 10.0 if reference.accuracy else 100.0
+        if reference.msg_type == 27:  # 1/10 minute rounding on top
+            assert report.horizontal_sigma_m == pytest.approx(math.hypot(sigma, 185.2 / 12**0.5))
+        else:
+            assert report.horizontal_sigma_m == sigma
+        if reference.msg_type == 9:
+            assert report.class_hint is None
+            assert report.position.height_m == reference.alt
+        elif reference.msg_type in (4, 11):  # a station's position, no speed
+            assert report.class_hint is (None if reference.msg_type == 4 else TargetClass.VESSEL)
+            assert report.velocity_enu_mps == ((0.0, 0.0, 0.0) if reference.msg_type == 4 else None)
+            compared += 1
+            continue
+        else:
+            assert report.class_hint is TargetClass.VESSEL
         if report.velocity_enu_mps is not None:
             east, north, _ = report.velocity_enu_mps
             assert math.hypot(east, north) == pytest.approx(reference.speed * 1852 / 3600)
@@ -73,10 +87,36 @@ def test_golden_sentences_decode_as_pyais_decodes_them() -> None:
                 course = math.degrees(math.atan2(east, north)) % 360
                 assert course == pytest.approx(reference.course, abs=1e-6)
         else:
-            assert reference.speed >= 102.3 or reference.course >= 360
+            limit = {9: 1023, 27: 63}.get(reference.msg_type, 102.3)
+            assert reference.speed >= limit or reference.course >= 360
         compared += 1
     decoder.flush(NOW)
     assert compared > 40
+
+
+def test_every_position_bearing_message_becomes_a_report() -> None:
+    """Types 1-3, 4, 9, 11, 18, 19 and 27: as many reports, of as many vessels, aircraft
+    and stations, as pyais finds valid positions in them (hotzone's checksum and
+    fragment checks refuse nothing of the golden file)."""
+    decoder = AisDecoder()
+    reports: list[Report] = []
+    positions: list[tuple[int, int]] = []
+    for group in _groups():
+        reports += [m for m in decoder.feed(b"\n".join(group) + b"\n", NOW).messages]  # type: ignore[misc]
+        reference = pyais.decode(*_sentences(group))
+        lat, lon = getattr(reference, "lat", None), getattr(reference, "lon", None)
+        if lat is not None and lon is not None and abs(lat) <= 90 and abs(lon) <= 180:
+            positions.append((int(reference.msg_type), int(reference.mmsi)))
+    decoder.flush(NOW)
+    expected = [(kind, mmsi) for kind, mmsi in positions if kind in POSITION_TYPES]
+    types = sorted({kind for kind, _ in expected})
+    print(
+        f"\npyais: {len(positions)} valid positions of {len({m for _, m in positions})} MMSIs "
+        f"(all types); types {types}: {len(expected)} of {len({m for _, m in expected})}; "
+        f"hotzone: {len(reports)} reports of {len({r.mmsi for r in reports})}"
+    )
+    assert [r.mmsi for r in reports] == [mmsi for _, mmsi in expected]
+    assert {4, 9, 27} <= set(types)
 
 
 def test_static_data_enriches_later_position_reports() -> None:

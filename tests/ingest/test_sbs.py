@@ -10,7 +10,7 @@ import pytest
 from pyModeS import decode as modes_decode
 
 from hotzone.cli import main
-from hotzone.ingest.sbs import SbsDecoder
+from hotzone.ingest.sbs import UNKNOWN_POSITION_SIGMA_M, SbsDecoder
 from hotzone.types import Report, from_json
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "adsb" / "sbs1_msgs.txt"
@@ -25,6 +25,10 @@ def _decode(text: str, decoder: SbsDecoder | None = None) -> tuple[list[Report],
     return reports, [item.reason for item in result.rejected]
 
 
+def _positioned(reports: list[Report]) -> list[Report]:
+    return [r for r in reports if r.horizontal_sigma_m < UNKNOWN_POSITION_SIGMA_M]
+
+
 def test_real_capture_gives_one_report_per_airborne_position_line() -> None:
     lines = GOLDEN.read_text().splitlines()
     positions = [
@@ -34,12 +38,32 @@ def test_real_capture_gives_one_report_per_airborne_position_line() -> None:
     ]
     reports, rejected = _decode(GOLDEN.read_text())
     assert rejected == []
+    reports = _positioned(reports)
     assert len(reports) == len(positions) > 50
     for report, fields in zip(reports, positions, strict=True):
         assert report.icao24 == fields[4].lower()
         assert report.position.lat_deg == float(fields[14])
         assert report.position.lon_deg == float(fields[15])
         assert report.position.height_m == pytest.approx(float(fields[11]) * 0.3048)
+
+
+def test_real_capture_velocity_lines_of_placed_aircraft_are_velocity_only_reports() -> None:
+    placed: set[str] = set()
+    expected = []
+    for line in GOLDEN.read_text().splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["MSG", "3"] and fields[14] and fields[15]:
+            placed.add(fields[4].lower())
+        elif fields[:2] == ["MSG", "4"] and fields[12] and fields[4].lower() in placed:
+            expected.append((fields[4].lower(), float(fields[12])))
+    reports, _ = _decode(GOLDEN.read_text())
+    velocity_only = [r for r in reports if r.horizontal_sigma_m >= UNKNOWN_POSITION_SIGMA_M]
+    assert len(velocity_only) == len(expected) > 20
+    for report, (icao24, speed_kt) in zip(velocity_only, expected, strict=True):
+        assert report.icao24 == icao24
+        east, north, _ = report.velocity_enu_mps or (0.0, 0.0, 0.0)
+        assert math.hypot(east, north) == pytest.approx(speed_kt * 1852 / 3600)
+        assert report.vertical_sigma_m is None
 
 
 def test_real_capture_identity_enriches_later_positions() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -170,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dead_letters is not None:
         with open(args.dead_letters, "wb") as stream:
             write_jsonl(summary.dead_letters, stream)
+    for event in stage.take_events():
+        # Two confirmed tracks of one address far apart: said, never merged.
+        print(f"identity conflict: {event.summary}", file=sys.stderr)
     print(
         f"{summary.messages} messages in {summary.windows} windows -> "
         f"{summary.track_messages} track messages, {len(summary.confirmed_numbers)} confirmed "

@@ -14,16 +14,17 @@ from hotzone.fusion.association import (
     JPDAAssociator,
 )
 from hotzone.fusion.conversion import MessageConverter
-from hotzone.fusion.deletion import Deleter, MissesDeleter
+from hotzone.fusion.deletion import Deleter, MissesDeleter, RevisitDeleter
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.gating import ChiSquareGater, DistanceGater, Gater
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater, default_imm_models
-from hotzone.fusion.initiation import Initiator, MOfNInitiator
+from hotzone.fusion.initiation import Initiator, MOfNInitiator, RevisitInitiator
 from hotzone.fusion.measurement import (
     BearingMeasurement,
     MeasurementModel,
     PolarMeasurement,
     PositionMeasurement,
+    VelocityMeasurement,
     convert_polar,
 )
 from hotzone.fusion.metrics import Evaluation, SetDistance, evaluate, set_distance
@@ -34,9 +35,10 @@ from hotzone.fusion.motion import (
     MotionModel,
 )
 from hotzone.fusion.predictor import KalmanPredictor, Predictor
+from hotzone.fusion.revisit import RevisitModel
 from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.stage import TrackingStage, default_tracker, tracks_to_messages
-from hotzone.fusion.tracker import MultiTargetTracker, Rejection
+from hotzone.fusion.tracker import IdentityConflict, MultiTargetTracker, Rejection
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater
 
@@ -58,6 +60,7 @@ __all__ = [
     "Gater",
     "IMMPredictor",
     "IMMUpdater",
+    "IdentityConflict",
     "Initiator",
     "JPDAAssociator",
     "KalmanPredictor",
@@ -72,11 +75,15 @@ __all__ = [
     "PositionMeasurement",
     "Predictor",
     "Rejection",
+    "RevisitDeleter",
+    "RevisitInitiator",
+    "RevisitModel",
     "SensorScan",
     "SetDistance",
     "TrackBatch",
     "TrackingStage",
     "Updater",
+    "VelocityMeasurement",
     "convert_polar",
     "default_imm_models",
     "default_tracker",

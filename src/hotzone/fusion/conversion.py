@@ -5,11 +5,20 @@ the tracker only knows measurement models: positions (cartesian, polar radar plo
 converted with debiasing, WGS-84 positions, cooperative reports) and bearings (passive
 sensors, re-expressed as directions in the sector frame). Anything malformed becomes a
 `Rejection` with the reason instead of an exception.
+
+Identity: every row carries the object's cooperative identity where its message names
+one (`reported_identity`): ``icao:`` the ICAO 24-bit address (ADS-B, Mode S radar plots,
+CAT062), ``mmsi:`` the MMSI (AIS), ``uid:`` the source's object id (CoT uid, CAT062
+system track, SAPIENT object id). The tracker keeps one track per identity.
+
+A report whose ``horizontal_sigma_m`` is `UNKNOWN_POSITION_SIGMA_M` or more says its
+position is not known (a velocity-only ADS-B message: SBS ``MSG,4``); with a velocity it
+becomes a `VelocityMeasurement` row of its identity, without one it is refused.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +29,7 @@ from hotzone.fusion.measurement import (
     BearingMeasurement,
     MeasurementModel,
     PositionMeasurement,
+    VelocityMeasurement,
     convert_polar,
 )
 from hotzone.fusion.scan import SensorScan
@@ -38,6 +48,74 @@ _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
 
 DEFAULT_REPORT_VERTICAL_SIGMA_M = 50.0
 """Cooperative reports without a vertical accuracy: barometric altitude, about ±50 m."""
+UNKNOWN_POSITION_SIGMA_M = 1_000_000.0
+"""A report this uncertain (1,000 km) about its position gives none (ingest writes it for
+velocity-only messages, e.g. ``hotzone.ingest.sbs`` for ``MSG,4``)."""
+REPORT_VELOCITY_SIGMA_MPS = (5.0, 5.0, 2.5)
+"""Per-axis sigma of a cooperative velocity (ADS-B NACv 1 is 10 m/s horizontal, 95 %)."""
+
+
+@dataclass
+class RotationClock:
+    """A rotating radar's period, measured from its plots: the beam sweeps azimuth at
+    360° per rotation, so two plots a moment apart differ in azimuth by 360° x their
+    time difference / period.
+
+    A busy radar pairs each plot with the earliest plot 0.25-0.5 s before it (long enough
+    for the azimuth noise to matter little, short enough to stay within half a turn of a
+    1 s gap filler). A quiet one, with too few such pairs, pairs each plot with the one
+    before it when that is at most 4 s and 120° away. Pairs of targets agree on the
+    period, pairs with clutter scatter: the period is the median of the most populated
+    10 % band of recent pairs' periods. With fewer than ``min_pairs`` pairs a radar has no
+    period."""
+
+    min_pairs: int = 16
+    samples: int = 256
+    _recent: deque[tuple[float, float]] = field(default_factory=deque)
+    _busy: deque[float] = field(default_factory=deque)
+    _quiet: deque[float] = field(default_factory=deque)
+
+    def add(self, time_s: float, azimuth_deg: float) -> None:
+        recent = self._recent
+        if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
+            swept = _swept(azimuth_deg, recent[-1][1])
+            if 0.5 < swept <= 120.0:
+                self._keep(self._quiet, 360.0 * (time_s - recent[-1][0]) / swept)
+        while recent and recent[0][0] < time_s - 4.0:
+            recent.popleft()
+        earliest = next((item for item in recent if time_s - item[0] <= 0.5), None)
+        if earliest is not None and time_s - earliest[0] >= 0.25:
+            swept = _swept(azimuth_deg, earliest[1])
+            if swept > 0.5:
+                self._keep(self._busy, 360.0 * (time_s - earliest[0]) / swept)
+        if not recent or time_s >= recent[-1][0]:
+            recent.append((time_s, azimuth_deg))
+
+    def _keep(self, periods: deque[float], period: float) -> None:
+        periods.append(period)
+        if len(periods) > self.samples:
+            periods.popleft()
+
+    @property
+    def period_s(self) -> float | None:
+        for periods in (self._busy, self._quiet):
+            if len(periods) >= self.min_pairs:
+                return _densest(np.array(periods))
+        return None
+
+
+def _densest(values: FloatArray, width: float = 0.1) -> float:
+    """The median of the most populated band of relative ``width`` among ``values``:
+    pairs of plots of targets agree on the period, pairs with clutter scatter widely."""
+    logs = np.sort(np.log(values[values > 0]))
+    ends = np.searchsorted(logs, logs + width, side="right")
+    start = int(np.argmax(ends - np.arange(len(logs))))
+    return float(np.exp(np.median(logs[start : ends[start]])))
+
+
+def _swept(azimuth_deg: float, earlier_deg: float) -> float:
+    """The angle between two azimuths, either way round (degrees, 0-180)."""
+    return abs((azimuth_deg - earlier_deg + 180.0) % 360.0 - 180.0)
 
 
 @dataclass
@@ -53,6 +131,7 @@ class _Rows:
     icao24: list[str | None] = field(default_factory=list)
     callsign: list[str | None] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
+    identity: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +151,9 @@ class MessageConverter:
     _sensor_frames: dict[tuple[float, float, float], LocalFrame] = field(
         default_factory=dict, repr=False
     )
+    _rotations: dict[tuple[float, float], FloatArray] = field(default_factory=dict, repr=False)
+    rotation_clocks: dict[str, RotationClock] = field(default_factory=dict, repr=False)
+    """Per sensor of polar plots, its measured rotation (`RotationClock`)."""
 
     def convert(self, messages: Iterable[object]) -> tuple[list[SensorScan], list[Rejection]]:
         groups: dict[tuple[str, str], _Rows] = {}
@@ -138,6 +220,15 @@ class MessageConverter:
             self._sensor_frames[key] = frame
         return frame
 
+    def _rotation_at(self, lat_deg: float, lon_deg: float) -> FloatArray:
+        """ENU vectors at a point -> the track frame (per 0.1°: a tenth of a degree off)."""
+        key = (round(lat_deg, 1), round(lon_deg, 1))
+        rotation = self._rotations.get(key)
+        if rotation is None:
+            rotation = LocalFrame(key[0], key[1]).vector_to(self.frame)
+            self._rotations[key] = rotation
+        return rotation
+
     def _sensor_position(self, point: GeoPoint) -> FloatArray:
         position: FloatArray = self.frame.geodetic_to_enu(
             point.lat_deg, point.lon_deg, point.height_m
@@ -173,6 +264,9 @@ class MessageConverter:
         elif kind == MeasurementKind.POLAR:
             if values[0] <= 0:
                 return f"polar range must be positive, got {values[0]}"
+            self.rotation_clocks.setdefault(detection.sensor_id, RotationClock()).add(
+                detection.time.timestamp(), float(values[1])
+            )
             scale = np.diag([1.0, np.pi / 180, np.pi / 180])
             offsets, polar_noise = convert_polar(
                 values[None, 0],
@@ -205,9 +299,10 @@ class MessageConverter:
         rows.noise.append(np.asarray(noise, dtype=np.float64))
         rows.times.append(detection.time.timestamp())
         rows.ids.append(detection.detection_id)
-        rows.icao24.append(None)
-        rows.callsign.append(None)
+        rows.icao24.append(detection.icao24)
+        rows.callsign.append(detection.callsign)
         rows.labels.append(label)
+        rows.identity.append(detection_identity(detection))
         return ""
 
     @staticmethod
@@ -248,8 +343,15 @@ class MessageConverter:
         vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
         if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
             return f"report accuracy must be positive and finite, got {horizontal} m"
+        identity = reported_identity(report)
+        if horizontal >= UNKNOWN_POSITION_SIGMA_M:
+            return self._add_velocity(report, groups, repeat, label, identity)
         value = self.frame.geodetic_to_enu(*coordinates)
-        noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        # The accuracy is given in the ENU frame at the object: turned into the track
+        # frame, whose "up" leans away from the object's by a degree per 111 km.
+        rotation = self._rotation_at(point.lat_deg, point.lon_deg)
+        local_noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        noise = rotation @ local_noise @ rotation.T
         rows = groups.setdefault(
             (report.source_id, f"report:{report.source}:{repeat}"),
             _Rows(PositionMeasurement(3), np.asarray(value, dtype=np.float64)),
@@ -261,11 +363,46 @@ class MessageConverter:
         rows.icao24.append(report.icao24)
         rows.callsign.append(report.callsign)
         rows.labels.append(label)
+        rows.identity.append(identity)
+        return ""
+
+    def _add_velocity(
+        self,
+        report: Report,
+        groups: dict[tuple[str, str], _Rows],
+        repeat: int,
+        label: int,
+        identity: str | None,
+    ) -> str:
+        """A report with no position: its velocity updates the track of its identity."""
+        if report.velocity_enu_mps is None or identity is None:
+            return "report gives neither a position nor a velocity of a known object"
+        velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
+        if velocity.shape != (3,) or not np.isfinite(velocity).all():
+            return "report velocity must be three finite numbers"
+        # The report's velocity is in the ENU frame at the object (its last position is
+        # near enough): turned into the track frame.
+        rotation = self._rotation_at(report.position.lat_deg, report.position.lon_deg)
+        rows = groups.setdefault(
+            (report.source_id, f"velocity:{report.source}:{repeat}"),
+            _Rows(VelocityMeasurement(3), np.zeros(3)),
+        )
+        rows.values.append(rotation @ velocity)
+        local_noise = np.diag(np.square(REPORT_VELOCITY_SIGMA_MPS))
+        rows.noise.append(rotation @ local_noise @ rotation.T)
+        rows.times.append(report.time.timestamp())
+        rows.ids.append(report.report_id)
+        rows.icao24.append(report.icao24)
+        rows.callsign.append(report.callsign)
+        rows.labels.append(label)
+        rows.identity.append(identity)
         return ""
 
     def _scan(self, sensor_id: str, rows: _Rows) -> SensorScan:
-        has_identity = any(value is not None for value in rows.icao24) or any(
-            value is not None for value in rows.callsign
+        has_identity = (
+            any(value is not None for value in rows.icao24)
+            or any(value is not None for value in rows.callsign)
+            or any(value is not None for value in rows.identity)
         )
         return SensorScan(
             sensor_id=sensor_id,
@@ -278,7 +415,33 @@ class MessageConverter:
             callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
             measurement_ids=tuple(rows.ids),
             label_ids=None if self.labels is None else np.array(rows.labels, dtype=np.int64),
+            identity=np.array(rows.identity, dtype=object) if has_identity else None,
         )
+
+
+def reported_identity(report: Report) -> str | None:
+    """The object's cooperative identity: ICAO address, else MMSI, else the source's uid.
+
+    An AIS report's uid is the vessel's radio call sign, and its MMSI comes first."""
+    if report.icao24:
+        return f"icao:{report.icao24.lower()}"
+    if report.mmsi is not None:
+        return f"mmsi:{report.mmsi}"
+    if report.uid:
+        return f"uid:{report.uid}"
+    return None
+
+
+def detection_identity(detection: Detection) -> str | None:
+    """A plot's identity: its Mode S address, or the SAPIENT object id it reports
+    (``hotzone.ingest.sapient`` names its detections ``sapient:{object}:{report}``)."""
+    if detection.icao24:
+        return f"icao:{detection.icao24.lower()}"
+    kind, _, rest = detection.detection_id.partition(":")
+    object_id, separator, _ = rest.rpartition(":")
+    if kind == "sapient" and separator and object_id:
+        return f"uid:sapient/{detection.sensor_id}/{object_id}"
+    return None
 
 
 def _reported_object(report: Report) -> str | None:

@@ -18,6 +18,10 @@ class Deleter(ABC):
     def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
         """True for each track to end at ``time``."""
 
+    def dormant(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """True for each track kept but not shown at ``time`` (none by default)."""
+        return np.zeros(tracks.size, dtype=np.bool_)
+
 
 @dataclass(frozen=True)
 class MissesDeleter(Deleter):
@@ -49,4 +53,81 @@ class MissesDeleter(Deleter):
         too_long = np.where(confirmed, coast > self.max_coast_s, coast > self.tentative_max_coast_s)
         uncertain = ~(position_variance <= self.max_position_sigma_m**2)  # NaN ends too
         result: BoolArray = too_many_misses | too_long | uncertain
+        return result
+
+
+@dataclass(frozen=True)
+class RevisitDeleter(Deleter):
+    """Ends tracks by elapsed time against their sources' expected revisits.
+
+    ``TrackBatch.overdue`` is the number of expected updates that have not come since the
+    last one (learnt per sensor and object, `hotzone.fusion.revisit`): a tentative track
+    ends after ``tentative_revisits`` of them, a confirmed one after
+    ``confirmed_revisits``. So a track of a radar rotating every 4 s ends about 14 s
+    after its last plot, one of a 12 s radar after 42 s, whatever the tracker's window.
+
+    A confirmed track whose position has grown more uncertain than
+    ``max_position_sigma_m`` ends too.
+
+    A track with a cooperative identity (an ICAO address, an MMSI, a uid) lives at least
+    ``identity_coast_s`` after its last update, however overdue or uncertain: its reports
+    find it by identity, not by a gate, and feeds of such reports have gaps (fringe
+    coverage, a vessel at anchor reporting every 3 min) that are not the object leaving.
+    While it is kept only by that rule it is `dormant`: not shown, the same track again
+    when its object reports.
+    Not when a non-cooperative sensor (a radar) that was seeing it within that time has
+    missed ``confirmed_revisits`` of its looks: then the object has gone, not fallen
+    quiet.
+    """
+
+    tentative_revisits: float = 2.5
+    confirmed_revisits: float = 3.5
+    identity_coast_s: float = 90.0
+    max_coast_s: float = float("inf")
+    """Any track not updated for this long ends."""
+    max_position_sigma_m: float = 10_000.0
+    """Covariance growth: sqrt of the position variance sum beyond which a confirmed
+    track ends."""
+
+    def __post_init__(self) -> None:
+        if not (self.tentative_revisits > 0.0 and self.confirmed_revisits > 0.0):
+            raise ValueError("revisit allowances must be positive")
+
+    def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
+        dims = spatial_dims
+        position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
+        coast = time - tracks.last_update_time
+        allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        overdue = tracks.overdue > allowance
+        held = self._held(tracks, time)
+        # A tentative track is uncertain by nature (its velocity is not known yet): only its
+        # missed revisits end it.
+        uncertain = ~(position_variance <= self.max_position_sigma_m**2) & tracks.confirmed
+        result: BoolArray = (
+            ((overdue | uncertain) & ~held)
+            | (coast > self.max_coast_s)
+            | ~np.isfinite(position_variance)
+        )
+        return result
+
+    def _held(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """Cooperative tracks within the floor that no radar has seen go."""
+        coast = time - tracks.last_update_time
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        # Its identity finds a cooperative object's track again, however uncertain the
+        # track has grown over a gap: within the floor neither rule ends it, unless a
+        # radar that was seeing it within the floor no longer does (the object is gone,
+        # not just quiet).
+        lost = (tracks.sensed_overdue > self.confirmed_revisits) & (
+            time - tracks.sensed_time <= self.identity_coast_s
+        )
+        result: BoolArray = cooperative & (coast <= self.identity_coast_s) & ~lost
+        return result
+
+    def dormant(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """A held track past its allowance is kept (its number, its identity) but not
+        shown: nothing says where the object is now, and a consumer would take a track on
+        the picture for one some sensor still follows."""
+        allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        result: BoolArray = self._held(tracks, time) & (tracks.overdue > allowance)
         return result

@@ -78,6 +78,8 @@ class TrackBatch:
 
     Identity columns are object arrays of ``str | None`` filled by cooperative reports.
     ``sensor_mask`` has bit k set when sensor k of the tracker's registry updated the track.
+    Timing columns (``sensor_seen``, ``revisit_s``, ``overdue``) are what track management
+    in time works on (see `hotzone.fusion.revisit`).
     """
 
     estimates: Estimates
@@ -98,6 +100,26 @@ class TrackBatch:
     last contributed to the track (-inf: never). Column count grows with the table."""
     identity_labels: IntArray
     """(N, 2): label ids of the inputs that gave ``icao24`` and ``callsign`` (-1: none)."""
+    identity: ObjectArray
+    """(N,): the cooperative identity the track carries, ``kind:value`` (``icao:4ca2d6``,
+    ``mmsi:230123000``, ``uid:...``), or None."""
+    sensor_seen: FloatArray
+    """(N, S): when sensor column s of the tracker last updated the track (-inf: never)."""
+    revisit_s: FloatArray
+    """(N, S): the interval at which sensor column s is expected to update the track,
+    learnt per object (NaN: not learnt yet)."""
+    overdue: FloatArray
+    """(N,): expected revisits elapsed since the track's last update, by the sensor that
+    expects it the least overdue (0 just after an update; see `hotzone.fusion.revisit`)."""
+    sensed_overdue: FloatArray
+    """(N,): ``overdue`` counted over the non-cooperative sensors only (inf: none saw it)."""
+    sensed_time: FloatArray
+    """(N,): the track's latest update by a non-cooperative sensor (-inf: none)."""
+    innovation_sum: FloatArray
+    """(N,): sum over the track's updates of the normalised innovation squared divided by
+    the measurement's size (about 1 each for a target, more for clutter in a wide gate)."""
+    innovation_count: IntArray
+    """(N,): the updates summed in ``innovation_sum``."""
 
     @property
     def size(self) -> int:
@@ -142,6 +164,14 @@ class TrackBatch:
             callsign=np.zeros(0, dtype=object),
             label_seen=np.zeros((0, 0)),
             identity_labels=np.zeros((0, 2), dtype=np.int64),
+            identity=np.zeros(0, dtype=object),
+            sensor_seen=np.zeros((0, 0)),
+            revisit_s=np.zeros((0, 0)),
+            overdue=np.zeros(0),
+            sensed_overdue=np.zeros(0),
+            sensed_time=np.zeros(0),
+            innovation_sum=np.zeros(0),
+            innovation_count=np.zeros(0, dtype=np.int64),
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:
@@ -163,10 +193,24 @@ class TrackBatch:
         padding = np.full((self.size, count - have), -np.inf)
         return replace(self, label_seen=np.concatenate([self.label_seen, padding], axis=1))
 
+    def with_sensor_columns(self, count: int) -> TrackBatch:
+        """The batch with at least ``count`` sensor columns (new ones: never seen)."""
+        have = self.sensor_seen.shape[1]
+        if have >= count:
+            return self
+        seen = np.full((self.size, count - have), -np.inf)
+        revisit = np.full((self.size, count - have), np.nan)
+        return replace(
+            self,
+            sensor_seen=np.concatenate([self.sensor_seen, seen], axis=1),
+            revisit_s=np.concatenate([self.revisit_s, revisit], axis=1),
+        )
+
     @staticmethod
     def concatenate(parts: list[TrackBatch]) -> TrackBatch:
         columns = max(part.label_seen.shape[1] for part in parts)
-        parts = [part.with_label_columns(columns) for part in parts]
+        sensors = max(part.sensor_seen.shape[1] for part in parts)
+        parts = [part.with_label_columns(columns).with_sensor_columns(sensors) for part in parts]
         values: dict[str, Any] = {
             field.name: np.concatenate([getattr(part, field.name) for part in parts])
             for field in fields(TrackBatch)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hotzone.fusion.arrays import BoolArray, FloatArray
+from hotzone.fusion.estimates import TrackBatch
 
 
 def popcount(values: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -33,8 +34,8 @@ class Initiator(ABC):
         positions; ``positions`` may have fewer components than ``spatial_dims``."""
 
     @abstractmethod
-    def confirms(self, hit_history: NDArray[np.uint64]) -> BoolArray:
-        """Which tentative tracks, by their hit histories (bit 0 latest), are confirmed."""
+    def confirms(self, tracks: TrackBatch) -> BoolArray:
+        """Which of ``tracks`` are confirmed by what they have had so far."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,44 @@ class MOfNInitiator(Initiator):
             covariance[:, axis, axis] = self.extra_sigma**2
         return state, covariance
 
-    def confirms(self, hit_history: NDArray[np.uint64]) -> BoolArray:
+    def confirms(self, tracks: TrackBatch) -> BoolArray:
+        """M hits within the last N tracker windows (``hit_history``, bit 0 latest)."""
         mask = np.uint64((1 << self.window) - 1) if self.window < 64 else np.uint64(2**64 - 1)
-        result: BoolArray = popcount(hit_history & mask) >= self.confirm_hits
+        result: BoolArray = popcount(tracks.hit_history & mask) >= self.confirm_hits
+        return result
+
+
+@dataclass(frozen=True)
+class RevisitInitiator(MOfNInitiator):
+    """M of N in time: ``confirm_hits`` updates with never more than N expected revisits
+    between two of them, whatever the tracker's window.
+
+    The N is the deleter's: a tentative track that misses that many expected updates
+    (`hotzone.fusion.deletion.RevisitDeleter.tentative_revisits`) has ended, so a
+    tentative track still alive with M updates has had them close enough. A track with a
+    cooperative identity needs ``identity_confirm_hits``: two reports of one address that
+    agree in position are not clutter. Without identity, the updates must also fit the
+    track (``max_mean_innovation``). ``window`` is unused.
+    """
+
+    identity_confirm_hits: int = 2
+    max_mean_innovation: float = 2.7
+    """A track without identity is confirmed only while its updates' mean normalised
+    innovation squared per measured component stays at most this: a target's is about 1
+    (with two updates, 6 components, 2.7 keeps 98.7 % of targets), clutter caught in the
+    wide gate of a young track's unknown velocity lands far out in it."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.identity_confirm_hits < 1:
+            raise ValueError(
+                f"identity_confirm_hits must be >= 1, got {self.identity_confirm_hits}"
+            )
+
+    def confirms(self, tracks: TrackBatch) -> BoolArray:
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        needed = np.where(cooperative, self.identity_confirm_hits, self.confirm_hits)
+        count = np.maximum(tracks.innovation_count, 1)
+        consistent = tracks.innovation_sum / count <= self.max_mean_innovation
+        result: BoolArray = (tracks.hits >= needed) & (cooperative | consistent)
         return result

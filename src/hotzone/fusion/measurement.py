@@ -78,6 +78,35 @@ class PositionMeasurement(MeasurementModel):
         return jacobian
 
 
+@dataclass(frozen=True)
+class VelocityMeasurement(MeasurementModel):
+    """Direct velocity (east, north[, up]) of a state laid out ``[p(dims), v(dims), ...]``.
+
+    What a cooperative velocity-only message measures (ADS-B airborne velocity, SBS
+    ``MSG,4``): it corrects a track's velocity, and through their correlation its
+    position, but gives no position of its own, so it never gates nor starts a track.
+    """
+
+    dims: int = 3
+
+    def __post_init__(self) -> None:
+        if self.dims not in (2, 3):
+            raise ValueError(f"a velocity measurement has 2 or 3 components, got {self.dims}")
+
+    @property
+    def size(self) -> int:
+        return self.dims
+
+    def measure(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        return states[..., self.dims : 2 * self.dims].copy()
+
+    def jacobian(self, states: FloatArray, sensor_positions: FloatArray) -> FloatArray:
+        jacobian = np.zeros((*states.shape[:-1], self.dims, states.shape[-1]))
+        for axis in range(self.dims):
+            jacobian[..., axis, self.dims + axis] = 1.0
+        return jacobian
+
+
 def _wrap(angles: FloatArray) -> FloatArray:
     result: FloatArray = (angles + np.pi) % (2 * np.pi) - np.pi
     return result

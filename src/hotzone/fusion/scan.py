@@ -31,6 +31,19 @@ class SensorScan:
     label_ids: NDArray[np.int64] | None = None
     """(M,) releasability of each row as an id of the tracker's `LabelTable`; None: the
     scan is unlabelled (its tracks take the stage's label)."""
+    identity: NDArray[np.object_] | None = None
+    """(M,) the object's cooperative identity, ``kind:value`` (``icao:4ca2d6``,
+    ``mmsi:230123000``, ``uid:...``), or None; without the column, ``icao24`` stands in."""
+
+    def identities(self) -> NDArray[np.object_] | None:
+        """The identity of each row (``icao:`` + ``icao24`` when only that is given)."""
+        if self.identity is not None:
+            return self.identity
+        if self.icao24 is None:
+            return None
+        return np.array(
+            [None if value is None else f"icao:{value}" for value in self.icao24], dtype=object
+        )
 
     @property
     def size(self) -> int:
@@ -54,6 +67,7 @@ class SensorScan:
             if self.measurement_ids is None
             else tuple(self.measurement_ids[int(k)] for k in indices),
             label_ids=None if self.label_ids is None else self.label_ids[indices],
+            identity=None if self.identity is None else self.identity[indices],
         )
 
 
@@ -65,9 +79,10 @@ def split_repeated_identities(scan: SensorScan) -> list[SensorScan]:
     aircraft twice within one window; its k-th report of each identity goes to the k-th
     scan, in time order, so every report updates the track instead of starting a twin.
     """
-    if scan.icao24 is None or scan.size < 2:
+    identities = scan.identities()
+    if identities is None or scan.size < 2:
         return [scan]
-    keys = [value if value is not None else f"\0row{row}" for row, value in enumerate(scan.icao24)]
+    keys = [value if value is not None else f"\0row{row}" for row, value in enumerate(identities)]
     if len(set(keys)) == len(keys):
         return [scan]
     order = np.argsort(scan.times, kind="stable")

@@ -3,6 +3,10 @@
 A Track's releasability is the meet of the stage's own label and of the labels of the
 detections and reports that contribute to it (the rule is in `hotzone.fusion.labels`):
 a label never widens through fusion.
+
+Two confirmed tracks of one cooperative identity far apart (`IdentityConflict`: spoofing,
+or two transponders set to one address) become an ``observation`` `Event` with
+``attributes["anomaly"] = "identity_conflict"``, taken with `TrackingStage.take_events`.
 """
 
 from __future__ import annotations
@@ -15,34 +19,39 @@ import numpy as np
 
 from hotzone.fusion.association import GNNAssociator
 from hotzone.fusion.conversion import MessageConverter
-from hotzone.fusion.deletion import MissesDeleter
+from hotzone.fusion.deletion import RevisitDeleter
 from hotzone.fusion.estimates import TrackBatch
 from hotzone.fusion.gating import ChiSquareGater
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater
-from hotzone.fusion.initiation import MOfNInitiator
-from hotzone.fusion.tracker import MultiTargetTracker, Rejection
+from hotzone.fusion.initiation import RevisitInitiator
+from hotzone.fusion.revisit import RevisitModel
+from hotzone.fusion.tracker import IdentityConflict, MultiTargetTracker, Rejection
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.geo import LocalFrame
-from hotzone.types import DeadLetter, GeoPoint, Track, TrackStatus, to_json
+from hotzone.types import DeadLetter, Event, EventKind, GeoPoint, Track, TrackStatus, to_json
 from hotzone.types.labels import Label, most_restrictive
 
 
 def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTargetTracker:
-    """The operational configuration: 3-D IMM (CV + CT), GNN, 3-of-5 confirmation; a
-    track's label widens back ``label_window_s`` after a restrictive input stops."""
+    """The operational configuration: 3-D IMM (CV + CT), GNN, identity-first association;
+    management in time (docs/fusion.md): confirmed at the 3rd update (2nd for a
+    cooperative identity) with no 2.5 expected revisits missed in between, deleted after
+    3.5 missed revisits (a cooperative identity: not within 90 s); a track's label widens
+    back ``label_window_s`` after a restrictive input stops."""
     return MultiTargetTracker(
         predictor=IMMPredictor(),
         updater=IMMUpdater(),
         gater=ChiSquareGater(0.9995),
         associator=GNNAssociator(),
-        initiator=MOfNInitiator(confirm_hits=3, window=5, velocity_sigma_mps=150.0),
-        deleter=MissesDeleter(
-            tentative_max_misses=3,
-            confirmed_max_misses=6,
-            max_coast_s=30.0,
-            tentative_max_coast_s=10.0,
+        initiator=RevisitInitiator(confirm_hits=3, velocity_sigma_mps=150.0),
+        deleter=RevisitDeleter(
+            tentative_revisits=2.5,
+            confirmed_revisits=3.5,
+            identity_coast_s=90.0,
+            max_coast_s=900.0,
             max_position_sigma_m=5_000.0,
         ),
+        revisit=RevisitModel(),
         spatial_dims=3,
         lag_s=lag_s,
         triangulator=BearingTriangulator(),
@@ -120,6 +129,38 @@ def tracks_to_messages(
     return messages
 
 
+def conflict_event(
+    conflict: IdentityConflict, frame: LocalFrame, sector: str, releasability: str
+) -> Event:
+    """An `IdentityConflict` as the Event the picture and assessment see."""
+    latitude, longitude, height = frame.enu_to_geodetic(np.array([conflict.positions[0]]))
+    first, second = conflict.track_numbers
+    kind, _, value = conflict.identity.partition(":")
+    prefix = sector or "trk"
+    return Event(
+        event_id=f"{prefix}-identity-conflict-{first}-{second}",
+        time=datetime.fromtimestamp(conflict.time, tz=UTC),
+        source_id=f"fusion/{prefix}",
+        kind=EventKind.OBSERVATION,
+        severity=6,
+        summary=(
+            f"{kind.upper()} {value} reported at two places {conflict.distance_m / 1000:.1f} km "
+            f"apart (tracks {first} and {second}): spoofing or a duplicated address"
+        ),
+        position=GeoPoint(
+            lat_deg=float(latitude[0]), lon_deg=float(longitude[0]), height_m=float(height[0])
+        ),
+        subject_id=conflict.identity,
+        attributes={
+            "anomaly": "identity_conflict",
+            "identity": conflict.identity,
+            "tracks": f"{prefix}-{first},{prefix}-{second}",
+            "distance_m": f"{conflict.distance_m:.0f}",
+        },
+        releasability=releasability,
+    )
+
+
 @dataclass
 class TrackingStage:
     """``step(time, messages) -> list[Track]`` over the decoded messages of one window.
@@ -137,6 +178,8 @@ class TrackingStage:
     releasability: str = "NATO"
     """The stage's own label: no track is released wider than this."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    """Identity conflicts found, as Events (take them with `take_events`)."""
     _converter: MessageConverter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -149,10 +192,20 @@ class TrackingStage:
         if time.utcoffset() is None:
             raise ValueError("TrackingStage.step needs a timezone-aware time")
         scans, rejected = self._converter.convert(messages)
+        for sensor_id, clock in self._converter.rotation_clocks.items():
+            if clock.period_s is not None:
+                self.tracker.declare_revisit(sensor_id, clock.period_s)
         batch = self.tracker.step(time.timestamp(), scans)
         self._record(rejected + self.tracker.take_rejections(), messages, time)
-        sensor_names = sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__)
         labelling = self.tracker.track_labels
+        for conflict in self.tracker.take_identity_conflicts():
+            numbers = set(conflict.track_numbers)
+            rows = np.flatnonzero([int(n) in numbers for n in batch.track_number])
+            # The event says where two tracks are: it is no wider than either.
+            texts = labelling.texts(labelling.current(batch.take(rows)), self.releasability)
+            label = most_restrictive(texts, self.releasability)
+            self.events.append(conflict_event(conflict, self.frame, self.sector, label))
+        sensor_names = sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__)
         labels = labelling.texts(labelling.current(batch), self.releasability)
         return tracks_to_messages(
             batch,
@@ -169,6 +222,10 @@ class TrackingStage:
     def take_dead_letters(self) -> list[DeadLetter]:
         letters, self.dead_letters = self.dead_letters, []
         return letters
+
+    def take_events(self) -> list[Event]:
+        events, self.events = self.events, []
+        return events
 
     def _record(
         self, rejections: list[Rejection], messages: Sequence[object], time: datetime

@@ -1,10 +1,22 @@
 """The multi-target tracker: a pure step from one window of measurements to tracks.
 
 ``MultiTargetTracker.step(time, scans)`` takes every `SensorScan` of one window, processes
-them sensor by sensor in time order (predict, pre-gate, gate, associate confirmed tracks
-first and tentative tracks with what is left, update, start tracks from the rest), then
-manages the tracks once for the window (M-of-N confirmation, deletion) and returns the
-track batch predicted to ``time``. Everything runs on arrays of tracks.
+them sensor by sensor in time order (predict; a cooperative report goes to the track of
+its identity; pre-gate, gate, associate confirmed tracks first and tentative tracks with
+what is left, update, start tracks from the rest), then manages the tracks once for the
+window (confirmation, deletion) and returns the track batch predicted to ``time``.
+Everything runs on arrays of tracks.
+
+Track management is in time, not in windows: each source's expected revisit of each
+track is learnt (`hotzone.fusion.revisit`), and confirmation and deletion count expected
+updates that did not come (`RevisitInitiator`, `RevisitDeleter`), so the window only
+sets how often tracks are published.
+
+Identity: a report carrying a cooperative identity (ICAO address, MMSI, uid) updates the
+track of that identity when its position is one the object could have reached; one far
+beyond that is not merged but starts a track of its own, and two confirmed tracks of one
+identity are an `IdentityConflict` (spoofing, or two transponders set to one address).
+Velocity-only reports (`VelocityMeasurement`) update the track of their identity.
 
 Out-of-sequence measurements (older than the last step) within ``lag_s`` are handled by
 buffered reprocessing: the tracker keeps the track batch before each recent step and the
@@ -25,6 +37,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hotzone.fusion.arrays import (
+    BoolArray,
     FloatArray,
     IntArray,
     ensure_positive_definite,
@@ -33,14 +46,15 @@ from hotzone.fusion.arrays import (
     symmetrize,
 )
 from hotzone.fusion.association import Associator, CandidatePairs, GNNAssociator
-from hotzone.fusion.deletion import Deleter, MissesDeleter
+from hotzone.fusion.deletion import Deleter, RevisitDeleter
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.gating import ChiSquareGater, Gater, grid_candidates
-from hotzone.fusion.initiation import Initiator, MOfNInitiator, popcount
+from hotzone.fusion.initiation import Initiator, RevisitInitiator
 from hotzone.fusion.labels import NO_LABEL, TrackLabels
-from hotzone.fusion.measurement import BearingMeasurement
+from hotzone.fusion.measurement import BearingMeasurement, VelocityMeasurement
 from hotzone.fusion.motion import ConstantVelocityMotion
 from hotzone.fusion.predictor import KalmanPredictor, Predictor
+from hotzone.fusion.revisit import RevisitModel
 from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
@@ -59,6 +73,19 @@ class Rejection:
     measurement_id: str
     time: float
     reason: str
+
+
+@dataclass(frozen=True)
+class IdentityConflict:
+    """Two confirmed tracks carry one cooperative identity far apart: spoofing, or two
+    transponders set to one address. Neither is merged into the other."""
+
+    identity: str
+    time: float
+    track_numbers: tuple[int, int]
+    positions: tuple[tuple[float, float, float], tuple[float, float, float]]
+    """Both tracks' positions at ``time`` (ENU metres of the track frame)."""
+    distance_m: float
 
 
 @dataclass
@@ -81,10 +108,18 @@ class MultiTargetTracker:
     """Mahalanobis gate; also the cost of leaving a track without measurement."""
     associator: Associator = field(default_factory=GNNAssociator)
     """Chooses the measurement of each track (GNNAssociator, JPDAAssociator)."""
-    initiator: Initiator = field(default_factory=MOfNInitiator)
+    initiator: Initiator = field(default_factory=RevisitInitiator)
     """Starts tentative tracks and confirms them."""
-    deleter: Deleter = field(default_factory=MissesDeleter)
+    deleter: Deleter = field(default_factory=RevisitDeleter)
     """Ends tracks."""
+    revisit: RevisitModel = field(default_factory=RevisitModel)
+    """Learns each source's expected revisit of each track (time-based management)."""
+    identity_gate_m: float = 2_000.0
+    identity_max_speed_mps: float = 400.0
+    """A report of a track's identity is that object's when it lies within
+    ``identity_gate_m`` + 3 sigma of the report + ``identity_max_speed_mps`` x (time since
+    the track's last update) of the track's prediction; beyond, no object could have got
+    there."""
     spatial_dims: int = 3
     """2 for a flat (east, north) picture, 3 with height."""
     lag_s: float = 0.0
@@ -103,6 +138,9 @@ class MultiTargetTracker:
     rejections: list[Rejection] = field(init=False, default_factory=list)
     late_count: int = field(init=False, default=0)
     reprocessed_count: int = field(init=False, default=0)
+    identity_conflicts: list[IdentityConflict] = field(init=False, default_factory=list)
+    """Found and not yet taken (`take_identity_conflicts`)."""
+    _conflicting: set[tuple[int, int]] = field(init=False, default_factory=set)
     _history: list[_History] = field(init=False, default_factory=list)
     track_labels: TrackLabels = field(init=False, repr=False)
 
@@ -158,6 +196,14 @@ class MultiTargetTracker:
     def take_rejections(self) -> list[Rejection]:
         rejections, self.rejections = self.rejections, []
         return rejections
+
+    def declare_revisit(self, sensor_id: str, period_s: float) -> None:
+        """``sensor_id`` looks at everything every ``period_s`` (a radar's rotation)."""
+        self.revisit.declare(self._sensor_column(sensor_id), period_s)
+
+    def take_identity_conflicts(self) -> list[IdentityConflict]:
+        conflicts, self.identity_conflicts = self.identity_conflicts, []
+        return conflicts
 
     # ------------------------------------------------------------------ input checks
     def _sanitize(self, scan: SensorScan, time: float) -> SensorScan:
@@ -295,6 +341,12 @@ class MultiTargetTracker:
         for scan in sorted(scans, key=lambda item: item.reference_time):
             bit = self._sensor_bit(scan.sensor_id)
             reporting |= bit
+            column = self._sensor_column(scan.sensor_id)
+            self.revisit.heard(column, scan.reference_time)
+            if scan.identities() is not None:
+                self.revisit.cooperative.add(column)
+            if scan.model.position_size:
+                self.revisit.positional.add(column)
             tracks, hit = self._process_scan(tracks, scan, bit)
             updated.append(hit)
         if self.triangulator is not None:
@@ -311,21 +363,25 @@ class MultiTargetTracker:
         ].astype(np.uint64)
         tracks.misses[was_updated] = 0
         tracks.misses[eligible & ~was_updated] += 1
-        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks.hit_history)
+        tracks = self.revisit.assess(tracks, time)
+        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks)
         tracks.confirmed[newly_confirmed] = True
-        recent = tracks.hit_history & np.uint64(0xFF)
-        steps_seen = np.minimum(np.maximum(tracks.hits, 1), 8)
-        tracks.quality[:] = np.clip(popcount(recent) / np.maximum(steps_seen, 1), 0.0, 1.0)
+        # The share of the updates expected since the last one that came: 1 until the
+        # next is due, 1/2 when one was missed, ...
+        tracks.quality[:] = 1.0 / np.maximum(tracks.overdue, 1.0)
         # Deletion looks at the prediction to ``time``: a coasting track's covariance grows
         # there, not in its last update.
         predicted = self._predict_batch(tracks, time)
+        if newly_confirmed.any():
+            self._find_identity_conflicts(predicted, newly_confirmed, time)
         doomed = self.deleter.delete_tracks(predicted, time, self.spatial_dims)
         if doomed.any():
             keep = np.flatnonzero(~doomed)
             tracks, predicted = tracks.take(keep), predicted.take(keep)
         self.tracks = tracks
         self.time = time if self.time is None else max(self.time, time)
-        return predicted
+        hidden = self.deleter.dormant(predicted, time)
+        return predicted.take(np.flatnonzero(~hidden)) if hidden.any() else predicted
 
     @staticmethod
     def _copy(tracks: TrackBatch) -> TrackBatch:
@@ -336,25 +392,87 @@ class MultiTargetTracker:
         # More than 64 sensors share the top bit: misses stay right for the first 63.
         return np.uint64(1) << np.uint64(min(index, 63))
 
+    def _sensor_column(self, sensor_id: str) -> int:
+        return self.revisit.column(self.sensors.setdefault(sensor_id, len(self.sensors)))
+
+    def _find_identity_conflicts(
+        self, predicted: TrackBatch, newly_confirmed: BoolArray, time: float
+    ) -> None:
+        """Record pairs of confirmed tracks of one identity (a newly confirmed one among
+        them): the second was started by a report its object could not have made."""
+        rows = np.flatnonzero(predicted.confirmed & (predicted.identity != None))  # noqa: E711
+        by_identity: dict[str, list[int]] = {}
+        for row in rows.tolist():
+            by_identity.setdefault(str(predicted.identity[row]), []).append(row)
+        dims = min(self.spatial_dims, 3)
+        for identity, members in by_identity.items():
+            if len(members) < 2 or not newly_confirmed[members].any():
+                continue
+            for first_index, first in enumerate(members):
+                for second in members[first_index + 1 :]:
+                    numbers = (
+                        int(predicted.track_number[first]),
+                        int(predicted.track_number[second]),
+                    )
+                    if numbers in self._conflicting:
+                        continue
+                    self._conflicting.add(numbers)
+                    a = np.zeros(3)
+                    b = np.zeros(3)
+                    a[:dims] = predicted.state[first, :dims]
+                    b[:dims] = predicted.state[second, :dims]
+                    self.identity_conflicts.append(
+                        IdentityConflict(
+                            identity=identity,
+                            time=time,
+                            track_numbers=numbers,
+                            positions=(
+                                (float(a[0]), float(a[1]), float(a[2])),
+                                (float(b[0]), float(b[1]), float(b[2])),
+                            ),
+                            distance_m=float(np.linalg.norm(a - b)),
+                        )
+                    )
+
     def _process_scan(
         self, tracks: TrackBatch, scan: SensorScan, bit: np.uint64
     ) -> tuple[TrackBatch, IntArray]:
+        if isinstance(scan.model, VelocityMeasurement):
+            return self._process_velocities(tracks, scan, bit)
         reference_time = scan.reference_time
         free = np.ones(scan.size, dtype=np.bool_)
         chosen_tracks: list[IntArray] = []
         chosen_measurements: list[IntArray] = []
         chosen_weights: list[FloatArray] = []
+        refused = np.zeros(scan.size, dtype=np.bool_)
         if tracks.size:
             predicted = self.predictor.predict(
                 tracks.estimates, np.maximum(reference_time - tracks.time, 0.0)
             )
+            # A report of an identity goes to the track of that identity first, whatever
+            # the gate: after a gap of a minute the gate has nothing to do with it.
+            identity_tracks, identity_rows, refused = self._associate_identities(
+                tracks, predicted, scan, reference_time
+            )
+            taken = np.zeros(tracks.size, dtype=np.bool_)
+            if len(identity_tracks):
+                chosen_tracks.append(identity_tracks)
+                chosen_measurements.append(identity_rows)
+                chosen_weights.append(np.ones(len(identity_tracks)))
+                free[identity_rows] = False
+                taken[identity_tracks] = True
             # Confirmed tracks choose first; tentative ones share what they leave, so a
             # new track never steals an established track's measurement.
-            for stage in (np.flatnonzero(tracks.confirmed), np.flatnonzero(~tracks.confirmed)):
+            for stage in (
+                np.flatnonzero(tracks.confirmed & ~taken),
+                np.flatnonzero(~tracks.confirmed & ~taken),
+            ):
                 if len(stage) == 0 or not free.any():
                     continue
                 free_rows = np.flatnonzero(free)
-                pairs = self._gate(tracks, predicted, stage, scan, free_rows, reference_time)
+                pairs = self._gate(
+                    tracks, predicted, stage, scan, free_rows, reference_time, refused
+                )
                 association = self.associator.associate(pairs)
                 stage_tracks = stage[association.tracks]
                 stage_measurements = free_rows[association.measurements]
@@ -387,6 +505,107 @@ class MultiTargetTracker:
             tracks = self._start_tracks(tracks, scan, unused, bit)
         return tracks, hit
 
+    def _associate_identities(
+        self, tracks: TrackBatch, predicted: Estimates, scan: SensorScan, reference_time: float
+    ) -> tuple[IntArray, IntArray, BoolArray]:
+        """Pairs (track, row) of reports that go to the track of their identity, and the
+        rows refused by every track of their identity (too far for that object)."""
+        none = np.zeros(0, dtype=np.int64)
+        refused = np.zeros(scan.size, dtype=np.bool_)
+        identities = scan.identities()
+        size = min(scan.model.position_size, self.spatial_dims)
+        if identities is None or size == 0 or not (tracks.identity != None).any():  # noqa: E711
+            return none, none, refused
+        by_identity: dict[str, list[int]] = {}
+        for row, identity in enumerate(tracks.identity.tolist()):
+            if identity is not None:
+                by_identity.setdefault(identity, []).append(row)
+        dims = self.spatial_dims
+        pair_tracks: list[int] = []
+        pair_rows: list[int] = []
+        for row, identity in enumerate(identities.tolist()):
+            candidates = by_identity.get(identity) if identity is not None else None
+            if not candidates:
+                continue
+            members = np.array(candidates, dtype=np.int64)
+            delta = float(scan.times[row]) - reference_time
+            position = (
+                predicted.state[members, :size]
+                + delta * predicted.state[members, dims : dims + size]
+            )
+            horizontal = np.linalg.norm(scan.values[row, :2] - position[:, :2], axis=1)
+            since = np.maximum(float(scan.times[row]) - tracks.last_update_time[members], 0.0)
+            # A poor position (a degraded NACp under jamming) may lie further off.
+            sigma = float(np.sqrt(max(np.trace(scan.noise[row, :2, :2]), 0.0)))
+            reach = self.identity_gate_m + 3.0 * sigma + self.identity_max_speed_mps * since
+            plausible = (horizontal <= reach) & ~np.isin(members, pair_tracks)
+            if scan.label_ids is not None and self.labels.conflicting:
+                current = self.track_labels.current(tracks.take(members))
+                plausible &= self.track_labels.compatible(
+                    current, np.full(len(members), scan.label_ids[row])
+                )
+            if plausible.any():
+                best = int(np.argmin(np.where(plausible, horizontal, np.inf)))
+                pair_tracks.append(int(members[best]))
+                pair_rows.append(row)
+            else:
+                refused[row] = True
+        return (
+            np.array(pair_tracks, dtype=np.int64),
+            np.array(pair_rows, dtype=np.int64),
+            refused,
+        )
+
+    def _process_velocities(
+        self, tracks: TrackBatch, scan: SensorScan, bit: np.uint64
+    ) -> tuple[TrackBatch, IntArray]:
+        """Velocity-only reports update the latest track of their identity; they carry no
+        position, so they neither gate against other tracks nor start one."""
+        identities = scan.identities()
+        none = np.zeros(0, dtype=np.int64)
+        if identities is None or tracks.size == 0:
+            return tracks, none
+        latest: dict[str, int] = {}
+        for row, identity in enumerate(tracks.identity.tolist()):
+            if identity is None:
+                continue
+            known = latest.get(identity)
+            if known is None or tracks.last_update_time[row] > tracks.last_update_time[known]:
+                latest[identity] = row
+        pairs = [
+            (latest[identity], row)
+            for row, identity in enumerate(identities.tolist())
+            if identity is not None and identity in latest
+        ]
+        if not pairs:
+            return tracks, none
+        track_rows = np.array([pair[0] for pair in pairs], dtype=np.int64)
+        rows = np.array([pair[1] for pair in pairs], dtype=np.int64)
+        if scan.label_ids is not None and self.labels.conflicting:
+            compatible = self.track_labels.compatible(
+                self.track_labels.current(tracks.take(track_rows)), scan.label_ids[rows]
+            )
+            track_rows, rows = track_rows[compatible], rows[compatible]
+        dims = self.spatial_dims
+        model = VelocityMeasurement(dims)
+        velocity_scan = replace(
+            scan,
+            model=model,
+            values=scan.values[:, :dims],
+            noise=scan.noise[:, :dims, :dims],
+        )
+        tracks = self._update(
+            tracks,
+            velocity_scan,
+            track_rows,
+            rows,
+            bit,
+            None,
+            velocity_scan.reference_time,
+            counts_as_hit=False,
+        )
+        return tracks, track_rows
+
     def _gate(
         self,
         tracks: TrackBatch,
@@ -395,6 +614,7 @@ class MultiTargetTracker:
         scan: SensorScan,
         rows: IntArray,
         reference_time: float,
+        refused: BoolArray | None = None,
     ) -> CandidatePairs:
         model = scan.model
         threshold = self.gater.threshold(model.size)
@@ -440,15 +660,16 @@ class MultiTargetTracker:
                 sensor_positions,
             )
         distance_squared = mahalanobis_squared(residual, innovation_covariance)
-        if scan.icao24 is not None:
-            # A transponder identity never joins a track that carries another one.
-            track_identity = tracks.icao24[stage][local_tracks]
-            measured_identity = scan.icao24[rows][local_rows]
-            clash = (
-                (track_identity != None)  # noqa: E711 (elementwise on an object array)
-                & (measured_identity != None)  # noqa: E711
-                & (track_identity != measured_identity)
-            )
+        identities = scan.identities()
+        if identities is not None:
+            # A cooperative identity never joins a track that carries another one; a report
+            # its own identity's track refused (too far to be that object) joins none.
+            track_identity = tracks.identity[stage][local_tracks]
+            measured_identity = identities[rows][local_rows]
+            known = (track_identity != None) & (measured_identity != None)  # noqa: E711
+            clash = known & (track_identity != measured_identity)
+            if refused is not None:
+                clash |= refused[rows][local_rows]
             distance_squared = np.where(clash, np.inf, distance_squared)
         if scan.label_ids is not None and self.labels.conflicting:
             # A measurement never joins a track it shares no releasable nation with.
@@ -478,11 +699,12 @@ class MultiTargetTracker:
         track_rows: IntArray,
         measurement_rows: IntArray,
         bit: np.uint64,
-        scan_prediction: Estimates,
+        scan_prediction: Estimates | None,
         reference_time: float,
+        counts_as_hit: bool = True,
     ) -> TrackBatch:
         times = scan.times[measurement_rows]
-        if (times == reference_time).all():
+        if scan_prediction is not None and (times == reference_time).all():
             predicted = scan_prediction.take(track_rows)
         else:
             # Each track is predicted to the exact time of its own measurement; one slightly
@@ -491,6 +713,15 @@ class MultiTargetTracker:
             dt = np.maximum(times - tracks.time[track_rows], 0.0)
             predicted = self.predictor.predict(tracks.estimates.take(track_rows), dt)
         sensor_positions = np.broadcast_to(scan.sensor_position, (len(track_rows), 3))
+        residual, innovation_covariance, _ = innovations(
+            scan.model,
+            predicted.state,
+            predicted.covariance,
+            scan.values[measurement_rows],
+            scan.noise[measurement_rows],
+            sensor_positions,
+        )
+        normalised = mahalanobis_squared(residual, innovation_covariance) / scan.model.size
         posterior = self.updater.update(
             predicted,
             scan.model,
@@ -508,9 +739,24 @@ class MultiTargetTracker:
         tracks = tracks.with_estimates(tracks.estimates.put(track_rows, posterior), tracks.time)
         tracks.time[track_rows] = np.maximum(times, tracks.time[track_rows])
         tracks.last_update_time[track_rows] = tracks.time[track_rows]
-        tracks.hits[track_rows] += 1
+        if counts_as_hit:
+            tracks.hits[track_rows] += 1
+        finite = np.isfinite(normalised)
+        np.add.at(tracks.innovation_sum, track_rows[finite], normalised[finite])
+        np.add.at(tracks.innovation_count, track_rows[finite], 1)
         tracks.sensor_mask[track_rows] |= bit
+        tracks = self.revisit.updated(
+            tracks, self._sensor_column(scan.sensor_id), track_rows, times, learn=counts_as_hit
+        )
         tracks = self._record_labels(tracks, scan, track_rows, measurement_rows, times)
+        identities = scan.identities()
+        if identities is not None:
+            measured = identities[measurement_rows]
+            adopt = (tracks.identity[track_rows] == None) & (measured != None)  # noqa: E711
+            if adopt.any():
+                identity = tracks.identity.copy()
+                identity[track_rows[adopt]] = measured[adopt]
+                tracks = replace(tracks, identity=identity)
         if scan.icao24 is not None and scan.callsign is not None:
             icao = scan.icao24[measurement_rows]
             callsign = scan.callsign[measurement_rows]
@@ -620,6 +866,9 @@ class MultiTargetTracker:
         tracks.last_update_time[hit] = tracks.time[hit]
         tracks.hits[hit] += 1
         tracks.sensor_mask[hit] |= bit
+        tracks = self.revisit.updated(
+            tracks, self._sensor_column(scan.sensor_id), hit, tracks.time[hit]
+        )
         # Every gated measurement moved the track by its weight: all of them contributed.
         tracks = self._record_labels(
             tracks, scan, pair_tracks, pair_rows, np.full(len(pair_tracks), reference_time)
@@ -698,11 +947,19 @@ class MultiTargetTracker:
         self.next_track_number += count
         icao = np.full(count, None, dtype=object)
         callsign = np.full(count, None, dtype=object)
+        identity = np.full(count, None, dtype=object)
+        sensor_seen = np.full((count, 0), -np.inf)
         if scan is not None and rows is not None:
             if scan.icao24 is not None:
                 icao = scan.icao24[rows].copy()
             if scan.callsign is not None:
                 callsign = scan.callsign[rows].copy()
+            identities = scan.identities()
+            if identities is not None:
+                identity = identities[rows].copy()
+            column = self._sensor_column(scan.sensor_id)
+            sensor_seen = np.full((count, column + 1), -np.inf)
+            sensor_seen[:, column] = times
         label_seen = np.full((count, len(self.labels)), -np.inf)
         identity_labels = np.full((count, 2), NO_LABEL, dtype=np.int64)
         if labels is not None:
@@ -726,5 +983,13 @@ class MultiTargetTracker:
             callsign=callsign,
             label_seen=label_seen,
             identity_labels=identity_labels,
+            identity=identity,
+            sensor_seen=sensor_seen,
+            revisit_s=np.full(sensor_seen.shape, np.nan),
+            overdue=np.zeros(count),
+            sensed_overdue=np.full(count, np.inf),
+            sensed_time=np.full(count, -np.inf),
+            innovation_sum=np.zeros(count),
+            innovation_count=np.zeros(count, dtype=np.int64),
         )
         return TrackBatch.concatenate([tracks, new])

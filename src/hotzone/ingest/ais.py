@@ -27,11 +27,22 @@ Payloads are decoded by pyais (MIT). What becomes a `Report`:
   ``horizontal_sigma_m`` (10 m when high, 100 m otherwise), ``height_m`` 0 (sea level),
   ``class_hint`` vessel. The report's time is the reception time moved to the UTC second
   the ship stamped in the message (field "time stamp", when 0-59).
+- long-range position reports (27, the format satellite AIS receives): position in
+  1/10 minute (about 185 m, so ``horizontal_sigma_m`` adds that rounding, 53 m per axis,
+  to the accuracy flag's), SOG in whole knots (63: n/a), COG in whole degrees (511: n/a),
+  ``class_hint`` vessel; no time stamp: the reception time (satellite relays may be
+  minutes late: give the feed's own time in a tag block or leading timestamp).
+- SAR aircraft (9): position, altitude (metres, 4095: n/a) -> ``height_m`` with
+  ``vertical_sigma_m`` 50 m, SOG (knots, 1023: n/a) and COG, time stamp as for 1-3; no
+  class hint (a fixed-wing aircraft or a helicopter).
+- base station reports (4) and UTC/date responses (11, the same layout, sent by a ship):
+  the station's position, time stamp as for 1-3; a base station (4) is fixed, so its
+  ``velocity_enu_mps`` is zero; ``class_hint`` vessel for 11.
 - static and voyage data (5, 24 A/B, and the static part of 19) is kept per MMSI and
   enriches that vessel's later reports: ``callsign`` = ship name (the label operators
   show), ``uid`` = the ITU radio call sign.
-- base station reports (4), aids to navigation, binary and safety messages are decoded
-  (so bad ones are refused) but produce no `Report`.
+- aids to navigation (21: charted or virtual marks, not objects to track), binary and
+  safety messages are decoded (so bad ones are refused) but produce no `Report`.
 """
 
 from __future__ import annotations
@@ -52,8 +63,13 @@ from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource, TargetClas
 
 ACCURATE_POSITION_SIGMA_M = 10.0  # accuracy flag 1: DGNSS, better than 10 m
 UNAUGMENTED_POSITION_SIGMA_M = 100.0  # accuracy flag 0: plain GNSS, "worse than 10 m"
-POSITION_REPORT_TYPES = frozenset({1, 2, 3, 18, 19})
+LONG_RANGE_ROUNDING_SIGMA_M = 1852.0 / 10.0 / 12.0**0.5  # 1/10 minute, uniform rounding
+SAR_ALTITUDE_SIGMA_M = 50.0
+POSITION_REPORT_TYPES = frozenset({1, 2, 3, 4, 9, 11, 18, 19, 27})
+VESSEL_TYPES = frozenset({1, 2, 3, 11, 18, 19, 27})
 SPEED_NOT_AVAILABLE_KT = 102.3
+"""Types 1-3, 18, 19: 1023 tenths of a knot; type 9 uses 1023 knots, type 27 63 knots."""
+_SPEED_LIMIT_KT = {9: 1023.0, 27: 63.0}
 _TAG_BLOCK = re.compile(rb"\\([^\\]*)\*([0-9A-Fa-f]{2})\\")
 
 
@@ -144,6 +160,22 @@ def align_to_second(reference: datetime, second: int) -> datetime:
     elif offset < -30.0:
         candidate += timedelta(minutes=1)
     return candidate
+
+
+def _velocity(message_type: int, message: Any) -> tuple[float, float, float] | None:
+    """SOG/COG as an ENU velocity; None when either is not available."""
+    if message_type == 4:
+        return (0.0, 0.0, 0.0)  # a base station does not move
+    speed, course = getattr(message, "speed", None), getattr(message, "course", None)
+    speed_limit = _SPEED_LIMIT_KT.get(message_type, SPEED_NOT_AVAILABLE_KT)
+    if (
+        not isinstance(speed, int | float)
+        or not isinstance(course, int | float)
+        or not 0.0 <= speed < speed_limit
+        or not 0.0 <= course < 360.0  # 360 (3600 tenths, 511 for 27): not available
+    ):
+        return None
+    return ground_velocity_enu(float(speed) * KNOTS_TO_MPS, float(course))
 
 
 class AisDecoder(LineDecoder):
@@ -303,7 +335,7 @@ class AisDecoder(LineDecoder):
             self._update_static(mmsi, message_type, message)
         if message_type not in POSITION_REPORT_TYPES:
             return []
-        report = self._report(mmsi, message, time, received_at)
+        report = self._report(mmsi, message_type, message, time, received_at)
         return [] if report is None else [report]
 
     def _update_static(self, mmsi: int, message_type: int, message: Any) -> None:
@@ -328,23 +360,22 @@ class AisDecoder(LineDecoder):
             static.ship_type = int(ship_type)
 
     def _report(
-        self, mmsi: int, message: Any, time: datetime, received_at: datetime
+        self, mmsi: int, message_type: int, message: Any, time: datetime, received_at: datetime
     ) -> Report | None:
-        lat, lon = message.lat, message.lon
+        lat, lon = getattr(message, "lat", None), getattr(message, "lon", None)
         if lat is None or lon is None or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             return None  # 91 / 181: position not available
         second = getattr(message, "second", None)
         if isinstance(second, int) and 0 <= second <= 59:
             time = align_to_second(time, second)
-        speed, course = message.speed, message.course
-        velocity = None
-        if (
-            speed is not None
-            and course is not None
-            and 0.0 <= speed < SPEED_NOT_AVAILABLE_KT
-            and 0.0 <= course < 360.0
-        ):
-            velocity = ground_velocity_enu(speed * KNOTS_TO_MPS, course)
+        sigma = ACCURATE_POSITION_SIGMA_M if message.accuracy else UNAUGMENTED_POSITION_SIGMA_M
+        if message_type == 27:
+            sigma = (sigma**2 + LONG_RANGE_ROUNDING_SIGMA_M**2) ** 0.5
+        height_m, vertical_sigma_m = 0.0, None
+        altitude = getattr(message, "alt", None)
+        if message_type == 9 and isinstance(altitude, int | float) and 0 <= altitude < 4095:
+            height_m, vertical_sigma_m = float(altitude), SAR_ALTITUDE_SIGMA_M
+        velocity = _velocity(message_type, message)
         static = self._static.get(mmsi) or VesselStatic()
         self._next_report += 1
         return Report(
@@ -352,15 +383,14 @@ class AisDecoder(LineDecoder):
             time=time,
             source_id=self.source_id,
             source=ReportSource.AIS,
-            position=GeoPoint(lat_deg=float(lat), lon_deg=float(lon), height_m=0.0),
-            horizontal_sigma_m=(
-                ACCURATE_POSITION_SIGMA_M if message.accuracy else UNAUGMENTED_POSITION_SIGMA_M
-            ),
+            position=GeoPoint(lat_deg=float(lat), lon_deg=float(lon), height_m=height_m),
+            horizontal_sigma_m=sigma,
+            vertical_sigma_m=vertical_sigma_m,
             velocity_enu_mps=velocity,
             mmsi=mmsi,
             callsign=static.ship_name[:20] if static.ship_name else None,
             uid=static.call_sign,
-            class_hint=TargetClass.VESSEL,
+            class_hint=TargetClass.VESSEL if message_type in VESSEL_TYPES else None,
             sector=self.sector,
             received_at=received_at,
             releasability=self.releasability,

@@ -32,11 +32,17 @@ Transmission types: 1 ES identification and category, 2 ES surface position, 3 E
 position, 4 ES airborne velocity, 5 surveillance altitude reply, 6 surveillance identity
 reply (squawk), 7 air-to-air (ACAS) reply, 8 all-call reply.
 
-Only position messages (2 and 3) become `Report`s; every other message updates the state
-kept per aircraft, so a later position report carries the callsign (MSG 1, SEL, ID), the
-squawk (MSG 6), the velocity (MSG 4) and the altitude (MSG 5, 6, 7) heard before it.
-Kinematic state older than ``state_max_age_s`` is not used. ``STA ... RM`` forgets an
-aircraft.
+Position messages (2 and 3) become `Report`s; every message updates the state kept per
+aircraft, so a later position report carries the callsign (MSG 1, SEL, ID), the squawk
+(MSG 6), the velocity (MSG 4) and the altitude (MSG 5, 6, 7) heard before it. Kinematic
+state older than ``state_max_age_s`` is not used. ``STA ... RM`` forgets an aircraft.
+
+A velocity message (MSG 4) of an aircraft whose position has been heard also becomes a
+*velocity-only* `Report`: ``velocity_enu_mps`` is the message's, ``position`` the last one
+heard (to place it on a map) with ``horizontal_sigma_m`` = `UNKNOWN_POSITION_SIGMA_M`
+(1,000 km), which says that the report gives no position: fusion uses only its velocity,
+on the track of its ICAO address (``hotzone.fusion.conversion``). A feed that sends
+positions and velocities in separate messages, as most do, so updates a track with both.
 
 Height: SBS altitude is barometric pressure altitude (feet above the 1013.25 hPa isobar),
 not height above the ellipsoid. It is converted to metres and used as ``height_m``, with
@@ -58,6 +64,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from msgspec.structs import replace as replace_message
+
 from hotzone.ingest.base import IngestError, LineDecoder
 from hotzone.ingest.registry import DecoderOptions
 from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource
@@ -66,6 +74,9 @@ FEET_TO_M = 0.3048
 KNOTS_TO_MPS = 1852.0 / 3600.0
 FEET_PER_MINUTE_TO_MPS = FEET_TO_M / 60.0
 PRESSURE_ALTITUDE_SIGMA_M = 100.0
+UNKNOWN_POSITION_SIGMA_M = 1_000_000.0
+"""The horizontal sigma of a report that gives no position (a velocity-only report); the
+same value as ``hotzone.fusion.conversion.UNKNOWN_POSITION_SIGMA_M``."""
 
 _HEX_IDENT = re.compile(r"~?[0-9A-Fa-f]{6}")
 _CALLSIGN = re.compile(r"[A-Za-z0-9@ _-]{1,8}")
@@ -143,6 +154,9 @@ class AircraftState:
     vertical_rate_fpm: float | None = None
     velocity_time: datetime | None = None
     on_ground: bool | None = None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+    """The last position heard (for velocity-only reports)."""
 
 
 def _field(fields: list[str], index: int) -> str | None:
@@ -299,9 +313,27 @@ class SbsDecoder(LineDecoder):
         if _FLAG_VALUES[on_ground_text] is not None:
             state.on_ground = _FLAG_VALUES[on_ground_text]
 
+        if transmission == "4" and ground_speed_kt is not None and track_deg is not None:
+            return self._velocity_report(icao24, state, time, received_at)
         if transmission not in ("2", "3") or lat_deg is None or lon_deg is None:
             return []
+        state.lat_deg, state.lon_deg = lat_deg, lon_deg
         return [self._report(icao24, state, lat_deg, lon_deg, time, received_at)]
+
+    def _velocity_report(
+        self, icao24: str, state: AircraftState, time: datetime, received_at: datetime
+    ) -> list[AnyMessage]:
+        """A velocity-only report, placed at the last position heard (none: nothing)."""
+        if state.lat_deg is None or state.lon_deg is None:
+            return []
+        report = self._report(icao24, state, state.lat_deg, state.lon_deg, time, received_at)
+        if report.velocity_enu_mps is None:
+            return []
+        return [
+            replace_message(
+                report, horizontal_sigma_m=UNKNOWN_POSITION_SIGMA_M, vertical_sigma_m=None
+            )
+        ]
 
     def _fresh(self, then: datetime | None, now: datetime) -> bool:
         return then is not None and abs((now - then).total_seconds()) <= self.state_max_age_s
