@@ -76,9 +76,9 @@ def test_a_single_rotating_radar_confirms_its_targets_within_three_rotations(
 
 @pytest.mark.parametrize("period_s", [4.0, 12.0])
 def test_a_radar_track_ends_soon_after_the_radar_stops_seeing_it(period_s: float) -> None:
-    """3.5 missed rotations end a confirmed radar track, whatever the window; the
+    """2.5 missed rotations end a confirmed radar track, whatever the window; the
     revisit learnt from a Pd of 0.9 is a little over the rotation, and the window adds up
-    to a second: at most 5."""
+    to a second: at most 4."""
     rng = np.random.default_rng(100 + int(period_s))
     silent_after = np.full(30, np.inf)
     silent_after[:10] = 5 * period_s  # ten targets vanish (landed, masked) after 5 turns
@@ -106,7 +106,7 @@ def test_a_radar_track_ends_soon_after_the_radar_stops_seeing_it(period_s: float
         f"\n{period_s:.0f} s rotation: tracks end {coasting.max():.2f} rotations "
         "after the last plot"
     )
-    assert coasting.max() <= 5.0
+    assert coasting.max() <= 4.0
     # The others are still tracked.
     time_s, tracks = windows[-1]
     positions = np.array([t.enu_position_m for t in tracks])

@@ -83,6 +83,9 @@ class RevisitDeleter(Deleter):
     tentative_revisits: float = 2.5
     confirmed_revisits: float = 3.5
     identity_coast_s: float = 90.0
+    identity_shown_revisits: float = 3.5
+    """A held cooperative track is shown until this many of its revisits are missed (its
+    reports are sparser and more regular than a radar's looks), then dormant."""
     max_coast_s: float = float("inf")
     """Any track not updated for this long ends."""
     max_position_sigma_m: float = 10_000.0
@@ -128,6 +131,10 @@ class RevisitDeleter(Deleter):
         """A held track past its allowance is kept (its number, its identity) but not
         shown: nothing says where the object is now, and a consumer would take a track on
         the picture for one some sensor still follows."""
-        allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        allowance = np.where(
+            tracks.confirmed,
+            max(self.confirmed_revisits, self.identity_shown_revisits),
+            self.tentative_revisits,
+        )
         result: BoolArray = self._held(tracks, time) & (tracks.overdue > allowance)
         return result

@@ -36,7 +36,7 @@ def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTa
     """The operational configuration: 3-D IMM (CV + CT), GNN, identity-first association;
     management in time (docs/fusion.md): confirmed at the 3rd update (2nd for a
     cooperative identity) with no 2.5 expected revisits missed in between, deleted after
-    3.5 missed revisits (a cooperative identity: not within 90 s); a track's label widens
+    2.5 missed revisits (a cooperative identity: held 90 s, shown for 3.5); a track's label widens
     back ``label_window_s`` after a restrictive input stops."""
     return MultiTargetTracker(
         predictor=IMMPredictor(),
@@ -46,7 +46,7 @@ def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTa
         initiator=RevisitInitiator(confirm_hits=3, velocity_sigma_mps=150.0),
         deleter=RevisitDeleter(
             tentative_revisits=2.5,
-            confirmed_revisits=3.5,
+            confirmed_revisits=2.5,
             identity_coast_s=90.0,
             max_coast_s=900.0,
             max_position_sigma_m=5_000.0,

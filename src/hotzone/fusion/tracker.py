@@ -115,6 +115,9 @@ class MultiTargetTracker:
     revisit: RevisitModel = field(default_factory=RevisitModel)
     """Learns each source's expected revisit of each track (time-based management)."""
     identity_gate_m: float = 2_000.0
+    duplicate_speed_mps: float = 15.0
+    """A confirmed track without identity as near a track with one as both gates allow,
+    moving within this speed of it, is that track's duplicate and ends."""
     identity_max_speed_mps: float = 400.0
     """A report of a track's identity is that object's when it lies within
     ``identity_gate_m`` + 3 sigma of the report + ``identity_max_speed_mps`` x (time since
@@ -375,6 +378,7 @@ class MultiTargetTracker:
         if newly_confirmed.any():
             self._find_identity_conflicts(predicted, newly_confirmed, time)
         doomed = self.deleter.delete_tracks(predicted, time, self.spatial_dims)
+        doomed |= self._duplicates(predicted)
         if doomed.any():
             keep = np.flatnonzero(~doomed)
             tracks, predicted = tracks.take(keep), predicted.take(keep)
@@ -382,6 +386,37 @@ class MultiTargetTracker:
         self.time = time if self.time is None else max(self.time, time)
         hidden = self.deleter.dormant(predicted, time)
         return predicted.take(np.flatnonzero(~hidden)) if hidden.any() else predicted
+
+    def _duplicates(self, tracks: TrackBatch) -> BoolArray:
+        """Confirmed tracks without identity that are the same object as a confirmed track
+        with one: same position within the gate of both covariances, same velocity within
+        ``duplicate_speed_mps``. A report of an identity goes to its track first, so a
+        radar track started beside it while they disagreed would otherwise never rejoin
+        it; the identity's track takes the radar's plots from then on."""
+        result = np.zeros(tracks.size, dtype=np.bool_)
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        anonymous = np.flatnonzero(tracks.confirmed & ~cooperative)
+        known = np.flatnonzero(tracks.confirmed & cooperative)
+        if len(anonymous) == 0 or len(known) == 0:
+            return result
+        dims = self.spatial_dims
+        state = tracks.state
+        covariance = tracks.covariance[:, :dims, :dims]
+        offset = state[anonymous, None, :dims] - state[None, known, :dims]
+        close = np.linalg.norm(offset, axis=2) < 5_000.0
+        rows, columns = np.nonzero(close)
+        if len(rows) == 0:
+            return result
+        pair_offset = offset[rows, columns]
+        combined = covariance[anonymous[rows]] + covariance[known[columns]]
+        distance = mahalanobis_squared(pair_offset, combined)
+        speed = np.linalg.norm(
+            state[anonymous[rows], dims : 2 * dims] - state[known[columns], dims : 2 * dims],
+            axis=1,
+        )
+        same = (distance <= self.gater.threshold(dims)) & (speed <= self.duplicate_speed_mps)
+        result[anonymous[rows[same]]] = True
+        return result
 
     @staticmethod
     def _copy(tracks: TrackBatch) -> TrackBatch:
