@@ -26,6 +26,7 @@ from hotzone.c2.webauthn import RelyingParty, base64url, signature_fault
 from hotzone.types import Decision, OperatorRole, Verdict, WebAuthnAssertion
 from hotzone.types.signing import decision_challenge
 from tests.api.server import running_server
+from tests.web.conftest import add_virtual_authenticator
 
 STATIC = Path(hotzone.web.__file__).resolve().parent / "static"
 PAGE = """<!doctype html>
@@ -141,21 +142,7 @@ def page_with_authenticator(browser: Browser, site: Site, user: str, pages: list
     that verifies its user), on the test page as ``user``."""
     page = browser.new_context().new_page()
     pages.append(page)
-    devtools = page.context.new_cdp_session(page)
-    devtools.send("WebAuthn.enable", {"enableUI": False})
-    devtools.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": False,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    add_virtual_authenticator(page)
     page.goto(f"{site.url}/?user={user}")
     page.wait_for_selector("body[data-ready=true]", state="attached")
     return page
