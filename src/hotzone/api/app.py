@@ -277,6 +277,7 @@ def create_app(
         guard=LoginGuard(free_attempts=config.login_free_attempts),
         unknown_user_hash=hash_password(secrets.token_urlsafe(16)),
     )
+    state.picture.nation = config.nation  # alliance tracks name its tracks LT:suwalki-1
     if config.scenario is not None:
         state.scenario = load_scenario(config.scenario)
         state.layers = scenario_layers(state.scenario)

@@ -85,7 +85,13 @@ async def run_node(
     nation = check_nation(options.nation)
     loaded = load_scenario(options.scenario)
     # A node is never a simulation (RunMode.LIVE): only enrolled people decide.
-    built = build_stages(loaded, seed=options.seed, sectors=options.sectors, nation=nation)
+    built = build_stages(
+        loaded,
+        seed=options.seed,
+        sectors=options.sectors,
+        nation=nation,
+        allied=bool(options.alliance),
+    )
     run_stages: list[Stage] = list(stages) if stages is not None else list(built.stages)
     streams = federation_streams(nation, options.replicas)
     if not options.alliance:

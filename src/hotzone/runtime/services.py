@@ -23,6 +23,7 @@ from hotzone.bus import Bus, BusMessage
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
 from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
+from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
@@ -116,6 +117,9 @@ class StageService:
                 self.counters.dead_letters += 1
                 await self._publish(message)
                 continue
+            # A stage that reads allies' subjects sees their copies named after their
+            # origin (``PL:suwalki-1``), as the picture does: never as its own.
+            message = name_allied_copy(bus_message.subject, message)
             if self.stage.accepts(message):
                 self.counters.received[type(message).__name__] += 1
                 window.append(message)
