@@ -56,8 +56,15 @@ class AlliedTrackFusion:
     weight_rule: WeightRule = fast_weight
     """The closed-form CI weight: a node fuses every object every second, and the optimal
     weight costs ~50 solves per fusion for a covariance a few per cent smaller."""
-    max_track_age_s: float = 10.0
-    """A national track not updated for this long (by the node's clock) leaves."""
+    max_track_age_s: float = 30.0
+    """An ally's track not updated for this long (by the node's clock) leaves. Copies
+    arrive late (the sharing path, an ally's clock behind the node's) and are predicted to
+    the step's time with the uncertainty that adds."""
+    report_gap_s: float = 3.0
+    """A national track leaves when its nation has reported newer tracks for this long
+    without it: a tracker reports every confirmed track at every step, so one missing from
+    its reports has ended. Judged on each nation's own clock, so neither a busy tracker of
+    the node's own nor an ally whose copies arrive late loses its tracks."""
     max_waiting: int = 600
     """Updates of one national track kept waiting for the node's clock (the oldest go)."""
     fusion: AllianceFusionStage = field(init=False)
@@ -83,6 +90,14 @@ class AlliedTrackFusion:
             if isinstance(message, Track) and not message.contributions:
                 self._take(message)
         self._release_due(time)
+        reported: dict[str, datetime] = {}
+        for (nation, _), track in self._current.items():
+            if nation not in reported or reported[nation] < track.time:
+                reported[nation] = track.time
+        for key, track in self._current.items():
+            if (reported[key[0]] - track.time).total_seconds() > self.report_gap_s:
+                # Ended: the stage lets a deleted track go from its alliance track.
+                self._current[key] = msgspec.structs.replace(track, status=TrackStatus.DELETED)
         national = [(nation, track) for (nation, _), track in sorted(self._current.items())]
         fused = self.fusion.step(time, national)
         for key, track in list(self._current.items()):

@@ -35,6 +35,10 @@ from hotzone.runtime.federation_servers import (
 from hotzone.runtime.node import NodeOptions, NodeReport, run_node
 
 DEMO_SCENARIOS = {"PL": "suwalki-drones", "LT": "suwalki-drones", "RO": "black-sea-coast"}
+#: The nations replay at one pace, 5x real time, so their clocks stay together: each node
+#: fuses its allies' copies with its own tracks of the same moment (a replay as fast as
+#: possible runs ahead of the copies it receives, which then arrive too old to fuse).
+DEMO_SPEED = 2.0
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ async def _run_nodes(
                 alliance=tuple(nations),
                 seed=seed,
                 duration_s=duration_s,
+                speed=DEMO_SPEED,
             ),
             before_close=before_close,
         )
