@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from hotzone.store import SQLiteStore
 from hotzone.types import Track, to_json
 from hotzone.types.labels import Label
 from hotzone.types.subjects import clock_subject
+from tests.api.alliance_views import drawn, objects_drawn
 from tests.api.conftest import login
 
 SCENARIO = "suwalki-drones"
@@ -104,12 +104,10 @@ def test_lt_shows_one_track_per_object_it_and_pl_track(tmp_path: Path) -> None:
                 for track in allied[at]:
                     copy = to_json(_relabelled(track, ALLIED_LABEL))
                     await bus.publish("hz.LT.ally.PL.trk.suwalki", copy)
-            ticks = 0
-            for at in [*sorted(own), max(own) + 1.0]:
+            for ticks, at in enumerate([*sorted(own), max(own) + 1.0], start=1):
                 for track in own.get(at, []):
                     await bus.publish("hz.LT.trk.suwalki", to_json(track))
                 await bus.publish(clock_subject("LT"), encode_tick(at + 1.0), {"kind": "tick"})
-                ticks += 1
                 # As the pipeline does: a window's outputs are out before the next tick.
                 while any(service.ticks_done < ticks for service in services):
                     await asyncio.sleep(0.001)
@@ -140,34 +138,13 @@ def test_lt_shows_one_track_per_object_it_and_pl_track(tmp_path: Path) -> None:
 
     # The page draws what is confirmed and not under an alliance track it holds: at the
     # end, every object tracked by LT or PL is drawn once.
-    def drawn(view: dict[str, Any]) -> bool:
-        cover = by_id.get(view["fused_into"] or "")
-        return view["status"] == "confirmed" and not (cover and cover["status"] == "confirmed")
-
-    final = [v for v in views if v["time"] == datetime.fromtimestamp(last_step, UTC).isoformat()]
-    objects: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    nationals = [v for v in final if not v["contributions"]]
-    for view in nationals:
-        near = [i for i, o in enumerate(nationals) if _close(view, o)]
-        objects[min(near)].append(view)
-    for members in objects.values():
-        drawn_here = [m for m in members if drawn(m)]
-        covers = {m["fused_into"] for m in members if m["fused_into"]}
-        assert len(drawn_here) + len(covers) == 1, members
-    assert len(objects) >= 3
+    final = datetime.fromtimestamp(last_step, UTC).isoformat()
+    counts = objects_drawn(views, final)
+    assert len(counts) >= 3 and set(counts.values()) == {1}, counts
     # PL's copy of the object LT does not track stays PL's, drawn as such.
     alone = by_id[f"PL:{pl_alone.track_id}"]
-    assert alone["fused_into"] is None and drawn(alone) and alone["nations"] == ["PL"]
+    assert alone["fused_into"] is None and drawn(alone, by_id) and alone["nations"] == ["PL"]
 
 
 def _relabelled(track: Track, label: str) -> Track:
     return msgspec.structs.replace(track, releasability=label)
-
-
-def _close(first: dict[str, Any], second: dict[str, Any]) -> bool:
-    """Two national tracks of one object: within 300 m of each other."""
-    frame = LocalFrame(first["lat_deg"], first["lon_deg"], 0.0)
-    east, north, _ = frame.geodetic_to_enu(
-        second["lat_deg"], second["lon_deg"], first["altitude_m"]
-    )
-    return bool(math.hypot(float(east), float(north)) < 300.0)
