@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.geo import LocalFrame
-from hotzone.types import GeoPoint, Track, TrackStatus
+from hotzone.types import GeoPoint, Track, TrackStatus, from_json
 from hotzone.types.allied import contributing_nations, split_origin
 from hotzone.types.labels import Label, LabelConflict, meet_all
 
@@ -239,3 +240,24 @@ def test_a_copy_relabelled_to_share_no_nation_with_its_partner_leaves() -> None:
         [_track("suwalki-1", at, _circling(at), "NATIONAL LT"), narrowed],
     )
     assert [(t.status, t.releasability) for t in outputs] == [(TrackStatus.DELETED, "REL LT PL")]
+
+
+def test_a_copy_that_cannot_be_fused_is_a_dead_letter_and_the_rest_goes_on() -> None:
+    fusion = _fusion()
+    broken = msgspec.structs.replace(
+        _track("PL:suwalki-4", 1.0, _circling(1.0), "REL PL LT"),
+        covariance=tuple(tuple(0.0 for _ in range(6)) for _ in range(6)),
+    )
+    outputs = fusion.step(
+        T0 + timedelta(seconds=1),
+        [
+            _track("suwalki-1", 1.0, _circling(1.0)),
+            _track("PL:suwalki-2", 1.0, _circling(1.0)),
+            broken,
+        ],
+    )
+    assert [t.contributions for t in outputs] == [("LT:suwalki-1", "PL:suwalki-2")]
+    (letter,) = fusion.take_dead_letters()
+    assert letter.reason == "track PL:suwalki-4: covariance is not positive definite"
+    assert letter.releasability == "REL PL LT" and from_json(letter.raw) == broken
+    assert fusion.take_dead_letters() == []

@@ -30,10 +30,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import msgspec
+import numpy as np
 
-from hotzone.fusion.track_to_track import AllianceFusionStage, WeightRule, fast_weight
+from hotzone.fusion.track_to_track import (
+    AllianceFusionStage,
+    WeightRule,
+    fast_weight,
+    padded_state,
+)
 from hotzone.geo import LocalFrame
-from hotzone.types import Track, TrackStatus
+from hotzone.types import DeadLetter, Track, TrackStatus, to_json
 from hotzone.types.allied import contribution, split_origin
 from hotzone.types.labels import Label, LabelConflict
 
@@ -69,7 +75,10 @@ class AlliedTrackFusion:
     """Updates of one national track kept waiting for the node's clock (the oldest go)."""
     fusion: AllianceFusionStage = field(init=False)
     rejected: list[str] = field(default_factory=list)
-    """Why an alliance track was not published (a label conflict), one line each."""
+    """Why an alliance track was not published (a label conflict), the latest lines."""
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    """National tracks refused (a covariance that is not one), taken with
+    `take_dead_letters`."""
     _waiting: dict[NationalKey, list[Track]] = field(default_factory=dict)
     _current: dict[NationalKey, Track] = field(default_factory=dict)
     _shown: dict[int, Track] = field(default_factory=dict)
@@ -107,7 +116,24 @@ class AlliedTrackFusion:
                 del self._current[key]
         return self._published(time, fused)
 
+    def take_dead_letters(self) -> list[DeadLetter]:
+        letters, self.dead_letters = self.dead_letters, []
+        return letters
+
     def _take(self, track: Track) -> None:
+        if (fault := _fault(track)) is not None:
+            # Bad input (an ally's, or a broken own track) is refused with the reason,
+            # never fused and never a failed step.
+            self.dead_letters.append(
+                DeadLetter(
+                    time=track.time,
+                    source="alliance",
+                    reason=f"track {track.track_id}: {fault}",
+                    raw=to_json(track),
+                    releasability=track.releasability,
+                )
+            )
+            return
         origin, national_id = split_origin(track.track_id)
         if origin is not None:
             track = msgspec.structs.replace(track, track_id=national_id)
@@ -141,7 +167,7 @@ class AlliedTrackFusion:
             try:
                 label = self._ceiling.meet(Label.parse(track.releasability)).text
             except LabelConflict as error:
-                self.rejected.append(f"{track.track_id}: {error}")
+                self.rejected = [*self.rejected[-99:], f"{track.track_id}: {error}"]
                 continue
             alliance = msgspec.structs.replace(
                 track,
@@ -155,3 +181,16 @@ class AlliedTrackFusion:
             last = self._shown.pop(number)
             outputs.append(msgspec.structs.replace(last, time=time, status=TrackStatus.DELETED))
         return outputs
+
+
+def _fault(track: Track) -> str | None:
+    """Why a national track cannot be fused (its covariance), or None."""
+    try:
+        mean, covariance = padded_state(track)
+    except ValueError as error:
+        return str(error)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(covariance))):
+        return "state or covariance is not finite"
+    if np.linalg.eigvalsh((covariance + covariance.T) / 2.0).min() <= 0.0:
+        return "covariance is not positive definite"
+    return None

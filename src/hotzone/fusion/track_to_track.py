@@ -226,7 +226,7 @@ class _AllianceState:
     releasability: str
 
 
-def _padded(track: Track) -> tuple[FloatArray, FloatArray]:
+def padded_state(track: Track) -> tuple[FloatArray, FloatArray]:
     """A national track's 6-D state and covariance in its own sector frame."""
     covariance = np.asarray(track.covariance, dtype=np.float64)
     position = np.asarray(track.enu_position_m, dtype=np.float64)
@@ -329,7 +329,7 @@ class AllianceFusionStage:
         return estimates
 
     def _to_common_frame(self, track: Track) -> tuple[FloatArray, FloatArray]:
-        mean, covariance = _padded(track)
+        mean, covariance = padded_state(track)
         if not np.all(np.isfinite(covariance)) or not np.all(np.isfinite(mean)):
             raise ValueError("state or covariance is not finite")
         if np.linalg.eigvalsh((covariance + covariance.T) / 2.0).min() <= 0.0:

@@ -163,6 +163,7 @@ def alliance_stage(scenario: Scenario, nation: str) -> BusStage:
         input_subjects=("trk.>", "ally.*.trk.>"),
         input_types=(Track,),
         run_step=stage.step,
+        collect_extra=stage.take_dead_letters,
     )
 
 
