@@ -261,3 +261,8 @@ def test_a_copy_that_cannot_be_fused_is_a_dead_letter_and_the_rest_goes_on() -> 
     assert letter.reason == "track PL:suwalki-4: covariance is not positive definite"
     assert letter.releasability == "REL PL LT" and from_json(letter.raw) == broken
     assert fusion.take_dead_letters() == []
+    # A copy dated an hour ahead would wait for ever: refused too.
+    future = _track("PL:suwalki-6", 3_600.0, _circling(1.0))
+    fusion.step(T0 + timedelta(seconds=2), [future])
+    (letter,) = fusion.take_dead_letters()
+    assert "dated 3598 s ahead of the node's clock" in letter.reason

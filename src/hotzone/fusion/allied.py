@@ -73,6 +73,9 @@ class AlliedTrackFusion:
     the node's own nor an ally whose copies arrive late loses its tracks."""
     max_waiting: int = 600
     """Updates of one national track kept waiting for the node's clock (the oldest go)."""
+    max_ahead_s: float = 600.0
+    """A track dated further ahead of the node's clock is refused (a dead letter), so
+    nothing waits for ever."""
     fusion: AllianceFusionStage = field(init=False)
     rejected: list[str] = field(default_factory=list)
     """Why an alliance track was not published (a label conflict), the latest lines."""
@@ -97,7 +100,7 @@ class AlliedTrackFusion:
     def step(self, time: datetime, inputs: Sequence[object]) -> list[Track]:
         for message in inputs:
             if isinstance(message, Track) and not message.contributions:
-                self._take(message)
+                self._take(message, time)
         self._release_due(time)
         reported: dict[str, datetime] = {}
         for (nation, _), track in self._current.items():
@@ -120,8 +123,12 @@ class AlliedTrackFusion:
         letters, self.dead_letters = self.dead_letters, []
         return letters
 
-    def _take(self, track: Track) -> None:
-        if (fault := _fault(track)) is not None:
+    def _take(self, track: Track, time: datetime) -> None:
+        fault = _fault(track)
+        ahead_s = (track.time - time).total_seconds()
+        if fault is None and ahead_s > self.max_ahead_s:
+            fault = f"dated {ahead_s:.0f} s ahead of the node's clock"
+        if fault is not None:
             # Bad input (an ally's, or a broken own track) is refused with the reason,
             # never fused and never a failed step.
             self.dead_letters.append(
