@@ -102,9 +102,9 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
         for line in scenario.infrastructure
     )
     countries = {country for border in borders for country in border.countries}
-    # The alliance defends its own members; the states across the eastern border are the
-    # ones a crossing from which makes a track suspect.
-    hostile = tuple(sorted(countries & HOSTILE_STATES))
+    # Which states are hostile is the scenario's policy (its ``hostile_states``), not a
+    # constant of the code: the alliance defends its own members on every other side.
+    hostile = tuple(sorted(set(scenario.hostile_states)))
     return AssessmentContext(
         home_countries=tuple(sorted(countries - set(hostile))),
         hostile_countries=hostile,
@@ -112,9 +112,6 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
         borders=borders,
         infrastructure=lines,
     )
-
-
-HOSTILE_STATES = frozenset({"BY", "RU"})
 
 
 def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:

@@ -132,6 +132,8 @@ class ScenarioSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     releasability: Releasability = "NATO"
     defended_assets: list[DefendedAsset] = msgspec.field(default_factory=list)
     borders: list[Border] = msgspec.field(default_factory=list)
+    # Policy, not geography: the states a border crossing from which makes a track suspect.
+    hostile_states: list[CountryCode] = msgspec.field(default_factory=list)
     jamming_areas: list[JammingAreaSpec] = msgspec.field(default_factory=list)
     cyber_attacks: list[CyberAttackSpec] = msgspec.field(default_factory=list)
     infrastructure: list[InfrastructureLine] = msgspec.field(default_factory=list)
