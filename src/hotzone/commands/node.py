@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hotzone.bus import BusPublishError
     from hotzone.bus.nkeys import NkeyError
+    from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError
     from hotzone.runtime.federation_servers import check_nation
     from hotzone.runtime.node import NodeOptions, run_node
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     check_sectors(options.scenario, options.sectors)
     try:
         report = asyncio.run(run_node(options))
-    except (ScenarioError, NkeyError, PostgresStoreError) as error:
+    except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None

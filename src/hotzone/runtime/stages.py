@@ -23,7 +23,7 @@ from hotzone.assess.context import (
 )
 from hotzone.assess.stage import AssessmentStage
 from hotzone.c2.authority import RegistrySource
-from hotzone.c2.config import C2Spec, load_c2_spec, shipped_c2_path
+from hotzone.c2.config import C2Spec, c2_config_path, load_c2_spec
 from hotzone.c2.keys import OperatorKey, OperatorRegistry, RegistryFile
 from hotzone.c2.stage import ResponseStage
 from hotzone.c2.trust import NodeKey, node_key_for, operators_path, trusted_node_keys
@@ -222,10 +222,11 @@ def build_stages(
     run = RunStages(
         stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
     )
-    if not shipped_c2_path(scenario.name).is_file():
+    c2_path = c2_config_path(scenario)
+    if c2_path is None:
         run.response_note = f"no response stage: no c2 config for {scenario.name}"
         return run
-    spec = load_c2_spec(scenario.name)  # a malformed file is an error, never silence
+    spec = load_c2_spec(c2_path)  # a malformed file is an error, never silence
     node_key = node_key_for(nation, home)
     run.trusted_issuers = {**trusted_node_keys(home), node_key.key_id: node_key.public_raw}
     registry: RegistrySource
