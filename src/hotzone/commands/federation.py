@@ -88,7 +88,8 @@ def add_parser(subparsers: SubParsers) -> None:
         "federation-demo",
         help="hub + PL, LT, RO nats-servers on 127.0.0.1, each nation running its scenario",
         description="Start a hub and PL, LT and RO leaf nats-servers on 127.0.0.1 (free "
-        "ports, temporary stores), run suwalki-drones in PL and LT and black-sea-coast in RO, "
+        "ports, stores in the run folder; accounts, credentials and TLS as 'federation "
+        "config' writes them), run suwalki-drones in PL and LT and black-sea-coast in RO, "
         "share what is releasable, show each nation's picture, and stop every process.",
     )
     demo.add_argument("--duration", type=DURATION_S, default=120.0, help="seconds to simulate")
