@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
@@ -45,7 +45,7 @@ from hotzone.types import (
     Track,
     to_json,
 )
-from tests.federation.helpers import EchoTracker, detection
+from tests.federation.helpers import EPOCH, EchoTracker, detection
 from tests.federation.servers import running_standalone
 
 SECTORS = ("north", "east", "south", "west")
@@ -350,3 +350,37 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
         assert owner_log.count("c2_state") >= 1
     capsys.readouterr()
     assert main(["audit", "verify", str(owner_store)]) == 0, capsys.readouterr()
+
+
+def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
+    scenario = load_scenario("suwalki-drones")
+    stages = build_stages(scenario, nation="PL").stages
+    assert [s.name for s in stages][:3] == ["fusion", "assess", "c2"]
+    sector_node = node_stages(stages, scenario, ("suwalki", "lazdijai"), owner=False)
+    owner = node_stages(stages, scenario, ("lazdijai",), owner=True)
+    alone = node_stages(stages, scenario, (), owner=True)
+    assert [s.name for s in sector_node] == ["fusion"]
+    assert [s.name for s in owner] == [s.name for s in stages] == [s.name for s in alone]
+    base = detection(1, "suwalki")
+    by_sector = {
+        sector: msgspec.structs.replace(base, sector=sector)
+        for sector in ("suwalki", "lazdijai", "", UNKNOWN_SECTOR)
+    }
+    takes = {
+        name: {sector for sector, d in by_sector.items() if stages_[0].accepts(d)}
+        for name, stages_ in (("sector node", sector_node), ("owner", owner), ("alone", alone))
+    }
+    assert takes == {
+        "sector node": {"suwalki", "lazdijai"},
+        "owner": {"lazdijai", "", UNKNOWN_SECTOR},
+        "alone": set(by_sector),
+    }
+    # A node of two sectors names its tracks after the first: a subject NATS takes.
+    tracker = build_stages(scenario, nation="PL", sectors=("suwalki", "lazdijai")).stages[0]
+    tracks = []
+    for second in range(8):
+        at = EPOCH + timedelta(seconds=second)
+        plot = msgspec.structs.replace(base, detection_id=f"plot-{second}", time=at)
+        tracks.extend(tracker.step(at + timedelta(milliseconds=500), [plot]))
+    assert tracks and {t.sector for t in tracks if isinstance(t, Track)} == {"suwalki"}
+    assert {subject_for(t, "PL") for t in tracks if isinstance(t, Track)} == {"hz.PL.trk.suwalki"}
