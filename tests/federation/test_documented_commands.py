@@ -200,8 +200,8 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
                     child.communicate()
             for process in processes:
                 process.stop()
-    for output in outputs.values():
-        print(output.strip().splitlines()[-1])  # what each node did, for the log
+    with capsys.disabled():  # what each node did, for the log
+        print("", *(output.strip().splitlines()[-1] for output in outputs.values()), sep="\n")
     # Every copy PL released to LT crossed the hub into LT's servers, and nothing else.
     assert held == released_to_lt
     # Every detection and report PL published was tracked once, by one of its two nodes.

@@ -276,6 +276,12 @@ def _tracked(output: str) -> int:
     return int(match.group(1))
 
 
+def _recorded(output: str) -> int:
+    match = re.search(r"(\d+) messages recorded", output)
+    assert match is not None, output
+    return int(match.group(1))
+
+
 def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -317,15 +323,19 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
                     process.communicate()
     for name, process in processes.items():
         assert process.returncode == 0, f"{name}: {outputs[name]}"
-    print(outputs)
+    with capsys.disabled():  # what each node did, for the log
+        print("", *(output.strip().splitlines()[-1] for output in outputs.values()), sep="\n")
 
     # Every detection and report tracked once: the sector node's by it, the rest by the owner.
     assert _tracked(outputs["sector node"]) == len(in_node_sectors)
     assert _tracked(outputs["owner"]) == len(tracked_inputs) - len(in_node_sectors)
+    recorded = {name: _recorded(output) for name, output in outputs.items()}
     with SQLiteStore(node_store) as sector_log, SQLiteStore(owner_store) as owner_log:
         # The sector node only tracks: no assessment, c2 or audit of its own.
         for kind in ("assessment", "audit", "c2_state", "alert"):
             assert sector_log.count(kind) == 0, kind
+        assert sector_log.count() == recorded["sector node"] > 0
+        assert owner_log.count() == recorded["owner"] > recorded["sector node"]
         sector_tracks = {m.message.sector for m in sector_log.replay(types=["track"])}
         assert sector_tracks == set(NODE_SECTORS)
         # The owner's log is the nation's: both nodes' tracks, one assessment per track

@@ -267,5 +267,7 @@ async def _serve(pipeline: Pipeline) -> PipelineProgress:
     """Run the stage services and the recorder until a shutdown tick arrives."""
     services: list[StageService | RecorderService] = [*pipeline.services, pipeline.recorder]
     await asyncio.gather(*(service.run() for service in services))
+    pipeline.progress.recorded = pipeline.recorder.recorded
+    pipeline.progress.dead_letters = pipeline.recorder.dead_letters
     pipeline.progress.finished = True
     return pipeline.progress
