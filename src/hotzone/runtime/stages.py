@@ -117,8 +117,10 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
 def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
     """The tracker of a node owning ``sectors`` (default: the whole scenario).
 
-    Its tracks are named after the sectors it owns, so the nodes that share a nation's
-    sectors never publish the same track id; they live in the first owned sector's frame.
+    Its tracks live in the first owned sector's frame and are named after that sector
+    (``Track.sector``, their subject ``hz.{N}.trk.{sector}`` and id prefix): each sector
+    has one tracking node, so nodes that share a nation's sectors never publish the same
+    track id.
     """
     frames = scenario.sector_frames()
     unknown = [sector for sector in sectors if sector not in frames]
@@ -130,7 +132,7 @@ def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
     owned = list(sectors) or [scenario.sectors[0].name]
     stage = TrackingStage(
         frame=frames[owned[0]] if sectors else scenario.frame,
-        sector="+".join(owned),
+        sector=owned[0],
         confirmed_only=True,
         releasability=scenario.releasability,
     )
