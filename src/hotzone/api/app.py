@@ -113,6 +113,8 @@ class ApiConfig:
     session_idle_timeout_s: float = 1800.0
     session_lifetime_s: float = 12 * 3600.0
     max_sessions_per_user: int = 5
+    #: Why the run has no response stage (no c2 config), shown on the page; "" when it has.
+    response_note: str = ""
 
 
 @dataclass
@@ -721,6 +723,8 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             "aborted_by": c2_state.changed_by if c2_state and c2_state.abort_active else None,
             "scenario": scenario.name if scenario else None,
             "stream_clients": len(state.hub.clients),
+            # A run without c2 says so: no proposals will come, and that is not a fault.
+            "response_stage": state.config.response_note or None,
         }
 
     @app.get("/api/runs", tags=["runs"])

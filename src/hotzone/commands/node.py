@@ -40,7 +40,17 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     parser.add_argument("--domain", default=None, help="JetStream domain (default: nation)")
     parser.add_argument(
-        "--sectors", type=_codes, default=(), help="comma-separated sectors this node owns"
+        "--sectors",
+        type=_codes,
+        default=(),
+        help="comma-separated sectors this node tracks (a sector node: tracking only); "
+        "default every sector, and the node is the nation's owner",
+    )
+    parser.add_argument(
+        "--owner",
+        action="store_true",
+        help="with --sectors: this node is also the nation's owner (assessment, c2, audit, "
+        "sharing; tracks the detections no sector node claims). One owner per nation",
     )
     parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
@@ -84,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
 
     from hotzone.bus import BusPublishError
     from hotzone.bus.nkeys import NkeyError
+    from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError
     from hotzone.runtime.federation_servers import check_nation
-    from hotzone.runtime.node import NodeOptions, run_node
+    from hotzone.runtime.node import NodeOptions, check_roles, run_node
     from hotzone.sim.scenario import ScenarioError
     from hotzone.store import PostgresStoreError
 
@@ -114,17 +125,23 @@ def run(args: argparse.Namespace) -> int:
         connect_deadline_s=args.connect_timeout,
         credentials=args.creds,
         tls_ca=args.tls_ca,
+        owner=args.owner,
     )
     check_sectors(options.scenario, options.sectors)
     try:
+        check_roles(options)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    try:
         report = asyncio.run(run_node(options))
-    except (ScenarioError, NkeyError, PostgresStoreError) as error:
+    except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None
     progress = report.progress
     print(
         f"{nation}: {sum(progress.published.values())} inputs, "
+        f"tracked {report.tracked} ({report.role}), "
         f"{progress.recorded} messages recorded, shared {report.shared_out}, "
         f"received {report.received_from}, refused {report.refused}"
     )
