@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.bus import InProcessBus
 from hotzone.geo import LocalFrame
+from hotzone.runtime.node import node_stages
 from hotzone.runtime.pipeline import delivery_time
 from hotzone.runtime.services import RecorderService, StageService, encode_tick
 from hotzone.runtime.stages import build_stages, tracking_stage
@@ -66,17 +67,20 @@ def _distance_m(first: Track, second: Track) -> float:
     return float(math.hypot(float(east), float(north)))
 
 
-def test_only_a_node_with_allies_and_all_its_sectors_merges_allied_copies(tmp_path: Path) -> None:
+def test_the_owner_with_allies_merges_allied_copies_and_a_sector_node_does_not(
+    tmp_path: Path,
+) -> None:
     scenario = load_scenario(SCENARIO)
 
-    def names(**options: Any) -> list[str]:
-        built = build_stages(scenario, nation="LT", home=tmp_path, **options)
-        return [stage.name for stage in built.stages]
+    def names(sectors: tuple[str, ...] = (), owner: bool = True, **options: Any) -> list[str]:
+        built = build_stages(scenario, nation="LT", home=tmp_path, sectors=sectors, **options)
+        return [stage.name for stage in node_stages(built.stages, scenario, sectors, owner)]
 
     assert "alliance" in names(allied=True)
+    assert "alliance" in names(("suwalki",), owner=True, allied=True)
     assert "alliance" not in names()
     # A sector node reads only its sectors' subjects: no allied copies reach it.
-    assert "alliance" not in names(allied=True, sectors=("suwalki",))
+    assert "alliance" not in names(("suwalki",), owner=False, allied=True)
 
 
 def test_lt_shows_one_track_per_object_it_and_pl_track(tmp_path: Path) -> None:
