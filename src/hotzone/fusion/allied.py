@@ -61,7 +61,8 @@ class AlliedTrackFusion:
     """The stage's own label: no alliance track is labelled wider than this."""
     weight_rule: WeightRule = fast_weight
     """The closed-form CI weight: a node fuses every object every second, and the optimal
-    weight costs ~50 solves per fusion for a covariance a few per cent smaller."""
+    weight (a bisection of ~50 solves per fusion) made the stage 1.2-1.5x as costly
+    (`bench/alliance.py`); both are consistent."""
     max_track_age_s: float = 30.0
     """An ally's track not updated for this long (by the node's clock) leaves. Copies
     arrive late (the sharing path, an ally's clock behind the node's) and are predicted to
