@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from hotzone.api.picture import PictureState
 from hotzone.types import (
     Assessment,
@@ -95,3 +97,16 @@ def test_an_alliance_track_shows_what_its_own_contribution_was_assessed_to_be() 
     picture.ingest(_track("alliance-3", 1, contributions=("LT:suwalki-1", "PL:suwalki-7")))
     view = picture.track_view(picture.tracks["alliance-3"])
     assert (view["target_class"], view["standard_identity"]) == ("small_uav", "hostile")
+
+
+def test_an_allies_copy_claiming_to_stand_for_own_tracks_hides_nothing() -> None:
+    picture = PictureState(nation="LT")
+    picture.ingest(_track("suwalki-1", 0))
+    forged = _track("alliance-9", 1, contributions=("LT:suwalki-1", "PL:suwalki-1"))
+    picture.ingest(name_allied_copy("hz.LT.ally.PL.trk.alliance", forged))
+    assert picture.track_view(picture.tracks["suwalki-1"])["fused_into"] is None
+    view = picture.track_view(picture.tracks["PL:alliance-9"])
+    assert (view["contributions"], view["nations"]) == ([], ["PL"])
+    # Even handed over without its subject, a copy's claim covers nothing.
+    picture.ingest(msgspec.structs.replace(forged, track_id="PL:alliance-10"))
+    assert picture.track_view(picture.tracks["suwalki-1"])["fused_into"] is None

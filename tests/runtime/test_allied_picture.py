@@ -22,8 +22,10 @@ from fastapi.testclient import TestClient
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.bus import InProcessBus
 from hotzone.geo import LocalFrame
+from hotzone.runtime.federation import SHARED_FAMILIES
 from hotzone.runtime.node import node_stages
 from hotzone.runtime.pipeline import delivery_time
+from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import RecorderService, StageService, encode_tick
 from hotzone.runtime.stages import build_stages, tracking_stage
 from hotzone.sim.scenario import load_scenario
@@ -31,7 +33,7 @@ from hotzone.sim.simulator import simulate
 from hotzone.store import SQLiteStore
 from hotzone.types import Track, to_json
 from hotzone.types.labels import Label
-from hotzone.types.subjects import clock_subject
+from hotzone.types.subjects import alliance_track_subject, clock_subject, subject_matches
 from tests.api.alliance_views import drawn, objects_drawn
 from tests.api.conftest import login
 
@@ -152,3 +154,18 @@ def test_lt_shows_one_track_per_object_it_and_pl_track(tmp_path: Path) -> None:
 
 def _relabelled(track: Track, label: str) -> Track:
     return msgspec.structs.replace(track, releasability=label)
+
+
+def test_alliance_tracks_travel_where_no_stage_and_no_exporter_reads(tmp_path: Path) -> None:
+    own = _tracker_outputs(seed=2)
+    track = msgspec.structs.replace(
+        own[max(own)][0], track_id="alliance-1", contributions=("LT:suwalki-1", "PL:suwalki-1")
+    )
+    subject = subject_for(track, "LT")
+    assert subject == alliance_track_subject("LT") == "hz.LT.alliance.trk"
+    # The exporter shares only these families: an alliance track is never among them, so
+    # nothing fused from PL's copies goes back to PL as LT's own.
+    assert not any(subject_matches(f"hz.LT.{family}", subject) for family in SHARED_FAMILIES)
+    built = build_stages(load_scenario(SCENARIO), nation="LT", home=tmp_path, allied=True)
+    for stage in built.stages:
+        assert not any(subject_matches(f"hz.LT.{p}", subject) for p in stage.input_subjects)

@@ -187,8 +187,8 @@ class PictureState:
             track.position.height_m,
         )
         entry.history.append(point)
-        if track.contributions:
-            self._follow_alliance_track(track)
+        if track.contributions and split_origin(track.track_id)[0] is None:
+            self._follow_alliance_track(track)  # the nation's own alliance tracks only
         return self.track_update(entry)
 
     def picture_id(self, name: str) -> str:

@@ -56,7 +56,14 @@ def name_allied_copy(subject: str, message: AnyMessage) -> AnyMessage:
     if origin is None:
         return message
     match message:
-        case Track() | Assessment():
+        case Track():
+            # An ally's copy stands for the ally's own track: a claim to be fused from
+            # others' (allies never share their alliance tracks) is dropped, so it can
+            # neither hide a nation's tracks on its page nor escape being fused.
+            return msgspec.structs.replace(
+                message, track_id=contribution(origin, message.track_id), contributions=()
+            )
+        case Assessment():
             return msgspec.structs.replace(message, track_id=contribution(origin, message.track_id))
         case Alert():
             track_id = message.track_id
