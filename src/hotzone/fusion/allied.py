@@ -86,14 +86,12 @@ class AlliedTrackFusion:
     _waiting: dict[NationalKey, list[Track]] = field(default_factory=dict)
     _current: dict[NationalKey, Track] = field(default_factory=dict)
     _shown: dict[int, Track] = field(default_factory=dict)
-    _frames: dict[str, LocalFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ceiling = Label.parse(self.releasability)  # misconfigured: fail here
-        self._frames = dict(self.sector_frames)
         self.fusion = AllianceFusionStage(
             common_frame=self.common_frame,
-            sector_frames=self._frames,
+            sector_frames=self.sector_frames,
             weight_rule=self.weight_rule,
             max_track_age_s=self.max_track_age_s,
         )
@@ -145,11 +143,6 @@ class AlliedTrackFusion:
         origin, national_id = split_origin(track.track_id)
         if origin is not None:
             track = msgspec.structs.replace(track, track_id=national_id)
-        if track.sector not in self._frames and "+" in track.sector:
-            # A sector node's tracks (``suwalki+lazdijai-7``) live in its first sector's frame.
-            first = track.sector.split("+", 1)[0]
-            if first in self._frames:
-                self._frames[track.sector] = self._frames[first]
         self._waiting.setdefault((origin or self.nation, national_id), []).append(track)
 
     def _release_due(self, time: datetime) -> None:
