@@ -249,9 +249,7 @@ class UdpReceiver:
 
 def _relay_environment() -> dict[str, str]:
     """This environment, with the relay importing the same hotzone as this process."""
-    import hotzone
-
-    source_root = str(Path(hotzone.__file__).resolve().parent.parent)
+    source_root = str(Path(__file__).resolve().parents[2])  # the folder holding hotzone/
     inherited = os.environ.get("PYTHONPATH")
     path = source_root if not inherited else os.pathsep.join((source_root, inherited))
     return {**os.environ, "PYTHONPATH": path}
