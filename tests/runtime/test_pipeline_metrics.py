@@ -138,8 +138,10 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
                 assert refused.recv(1) == b""  # closed by the server at once
             samples = scrape_until(
                 url,
-                lambda s: total(s, "hotzone_dead_letters_total", source="sbs") >= 1
-                and value(s, "hotzone_connections_refused_total", source="sbs", reason="limit"),
+                lambda s: (
+                    total(s, "hotzone_dead_letters_total", source="sbs") >= 1
+                    and value(s, "hotzone_connections_refused_total", source="sbs", reason="limit")
+                ),
             )
             assert value(samples, "hotzone_connections_open", source="sbs") == 1
         output = ingest.finish()
@@ -175,9 +177,11 @@ def test_a_udp_burst_faster_than_decoding_is_all_accounted_for() -> None:
                 sent += 1
         samples = scrape_until(
             url,
-            lambda s: value(s, "hotzone_udp_datagrams_received_total", source="asterix")
-            + total(s, "hotzone_udp_datagrams_dropped_total", source="asterix")
-            >= sent,
+            lambda s: (
+                value(s, "hotzone_udp_datagrams_received_total", source="asterix")
+                + total(s, "hotzone_udp_datagrams_dropped_total", source="asterix")
+                >= sent
+            ),
         )
         # Counted while it runs: what the relay took, and refusals of the decoder.
         assert value(samples, "hotzone_udp_datagrams_received_total", source="asterix") > 0
@@ -218,9 +222,7 @@ def test_node_metrics_count_stage_inputs_outputs_and_malformed_bus_messages(
                 finally:
                     await client.close()
 
-            samples = scrape_until(
-                url, lambda s: total(s, "hotzone_stage_messages_in_total") > 0
-            )
+            samples = scrape_until(url, lambda s: total(s, "hotzone_stage_messages_in_total") > 0)
             asyncio.run(publish_garbage())
             samples = scrape_until(url, lambda s: total(s, "hotzone_stage_dead_letters_total"))
             node.interrupt()
