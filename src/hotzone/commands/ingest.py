@@ -252,19 +252,12 @@ def _check_sapient_tls(args: argparse.Namespace) -> None:
 
 
 def _sapient_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
-    """The SAPIENT port's TLS: this node's certificate and, with ``--sapient-client-ca``,
-    client certificates required (mutual TLS)."""
-    import ssl
+    """The SAPIENT port's TLS (`server_tls_context`), if asked for."""
+    from hotzone.runtime.sapient_server import server_tls_context
 
     if args.sapient_tls_cert is None:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(args.sapient_tls_cert, args.sapient_tls_key)
-    if args.sapient_client_ca is not None:
-        context.load_verify_locations(cafile=args.sapient_client_ca)
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
+    return server_tls_context(args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca)
 
 
 def _serve_metrics(args: argparse.Namespace) -> PipelineMetrics | None:

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from hotzone.ingest.sapient import messages as sapient_messages
@@ -56,6 +57,21 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5020
 #: An Error quotes the offending packet; a huge one is cut to this many bytes.
 MAX_QUOTED_PACKET_BYTES = 4096
+
+
+def server_tls_context(
+    certificate: Path, key: Path, client_ca: Path | None = None
+) -> ssl.SSLContext:
+    """TLS for the SAPIENT port: this node's certificate and key (PEM) and, with
+    ``client_ca``, client certificates signed by it required of every sensor and effector
+    (mutual TLS). TLS 1.2 at least."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class SapientServerError(RuntimeError):
