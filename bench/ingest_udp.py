@@ -40,7 +40,7 @@ from hotzone.runtime.sources import SourcePublisher, udp_chunks
 
 async def main(port, duration):
     publisher = SourcePublisher(InProcessBus(), "PL")
-    decoder = decoder_factories()["asterix"](DecoderOptions(extra={"framing": "datagram"}))
+    decoder = decoder_factories()["asterix"](DecoderOptions(framing="datagram"))
     chunks = udp_chunks("127.0.0.1", port, counters=publisher.counters,
                         on_bound=lambda: print("receiving datagrams", flush=True))
     with contextlib.suppress(TimeoutError):

@@ -40,8 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hotzone.bus import Bus
-    from hotzone.ingest.base import Decoder
-    from hotzone.ingest.registry import DecoderOptions
+    from hotzone.ingest.base import Decoder, DecoderOptions
     from hotzone.runtime.live_tracking import LiveTrackingService
     from hotzone.runtime.metrics import PipelineMetrics
     from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
@@ -172,15 +171,12 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.set_defaults(run=run)
 
 
-#: Formats whose decoders frame by datagram when told (``DecoderOptions.extra["framing"]``).
-DATAGRAM_FRAMED = frozenset({"asterix", "cot"})
-
-
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import socket
 
-    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.ingest.base import DecoderOptions
+    from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.sources import claim_unix_socket_path, parse_host_port
 
     factories = decoder_factories()
@@ -207,8 +203,8 @@ def run(args: argparse.Namespace) -> int:
         source_id=args.source_id,
         releasability=args.releasability,
         # Over UDP a datagram holds whole frames: a cut one is refused with its datagram,
-        # never joined with the next sender's bytes.
-        extra={"framing": "datagram"} if args.udp and args.format in DATAGRAM_FRAMED else {},
+        # never joined with the next sender's bytes (decoders that frame by datagram).
+        framing="datagram" if args.udp else "stream",
     )
     try:
         factories[args.format](options)  # fail fast on a bad sensors file

@@ -132,6 +132,8 @@ def _add_histogram(
 
 
 def _source_metrics(sources: dict[str, SourceCounters]) -> Iterator[Metric]:
+    if not sources:
+        return  # no family without samples: the web API's /metrics has its own names
     chunks = _counter("source_chunks", "Reads or datagrams fed to the decoder", ["source"])
     size = _counter("source_bytes", "Bytes fed to the decoder", ["source"])
     messages = _counter("source_messages", "Messages decoded and published", ["source"])
