@@ -63,9 +63,11 @@ class Command:
         assert self.process.returncode == 0, "".join(self.lines) + rest
         return "".join(self.lines) + rest
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> str:
+        """Ctrl-C; everything it printed."""
         self.process.send_signal(signal.SIGINT)
-        self.process.communicate(timeout=WAIT_S)
+        rest, _ = self.process.communicate(timeout=WAIT_S)
+        return "".join(self.lines) + rest
 
 
 @contextmanager
@@ -117,7 +119,7 @@ def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
 def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() -> None:
     port = free_port()
     args = ["ingest", "sbs", "--listen-tcp", f"127.0.0.1:{port}", "--max-connections", "1"]
-    with command([*args, "--metrics-port", "0", "--duration", "10"]) as ingest:
+    with command([*args, "--metrics-port", "0"]) as ingest:
         url = ingest.metrics_url()
         before = scrape(url)
         assert value(before, "hotzone_source_messages_total", source="sbs") == 0
@@ -144,7 +146,7 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
                 ),
             )
             assert value(samples, "hotzone_connections_open", source="sbs") == 1
-        output = ingest.finish()
+        output = ingest.interrupt()
     assert value(samples, "hotzone_source_messages_total", source="sbs") > 0
     assert value(samples, "hotzone_source_bytes_total", source="sbs") >= len(feed)
     assert value(samples, "hotzone_connections_refused_total", source="sbs", reason="limit") == 1
@@ -155,6 +157,8 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
     }
     assert sum(dead.values()) >= 1 and all(dead), dead
     assert value(samples, "hotzone_source_decode_seconds_count", source="sbs") >= 1
+    # Stopped with Ctrl-C, it still says what it received and refused.
+    assert re.search(r"sbs: \d+ messages, \d+ dead letters", output), output
     assert "1 connections refused (too many)" in output
 
 

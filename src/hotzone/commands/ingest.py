@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hotzone.ingest.base import Decoder, DecoderOptions
     from hotzone.runtime.live_tracking import LiveTrackingService
     from hotzone.runtime.metrics import PipelineMetrics
+    from hotzone.runtime.services import RecorderService
     from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
     from hotzone.runtime.udp_relay import UdpReceiver
 
@@ -222,10 +223,16 @@ def run(args: argparse.Namespace) -> int:
         if args.serve:
             _serve_ingest(args, options, metrics)
             return 0
+        counters: dict[str, int] = {}
         try:
-            counters = asyncio.run(_ingest(args, options, metrics=metrics))
+            asyncio.run(_ingest(args, options, metrics=metrics, counts=counters))
         except OSError as error:
             raise CommandError(f"cannot open the transport: {error}") from None
+        except KeyboardInterrupt:
+            # Ctrl-C: what was received, decoded and dropped is still said.
+            if counters:
+                _print_counters(args, counters)
+            raise
     finally:
         if metrics is not None:
             metrics.close()
@@ -351,7 +358,11 @@ async def _ingest(
     options: DecoderOptions,
     bus: Bus | None = None,
     metrics: PipelineMetrics | None = None,
+    counts: dict[str, int] | None = None,
 ) -> dict[str, int]:
+    """Ingest until the feed ends, ``--duration`` passes or Ctrl-C; the counters, which
+    are also written into ``counts`` when given (so that an interrupted run still has
+    them to print)."""
     import asyncio
     import contextlib
 
@@ -406,6 +417,17 @@ async def _ingest(
         await bus.close()
         if store is not None:
             store.close()
+        counts = counts if counts is not None else {}
+        counts.update(_tally(publisher, recorder, udp, tracker))
+    return counts
+
+
+def _tally(
+    publisher: SourcePublisher,
+    recorder: RecorderService | None,
+    udp: UdpReceiver | None,
+    tracker: LiveTrackingService | None,
+) -> dict[str, int]:
     counts = {
         "messages": publisher.counters.messages,
         "dead_letters": publisher.counters.dead_letters,
