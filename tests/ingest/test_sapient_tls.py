@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
+import threading
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hotzone.bus import InProcessBus
+from hotzone.cli import main
 from hotzone.runtime.sapient_server import SapientServer, server_tls_context
 from hotzone.runtime.sources import SourcePublisher
 from tests.ingest.test_sapient import SENSOR, registration
@@ -174,3 +178,62 @@ def test_a_plain_tcp_sensor_is_refused_by_a_tls_port(tmp_path: Path) -> None:
     answer, refused = asyncio.run(scenario())
     assert SENSOR.encode() not in answer  # nothing of SAPIENT was answered
     assert refused == 1
+
+
+def test_ingest_sapient_with_client_ca_registers_only_certified_sensors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The options of "Mutual TLS on the SAPIENT port" (docs/ingest/limits.md), end to end."""
+    trusted = Authority("hotzone-sapient-ca", tmp_path)
+    certificate, key = trusted.issue("fusion-node", server=True)
+    sensor_identity = trusted.issue("sensor-1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    args = ["ingest", "sapient", "--tcp", f"127.0.0.1:{port}", "--sapient-tls-cert"]
+    args += [str(certificate), "--sapient-tls-key", str(key)]
+    args += ["--sapient-client-ca", str(trusted.path), "--duration", "6"]
+    codes: list[int] = []
+    command = threading.Thread(target=lambda: codes.append(main(args)))
+    command.start()
+
+    async def sensors() -> list[bool]:
+        for _ in range(200):  # until the server listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except ConnectionRefusedError:
+                await asyncio.sleep(0.05)
+        return [
+            await _register(port, _client_context(trusted, None)),
+            await _register(port, _client_context(trusted, sensor_identity)),
+        ]
+
+    try:
+        outcomes = asyncio.run(sensors())
+    finally:
+        command.join(timeout=60)
+    out = capsys.readouterr().out
+    assert codes == [0], out
+    assert outcomes == [False, True]
+    assert "(mutual TLS)" in out
+    # The probe for the listening port (no handshake at all) and the sensor without a
+    # certificate were both refused.
+    assert "2 connections refused (no valid client certificate)" in out
+
+
+def test_sapient_tls_options_are_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trusted = Authority("hotzone-sapient-ca", tmp_path)
+    certificate, key = trusted.issue("fusion-node", server=True)
+    only_ca = ["ingest", "sapient", "--sapient-client-ca", str(trusted.path)]
+    assert main(only_ca) == 2
+    assert "--sapient-tls-cert and --sapient-tls-key go together" in capsys.readouterr().err
+    wrong_key = ["ingest", "sapient", "--sapient-tls-cert", str(certificate)]
+    assert main([*wrong_key, "--sapient-tls-key", str(trusted.path)]) == 2
+    assert "SAPIENT TLS:" in capsys.readouterr().err
+    not_sapient = ["ingest", "sbs", "--file", str(certificate), "--sapient-tls-cert"]
+    assert main([*not_sapient, str(certificate), "--sapient-tls-key", str(key)]) == 2
+    assert "go with the sapient format" in capsys.readouterr().err
