@@ -164,7 +164,7 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
 
 def test_a_udp_burst_faster_than_decoding_is_all_accounted_for() -> None:
     """sent = received + dropped by the kernel, and received = decoded + left at the stop +
-    dropped by the relay: nothing is lost without being counted, on /metrics and in the
+    dropped by the receiver: nothing is lost without being counted, on /metrics and in the
     summary."""
     block = golden_payloads("cat062cat065.raw")[0]
     garbage = b"\x30\xff\xff not asterix"
@@ -187,21 +187,21 @@ def test_a_udp_burst_faster_than_decoding_is_all_accounted_for() -> None:
                 >= sent
             ),
         )
-        # Counted while it runs: what the relay took, and refusals of the decoder.
+        # Counted while it runs: what the receiver took, and refusals of the decoder.
         assert value(samples, "hotzone_udp_datagrams_received_total", source="asterix") > 0
         assert value(samples, "hotzone_udp_receive_buffer_bytes", source="asterix") > 0
         assert total(samples, "hotzone_dead_letters_total", source="asterix") >= 1
         output = ingest.finish()
     summary = re.search(
         r"(\d+) datagrams received, (\d+) decoded, (\d+) left undecoded at the stop; "
-        r"dropped: (\d+) by the kernel .*, (\d+) by the relay",
+        r"dropped: (\d+) by the kernel .*, (\d+) by the receiver",
         output,
     )
     assert summary is not None, output
-    received, decoded, left, by_kernel, by_relay = map(int, summary.groups())
+    received, decoded, left, by_kernel, by_receiver = map(int, summary.groups())
     print(f"sent {sent}: {summary.group(0)}")
     assert received + by_kernel == sent
-    assert decoded + left + by_relay == received
+    assert decoded + left + by_receiver == received
     assert decoded > 0
 
 

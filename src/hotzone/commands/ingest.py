@@ -9,8 +9,8 @@ feed; for ``sapient`` it is the address the SAPIENT fusion-node server listens o
 Every message and dead letter is recorded into ``--store`` (SQLite) when given; counters
 are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C). With ``--track``
 the feed is fused into tracks as it arrives (`hotzone.runtime.live_tracking`), recorded
-with it. Over ``--udp`` a relay process empties the socket (`hotzone.runtime.udp_relay`),
-so a burst waits in memory instead of overflowing the kernel's buffer, and every datagram
+with it. Over ``--udp`` a thread empties the socket (`hotzone.runtime.udp_receiver`), so a
+burst waits in memory instead of overflowing the kernel's buffer, and every datagram
 dropped anywhere is counted and printed. With ``--metrics-port`` the counters are served
 for Prometheus on 127.0.0.1 (`hotzone.runtime.metrics`); SAPIENT may require client
 certificates (``--sapient-client-ca``, mutual TLS).
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from hotzone.runtime.metrics import PipelineMetrics
     from hotzone.runtime.services import RecorderService
     from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
-    from hotzone.runtime.udp_relay import UdpReceiver
+    from hotzone.runtime.udp_receiver import UdpReceiver
 
 SAPIENT_DEFAULT_ADDRESS = "127.0.0.1:5020"
 #: ``--udp-buffer``: what the socket's receive buffer is asked to hold, in MiB.
@@ -302,7 +302,7 @@ def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
             f"{counters['udp_delivered']} decoded, {counters['udp_left_at_stop']} left "
             f"undecoded at the stop; dropped: {counters['udp_dropped_by_kernel']} by the "
             f"kernel (receive buffer full), {counters['udp_dropped_backlog_full']} by the "
-            "relay (backlog full)",
+            "receiver (backlog full)",
             flush=True,
         )
     refused = {
@@ -370,7 +370,7 @@ async def _ingest(
     from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
     from hotzone.runtime.sources import SourcePublisher, parse_host_port
-    from hotzone.runtime.udp_relay import UdpReceiver
+    from hotzone.runtime.udp_receiver import UdpReceiver
     from hotzone.store import open_store
     from hotzone.types.subjects import clock_subject
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from hotzone.runtime.pipeline import Pipeline
     from hotzone.runtime.services import RecorderService, StageService
     from hotzone.runtime.sources import SourceCounters
-    from hotzone.runtime.udp_relay import UdpReceiver
+    from hotzone.runtime.udp_receiver import UdpReceiver
 
 #: Where the exporter listens: metrics say what a node receives and refuses, which is for
 #: this machine's monitoring agent, not for the network.
