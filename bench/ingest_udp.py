@@ -6,7 +6,8 @@ increasing rates for ``--seconds`` to a real receiver on 127.0.0.1, then the rec
 
 - ``in-loop``: what ``hotzone ingest asterix --udp`` did before issue 17 (the socket read
   by the asyncio loop that also decodes and publishes, the kernel's default receive
-  buffer): `hotzone.runtime.sources.udp_chunks` feeding a `SourcePublisher`;
+  buffer), kept here as it was: a datagram endpoint queueing into the loop, feeding a
+  `SourcePublisher`;
 - ``now``: ``hotzone ingest asterix --udp`` (`hotzone.runtime.udp_receiver`: a thread
   empties a 32 MiB socket buffer into a backlog the loop decodes).
 
@@ -36,18 +37,38 @@ STARTUP_WAIT_S = 60.0
 IN_LOOP_RECEIVER = """
 import asyncio, contextlib, sys
 from hotzone.bus import InProcessBus
-from hotzone.ingest.registry import DecoderOptions, decoder_factories
-from hotzone.runtime.sources import SourcePublisher, udp_chunks
+from hotzone.ingest.base import DecoderOptions
+from hotzone.ingest.registry import decoder_factories
+from hotzone.runtime.sources import SourcePublisher
+
+class Queueing(asyncio.DatagramProtocol):
+    def __init__(self, queue):
+        self.queue, self.dropped = queue, 0
+
+    def datagram_received(self, data, addr):
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+async def chunks(port, protocol):
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: protocol, local_addr=("127.0.0.1", port))
+    print("receiving datagrams", flush=True)
+    try:
+        while True:
+            yield await protocol.queue.get()
+    finally:
+        transport.close()
 
 async def main(port, duration):
     publisher = SourcePublisher(InProcessBus(), "PL")
     decoder = decoder_factories()["asterix"](DecoderOptions(framing="datagram"))
-    chunks = udp_chunks("127.0.0.1", port, counters=publisher.counters,
-                        on_bound=lambda: print("receiving datagrams", flush=True))
+    protocol = Queueing(asyncio.Queue(maxsize=65536))
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(publisher.pump(decoder, chunks), duration)
-    print(f"decoded {publisher.counters.chunks} queue-dropped "
-          f"{publisher.counters.datagrams_dropped}", flush=True)
+        await asyncio.wait_for(publisher.pump(decoder, chunks(port, protocol)), duration)
+    print(f"decoded {publisher.counters.chunks} queue-dropped {protocol.dropped}", flush=True)
 
 asyncio.run(main(int(sys.argv[1]), float(sys.argv[2])))
 """

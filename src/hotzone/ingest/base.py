@@ -47,6 +47,12 @@ class DecoderOptions:
     tle_file: Path | None = None
 
 
+def reason_kind(reason: str) -> str:
+    """The kind of a refusal, what it is counted by: its text before the first colon (not
+    every variant of the values it quotes)."""
+    return reason.split(":", 1)[0][:80]
+
+
 class IngestError(ValueError):
     """One frame could not be decoded; fields say where and what was expected."""
 
@@ -144,8 +150,7 @@ class Decoder(ABC):
         """Update the counters from a result; concrete decoders return through this."""
         self.counters.messages += len(result.messages)
         for item in result.rejected:
-            # Count by the kind of reason (text before the first colon), not every variant.
-            self.counters.rejected[item.reason.split(":", 1)[0][:80]] += 1
+            self.counters.rejected[reason_kind(item.reason)] += 1
         return result
 
 

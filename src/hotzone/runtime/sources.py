@@ -26,20 +26,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hotzone.bus import Bus
-from hotzone.ingest.base import Decoder, DecodeResult
+from hotzone.ingest.base import Decoder, DecodeResult, reason_kind
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
+from hotzone.runtime.udp_receiver import UdpReceiver
 from hotzone.types import to_json
 from hotzone.types.subjects import dead_letter_subject
 
 #: Distinct dead-letter reasons counted per source; further ones count as "other", so a
 #: sender varying its garbage cannot grow the counters (or /metrics) without bound.
 MAX_REASON_KINDS = 64
-
-
-def reason_kind(reason: str) -> str:
-    """The kind of a refusal: its text before the first colon (as `Decoder` counts them)."""
-    return reason.split(":", 1)[0][:80]
 
 
 @dataclass
@@ -158,6 +154,8 @@ async def tcp_client_chunks(host: str, port: int) -> AsyncIterator[bytes]:
 
 
 class _DatagramQueue(asyncio.DatagramProtocol):
+    """Queues the datagrams of a Unix datagram socket for the event loop."""
+
     def __init__(self, queue: asyncio.Queue[bytes]) -> None:
         self.queue = queue
         self.dropped = 0
@@ -171,31 +169,16 @@ class _DatagramQueue(asyncio.DatagramProtocol):
 
 
 async def udp_chunks(
-    host: str,
-    port: int,
-    max_pending: int = 65536,
-    on_bound: Callable[[], object] | None = None,
-    counters: SourceCounters | None = None,
+    host: str, port: int, on_bound: Callable[[], object] | None = None
 ) -> AsyncIterator[bytes]:
-    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...);
-    ``on_bound`` is called once the socket is bound (senders may start). Datagrams the
-    queue had no room for are counted in ``counters.datagrams_dropped``."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
-    loop = asyncio.get_running_loop()
-    protocol = _DatagramQueue(queue)
-    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=(host, port))
-    if on_bound is not None:
-        on_bound()
-    try:
-        while True:
-            data = await queue.get()
-            if counters is not None:
-                counters.datagrams_dropped = protocol.dropped
-            yield data
-    finally:
-        if counters is not None:
-            counters.datagrams_dropped = protocol.dropped
-        transport.close()
+    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...),
+    received by a `UdpReceiver` (its thread, its accounting of drops); ``on_bound`` is
+    called once the socket is bound (senders may start)."""
+    async with UdpReceiver(host, port) as receiver:
+        if on_bound is not None:
+            on_bound()
+        async for datagram in receiver.datagrams():
+            yield datagram
 
 
 async def serve_connection(
