@@ -181,10 +181,13 @@ class UdpReceiver:
 
     def kernel_drops_now(self) -> int:
         """The kernel's drops as of now (``SO_RXQ_OVFL`` only tells with the next datagram)."""
-        if self._socket is not None:
-            now = kernel_drops(self._socket)
-            if now is not None:
-                self.counters.dropped_by_kernel = max(self.counters.dropped_by_kernel, now)
+        sock = self._socket
+        now = None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed meanwhile (a scrape at the stop)
+                now = kernel_drops(sock)
+        if now is not None:
+            self.counters.dropped_by_kernel = max(self.counters.dropped_by_kernel, now)
         return self.counters.dropped_by_kernel
 
     async def __aexit__(self, *exc_info: object) -> None:
