@@ -394,6 +394,8 @@ async def _ingest(
         recording = asyncio.create_task(recorder.run(ready))
         await ready.wait()
     tracker = _live_tracker(args, bus)
+    if metrics is not None and tracker is not None:
+        metrics.watch_tracker(tracker)
     tracking: asyncio.Task[None] | None = None
     if tracker is not None:
         ready = asyncio.Event()

@@ -48,6 +48,7 @@ from hotzone.runtime.latency import LatencyHistogram
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from hotzone.runtime.live_tracking import LiveTrackingService
     from hotzone.runtime.pipeline import Pipeline
     from hotzone.runtime.services import RecorderService, StageService
     from hotzone.runtime.sources import SourceCounters
@@ -66,6 +67,7 @@ class PipelineMetrics:
     udp: dict[str, UdpReceiver] = field(default_factory=dict)
     stages: list[StageService] = field(default_factory=list)
     recorders: list[RecorderService] = field(default_factory=list)
+    trackers: list[LiveTrackingService] = field(default_factory=list)
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=False)
     )
@@ -87,6 +89,10 @@ class PipelineMetrics:
 
     def watch_recorder(self, recorder: RecorderService) -> None:
         self.recorders.append(recorder)
+
+    def watch_tracker(self, tracker: LiveTrackingService) -> None:
+        """``hotzone ingest --track``'s tracking, shown as the stage ``tracking``."""
+        self.trackers.append(tracker)
 
     def text(self) -> bytes:
         """The Prometheus text exposition of everything watched."""
@@ -114,7 +120,9 @@ class _PipelineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from _source_metrics(self.metrics.sources)
         yield from _udp_metrics(self.metrics.udp, self.metrics.sources)
-        yield from _stage_metrics(self.metrics.stages, self.metrics.recorders)
+        yield from _stage_metrics(
+            self.metrics.stages, self.metrics.recorders, self.metrics.trackers
+        )
 
 
 def _counter(name: str, documentation: str, labels: list[str]) -> CounterMetricFamily:
@@ -195,9 +203,11 @@ def _udp_metrics(
 
 
 def _stage_metrics(
-    stages: list[StageService], recorders: list[RecorderService]
+    stages: list[StageService],
+    recorders: list[RecorderService],
+    trackers: list[LiveTrackingService],
 ) -> Iterator[Metric]:
-    if not stages and not recorders:
+    if not stages and not recorders and not trackers:
         return
     received = _counter("stage_messages_in", "Messages a stage took in", ["stage", "type"])
     published = _counter("stage_messages_out", "Messages a stage published", ["stage", "type"])
@@ -219,6 +229,9 @@ def _stage_metrics(
         _add_histogram(steps, [name], service.counters.step_latency)
         if service.subscription is not None:
             depth.add_metric([name], service.subscription.pending)
+    for tracker in trackers:
+        published.add_metric(["tracking", "Track"], tracker.counters.track_messages)
+        dead.add_metric(["tracking"], tracker.counters.dead_letters)
     for index, recorder in enumerate(recorders):
         name = "recorder" if index == 0 else f"recorder{index + 1}"
         recorded.add_metric([name], recorder.recorded)
