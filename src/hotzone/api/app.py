@@ -778,10 +778,8 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         for name, value in gauges.items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
         text = "\n".join(lines) + "\n"
-        if state.pipeline_metrics is not None:
-            text += (
-                state.pipeline_metrics().decode()
-            )  # the live pipeline's stages (runtime.metrics)
+        if state.pipeline_metrics is not None:  # a live pipeline's stages (runtime.metrics)
+            text += state.pipeline_metrics().decode()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.websocket("/api/stream")
