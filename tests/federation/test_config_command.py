@@ -51,12 +51,12 @@ def test_the_written_configs_pass_nats_servers_own_check(
     assert sorted(path.name for path in (out / "tls").iterdir()) == [
         "ca-key.pem",
         "ca.pem",
-        "hub-key.pem",
-        "hub.pem",
-        "lt-key.pem",
-        "lt.pem",
-        "pl-key.pem",
-        "pl.pem",
+        "server-hub-key.pem",
+        "server-hub.pem",
+        "server-lt-key.pem",
+        "server-lt.pem",
+        "server-pl-key.pem",
+        "server-pl.pem",
     ]
     for name, domain in (("hub", "hub"), ("pl", "pl"), ("lt", "lt")):
         assert f"domain {domain}" in printed
@@ -78,7 +78,7 @@ def test_the_written_configs_pass_nats_servers_own_check(
     assert not any("LT" in subject for subject in claims["nats"]["pub"]["allow"])
     # The servers' certificates: signed by the alliance CA, for 127.0.0.1.
     ca = x509.load_pem_x509_certificate((out / "tls" / "ca.pem").read_bytes())
-    server = x509.load_pem_x509_certificate((out / "tls" / "pl.pem").read_bytes())
+    server = x509.load_pem_x509_certificate((out / "tls" / "server-pl.pem").read_bytes())
     server.verify_directly_issued_by(ca)
     names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "127.0.0.1" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}

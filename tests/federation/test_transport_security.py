@@ -44,17 +44,11 @@ from hotzone.bus.nats import connect_options
 from hotzone.cli import main
 from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
 from hotzone.runtime.federation_security import FederationKeys, user_credentials
-from hotzone.runtime.federation_servers import (
-    FederationPlan,
-    NatsServerProcess,
-    free_port,
-    plan_federation,
-)
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import releasable_to
 from hotzone.types import Alert, AnyMessage, from_json, to_json
 from tests.federation.helpers import EPOCH, collect, detection, wait_for
-from tests.federation.servers import nats_server_binary
+from tests.federation.servers import ConfiguredFederation, configured_federation
 
 NATIONS = ["PL", "LT", "RO"]
 LABELS = ("NATIONAL PL", "REL PL LT", "REL PL RO", "NATO")
@@ -62,64 +56,10 @@ ALERTS = 40
 SPIES = ("SPY_PL_LOG", "SPY_PL_SHARE", "SPY_LT_COPIES", "SPY_ALL_COPIES", "SPY_ANY_RECIPIENT")
 
 
-def free_port_block(count: int) -> int:
-    """A first port such that it and the ``count - 1`` after it are free now."""
-    while True:
-        base = free_port()
-        probes = []
-        try:
-            for port in range(base + 1, base + count):
-                probe = socket.socket()
-                probes.append(probe)
-                probe.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-
-
-@dataclass
-class ConfiguredFederation:
-    """Servers started from the files ``hotzone federation config`` wrote."""
-
-    plan: FederationPlan
-    out: Path
-
-    def url(self, name: str) -> str:
-        server = self.plan.hub if name == "hub" else self.plan.nations[name]
-        return f"tls://{server.host}:{server.port}"
-
-    @property
-    def ca(self) -> Path:
-        return self.out / "tls" / "ca.pem"
-
-    def creds(self, name: str) -> Path:
-        return self.out / f"{name.lower()}.creds"
-
-
 @pytest.fixture
 def configured(tmp_path: Path) -> Iterator[ConfiguredFederation]:
-    binary = nats_server_binary()
-    out = tmp_path / "federation"
-    base = free_port_block(2 + len(NATIONS))
-    store = tmp_path / "js"
-    args = ["federation", "config", "--nations", ",".join(NATIONS), "--out", str(out)]
-    assert main([*args, "--base-port", str(base), "--store", str(store)]) == 0
-    # The same layout the command planned: where each server listens.
-    plan = plan_federation(NATIONS, store, base_port=base)
-    processes = [
-        NatsServerProcess(server, tmp_path, binary, config_path=out / f"{server.name}.conf")
-        for server in plan.servers
-    ]
-    try:
-        for process in processes:
-            process.start()
-        yield ConfiguredFederation(plan, out)
-    finally:
-        for process in processes:
-            process.stop()
+    with configured_federation(NATIONS, tmp_path) as federation:
+        yield federation
 
 
 def _alert(marker: str, index: int, label: str) -> Alert:

@@ -436,10 +436,12 @@ def write_tls(directory: Path, servers: Sequence[str], hosts: Sequence[str]) -> 
             )
             .sign(ca_key, hashes.SHA256())
         )
+        # ``server-`` first: Canada's server is ``ca``, whose ``ca.pem`` and ``ca-key.pem``
+        # would overwrite the CA's own files.
         files[server] = TlsFiles(
             ca=directory / "ca.pem",
-            cert=directory / f"{server}.pem",
-            key=directory / f"{server}-key.pem",
+            cert=directory / f"server-{server}.pem",
+            key=directory / f"server-{server}-key.pem",
         )
         files[server].cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         _write_secret(files[server].key, _pem_key(key).decode())

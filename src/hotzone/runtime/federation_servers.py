@@ -126,11 +126,12 @@ class ServerPlan:
     def config_text(self) -> str:
         lines = [
             f"# hotzone: {self.name} (JetStream domain {self.domain!r})",
-            f"server_name: {self.name}",
+            # Quoted: a bare ``no`` (Norway) or ``on`` is a boolean to the config parser.
+            f'server_name: "{self.name}"',
             f"listen: {self.host}:{self.port}",
             "jetstream {",
             f'  store_dir: "{self.store_dir}"',
-            f"  domain: {self.domain}",
+            f'  domain: "{self.domain}"',
             f"  max_file_store: {self.max_file_store}",
             f"  max_memory_store: {self.max_memory_store}",
             "}",
