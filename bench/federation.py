@@ -10,8 +10,16 @@
    tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
    processes and no more with four. docs/federation.md has figures and their reading.
 
+3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
+   nations (hub + one server per nation, accounts, credentials and TLS as ``federation
+   config`` writes them, all on this machine), for ``NATO`` and ``REL`` items, addressed
+   once per ally (as before) and once per hop (``NATO`` on ``hz.share.NATO.{origin}``):
+   servers' processor time, messages and bytes stored at each hop, and latency from PL's
+   publish to each ally's log.
+
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
+    .venv/bin/python bench/federation.py --alliance-only [--alliance-items 60]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
 
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import multiprocessing
 import os
 import statistics
@@ -35,15 +44,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.federation.helpers import EPOCH, EchoTracker, connect_federation, detection
-from tests.federation.servers import running_federation, running_standalone
+from tests.federation.helpers import EPOCH, EchoTracker, alert, connect_federation, detection
+from tests.federation.servers import RunningFederation, running_federation, running_standalone
 
 from hotzone.bus import NatsBus, nation_streams
-from hotzone.runtime.federation import ShareExporter, ShareImporter
+from hotzone.commands.common import comma_list
+from hotzone.runtime.federation import (
+    ShareExporter,
+    ShareImporter,
+    federation_streams,
+    hub_streams,
+)
 from hotzone.runtime.node import sector_filters
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import tracking_stage
+from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import load_scenario
 from hotzone.types import Detection, GeoPoint, MeasurementKind, from_json, to_json
 
@@ -280,6 +296,215 @@ def _print_latencies(samples: int, rounds: int) -> None:
     print(f"accounts + TLS / open: p50 {secure50 / open50:.2f}x, p99 {secure99 / open99:.2f}x")
 
 
+ALLIANCE = comma_list(
+    "PL,LT,RO,LV,EE,DE,US,GB,AL,BE,BG,CA,HR,CZ,DK,FI,FR,GR,HU,IS,IT,LU,ME,NL,MK,NO,PT,SK,SI,ES,SE,TR"
+)
+"""The 32 members, the first 3 and 8 of them the smaller alliances measured."""
+ALLIANCE_SIZES = (3, 8, 32)
+REL_LABEL = "REL PL LT RO"
+"""A REL item of PL to two allies (in every alliance measured)."""
+
+
+@dataclass
+class ShareCost:
+    """What ``items`` items of one label, addressed one way, cost in one alliance."""
+
+    nations: int
+    label: str
+    once_per_hop: bool
+    items: int
+    server_cpu_s: float
+    idle_cpu_s: float
+    client_cpu_s: float
+    stored: dict[str, tuple[int, int]]  # hop -> (messages, bytes) added
+    deliveries_ms: list[float]
+    last_ally_ms: list[float]
+
+
+async def _hops(hub: NatsBus, buses: dict[str, NatsBus], origin: str) -> dict[str, tuple[int, int]]:
+    """Messages and bytes held at each hop: the origin's share stream, the hub's ALLIANCE,
+    and the import streams of every nation (the origin's own too)."""
+    share = (await buses[origin].jetstream.stream_info(f"HZ_{origin}_SHARE")).state
+    alliance = (await hub.jetstream.stream_info("ALLIANCE")).state
+    imports = [
+        (await bus.jetstream.stream_info(f"HZ_{nation}_IMPORT")).state
+        for nation, bus in buses.items()
+    ]
+    return {
+        "origin": (share.messages, share.bytes),
+        "hub": (alliance.messages, alliance.bytes),
+        "imports": (sum(i.messages for i in imports), sum(i.bytes for i in imports)),
+    }
+
+
+def _servers_cpu(federation: RunningFederation) -> float:
+    return sum(
+        _cpu_seconds(process.process.pid)
+        for process in federation.processes.values()
+        if process.process is not None
+    )
+
+
+async def _alliance_costs(directory: Path, size: int, items: int) -> list[ShareCost]:
+    """Hub + ``size`` nation servers with accounts and TLS; PL releases ``items`` alerts
+    of each label, one at a time (each once every ally has it), addressed both ways."""
+    nations = ALLIANCE[:size]
+    with running_federation(nations, directory, secure=True, parallel=True) as federation:
+        # Share streams before the hub's sources and the hub before the import streams:
+        # a source that finds no stream retries only after a backoff of 10 s or more.
+        for nation in nations:
+            bus = await NatsBus.connect(
+                federation.url(nation),
+                nation_streams(nation, archives=False),
+                domain=nation.lower(),
+                **federation.connect_options(nation),
+            )
+            await bus.close()
+        hub = await NatsBus.connect(
+            federation.url("hub"),
+            hub_streams(nations),
+            domain="hub",
+            **federation.connect_options("hub"),
+        )
+        buses = {
+            nation: await NatsBus.connect(
+                federation.url(nation),
+                federation_streams(nation, archives=False),
+                domain=nation.lower(),
+                **federation.connect_options(nation),
+            )
+            for nation in nations
+        }
+        stop = asyncio.Event()
+        arrivals: dict[str, list[float]] = {}
+        complete: dict[str, asyncio.Event] = {}
+        wanted: dict[str, int] = {}
+
+        async def watch(nation: str) -> None:
+            watcher = await buses[nation].subscribe(f"hz.{nation}.ally.PL.alert")
+            while not stop.is_set():
+                message = await watcher.next(timeout_s=0.25)
+                if message is None:
+                    continue
+                key = from_json(message.payload).alert_id  # type: ignore[attr-defined]
+                arrivals[key].append(time.perf_counter())
+                if len(arrivals[key]) == wanted[key]:
+                    complete[key].set()
+
+        tasks = [asyncio.create_task(watch(nation)) for nation in nations if nation != "PL"]
+        for nation, bus in buses.items():
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(ShareImporter(bus, nation).run(ready, stop)))
+            await ready.wait()
+        serial = iter(range(10**9))
+
+        async def release(label: str, once_per_hop: bool, count: int) -> tuple[list[float], float]:
+            """PL releases ``count`` alerts one after the other; per-delivery latencies and
+            the wall time."""
+            exporter = ShareExporter(
+                buses["PL"], "PL", nations, ("alert",), nato_once_per_hop=once_per_hop
+            )
+            exporter_stop = asyncio.Event()
+            ready = asyncio.Event()
+            running = asyncio.create_task(exporter.run(ready, exporter_stop))
+            await ready.wait()
+            allies = len(recipients(label, nations, "PL"))
+            latencies = []
+            started = time.perf_counter()
+            for _ in range(count):
+                message = alert("PL", next(serial), label)
+                key = message.alert_id
+                arrivals[key], complete[key], wanted[key] = [], asyncio.Event(), allies
+                sent = time.perf_counter()
+                await buses["PL"].publish(subject_for(message, "PL"), to_json(message))
+                await asyncio.wait_for(complete[key].wait(), 120)
+                latencies += [arrived - sent for arrived in arrivals[key]]
+            elapsed = time.perf_counter() - started
+            exporter_stop.set()
+            await running
+            return latencies, elapsed
+
+        for label in ("NATO", REL_LABEL):  # sources established, code paths warm
+            for once_per_hop in (False, True):
+                await release(label, once_per_hop, 3)
+        costs = []
+        for label in ("NATO", REL_LABEL):
+            for once_per_hop in (False, True):
+                idle = _servers_cpu(federation)
+                await asyncio.sleep(1.0)
+                idle_per_s = _servers_cpu(federation) - idle
+                before = await _hops(hub, buses, "PL")
+                servers, client = _servers_cpu(federation), time.process_time()
+                latencies, elapsed = await release(label, once_per_hop, items)
+                servers, client = _servers_cpu(federation) - servers, time.process_time() - client
+                await asyncio.sleep(0.5)  # the origin's own NATO copies back home
+                after = await _hops(hub, buses, "PL")
+                allies = len(recipients(label, nations, "PL"))
+                costs.append(
+                    ShareCost(
+                        nations=size,
+                        label=label,
+                        once_per_hop=once_per_hop,
+                        items=items,
+                        server_cpu_s=servers,
+                        idle_cpu_s=idle_per_s * elapsed,
+                        client_cpu_s=client,
+                        stored={
+                            hop: (after[hop][0] - before[hop][0], after[hop][1] - before[hop][1])
+                            for hop in after
+                        },
+                        deliveries_ms=[latency * 1000 for latency in latencies],
+                        last_ally_ms=[
+                            max(latencies[i : i + allies]) * 1000
+                            for i in range(0, len(latencies), allies)
+                        ],
+                    )
+                )
+        stop.set()
+        await asyncio.gather(*tasks)
+        for bus in (hub, *buses.values()):
+            await bus.close()
+        return costs
+
+
+def _print_alliance_costs(items: int) -> None:
+    # asyncio warns of every TLS connection a server closes first; dozens here.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
+    print(
+        f"cost per shared item: PL releases {items} alerts per row, one at a time (the next "
+        "once every ally has it); hub + N nation servers with accounts and TLS on this "
+        f"host ({os.cpu_count()} cores); all importers in this one process"
+    )
+    print(
+        "nations  label         addressing     msgs stored/item      bytes stored/item"
+        "        servers CPU ms/item  hotzone CPU   latency ms (per delivery)  last ally"
+    )
+    print(
+        "                                      origin  hub  imports  origin    hub  imports"
+        "   all (idle)            ms/item      p50     p99              p50"
+    )
+    for size in ALLIANCE_SIZES:
+        with tempfile.TemporaryDirectory() as scratch:
+            costs = asyncio.run(_alliance_costs(Path(scratch) / "alliance", size, items))
+        for cost in costs:
+            per = cost.items
+            messages = [cost.stored[hop][0] / per for hop in ("origin", "hub", "imports")]
+            sizes = [cost.stored[hop][1] / per for hop in ("origin", "hub", "imports")]
+            deliveries = sorted(cost.deliveries_ms)
+            p99 = statistics.quantiles(deliveries, n=100)[98] if len(deliveries) > 1 else 0.0
+            print(
+                f"{cost.nations:>7}  {cost.label:<12}  "
+                f"{'once per hop ' if cost.once_per_hop else 'per recipient'}"
+                f"  {messages[0]:6.1f} {messages[1]:4.1f} {messages[2]:8.1f}"
+                f"  {sizes[0]:6.0f} {sizes[1]:6.0f} {sizes[2]:8.0f}"
+                f"  {cost.server_cpu_s / per * 1000:6.2f} ({cost.idle_cpu_s / per * 1000:5.2f})"
+                f"  {cost.client_cpu_s / per * 1000:15.2f}"
+                f"  {statistics.median(deliveries):7.1f} {p99:7.1f}"
+                f"  {statistics.median(cost.last_ally_ms):15.1f}"
+            )
+    print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-samples", type=int, default=300)
@@ -288,7 +513,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument("--alliance-only", action="store_true")
+    parser.add_argument("--alliance-items", type=int, default=60)
     args = parser.parse_args()
+    if args.alliance_only:
+        _print_alliance_costs(args.alliance_items)
+        return
     if not args.skip_latency:
         _print_latencies(args.latency_samples, args.rounds)
         if args.latency_only:
