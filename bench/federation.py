@@ -19,7 +19,7 @@
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
-    .venv/bin/python bench/federation.py --alliance-only [--alliance-items 60]
+    .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
 
@@ -61,7 +61,7 @@ from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import tracking_stage
 from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import load_scenario
-from hotzone.types import Detection, GeoPoint, MeasurementKind, from_json, to_json
+from hotzone.types import Alert, Detection, GeoPoint, MeasurementKind, from_json, to_json
 
 SECTORS = [f"s{index}" for index in range(1, 9)]
 SCENARIO = "suwalki-drones"
@@ -313,8 +313,8 @@ class ShareCost:
     label: str
     once_per_hop: bool
     items: int
-    server_cpu_s: float
-    idle_cpu_s: float
+    server_cpu_s: dict[str, float]  # "origin", "hub", "allies": processor seconds used
+    idle_cpu_s: dict[str, float]  # what the same servers use idle in the same time
     client_cpu_s: float
     stored: dict[str, tuple[int, int]]  # hop -> (messages, bytes) added
     deliveries_ms: list[float]
@@ -337,17 +337,27 @@ async def _hops(hub: NatsBus, buses: dict[str, NatsBus], origin: str) -> dict[st
     }
 
 
-def _servers_cpu(federation: RunningFederation) -> float:
-    return sum(
-        _cpu_seconds(process.process.pid)
-        for process in federation.processes.values()
-        if process.process is not None
-    )
+def _servers_cpu(federation: RunningFederation, origin: str = "PL") -> dict[str, float]:
+    """Processor seconds so far of the origin's server, the hub's and the allies' (all)."""
+    groups = {"origin": 0.0, "hub": 0.0, "allies": 0.0}
+    for name, process in federation.processes.items():
+        if process.process is None:
+            continue
+        group = "origin" if name == origin.lower() else "hub" if name == "hub" else "allies"
+        groups[group] += _cpu_seconds(process.process.pid)
+    return groups
 
 
-async def _alliance_costs(directory: Path, size: int, items: int) -> list[ShareCost]:
+def _minus(
+    after: dict[str, float], before: dict[str, float], scale: float = 1.0
+) -> dict[str, float]:
+    return {key: (after[key] - before[key]) * scale for key in after}
+
+
+async def _alliance_costs(directory: Path, size: int, items: int, rounds: int) -> list[ShareCost]:
     """Hub + ``size`` nation servers with accounts and TLS; PL releases ``items`` alerts
-    of each label, one at a time (each once every ally has it), addressed both ways."""
+    of each label, one at a time (each once every ally has it), addressed both ways, in
+    ``rounds`` interleaved rounds (a busy spell on the host hits every row)."""
     nations = ALLIANCE[:size]
     with running_federation(nations, directory, secure=True, parallel=True) as federation:
         # Share streams before the hub's sources and the hub before the import streams:
@@ -386,7 +396,9 @@ async def _alliance_costs(directory: Path, size: int, items: int) -> list[ShareC
                 message = await watcher.next(timeout_s=0.25)
                 if message is None:
                     continue
-                key = from_json(message.payload).alert_id  # type: ignore[attr-defined]
+                shared = from_json(message.payload)
+                assert isinstance(shared, Alert), shared
+                key = shared.alert_id
                 arrivals[key].append(time.perf_counter())
                 if len(arrivals[key]) == wanted[key]:
                     complete[key].set()
@@ -428,38 +440,45 @@ async def _alliance_costs(directory: Path, size: int, items: int) -> list[ShareC
             for once_per_hop in (False, True):
                 await release(label, once_per_hop, 3)
         costs = []
-        for label in ("NATO", REL_LABEL):
-            for once_per_hop in (False, True):
-                idle = _servers_cpu(federation)
-                await asyncio.sleep(1.0)
-                idle_per_s = _servers_cpu(federation) - idle
-                before = await _hops(hub, buses, "PL")
-                servers, client = _servers_cpu(federation), time.process_time()
-                latencies, elapsed = await release(label, once_per_hop, items)
-                servers, client = _servers_cpu(federation) - servers, time.process_time() - client
-                await asyncio.sleep(0.5)  # the origin's own NATO copies back home
-                after = await _hops(hub, buses, "PL")
-                allies = len(recipients(label, nations, "PL"))
-                costs.append(
-                    ShareCost(
-                        nations=size,
-                        label=label,
-                        once_per_hop=once_per_hop,
-                        items=items,
-                        server_cpu_s=servers,
-                        idle_cpu_s=idle_per_s * elapsed,
-                        client_cpu_s=client,
-                        stored={
-                            hop: (after[hop][0] - before[hop][0], after[hop][1] - before[hop][1])
-                            for hop in after
-                        },
-                        deliveries_ms=[latency * 1000 for latency in latencies],
-                        last_ally_ms=[
-                            max(latencies[i : i + allies]) * 1000
-                            for i in range(0, len(latencies), allies)
-                        ],
-                    )
+        for label, once_per_hop in [
+            (label, once_per_hop)
+            for _ in range(rounds)
+            for label in ("NATO", REL_LABEL)
+            for once_per_hop in (False, True)
+        ]:
+            idle = _servers_cpu(federation)
+            await asyncio.sleep(2.0)
+            idle = _minus(_servers_cpu(federation), idle, 0.5)  # per second
+            before = await _hops(hub, buses, "PL")
+            servers, client = _servers_cpu(federation), time.process_time()
+            latencies, elapsed = await release(label, once_per_hop, items)
+            servers, client = (
+                _minus(_servers_cpu(federation), servers),
+                time.process_time() - client,
+            )
+            await asyncio.sleep(0.5)  # the origin's own NATO copies back home
+            after = await _hops(hub, buses, "PL")
+            allies = len(recipients(label, nations, "PL"))
+            costs.append(
+                ShareCost(
+                    nations=size,
+                    label=label,
+                    once_per_hop=once_per_hop,
+                    items=items,
+                    server_cpu_s=servers,
+                    idle_cpu_s={key: rate * elapsed for key, rate in idle.items()},
+                    client_cpu_s=client,
+                    stored={
+                        hop: (after[hop][0] - before[hop][0], after[hop][1] - before[hop][1])
+                        for hop in after
+                    },
+                    deliveries_ms=[latency * 1000 for latency in latencies],
+                    last_ally_ms=[
+                        max(latencies[i : i + allies]) * 1000
+                        for i in range(0, len(latencies), allies)
+                    ],
                 )
+            )
         stop.set()
         await asyncio.gather(*tasks)
         for bus in (hub, *buses.values()):
@@ -467,38 +486,74 @@ async def _alliance_costs(directory: Path, size: int, items: int) -> list[ShareC
         return costs
 
 
-def _print_alliance_costs(items: int) -> None:
+def _merged(costs: list[ShareCost]) -> list[ShareCost]:
+    """One row per label and addressing: the rounds' items, times and samples together."""
+    rows: dict[tuple[str, bool], ShareCost] = {}
+    for cost in costs:
+        key = (cost.label, cost.once_per_hop)
+        if key not in rows:
+            rows[key] = cost
+            continue
+        row = rows[key]
+        rows[key] = ShareCost(
+            nations=row.nations,
+            label=row.label,
+            once_per_hop=row.once_per_hop,
+            items=row.items + cost.items,
+            server_cpu_s={k: v + cost.server_cpu_s[k] for k, v in row.server_cpu_s.items()},
+            idle_cpu_s={k: v + cost.idle_cpu_s[k] for k, v in row.idle_cpu_s.items()},
+            client_cpu_s=row.client_cpu_s + cost.client_cpu_s,
+            stored={
+                hop: (n + cost.stored[hop][0], b + cost.stored[hop][1])
+                for hop, (n, b) in row.stored.items()
+            },
+            deliveries_ms=row.deliveries_ms + cost.deliveries_ms,
+            last_ally_ms=row.last_ally_ms + cost.last_ally_ms,
+        )
+    return list(rows.values())
+
+
+def _print_alliance_costs(items: int, rounds: int) -> None:
     # asyncio warns of every TLS connection a server closes first; dozens here.
     logging.getLogger("asyncio").setLevel(logging.ERROR)
     print(
-        f"cost per shared item: PL releases {items} alerts per row, one at a time (the next "
-        "once every ally has it); hub + N nation servers with accounts and TLS on this "
-        f"host ({os.cpu_count()} cores); all importers in this one process"
+        f"cost per shared item: PL releases {items} alerts per row and round ({rounds} "
+        "interleaved rounds), one at a time (the next once every ally has it); hub + N "
+        f"nation servers with accounts and TLS on this host ({os.cpu_count()} cores); all "
+        "importers in this one process"
+    )
+    print(
+        "servers CPU: used while the row ran less what the same servers use idle in that "
+        "time (heartbeats, consumers polling), per item"
     )
     print(
         "nations  label         addressing     msgs stored/item      bytes stored/item"
-        "        servers CPU ms/item  hotzone CPU   latency ms (per delivery)  last ally"
+        "        servers CPU ms/item     hotzone  latency ms (per delivery)  last ally"
     )
     print(
         "                                      origin  hub  imports  origin    hub  imports"
-        "   all (idle)            ms/item      p50     p99              p50"
+        "  origin   hub  allies  CPU ms/item     p50     p99              p50"
     )
     for size in ALLIANCE_SIZES:
         with tempfile.TemporaryDirectory() as scratch:
-            costs = asyncio.run(_alliance_costs(Path(scratch) / "alliance", size, items))
-        for cost in costs:
+            costs = asyncio.run(_alliance_costs(Path(scratch) / "alliance", size, items, rounds))
+        for cost in _merged(costs):
             per = cost.items
             messages = [cost.stored[hop][0] / per for hop in ("origin", "hub", "imports")]
             sizes = [cost.stored[hop][1] / per for hop in ("origin", "hub", "imports")]
             deliveries = sorted(cost.deliveries_ms)
             p99 = statistics.quantiles(deliveries, n=100)[98] if len(deliveries) > 1 else 0.0
+            cpu = [
+                (cost.server_cpu_s[key] - cost.idle_cpu_s[key]) / per * 1000
+                for key in ("origin", "hub", "allies")
+            ]
             print(
                 f"{cost.nations:>7}  {cost.label:<12}  "
                 f"{'once per hop ' if cost.once_per_hop else 'per recipient'}"
                 f"  {messages[0]:6.1f} {messages[1]:4.1f} {messages[2]:8.1f}"
                 f"  {sizes[0]:6.0f} {sizes[1]:6.0f} {sizes[2]:8.0f}"
-                f"  {cost.server_cpu_s / per * 1000:6.2f} ({cost.idle_cpu_s / per * 1000:5.2f})"
-                f"  {cost.client_cpu_s / per * 1000:15.2f}"
+                f"  {cpu[0]:6.2f} {cpu[1]:5.2f} {cpu[2]:7.2f}"
+                f"  {cost.client_cpu_s / per * 1000:11.2f}"
                 f"  {statistics.median(deliveries):7.1f} {p99:7.1f}"
                 f"  {statistics.median(cost.last_ally_ms):15.1f}"
             )
@@ -514,10 +569,11 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument("--alliance-only", action="store_true")
-    parser.add_argument("--alliance-items", type=int, default=60)
+    parser.add_argument("--alliance-items", type=int, default=40)
+    parser.add_argument("--alliance-rounds", type=int, default=2)
     args = parser.parse_args()
     if args.alliance_only:
-        _print_alliance_costs(args.alliance_items)
+        _print_alliance_costs(args.alliance_items, args.alliance_rounds)
         return
     if not args.skip_latency:
         _print_latencies(args.latency_samples, args.rounds)
