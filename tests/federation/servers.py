@@ -241,6 +241,7 @@ class ConfiguredFederation:
 
     plan: FederationPlan
     out: Path
+    processes: list[NatsServerProcess] = field(default_factory=list)
 
     def url(self, name: str) -> str:
         server = self.plan.hub if name == "hub" else self.plan.nations[name]
@@ -275,4 +276,4 @@ def configured_federation(
         for server in plan.servers
     ]
     with started(processes, parallel):
-        yield ConfiguredFederation(plan, out)
+        yield ConfiguredFederation(plan, out, processes)

@@ -56,6 +56,17 @@ def releases(rng: random.Random) -> list[Alert]:
     return sent
 
 
+def _resident_mib(federation: ConfiguredFederation) -> float:
+    """Resident memory of the servers now (Linux /proc), to see what 33 servers take."""
+    total_kib = 0
+    for process in federation.processes:
+        assert process.process is not None
+        status = Path(f"/proc/{process.process.pid}/status").read_text()
+        rss = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        total_kib += int(rss.split()[1])
+    return total_kib / 1024
+
+
 async def _make_share_streams(federation: ConfiguredFederation) -> None:
     async def make(nation: str) -> None:
         bus = await NatsBus.connect(
@@ -166,6 +177,7 @@ def test_thirty_two_nations_each_receive_exactly_their_releases_once(tmp_path: P
         hub += ["--nats", federation.url("hub"), "--creds", str(federation.creds("hub"))]
         assert main([*hub, "--tls-ca", str(federation.ca)]) == 0
         received, importers, stored = asyncio.run(_share(federation, sent))
+        print(f"the 33 servers' resident memory: {_resident_mib(federation):.0f} MiB")
 
     origin_of = {m.alert_id: m.alert_id.split("-")[0] for m in sent}
     labels = {m.alert_id: m.releasability for m in sent}
