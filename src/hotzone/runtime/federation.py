@@ -66,7 +66,7 @@ def share_addresses(
     label: Label, origin: str, alliance: Sequence[str], once_per_hop: bool = True
 ) -> tuple[list[str], list[str]]:
     """Where an item of ``origin`` labelled ``label`` goes: the recipient tokens of its
-    share subjects, and the allies that receives (both empty: it stays national).
+    share subjects, and the allies that receive it (both empty: it stays national).
 
     ``NATO`` is one copy for every member (`ALL_MEMBERS`), a ``REL`` list one copy per ally
     it names. ``once_per_hop=False`` addresses a ``NATO`` item to each ally as well (how it
