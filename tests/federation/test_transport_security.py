@@ -157,6 +157,12 @@ async def _attempts_of_issued_credentials(
     return client, 5 + len(writes)
 
 
+def _spy_consumer(name: str, **filters: object) -> bytes:
+    """A request for a push consumer on ALLIANCE delivering to Romania's prefix."""
+    config = {"name": name, "deliver_subject": f"jsdeliver.RO.{name}", "ack_policy": "none"}
+    return json.dumps({"stream_name": "ALLIANCE", "config": {**config, **filters}}).encode()
+
+
 async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: Spy) -> NatsClient:
     """A user Romania's account signs for itself, with no permission limits: everything it
     can reach is in Romania's account."""
@@ -183,6 +189,13 @@ async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: 
                 },
             }
         ).encode(),
+        # The NATO share's consumer, asked for with more in its body than its subject says.
+        "$JS.hub.API.CONSUMER.CREATE.ALLIANCE.spy2.hz.share.NATO.>": _spy_consumer(
+            "spy2", filter_subject="hz.share.LT.>"
+        ),
+        "$JS.hub.API.CONSUMER.CREATE.ALLIANCE.spy3.hz.share.NATO.>": _spy_consumer(
+            "spy3", filter_subjects=["hz.share.NATO.>", "hz.share.LT.>"]
+        ),
         "$JS.lt.API.STREAM.INFO.HZ_LT_IMPORT": b"",
     }
     for subject, payload in requests.items():
@@ -398,6 +411,12 @@ def test_romanias_credentials_reach_nothing_not_releasable_to_romania(
         "$JS.ro.API.INFO"
     ].replace(" ", "")
     # Poland's, Lithuania's and the hub's JetStream answer nothing but "not here".
+    # The NATO share's export answers, but only for the filter its subject names: a body
+    # asking for LT's copies, or for several filters, is refused by the hub's JetStream.
+    create = "$JS.hub.API.CONSUMER.CREATE.ALLIANCE"
+    answers = outcome.unrestricted.answers
+    assert '"err_code":10131' in answers[f"{create}.spy2.hz.share.NATO.>"]  # filter mismatch
+    assert '"err_code":10137' in answers[f"{create}.spy3.hz.share.NATO.>"]  # several filters
     for subject, answer in outcome.unrestricted.answers.items():
         assert answer in ("NoRespondersError", "TimeoutError") or '"error"' in answer, (
             subject,
