@@ -45,7 +45,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.federation.helpers import EPOCH, EchoTracker, alert, connect_federation, detection
-from tests.federation.servers import RunningFederation, running_federation, running_standalone
+from tests.federation.servers import (
+    RunningFederation,
+    running_federation,
+    running_standalone,
+    wait_for_leaves,
+)
 
 from hotzone.bus import NatsBus, nation_streams
 from hotzone.commands.common import comma_list
@@ -360,6 +365,7 @@ async def _alliance_costs(directory: Path, size: int, items: int, rounds: int) -
     ``rounds`` interleaved rounds (a busy spell on the host hits every row)."""
     nations = ALLIANCE[:size]
     with running_federation(nations, directory, secure=True, parallel=True) as federation:
+        wait_for_leaves(federation.processes.values(), size)
         # Share streams before the hub's sources and the hub before the import streams:
         # a source that finds no stream retries only after a backoff of 10 s or more.
         for nation in nations:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,19 @@ def started(processes: list[NatsServerProcess], parallel: bool = False) -> Itera
         else:
             for process in processes:
                 process.stop()
+
+
+def wait_for_leaves(
+    processes: Iterable[NatsServerProcess], nations: int, timeout_s: float = 60.0
+) -> None:
+    """Until the hub has logged a leaf connection from every nation's server. A stream that
+    sources across a leaf link not up yet retries only after JetStream's backoff (≈ 40 s
+    when 33 servers start together on 2 cores), so a big federation waits for this first."""
+    hub = next(process for process in processes if process.plan.name == "hub")
+    deadline = time.monotonic() + timeout_s
+    while hub.log_path.read_text().count("Leafnode connection created") < nations:
+        assert time.monotonic() < deadline, f"not every leaf connected: {hub.log_tail()}"
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,11 @@ from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import recipients, releasable_to
 from hotzone.types import Alert, AnyMessage, to_json
 from tests.federation.helpers import alert, collect, wait_for
-from tests.federation.servers import ConfiguredFederation, configured_federation
+from tests.federation.servers import (
+    ConfiguredFederation,
+    configured_federation,
+    wait_for_leaves,
+)
 
 NATO_MEMBERS = comma_list(
     "AL,BE,BG,CA,HR,CZ,DK,EE,FI,FR,DE,GR,HU,IS,IT,LV,LT,LU,ME,NL,MK,NO,PL,PT,RO,SK,SI,ES,SE,TR,GB,US"
@@ -173,6 +177,8 @@ def test_thirty_two_nations_each_receive_exactly_their_releases_once(tmp_path: P
         # a source that finds no stream is retried after a backoff (10 s, then longer),
         # the catch-up delay of issue #13 item 5, not what this test is about.
         asyncio.run(_make_share_streams(federation))
+        wait_for_leaves(federation.processes, len(NATO_MEMBERS), 60.0)
+        print(f"every leaf connected: {time.monotonic() - started:.1f} s")
         hub = ["federation", "hub", "--nations", ",".join(NATO_MEMBERS)]
         hub += ["--nats", federation.url("hub"), "--creds", str(federation.creds("hub"))]
         assert main([*hub, "--tls-ca", str(federation.ca)]) == 0
