@@ -174,8 +174,8 @@ def test_each_server_on_its_own_host_with_a_certificate_for_it(
     loopback = {"127.0.0.1", "localhost"}
     assert _certificate_addresses(out / "tls" / "server-hub.pem") == loopback | {"127.0.0.2"}
     assert _certificate_addresses(out / "tls" / "server-pl.pem") == loopback | {"127.0.0.3"}
-    assert _certificate_addresses(out / "tls" / "lt.pem") == loopback | {"lt.example"}
-    assert _certificate_addresses(out / "tls" / "ro.pem") == loopback | {"127.0.0.9"}
+    assert _certificate_addresses(out / "tls" / "server-lt.pem") == loopback | {"lt.example"}
+    assert _certificate_addresses(out / "tls" / "server-ro.pem") == loopback | {"127.0.0.9"}
     _check(binary, out / "hub.conf")
 
     # A hub reached at another name (a proxy, a public address): the leaves dial it, and
