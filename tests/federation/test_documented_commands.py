@@ -103,7 +103,8 @@ async def _consumers_of_pl(url: str, out: Path) -> int:
 
 
 async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> int:
-    """The copies LT's import stream holds, once it holds ``wanted`` (or at the timeout)."""
+    """The copies LT's import stream holds, once it holds ``wanted`` (or at the timeout),
+    but LT's own NATO items, which come back from the hub with everyone else's."""
     bus = await NatsBus.connect(
         url,
         federation_streams("LT", archives=False),
@@ -117,6 +118,8 @@ async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> i
     try:
         while True:
             held = int((await bus.jetstream.stream_info("HZ_LT_IMPORT")).state.messages)
+            own = await bus.jetstream.stream_info("HZ_LT_IMPORT", subjects_filter="*.*.*.LT.>")
+            held -= sum((own.state.subjects or {}).values())
             if held >= wanted or loop.time() > deadline:
                 return held
             await asyncio.sleep(0.2)

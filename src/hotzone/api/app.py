@@ -141,6 +141,8 @@ class ApiState:
     waiting: dict[str, asyncio.Future[DecisionOutcome]] = field(default_factory=dict)
     #: What /metrics counts (Prometheus counters), by metric and label value.
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: The Prometheus text of a live pipeline in this process (`hotzone.runtime.metrics`).
+    pipeline_metrics: Callable[[], bytes] | None = None
 
     def ingest(self, message: AnyMessage, subject: str | None = None) -> None:
         """Into the picture and the stream; ``subject``, where known, names allied copies
@@ -263,9 +265,11 @@ def create_app(
     config: ApiConfig | None = None,
     bus: Bus | None = None,
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    pipeline_metrics: Callable[[], bytes] | None = None,
 ) -> FastAPI:
     """The API and the page for ``config``; with ``bus``, the picture follows it live;
-    ``background`` (e.g. the pipeline of a live run) runs while the app runs."""
+    ``background`` (e.g. the pipeline of a live run) runs while the app runs, and
+    ``pipeline_metrics`` gives its Prometheus text, which ``/metrics`` appends."""
     config = config or ApiConfig()
     state = ApiState(
         config=config,
@@ -278,6 +282,7 @@ def create_app(
         ),
         guard=LoginGuard(free_attempts=config.login_free_attempts),
         unknown_user_hash=hash_password(secrets.token_urlsafe(16)),
+        pipeline_metrics=pipeline_metrics,
     )
     state.picture.nation = config.nation  # alliance tracks name its tracks LT:suwalki-1
     if config.scenario is not None:
@@ -777,7 +782,10 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         }
         for name, value in gauges.items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        text = "\n".join(lines) + "\n"
+        if state.pipeline_metrics is not None:  # a live pipeline's stages (runtime.metrics)
+            text += state.pipeline_metrics().decode()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.websocket("/api/stream")
     async def stream(websocket: WebSocket, view_as: str | None = None, acks: bool = False) -> None:

@@ -25,6 +25,7 @@ from hotzone.api.users import DEMO_USERS_FILE
 from hotzone.bus import InProcessBus
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.runtime.demo import SIMULATION_WINDOW_S
+from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
@@ -184,11 +185,14 @@ def serve_scenario(
         loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation, relying_party=relying
     )
 
+    metrics = PipelineMetrics()
+
     async def play() -> None:
         # The pipeline records into its own connection; the API reads the bus live.
         store = SQLiteStore(store_path)
         try:
             pipeline = Pipeline(bus, store, run.stages, nation=nation, speed=speed)
+            metrics.watch_pipeline(pipeline)
             messages = simulate(
                 loaded,
                 seed=seed,
@@ -211,7 +215,7 @@ def serve_scenario(
         origins=(origin,),
         response_note=run.response_note,
     )
-    app = create_app(config, bus=bus, background=play)
+    app = create_app(config, bus=bus, background=play, pipeline_metrics=metrics.text)
     announce(f"hotzone COP: {url_of(host, port, tls)} (live, {_speed_text(speed)})")
     _run_server(app, host, port, tls)
 

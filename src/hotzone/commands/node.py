@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from hotzone.commands.common import (
     COUNT,
@@ -11,9 +12,13 @@ from hotzone.commands.common import (
     TIMEOUT_S,
     InputFile,
     SubParsers,
+    add_metrics_argument,
     check_sectors,
     positive_float_or_max,
 )
+
+if TYPE_CHECKING:
+    from hotzone.runtime.metrics import PipelineMetrics
 
 DEFAULT_SCENARIOS = {"RO": "black-sea-coast"}
 
@@ -84,6 +89,7 @@ def add_parser(subparsers: SubParsers) -> None:
         default=30.0,
         help="seconds the first connection to NATS may take (default 30)",
     )
+    add_metrics_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -132,12 +138,16 @@ def run(args: argparse.Namespace) -> int:
         check_roles(options)
     except ValueError as error:
         raise CommandError(str(error)) from None
+    metrics = _serve_metrics(args.metrics_port)
     try:
-        report = asyncio.run(run_node(options))
+        report = asyncio.run(run_node(options, metrics=metrics))
     except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None
+    finally:
+        if metrics is not None:
+            metrics.close()
     progress = report.progress
     print(
         f"{nation}: {sum(progress.published.values())} inputs, "
@@ -146,3 +156,18 @@ def run(args: argparse.Namespace) -> int:
         f"received {report.received_from}, refused {report.refused}"
     )
     return 0
+
+
+def _serve_metrics(port: int | None) -> PipelineMetrics | None:
+    from hotzone.commands.common import CommandError
+    from hotzone.runtime.metrics import METRICS_HOST, PipelineMetrics
+
+    if port is None:
+        return None
+    metrics = PipelineMetrics()
+    try:
+        bound = metrics.serve(port)
+    except OSError as error:
+        raise CommandError(f"--metrics-port {port}: {error}") from None
+    print(f"metrics: http://{METRICS_HOST}:{bound}/metrics", flush=True)
+    return metrics

@@ -2,20 +2,25 @@
 
 The path of one track from Poland to Lithuania (docs/federation.md has the picture):
 
-1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and, for each ally the
-   message's label releases it to, publishes one copy on ``hz.share.{ally}.PL.{rest}``
-   (e.g. ``hz.share.LT.PL.trk.suwalki``) into PL's share stream. Nothing labelled
-   ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
+1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and publishes what
+   their labels release into PL's share stream (`share_addresses`): a ``REL`` item once
+   per ally it names, on ``hz.share.{ally}.PL.{rest}`` (e.g. ``hz.share.LT.PL.trk.suwalki``),
+   a ``NATO`` item once, on ``hz.share.NATO.PL.{rest}``. Nothing labelled ``NATIONAL PL``
+   and nothing not released to an ally is ever addressed to it.
 2. The hub's ``ALLIANCE`` stream sources every nation's share stream across the leaf
    connections (JetStream domains), resuming where it stopped after a partition.
-3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>``: LT's servers never
+3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>`` (copies addressed
+   to LT) and ``hz.share.NATO.>`` (what is released to every member): LT's servers never
    hold a copy addressed to anyone else.
 4. LT's `ShareImporter` checks the label again (defence in depth: a copy that is not
    releasable to LT is a dead letter, counted) and republishes what passes on
-   ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it.
+   ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it. A nation's
+   own ``NATO`` items come back in its import stream too; they are not re-imported.
 
-Labels cannot be matched by NATS subject filters (a label names a *set* of nations), which
-is why the share subject is addressed to the recipient rather than to the label.
+Labels cannot be matched by NATS subject filters (a ``REL`` label names a *set* of
+nations), which is why a ``REL`` item is addressed to each recipient rather than to its
+label; ``NATO`` names every member, so one copy per hop serves all of them (32 nations
+today: one stored message at the hub instead of 31).
 Message ids are derived from the original id, so redeliveries and retries stay idempotent.
 """
 
@@ -32,9 +37,13 @@ import msgspec
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
 from hotzone.bus.nats import MESSAGE_ID_HEADER
-from hotzone.runtime.federation_security import alliance_deliver_prefix, nation_deliver_prefix
+from hotzone.runtime.federation_security import (
+    ALL_MEMBERS,
+    alliance_deliver_prefix,
+    nation_deliver_prefix,
+)
 from hotzone.runtime.federation_servers import HUB_DOMAIN
-from hotzone.share.releasability import LabelError, recipients, releasable_to
+from hotzone.share.releasability import Label, LabelError, recipients, releasable_to
 from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
 
@@ -47,31 +56,57 @@ ORIGIN_HEADER = "Hz-Origin"
 
 
 def share_subject_for(recipient: str, origin: str, local_subject: str) -> str:
-    """``hz.PL.trk.suwalki`` of PL addressed to LT -> ``hz.share.LT.PL.trk.suwalki``."""
+    """``hz.PL.trk.suwalki`` of PL addressed to LT -> ``hz.share.LT.PL.trk.suwalki``
+    (``recipient`` `ALL_MEMBERS`: ``hz.share.NATO.PL.trk.suwalki``)."""
     rest = local_subject.split(".")[2:]
     return subject("hz", "share", recipient, origin, *rest)
 
 
-def ally_subject_for(share_subject: str) -> tuple[str, str, str]:
-    """``hz.share.LT.PL.trk.x`` -> (recipient LT, origin PL, ``hz.LT.ally.PL.trk.x``)."""
+def share_addresses(
+    label: Label, origin: str, alliance: Sequence[str], once_per_hop: bool = True
+) -> tuple[list[str], list[str]]:
+    """Where an item of ``origin`` labelled ``label`` goes: the recipient tokens of its
+    share subjects, and the allies that receive it (both empty: it stays national).
+
+    ``NATO`` is one copy for every member (`ALL_MEMBERS`), a ``REL`` list one copy per ally
+    it names. ``once_per_hop=False`` addresses a ``NATO`` item to each ally as well (how it
+    was done before; `bench/federation.py` compares the two)."""
+    allies = recipients(label, alliance, origin)
+    if label.is_nato and once_per_hop and allies:
+        return [ALL_MEMBERS], allies
+    return list(allies), allies
+
+
+def ally_subject_for(share_subject: str, nation: str) -> tuple[str, str, str]:
+    """``hz.share.LT.PL.trk.x`` (or ``hz.share.NATO.PL.trk.x``) imported by LT ->
+    (recipient LT (or NATO), origin PL, ``hz.LT.ally.PL.trk.x``)."""
     tokens = share_subject.split(".")
     if len(tokens) < 5 or tokens[:2] != ["hz", "share"]:
         raise ValueError(f"{share_subject!r} is not hz.share.RECIPIENT.ORIGIN.KIND...")
     recipient, origin, rest = tokens[2], tokens[3], tokens[4:]
-    return recipient, origin, subject("hz", recipient, "ally", origin, *rest)
+    return recipient, origin, subject("hz", nation, "ally", origin, *rest)
+
+
+def import_filters(nation: str) -> tuple[str, str]:
+    """What ``nation`` takes from the hub: the copies addressed to it, and ``NATO`` items."""
+    return f"hz.share.{nation}.>", f"hz.share.{ALL_MEMBERS}.>"
 
 
 def import_stream(nation: str, replicas: int = 1) -> StreamSpec:
-    """What ``nation`` receives from the hub: only the copies addressed to it."""
+    """What ``nation`` receives from the hub: only the copies addressed to it, and the
+    one copy of each ``NATO`` item. One source per filter (not one source with two
+    filters): a consumer with a single filter carries it in its API subject, which is what
+    the hub's accounts export (`hotzone.runtime.federation_security`)."""
     return StreamSpec(
         name=f"HZ_{nation}_IMPORT",
-        sources=(
+        sources=tuple(
             StreamSource(
                 ALLIANCE_STREAM,
-                f"hz.share.{nation}.>",
+                pattern,
                 domain=HUB_DOMAIN,
                 deliver=nation_deliver_prefix(nation),
-            ),
+            )
+            for pattern in import_filters(nation)
         ),
         max_age_s=7 * 86_400.0,
         replicas=replicas,
@@ -109,6 +144,8 @@ class ShareCounters:
     read: int = 0
     copies: int = 0
     kept_national: int = 0
+    own_returned: int = 0
+    """The nation's own ``NATO`` items, back through the hub (not re-imported)."""
     accepted: int = 0
     refused: int = 0
     by_recipient: Counter[str] = field(default_factory=Counter)
@@ -165,7 +202,10 @@ def _label_of(payload: bytes) -> str:
 
 
 class ShareExporter(_BusService):
-    """Releases a nation's tracks and alerts to each ally its labels allow (step 1)."""
+    """Releases a nation's tracks and alerts to each ally its labels allow (step 1).
+
+    ``counters.copies`` counts messages published, ``counters.by_recipient`` the items
+    released to each ally (a ``NATO`` item counts for every ally, sent once)."""
 
     def __init__(
         self,
@@ -174,10 +214,12 @@ class ShareExporter(_BusService):
         alliance: Sequence[str],
         families: Sequence[str] = SHARED_FAMILIES,
         max_pending: int = 1024,
+        nato_once_per_hop: bool = True,
     ) -> None:
         super().__init__(bus, nation, max_pending)
         self.alliance = list(alliance)
         self.families = list(families)
+        self.nato_once_per_hop = nato_once_per_hop
 
     def patterns(self) -> list[str]:
         return [f"hz.{self.nation}.{family}" for family in self.families]
@@ -185,25 +227,29 @@ class ShareExporter(_BusService):
     async def handle(self, message: BusMessage) -> None:
         self.counters.read += 1
         try:
-            label = _label_of(message.payload)
-            allies = recipients(label, self.alliance, self.nation)
+            label = Label.parse(_label_of(message.payload))
+            addressed, allies = share_addresses(
+                label, self.nation, self.alliance, self.nato_once_per_hop
+            )
         except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
             await self._dead_letter("share-export", f"{message.subject}: {error}", message.payload)
             return
         if not allies:
             self.counters.kept_national += 1
         message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(message)
-        for ally in allies:
+        for recipient in addressed:
             headers = {
-                MESSAGE_ID_HEADER: f"{message_id}>{ally}",
-                LABEL_HEADER: label,
+                MESSAGE_ID_HEADER: f"{message_id}>{recipient}",
+                LABEL_HEADER: label.text,
                 ORIGIN_HEADER: self.nation,
             }
             await self.bus.publish(
-                share_subject_for(ally, self.nation, message.subject), message.payload, headers
+                share_subject_for(recipient, self.nation, message.subject),
+                message.payload,
+                headers,
             )
             self.counters.copies += 1
-            self.counters.by_recipient[ally] += 1
+        self.counters.by_recipient.update(allies)
 
 
 class ShareImporter(_BusService):
@@ -213,14 +259,15 @@ class ShareImporter(_BusService):
         super().__init__(bus, nation, max_pending)
 
     def patterns(self) -> list[str]:
-        return [f"hz.share.{self.nation}.>"]
+        return list(import_filters(self.nation))
 
     async def handle(self, message: BusMessage) -> None:
         self.counters.read += 1
         try:
-            recipient, origin, local = ally_subject_for(message.subject)
+            recipient, origin, local = ally_subject_for(message.subject, self.nation)
             label = _label_of(message.payload)
-            allowed = recipient == self.nation and releasable_to(label, self.nation)
+            addressed = recipient in (self.nation, ALL_MEMBERS)
+            allowed = addressed and releasable_to(label, self.nation)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
             self.counters.refused += 1
             await self._dead_letter("share-import", f"{message.subject}: {error}", message.payload)
@@ -229,6 +276,10 @@ class ShareImporter(_BusService):
             self.counters.refused += 1
             reason = f"{message.subject}: label {label!r} is not releasable to {self.nation}"
             await self._dead_letter("share-import", reason, message.payload)
+            return
+        if origin == self.nation:
+            # Its own NATO item, back from the hub with everyone else's: it has it already.
+            self.counters.own_returned += 1
             return
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
         if message_id := message.headers.get(MESSAGE_ID_HEADER):

@@ -27,7 +27,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hotzone.bus import NatsBus
-from hotzone.runtime.federation import ALLIANCE_STREAM, federation_streams, hub_streams
+from hotzone.runtime.federation import (
+    ALLIANCE_STREAM,
+    federation_streams,
+    hub_streams,
+    import_filters,
+)
 from hotzone.runtime.federation_security import FederationSecrets, secure_federation
 from hotzone.runtime.federation_servers import (
     FederationPlan,
@@ -120,8 +125,12 @@ async def alliance_settled(
             domain = nation.lower()
             imported = await _stored(client, domain, f"HZ_{nation}_IMPORT", None)
             admitted = await _stored(client, domain, f"HZ_{nation}", f"hz.{nation}.ally.>")
-            addressed = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.{nation}.>")
-            settled = settled and imported == addressed and admitted >= imported
+            addressed = 0
+            for pattern in import_filters(nation):
+                addressed += await _stored(hub, "hub", ALLIANCE_STREAM, pattern)
+            # Its own NATO items come back through the hub and are not admitted again.
+            own = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.NATO.{nation}.>")
+            settled = settled and imported == addressed and admitted >= imported - own
         if settled:
             return True
         await asyncio.sleep(0.5)

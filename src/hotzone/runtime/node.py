@@ -27,6 +27,7 @@ from hotzone.bus import NatsBus
 from hotzone.runtime.c2_offline import restore_from_store
 from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
 from hotzone.runtime.federation_servers import check_nation
+from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.services import AllyRecorder, RecorderService, Stage, StageService
 from hotzone.runtime.stages import build_stages
@@ -172,10 +173,12 @@ async def run_node(
     stages: Sequence[Stage] | None = None,
     linger_s: float = 0.0,
     before_close: Callable[[], Awaitable[object]] | None = None,
+    metrics: PipelineMetrics | None = None,
 ) -> NodeReport:
     """Run one node to the end of its replay (or, without replay, until the clock says
     shutdown). Sharing goes on for ``linger_s`` afterwards, and until ``before_close``
-    returns (e.g. a barrier all nodes reach), so allies catch up before it stops."""
+    returns (e.g. a barrier all nodes reach), so allies catch up before it stops.
+    ``metrics`` (``--metrics-port``) is told of the pipeline's stages and recorder."""
     nation = check_nation(options.nation)
     check_roles(options)
     owner = options.owns_nation
@@ -236,6 +239,8 @@ async def run_node(
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
         )
+        if metrics is not None:
+            metrics.watch_pipeline(pipeline)
         if options.replay:
             messages = simulate(
                 loaded,

@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from time import process_time
+from time import perf_counter, process_time
 from typing import Protocol
 
 import msgspec
 
-from hotzone.bus import Bus, BusMessage
+from hotzone.bus import Bus, BusMessage, Subscription
+from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
 from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
@@ -64,6 +65,8 @@ class ServiceCounters:
     steps: int = 0
     step_seconds: float = 0.0
     """Processor time spent in the stage's own step, to show where a run's time goes."""
+    step_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Wall time of each step and the publishing of its outputs (``/metrics``)."""
 
 
 def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
@@ -91,9 +94,12 @@ class StageService:
         self._clock = clock_subject(nation)
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
         self.ticks_done = 0
+        #: The service's subscription while it runs (its queue depth is on ``/metrics``).
+        self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
+        self.subscription = subscription
         if ready is not None:
             ready.set()
         window: list[AnyMessage] = []
@@ -128,11 +134,12 @@ class StageService:
     async def _step(self, posix_time: float, window: list[AnyMessage]) -> None:
         time = datetime.fromtimestamp(posix_time, UTC)
         self.counters.steps += 1
-        started = process_time()
+        started, started_wall = process_time(), perf_counter()
         outputs = self.stage.step(time, window)
         self.counters.step_seconds += process_time() - started
         for output in outputs:
             await self._publish(output)
+        self.counters.step_latency.observe(perf_counter() - started_wall)
 
     async def _finish(self, posix_time: float) -> None:
         finish = getattr(self.stage, "finish", None)  # only stages that keep something
@@ -166,9 +173,11 @@ class RecorderService:
         self.recorded = 0
         self.dead_letters = 0
         self.ticks_done = 0
+        self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
+        self.subscription = subscription
         if ready is not None:
             ready.set()
         clock = clock_subject(self.nation)
