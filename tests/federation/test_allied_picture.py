@@ -18,7 +18,12 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.bus import NatsBus
-from hotzone.runtime.federation import ALLIANCE_STREAM, federation_streams, hub_streams
+from hotzone.runtime.federation import (
+    ALLIANCE_STREAM,
+    federation_streams,
+    hub_streams,
+    import_filters,
+)
 from hotzone.runtime.node import NodeOptions, run_node
 from hotzone.store import SQLiteStore
 from hotzone.types import Track, from_json, to_json
@@ -47,7 +52,9 @@ async def _imported_everything(hub: NatsBus, nation: NatsBus, code: str) -> None
     counts = {"addressed": 0, "imported": 0}
 
     async def count() -> None:
-        counts["addressed"] = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.{code}.>")
+        counts["addressed"] = sum(
+            [await _stored(hub, "hub", ALLIANCE_STREAM, f) for f in import_filters(code)]
+        )
         counts["imported"] = await _stored(nation, code.lower(), f"HZ_{code}_IMPORT")
 
     loop = asyncio.get_running_loop()
@@ -112,7 +119,7 @@ async def _share_and_merge(federation: RunningFederation, directory: Path) -> li
             await buses["PL"]
             .client.jetstream(domain="pl")
             .pull_subscribe(
-                "hz.share.PL.>",
+                "hz.share.>",  # addressed to PL, and NATO items (once per hop)
                 stream="HZ_PL_IMPORT",
                 config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0),
             )
