@@ -48,6 +48,9 @@ from hotzone.types import (
 )
 from hotzone.types.messages import Assessment
 
+EFFECTOR_INTERFACES = ("sapient", "mavlink", "cot")
+"""The effector gateways whose lifecycle events c2 puts on the audit record."""
+
 PureStep = Callable[[datetime, Sequence[AnyMessage]], Sequence[AnyMessage]]
 
 
@@ -179,8 +182,16 @@ def response_stage(
     )
     bus_stage = BusStage(
         name="c2",
-        input_subjects=("trk.>", "assessment", "c2.decision", "c2.order", "alert"),
-        input_types=(Track, Assessment, Decision, TaskOrder, Alert),
+        input_subjects=(
+            "trk.>",
+            "assessment",
+            "c2.decision",
+            "c2.order",
+            "alert",
+            # What the effector gateways report on orders (docs/effectors.md).
+            *(f"det.*.effectors-{interface}" for interface in EFFECTOR_INTERFACES),
+        ),
+        input_types=(Track, Assessment, Decision, TaskOrder, Alert, Event),
         run_step=stage.step,
         run_finish=stage.finish,
     )
