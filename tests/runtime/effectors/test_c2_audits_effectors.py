@@ -29,10 +29,11 @@ from hotzone.runtime.effectors.config import EffectorLink, Interface, SapientNod
 from hotzone.runtime.effectors.sapient import SapientEffectorGateway
 from hotzone.runtime.effectors.service import EffectorService, bus_publisher
 from hotzone.runtime.sapient_server import SapientServer
-from hotzone.runtime.services import StageService, encode_tick
+from hotzone.runtime.services import RecorderService, StageService, encode_tick
 from hotzone.runtime.sources import SourcePublisher
 from hotzone.runtime.stages import response_stage
 from hotzone.sim.scenario import load_scenario
+from hotzone.store import Store
 from hotzone.types import (
     Alert,
     AuditRecord,
@@ -61,11 +62,11 @@ class Loop:
         now = datetime.now(UTC).timestamp()
         await self.bus.publish("hz.PL.clock", encode_tick(now))
 
-    async def threat(self) -> Proposal:
-        """A hostile drone near Suwałki: c2 proposes the interceptor against it."""
+    async def threat(self, position: GeoPoint = THREAT) -> Proposal:
+        """A hostile drone near Suwałki: c2 proposes its one effector against it."""
         time = datetime.now(UTC)
         track = msgspec.structs.replace(
-            make_track(time=time, position=THREAT), enu_velocity_mps=(-50.0, 0.0, 0.0)
+            make_track(time=time, position=position), enu_velocity_mps=(-50.0, 0.0, 0.0)
         )
         await self.watch.publish("hz.PL.trk.suwalki", track)
         await self.watch.publish("hz.PL.assessment", make_assessment(time=time))
@@ -127,15 +128,25 @@ class Loop:
 
 
 @contextlib.asynccontextmanager
-async def c2_with_a_sapient_effector(behaviour: str) -> AsyncIterator[tuple[Loop, Peer]]:
+async def c2_with_a_sapient_effector(
+    behaviour: str,
+    *,
+    effector: str = EFFECTOR,
+    link: EffectorLink | None = None,
+    commands: str = "move_to",
+    store: Store | None = None,
+) -> AsyncIterator[tuple[Loop, Peer]]:
+    """c2 (only ``effector`` to plan with), the SAPIENT gateway with ``effector``'s node
+    (``link``, default a new mobile node), the node as a peer and, with ``store``, the
+    run's recorder."""
     crew = Crew()
     bus = InProcessBus()
     watch = BusWatch(bus)
     await watch.start()
     full = load_c2_spec("suwalki-drones")
-    # Only the interceptor: c2 proposes it and nothing else for the threat.
+    # Only this effector: c2 proposes it and nothing else for the threat.
     spec = msgspec.structs.replace(
-        full, effectors=tuple(e for e in full.effectors if e.id == EFFECTOR)
+        full, effectors=tuple(e for e in full.effectors if e.id == effector)
     )
     bus_stage, _ = response_stage(
         spec,
@@ -146,34 +157,40 @@ async def c2_with_a_sapient_effector(behaviour: str) -> AsyncIterator[tuple[Loop
         node_key=C2_NODE,
     )
     c2 = StageService(bus_stage, bus, "PL")
-    node_id = new_node_id()
+    if link is None:
+        link = EffectorLink(
+            interface=Interface.SAPIENT,
+            node_id=new_node_id(),
+            node_type=SapientNodeType.MOBILE_NODE,
+        )
+    assert link.node_type is not None
     server = SapientServer(SourcePublisher(bus, "PL"), host="127.0.0.1", port=0)
-    link = EffectorLink(
-        interface=Interface.SAPIENT, node_id=node_id, node_type=SapientNodeType.MOBILE_NODE
-    )
     gateway = SapientEffectorGateway(
-        server, {EFFECTOR: link}, bus_publisher(bus, "PL"), ack_timeout_s=1.0
+        server, {effector: link}, bus_publisher(bus, "PL"), ack_timeout_s=1.0
     )
-    service = EffectorService(bus, "PL", [gateway], OrderGuard(TRUSTED))
+    service = EffectorService(bus, "PL", [gateway], OrderGuard(TRUSTED), status_poll_s=0.1)
     await server.start()
     await service.start()
-    ready_c2, ready_gateway = asyncio.Event(), asyncio.Event()
+    ready = [asyncio.Event(), asyncio.Event()]
     runners = [
-        asyncio.create_task(c2.run(ready_c2)),
-        asyncio.create_task(service.run(ready_gateway)),
+        asyncio.create_task(c2.run(ready[0])),
+        asyncio.create_task(service.run(ready[1])),
     ]
-    await ready_c2.wait()
-    await ready_gateway.wait()
+    if store is not None:
+        ready.append(asyncio.Event())
+        runners.append(asyncio.create_task(RecorderService(bus, store, "PL").run(ready[2])))
+    for event in ready:
+        await event.wait()
     peer = await Peer.start(
         "sapient_effector_node.py",
         "--port",
         str(server.port),
         "--node-id",
-        node_id,
+        link.node_id,
         "--node-type",
-        "MOBILE_NODE",
+        str(link.node_type).upper(),
         "--commands",
-        "move_to",
+        commands,
         "--behaviour",
         behaviour,
     )

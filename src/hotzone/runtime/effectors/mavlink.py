@@ -42,6 +42,7 @@ from hotzone.runtime.effectors.base import (
     Engagement,
     Lifecycle,
     Publish,
+    readiness,
     wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink
@@ -182,12 +183,16 @@ class MavlinkEffectorGateway(EffectorGateway):
         rows = []
         for vehicle in self.vehicles.values():
             active = self.active_orders(vehicle.effector_id)
+            listen = f"{vehicle.link.listen.rpartition(':')[0]}:{vehicle.port}"
             rows.append(
                 {
                     "effector_id": vehicle.effector_id,
                     "interface": self.interface,
-                    "listen": f"{vehicle.link.listen.rpartition(':')[0]}:{vehicle.port}",
+                    "address": f"udp {listen} system {vehicle.link.system_id}",
+                    "listen": listen,
                     "connection": "connected" if vehicle.connected else "not connected",
+                    # One vehicle flies one order at a time.
+                    "readiness": readiness(vehicle.connected, len(active), 1),
                     "active_orders": ",".join(active),
                 }
             )
