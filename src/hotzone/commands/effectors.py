@@ -95,6 +95,8 @@ def _address(gateways: GatewaySpec | None, effector_id: str) -> tuple[str, str]:
         return str(
             link.interface
         ), f"node {link.node_id} ({link.node_type}) via {gateways.sapient.listen}"
+    if link.interface is Interface.COT:
+        return str(link.interface), f"{link.endpoint} ({link.callsign or effector_id})"
     return str(link.interface), f"udp {link.listen} system {link.system_id}"
 
 
