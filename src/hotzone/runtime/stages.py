@@ -223,6 +223,7 @@ def build_stages(
     nation: str = "PL",
     home: Path | None = None,
     relying_party: RelyingParty | None = None,
+    gateway_effectors: Sequence[str] = (),
 ) -> RunStages:
     """The stages for a run of ``scenario`` (or of the ``sectors`` one node owns), lowest first.
 
@@ -232,6 +233,9 @@ def build_stages(
     accepts); a simulation and an exercise (simulated world, real people) get the effect
     model. Other runs accept the operators enrolled in the nation's
     configuration (``home``, see `hotzone.c2.trust`), whose private keys they never hold.
+    ``gateway_effectors``: simulated effectors an effector gateway carries orders to (an
+    exercise's, `hotzone.runtime.effectors.exercise`): the effect model waits for their
+    gateway's word instead of deciding at the effect window.
     """
     run = RunStages(
         stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
@@ -272,13 +276,28 @@ def build_stages(
         run.stages.append(BusStage("operators", ("c2.proposal",), (Proposal,), people.step))
     if mode in (RunMode.SIMULATION, RunMode.EXERCISE):
         # The world is simulated: orders take effect in it (the effect model verifies them).
-        run.effects = EffectModelStage(run.removals, seed=seed, trusted_issuers=run.trusted_issuers)
-        run.stages.append(
-            BusStage(
-                "effects",
-                ("truth", "c2.proposal", "c2.order", "c2.state"),
-                (TruthState, Proposal, TaskOrder, C2State),
-                run.effects.step,
-            )
+        run.effects = EffectModelStage(
+            run.removals,
+            seed=seed,
+            trusted_issuers=run.trusted_issuers,
+            gateway_effectors=frozenset(gateway_effectors),
         )
+        run.stages.append(effects_stage(run.effects))
     return run
+
+
+def effects_stage(effects: EffectModelStage) -> BusStage:
+    """The effect model on the bus: truth, proposals, orders, c2 state, and what the
+    effector gateways report of the orders they carry."""
+    return BusStage(
+        "effects",
+        (
+            "truth",
+            "c2.proposal",
+            "c2.order",
+            "c2.state",
+            *(f"det.*.effectors-{interface}" for interface in EFFECTOR_INTERFACES),
+        ),
+        (TruthState, Proposal, TaskOrder, C2State, Event),
+        effects.step,
+    )

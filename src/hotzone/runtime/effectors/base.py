@@ -246,6 +246,11 @@ class EffectorGateway(ABC):
     async def stop(self, engagement: Engagement, reason: str) -> None:
         """Abort: tell the effector to stop this engagement (STOP, return to launch)."""
 
+    async def reaim(self, engagement: Engagement, aim: GeoPoint) -> None:
+        """The target's track moved (within the proposal's tolerance): aim there from now
+        on. Interfaces that can redirect an effector in flight override this."""
+        engagement.aim = aim
+
     def stoppable(self, engagement: Engagement) -> bool:
         """Whether an abort must be sent for this engagement (something was delivered and
         the effector has not finished or refused it)."""

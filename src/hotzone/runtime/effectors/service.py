@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from hotzone.bus import Bus
+from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.effectors.base import (
     Clock,
     EffectorGateway,
     Engagement,
+    Lifecycle,
     OrderGuard,
     Publish,
     refusal,
@@ -43,6 +45,9 @@ from hotzone.types import (
     to_json,
 )
 from hotzone.types.subjects import c2_subject, subject_matches
+
+REAIM_DISTANCE_M = 100.0
+"""How far a target's track must move before an effector in flight is re-aimed."""
 
 
 class EffectorService:
@@ -151,6 +156,8 @@ class EffectorService:
         """One message from the bus."""
         if isinstance(message, Proposal | Track):
             self.guard.take(message)
+            if isinstance(message, Track):
+                await self._follow(message)
         elif isinstance(message, C2State):
             was_aborted = self.guard.abort_active
             self.guard.take(message)
@@ -162,6 +169,24 @@ class EffectorService:
                     await gateway.abort(reason)
         elif isinstance(message, TaskOrder):
             await self._take_order(message)
+
+    async def _follow(self, track: Track) -> None:
+        """Re-aim engagements in progress on ``track`` while it stays within the tolerance
+        of the approved aim point (`OrderGuard.aim`); beyond it the approved point holds."""
+        for gateway in self.gateways:
+            for engagement in list(gateway.engagements.values()):
+                if (
+                    engagement.order.track_id != track.track_id
+                    or engagement.state is not Lifecycle.IN_PROGRESS
+                    or engagement.stopping
+                ):
+                    continue
+                aim, source = self.guard.aim(engagement.proposal)
+                moved = geodesic_distance_m(
+                    [aim.lat_deg], [aim.lon_deg], [engagement.aim.lat_deg], [engagement.aim.lon_deg]
+                )[0]
+                if source == "track" and float(moved) >= REAIM_DISTANCE_M:
+                    await gateway.reaim(engagement, aim)
 
     async def _take_order(self, order: TaskOrder) -> None:
         gateway = self._by_effector.get(order.effector_id)
