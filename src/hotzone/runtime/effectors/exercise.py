@@ -33,7 +33,6 @@ from hotzone.runtime.effectors.mavlink import MavlinkEffectorGateway
 from hotzone.runtime.effectors.service import EffectorService, bus_publisher
 from hotzone.runtime.effectors.simulated import SimulatedMavlinkVehicle
 
-
 CONNECT_WAIT_S = 10.0
 
 
