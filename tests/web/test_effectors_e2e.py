@@ -2,8 +2,11 @@
 --effector-gateways`` (an exercise whose MAVLink interceptors are simulated vehicles behind
 the real gateway).
 
-Two operators and a commander approve an interceptor's proposal in Chromium (each with a
-virtual WebAuthn authenticator, enrolled through the page); c2 issues the signed order; the
+Two operators and a commander use the page in Chromium (each with a virtual WebAuthn
+authenticator, enrolled through the page); an operator and the commander approve an
+interceptor's proposal (suwalki-drones asks two approvals, one a commander's; a proposal
+lives 45 simulated seconds, 11 s at 4x, too short for three signed decisions in turn on a
+busy machine) and c2 issues the signed order, which the second operator's page follows; the
 MAVLink gateway arms, launches and flies the simulated interceptor to the target (re-aimed
 as its track moves), the interceptor's GLOBAL_POSITION_INT reports make a friendly track,
 and the effect model takes the outcome from the gateway's ``effect_observed``: the target
@@ -98,16 +101,17 @@ def _decide(page: Page, selector: str) -> bool:
     return "refused" not in answer.inner_text()
 
 
-def _approve_an_interceptor(operators: list[Page], commander: Page) -> str:
-    """Both operators, then the commander, approve an interceptor's kinetic proposal; the
-    id of the proposal c2 ordered. One that expires first is given up for the next."""
+def _approve_an_interceptor(operator: Page, commander: Page) -> str:
+    """An operator, then the commander, approve an interceptor's kinetic proposal (the
+    two approvals, one a commander's, that suwalki-drones asks); the id of the proposal c2
+    ordered. One that expires first is given up for the next."""
     for _attempt in range(ATTEMPTS):
-        card = operators[0].locator(".card.kinetic.decidable").filter(has_text="icpt-").first
+        card = operator.locator(".card.kinetic.decidable").filter(has_text="icpt-").first
         card.locator("button.approve").wait_for(timeout=PROPOSAL_TIMEOUT_MS)
         proposal_id = card.get_attribute("data-proposal-id")
         assert proposal_id
         selector = f'[data-proposal-id="{proposal_id}"]'
-        if not all(_decide(page, selector) for page in operators):
+        if not _decide(operator, selector):
             continue
         if not _decide(commander, selector):
             continue
@@ -139,9 +143,7 @@ def test_an_approved_interceptor_flies_through_the_gateway_and_destroys_the_targ
         _enrol(page, name)
 
     try:
-        proposal_id = _approve_an_interceptor(
-            [deciders["operator1"], deciders["operator2"]], deciders["commander"]
-        )
+        proposal_id = _approve_an_interceptor(deciders["operator1"], deciders["commander"])
     except Exception:
         for name, page in deciders.items():
             _screenshot(page, f"effectors-failed-{name}.png")
