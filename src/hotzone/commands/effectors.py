@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, RunSource, SubParsers
+from hotzone.commands.common import CommandError, InputFile, RunSource, SubParsers
 
 if TYPE_CHECKING:
     from hotzone.c2.config import C2Spec
@@ -54,9 +54,14 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--c2", type=Path, default=None, help="c2 file (default: shipped)")
     parser.add_argument(
-        "--gateways", type=Path, default=None, help="gateway file (default: shipped, if any)"
+        "--c2", type=InputFile("c2 file", "text"), default=None, help="c2 file (default: shipped)"
+    )
+    parser.add_argument(
+        "--gateways",
+        type=InputFile("gateway file", "text"),
+        default=None,
+        help="gateway file (default: shipped, if any)",
     )
 
 
