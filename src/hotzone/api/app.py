@@ -650,6 +650,15 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
     async def orders(nations: Nations) -> list[dict[str, Any]]:
         return [to_builtins(o) for o in state.picture.orders if visible(o.releasability, nations)]
 
+    @app.get("/api/engagements", tags=["c2"])
+    async def engagements(nations: Nations) -> list[dict[str, Any]]:
+        """Each shown order: effector, interface, state timeline and outcome."""
+        return [
+            engagement.view()
+            for engagement in state.picture.engagements.rows()
+            if visible(engagement.order.releasability, nations)
+        ]
+
     # The static layers come from the scenario (and its c2 file): they are released as the
     # scenario is. Each feature carries its label; every collection is filtered by it.
     def visible_layer(

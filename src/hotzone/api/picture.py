@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from hotzone.runtime.engagements import EngagementBook
 from hotzone.share.symbols import sidc_for
 from hotzone.types import (
     Alert,
@@ -84,6 +85,8 @@ class PictureState:
     sensor_status: dict[str, Event] = field(default_factory=dict)
     #: What the effect model (an exercise or simulation) reported of each order, by order id.
     effects: dict[str, Event] = field(default_factory=dict)
+    #: Each shown order from its decisions to its outcome (``/api/engagements``).
+    engagements: EngagementBook = field(default_factory=EngagementBook)
     clock: datetime | None = None
     messages_seen: int = 0
     #: The picture's own nation: alliance tracks name its tracks ``{nation}:{id}``.
@@ -101,6 +104,8 @@ class PictureState:
         time: datetime = message.time
         if self.clock is None or time > self.clock:
             self.clock = time
+        if isinstance(message, Proposal | Decision | Event):
+            self._engagement_changed(self.engagements.take(message))
         match message:
             case Track():
                 return self._ingest_track(message)
@@ -134,6 +139,7 @@ class PictureState:
                     self.refused_orders.append((message, fault))
                     return None
                 self.orders.append(message)
+                self._engagement_changed(self.engagements.take_order(message))
                 # The order settles its proposal: browsers get the proposal's new state.
                 update = self._proposal_update(message.proposal_hash)
                 if update is not None:
@@ -155,6 +161,15 @@ class PictureState:
                 return None
             case _:
                 return None
+
+    def _engagement_changed(self, order_id: str | None) -> None:
+        engagement = self.engagements.engagements.get(order_id or "")
+        if engagement is not None:
+            self.pending_updates.append(
+                self._update(
+                    "engagement", engagement.order.order_id, engagement.order, engagement.view()
+                )
+            )
 
     def order_fault(self, order: TaskOrder) -> str | None:
         """Why ``order`` is not shown: a bad or untrusted signature, or a replayed id."""

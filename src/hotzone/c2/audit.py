@@ -66,6 +66,8 @@ class AuditKind(StrEnum):
     CUE = "cue"
     VOID = "void"
     EXPIRY = "expiry"
+    EFFECTOR = "effector"
+    """An effector gateway's report on an order (a lifecycle step or an operator alert)."""
 
 
 def record_hash(

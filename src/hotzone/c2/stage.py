@@ -15,7 +15,10 @@ Each step it
    authorized people of a nation with authority over the effector approved, and the rules
    of engagement still pass at decision time;
 5. publishes a `ProposalStatus` whenever a proposal's state or approvals change, so the
-   page, ``hotzone decide`` and the report read proposal state from this one place.
+   page, ``hotzone decide`` and the report read proposal state from this one place;
+6. puts what the effector gateways report on an order it issued (each lifecycle step, each
+   operator alert: timeouts, rejections, disconnections, aborts; docs/effectors.md) on the
+   audit record once, and the order's latest step in its proposal's status.
 
 A signed decision for the hash ``abort`` stops everything pending and refuses every order
 until a commander's signed ``resume``; both are audited and published as `C2State`, and
@@ -61,6 +64,7 @@ from hotzone.types import (
     Decision,
     DecisionOutcome,
     EffectClass,
+    Event,
     GeoPoint,
     OperatorRole,
     Proposal,
@@ -76,6 +80,13 @@ from hotzone.types.labels import Label, LabelConflict, meet_all
 from hotzone.types.signing import proposal_content_hash
 
 _THREAT_IDENTITIES = {StandardIdentity.HOSTILE, StandardIdentity.SUSPECT}
+
+EFFECTOR_SOURCE_PREFIX = "effectors-"
+"""Effector gateways publish an order's lifecycle as `Event`\\ s from ``effectors-<interface>``
+and their operator alerts with kinds ``effector_...`` (docs/effectors.md)."""
+
+#: Lifecycle steps after which an order's engagement is settled (docs/effectors.md).
+ENGAGEMENT_SETTLED = frozenset({"rejected", "failed", "aborted", "effect_observed"})
 
 
 class ProposalState(enum.StrEnum):
@@ -97,6 +108,7 @@ class _Pending:
     approvals: list[Decision] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     order_id: str | None = None
+    engagement: str = ""
 
 
 class ResponseStage:
@@ -144,6 +156,8 @@ class ResponseStage:
         self._decisions_seen: set[str] = set()
         self._acknowledged: set[str] = set()
         self._orders_echoed: set[str] = set()
+        #: Effector reports already on the record (event and alert ids): each once.
+        self._effector_reports: set[str] = set()
         #: Who last changed the abort state, with which decision and why (kept on restart).
         self._state_detail = ("", "", "")
         self._counter = 0
@@ -183,8 +197,11 @@ class ResponseStage:
                 self.assessments[message.track_id] = message
             elif isinstance(message, Alert):
                 self._take_acknowledgement(time, message)
+                self._take_effector_alert(time, message)
             elif isinstance(message, TaskOrder):
                 self._take_order_seen(time, message)
+            elif isinstance(message, Event):
+                outputs += self._take_effector_event(time, message)
         for message in inputs:
             if isinstance(message, Decision):
                 outputs += self._take_decision(time, message)
@@ -257,6 +274,10 @@ class ResponseStage:
                         )
                 case ProposalStatus():
                     statuses[message.proposal_hash] = message
+                case Event() if message.source_id.startswith(EFFECTOR_SOURCE_PREFIX):
+                    self._effector_reports.add(message.event_id)
+                case Alert() if message.kind.startswith("effector_"):
+                    self._effector_reports.add(message.alert_id)
                 case TaskOrder():
                     self.orders.append(message)
                     if message.effector_id in self.rounds_left:
@@ -270,6 +291,7 @@ class ResponseStage:
             pending.state = ProposalState(status.state)
             pending.order_id = status.order_id
             pending.refusals = list(status.refusals)
+            pending.engagement = status.engagement
             pending.approvals = [
                 d
                 for d in decisions.values()
@@ -329,6 +351,46 @@ class ResponseStage:
             f"order {order.order_id} for {order.effector_id} on the bus is {what}: "
             f"consumers refuse it",
         )
+
+    def _take_effector_event(self, time: datetime, event: Event) -> list[AnyMessage]:
+        """A lifecycle step an effector gateway reported: on the record once, and the
+        proposal's status shows it. A report naming an order this c2 did not issue for that
+        effector (forged by someone on the bus) goes on the record as such and changes
+        nothing."""
+        order_id = event.attributes.get("order_id", "")
+        lifecycle = event.attributes.get("lifecycle", "")
+        if not event.source_id.startswith(EFFECTOR_SOURCE_PREFIX) or not order_id:
+            return []
+        if not lifecycle or event.event_id in self._effector_reports:
+            return []
+        self._effector_reports.add(event.event_id)
+        effector_id = event.attributes.get("effector_id", "")
+        issued = next((o for o in self.orders if o.order_id == order_id), None)
+        if issued is None or issued.effector_id != effector_id:
+            self.audit.append(
+                time,
+                AuditKind.REFUSAL,
+                "c2",
+                f"{event.source_id} reports {lifecycle} of order {order_id} for "
+                f"{effector_id or '?'}, which this c2 did not issue: ignored",
+            )
+            return []
+        self.audit.append(time, AuditKind.EFFECTOR, event.source_id, event)
+        pending = next((p for p in self.proposals.values() if p.order_id == order_id), None)
+        if pending is None or lifecycle == "timeout" or pending.engagement in ENGAGEMENT_SETTLED:
+            return []
+        pending.engagement = lifecycle
+        return [self._status(time, pending)]
+
+    def _take_effector_alert(self, time: datetime, alert: Alert) -> None:
+        """An operator alert an effector gateway raised (timeout, rejection, disconnection,
+        abort sent, an order refused before sending): on the record once."""
+        if not alert.kind.startswith("effector_") or alert.state is not AlertState.OPEN:
+            return
+        if alert.alert_id in self._effector_reports:
+            return
+        self._effector_reports.add(alert.alert_id)
+        self.audit.append(time, AuditKind.EFFECTOR, "effectors", alert)
 
     def _situation(self, time: datetime, pending: _Pending | None = None) -> Situation:
         track = assessment = None
@@ -394,6 +456,7 @@ class ResponseStage:
             refusals=tuple(pending.refusals[-10:]),
             failed_rules=tuple(c.rule for c in proposal.roe_checks if not c.passed),
             order_id=pending.order_id,
+            engagement=pending.engagement,
             releasability=proposal.releasability,
         )
 

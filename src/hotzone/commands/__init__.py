@@ -9,6 +9,7 @@ __all__: list[str] = [
     "common",
     "decide",
     "decode",
+    "effectors",
     "demo",
     "evaluate",
     "export",

@@ -47,6 +47,12 @@ def add_parser(subparsers: SubParsers) -> None:
         default=1.0,
         help="live replay speed over real time, or 'max' (default 1)",
     )
+    parser.add_argument(
+        "--effector-gateways",
+        action="store_true",
+        help="carry orders for the scenario's MAVLink effectors through the real gateway to "
+        "simulated vehicles (docs/effectors.md) instead of the effect model alone",
+    )
     parser.set_defaults(run=run)
 
 
@@ -156,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             speed=args.speed,
             duration_s=args.duration,
             tls=tls,
+            effector_gateways=args.effector_gateways,
         )
     except (ScenarioError, UsersFileError, C2ConfigError) as error:
         raise CommandError(str(error)) from None

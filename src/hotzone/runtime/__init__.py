@@ -8,6 +8,7 @@ __all__: list[str] = [
     "cot_sender",
     "demo",
     "effectors",
+    "engagements",
     "federation",
     "federation_demo",
     "federation_security",

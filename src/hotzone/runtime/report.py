@@ -6,7 +6,10 @@ detections, tracks, alerts, decisions and orders, OSPA/GOSPA over time
 (`hotzone.fusion.metrics.set_distance`), the classification confusion matrix (latest
 assessment of each confirmed track against the nearest true object), time to decision per
 proposal and the leakers (hostile air objects that came within a defended asset's radius,
-the same count as ``summary.md``: both use `hotzone.runtime.run_report.leakers`).
+the same count as ``summary.md``: both use `hotzone.runtime.run_report.leakers`), and the
+engagements: each order on c2's audit record with its decision -> order -> ack -> outcome
+steps and times (`hotzone.runtime.engagements`), drawn on the map as a line from the
+effector to its aim point, leakers marked where they reached an asset.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import html
 import io
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +26,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from hotzone.c2.config import C2ConfigError, c2_config_path, load_c2_spec
 from hotzone.fusion.metrics import set_distance
 from hotzone.geo.frames import LocalFrame
+from hotzone.runtime.engagements import Engagement, EngagementBook
 from hotzone.runtime.run_folders import run_file
 from hotzone.runtime.run_report import leakers
 from hotzone.sim.scenario import Scenario, load_scenario
@@ -32,8 +38,10 @@ from hotzone.types import (
     Alert,
     AnyMessage,
     Assessment,
+    AuditRecord,
     Decision,
     Detection,
+    GeoPoint,
     Proposal,
     TaskOrder,
     Track,
@@ -73,15 +81,78 @@ def _sections(
     scenario: Scenario, messages: list[AnyMessage], truth: list[TruthState], run: Path
 ) -> list[tuple[str, str]]:
     tracks = [m for m in messages if isinstance(m, Track)]
+    engagements = _engagements(messages)
     sections = [
-        ("Map", _image(_map_figure(scenario, tracks, truth))),
+        ("Map", _image(_map_figure(scenario, tracks, truth, engagements))),
         ("Timeline", _image(_timeline_figure(messages))),
     ]
     if truth and tracks:
         sections.append(("OSPA / GOSPA over time", _image(_ospa_figure(tracks, truth))))
         sections.append(("Classification confusion", _confusion_section(messages, truth)))
     sections.append(("Decisions and leakers", _response_section(scenario, messages, truth)))
+    sections.append(("Engagements", _engagement_section(engagements, messages)))
     return sections
+
+
+def _engagements(messages: list[AnyMessage]) -> list[Engagement]:
+    """The engagements of the orders c2 put on its audit record (an order on the bus that
+    c2 did not issue is no engagement)."""
+    issued = {
+        record.payload
+        for record in messages
+        if isinstance(record, AuditRecord) and record.kind == "order"
+    }
+    book = EngagementBook()
+    for message in messages:
+        if isinstance(message, TaskOrder):
+            if any(f'"order_id":"{message.order_id}"' in payload for payload in issued):
+                book.take_order(message)
+        else:
+            book.take(message)
+    return book.rows()
+
+
+def _clock(engagement: Engagement) -> str:
+    return " → ".join(
+        f"{html.escape(step)} {time:%H:%M:%S}" for step, time in engagement.timeline()
+    )
+
+
+def _engagement_section(engagements: list[Engagement], messages: list[AnyMessage]) -> str:
+    orders = sum(1 for m in messages if isinstance(m, TaskOrder))
+    rows = []
+    for engagement in engagements:
+        order = engagement.order
+        cells = [
+            html.escape(order.order_id),
+            html.escape(f"{order.effector_id} ({engagement.interface or 'effect model'})"),
+            html.escape(order.track_id),
+            _clock(engagement),
+            html.escape(engagement.outcome),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    not_issued = orders - len(engagements)
+    note = (
+        f" {not_issued} order message(s) on the bus are not on c2's audit record: not shown."
+        if not_issued > 0
+        else ""
+    )
+    return (
+        f"<p>Engagements (orders on c2's audit record): {len(engagements)}.{note}</p>"
+        '<table id="engagements"><tr><th>order</th><th>effector (interface)</th>'
+        "<th>track</th><th>decision → order → ack → outcome</th><th>outcome</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+def _effector_positions(scenario: Scenario) -> dict[str, GeoPoint]:
+    try:
+        path = c2_config_path(scenario)
+        if path is None:
+            return {}
+        return {e.id: e.position for e in load_c2_spec(path).effectors}
+    except C2ConfigError:
+        return {}
 
 
 def _image(figure: Figure) -> str:
@@ -91,7 +162,12 @@ def _image(figure: Figure) -> str:
     return f'<img alt="plot" src="data:image/png;base64,{encoded}">'
 
 
-def _map_figure(scenario: Scenario, tracks: list[Track], truth: list[TruthState]) -> Figure:
+def _map_figure(
+    scenario: Scenario,
+    tracks: list[Track],
+    truth: list[TruthState],
+    engagements: Sequence[Engagement] = (),
+) -> Figure:
     figure = Figure(figsize=(9, 7))
     axes = figure.subplots()
     for border in scenario.borders:
@@ -118,6 +194,33 @@ def _map_figure(scenario: Scenario, tracks: list[Track], truth: list[TruthState]
         c="tab:red",
         label="confirmed track positions",
     )
+    positions = _effector_positions(scenario)
+    paired = False
+    for engagement in engagements:
+        start, aim = positions.get(engagement.order.effector_id), engagement.aim
+        if start is None or aim is None:
+            continue
+        axes.plot(
+            [start.lon_deg, aim.lon_deg],
+            [start.lat_deg, aim.lat_deg],
+            "--",
+            color="tab:blue",
+            linewidth=1.5,
+            label=None if paired else "engagement (effector → aim point)",
+        )
+        axes.plot(aim.lon_deg, aim.lat_deg, "x", color="tab:blue")
+        paired = True
+    reached = set(leakers(scenario, truth))
+    if reached:
+        last = {state.target_id: state for state in truth if state.target_id in reached}
+        axes.scatter(
+            [state.position.lon_deg for state in last.values()],
+            [state.position.lat_deg for state in last.values()],
+            marker="X",
+            s=80,
+            c="black",
+            label="leaker (reached a defended asset; last true position)",
+        )
     area = scenario.area
     axes.set_xlim(area.west_deg, area.east_deg)
     axes.set_ylim(area.south_deg, area.north_deg)

@@ -49,6 +49,9 @@ from hotzone.types import (
 )
 from hotzone.types.messages import Assessment
 
+EFFECTOR_INTERFACES = ("sapient", "mavlink", "cot")
+"""The effector gateways whose lifecycle events c2 puts on the audit record."""
+
 PureStep = Callable[[datetime, Sequence[AnyMessage]], Sequence[AnyMessage]]
 
 
@@ -199,8 +202,16 @@ def response_stage(
     )
     bus_stage = BusStage(
         name="c2",
-        input_subjects=("trk.>", "assessment", "c2.decision", "c2.order", "alert"),
-        input_types=(Track, Assessment, Decision, TaskOrder, Alert),
+        input_subjects=(
+            "trk.>",
+            "assessment",
+            "c2.decision",
+            "c2.order",
+            "alert",
+            # What the effector gateways report on orders (docs/effectors.md).
+            *(f"det.*.effectors-{interface}" for interface in EFFECTOR_INTERFACES),
+        ),
+        input_types=(Track, Assessment, Decision, TaskOrder, Alert, Event),
         run_step=stage.step,
         run_finish=stage.finish,
     )
@@ -233,6 +244,7 @@ def build_stages(
     home: Path | None = None,
     relying_party: RelyingParty | None = None,
     allied: bool = False,
+    gateway_effectors: Sequence[str] = (),
 ) -> RunStages:
     """The stages for a run of ``scenario`` (or of the ``sectors`` one node owns), lowest first.
 
@@ -244,6 +256,9 @@ def build_stages(
     configuration (``home``, see `hotzone.c2.trust`), whose private keys they never hold.
     A node with allies (``allied``, the nation's owner) merges their copies with its own
     tracks (`alliance_stage`).
+    ``gateway_effectors``: simulated effectors an effector gateway carries orders to (an
+    exercise's, `hotzone.runtime.effectors.exercise`): the effect model waits for their
+    gateway's word instead of deciding at the effect window.
     """
     run = RunStages(
         stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
@@ -287,13 +302,28 @@ def build_stages(
         run.stages.append(BusStage("operators", ("c2.proposal",), (Proposal,), people.step))
     if mode in (RunMode.SIMULATION, RunMode.EXERCISE):
         # The world is simulated: orders take effect in it (the effect model verifies them).
-        run.effects = EffectModelStage(run.removals, seed=seed, trusted_issuers=run.trusted_issuers)
-        run.stages.append(
-            BusStage(
-                "effects",
-                ("truth", "c2.proposal", "c2.order", "c2.state"),
-                (TruthState, Proposal, TaskOrder, C2State),
-                run.effects.step,
-            )
+        run.effects = EffectModelStage(
+            run.removals,
+            seed=seed,
+            trusted_issuers=run.trusted_issuers,
+            gateway_effectors=frozenset(gateway_effectors),
         )
+        run.stages.append(effects_stage(run.effects))
     return run
+
+
+def effects_stage(effects: EffectModelStage) -> BusStage:
+    """The effect model on the bus: truth, proposals, orders, c2 state, and what the
+    effector gateways report of the orders they carry."""
+    return BusStage(
+        "effects",
+        (
+            "truth",
+            "c2.proposal",
+            "c2.order",
+            "c2.state",
+            *(f"det.*.effectors-{interface}" for interface in EFFECTOR_INTERFACES),
+        ),
+        (TruthState, Proposal, TaskOrder, C2State, Event),
+        effects.step,
+    )

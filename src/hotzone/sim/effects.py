@@ -20,6 +20,7 @@ from hotzone.types import (
     EffectClass,
     Event,
     EventKind,
+    GeoPoint,
     OperatorRole,
     Proposal,
     TaskOrder,
@@ -67,10 +68,16 @@ class EffectModelStage:
     removals: dict[str, float]
     seed: int = 1
     trusted_issuers: dict[str, bytes] = field(default_factory=dict)
+    gateway_effectors: frozenset[str] = frozenset()
+    """Effectors an effector gateway carries orders to (simulated ones behind the real
+    interfaces): their orders take effect when the gateway reports ``effect_observed``
+    (the interceptor at its aim point), at that step's time and place, and end without
+    effect when it reports them rejected, failed or aborted."""
     outcomes: list[Event] = field(default_factory=list)
     refused: list[DeadLetter] = field(default_factory=list)
     _proposals: dict[str, Proposal] = field(default_factory=dict)
     _pending: list[tuple[datetime, TaskOrder, Proposal]] = field(default_factory=list)
+    _awaiting: dict[str, tuple[TaskOrder, Proposal]] = field(default_factory=dict)
     _truth: dict[str, TruthState] = field(default_factory=dict)
     _orders_seen: set[str] = field(default_factory=set)
     _aborted: bool = False
@@ -93,6 +100,8 @@ class EffectModelStage:
                 self._proposals[message.content_hash] = message
             elif isinstance(message, TaskOrder):
                 events.extend(self._take_order(time, message))
+            elif isinstance(message, Event):
+                events.extend(self._take_lifecycle(time, message))
         due = [item for item in self._pending if item[0] <= time]
         self._pending = [item for item in self._pending if item[0] > time]
         for effect_time, order, proposal in due:
@@ -127,9 +136,31 @@ class EffectModelStage:
             self.refused.append(refused)
             return [refused]
         self._orders_seen.add(order.order_id)
-        if proposal.effect_class in PROBABILITY_OF_EFFECT:
+        if order.effector_id in self.gateway_effectors:
+            self._awaiting[order.order_id] = (order, proposal)
+        elif proposal.effect_class in PROBABILITY_OF_EFFECT:
             self._pending.append((proposal.effect_window_start, order, proposal))
         return []
+
+    def _take_lifecycle(self, time: datetime, event: Event) -> list[AnyMessage]:
+        """A gateway's report on an order it carried (docs/effectors.md)."""
+        if not event.source_id.startswith("effectors-"):
+            return []
+        waiting = self._awaiting.get(event.attributes.get("order_id", ""))
+        step = event.attributes.get("lifecycle", "")
+        if waiting is None or step not in ("effect_observed", "rejected", "failed", "aborted"):
+            return []
+        order, proposal = waiting
+        if event.attributes.get("effector_id") != order.effector_id:
+            return []
+        del self._awaiting[order.order_id]
+        if step != "effect_observed" or proposal.effect_class not in PROBABILITY_OF_EFFECT:
+            summary = f"{order.effector_id} {order.action} on {order.track_id}: {step}"
+            outcome = self._outcome(time, order, "cancelled", summary, "none", float("nan"))
+        else:
+            outcome = self._resolve(time, order, proposal, aim=event.position)
+        self.outcomes.append(outcome)
+        return [outcome]
 
     def _cancel(self, time: datetime, reason: str) -> list[Event]:
         cancelled = [
@@ -140,8 +171,14 @@ class EffectModelStage:
         self.outcomes.extend(cancelled)
         return cancelled
 
-    def _resolve(self, effect_time: datetime, order: TaskOrder, proposal: Proposal) -> Event:
-        aim = proposal.target_position
+    def _resolve(
+        self,
+        effect_time: datetime,
+        order: TaskOrder,
+        proposal: Proposal,
+        aim: GeoPoint | None = None,
+    ) -> Event:
+        aim = aim or proposal.target_position
         live = [truth for target_id, truth in self._truth.items() if target_id not in self.removals]
         nearest: TruthState | None = None
         miss_distance = float("inf")

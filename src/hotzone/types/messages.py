@@ -304,6 +304,9 @@ class ProposalStatus(Message, frozen=True, tag="proposal_status", kw_only=True):
 
     ``state``: pending, ordered, rejected, expired, void, cancelled or roe_failed.
     ``missing`` says in words what an order still waits for ("awaiting commander").
+    ``engagement``: the order's latest step at its effector as its gateway reported it
+    (``ordered``, ``delivered``, ``acknowledged``, ``rejected``, ``in_progress``,
+    ``effect_observed``, ``failed``, ``aborted``; docs/effectors.md), "" before the first.
     """
 
     time: UtcTime
@@ -317,6 +320,7 @@ class ProposalStatus(Message, frozen=True, tag="proposal_status", kw_only=True):
     refusals: tuple[str, ...] = ()
     failed_rules: tuple[str, ...] = ()
     order_id: str | None = None
+    engagement: str = ""
 
 
 class DecisionOutcome(Message, frozen=True, tag="decision_outcome", kw_only=True):

@@ -7,4 +7,13 @@ reads which interface and address each effector has; one module per interface:
 `sapient` (BSI Flex 335 v2.0) and `mavlink` (MAVLink 2).
 """
 
-__all__: list[str] = ["base", "config", "mavlink", "sapient", "service"]
+__all__: list[str] = [
+    "base",
+    "config",
+    "cot",
+    "exercise",
+    "mavlink",
+    "sapient",
+    "service",
+    "simulated",
+]

@@ -17,6 +17,8 @@ from hotzone.runtime.effectors.config import GatewayConfigError, Interface, load
 def _address(interface: Interface, fields: dict[str, str]) -> str:
     if interface is Interface.SAPIENT:
         return f"node {fields['node_id']} ({fields['node_type']})"
+    if interface is Interface.COT:
+        return f"{fields['endpoint']} replies to udp {fields['listen']}"
     return f"udp {fields['listen']} system {fields['system_id']}"
 
 
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             "node_type": str(link.node_type),
             "listen": link.listen,
             "system_id": str(link.system_id),
+            "endpoint": link.endpoint,
         }
         print(
             f"{effector_id:<16} {effector.kind!s:<20} {link.interface!s:<8} "

@@ -186,6 +186,14 @@ class OrderGuard:
         return approved, "proposal"
 
 
+def readiness(connected: bool, active: int, limit: int) -> str:
+    """``ready`` (connected, room for another order), ``busy`` (connected, at its limit of
+    concurrent orders) or ``unavailable`` (not connected)."""
+    if not connected:
+        return "unavailable"
+    return "busy" if limit > 0 and active >= limit else "ready"
+
+
 class EffectorGateway(ABC):
     """The base of one interface's gateway (SAPIENT, MAVLink, ...).
 
@@ -238,6 +246,11 @@ class EffectorGateway(ABC):
     async def stop(self, engagement: Engagement, reason: str) -> None:
         """Abort: tell the effector to stop this engagement (STOP, return to launch)."""
 
+    async def reaim(self, engagement: Engagement, aim: GeoPoint) -> None:
+        """The target's track moved (within the proposal's tolerance): aim there from now
+        on. Interfaces that can redirect an effector in flight override this."""
+        engagement.aim = aim
+
     def stoppable(self, engagement: Engagement) -> bool:
         """Whether an abort must be sent for this engagement (something was delivered and
         the effector has not finished or refused it)."""
@@ -252,11 +265,15 @@ class EffectorGateway(ABC):
         return [
             e.order_id
             for e in self.engagements.values()
-            if e.effector_id == effector_id and not e.final
+            if e.effector_id == effector_id
+            and not e.final
+            and e.state is not Lifecycle.EFFECT_OBSERVED
         ]
 
     def status(self) -> list[dict[str, str]]:
-        """Each effector's connection and active orders, for ``effectors status``."""
+        """Each effector's row for ``hotzone effectors status``: ``effector_id``,
+        ``interface``, ``address``, ``connection``, ``readiness`` (`readiness`) and
+        ``active_orders`` (comma-separated), plus what the interface adds."""
         return []
 
     # --- shared machinery -------------------------------------------------------------

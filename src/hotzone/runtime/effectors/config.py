@@ -38,6 +38,7 @@ class GatewayConfigError(ValueError):
 class Interface(enum.StrEnum):
     SAPIENT = "sapient"
     MAVLINK = "mavlink"
+    COT = "cot"
 
 
 class SapientNodeType(enum.StrEnum):
@@ -61,6 +62,9 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     jammer is given around the aim point.
     MAVLink: ``listen`` (HOST:PORT of the UDP port hotzone listens on; the vehicle sends
     its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight.
+    Cursor on Target: ``endpoint`` (``udp://HOST:PORT``, the unit's CoT input, e.g. ATAK's
+    4242), ``listen`` (where hotzone takes the unit's ``y-a``/``y-c`` replies) and the
+    unit's ``callsign``.
     """
 
     interface: Interface
@@ -77,6 +81,9 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     cruise_speed_mps: Positive = 40.0
     arrival_radius_m: Positive = 150.0
     position_sigma_m: Positive = 5.0
+    # Cursor on Target
+    endpoint: str = ""
+    callsign: str = ""
 
 
 class SapientListen(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -149,6 +156,13 @@ def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec
                 )
             node_ids[node_id] = effector_id
         else:
+            if link.interface is Interface.COT:
+                scheme, _, address = link.endpoint.partition("://")
+                if scheme != "udp":
+                    raise GatewayConfigError(
+                        f"{where}.endpoint: expected udp://HOST:PORT, got {link.endpoint!r}"
+                    )
+                _host_port(address, f"{where}.endpoint")
             _host_port(link.listen, f"{where}.listen")
             if link.listen in listens:
                 raise GatewayConfigError(f"{where}.listen: already used by {listens[link.listen]}")

@@ -42,6 +42,7 @@ from hotzone.runtime.effectors.base import (
     Engagement,
     Lifecycle,
     Publish,
+    readiness,
     wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink
@@ -175,6 +176,26 @@ class MavlinkEffectorGateway(EffectorGateway):
             return
         self.spawn(self._fly(engagement, vehicle))
 
+    async def reaim(self, engagement: Engagement, aim: GeoPoint) -> None:
+        """A vehicle in flight is sent on to the track's new position (DO_REPOSITION again;
+        its COMMAND_ACK is not waited for: the next track update sends the next point)."""
+        engagement.aim = aim
+        vehicle = self.vehicles[engagement.effector_id]
+        if engagement.state is not Lifecycle.IN_PROGRESS or engagement.stopping:
+            return
+        link = vehicle.link
+        self._send(
+            vehicle,
+            vehicle.codec.command_int_encode(
+                link.system_id, link.component_id, mavlink.MAV_FRAME_GLOBAL_INT,
+                mavlink.MAV_CMD_DO_REPOSITION, 0, 0,
+                link.cruise_speed_mps, mavlink.MAV_DO_REPOSITION_FLAGS_CHANGE_MODE, 0, math.nan,
+                round(aim.lat_deg * 1e7), round(aim.lon_deg * 1e7), aim.height_m,
+            ),
+        )  # fmt: skip
+        if vehicle.position is not None:
+            await self._check_arrival(vehicle, vehicle.position)
+
     async def stop(self, engagement: Engagement, reason: str) -> None:
         self.spawn(self._return(engagement, self.vehicles[engagement.effector_id]))
 
@@ -182,12 +203,16 @@ class MavlinkEffectorGateway(EffectorGateway):
         rows = []
         for vehicle in self.vehicles.values():
             active = self.active_orders(vehicle.effector_id)
+            listen = f"{vehicle.link.listen.rpartition(':')[0]}:{vehicle.port}"
             rows.append(
                 {
                     "effector_id": vehicle.effector_id,
                     "interface": self.interface,
-                    "listen": f"{vehicle.link.listen.rpartition(':')[0]}:{vehicle.port}",
+                    "address": f"udp {listen} system {vehicle.link.system_id}",
+                    "listen": listen,
                     "connection": "connected" if vehicle.connected else "not connected",
+                    # One vehicle flies one order at a time.
+                    "readiness": readiness(vehicle.connected, len(active), 1),
                     "active_orders": ",".join(active),
                 }
             )

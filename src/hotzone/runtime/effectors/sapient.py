@@ -46,6 +46,7 @@ from hotzone.runtime.effectors.base import (
     Engagement,
     Lifecycle,
     Publish,
+    readiness,
     wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink, SapientNodeType
@@ -314,12 +315,16 @@ class SapientEffectorGateway(EffectorGateway):
         rows = []
         for node in self.nodes.values():
             active = self.active_orders(node.effector_id)
+            mode = node.current_mode() if node.connected else None
+            limit = mode.task.concurrent_tasks if mode is not None else 1
             rows.append(
                 {
                     "effector_id": node.effector_id,
                     "interface": self.interface,
+                    "address": f"node {node.link.node_id} ({node.link.node_type})",
                     "node_id": node.link.node_id,
                     "connection": "connected" if node.connected else "not connected",
+                    "readiness": readiness(node.connected, len(active), limit),
                     "mode": node.mode,
                     "active_orders": ",".join(active),
                 }

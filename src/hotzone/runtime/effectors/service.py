@@ -5,18 +5,27 @@ It reads the nation's c2 subjects (orders, proposals, c2 state) and tracks, keep
 once the guard accepts it, refuses it otherwise (dead letter and alert, nothing sent), and
 on a global abort tells every gateway to stop what its effectors are doing. Orders for
 effectors no gateway serves are left to their consumers (the effect model of a simulation).
+
+Each effector's status (interface, address, connection, readiness, active orders) is
+published as an `Event` of kind ``sensor_status`` from the effector's id (attribute
+``role: effector``) when it changes and at least every ``status_refresh_s``: what
+``hotzone effectors status`` and the page read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from hotzone.bus import Bus
+from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.effectors.base import (
     Clock,
     EffectorGateway,
     Engagement,
+    Lifecycle,
     OrderGuard,
     Publish,
     refusal,
@@ -24,8 +33,21 @@ from hotzone.runtime.effectors.base import (
 )
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import decode_or_dead_letter
-from hotzone.types import AnyMessage, C2State, DeadLetter, Proposal, TaskOrder, Track, to_json
+from hotzone.types import (
+    AnyMessage,
+    C2State,
+    DeadLetter,
+    Event,
+    EventKind,
+    Proposal,
+    TaskOrder,
+    Track,
+    to_json,
+)
 from hotzone.types.subjects import c2_subject, subject_matches
+
+REAIM_DISTANCE_M = 100.0
+"""How far a target's track must move before an effector in flight is re-aimed."""
 
 
 class EffectorService:
@@ -39,8 +61,15 @@ class EffectorService:
         guard: OrderGuard,
         *,
         clock: Clock = wall_clock,
+        status_poll_s: float = 1.0,
+        status_refresh_s: float = 30.0,
+        releasability: str = "NATO",
     ) -> None:
         self.bus = bus
+        self.status_poll_s = status_poll_s
+        self.status_refresh_s = status_refresh_s
+        self.releasability = releasability
+        self._last_status: dict[str, tuple[dict[str, str], datetime]] = {}
         self.nation = nation
         self.gateways = list(gateways)
         self.guard = guard
@@ -73,6 +102,7 @@ class EffectorService:
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Serve until the bus closes (or the task is cancelled)."""
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 8192)
+        reporter = asyncio.create_task(self._report_status())
         if ready is not None:
             ready.set()
         try:
@@ -82,12 +112,52 @@ class EffectorService:
                 message = decode_or_dead_letter(bus_message, "effectors")
                 await self.take(message)
         finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
             await subscription.unsubscribe()
+
+    async def _report_status(self) -> None:
+        while True:
+            await self.publish_status()
+            await asyncio.sleep(self.status_poll_s)
+
+    async def publish_status(self, force: bool = False) -> list[Event]:
+        """Publish each effector's status that changed (or is due for a refresh)."""
+        now = self.clock()
+        published = []
+        for gateway in self.gateways:
+            for row in gateway.status():
+                effector_id = row["effector_id"]
+                last = self._last_status.get(effector_id)
+                due = last is None or (now - last[1]).total_seconds() >= self.status_refresh_s
+                if not force and not due and last is not None and last[0] == row:
+                    continue
+                self._last_status[effector_id] = (row, now)
+                event = Event(
+                    event_id=f"effector-status:{effector_id}:{now.timestamp():.6f}",
+                    time=now,
+                    source_id=effector_id,
+                    kind=EventKind.SENSOR_STATUS,
+                    severity=2 if row.get("connection") == "connected" else 5,
+                    summary=(
+                        f"effector {effector_id} ({row.get('interface', '?')}) "
+                        f"{row.get('connection', '?')}, {row.get('readiness', '?')}"
+                    ),
+                    attributes={"role": "effector", "state": row.get("connection", ""), **row},
+                    releasability=self.releasability,
+                )
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await self.publish(event)  # the bus may be closing
+                published.append(event)
+        return published
 
     async def take(self, message: AnyMessage) -> None:
         """One message from the bus."""
         if isinstance(message, Proposal | Track):
             self.guard.take(message)
+            if isinstance(message, Track):
+                await self._follow(message)
         elif isinstance(message, C2State):
             was_aborted = self.guard.abort_active
             self.guard.take(message)
@@ -99,6 +169,24 @@ class EffectorService:
                     await gateway.abort(reason)
         elif isinstance(message, TaskOrder):
             await self._take_order(message)
+
+    async def _follow(self, track: Track) -> None:
+        """Re-aim engagements in progress on ``track`` while it stays within the tolerance
+        of the approved aim point (`OrderGuard.aim`); beyond it the approved point holds."""
+        for gateway in self.gateways:
+            for engagement in list(gateway.engagements.values()):
+                if (
+                    engagement.order.track_id != track.track_id
+                    or engagement.state is not Lifecycle.IN_PROGRESS
+                    or engagement.stopping
+                ):
+                    continue
+                aim, source = self.guard.aim(engagement.proposal)
+                moved = geodesic_distance_m(
+                    [aim.lat_deg], [aim.lon_deg], [engagement.aim.lat_deg], [engagement.aim.lon_deg]
+                )[0]
+                if source == "track" and float(moved) >= REAIM_DISTANCE_M:
+                    await gateway.reaim(engagement, aim)
 
     async def _take_order(self, order: TaskOrder) -> None:
         gateway = self._by_effector.get(order.effector_id)

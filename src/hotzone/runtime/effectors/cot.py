@@ -1,0 +1,306 @@
+"""The Cursor on Target gateway: verified orders to TAK units (ATAK, WinTAK) as tasking.
+
+A unit that takes its orders on a TAK device gets each verified order as one CoT event of
+type ``t-k`` (tasking, strike) sent by UDP to its CoT input (``endpoint``, e.g. ATAK's
+``udp://<device>:4242``): the point is the aim point, ``stale`` the end of the effect window,
+and the detail names the target track (``link``), the order in words (``remarks``) and the
+whole signed order (``hotzone_order``, its JSON) so a plugin on the device can verify the
+signature chain itself. The unit answers with a CoT reply to the gateway's ``listen`` port:
+``y-a`` (ack) linking the tasking's uid -> ``acknowledged``, ``y-c`` (tasking complete)
+-> ``effect_observed``. No ack within the timeout -> ``timeout``, alert, ``failed``. An abort
+sends ``t-x-d-d`` (delete) linking the tasking; its ``y-a`` -> ``aborted``.
+
+Replies are parsed with defusedxml (no DTDs), at most ``MAX_REPLY_BYTES`` each; anything
+else is counted and dropped (`CotLinkCounters`): a reply is never trusted for more than the
+lifecycle step it names, and only for an order this gateway sent to that very address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from hotzone.runtime.effectors.base import (
+    Clock,
+    EffectorGateway,
+    Engagement,
+    Lifecycle,
+    Publish,
+    readiness,
+    wall_clock,
+)
+from hotzone.runtime.effectors.config import EffectorLink
+from hotzone.share.cot import COT_UNKNOWN, COT_VERSION, UID_PREFIX, cot_decimal, cot_time
+from hotzone.types import to_json
+
+MAX_REPLY_BYTES = 16 * 1024
+TASKING_TYPE = "t-k"
+"""CoT "Tasking / Strike" (CoTtypes.xml)."""
+CANCEL_TYPE = "t-x-d-d"
+"""CoT delete: the unit drops the tasking it links."""
+ACK_TYPE = "y-a"
+COMPLETE_TYPE = "y-c"
+
+
+def tasking_uid(order_id: str) -> str:
+    return f"{UID_PREFIX}order.{order_id}"
+
+
+@dataclass
+class CotLinkCounters:
+    sent: int = 0
+    replies: int = 0
+    dropped: int = 0
+    """Replies that were not CoT, too large, from another address or about no tasking."""
+
+
+@dataclass
+class CotUnit:
+    """One TAK unit: where its tasking goes, where its replies come from."""
+
+    effector_id: str
+    link: EffectorLink
+    host: str = ""
+    port: int = 0
+    transport: asyncio.DatagramTransport | None = None
+    listen_port: int = 0
+    last_reply: datetime | None = None
+    counters: CotLinkCounters = field(default_factory=CotLinkCounters)
+
+
+class _ReplyProtocol(asyncio.DatagramProtocol):
+    def __init__(self, gateway: CotEffectorGateway, unit: CotUnit) -> None:
+        self.gateway = gateway
+        self.unit = unit
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.gateway.spawn(self.gateway._reply(self.unit, data, str(addr[0])))
+
+
+def tasking_event(engagement: Engagement, callsign: str, now: datetime) -> bytes:
+    """The CoT tasking of one verified order (schema: CoT Event-PUBLIC.xsd)."""
+    order = engagement.order
+    stale = order.effect_window_end or now + timedelta(minutes=10)
+    event = Element(
+        "event",
+        {
+            "version": COT_VERSION,
+            "uid": tasking_uid(order.order_id),
+            "type": TASKING_TYPE,
+            "how": "h-e",
+            "time": cot_time(now),
+            "start": cot_time(now),
+            "stale": cot_time(max(stale, now + timedelta(seconds=1))),
+        },
+    )
+    SubElement(
+        event,
+        "point",
+        {
+            "lat": cot_decimal(engagement.aim.lat_deg),
+            "lon": cot_decimal(engagement.aim.lon_deg),
+            "hae": cot_decimal(engagement.aim.height_m),
+            "ce": cot_decimal(engagement.proposal.position_tolerance_m),
+            "le": COT_UNKNOWN,
+        },
+    )
+    detail = SubElement(event, "detail")
+    SubElement(detail, "contact", {"callsign": callsign})
+    SubElement(
+        detail,
+        "link",
+        {"uid": f"{UID_PREFIX}{order.track_id}", "relation": "t-k", "type": "a-h"},
+    )
+    remarks = SubElement(detail, "remarks")
+    remarks.text = (
+        f"ORDER {order.order_id}: {order.action} by {order.effector_id} on track "
+        f"{order.track_id} ({engagement.proposal.target_class}); aim "
+        f"{engagement.aim.lat_deg:.5f},{engagement.aim.lon_deg:.5f}; approved by "
+        f"{', '.join(order.decision_ids)}; issued by {order.issuer}"
+    )
+    signed = SubElement(detail, "hotzone_order", {"format": "json"})
+    signed.text = to_json(order).decode()
+    document: bytes = tostring(event, encoding="utf-8", xml_declaration=False)
+    return document
+
+
+def cancel_event(engagement: Engagement, reason: str, now: datetime) -> bytes:
+    """The CoT delete that withdraws an order's tasking (abort)."""
+    order = engagement.order
+    event = Element(
+        "event",
+        {
+            "version": COT_VERSION,
+            "uid": f"{tasking_uid(order.order_id)}.cancel",
+            "type": CANCEL_TYPE,
+            "how": "h-e",
+            "time": cot_time(now),
+            "start": cot_time(now),
+            "stale": cot_time(now + timedelta(minutes=5)),
+        },
+    )
+    SubElement(
+        event,
+        "point",
+        {"lat": "0", "lon": "0", "hae": COT_UNKNOWN, "ce": COT_UNKNOWN, "le": COT_UNKNOWN},
+    )
+    detail = SubElement(event, "detail")
+    SubElement(
+        detail,
+        "link",
+        {"uid": tasking_uid(order.order_id), "relation": "none", "type": TASKING_TYPE},
+    )
+    remarks = SubElement(detail, "remarks")
+    remarks.text = f"ABORT order {order.order_id}: {reason}"
+    document: bytes = tostring(event, encoding="utf-8", xml_declaration=False)
+    return document
+
+
+class CotEffectorGateway(EffectorGateway):
+    """Tasks TAK units over Cursor on Target and reads their acks."""
+
+    interface = "cot"
+
+    def __init__(
+        self,
+        links: Mapping[str, EffectorLink],
+        publish: Publish,
+        *,
+        ack_timeout_s: float = 10.0,
+        clock: Clock = wall_clock,
+        releasability: str = "NATO",
+    ) -> None:
+        super().__init__(
+            links, publish, ack_timeout_s=ack_timeout_s, clock=clock, releasability=releasability
+        )
+        self.units: dict[str, CotUnit] = {}
+        for effector_id, link in links.items():
+            host, _, port = link.endpoint.partition("://")[2].rpartition(":")
+            self.units[effector_id] = CotUnit(effector_id, link, host.strip("[]"), int(port))
+        self._cancels: dict[str, str] = {}  # cancel uid -> order id
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for unit in self.units.values():
+            host, _, port = unit.link.listen.rpartition(":")
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda unit=unit: _ReplyProtocol(self, unit),  # type: ignore[misc]
+                local_addr=(host.strip("[]"), int(port)),
+            )
+            unit.transport = transport
+            unit.listen_port = int(transport.get_extra_info("sockname")[1])
+
+    async def close(self) -> None:
+        await super().close()
+        for unit in self.units.values():
+            if unit.transport is not None:
+                unit.transport.close()
+
+    def status(self) -> list[dict[str, str]]:
+        rows = []
+        for unit in self.units.values():
+            active = self.active_orders(unit.effector_id)
+            # UDP has no connection: a unit counts as reachable once it has answered.
+            heard = unit.last_reply is not None
+            rows.append(
+                {
+                    "effector_id": unit.effector_id,
+                    "interface": self.interface,
+                    "address": f"{unit.link.endpoint} ({unit.link.callsign or unit.effector_id})",
+                    "connection": "connected" if heard else "not heard",
+                    "readiness": readiness(True, len(active), 0) if heard else "unknown",
+                    "active_orders": ",".join(active),
+                }
+            )
+        return rows
+
+    # --- orders -----------------------------------------------------------------------
+
+    def _send(self, unit: CotUnit, document: bytes) -> bool:
+        if unit.transport is None:
+            return False
+        try:
+            unit.transport.sendto(document, (unit.host, unit.port))
+        except OSError:
+            return False
+        unit.counters.sent += 1
+        return True
+
+    async def deliver(self, engagement: Engagement) -> None:
+        unit = self.units[engagement.effector_id]
+        document = tasking_event(engagement, unit.link.callsign or unit.effector_id, self.clock())
+        if not self._send(unit, document):
+            await self.fail(engagement, f"tasking to {unit.link.endpoint} could not be sent")
+            return
+        await self.advance(
+            engagement,
+            Lifecycle.DELIVERED,
+            f"CoT tasking {tasking_uid(engagement.order_id)} sent to {unit.link.endpoint}",
+            cot_uid=tasking_uid(engagement.order_id),
+        )
+        self.await_ack(engagement, "tasking")
+
+    async def stop(self, engagement: Engagement, reason: str) -> None:
+        unit = self.units[engagement.effector_id]
+        document = cancel_event(engagement, reason, self.clock())
+        self._cancels[f"{tasking_uid(engagement.order_id)}.cancel"] = engagement.order_id
+        if not self._send(unit, document):
+            await self.fail(engagement, "the cancel could not be sent", kind="stop_refused")
+            return
+        self.await_ack(engagement, "cancel")
+
+    async def _reply(self, unit: CotUnit, data: bytes, sender: str) -> None:
+        """One datagram on a unit's reply port."""
+        found = self._parse(data)
+        if found is None or sender != unit.host:
+            unit.counters.dropped += 1
+            return
+        kind, linked = found
+        cancelled = self._cancels.get(linked)
+        order_id = cancelled or next(
+            (o for o in self.engagements if tasking_uid(o) == linked), None
+        )
+        engagement = self.engagements.get(order_id or "")
+        if engagement is None or engagement.effector_id != unit.effector_id:
+            unit.counters.dropped += 1
+            return
+        unit.counters.replies += 1
+        unit.last_reply = self.clock()
+        if cancelled is not None:
+            if kind == ACK_TYPE:
+                self.answered(engagement, "cancel")
+                await self.advance(engagement, Lifecycle.ABORTED, "the unit dropped the tasking")
+            return
+        if kind == ACK_TYPE:
+            self.answered(engagement, "tasking")
+            await self.advance(engagement, Lifecycle.ACKNOWLEDGED, "the unit acknowledged")
+            await self.advance(engagement, Lifecycle.IN_PROGRESS, "the unit is on it")
+        elif kind == COMPLETE_TYPE:
+            self.answered(engagement, "tasking")
+            await self.advance(
+                engagement, Lifecycle.EFFECT_OBSERVED, "the unit reports the tasking complete"
+            )
+
+    @staticmethod
+    def _parse(data: bytes) -> tuple[str, str] | None:
+        """``(reply type, linked uid)`` of a CoT reply, or None."""
+        if len(data) > MAX_REPLY_BYTES:
+            return None
+        with contextlib.suppress(DefusedXmlException, SyntaxError, ValueError):
+            root = fromstring(data, forbid_dtd=True)
+            kind = root.get("type", "")
+            if root.tag != "event" or kind not in (ACK_TYPE, COMPLETE_TYPE):
+                return None
+            link = root.find("detail/link")
+            if link is None or not link.get("uid"):
+                return None
+            return kind, str(link.get("uid"))
+        return None

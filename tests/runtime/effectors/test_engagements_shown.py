@@ -1,0 +1,90 @@
+"""The engagement as the after-action report and the page's API show it, from a run recorded
+from the real chain (c2 run by the runtime, SAPIENT gateway, sapient-py node): decision ->
+order -> ack -> in progress with times; an order on the bus that c2 never issued is no
+engagement."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from hotzone.api.app import ApiConfig, create_app
+from hotzone.c2.trust import trust_node
+from hotzone.runtime.report import write_report
+from hotzone.sim.scenario import shipped_scenario_path
+from hotzone.store import SQLiteStore
+from hotzone.types import TaskOrder
+from tests.api.conftest import login
+from tests.runtime.effectors.rig import C2_NODE, proposal
+from tests.runtime.effectors.rig import order as signed_order
+from tests.runtime.effectors.test_effectors_cli import record_a_drill
+
+
+def _recorded_run(tmp_path: Path) -> tuple[Path, TaskOrder, TaskOrder]:
+    run = tmp_path / "runs" / "drill"
+    (run / "inputs").mkdir(parents=True)
+    shutil.copy(shipped_scenario_path("suwalki-drones"), run / "inputs" / "scenario.yaml")
+    issued = asyncio.run(record_a_drill(run / "hotzone.sqlite"))
+    # Validly signed by the c2 key, but never issued by c2 (not on its audit record).
+    stray = signed_order(proposal("shorad-augustow", 77), 77, node=C2_NODE)
+    with SQLiteStore(run / "hotzone.sqlite") as store:
+        store.append("hz.PL.c2.order", stray)
+    return run, issued, stray
+
+
+def test_the_report_and_the_page_api_show_the_engagement(tmp_path: Path) -> None:
+    run, issued, stray = _recorded_run(tmp_path)
+
+    page = write_report(run).read_text()
+    table = page[page.index('<table id="engagements">') :]
+    table = table[: table.index("</table>")]
+    print(table)
+    assert table.count("<tr>") == 2  # the header and the one engagement
+    assert issued.order_id in table and stray.order_id not in table
+    assert "shorad-suwalki (sapient)" in table and "<td>failed</td>" in table
+    steps = [
+        "approved by cdr-kowalski",
+        "approved by op-nowak",
+        "ordered by c2",
+        "delivered",
+        "acknowledged",
+        "in_progress",
+    ]
+    positions = [table.index(step) for step in steps]
+    assert max(positions[:2]) < positions[2] and positions[2:] == sorted(positions[2:])
+    assert "1 order message(s) on the bus are not on c2's audit record" in page
+
+    home = tmp_path / "home"
+    trust_node(C2_NODE.public_raw, "PL", home)
+    config = ApiConfig(
+        store_path=run / "hotzone.sqlite",
+        scenario="suwalki-drones",
+        runs_directory=tmp_path / "runs",
+        home=home,
+    )
+    with TestClient(create_app(config)) as client:
+        rows = client.get("/api/engagements", headers=login(client, "operator1")).json()
+    # The stray order verifies (the key is trusted), so the page shows it, and says that no
+    # gateway reported on it; the issued one carries its steps.
+    by_order = {row["order_id"]: row for row in rows}
+    shown = by_order[issued.order_id]
+    # The node went away when the drill ended, its task open: the gateway failed the order.
+    assert (shown["effector_id"], shown["interface"], shown["state"], shown["outcome"]) == (
+        "shorad-suwalki",
+        "sapient",
+        "failed",
+        "failed",
+    )
+    assert [entry["step"] for entry in shown["timeline"]][2:] == [
+        "ordered by c2",
+        "ordered",
+        "delivered",
+        "acknowledged",
+        "in_progress",
+        "failed",
+    ]
+    assert by_order[stray.order_id]["interface"] == "effect model"
+    assert by_order[stray.order_id]["timeline"][-1]["step"] == "ordered by c2"

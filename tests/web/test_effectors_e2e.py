@@ -1,0 +1,206 @@
+"""An engagement end to end through the real effector gateway, on a live ``hotzone serve
+--effector-gateways`` (an exercise whose MAVLink interceptors are simulated vehicles behind
+the real gateway).
+
+Two operators and a commander use the page in Chromium (each with a virtual WebAuthn
+authenticator, enrolled through the page); an operator and the commander approve an
+interceptor's proposal (suwalki-drones asks two approvals, one a commander's; a proposal
+lives 45 simulated seconds, 11 s at 4x, too short for three signed decisions in turn on a
+busy machine) and c2 issues the signed order, which the second operator's page follows; the
+MAVLink gateway arms, launches and flies the simulated interceptor to the target (re-aimed
+as its track moves), the interceptor's GLOBAL_POSITION_INT reports make a friendly track,
+and the effect model takes the outcome from the gateway's ``effect_observed``: the target
+is destroyed in the simulation. The engagement shows on the page (the engagements panel)
+and in ``report.html``; ``hotzone audit verify`` passes.
+
+Slow (a live run at 4x real time): the one such test of the effectors. Timing as in
+test_decider_e2e.py: the first kinetic proposal that passes the rules comes about 160 s in.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from hotzone.store import SQLiteStore
+from hotzone.types import Event, Report, ReportSource
+from tests.api.test_serve_commands import Served
+from tests.web.conftest import add_virtual_authenticator
+from tests.web.test_decider_e2e import (
+    ATTEMPTS,
+    HOTZONE,
+    LOGIN_MS,
+    PROPOSAL_TIMEOUT_MS,
+    SHOWN_MS,
+    SPEED,
+    _accept_dialogs,
+    _api_get,
+    _audit_verify,
+    _enrol,
+    _screenshot,
+    _serve,
+)
+
+#: The interceptor's flight and the effect model's word after it (simulated minutes).
+FLIGHT_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture(autouse=True)
+def patient_expectations() -> Iterator[None]:
+    expect.set_options(timeout=SHOWN_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Served]]:
+    started: list[Served] = []
+    yield started
+    for served in started:
+        served.close()
+
+
+def _login(
+    browser: Browser, url: str, username: str, pages: list[Page], authenticator: bool = False
+) -> Page:
+    """As `tests.web.conftest.logged_in_page`, patient with the page's load too (a live
+    run with its effectors on a busy machine)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_navigation_timeout(LOGIN_MS)
+    page = context.new_page()
+    pages.append(page)
+    if authenticator:
+        add_virtual_authenticator(page)
+    page.goto(url + "/")
+    page.fill("#username", username)
+    page.fill("#password", f"{username}-test")
+    page.click("#login-button")
+    page.wait_for_selector("body[data-ready=true]", timeout=LOGIN_MS)
+    return page
+
+
+def _decide(page: Page, selector: str) -> bool:
+    """Approve the card on ``page``; whether c2 counted it."""
+    button = page.locator(f"{selector} button.approve")
+    try:
+        button.wait_for(timeout=10_000)
+    except PlaywrightTimeoutError:
+        return False  # expired (or settled) before this page showed it
+    button.click()
+    answer = page.locator(f"{selector} .answer")
+    try:
+        answer.wait_for()
+    except PlaywrightTimeoutError:
+        return False
+    return "refused" not in answer.inner_text()
+
+
+def _approve_an_interceptor(operator: Page, commander: Page) -> str:
+    """An operator, then the commander, approve an interceptor's kinetic proposal (the
+    two approvals, one a commander's, that suwalki-drones asks); the id of the proposal c2
+    ordered. One that expires first is given up for the next."""
+    for _attempt in range(ATTEMPTS):
+        card = operator.locator(".card.kinetic.decidable").filter(has_text="icpt-").first
+        card.locator("button.approve").wait_for(timeout=PROPOSAL_TIMEOUT_MS)
+        proposal_id = card.get_attribute("data-proposal-id")
+        assert proposal_id
+        selector = f'[data-proposal-id="{proposal_id}"]'
+        if not _decide(operator, selector):
+            continue
+        if not _decide(commander, selector):
+            continue
+        ordered = commander.locator(selector)
+        expect(ordered).to_have_attribute("data-state", re.compile("^(ordered|void)$"))
+        if ordered.get_attribute("data-state") == "ordered":
+            return proposal_id
+    raise AssertionError(f"no interceptor proposal was ordered in {ATTEMPTS} attempts")
+
+
+def test_an_approved_interceptor_flies_through_the_gateway_and_destroys_the_target(
+    browser: Browser,
+    pages: list[Page],
+    processes: list[Served],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOTZONE_HOME", str(tmp_path / "home"))
+    served, url = _serve(
+        ["--speed", str(SPEED), "--out", "runs", "--effector-gateways"], tmp_path, processes
+    )
+    [run] = (tmp_path / "runs").glob("suwalki-drones-seed1-*-live")
+    deciders = {
+        name: _login(browser, url, name, pages, authenticator=True)
+        for name in ("operator1", "operator2", "commander")
+    }
+    for name, page in deciders.items():
+        _accept_dialogs(page)
+        _enrol(page, name)
+
+    try:
+        proposal_id = _approve_an_interceptor(deciders["operator1"], deciders["commander"])
+    except Exception:
+        for name, page in deciders.items():
+            _screenshot(page, f"effectors-failed-{name}.png")
+            print(name, page.locator("#proposals").inner_text())
+        raise
+    selector = f'[data-proposal-id="{proposal_id}"]'
+    order_id = deciders["commander"].locator(f"{selector} .order").get_attribute("data-order-id")
+    assert order_id
+    # Three browser contexts only (no observer's): a busy 2-core machine loads each slowly.
+    observer = deciders["operator2"]
+    # The engagement on the page: carried by the MAVLink gateway, flown, then its outcome.
+    row = observer.locator(f'#engagements li[data-order-id="{order_id}"]')
+    expect(row).to_have_count(1, timeout=SHOWN_MS)
+    expect(row).to_contain_text("(mavlink)")
+    expect(row).to_have_attribute("data-outcome", "stopped", timeout=FLIGHT_TIMEOUT_MS)
+    expect(row).to_have_attribute("data-state", "effect_observed")
+    _screenshot(observer, "effectors-engagement.png")
+    [engagement] = [e for e in _api_get(url, "/api/engagements") if e["order_id"] == order_id]
+    steps = [entry["step"] for entry in engagement["timeline"]]
+    assert steps[-6:] == [
+        "ordered",
+        "delivered",
+        "acknowledged",
+        "in_progress",
+        "effect_observed",
+        "effect: stopped",
+    ], steps
+
+    for page in pages:
+        page.context.close()
+    pages.clear()
+    assert served.interrupt() == 0
+    with SQLiteStore(run / "hotzone.sqlite") as store:
+        messages = [stored.message for stored in store.replay()]
+    effects = [
+        m
+        for m in messages
+        if isinstance(m, Event)
+        and m.source_id == "effect-model"
+        and m.attributes.get("order_id") == order_id
+    ]
+    assert [e.attributes["outcome"] for e in effects] == ["stopped"]
+    interceptor = engagement["effector_id"]
+    flown = [
+        m
+        for m in messages
+        if isinstance(m, Report) and m.source is ReportSource.BLUE_FORCE and m.uid == interceptor
+    ]
+    assert len({(r.position.lat_deg, r.position.lon_deg) for r in flown}) > 10  # it moved
+
+    report = subprocess.run(
+        [HOTZONE, "report", str(run)], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert report.returncode == 0, report.stderr
+    page = (run / "report.html").read_text()
+    table = page[page.index('<table id="engagements">') :]
+    assert order_id in table[: table.index("</table>")]
+    assert f"{interceptor} (mavlink)" in table and "effect: stopped" in table
+    verified = _audit_verify(run)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
