@@ -181,7 +181,7 @@ def logged_in_page(
     pages.append(page)
     if authenticator:
         add_virtual_authenticator(page)
-    page.goto(url + "/")
+    page.goto(url if "?" in url else url + "/")  # a URL with a query is a shared view
     page.fill("#username", username)
     page.fill("#password", f"{username}-test")
     page.click("#login-button")

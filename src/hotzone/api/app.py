@@ -519,6 +519,33 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         ]
         return {"track_id": track_id, "points": points}
 
+    @app.get("/api/tracks/{track_id}/details", tags=["picture"])
+    async def track_details(track_id: Ident, nations: Nations) -> dict[str, Any]:
+        """A hooked track: its view, class probabilities and reasons, uncertainty, history
+        of altitude and speed, and the alerts, proposals and orders about it."""
+        entry = state.picture.tracks.get(track_id)
+        if entry is None or not visible(entry.track.releasability, nations):
+            raise HTTPException(404, f"no track {track_id}")
+        details = state.picture.track_details(entry)
+        picture = state.picture
+        details["alerts"] = [
+            to_builtins(a)
+            for a in sorted(picture.alerts.values(), key=lambda a: (a.priority, a.time))
+            if a.track_id == track_id and visible(a.releasability, nations)
+        ]
+        proposals = [
+            p
+            for p in picture.proposals.values()
+            if p.track_id == track_id and visible(p.releasability, nations)
+        ]
+        details["proposals"] = [picture.proposal_view(p) for p in proposals]
+        details["orders"] = [
+            to_builtins(o)
+            for o in picture.orders
+            if o.track_id == track_id and visible(o.releasability, nations)
+        ]
+        return details
+
     @app.get("/api/assessments", tags=["picture"])
     async def assessments(nations: Nations) -> list[dict[str, Any]]:
         return [

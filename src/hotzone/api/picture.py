@@ -216,12 +216,30 @@ class PictureState:
             "quality": track.quality,
             "sensors": list(track.sensors),
             "callsign": track.callsign,
+            "icao24": track.icao24,
+            "mmsi": track.mmsi,
             "target_class": target_class.value,
             "standard_identity": identity.value,
             "threat_score": assessment.threat_score if assessment else None,
             "sidc": sidc_for(target_class, identity),
             "releasability": track.releasability,
         }
+
+    def track_details(self, entry: TrackEntry) -> dict[str, Any]:
+        """What the page's details panel shows of a hooked track: its view, the
+        assessment's class probabilities and reasons, the position's uncertainty ellipse
+        and the history of altitude and speed. Linked alerts, proposals and orders are
+        added by the caller, which filters them by releasability."""
+        track = entry.track
+        assessment = self.assessments.get(track.track_id)
+        details = self.track_view(entry)
+        details["class_probabilities"] = dict(assessment.class_probabilities) if assessment else {}
+        details["reasons"] = list(assessment.reasons) if assessment else []
+        details["model_version"] = assessment.model_version if assessment else ""
+        details["sector"] = track.sector
+        details["ellipse"] = uncertainty_ellipse(track.covariance)
+        details["history"] = history_with_speed(entry.history)
+        return details
 
     def proposal_by_hash(self, content_hash: str) -> Proposal | None:
         for proposal in self.proposals.values():
@@ -299,3 +317,48 @@ class PictureState:
 
     def confirmed_tracks(self) -> list[TrackEntry]:
         return [e for e in self.tracks.values() if e.track.status == TrackStatus.CONFIRMED]
+
+
+#: Scale of a 2-D Gaussian's 1-sigma ellipse to hold 95 % of it: sqrt(chi2(2 dof, 0.95)).
+ELLIPSE_95_SCALE = math.sqrt(5.991)
+
+
+def uncertainty_ellipse(covariance: Any) -> dict[str, float] | None:
+    """The 95 % horizontal position ellipse of a track's ENU covariance (its east/north
+    block): semi-axes in metres and the major axis' bearing in degrees from north."""
+    try:
+        east_east = float(covariance[0][0])
+        north_north = float(covariance[1][1])
+        east_north = float(covariance[0][1])
+    except (IndexError, TypeError, ValueError):
+        return None
+    half_trace = (east_east + north_north) / 2.0
+    spread = math.hypot((east_east - north_north) / 2.0, east_north)
+    major, minor = half_trace + spread, max(half_trace - spread, 0.0)
+    if not (math.isfinite(major) and major >= 0.0):
+        return None
+    # Angle of the major axis from east, counter-clockwise, as a bearing from north.
+    from_east = 0.5 * math.atan2(2.0 * east_north, east_east - north_north)
+    return {
+        "semi_major_m": ELLIPSE_95_SCALE * math.sqrt(major),
+        "semi_minor_m": ELLIPSE_95_SCALE * math.sqrt(minor),
+        "bearing_deg": (90.0 - math.degrees(from_east)) % 180.0,
+    }
+
+
+def history_with_speed(
+    history: Iterable[tuple[float, float, float, float]],
+) -> list[dict[str, float | None]]:
+    """Time, altitude and ground speed (from successive positions, on a local flat earth:
+    plenty over a few seconds) of a track's kept positions."""
+    points: list[dict[str, float | None]] = []
+    previous: tuple[float, float, float, float] | None = None
+    for time, lat, lon, height in history:
+        speed: float | None = None
+        if previous is not None and time > previous[0]:
+            north = math.radians(lat - previous[1]) * 6_371_000.0
+            east = math.radians(lon - previous[2]) * 6_371_000.0 * math.cos(math.radians(lat))
+            speed = math.hypot(north, east) / (time - previous[0])
+        points.append({"time": time, "altitude_m": height, "speed_mps": speed})
+        previous = (time, lat, lon, height)
+    return points

@@ -16,9 +16,16 @@
 //   from the map at each draw.
 //
 // An ES module: the decision queue, the banners and signing with the operator's
-// authenticator are in decider.js.
+// authenticator are in decider.js; names of tracks and classes in names.js; the layer
+// panel, filters, legend and the URL's view state in view.js; the map's instruments
+// (zoom/north, scale, cursor in MGRS, range rings, measuring) in tools.js; the hooked
+// track's panel in details.js.
 
 import { canDecide, createDecider } from "/static/decider.js";
+import { createDetails } from "/static/details.js";
+import { className, humanize, trackName } from "/static/names.js";
+import { createTools } from "/static/tools.js";
+import { OVERLAYS, altitudeText, buildPanels, passes, settingsFrom, speedText, writeUrl } from "/static/view.js";
 
 const RENDER_INTERVAL_MS = 250;
 const TRAIL_INTERVAL_MS = 1000;
@@ -26,6 +33,13 @@ const TRACK_LIST_INTERVAL_MS = 1000;
 const TRACK_LIST_LIMIT = 200;
 const TRAIL_POINTS = 60;
 const STATUS_POLL_MS = 5000;
+// Reconnecting a dropped stream: waits from the first to the longest, doubling.
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_LONGEST_MS = 5000;
+// The hooked track is brought back to the centre once it leaves this inner share of the view.
+const FOLLOW_MARGIN = 0.15;
+// Metres of the Web Mercator x range [0, 1] at the equator.
+const EARTH_CIRCUMFERENCE_M = 40075016.686;
 const IDENTITY_COLOURS = {
   pending: "rgb(255,255,128)", unknown: "rgb(255,255,128)", assumed_friend: "rgb(128,224,255)",
   friend: "rgb(128,224,255)", neutral: "rgb(170,255,170)", suspect: "rgb(255,128,128)",
@@ -48,6 +62,10 @@ const state = {
   // showed of the decider's marks.
   effectors: new Map(), drawnEngagements: [], drawnHighlight: null,
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0, areaShown: false,
+  // The hooked track (details panel, marked and followed on the map), the screen positions
+  // and leaders of the last draw, the stream's connection.
+  hooked: null, follow: true, drawnXY: [], drawnLeaders: new Map(), drawnHook: null,
+  connection: "connecting", reconnects: 0, sites: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -79,12 +97,18 @@ function withView(path) {
 
 // No "glyphs" URL: MapLibre draws label glyphs locally (no font server, no internet).
 const pageOptions = new URLSearchParams(location.search);
+const settings = settingsFrom(pageOptions);
+state.hooked = settings.hook;
+// A shared view opens where it was; else the page opens on the scenario's region.
+const viewFromUrl = settings.mapView !== null;
+document.body.classList.toggle("night", settings.night);
 const map = new maplibregl.Map({
   container: "map",
   pixelRatio: Number(pageOptions.get("pixel_ratio")) || window.devicePixelRatio || 1,
   style: { version: 8, sources: {}, layers: [
     { id: "background", type: "background", paint: { "background-color": "#24303d" } }] },
-  center: [23.1, 54.0], zoom: 8, attributionControl: false,
+  center: settings.mapView ? [settings.mapView[2], settings.mapView[1]] : [23.1, 54.0],
+  zoom: settings.mapView ? settings.mapView[0] : 8, attributionControl: false,
   // North-up, flat: what the track canvases assume (and how operators read a COP).
   maxPitch: 0, dragRotate: false, pitchWithRotate: false, touchPitch: false,
   // Symbols appear at once: a fade would repaint every frame for 300 ms after each update.
@@ -104,6 +128,7 @@ function overlayCanvas(id) {
 }
 const trailCanvas = overlayCanvas("trail-canvas");
 const trackCanvas = overlayCanvas("track-canvas");
+const isHidden = (overlay) => settings.hiddenLayers.has(overlay);
 
 const empty = () => ({ type: "FeatureCollection", features: [] });
 
@@ -128,8 +153,10 @@ map.on("load", () => {
   map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
   map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
   state.mapReady = true;
+  applyLayerVisibility();
   // Panning and zooming move the canvases with the map, frame by frame.
   map.on("move", () => { drawTrails(); drawTracks(); });
+  map.on("moveend", () => { followHooked(); rememberView(); });
   map.on("resize", () => { drawTrails(); drawTracks(); });
   state.tracksReset = true;
   state.trailsDirty = true;
@@ -151,17 +178,28 @@ function symbolSprite(sidc) {
   return sprite;
 }
 
-// An ally's track is named ORIGIN:id by the API; its number is the origin's, so say whose.
-function trackNumber(track) {
-  const colon = track.track_id.indexOf(":");
-  return colon > 0 ? `${track.track_id.slice(0, colon)} TN${track.track_number}` : `TN${track.track_number}`;
+// The server's nation: whose track numbers own tracks carry.
+const ownNation = () => state.status?.nation || state.user?.nation || "";
+
+// "PL TN101" (an ally's track, named ORIGIN:id by the API, carries its origin's number).
+const trackNumber = (track) => trackName(track, ownNation());
+
+// The name of a track id, when the page knows the track.
+function nameOf(trackId) {
+  const track = state.tracks.get(trackId);
+  return track ? trackNumber(track) : null;
 }
 
-// The APP-6 label fields: track number, class, speed, altitude.
+// An alert's or a reason's text in the page's words (track names, no enum names).
+const pageText = (text, trackIds) => humanize(text, nameOf, trackIds.filter(Boolean));
+
+// The APP-6 label fields the display panel chose: track name and callsign; class; speed,
+// altitude and heading.
 function trackLabel(track) {
-  const speed = Math.round(track.speed_mps * 3.6 / 10) * 10;
-  const altitude = Math.round(track.altitude_m / 50) * 50;
-  return `${trackNumber(track)} ${track.target_class.replaceAll("_", " ")}\n${speed} km/h ${altitude} m`;
+  const first = settings.callsign && track.callsign ? `${trackNumber(track)} ${track.callsign}` : trackNumber(track);
+  const kinematics = [speedText(track.speed_mps, settings.speedUnit), altitudeText(track.altitude_m, settings.altitudeUnit),
+    settings.heading ? `${String(Math.round(track.course_deg ?? 0) % 360).padStart(3, "0")}°` : ""].filter(Boolean).join(" ");
+  return [first, settings.showClass ? className(track.target_class) : "", kinematics].filter(Boolean);
 }
 
 // ---- the track canvases -----------------------------------------------------------------
@@ -202,6 +240,8 @@ function canvasContext(canvas) {
 function drawTrails() {
   const { context } = canvasContext(trailCanvas);
   const view = screenTransform();
+  if (!isHidden("names")) drawSiteNames(context, view);
+  if (isHidden("trails") || isHidden("tracks")) return;
   const byColour = new Map();
   for (const track of state.drawn.values()) {
     const points = replayTracks ? null : state.trails.get(track.track_id);
@@ -225,39 +265,98 @@ function drawTrails() {
     context.strokeStyle = colour;
     context.stroke();
   }
+  context.globalAlpha = 1;
 }
 
-const LABEL_WIDTH = 120, LABEL_HEIGHT = 26, SCREEN_MARGIN = 40;
-
-function drawTracks() {
-  const { context, width, height } = canvasContext(trackCanvas);
-  const view = screenTransform();
-  const visible = [];
-  for (const track of state.drawn.values()) {
-    const x = view.scaleX * mercatorX(track.lon_deg) + view.offsetX;
-    const y = view.scaleY * mercatorY(track.lat_deg) + view.offsetY;
-    if (x < -SCREEN_MARGIN || y < -SCREEN_MARGIN || x > width + SCREEN_MARGIN || y > height + SCREEN_MARGIN) continue;
-    visible.push([track, x, y, symbolSprite(track.sidc)]);
-  }
-  // Labels where there is room: a grid of label-sized cells, first come first labelled,
-  // so a crowded picture shows its symbols and some labels rather than a smear of text.
+// Sensors, effectors and defended assets by name, beside their marks (MapLibre has no
+// glyphs offline, so the names are canvas text).
+function drawSiteNames(context, view) {
   context.font = "10px system-ui, sans-serif";
   context.textBaseline = "middle";
   context.lineWidth = 3;
   context.lineJoin = "round";
   context.strokeStyle = "#111";
-  context.fillStyle = "#eee";
-  const taken = new Set();
-  for (const [track, x, y, sprite] of visible) {
-    const left = x + sprite.width - sprite.anchorX + 2;
-    const column = Math.floor(left / LABEL_WIDTH), row = Math.floor((y - LABEL_HEIGHT / 2) / LABEL_HEIGHT);
-    const cells = [`${column},${row}`, `${column + 1},${row}`, `${column},${row + 1}`, `${column + 1},${row + 1}`];
-    if (cells.some((cell) => taken.has(cell))) continue;
-    for (const cell of cells) taken.add(cell);
-    const [first, second] = trackLabel(track).split("\n");
-    for (const [line, dy] of [[first, -6], [second, 6]]) {
-      context.strokeText(line, left, y + dy);
-      context.fillText(line, left, y + dy);
+  for (const site of state.sites) {
+    if (isHidden(site.layer)) continue;
+    const x = view.scaleX * mercatorX(site.lon) + view.offsetX + 7;
+    const y = view.scaleY * mercatorY(site.lat) + view.offsetY;
+    context.fillStyle = site.colour;
+    context.strokeText(site.name, x, y);
+    context.fillText(site.name, x, y);
+  }
+}
+
+const LABEL_WIDTH = 120, LABEL_LINE = 12, SCREEN_MARGIN = 40;
+
+// The point a track reaches in `seconds` on its course at its ground speed (flat earth:
+// leaders are a few km long).
+function leaderEnd(track, seconds) {
+  const distance = (track.speed_mps || 0) * seconds;
+  const course = (track.course_deg || 0) * Math.PI / 180;
+  const north = distance * Math.cos(course), east = distance * Math.sin(course);
+  const lat = track.lat_deg + north / 111320;
+  const lon = track.lon_deg + east / (111320 * Math.cos(track.lat_deg * Math.PI / 180));
+  return [lon, lat];
+}
+
+function drawTracks() {
+  const { context, width, height } = canvasContext(trackCanvas);
+  const view = screenTransform();
+  const visible = [];
+  if (!isHidden("tracks")) {
+    for (const track of state.drawn.values()) {
+      const x = view.scaleX * mercatorX(track.lon_deg) + view.offsetX;
+      const y = view.scaleY * mercatorY(track.lat_deg) + view.offsetY;
+      if (x < -SCREEN_MARGIN || y < -SCREEN_MARGIN || x > width + SCREEN_MARGIN || y > height + SCREEN_MARGIN) continue;
+      visible.push([track, x, y, symbolSprite(track.sidc)]);
+    }
+  }
+  // Velocity leaders: where each track will be in N seconds, one path per identity colour.
+  state.drawnLeaders = new Map();
+  if (settings.leaderSeconds > 0 && !isHidden("leaders")) {
+    const byColour = new Map();
+    for (const [track, x, y] of visible) {
+      if (!(track.speed_mps > 0.5)) continue;
+      const [lon, lat] = leaderEnd(track, settings.leaderSeconds);
+      const end = [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY];
+      state.drawnLeaders.set(track.track_id, [x, y, end[0], end[1]]);
+      const colour = IDENTITY_COLOURS[track.standard_identity] || "#fff";
+      if (!byColour.has(colour)) byColour.set(colour, []);
+      byColour.get(colour).push([x, y, end[0], end[1]]);
+    }
+    context.lineWidth = 1.5;
+    for (const [colour, leaders] of byColour) {
+      context.beginPath();
+      for (const [x0, y0, x1, y1] of leaders) { context.moveTo(x0, y0); context.lineTo(x1, y1); }
+      context.strokeStyle = colour;
+      context.stroke();
+    }
+  }
+  // Labels where there is room: a grid of label-sized cells, first come first labelled,
+  // so a crowded picture shows its symbols and some labels rather than a smear of text.
+  if (!isHidden("labels")) {
+    context.font = "10px system-ui, sans-serif";
+    context.textBaseline = "middle";
+    context.lineWidth = 3;
+    context.lineJoin = "round";
+    context.strokeStyle = "#111";
+    context.fillStyle = "#eee";
+    const taken = new Set();
+    const lineCount = 1 + (settings.showClass ? 1 : 0)
+      + (settings.speedUnit !== "off" || settings.altitudeUnit !== "off" || settings.heading ? 1 : 0);
+    const cellHeight = LABEL_LINE * lineCount + 2;
+    for (const [track, x, y, sprite] of visible) {
+      const left = x + sprite.width - sprite.anchorX + 2;
+      const column = Math.floor(left / LABEL_WIDTH), row = Math.floor((y - cellHeight / 2) / cellHeight);
+      const cells = [`${column},${row}`, `${column + 1},${row}`, `${column},${row + 1}`, `${column + 1},${row + 1}`];
+      if (cells.some((cell) => taken.has(cell))) continue;
+      for (const cell of cells) taken.add(cell);
+      const lines = trackLabel(track);
+      const top = y - (lines.length - 1) * LABEL_LINE / 2;
+      lines.forEach((line, index) => {
+        context.strokeText(line, left, top + index * LABEL_LINE);
+        context.fillText(line, left, top + index * LABEL_LINE);
+      });
     }
   }
   // Symbols over labels: a label may hide part of the map, never another track.
@@ -265,7 +364,41 @@ function drawTracks() {
     context.drawImage(sprite.canvas, x - sprite.anchorX, y - sprite.anchorY, sprite.width, sprite.height);
   }
   state.visibleTrackIds = visible.map(([track]) => track.track_id);
+  state.drawnXY = visible.map(([track, x, y]) => [track.track_id, x, y]);
   drawEngagements(context, view);
+  drawHook(context, view);
+}
+
+// The hooked track: corner brackets around its symbol and its 95 % position ellipse.
+function drawHook(context, view) {
+  state.drawnHook = null;
+  const track = state.hooked && (replayTracks ? state.drawn.get(state.hooked) : state.tracks.get(state.hooked));
+  if (!track || isHidden("tracks")) return;
+  const x = view.scaleX * mercatorX(track.lon_deg) + view.offsetX;
+  const y = view.scaleY * mercatorY(track.lat_deg) + view.offsetY;
+  context.save();
+  context.strokeStyle = "#00e5ff";
+  context.lineWidth = 2.5;
+  const r = 17, c = 7;
+  context.beginPath();
+  for (const [sx, sy] of [[-1, -1], [1, -1], [1, 1], [-1, 1]]) {
+    context.moveTo(x + sx * r, y + sy * (r - c));
+    context.lineTo(x + sx * r, y + sy * r);
+    context.lineTo(x + sx * (r - c), y + sy * r);
+  }
+  context.stroke();
+  const ellipse = state.hookedEllipse;
+  if (ellipse && ellipse.track_id === track.track_id) {
+    const pixelsPerMetre = view.scaleX / (EARTH_CIRCUMFERENCE_M * Math.cos(track.lat_deg * Math.PI / 180));
+    context.lineWidth = 1.5;
+    context.setLineDash([3, 3]);
+    context.beginPath();
+    context.ellipse(x, y, Math.max(1, ellipse.semi_major_m * pixelsPerMetre), Math.max(1, ellipse.semi_minor_m * pixelsPerMetre),
+      (ellipse.bearing_deg - 90) * Math.PI / 180, 0, 2 * Math.PI);
+    context.stroke();
+  }
+  context.restore();
+  state.drawnHook = { track_id: track.track_id, x, y };
 }
 
 // The decider's marks on the track canvas: a dashed line from the effector to its target
@@ -274,7 +407,7 @@ function drawTracks() {
 function drawEngagements(context, view) {
   const at = (lon, lat) => [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY];
   const engagements = [];
-  for (const proposal of state.proposals.values()) {
+  for (const proposal of isHidden("engagements") ? [] : state.proposals.values()) {
     for (const order of proposal.orders || []) {
       const track = (replayTracks ? state.drawn.get(order.track_id) : state.tracks.get(order.track_id));
       const effector = state.effectors.get(order.effector_id);
@@ -317,6 +450,61 @@ function focusTrack(trackId) {
   if (!bounds.contains([track.lon_deg, track.lat_deg])) map.easeTo({ center: [track.lon_deg, track.lat_deg], duration: 300 });
 }
 
+// ---- hooking a track -------------------------------------------------------------------
+
+// Hook a track: the details panel opens for it, the map marks and follows it.
+function hookTrack(trackId) {
+  if (!trackId) return;
+  state.hooked = trackId;
+  state.hookedEllipse = null;
+  settings.hook = trackId;
+  writeUrl(settings);
+  for (const row of document.querySelectorAll("#tracks li.hooked")) row.classList.remove("hooked");
+  document.querySelector(`#tracks li[data-track-id="${CSS.escape(trackId)}"]`)?.classList.add("hooked");
+  details.refresh();
+  const track = state.tracks.get(trackId);
+  if (track && state.mapReady) map.easeTo({ center: [track.lon_deg, track.lat_deg], duration: 300 });
+  if (state.mapReady) drawTracks();
+}
+
+function unhook() {
+  state.hooked = null;
+  settings.hook = null;
+  writeUrl(settings);
+  for (const row of document.querySelectorAll("#tracks li.hooked")) row.classList.remove("hooked");
+  details.refresh();
+  if (state.mapReady) drawTracks();
+}
+
+// Keep the hooked track in view: back to the centre once it nears the edge.
+function followHooked() {
+  if (!state.hooked || !state.follow || !state.mapReady) return;
+  const track = replayTracks ? state.drawn.get(state.hooked) : state.tracks.get(state.hooked);
+  if (!track) return;
+  const { x, y } = map.project([track.lon_deg, track.lat_deg]);
+  const canvas = map.getCanvas();
+  const width = canvas.clientWidth, height = canvas.clientHeight;
+  const inside = x > width * FOLLOW_MARGIN && x < width * (1 - FOLLOW_MARGIN)
+    && y > height * FOLLOW_MARGIN && y < height * (1 - FOLLOW_MARGIN);
+  if (!inside && !map.isMoving()) map.easeTo({ center: [track.lon_deg, track.lat_deg], duration: 300 });
+}
+
+// The symbol under a click: the nearest drawn track within 16 px.
+function trackAt(x, y) {
+  let best = null, bestDistance = 16 * 16;
+  for (const [trackId, tx, ty] of state.drawnXY) {
+    const distance = (tx - x) ** 2 + (ty - y) ** 2;
+    if (distance <= bestDistance) { best = trackId; bestDistance = distance; }
+  }
+  return best;
+}
+
+function rememberView() {
+  const centre = map.getCenter();
+  settings.mapView = [map.getZoom(), centre.lat, centre.lng];
+  writeUrl(settings);
+}
+
 // ---- state updates -------------------------------------------------------------------------
 
 function applyUpdate(update) {
@@ -336,7 +524,7 @@ function applyUpdate(update) {
       if (state.firstTime === null) state.firstTime = Date.parse(data.time) / 1000;
       break;
     }
-    case "alert": state.alerts.set(data.alert_id, data); state.alertsDirty = true; break;
+    case "alert": state.alerts.set(data.alert_id, data); state.alertsDirty = true; if (data.track_id === state.hooked) details.refresh(); break;
     case "proposal": state.proposals.set(data.proposal_id, data); state.proposalsDirty = true; break;
     case "c2": decider.applyC2(data); break;
     case "outcome": decider.applyOutcome(data); break;
@@ -344,11 +532,41 @@ function applyUpdate(update) {
   }
 }
 
+// The stream, kept up: a dropped socket (server restart, network) shows a banner and is
+// reopened with growing waits; once it is open again the page resumes by fetching the
+// picture as it is now (what it missed) and then applies the stream's updates. A server
+// that no longer knows the session (it restarted) asks for a login, in place: the map, the
+// filters and the hooked track stay; nothing is reloaded.
+let reconnectTimer = 0;
 function connectStream() {
-  if (state.socket) state.socket.close();
+  window.clearTimeout(reconnectTimer);
+  if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
+  if (!state.token) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const query = `acks=true&token=${encodeURIComponent(state.token)}` + (state.viewAs ? `&view_as=${state.viewAs}` : "");
   const socket = new WebSocket(`${scheme}://${location.host}/api/stream?${query}`);
+  const resuming = state.connection === "lost";
+  socket.onopen = async () => {
+    if (socket !== state.socket) return;
+    if (resuming) {
+      try {
+        await loadPicture();
+        state.reconnects += 1;
+      } catch (error) {
+        if (error.status === 401) { sessionLost(); return; }
+      }
+    }
+    setConnection("open");
+  };
+  socket.onclose = (event) => {
+    if (socket !== state.socket) return;  // replaced on purpose (nation selector, logout)
+    state.socket = null;
+    if (event.code === 4401) { sessionLost(); return; }
+    setConnection("lost");
+    const wait = Math.min(RECONNECT_LONGEST_MS, RECONNECT_FIRST_MS * 2 ** Math.min(state.reconnectAttempt || 0, 4));
+    state.reconnectAttempt = (state.reconnectAttempt || 0) + 1;
+    reconnectTimer = window.setTimeout(probeAndReconnect, wait);
+  };
   socket.onmessage = (event) => {
     if (socket !== state.socket) return;  // a stream replaced by the nation selector
     const message = JSON.parse(event.data);
@@ -364,6 +582,44 @@ function connectStream() {
     scheduleRender();
   };
   state.socket = socket;
+}
+
+// Whether the server answers, and knows this session, before reopening the stream.
+async function probeAndReconnect() {
+  try {
+    await api("/api/me");
+  } catch (error) {
+    if (error.status === 401) { sessionLost(); return; }
+    setConnection("lost");
+    reconnectTimer = window.setTimeout(probeAndReconnect,
+      Math.min(RECONNECT_LONGEST_MS, RECONNECT_FIRST_MS * 2 ** Math.min(state.reconnectAttempt++ || 0, 4)));
+    return;
+  }
+  connectStream();
+}
+
+function setConnection(connection) {
+  state.connection = connection;
+  if (connection === "open") state.reconnectAttempt = 0;
+  const banner = $("connection-banner");
+  banner.dataset.state = connection;
+  if (connection === "lost") {
+    banner.textContent = `connection to the server lost: the picture is frozen at ${(state.clock || "").replace("T", " ").slice(0, 19)}Z; reconnecting (attempt ${(state.reconnectAttempt || 0) + 1})…`;
+  } else if (connection === "login") {
+    banner.textContent = "the server no longer knows this session (it restarted?): log in again to resume; the picture shown is frozen";
+  }
+  banner.classList.toggle("hidden", connection === "open" || connection === "connecting");
+  document.body.dataset.connection = connection;
+}
+
+// The server refused the session: log in again, in place.
+function sessionLost() {
+  if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
+  state.token = null;
+  sessionStorage.removeItem("hz-token");
+  setConnection("login");
+  $("login-error").textContent = "session ended by the server: log in again to resume";
+  $("login").classList.remove("hidden");
 }
 
 function markAllDirty() {
@@ -411,7 +667,20 @@ async function loadStatic() {
   // Open on the scenario's region (Suwałki, the Danube delta, ...), once: later loads
   // (nation selector, a decision) leave the operator's view alone.
   const ring = layers.area?.features?.[0]?.geometry?.coordinates?.[0];
-  if (ring && !state.areaShown) {
+  state.sites = [
+    ...(layers.sensors?.features || []).map((f) => ({ layer: "sensors", colour: "#8ec", name: f.properties.id,
+      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
+    ...(layers.effectors?.features || []).map((f) => ({ layer: "effectors", colour: "#d9f", name: f.properties.id,
+      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
+    ...(layers.assets?.features || []).filter((f) => f.geometry.type === "Polygon").map((f) => {
+      const ring = f.geometry.coordinates[0];
+      const lon = ring.reduce((sum, p) => sum + p[0], 0) / ring.length, lat = ring.reduce((sum, p) => sum + p[1], 0) / ring.length;
+      return { layer: "assets", colour: "#9bf", name: f.properties.name, lon, lat };
+    }),
+  ].filter((site) => site.name);
+  state.trailsDirty = true;
+  scheduleRender();
+  if (ring && !state.areaShown && !viewFromUrl) {
     state.areaShown = true;
     const lons = ring.map(([lon]) => lon), lats = ring.map(([, lat]) => lat);
     map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
@@ -434,13 +703,80 @@ const decider = createDecider({
   state, api, element, redrawTracks: () => { if (state.mapReady) drawTracks(); }, focusTrack, scheduleRender,
 });
 
+const details = createDetails({
+  state, api, withView, element, nameOf, ownNation, settings, unhook,
+  redraw: () => { if (state.mapReady) drawTracks(); },
+  jumpTo: (selector) => {
+    const target = document.querySelector(selector);
+    if (!target) return;
+    target.scrollIntoView({ block: "nearest" });
+    target.classList.add("flash");
+    setTimeout(() => target.classList.remove("flash"), 1500);
+  },
+});
+
+const tools = createTools({ map, overlayCanvas, canvasContext, isHidden });
+
+// A click on the map: a tool's point (rings, measuring) or the symbol under it (hook).
+map.on("click", (event) => {
+  if (tools.click([event.lngLat.lng, event.lngLat.lat])) return;
+  const trackId = trackAt(event.point.x, event.point.y);
+  if (trackId) hookTrack(trackId);
+});
+
+// A proposal card's click also hooks its track (decider.js pins and rings it).
+$("proposals").addEventListener("click", (event) => {
+  if (event.target.closest("button, summary")) return;
+  const card = event.target.closest(".card");
+  if (card?.dataset.trackId) hookTrack(card.dataset.trackId);
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && state.hooked && !tools.tools.mode) unhook();
+});
+
+function applyLayerVisibility() {
+  if (!state.mapReady) return;
+  for (const overlay of OVERLAYS) {
+    for (const layer of overlay.mapLayers || []) {
+      if (map.getLayer(layer)) map.setLayoutProperty(layer, "visibility", isHidden(overlay.key) ? "none" : "visible");
+    }
+  }
+}
+
+function legendSymbol(sidc) {
+  return `data:image/svg+xml;base64,${btoa(new ms.Symbol(sidc, { size: 16 }).asSVG())}`;
+}
+
+buildPanels({
+  settings, element, legendSymbol,
+  changed: (what) => {
+    writeUrl(settings);
+    if (what === "layers") { applyLayerVisibility(); tools.draw(); }
+    if (what === "display") { document.body.classList.toggle("night", settings.night); if (state.hooked) details.refresh(); }
+    markAllDirty();
+  },
+});
+for (const [button, panel] of [["layers-button", "layer-panel"], ["display-button", "display-panel"]]) {
+  $(button).onclick = () => {
+    const opening = $(panel).classList.contains("hidden");
+    for (const other of ["layer-panel", "display-panel"]) $(other).classList.add("hidden");
+    $(panel).classList.toggle("hidden", !opening);
+    $(button).classList.toggle("active", opening);
+  };
+}
+
 function renderAlerts() {
   const list = $("alerts");
   list.replaceChildren();
   const alerts = [...state.alerts.values()].sort((a, b) => a.priority - b.priority || a.time.localeCompare(b.time));
   for (const alert of alerts) {
-    const item = element("li", { class: `alert p${alert.priority} ${alert.state}`, "data-alert-id": alert.alert_id },
-      `P${alert.priority} ${alert.summary} `);
+    const item = element("li", { class: `alert p${alert.priority} ${alert.state}`, "data-alert-id": alert.alert_id,
+      "data-track-id": alert.track_id || "" }, `P${alert.priority} ${pageText(alert.summary, [alert.track_id])} `);
+    if (alert.track_id) {
+      item.title = "click: hook the track";
+      item.addEventListener("click", (event) => { if (!event.target.closest("button")) hookTrack(alert.track_id); });
+    }
     if (alert.state === "open" && canDecide(state)) {
       item.append(element("button", { class: "ack", onclick: () => act(`/api/alerts/${alert.alert_id}/acknowledge`, {}) }, "acknowledge"));
     } else if (alert.state !== "open") {
@@ -461,7 +797,7 @@ function listIcon(sidc) {
 
 function renderTrackList(tracks) {
   const list = $("tracks");
-  const confirmed = tracks.filter((t) => t.status === "confirmed");
+  const confirmed = tracks.filter((t) => passes(settings, t));
   $("track-count").textContent = `(${confirmed.length})`;
   if (confirmed.length > TRACK_LIST_LIMIT) {
     if (!list.dataset.hidden) list.replaceChildren(element("li", {}, `list hidden above ${TRACK_LIST_LIMIT} tracks`));
@@ -471,8 +807,10 @@ function renderTrackList(tracks) {
   delete list.dataset.hidden;
   list.replaceChildren(...confirmed.map((t) => {
     const img = element("img", { src: listIcon(t.sidc), alt: t.sidc });
-    return element("li", { "data-track-id": t.track_id }, img,
-      `${trackNumber(t)} ${t.target_class.replaceAll("_", " ")} ${Math.round(t.speed_mps * 3.6)} km/h ${Math.round(t.altitude_m)} m`);
+    const row = element("li", { "data-track-id": t.track_id, class: t.track_id === state.hooked ? "hookable hooked" : "hookable",
+      onclick: () => hookTrack(t.track_id) }, img,
+      `${trackNumber(t)}${t.callsign ? ` ${t.callsign}` : ""} ${className(t.target_class)} ${speedText(t.speed_mps, settings.speedUnit === "off" ? "km/h" : settings.speedUnit)} ${altitudeText(t.altitude_m, settings.altitudeUnit === "off" ? "m" : settings.altitudeUnit)}`);
+    return row;
   }));
 }
 
@@ -495,14 +833,14 @@ function updateDrawnTracks() {
     state.changedTracks.clear();
     state.drawn = new Map();
     for (const track of replayTracks || state.tracks.values()) {
-      if (track.status === "confirmed") state.drawn.set(track.track_id, track);
+      if (passes(settings, track)) state.drawn.set(track.track_id, track);
     }
     return true;
   }
   if (replayTracks || state.changedTracks.size === 0) return false;
   for (const trackId of state.changedTracks) {
     const track = state.tracks.get(trackId);
-    if (track && track.status === "confirmed") state.drawn.set(trackId, track);
+    if (track && passes(settings, track)) state.drawn.set(trackId, track);
     else state.drawn.delete(trackId);
   }
   state.changedTracks.clear();
@@ -541,7 +879,7 @@ function render() {
   lastRenderAt = now;
   const changed = state.changedTracks.size ? [...state.changedTracks] : [];
   const reset = state.tracksReset;
-  if (updateDrawnTracks()) drawTracks();
+  if (updateDrawnTracks()) { drawTracks(); if (state.hooked && changed.includes(state.hooked)) followHooked(); }
   if (state.trailsDirty && (reset || replayTracks || now - state.lastTrailsAt >= TRAIL_INTERVAL_MS)) {
     state.trailsDirty = false;
     state.lastTrailsAt = now;
@@ -576,10 +914,14 @@ async function start(user) {
   state.user = user;
   $("who").textContent = `${user.display_name} · ${user.role} · ${user.nation}`;
   $("login").classList.add("hidden");
+  const resuming = state.connection === "login";
   await Promise.all([loadPicture(), decider.loadCredentials()]);
+  if (resuming) state.reconnects += 1;
   connectStream();
+  setConnection("open");
   await loadStatic();
   pollStatus();
+  if (state.hooked) details.refresh();
   document.body.dataset.ready = "true";
 }
 
@@ -600,6 +942,7 @@ $("login-form").addEventListener("submit", async (event) => {
 $("logout-button").onclick = async () => {
   await api("/api/logout", { method: "POST" }).catch(() => null);
   sessionStorage.removeItem("hz-token");
+  state.token = null;
   location.reload();
 };
 
@@ -645,6 +988,14 @@ window.hz = {
   decide: (target, verdict) => decider.decide(target, verdict),
   engagements: () => state.drawnEngagements,
   highlighted: () => state.drawnHighlight,
+  // The operator's side: hook a track, what the last draw marked as hooked, the leader
+  // drawn for a track ([x0, y0, x1, y1] in CSS pixels), the view settings.
+  hook: (trackId) => hookTrack(trackId),
+  hooked: () => state.drawnHook,
+  leader: (trackId) => state.drawnLeaders.get(trackId) || null,
+  label: (trackId) => (state.tracks.has(trackId) ? trackLabel(state.tracks.get(trackId)) : null),
+  tools: tools.tools,
+  settings,
 };
 
 (async () => {

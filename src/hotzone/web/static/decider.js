@@ -9,6 +9,7 @@
 // (POST /api/decisions/challenge), the authenticator signs it, POST /api/decisions hands it
 // to c2 and answers c2's word, which the card (or the header, for abort and resume) shows.
 
+import { className, identityName, trackName } from "/static/names.js";
 import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.js";
 
 /**
@@ -347,14 +348,14 @@ export function createDecider(page) {
       "data-proposal-id": proposal.proposal_id, "data-state": proposal.state,
       "data-group": entry.group, "data-track-id": proposal.track_id,
     });
-    const name = track ? `TN${track.track_number} (${proposal.track_id})` : proposal.track_id;
+    const name = track ? trackName(track, state.status?.nation || state.user?.nation || "") : proposal.track_id;
     card.append(element("div", { class: "card-head" },
       element("b", {}, `${proposal.action} ${name}`), " ",
       element("span", { class: `state-badge ${proposal.state}` }, STATE_WORDS[proposal.state] || proposal.state),
       entry.earlier ? element("span", { class: "earlier", title: "earlier proposals of the same track and effector" },
         ` +${entry.earlier} earlier`) : ""));
     card.append(element("div", { class: "target" },
-      `${proposal.target_class.replaceAll("_", " ")} (${proposal.standard_identity}) · ${proposal.effector_id} · ${proposal.effect_class}`));
+      `${className(proposal.target_class)} (${identityName(proposal.standard_identity)}) · ${proposal.effector_id} · ${proposal.effect_class.replaceAll("_", "-")}`));
     card.append(element("div", { class: "timing", "data-expires-at": proposal.expires_at,
       "data-effect-at": proposal.effect_window_start }, timingText(proposal)));
     if ((proposal.rationale || []).length) {
@@ -378,7 +379,7 @@ export function createDecider(page) {
     card.append(element("div", { class: "counter" }, count ? `${count} · ` : "", element("span", { class: "missing" }, status)));
     for (const order of proposal.orders || []) {
       card.append(element("div", { class: "order", "data-order-id": order.order_id },
-        element("b", {}, "ORDER "), `${order.order_id}: ${order.effector_id} → ${proposal.track_id}, signed by ${order.issuer}`));
+        element("b", {}, "ORDER "), `${order.order_id}: ${order.effector_id} → ${name}, signed by ${order.issuer}`));
     }
     for (const effect of proposal.effects || []) {
       card.append(element("div", { class: `effect ${effect.outcome}`, "data-order-id": effect.order_id },
