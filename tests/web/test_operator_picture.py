@@ -7,7 +7,6 @@ with the view kept in the URL."""
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +23,8 @@ from hotzone.store import SQLiteStore
 from hotzone.types import Assessment, StandardIdentity, TargetClass, Track
 from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL, picture_messages
 from tests.api.server import running_server
-from tests.web.conftest import ARTIFACTS, logged_in_page
+from tests.web.conftest import logged_in_page, screenshot
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 # The fixture's tracks fly east -40 m/s, north 25 m/s: a course of 302 degrees.
 COURSE_DEG = math.degrees(math.atan2(-40.0, 25.0)) % 360.0
 SPEED_MPS = math.hypot(-40.0, 25.0)
@@ -86,16 +84,6 @@ def _screen_of(page: Page, lon: float, lat: float) -> dict[str, float]:
 
 def _track(page: Page, track_id: str) -> dict[str, Any]:
     return page.evaluate(f"window.hz.state.tracks.get('{track_id}')")
-
-
-def _shoot(page: Page, name: str, clip: dict[str, float] | None = None) -> None:
-    """A screenshot in tests/web/artifacts, copied to docs/img when HOTZONE_DOCS_SCREENSHOTS
-    is set."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), clip=clip)  # type: ignore[arg-type]
-    if os.environ.get("HOTZONE_DOCS_SCREENSHOTS"):
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        (DOCS_IMG / name).write_bytes((ARTIFACTS / name).read_bytes())
 
 
 def _wait_drawn(page: Page, count: int) -> None:
@@ -175,7 +163,7 @@ def test_hooking_by_symbol_row_alert_and_card_opens_the_details_of_that_track(
                 && p.y > 0.15 * c.clientHeight && p.y < 0.85 * c.clientHeight; }""",
         timeout=10_000,
     )
-    _shoot(page, "cop-hook.png")
+    screenshot(page, "cop-hook.png", {"x": 300, "y": 36, "width": 1100, "height": 520})
 
     # Unhooked with Escape; then a proposal card hooks its track.
     page.keyboard.press("Escape")
@@ -366,7 +354,7 @@ def test_range_rings_and_the_bearing_range_tool(
     assert float(readout.get_attribute("data-range") or 0) == pytest.approx(distance, abs=1.0)
     expect(readout).to_contain_text(f"bearing {bearing:05.1f}°")
     expect(readout).to_contain_text(f"range {distance / 1000:.2f} km · {distance / 1852:.2f} NM")
-    _shoot(page, "cop-tools.png")
+    screenshot(page, "cop-tools.png", {"x": 0, "y": 36, "width": 980, "height": 560})
 
 
 # ---- layers, filters, legend, URL ----------------------------------------------------------
@@ -413,7 +401,7 @@ def test_filters_overlays_and_the_legend_with_the_view_in_the_url(
     page.uncheck('input[name="layer-leaders"]')
     page.wait_for_function("window.hz.leader('T1') === null")
     assert re.search(r"hide=sensors(%2C|,)leaders", page.url)
-    _shoot(page, "cop-layers.png")
+    screenshot(page, "cop-layers.png", {"x": 0, "y": 36, "width": 760, "height": 620})
 
     # The URL opens the same view in another browser: filters, overlays, hook.
     shared = page.url

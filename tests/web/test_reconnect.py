@@ -23,7 +23,7 @@ from hotzone.runtime.routing import subject_for
 from hotzone.store import SQLiteStore
 from hotzone.types import Alert
 from tests.api.picture_fixture import START, write_picture_store
-from tests.web.conftest import logged_in_page
+from tests.web.conftest import logged_in_page, screenshot
 
 
 @contextmanager
@@ -79,6 +79,7 @@ def test_the_page_reconnects_after_a_server_restart_and_catches_up_without_reloa
     expect(banner).to_be_visible(timeout=15_000)
     expect(banner).to_have_attribute("data-state", "lost")
     expect(banner).to_contain_text("connection to the server lost")
+    screenshot(page, "cop-reconnect.png", {"x": 0, "y": 0, "width": 1400, "height": 120})
 
     # Meanwhile the run went on: an alert the page has not seen.
     with SQLiteStore(store) as recorded:
