@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from playwright.sync_api import Browser, Page, expect
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.runtime.routing import subject_for
 from hotzone.store import SQLiteStore
-from hotzone.types import Assessment, StandardIdentity, TargetClass, Track
-from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL, picture_messages
+from hotzone.types import Alert, AlertState, Assessment, StandardIdentity, TargetClass, Track
+from tests.api.picture_fixture import CONFIRMED_VISIBLE_TO_PL, START, picture_messages
 from tests.api.server import running_server
 from tests.web.conftest import logged_in_page, screenshot
 
@@ -413,3 +414,101 @@ def test_filters_overlays_and_the_legend_with_the_view_in_the_url(
     expect(other.locator('input[name="hide-clutter"]')).to_be_checked()
     expect(other.locator('input[name="class-helicopter"]')).not_to_be_checked()
     expect(other.locator('input[name="layer-leaders"]')).not_to_be_checked()
+
+
+# ---- replay --------------------------------------------------------------------------------
+
+
+def _replay_messages() -> list[Any]:
+    """The recorded picture, but T1 was an unknown (pending) track until its fourth scan,
+    and alert A0 was raised at +6 s and acknowledged at +14 s."""
+    messages: list[Any] = []
+    for message in picture_messages():
+        early_t1 = (
+            isinstance(message, Assessment)
+            and message.track_id == "T1"
+            and message.time < START + timedelta(seconds=12)
+        )
+        messages.append(
+            msgspec.structs.replace(
+                message,
+                target_class=TargetClass.UNKNOWN,
+                standard_identity=StandardIdentity.PENDING,
+                class_probabilities={"unknown": 0.6, "small_uav": 0.4},
+            )
+            if early_t1
+            else message
+        )
+    raised = Alert(
+        alert_id="A0",
+        time=START + timedelta(seconds=6),
+        kind="unidentified",
+        summary="unidentified track T1 near the border",
+        priority=2,
+        track_id="T1",
+        releasability="REL PL LT",
+    )
+    acknowledged = msgspec.structs.replace(
+        raised,
+        time=START + timedelta(seconds=14),
+        state=AlertState.ACKNOWLEDGED,
+        acknowledged_by="operator1",
+        acknowledged_at=START + timedelta(seconds=14),
+    )
+    return [*messages, raised, acknowledged]
+
+
+@pytest.fixture
+def replay_server(tmp_path: Path) -> Iterator[str]:
+    store = tmp_path / "hotzone.sqlite"
+    with SQLiteStore(store) as recorded:
+        recorded.append_many((subject_for(m, "PL"), m) for m in _replay_messages())
+    config = ApiConfig(
+        store_path=store, scenario="suwalki-drones", runs_directory=tmp_path, home=tmp_path / "h"
+    )
+    with running_server(create_app(config)) as url:
+        yield url.replace("127.0.0.1", "localhost")
+
+
+def test_replay_at_a_time_shows_the_classes_alerts_proposals_and_clock_of_that_time(
+    browser: Browser, replay_server: str, pages: list[Page]
+) -> None:
+    page = logged_in_page(browser, replay_server, "observer", pages)
+    _wait_drawn(page, CONFIRMED_VISIBLE_TO_PL)
+    alerts = page.locator("#alerts li")
+    expect(alerts).to_have_count(3)
+    expect(page.locator('#alerts [data-alert-id="A0"]')).to_contain_text(
+        "acknowledged by operator1"
+    )
+    expect(page.locator("#proposals .card")).to_have_count(2)
+    assert page.evaluate("window.hz.label('T1')")[1] == "one-way attack drone"
+
+    # The run spans +0 s to +16 s: half-way is +8 s.
+    page.locator("#time-slider").fill("500")
+    expect(page.locator("#clock")).to_have_text("2025-03-14 02:00:08Z (replay)")
+    expect(page.locator("#slider-time")).to_have_text("02:00:08Z")
+    # Only A0 was raised by then, and not yet acknowledged; no proposal yet.
+    expect(alerts).to_have_count(1)
+    expect(page.locator('#alerts [data-alert-id="A0"]')).to_contain_text(
+        "unidentified track PL TN101 near the border"
+    )
+    expect(page.locator('#alerts [data-alert-id="A0"]')).not_to_contain_text("acknowledged")
+    expect(page.locator("#proposals .card")).to_have_count(0)
+    # T1 as it was then: unknown, pending, drawn where it was at +8 s, with its trail.
+    page.wait_for_function("window.hz.state.drawn.get('T1')?.target_class === 'unknown'")
+    then = page.evaluate("window.hz.state.drawn.get('T1')")
+    assert (then["standard_identity"], then["lat_deg"]) == ("pending", pytest.approx(53.964))
+    assert len(then["trail"]) == 3
+    expect(page.locator('#tracks li[data-track-id="T1"]')).to_contain_text("unknown")
+
+    # Playing at 16x reaches the end (live) on its own, through later times.
+    page.select_option("#replay-speed", "16")
+    page.click("#play-button")
+    page.wait_for_function("document.body.dataset.replay > '2025-03-14T02:00:09'", timeout=10_000)
+    page.wait_for_function("document.body.dataset.replay === ''", timeout=20_000)
+    expect(page.locator("#slider-time")).to_have_text("live")
+    expect(alerts).to_have_count(3)
+    expect(page.locator("#proposals .card")).to_have_count(2)
+    page.wait_for_function(
+        "window.hz.state.drawn.get('T1')?.target_class === 'one_way_attack_drone'"
+    )

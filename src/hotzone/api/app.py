@@ -501,6 +501,36 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             if visible(v["releasability"], nations) and (status is None or v["status"] == status)
         ]
 
+    @app.get("/api/replay", tags=["picture"])
+    async def replay(
+        nations: Nations,
+        at: Annotated[float, Query(description="POSIX time")],
+        trail: Annotated[int, Query(ge=0, le=120, description="trail points per track")] = 30,
+    ) -> dict[str, Any]:
+        """The picture as it stood at ``at``: tracks with the class and identity they had
+        then (and their trails), alerts and proposals as they were, the clock."""
+        try:
+            clock = datetime.fromtimestamp(at, UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise HTTPException(422, f"at is not a usable POSIX time: {error}") from None
+        picture = state.picture
+        return {
+            "clock": clock.isoformat(),
+            "tracks": [
+                v for v in picture.tracks_at(at, trail) if visible(v["releasability"], nations)
+            ],
+            "alerts": [
+                to_builtins(a)
+                for a in sorted(picture.alerts_at(at), key=lambda a: (a.priority, a.time))
+                if visible(a.releasability, nations)
+            ],
+            "proposals": [
+                picture.proposal_view_at(p, at)
+                for p in picture.proposals.values()
+                if p.time.timestamp() <= at and visible(p.releasability, nations)
+            ],
+        }
+
     @app.get("/api/tracks/{track_id}", tags=["picture"])
     async def track(track_id: Ident, nations: Nations) -> dict[str, Any]:
         entry = state.picture.tracks.get(track_id)

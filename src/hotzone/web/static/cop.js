@@ -244,7 +244,7 @@ function drawTrails() {
   if (isHidden("trails") || isHidden("tracks")) return;
   const byColour = new Map();
   for (const track of state.drawn.values()) {
-    const points = replayTracks ? null : state.trails.get(track.track_id);
+    const points = replayTracks ? track.trail : state.trails.get(track.track_id);
     if (!points || points.length < 2) continue;
     const colour = IDENTITY_COLOURS[track.standard_identity] || "#fff";
     if (!byColour.has(colour)) byColour.set(colour, []);
@@ -769,7 +769,7 @@ for (const [button, panel] of [["layers-button", "layer-panel"], ["display-butto
 function renderAlerts() {
   const list = $("alerts");
   list.replaceChildren();
-  const alerts = [...state.alerts.values()].sort((a, b) => a.priority - b.priority || a.time.localeCompare(b.time));
+  const alerts = [...(state.replay?.alerts || state.alerts).values()].sort((a, b) => a.priority - b.priority || a.time.localeCompare(b.time));
   for (const alert of alerts) {
     const item = element("li", { class: `alert p${alert.priority} ${alert.state}`, "data-alert-id": alert.alert_id,
       "data-track-id": alert.track_id || "" }, `P${alert.priority} ${pageText(alert.summary, [alert.track_id])} `);
@@ -901,7 +901,8 @@ function render() {
   }
   if (state.clockDirty) {
     state.clockDirty = false;
-    $("clock").textContent = state.clock ? state.clock.replace("T", " ").slice(0, 19) + "Z" : "";
+    const clock = state.replay?.clock || state.clock;
+    $("clock").textContent = clock ? clock.replace("T", " ").slice(0, 19) + "Z" + (state.replay ? " (replay)" : "") : "";
     decider.refreshCountdowns();
   }
   state.renders += 1;
@@ -963,18 +964,94 @@ $("view-as").onchange = async (event) => {
   connectStream();
 };
 
-$("time-slider").oninput = async (event) => {
-  const fraction = Number(event.target.value) / 1000;
-  if (fraction >= 1 || state.firstTime === null || !state.clock) {
-    replayTracks = null;
-    $("slider-time").textContent = "live";
-  } else {
-    const last = Date.parse(state.clock) / 1000;
-    const at = state.firstTime + fraction * (last - state.firstTime);
-    $("slider-time").textContent = new Date(at * 1000).toISOString().slice(11, 19) + "Z";
-    replayTracks = await api(withView(`/api/tracks?at=${at}`));
+// ---- replay ----------------------------------------------------------------------------
+// The slider picks a time between the first track and the live clock; GET /api/replay
+// answers the picture as it stood then (tracks with the class and identity they had, their
+// trails, alerts, proposals as c2 had left them) and everything shown follows: the map,
+// the track list, the alerts, the decision queue, the clock. Play advances the replayed
+// time at the chosen speed; reaching the end returns to live.
+
+const REPLAY_TICK_MS = 250;
+let replayAt = null;         // the replayed POSIX time, null when live
+let replayFetching = false;  // one request at a time; the latest time wins
+let replayWanted = null;
+let playTimer = 0;
+
+function replayRange() {
+  if (state.firstTime === null || !state.clock) return null;
+  return { first: state.firstTime, last: Date.parse(state.clock) / 1000 };
+}
+
+async function showReplay(at) {
+  replayWanted = at;
+  if (replayFetching) return;
+  replayFetching = true;
+  try {
+    while (replayWanted !== null) {
+      const wanted = replayWanted;
+      replayWanted = null;
+      const picture = await api(withView(`/api/replay?at=${wanted}`));
+      if (replayAt === null) break;  // back to live meanwhile
+      replayTracks = picture.tracks;
+      state.replay = {
+        clock: picture.clock,
+        alerts: new Map(picture.alerts.map((a) => [a.alert_id, a])),
+        proposals: new Map(picture.proposals.map((p) => [p.proposal_id, p])),
+      };
+      markAllDirty();
+    }
+  } catch (error) {
+    decider.notice(`replay: ${error.message}`, "error");
+  } finally {
+    replayFetching = false;
   }
-  markAllDirty();
+}
+
+function setReplayTime(at) {
+  const range = replayRange();
+  if (at === null || !range || at >= range.last) {
+    replayAt = null;
+    replayTracks = null;
+    state.replay = null;
+    replayWanted = null;
+    $("time-slider").value = "1000";
+    $("slider-time").textContent = "live";
+    document.body.dataset.replay = "";
+    stopPlaying();
+    markAllDirty();
+    return;
+  }
+  replayAt = Math.max(range.first, at);
+  $("time-slider").value = String(Math.round((replayAt - range.first) / (range.last - range.first) * 1000));
+  $("slider-time").textContent = new Date(replayAt * 1000).toISOString().slice(11, 19) + "Z";
+  document.body.dataset.replay = new Date(replayAt * 1000).toISOString();
+  showReplay(replayAt);
+}
+
+function stopPlaying() {
+  window.clearInterval(playTimer);
+  playTimer = 0;
+  $("play-button").textContent = "▶";
+  $("play-button").title = "play the replay";
+}
+
+$("time-slider").oninput = (event) => {
+  const range = replayRange();
+  const fraction = Number(event.target.value) / 1000;
+  setReplayTime(range && fraction < 1 ? range.first + fraction * (range.last - range.first) : null);
+};
+
+$("play-button").onclick = () => {
+  if (playTimer) { stopPlaying(); return; }
+  const range = replayRange();
+  if (!range) return;
+  if (replayAt === null) setReplayTime(range.first);  // from live: play from the start
+  $("play-button").textContent = "❚❚";
+  $("play-button").title = "pause";
+  playTimer = window.setInterval(() => {
+    if (replayAt === null) { stopPlaying(); return; }
+    setReplayTime(replayAt + Number($("replay-speed").value) * REPLAY_TICK_MS / 1000);
+  }, REPLAY_TICK_MS);
 };
 
 // For tests and the benchmark: what is drawn and what has arrived; `onBatch(updates)` and

@@ -62,8 +62,10 @@ export function proposalCards(proposals) {
 
 /** Seconds from the picture's clock to an ISO time (null without a clock). */
 function secondsUntil(/** @type {any} */ state, /** @type {string} */ iso) {
-  if (!state.clock) return null;
-  return (Date.parse(iso) - Date.parse(state.clock)) / 1000;
+  // In a replay the clock is the replayed time's.
+  const clock = state.replay?.clock || state.clock;
+  if (!clock) return null;
+  return (Date.parse(iso) - Date.parse(clock)) / 1000;
 }
 
 function countdownText(/** @type {number | null} */ seconds, /** @type {string} */ future, /** @type {string} */ past) {
@@ -428,7 +430,8 @@ export function createDecider(page) {
   // its order changed: a button replaced or moved under the pointer would lose the click.
   function renderQueue() {
     const box = $("proposals");
-    const cards = proposalCards(state.proposals.values());
+    // In a replay: the proposals as they stood then (cop.js fetches them).
+    const cards = proposalCards((state.replay?.proposals || state.proposals).values());
     const nodes = [];
     const before = [...box.children];
     for (const entry of cards) {
@@ -458,7 +461,7 @@ export function createDecider(page) {
   function refreshCountdowns() {
     let expired = false;
     for (const card of document.querySelectorAll("#proposals .card")) {
-      const proposal = state.proposals.get(/** @type {HTMLElement} */ (card).dataset.proposalId);
+      const proposal = (state.replay?.proposals || state.proposals).get(/** @type {HTMLElement} */ (card).dataset.proposalId);
       if (!proposal) continue;
       const timing = card.querySelector(".timing");
       if (timing) timing.textContent = timingText(proposal);
