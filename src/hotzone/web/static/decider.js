@@ -9,7 +9,7 @@
 // (POST /api/decisions/challenge), the authenticator signs it, POST /api/decisions hands it
 // to c2 and answers c2's word, which the card (or the header, for abort and resume) shows.
 
-import { className, identityName, trackName } from "/static/names.js";
+import { className, humanize, identityName, trackName } from "/static/names.js";
 import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.js";
 
 /**
@@ -361,7 +361,13 @@ export function createDecider(page) {
     card.append(element("div", { class: "timing", "data-expires-at": proposal.expires_at,
       "data-effect-at": proposal.effect_window_start }, timingText(proposal)));
     if ((proposal.rationale || []).length) {
-      card.append(element("ul", { class: "rationale" }, ...proposal.rationale.map((line) => element("li", {}, line))));
+      // c2's words with the page's names: "PL TN101", "one-way attack drone".
+      const nameOf = (/** @type {string} */ id) => {
+        const known = state.tracks.get(id);
+        return known ? trackName(known, state.status?.nation || state.user?.nation || "") : null;
+      };
+      card.append(element("ul", { class: "rationale" }, ...proposal.rationale.map(
+        (/** @type {string} */ line) => element("li", {}, humanize(line, nameOf, [proposal.track_id])))));
     }
     const failed = (proposal.roe_checks || []).filter((c) => !c.passed);
     if (failed.length) {
