@@ -64,7 +64,8 @@ const state = {
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0, areaShown: false,
   // The hooked track (details panel, marked and followed on the map), the screen positions
   // and leaders of the last draw, the stream's connection.
-  hooked: null, follow: true, drawnXY: [], drawnLeaders: new Map(), drawnHook: null,
+  hooked: null, follow: true, drawnVisible: [], leaderEnds: new Float64Array(0), leadersDrawn: false,
+  drawnHook: null,
   connection: "connecting", reconnects: 0, sites: [],
 };
 
@@ -288,17 +289,6 @@ function drawSiteNames(context, view) {
 
 const LABEL_WIDTH = 120, LABEL_LINE = 12, SCREEN_MARGIN = 40;
 
-// The point a track reaches in `seconds` on its course at its ground speed (flat earth:
-// leaders are a few km long).
-function leaderEnd(track, seconds) {
-  const distance = (track.speed_mps || 0) * seconds;
-  const course = (track.course_deg || 0) * Math.PI / 180;
-  const north = distance * Math.cos(course), east = distance * Math.sin(course);
-  const lat = track.lat_deg + north / 111320;
-  const lon = track.lon_deg + east / (111320 * Math.cos(track.lat_deg * Math.PI / 180));
-  return [lon, lat];
-}
-
 function drawTracks() {
   const { context, width, height } = canvasContext(trackCanvas);
   const view = screenTransform();
@@ -312,25 +302,38 @@ function drawTracks() {
     }
   }
   // Velocity leaders: where each track will be in N seconds, one path per identity colour.
-  state.drawnLeaders = new Map();
+  // Their ends go to a reused buffer (x, y per visible track; NaN: none): a thousand tracks
+  // drawn four times a second must not leave a thousand small arrays to collect each time.
+  if (state.leaderEnds.length < 2 * visible.length) state.leaderEnds = new Float64Array(4 * visible.length);
+  const ends = state.leaderEnds;
+  ends.fill(NaN, 0, 2 * visible.length);
+  state.leadersDrawn = false;
   if (settings.leaderSeconds > 0 && !isHidden("leaders")) {
-    const byColour = new Map();
-    for (const [track, x, y] of visible) {
+    const colours = new Set();
+    for (let i = 0; i < visible.length; i += 1) {
+      const [track, x, y] = visible[i];
       if (!(track.speed_mps > 0.5)) continue;
-      const [lon, lat] = leaderEnd(track, settings.leaderSeconds);
-      const end = [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY];
-      state.drawnLeaders.set(track.track_id, [x, y, end[0], end[1]]);
-      const colour = IDENTITY_COLOURS[track.standard_identity] || "#fff";
-      if (!byColour.has(colour)) byColour.set(colour, []);
-      byColour.get(colour).push([x, y, end[0], end[1]]);
+      // Web Mercator's scale is the same north and east: 1 m is 1 / (C cos lat) of its x range.
+      const metres = track.speed_mps * settings.leaderSeconds;
+      const course = (track.course_deg || 0) * Math.PI / 180;
+      const perMetre = 1 / (EARTH_CIRCUMFERENCE_M * Math.cos(track.lat_deg * Math.PI / 180));
+      ends[2 * i] = x + view.scaleX * metres * Math.sin(course) * perMetre;
+      ends[2 * i + 1] = y - view.scaleY * metres * Math.cos(course) * perMetre;
+      colours.add(track.standard_identity);
     }
     context.lineWidth = 1.5;
-    for (const [colour, leaders] of byColour) {
+    for (const identity of colours) {
       context.beginPath();
-      for (const [x0, y0, x1, y1] of leaders) { context.moveTo(x0, y0); context.lineTo(x1, y1); }
-      context.strokeStyle = colour;
+      for (let i = 0; i < visible.length; i += 1) {
+        const [track, x, y] = visible[i];
+        if (track.standard_identity !== identity || Number.isNaN(ends[2 * i])) continue;
+        context.moveTo(x, y);
+        context.lineTo(ends[2 * i], ends[2 * i + 1]);
+      }
+      context.strokeStyle = IDENTITY_COLOURS[identity] || "#fff";
       context.stroke();
     }
+    state.leadersDrawn = true;
   }
   // Labels where there is room: a grid of label-sized cells, first come first labelled,
   // so a crowded picture shows its symbols and some labels rather than a smear of text.
@@ -364,7 +367,7 @@ function drawTracks() {
     context.drawImage(sprite.canvas, x - sprite.anchorX, y - sprite.anchorY, sprite.width, sprite.height);
   }
   state.visibleTrackIds = visible.map(([track]) => track.track_id);
-  state.drawnXY = visible.map(([track, x, y]) => [track.track_id, x, y]);
+  state.drawnVisible = visible;
   drawEngagements(context, view);
   drawHook(context, view);
 }
@@ -492,9 +495,9 @@ function followHooked() {
 // The symbol under a click: the nearest drawn track within 16 px.
 function trackAt(x, y) {
   let best = null, bestDistance = 16 * 16;
-  for (const [trackId, tx, ty] of state.drawnXY) {
+  for (const [track, tx, ty] of state.drawnVisible) {
     const distance = (tx - x) ** 2 + (ty - y) ** 2;
-    if (distance <= bestDistance) { best = trackId; bestDistance = distance; }
+    if (distance <= bestDistance) { best = track.track_id; bestDistance = distance; }
   }
   return best;
 }
@@ -1069,7 +1072,12 @@ window.hz = {
   // drawn for a track ([x0, y0, x1, y1] in CSS pixels), the view settings.
   hook: (trackId) => hookTrack(trackId),
   hooked: () => state.drawnHook,
-  leader: (trackId) => state.drawnLeaders.get(trackId) || null,
+  leader: (trackId) => {
+    const i = state.leadersDrawn ? state.visibleTrackIds.indexOf(trackId) : -1;
+    if (i < 0 || Number.isNaN(state.leaderEnds[2 * i])) return null;
+    const [, x, y] = state.drawnVisible[i];
+    return [x, y, state.leaderEnds[2 * i], state.leaderEnds[2 * i + 1]];
+  },
   label: (trackId) => (state.tracks.has(trackId) ? trackLabel(state.tracks.get(trackId)) : null),
   tools: tools.tools,
   settings,
