@@ -288,6 +288,8 @@ function drawSiteNames(context, view) {
 }
 
 const LABEL_WIDTH = 120, LABEL_LINE = 12, SCREEN_MARGIN = 40;
+// Half the size of a track symbol (22 px): a shorter leader would not show beyond it.
+const LEADER_HIDDEN_PX = 11;
 
 function drawTracks() {
   const { context, width, height } = canvasContext(trackCanvas);
@@ -317,8 +319,12 @@ function drawTracks() {
       const metres = track.speed_mps * settings.leaderSeconds;
       const course = (track.course_deg || 0) * Math.PI / 180;
       const perMetre = 1 / (EARTH_CIRCUMFERENCE_M * Math.cos(track.lat_deg * Math.PI / 180));
-      ends[2 * i] = x + view.scaleX * metres * Math.sin(course) * perMetre;
-      ends[2 * i + 1] = y - view.scaleY * metres * Math.cos(course) * perMetre;
+      const dx = view.scaleX * metres * Math.sin(course) * perMetre;
+      const dy = -view.scaleY * metres * Math.cos(course) * perMetre;
+      // A leader shorter than the symbol's half-size would be hidden under it: not stroked.
+      if (dx * dx + dy * dy < LEADER_HIDDEN_PX * LEADER_HIDDEN_PX) continue;
+      ends[2 * i] = x + dx;
+      ends[2 * i + 1] = y + dy;
       colours.add(track.standard_identity);
     }
     context.lineWidth = 1.5;
