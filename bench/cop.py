@@ -16,7 +16,7 @@ Prints, over the measured window (after a warm-up):
   cost of drawing tracks as MapLibre layers with a software GPU.
 
     .venv/bin/python bench/cop.py [--seconds 20] [--rate 2000] [--tracks 1000] [--profile]
-        [--trace FILE]
+        [--trace FILE] [--query 'leader=300&alt=FL&speed=kt']
 
 Not run by ``make test``.
 """
@@ -181,6 +181,11 @@ def main() -> int:
     parser.add_argument("--tracks", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="CPU profile of the page")
     parser.add_argument("--trace", type=Path, default=None, help="write a Chrome trace here")
+    parser.add_argument(
+        "--query",
+        default="",
+        help="the page's view settings, e.g. 'leader=300&alt=FL&speed=kt' (docs/cop.md)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     bus = InProcessBus()
@@ -235,7 +240,7 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.add_init_script(PROBE)
-            page.goto(url + "/")
+            page.goto(url + "/" + (f"?{args.query}" if args.query else ""))
             page.fill("#username", "observer")
             page.fill("#password", "observer-test")
             page.click("#login-button")

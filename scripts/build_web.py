@@ -28,6 +28,8 @@ FILES = (
     ("maplibre-gl/LICENSE.txt", "LICENSE.maplibre-gl.txt"),
     ("milsymbol/dist/milsymbol.js", "milsymbol.js"),
     ("milsymbol/LICENSE", "LICENSE.milsymbol.txt"),
+    ("mgrs/dist/mgrs.js", "mgrs.js"),
+    ("mgrs/license.md", "LICENSE.mgrs.md"),
 )
 
 

@@ -85,6 +85,17 @@ def test_declared_threats_on_course_are_alerted_whatever_their_score(
     assert alerted_threat(_threat(identity, score, time_to_go_s)) == alerted
 
 
+@pytest.mark.parametrize("identity", [StandardIdentity.HOSTILE, StandardIdentity.UNKNOWN])
+def test_clutter_on_course_raises_no_threat_alert(identity: StandardIdentity) -> None:
+    # A clutter track whose noisy velocity points at the asset, declared hostile (it came
+    # from a hostile country) or unknown, scoring high or not: an echo threatens nothing.
+    approach = Approach("bridge", 3_000.0, 100.0, 40.0, 20.0)
+    clutter = Threat("t1", 0.9, TargetClass.CLUTTER, identity, approach, ())
+    assert not alerted_threat(clutter)
+    # The same approach by a helicopter is alerted: the rule is the class, not the approach.
+    assert alerted_threat(Threat("t1", 0.9, TargetClass.HELICOPTER, identity, approach, ()))
+
+
 def test_the_stage_holds_a_threat_alert_through_a_course_wobble() -> None:
     # A drone from Belarus flies west at 50 m/s, 300 m up, at an asset 12 km ahead; every
     # third update its velocity swings 40 degrees north, a course that misses the 1 km

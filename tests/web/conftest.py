@@ -33,6 +33,17 @@ CHROMIUM_ARGS = [
 ]
 # Screenshots kept after the run (git ignores them: artifacts/.gitignore).
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def screenshot(page: Page, name: str, clip: dict[str, float] | None = None) -> None:
+    """A screenshot (of ``clip``, CSS pixels) in artifacts/, copied to docs/img/ when
+    HOTZONE_DOCS_SCREENSHOTS is set."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), clip=clip, scale="css")  # type: ignore[arg-type]
+    if os.environ.get("HOTZONE_DOCS_SCREENSHOTS"):
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        (DOCS_IMG / name).write_bytes((ARTIFACTS / name).read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +192,7 @@ def logged_in_page(
     pages.append(page)
     if authenticator:
         add_virtual_authenticator(page)
-    page.goto(url + "/")
+    page.goto(url if "?" in url else url + "/")  # a URL with a query is a shared view
     page.fill("#username", username)
     page.fill("#password", f"{username}-test")
     page.click("#login-button")

@@ -509,6 +509,36 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             if visible(v["releasability"], nations) and (status is None or v["status"] == status)
         ]
 
+    @app.get("/api/replay", tags=["picture"])
+    async def replay(
+        nations: Nations,
+        at: Annotated[float, Query(description="POSIX time")],
+        trail: Annotated[int, Query(ge=0, le=120, description="trail points per track")] = 30,
+    ) -> dict[str, Any]:
+        """The picture as it stood at ``at``: tracks with the class and identity they had
+        then (and their trails), alerts and proposals as they were, the clock."""
+        try:
+            clock = datetime.fromtimestamp(at, UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise HTTPException(422, f"at is not a usable POSIX time: {error}") from None
+        picture = state.picture
+        return {
+            "clock": clock.isoformat(),
+            "tracks": [
+                v for v in picture.tracks_at(at, trail) if visible(v["releasability"], nations)
+            ],
+            "alerts": [
+                to_builtins(a)
+                for a in sorted(picture.alerts_at(at), key=lambda a: (a.priority, a.time))
+                if visible(a.releasability, nations)
+            ],
+            "proposals": [
+                picture.proposal_view_at(p, at)
+                for p in picture.proposals.values()
+                if p.time.timestamp() <= at and visible(p.releasability, nations)
+            ],
+        }
+
     @app.get("/api/tracks/{track_id}", tags=["picture"])
     async def track(track_id: Ident, nations: Nations) -> dict[str, Any]:
         entry = state.picture.tracks.get(track_id)
@@ -526,6 +556,33 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             for t, lat, lon, h in entry.history
         ]
         return {"track_id": track_id, "points": points}
+
+    @app.get("/api/tracks/{track_id}/details", tags=["picture"])
+    async def track_details(track_id: Ident, nations: Nations) -> dict[str, Any]:
+        """A hooked track: its view, class probabilities and reasons, uncertainty, history
+        of altitude and speed, and the alerts, proposals and orders about it."""
+        entry = state.picture.tracks.get(track_id)
+        if entry is None or not visible(entry.track.releasability, nations):
+            raise HTTPException(404, f"no track {track_id}")
+        details = state.picture.track_details(entry)
+        picture = state.picture
+        details["alerts"] = [
+            to_builtins(a)
+            for a in sorted(picture.alerts.values(), key=lambda a: (a.priority, a.time))
+            if a.track_id == track_id and visible(a.releasability, nations)
+        ]
+        proposals = [
+            p
+            for p in picture.proposals.values()
+            if p.track_id == track_id and visible(p.releasability, nations)
+        ]
+        details["proposals"] = [picture.proposal_view(p) for p in proposals]
+        details["orders"] = [
+            to_builtins(o)
+            for o in picture.orders
+            if o.track_id == track_id and visible(o.releasability, nations)
+        ]
+        return details
 
     @app.get("/api/assessments", tags=["picture"])
     async def assessments(nations: Nations) -> list[dict[str, Any]]:

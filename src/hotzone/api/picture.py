@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -97,6 +97,11 @@ class PictureState:
     alliance_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Further updates one message caused (besides the one `ingest` returns).
     pending_updates: list[dict[str, Any]] = field(default_factory=list)
+    #: For replay: every version of every alert and c2 status in order of arrival, and each
+    #: track's class and identity whenever they changed (time, class, identity, threat).
+    alert_log: list[Alert] = field(default_factory=list)
+    status_log: list[ProposalStatus] = field(default_factory=list)
+    class_history: dict[str, list[tuple[float, str, str, float]]] = field(default_factory=dict)
 
     def ingest(self, message: AnyMessage) -> dict[str, Any] | None:
         """Take one message in; returns the stream update it causes, if any."""
@@ -111,10 +116,12 @@ class PictureState:
                 return self._ingest_track(message)
             case Assessment():
                 self.assessments[message.track_id] = message
+                self._remember_class(message)
                 entry = self.tracks.get(message.track_id)
                 return None if entry is None else self.track_update(entry)
             case Alert():
                 self.alerts[message.alert_id] = message
+                self.alert_log.append(message)
                 return self._update("alert", message.alert_id, message, to_builtins(message))
             case Proposal():
                 self.proposals[message.proposal_id] = message
@@ -126,6 +133,7 @@ class PictureState:
                 return self._proposal_update(message.proposal_hash)
             case ProposalStatus():
                 self.statuses[message.proposal_hash] = message
+                self.status_log.append(message)
                 return self._proposal_update(message.proposal_hash)
             case DecisionOutcome():
                 self.outcomes[message.decision_id] = message
@@ -267,6 +275,8 @@ class PictureState:
             "quality": track.quality,
             "sensors": list(track.sensors),
             "callsign": track.callsign,
+            "icao24": track.icao24,
+            "mmsi": track.mmsi,
             "target_class": target_class.value,
             "standard_identity": identity.value,
             "threat_score": assessment.threat_score if assessment else None,
@@ -298,6 +308,22 @@ class PictureState:
             if (assessment := self.assessments.get(name)) is not None:
                 return assessment
         return None
+
+    def track_details(self, entry: TrackEntry) -> dict[str, Any]:
+        """What the page's details panel shows of a hooked track: its view, the
+        assessment's class probabilities and reasons, the position's uncertainty ellipse
+        and the history of altitude and speed. Linked alerts, proposals and orders are
+        added by the caller, which filters them by releasability."""
+        track = entry.track
+        assessment = self.assessments.get(track.track_id)
+        details = self.track_view(entry)
+        details["class_probabilities"] = dict(assessment.class_probabilities) if assessment else {}
+        details["reasons"] = list(assessment.reasons) if assessment else []
+        details["model_version"] = assessment.model_version if assessment else ""
+        details["sector"] = track.sector
+        details["ellipse"] = uncertainty_ellipse(track.covariance)
+        details["history"] = history_with_speed(entry.history)
+        return details
 
     def proposal_by_hash(self, content_hash: str) -> Proposal | None:
         for proposal in self.proposals.values():
@@ -360,18 +386,134 @@ class PictureState:
             return None
         return {"accepted": outcome.accepted, "code": outcome.code, "reason": outcome.reason}
 
-    def tracks_at(self, posix_time: float) -> list[dict[str, Any]]:
-        """Every track's last position at or before ``posix_time`` (the replay slider)."""
+    def _remember_class(self, assessment: Assessment) -> None:
+        history = self.class_history.setdefault(assessment.track_id, [])
+        now = (
+            assessment.time.timestamp(),
+            assessment.target_class.value,
+            assessment.standard_identity.value,
+            assessment.threat_score,
+        )
+        if history and history[-1][1:3] == now[1:3]:
+            return  # the same class and identity: only changes are kept
+        history.append(now)
+
+    def class_at(self, track_id: str, posix_time: float) -> tuple[str, str, float | None]:
+        """The class, identity and threat score a track had at ``posix_time``."""
+        known = [c for c in self.class_history.get(track_id, ()) if c[0] <= posix_time]
+        if not known:
+            return TargetClass.UNKNOWN.value, StandardIdentity.PENDING.value, None
+        _, target_class, identity, threat = known[-1]
+        return target_class, identity, threat
+
+    def tracks_at(self, posix_time: float, trail_points: int = 0) -> list[dict[str, Any]]:
+        """Every track's last position at or before ``posix_time`` (the replay slider),
+        with the class and identity it had then and, with ``trail_points``, its trail."""
         positions = []
         for entry in self.tracks.values():
             past = [point for point in entry.history if point[0] <= posix_time]
             if not past or posix_time - past[-1][0] > 30.0:
                 continue  # not yet born, or gone by then
-            _, lat, lon, height = past[-1]
+            time, lat, lon, height = past[-1]
             view = self.track_view(entry)
-            view.update(lat_deg=lat, lon_deg=lon, altitude_m=height, status="confirmed")
+            target_class, identity, threat = self.class_at(entry.track.track_id, posix_time)
+            view.update(
+                lat_deg=lat,
+                lon_deg=lon,
+                altitude_m=height,
+                status="confirmed",
+                time=datetime.fromtimestamp(time, UTC).isoformat(),
+                target_class=target_class,
+                standard_identity=identity,
+                threat_score=threat,
+                sidc=sidc_for(TargetClass(target_class), StandardIdentity(identity)),
+            )
+            if trail_points:
+                view["trail"] = [[p[2], p[1]] for p in past[-trail_points:]]
             positions.append(view)
         return positions
 
+    def alerts_at(self, posix_time: float) -> list[Alert]:
+        """Each alert as it stood at ``posix_time`` (raised by then)."""
+        latest: dict[str, Alert] = {}
+        for alert in self.alert_log:
+            if alert.time.timestamp() <= posix_time:
+                latest[alert.alert_id] = alert
+        return list(latest.values())
+
+    def proposal_view_at(self, proposal: Proposal, posix_time: float) -> dict[str, Any]:
+        """A proposal as c2 had left it at ``posix_time``: its state, approvals, orders and
+        effects by then, and its countdowns from then. Never decidable (a replay)."""
+        at = datetime.fromtimestamp(posix_time, UTC)
+        view = self.proposal_view(proposal)
+        statuses = [
+            s for s in self.status_log if s.proposal_hash == proposal.content_hash and s.time <= at
+        ]
+        status = statuses[-1] if statuses else None
+        state = status.state if status is not None else "pending"
+        if state == "pending" and at >= proposal.expires_at:
+            state = "expired"
+        view["state"] = state
+        view["approvals"] = list(status.approvals) if status else []
+        view["missing"] = status.missing if status else "awaiting c2"
+        view["refusals"] = list(status.refusals) if status else []
+        view["orders"] = [o for o in view["orders"] if _iso_time(o["time"]) <= at]
+        view["effects"] = [e for e in view["effects"] if _iso_time(e["time"]) <= at]
+        view["decisions"] = [d for d in view["decisions"] if _iso_time(d["time"]) <= at]
+        view["decidable"] = False
+        view["time_to_effect_s"] = (proposal.effect_window_start - at).total_seconds()
+        view["expires_in_s"] = (proposal.expires_at - at).total_seconds()
+        return view
+
     def confirmed_tracks(self) -> list[TrackEntry]:
         return [e for e in self.tracks.values() if e.track.status == TrackStatus.CONFIRMED]
+
+
+#: Scale of a 2-D Gaussian's 1-sigma ellipse to hold 95 % of it: sqrt(chi2(2 dof, 0.95)).
+ELLIPSE_95_SCALE = math.sqrt(5.991)
+
+
+def uncertainty_ellipse(covariance: Any) -> dict[str, float] | None:
+    """The 95 % horizontal position ellipse of a track's ENU covariance (its east/north
+    block): semi-axes in metres and the major axis' bearing in degrees from north."""
+    try:
+        east_east = float(covariance[0][0])
+        north_north = float(covariance[1][1])
+        east_north = float(covariance[0][1])
+    except (IndexError, TypeError, ValueError):
+        return None
+    half_trace = (east_east + north_north) / 2.0
+    spread = math.hypot((east_east - north_north) / 2.0, east_north)
+    major, minor = half_trace + spread, max(half_trace - spread, 0.0)
+    if not (math.isfinite(major) and major >= 0.0):
+        return None
+    # Angle of the major axis from east, counter-clockwise, as a bearing from north.
+    from_east = 0.5 * math.atan2(2.0 * east_north, east_east - north_north)
+    return {
+        "semi_major_m": ELLIPSE_95_SCALE * math.sqrt(major),
+        "semi_minor_m": ELLIPSE_95_SCALE * math.sqrt(minor),
+        "bearing_deg": (90.0 - math.degrees(from_east)) % 180.0,
+    }
+
+
+def history_with_speed(
+    history: Iterable[tuple[float, float, float, float]],
+) -> list[dict[str, float | None]]:
+    """Time, altitude and ground speed (from successive positions, on a local flat earth:
+    plenty over a few seconds) of a track's kept positions."""
+    points: list[dict[str, float | None]] = []
+    previous: tuple[float, float, float, float] | None = None
+    for time, lat, lon, height in history:
+        speed: float | None = None
+        if previous is not None and time > previous[0]:
+            north = math.radians(lat - previous[1]) * 6_371_000.0
+            east = math.radians(lon - previous[2]) * 6_371_000.0 * math.cos(math.radians(lat))
+            speed = math.hypot(north, east) / (time - previous[0])
+        points.append({"time": time, "altitude_m": height, "speed_mps": speed})
+        previous = (time, lat, lon, height)
+    return points
+
+
+def _iso_time(value: Any) -> datetime:
+    """A time of a message turned to builtins (an ISO string) as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

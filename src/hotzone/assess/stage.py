@@ -65,12 +65,12 @@ THREAT_CLEAR_AFTER_S = 60.0
 
 
 def alerted_threat(threat: Threat) -> bool:
-    """Whether a threat deserves an alert: on a course into the asset, and either
+    """Whether a threat deserves an alert: not clutter, on a course into the asset, and either
     threatening enough by score or declared suspect or hostile and arriving within
     `DECLARED_THREAT_HORIZON_S`."""
     time_to_go = threat.approach.time_to_go_s
-    if not np.isfinite(time_to_go):
-        return False
+    if not np.isfinite(time_to_go) or threat.target_class == TargetClass.CLUTTER:
+        return False  # clutter is an echo, not an object: it threatens nothing
     declared = threat.identity in (StandardIdentity.SUSPECT, StandardIdentity.HOSTILE)
     return threat.score >= THREAT_ALERT_MIN_SCORE or (
         declared and time_to_go <= DECLARED_THREAT_HORIZON_S

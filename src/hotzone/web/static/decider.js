@@ -9,6 +9,7 @@
 // (POST /api/decisions/challenge), the authenticator signs it, POST /api/decisions hands it
 // to c2 and answers c2's word, which the card (or the header, for abort and resume) shows.
 
+import { className, humanize, identityName, trackName } from "/static/names.js";
 import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.js";
 
 /**
@@ -61,8 +62,10 @@ export function proposalCards(proposals) {
 
 /** Seconds from the picture's clock to an ISO time (null without a clock). */
 function secondsUntil(/** @type {any} */ state, /** @type {string} */ iso) {
-  if (!state.clock) return null;
-  return (Date.parse(iso) - Date.parse(state.clock)) / 1000;
+  // In a replay the clock is the replayed time's.
+  const clock = state.replay?.clock || state.clock;
+  if (!clock) return null;
+  return (Date.parse(iso) - Date.parse(clock)) / 1000;
 }
 
 function countdownText(/** @type {number | null} */ seconds, /** @type {string} */ future, /** @type {string} */ past) {
@@ -351,18 +354,24 @@ export function createDecider(page) {
       "data-proposal-id": proposal.proposal_id, "data-state": proposal.state,
       "data-group": entry.group, "data-track-id": proposal.track_id,
     });
-    const name = track ? `TN${track.track_number} (${proposal.track_id})` : proposal.track_id;
+    const name = track ? trackName(track, state.status?.nation || state.user?.nation || "") : proposal.track_id;
     card.append(element("div", { class: "card-head" },
       element("b", {}, `${proposal.action} ${name}`), " ",
       element("span", { class: `state-badge ${proposal.state}` }, STATE_WORDS[proposal.state] || proposal.state),
       entry.earlier ? element("span", { class: "earlier", title: "earlier proposals of the same track and effector" },
         ` +${entry.earlier} earlier`) : ""));
     card.append(element("div", { class: "target" },
-      `${proposal.target_class.replaceAll("_", " ")} (${proposal.standard_identity}) · ${proposal.effector_id} · ${proposal.effect_class}`));
+      `${className(proposal.target_class)} (${identityName(proposal.standard_identity)}) · ${proposal.effector_id} · ${proposal.effect_class.replaceAll("_", "-")}`));
     card.append(element("div", { class: "timing", "data-expires-at": proposal.expires_at,
       "data-effect-at": proposal.effect_window_start }, timingText(proposal)));
     if ((proposal.rationale || []).length) {
-      card.append(element("ul", { class: "rationale" }, ...proposal.rationale.map((line) => element("li", {}, line))));
+      // c2's words with the page's names: "PL TN101", "one-way attack drone".
+      const nameOf = (/** @type {string} */ id) => {
+        const known = state.tracks.get(id);
+        return known ? trackName(known, state.status?.nation || state.user?.nation || "") : null;
+      };
+      card.append(element("ul", { class: "rationale" }, ...proposal.rationale.map(
+        (/** @type {string} */ line) => element("li", {}, humanize(line, nameOf, [proposal.track_id])))));
     }
     const failed = (proposal.roe_checks || []).filter((c) => !c.passed);
     if (failed.length) {
@@ -382,7 +391,7 @@ export function createDecider(page) {
     card.append(element("div", { class: "counter" }, count ? `${count} · ` : "", element("span", { class: "missing" }, status)));
     for (const order of proposal.orders || []) {
       card.append(element("div", { class: "order", "data-order-id": order.order_id },
-        element("b", {}, "ORDER "), `${order.order_id}: ${order.effector_id} → ${proposal.track_id}, signed by ${order.issuer}`));
+        element("b", {}, "ORDER "), `${order.order_id}: ${order.effector_id} → ${name}, signed by ${order.issuer}`));
     }
     for (const effect of proposal.effects || []) {
       card.append(element("div", { class: `effect ${effect.outcome}`, "data-order-id": effect.order_id },
@@ -431,7 +440,8 @@ export function createDecider(page) {
   // its order changed: a button replaced or moved under the pointer would lose the click.
   function renderQueue() {
     const box = $("proposals");
-    const cards = proposalCards(state.proposals.values());
+    // In a replay: the proposals as they stood then (cop.js fetches them).
+    const cards = proposalCards((state.replay?.proposals || state.proposals).values());
     const nodes = [];
     const before = [...box.children];
     for (const entry of cards) {
@@ -461,7 +471,7 @@ export function createDecider(page) {
   function refreshCountdowns() {
     let expired = false;
     for (const card of document.querySelectorAll("#proposals .card")) {
-      const proposal = state.proposals.get(/** @type {HTMLElement} */ (card).dataset.proposalId);
+      const proposal = (state.replay?.proposals || state.proposals).get(/** @type {HTMLElement} */ (card).dataset.proposalId);
       if (!proposal) continue;
       const timing = card.querySelector(".timing");
       if (timing) timing.textContent = timingText(proposal);
