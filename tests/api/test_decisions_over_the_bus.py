@@ -1,4 +1,4 @@
-"""Deciding in the API is a client of c2 on the bus (DESIGN.md §6.4): the API prepares the
+"""Deciding in the API is a client of c2 on the bus (docs/c2.md): the API prepares the
 exact decision, the operator's own authenticator signs its challenge, the API publishes it
 as signed, and answers with c2's word. c2 refuses and audits every attack, including the
 ones a browser (or anyone who talks to the port directly) can make."""

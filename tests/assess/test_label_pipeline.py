@@ -1,4 +1,4 @@
-"""Labels never widen through fusion and assessment (DESIGN.md §6, last paragraph).
+"""Labels never widen through fusion and assessment (docs/architecture.md, "Trust", last paragraph).
 
 Detections with labels go through the real `TrackingStage` and `AssessmentStage`; every
 Track, Assessment and Alert must be released to no nation that one of the inputs it was

@@ -1,4 +1,4 @@
-"""Human control as an attacker meets the running system (DESIGN.md §6): a c2 node on a
+"""Human control as an attacker meets the running system (docs/architecture.md): a c2 node on a
 real bus (in-process, and a real nats-server with JetStream), attacked by anyone who can
 publish on it. Every attack is refused **and** on the audit record; nothing becomes an
 order, and an order that c2 did not issue is refused by every consumer."""

@@ -8,7 +8,7 @@ Every endpoint needs a logged-in user (bearer token or the ``hz_session`` cookie
 user sees is filtered by the releasability label of each message against the user's
 nation (and, when the page's nation selector is used, against that nation as well).
 
-The API decides nothing (DESIGN.md §6.4): it is a client of the bus. A decision is prepared
+The API decides nothing (docs/c2.md): it is a client of the bus. A decision is prepared
 here (`/api/decisions/challenge` gives the exact decision and its WebAuthn challenge),
 signed by the operator's own authenticator in the browser, published on
 ``hz.<nation>.c2.decision`` as it was signed, and answered with what c2 published for it

@@ -1,4 +1,4 @@
-"""Enrolling an operator's WebAuthn authenticator from the browser (DESIGN.md §6.3).
+"""Enrolling an operator's WebAuthn authenticator from the browser (docs/operators.md).
 
 The logged-in user asks for registration options, the browser has the user's
 authenticator make a credential (``navigator.credentials.create``, user verification

@@ -1,4 +1,4 @@
-"""The `Bus` seam: every stage talks to the others only through it (DESIGN.md §1)."""
+"""The `Bus` seam: every stage talks to the others only through it (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hash-chained, signed and witnessed audit log of everything c2 did (DESIGN.md §6.5).
+"""The hash-chained, signed and witnessed audit log of everything c2 did (docs/audit.md).
 
 Each `AuditRecord` holds its sequence number, what happened (``kind``), who did it
 (``actor``), the message or text concerned (``payload``), the hash of the record before it

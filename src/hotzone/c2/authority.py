@@ -1,4 +1,4 @@
-"""The only way to a `TaskOrder`: verified, signed human decisions (DESIGN.md §6).
+"""The only way to a `TaskOrder`: verified, signed human decisions (docs/architecture.md, "Trust").
 
 `Authority.issue_order` is the one function in hotzone that constructs a `TaskOrder`
 (a test scans the source tree for any other construction). It mints an

@@ -148,7 +148,7 @@ def _default_approvals() -> dict[EffectClass, ApprovalRule]:
 
 
 class AuthoritySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """National authority (DESIGN.md §6.3): who may decide on which nation's effectors and
+    """National authority (docs/operators.md): who may decide on which nation's effectors and
     who may abort. By default only operators of the effector's own nation decide on it and
     only the node's own nation aborts; coalition rules widen that, as data."""
 

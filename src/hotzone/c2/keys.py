@@ -4,7 +4,7 @@ An operator's private key never leaves what the operator holds: a WebAuthn authe
 in the browser (a security key or the platform's), or, for the CLI, an Ed25519 key file
 readable by its owner only. c2 knows only public keys, each enrolled with the operator it
 belongs to, the operator's role and nation, and whether it is a simulation key
-(DESIGN.md §6.3, §6.7). The nation's enrolled operators live in ``operators.yaml`` in its
+(docs/operators.md). The nation's enrolled operators live in ``operators.yaml`` in its
 configuration directory (`hotzone.c2.trust.config_home`); `RegistryFile` re-reads it when it
 changes, so a running c2 sees an enrollment or a revocation at once.
 

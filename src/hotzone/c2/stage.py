@@ -2,7 +2,7 @@
 proposal status, decision outcomes and audit out.
 
 A pure step (``step(time, inputs) -> outputs``) for the runtime to wrap, and the only code
-in hotzone that verifies decisions, issues orders and writes audit records (DESIGN.md §6.4).
+in hotzone that verifies decisions, issues orders and writes audit records (docs/c2.md).
 Each step it
 
 1. takes in tracks, assessments, decisions and acknowledged alerts; every decision is
@@ -112,7 +112,7 @@ class _Pending:
 
 
 class ResponseStage:
-    """The c2 stage of the pipeline (DESIGN.md §1)."""
+    """The c2 stage of the pipeline (docs/architecture.md)."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """Whether a decision was signed by the key it names: Ed25519 key files and WebAuthn.
 
 An operator signs a `Decision` with what the operator holds, never with anything the
-server has (DESIGN.md §6.3):
+server has (docs/operators.md):
 
 * the CLI signs `decision_signing_bytes` with the operator's Ed25519 key file
   (``decision.signature``, ``key_id`` = the key's id);

@@ -1,4 +1,4 @@
-"""Multi-sensor multi-target tracking on arrays of tracks (DESIGN.md §2, issue "Fusion engine").
+"""Multi-sensor multi-target tracking on arrays of tracks (docs/fusion.md).
 
 One abstract base per role, concrete classes named algorithm + role, composed by
 constructor arguments into a `MultiTargetTracker`, whose ``step(time, scans)`` returns a

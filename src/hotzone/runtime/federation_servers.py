@@ -1,6 +1,6 @@
 """nats-server configurations for a federation, and the processes that run them.
 
-Topology (DESIGN.md §5): each nation runs its own server (or cluster) with its own
+Topology (docs/federation.md): each nation runs its own server (or cluster) with its own
 JetStream domain, joined to the alliance hub as a leaf node. The hub has the domain
 ``hub``; a nation's domain is its code in lower case. `plan_federation` lays out ports,
 store folders and config text; `NatsServerProcess` starts, stops and kills one server.

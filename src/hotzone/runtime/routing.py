@@ -1,4 +1,4 @@
-"""Which bus subject each message travels on (DESIGN.md §4)."""
+"""Which bus subject each message travels on (docs/architecture.md, "The bus")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Services: the small wrappers that connect pure stages to the bus and the store.
 
-A stage is a pure step ``step(time, inputs) -> outputs`` (DESIGN.md §1). Its service reads
+A stage is a pure step ``step(time, inputs) -> outputs`` (docs/architecture.md). Its service reads
 the nation's subjects, collects the inputs of one clock window, calls the step when the
 clock ticks and publishes what the step returns. Ticks and inputs come through one
 subscription, so a window always holds exactly the inputs published before its tick.

@@ -1,4 +1,4 @@
-"""Releasability at the sharing boundary: who may receive a message (DESIGN.md §3).
+"""Releasability at the sharing boundary: who may receive a message (docs/formats.md).
 
 ``NATO`` goes to every member nation, ``REL PL LT`` to the nations named, ``NATIONAL PL``
 never leaves Poland. The originating nation always holds its own messages. The labels

@@ -1,7 +1,7 @@
 """What closes the loop in a simulation: the simulated people at the console and the
 effect model that turns verified task orders into outcomes in the simulator.
 
-Both exist only in runs the command starts as simulations (DESIGN.md §6.7).
+Both exist only in runs the command starts as simulations (docs/architecture.md, "Run modes").
 """
 
 from __future__ import annotations

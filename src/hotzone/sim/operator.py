@@ -1,6 +1,6 @@
 """A simulated operator for evaluation runs: decides proposals after a reaction time.
 
-It lives in `sim/` (DESIGN.md §6.7) and exists only in runs the command starts as
+It lives in `sim/` (docs/architecture.md, "Run modes") and exists only in runs the command starts as
 simulations. Its Ed25519 key is made afresh for each run (never derived from anything
 public) and registered in c2 as a simulation key (``simulation: true``), which c2 refuses
 in any run that is not a simulation. It signs exactly the bytes c2 verifies

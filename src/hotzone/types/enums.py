@@ -89,7 +89,7 @@ class AlertState(enum.StrEnum):
 
 
 class EffectClass(enum.StrEnum):
-    """How much human control an effect needs (DESIGN.md §6)."""
+    """How much human control an effect needs (docs/architecture.md, "Trust")."""
 
     CUE = "cue"
     NON_KINETIC = "non_kinetic"
@@ -111,7 +111,7 @@ class RunMode(enum.StrEnum):
     """Chosen by the command that starts a run, recorded in it and shown on the page.
 
     Only a ``simulation`` (``hotzone demo``, simulated replays, tests) has simulated
-    operators, and only there are their keys accepted (DESIGN.md §6.7). An ``exercise``
+    operators, and only there are their keys accepted (docs/architecture.md). An ``exercise``
     plays a simulated feed to real people; ``live`` is real inputs and real people.
     """
 

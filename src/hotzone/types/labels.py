@@ -1,4 +1,4 @@
-"""Releasability labels as a lattice: the one definition every layer uses (DESIGN.md §3, §6).
+"""Releasability labels as a lattice: the one definition every layer uses (docs/federation.md).
 
 A label says which member nations may receive a message:
 

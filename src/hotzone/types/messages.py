@@ -1,4 +1,4 @@
-"""The messages that travel between stages (DESIGN.md §3).
+"""The messages that travel between stages (docs/formats.md).
 
 Every message is a frozen ``msgspec.Struct`` tagged with a ``"type"`` field, so one JSON
 Lines file or one bus subject can carry any of them and decode back to the right class.

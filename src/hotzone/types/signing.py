@@ -1,4 +1,4 @@
-"""The exact bytes that are hashed and signed in the human-control chain (DESIGN.md §6).
+"""The exact bytes that are hashed and signed in the human-control chain (docs/architecture.md).
 
 Both sides of a signature need the same bytes: `hotzone.c2`, which verifies decisions and
 signs orders and audit checkpoints, and whoever signs or checks them elsewhere (an

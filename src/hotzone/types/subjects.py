@@ -1,4 +1,4 @@
-"""Bus subject names (DESIGN.md §4) and NATS-style wildcard matching.
+"""Bus subject names (docs/architecture.md, "The bus") and NATS-style wildcard matching.
 
 Subjects are dot-separated tokens. In a pattern ``*`` matches exactly one token and ``>``
 (last token only) matches one or more tokens, as in NATS, so the in-process bus, the NATS

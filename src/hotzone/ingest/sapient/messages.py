@@ -1,6 +1,6 @@
 """Building the SAPIENT messages a fusion node sends: acks, errors and tasks.
 
-The c2 layer cues sensors automatically (DESIGN.md §6.1: pointing a camera is a cue, not a
+The c2 layer cues sensors automatically (docs/c2.md, "Proposals": pointing a camera is a cue, not a
 use of force) through these tasks: look at a point or a region, follow an object the
 sensor reported, change mode. Identifiers follow the ICD: nodes are UUIDs, messages and
 tasks are ULIDs.

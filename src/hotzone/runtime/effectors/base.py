@@ -1,7 +1,7 @@
 """What every effector gateway shares: the order check before anything is sent, and the
 order's lifecycle on the bus.
 
-`OrderGuard` is the check (DESIGN.md §6.4, docs/c2.md): an order is acted on only when its
+`OrderGuard` is the check (docs/c2.md): an order is acted on only when its
 signature verifies against the nation's trusted c2 node keys (`order_fault`), its id was
 never accepted before, the abort state is known and no abort holds, its effect window is
 still open, and the proposal it names is at hand with that very content hash and the same

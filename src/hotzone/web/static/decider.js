@@ -1,5 +1,5 @@
 // @ts-check
-// The page for a decider (DESIGN.md §6): the decision queue, the run-mode and abort
+// The page for a decider (docs/architecture.md, "Trust"): the decision queue, the run-mode and abort
 // banners, enrolling the operator's authenticator and signing decisions with it.
 //
 // The page decides nothing. Every card shows what c2 published last for its proposal

@@ -1,5 +1,5 @@
 // @ts-check
-// The operator's WebAuthn authenticator on the page (DESIGN.md §6.3): enrolling it, and
+// The operator's WebAuthn authenticator on the page (docs/operators.md): enrolling it, and
 // signing a decision with it. The private key never leaves the authenticator; the server
 // gets the public key at registration and one assertion per decision.
 //
