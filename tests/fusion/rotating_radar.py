@@ -41,26 +41,37 @@ def rotating_radar(
     range_sigma_m: float = 50.0,
     azimuth_sigma_deg: float = 0.15,
     silent_after_s: FloatArray | None = None,
+    sensor_id: str = "asr",
+    scan_offset_s: float = 0.0,
+    same_targets_as: RadarRun | None = None,
 ) -> RadarRun:
     """``targets`` aircraft 10-140 km from the radar flying straight at 60-250 m/s.
 
     ``silent_after_s[i]``: target i is no longer detected after this many seconds (the
-    radar keeps rotating and reporting the others)."""
-    distance = rng.uniform(10_000.0, 140_000.0, targets)
-    bearing = rng.uniform(0.0, 2 * np.pi, targets)
-    start = np.stack(
-        [distance * np.sin(bearing), distance * np.cos(bearing), rng.uniform(500, 11_000, targets)],
-        axis=1,
-    )
-    speed = rng.uniform(60.0, 250.0, targets)
-    heading = rng.uniform(0.0, 2 * np.pi, targets)
-    velocity = np.stack(
-        [speed * np.sin(heading), speed * np.cos(heading), np.zeros(targets)], axis=1
-    )
+    radar keeps rotating and reporting the others). ``same_targets_as``: a second radar
+    at the same site seeing the targets of that run (``targets`` must match)."""
+    if same_targets_as is None:
+        distance = rng.uniform(10_000.0, 140_000.0, targets)
+        bearing = rng.uniform(0.0, 2 * np.pi, targets)
+        start = np.stack(
+            [
+                distance * np.sin(bearing),
+                distance * np.cos(bearing),
+                rng.uniform(500, 11_000, targets),
+            ],
+            axis=1,
+        )
+        speed = rng.uniform(60.0, 250.0, targets)
+        heading = rng.uniform(0.0, 2 * np.pi, targets)
+        velocity = np.stack(
+            [speed * np.sin(heading), speed * np.cos(heading), np.zeros(targets)], axis=1
+        )
+    else:
+        start, velocity = same_targets_as.start, same_targets_as.velocity
     run = RadarRun([], np.full(targets, np.inf), start, velocity)
     rows: list[tuple[float, float, float, float]] = []
     for rotation in range(rotations):
-        rotation_start = START_S + rotation * period_s
+        rotation_start = START_S + scan_offset_s + rotation * period_s
         # Where each target is when the beam passes it (the azimuth moves little in one turn).
         position = run.truth(rotation_start)
         azimuth = np.degrees(np.arctan2(position[:, 0], position[:, 1])) % 360.0
@@ -80,9 +91,9 @@ def rotating_radar(
         elevation_sigma_deg = float(np.degrees(100.0 / max(slant, 1.0)))
         run.plots.append(
             Detection(
-                detection_id=f"plot-{number}",
+                detection_id=f"{sensor_id}-plot-{number}",
                 time=datetime.fromtimestamp(time_s, tz=UTC),
-                sensor_id="asr",
+                sensor_id=sensor_id,
                 kind=MeasurementKind.POLAR,
                 values=(
                     slant + range_sigma_m * float(rng.standard_normal()),

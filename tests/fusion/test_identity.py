@@ -4,14 +4,33 @@ only reports update the track of their identity."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
+from hotzone.bus import InProcessBus
 from hotzone.fusion.conversion import UNKNOWN_POSITION_SIGMA_M
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
-from hotzone.types import EventKind, GeoPoint, Report, ReportSource, Track
+from hotzone.runtime.pipeline import Pipeline
+from hotzone.runtime.stages import assessment_stage, tracking_stage
+from hotzone.sim.scenario import load_scenario
+from hotzone.store import SQLiteStore
+from hotzone.store.base import StoredMessage
+from hotzone.types import (
+    AnyMessage,
+    Event,
+    EventKind,
+    GeoPoint,
+    Report,
+    ReportSource,
+    Track,
+)
+from hotzone.types.labels import Label
+from hotzone.types.subjects import subject_matches
 
 FRAME = LocalFrame(54.0, 23.0, 0.0)
 START_S = datetime(2025, 3, 14, 2, 0, tzinfo=UTC).timestamp()
@@ -136,3 +155,54 @@ def test_vessels_are_told_apart_by_mmsi_next_to_each_other() -> None:
     assert sorted(round(t.enu_position_m[0] / 40) for t in tracks) == [0, 1]
     numbers = {t.track_number for t in tracks}
     assert len(numbers) == 2
+
+
+def test_an_identity_conflict_is_published_and_recorded_by_a_run(tmp_path: Path) -> None:
+    """The runtime's fusion stage publishes the conflict Event (on the fusion source's
+    detection subject, which neither fusion nor assessment takes for a measurement), and
+    the run's store keeps it for the summary and report."""
+    scenario = load_scenario("suwalki-drones")
+    frame = scenario.frame
+    inputs: list[AnyMessage] = []
+    for k in range(12):
+        time_s = 5.0 * k
+        for number, north in enumerate((0.0, 80_000.0)):
+            latitude, longitude, height = frame.enu_to_geodetic(
+                np.array([[150.0 * time_s, north, 10_000.0]])
+            )
+            inputs.append(
+                Report(
+                    report_id=f"r-{k}-{number}",
+                    time=datetime.fromtimestamp(START_S + time_s + 2.0 * number, tz=UTC),
+                    source_id="adsb-suwalki",
+                    source=ReportSource.ADSB,
+                    position=GeoPoint(
+                        lat_deg=float(latitude[0]),
+                        lon_deg=float(longitude[0]),
+                        height_m=float(height[0]),
+                    ),
+                    horizontal_sigma_m=30.0,
+                    vertical_sigma_m=50.0,
+                    icao24="48ae01",
+                )
+            )
+
+    async def run() -> tuple[list[StoredMessage], Counter[str]]:
+        bus = InProcessBus()
+        with SQLiteStore(tmp_path / "run.sqlite") as store:
+            stages = [tracking_stage(scenario), assessment_stage(scenario)]
+            progress = await Pipeline(bus, store, stages).run(inputs)
+            stored = list(store.replay(types=["event"]))
+        await bus.close()
+        return stored, progress.stage_outputs["fusion"]
+
+    stored, fusion_outputs = asyncio.run(run())
+    conflicts = [s for s in stored if s.message.attributes.get("anomaly") == "identity_conflict"]  # type: ignore[union-attr]
+    assert len(conflicts) == 1, [s.subject for s in stored]
+    (conflict,) = conflicts
+    assert conflict.subject == "hz.PL.det.none.fusion-suwalki"
+    assert subject_matches("hz.*.det.>", conflict.subject)
+    event = conflict.message
+    assert isinstance(event, Event) and event.subject_id == "icao:48ae01"
+    assert Label.parse(event.releasability) == Label.parse(scenario.releasability)
+    assert fusion_outputs["Event"] == 1

@@ -65,6 +65,11 @@ class RevisitDeleter(Deleter):
     ends after ``tentative_revisits`` of them, a confirmed one after
     ``confirmed_revisits``. So a track of a radar rotating every 4 s ends about 14 s
     after its last plot, one of a 12 s radar after 42 s, whatever the tracker's window.
+    A track several sensors follow also ends once each of them has missed a look
+    (``each_sensor_revisits``) and their missed looks together
+    (``TrackBatch.missed_looks``) exceed the allowance by ``together_extra_revisits``: an
+    object a gap filler and two radars saw ends about 5 s after it has gone, not after 2.5
+    looks of the slower radar.
 
     A confirmed track whose position has grown more uncertain than
     ``max_position_sigma_m`` ends too.
@@ -82,6 +87,13 @@ class RevisitDeleter(Deleter):
 
     tentative_revisits: float = 2.5
     confirmed_revisits: float = 3.5
+    each_sensor_revisits: float = 1.0
+    """A track several sensors follow ends once each has missed this many revisits and all
+    their missed revisits (``TrackBatch.missed_looks``) exceed the allowance plus
+    ``together_extra_revisits``."""
+    together_extra_revisits: float = 1.0
+    """One look more than a single sensor's allowance: an object leaving one radar's view
+    (a gap filler's cover) is not ended by one miss of the radar still seeing it."""
     identity_coast_s: float = 90.0
     identity_shown_revisits: float = 3.5
     """A held cooperative track is shown until this many of its revisits are missed (its
@@ -101,7 +113,13 @@ class RevisitDeleter(Deleter):
         position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
         coast = time - tracks.last_update_time
         allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
-        overdue = tracks.overdue > allowance
+        # Every sensor following the track has missed a look, and their missed looks add up
+        # to the allowance: the object has gone (several sensors do not all miss it at
+        # once), where waiting for the slowest of them would show it 2.5 of its rotations.
+        missed = (tracks.overdue > self.each_sensor_revisits) & (
+            tracks.missed_looks > allowance + self.together_extra_revisits
+        )
+        overdue = (tracks.overdue > allowance) | missed
         held = self._held(tracks, time)
         # A tentative track is uncertain by nature (its velocity is not known yet): only its
         # missed revisits end it.

@@ -111,6 +111,10 @@ class TrackBatch:
     overdue: FloatArray
     """(N,): expected revisits elapsed since the track's last update, by the sensor that
     expects it the least overdue (0 just after an update; see `hotzone.fusion.revisit`)."""
+    missed_looks: FloatArray
+    """(N,): expected revisits elapsed, summed over the sensors that were following the
+    track at its last update (each sensor's looks that did not update it; see
+    `hotzone.fusion.revisit`). Equal to ``overdue`` for a track one sensor follows."""
     sensed_overdue: FloatArray
     """(N,): ``overdue`` counted over the non-cooperative sensors only (inf: none saw it)."""
     sensed_time: FloatArray
@@ -168,6 +172,7 @@ class TrackBatch:
             sensor_seen=np.zeros((0, 0)),
             revisit_s=np.zeros((0, 0)),
             overdue=np.zeros(0),
+            missed_looks=np.zeros(0),
             sensed_overdue=np.zeros(0),
             sensed_time=np.zeros(0),
             innovation_sum=np.zeros(0),

@@ -33,8 +33,16 @@ measure positions, when any has: a bearing does not place the track's object) of
 have passed since the last update, by the source that expects the track the least
 overdue. It is 0 just after an update and about 1 when the next update is due. A track no
 sensor column has updated (one started from crossing bearings) counts from its last
-update with ``default_revisit_s``. The deleter and the initiator decide from it
-(`hotzone.fusion.deletion.RevisitDeleter`, `hotzone.fusion.initiation.RevisitInitiator`).
+update with ``default_revisit_s``.
+
+**Missed looks.** ``missed_looks[n]`` = sum over the sensors that were following n when
+some sensor last placed it (each had updated n within ``follow_revisits`` of its revisits
+before) of the revisits each has let pass since then. For a track one sensor follows it is
+``overdue``; for a track a 1 s gap filler and two radars follow, it grows by 1.45 a second
+where ``overdue`` grows by the slowest radar's 0.2.
+
+The deleter decides from both (`hotzone.fusion.deletion.RevisitDeleter`), the initiator
+from ``overdue`` (`hotzone.fusion.initiation.RevisitInitiator`).
 """
 
 from __future__ import annotations
@@ -69,6 +77,10 @@ class RevisitModel:
     """A sensor that has sent nothing for this long is no longer given the benefit of the
     doubt: its clock runs on, ``sensor_silence_s`` behind, so the tracks only it updates
     age even when nothing else is in its view."""
+
+    follow_revisits: float = 1.5
+    """A sensor that had updated a track within this many of its revisits before the
+    track's last update was following it: its missed looks since count (`missed_looks`)."""
 
     sensor_clock: dict[int, float] = field(init=False, default_factory=dict)
     _declared: dict[int, float] = field(init=False, default_factory=dict)
@@ -191,6 +203,18 @@ class RevisitModel:
             placed: BoolArray = np.asarray(np.isfinite(seen[:, placing]).any(axis=1))
             ratio = np.where(placed[:, None] & ~placing[None, :], np.inf, ratio)
         overdue = ratio.min(axis=1) if columns else np.full(tracks.size, np.inf)
+        # The sensors following the track when some sensor last placed it (each had updated
+        # it within its last ``follow_revisits`` looks): the looks each has made since then
+        # add up, so an object several sensors were seeing that has gone ends after about
+        # as many missed looks as one sensor's would, not after the slowest one's.
+        counted = np.isfinite(ratio)
+        with np.errstate(invalid="ignore"):
+            latest = np.where(counted, seen, -np.inf).max(axis=1, initial=-np.inf)
+            before = np.maximum(latest[:, None] - seen, 0.0) / revisit
+            since = np.maximum(clock[None, :] - np.maximum(seen, latest[:, None]), 0.0) / revisit
+        following = counted & (before <= self.follow_revisits)
+        missed_looks = np.where(following, since, 0.0).sum(axis=1)
+        missed_looks = np.where(following.any(axis=1), missed_looks, overdue)
         sensed = np.array(
             [c not in self.cooperative and c in self.positional for c in range(columns)],
             dtype=np.bool_,
@@ -205,8 +229,10 @@ class RevisitModel:
         if unseen.any():
             coast = np.maximum(time - tracks.last_update_time[unseen], 0.0)
             overdue[unseen] = coast / self.default_revisit_s
+            missed_looks[unseen] = overdue[unseen]
         return replace(
             _with_timing(tracks, tracks.sensor_seen, tracks.revisit_s, overdue),
+            missed_looks=missed_looks,
             sensed_overdue=sensed_overdue,
             sensed_time=sensed_time,
         )

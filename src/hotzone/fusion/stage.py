@@ -30,6 +30,7 @@ from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.geo import LocalFrame
 from hotzone.types import DeadLetter, Event, EventKind, GeoPoint, Track, TrackStatus, to_json
 from hotzone.types.labels import Label, most_restrictive
+from hotzone.types.subjects import as_token
 
 
 def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTargetTracker:
@@ -140,7 +141,8 @@ def conflict_event(
     return Event(
         event_id=f"{prefix}-identity-conflict-{first}-{second}",
         time=datetime.fromtimestamp(conflict.time, tz=UTC),
-        source_id=f"fusion/{prefix}",
+        # The source names the bus subject the event travels on (a token: no "/" or "+").
+        source_id=as_token(f"fusion-{prefix}"),
         kind=EventKind.OBSERVATION,
         severity=6,
         summary=(

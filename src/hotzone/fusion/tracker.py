@@ -1022,6 +1022,7 @@ class MultiTargetTracker:
             sensor_seen=sensor_seen,
             revisit_s=np.full(sensor_seen.shape, np.nan),
             overdue=np.zeros(count),
+            missed_looks=np.zeros(count),
             sensed_overdue=np.full(count, np.inf),
             sensed_time=np.full(count, -np.inf),
             innovation_sum=np.zeros(count),

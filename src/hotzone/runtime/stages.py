@@ -145,7 +145,10 @@ def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
         input_subjects=("det.>",),
         input_types=(Detection, Report),
         run_step=stage.step,
-        collect_extra=stage.take_dead_letters,
+        # Identity conflicts (spoofing) are Events of the source fusion-{sector}: they
+        # travel on its det subject, which this stage reads for Detections and Reports
+        # only and the assessment for Tracks and Reports, and the run records them.
+        collect_extra=lambda: [*stage.take_dead_letters(), *stage.take_events()],
     )
 
 
