@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
 from hotzone.types import Detection, GeoPoint, MeasurementKind
+from hotzone.types.arrays import FloatArray
 
 SITE = GeoPoint(lat_deg=54.07, lon_deg=22.88, height_m=230.0)
 START_S = datetime(2025, 3, 14, 2, 0, tzinfo=UTC).timestamp()

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
 from hotzone.fusion.measurement import BearingMeasurement, PositionMeasurement
 from hotzone.fusion.scan import SensorScan
+from hotzone.types.arrays import FloatArray
 
 
 @dataclass(frozen=True)

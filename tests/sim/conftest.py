@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from hotzone.sim.sensors.base import SensorModel, SensorOutput
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Detection, GeoPoint, MeasurementKind
+from hotzone.types.arrays import FloatArray
 
 
 class NoisyPositionSensor(SensorModel):

@@ -22,10 +22,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from hotzone.assess.context import InfrastructureSpec
-from hotzone.assess.features import FloatArray
 from hotzone.assess.history import TrackRecord
 from hotzone.geo import LineFence, LocalFrame
 from hotzone.types import GeoPoint, Report, ReportSource
+from hotzone.types.arrays import FloatArray
 from hotzone.types.labels import NATO, Label
 
 

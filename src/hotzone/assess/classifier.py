@@ -29,16 +29,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hotzone.assess.features import FEATURE_NAMES, FloatArray
+from hotzone.assess.features import FEATURE_NAMES
 from hotzone.types import TargetClass
+from hotzone.types.arrays import FloatArray, IntArray
 
 MODEL_FORMAT = "hotzone-tree-ensemble/1"
 SHIPPED_MODEL_PACKAGE = "hotzone.assess"
 SHIPPED_MODEL_FILE = "data/classifier.json"
 DEFAULT_UNKNOWN_THRESHOLD = 0.5
 """Below this top probability a track is reported as ``unknown`` (with its probabilities)."""
-
-IntArray = NDArray[np.int64]
 
 
 class ModelError(ValueError):

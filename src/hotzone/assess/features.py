@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from hotzone.types.arrays import FloatArray
 
 FEATURE_NAMES: tuple[str, ...] = (
     "speed_mean_mps",

@@ -16,9 +16,10 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
 from hotzone.assess.classifier import MODEL_FORMAT, TreeEnsembleClassifier, softmax
-from hotzone.assess.features import FEATURE_NAMES, FloatArray, KinematicHistory, batch_features
+from hotzone.assess.features import FEATURE_NAMES, KinematicHistory, batch_features
 from hotzone.sim.training_data import class_profiles, simulate_histories
 from hotzone.types import TargetClass
+from hotzone.types.arrays import FloatArray
 
 CALIBRATION_BINS = 15
 

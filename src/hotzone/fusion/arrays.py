@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 def symmetrize(matrices: FloatArray) -> FloatArray:

@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
-from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
 from hotzone.fusion.measurement import (
     BearingMeasurement,
     MeasurementModel,
@@ -36,6 +35,7 @@ from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
 from hotzone.types import Detection, GeoPoint, MeasurementKind, Report
+from hotzone.types.arrays import FloatArray
 from hotzone.types.labels import LabelConflict, LabelTable
 
 _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {

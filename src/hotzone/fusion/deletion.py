@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import BoolArray
 from hotzone.fusion.estimates import TrackBatch
+from hotzone.types.arrays import BoolArray
 
 
 class Deleter(ABC):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 ObjectArray = NDArray[np.object_]
 

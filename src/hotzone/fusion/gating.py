@@ -14,7 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.types.arrays import FloatArray, IntArray
 
 
 class Gater(ABC):

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray, symmetrize
+from hotzone.fusion.arrays import symmetrize
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
 from hotzone.fusion.predictor import Predictor, kalman_predict
 from hotzone.fusion.updater import Updater, kalman_update
+from hotzone.types.arrays import FloatArray
 
 
 def default_imm_models(

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hotzone.fusion.arrays import BoolArray, FloatArray
 from hotzone.fusion.estimates import TrackBatch
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 def popcount(values: NDArray[np.uint64]) -> NDArray[np.int64]:

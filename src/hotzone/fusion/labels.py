@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hotzone.fusion.arrays import BoolArray, IntArray
 from hotzone.fusion.estimates import TrackBatch
+from hotzone.types.arrays import BoolArray, IntArray
 from hotzone.types.labels import LabelConflict, LabelTable, most_restrictive
 
 NO_LABEL = -1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
+from hotzone.types.arrays import FloatArray
 
 
 class MeasurementModel(ABC):

@@ -17,10 +17,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from hotzone.fusion.arrays import FloatArray, IntArray
 from hotzone.fusion.association import _mutual_best_matching, _solve_sparse
 from hotzone.geo import LocalFrame
 from hotzone.types import GeoPoint, Track, TrackStatus, TruthState
+from hotzone.types.arrays import FloatArray, IntArray
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray
+from hotzone.types.arrays import FloatArray
 
 
 class MotionModel(ABC):

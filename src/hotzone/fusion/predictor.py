@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray, symmetrize, transpose
+from hotzone.fusion.arrays import symmetrize, transpose
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.motion import MotionModel
+from hotzone.types.arrays import FloatArray
 
 
 class Predictor(ABC):

@@ -52,8 +52,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hotzone.fusion.arrays import BoolArray, FloatArray, IntArray
 from hotzone.fusion.estimates import TrackBatch
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 SENSOR_COLUMNS = 64
 """Sensors beyond the 63rd share the last column (as they share the last mask bit)."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hotzone.fusion.arrays import FloatArray
 from hotzone.fusion.measurement import MeasurementModel
+from hotzone.types.arrays import FloatArray
 
 
 @dataclass(frozen=True)

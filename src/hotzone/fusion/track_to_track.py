@@ -38,15 +38,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
 from hotzone.geo import LocalFrame
 from hotzone.types import GeoPoint, Track, TrackStatus
+from hotzone.types.arrays import FloatArray
 from hotzone.types.labels import NATO, Label, LabelConflict, meet_all
 
-FloatArray = NDArray[np.float64]
 WeightRule = Callable[[FloatArray, FloatArray], float]
 STATE_SIZE = 6  # east, north, up positions (m) then velocities (m/s)
 ALLIANCE_SECTOR = "alliance"

@@ -37,9 +37,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hotzone.fusion.arrays import (
-    BoolArray,
-    FloatArray,
-    IntArray,
     ensure_positive_definite,
     repair_covariance,
     small_inverse,
@@ -58,6 +55,7 @@ from hotzone.fusion.revisit import RevisitModel
 from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater, innovations, mahalanobis_squared
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 from hotzone.types.labels import LabelTable
 
 MAX_ABS_VALUE = 1e9

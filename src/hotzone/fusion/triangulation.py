@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.fusion.arrays import FloatArray, IntArray
+from hotzone.types.arrays import FloatArray, IntArray
 from hotzone.types.labels import LabelTable
 
 

@@ -7,15 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.fusion.arrays import (
-    FloatArray,
-    ensure_positive_definite,
-    small_inverse,
-    symmetrize,
-    transpose,
-)
+from hotzone.fusion.arrays import ensure_positive_definite, small_inverse, symmetrize, transpose
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
+from hotzone.types.arrays import FloatArray
 
 
 def innovations(

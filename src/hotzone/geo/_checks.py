@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+# geo imports nothing of ours, so it keeps its own copy of `hotzone.types.arrays`.
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 
 def checked_latitude(name: str, values: ArrayLike) -> FloatArray:

@@ -27,12 +27,10 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
-from hotzone.geo._checks import checked_positions
+from hotzone.geo._checks import BoolArray, FloatArray, checked_positions
 from hotzone.geo.frames import LocalFrame, ecef_to_geodetic, geodetic_to_ecef
 from hotzone.geo.geodesic import destination_point, geodesic_distance_m, geodesic_inverse
 
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
 SideArray = NDArray[np.int8]
 
 REACH_DEG = 60.0

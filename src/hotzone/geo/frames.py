@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
+
+from hotzone.geo._checks import FloatArray
 
 WGS84_SEMI_MAJOR_M = 6378137.0
 WGS84_FLATTENING = 1.0 / 298.257223563
 WGS84_SEMI_MINOR_M = WGS84_SEMI_MAJOR_M * (1.0 - WGS84_FLATTENING)
 WGS84_E2 = WGS84_FLATTENING * (2.0 - WGS84_FLATTENING)
 _EP2 = (WGS84_SEMI_MAJOR_M**2 - WGS84_SEMI_MINOR_M**2) / WGS84_SEMI_MINOR_M**2
-
-FloatArray = NDArray[np.float64]
 
 
 def geodetic_to_ecef(

@@ -13,11 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 from geographiclib.geodesic import Geodesic
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from hotzone.geo._checks import checked_finite, checked_latitude
-
-FloatArray = NDArray[np.float64]
+from hotzone.geo._checks import FloatArray, checked_finite, checked_latitude
 
 _WGS84 = Geodesic.WGS84
 _INVERSE_MASK = Geodesic.DISTANCE | Geodesic.AZIMUTH

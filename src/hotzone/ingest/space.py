@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from numpy.typing import NDArray
 from sgp4.api import Satrec
 
 from hotzone.geo.frames import LocalFrame, ecef_to_geodetic
 from hotzone.types import Event, EventKind, GeoPoint
+from hotzone.types.arrays import FloatArray
 
-FloatArray = NDArray[np.float64]
 _J2000_POSIX = 946_728_000.0  # 2000-01-01T12:00:00Z
 _POSIX_EPOCH_JD = 2_440_587.5
 

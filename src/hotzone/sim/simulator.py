@@ -37,8 +37,9 @@ from hotzone.sim.sensors import (
     build_sensor,
 )
 from hotzone.sim.targets import TargetSet, TargetStates, build_targets
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import GeoPoint, StandardIdentity, TargetClass, TruthState, write_jsonl
+from hotzone.types.arrays import FloatArray
 
 DEFAULT_WINDOW_S = 60.0
 DETECTIONS_FILE = "detections.jsonl"

@@ -31,9 +31,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hotzone.geo import LocalFrame, geodetic_to_ecef
-from hotzone.sim.truth import BoolArray, FloatArray
 from hotzone.sim.units import AngularRate, Distance, Duration, Speed
 from hotzone.types import StandardIdentity, TargetClass
+from hotzone.types.arrays import BoolArray, FloatArray
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 

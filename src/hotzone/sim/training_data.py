@@ -34,8 +34,7 @@ from hotzone.sim.targets import (
 from hotzone.sim.units import AngularRate, Distance, Duration, Speed
 from hotzone.types import StandardIdentity, TargetClass
 from hotzone.types import TargetClass as C
-
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+from hotzone.types.arrays import FloatArray
 
 # Seeds the bench and the tests hold out: training never uses seeds at or above this.
 HELD_OUT_SEED_BASE = 1_000_000_000

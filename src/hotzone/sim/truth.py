@@ -6,12 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from numpy.typing import NDArray
 
 from hotzone.types import StandardIdentity, TargetClass
-
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 @dataclass(frozen=True)

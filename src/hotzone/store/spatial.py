@@ -27,14 +27,12 @@ from typing import Protocol
 
 import numpy as np
 import shapely
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from shapely.geometry import Polygon
 
 from hotzone.store.base import Store, StoredMessage
 from hotzone.types import AnyMessage, GeoPoint, Track, TrackStatus
-
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
+from hotzone.types.arrays import BoolArray, FloatArray
 
 WGS84_A_M = 6378137.0
 WGS84_F = 1.0 / 298.257223563

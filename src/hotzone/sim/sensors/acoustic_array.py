@@ -19,7 +19,8 @@ from hotzone.sim.sensors.common import (
     logistic_falloff,
 )
 from hotzone.sim.sensors.config import AcousticArrayConfig
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
+from hotzone.types.arrays import FloatArray
 
 
 class AcousticArrayModel(GriddedSensorModel):

@@ -33,8 +33,9 @@ from hotzone.sim.sensors.common import (
 )
 from hotzone.sim.sensors.config import AdsbReceiverConfig
 from hotzone.sim.sensors.schedule import TransmitterSchedule
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Report, ReportSource, TargetClass
+from hotzone.types.arrays import FloatArray
 
 # Estimated Position Uncertainty (95 % horizontal radius, m) per NACp (DO-260B 2.2.3.2.7.2.6).
 # NACp 0 is "unknown or >= 10 NM": it is given twice the 10 NM bound.

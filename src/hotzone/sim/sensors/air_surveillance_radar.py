@@ -27,8 +27,9 @@ from hotzone.sim.sensors.radar import (
     clutter_snr,
     volume_clutter,
 )
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Detection, MeasurementKind
+from hotzone.types.arrays import FloatArray
 
 
 class AirSurveillanceRadarModel(RotatingRadarModel):

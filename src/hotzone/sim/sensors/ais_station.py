@@ -27,8 +27,9 @@ from hotzone.sim.sensors.common import (
 )
 from hotzone.sim.sensors.config import AisStationConfig
 from hotzone.sim.sensors.schedule import TransmitterSchedule
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Report, ReportSource, TargetClass
+from hotzone.types.arrays import FloatArray
 
 
 class AisStationModel(GriddedSensorModel):

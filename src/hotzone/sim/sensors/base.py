@@ -18,8 +18,9 @@ import numpy as np
 
 from hotzone.geo import LocalFrame
 from hotzone.sim.sensors.common import PlacedSensorConfig, SensorSite, grid_times, site_for
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Detection, Event, GeoPoint, Report
+from hotzone.types.arrays import FloatArray
 
 SensorOutput = Detection | Report | Event
 

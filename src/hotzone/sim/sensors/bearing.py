@@ -6,8 +6,8 @@ import numpy as np
 
 from hotzone.sim.sensors.base import SensorOutput
 from hotzone.sim.sensors.common import SensorSite, diagonal, utc_from_posix, wrap_degrees
-from hotzone.sim.truth import FloatArray
 from hotzone.types import Detection, MeasurementKind, TargetClass
+from hotzone.types.arrays import FloatArray
 
 
 def noisy_bearings(

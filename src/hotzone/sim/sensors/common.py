@@ -18,8 +18,9 @@ from numpy.typing import NDArray
 
 from hotzone.geo import LocalFrame, enu_to_polar
 from hotzone.geo.frames import WGS84_E2, WGS84_SEMI_MAJOR_M
-from hotzone.sim.truth import BoolArray, FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import GeoPoint, TargetClass
+from hotzone.types.arrays import BoolArray, FloatArray
 
 MEAN_EARTH_RADIUS_M = 6371008.8
 KNOT_MPS = 1852.0 / 3600.0

@@ -30,8 +30,9 @@ from hotzone.sim.sensors.radar import (
     beam_geometry,
     clutter_snr,
 )
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Detection, MeasurementKind
+from hotzone.types.arrays import FloatArray
 
 
 class GroundSurveillanceRadarModel(RotatingRadarModel):

@@ -21,7 +21,7 @@ from hotzone.sim.sensors.common import (
     in_azimuth_sector,
 )
 from hotzone.sim.sensors.config import AirSurveillanceRadarConfig, GroundSurveillanceRadarConfig
-from hotzone.sim.truth import BoolArray, FloatArray
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 def reference_snr(pd_reference: float, false_alarm_probability: float) -> float:

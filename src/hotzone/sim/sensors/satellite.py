@@ -14,7 +14,7 @@ import numpy as np
 from sgp4.api import Satrec
 
 from hotzone.geo import geodetic_to_ecef
-from hotzone.sim.truth import FloatArray
+from hotzone.types.arrays import FloatArray
 
 UNIX_EPOCH_JULIAN_DATE = 2440587.5
 SECONDS_PER_DAY = 86_400.0

@@ -33,8 +33,9 @@ from hotzone.sim.sensors.satellite import (
     passes_of,
     satellite_ecef_m,
 )
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Detection, GeoPoint, MeasurementKind
+from hotzone.types.arrays import FloatArray
 
 
 class SatelliteImagerModel(SensorModel):

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from hotzone.sim.truth import FloatArray
+from hotzone.types.arrays import FloatArray
 
 
 class TransmitterSchedule:
