@@ -124,6 +124,7 @@ class _BusService:
         self.nation = nation
         self.max_pending = max_pending
         self.counters = ShareCounters()
+        self.drain_s = 30.0
 
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
@@ -136,9 +137,20 @@ class _BusService:
             await subscription.unsubscribe()
 
     async def _pump(self, subscription: Subscription, stop: asyncio.Event | None) -> None:
-        while stop is None or not stop.is_set():
+        """Handle messages until told to stop and nothing is left to read (a node that ends
+        releases and admits everything it has), or at most ``drain_s`` after ``stop``
+        while more keeps coming (allies still running)."""
+        stopping_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            if stop is not None and stop.is_set() and stopping_since is None:
+                stopping_since = loop.time()
+            if stopping_since is not None and loop.time() - stopping_since > self.drain_s:
+                return
             message = await subscription.next(timeout_s=0.25)
             if message is None:
+                if stopping_since is not None:
+                    return
                 # A timeout, or a closed bus: either way look at ``stop`` again soon.
                 await asyncio.sleep(0.01)
                 continue
@@ -150,9 +162,13 @@ class _BusService:
     async def handle(self, message: BusMessage) -> None:
         raise NotImplementedError
 
-    async def _dead_letter(self, source: str, reason: str, raw: bytes) -> None:
+    async def _dead_letter(
+        self, source: str, reason: str, raw: bytes, message_id: str | None = None
+    ) -> None:
         letter = DeadLetter(time=datetime.now(UTC), source=source, reason=reason, raw=raw)
-        await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter))
+        # The id of the message it replaces: one dead letter however often it is handled.
+        headers = {MESSAGE_ID_HEADER: f"{message_id}/{source}"} if message_id else None
+        await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter), headers)
 
 
 def _content_id(message: BusMessage) -> str:
@@ -188,7 +204,12 @@ class ShareExporter(_BusService):
             label = _label_of(message.payload)
             allies = recipients(label, self.alliance, self.nation)
         except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
-            await self._dead_letter("share-export", f"{message.subject}: {error}", message.payload)
+            await self._dead_letter(
+                "share-export",
+                f"{message.subject}: {error}",
+                message.payload,
+                message.headers.get(MESSAGE_ID_HEADER),
+            )
             return
         if not allies:
             self.counters.kept_national += 1
@@ -223,12 +244,19 @@ class ShareImporter(_BusService):
             allowed = recipient == self.nation and releasable_to(label, self.nation)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
             self.counters.refused += 1
-            await self._dead_letter("share-import", f"{message.subject}: {error}", message.payload)
+            await self._dead_letter(
+                "share-import",
+                f"{message.subject}: {error}",
+                message.payload,
+                message.headers.get(MESSAGE_ID_HEADER),
+            )
             return
         if not allowed:
             self.counters.refused += 1
             reason = f"{message.subject}: label {label!r} is not releasable to {self.nation}"
-            await self._dead_letter("share-import", reason, message.payload)
+            await self._dead_letter(
+                "share-import", reason, message.payload, message.headers.get(MESSAGE_ID_HEADER)
+            )
             return
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
         if message_id := message.headers.get(MESSAGE_ID_HEADER):
