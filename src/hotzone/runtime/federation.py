@@ -22,16 +22,21 @@ Message ids are derived from the original id, so redeliveries and retries stay i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
+import nats.errors
+import nats.js.errors
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
-from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.bus.nats import MESSAGE_ID_HEADER, NatsBus
 from hotzone.runtime.federation_security import alliance_deliver_prefix, nation_deliver_prefix
 from hotzone.runtime.federation_servers import HUB_DOMAIN
 from hotzone.share.releasability import LabelError, recipients, releasable_to
@@ -42,6 +47,12 @@ ALLIANCE_STREAM = "ALLIANCE"
 SHARED_FAMILIES = ("trk.>", "assessment", "alert", "audit.checkpoint")
 """What a nation releases to allies (each item as its label allows): the picture, and the
 signed heads of its audit chain, which allies keep as witnesses (content: only a hash)."""
+_log = logging.getLogger(__name__)
+_WATCHDOG_ERRORS: tuple[type[BaseException], ...] = (
+    nats.errors.Error,
+    nats.js.errors.Error,
+    TimeoutError,
+)
 LABEL_HEADER = "Hz-Releasability"
 ORIGIN_HEADER = "Hz-Origin"
 
@@ -102,6 +113,70 @@ def hub_streams(nations: Sequence[str], replicas: int = 1) -> list[StreamSpec]:
             description="everything released between nations, by recipient and origin",
         )
     ]
+
+
+class SourceWatchdog:
+    """Sets a stream's stalled sources up again as soon as they can resume.
+
+    nats-server notices a source whose heartbeats (1 s) stopped after 10 s and asks for a
+    new consumer across the link; asked during a partition, that request waits 30 s for
+    an answer before the next try, which then backs off 10 s more per failure (server
+    constants, not configurable). After a 60 s cut, copying resumed only 40-50 s after
+    the link was back. The watchdog polls the stream's sources and, for those silent
+    for ``stalled_after_s``, removes them from the stream and puts them back at once:
+    the server then sets each up immediately and resumes it from the last sequence it
+    copied (found from the ``Nats-Stream-Source`` headers in the stream), so nothing is
+    copied twice or skipped. While the link is still down this repeats every
+    ``retry_s``; the first attempt after it is back succeeds."""
+
+    def __init__(
+        self,
+        bus: NatsBus,
+        stream: str,
+        stalled_after_s: float = 2.5,
+        retry_s: float = 2.0,
+        period_s: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.stream = stream
+        self.stalled_after_s = stalled_after_s
+        self.retry_s = retry_s
+        self.period_s = period_s
+        self.restarts = 0
+        self._last_restart: dict[str, float] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            with contextlib.suppress(*_WATCHDOG_ERRORS):
+                await self.check(loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.period_s)
+
+    async def check(self, now: float) -> list[str]:
+        """Restart the sources that are stalled now; their names."""
+        info = await self.bus.jetstream.stream_info(self.stream)
+        stalled = {
+            source.name
+            for source in info.sources or ()
+            # ``active``: nanoseconds since the source's last message or heartbeat; -1
+            # while it has no consumer (being set up, or waiting for an answer).
+            if (source.active is None or not 0 <= source.active / 1e9 <= self.stalled_after_s)
+            and now - self._last_restart.get(source.name, -math.inf) >= self.retry_s
+        }
+        config = info.config
+        if not stalled or not config.sources:
+            return []
+        everything = list(config.sources)
+        config.sources = [s for s in everything if s.name not in stalled]
+        await self.bus.jetstream.update_stream(config)
+        config.sources = everything
+        await self.bus.jetstream.update_stream(config)
+        for name in stalled:
+            self._last_restart[name] = now
+        self.restarts += len(stalled)
+        _log.info("%s: restarted stalled sources %s", self.stream, ", ".join(sorted(stalled)))
+        return sorted(stalled)
 
 
 @dataclass

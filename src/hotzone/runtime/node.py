@@ -23,7 +23,13 @@ import nats.js.errors
 from hotzone.bus import NatsBus
 from hotzone.bus.nats import MESSAGE_ID_HEADER, nation_log_stream
 from hotzone.runtime.c2_offline import restore_from_store
-from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
+from hotzone.runtime.federation import (
+    ShareExporter,
+    ShareImporter,
+    SourceWatchdog,
+    federation_streams,
+    import_stream,
+)
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.services import (
@@ -144,6 +150,9 @@ async def run_node(
         recording_tasks.append(asyncio.create_task(allies.run(ready, stop_recording)))
         await ready.wait()
         skips = (allies.pattern,)
+        # The import stream's source resumes within seconds of a partition healing.
+        watchdog = SourceWatchdog(bus, import_stream(nation).name)
+        recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
     progress = PipelineProgress(finished=True)
     bus.durable_prefix = run_consumers
     try:

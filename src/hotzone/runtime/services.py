@@ -103,9 +103,13 @@ class StageService:
         self.last_tick = 0
         self.rebuild_from_log = True
         self.rebuilt_messages = 0
+        self._id_scope = stage.name
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
+        # Output ids name the consumer too: sector nodes step on the same ticks, and each
+        # node's outputs are its own (a durable consumer's name is the same after a restart).
+        self._id_scope = str(getattr(subscription, "consumer", self.stage.name))
         history = getattr(subscription, "history", None)
         window: list[AnyMessage] = []
         if history is not None and self.rebuild_from_log:
@@ -145,7 +149,7 @@ class StageService:
         if isinstance(message, DeadLetter):
             if publish:
                 self.counters.dead_letters += 1
-                await self._publish(message, message_id and f"{message_id}/{self.stage.name}/dead")
+                await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
             return False
         if self.stage.accepts(message):
             if publish:
@@ -175,7 +179,7 @@ class StageService:
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         for index, output in enumerate(outputs):
-            await self._publish(output, tick_id and f"{tick_id}/{self.stage.name}/{index}")
+            await self._publish(output, tick_id and f"{tick_id}/{self._id_scope}/{index}")
 
     async def _publish(self, message: AnyMessage, message_id: str | None = None) -> None:
         self.counters.published[type(message).__name__] += 1
