@@ -46,7 +46,7 @@ class PartitionOutcome:
     lt_after_cut_settled: int = 0
     lt_at_restore: int = 0
     alliance_stored: int = 0
-    copies_exported: int = 0
+    batches_exported: int = 0
     catch_up_s: float = 0.0
     error: BaseException | None = None
 
@@ -133,7 +133,7 @@ async def _partition(directory: Path, outcome: PartitionOutcome, abort: threadin
         )
         await asyncio.sleep(1.0)
         outcome.alliance_stored = (await hub.jetstream.stream_info("ALLIANCE")).state.messages
-        outcome.copies_exported = exporter.counters.copies
+        outcome.batches_exported = exporter.counters.batches
         stop.set()
         await poland.publish("hz.PL.clock", encode_tick(0.0), {"kind": "shutdown"})
         await asyncio.gather(*tasks)
@@ -232,5 +232,5 @@ def test_a_nation_cut_off_for_60_s_keeps_working_and_catches_up_exactly(
     assert Counter(got_alerts).most_common(1)[0][1] == 1
     assert set(got_tracks) == wanted
     assert all(releasable_to(m.releasability, "LT") for m in outcome.shared_at_lt)  # type: ignore[attr-defined]
-    # The alliance picture at the hub converged: every copy PL released, once.
-    assert outcome.alliance_stored == outcome.copies_exported
+    # The alliance picture at the hub converged: every batch of copies PL released, once.
+    assert outcome.alliance_stored == outcome.batches_exported

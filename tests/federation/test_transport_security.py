@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import nats
 import nats.errors
 import pytest
@@ -41,7 +42,12 @@ from nats.js import api
 from hotzone.bus import NatsBus
 from hotzone.bus.nats import connect_options
 from hotzone.cli import main
-from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
+from hotzone.runtime.federation import (
+    ShareBatch,
+    ShareExporter,
+    ShareImporter,
+    federation_streams,
+)
 from hotzone.runtime.federation_security import FederationKeys, user_credentials
 from hotzone.runtime.federation_servers import (
     FederationPlan,
@@ -398,7 +404,11 @@ def test_romanias_credentials_reach_nothing_not_releasable_to_romania(
             assert not any(secret in raw for secret in secrets), message.subject
             if message.data.startswith(b'{"forged"'):
                 continue  # what the spy published itself, in its own account
-            if message.subject.startswith("hz."):
+            if message.subject.startswith("hz.share.") and message.subject.endswith(".batch"):
+                batch = msgspec.msgpack.decode(message.data, type=ShareBatch)
+                for item in batch.items:
+                    assert releasable_to(from_json(item.payload).releasability, "RO")
+            elif message.subject.startswith("hz."):
                 decoded = from_json(message.data)
                 assert releasable_to(decoded.releasability, "RO")
     # The unrestricted client saw Romania's own traffic (it was listening) ...

@@ -658,9 +658,8 @@ class NatsBus:
     def _next_message_id(self) -> str:
         return f"{self._id_prefix}-{next(self._ids)}"
 
-    async def publish(
-        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def _publishable(self, subject: str, headers: Mapping[str, str] | None) -> dict[str, str]:
+        """The headers to publish with (a message id added), after checking the subject."""
         if self._closed:
             raise BusClosedError(f"cannot publish on {subject!r}: the bus is closed")
         if "*" in subject or ">" in subject:
@@ -670,6 +669,36 @@ class NatsBus:
             raise NoStreamError(f"no stream takes subject {subject!r}")
         message_headers = dict(headers or {})
         message_headers.setdefault(MESSAGE_ID_HEADER, self._next_message_id())
+        return message_headers
+
+    async def publish_many(
+        self, messages: Sequence[tuple[str, bytes, Mapping[str, str] | None]]
+    ) -> None:
+        """Publish several messages, in order, and wait until all are stored: their
+        confirmations are awaited together, one round trip for all instead of one each
+        (what a share importer admits from one batch). Raises the first that failed."""
+        if self.pipeline_publishes:
+            for subject, payload, headers in messages:
+                await self.publish(subject, payload, headers)
+            return
+        prepared = [(s, p, self._publishable(s, h)) for s, p, h in messages]
+
+        async def one(subject: str, payload: bytes, headers: dict[str, str]) -> None:
+            async with self._in_flight:
+                await self._publish_confirmed(subject, payload, headers)
+
+        # Tasks start in order and each sends before it waits: the server gets them in order.
+        outcomes = await asyncio.gather(
+            *(one(*message) for message in prepared), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        message_headers = self._publishable(subject, headers)
         if not self.pipeline_publishes:
             async with self._in_flight:
                 await self._publish_confirmed(subject, payload, message_headers)

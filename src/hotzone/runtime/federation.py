@@ -39,6 +39,7 @@ from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription,
 from hotzone.bus.nats import MESSAGE_ID_HEADER, NatsBus
 from hotzone.runtime.federation_security import alliance_deliver_prefix, nation_deliver_prefix
 from hotzone.runtime.federation_servers import HUB_DOMAIN
+from hotzone.runtime.services import hold_acknowledgements
 from hotzone.share.releasability import LabelError, recipients, releasable_to
 from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
@@ -183,14 +184,46 @@ class SourceWatchdog:
 class ShareCounters:
     read: int = 0
     copies: int = 0
+    batches: int = 0
     kept_national: int = 0
     accepted: int = 0
     refused: int = 0
     by_recipient: Counter[str] = field(default_factory=Counter)
 
 
+class SharedItem(msgspec.Struct, array_like=True, frozen=True):
+    """One released message inside a `ShareBatch`."""
+
+    kind: str
+    """Its subject after ``hz.{origin}.`` (``trk.suwalki``): where the recipient admits it."""
+    message_id: str
+    payload: bytes
+    """The message as the origin published it (JSON), byte for byte."""
+
+
+class ShareBatch(msgspec.Struct, array_like=True, frozen=True):
+    """Several released messages for one address in one NATS message (MessagePack): one
+    publish, one copy at the hub and one delivery per batch instead of per message."""
+
+    items: list[SharedItem]
+
+
+_BATCH_ENCODER = msgspec.msgpack.Encoder()
+_BATCH_DECODER = msgspec.msgpack.Decoder(ShareBatch)
+BATCH_KIND = "batch"
+"""The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
+
+
+def share_addresses(label: str, alliance: Sequence[str], origin: str) -> list[str]:
+    """The address tokens (``hz.share.{address}.…``) a message of ``label`` is sent to:
+    one per ally the label releases it to, none for a national one."""
+    return recipients(label, alliance, origin)
+
+
 class _BusService:
-    """Runs until ``stop`` is set (or the bus closes), reading one subscription."""
+    """Runs until ``stop`` is set (or the bus closes), reading its subscriptions. Messages
+    are taken in batches (what has arrived, up to ``batch_size``) and acknowledged once
+    the batch is handled and what it published is stored."""
 
     pattern: str
 
@@ -200,6 +233,7 @@ class _BusService:
         self.max_pending = max_pending
         self.counters = ShareCounters()
         self.drain_s = 30.0
+        self.batch_size = 256
 
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
@@ -215,6 +249,7 @@ class _BusService:
         """Handle messages until told to stop and nothing is left to read (a node that ends
         releases and admits everything it has), or at most ``drain_s`` after ``stop``
         while more keeps coming (allies still running)."""
+        acknowledge = hold_acknowledgements(subscription)
         stopping_since: float | None = None
         loop = asyncio.get_running_loop()
         while True:
@@ -229,13 +264,29 @@ class _BusService:
                 # A timeout, or a closed bus: either way look at ``stop`` again soon.
                 await asyncio.sleep(0.01)
                 continue
-            await self.handle(message)
+            batch = [message]
+            # What has arrived already joins the batch; nothing waits for more.
+            while len(batch) < self.batch_size and getattr(subscription, "pending", 0) > 0:
+                more = await subscription.next(timeout_s=0)
+                if more is None:
+                    break
+                batch.append(more)
+            await self.handle_batch(batch)
+            await acknowledge()
 
     def patterns(self) -> list[str]:
         raise NotImplementedError
 
-    async def handle(self, message: BusMessage) -> None:
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
         raise NotImplementedError
+
+    async def _publish_all(self, messages: list[tuple[str, bytes, dict[str, str] | None]]) -> None:
+        publish_many = getattr(self.bus, "publish_many", None)
+        if publish_many is not None:
+            await publish_many(messages)
+            return
+        for subject_, payload, headers in messages:
+            await self.bus.publish(subject_, payload, headers)
 
     async def _dead_letter(
         self, source: str, reason: str, raw: bytes, message_id: str | None = None
@@ -246,17 +297,27 @@ class _BusService:
         await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter), headers)
 
 
-def _content_id(message: BusMessage) -> str:
-    digest = hashlib.sha256(message.subject.encode() + b"\0" + message.payload).hexdigest()
+def _content_id(subject_: str, payload: bytes) -> str:
+    digest = hashlib.sha256(subject_.encode() + b"\0" + payload).hexdigest()
     return f"sha256:{digest[:32]}"
 
 
+class _Labelled(msgspec.Struct):
+    releasability: str
+
+
+_LABEL_DECODER = msgspec.json.Decoder(_Labelled)
+
+
 def _label_of(payload: bytes) -> str:
-    return str(from_json(payload).releasability)
+    """A message's label, read without decoding the rest of it (the exporter reads its
+    own nation's messages; the importer validates each whole message)."""
+    return _LABEL_DECODER.decode(payload).releasability
 
 
 class ShareExporter(_BusService):
-    """Releases a nation's tracks and alerts to each ally its labels allow (step 1)."""
+    """Releases a nation's tracks and alerts to each ally its labels allow (step 1), in
+    batches: one `ShareBatch` per address for what arrived together."""
 
     def __init__(
         self,
@@ -273,37 +334,42 @@ class ShareExporter(_BusService):
     def patterns(self) -> list[str]:
         return [f"hz.{self.nation}.{family}" for family in self.families]
 
-    async def handle(self, message: BusMessage) -> None:
-        self.counters.read += 1
-        try:
-            label = _label_of(message.payload)
-            allies = recipients(label, self.alliance, self.nation)
-        except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
-            await self._dead_letter(
-                "share-export",
-                f"{message.subject}: {error}",
-                message.payload,
-                message.headers.get(MESSAGE_ID_HEADER),
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
+        by_address: dict[str, list[SharedItem]] = {}
+        for message in messages:
+            self.counters.read += 1
+            message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(
+                message.subject, message.payload
             )
-            return
-        if not allies:
-            self.counters.kept_national += 1
-        message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(message)
-        for ally in allies:
-            headers = {
-                MESSAGE_ID_HEADER: f"{message_id}>{ally}",
-                LABEL_HEADER: label,
-                ORIGIN_HEADER: self.nation,
-            }
-            await self.bus.publish(
-                share_subject_for(ally, self.nation, message.subject), message.payload, headers
-            )
-            self.counters.copies += 1
-            self.counters.by_recipient[ally] += 1
+            try:
+                label = _label_of(message.payload)
+                addresses = share_addresses(label, self.alliance, self.nation)
+            except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
+                reason = f"{message.subject}: {error}"
+                await self._dead_letter("share-export", reason, message.payload, message_id)
+                continue
+            if not addresses:
+                self.counters.kept_national += 1
+            kind = message.subject.split(".", 2)[2]
+            item = SharedItem(kind=kind, message_id=message_id, payload=message.payload)
+            for address in addresses:
+                by_address.setdefault(address, []).append(item)
+                self.counters.copies += 1
+                self.counters.by_recipient[address] += 1
+        batches: list[tuple[str, bytes, dict[str, str] | None]] = []
+        for address, items in by_address.items():
+            # Made again from the same messages after a restart, it has the same id.
+            batch_id = f"{items[0].message_id}+{len(items)}>{address}"
+            headers = {MESSAGE_ID_HEADER: batch_id, ORIGIN_HEADER: self.nation}
+            share_subject = subject("hz", "share", address, self.nation, BATCH_KIND)
+            batches.append((share_subject, _BATCH_ENCODER.encode(ShareBatch(items)), headers))
+        await self._publish_all(batches)
+        self.counters.batches += len(batches)
 
 
 class ShareImporter(_BusService):
-    """Admits into a nation's log only what is addressed and releasable to it (step 4)."""
+    """Admits into a nation's log only what is addressed and releasable to it (step 4),
+    each item of a batch checked on its own."""
 
     def __init__(self, bus: Bus, nation: str, max_pending: int = 1024) -> None:
         super().__init__(bus, nation, max_pending)
@@ -311,31 +377,51 @@ class ShareImporter(_BusService):
     def patterns(self) -> list[str]:
         return [f"hz.share.{self.nation}.>"]
 
-    async def handle(self, message: BusMessage) -> None:
-        self.counters.read += 1
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
+        admitted: list[tuple[str, bytes, dict[str, str] | None]] = []
+        for message in messages:
+            message_id = message.headers.get(MESSAGE_ID_HEADER)
+            try:
+                recipient, origin, local = ally_subject_for(message.subject)
+                if local.rsplit(".", 1)[1] == BATCH_KIND:
+                    batch = _BATCH_DECODER.decode(message.payload)
+                    items = [(item.kind, item.message_id, item.payload) for item in batch.items]
+                else:  # one message on its own subject
+                    items = [(local.split(".", 4)[4], message_id or "", message.payload)]
+            except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
+                self.counters.read += 1
+                self.counters.refused += 1
+                reason = f"{message.subject}: {error}"
+                await self._dead_letter("share-import", reason, message.payload, message_id)
+                continue
+            for kind, item_id, payload in items:
+                self.counters.read += 1
+                outcome = await self._admit(recipient, origin, kind, item_id, payload)
+                if outcome is not None:
+                    admitted.append(outcome)
+        await self._publish_all(admitted)
+
+    async def _admit(
+        self, recipient: str, origin: str, kind: str, item_id: str, payload: bytes
+    ) -> tuple[str, bytes, dict[str, str] | None] | None:
+        """The message to publish for one released item, or None (a dead letter, counted)."""
+        where = f"hz.share.{recipient}.{origin}.{kind}"
         try:
-            recipient, origin, local = ally_subject_for(message.subject)
-            label = _label_of(message.payload)
+            local = subject("hz", self.nation, "ally", origin, *kind.split("."))
+            label = str(from_json(payload).releasability)
             allowed = recipient == self.nation and releasable_to(label, self.nation)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
             self.counters.refused += 1
-            await self._dead_letter(
-                "share-import",
-                f"{message.subject}: {error}",
-                message.payload,
-                message.headers.get(MESSAGE_ID_HEADER),
-            )
-            return
+            await self._dead_letter("share-import", f"{where}: {error}", payload, item_id)
+            return None
         if not allowed:
             self.counters.refused += 1
-            reason = f"{message.subject}: label {label!r} is not releasable to {self.nation}"
-            await self._dead_letter(
-                "share-import", reason, message.payload, message.headers.get(MESSAGE_ID_HEADER)
-            )
-            return
+            reason = f"{where}: label {label!r} is not releasable to {self.nation}"
+            await self._dead_letter("share-import", reason, payload, item_id)
+            return None
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
-        if message_id := message.headers.get(MESSAGE_ID_HEADER):
-            headers[MESSAGE_ID_HEADER] = f"{message_id}<{self.nation}"
-        await self.bus.publish(local, message.payload, headers)
+        if item_id:
+            headers[MESSAGE_ID_HEADER] = f"{item_id}<{self.nation}"
         self.counters.accepted += 1
         self.counters.by_recipient[origin] += 1
+        return local, payload, headers
