@@ -293,49 +293,22 @@ def _shared_track(nation: str, step: int, index: int) -> Track:
     )
 
 
-def _sharing_nation(
+def _sharing_producer(
     url: str,
     nation: str,
     rates: Sequence[int],
     step_s: float,
     gap_s: float,
-    start_at: float,
-    results: multiprocessing.Queue,  # type: ignore[type-arg]
+    go: EventType,
 ) -> None:
-    """One nation as its node runs sharing (own OS process): tracks published at each
-    rate in turn, the exporter and importer, and a watcher of what the ally shares."""
+    """A nation's stages (own process): track updates at each rate in turn, pipelined."""
 
-    async def work() -> dict[int, list[float]]:
+    async def work() -> None:
         streams = federation_streams(nation, archives=False)
-        node = await NatsBus.connect(url, streams, domain=nation.lower(), name=f"node-{nation}")
-        # What the stages publish (tracks), pipelined as a sector node's stages do.
         stages = await NatsBus.connect(
             url, streams, domain=nation.lower(), pipeline_publishes=True, ensure_streams=False
         )
-        stop = asyncio.Event()
-        tasks = []
-        for service in (ShareExporter(node, nation, ["PL", "LT"]), ShareImporter(node, nation)):
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(service.run(ready, stop)))
-            await ready.wait()
-        watcher = await node.subscribe(f"hz.{nation}.ally.>", 16384)
-        latencies: dict[int, list[float]] = {step: [] for step in range(len(rates))}
-        expected = sum(int(rate * step_s) for rate in rates)
-
-        async def watch() -> None:
-            received = 0
-            while received < expected:
-                message = await watcher.next(timeout_s=gap_s + step_s + 30)
-                if message is None:
-                    return  # the rest never came: the steps that lost them say so
-                track = from_json(message.payload)
-                assert isinstance(track, Track)
-                delay = (datetime.now(UTC) - track.time).total_seconds()
-                latencies[track.track_number // 1_000_000].append(delay)
-                received += 1
-
-        watching = asyncio.create_task(watch())
-        await asyncio.sleep(max(0.0, start_at - time.time()))
+        await asyncio.to_thread(go.wait)
         for step, rate in enumerate(rates):
             begun = time.monotonic()
             for index in range(int(rate * step_s)):
@@ -346,13 +319,64 @@ def _sharing_nation(
                 await stages.publish(f"hz.{nation}.trk.suwalki", to_json(track))
             await stages.confirm_publishes()
             await asyncio.sleep(max(0.0, begun + step_s + gap_s - time.monotonic()))
-        await watching
+        await stages.close()
+
+    asyncio.run(work())
+
+
+def _sharing_nation(
+    url: str,
+    nation: str,
+    rates: Sequence[int],
+    step_s: float,
+    gap_s: float,
+    ready_queue: multiprocessing.Queue,  # type: ignore[type-arg]
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """A nation's sharing as its node runs it (own OS process): the exporter, the
+    importer, and a watcher of what the ally shares (as the node's recorder reads it)."""
+
+    async def work() -> dict[int, list[float]]:
+        streams = federation_streams(nation, archives=False)
+        node = await NatsBus.connect(url, streams, domain=nation.lower(), name=f"node-{nation}")
+        stop = asyncio.Event()
+        tasks = []
+        sharing = (ShareExporter(node, nation, ["PL", "LT"]), ShareImporter(node, nation))
+        for service in sharing:
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
+        watcher = await node.subscribe(f"hz.{nation}.ally.>", 16384)
+        latencies: dict[int, list[float]] = {step: [] for step in range(len(rates))}
+        expected = sum(int(rate * step_s) for rate in rates)
+        # Both nations' importers must be there before anything is shared (they read
+        # what arrives from the moment they start).
+        ready_queue.put(nation)
+        received = 0
+        while received < expected:
+            message = await watcher.next(timeout_s=gap_s + step_s + 60)
+            if message is None:
+                break  # the rest never came: the steps that lost them say so
+            track = from_json(message.payload)
+            assert isinstance(track, Track)
+            delay = (datetime.now(UTC) - track.time).total_seconds()
+            latencies[track.track_number // 1_000_000].append(delay)
+            received += 1
+        if os.environ.get("HOTZONE_BENCH_DEBUG"):
+            print(nation, [service.counters for service in sharing], flush=True)
         stop.set()
         await asyncio.gather(*tasks)
-        for bus in (stages, node):
-            await bus.close()
+        await node.close()
         return latencies
 
+    if profile := os.environ.get("HOTZONE_BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        outcome = profiler.runcall(asyncio.run, work())
+        profiler.dump_stats(f"{profile}-{nation}")
+        results.put((nation, outcome))
+        return
     results.put((nation, asyncio.run(work())))
 
 
@@ -370,28 +394,40 @@ def _sharing_throughput(
         asyncio.run(setup())
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
-        start_at = time.time() + 8.0  # both processes start their steps together
-        nations = [
+        ready = context.Queue()
+        go = context.Event()
+        processes = [
             context.Process(
                 target=_sharing_nation,
-                args=(federation.url(n), n, rates, step_s, gap_s, start_at, results),
+                args=(federation.url(n), n, rates, step_s, gap_s, ready, results),
             )
             for n in ("PL", "LT")
         ]
-        for process in nations:
+        processes += [
+            context.Process(
+                target=_sharing_producer, args=(federation.url(n), n, rates, step_s, gap_s, go)
+            )
+            for n in ("PL", "LT")
+        ]
+        for process in processes:
             process.start()
+        for _ in range(2):
+            ready.get(timeout=120)
+        go.set()
         timeout = 60 + len(rates) * (step_s + gap_s) * 3
-        received = dict(results.get(timeout=timeout) for _ in nations)
-        for process in nations:
+        received = dict(results.get(timeout=timeout) for _ in range(2))
+        for process in processes:
             process.join(30)
     return received
 
 
 def _print_sharing_throughput(rates: Sequence[int], step_s: float, gap_s: float) -> None:
     print(
-        f"sharing throughput: PL and LT (own processes) each publish REL PL LT track updates at "
+        f"sharing throughput: PL's and LT's stages (own processes) publish REL PL LT track "
+        f"updates at "
         f"each rate for {step_s:g} s; latency = publication -> the ally's importer admitted "
-        f"it (exporter, hub, import stream, importer); {os.cpu_count()} CPU cores"
+        f"it (exporter, hub, import stream, importer: one process per nation, as in a node); "
+        f"{os.cpu_count()} CPU cores"
     )
     with tempfile.TemporaryDirectory() as scratch:
         received = _sharing_throughput(Path(scratch) / "sharing", rates, step_s, gap_s)
