@@ -3,15 +3,16 @@
 The path of one track from Poland to Lithuania (docs/federation.md has the picture):
 
 1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and, for each ally the
-   message's label releases it to, publishes one copy on ``hz.share.{ally}.PL.{rest}``
-   (e.g. ``hz.share.LT.PL.trk.suwalki``) into PL's share stream. Nothing labelled
+   message's label releases it to, adds a copy to that ally's `ShareBatch` of what arrived
+   together, published on ``hz.share.{ally}.PL.batch`` into PL's share stream (one
+   MessagePack message per address instead of one per copy). Nothing labelled
    ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
 2. The hub's ``ALLIANCE`` stream sources every nation's share stream across the leaf
    connections (JetStream domains), resuming where it stopped after a partition.
 3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>``: LT's servers never
    hold a copy addressed to anyone else.
-4. LT's `ShareImporter` checks the label again (defence in depth: a copy that is not
-   releasable to LT is a dead letter, counted) and republishes what passes on
+4. LT's `ShareImporter` checks every item's label again (defence in depth: a copy that is
+   not releasable to LT is a dead letter, counted) and republishes what passes on
    ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it.
 
 Labels cannot be matched by NATS subject filters (a label names a *set* of nations), which
