@@ -22,12 +22,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import nats.js.errors
 import pytest
+from nats.js import api as js_api
 
 from hotzone.bus import NatsBus
 from hotzone.cli import main
-from hotzone.runtime.federation import federation_streams
+from hotzone.runtime.federation import ShareBatch, federation_streams
 from hotzone.runtime.federation_servers import NatsServerProcess, plan_federation
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
@@ -111,12 +113,32 @@ async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> i
     deadline = loop.time() + timeout_s
     try:
         while True:
-            held = int((await bus.jetstream.stream_info("HZ_LT_IMPORT")).state.messages)
+            held = await _items_in(bus, "HZ_LT_IMPORT")
             if held >= wanted or loop.time() > deadline:
                 return held
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
     finally:
         await bus.close()
+
+
+async def _items_in(bus: NatsBus, stream: str) -> int:
+    """The released items a stream of share batches holds."""
+    config = js_api.ConsumerConfig(
+        deliver_policy=js_api.DeliverPolicy.ALL,
+        ack_policy=js_api.AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+    )
+    info = await bus.jetstream.add_consumer(stream, config)
+    pull = await bus.jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
+    items, remaining = 0, info.num_pending
+    while remaining > 0:
+        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
+        remaining -= len(batch)
+        items += sum(len(msgspec.msgpack.decode(m.data, type=ShareBatch).items) for m in batch)
+    await pull.unsubscribe()
+    await bus.jetstream.delete_consumer(stream, info.name)
+    return items
 
 
 def test_the_documented_commands_run_and_share_with_accounts_and_tls(

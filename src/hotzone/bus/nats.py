@@ -360,6 +360,9 @@ class NatsSubscription:
                 message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
+                    if self.hold_acks:  # its acknowledgement would cover the held ones
+                        self._held.append(message)
+                        continue
                     with contextlib.suppress(*_TRANSIENT_ERRORS):
                         await message.ack()
                     continue
@@ -406,9 +409,11 @@ class NatsSubscription:
             self._held.append(self._handed_out)
             self._handed_out = None
         held, self._held = self._held, []
-        for message in held:
+        if held:
+            # Consumers acknowledge all up to the one acknowledged (they are read in
+            # order): one acknowledgement for the lot.
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
-                await message.ack()
+                await held[-1].ack()
 
     async def history(self) -> AsyncIterator[BusMessage]:
         """What this durable consumer handled in its run before the process restarted:
@@ -843,7 +848,9 @@ class NatsBus:
             description=f"{RUN_START_PREFIX}{run_start}" if durable else None,
             deliver_policy=deliver,
             opt_start_seq=(resumed_from or run_start) if durable else None,
-            ack_policy=js_api.AckPolicy.EXPLICIT,
+            # Messages are handled and acknowledged in order, so acknowledging one
+            # acknowledges those before it (a holding subscriber sends one per batch).
+            ack_policy=js_api.AckPolicy.ALL,
             ack_wait=self.ack_wait_s,
             max_ack_pending=2 * max_pending,
             filter_subject=filters[0] if len(filters) == 1 else None,
