@@ -22,8 +22,8 @@ from tests.assess.real_flights import FLIGHT_CLASSES, flight_windows
 
 from hotzone.assess.classifier import TreeEnsembleClassifier
 from hotzone.assess.features import batch_features
-from hotzone.assess.training import confusion_table, evaluate
-from hotzone.commands.train import HELD_OUT_SEED_BASE, build_dataset
+from hotzone.assess.training import build_dataset, confusion_table, evaluate
+from hotzone.sim.training_data import HELD_OUT_SEED_BASE
 from hotzone.types import TargetClass
 
 

@@ -124,6 +124,14 @@ def test_serve_plays_a_scenario_live_and_stops_on_ctrl_c(
     with httpx.Client(base_url=url, timeout=30) as client:
         page = client.get("/")
         assert page.status_code == 200 and "maplibre" in page.text.lower()
+        token = client.post(
+            "/api/login", json={"username": "observer", "password": "observer-test"}
+        ).json()["token"]
+        metrics = client.get("/metrics", headers={"authorization": f"Bearer {token}"}).text
+    # The live pipeline's stages are on the API's /metrics (hotzone.runtime.metrics).
+    assert 'hotzone_stage_messages_in_total{stage="fusion",type="Detection"}' in metrics
+    assert 'hotzone_stage_step_seconds_count{stage="fusion"}' in metrics
+    assert 'hotzone_queue_depth{consumer="recorder"}' in metrics
     assert served.interrupt() == 0
     assert len(list((tmp_path / "runs").glob("suwalki-drones-seed1-*-live"))) == 1
 

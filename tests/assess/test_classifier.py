@@ -8,8 +8,8 @@ import pytest
 
 from hotzone.assess.classifier import ModelError, TreeEnsembleClassifier
 from hotzone.assess.features import FEATURE_NAMES, KinematicHistory, batch_features
-from hotzone.assess.training import evaluate, export_model
-from hotzone.commands.train import HELD_OUT_SEED_BASE, build_dataset
+from hotzone.assess.training import build_dataset, evaluate, export_model
+from hotzone.sim.training_data import HELD_OUT_SEED_BASE
 from hotzone.types import TargetClass
 from tests.assess.real_flights import FLIGHT_CLASSES, flight_windows
 
@@ -126,3 +126,13 @@ def test_train_command_writes_a_model_the_classifier_loads_and_its_card(  # type
     for target_class in ("airliner", "one_way_attack_drone", "ballistic_missile"):
         assert target_class in card
     assert (tmp_path / "model_calibration.svg").read_text().lstrip().startswith("<")
+
+
+def test_train_refuses_the_seeds_held_out_for_testing(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hotzone.cli import main
+
+    assert (
+        main(["train", "--seed", str(HELD_OUT_SEED_BASE), "--out", str(tmp_path / "m.json")]) == 2
+    )
+    assert "held out" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()

@@ -3,6 +3,7 @@ an account per nation, credentials, and TLS material from one alliance CA."""
 
 from __future__ import annotations
 
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -113,3 +114,92 @@ def test_bad_arguments_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path
     assert "nation" in capsys.readouterr().err
     assert main(["federation", "config", "--base-port", "65535", "--out", str(tmp_path)]) == 2
     assert "--base-port" in capsys.readouterr().err
+
+
+def _quoted_paths(text: str) -> list[str]:
+    """Every file or folder a config names (store, certificates, keys, credentials, CA)."""
+    return re.findall(r'(?:store_dir|cert_file|key_file|credentials|ca_file):\s*"([^"]+)"', text)
+
+
+def test_relative_out_and_store_give_absolute_paths_that_work_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = nats_server_binary()
+    monkeypatch.chdir(tmp_path)
+    args = ["federation", "config", "--nations", "PL,LT", "--out", "federation"]
+    assert main([*args, "--store", "js", "--base-port", str(free_port())]) == 0
+    for name in ("hub", "pl", "lt"):
+        text = (tmp_path / "federation" / f"{name}.conf").read_text()
+        paths = _quoted_paths(text)
+        # store, certificate and key; the hub's again for its leaf port, a nation's leaf
+        # connection its credentials and the CA
+        assert len(paths) == 5, text
+        assert all(Path(path).is_absolute() for path in paths), paths
+        assert f'store_dir: "{tmp_path}/js/{name}/jetstream"' in text
+        # Checked from another folder: every file it names is found.
+        checked = subprocess.run(
+            [str(binary), "-t", "-c", str(tmp_path / "federation" / f"{name}.conf")],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/",
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _certificate_addresses(path: Path) -> set[str]:
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} | set(
+        names.get_values_for_type(x509.DNSName)
+    )
+
+
+def test_each_server_on_its_own_host_with_a_certificate_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = nats_server_binary()
+    out = tmp_path / "federation"
+    hosts = ["--host", "hub=127.0.0.2", "--host", "pl=127.0.0.3", "--host", "LT=lt.example"]
+    args = ["federation", "config", "--nations", "PL,LT,RO", "--out", str(out), *hosts]
+    assert main([*args, "--base-port", "4222", "--host", "127.0.0.9"]) == 0
+    printed = capsys.readouterr().out
+    for url in ("tls://127.0.0.2:4222", "tls://127.0.0.3:4224", "tls://lt.example:4225"):
+        assert url in printed
+    assert "tls://127.0.0.9:4226" in printed  # RO: the default host
+    assert "listen: 127.0.0.3:4224" in (out / "pl.conf").read_text()
+    # The nations' servers reach the hub's leaf port at the hub's address.
+    assert 'url: "nats-leaf://127.0.0.2:4223"' in (out / "ro.conf").read_text()
+    loopback = {"127.0.0.1", "localhost"}
+    assert _certificate_addresses(out / "tls" / "hub.pem") == loopback | {"127.0.0.2"}
+    assert _certificate_addresses(out / "tls" / "pl.pem") == loopback | {"127.0.0.3"}
+    assert _certificate_addresses(out / "tls" / "lt.pem") == loopback | {"lt.example"}
+    assert _certificate_addresses(out / "tls" / "ro.pem") == loopback | {"127.0.0.9"}
+    _check(binary, out / "hub.conf")
+
+    # A hub reached at another name (a proxy, a public address): the leaves dial it, and
+    # the hub's certificate carries it.
+    hub_url = "nats-leaf://hub.alliance.example:7422"
+    assert main([*args[:-6], "--hub-url", hub_url, "--base-port", str(free_port())]) == 0
+    assert f'url: "{hub_url}"' in (out / "pl.conf").read_text()
+    assert "hub.alliance.example" in _certificate_addresses(out / "tls" / "hub.pem")
+
+
+@pytest.mark.parametrize(
+    ("hosts", "says"),
+    [
+        (["--host", "XX=127.0.0.2"], "neither 'hub' nor one of the nations"),
+        (["--host", "127.0.0.2", "--host", "127.0.0.3"], "one default host only"),
+        (["--host", "PL=127.0.0.2", "--host", "pl=127.0.0.3"], "PL has a host already"),
+        (["--host", 'PL=bad"host'], "neither an IP address nor a DNS name"),
+        (["--hub-url", "http://hub:80/x"], "hub URL"),
+    ],
+)
+def test_bad_hosts_are_one_line(
+    hosts: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["federation", "config", "--nations", "PL,LT", "--out", str(tmp_path), *hosts]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert says in error and error.count("\n") == 1, error

@@ -1,6 +1,8 @@
 """The commands of docs/federation.md ("Running it"), run verbatim: configs with accounts,
-credentials and TLS; the servers they describe (on the documented ports); the hub's
-stream; PL's and LT's nodes and a sector node. PL's releases for LT reach LT's servers.
+credentials and TLS, every server on an address of its own (loopback addresses standing
+for separate hosts); the servers they describe (on the documented addresses and ports);
+the hub's stream; PL's owner node and a sector node, LT's node; the audit check of PL's
+chain. PL's releases for LT reach LT's servers; PL's detections are tracked once.
 
 The documented ports (4222-4226) are fixed, so runs of this test on one host take turns
 (a lock file), and a port something else holds is a failure that says so.
@@ -29,10 +31,13 @@ from nats.js import api as js_api
 
 from hotzone.bus import NatsBus
 from hotzone.cli import main
+from hotzone.commands.federation import server_hosts
 from hotzone.runtime.federation import ShareBatch, federation_streams
 from hotzone.runtime.federation_servers import NatsServerProcess, plan_federation
+from hotzone.runtime.node import node_stages
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
+from hotzone.store import SQLiteStore
 from tests.federation.servers import nats_server_binary
 
 DOC = Path(__file__).parents[2] / "docs" / "federation.md"
@@ -48,14 +53,14 @@ def documented_commands() -> list[str]:
 
 
 @contextlib.contextmanager
-def documented_ports(ports: list[int]) -> Iterator[None]:
+def documented_ports(addresses: list[tuple[str, int]]) -> Iterator[None]:
     lock_path = Path(tempfile.gettempdir()) / "hotzone-federation-doc-ports.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for port in ports:
+        for host, port in addresses:
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    pytest.fail(f"port {port} (documented) is in use by another program")
+                if probe.connect_ex((host, port)) == 0:
+                    pytest.fail(f"{host}:{port} (documented) is in use by another program")
         yield
 
 
@@ -141,30 +146,46 @@ async def _items_in(bus: NatsBus, stream: str) -> int:
     return items
 
 
+def _tracked(output: str) -> int:
+    match = re.search(r"tracked (\d+) \(", output)
+    assert match is not None, output
+    return int(match.group(1))
+
+
 def test_the_documented_commands_run_and_share_with_accounts_and_tls(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     binary = nats_server_binary()
-    commands = documented_commands()
-    config, servers, hub, *nodes = [c for c in commands if "federation-demo" not in c]
-    assert config == "hotzone federation config --nations PL,LT,RO --out federation"
+    commands = [c for c in documented_commands() if "federation-demo" not in c]
+    config, servers, hub, *rest = commands
+    nodes = [line for line in rest if line.startswith("hotzone node ")]
+    (verify,) = [line for line in rest if line.startswith("hotzone audit verify ")]
+    assert config.startswith("hotzone federation config --nations PL,LT,RO --out federation ")
     assert servers.startswith("nats-server -c federation/hub.conf")
     assert hub.startswith("hotzone federation hub ")
-    assert len(nodes) == 3 and all(n.startswith("hotzone node ") for n in nodes)
-    replaying = [n for n in nodes if "--no-replay" not in n]
+    assert len(nodes) == 3
     sector_node = next(n for n in nodes if "--no-replay" in n)
+    replaying = [n for n in nodes if "--no-replay" not in n]
+    owner = next(n for n in replaying if "--nation PL" in n)
+    assert "--sectors" in sector_node and "--owner" not in sector_node and "--owner" in owner
     monkeypatch.chdir(tmp_path)
     out = Path("federation")
 
     assert main(shlex.split(config)[1:]) == 0
-    plan = plan_federation(["PL", "LT", "RO"], out, base_port=4222)
+    default_host, hosts = server_hosts(re.findall(r"--host (\S+)", config))
+    plan = plan_federation(["PL", "LT", "RO"], out, host=default_host, base_port=4222, hosts=hosts)
+    # Every server on an address of its own, as on separate hosts.
+    assert len({server.host for server in plan.servers}) == len(plan.servers)
+    for server in plan.servers:
+        text = (out / f"{server.name}.conf").read_text()
+        assert f"listen: {server.host}:{server.port}\n" in text
     urls = {
-        name: f"tls://127.0.0.1:{s.port}" for name, s in (("hub", plan.hub), *plan.nations.items())
+        name: f"tls://{s.host}:{s.port}" for name, s in (("hub", plan.hub), *plan.nations.items())
     }
     assert re.findall(r"-c (\S+)", servers) == ["federation/hub.conf", "federation/pl.conf"]
-    ports = [server.port for server in plan.servers]
     assert plan.hub.leaf_port is not None
-    with documented_ports([*ports, plan.hub.leaf_port]):
+    addresses = [(server.host, server.port) for server in plan.servers]
+    with documented_ports([*addresses, (plan.hub.host, plan.hub.leaf_port)]):
         processes = [
             NatsServerProcess(server, tmp_path / "logs", binary, out / f"{server.name}.conf")
             for server in plan.servers
@@ -176,8 +197,10 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
             assert urls["hub"] in hub and main(shlex.split(hub)[1:]) == 0
             # The sector node reads from the start: it is subscribed before PL replays.
             started.append(_run_cli(sector_node, tmp_path))
-            loaded = build_stages(load_scenario("suwalki-drones"), seed=1, sectors=("suwalki",))
-            consumers = len(loaded.stages) + 1  # a consumer per stage and the recorder's
+            scenario = load_scenario("suwalki-drones")
+            built = build_stages(scenario, seed=1, nation="PL")
+            sectors = tuple(shlex.split(sector_node.split("--sectors", 1)[1])[0].split(","))
+            consumers = len(node_stages(built.stages, scenario, sectors, owner=False)) + 1
             deadline = time.monotonic() + NODE_TIMEOUT_S
             while asyncio.run(_consumers_of_pl(urls["PL"], out)) < consumers:
                 assert started[0].poll() is None, started[0].communicate()[0][-2000:]
@@ -186,12 +209,11 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
             runs = {line: _run_cli(line, tmp_path) for line in replaying}
             started += runs.values()
             outputs = {line: _finish(process, line) for line, process in runs.items()}
-            _finish(started[0], sector_node)
-            pl_line = next(line for line in replaying if "--nation PL" in line)
-            shared = re.search(r"shared (\{.*?\})", outputs[pl_line])
-            assert shared is not None, outputs[pl_line]
+            outputs[sector_node] = _finish(started[0], sector_node)
+            shared = re.search(r"shared (\{.*?\})", outputs[owner])
+            assert shared is not None, outputs[owner]
             released_to_lt = ast.literal_eval(shared.group(1)).get("LT", 0)
-            assert released_to_lt > 0, outputs[pl_line]
+            assert released_to_lt > 0, outputs[owner]
             held = asyncio.run(_copies_at_lt(urls["LT"], out, released_to_lt, 60.0))
         finally:
             for child in started:
@@ -200,5 +222,16 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
                     child.communicate()
             for process in processes:
                 process.stop()
+    with capsys.disabled():  # what each node did, for the log
+        print("", *(output.strip().splitlines()[-1] for output in outputs.values()), sep="\n")
     # Every copy PL released to LT crossed the hub into LT's servers, and nothing else.
     assert held == released_to_lt
+    # Every detection and report PL published was tracked once, by one of its two nodes.
+    with SQLiteStore(tmp_path / "hotzone-PL.sqlite") as owner_log:
+        published = owner_log.count("detection") + owner_log.count("report")
+        assert owner_log.count("assessment") > 0 and owner_log.count("c2_state") > 0
+    assert _tracked(outputs[sector_node]) > 0 and _tracked(outputs[owner]) > 0
+    assert _tracked(outputs[sector_node]) + _tracked(outputs[owner]) == published
+    # The owner's audit chain verifies, as documented.
+    capsys.readouterr()
+    assert main(shlex.split(verify)[1:]) == 0, capsys.readouterr()

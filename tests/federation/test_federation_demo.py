@@ -28,6 +28,7 @@ from hotzone.api.allied import name_allied_copy
 from hotzone.api.federation_pictures import serve_nation_pictures
 from hotzone.api.live import bind_listener
 from hotzone.bus import NatsBus, nation_streams
+from hotzone.bus.nats import NatsConnectError
 from hotzone.cli import main
 from hotzone.runtime.federation_demo import NationPicture, PictureServing, run_federation_demo
 from hotzone.runtime.node import NodeReport
@@ -93,6 +94,8 @@ async def _publish_probes(pl: NationPicture, pl_url: str) -> None:
         domain=pl.domain,
         ensure_streams=False,
         name="test-probe",
+        user_credentials=pl.credentials,
+        tls_ca=pl.tls_ca,
     )
     try:
         for track_id, label in PROBE_LABELS.items():
@@ -111,6 +114,7 @@ class DemoInThread:
         self.release = threading.Event()
         self.urls: dict[str, str] = {}
         self.reports: list[NodeReport] = []
+        self.pictures: list[NationPicture] = []
         self.errors: list[BaseException] = []
         self.output = io.StringIO()
         serving = PictureServing(serve=self._serve, until=self._until_released)
@@ -118,6 +122,7 @@ class DemoInThread:
 
     @contextlib.asynccontextmanager
     async def _serve(self, pictures: Sequence[NationPicture]) -> AsyncIterator[Mapping[str, str]]:
+        self.pictures = list(pictures)
         async with serve_nation_pictures(pictures, self.listeners) as announced:
             for nation, announcement in announced.items():
                 self.urls[nation] = announcement.split()[0].rstrip("/")
@@ -145,6 +150,45 @@ class DemoInThread:
             self.errors.append(error)
         finally:
             self.finished.set()
+
+
+async def _refused(url: str, **options: Any) -> bool:
+    try:
+        bus = await NatsBus.connect(
+            url, [], ensure_streams=False, connect_deadline_s=3.0, name="test-intruder", **options
+        )
+    except NatsConnectError:
+        return True
+    await bus.close()
+    return False
+
+
+async def _plaintext_refused(url: str) -> bool:
+    """A client that answers the server's INFO in plaintext gets no PONG: the server wants
+    TLS (it says so in its INFO) and drops the connection."""
+    host, port = url.removeprefix("tls://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        info = await asyncio.wait_for(reader.readline(), 10)
+        assert b'"tls_required":true' in info, info
+        writer.write(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(4096), 10)
+    except (ConnectionError, TimeoutError):
+        return True
+    finally:
+        writer.close()
+    return b"PONG" not in answer
+
+
+async def _refusals_of(pictures: Sequence[NationPicture]) -> dict[str, bool]:
+    """Whether PL's server refuses a client without credentials (TLS verified) and one that
+    speaks plaintext."""
+    pl = next(p for p in pictures if p.nation == "PL")
+    return {
+        "no credentials": await _refused(pl.nats_url, tls_ca=pl.tls_ca),
+        "plaintext": await _plaintext_refused(pl.nats_url),
+    }
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -201,6 +245,7 @@ def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everythin
     try:
         assert demo.finished.wait(RUN_TIMEOUT_S), "the demo did not finish its run in time"
         assert not demo.errors, f"the demo failed: {demo.errors!r}\n{demo.output.getvalue()}"
+        refusals = asyncio.run(_refusals_of(demo.pictures))
         lt_tracks = asyncio.run(_api_get(demo.urls["LT"], "lt-operator", "/api/tracks"))
         pl_tracks = asyncio.run(_api_get(demo.urls["PL"], "observer", "/api/tracks"))
         ro_tracks = asyncio.run(_api_get(demo.urls["RO"], "ro-observer", "/api/tracks"))
@@ -223,6 +268,11 @@ def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everythin
         ]
     assert any(checkpoint.final for checkpoint in witnessed)
     assert main(["audit", "verify", str(pl_store), "--witness", str(lt_store)]) == 0
+
+    # The demo's servers are the secured ones: every nation connects with its own
+    # credentials over TLS, and a client with neither (or plaintext) is refused.
+    assert all(p.nats_url.startswith("tls://") and p.credentials for p in demo.pictures)
+    assert refusals == {"no credentials": True, "plaintext": True}, refusals
 
     # PL's own picture holds both probes: the national one existed during the run.
     pl_labels = {t["track_id"]: t["releasability"] for t in pl_tracks}

@@ -8,20 +8,44 @@ as when sector nodes restart behind a stream: what each reads does not depend on
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
+import re
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
+import msgspec
+import nats.js.api
+import nats.js.errors
+import pytest
+
 from hotzone.bus import NatsBus, nation_streams
-from hotzone.runtime.node import sector_filters
+from hotzone.cli import main
+from hotzone.runtime.node import node_stages, sector_filters
+from hotzone.runtime.pipeline import delivery_time
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
-from hotzone.types import AnyMessage, Detection, to_json
-from tests.federation.helpers import EchoTracker, detection
+from hotzone.runtime.services import FINISH, SHUTDOWN, StageService, encode_tick
+from hotzone.runtime.stages import build_stages
+from hotzone.sim.scenario import load_scenario
+from hotzone.sim.simulator import simulate
+from hotzone.store import SQLiteStore
+from hotzone.types import (
+    AnyMessage,
+    Assessment,
+    AuditRecord,
+    Detection,
+    Report,
+    Track,
+    to_json,
+)
+from tests.federation.helpers import EPOCH, EchoTracker, detection
 from tests.federation.servers import running_standalone
 
 SECTORS = ("north", "east", "south", "west")
@@ -160,3 +184,213 @@ def test_two_sector_nodes_process_every_detection_exactly_once(tmp_path: Path) -
         assert outcome.tracks_published == len(outcome.detection_ids)
     # The nodes' pipelined publishes were all stored before they acknowledged the ticks.
     assert stored_tracks == len(published)
+
+
+# ---- sector nodes and the nation's owner, as `hotzone node` runs them ----------------------
+
+RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
+OWNER_SECTORS = ("lazdijai",)
+NODE_SECTORS = ("suwalki",)
+FEED_S = 40.0
+UNKNOWN_SECTOR = "elsewhere"
+
+
+def _feed(seed: int = 1) -> list[AnyMessage]:
+    """40 s of suwalki-drones as a sensor network delivers them, some detections without a
+    sector (a live source that does not say) and some of a sector the scenario does not name."""
+    scenario = load_scenario("suwalki-drones")
+    built = build_stages(scenario, seed=seed)
+    messages: list[AnyMessage] = []
+    simulated = simulate(scenario, seed=seed, duration_s=FEED_S, removals=built.removals)
+    for index, message in enumerate(simulated):
+        if isinstance(message, Detection) and index % 7 == 0:
+            messages.append(msgspec.structs.replace(message, sector=""))
+        elif isinstance(message, Detection) and index % 11 == 0:
+            messages.append(msgspec.structs.replace(message, sector=UNKNOWN_SECTOR))
+        else:
+            messages.append(message)
+    return messages
+
+
+async def _consumers(url: str) -> list[nats.js.api.ConsumerInfo]:
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
+    try:
+        return list(await bus.jetstream.consumers_info("HZ_PL"))
+    except nats.js.errors.NotFoundError:
+        return []
+    finally:
+        await bus.close()
+
+
+async def _quiet(bus: NatsBus) -> None:
+    """Until every consumer of PL's log has been handed and has acknowledged everything:
+    a node acknowledges an input once what it published while handling it is stored."""
+    while True:
+        infos = await bus.jetstream.consumers_info("HZ_PL")
+        if all(info.num_pending == 0 and info.num_ack_pending == 0 for info in infos):
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _publish_feed(url: str, messages: list[AnyMessage]) -> None:
+    """The feed and the clock in PL's log; at the end, windows that let every stage's
+    outputs reach the stages above it, the finish tick (c2's final audit checkpoint) and
+    the shutdown, each once the nodes are done with what came before."""
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
+    try:
+        next_tick: float | None = None
+        for message in messages:
+            at = delivery_time(message)
+            if next_tick is None:
+                next_tick = math.floor(at) + 1.0
+            while at >= next_tick:
+                await bus.publish("hz.PL.clock", encode_tick(next_tick), {"kind": "tick"})
+                next_tick += 1.0
+            await bus.publish(subject_for(message, "PL"), to_json(message))
+        assert next_tick is not None
+        for _ in range(4):
+            # Windows of their own time: a stage judges each window once.
+            await bus.publish("hz.PL.clock", encode_tick(next_tick), {"kind": "tick"})
+            next_tick += 1.0
+            await _quiet(bus)
+        await bus.publish("hz.PL.clock", encode_tick(next_tick), {"kind": FINISH})
+        await _quiet(bus)
+        await bus.publish("hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})
+    finally:
+        await bus.close()
+
+
+def _node(url: str, store: Path, *args: str) -> subprocess.Popen[str]:
+    command = ["node", "--nation", "PL", "--nats", url, "--no-replay", "--store", str(store)]
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, *command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _tracked(output: str) -> int:
+    match = re.search(r"tracked (\d+) \(", output)
+    assert match is not None, output
+    return int(match.group(1))
+
+
+def _recorded(output: str) -> int:
+    match = re.search(r"(\d+) messages recorded", output)
+    assert match is not None, output
+    return int(match.group(1))
+
+
+def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two `hotzone node` processes: a sector node (suwalki) and the nation's owner
+    (lazdijai, --owner). Every detection is tracked once, by the node of its sector or, with
+    no sector or one nobody owns, by the owner; assessment, c2 and the audit chain run
+    once, in the owner, and the chain verifies."""
+    feed = _feed()
+    tracked_inputs = [m for m in feed if isinstance(m, Detection | Report)]
+    in_node_sectors = [m for m in tracked_inputs if m.sector in NODE_SECTORS]
+    sectorless = [m for m in tracked_inputs if m.sector in ("", UNKNOWN_SECTOR)]
+    assert in_node_sectors and sectorless
+    scenario = load_scenario("suwalki-drones")
+    stages = build_stages(scenario, nation="PL").stages
+    consumers = sum(
+        len(node_stages(stages, scenario, sectors, owner)) + 1  # and the recorder's
+        for sectors, owner in ((NODE_SECTORS, False), (OWNER_SECTORS, True))
+    )
+    owner_store, node_store = tmp_path / "owner.sqlite", tmp_path / "suwalki.sqlite"
+    with running_standalone(tmp_path) as server:
+        url = server.plan.url
+        processes = {
+            "sector node": _node(url, node_store, "--sectors", ",".join(NODE_SECTORS)),
+            "owner": _node(url, owner_store, "--sectors", ",".join(OWNER_SECTORS), "--owner"),
+        }
+        try:
+            deadline = time.monotonic() + 120
+            while len(asyncio.run(_consumers(url))) < consumers:
+                for name, process in processes.items():
+                    assert process.poll() is None, f"{name}: {process.communicate()[0]}"
+                assert time.monotonic() < deadline, "the nodes never subscribed"
+                time.sleep(0.2)
+            asyncio.run(_publish_feed(url, feed))
+            outputs = {name: p.communicate(timeout=120)[0] for name, p in processes.items()}
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+    for name, process in processes.items():
+        assert process.returncode == 0, f"{name}: {outputs[name]}"
+    with capsys.disabled():  # what each node did, for the log
+        print("", *(output.strip().splitlines()[-1] for output in outputs.values()), sep="\n")
+
+    # Every detection and report tracked once: the sector node's by it, the rest by the owner.
+    assert _tracked(outputs["sector node"]) == len(in_node_sectors)
+    assert _tracked(outputs["owner"]) == len(tracked_inputs) - len(in_node_sectors)
+    recorded = {name: _recorded(output) for name, output in outputs.items()}
+    with SQLiteStore(node_store) as sector_log, SQLiteStore(owner_store) as owner_log:
+        # The sector node only tracks: no assessment, c2 or audit of its own.
+        for kind in ("assessment", "audit", "c2_state", "alert"):
+            assert sector_log.count(kind) == 0, kind
+        assert sector_log.count() == recorded["sector node"] > 0
+        assert owner_log.count() == recorded["owner"] > recorded["sector node"]
+        sector_tracks = {m.message.sector for m in sector_log.replay(types=["track"])}
+        assert sector_tracks == set(NODE_SECTORS)
+        # The owner's log is the nation's: both nodes' tracks, one assessment per track
+        # state, one audit chain.
+        owner_tracks = [m.message for m in owner_log.replay(types=["track"])]
+        assert {t.sector for t in owner_tracks if isinstance(t, Track)} == {
+            *NODE_SECTORS,
+            *OWNER_SECTORS,
+        }
+        assessed = [
+            (m.message.track_id, m.message.time)
+            for m in owner_log.replay(types=["assessment"])
+            if isinstance(m.message, Assessment)
+        ]
+        assert assessed and len(assessed) == len(set(assessed))
+        opened = [
+            m.message
+            for m in owner_log.replay(types=["audit"])
+            if isinstance(m.message, AuditRecord) and m.message.kind == "open"
+        ]
+        assert len(opened) == 1
+        assert owner_log.count("c2_state") >= 1
+    capsys.readouterr()
+    assert main(["audit", "verify", str(owner_store)]) == 0, capsys.readouterr()
+
+
+def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
+    scenario = load_scenario("suwalki-drones")
+    stages = build_stages(scenario, nation="PL").stages
+    assert [s.name for s in stages][:3] == ["fusion", "assess", "c2"]
+    sector_node = node_stages(stages, scenario, ("suwalki", "lazdijai"), owner=False)
+    owner = node_stages(stages, scenario, ("lazdijai",), owner=True)
+    alone = node_stages(stages, scenario, (), owner=True)
+    assert [s.name for s in sector_node] == ["fusion"]
+    assert [s.name for s in owner] == [s.name for s in stages] == [s.name for s in alone]
+    base = detection(1, "suwalki")
+    by_sector = {
+        sector: msgspec.structs.replace(base, sector=sector)
+        for sector in ("suwalki", "lazdijai", "", UNKNOWN_SECTOR)
+    }
+    takes = {
+        name: {sector for sector, d in by_sector.items() if stages_[0].accepts(d)}
+        for name, stages_ in (("sector node", sector_node), ("owner", owner), ("alone", alone))
+    }
+    assert takes == {
+        "sector node": {"suwalki", "lazdijai"},
+        "owner": {"lazdijai", "", UNKNOWN_SECTOR},
+        "alone": set(by_sector),
+    }
+    # A node of two sectors names its tracks after the first: a subject NATS takes.
+    tracker = build_stages(scenario, nation="PL", sectors=("suwalki", "lazdijai")).stages[0]
+    tracks = []
+    for second in range(8):
+        at = EPOCH + timedelta(seconds=second)
+        plot = msgspec.structs.replace(base, detection_id=f"plot-{second}", time=at)
+        tracks.extend(tracker.step(at + timedelta(milliseconds=500), [plot]))
+    assert tracks and {t.sector for t in tracks if isinstance(t, Track)} == {"suwalki"}
+    assert {subject_for(t, "PL") for t in tracks if isinstance(t, Track)} == {"hz.PL.trk.suwalki"}

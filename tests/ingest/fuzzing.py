@@ -324,7 +324,7 @@ def fuzz_targets(workdir: Path) -> dict[str, FuzzTarget]:
         ),
         FuzzTarget(
             "satellite",
-            DecoderOptions(extra={"tle_file": str(GOLDEN / "space" / "iss-2008.tle")}),
+            DecoderOptions(tle_file=GOLDEN / "space" / "iss-2008.tle"),
             tuple(_satellite_seeds()),
             JSON_TOKENS,
         ),

@@ -184,14 +184,12 @@ def test_times_with_offsets_and_long_fractions() -> None:
 
 def test_registered_and_configurable_through_options() -> None:
     factory = decoder_factories()["cot"]
-    decoder = factory(DecoderOptions(source_id="tak-1", extra={"max_event_bytes": "1000"}))
+    decoder = factory(DecoderOptions(source_id="tak-1", framing="datagram"))
     assert isinstance(decoder, CotDecoder)
-    assert decoder.settings.max_event_bytes == 1000
     assert decoder.settings.source_id == "tak-1"
-    with pytest.raises(ValueError, match="framing"):
-        factory(DecoderOptions(extra={"framing": "carrier pigeon"}))
-    with pytest.raises(ValueError, match="max_event_bytes"):
-        factory(DecoderOptions(extra={"max_event_bytes": "lots"}))
+    assert decoder.settings.datagrams
+    streamed = factory(DecoderOptions())
+    assert isinstance(streamed, CotDecoder) and not streamed.settings.datagrams
 
 
 def test_hotzone_decode_cot_prints_jsonl(

@@ -86,7 +86,7 @@ def test_unknown_satellite_and_bad_fields_are_refused() -> None:
 
 def test_decode_command_with_tles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inside, _ = _in_and_out_of_pass()
-    options = DecoderOptions(extra={"tle_file": str(TLE)})
+    options = DecoderOptions(tle_file=TLE)
     assert decoder_factories()["satellite"](options).satellites  # type: ignore[attr-defined]
     capture = tmp_path / "reports.jsonl"
     capture.write_bytes(_report(inside) + b"\n")

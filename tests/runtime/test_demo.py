@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,19 @@ def test_the_run_folder_holds_inputs_outputs_store_and_summary(run_folder: Path)
     # The after-action report comes with the run, self-contained (plots embedded).
     report = (run_folder / "report.html").read_text()
     assert "data:image/png;base64," in report and "<script src=" not in report
+
+
+def test_report_html_and_the_summary_count_the_same_leakers(run_folder: Path) -> None:
+    """Both read one definition of a leaker, so the two documents cannot disagree."""
+    summary = json.loads((run_folder / "summary.json").read_text())
+    in_report = re.search(
+        r"reached a defended asset\): (\d+) \(", (run_folder / "report.html").read_text()
+    )
+    in_markdown = re.search(
+        r"reached a defended asset: (\d+)", (run_folder / "summary.md").read_text()
+    )
+    assert in_report is not None and in_markdown is not None
+    assert int(in_report[1]) == int(in_markdown[1]) == summary["response"]["leakers"]
 
 
 def test_the_demo_tracks_the_incursion_and_scores_it_against_truth(run_folder: Path) -> None:

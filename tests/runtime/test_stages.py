@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
-from hotzone.runtime.stages import build_stages, tracking_stage
+from hotzone.runtime.stages import assessment_context, build_stages, tracking_stage
 from hotzone.sim.scenario import load_scenario
 from hotzone.types import (
     Detection,
@@ -50,3 +51,17 @@ def test_nodes_owning_different_sectors_name_their_tracks_apart() -> None:
 def test_an_unknown_sector_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="no sector gdansk"):
         build_stages(load_scenario("suwalki-drones"), sectors=("gdansk",))
+
+
+def test_hostile_states_are_the_scenarios_policy_not_a_constant() -> None:
+    """Which border crossings make a track suspect is read from the scenario file."""
+    scenario = load_scenario("suwalki-drones")
+    context = assessment_context(scenario)
+    assert context.hostile_countries == ("BY", "RU")
+    assert set(context.home_countries) == {"LT", "PL"}
+
+    # The same borders under another policy: nobody is hostile, every state is home.
+    neutral = msgspec.structs.replace(scenario, hostile_states=[])
+    context = assessment_context(neutral)
+    assert context.hostile_countries == ()
+    assert set(context.home_countries) == {"BY", "LT", "PL", "RU"}

@@ -113,6 +113,8 @@ class ApiConfig:
     session_idle_timeout_s: float = 1800.0
     session_lifetime_s: float = 12 * 3600.0
     max_sessions_per_user: int = 5
+    #: Why the run has no response stage (no c2 config), shown on the page; "" when it has.
+    response_note: str = ""
 
 
 @dataclass
@@ -139,6 +141,8 @@ class ApiState:
     waiting: dict[str, asyncio.Future[DecisionOutcome]] = field(default_factory=dict)
     #: What /metrics counts (Prometheus counters), by metric and label value.
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: The Prometheus text of a live pipeline in this process (`hotzone.runtime.metrics`).
+    pipeline_metrics: Callable[[], bytes] | None = None
 
     def ingest(self, message: AnyMessage, subject: str | None = None) -> None:
         """Into the picture and the stream; ``subject``, where known, names allied copies
@@ -261,9 +265,11 @@ def create_app(
     config: ApiConfig | None = None,
     bus: Bus | None = None,
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    pipeline_metrics: Callable[[], bytes] | None = None,
 ) -> FastAPI:
     """The API and the page for ``config``; with ``bus``, the picture follows it live;
-    ``background`` (e.g. the pipeline of a live run) runs while the app runs."""
+    ``background`` (e.g. the pipeline of a live run) runs while the app runs, and
+    ``pipeline_metrics`` gives its Prometheus text, which ``/metrics`` appends."""
     config = config or ApiConfig()
     state = ApiState(
         config=config,
@@ -276,6 +282,7 @@ def create_app(
         ),
         guard=LoginGuard(free_attempts=config.login_free_attempts),
         unknown_user_hash=hash_password(secrets.token_urlsafe(16)),
+        pipeline_metrics=pipeline_metrics,
     )
     if config.scenario is not None:
         state.scenario = load_scenario(config.scenario)
@@ -720,6 +727,8 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
             "aborted_by": c2_state.changed_by if c2_state and c2_state.abort_active else None,
             "scenario": scenario.name if scenario else None,
             "stream_clients": len(state.hub.clients),
+            # A run without c2 says so: no proposals will come, and that is not a fault.
+            "response_stage": state.config.response_note or None,
         }
 
     @app.get("/api/runs", tags=["runs"])
@@ -772,7 +781,10 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         }
         for name, value in gauges.items():
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        text = "\n".join(lines) + "\n"
+        if state.pipeline_metrics is not None:  # a live pipeline's stages (runtime.metrics)
+            text += state.pipeline_metrics().decode()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.websocket("/api/stream")
     async def stream(websocket: WebSocket, view_as: str | None = None, acks: bool = False) -> None:

@@ -110,6 +110,9 @@ async def _start_picture(
         nation_streams(picture.nation, archives=False)[:1],
         domain=picture.domain,
         name=f"hotzone-picture-{picture.nation}",
+        # As the nation's own clients: its credentials (its account alone), TLS verified.
+        user_credentials=picture.credentials,
+        tls_ca=picture.tls_ca,
     )
     config = ApiConfig(
         store_path=picture.store_path,

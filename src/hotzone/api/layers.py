@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hotzone.c2.config import C2ConfigError, load_c2_spec
+from hotzone.c2.config import C2ConfigError, c2_config_path, load_c2_spec
 from hotzone.sim.scenario import Scenario
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -115,7 +115,10 @@ def c2_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
     """Effectors, no-fire areas and civil air corridors from the scenario's c2 data."""
     layers: dict[str, list[Feature]] = {"effectors": [], "no_fire_areas": [], "corridors": []}
     try:
-        spec = load_c2_spec(scenario.name)
+        path = c2_config_path(scenario)
+        if path is None:
+            return {name: _collection(features) for name, features in layers.items()}
+        spec = load_c2_spec(path)
     except C2ConfigError:
         return {name: _collection(features) for name, features in layers.items()}
     for effector in spec.effectors:

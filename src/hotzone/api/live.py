@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from hotzone.api.users import DEMO_USERS_FILE
 from hotzone.bus import InProcessBus
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.runtime.demo import SIMULATION_WINDOW_S
+from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
@@ -119,12 +121,23 @@ def run_folder_config(run_directory: Path, users_file: Path, nation: str) -> Api
         raise RunFolderError(f"{run_directory}: no hotzone.sqlite (is this a run folder?)")
     scenario_file = run_directory / "inputs" / "scenario.yaml"
     return ApiConfig(
+        response_note=_recorded_response_note(run_directory),
         store_path=store,
         nation=nation,
         users_file=users_file,
         scenario=scenario_file if scenario_file.is_file() else None,
         runs_directory=run_directory.parent,
     )
+
+
+def _recorded_response_note(run_directory: Path) -> str:
+    """What the run's summary says about its response stage when it had none."""
+    try:
+        summary = json.loads((run_directory / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    note = summary.get("response_stage", "") if isinstance(summary, dict) else ""
+    return note if isinstance(note, str) and note.startswith("no response stage") else ""
 
 
 def serve_run(
@@ -172,11 +185,14 @@ def serve_scenario(
         loaded, seed=seed, mode=RunMode.EXERCISE, nation=nation, relying_party=relying
     )
 
+    metrics = PipelineMetrics()
+
     async def play() -> None:
         # The pipeline records into its own connection; the API reads the bus live.
         store = SQLiteStore(store_path)
         try:
             pipeline = Pipeline(bus, store, run.stages, nation=nation, speed=speed)
+            metrics.watch_pipeline(pipeline)
             messages = simulate(
                 loaded,
                 seed=seed,
@@ -197,8 +213,9 @@ def serve_scenario(
         runs_directory=parent,
         rp_id="localhost",
         origins=(origin,),
+        response_note=run.response_note,
     )
-    app = create_app(config, bus=bus, background=play)
+    app = create_app(config, bus=bus, background=play, pipeline_metrics=metrics.text)
     announce(f"hotzone COP: {url_of(host, port, tls)} (live, {_speed_text(speed)})")
     _run_server(app, host, port, tls)
 

@@ -7,7 +7,7 @@ classifier (`hotzone.assess.classifier`) reads the exported JSON with numpy alon
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
 from hotzone.assess.classifier import MODEL_FORMAT, TreeEnsembleClassifier, softmax
-from hotzone.assess.features import FEATURE_NAMES, FloatArray
+from hotzone.assess.features import FEATURE_NAMES, FloatArray, KinematicHistory, batch_features
+from hotzone.sim.training_data import class_profiles, simulate_histories
 from hotzone.types import TargetClass
 
 CALIBRATION_BINS = 15
@@ -203,3 +204,31 @@ def confusion_table(evaluation: Evaluation) -> str:
     for name, row in zip(evaluation.classes, evaluation.confusion, strict=True):
         lines.append(name[:21].ljust(22) + " ".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+def build_dataset(
+    per_class: int, seed: int, progress: Callable[[str], None] | None = None
+) -> tuple[FloatArray, list[TargetClass]]:
+    """Features and labels of ``per_class`` simulated histories of every trained class."""
+    features: list[FloatArray] = []
+    labels: list[TargetClass] = []
+    for position, target_class in enumerate(class_profiles()):
+        rng = np.random.default_rng([seed, position])
+        histories = [
+            KinematicHistory(
+                times_s=simulated.times_s,
+                enu_position_m=simulated.enu_position_m,
+                enu_velocity_mps=simulated.enu_velocity_mps,
+                height_m=simulated.height_m,
+                rcs_dbsm=simulated.rcs_dbsm,
+                has_icao24=simulated.has_icao24,
+                has_callsign=simulated.has_callsign,
+                has_mmsi=simulated.has_mmsi,
+            )
+            for simulated in simulate_histories(target_class, per_class, rng)
+        ]
+        features.append(batch_features(histories))
+        labels += [target_class] * len(histories)
+        if progress is not None:
+            progress(f"{target_class}: {len(histories)} histories")
+    return np.vstack(features), labels

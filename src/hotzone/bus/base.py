@@ -19,6 +19,10 @@ class Subscription(Protocol):
 
     pattern: str
 
+    @property
+    def pending(self) -> int:
+        """Messages received and not yet taken (the queue depth ``/metrics`` shows)."""
+
     def __aiter__(self) -> AsyncIterator[BusMessage]: ...
 
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import yaml
 
 from hotzone.types import EffectClass, GeoPoint, StandardIdentity, TargetClass
+
+if TYPE_CHECKING:
+    from hotzone.sim.scenario import Scenario
 
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
@@ -185,13 +188,29 @@ def parse_c2_spec(text: str, source: str = "<c2 spec>") -> C2Spec:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise C2ConfigError(f"{source}: not YAML: {error}") from None
+        # PyYAML points at the place over several lines; an error here is one line.
+        raise C2ConfigError(f"{source}: not YAML: {' '.join(str(error).split())}") from None
     try:
         spec = msgspec.convert(raw, C2Spec)
     except msgspec.ValidationError as error:
         raise C2ConfigError(f"{source}: {error}") from None
     _check(spec, source)
     return spec
+
+
+def c2_config_path(scenario: Scenario) -> Path | None:
+    """The c2 file of ``scenario``: the one it names, else the one shipped under its name.
+
+    None when there is neither (a run without a response stage, which says so); a named
+    file that does not exist is an error, never a silent run without c2.
+    """
+    named = scenario.named_c2_path()
+    if named is not None:
+        if not named.is_file():
+            raise C2ConfigError(f"{named}: no such c2 file (named by scenario {scenario.name})")
+        return named
+    shipped = shipped_c2_path(scenario.name)
+    return shipped if shipped.is_file() else None
 
 
 def load_c2_spec(path_or_scenario: Path | str) -> C2Spec:

@@ -106,6 +106,8 @@ SECONDS = Number(0.0, 86400.0, above_minimum=True, unit="seconds")
 SEED = Number(0, 2**32 - 1, integer=True)
 PORT = Number(1, 65535, integer=True)
 COUNT = Number(1, 1_000_000, integer=True)
+#: ``--metrics-port``: 0 asks for a free port (printed).
+METRICS_PORT = Number(0, 65535, integer=True)
 #: Seconds to wait, where 0 means "do not wait".
 TIMEOUT_S = Number(0.0, 86400.0, unit="seconds")
 
@@ -392,3 +394,16 @@ def add_tracking_arguments(parser: Any, default_origin: str) -> None:
     parser.add_argument("--sector", default="", help="sector name put on every track")
     parser.add_argument("--window", type=SECONDS, default=1.0, help="seconds per tracker step")
     parser.add_argument("--lag", type=TIMEOUT_S, default=5.0, help="out-of-sequence lag (s)")
+
+
+def add_metrics_argument(parser: argparse.ArgumentParser) -> None:
+    """``--metrics-port``: Prometheus text on http://127.0.0.1:PORT/metrics, off by default
+    (`hotzone.runtime.metrics`)."""
+    parser.add_argument(
+        "--metrics-port",
+        type=METRICS_PORT,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: a free port, "
+        "printed); off by default",
+    )

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
     from datetime import UTC, datetime
 
-    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.ingest.base import DecoderOptions
+    from hotzone.ingest.registry import decoder_factories
     from hotzone.types import write_jsonl
 
     factories = decoder_factories()

@@ -58,6 +58,7 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError, prepare_output_directory
     from hotzone.runtime.demo import run_demo
     from hotzone.runtime.run_folders import prune_run_folders
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             speed=args.speed,
             live=not args.quiet,
         )
-    except ScenarioError as error:
+    except (ScenarioError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     print(f"run folder: {run_directory}")
     if args.keep is not None:

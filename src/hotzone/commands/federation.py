@@ -36,7 +36,21 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     config.add_argument("--nations", type=comma_list, default=["PL", "LT", "RO"])
     config.add_argument("--out", type=OutputDirectory(), default=Path("federation"))
-    config.add_argument("--host", default="127.0.0.1")
+    config.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="[SERVER=]ADDRESS",
+        help="where the servers listen and are reached (an IP address or DNS name; default "
+        "127.0.0.1); SERVER=ADDRESS (hub=…, PL=…; repeat it) gives one server its own host",
+    )
+    config.add_argument(
+        "--hub-url",
+        default=None,
+        metavar="URL",
+        help="where the nations' servers reach the hub's leaf port (default "
+        "nats-leaf://HUB-ADDRESS:PORT); its host goes into the hub's certificate",
+    )
     config.add_argument("--base-port", type=PORT, default=4222, help="hub client port; then up")
     config.add_argument("--store", type=Path, default=None, help="JetStream store parent")
     config.add_argument(
@@ -74,7 +88,8 @@ def add_parser(subparsers: SubParsers) -> None:
         "federation-demo",
         help="hub + PL, LT, RO nats-servers on 127.0.0.1, each nation running its scenario",
         description="Start a hub and PL, LT and RO leaf nats-servers on 127.0.0.1 (free "
-        "ports, temporary stores), run suwalki-drones in PL and LT and black-sea-coast in RO, "
+        "ports, stores in the run folder; accounts, credentials and TLS as 'federation "
+        "config' writes them), run suwalki-drones in PL and LT and black-sea-coast in RO, "
         "share what is releasable, show each nation's picture, and stop every process.",
     )
     demo.add_argument("--duration", type=DURATION_S, default=120.0, help="seconds to simulate")
@@ -100,9 +115,20 @@ def run_config(args: argparse.Namespace) -> int:
 
     if not 0 < args.base_port < 65536 - 2 - len(args.nations):
         raise CommandError(f"--base-port {args.base_port} leaves no room for the servers")
-    store = args.store or args.out
+    # Absolute: the configs name stores, certificates and credentials that the servers
+    # open from wherever they are started.
+    out = args.out.absolute()
+    store = (args.store or args.out).absolute()
     try:
-        plan = plan_federation(args.nations, store, host=args.host, base_port=args.base_port)
+        default_host, hosts = server_hosts(args.host)
+        plan = plan_federation(
+            args.nations,
+            store,
+            host=default_host,
+            base_port=args.base_port,
+            hub_leaf_url=args.hub_url,
+            hosts=hosts,
+        )
     except ValueError as error:
         raise CommandError(str(error)) from None
     secrets = None
@@ -111,10 +137,10 @@ def run_config(args: argparse.Namespace) -> int:
         from hotzone.runtime.federation_security import secure_federation
 
         try:
-            secrets = secure_federation(plan, args.out)
+            secrets = secure_federation(plan, out)
         except (NkeyError, ValueError, OSError) as error:
             raise CommandError(f"{args.out}: {error}") from None
-    paths = write_configs(plan.servers, args.out)
+    paths = write_configs(plan.servers, out)
     for name, path in paths.items():
         code = "hub" if name == "hub" else name.upper()
         server = plan.hub if name == "hub" else plan.nations[code]
@@ -123,6 +149,25 @@ def run_config(args: argparse.Namespace) -> int:
     if secrets is not None:
         print(f"CA {secrets.ca} (clients: --tls-ca); keys in {secrets.directory / 'keys'}")
     return 0
+
+
+def server_hosts(values: list[str]) -> tuple[str, dict[str, str]]:
+    """``--host`` values: at most one bare ADDRESS (every server's default) and any number
+    of SERVER=ADDRESS (``hub`` or a nation code, in any case)."""
+    default: str | None = None
+    hosts: dict[str, str] = {}
+    for value in values:
+        name, equals, address = value.partition("=")
+        if not equals:
+            if default is not None:
+                raise ValueError(f"--host {value}: one default host only ({default} given)")
+            default = value
+            continue
+        server = "hub" if name.strip().lower() == "hub" else name.strip().upper()
+        if server in hosts:
+            raise ValueError(f"--host {value}: {server} has a host already ({hosts[server]})")
+        hosts[server] = address.strip()
+    return default or "127.0.0.1", hosts
 
 
 def run_hub(args: argparse.Namespace) -> int:

@@ -9,7 +9,11 @@ feed; for ``sapient`` it is the address the SAPIENT fusion-node server listens o
 Every message and dead letter is recorded into ``--store`` (SQLite) when given; counters
 are printed at the end (end of file, ``--duration`` elapsed, or Ctrl-C). With ``--track``
 the feed is fused into tracks as it arrives (`hotzone.runtime.live_tracking`), recorded
-with it.
+with it. Over ``--udp`` a thread empties the socket (`hotzone.runtime.udp_receiver`), so a
+burst waits in memory instead of overflowing the kernel's buffer, and every datagram
+dropped anywhere is counted and printed. With ``--metrics-port`` the counters are served
+for Prometheus on 127.0.0.1 (`hotzone.runtime.metrics`); SAPIENT may require client
+certificates (``--sapient-client-ca``, mutual TLS).
 """
 
 from __future__ import annotations
@@ -25,20 +29,27 @@ from hotzone.commands.common import (
     SECONDS,
     CommandError,
     InputFile,
+    Number,
     SubParsers,
+    add_metrics_argument,
     add_tracking_arguments,
 )
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable
 
     from hotzone.bus import Bus
-    from hotzone.ingest.base import Decoder
-    from hotzone.ingest.registry import DecoderOptions
+    from hotzone.ingest.base import Decoder, DecoderOptions
     from hotzone.runtime.live_tracking import LiveTrackingService
+    from hotzone.runtime.metrics import PipelineMetrics
+    from hotzone.runtime.services import RecorderService
     from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
+    from hotzone.runtime.udp_receiver import UdpReceiver
 
 SAPIENT_DEFAULT_ADDRESS = "127.0.0.1:5020"
+#: ``--udp-buffer``: what the socket's receive buffer is asked to hold, in MiB.
+BUFFER_MIB = Number(1, 2048, integer=True, unit="MiB")
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -97,6 +108,15 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--duration", type=DURATION_S, default=None, help="stop after this many seconds"
     )
+    parser.add_argument(
+        "--udp-buffer",
+        type=BUFFER_MIB,
+        default=32,
+        metavar="MIB",
+        help="with --udp: receive buffer asked of the kernel, MiB (32; the size granted is "
+        "printed)",
+    )
+    add_metrics_argument(parser)
     limits = parser.add_argument_group("limits of a listening server (--listen-tcp, SAPIENT)")
     limits.add_argument(
         "--max-connections", type=COUNT, default=64, help="connections open at once (64)"
@@ -112,6 +132,29 @@ def add_parser(subparsers: SubParsers) -> None:
         type=SECONDS,
         default=60.0,
         help="close a connection whose bytes complete no message for this many s (60)",
+    )
+    tls = parser.add_argument_group(
+        "mutual TLS on the SAPIENT port",
+        "with --sapient-client-ca, a sensor or effector must present a certificate signed by "
+        "that CA, or its connection is refused (and counted)",
+    )
+    tls.add_argument(
+        "--sapient-tls-cert",
+        type=InputFile("certificate (PEM)", content="text"),
+        default=None,
+        help="this fusion node's certificate (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-tls-key",
+        type=InputFile("private key (PEM)", content="text"),
+        default=None,
+        help="its private key (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-client-ca",
+        type=InputFile("CA certificate (PEM)", content="text"),
+        default=None,
+        help="CA of the client certificates sensors and effectors must present",
     )
     tracking = parser.add_argument_group(
         "tracking", "with --track, the feed is also fused into tracks, recorded with it"
@@ -129,15 +172,12 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.set_defaults(run=run)
 
 
-#: Formats whose decoders frame by datagram when told (``DecoderOptions.extra["framing"]``).
-DATAGRAM_FRAMED = frozenset({"asterix", "cot"})
-
-
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import socket
 
-    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.ingest.base import DecoderOptions
+    from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.sources import claim_unix_socket_path, parse_host_port
 
     factories = decoder_factories()
@@ -158,13 +198,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--from-start goes with --follow")
     if not args.window > 0:
         raise CommandError(f"--window must be positive, got {args.window}")
+    _check_sapient_tls(args)
     options = DecoderOptions(
         sensors_file=args.sensors,
         source_id=args.source_id,
         releasability=args.releasability,
         # Over UDP a datagram holds whole frames: a cut one is refused with its datagram,
-        # never joined with the next sender's bytes.
-        extra={"framing": "datagram"} if args.udp and args.format in DATAGRAM_FRAMED else {},
+        # never joined with the next sender's bytes (decoders that frame by datagram).
+        framing="datagram" if args.udp else "stream",
     )
     try:
         factories[args.format](options)  # fail fast on a bad sensors file
@@ -177,15 +218,63 @@ def run(args: argparse.Namespace) -> int:
             claim_unix_socket_path(args.unix_stream, socket.SOCK_STREAM)
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
-    if args.serve:
-        _serve_ingest(args, options)
-        return 0
+    metrics = _serve_metrics(args)
     try:
-        counters = asyncio.run(_ingest(args, options))
-    except OSError as error:
-        raise CommandError(f"cannot open the transport: {error}") from None
+        if args.serve:
+            _serve_ingest(args, options, metrics)
+            return 0
+        counters: dict[str, int] = {}
+        try:
+            asyncio.run(_ingest(args, options, metrics=metrics, counts=counters))
+        except OSError as error:
+            raise CommandError(f"cannot open the transport: {error}") from None
+        except KeyboardInterrupt:
+            # Ctrl-C: what was received, decoded and dropped is still said.
+            if counters:
+                _print_counters(args, counters)
+            raise
+    finally:
+        if metrics is not None:
+            metrics.close()
     _print_counters(args, counters)
     return 0
+
+
+def _check_sapient_tls(args: argparse.Namespace) -> None:
+    given = (args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca)
+    if not any(given):
+        return
+    if args.format != "sapient":
+        raise CommandError("--sapient-tls-* and --sapient-client-ca go with the sapient format")
+    if args.sapient_tls_cert is None or args.sapient_tls_key is None:
+        raise CommandError("--sapient-tls-cert and --sapient-tls-key go together")
+    try:
+        _sapient_tls(args)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"SAPIENT TLS: {error}") from None
+
+
+def _sapient_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The SAPIENT port's TLS (`server_tls_context`), if asked for."""
+    from hotzone.runtime.sapient_server import server_tls_context
+
+    if args.sapient_tls_cert is None:
+        return None
+    return server_tls_context(args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca)
+
+
+def _serve_metrics(args: argparse.Namespace) -> PipelineMetrics | None:
+    from hotzone.runtime.metrics import METRICS_HOST, PipelineMetrics
+
+    if args.metrics_port is None:
+        return None
+    metrics = PipelineMetrics()
+    try:
+        port = metrics.serve(args.metrics_port)
+    except OSError as error:
+        raise CommandError(f"--metrics-port {args.metrics_port}: {error}") from None
+    print(f"metrics: http://{METRICS_HOST}:{port}/metrics", flush=True)
+    return metrics
 
 
 def _limits(args: argparse.Namespace) -> ConnectionLimits:
@@ -206,9 +295,22 @@ def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
         flush=True,
     )
     # What the transport dropped or refused is said, never silent.
+    if "udp_received" in counters:
+        # Every datagram that reached the socket is in one of these (docs/ingest/limits.md).
+        print(
+            f"{args.format}: {counters['udp_received']} datagrams received, "
+            f"{counters['udp_delivered']} decoded, {counters['udp_left_at_stop']} left "
+            f"undecoded at the stop; dropped: {counters['udp_dropped_by_kernel']} by the "
+            f"kernel (receive buffer full), {counters['udp_dropped_backlog_full']} by the "
+            "receiver (backlog full)",
+            flush=True,
+        )
     refused = {
         "datagrams dropped (receive queue full)": counters.get("datagrams_dropped", 0),
         "connections refused (too many)": counters.get("connections_refused", 0),
+        "connections refused (no valid client certificate)": counters.get(
+            "connections_refused_tls", 0
+        ),
         "connections closed idle": counters.get("closed_idle", 0),
         "connections closed holding a partial frame": counters.get("closed_slow", 0),
     }
@@ -226,7 +328,9 @@ def _print_counters(args: argparse.Namespace, counters: dict[str, int]) -> None:
         )
 
 
-def _serve_ingest(args: argparse.Namespace, options: DecoderOptions) -> None:
+def _serve_ingest(
+    args: argparse.Namespace, options: DecoderOptions, metrics: PipelineMetrics | None
+) -> None:
     """The feed goes on while the page shows its picture, live; Ctrl-C stops both."""
     import uvicorn
 
@@ -241,7 +345,7 @@ def _serve_ingest(args: argparse.Namespace, options: DecoderOptions) -> None:
     bus = InProcessBus()
 
     async def feed() -> None:
-        _print_counters(args, await _ingest(args, options, bus))
+        _print_counters(args, await _ingest(args, options, bus, metrics))
 
     config = ApiConfig(store_path=args.store or ":memory:", nation=args.nation)
     app = create_app(config, bus=bus, background=feed)
@@ -250,36 +354,55 @@ def _serve_ingest(args: argparse.Namespace, options: DecoderOptions) -> None:
 
 
 async def _ingest(
-    args: argparse.Namespace, options: DecoderOptions, bus: Bus | None = None
+    args: argparse.Namespace,
+    options: DecoderOptions,
+    bus: Bus | None = None,
+    metrics: PipelineMetrics | None = None,
+    counts: dict[str, int] | None = None,
 ) -> dict[str, int]:
+    """Ingest until the feed ends, ``--duration`` passes or Ctrl-C; the counters, which
+    are also written into ``counts`` when given (so that an interrupted run still has
+    them to print)."""
     import asyncio
     import contextlib
 
     from hotzone.bus import InProcessBus
     from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
-    from hotzone.runtime.sources import SourcePublisher
+    from hotzone.runtime.sources import SourcePublisher, parse_host_port
+    from hotzone.runtime.udp_receiver import UdpReceiver
     from hotzone.store import open_store
     from hotzone.types.subjects import clock_subject
 
     factory = decoder_factories()[args.format]
     bus = bus or InProcessBus()
     publisher = SourcePublisher(bus, args.nation, args.releasability)
+    udp = None
+    if args.udp is not None:
+        udp = UdpReceiver(*parse_host_port(args.udp), receive_buffer_bytes=args.udp_buffer << 20)
     store = open_store(args.store) if args.store is not None else None
     recorder = RecorderService(bus, store, args.nation) if store is not None else None
+    if metrics is not None:
+        metrics.watch_source(args.format, publisher.counters)
+        if udp is not None:
+            metrics.watch_udp(args.format, udp)
+        if recorder is not None:
+            metrics.watch_recorder(recorder)
     recording: asyncio.Task[None] | None = None
     if recorder is not None:
         ready = asyncio.Event()
         recording = asyncio.create_task(recorder.run(ready))
         await ready.wait()
     tracker = _live_tracker(args, bus)
+    if metrics is not None and tracker is not None:
+        metrics.watch_tracker(tracker)
     tracking: asyncio.Task[None] | None = None
     if tracker is not None:
         ready = asyncio.Event()
         tracking = asyncio.create_task(tracker.run(ready))
         await ready.wait()
     try:
-        feed = _feed(args, lambda: factory(options), publisher)
+        feed = _feed(args, lambda: factory(options), publisher, udp)
         if args.duration is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(feed, args.duration)
@@ -296,15 +419,36 @@ async def _ingest(
         await bus.close()
         if store is not None:
             store.close()
+        counts = counts if counts is not None else {}
+        counts.update(_tally(publisher, recorder, udp, tracker))
+    return counts
+
+
+def _tally(
+    publisher: SourcePublisher,
+    recorder: RecorderService | None,
+    udp: UdpReceiver | None,
+    tracker: LiveTrackingService | None,
+) -> dict[str, int]:
     counts = {
         "messages": publisher.counters.messages,
         "dead_letters": publisher.counters.dead_letters,
         "datagrams_dropped": publisher.counters.datagrams_dropped,
         "connections_refused": publisher.counters.connections_refused,
+        "connections_refused_tls": publisher.counters.connections_refused_tls,
         "closed_idle": publisher.counters.closed_idle,
         "closed_slow": publisher.counters.closed_slow,
         "recorded": recorder.recorded if recorder is not None else 0,
     }
+    if udp is not None:
+        udp_counters = udp.counters
+        counts |= {
+            "udp_received": udp_counters.received,
+            "udp_delivered": udp_counters.delivered,
+            "udp_left_at_stop": udp_counters.left_at_stop,
+            "udp_dropped_by_kernel": udp_counters.dropped_by_kernel,
+            "udp_dropped_backlog_full": udp_counters.dropped_backlog_full,
+        }
     if tracker is not None:
         counts["track_messages"] = tracker.counters.track_messages
         counts["confirmed_tracks"] = len(tracker.counters.confirmed)
@@ -330,7 +474,10 @@ def _live_tracker(args: argparse.Namespace, bus: Bus) -> LiveTrackingService | N
 
 
 async def _feed(
-    args: argparse.Namespace, make: Callable[[], Decoder], publisher: SourcePublisher
+    args: argparse.Namespace,
+    make: Callable[[], Decoder],
+    publisher: SourcePublisher,
+    udp: UdpReceiver | None,
 ) -> None:
     import asyncio
 
@@ -348,9 +495,11 @@ async def _feed(
             port=port,
             decoder_factory=lambda: SapientDecoder(releasability=args.releasability),
             limits=_limits(args),
+            tls=_sapient_tls(args),
         )
         await server.start()
-        print(f"SAPIENT fusion node {server.node_id} listening on {host}:{server.port}")
+        secured = " (mutual TLS)" if args.sapient_client_ca else " (TLS)" if server.tls else ""
+        print(f"SAPIENT fusion node {server.node_id} listening on {host}:{server.port}{secured}")
         try:
             await asyncio.Event().wait()  # until --duration or Ctrl-C
         finally:
@@ -365,7 +514,9 @@ async def _feed(
         decoder = make()
         # A datagram is one record; line formats get it newline-terminated, binary ones as is.
         chunks = sources.unix_datagram_chunks(
-            args.unix_dgram, terminate_lines=isinstance(decoder, LineDecoder)
+            args.unix_dgram,
+            terminate_lines=isinstance(decoder, LineDecoder),
+            counters=publisher.counters,
         )
         print(f"{args.format}: receiving datagrams on {args.unix_dgram}", flush=True)
         await publisher.pump(decoder, chunks)
@@ -373,15 +524,16 @@ async def _feed(
         async with sources.serve_unix_stream(args.unix_stream, make, publisher):
             print(f"{args.format}: listening on {args.unix_stream}", flush=True)
             await asyncio.Event().wait()  # until --duration or Ctrl-C
-    elif args.udp is not None:
-        host, port = sources.parse_host_port(args.udp)
-        chunks = sources.udp_chunks(
-            host,
-            port,
-            on_bound=lambda: print(f"{args.format}: receiving datagrams on {args.udp}", flush=True),
-            counters=publisher.counters,
-        )
-        await publisher.pump(make(), chunks)
+    elif udp is not None:
+        async with udp:
+            granted = udp.counters.receive_buffer_granted
+            print(
+                f"{args.format}: receiving datagrams on {args.udp} (receive buffer: "
+                f"{granted >> 10} KiB granted, {udp.counters.receive_buffer_asked >> 10} KiB "
+                "asked)",
+                flush=True,
+            )
+            await publisher.pump(make(), udp.datagrams())
     elif args.tcp is not None:
         host, port = sources.parse_host_port(args.tcp)
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))

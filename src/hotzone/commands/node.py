@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from hotzone.commands.common import (
     COUNT,
@@ -11,9 +12,13 @@ from hotzone.commands.common import (
     TIMEOUT_S,
     InputFile,
     SubParsers,
+    add_metrics_argument,
     check_sectors,
     positive_float_or_max,
 )
+
+if TYPE_CHECKING:
+    from hotzone.runtime.metrics import PipelineMetrics
 
 DEFAULT_SCENARIOS = {"RO": "black-sea-coast"}
 
@@ -40,7 +45,17 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     parser.add_argument("--domain", default=None, help="JetStream domain (default: nation)")
     parser.add_argument(
-        "--sectors", type=_codes, default=(), help="comma-separated sectors this node owns"
+        "--sectors",
+        type=_codes,
+        default=(),
+        help="comma-separated sectors this node tracks (a sector node: tracking only); "
+        "default every sector, and the node is the nation's owner",
+    )
+    parser.add_argument(
+        "--owner",
+        action="store_true",
+        help="with --sectors: this node is also the nation's owner (assessment, c2, audit, "
+        "sharing; tracks the detections no sector node claims). One owner per nation",
     )
     parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
@@ -74,6 +89,7 @@ def add_parser(subparsers: SubParsers) -> None:
         default=30.0,
         help="seconds the first connection to NATS may take (default 30)",
     )
+    add_metrics_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -84,9 +100,10 @@ def run(args: argparse.Namespace) -> int:
 
     from hotzone.bus import BusPublishError
     from hotzone.bus.nkeys import NkeyError
+    from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError
     from hotzone.runtime.federation_servers import check_nation
-    from hotzone.runtime.node import NodeOptions, run_node
+    from hotzone.runtime.node import NodeOptions, check_roles, run_node
     from hotzone.sim.scenario import ScenarioError
     from hotzone.store import PostgresStoreError
 
@@ -114,18 +131,43 @@ def run(args: argparse.Namespace) -> int:
         connect_deadline_s=args.connect_timeout,
         credentials=args.creds,
         tls_ca=args.tls_ca,
+        owner=args.owner,
     )
     check_sectors(options.scenario, options.sectors)
     try:
-        report = asyncio.run(run_node(options))
-    except (ScenarioError, NkeyError, PostgresStoreError) as error:
+        check_roles(options)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    metrics = _serve_metrics(args.metrics_port)
+    try:
+        report = asyncio.run(run_node(options, metrics=metrics))
+    except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None
+    finally:
+        if metrics is not None:
+            metrics.close()
     progress = report.progress
     print(
         f"{nation}: {sum(progress.published.values())} inputs, "
+        f"tracked {report.tracked} ({report.role}), "
         f"{progress.recorded} messages recorded, shared {report.shared_out}, "
         f"received {report.received_from}, refused {report.refused}"
     )
     return 0
+
+
+def _serve_metrics(port: int | None) -> PipelineMetrics | None:
+    from hotzone.commands.common import CommandError
+    from hotzone.runtime.metrics import METRICS_HOST, PipelineMetrics
+
+    if port is None:
+        return None
+    metrics = PipelineMetrics()
+    try:
+        bound = metrics.serve(port)
+    except OSError as error:
+        raise CommandError(f"--metrics-port {port}: {error}") from None
+    print(f"metrics: http://{METRICS_HOST}:{bound}/metrics", flush=True)
+    return metrics

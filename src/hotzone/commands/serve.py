@@ -136,6 +136,7 @@ def serve_run_folder(args: argparse.Namespace, run_directory: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from hotzone.api.live import serve_scenario
     from hotzone.api.users import DEMO_USERS_FILE, UsersFileError
+    from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError
     from hotzone.sim.scenario import ScenarioError
 
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             duration_s=args.duration,
             tls=tls,
         )
-    except (ScenarioError, UsersFileError) as error:
+    except (ScenarioError, UsersFileError, C2ConfigError) as error:
         raise CommandError(str(error)) from None
     return 0
 

@@ -58,7 +58,8 @@ def decode_capture(
     import msgspec
 
     from hotzone.fusion.offline import delivery_time
-    from hotzone.ingest.registry import DecoderOptions, decoder_factories
+    from hotzone.ingest.base import DecoderOptions
+    from hotzone.ingest.registry import decoder_factories
     from hotzone.types import Detection, Report
 
     factories = decoder_factories()

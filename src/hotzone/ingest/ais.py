@@ -56,8 +56,7 @@ from typing import Any
 from pyais.exceptions import AISBaseException
 from pyais.messages import AISSentence, NMEASentenceFactory
 
-from hotzone.ingest.base import DecodeResult, IngestError, LineDecoder, Rejected
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import DecodeResult, DecoderOptions, IngestError, LineDecoder, Rejected
 from hotzone.ingest.sbs import KNOTS_TO_MPS, ground_velocity_enu
 from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource, TargetClass
 

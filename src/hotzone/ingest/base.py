@@ -13,12 +13,44 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Literal
 
 from hotzone.types import AnyMessage, DeadLetter
 
 #: The refusal of JSON nested deeper than its parser's recursion limit (msgspec and the
 #: standard library both stop there, so the depth of a document bounds no work).
 NESTED_TOO_DEEP = "nested too deep: JSON deeper than the parser's recursion limit"
+
+
+#: How a decoder finds frames in what it is fed: ``stream`` (reads of a byte stream: a frame
+#: may span reads, a partial one waits for the next) or ``datagram`` (each read holds whole
+#: frames, as a UDP datagram does: a cut frame is refused with its datagram, never joined
+#: with the next sender's bytes). Decoders whose frames carry their own boundaries (lines,
+#: length prefixes) read both alike.
+Framing = Literal["stream", "datagram"]
+
+
+@dataclass(frozen=True)
+class DecoderOptions:
+    """What a decoder may need beyond the bytes; each decoder's ``from_options`` takes
+    what applies to it."""
+
+    #: Sensor/site positions (YAML), e.g. ASTERIX SAC/SIC, EVE sensor IPs.
+    sensors_file: Path | None = None
+    #: Names the feed when the standard does not.
+    source_id: str | None = None
+    sector: str = ""
+    releasability: str = "NATO"
+    framing: Framing = "stream"
+    #: Orbital elements (TLE file) that satellite reports are checked against.
+    tle_file: Path | None = None
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a refusal, what it is counted by: its text before the first colon (not
+    every variant of the values it quotes)."""
+    return reason.split(":", 1)[0][:80]
 
 
 class IngestError(ValueError):
@@ -118,8 +150,7 @@ class Decoder(ABC):
         """Update the counters from a result; concrete decoders return through this."""
         self.counters.messages += len(result.messages)
         for item in result.rejected:
-            # Count by the kind of reason (text before the first colon), not every variant.
-            self.counters.rejected[item.reason.split(":", 1)[0][:80]] += 1
+            self.counters.rejected[reason_kind(item.reason)] += 1
         return result
 
 

@@ -46,8 +46,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import Decoder, DecodeResult, DecoderOptions, IngestError, Rejected
 from hotzone.types import (
     AnyMessage,
     Event,
@@ -430,19 +429,6 @@ def class_hint_of(type_fields: list[str]) -> TargetClass | None:
     return None
 
 
-def _option(extra: dict[str, str], name: str, default: float) -> float:
-    text = extra.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"cot option {name}: expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"cot option {name}: expected a positive number, got {text!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class CotDecoderSettings:
     source_id: str = "cot"
@@ -469,22 +455,14 @@ class CotDecoder(Decoder):
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> CotDecoder:
-        """Options: ``extra`` may set ``max_event_bytes``, ``unknown_ce_sigma_m`` and
-        ``framing`` (``stream``, the default, or ``datagram`` for one event per feed)."""
-        extra = options.extra
-        framing = extra.get("framing", "stream")
-        if framing not in {"stream", "datagram"}:
-            raise ValueError(f"cot framing must be 'stream' or 'datagram', got {framing!r}")
-        max_bytes = int(_option(extra, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
-        unknown_ce = _option(extra, "unknown_ce_sigma_m", DEFAULT_UNKNOWN_CE_SIGMA_M)
+        """The registry's factory: ``datagram`` framing decodes one event per feed; the
+        event size cap and the default error are `CotDecoderSettings`'."""
         return cls(
             CotDecoderSettings(
                 source_id=options.source_id or "cot",
                 sector=options.sector,
                 releasability=options.releasability,
-                max_event_bytes=max_bytes,
-                unknown_ce_sigma_m=unknown_ce,
-                datagrams=framing == "datagram",
+                datagrams=options.framing == "datagram",
             )
         )
 

@@ -29,8 +29,7 @@ from pathlib import Path
 import msgspec
 import yaml
 
-from hotzone.ingest.base import IngestError, LineDecoder
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder
 from hotzone.types import AnyMessage, Event, EventKind
 
 #: Suricata severity (1 = high) -> hotzone severity (0-10, 10 = most severe).

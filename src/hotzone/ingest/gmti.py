@@ -55,8 +55,7 @@ from stanag4607 import (
 )
 
 from hotzone.geo.frames import LocalFrame
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import Decoder, DecodeResult, DecoderOptions, IngestError, Rejected
 from hotzone.types import AnyMessage, Detection, GeoPoint, MeasurementKind, TargetClass
 
 MAX_PACKET_BYTES = 65_535

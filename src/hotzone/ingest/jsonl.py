@@ -10,8 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from hotzone.ingest.base import IngestError, LineDecoder
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder
 from hotzone.types import AnyMessage, from_json
 
 

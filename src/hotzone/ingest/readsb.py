@@ -48,8 +48,14 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from hotzone.ingest.base import NESTED_TOO_DEEP, Decoder, DecodeResult, IngestError, Rejected
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import (
+    NESTED_TOO_DEEP,
+    Decoder,
+    DecodeResult,
+    DecoderOptions,
+    IngestError,
+    Rejected,
+)
 from hotzone.ingest.sbs import (
     FEET_PER_MINUTE_TO_MPS,
     FEET_TO_M,

@@ -7,22 +7,10 @@ inside a function so that importing hotzone does not import every decoder.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from hotzone.ingest.base import Decoder
+from hotzone.ingest.base import Decoder, DecoderOptions
 
-
-@dataclass(frozen=True)
-class DecoderOptions:
-    """What a decoder may need beyond the bytes."""
-
-    sensors_file: Path | None = None  # sensor/site positions (YAML), e.g. ASTERIX SAC/SIC
-    source_id: str | None = None  # names the feed when the standard does not
-    sector: str = ""
-    releasability: str = "NATO"
-    extra: dict[str, str] = field(default_factory=dict)
-
+__all__ = ["DecoderFactory", "DecoderOptions", "decoder_factories", "known_formats"]
 
 DecoderFactory = Callable[[DecoderOptions], Decoder]
 

@@ -11,7 +11,7 @@ reaches hotzone ``latency_s`` later, which is its ``received_at``. The tracker s
 difference and treats the detection as an out-of-sequence measurement. ``class`` is a
 hotzone `TargetClass` value or a common alias (tank, ship, aircraft...).
 
-With a TLE set (``DecoderOptions.extra["tle_file"]``), each report is checked against the
+With a TLE set (``DecoderOptions.tle_file``), each report is checked against the
 orbit of its satellite: a report whose satellite was below ``min_elevation_deg`` as seen
 from the reported position at the acquisition time, i.e. outside any pass, cannot be
 genuine (wrong metadata or spoofed), so it is refused as a dead letter with that reason
@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import msgspec
 import numpy as np
 
 from hotzone.geo.frames import LocalFrame
-from hotzone.ingest.base import IngestError, LineDecoder
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder
 from hotzone.ingest.space import SatelliteElements, elevation_deg, parse_tles, sub_satellite_point
 from hotzone.types import AnyMessage, Detection, GeoPoint, MeasurementKind, TargetClass
 
@@ -106,12 +104,10 @@ class SatelliteDecoder(LineDecoder):
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> SatelliteDecoder:
-        tle_file = options.extra.get("tle_file")
-        satellites = parse_tles(Path(tle_file).read_text(encoding="utf-8")) if tle_file else None
-        minimum = float(options.extra.get("min_elevation_deg", "0"))
+        tle_file = options.tle_file
+        satellites = parse_tles(tle_file.read_text(encoding="utf-8")) if tle_file else None
         return cls(
             satellites,
-            min_elevation_deg=minimum,
             sector=options.sector,
             releasability=options.releasability,
         )

@@ -66,8 +66,7 @@ from datetime import UTC, datetime
 
 from msgspec.structs import replace as replace_message
 
-from hotzone.ingest.base import IngestError, LineDecoder
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder
 from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource
 
 FEET_TO_M = 0.3048

@@ -19,10 +19,9 @@ from typing import Any
 import stix2
 import stix2.exceptions
 
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
+from hotzone.ingest.base import Decoder, DecodeResult, DecoderOptions, IngestError, Rejected
 from hotzone.ingest.eve import SiteInventory
 from hotzone.ingest.jsonframing import FramedJson, JsonDocumentFramer, parse_json_document
-from hotzone.ingest.registry import DecoderOptions
 from hotzone.types import AnyMessage, Event, EventKind
 
 DEFAULT_SEVERITY = 5

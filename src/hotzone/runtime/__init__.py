@@ -1,1 +1,26 @@
-"""runtime layer (see DESIGN.md §2)."""
+"""The composition root: stages wired to the bus and the store, run modes, services,
+federation and effector gateways (docs/architecture.md).
+"""
+
+# The public modules of this package (import them directly; none is imported here).
+__all__: list[str] = [
+    "c2_offline",
+    "cot_sender",
+    "demo",
+    "effectors",
+    "federation",
+    "federation_demo",
+    "federation_security",
+    "federation_servers",
+    "live_tracking",
+    "node",
+    "pipeline",
+    "report",
+    "routing",
+    "run_folders",
+    "run_report",
+    "sapient_server",
+    "services",
+    "sources",
+    "stages",
+]

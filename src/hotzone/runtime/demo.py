@@ -283,6 +283,8 @@ def _summary_markdown(summary: dict[str, Any]) -> str:
             f"(confidence {area['confidence']:.0%}, {area['time']})"
         )
     response = summary["response"]
+    if not response:
+        lines += ["", "## Response", "", f"- {summary['response_stage']}"]
     if response:
         lines += [
             "",

@@ -1,9 +1,11 @@
 """``hotzone federation-demo``: an alliance hub and three nations on one machine.
 
 Starts a hub and PL, LT and RO leaf nats-servers on 127.0.0.1 (free ports, stores in the
-run folder), runs suwalki-drones in PL and LT and black-sea-coast in RO as three nodes,
-shares what each label releases, prints each nation's picture, and stops every server it
-started, whatever happens.
+run folder) configured as `hotzone federation config` writes them: an account per nation,
+credentials, TLS from one alliance CA (``servers/`` of the run folder). It runs
+suwalki-drones in PL and LT and black-sea-coast in RO as three nodes, each with its
+nation's credentials, shares what each label releases, prints each nation's picture, and
+stops every server it started, whatever happens.
 
 With `PictureServing` (``--serve``) each nation's picture is also served on the web while
 the nations run, and afterwards until ``PictureServing.until`` returns (Ctrl-C on the
@@ -25,7 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hotzone.bus import NatsBus
-from hotzone.runtime.federation import ALLIANCE_STREAM, hub_streams
+from hotzone.runtime.federation import ALLIANCE_STREAM, federation_streams, hub_streams
+from hotzone.runtime.federation_security import FederationSecrets, secure_federation
 from hotzone.runtime.federation_servers import (
     FederationPlan,
     NatsServerProcess,
@@ -49,6 +52,9 @@ class NationPicture:
     #: The node's store (the picture's app opens it too, for what people do on the page).
     store_path: Path
     run_directory: Path
+    #: The nation's credentials (``{n}.creds``) and the alliance CA; None on open servers.
+    credentials: Path | None = None
+    tls_ca: Path | None = None
 
 
 #: Serves the pictures while its context lasts; yields, per nation, what to announce
@@ -92,21 +98,25 @@ async def _stored(client: NatsClient, domain: str, stream: str, subjects: str | 
     return sum((info.state.subjects or {}).values())
 
 
-async def alliance_settled(client: NatsClient, nations: list[str], timeout_s: float) -> bool:
+async def alliance_settled(
+    hub: NatsClient, nations: Mapping[str, NatsClient], timeout_s: float
+) -> bool:
     """Whether, within ``timeout_s``, the hub holds every copy the nations released and
-    each nation has admitted every copy addressed to it (JetStream counts, all domains)."""
+    each nation has admitted every copy addressed to it (JetStream counts). ``hub`` reads
+    the ALLIANCE stream, each nation's client its own streams (with accounts, no client
+    reads another account's JetStream)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
         released = 0
-        for nation in nations:
+        for nation, client in nations.items():
             released += await _stored(client, nation.lower(), f"HZ_{nation}_SHARE", None)
-        settled = released == await _stored(client, "hub", ALLIANCE_STREAM, None)
-        for nation in nations:
+        settled = released == await _stored(hub, "hub", ALLIANCE_STREAM, None)
+        for nation, client in nations.items():
             domain = nation.lower()
             imported = await _stored(client, domain, f"HZ_{nation}_IMPORT", None)
             admitted = await _stored(client, domain, f"HZ_{nation}", f"hz.{nation}.ally.>")
-            addressed = await _stored(client, "hub", ALLIANCE_STREAM, f"hz.share.{nation}.>")
+            addressed = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.{nation}.>")
             settled = settled and imported == addressed and admitted >= imported
         if settled:
             return True
@@ -114,7 +124,9 @@ async def alliance_settled(client: NatsClient, nations: list[str], timeout_s: fl
     return False
 
 
-def nation_pictures(plan: FederationPlan, directory: Path) -> list[NationPicture]:
+def nation_pictures(
+    plan: FederationPlan, directory: Path, secrets: FederationSecrets | None = None
+) -> list[NationPicture]:
     return [
         NationPicture(
             nation=nation,
@@ -123,6 +135,8 @@ def nation_pictures(plan: FederationPlan, directory: Path) -> list[NationPicture
             domain=server.domain,
             store_path=directory / f"{nation}.sqlite",
             run_directory=directory,
+            credentials=secrets.creds(nation) if secrets is not None else None,
+            tls_ca=secrets.ca if secrets is not None else None,
         )
         for nation, server in plan.nations.items()
     ]
@@ -138,6 +152,7 @@ def _served(
 
 async def _run_nations(
     plan: FederationPlan,
+    secrets: FederationSecrets,
     directory: Path,
     duration_s: float,
     seed: int,
@@ -145,56 +160,79 @@ async def _run_nations(
     serving: PictureServing | None,
 ) -> list[NodeReport]:
     nations = list(plan.nations)
-    hub = await NatsBus.connect(plan.hub.url, hub_streams(nations), domain="hub", name="demo")
+    pictures = nation_pictures(plan, directory, secrets)
+    hub = await NatsBus.connect(
+        plan.hub.url,
+        hub_streams(nations),
+        domain="hub",
+        name="demo",
+        user_credentials=secrets.creds("hub"),
+        tls_ca=secrets.ca,
+    )
+    # What the demo itself reads of each nation (its streams' counts), as that nation.
+    watchers = {
+        picture.nation: await NatsBus.connect(
+            picture.nats_url,
+            federation_streams(picture.nation, archives=False),
+            domain=picture.domain,
+            ensure_streams=False,
+            name=f"demo-{picture.nation}",
+            user_credentials=picture.credentials,
+            tls_ca=picture.tls_ca,
+        )
+        for picture in pictures
+    }
     barrier = asyncio.Barrier(len(nations))
 
     async def all_done_and_shared() -> None:
         # The last node to finish its replay waits for the alliance picture to settle.
-        if await barrier.wait() == 0 and not await alliance_settled(hub.client, nations, 120):
+        clients = {nation: bus.client for nation, bus in watchers.items()}
+        if await barrier.wait() == 0 and not await alliance_settled(hub.client, clients, 120):
             console.print("[yellow]the alliance picture did not settle within 120 s[/yellow]")
         await barrier.wait()
 
     try:
         # The pictures subscribe before the nodes publish: they show the whole run.
-        async with _served(serving, nation_pictures(plan, directory)) as announced:
+        async with _served(serving, pictures) as announced:
             for nation, announcement in announced.items():
                 console.print(f"{nation} picture: {announcement}")
-            reports = await _run_nodes(
-                plan, directory, duration_s, seed, console, all_done_and_shared
-            )
+            reports = await _run_nodes(pictures, duration_s, seed, console, all_done_and_shared)
             console.print(picture_table(reports))
             if serving is not None:
                 console.print("serving each nation's picture of the finished run (Ctrl-C stops)")
                 await serving.until()
             return reports
     finally:
+        for watcher in watchers.values():
+            await watcher.close()
         await hub.close()
 
 
 async def _run_nodes(
-    plan: FederationPlan,
-    directory: Path,
+    pictures: Sequence[NationPicture],
     duration_s: float,
     seed: int,
     console: Console,
     before_close: Callable[[], Awaitable[object]],
 ) -> list[NodeReport]:
-    nations = list(plan.nations)
+    nations = [picture.nation for picture in pictures]
     runs = [
         run_node(
             NodeOptions(
-                nation=nation,
-                servers=[server.url],
-                scenario=DEMO_SCENARIOS[nation],
-                store_path=directory / f"{nation}.sqlite",
-                domain=server.domain,
+                nation=picture.nation,
+                servers=[picture.nats_url],
+                scenario=picture.scenario,
+                store_path=picture.store_path,
+                domain=picture.domain,
                 alliance=tuple(nations),
                 seed=seed,
                 duration_s=duration_s,
+                credentials=picture.credentials,
+                tls_ca=picture.tls_ca,
             ),
             before_close=before_close,
         )
-        for nation, server in plan.nations.items()
+        for picture in pictures
     ]
     console.print(f"running {', '.join(nations)} for {duration_s:.0f} simulated s …")
     return list(await asyncio.gather(*runs))
@@ -214,6 +252,8 @@ def run_federation_demo(
     binary = find_nats_server()
     directory = parent / f"federation-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     plan = plan_federation(list(DEMO_SCENARIOS), directory / "servers")
+    # The servers as `hotzone federation config` writes them: accounts, credentials, TLS.
+    secrets = secure_federation(plan, directory / "servers")
     processes = [
         NatsServerProcess(server, directory / "servers", binary) for server in plan.servers
     ]
@@ -221,7 +261,9 @@ def run_federation_demo(
         for process in processes:
             process.start()
             console.print(f"started nats-server {process.plan.name} at {process.plan.url}")
-        reports = asyncio.run(_run_nations(plan, directory, duration_s, seed, console, serving))
+        reports = asyncio.run(
+            _run_nations(plan, secrets, directory, duration_s, seed, console, serving)
+        )
     finally:
         for process in processes:
             process.stop()

@@ -37,7 +37,7 @@ specific source, ahead of the hub's mapping) to ``alliance.{N}.API.…``, where 
 A nation's users (``{n}.creds``) may publish only ``hz.{N}.>``, what it releases
 (``hz.share.*.{N}.>``), its own JetStream API and acknowledgements, and subscribe only
 ``hz.{N}.>`` and ``_INBOX.>``. Every server listens with TLS (certificates of one CA per
-alliance, for 127.0.0.1, localhost and the configured host) on client and leaf ports.
+alliance, for 127.0.0.1, localhost and the server's own address) on client and leaf ports.
 """
 
 from __future__ import annotations
@@ -515,8 +515,11 @@ def secure_federation(
     jwts = account_jwts(keys, nations)
     trusted = operator_jwt(keys)
     system = keys.public(SYSTEM_ACCOUNT)
-    hosts = sorted({server.host for server in plan.servers})
-    tls = write_tls(directory / "tls", [server.name for server in plan.servers], hosts)
+    tls: dict[str, TlsFiles] = {}
+    for server in plan.servers:
+        # Each certificate names its own server's addresses only (and the loopback ones):
+        # one nation's certificate does not pass for another nation's server.
+        tls.update(write_tls(directory / "tls", [server.name], server.certificate_names))
 
     def preload(names: Iterable[str]) -> dict[str, str]:
         return {keys.public(name): jwts[name] for name in names}

@@ -9,6 +9,7 @@ store folders and config text; `NatsServerProcess` starts, stops and kills one s
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import shutil
@@ -17,9 +18,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from hotzone.runtime.federation_security import ServerSecurity
@@ -27,6 +30,23 @@ if TYPE_CHECKING:
 MINIMUM_SERVER_VERSION = (2, 10, 0)  # consumers with several filter subjects (sectors)
 HUB_DOMAIN = "hub"
 _NATION_RE = re.compile(r"^[A-Z]{2,3}$")
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def check_host(host: str) -> str:
+    """An IP address or a DNS name: nothing a config file or URL would misread."""
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    if not _HOST_RE.match(host):
+        raise ValueError(f"host {host!r} is neither an IP address nor a DNS name")
+    return host
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class NatsServerError(RuntimeError):
@@ -117,19 +137,28 @@ class ServerPlan:
     #: Accounts, credentials and TLS (`hotzone.runtime.federation_security`); None: a
     #: server for one trusted host, open to any local client.
     security: ServerSecurity | None = None
+    #: Other names clients or leaves reach this server by (the host of ``--hub-url``);
+    #: its certificate carries them beside ``host``.
+    other_names: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         scheme = "tls" if self.security is not None else "nats"
-        return f"{scheme}://{self.host}:{self.port}"
+        return f"{scheme}://{host_port(self.host, self.port)}"
+
+    @property
+    def certificate_names(self) -> list[str]:
+        """The addresses and names this server's TLS certificate must be valid for."""
+        return list(dict.fromkeys([self.host, *self.other_names]))
 
     def config_text(self) -> str:
         lines = [
             f"# hotzone: {self.name} (JetStream domain {self.domain!r})",
             f"server_name: {self.name}",
-            f"listen: {self.host}:{self.port}",
+            f"listen: {host_port(self.host, self.port)}",
             "jetstream {",
-            f'  store_dir: "{self.store_dir}"',
+            # Absolute: the server may be started from any folder.
+            f'  store_dir: "{self.store_dir.absolute()}"',
             f"  domain: {self.domain}",
             f"  max_file_store: {self.max_file_store}",
             f"  max_memory_store: {self.max_memory_store}",
@@ -142,7 +171,7 @@ class ServerPlan:
             # never to addresses the hub advertises.
             lines += [
                 "leafnodes {",
-                f"  listen: {self.host}:{self.leaf_port}",
+                f"  listen: {host_port(self.host, self.leaf_port)}",
                 "  no_advertise: true",
                 *(self.security.leaf_listen_lines() if self.security is not None else []),
                 "}",
@@ -165,7 +194,7 @@ class ServerPlan:
             lines += [
                 "cluster {",
                 f"  name: {self.cluster_name}",
-                f"  listen: {self.host}:{self.cluster_port}",
+                f"  listen: {host_port(self.host, self.cluster_port)}",
                 f"  routes: [ {routes} ]",
                 "}",
             ]
@@ -188,32 +217,48 @@ def plan_federation(
     host: str = "127.0.0.1",
     base_port: int | None = None,
     hub_leaf_url: str | None = None,
+    hosts: Mapping[str, str] | None = None,
 ) -> FederationPlan:
     """A hub and one leaf server per nation. Ports count up from ``base_port`` (hub client,
-    hub leaf, then one per nation) or are free ports when it is None. ``hub_leaf_url``
-    overrides where the leaves connect (a proxy in the partition tests)."""
+    hub leaf, then one per nation) or are free ports when it is None. Every server listens
+    on ``host`` but those ``hosts`` names (``hub`` or a nation code) give an address of
+    their own (servers on separate machines). ``hub_leaf_url`` overrides where the leaves
+    connect (a proxy, a load balancer, the hub's public name); by default the hub's leaf
+    port at its address. Store folders are absolute (the configs may be run from
+    anywhere)."""
     codes = [check_nation(code) for code in nations]
     if len(set(codes)) != len(codes):
         raise ValueError(f"nations repeat: {', '.join(codes)}")
+    hosts = dict(hosts or {})
+    unknown = sorted(set(hosts) - {"hub", *codes})
+    if unknown:
+        raise ValueError(
+            f"host given for {', '.join(unknown)}, which is neither 'hub' nor one of the "
+            f"nations {', '.join(codes)}"
+        )
+    address = {name: check_host(hosts.get(name, host)) for name in ("hub", *codes)}
+    directory = directory.absolute()
     ports = iter(range(base_port, base_port + 2 + len(codes))) if base_port else None
 
-    def port() -> int:
-        return next(ports) if ports is not None else free_port(host)
+    def port(name: str) -> int:
+        return next(ports) if ports is not None else free_port(address[name])
 
     hub = ServerPlan(
         name="hub",
-        host=host,
-        port=port(),
-        leaf_port=port(),
+        host=address["hub"],
+        port=port("hub"),
+        leaf_port=port("hub"),
         store_dir=directory / "hub" / "jetstream",
         domain=HUB_DOMAIN,
     )
-    leaf_url = hub_leaf_url or f"nats-leaf://{host}:{hub.leaf_port}"
+    if hub_leaf_url is not None:
+        hub.other_names = (check_leaf_url(hub_leaf_url),)
+    leaf_url = hub_leaf_url or f"nats-leaf://{host_port(hub.host, hub.leaf_port or 0)}"
     leaves = {
         code: ServerPlan(
             name=code.lower(),
-            host=host,
-            port=port(),
+            host=address[code],
+            port=port(code),
             store_dir=directory / code.lower() / "jetstream",
             domain=code.lower(),
             hub_leaf_url=leaf_url,
@@ -221,6 +266,24 @@ def plan_federation(
         for code in codes
     }
     return FederationPlan(hub=hub, nations=leaves)
+
+
+LEAF_URL_SCHEMES = ("nats-leaf", "tls", "nats")
+
+
+def check_leaf_url(url: str) -> str:
+    """The host of a URL the leaves reach the hub at (``nats-leaf://hub.example:7422``)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as error:
+        raise ValueError(f"hub URL {url!r}: {error}") from None
+    if parts.scheme not in LEAF_URL_SCHEMES or not parts.hostname or parts.path:
+        raise ValueError(
+            f"hub URL {url!r} must be {'|'.join(LEAF_URL_SCHEMES)}://HOST[:PORT] "
+            "(e.g. nats-leaf://hub.example.org:4223)"
+        )
+    return check_host(parts.hostname)
 
 
 def plan_cluster(

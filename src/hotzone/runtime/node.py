@@ -1,12 +1,17 @@
 """A nation node: the pipeline of one nation (or of some of its sectors) on NatsBus.
 
 ``hotzone node`` runs this. A node with ``replay`` simulates its scenario and publishes the
-detections and the clock; every node runs the stages and the recorder on the subjects of
-its sectors (all of the nation's when no sectors are given) and, with an alliance, the
-share exporter and importer. Sector nodes scale a nation out: each process's consumers
-read only its sectors' subjects and the clock (`sector_filters`), so the sectors are a
-partition of the work (`tests/federation/test_scale_out.py`; throughput by number of
-processes in `bench/federation.py`).
+detections and the clock. Sector nodes scale a nation out (`tests/federation/
+test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
+
+* the nation's **owner** (a node started without sectors, or with ``owner``) runs
+  everything that must exist once per nation: assessment, c2 and its audit chain, the
+  share exporter and importer, the recorder of the whole nation's log, and the tracking of
+  every detection that no other node's sectors claim (its own sectors', those without a
+  sector, those of a sector the scenario does not name);
+* a **sector node** (sectors, not owner) only tracks its sectors: its consumers read only
+  those sectors' detections, its tracks and the clock (`sector_filters`), so the server
+  hands each detection to exactly one tracking process.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nats.js.errors
@@ -31,6 +37,7 @@ from hotzone.runtime.federation import (
     import_stream,
 )
 from hotzone.runtime.federation_servers import check_nation
+from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.services import (
     SHUTDOWN,
@@ -40,10 +47,14 @@ from hotzone.runtime.services import (
     StageService,
 )
 from hotzone.runtime.stages import build_stages
-from hotzone.sim.scenario import load_scenario
+from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import open_store
+from hotzone.types import AnyMessage, Detection, Report
 from hotzone.types.subjects import clock_subject, validate_pattern
+
+TRACKING_STAGE = "fusion"
+"""The one stage a sector node runs (`hotzone.runtime.stages.tracking_stage`)."""
 
 
 def sector_filters(nation: str, sectors: Sequence[str]) -> list[str]:
@@ -77,12 +88,96 @@ class NodeOptions:
     #: The nation's NATS credentials (``.creds``) and the CA of the servers' TLS.
     credentials: Path | None = None
     tls_ca: Path | None = None
+    #: With ``sectors``: this node is also the nation's owner (assessment, c2, audit,
+    #: sharing, and the detections no sector node claims). A node without sectors always is.
+    owner: bool = False
+
+    @property
+    def owns_nation(self) -> bool:
+        return self.owner or not self.sectors
+
+
+def check_roles(options: NodeOptions) -> None:
+    """Refuse what a sector node cannot do: sharing is the owner's (one exporter per
+    nation, or every copy would be released twice)."""
+    if not options.owns_nation and options.alliance:
+        raise ValueError(
+            "a sector node does not share: --alliance goes to the nation's owner node "
+            "(the one without --sectors, or with --owner)"
+        )
+
+
+def node_role(options: NodeOptions) -> str:
+    """What a node does in its nation, in words (its report line says it)."""
+    if not options.owns_nation:
+        return f"sector node: tracks {', '.join(options.sectors)}"
+    tracks = (
+        f"{', '.join(options.sectors)} and detections of no other sector"
+        if options.sectors
+        else "every sector"
+    )
+    return f"owner: assessment, c2, audit; tracks {tracks}"
+
+
+@dataclass
+class SectorShare:
+    """The tracking stage of a node that tracks some sectors only: it takes the detections
+    and reports whose sector ``tracks`` says are this node's (the read filters of a sector
+    node narrow what it receives already; the owner receives every sector and drops those
+    that belong to a sector node)."""
+
+    stage: Stage
+    tracks: Callable[[str], bool]
+    name: str = field(init=False)
+    input_subjects: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.stage.name
+        self.input_subjects = self.stage.input_subjects
+
+    def accepts(self, message: AnyMessage) -> bool:
+        sector = message.sector if isinstance(message, Detection | Report) else ""
+        return self.stage.accepts(message) and self.tracks(sector)
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        return self.stage.step(time, inputs)
+
+    def finish(self, time: datetime) -> Sequence[AnyMessage]:
+        finish = getattr(self.stage, "finish", None)
+        return list(finish(time)) if finish is not None else []
+
+
+def node_stages(
+    stages: Sequence[Stage], scenario: Scenario, sectors: Sequence[str], owner: bool
+) -> list[Stage]:
+    """The stages of one node: every stage for the owner, the tracking stage alone for a
+    sector node; the tracking stage narrowed to the detections this node owns."""
+    if not sectors:
+        return list(stages)
+    owned = set(sectors)
+    # The owner tracks whatever no sector node claims: no sector, or a sector the scenario
+    # does not name (a live source may say anything), so no detection goes untracked.
+    claimed_elsewhere = {sector.name for sector in scenario.sectors} - owned
+
+    def tracks(sector: str) -> bool:
+        return sector in owned or (owner and sector not in claimed_elsewhere)
+
+    chosen: list[Stage] = []
+    for stage in stages:
+        if stage.name == TRACKING_STAGE:
+            chosen.append(SectorShare(stage, tracks))
+        elif owner:
+            chosen.append(stage)
+    return chosen
 
 
 @dataclass
 class NodeReport:
     nation: str
     progress: PipelineProgress
+    role: str = ""
+    #: Detections and reports this node's tracking stage took.
+    tracked: int = 0
     shared_out: dict[str, int] = field(default_factory=dict)
     received_from: dict[str, int] = field(default_factory=dict)
     refused: int = 0
@@ -94,15 +189,23 @@ async def run_node(
     stages: Sequence[Stage] | None = None,
     linger_s: float = 0.0,
     before_close: Callable[[], Awaitable[object]] | None = None,
+    metrics: PipelineMetrics | None = None,
 ) -> NodeReport:
     """Run one node to the end of its replay (or, without replay, until the clock says
     shutdown). Sharing goes on for ``linger_s`` afterwards, and until ``before_close``
-    returns (e.g. a barrier all nodes reach), so allies catch up before it stops."""
+    returns (e.g. a barrier all nodes reach), so allies catch up before it stops.
+    ``metrics`` (``--metrics-port``) is told of the pipeline's stages and recorder."""
     nation = check_nation(options.nation)
+    check_roles(options)
+    owner = options.owns_nation
     loaded = load_scenario(options.scenario)
     # A node is never a simulation (RunMode.LIVE): only enrolled people decide.
     built = build_stages(loaded, seed=options.seed, sectors=options.sectors, nation=nation)
-    run_stages: list[Stage] = list(stages) if stages is not None else list(built.stages)
+    run_stages: list[Stage] = (
+        list(stages)
+        if stages is not None
+        else node_stages(built.stages, loaded, options.sectors, owner)
+    )
     streams = federation_streams(nation, options.replicas)
     if not options.alliance:
         streams = streams[:-1]  # no hub: no import stream
@@ -111,14 +214,15 @@ async def run_node(
     # again with the same command goes on where it stopped. Sharing's are kept across
     # runs (what allies send between two runs is admitted by the next); the pipeline's
     # are the run's (its command's) and removed when the run ends.
-    owner = f"{nation}-{'-'.join(options.sectors) or 'all'}"
-    run_consumers = f"{owner}-{identity}"
+    consumers = f"{nation}-{'-'.join(options.sectors) or 'all'}"
+    run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
         streams,
         domain=options.domain,
-        durable_prefix=f"{owner}-share",
-        read_filters=sector_filters(nation, options.sectors) if options.sectors else None,
+        durable_prefix=f"{consumers}-share",
+        # A sector node reads its sectors and the clock only; the owner reads the nation.
+        read_filters=None if owner else sector_filters(nation, options.sectors),
         name=f"hotzone-node-{nation}",
         # A node without replay publishes only what its stages make from their inputs:
         # confirmed once per input instead of once each (a replay's inputs and clock
@@ -129,7 +233,7 @@ async def run_node(
         tls_ca=options.tls_ca,
     )
     store = open_store(options.store_path)
-    if built.response is not None and stages is None:
+    if built.response is not None and stages is None and owner:
         restore_from_store(built.response, store)  # a restarted node's c2 goes on
     stop = asyncio.Event()
     stop_recording = asyncio.Event()
@@ -163,6 +267,8 @@ async def run_node(
             # c2 goes on from its store (its audit chain, restore_from_store above); the
             # other stages rebuild their state from what they handled before a restart.
             stage_service.rebuild_from_log = stage_service.stage.name != "c2"
+        if metrics is not None:
+            metrics.watch_pipeline(pipeline)
         if options.replay:
             pipeline.run_id, pipeline.resume_after = await replay_position(
                 bus, nation, f"{nation}-{identity}"
@@ -194,7 +300,11 @@ async def run_node(
         await asyncio.gather(*recording_tasks, return_exceptions=True)
         await bus.close()
         store.close()
-    report = NodeReport(nation=nation, progress=progress)
+    report = NodeReport(nation=nation, progress=progress, role=node_role(options))
+    for stage_service in pipeline.services:
+        if stage_service.stage.name == TRACKING_STAGE:
+            received = stage_service.counters.received
+            report.tracked = received["Detection"] + received["Report"]
     for service in sharing:
         if isinstance(service, ShareExporter):
             report.shared_out = dict(service.counters.by_recipient)
@@ -211,6 +321,7 @@ def run_identity(options: NodeOptions) -> str:
         options.nation,
         options.scenario,
         options.sectors,
+        options.owns_nation,
         options.alliance,
         options.replay,
         options.seed,
@@ -242,5 +353,7 @@ async def _serve(pipeline: Pipeline) -> PipelineProgress:
     """Run the stage services and the recorder until a shutdown tick arrives."""
     services: list[StageService | RecorderService] = [*pipeline.services, pipeline.recorder]
     await asyncio.gather(*(service.run() for service in services))
+    pipeline.progress.recorded = pipeline.recorder.recorded
+    pipeline.progress.dead_letters = pipeline.recorder.dead_letters
     pipeline.progress.finished = True
     return pipeline.progress

@@ -5,7 +5,8 @@ mailed or archived: a map snapshot (truth, tracks, borders, assets), a timeline 
 detections, tracks, alerts, decisions and orders, OSPA/GOSPA over time
 (`hotzone.fusion.metrics.set_distance`), the classification confusion matrix (latest
 assessment of each confirmed track against the nearest true object), time to decision per
-proposal and the leakers (hostile true objects that came within a defended asset's radius).
+proposal and the leakers (hostile air objects that came within a defended asset's radius,
+the same count as ``summary.md``: both use `hotzone.runtime.run_report.leakers`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from hotzone.fusion.metrics import set_distance
 from hotzone.geo.frames import LocalFrame
 from hotzone.runtime.run_folders import run_file
+from hotzone.runtime.run_report import leakers
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
@@ -33,7 +35,6 @@ from hotzone.types import (
     Decision,
     Detection,
     Proposal,
-    StandardIdentity,
     TaskOrder,
     Track,
     TrackStatus,
@@ -232,22 +233,6 @@ def _confusion_section(messages: list[AnyMessage], truth: list[TruthState]) -> s
     )
 
 
-def leakers(scenario: Scenario, truth: list[TruthState]) -> list[str]:
-    """Hostile true objects that came within a defended asset's radius."""
-    reached: set[str] = set()
-    hostile = [t for t in truth if t.affiliation == StandardIdentity.HOSTILE]
-    for asset in scenario.defended_assets:
-        if not hostile:
-            break
-        centre = asset.position
-        frame = LocalFrame(centre.lat_deg, centre.lon_deg, float(centre.altitude))
-        offsets = _enu(frame, [t.position for t in hostile])
-        horizontal = np.hypot(offsets[:, 0], offsets[:, 1])
-        for index in np.flatnonzero(horizontal <= float(asset.radius)):
-            reached.add(hostile[int(index)].target_id)
-    return sorted(reached)
-
-
 def _response_section(
     scenario: Scenario, messages: list[AnyMessage], truth: list[TruthState]
 ) -> str:
@@ -281,8 +266,8 @@ def _response_section(
     reached = leakers(scenario, truth)
     named = html.escape(", ".join(reached) or "none")
     return (
-        f"<p>Proposals: {len(proposals)}; orders: {len(ordered)}; leakers (hostile objects "
-        f"that reached a defended asset): {len(reached)} ({named}).</p>"
+        f"<p>Proposals: {len(proposals)}; orders: {len(ordered)}; leakers (hostile air "
+        f"objects that reached a defended asset): {len(reached)} ({named}).</p>"
         "<table><tr><th>proposal</th><th>track</th><th>effector</th><th>effect</th>"
         f"<th>decisions</th><th>time to decision</th><th>outcome</th></tr>{''.join(rows)}</table>"
     )

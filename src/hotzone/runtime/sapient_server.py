@@ -16,6 +16,11 @@ Speaks BSI Flex 335 v2.0 over TCP (length-prefixed protobuf, `hotzone.ingest.sap
   timeout for bytes that complete no frame); a partial frame is at most the framing's
   ``max_frame_bytes``, so the server's buffers stay below max_connections × 1 MiB
   (64 MiB by default) whatever clients send; refusals and closings are counted;
+- optionally over TLS (``tls``), with client certificates required when the context asks
+  for them (mutual TLS: ``verify_mode = CERT_REQUIRED`` and the clients' CA loaded): the
+  handshake comes after the connection limits, within ``frame_timeout_s``, and a client
+  that fails it is closed and counted (``connections_refused_tls``) before any of its
+  bytes reach the decoder;
 - a `SapientListener` (the effector gateway, `hotzone.runtime.effectors.sapient`) may refuse
   a registration (``admit``) and sees every accepted frame of a registered node and every
   disconnection, so it can follow the tasks it sent.
@@ -27,10 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from hotzone.ingest.sapient import messages as sapient_messages
@@ -50,6 +57,21 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5020
 #: An Error quotes the offending packet; a huge one is cut to this many bytes.
 MAX_QUOTED_PACKET_BYTES = 4096
+
+
+def server_tls_context(
+    certificate: Path, key: Path, client_ca: Path | None = None
+) -> ssl.SSLContext:
+    """TLS for the SAPIENT port: this node's certificate and key (PEM) and, with
+    ``client_ca``, client certificates signed by it required of every sensor and effector
+    (mutual TLS). TLS 1.2 at least."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class SapientServerError(RuntimeError):
@@ -92,8 +114,11 @@ class SapientServer:
         decoder_factory: Callable[[], SapientDecoder] = SapientDecoder,
         listener: SapientListener | None = None,
         limits: ConnectionLimits | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.publisher = publisher
+        #: TLS on the port; mutual when the context requires client certificates.
+        self.tls = tls
         # Sensors report at least every few seconds (status reports): a minute of silence
         # is a dead or hostile connection.
         self.limits = limits or ConnectionLimits(idle_timeout_s=120.0, frame_timeout_s=30.0)
@@ -166,6 +191,10 @@ class SapientServer:
         if not self._admission.admit(writer):
             writer.close()
             return
+        if self.tls is not None and not await self._handshake(writer):
+            self._admission.leave(writer)
+            writer.close()
+            return
         decoder = self.decoder_factory()
         self.counters.connections += 1
         self._connections.add(writer)
@@ -187,6 +216,7 @@ class SapientServer:
                     break
                 received_at = datetime.now(UTC)
                 self.publisher.counters.chunks += 1
+                self.publisher.counters.bytes += len(chunk)
                 outcomes, bad_length = decoder.feed_frames(chunk, received_at)
                 if outcomes:
                     last_frame = loop.time()
@@ -209,6 +239,17 @@ class SapientServer:
         finally:
             self._admission.leave(writer)
             await self._disconnected(writer, nodes)
+
+    async def _handshake(self, writer: asyncio.StreamWriter) -> bool:
+        """TLS on an accepted connection; False (counted) for a client that fails it, e.g.
+        without a certificate signed by the clients' CA when one is required."""
+        assert self.tls is not None
+        try:
+            await writer.start_tls(self.tls, ssl_handshake_timeout=self.limits.frame_timeout_s)
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError):
+            self.publisher.counters.connections_refused_tls += 1
+            return False
+        return True
 
     def _registration_refusals(
         self, writer: asyncio.StreamWriter, node_id: str, outcome: FrameOutcome

@@ -14,13 +14,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from time import process_time
+from time import perf_counter, process_time
 from typing import Protocol
 
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
 from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
 from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
@@ -64,6 +65,8 @@ class ServiceCounters:
     steps: int = 0
     step_seconds: float = 0.0
     """Processor time spent in the stage's own step, to show where a run's time goes."""
+    step_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Wall time of each step and the publishing of its outputs (``/metrics``)."""
 
 
 def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
@@ -104,9 +107,12 @@ class StageService:
         self.rebuild_from_log = True
         self.rebuilt_messages = 0
         self._id_scope = stage.name
+        #: The service's subscription while it runs (its queue depth is on ``/metrics``).
+        self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
+        self.subscription = subscription
         # Output ids name the consumer too: sector nodes step on the same ticks, and each
         # node's outputs are its own (a durable consumer's name is the same after a restart).
         self._id_scope = str(getattr(subscription, "consumer", self.stage.name))
@@ -161,13 +167,14 @@ class StageService:
         self, posix_time: float, window: list[AnyMessage], tick_id: str | None, publish: bool
     ) -> None:
         time = datetime.fromtimestamp(posix_time, UTC)
-        started = process_time()
+        started, started_wall = process_time(), perf_counter()
         outputs = self.stage.step(time, window)
         if not publish:
             return
         self.counters.steps += 1
         self.counters.step_seconds += process_time() - started
         await self._publish_all(outputs, tick_id)
+        self.counters.step_latency.observe(perf_counter() - started_wall)
 
     async def _finish(self, posix_time: float, tick_id: str | None, publish: bool) -> None:
         finish = getattr(self.stage, "finish", None)  # only stages that keep something
@@ -222,9 +229,11 @@ class RecorderService:
         self.dead_letters = 0
         self.ticks_done = 0
         self.last_tick = 0
+        self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
+        self.subscription = subscription
         acknowledge = hold_acknowledgements(subscription)
         if ready is not None:
             ready.set()

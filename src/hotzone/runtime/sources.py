@@ -17,29 +17,56 @@ import contextlib
 import os
 import socket
 import stat
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from hotzone.bus import Bus
-from hotzone.ingest.base import Decoder, DecodeResult
+from hotzone.ingest.base import Decoder, DecodeResult, reason_kind
+from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
+from hotzone.runtime.udp_receiver import UdpReceiver
 from hotzone.types import to_json
 from hotzone.types.subjects import dead_letter_subject
+
+#: Distinct dead-letter reasons counted per source; further ones count as "other", so a
+#: sender varying its garbage cannot grow the counters (or /metrics) without bound.
+MAX_REASON_KINDS = 64
 
 
 @dataclass
 class SourceCounters:
+    """What one source took in, published and refused; read by the CLI summary and
+    `hotzone.runtime.metrics`."""
+
     chunks: int = 0
+    bytes: int = 0
     messages: int = 0
     dead_letters: int = 0
+    #: Dead letters by `reason_kind`, at most `MAX_REASON_KINDS` kinds and "other".
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     connections: int = 0
+    connections_open: int = 0
     connections_refused: int = 0
+    #: Connections refused because they presented no valid client certificate (mTLS).
+    connections_refused_tls: int = 0
     closed_idle: int = 0
     closed_slow: int = 0
     datagrams_dropped: int = 0
+    #: Seconds from a chunk's arrival to its messages and refusals being published.
+    decode_seconds: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    def count_dead_letter(self, reason: str) -> None:
+        self.dead_letters += 1
+        kind = reason_kind(reason)
+        reasons = self.dead_letter_reasons
+        if kind not in reasons and len(reasons) >= MAX_REASON_KINDS:
+            kind = "other"
+        reasons[kind] += 1
 
 
 @dataclass(frozen=True)
@@ -80,8 +107,12 @@ class SourcePublisher:
     async def publish_chunk(self, decoder: Decoder, data: bytes) -> int:
         """Publish what ``data`` completes; how many messages and refusals that was."""
         received_at = datetime.now(UTC)
+        started = time.perf_counter()
         self.counters.chunks += 1
-        return await self.publish_result(decoder, decoder.feed(data, received_at), received_at)
+        self.counters.bytes += len(data)
+        published = await self.publish_result(decoder, decoder.feed(data, received_at), received_at)
+        self.counters.decode_seconds.observe(time.perf_counter() - started)
+        return published
 
     async def publish_result(
         self, decoder: Decoder, result: DecodeResult, received_at: datetime
@@ -95,7 +126,7 @@ class SourcePublisher:
             decoder.source_name, received_at, self.releasability
         ):
             await self.bus.publish(subject, to_json(dead_letter))
-            self.counters.dead_letters += 1
+            self.counters.count_dead_letter(dead_letter.reason)
         return self.counters.messages + self.counters.dead_letters - before
 
     async def pump(self, decoder: Decoder, chunks: AsyncIterator[bytes]) -> None:
@@ -123,6 +154,8 @@ async def tcp_client_chunks(host: str, port: int) -> AsyncIterator[bytes]:
 
 
 class _DatagramQueue(asyncio.DatagramProtocol):
+    """Queues the datagrams of a Unix datagram socket for the event loop."""
+
     def __init__(self, queue: asyncio.Queue[bytes]) -> None:
         self.queue = queue
         self.dropped = 0
@@ -136,31 +169,16 @@ class _DatagramQueue(asyncio.DatagramProtocol):
 
 
 async def udp_chunks(
-    host: str,
-    port: int,
-    max_pending: int = 65536,
-    on_bound: Callable[[], object] | None = None,
-    counters: SourceCounters | None = None,
+    host: str, port: int, on_bound: Callable[[], object] | None = None
 ) -> AsyncIterator[bytes]:
-    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...);
-    ``on_bound`` is called once the socket is bound (senders may start). Datagrams the
-    queue had no room for are counted in ``counters.datagrams_dropped``."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
-    loop = asyncio.get_running_loop()
-    protocol = _DatagramQueue(queue)
-    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=(host, port))
-    if on_bound is not None:
-        on_bound()
-    try:
-        while True:
-            data = await queue.get()
-            if counters is not None:
-                counters.datagrams_dropped = protocol.dropped
-            yield data
-    finally:
-        if counters is not None:
-            counters.datagrams_dropped = protocol.dropped
-        transport.close()
+    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...),
+    received by a `UdpReceiver` (its thread, its accounting of drops); ``on_bound`` is
+    called once the socket is bound (senders may start)."""
+    async with UdpReceiver(host, port) as receiver:
+        if on_bound is not None:
+            on_bound()
+        async for datagram in receiver.datagrams():
+            yield datagram
 
 
 async def serve_connection(
@@ -207,11 +225,13 @@ class ConnectionAdmission:
         self.open += 1
         self._by_address[address] = here + 1
         self.counters.connections += 1
+        self.counters.connections_open = self.open
         return True
 
     def leave(self, writer: asyncio.StreamWriter) -> None:
         address = self._address(writer)
         self.open -= 1
+        self.counters.connections_open = self.open
         left = self._by_address.get(address, 1) - 1
         if left > 0:
             self._by_address[address] = left
@@ -353,7 +373,10 @@ def _remove_socket_file(path: Path) -> None:
 
 
 async def unix_datagram_chunks(
-    path: Path, terminate_lines: bool = True, max_pending: int = 65536
+    path: Path,
+    terminate_lines: bool = True,
+    max_pending: int = 65536,
+    counters: SourceCounters | None = None,
 ) -> AsyncIterator[bytes]:
     """Bind a Unix datagram socket at ``path`` and yield each datagram; runs until cancelled.
 
@@ -361,7 +384,8 @@ async def unix_datagram_chunks(
     datagram. With ``terminate_lines`` a datagram not ending in a newline gets one, because
     the datagram boundary is the record boundary: a line decoder must not join a record
     with the next datagram's. Pass ``False`` for binary formats. A stale socket file is
-    removed first and the socket file is removed on exit.
+    removed first and the socket file is removed on exit. Datagrams the queue had no room
+    for are counted in ``counters.datagrams_dropped``.
     """
     claim_unix_socket_path(path, socket.SOCK_DGRAM)
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -373,10 +397,9 @@ async def unix_datagram_chunks(
         raise
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_pending)
     loop = asyncio.get_running_loop()
+    protocol = _DatagramQueue(queue)
     try:
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _DatagramQueue(queue), sock=receiver
-        )
+        transport, _ = await loop.create_datagram_endpoint(lambda: protocol, sock=receiver)
     except BaseException:
         receiver.close()
         _remove_socket_file(path)
@@ -384,10 +407,14 @@ async def unix_datagram_chunks(
     try:
         while True:
             datagram = await queue.get()
+            if counters is not None:
+                counters.datagrams_dropped = protocol.dropped
             if terminate_lines and not datagram.endswith(b"\n"):
                 datagram += b"\n"
             yield datagram
     finally:
+        if counters is not None:
+            counters.datagrams_dropped = protocol.dropped
         transport.close()
         _remove_socket_file(path)
 

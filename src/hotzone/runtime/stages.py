@@ -23,7 +23,7 @@ from hotzone.assess.context import (
 )
 from hotzone.assess.stage import AssessmentStage
 from hotzone.c2.authority import RegistrySource
-from hotzone.c2.config import C2Spec, load_c2_spec, shipped_c2_path
+from hotzone.c2.config import C2Spec, c2_config_path, load_c2_spec
 from hotzone.c2.keys import OperatorKey, OperatorRegistry, RegistryFile
 from hotzone.c2.stage import ResponseStage
 from hotzone.c2.trust import NodeKey, node_key_for, operators_path, trusted_node_keys
@@ -102,9 +102,9 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
         for line in scenario.infrastructure
     )
     countries = {country for border in borders for country in border.countries}
-    # The alliance defends its own members; the states across the eastern border are the
-    # ones a crossing from which makes a track suspect.
-    hostile = tuple(sorted(countries & HOSTILE_STATES))
+    # Which states are hostile is the scenario's policy (its ``hostile_states``), not a
+    # constant of the code: the alliance defends its own members on every other side.
+    hostile = tuple(sorted(set(scenario.hostile_states)))
     return AssessmentContext(
         home_countries=tuple(sorted(countries - set(hostile))),
         hostile_countries=hostile,
@@ -114,14 +114,13 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
     )
 
 
-HOSTILE_STATES = frozenset({"BY", "RU"})
-
-
 def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
     """The tracker of a node owning ``sectors`` (default: the whole scenario).
 
-    Its tracks are named after the sectors it owns, so the nodes that share a nation's
-    sectors never publish the same track id; they live in the first owned sector's frame.
+    Its tracks live in the first owned sector's frame and are named after that sector
+    (``Track.sector``, their subject ``hz.{N}.trk.{sector}`` and id prefix): each sector
+    has one tracking node, so nodes that share a nation's sectors never publish the same
+    track id.
     """
     frames = scenario.sector_frames()
     unknown = [sector for sector in sectors if sector not in frames]
@@ -133,7 +132,7 @@ def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
     owned = list(sectors) or [scenario.sectors[0].name]
     stage = TrackingStage(
         frame=frames[owned[0]] if sectors else scenario.frame,
-        sector="+".join(owned),
+        sector=owned[0],
         confirmed_only=True,
         releasability=scenario.releasability,
     )
@@ -225,10 +224,11 @@ def build_stages(
     run = RunStages(
         stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
     )
-    if not shipped_c2_path(scenario.name).is_file():
+    c2_path = c2_config_path(scenario)
+    if c2_path is None:
         run.response_note = f"no response stage: no c2 config for {scenario.name}"
         return run
-    spec = load_c2_spec(scenario.name)  # a malformed file is an error, never silence
+    spec = load_c2_spec(c2_path)  # a malformed file is an error, never silence
     node_key = node_key_for(nation, home)
     run.trusted_issuers = {**trusted_node_keys(home), node_key.key_id: node_key.public_raw}
     registry: RegistrySource

@@ -130,8 +130,13 @@ class ScenarioSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     description: str = ""
     step_s: PositiveSeconds = 1.0
     releasability: Releasability = "NATO"
+    # The c2 file (effectors, rules of engagement, national authority), relative to the
+    # scenario file; none: the c2 file shipped under the scenario's name, if any.
+    c2: str | None = None
     defended_assets: list[DefendedAsset] = msgspec.field(default_factory=list)
     borders: list[Border] = msgspec.field(default_factory=list)
+    # Policy, not geography: the states a border crossing from which makes a track suspect.
+    hostile_states: list[CountryCode] = msgspec.field(default_factory=list)
     jamming_areas: list[JammingAreaSpec] = msgspec.field(default_factory=list)
     cyber_attacks: list[CyberAttackSpec] = msgspec.field(default_factory=list)
     infrastructure: list[InfrastructureLine] = msgspec.field(default_factory=list)
@@ -153,6 +158,15 @@ class Scenario(ScenarioSpec, frozen=True, kw_only=True):
     @property
     def start_posix(self) -> float:
         return self.start.timestamp()
+
+    def named_c2_path(self) -> Path | None:
+        """The c2 file this scenario names (``c2:``), resolved beside the scenario file."""
+        if self.c2 is None:
+            return None
+        named = Path(self.c2)
+        if named.is_absolute() or self.source_path is None:
+            return named
+        return Path(self.source_path).parent / named
 
     def sector_frames(self) -> dict[str, LocalFrame]:
         return {

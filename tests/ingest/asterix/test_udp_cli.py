@@ -33,7 +33,7 @@ def test_a_cut_datagram_is_refused_alone_and_the_next_one_decodes(
     whole = golden_payloads("cat062cat065.raw")[0]
     cut = whole[:40]
     # What the library makes of the whole datagram, framed on its own.
-    options = DecoderOptions(extra={"framing": "datagram"})
+    options = DecoderOptions(framing="datagram")
     expected = decoder_factories()["asterix"](options).feed(whole, datetime.now(UTC))
     expected_reports = sum(isinstance(m, Report) for m in expected.messages)
     assert expected_reports > 0 and not expected.rejected

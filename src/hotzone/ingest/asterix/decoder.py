@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from hotzone.ingest.asterix import cat021, cat034, cat048, cat062, cat065
 from hotzone.ingest.asterix.datablock import (
@@ -42,12 +42,17 @@ from hotzone.ingest.asterix.mapping import (
     cat065_to_event,
 )
 from hotzone.ingest.asterix.sites import SiteTable
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
+from hotzone.ingest.base import (
+    Decoder,
+    DecodeResult,
+    DecoderOptions,
+    Framing,
+    IngestError,
+    Rejected,
+)
 from hotzone.ingest.pcap import PcapStreamReader, is_capture_start, udp_payload
-from hotzone.ingest.registry import DecoderOptions
 from hotzone.types import AnyMessage
 
-Framing = Literal["stream", "datagram"]
 MAX_BLOCK_LENGTH = 65535
 
 
@@ -143,19 +148,11 @@ class AsterixDecoder(Decoder):
 
     @classmethod
     def from_options(cls, options: DecoderOptions) -> AsterixDecoder:
-        """Factory for the registry: sites from ``options.sensors_file``; framing from
-        ``options.extra["framing"]`` ("stream", the default, or "datagram")."""
+        """Factory for the registry: sites from ``options.sensors_file``, its framing."""
         sites = SiteTable.from_file(options.sensors_file) if options.sensors_file else None
-        framing_name = options.extra.get("framing", "stream")
-        if framing_name == "stream":
-            framing: Framing = "stream"
-        elif framing_name == "datagram":
-            framing = "datagram"
-        else:
-            raise ValueError(f"asterix framing {framing_name!r}: expected stream or datagram")
         return cls(
             sites,
-            framing=framing,
+            framing=options.framing,
             source_id=options.source_id,
             sector=options.sector,
             releasability=options.releasability,

@@ -17,8 +17,7 @@ from datetime import datetime
 
 from google.protobuf.message import DecodeError
 
-from hotzone.ingest.base import Decoder, DecodeResult, IngestError, Rejected
-from hotzone.ingest.registry import DecoderOptions
+from hotzone.ingest.base import Decoder, DecodeResult, DecoderOptions, IngestError, Rejected
 from hotzone.ingest.sapient import mapping
 from hotzone.ingest.sapient.framing import DEFAULT_MAX_FRAME_BYTES, BadFrameLength, FrameSplitter
 from hotzone.ingest.sapient.mapping import NodeContext, Uncertainty

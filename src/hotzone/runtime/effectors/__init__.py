@@ -6,3 +6,5 @@ lifecycle events, timeouts and alerts), `service` runs the gateways on the bus, 
 reads which interface and address each effector has; one module per interface:
 `sapient` (BSI Flex 335 v2.0) and `mavlink` (MAVLink 2).
 """
+
+__all__: list[str] = ["base", "config", "mavlink", "sapient", "service"]

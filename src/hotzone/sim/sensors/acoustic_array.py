@@ -11,31 +11,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
 from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
 from hotzone.sim.sensors.common import (
     class_mask,
-    grid_times,
     local_geometry,
     logistic_falloff,
-    site_for,
 )
 from hotzone.sim.sensors.config import AcousticArrayConfig
 from hotzone.sim.truth import FloatArray, TruthBatch
 
 
-class AcousticArrayModel(SensorModel):
+class AcousticArrayModel(GriddedSensorModel):
     """Azimuth-only detections of audible targets."""
 
     def __init__(self, config: AcousticArrayConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.update_interval_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.update_interval_s, start, end)
 
     def detection_probability(self, range_m: FloatArray) -> FloatArray:
         config = self.config

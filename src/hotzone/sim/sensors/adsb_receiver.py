@@ -20,16 +20,14 @@ from datetime import timedelta
 
 import numpy as np
 
-from hotzone.sim.sensors.base import JammingArea, SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import GriddedSensorModel, JammingArea, SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
     IndexArray,
     above_radio_horizon,
     geo_point,
-    grid_times,
     local_enu_velocity,
     local_geometry,
     offset_geodetic,
-    site_for,
     surface_distance_m,
     utc_from_posix,
 )
@@ -88,20 +86,14 @@ def jamming_degradation(
     return degradation
 
 
-class AdsbReceiverModel(SensorModel):
+class AdsbReceiverModel(GriddedSensorModel):
     """ADS-B position reports with NIC/NACp/SIL, degraded inside GNSS jamming."""
 
     def __init__(self, config: AdsbReceiverConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.update_interval_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
         self.jamming_areas = context.jamming_areas
-        self._anchor = context.start.timestamp()
         self._schedule = TransmitterSchedule()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.update_interval_s, start, end)
 
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config

@@ -16,7 +16,6 @@ import numpy as np
 
 from hotzone.sim.sensors.base import SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
-    above_radio_horizon,
     diagonal,
     utc_from_posix,
     wrap_degrees,
@@ -26,7 +25,6 @@ from hotzone.sim.sensors.radar import (
     RotatingRadarModel,
     beam_geometry,
     clutter_snr,
-    coverage_mask,
     volume_clutter,
 )
 from hotzone.sim.truth import FloatArray, TruthBatch
@@ -50,20 +48,8 @@ class AirSurveillanceRadarModel(RotatingRadarModel):
         enu = frame.ecef_to_enu(np.asarray(truth.ecef_m, dtype=np.float64).reshape(-1, 3))
         velocity = np.asarray(truth.velocity_ecef_mps, dtype=np.float64).reshape(-1, 3)
         offsets, geometry = beam_geometry(enu, velocity @ frame.rotation.T, config.scan_period_s)
-        visible = coverage_mask(
-            geometry,
-            config.min_range_m,
-            config.max_range_m,
-            config.min_elevation_deg,
-            config.max_elevation_deg,
-            config.azimuth_center_deg,
-            config.azimuth_width_deg,
-        ) & above_radio_horizon(
-            config.height_m,
-            truth.height_m + geometry.velocity_enu_mps[:, 2] * offsets,
-            geometry.ground_range_m,
-            config.refraction_k_factor,
-        )
+        # Where the target is when the beam passes it, not at the scan's start.
+        visible = self.visible(geometry, truth.height_m + geometry.velocity_enu_mps[:, 2] * offsets)
         rcs = np.asarray(truth.rcs_dbsm, dtype=np.float64)
         snr = self.radar_equation.snr(geometry.range_m, rcs)
         pd = self.radar_equation.detection_probability(geometry.range_m, rcs)

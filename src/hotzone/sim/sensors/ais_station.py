@@ -15,16 +15,14 @@ from datetime import timedelta
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
     KNOT_MPS,
     geo_point,
-    grid_times,
     horizontal_speed_mps,
     local_enu_velocity,
     local_geometry,
     offset_geodetic,
-    site_for,
     utc_from_posix,
 )
 from hotzone.sim.sensors.config import AisStationConfig
@@ -33,19 +31,13 @@ from hotzone.sim.truth import FloatArray, TruthBatch
 from hotzone.types import Report, ReportSource, TargetClass
 
 
-class AisStationModel(SensorModel):
+class AisStationModel(GriddedSensorModel):
     """AIS position reports at speed-dependent class A intervals."""
 
     def __init__(self, config: AisStationConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.tick_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
         self._schedule = TransmitterSchedule()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.tick_s, start, end)
 
     def reporting_interval_s(self, speed_mps: FloatArray) -> FloatArray:
         """Class A reporting interval for each speed over ground."""

@@ -17,6 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from hotzone.geo import LocalFrame
+from hotzone.sim.sensors.common import PlacedSensorConfig, SensorSite, grid_times, site_for
 from hotzone.sim.truth import FloatArray, TruthBatch
 from hotzone.types import Detection, Event, GeoPoint, Report
 
@@ -73,3 +74,30 @@ class SensorModel(ABC):
     @abstractmethod
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         """Messages this sensor emits for the truth at one of its observation times."""
+
+
+class GriddedSensorModel(SensorModel):
+    """A sensor on a site that observes on a fixed grid of times from the run's start.
+
+    Every ground, radar and receiver model is one: the site, id, position and the time grid
+    live here once; a subclass says how often (``interval_s``) and what it sees.
+    """
+
+    site: SensorSite
+
+    def __init__(
+        self,
+        config: PlacedSensorConfig,
+        context: SensorContext,
+        interval_s: float,
+        offset_s: float = 0.0,
+    ) -> None:
+        self.site = site_for(config, context)
+        self.sensor_id = config.id
+        self.position = self.site.position
+        self._anchor = context.start.timestamp() + offset_s
+        self._interval_s = interval_s
+
+    def observation_times(self, start: float, end: float) -> FloatArray:
+        """The grid's times in [start, end)."""
+        return grid_times(self._anchor, self._interval_s, start, end)

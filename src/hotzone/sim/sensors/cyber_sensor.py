@@ -12,24 +12,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import CyberAttack, SensorContext, SensorModel, SensorOutput
-from hotzone.sim.sensors.common import grid_times, site_for, utc_from_posix
+from hotzone.sim.sensors.base import CyberAttack, GriddedSensorModel, SensorContext, SensorOutput
+from hotzone.sim.sensors.common import utc_from_posix
 from hotzone.sim.sensors.config import CyberSensorConfig
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Event, EventKind, GeoPoint
 
 BENIGN_ALERT_CATEGORIES = ("port_scan", "policy_violation", "failed_login", "dns_anomaly")
 
 
-class CyberSensorModel(SensorModel):
+class CyberSensorModel(GriddedSensorModel):
     """Cyber alerts about sensor sites."""
 
     def __init__(self, config: CyberSensorConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.poll_interval_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
         monitored = set(config.monitored_sensor_ids or context.sensor_sites)
         self._attacks = tuple(
             attack
@@ -38,9 +35,6 @@ class CyberSensorModel(SensorModel):
         )
         self._monitored = tuple(sorted(monitored))
         self._sites = dict(context.sensor_sites)
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.poll_interval_s, start, end)
 
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config

@@ -11,32 +11,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
 from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
 from hotzone.sim.sensors.common import (
     above_radio_horizon,
-    grid_times,
     in_azimuth_sector,
     local_geometry,
-    site_for,
 )
 from hotzone.sim.sensors.config import EoIrCameraConfig
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import TargetClass
 
 
-class EoIrCameraModel(SensorModel):
+class EoIrCameraModel(GriddedSensorModel):
     """Bearing (azimuth, elevation) detections with a confusable class hint."""
 
     def __init__(self, config: EoIrCameraConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.frame_interval_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.frame_interval_s, start, end)
 
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config

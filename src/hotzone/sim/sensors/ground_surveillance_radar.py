@@ -19,7 +19,6 @@ import numpy as np
 
 from hotzone.sim.sensors.base import SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
-    above_radio_horizon,
     diagonal,
     utc_from_posix,
     wrap_degrees,
@@ -30,7 +29,6 @@ from hotzone.sim.sensors.radar import (
     area_clutter,
     beam_geometry,
     clutter_snr,
-    coverage_mask,
 )
 from hotzone.sim.truth import FloatArray, TruthBatch
 from hotzone.types import Detection, MeasurementKind
@@ -64,17 +62,7 @@ class GroundSurveillanceRadarModel(RotatingRadarModel):
         enu = frame.ecef_to_enu(np.asarray(truth.ecef_m, dtype=np.float64).reshape(-1, 3))
         velocity = np.asarray(truth.velocity_ecef_mps, dtype=np.float64).reshape(-1, 3)
         offsets, geometry = beam_geometry(enu, velocity @ frame.rotation.T, config.scan_period_s)
-        visible = coverage_mask(
-            geometry,
-            config.min_range_m,
-            config.max_range_m,
-            config.min_elevation_deg,
-            config.max_elevation_deg,
-            config.azimuth_center_deg,
-            config.azimuth_width_deg,
-        ) & above_radio_horizon(
-            config.height_m, truth.height_m, geometry.ground_range_m, config.refraction_k_factor
-        )
+        visible = self.visible(geometry, truth.height_m)
         rcs = np.asarray(truth.rcs_dbsm, dtype=np.float64)
         pd = self.detection_probability(geometry.range_m, rcs, geometry.radial_velocity_mps)
         detected = visible & (rng.random(truth.size) < pd)

@@ -10,31 +10,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
 from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
 from hotzone.sim.sensors.common import (
     above_radio_horizon,
     class_mask,
-    grid_times,
     local_geometry,
-    site_for,
 )
 from hotzone.sim.sensors.config import PassiveRfDetectorConfig
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 
 
-class PassiveRfDetectorModel(SensorModel):
+class PassiveRfDetectorModel(GriddedSensorModel):
     """Bearing-only detections of emitting targets."""
 
     def __init__(self, config: PassiveRfDetectorConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.update_interval_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.update_interval_s, start, end)
 
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config

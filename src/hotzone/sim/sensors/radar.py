@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext
 from hotzone.sim.sensors.common import (
     MEAN_EARTH_RADIUS_M,
     LocalGeometry,
+    above_radio_horizon,
     geometry_from_enu,
-    grid_times,
     in_azimuth_sector,
-    site_for,
 )
 from hotzone.sim.sensors.config import AirSurveillanceRadarConfig, GroundSurveillanceRadarConfig
 from hotzone.sim.truth import BoolArray, FloatArray
@@ -180,7 +179,7 @@ def coverage_mask(
     return mask
 
 
-class RotatingRadarModel(SensorModel):
+class RotatingRadarModel(GriddedSensorModel):
     """What every scanning radar shares: its site, its radar equation and its scan clock."""
 
     config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig
@@ -190,18 +189,27 @@ class RotatingRadarModel(SensorModel):
         config: AirSurveillanceRadarConfig | GroundSurveillanceRadarConfig,
         context: SensorContext,
     ) -> None:
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
+        # Scan start times: the beam points north at each of them.
+        super().__init__(config, context, config.scan_period_s, config.scan_offset_s)
         self.radar_equation = RadarEquation(
             pd_reference=config.pd_reference,
             reference_range_m=config.reference_range_m,
             reference_rcs_dbsm=config.reference_rcs_dbsm,
             false_alarm_probability=config.false_alarm_probability,
         )
-        self._anchor = context.start.timestamp() + config.scan_offset_s
-        self._scan_period_s = config.scan_period_s
 
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        """Scan start times: the beam points north at each of them."""
-        return grid_times(self._anchor, self._scan_period_s, start, end)
+    def visible(self, geometry: LocalGeometry, target_height_m: FloatArray) -> BoolArray:
+        """Targets inside the radar's coverage volume and above its radio horizon."""
+        config = self.config
+        in_coverage = coverage_mask(
+            geometry,
+            config.min_range_m,
+            config.max_range_m,
+            config.min_elevation_deg,
+            config.max_elevation_deg,
+            config.azimuth_center_deg,
+            config.azimuth_width_deg,
+        )
+        return in_coverage & above_radio_horizon(
+            config.height_m, target_height_m, geometry.ground_range_m, config.refraction_k_factor
+        )

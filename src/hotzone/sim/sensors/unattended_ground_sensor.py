@@ -12,26 +12,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hotzone.sim.sensors.base import SensorContext, SensorModel, SensorOutput
-from hotzone.sim.sensors.common import class_mask, grid_times, site_for, utc_from_posix
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
+from hotzone.sim.sensors.common import class_mask, utc_from_posix
 from hotzone.sim.sensors.config import UnattendedGroundSensorConfig
-from hotzone.sim.truth import FloatArray, TruthBatch
+from hotzone.sim.truth import TruthBatch
 from hotzone.types import Event, EventKind, TargetClass
 
 
-class UnattendedGroundSensorModel(SensorModel):
+class UnattendedGroundSensorModel(GriddedSensorModel):
     """Proximity events on entry into the detection radius."""
 
     def __init__(self, config: UnattendedGroundSensorConfig, context: SensorContext) -> None:
+        super().__init__(config, context, config.sample_period_s)
         self.config = config
-        self.site = site_for(config, context)
-        self.sensor_id = config.id
-        self.position = self.site.position
-        self._anchor = context.start.timestamp()
         self._inside: frozenset[str] = frozenset()
-
-    def observation_times(self, start: float, end: float) -> FloatArray:
-        return grid_times(self._anchor, self.config.sample_period_s, start, end)
 
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config

@@ -139,6 +139,9 @@ export function createDecider(page) {
     const words = [];
     if (mode) words.push(String(mode).toUpperCase());
     if (state.status && !state.status.live) words.push("REPLAY · read-only");
+    // A run without c2 (no c2 config) proposes nothing; the page says so instead of
+    // leaving an operator to wait for proposals that cannot come.
+    if (state.status?.response_stage) words.push("NO RESPONSE STAGE");
     banner.textContent = words.join(" · ");
     banner.dataset.mode = mode || "";
     banner.className = `mode-banner mode-${mode || "unknown"}` + (words.length ? "" : " hidden");
@@ -147,6 +150,7 @@ export function createDecider(page) {
       exercise: "an exercise: simulated feed, real people decide",
       live: "LIVE: real sensors, real effectors",
     }[mode] || "";
+    if (state.status?.response_stage) banner.title = [banner.title, state.status.response_stage].filter(Boolean).join("; ");
 
     const abort = $("abort-banner");
     if (aborted()) {
