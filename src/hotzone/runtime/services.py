@@ -234,6 +234,7 @@ class RecorderService:
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
         self.subscription = subscription
+        holding = hasattr(subscription, "hold_acks")
         acknowledge = hold_acknowledgements(subscription)
         if ready is not None:
             ready.set()
@@ -251,12 +252,19 @@ class RecorderService:
                 self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
                 continue
             if self.skip and any(subject_matches(p, bus_message.subject) for p in self.skip):
+                if holding and getattr(subscription, "pending", 1) == 0:
+                    self._flush(batch)
+                    batch = []
+                    await acknowledge()
                 continue
             message = decode_or_dead_letter(bus_message, "recorder")
             if isinstance(message, DeadLetter):
                 self.dead_letters += 1
             batch.append((bus_message.subject, message))
-            if len(batch) >= self.batch_size:
+            # A subscription that holds acknowledgements waits for them: write what there
+            # is when nothing more has arrived, not only at the next tick.
+            idle = holding and getattr(subscription, "pending", 1) == 0
+            if len(batch) >= self.batch_size or idle:
                 self._flush(batch)
                 batch = []
                 await acknowledge()
