@@ -110,31 +110,36 @@ async def _killed_and_restarted(directory: Path) -> None:
         pl_log, lt_log = directory / "pl.log", directory / "lt.log"
         lt_node = start(lithuania, lt_log)
         pl_node = start(poland, pl_log)
-        await asyncio.sleep(9.0)  # PL well into its replay, copies flowing to LT
-        kill(pl_node)
-        await asyncio.sleep(1.0)
-        pl_node = start(poland, pl_log)  # the same command
-        await asyncio.sleep(5.0)
-        kill(lt_node)
-        await asyncio.sleep(1.0)
-        lt_node = start(lithuania, lt_log)
-        finish(pl_node, pl_log)
-
-        # What PL released to LT, and what reached LT's log.
-        families = [f"hz.PL.{family}" for family in SHARED_FAMILIES]
-        released = [
-            payload
-            for _, payload in await read_stream(buses["PL"], "HZ_PL", families)
-            if releasable_to(str(from_json(payload).releasability), "LT")
-        ]
-        started = time.monotonic()
-        while True:
-            admitted = await read_stream(buses["LT"], "HZ_LT", ["hz.LT.ally.PL.>"])
-            if len(admitted) >= len(released) or time.monotonic() - started > 120:
-                break
+        try:
+            await asyncio.sleep(9.0)  # PL well into its replay, copies flowing to LT
+            kill(pl_node)
             await asyncio.sleep(1.0)
-        await buses["LT"].publish("hz.LT.clock", encode_tick(0.0), {"kind": SHUTDOWN})
-        finish(lt_node, lt_log)
+            pl_node = start(poland, pl_log)  # the same command
+            await asyncio.sleep(5.0)
+            kill(lt_node)
+            await asyncio.sleep(1.0)
+            lt_node = start(lithuania, lt_log)
+            finish(pl_node, pl_log)
+
+            # What PL released to LT, and what reached LT's log.
+            families = [f"hz.PL.{family}" for family in SHARED_FAMILIES]
+            released = [
+                payload
+                for _, payload in await read_stream(buses["PL"], "HZ_PL", families)
+                if releasable_to(str(from_json(payload).releasability), "LT")
+            ]
+            started = time.monotonic()
+            while True:
+                admitted = await read_stream(buses["LT"], "HZ_LT", ["hz.LT.ally.PL.>"])
+                if len(admitted) >= len(released) or time.monotonic() - started > 120:
+                    break
+                await asyncio.sleep(1.0)
+            await buses["LT"].publish("hz.LT.clock", encode_tick(0.0), {"kind": SHUTDOWN})
+            finish(lt_node, lt_log)
+        finally:  # nothing left running, whatever happened
+            for node in (pl_node, lt_node):
+                if node.poll() is None:
+                    kill(node)
         detections = await read_stream(buses["PL"], "HZ_PL", ["hz.PL.det.>"])
         pl_tracks = await read_stream(buses["PL"], "HZ_PL", ["hz.PL.trk.>"])
         for bus in (hub, *buses.values()):
