@@ -13,9 +13,17 @@
    tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
    processes and no more with four. docs/federation.md has figures and their reading.
 
+3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
+   nations (hub + one server per nation, accounts, credentials and TLS as ``federation
+   config`` writes them, all on this machine), for ``NATO`` and ``REL`` items, addressed
+   once per ally (as before) and once per hop (``NATO`` on ``hz.share.NATO.{origin}``):
+   servers' processor time, messages and bytes stored at each hop, and latency from PL's
+   publish to each ally's log.
+
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
+    .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import multiprocessing
 import os
 import statistics
@@ -39,17 +48,30 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.federation.helpers import EPOCH, EchoTracker, connect_federation, detection
-from tests.federation.servers import running_federation, running_standalone
+from tests.federation.helpers import EPOCH, EchoTracker, alert, connect_federation, detection
+from tests.federation.servers import (
+    RunningFederation,
+    running_federation,
+    running_standalone,
+    wait_for_leaves,
+)
 
 from hotzone.bus import NatsBus, nation_streams
-from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
+from hotzone.commands.common import comma_list
+from hotzone.runtime.federation import (
+    ShareExporter,
+    ShareImporter,
+    federation_streams,
+    hub_streams,
+)
 from hotzone.runtime.node import sector_filters
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import tracking_stage
+from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import load_scenario
 from hotzone.types import (
+    Alert,
     Detection,
     GeoPoint,
     MeasurementKind,
@@ -491,6 +513,271 @@ def _print_latencies(samples: int, rounds: int) -> None:
     print(f"accounts + TLS / open: p50 {secure50 / open50:.2f}x, p99 {secure99 / open99:.2f}x")
 
 
+ALLIANCE = comma_list(
+    "PL,LT,RO,LV,EE,DE,US,GB,AL,BE,BG,CA,HR,CZ,DK,FI,FR,GR,HU,IS,IT,LU,ME,NL,MK,NO,PT,SK,SI,ES,SE,TR"
+)
+"""The 32 members, the first 3 and 8 of them the smaller alliances measured."""
+ALLIANCE_SIZES = (3, 8, 32)
+REL_LABEL = "REL PL LT RO"
+"""A REL item of PL to two allies (in every alliance measured)."""
+
+
+@dataclass
+class ShareCost:
+    """What ``items`` items of one label, addressed one way, cost in one alliance."""
+
+    nations: int
+    label: str
+    once_per_hop: bool
+    items: int
+    server_cpu_s: dict[str, float]  # "origin", "hub", "allies": processor seconds used
+    idle_cpu_s: dict[str, float]  # what the same servers use idle in the same time
+    client_cpu_s: float
+    stored: dict[str, tuple[int, int]]  # hop -> (messages, bytes) added
+    deliveries_ms: list[float]
+    last_ally_ms: list[float]
+
+
+async def _hops(hub: NatsBus, buses: dict[str, NatsBus], origin: str) -> dict[str, tuple[int, int]]:
+    """Messages and bytes held at each hop: the origin's share stream, the hub's ALLIANCE,
+    and the import streams of every nation (the origin's own too)."""
+    share = (await buses[origin].jetstream.stream_info(f"HZ_{origin}_SHARE")).state
+    alliance = (await hub.jetstream.stream_info("ALLIANCE")).state
+    imports = [
+        (await bus.jetstream.stream_info(f"HZ_{nation}_IMPORT")).state
+        for nation, bus in buses.items()
+    ]
+    return {
+        "origin": (share.messages, share.bytes),
+        "hub": (alliance.messages, alliance.bytes),
+        "imports": (sum(i.messages for i in imports), sum(i.bytes for i in imports)),
+    }
+
+
+def _servers_cpu(federation: RunningFederation, origin: str = "PL") -> dict[str, float]:
+    """Processor seconds so far of the origin's server, the hub's and the allies' (all)."""
+    groups = {"origin": 0.0, "hub": 0.0, "allies": 0.0}
+    for name, process in federation.processes.items():
+        if process.process is None:
+            continue
+        group = "origin" if name == origin.lower() else "hub" if name == "hub" else "allies"
+        groups[group] += _cpu_seconds(process.process.pid)
+    return groups
+
+
+def _minus(
+    after: dict[str, float], before: dict[str, float], scale: float = 1.0
+) -> dict[str, float]:
+    return {key: (after[key] - before[key]) * scale for key in after}
+
+
+async def _alliance_costs(directory: Path, size: int, items: int, rounds: int) -> list[ShareCost]:
+    """Hub + ``size`` nation servers with accounts and TLS; PL releases ``items`` alerts
+    of each label, one at a time (each once every ally has it), addressed both ways, in
+    ``rounds`` interleaved rounds (a busy spell on the host hits every row)."""
+    nations = ALLIANCE[:size]
+    with running_federation(nations, directory, secure=True, parallel=True) as federation:
+        wait_for_leaves(federation.processes.values(), size)
+        # Share streams before the hub's sources and the hub before the import streams:
+        # a source that finds no stream retries only after a backoff of 10 s or more.
+        for nation in nations:
+            bus = await NatsBus.connect(
+                federation.url(nation),
+                nation_streams(nation, archives=False),
+                domain=nation.lower(),
+                **federation.connect_options(nation),
+            )
+            await bus.close()
+        hub = await NatsBus.connect(
+            federation.url("hub"),
+            hub_streams(nations),
+            domain="hub",
+            **federation.connect_options("hub"),
+        )
+        buses = {
+            nation: await NatsBus.connect(
+                federation.url(nation),
+                federation_streams(nation, archives=False),
+                domain=nation.lower(),
+                **federation.connect_options(nation),
+            )
+            for nation in nations
+        }
+        stop = asyncio.Event()
+        arrivals: dict[str, list[float]] = {}
+        complete: dict[str, asyncio.Event] = {}
+        wanted: dict[str, int] = {}
+
+        async def watch(nation: str) -> None:
+            watcher = await buses[nation].subscribe(f"hz.{nation}.ally.PL.alert")
+            while not stop.is_set():
+                message = await watcher.next(timeout_s=0.25)
+                if message is None:
+                    continue
+                shared = from_json(message.payload)
+                assert isinstance(shared, Alert), shared
+                key = shared.alert_id
+                arrivals[key].append(time.perf_counter())
+                if len(arrivals[key]) == wanted[key]:
+                    complete[key].set()
+
+        tasks = [asyncio.create_task(watch(nation)) for nation in nations if nation != "PL"]
+        for nation, bus in buses.items():
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(ShareImporter(bus, nation).run(ready, stop)))
+            await ready.wait()
+        serial = iter(range(10**9))
+
+        async def release(label: str, once_per_hop: bool, count: int) -> tuple[list[float], float]:
+            """PL releases ``count`` alerts one after the other; per-delivery latencies and
+            the wall time."""
+            exporter = ShareExporter(
+                buses["PL"], "PL", nations, ("alert",), nato_once_per_hop=once_per_hop
+            )
+            exporter_stop = asyncio.Event()
+            ready = asyncio.Event()
+            running = asyncio.create_task(exporter.run(ready, exporter_stop))
+            await ready.wait()
+            allies = len(recipients(label, nations, "PL"))
+            latencies = []
+            started = time.perf_counter()
+            for _ in range(count):
+                message = alert("PL", next(serial), label)
+                key = message.alert_id
+                arrivals[key], complete[key], wanted[key] = [], asyncio.Event(), allies
+                sent = time.perf_counter()
+                await buses["PL"].publish(subject_for(message, "PL"), to_json(message))
+                await asyncio.wait_for(complete[key].wait(), 120)
+                latencies += [arrived - sent for arrived in arrivals[key]]
+            elapsed = time.perf_counter() - started
+            exporter_stop.set()
+            await running
+            return latencies, elapsed
+
+        for label in ("NATO", REL_LABEL):  # sources established, code paths warm
+            for once_per_hop in (False, True):
+                await release(label, once_per_hop, 3)
+        costs = []
+        for label, once_per_hop in [
+            (label, once_per_hop)
+            for _ in range(rounds)
+            for label in ("NATO", REL_LABEL)
+            for once_per_hop in (False, True)
+        ]:
+            idle = _servers_cpu(federation)
+            await asyncio.sleep(2.0)
+            idle = _minus(_servers_cpu(federation), idle, 0.5)  # per second
+            before = await _hops(hub, buses, "PL")
+            servers, client = _servers_cpu(federation), time.process_time()
+            latencies, elapsed = await release(label, once_per_hop, items)
+            servers, client = (
+                _minus(_servers_cpu(federation), servers),
+                time.process_time() - client,
+            )
+            await asyncio.sleep(0.5)  # the origin's own NATO copies back home
+            after = await _hops(hub, buses, "PL")
+            allies = len(recipients(label, nations, "PL"))
+            costs.append(
+                ShareCost(
+                    nations=size,
+                    label=label,
+                    once_per_hop=once_per_hop,
+                    items=items,
+                    server_cpu_s=servers,
+                    idle_cpu_s={key: rate * elapsed for key, rate in idle.items()},
+                    client_cpu_s=client,
+                    stored={
+                        hop: (after[hop][0] - before[hop][0], after[hop][1] - before[hop][1])
+                        for hop in after
+                    },
+                    deliveries_ms=[latency * 1000 for latency in latencies],
+                    last_ally_ms=[
+                        max(latencies[i : i + allies]) * 1000
+                        for i in range(0, len(latencies), allies)
+                    ],
+                )
+            )
+        stop.set()
+        await asyncio.gather(*tasks)
+        for bus in (hub, *buses.values()):
+            await bus.close()
+        return costs
+
+
+def _merged(costs: list[ShareCost]) -> list[ShareCost]:
+    """One row per label and addressing: the rounds' items, times and samples together."""
+    rows: dict[tuple[str, bool], ShareCost] = {}
+    for cost in costs:
+        key = (cost.label, cost.once_per_hop)
+        if key not in rows:
+            rows[key] = cost
+            continue
+        row = rows[key]
+        rows[key] = ShareCost(
+            nations=row.nations,
+            label=row.label,
+            once_per_hop=row.once_per_hop,
+            items=row.items + cost.items,
+            server_cpu_s={k: v + cost.server_cpu_s[k] for k, v in row.server_cpu_s.items()},
+            idle_cpu_s={k: v + cost.idle_cpu_s[k] for k, v in row.idle_cpu_s.items()},
+            client_cpu_s=row.client_cpu_s + cost.client_cpu_s,
+            stored={
+                hop: (n + cost.stored[hop][0], b + cost.stored[hop][1])
+                for hop, (n, b) in row.stored.items()
+            },
+            deliveries_ms=row.deliveries_ms + cost.deliveries_ms,
+            last_ally_ms=row.last_ally_ms + cost.last_ally_ms,
+        )
+    return list(rows.values())
+
+
+def _print_alliance_costs(items: int, rounds: int) -> None:
+    # asyncio warns of every TLS connection a server closes first; dozens here.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
+    print(
+        f"cost per shared item: PL releases {items} alerts per row and round ({rounds} "
+        "interleaved rounds), one at a time (the next once every ally has it); hub + N "
+        f"nation servers with accounts and TLS on this host ({os.cpu_count()} cores); all "
+        "importers in this one process"
+    )
+    print(
+        "servers CPU: used while the row ran less what the same servers use idle in that "
+        "time (heartbeats, consumers polling), per item"
+    )
+    print(
+        "nations  label         addressing     msgs stored/item      bytes stored/item"
+        "        servers CPU ms/item     hotzone  latency ms (per delivery)  last ally"
+    )
+    print(
+        "                                      origin  hub  imports  origin    hub  imports"
+        "  origin   hub  allies  CPU ms/item     p50     p99              p50"
+    )
+    for size in ALLIANCE_SIZES:
+        with tempfile.TemporaryDirectory() as scratch:
+            costs = asyncio.run(_alliance_costs(Path(scratch) / "alliance", size, items, rounds))
+        for cost in _merged(costs):
+            per = cost.items
+            messages = [cost.stored[hop][0] / per for hop in ("origin", "hub", "imports")]
+            sizes = [cost.stored[hop][1] / per for hop in ("origin", "hub", "imports")]
+            deliveries = sorted(cost.deliveries_ms)
+            p99 = statistics.quantiles(deliveries, n=100)[98] if len(deliveries) > 1 else 0.0
+            cpu = [
+                (cost.server_cpu_s[key] - cost.idle_cpu_s[key]) / per * 1000
+                for key in ("origin", "hub", "allies")
+            ]
+            print(
+                f"{cost.nations:>7}  {cost.label:<12}  "
+                f"{'once per hop ' if cost.once_per_hop else 'per recipient'}"
+                f"  {messages[0]:6.1f} {messages[1]:4.1f} {messages[2]:8.1f}"
+                f"  {sizes[0]:6.0f} {sizes[1]:6.0f} {sizes[2]:8.0f}"
+                f"  {cpu[0]:6.2f} {cpu[1]:5.2f} {cpu[2]:7.2f}"
+                f"  {cost.client_cpu_s / per * 1000:11.2f}"
+                f"  {statistics.median(deliveries):7.1f} {p99:7.1f}"
+                f"  {statistics.median(cost.last_ally_ms):15.1f}"
+            )
+    print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-samples", type=int, default=300)
@@ -505,7 +792,13 @@ def main() -> None:
     parser.add_argument(
         "--sharing-rates", default=",".join(map(str, SHARING_RATES)), help="updates/s, a,b,c"
     )
+    parser.add_argument("--alliance-only", action="store_true")
+    parser.add_argument("--alliance-items", type=int, default=40)
+    parser.add_argument("--alliance-rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.alliance_only:
+        _print_alliance_costs(args.alliance_items, args.alliance_rounds)
+        return
     if args.sharing_only or not (args.skip_sharing or args.latency_only):
         rates = [int(rate) for rate in args.sharing_rates.split(",")]
         _print_sharing_throughput(rates, args.sharing_step_s, gap_s=4.0)

@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+from nats.js import api as js_api
+
 from hotzone.bus import NatsBus, Subscription
-from hotzone.runtime.federation import federation_streams, hub_streams
+from hotzone.runtime.federation import ShareBatch, federation_streams, hub_streams
 from hotzone.types import (
     Alert,
     AnyMessage,
@@ -124,3 +127,27 @@ class EchoTracker:
             if number % 10 == 0:
                 outputs.append(alert(message.sector, number, message.releasability))
         return outputs
+
+
+async def items_in(bus: NatsBus, stream: str, exclude_origin: str | None = None) -> int:
+    """The released items a stream of share batches holds (``exclude_origin``: but those
+    that nation released itself, its own ``NATO`` items back from the hub)."""
+    config = js_api.ConsumerConfig(
+        deliver_policy=js_api.DeliverPolicy.ALL,
+        ack_policy=js_api.AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+    )
+    info = await bus.jetstream.add_consumer(stream, config)
+    pull = await bus.jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
+    items, remaining = 0, info.num_pending
+    while remaining > 0:
+        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
+        remaining -= len(batch)
+        for message in batch:
+            if exclude_origin is not None and message.subject.split(".")[3] == exclude_origin:
+                continue
+            items += len(msgspec.msgpack.decode(message.data, type=ShareBatch).items)
+    await pull.unsubscribe()
+    await bus.jetstream.delete_consumer(stream, info.name)
+    return items

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -133,25 +135,62 @@ class BusSecurity(TypedDict, total=False):
 
 
 @contextlib.contextmanager
-def running_servers(plans: list[ServerPlan], directory: Path) -> Iterator[list[NatsServerProcess]]:
+def started(processes: list[NatsServerProcess], parallel: bool = False) -> Iterator[None]:
+    """Start every process (``parallel``: all at once, each waited for in a thread: a
+    32-nation federation starts in the time of one server), stop them all afterwards."""
+    try:
+        if parallel:
+            with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+                for future in [pool.submit(process.start) for process in processes]:
+                    future.result()
+        else:
+            for process in processes:
+                process.start()
+        yield
+    finally:
+        if parallel:
+            with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+                list(pool.map(lambda process: process.stop(), processes))
+        else:
+            for process in processes:
+                process.stop()
+
+
+def wait_for_leaves(
+    processes: Iterable[NatsServerProcess], nations: int, timeout_s: float = 60.0
+) -> None:
+    """Until the hub has logged a leaf connection from every nation's server. A stream that
+    sources across a leaf link not up yet retries only after JetStream's backoff (≈ 40 s
+    when 33 servers start together on 2 cores), so a big federation waits for this first."""
+    hub = next(process for process in processes if process.plan.name == "hub")
+    deadline = time.monotonic() + timeout_s
+    while hub.log_path.read_text().count("Leafnode connection created") < nations:
+        assert time.monotonic() < deadline, f"not every leaf connected: {hub.log_tail()}"
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def running_servers(
+    plans: list[ServerPlan], directory: Path, parallel: bool = False
+) -> Iterator[list[NatsServerProcess]]:
     binary = nats_server_binary()
     processes = [NatsServerProcess(plan, directory, binary) for plan in plans]
-    try:
-        for process in processes:
-            process.start()
+    with started(processes, parallel):
         yield processes
-    finally:
-        for process in processes:
-            process.stop()
 
 
 @contextlib.contextmanager
 def running_federation(
-    nations: list[str], directory: Path, proxied: tuple[str, ...] = (), secure: bool = False
+    nations: list[str],
+    directory: Path,
+    proxied: tuple[str, ...] = (),
+    secure: bool = False,
+    parallel: bool = False,
 ) -> Iterator[RunningFederation]:
     """A hub and one leaf server per nation; the nations in ``proxied`` reach the hub
     through a `TcpProxy` each (``federation.proxies[nation].cut()``). ``secure``: each
-    nation its account, TLS everywhere, credentials in ``federation.secrets``."""
+    nation its account, TLS everywhere, credentials in ``federation.secrets``.
+    ``parallel``: the servers start all at once."""
     plan = plan_federation(nations, directory)
     proxies: dict[str, TcpProxy] = {}
     assert plan.hub.leaf_port is not None
@@ -161,7 +200,7 @@ def running_federation(
         plan.nations[nation].hub_leaf_url = f"nats-leaf://127.0.0.1:{proxy.port}"
     secrets = secure_federation(plan, directory / "secrets") if secure else None
     try:
-        with running_servers(plan.servers, directory) as processes:
+        with running_servers(plan.servers, directory, parallel) as processes:
             yield RunningFederation(
                 plan=plan,
                 processes={p.plan.name: p for p in processes},
@@ -190,3 +229,65 @@ def running_standalone(directory: Path) -> Iterator[NatsServerProcess]:
     )
     with running_servers([plan], directory) as processes:
         yield processes[0]
+
+
+def free_port_block(count: int) -> int:
+    """A first port such that it and the ``count - 1`` after it are free now."""
+    while True:
+        base = free_port()
+        probes = []
+        try:
+            for port in range(base + 1, base + count):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+
+
+@dataclass
+class ConfiguredFederation:
+    """Servers started from the files ``hotzone federation config`` wrote."""
+
+    plan: FederationPlan
+    out: Path
+    processes: list[NatsServerProcess] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        server = self.plan.hub if name == "hub" else self.plan.nations[name]
+        return f"tls://{server.host}:{server.port}"
+
+    @property
+    def ca(self) -> Path:
+        return self.out / "tls" / "ca.pem"
+
+    def creds(self, name: str) -> Path:
+        return self.out / f"{name.lower()}.creds"
+
+
+@contextlib.contextmanager
+def configured_federation(
+    nations: list[str], directory: Path, parallel: bool = False
+) -> Iterator[ConfiguredFederation]:
+    """Servers started from the files ``hotzone federation config`` writes (accounts,
+    credentials, TLS) into ``directory / "federation"``; ``parallel``: all at once."""
+    from hotzone.cli import main
+
+    binary = nats_server_binary()
+    out = directory / "federation"
+    base = free_port_block(2 + len(nations))
+    store = directory / "js"
+    args = ["federation", "config", "--nations", ",".join(nations), "--out", str(out)]
+    assert main([*args, "--base-port", str(base), "--store", str(store)]) == 0
+    # The same layout the command planned: where each server listens.
+    plan = plan_federation(nations, store, base_port=base)
+    processes = [
+        NatsServerProcess(server, directory, binary, config_path=out / f"{server.name}.conf")
+        for server in plan.servers
+    ]
+    with started(processes, parallel):
+        yield ConfiguredFederation(plan, out, processes)

@@ -52,12 +52,12 @@ def test_the_written_configs_pass_nats_servers_own_check(
     assert sorted(path.name for path in (out / "tls").iterdir()) == [
         "ca-key.pem",
         "ca.pem",
-        "hub-key.pem",
-        "hub.pem",
-        "lt-key.pem",
-        "lt.pem",
-        "pl-key.pem",
-        "pl.pem",
+        "server-hub-key.pem",
+        "server-hub.pem",
+        "server-lt-key.pem",
+        "server-lt.pem",
+        "server-pl-key.pem",
+        "server-pl.pem",
     ]
     for name, domain in (("hub", "hub"), ("pl", "pl"), ("lt", "lt")):
         assert f"domain {domain}" in printed
@@ -79,7 +79,7 @@ def test_the_written_configs_pass_nats_servers_own_check(
     assert not any("LT" in subject for subject in claims["nats"]["pub"]["allow"])
     # The servers' certificates: signed by the alliance CA, for 127.0.0.1.
     ca = x509.load_pem_x509_certificate((out / "tls" / "ca.pem").read_bytes())
-    server = x509.load_pem_x509_certificate((out / "tls" / "pl.pem").read_bytes())
+    server = x509.load_pem_x509_certificate((out / "tls" / "server-pl.pem").read_bytes())
     server.verify_directly_issued_by(ca)
     names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "127.0.0.1" in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
@@ -172,10 +172,10 @@ def test_each_server_on_its_own_host_with_a_certificate_for_it(
     # The nations' servers reach the hub's leaf port at the hub's address.
     assert 'url: "nats-leaf://127.0.0.2:4223"' in (out / "ro.conf").read_text()
     loopback = {"127.0.0.1", "localhost"}
-    assert _certificate_addresses(out / "tls" / "hub.pem") == loopback | {"127.0.0.2"}
-    assert _certificate_addresses(out / "tls" / "pl.pem") == loopback | {"127.0.0.3"}
-    assert _certificate_addresses(out / "tls" / "lt.pem") == loopback | {"lt.example"}
-    assert _certificate_addresses(out / "tls" / "ro.pem") == loopback | {"127.0.0.9"}
+    assert _certificate_addresses(out / "tls" / "server-hub.pem") == loopback | {"127.0.0.2"}
+    assert _certificate_addresses(out / "tls" / "server-pl.pem") == loopback | {"127.0.0.3"}
+    assert _certificate_addresses(out / "tls" / "server-lt.pem") == loopback | {"lt.example"}
+    assert _certificate_addresses(out / "tls" / "server-ro.pem") == loopback | {"127.0.0.9"}
     _check(binary, out / "hub.conf")
 
     # A hub reached at another name (a proxy, a public address): the leaves dial it, and
@@ -183,7 +183,7 @@ def test_each_server_on_its_own_host_with_a_certificate_for_it(
     hub_url = "nats-leaf://hub.alliance.example:7422"
     assert main([*args[:-6], "--hub-url", hub_url, "--base-port", str(free_port())]) == 0
     assert f'url: "{hub_url}"' in (out / "pl.conf").read_text()
-    assert "hub.alliance.example" in _certificate_addresses(out / "tls" / "hub.pem")
+    assert "hub.alliance.example" in _certificate_addresses(out / "tls" / "server-hub.pem")
 
 
 @pytest.mark.parametrize(

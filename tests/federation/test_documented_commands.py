@@ -24,20 +24,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 import nats.js.errors
 import pytest
-from nats.js import api as js_api
 
 from hotzone.bus import NatsBus
 from hotzone.cli import main
 from hotzone.commands.federation import server_hosts
-from hotzone.runtime.federation import ShareBatch, federation_streams
+from hotzone.runtime.federation import federation_streams
 from hotzone.runtime.federation_servers import NatsServerProcess, plan_federation
 from hotzone.runtime.node import node_stages
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.store import SQLiteStore
+from tests.federation.helpers import items_in
 from tests.federation.servers import nats_server_binary
 
 DOC = Path(__file__).parents[2] / "docs" / "federation.md"
@@ -105,7 +104,8 @@ async def _consumers_of_pl(url: str, out: Path) -> int:
 
 
 async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> int:
-    """The copies LT's import stream holds, once it holds ``wanted`` (or at the timeout)."""
+    """The copies LT's import stream holds, once it holds ``wanted`` (or at the timeout),
+    but LT's own NATO items, which come back from the hub with everyone else's."""
     bus = await NatsBus.connect(
         url,
         federation_streams("LT", archives=False),
@@ -118,32 +118,13 @@ async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> i
     deadline = loop.time() + timeout_s
     try:
         while True:
-            held = await _items_in(bus, "HZ_LT_IMPORT")
+            # Copies addressed to LT (LT's own NATO items come back too: not counted).
+            held = await items_in(bus, "HZ_LT_IMPORT", exclude_origin="LT")
             if held >= wanted or loop.time() > deadline:
                 return held
             await asyncio.sleep(0.5)
     finally:
         await bus.close()
-
-
-async def _items_in(bus: NatsBus, stream: str) -> int:
-    """The released items a stream of share batches holds."""
-    config = js_api.ConsumerConfig(
-        deliver_policy=js_api.DeliverPolicy.ALL,
-        ack_policy=js_api.AckPolicy.NONE,
-        inactive_threshold=30.0,
-        mem_storage=True,
-    )
-    info = await bus.jetstream.add_consumer(stream, config)
-    pull = await bus.jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
-    items, remaining = 0, info.num_pending
-    while remaining > 0:
-        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
-        remaining -= len(batch)
-        items += sum(len(msgspec.msgpack.decode(m.data, type=ShareBatch).items) for m in batch)
-    await pull.unsubscribe()
-    await bus.jetstream.delete_consumer(stream, info.name)
-    return items
 
 
 def _tracked(output: str) -> int:

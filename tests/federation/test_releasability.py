@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hotzone.runtime.federation import ally_subject_for, share_addresses, share_subject_for
 from hotzone.share.releasability import Label, LabelError, parse_label, recipients, releasable_to
 
 ALLIANCE = ["PL", "LT", "RO", "LV", "EE"]
@@ -61,3 +62,33 @@ def test_every_recipient_is_one_the_label_releases_to(
     chosen = recipients(label, ALLIANCE, origin)
     assert all(releasable_to(label, nation) for nation in chosen)
     assert set(chosen) == {n for n in ALLIANCE if n != origin and releasable_to(label, n)}
+
+
+@pytest.mark.parametrize(
+    ("label", "once_per_hop", "subjects", "allies"),
+    [
+        ("NATO", True, ["NATO"], ["EE", "LT", "LV", "RO"]),
+        ("NATO", False, ["EE", "LT", "LV", "RO"], ["EE", "LT", "LV", "RO"]),
+        ("REL PL LT RO", True, ["LT", "RO"], ["LT", "RO"]),
+        ("REL PL LT US", True, ["LT"], ["LT"]),
+        ("NATIONAL PL", True, [], []),
+        ("REL PL", True, [], []),
+    ],
+)
+def test_a_nato_item_is_addressed_once_and_a_rel_item_once_per_ally(
+    label: str, once_per_hop: bool, subjects: list[str], allies: list[str]
+) -> None:
+    addressed, released = share_addresses(parse_label(label), "PL", ALLIANCE, once_per_hop)
+    assert (addressed, released) == (subjects, allies)
+    assert [share_subject_for(r, "PL", "hz.PL.trk.suwalki") for r in addressed] == [
+        f"hz.share.{r}.PL.trk.suwalki" for r in subjects
+    ]
+
+
+def test_a_nato_item_of_a_nation_without_allies_stays_home() -> None:
+    assert share_addresses(parse_label("NATO"), "PL", ["PL"]) == ([], [])
+
+
+def test_an_imported_copy_lands_in_the_importing_nations_log() -> None:
+    assert ally_subject_for("hz.share.NATO.PL.alert", "LT") == ("NATO", "PL", "hz.LT.ally.PL.alert")
+    assert ally_subject_for("hz.share.LT.PL.trk.x", "LT") == ("LT", "PL", "hz.LT.ally.PL.trk.x")

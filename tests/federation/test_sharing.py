@@ -12,9 +12,9 @@ import msgspec
 
 from hotzone.runtime.federation import ShareBatch, SharedItem, ShareExporter, ShareImporter
 from hotzone.runtime.routing import subject_for
-from hotzone.share.releasability import releasable_to
+from hotzone.share.releasability import recipients, releasable_to
 from hotzone.types import Alert, AnyMessage, DeadLetter, to_json
-from tests.federation.helpers import alert, collect, connect_federation, wait_for
+from tests.federation.helpers import alert, collect, connect_federation, items_in, wait_for
 from tests.federation.servers import running_federation
 
 NATIONS = ["PL", "LT", "RO"]
@@ -39,6 +39,8 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
     sent = [alert(NATIONS[index % 3], index, rng.choice(LABELS)) for index in range(MESSAGES)]
 
     async def scenario() -> tuple[dict[str, list[AnyMessage]], dict[str, int], dict[str, int]]:
+        """What each nation received, stored in its import stream and refused (and, under
+        "hub", what the hub's ALLIANCE stream stored)."""
         with running_federation(NATIONS, tmp_path) as federation:
             hub, buses = await connect_federation(federation, NATIONS)
             stop = asyncio.Event()
@@ -76,6 +78,7 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
                 "every releasable alert to arrive",
             )
             await asyncio.sleep(1.0)  # anything extra would show up now
+            hub_items = await items_in(hub, "ALLIANCE")
             stop.set()
             await asyncio.gather(*tasks)
             # The items of every batch the import stream held (the importer read them all).
@@ -84,6 +87,7 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
                 for service in services
                 if isinstance(service, ShareImporter)
             }
+            stored["hub"] = hub_items
             refused = {
                 service.nation: service.counters.refused
                 for service in services
@@ -95,6 +99,14 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
 
     received, stored, refused = asyncio.run(scenario())
     by_id = {message.alert_id: message for message in sent}
+    # The hub holds a NATO item once, a REL item once per ally named.
+    copies = [
+        1
+        if message.releasability == "NATO"
+        else len(recipients(message.releasability, NATIONS, message.alert_id[:2]))
+        for message in sent
+    ]
+    assert stored["hub"] == sum(copies)
     for nation in NATIONS:
         alerts = [message for message in received[nation] if isinstance(message, Alert)]
         assert len(alerts) == len(received[nation])
@@ -109,8 +121,12 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
             if not key.startswith(nation) and releasable_to(message.releasability, nation)
         }
         assert set(ids) == wanted
-        # Nothing else reached the nation's servers either, and nothing had to be refused.
-        assert stored[nation] == len(wanted)
+        # Nothing else reached the nation's servers either (but the one copy of its own
+        # NATO items, back from the hub and not re-imported), and nothing was refused.
+        own_nato = {
+            k for k, m in by_id.items() if k.startswith(nation) and m.releasability == "NATO"
+        }
+        assert stored[nation] == len(wanted) + len(own_nato)
         assert refused[nation] == 0
 
 

@@ -25,6 +25,7 @@ import json
 import socket
 import ssl
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,81 +50,22 @@ from hotzone.runtime.federation import (
     federation_streams,
 )
 from hotzone.runtime.federation_security import FederationKeys, user_credentials
-from hotzone.runtime.federation_servers import (
-    FederationPlan,
-    NatsServerProcess,
-    free_port,
-    plan_federation,
-)
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import releasable_to
 from hotzone.types import Alert, AnyMessage, from_json, to_json
 from tests.federation.helpers import EPOCH, collect, detection, wait_for
-from tests.federation.servers import nats_server_binary
+from tests.federation.servers import ConfiguredFederation, configured_federation
 
 NATIONS = ["PL", "LT", "RO"]
 LABELS = ("NATIONAL PL", "REL PL LT", "REL PL RO", "NATO")
 ALERTS = 40
-
-
-def free_port_block(count: int) -> int:
-    """A first port such that it and the ``count - 1`` after it are free now."""
-    while True:
-        base = free_port()
-        probes = []
-        try:
-            for port in range(base + 1, base + count):
-                probe = socket.socket()
-                probes.append(probe)
-                probe.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-
-
-@dataclass
-class ConfiguredFederation:
-    """Servers started from the files ``hotzone federation config`` wrote."""
-
-    plan: FederationPlan
-    out: Path
-
-    def url(self, name: str) -> str:
-        server = self.plan.hub if name == "hub" else self.plan.nations[name]
-        return f"tls://{server.host}:{server.port}"
-
-    @property
-    def ca(self) -> Path:
-        return self.out / "tls" / "ca.pem"
-
-    def creds(self, name: str) -> Path:
-        return self.out / f"{name.lower()}.creds"
+SPIES = ("SPY_PL_LOG", "SPY_PL_SHARE", "SPY_LT_COPIES", "SPY_ALL_COPIES", "SPY_ANY_RECIPIENT")
 
 
 @pytest.fixture
 def configured(tmp_path: Path) -> Iterator[ConfiguredFederation]:
-    binary = nats_server_binary()
-    out = tmp_path / "federation"
-    base = free_port_block(2 + len(NATIONS))
-    store = tmp_path / "js"
-    args = ["federation", "config", "--nations", ",".join(NATIONS), "--out", str(out)]
-    assert main([*args, "--base-port", str(base), "--store", str(store)]) == 0
-    # The same layout the command planned: where each server listens.
-    plan = plan_federation(NATIONS, store, base_port=base)
-    processes = [
-        NatsServerProcess(server, tmp_path, binary, config_path=out / f"{server.name}.conf")
-        for server in plan.servers
-    ]
-    try:
-        for process in processes:
-            process.start()
-        yield ConfiguredFederation(plan, out)
-    finally:
-        for process in processes:
-            process.stop()
+    with configured_federation(NATIONS, tmp_path) as federation:
+        yield federation
 
 
 def _alert(marker: str, index: int, label: str) -> Alert:
@@ -221,6 +163,12 @@ async def _attempts_of_issued_credentials(
     return client, 5 + len(writes)
 
 
+def _spy_consumer(name: str, **filters: object) -> bytes:
+    """A request for a push consumer on ALLIANCE delivering to Romania's prefix."""
+    config = {"name": name, "deliver_subject": f"jsdeliver.RO.{name}", "ack_policy": "none"}
+    return json.dumps({"stream_name": "ALLIANCE", "config": {**config, **filters}}).encode()
+
+
 async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: Spy) -> NatsClient:
     """A user Romania's account signs for itself, with no permission limits: everything it
     can reach is in Romania's account."""
@@ -247,6 +195,13 @@ async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: 
                 },
             }
         ).encode(),
+        # The NATO share's consumer, asked for with more in its body than its subject says.
+        "$JS.hub.API.CONSUMER.CREATE.ALLIANCE.spy2.hz.share.NATO.>": _spy_consumer(
+            "spy2", filter_subject="hz.share.LT.>"
+        ),
+        "$JS.hub.API.CONSUMER.CREATE.ALLIANCE.spy3.hz.share.NATO.>": _spy_consumer(
+            "spy3", filter_subjects=["hz.share.NATO.>", "hz.share.LT.>"]
+        ),
         "$JS.lt.API.STREAM.INFO.HZ_LT_IMPORT": b"",
     }
     for subject, payload in requests.items():
@@ -255,7 +210,8 @@ async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: 
             spy.answers[subject] = answer.data.decode()
         except (nats.errors.NoRespondersError, nats.errors.TimeoutError) as error:
             spy.answers[subject] = type(error).__name__
-    # Streams in its own domain that try to copy Poland's log and Lithuania's copies.
+    # Streams in its own domain that try to copy Poland's log and Lithuania's copies
+    # (`SPIES`).
     js = client.jetstream(domain="ro")
     spies = {
         "SPY_PL_LOG": api.StreamSource(
@@ -268,6 +224,16 @@ async def _attempts_of_unrestricted_user(federation: ConfiguredFederation, spy: 
         "SPY_LT_COPIES": api.StreamSource(
             name="ALLIANCE",
             filter_subject="hz.share.LT.>",
+            external=api.ExternalStream(api="$JS.hub.API", deliver="jsdeliver.RO"),
+        ),
+        # Every copy at the hub: no filter, or one wider than NATO's one copy per hop.
+        "SPY_ALL_COPIES": api.StreamSource(
+            name="ALLIANCE",
+            external=api.ExternalStream(api="$JS.hub.API", deliver="jsdeliver.RO"),
+        ),
+        "SPY_ANY_RECIPIENT": api.StreamSource(
+            name="ALLIANCE",
+            filter_subject="hz.share.*.PL.>",
             external=api.ExternalStream(api="$JS.hub.API", deliver="jsdeliver.RO"),
         ),
     }
@@ -297,6 +263,9 @@ class Outcome:
     pl_c2: int
     published_at_pl: int
     refusals: dict[str, str]
+    own_returned: dict[str, int]
+    accepted: dict[str, int]
+    hub_nato_copies: int
 
 
 async def _scenario(federation: ConfiguredFederation, sent: list[Alert]) -> Outcome:
@@ -314,10 +283,12 @@ async def _scenario(federation: ConfiguredFederation, sent: list[Alert]) -> Outc
     stop = asyncio.Event()
     received: dict[str, list[AnyMessage]] = {nation: [] for nation in NATIONS}
     tasks = []
+    importers = {}
     for nation, bus in buses.items():
         watcher = await bus.subscribe(f"hz.{nation}.ally.>")
         tasks.append(asyncio.create_task(collect(watcher, received[nation], stop)))
-        for service in (ShareExporter(bus, nation, NATIONS), ShareImporter(bus, nation)):
+        importers[nation] = ShareImporter(bus, nation)
+        for service in (ShareExporter(bus, nation, NATIONS), importers[nation]):
             ready = asyncio.Event()
             tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
@@ -351,11 +322,22 @@ async def _scenario(federation: ConfiguredFederation, sent: list[Alert]) -> Outc
         "LT and RO to receive what PL released to them",
     )
     await wait_for(lambda: len(issued.violations) >= attempts, 30, "every refusal reported")
+    nato = sum(1 for m in sent if m.releasability == "NATO")
+    await wait_for(
+        lambda: importers["PL"].counters.own_returned >= nato, 60, "PL's NATO items back at PL"
+    )
     await asyncio.sleep(1.0)  # anything extra would show up now
     spy_streams = {}
     js = unrestricted_client.jetstream(domain="ro")
-    for name in ("SPY_PL_LOG", "SPY_PL_SHARE", "SPY_LT_COPIES"):
+    for name in SPIES:
         spy_streams[name] = (await js.stream_info(name)).state.messages
+    hub_client = await _connect(
+        federation.url("hub"), **connect_options(federation.creds("hub"), federation.ca)
+    )
+    alliance = await hub_client.jetstream(domain="hub").stream_info(
+        "ALLIANCE", subjects_filter="hz.share.NATO.>"
+    )
+    await hub_client.close()
     log = await poland.jetstream.stream_info("HZ_PL", subjects_filter="hz.PL.c2.>")
     pl_c2 = sum((log.state.subjects or {}).values())
     stop.set()
@@ -374,6 +356,11 @@ async def _scenario(federation: ConfiguredFederation, sent: list[Alert]) -> Outc
         pl_c2=pl_c2,
         published_at_pl=published,
         refusals=refusals,
+        own_returned={
+            nation: importer.counters.own_returned for nation, importer in importers.items()
+        },
+        accepted={nation: importer.counters.accepted for nation, importer in importers.items()},
+        hub_nato_copies=sum((alliance.state.subjects or {}).values()),
     )
 
 
@@ -395,6 +382,21 @@ def test_romanias_credentials_reach_nothing_not_releasable_to_romania(
         got = [m.alert_id for m in outcome.received[nation] if isinstance(m, Alert)]
         wanted = [m.alert_id for m in sent if releasable_to(m.releasability, nation)]
         assert sorted(got) == sorted(wanted), nation
+    # A NATO item travels once per hop: the hub holds it once, LT and RO each receive it
+    # exactly once, and PL, whose import stream takes it back, does not import it again.
+    nato = [m.alert_id for m in sent if m.releasability == "NATO"]
+    assert outcome.hub_nato_copies == len(nato)
+    for nation in ("LT", "RO"):
+        got = Counter(m.alert_id for m in outcome.received[nation] if isinstance(m, Alert))
+        assert [got[key] for key in nato] == [1] * len(nato), nation
+    assert outcome.received["PL"] == []
+    assert outcome.own_returned == {"PL": len(nato), "LT": 0, "RO": 0}
+    # ... and each importer handled each copy once (the log's duplicate window would hide
+    # a second admission from the lists above).
+    assert outcome.accepted == {
+        "PL": 0,
+        **{n: sum(releasable_to(m.releasability, n) for m in sent) for n in ("LT", "RO")},
+    }
     # Not one byte of a message not releasable to Romania reached either Romanian client.
     secrets = [m.alert_id.encode() for m in sent if not releasable_to(m.releasability, "RO")]
     secrets.append(b"det-suwalki-")  # PL's detections never leave Poland
@@ -419,12 +421,18 @@ def test_romanias_credentials_reach_nothing_not_releasable_to_romania(
         "$JS.ro.API.INFO"
     ].replace(" ", "")
     # Poland's, Lithuania's and the hub's JetStream answer nothing but "not here".
+    # The NATO share's export answers, but only for the filter its subject names: a body
+    # asking for LT's copies, or for several filters, is refused by the hub's JetStream.
+    create = "$JS.hub.API.CONSUMER.CREATE.ALLIANCE"
+    answers = outcome.unrestricted.answers
+    assert '"err_code":10131' in answers[f"{create}.spy2.hz.share.NATO.>"]  # filter mismatch
+    assert '"err_code":10137' in answers[f"{create}.spy3.hz.share.NATO.>"]  # several filters
     for subject, answer in outcome.unrestricted.answers.items():
         assert answer in ("NoRespondersError", "TimeoutError") or '"error"' in answer, (
             subject,
             answer,
         )
-    assert outcome.spy_streams == {"SPY_PL_LOG": 0, "SPY_PL_SHARE": 0, "SPY_LT_COPIES": 0}
+    assert outcome.spy_streams == dict.fromkeys(SPIES, 0)
     # Poland's log holds what Poland published, no forged order.
     assert outcome.pl_c2 == 0
     assert outcome.pl_log == outcome.published_at_pl

@@ -337,6 +337,40 @@ def test_alliance_number_survives_a_national_track_dropped_and_recreated() -> No
     assert [t.track_number for t in step(60, "suwalki-20", None)] != [first]
 
 
+@pytest.mark.parametrize("merge", [True, False])
+def test_a_track_recreated_while_its_predecessor_still_reports_ends_on_one_alliance_track(
+    merge: bool,
+) -> None:
+    # LT's tracker starts a second track on the drone one step before it drops the first:
+    # the new one cannot join the alliance track (LT is on it already) and starts its own.
+    # Once the old one is gone, the two alliance tracks (PL's, LT's) are one object.
+    stage = AllianceFusionStage(common_frame=COMMON, sector_frames=FRAMES, merge_duplicates=merge)
+    lt_tracks = {0: ["alytus-1"], 2: ["alytus-1", "alytus-2"], 4: ["alytus-2"], 6: ["alytus-2"]}
+    for second, names in lt_tracks.items():
+        at = T0 + timedelta(seconds=second)
+        tracks = [("PL", _national_track("PL", "suwalki-1", at, _drone(second), COVARIANCE_PL))]
+        tracks += [
+            ("LT", _national_track("LT", name, at, _drone(second), COVARIANCE_LT)) for name in names
+        ]
+        if second == 4:
+            gone = _national_track(
+                "LT", "alytus-1", at, _drone(second), COVARIANCE_LT, status=TrackStatus.DELETED
+            )
+            tracks.append(("LT", gone))
+        alliance = stage.step(at, tracks)
+        if second == 2:
+            assert len(alliance) == 2  # one nation, one track per alliance track
+    if merge:
+        (track,) = alliance
+        assert track.track_number == 1  # the older number stays
+        assert stage.members(1) == [("LT", "alytus-2"), ("PL", "suwalki-1")]
+    else:
+        assert sorted(stage.members(t.track_number) for t in alliance) == [
+            [("LT", "alytus-2")],
+            [("PL", "suwalki-1")],
+        ]
+
+
 def test_a_national_track_that_jumps_to_another_object_leaves_its_alliance_track() -> None:
     stage = _stage()
     at = [T0 + timedelta(seconds=s) for s in (0, 2)]

@@ -284,6 +284,7 @@ def create_app(
         unknown_user_hash=hash_password(secrets.token_urlsafe(16)),
         pipeline_metrics=pipeline_metrics,
     )
+    state.picture.nation = config.nation  # alliance tracks name its tracks LT:suwalki-1
     if config.scenario is not None:
         state.scenario = load_scenario(config.scenario)
         state.layers = scenario_layers(state.scenario)

@@ -41,6 +41,7 @@ from hotzone.types import (
     Track,
     TrackStatus,
 )
+from hotzone.types.allied import contributing_nations, split_origin
 from hotzone.types.signing import order_fault
 
 #: Positions kept per track for trails and the history endpoint.
@@ -85,6 +86,12 @@ class PictureState:
     effects: dict[str, Event] = field(default_factory=dict)
     clock: datetime | None = None
     messages_seen: int = 0
+    #: The picture's own nation: alliance tracks name its tracks ``{nation}:{id}``.
+    nation: str = ""
+    #: The national tracks (picture ids) that a live alliance track stands for, and which.
+    fused_into: dict[str, str] = field(default_factory=dict)
+    #: Each live alliance track's national tracks (picture ids).
+    alliance_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Further updates one message caused (besides the one `ingest` returns).
     pending_updates: list[dict[str, Any]] = field(default_factory=list)
 
@@ -180,7 +187,36 @@ class PictureState:
             track.position.height_m,
         )
         entry.history.append(point)
+        if track.contributions and split_origin(track.track_id)[0] is None:
+            self._follow_alliance_track(track)  # the nation's own alliance tracks only
         return self.track_update(entry)
+
+    def picture_id(self, name: str) -> str:
+        """An alliance track's contribution (``LT:suwalki-1``) as the picture names that
+        track: an own one by its id, an ally's ``PL:suwalki-1``."""
+        origin, track_id = split_origin(name)
+        return track_id if origin == self.nation else name
+
+    def _follow_alliance_track(self, track: Track) -> None:
+        """Which national tracks an alliance track stands for now; those that join or
+        leave it are sent again, with their new ``fused_into``."""
+        alliance_id = track.track_id
+        members = (
+            ()
+            if track.status == TrackStatus.DELETED
+            else tuple(self.picture_id(name) for name in track.contributions)
+        )
+        before = self.alliance_members.pop(alliance_id, ())
+        if members:
+            self.alliance_members[alliance_id] = members
+        for member in set(before) - set(members):
+            if self.fused_into.get(member) == alliance_id:
+                del self.fused_into[member]
+        for member in members:
+            self.fused_into[member] = alliance_id
+        for member in set(before) ^ set(members):
+            if (entry := self.tracks.get(member)) is not None:
+                self.pending_updates.append(self.track_update(entry))
 
     @staticmethod
     def _update(kind: str, ident: str, message: Any, data: dict[str, Any] | None) -> dict[str, Any]:
@@ -197,7 +233,7 @@ class PictureState:
     def track_view(self, entry: TrackEntry) -> dict[str, Any]:
         """A track as the map draws it: position, symbol code, label fields."""
         track = entry.track
-        assessment = self.assessments.get(track.track_id)
+        assessment = self.assessments.get(track.track_id) or self._assessed_as(track)
         target_class = assessment.target_class if assessment else TargetClass.UNKNOWN
         identity = assessment.standard_identity if assessment else StandardIdentity.PENDING
         east, north, up = track.enu_velocity_mps
@@ -221,7 +257,32 @@ class PictureState:
             "threat_score": assessment.threat_score if assessment else None,
             "sidc": sidc_for(target_class, identity),
             "releasability": track.releasability,
+            # Whose picture it is: an alliance track's contributing nations and national
+            # tracks (as the picture names them); a national track's nation, and the
+            # alliance track that stands for it, if any (the page draws that one).
+            "nations": self.nations_of(track),
+            "contributions": [self.picture_id(name) for name in track.contributions],
+            "fused_into": self.fused_into.get(track.track_id),
         }
+
+    def nations_of(self, track: Track) -> list[str]:
+        if track.contributions:
+            return contributing_nations(track)
+        origin, _ = split_origin(track.track_id)
+        nation = origin or self.nation
+        return [nation] if nation else []
+
+    def _assessed_as(self, track: Track) -> Assessment | None:
+        """An alliance track is what its contributions were assessed to be: the own
+        nation's assessment first (ids without an origin sort first), else an ally's."""
+        names = sorted(
+            (self.picture_id(name) for name in track.contributions),
+            key=lambda name: split_origin(name)[0] is not None,
+        )
+        for name in names:
+            if (assessment := self.assessments.get(name)) is not None:
+                return assessment
+        return None
 
     def proposal_by_hash(self, content_hash: str) -> Proposal | None:
         for proposal in self.proposals.values():

@@ -919,7 +919,9 @@ class NatsBus:
         narrowed = [f for f in self.read_filters if pattern_within(f, pattern)]
         if narrowed:
             return narrowed
-        return [] if pattern in spec.covers else [pattern]
+        # No filter only where the pattern is the whole stream; a stream sourced through
+        # several filters (a nation's import stream) holds more than any one of them.
+        return [] if spec.covers == (pattern,) else [pattern]
 
     def _forget(self, subscription: NatsSubscription) -> None:
         if subscription in self._subscriptions:

@@ -226,7 +226,7 @@ class _AllianceState:
     releasability: str
 
 
-def _padded(track: Track) -> tuple[FloatArray, FloatArray]:
+def padded_state(track: Track) -> tuple[FloatArray, FloatArray]:
     """A national track's 6-D state and covariance in its own sector frame."""
     covariance = np.asarray(track.covariance, dtype=np.float64)
     position = np.asarray(track.enu_position_m, dtype=np.float64)
@@ -269,6 +269,11 @@ class AllianceFusionStage:
     re-created national track can take it up again."""
     weight_rule: WeightRule = optimal_weight
     """How each covariance intersection picks its weight."""
+    merge_duplicates: bool = True
+    """Merge two alliance tracks of one object: tracks of different nations that agree
+    (inside the gate) and may be seen together. They arise when a nation's new track could
+    not join its object's alliance track because that nation's previous track was still on
+    it, or when each nation's first track fell outside the other's gate."""
     table: AllianceTrackTable = field(default_factory=AllianceTrackTable)
     """The national-to-alliance number map; survives across steps."""
     rejected: list[str] = field(default_factory=list)
@@ -291,6 +296,8 @@ class AllianceFusionStage:
         estimates = self._estimates(time, national_tracks)
         groups = self._keep_consistent_members(estimates)
         self._associate_newcomers(time, estimates, groups)
+        if self.merge_duplicates:
+            self._merge_duplicates(groups)
         return self._fuse(time, groups)
 
     # -- inputs
@@ -322,7 +329,7 @@ class AllianceFusionStage:
         return estimates
 
     def _to_common_frame(self, track: Track) -> tuple[FloatArray, FloatArray]:
-        mean, covariance = _padded(track)
+        mean, covariance = padded_state(track)
         if not np.all(np.isfinite(covariance)) or not np.all(np.isfinite(mean)):
             raise ValueError("state or covariance is not finite")
         if np.linalg.eigvalsh((covariance + covariance.T) / 2.0).min() <= 0.0:
@@ -462,6 +469,50 @@ class AllianceFusionStage:
             mean, covariance = self._predict(state.mean, state.covariance, elapsed)
             candidates.append((number, mean, covariance, state.releasability))
         return candidates
+
+    def _merge_duplicates(self, groups: dict[int, list[_NationalEstimate]]) -> None:
+        """Alliance tracks with no nation in common that agree become one; the older number
+        stays (the younger is forgotten, not coasted)."""
+        numbers = sorted(number for number, members in groups.items() if members)
+        if len(numbers) < 2:
+            return
+        fused = {
+            number: intersect_all(
+                [m.mean for m in groups[number]],
+                [m.covariance for m in groups[number]],
+                self.weight_rule,
+            )
+            for number in numbers
+        }
+        # A cheap necessary condition first: d² ≥ |Δp|² / tr(P_a + P_b) over positions, so
+        # pairs farther apart than that bound allows are never solved for.
+        positions = np.array([fused[number][0][:3] for number in numbers])
+        spreads = np.array([np.trace(fused[number][1][:3, :3]) for number in numbers])
+        squared = ((positions[:, None, :] - positions[None, :, :]) ** 2).sum(axis=2)
+        near = squared <= self._gate * (spreads[:, None] + spreads[None, :])
+        for first_index, first in enumerate(numbers):
+            for second_index in range(first_index + 1, len(numbers)):
+                second = numbers[second_index]
+                if not near[first_index, second_index] or not groups[first] or not groups[second]:
+                    continue
+                if {m.nation for m in groups[first]} & {m.nation for m in groups[second]}:
+                    continue
+                labels = [m.track.releasability for m in groups[first] + groups[second]]
+                if combined_releasability(labels) is None:
+                    continue
+                (mean_a, covariance_a), (mean_b, covariance_b) = fused[first], fused[second]
+                if mahalanobis_squared(mean_a, covariance_a, mean_b, covariance_b) > self._gate:
+                    continue
+                for member in groups[second]:
+                    self.table.assign(member.nation, member.track.track_id, first)
+                groups[first] = groups[first] + groups[second]
+                groups[second] = []
+                self._alliance.pop(second, None)
+                fused[first] = intersect_all(
+                    [m.mean for m in groups[first]],
+                    [m.covariance for m in groups[first]],
+                    self.weight_rule,
+                )
 
     # -- output
 

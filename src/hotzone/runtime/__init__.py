@@ -12,7 +12,9 @@ __all__: list[str] = [
     "federation_demo",
     "federation_security",
     "federation_servers",
+    "latency",
     "live_tracking",
+    "metrics",
     "node",
     "pipeline",
     "report",
@@ -23,4 +25,5 @@ __all__: list[str] = [
     "services",
     "sources",
     "stages",
+    "udp_receiver",
 ]

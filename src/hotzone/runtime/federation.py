@@ -2,21 +2,26 @@
 
 The path of one track from Poland to Lithuania (docs/federation.md has the picture):
 
-1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and, for each ally the
-   message's label releases it to, adds a copy to that ally's `ShareBatch` of what arrived
-   together, published on ``hz.share.{ally}.PL.batch`` into PL's share stream (one
-   MessagePack message per address instead of one per copy). Nothing labelled
-   ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
+1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and publishes what
+   their labels release into PL's share stream (`share_addresses`): a ``REL`` item once
+   per ally it names, to ``hz.share.{ally}.PL``, a ``NATO`` item once, to
+   ``hz.share.NATO.PL``; what arrived together goes as one `ShareBatch` per address
+   (``hz.share.LT.PL.batch``, MessagePack) instead of one message per copy. Nothing
+   labelled ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
 2. The hub's ``ALLIANCE`` stream sources every nation's share stream across the leaf
    connections (JetStream domains), resuming where it stopped after a partition.
-3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>``: LT's servers never
+3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>`` (copies addressed
+   to LT) and ``hz.share.NATO.>`` (what is released to every member): LT's servers never
    hold a copy addressed to anyone else.
 4. LT's `ShareImporter` checks every item's label again (defence in depth: a copy that is
    not releasable to LT is a dead letter, counted) and republishes what passes on
-   ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it.
+   ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it. A nation's
+   own ``NATO`` items come back in its import stream too; they are not re-imported.
 
-Labels cannot be matched by NATS subject filters (a label names a *set* of nations), which
-is why the share subject is addressed to the recipient rather than to the label.
+Labels cannot be matched by NATS subject filters (a ``REL`` label names a *set* of
+nations), which is why a ``REL`` item is addressed to each recipient rather than to its
+label; ``NATO`` names every member, so one copy per hop serves all of them (32 nations
+today: one stored message at the hub instead of 31).
 Message ids are derived from the original id, so redeliveries and retries stay idempotent.
 """
 
@@ -38,10 +43,14 @@ import nats.js.errors
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
 from hotzone.bus.nats import MESSAGE_ID_HEADER, NatsBus
-from hotzone.runtime.federation_security import alliance_deliver_prefix, nation_deliver_prefix
+from hotzone.runtime.federation_security import (
+    ALL_MEMBERS,
+    alliance_deliver_prefix,
+    nation_deliver_prefix,
+)
 from hotzone.runtime.federation_servers import HUB_DOMAIN
 from hotzone.runtime.services import hold_acknowledgements
-from hotzone.share.releasability import LabelError, recipients, releasable_to
+from hotzone.share.releasability import Label, LabelError, recipients, releasable_to
 from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
 
@@ -60,31 +69,57 @@ ORIGIN_HEADER = "Hz-Origin"
 
 
 def share_subject_for(recipient: str, origin: str, local_subject: str) -> str:
-    """``hz.PL.trk.suwalki`` of PL addressed to LT -> ``hz.share.LT.PL.trk.suwalki``."""
+    """``hz.PL.trk.suwalki`` of PL addressed to LT -> ``hz.share.LT.PL.trk.suwalki``
+    (``recipient`` `ALL_MEMBERS`: ``hz.share.NATO.PL.trk.suwalki``)."""
     rest = local_subject.split(".")[2:]
     return subject("hz", "share", recipient, origin, *rest)
 
 
-def ally_subject_for(share_subject: str) -> tuple[str, str, str]:
-    """``hz.share.LT.PL.trk.x`` -> (recipient LT, origin PL, ``hz.LT.ally.PL.trk.x``)."""
+def share_addresses(
+    label: Label, origin: str, alliance: Sequence[str], once_per_hop: bool = True
+) -> tuple[list[str], list[str]]:
+    """Where an item of ``origin`` labelled ``label`` goes: the recipient tokens of its
+    share subjects, and the allies that receive it (both empty: it stays national).
+
+    ``NATO`` is one copy for every member (`ALL_MEMBERS`), a ``REL`` list one copy per ally
+    it names. ``once_per_hop=False`` addresses a ``NATO`` item to each ally as well (how it
+    was done before; `bench/federation.py` compares the two)."""
+    allies = recipients(label, alliance, origin)
+    if label.is_nato and once_per_hop and allies:
+        return [ALL_MEMBERS], allies
+    return list(allies), allies
+
+
+def ally_subject_for(share_subject: str, nation: str) -> tuple[str, str, str]:
+    """``hz.share.LT.PL.trk.x`` (or ``hz.share.NATO.PL.trk.x``) imported by LT ->
+    (recipient LT (or NATO), origin PL, ``hz.LT.ally.PL.trk.x``)."""
     tokens = share_subject.split(".")
     if len(tokens) < 5 or tokens[:2] != ["hz", "share"]:
         raise ValueError(f"{share_subject!r} is not hz.share.RECIPIENT.ORIGIN.KIND...")
     recipient, origin, rest = tokens[2], tokens[3], tokens[4:]
-    return recipient, origin, subject("hz", recipient, "ally", origin, *rest)
+    return recipient, origin, subject("hz", nation, "ally", origin, *rest)
+
+
+def import_filters(nation: str) -> tuple[str, str]:
+    """What ``nation`` takes from the hub: the copies addressed to it, and ``NATO`` items."""
+    return f"hz.share.{nation}.>", f"hz.share.{ALL_MEMBERS}.>"
 
 
 def import_stream(nation: str, replicas: int = 1) -> StreamSpec:
-    """What ``nation`` receives from the hub: only the copies addressed to it."""
+    """What ``nation`` receives from the hub: only the copies addressed to it, and the
+    one copy of each ``NATO`` item. One source per filter (not one source with two
+    filters): a consumer with a single filter carries it in its API subject, which is what
+    the hub's accounts export (`hotzone.runtime.federation_security`)."""
     return StreamSpec(
         name=f"HZ_{nation}_IMPORT",
-        sources=(
+        sources=tuple(
             StreamSource(
                 ALLIANCE_STREAM,
-                f"hz.share.{nation}.>",
+                pattern,
                 domain=HUB_DOMAIN,
                 deliver=nation_deliver_prefix(nation),
-            ),
+            )
+            for pattern in import_filters(nation)
         ),
         max_age_s=7 * 86_400.0,
         replicas=replicas,
@@ -187,6 +222,8 @@ class ShareCounters:
     copies: int = 0
     batches: int = 0
     kept_national: int = 0
+    own_returned: int = 0
+    """The nation's own ``NATO`` items, back through the hub (not re-imported)."""
     accepted: int = 0
     refused: int = 0
     by_recipient: Counter[str] = field(default_factory=Counter)
@@ -213,12 +250,6 @@ _BATCH_ENCODER = msgspec.msgpack.Encoder()
 _BATCH_DECODER = msgspec.msgpack.Decoder(ShareBatch)
 BATCH_KIND = "batch"
 """The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
-
-
-def share_addresses(label: str, alliance: Sequence[str], origin: str) -> list[str]:
-    """The address tokens (``hz.share.{address}.…``) a message of ``label`` is sent to:
-    one per ally the label releases it to, none for a national one."""
-    return recipients(label, alliance, origin)
 
 
 class _BusService:
@@ -318,7 +349,11 @@ def _label_of(payload: bytes) -> str:
 
 class ShareExporter(_BusService):
     """Releases a nation's tracks and alerts to each ally its labels allow (step 1), in
-    batches: one `ShareBatch` per address for what arrived together."""
+    batches: one `ShareBatch` per address for what arrived together.
+
+    ``counters.copies`` counts items addressed (once per address), ``counters.batches``
+    messages published, ``counters.by_recipient`` the items released to each ally (a
+    ``NATO`` item counts for every ally, sent once)."""
 
     def __init__(
         self,
@@ -327,10 +362,12 @@ class ShareExporter(_BusService):
         alliance: Sequence[str],
         families: Sequence[str] = SHARED_FAMILIES,
         max_pending: int = 1024,
+        nato_once_per_hop: bool = True,
     ) -> None:
         super().__init__(bus, nation, max_pending)
         self.alliance = list(alliance)
         self.families = list(families)
+        self.nato_once_per_hop = nato_once_per_hop
 
     def patterns(self) -> list[str]:
         return [f"hz.{self.nation}.{family}" for family in self.families]
@@ -343,20 +380,22 @@ class ShareExporter(_BusService):
                 message.subject, message.payload
             )
             try:
-                label = _label_of(message.payload)
-                addresses = share_addresses(label, self.alliance, self.nation)
+                label = Label.parse(_label_of(message.payload))
+                addresses, allies = share_addresses(
+                    label, self.nation, self.alliance, self.nato_once_per_hop
+                )
             except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
                 reason = f"{message.subject}: {error}"
                 await self._dead_letter("share-export", reason, message.payload, message_id)
                 continue
-            if not addresses:
+            if not allies:
                 self.counters.kept_national += 1
             kind = message.subject.split(".", 2)[2]
             item = SharedItem(kind=kind, message_id=message_id, payload=message.payload)
             for address in addresses:
                 by_address.setdefault(address, []).append(item)
                 self.counters.copies += 1
-                self.counters.by_recipient[address] += 1
+            self.counters.by_recipient.update(allies)
         batches: list[tuple[str, bytes, dict[str, str] | None]] = []
         for address, items in by_address.items():
             # Made again from the same messages after a restart, it has the same id.
@@ -376,14 +415,14 @@ class ShareImporter(_BusService):
         super().__init__(bus, nation, max_pending)
 
     def patterns(self) -> list[str]:
-        return [f"hz.share.{self.nation}.>"]
+        return list(import_filters(self.nation))
 
     async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
         admitted: list[tuple[str, bytes, dict[str, str] | None]] = []
         for message in messages:
             message_id = message.headers.get(MESSAGE_ID_HEADER)
             try:
-                recipient, origin, local = ally_subject_for(message.subject)
+                recipient, origin, local = ally_subject_for(message.subject, self.nation)
                 if local.rsplit(".", 1)[1] == BATCH_KIND:
                     batch = _BATCH_DECODER.decode(message.payload)
                     items = [(item.kind, item.message_id, item.payload) for item in batch.items]
@@ -410,7 +449,8 @@ class ShareImporter(_BusService):
         try:
             local = subject("hz", self.nation, "ally", origin, *kind.split("."))
             label = str(from_json(payload).releasability)
-            allowed = recipient == self.nation and releasable_to(label, self.nation)
+            addressed = recipient in (self.nation, ALL_MEMBERS)
+            allowed = addressed and releasable_to(label, self.nation)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
             self.counters.refused += 1
             await self._dead_letter("share-import", f"{where}: {error}", payload, item_id)
@@ -419,6 +459,10 @@ class ShareImporter(_BusService):
             self.counters.refused += 1
             reason = f"{where}: label {label!r} is not releasable to {self.nation}"
             await self._dead_letter("share-import", reason, payload, item_id)
+            return None
+        if origin == self.nation:
+            # Its own NATO item, back from the hub with everyone else's: it has it already.
+            self.counters.own_returned += 1
             return None
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
         if item_id:

@@ -27,7 +27,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hotzone.bus import NatsBus
-from hotzone.runtime.federation import ALLIANCE_STREAM, federation_streams, hub_streams
+from hotzone.runtime.federation import (
+    ALLIANCE_STREAM,
+    federation_streams,
+    hub_streams,
+    import_filters,
+)
 from hotzone.runtime.federation_security import FederationSecrets, secure_federation
 from hotzone.runtime.federation_servers import (
     FederationPlan,
@@ -38,6 +43,10 @@ from hotzone.runtime.federation_servers import (
 from hotzone.runtime.node import NodeOptions, NodeReport, run_node
 
 DEMO_SCENARIOS = {"PL": "suwalki-drones", "LT": "suwalki-drones", "RO": "black-sea-coast"}
+#: The nations replay at one pace, 2x real time, so their clocks stay together: each node
+#: fuses its allies' copies with its own tracks of the same moment (a replay as fast as
+#: possible runs ahead of the copies it receives, which then arrive too old to fuse).
+DEMO_SPEED = 2.0
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,12 @@ async def alliance_settled(
             domain = nation.lower()
             imported = await _stored(client, domain, f"HZ_{nation}_IMPORT", None)
             admitted = await _stored(client, domain, f"HZ_{nation}", f"hz.{nation}.ally.>")
-            addressed = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.{nation}.>")
-            settled = settled and imported == addressed and admitted >= imported
+            addressed = 0
+            for pattern in import_filters(nation):
+                addressed += await _stored(hub, "hub", ALLIANCE_STREAM, pattern)
+            # Its own NATO items come back through the hub and are not admitted again.
+            own = await _stored(hub, "hub", ALLIANCE_STREAM, f"hz.share.NATO.{nation}.>")
+            settled = settled and imported == addressed and admitted >= imported - own
         if settled:
             return True
         await asyncio.sleep(0.5)
@@ -229,6 +242,7 @@ async def _run_nodes(
                 duration_s=duration_s,
                 credentials=picture.credentials,
                 tls_ca=picture.tls_ca,
+                speed=DEMO_SPEED,
             ),
             before_close=before_close,
         )

@@ -24,6 +24,10 @@ but these exports and imports, the only paths between accounts:
   export names it), its deliveries (``jsdeliver.{N}.>``) and flow control. A nation can
   source exactly the copies addressed to it; no other filter, stream or API call of the
   hub's JetStream answers it.
+* ``ALLIANCE`` -> every ``{N}_GW``: creating a consumer on ``ALLIANCE`` filtered to
+  ``hz.share.NATO.>``, the one copy of each item released to every member (delivered on
+  the same ``jsdeliver.{N}.>``). A ``REL`` item is never on that subject, so this opens
+  nothing addressed to one nation to another.
 
 Both exports that carry data require an activation token: the exporting account signs
 which account may import it, so the transport itself says who receives what.
@@ -63,6 +67,8 @@ if TYPE_CHECKING:
 HUB_API_PREFIX = "$JS.hub.API"
 ALLIANCE_ACCOUNT = "ALLIANCE"
 ALLIANCE_STREAM = "ALLIANCE"
+ALL_MEMBERS = "NATO"
+"""Recipient token of the share subjects of items released to every member."""
 SYSTEM_ACCOUNT = "SYS"
 _UNLIMITED = -1
 
@@ -199,15 +205,20 @@ def _links(nations: Sequence[str]) -> list[_Link]:
             _Link(gateway, ALLIANCE_ACCOUNT, "service", subject, token=False)
             for subject in _fc_subjects(share, domain)
         ]
-        # The nation sources from ALLIANCE what is addressed to it, and only that.
+        # The nation sources from ALLIANCE what is addressed to it and what is released
+        # to every member (one consumer per filter: the filter is in the API subject),
+        # and nothing else.
         links += [
             _Link(
                 ALLIANCE_ACCOUNT,
                 gateway,
                 "service",
-                f"$JS.API.CONSUMER.CREATE.ALLIANCE.*.hz.share.{nation}.>",
-                f"{_hub_api_alias(nation)}.CONSUMER.CREATE.ALLIANCE.*.hz.share.{nation}.>",
-            ),
+                f"$JS.API.CONSUMER.CREATE.ALLIANCE.*.hz.share.{recipient}.>",
+                f"{_hub_api_alias(nation)}.CONSUMER.CREATE.ALLIANCE.*.hz.share.{recipient}.>",
+            )
+            for recipient in (nation, ALL_MEMBERS)
+        ]
+        links += [
             _Link(ALLIANCE_ACCOUNT, gateway, "stream", f"{nation_deliver_prefix(nation)}.>"),
         ]
         links += [
@@ -425,10 +436,12 @@ def write_tls(directory: Path, servers: Sequence[str], hosts: Sequence[str]) -> 
             )
             .sign(ca_key, hashes.SHA256())
         )
+        # ``server-`` first: Canada's server is ``ca``, whose ``ca.pem`` and ``ca-key.pem``
+        # would overwrite the CA's own files.
         files[server] = TlsFiles(
             ca=directory / "ca.pem",
-            cert=directory / f"{server}.pem",
-            key=directory / f"{server}-key.pem",
+            cert=directory / f"server-{server}.pem",
+            key=directory / f"server-{server}-key.pem",
         )
         files[server].cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         _write_secret(files[server].key, _pem_key(key).decode())

@@ -154,12 +154,13 @@ class ServerPlan:
     def config_text(self) -> str:
         lines = [
             f"# hotzone: {self.name} (JetStream domain {self.domain!r})",
-            f"server_name: {self.name}",
+            # Quoted: a bare ``no`` (Norway) or ``on`` is a boolean to the config parser.
+            f'server_name: "{self.name}"',
             f"listen: {host_port(self.host, self.port)}",
             "jetstream {",
             # Absolute: the server may be started from any folder.
             f'  store_dir: "{self.store_dir.absolute()}"',
-            f"  domain: {self.domain}",
+            f'  domain: "{self.domain}"',
             f"  max_file_store: {self.max_file_store}",
             f"  max_memory_store: {self.max_memory_store}",
             "}",

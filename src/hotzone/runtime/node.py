@@ -200,7 +200,14 @@ async def run_node(
     owner = options.owns_nation
     loaded = load_scenario(options.scenario)
     # A node is never a simulation (RunMode.LIVE): only enrolled people decide.
-    built = build_stages(loaded, seed=options.seed, sectors=options.sectors, nation=nation)
+    built = build_stages(
+        loaded,
+        seed=options.seed,
+        sectors=options.sectors,
+        nation=nation,
+        # The owner merges its allies' copies (only the owner shares, `check_roles`).
+        allied=bool(options.alliance),
+    )
     run_stages: list[Stage] = (
         list(stages)
         if stages is not None

@@ -21,6 +21,7 @@ from hotzone.types import (
 )
 from hotzone.types.subjects import (
     alert_subject,
+    alliance_track_subject,
     audit_subject,
     c2_subject,
     checkpoint_subject,
@@ -39,6 +40,10 @@ def subject_for(message: AnyMessage, nation: str) -> str:
         case Report() | Event():
             sector = message.sector if isinstance(message, Report) else ""
             return detection_subject(nation, sector, message.source_id)
+        case Track() if message.contributions:
+            # Fused from several nations' tracks: the nation's alliance picture, which no
+            # stage takes as its own tracks and the exporter never shares (no loop back).
+            return alliance_track_subject(nation)
         case Track():
             return track_subject(nation, message.sector)
         case Alert():

@@ -25,6 +25,7 @@ from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
 from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
+from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
@@ -157,6 +158,9 @@ class StageService:
                 self.counters.dead_letters += 1
                 await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
             return False
+        # A stage that reads allies' subjects sees their copies named after their
+        # origin (``PL:suwalki-1``), as the picture does: never as its own.
+        message = name_allied_copy(bus_message.subject, message)
         if self.stage.accepts(message):
             if publish:
                 self.counters.received[type(message).__name__] += 1

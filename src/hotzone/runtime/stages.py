@@ -28,6 +28,7 @@ from hotzone.c2.keys import OperatorKey, OperatorRegistry, RegistryFile
 from hotzone.c2.stage import ResponseStage
 from hotzone.c2.trust import NodeKey, node_key_for, operators_path, trusted_node_keys
 from hotzone.c2.webauthn import RelyingParty
+from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.fusion.stage import TrackingStage
 from hotzone.sim.effects import EffectModelStage, SimulatedOperatorsStage, simulated_operators
 from hotzone.sim.operator import SimulatedOperator
@@ -145,6 +146,26 @@ def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
     )
 
 
+def alliance_stage(scenario: Scenario, nation: str) -> BusStage:
+    """The node's allied picture merged: its own tracks and its allies' copies of the same
+    objects fused into one alliance track each (`AlliedTrackFusion`), published on
+    ``hz.{nation}.alliance.trk``, where no stage of the node takes them as its own tracks
+    and the exporter, which shares only ``trk.>``, never sends them back out."""
+    stage = AlliedTrackFusion(
+        nation=nation,
+        common_frame=scenario.frame,
+        sector_frames=scenario.sector_frames(),
+        releasability=scenario.releasability,
+    )
+    return BusStage(
+        name="alliance",
+        input_subjects=("trk.>", "ally.*.trk.>"),
+        input_types=(Track,),
+        run_step=stage.step,
+        collect_extra=stage.take_dead_letters,
+    )
+
+
 def assessment_stage(scenario: Scenario) -> BusStage:
     stage = AssessmentStage(
         context=assessment_context(scenario), releasability=scenario.releasability
@@ -211,6 +232,7 @@ def build_stages(
     nation: str = "PL",
     home: Path | None = None,
     relying_party: RelyingParty | None = None,
+    allied: bool = False,
 ) -> RunStages:
     """The stages for a run of ``scenario`` (or of the ``sectors`` one node owns), lowest first.
 
@@ -220,10 +242,14 @@ def build_stages(
     accepts); a simulation and an exercise (simulated world, real people) get the effect
     model. Other runs accept the operators enrolled in the nation's
     configuration (``home``, see `hotzone.c2.trust`), whose private keys they never hold.
+    A node with allies (``allied``, the nation's owner) merges their copies with its own
+    tracks (`alliance_stage`).
     """
     run = RunStages(
         stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
     )
+    if allied:
+        run.stages.append(alliance_stage(scenario, nation))
     c2_path = c2_config_path(scenario)
     if c2_path is None:
         run.response_note = f"no response stage: no c2 config for {scenario.name}"

@@ -169,6 +169,9 @@ class Track(Message, frozen=True, tag="track", kw_only=True):
     callsign: str | None = None
     mode_probabilities: dict[str, float] | None = None
     history_ref: str | None = None
+    #: An alliance track's national tracks, ``NATION:track_id`` (`hotzone.types.allied`);
+    #: empty for a nation's own track.
+    contributions: tuple[str, ...] = ()
 
 
 class Assessment(Message, frozen=True, tag="assessment", kw_only=True):

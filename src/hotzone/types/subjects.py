@@ -38,6 +38,12 @@ def track_subject(nation: str, sector: str) -> str:
     return subject("hz", nation, "trk", sector or "none")
 
 
+def alliance_track_subject(nation: str) -> str:
+    """The tracks a nation fuses from its own and its allies' tracks: not ``trk``, so no
+    stage of its own takes them as its tracks and nothing shares them onward."""
+    return subject("hz", nation, "alliance", "trk")
+
+
 def alert_subject(nation: str) -> str:
     return subject("hz", nation, "alert")
 

@@ -152,7 +152,9 @@ function symbolSprite(sidc) {
 }
 
 // An ally's track is named ORIGIN:id by the API; its number is the origin's, so say whose.
+// An alliance track (fused from several nations' tracks) shows its nations: "LT+PL AT3".
 function trackNumber(track) {
+  if (track.contributions?.length) return `${track.nations.join("+")} AT${track.track_number}`;
   const colon = track.track_id.indexOf(":");
   return colon > 0 ? `${track.track_id.slice(0, colon)} TN${track.track_number}` : `TN${track.track_number}`;
 }
@@ -327,6 +329,7 @@ function applyUpdate(update) {
       if (previous && previous.time > data.time) break;  // ISO times of one clock: older state
       state.tracks.set(data.track_id, data);
       state.changedTracks.add(data.track_id);
+      for (const member of data.contributions || []) state.changedTracks.add(member);
       let trail = state.trails.get(data.track_id);
       if (!trail) state.trails.set(data.track_id, trail = []);
       const last = trail[trail.length - 1];
@@ -459,9 +462,15 @@ function listIcon(sidc) {
   return url;
 }
 
+// Drawn and listed: confirmed tracks, but not a national track an alliance track this
+// viewer receives stands for (one track per object; the API says which, `fused_into`).
+function shown(track) {
+  return track.status === "confirmed" && state.tracks.get(track.fused_into)?.status !== "confirmed";
+}
+
 function renderTrackList(tracks) {
   const list = $("tracks");
-  const confirmed = tracks.filter((t) => t.status === "confirmed");
+  const confirmed = tracks.filter(shown);
   $("track-count").textContent = `(${confirmed.length})`;
   if (confirmed.length > TRACK_LIST_LIMIT) {
     if (!list.dataset.hidden) list.replaceChildren(element("li", {}, `list hidden above ${TRACK_LIST_LIMIT} tracks`));
@@ -495,14 +504,14 @@ function updateDrawnTracks() {
     state.changedTracks.clear();
     state.drawn = new Map();
     for (const track of replayTracks || state.tracks.values()) {
-      if (track.status === "confirmed") state.drawn.set(track.track_id, track);
+      if (shown(track)) state.drawn.set(track.track_id, track);
     }
     return true;
   }
   if (replayTracks || state.changedTracks.size === 0) return false;
   for (const trackId of state.changedTracks) {
     const track = state.tracks.get(trackId);
-    if (track && track.status === "confirmed") state.drawn.set(trackId, track);
+    if (track && shown(track)) state.drawn.set(trackId, track);
     else state.drawn.delete(trackId);
   }
   state.changedTracks.clear();
