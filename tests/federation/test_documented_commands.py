@@ -119,7 +119,7 @@ async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> i
     try:
         while True:
             # Copies addressed to LT (LT's own NATO items come back too: not counted).
-            held = await items_in(bus, "HZ_LT_IMPORT", exclude_origin="LT")
+            held = await items_in(bus.jetstream, "HZ_LT_IMPORT", exclude_origin="LT")
             if held >= wanted or loop.time() > deadline:
                 return held
             await asyncio.sleep(0.5)

@@ -78,7 +78,7 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
                 "every releasable alert to arrive",
             )
             await asyncio.sleep(1.0)  # anything extra would show up now
-            hub_items = await items_in(hub, "ALLIANCE")
+            hub_items = await items_in(hub.jetstream, "ALLIANCE")
             stop.set()
             await asyncio.gather(*tasks)
             # The items of every batch the import stream held (the importer read them all).
