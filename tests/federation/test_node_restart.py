@@ -151,6 +151,8 @@ async def _killed_and_restarted(directory: Path) -> None:
         reference = [
             *("node", "--nation", "PL", "--nats", server.plan.url, "--domain", "pl"),
             *("--store", str(directory / "reference.sqlite"), "--duration", "120"),
+            # An alliance (of itself) gives it the same stages, so the same closing ticks.
+            *("--alliance", "PL"),
         ]
         log = directory / "reference.log"
         finish(start(reference, log), log)
