@@ -3,7 +3,10 @@
 1. Latency: a detection published in PL -> the track it makes, shared, visible in LT
    (hub + PL + LT leaf servers; a one-track-per-detection stage), p50 and p99, on open
    servers and with accounts, credentials and TLS (interleaved rounds), and their ratio.
-2. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
+2. Sharing throughput: PL and LT (each its own process, as nodes) publish track updates
+   to each other at rising rates; per direction p50/p99 from publication to admission at
+   the ally, and the rate at which p99 crosses 250 ms.
+3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
    HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
    processes, each with the consumer of its share of the sectors and the real tracking
    stage) drain them; detections per second until the last node reaches the shutdown
@@ -19,6 +22,7 @@
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
+    .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
@@ -36,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
@@ -66,7 +70,16 @@ from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import tracking_stage
 from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import load_scenario
-from hotzone.types import Alert, Detection, GeoPoint, MeasurementKind, from_json, to_json
+from hotzone.types import (
+    Alert,
+    Detection,
+    GeoPoint,
+    MeasurementKind,
+    Track,
+    TrackStatus,
+    from_json,
+    to_json,
+)
 
 SECTORS = [f"s{index}" for index in range(1, 9)]
 SCENARIO = "suwalki-drones"
@@ -277,6 +290,205 @@ def _drain(
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     return max(report.finished_at for report in reports) - started, server_cpu, reports
+
+
+SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
+"""Track updates per second per direction, one step each."""
+P99_LIMIT_S = 0.25
+
+
+def _shared_track(nation: str, step: int, index: int) -> Track:
+    """A track update whose ``time`` is when it was made (latency: arrival minus that)."""
+    return Track(
+        track_id=f"{nation}-{index % 200}",
+        track_number=step * 1_000_000 + index,
+        time=datetime.now(UTC),
+        status=TrackStatus.CONFIRMED,
+        position=GeoPoint(lat_deg=54.1, lon_deg=22.9 + index * 1e-6, height_m=300.0),
+        sector="suwalki",
+        enu_position_m=(float(index), 0.0, 300.0),
+        enu_velocity_mps=(10.0, 0.0, 0.0),
+        covariance=((100.0, 0.0, 0.0), (0.0, 100.0, 0.0), (0.0, 0.0, 400.0)),
+        quality=1.0,
+        sensors=("radar1",),
+        releasability="REL PL LT",
+    )
+
+
+def _sharing_producer(
+    url: str,
+    nation: str,
+    rates: Sequence[int],
+    step_s: float,
+    gap_s: float,
+    go: EventType,
+) -> None:
+    """A nation's stages (own process): track updates at each rate in turn, pipelined."""
+
+    async def work() -> None:
+        streams = federation_streams(nation, archives=False)
+        stages = await NatsBus.connect(
+            url, streams, domain=nation.lower(), pipeline_publishes=True, ensure_streams=False
+        )
+        await asyncio.to_thread(go.wait)
+        for step, rate in enumerate(rates):
+            begun = time.monotonic()
+            for index in range(int(rate * step_s)):
+                due = begun + index / rate
+                if (wait := due - time.monotonic()) > 0.002:
+                    await asyncio.sleep(wait)
+                track = _shared_track(nation, step, index)
+                await stages.publish(f"hz.{nation}.trk.suwalki", to_json(track))
+            await stages.confirm_publishes()
+            await asyncio.sleep(max(0.0, begun + step_s + gap_s - time.monotonic()))
+        await stages.close()
+
+    asyncio.run(work())
+
+
+def _sharing_nation(
+    url: str,
+    nation: str,
+    rates: Sequence[int],
+    step_s: float,
+    gap_s: float,
+    batch_size: int,
+    ready_queue: multiprocessing.Queue,  # type: ignore[type-arg]
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """A nation's sharing as its node runs it (own OS process): the exporter, the
+    importer, and a watcher of what the ally shares (as the node's recorder reads it)."""
+
+    async def work() -> dict[int, list[float]]:
+        streams = federation_streams(nation, archives=False)
+        node = await NatsBus.connect(url, streams, domain=nation.lower(), name=f"node-{nation}")
+        stop = asyncio.Event()
+        tasks = []
+        sharing = (ShareExporter(node, nation, ["PL", "LT"]), ShareImporter(node, nation))
+        for service in sharing:
+            service.batch_size = batch_size
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
+        watcher = await node.subscribe(f"hz.{nation}.ally.>", 16384)
+        latencies: dict[int, list[float]] = {step: [] for step in range(len(rates))}
+        expected = sum(int(rate * step_s) for rate in rates)
+        # Both nations' importers must be there before anything is shared (they read
+        # what arrives from the moment they start).
+        ready_queue.put(nation)
+        received = 0
+        while received < expected:
+            message = await watcher.next(timeout_s=gap_s + step_s + 60)
+            if message is None:
+                break  # the rest never came: the steps that lost them say so
+            track = from_json(message.payload)
+            assert isinstance(track, Track)
+            delay = (datetime.now(UTC) - track.time).total_seconds()
+            latencies[track.track_number // 1_000_000].append(delay)
+            received += 1
+        if os.environ.get("HOTZONE_BENCH_DEBUG"):
+            print(nation, [service.counters for service in sharing], flush=True)
+        stop.set()
+        await asyncio.gather(*tasks)
+        await node.close()
+        return latencies
+
+    if profile := os.environ.get("HOTZONE_BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        outcome = profiler.runcall(asyncio.run, work())
+        profiler.dump_stats(f"{profile}-{nation}")
+        results.put((nation, outcome))
+        return
+    results.put((nation, asyncio.run(work())))
+
+
+def _sharing_throughput(
+    directory: Path, rates: Sequence[int], step_s: float, gap_s: float, batch_size: int
+) -> dict[str, dict[int, list[float]]]:
+    """Latencies (s) by rate step of what each nation received from the other."""
+    with running_federation(["PL", "LT"], directory) as federation:
+
+        async def setup() -> None:
+            hub, buses = await connect_federation(federation, ["PL", "LT"])
+            for bus in (hub, *buses.values()):
+                await bus.close()
+
+        asyncio.run(setup())
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        ready = context.Queue()
+        go = context.Event()
+        processes = [
+            context.Process(
+                target=_sharing_nation,
+                args=(federation.url(n), n, rates, step_s, gap_s, batch_size, ready, results),
+            )
+            for n in ("PL", "LT")
+        ]
+        processes += [
+            context.Process(
+                target=_sharing_producer, args=(federation.url(n), n, rates, step_s, gap_s, go)
+            )
+            for n in ("PL", "LT")
+        ]
+        for process in processes:
+            process.start()
+        for _ in range(2):
+            ready.get(timeout=120)
+        go.set()
+        timeout = 60 + len(rates) * (step_s + gap_s) * 3
+        received = dict(results.get(timeout=timeout) for _ in range(2))
+        for process in processes:
+            process.join(30)
+    return received
+
+
+def _print_sharing_throughput(rates: Sequence[int], step_s: float, gap_s: float) -> None:
+    print(
+        f"sharing throughput: PL's and LT's stages (own processes) publish REL PL LT track "
+        f"updates at each rate for {step_s:g} s; latency = publication -> the ally's importer "
+        f"admitted it (exporter, hub, import stream, importer: one process per nation, as in "
+        f"a node); {os.cpu_count()} CPU cores; reference: the same without batches (one "
+        "message per copy, batch size 1), run first"
+    )
+    limits: dict[tuple[int, str], int] = {}
+    for batch_size in (1, 256):
+        with tempfile.TemporaryDirectory() as scratch:
+            received = _sharing_throughput(
+                Path(scratch) / "sharing", rates, step_s, gap_s, batch_size
+            )
+        print(f"batch size {batch_size}")
+        print("direction  updates/s  received   p50 ms   p99 ms")
+        for origin, target in (("PL", "LT"), ("LT", "PL")):
+            highest = 0
+            for step, rate in enumerate(rates):
+                latencies = sorted(received[target][step])
+                sent = int(rate * step_s)
+                if len(latencies) < 2:
+                    print(f"{origin}->{target}  {rate:9,}  {len(latencies):>8}/{sent}")
+                    continue
+                p50 = statistics.median(latencies) * 1000
+                p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+                print(
+                    f"{origin}->{target}  {rate:9,}  {len(latencies):>8}/{sent}"
+                    f"  {p50:7.1f}  {p99:7.1f}"
+                )
+                if p99 / 1000 < P99_LIMIT_S and len(latencies) == sent:
+                    highest = rate
+            limits[batch_size, origin] = highest
+            above = [rate for rate in rates if rate > highest]
+            print(
+                f"{origin}->{target}: p99 < {P99_LIMIT_S * 1000:.0f} ms at {highest:,} updates/s "
+                f"at most; it crosses {P99_LIMIT_S * 1000:.0f} ms at "
+                + (f"{above[0]:,}/s" if above else "no rate measured")
+            )
+    for origin, target in (("PL", "LT"), ("LT", "PL")):
+        reference, batched = limits[1, origin], limits[256, origin]
+        ratio = f"{batched / reference:.1f}x" if reference else "n/a"
+        print(f"{origin}->{target}: batched {batched:,}/s vs unbatched {reference:,}/s ({ratio})")
+    print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
 def _print_latencies(samples: int, rounds: int) -> None:
@@ -574,6 +786,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument("--sharing-only", action="store_true")
+    parser.add_argument("--skip-sharing", action="store_true")
+    parser.add_argument("--sharing-step-s", type=float, default=5.0)
+    parser.add_argument(
+        "--sharing-rates", default=",".join(map(str, SHARING_RATES)), help="updates/s, a,b,c"
+    )
     parser.add_argument("--alliance-only", action="store_true")
     parser.add_argument("--alliance-items", type=int, default=40)
     parser.add_argument("--alliance-rounds", type=int, default=2)
@@ -581,6 +799,11 @@ def main() -> None:
     if args.alliance_only:
         _print_alliance_costs(args.alliance_items, args.alliance_rounds)
         return
+    if args.sharing_only or not (args.skip_sharing or args.latency_only):
+        rates = [int(rate) for rate in args.sharing_rates.split(",")]
+        _print_sharing_throughput(rates, args.sharing_step_s, gap_s=4.0)
+        if args.sharing_only:
+            return
     if not args.skip_latency:
         _print_latencies(args.latency_samples, args.rounds)
         if args.latency_only:

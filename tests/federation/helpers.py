@@ -6,8 +6,12 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+
 from hotzone.bus import NatsBus, Subscription
-from hotzone.runtime.federation import federation_streams, hub_streams
+from hotzone.runtime.federation import ShareBatch, federation_streams, hub_streams
 from hotzone.types import (
     Alert,
     AnyMessage,
@@ -124,3 +128,41 @@ class EchoTracker:
             if number % 10 == 0:
                 outputs.append(alert(message.sector, number, message.releasability))
         return outputs
+
+
+async def items_in(
+    jetstream: JetStreamContext,
+    stream: str,
+    exclude_origin: str | None = None,
+    filter_subject: str | None = None,
+) -> int:
+    """The released items a stream of share batches holds (``exclude_origin``: but those
+    that nation released itself, its own ``NATO`` items back from the hub)."""
+    config = js_api.ConsumerConfig(
+        deliver_policy=js_api.DeliverPolicy.ALL,
+        ack_policy=js_api.AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+        filter_subject=filter_subject,
+    )
+    info = await jetstream.add_consumer(stream, config)
+    pull = await jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
+    items, remaining = 0, info.num_pending
+    while remaining > 0:
+        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
+        remaining -= len(batch)
+        for message in batch:
+            if exclude_origin is not None and message.subject.split(".")[3] == exclude_origin:
+                continue
+            items += len(msgspec.msgpack.decode(message.data, type=ShareBatch).items)
+    await pull.unsubscribe()
+    await jetstream.delete_consumer(stream, info.name)
+    return items
+
+
+def decode_shared(subject: str, payload: bytes) -> list[AnyMessage]:
+    """The messages of a share subject's payload: a batch's items, or the one message."""
+    if subject.endswith(".batch"):
+        batch = msgspec.msgpack.decode(payload, type=ShareBatch)
+        return [from_json(item.payload) for item in batch.items]
+    return [from_json(payload)]

@@ -26,12 +26,12 @@ from hotzone.runtime.federation import (
 )
 from hotzone.runtime.node import NodeOptions, run_node
 from hotzone.store import SQLiteStore
-from hotzone.types import Track, from_json, to_json
+from hotzone.types import Track, to_json
 from hotzone.types.allied import contributing_nations
 from hotzone.types.labels import Label, meet_all
 from tests.api.alliance_views import objects_drawn
 from tests.api.conftest import login
-from tests.federation.helpers import alert
+from tests.federation.helpers import alert, decode_shared
 from tests.federation.servers import RunningFederation, running_federation
 
 NATIONS = ["PL", "LT"]
@@ -130,9 +130,9 @@ async def _share_and_merge(federation: RunningFederation, directory: Path) -> li
         while len(subjects) < total:
             for message in await pull.fetch(min(256, total - len(subjects)), timeout=10.0):
                 subjects.append(message.subject)
-                decoded = from_json(message.data)
-                if isinstance(decoded, Track):
-                    received.append(decoded)
+                for decoded in decode_shared(message.subject, message.data):
+                    if isinstance(decoded, Track):
+                        received.append(decoded)
         assert all(".alliance." not in name for name in subjects)
         return received
     finally:

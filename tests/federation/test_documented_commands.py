@@ -36,6 +36,7 @@ from hotzone.runtime.node import node_stages
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
 from hotzone.store import SQLiteStore
+from tests.federation.helpers import items_in
 from tests.federation.servers import nats_server_binary
 
 DOC = Path(__file__).parents[2] / "docs" / "federation.md"
@@ -117,12 +118,11 @@ async def _copies_at_lt(url: str, out: Path, wanted: int, timeout_s: float) -> i
     deadline = loop.time() + timeout_s
     try:
         while True:
-            held = int((await bus.jetstream.stream_info("HZ_LT_IMPORT")).state.messages)
-            own = await bus.jetstream.stream_info("HZ_LT_IMPORT", subjects_filter="*.*.*.LT.>")
-            held -= sum((own.state.subjects or {}).values())
+            # Copies addressed to LT (LT's own NATO items come back too: not counted).
+            held = await items_in(bus.jetstream, "HZ_LT_IMPORT", exclude_origin="LT")
             if held >= wanted or loop.time() > deadline:
                 return held
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
     finally:
         await bus.close()
 

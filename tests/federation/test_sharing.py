@@ -8,11 +8,13 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from hotzone.runtime.federation import ShareExporter, ShareImporter
+import msgspec
+
+from hotzone.runtime.federation import ShareBatch, SharedItem, ShareExporter, ShareImporter
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import recipients, releasable_to
 from hotzone.types import Alert, AnyMessage, DeadLetter, to_json
-from tests.federation.helpers import alert, collect, connect_federation, wait_for
+from tests.federation.helpers import alert, collect, connect_federation, items_in, wait_for
 from tests.federation.servers import running_federation
 
 NATIONS = ["PL", "LT", "RO"]
@@ -76,13 +78,16 @@ def test_ten_thousand_mixed_labels_reach_exactly_the_nations_they_are_releasable
                 "every releasable alert to arrive",
             )
             await asyncio.sleep(1.0)  # anything extra would show up now
-            stored = {
-                nation: (await bus.jetstream.stream_info(f"HZ_{nation}_IMPORT")).state.messages
-                for nation, bus in buses.items()
-            }
-            stored["hub"] = (await hub.jetstream.stream_info("ALLIANCE")).state.messages
+            hub_items = await items_in(hub.jetstream, "ALLIANCE")
             stop.set()
             await asyncio.gather(*tasks)
+            # The items of every batch the import stream held (the importer read them all).
+            stored = {
+                service.nation: service.counters.read
+                for service in services
+                if isinstance(service, ShareImporter)
+            }
+            stored["hub"] = hub_items
             refused = {
                 service.nation: service.counters.refused
                 for service in services
@@ -149,8 +154,16 @@ def test_a_copy_addressed_to_a_nation_it_is_not_releasable_to_is_refused(tmp_pat
                 await buses["PL"].publish(
                     "hz.share.LT.PL.alert", to_json(alert("PL", index, label))
                 )
-            await wait_for(lambda: importer.counters.read >= 3, 60, "three copies at LT")
-            await wait_for(lambda: len(dead) >= 2 and admitted, 10, "their fate")
+            # The same in one batch: each item is checked on its own.
+            items = [
+                SharedItem("alert", f"batched-{index}", to_json(alert("PL", 10 + index, label)))
+                for index, label in enumerate(["NATIONAL PL", "REL PL RO", "REL PL LT"])
+            ]
+            await buses["PL"].publish(
+                "hz.share.LT.PL.batch", msgspec.msgpack.encode(ShareBatch(items))
+            )
+            await wait_for(lambda: importer.counters.read >= 6, 60, "six copies at LT")
+            await wait_for(lambda: len(dead) >= 4 and len(admitted) >= 2, 10, "their fate")
             stop.set()
             await asyncio.gather(*tasks)
             for bus in (hub, *buses.values()):
@@ -158,7 +171,7 @@ def test_a_copy_addressed_to_a_nation_it_is_not_releasable_to_is_refused(tmp_pat
             return admitted, dead, importer.counters.refused
 
     admitted, dead, refused = asyncio.run(scenario())
-    assert [message.releasability for message in admitted] == ["REL PL LT"]  # type: ignore[attr-defined]
-    assert refused == 2
+    assert [message.releasability for message in admitted] == ["REL PL LT"] * 2  # type: ignore[attr-defined]
+    assert refused == 4
     assert all(isinstance(letter, DeadLetter) for letter in dead)
     assert all("not releasable to LT" in letter.reason for letter in dead)  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from hotzone.runtime.federation import (
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import recipients, releasable_to
 from hotzone.types import Alert, AnyMessage, to_json
-from tests.federation.helpers import alert, collect, wait_for
+from tests.federation.helpers import alert, collect, items_in, wait_for
 from tests.federation.servers import (
     ConfiguredFederation,
     configured_federation,
@@ -150,7 +150,7 @@ async def _share(
     print(f"{len(sent)} items shared among 32 nations in {time.monotonic() - started:.1f} s")
     await asyncio.sleep(1.0)  # anything extra would show up now
     stored = {
-        nation: (await bus.jetstream.stream_info(f"HZ_{nation}_IMPORT")).state.messages
+        nation: await items_in(bus.jetstream, f"HZ_{nation}_IMPORT")
         for nation, bus in buses.items()
     }
     stop.set()
@@ -163,7 +163,7 @@ async def _share(
         user_credentials=federation.creds("hub"),
         tls_ca=federation.ca,
     )
-    stored["hub"] = (await hub.jetstream.stream_info("ALLIANCE")).state.messages
+    stored["hub"] = await items_in(hub.jetstream, "ALLIANCE")
     await hub.close()
     return received, importers, stored
 

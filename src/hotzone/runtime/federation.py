@@ -4,16 +4,17 @@ The path of one track from Poland to Lithuania (docs/federation.md has the pictu
 
 1. PL's `ShareExporter` reads PL's tracks and alerts from the PL log and publishes what
    their labels release into PL's share stream (`share_addresses`): a ``REL`` item once
-   per ally it names, on ``hz.share.{ally}.PL.{rest}`` (e.g. ``hz.share.LT.PL.trk.suwalki``),
-   a ``NATO`` item once, on ``hz.share.NATO.PL.{rest}``. Nothing labelled ``NATIONAL PL``
-   and nothing not released to an ally is ever addressed to it.
+   per ally it names, to ``hz.share.{ally}.PL``, a ``NATO`` item once, to
+   ``hz.share.NATO.PL``; what arrived together goes as one `ShareBatch` per address
+   (``hz.share.LT.PL.batch``, MessagePack) instead of one message per copy. Nothing
+   labelled ``NATIONAL PL`` and nothing not released to an ally is ever addressed to it.
 2. The hub's ``ALLIANCE`` stream sources every nation's share stream across the leaf
    connections (JetStream domains), resuming where it stopped after a partition.
 3. LT's import stream sources from ``ALLIANCE`` only ``hz.share.LT.>`` (copies addressed
    to LT) and ``hz.share.NATO.>`` (what is released to every member): LT's servers never
    hold a copy addressed to anyone else.
-4. LT's `ShareImporter` checks the label again (defence in depth: a copy that is not
-   releasable to LT is a dead letter, counted) and republishes what passes on
+4. LT's `ShareImporter` checks every item's label again (defence in depth: a copy that is
+   not releasable to LT is a dead letter, counted) and republishes what passes on
    ``hz.LT.ally.PL.{rest}`` in LT's log, where LT's stages and recorder read it. A nation's
    own ``NATO`` items come back in its import stream too; they are not re-imported.
 
@@ -27,22 +28,28 @@ Message ids are derived from the original id, so redeliveries and retries stay i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
+import nats.errors
+import nats.js.errors
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
-from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.bus.nats import MESSAGE_ID_HEADER, NatsBus
 from hotzone.runtime.federation_security import (
     ALL_MEMBERS,
     alliance_deliver_prefix,
     nation_deliver_prefix,
 )
 from hotzone.runtime.federation_servers import HUB_DOMAIN
+from hotzone.runtime.services import hold_acknowledgements
 from hotzone.share.releasability import Label, LabelError, recipients, releasable_to
 from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
@@ -51,6 +58,12 @@ ALLIANCE_STREAM = "ALLIANCE"
 SHARED_FAMILIES = ("trk.>", "assessment", "alert", "audit.checkpoint")
 """What a nation releases to allies (each item as its label allows): the picture, and the
 signed heads of its audit chain, which allies keep as witnesses (content: only a hash)."""
+_log = logging.getLogger(__name__)
+_WATCHDOG_ERRORS: tuple[type[BaseException], ...] = (
+    nats.errors.Error,
+    nats.js.errors.Error,
+    TimeoutError,
+)
 LABEL_HEADER = "Hz-Releasability"
 ORIGIN_HEADER = "Hz-Origin"
 
@@ -139,10 +152,75 @@ def hub_streams(nations: Sequence[str], replicas: int = 1) -> list[StreamSpec]:
     ]
 
 
+class SourceWatchdog:
+    """Sets a stream's stalled sources up again as soon as they can resume.
+
+    nats-server notices a source whose heartbeats (1 s) stopped after 10 s and asks for a
+    new consumer across the link; asked during a partition, that request waits 30 s for
+    an answer before the next try, which then backs off 10 s more per failure (server
+    constants, not configurable). After a 60 s cut, copying resumed only 40-50 s after
+    the link was back. The watchdog polls the stream's sources and, for those silent
+    for ``stalled_after_s``, removes them from the stream and puts them back at once:
+    the server then sets each up immediately and resumes it from the last sequence it
+    copied (found from the ``Nats-Stream-Source`` headers in the stream), so nothing is
+    copied twice or skipped. While the link is still down this repeats every
+    ``retry_s``; the first attempt after it is back succeeds."""
+
+    def __init__(
+        self,
+        bus: NatsBus,
+        stream: str,
+        stalled_after_s: float = 2.5,
+        retry_s: float = 2.0,
+        period_s: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.stream = stream
+        self.stalled_after_s = stalled_after_s
+        self.retry_s = retry_s
+        self.period_s = period_s
+        self.restarts = 0
+        self._last_restart: dict[str, float] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            with contextlib.suppress(*_WATCHDOG_ERRORS):
+                await self.check(loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.period_s)
+
+    async def check(self, now: float) -> list[str]:
+        """Restart the sources that are stalled now; their names."""
+        info = await self.bus.jetstream.stream_info(self.stream)
+        stalled = {
+            source.name
+            for source in info.sources or ()
+            # ``active``: nanoseconds since the source's last message or heartbeat; -1
+            # while it has no consumer (being set up, or waiting for an answer).
+            if (source.active is None or not 0 <= source.active / 1e9 <= self.stalled_after_s)
+            and now - self._last_restart.get(source.name, -math.inf) >= self.retry_s
+        }
+        config = info.config
+        if not stalled or not config.sources:
+            return []
+        everything = list(config.sources)
+        config.sources = [s for s in everything if s.name not in stalled]
+        await self.bus.jetstream.update_stream(config)
+        config.sources = everything
+        await self.bus.jetstream.update_stream(config)
+        for name in stalled:
+            self._last_restart[name] = now
+        self.restarts += len(stalled)
+        _log.info("%s: restarted stalled sources %s", self.stream, ", ".join(sorted(stalled)))
+        return sorted(stalled)
+
+
 @dataclass
 class ShareCounters:
     read: int = 0
     copies: int = 0
+    batches: int = 0
     kept_national: int = 0
     own_returned: int = 0
     """The nation's own ``NATO`` items, back through the hub (not re-imported)."""
@@ -151,8 +229,33 @@ class ShareCounters:
     by_recipient: Counter[str] = field(default_factory=Counter)
 
 
+class SharedItem(msgspec.Struct, array_like=True, frozen=True):
+    """One released message inside a `ShareBatch`."""
+
+    kind: str
+    """Its subject after ``hz.{origin}.`` (``trk.suwalki``): where the recipient admits it."""
+    message_id: str
+    payload: bytes
+    """The message as the origin published it (JSON), byte for byte."""
+
+
+class ShareBatch(msgspec.Struct, array_like=True, frozen=True):
+    """Several released messages for one address in one NATS message (MessagePack): one
+    publish, one copy at the hub and one delivery per batch instead of per message."""
+
+    items: list[SharedItem]
+
+
+_BATCH_ENCODER = msgspec.msgpack.Encoder()
+_BATCH_DECODER = msgspec.msgpack.Decoder(ShareBatch)
+BATCH_KIND = "batch"
+"""The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
+
+
 class _BusService:
-    """Runs until ``stop`` is set (or the bus closes), reading one subscription."""
+    """Runs until ``stop`` is set (or the bus closes), reading its subscriptions. Messages
+    are taken in batches (what has arrived, up to ``batch_size``) and acknowledged once
+    the batch is handled and what it published is stored."""
 
     pattern: str
 
@@ -161,6 +264,8 @@ class _BusService:
         self.nation = nation
         self.max_pending = max_pending
         self.counters = ShareCounters()
+        self.drain_s = 30.0
+        self.batch_size = 256
 
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
@@ -173,39 +278,82 @@ class _BusService:
             await subscription.unsubscribe()
 
     async def _pump(self, subscription: Subscription, stop: asyncio.Event | None) -> None:
-        while stop is None or not stop.is_set():
+        """Handle messages until told to stop and nothing is left to read (a node that ends
+        releases and admits everything it has), or at most ``drain_s`` after ``stop``
+        while more keeps coming (allies still running)."""
+        acknowledge = hold_acknowledgements(subscription)
+        stopping_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            if stop is not None and stop.is_set() and stopping_since is None:
+                stopping_since = loop.time()
+            if stopping_since is not None and loop.time() - stopping_since > self.drain_s:
+                return
             message = await subscription.next(timeout_s=0.25)
             if message is None:
+                if stopping_since is not None:
+                    return
                 # A timeout, or a closed bus: either way look at ``stop`` again soon.
                 await asyncio.sleep(0.01)
                 continue
-            await self.handle(message)
+            batch = [message]
+            # What has arrived already joins the batch; nothing waits for more.
+            while len(batch) < self.batch_size and getattr(subscription, "pending", 0) > 0:
+                more = await subscription.next(timeout_s=0)
+                if more is None:
+                    break
+                batch.append(more)
+            await self.handle_batch(batch)
+            await acknowledge()
 
     def patterns(self) -> list[str]:
         raise NotImplementedError
 
-    async def handle(self, message: BusMessage) -> None:
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
         raise NotImplementedError
 
-    async def _dead_letter(self, source: str, reason: str, raw: bytes) -> None:
+    async def _publish_all(self, messages: list[tuple[str, bytes, dict[str, str] | None]]) -> None:
+        publish_many = getattr(self.bus, "publish_many", None)
+        if publish_many is not None:
+            await publish_many(messages)
+            return
+        for subject_, payload, headers in messages:
+            await self.bus.publish(subject_, payload, headers)
+
+    async def _dead_letter(
+        self, source: str, reason: str, raw: bytes, message_id: str | None = None
+    ) -> None:
         letter = DeadLetter(time=datetime.now(UTC), source=source, reason=reason, raw=raw)
-        await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter))
+        # The id of the message it replaces: one dead letter however often it is handled.
+        headers = {MESSAGE_ID_HEADER: f"{message_id}/{source}"} if message_id else None
+        await self.bus.publish(dead_letter_subject(self.nation, source), to_json(letter), headers)
 
 
-def _content_id(message: BusMessage) -> str:
-    digest = hashlib.sha256(message.subject.encode() + b"\0" + message.payload).hexdigest()
+def _content_id(subject_: str, payload: bytes) -> str:
+    digest = hashlib.sha256(subject_.encode() + b"\0" + payload).hexdigest()
     return f"sha256:{digest[:32]}"
 
 
+class _Labelled(msgspec.Struct):
+    releasability: str
+
+
+_LABEL_DECODER = msgspec.json.Decoder(_Labelled)
+
+
 def _label_of(payload: bytes) -> str:
-    return str(from_json(payload).releasability)
+    """A message's label, read without decoding the rest of it (the exporter reads its
+    own nation's messages; the importer validates each whole message)."""
+    return _LABEL_DECODER.decode(payload).releasability
 
 
 class ShareExporter(_BusService):
-    """Releases a nation's tracks and alerts to each ally its labels allow (step 1).
+    """Releases a nation's tracks and alerts to each ally its labels allow (step 1), in
+    batches: one `ShareBatch` per address for what arrived together.
 
-    ``counters.copies`` counts messages published, ``counters.by_recipient`` the items
-    released to each ally (a ``NATO`` item counts for every ally, sent once)."""
+    ``counters.copies`` counts items addressed (once per address), ``counters.batches``
+    messages published, ``counters.by_recipient`` the items released to each ally (a
+    ``NATO`` item counts for every ally, sent once)."""
 
     def __init__(
         self,
@@ -224,36 +372,44 @@ class ShareExporter(_BusService):
     def patterns(self) -> list[str]:
         return [f"hz.{self.nation}.{family}" for family in self.families]
 
-    async def handle(self, message: BusMessage) -> None:
-        self.counters.read += 1
-        try:
-            label = Label.parse(_label_of(message.payload))
-            addressed, allies = share_addresses(
-                label, self.nation, self.alliance, self.nato_once_per_hop
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
+        by_address: dict[str, list[SharedItem]] = {}
+        for message in messages:
+            self.counters.read += 1
+            message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(
+                message.subject, message.payload
             )
-        except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
-            await self._dead_letter("share-export", f"{message.subject}: {error}", message.payload)
-            return
-        if not allies:
-            self.counters.kept_national += 1
-        message_id = message.headers.get(MESSAGE_ID_HEADER) or _content_id(message)
-        for recipient in addressed:
-            headers = {
-                MESSAGE_ID_HEADER: f"{message_id}>{recipient}",
-                LABEL_HEADER: label.text,
-                ORIGIN_HEADER: self.nation,
-            }
-            await self.bus.publish(
-                share_subject_for(recipient, self.nation, message.subject),
-                message.payload,
-                headers,
-            )
-            self.counters.copies += 1
-        self.counters.by_recipient.update(allies)
+            try:
+                label = Label.parse(_label_of(message.payload))
+                addresses, allies = share_addresses(
+                    label, self.nation, self.alliance, self.nato_once_per_hop
+                )
+            except (msgspec.DecodeError, msgspec.ValidationError, LabelError) as error:
+                reason = f"{message.subject}: {error}"
+                await self._dead_letter("share-export", reason, message.payload, message_id)
+                continue
+            if not allies:
+                self.counters.kept_national += 1
+            kind = message.subject.split(".", 2)[2]
+            item = SharedItem(kind=kind, message_id=message_id, payload=message.payload)
+            for address in addresses:
+                by_address.setdefault(address, []).append(item)
+                self.counters.copies += 1
+            self.counters.by_recipient.update(allies)
+        batches: list[tuple[str, bytes, dict[str, str] | None]] = []
+        for address, items in by_address.items():
+            # Made again from the same messages after a restart, it has the same id.
+            batch_id = f"{items[0].message_id}+{len(items)}>{address}"
+            headers = {MESSAGE_ID_HEADER: batch_id, ORIGIN_HEADER: self.nation}
+            share_subject = subject("hz", "share", address, self.nation, BATCH_KIND)
+            batches.append((share_subject, _BATCH_ENCODER.encode(ShareBatch(items)), headers))
+        await self._publish_all(batches)
+        self.counters.batches += len(batches)
 
 
 class ShareImporter(_BusService):
-    """Admits into a nation's log only what is addressed and releasable to it (step 4)."""
+    """Admits into a nation's log only what is addressed and releasable to it (step 4),
+    each item of a batch checked on its own."""
 
     def __init__(self, bus: Bus, nation: str, max_pending: int = 1024) -> None:
         super().__init__(bus, nation, max_pending)
@@ -261,29 +417,56 @@ class ShareImporter(_BusService):
     def patterns(self) -> list[str]:
         return list(import_filters(self.nation))
 
-    async def handle(self, message: BusMessage) -> None:
-        self.counters.read += 1
+    async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
+        admitted: list[tuple[str, bytes, dict[str, str] | None]] = []
+        for message in messages:
+            message_id = message.headers.get(MESSAGE_ID_HEADER)
+            try:
+                recipient, origin, local = ally_subject_for(message.subject, self.nation)
+                if local.rsplit(".", 1)[1] == BATCH_KIND:
+                    batch = _BATCH_DECODER.decode(message.payload)
+                    items = [(item.kind, item.message_id, item.payload) for item in batch.items]
+                else:  # one message on its own subject
+                    items = [(local.split(".", 4)[4], message_id or "", message.payload)]
+            except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
+                self.counters.read += 1
+                self.counters.refused += 1
+                reason = f"{message.subject}: {error}"
+                await self._dead_letter("share-import", reason, message.payload, message_id)
+                continue
+            for kind, item_id, payload in items:
+                self.counters.read += 1
+                outcome = await self._admit(recipient, origin, kind, item_id, payload)
+                if outcome is not None:
+                    admitted.append(outcome)
+        await self._publish_all(admitted)
+
+    async def _admit(
+        self, recipient: str, origin: str, kind: str, item_id: str, payload: bytes
+    ) -> tuple[str, bytes, dict[str, str] | None] | None:
+        """The message to publish for one released item, or None (a dead letter, counted)."""
+        where = f"hz.share.{recipient}.{origin}.{kind}"
         try:
-            recipient, origin, local = ally_subject_for(message.subject, self.nation)
-            label = _label_of(message.payload)
+            local = subject("hz", self.nation, "ally", origin, *kind.split("."))
+            label = str(from_json(payload).releasability)
             addressed = recipient in (self.nation, ALL_MEMBERS)
             allowed = addressed and releasable_to(label, self.nation)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as error:
             self.counters.refused += 1
-            await self._dead_letter("share-import", f"{message.subject}: {error}", message.payload)
-            return
+            await self._dead_letter("share-import", f"{where}: {error}", payload, item_id)
+            return None
         if not allowed:
             self.counters.refused += 1
-            reason = f"{message.subject}: label {label!r} is not releasable to {self.nation}"
-            await self._dead_letter("share-import", reason, message.payload)
-            return
+            reason = f"{where}: label {label!r} is not releasable to {self.nation}"
+            await self._dead_letter("share-import", reason, payload, item_id)
+            return None
         if origin == self.nation:
             # Its own NATO item, back from the hub with everyone else's: it has it already.
             self.counters.own_returned += 1
-            return
+            return None
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
-        if message_id := message.headers.get(MESSAGE_ID_HEADER):
-            headers[MESSAGE_ID_HEADER] = f"{message_id}<{self.nation}"
-        await self.bus.publish(local, message.payload, headers)
+        if item_id:
+            headers[MESSAGE_ID_HEADER] = f"{item_id}<{self.nation}"
         self.counters.accepted += 1
         self.counters.by_recipient[origin] += 1
+        return local, payload, headers

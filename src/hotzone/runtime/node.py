@@ -17,25 +17,41 @@ test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import nats.js.errors
+
 from hotzone.bus import NatsBus
+from hotzone.bus.nats import MESSAGE_ID_HEADER, nation_log_stream
 from hotzone.runtime.c2_offline import restore_from_store
-from hotzone.runtime.federation import ShareExporter, ShareImporter, federation_streams
+from hotzone.runtime.federation import (
+    ShareExporter,
+    ShareImporter,
+    SourceWatchdog,
+    federation_streams,
+    import_stream,
+)
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
-from hotzone.runtime.services import AllyRecorder, RecorderService, Stage, StageService
+from hotzone.runtime.services import (
+    SHUTDOWN,
+    AllyRecorder,
+    RecorderService,
+    Stage,
+    StageService,
+)
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import open_store
 from hotzone.types import AnyMessage, Detection, Report
-from hotzone.types.subjects import validate_pattern
+from hotzone.types.subjects import clock_subject, validate_pattern
 
 TRACKING_STAGE = "fusion"
 """The one stage a sector node runs (`hotzone.runtime.stages.tracking_stage`)."""
@@ -200,10 +216,18 @@ async def run_node(
     streams = federation_streams(nation, options.replicas)
     if not options.alliance:
         streams = streams[:-1]  # no hub: no import stream
+    identity = run_identity(options)
+    # Durable consumers named after the nation and the sectors: a node killed and started
+    # again with the same command goes on where it stopped. Sharing's are kept across
+    # runs (what allies send between two runs is admitted by the next); the pipeline's
+    # are the run's (its command's) and removed when the run ends.
+    consumers = f"{nation}-{'-'.join(options.sectors) or 'all'}"
+    run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
         streams,
         domain=options.domain,
+        durable_prefix=f"{consumers}-share",
         # A sector node reads its sectors and the clock only; the owner reads the nation.
         read_filters=None if owner else sector_filters(nation, options.sectors),
         name=f"hotzone-node-{nation}",
@@ -219,8 +243,10 @@ async def run_node(
     if built.response is not None and stages is None and owner:
         restore_from_store(built.response, store)  # a restarted node's c2 goes on
     stop = asyncio.Event()
+    stop_recording = asyncio.Event()
     sharing: list[ShareExporter | ShareImporter] = []
     share_tasks = []
+    recording_tasks = []
     skips: tuple[str, ...] = ()
     if options.alliance:
         sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
@@ -229,19 +255,34 @@ async def run_node(
             share_tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
         # Allied copies (and allies' audit checkpoints, the witnesses) keep arriving after
-        # this node's own run: they are recorded until the node closes.
+        # this node's own run: they are recorded until the importer has finished.
         allies = AllyRecorder(bus, store, nation)
         ready = asyncio.Event()
-        share_tasks.append(asyncio.create_task(allies.run(ready, stop)))
+        recording_tasks.append(asyncio.create_task(allies.run(ready, stop_recording)))
         await ready.wait()
         skips = (allies.pattern,)
+        # The import stream's source resumes within seconds of a partition healing.
+        watchdog = SourceWatchdog(bus, import_stream(nation).name)
+        recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
+    progress = PipelineProgress(finished=True)
+    bus.durable_prefix = run_consumers
     try:
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
         )
+        for stage_service in pipeline.services:
+            # c2 goes on from its store (its audit chain, restore_from_store above); the
+            # other stages rebuild their state from what they handled before a restart.
+            stage_service.rebuild_from_log = stage_service.stage.name != "c2"
         if metrics is not None:
             metrics.watch_pipeline(pipeline)
         if options.replay:
+            pipeline.run_id, pipeline.resume_after = await replay_position(
+                bus, nation, f"{nation}-{identity}"
+            )
+        if not options.replay:
+            progress = await _serve(pipeline)
+        else:
             messages = simulate(
                 loaded,
                 seed=options.seed,
@@ -250,15 +291,20 @@ async def run_node(
             )
             pipeline.speed = options.speed
             progress = await pipeline.run(messages)
-        else:
-            progress = await _serve(pipeline)
+        # The run is over (its shutdown handled): nothing of its consumers to resume.
+        await bus.delete_durables(run_consumers)
         if before_close is not None:
             await before_close()
         if linger_s > 0:
             await asyncio.sleep(linger_s)
     finally:
+        # Sharing ends only when the exporter has released and the importer admitted
+        # everything there is (each reads until nothing is left), then the allied copies
+        # the importer admitted are recorded.
         stop.set()
         await asyncio.gather(*share_tasks, return_exceptions=True)
+        stop_recording.set()
+        await asyncio.gather(*recording_tasks, return_exceptions=True)
         await bus.close()
         store.close()
     report = NodeReport(nation=nation, progress=progress, role=node_role(options))
@@ -273,6 +319,41 @@ async def run_node(
             report.received_from = dict(service.counters.by_recipient)
             report.refused = service.counters.refused
     return report
+
+
+def run_identity(options: NodeOptions) -> str:
+    """A short hash of what decides a node's output (same command, same run): names its
+    durable consumers and the message ids of its replay."""
+    decisive = (
+        options.nation,
+        options.scenario,
+        options.sectors,
+        options.owns_nation,
+        options.alliance,
+        options.replay,
+        options.seed,
+        options.duration_s,
+    )
+    return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
+
+
+async def replay_position(bus: NatsBus, nation: str, command: str) -> tuple[str, int]:
+    """The run id of ``command``'s replay (``{command}-g{n}``: a run that ended is
+    followed by a new one) and how many of its messages the log holds up to its last
+    clock tick, 0 for a run that starts now. The detections published after that tick are
+    sent again on resuming, with the same ids, and dropped by the duplicate window."""
+    try:
+        last = await bus.jetstream.get_last_msg(nation_log_stream(nation), clock_subject(nation))
+    except nats.js.errors.NotFoundError:
+        return f"{command}-g1", 0
+    headers = last.headers or {}
+    run, _, index = headers.get(MESSAGE_ID_HEADER, "").rpartition("-")
+    generation = run.removeprefix(f"{command}-g")
+    if generation == run or not generation.isdigit() or not index.isdigit():
+        return f"{command}-g1", 0  # the last run was another command's
+    if headers.get("kind") == SHUTDOWN:
+        return f"{command}-g{int(generation) + 1}", 0
+    return run, int(index)
 
 
 async def _serve(pipeline: Pipeline) -> PipelineProgress:

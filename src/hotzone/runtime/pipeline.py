@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hotzone.bus import Bus
+from hotzone.bus.nats import MESSAGE_ID_HEADER
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import (
     FINISH,
@@ -86,6 +87,24 @@ class Pipeline:
         self._clock = clock_subject(nation)
         self._ticks_published = 0
         self._tasks: list[asyncio.Task[None]] = []
+        #: With a ``run_id``, everything the replay publishes carries the message id
+        #: ``{run_id}-{n}`` (n counts the replay's messages and ticks from 1), and the
+        #: first ``resume_after`` of them are not published again: a restarted node goes
+        #: on from where its replay stopped, and what it sends again is dropped by the
+        #: stream's duplicate window.
+        self.run_id: str | None = None
+        self.resume_after = 0
+        self._replayed = 0
+
+    async def _send(self, subject: str, payload: bytes, headers: dict[str, str]) -> bool:
+        """Publish one message of the replay, unless a resumed run published it already."""
+        self._replayed += 1
+        if self.run_id is not None:
+            headers[MESSAGE_ID_HEADER] = f"{self.run_id}-{self._replayed}"
+        if self._replayed <= self.resume_after:
+            return False
+        await self.bus.publish(subject, payload, headers or None)
+        return True
 
     async def run(self, messages: Iterable[AnyMessage]) -> PipelineProgress:
         tasks = self._tasks
@@ -99,7 +118,7 @@ class Pipeline:
             await self._drain()
             await self._tick(self.progress.simulated_time, FINISH)
             await self._wait_for_services()
-            await self.bus.publish(self._clock, encode_tick(0.0), {"kind": SHUTDOWN})
+            await self._send(self._clock, encode_tick(0.0), {"kind": SHUTDOWN})
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
@@ -122,13 +141,16 @@ class Pipeline:
             while at >= next_tick:
                 await self._tick(next_tick)
                 next_tick += self.clock_period_s
-            if math.isfinite(self.speed) and start_sim is not None:
+            if self._replayed < self.resume_after:
+                # Published before a restart: the pace starts from the first one sent now.
+                start_wall, start_sim = wallclock.monotonic(), at
+            elif math.isfinite(self.speed) and start_sim is not None:
                 # Pace the replay: sleep until this message's time, scaled by the speed.
                 due = start_wall + (at - start_sim) / self.speed
                 delay = due - wallclock.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await self.bus.publish(subject_for(message, self.nation), to_json(message))
+            await self._send(subject_for(message, self.nation), to_json(message), {})
             self.progress.published[type(message).__name__] += 1
             self.progress.simulated_time = at
         if next_tick is not None:
@@ -136,8 +158,9 @@ class Pipeline:
 
     async def _tick(self, posix_time: float, kind: str = "tick") -> None:
         self._raise_if_a_service_failed()
-        await self.bus.publish(self._clock, encode_tick(posix_time), {"kind": kind})
         self._ticks_published += 1
+        headers = {"kind": kind, "tick": str(self._ticks_published)}
+        await self._send(self._clock, encode_tick(posix_time), headers)
         self.progress.simulated_time = posix_time
         self._collect()
         self._report()
@@ -154,7 +177,9 @@ class Pipeline:
 
     async def _wait_for_services(self) -> None:
         services: list[StageService | RecorderService] = [*self.services, self.recorder]
-        while any(service.ticks_done < self._ticks_published for service in services):
+        # By the ticks' ordinals, not by counting: a resumed service was handed some of
+        # them by the process before.
+        while any(service.last_tick < self._ticks_published for service in services):
             self._raise_if_a_service_failed()
             await asyncio.sleep(0.005)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter, process_time
@@ -20,6 +20,7 @@ from typing import Protocol
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
+from hotzone.bus.nats import MESSAGE_ID_HEADER
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
@@ -83,7 +84,15 @@ def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
 
 
 class StageService:
-    """Runs one stage on the bus for one nation."""
+    """Runs one stage on the bus for one nation.
+
+    Outputs carry message ids made from the id of the clock tick that produced them (the
+    stage's name and the output's place in the step), so a step done again after a
+    restart publishes the same ids and the stream drops the copies. A stage that resumes
+    a durable subscription first feeds itself what it handled before the restart
+    (`NatsSubscription.history`), publishing nothing, so its state (the tracker's tracks)
+    is the one it had; ``rebuild_from_log`` False leaves that out (c2 restores from its
+    store instead: its audit chain must go on, not start again)."""
 
     def __init__(self, stage: Stage, bus: Bus, nation: str, max_pending: int = 8192) -> None:
         self.stage = stage
@@ -94,63 +103,113 @@ class StageService:
         self._clock = clock_subject(nation)
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
         self.ticks_done = 0
+        #: The ordinal (``tick`` header) of the last clock tick handled.
+        self.last_tick = 0
+        self.rebuild_from_log = True
+        self.rebuilt_messages = 0
+        self._id_scope = stage.name
         #: The service's subscription while it runs (its queue depth is on ``/metrics``).
         self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
         self.subscription = subscription
+        # Output ids name the consumer too: sector nodes step on the same ticks, and each
+        # node's outputs are its own (a durable consumer's name is the same after a restart).
+        self._id_scope = str(getattr(subscription, "consumer", self.stage.name))
+        history = getattr(subscription, "history", None)
+        window: list[AnyMessage] = []
+        if history is not None and self.rebuild_from_log:
+            async for bus_message in history():
+                self.rebuilt_messages += 1
+                if await self._handle(bus_message, window, publish=False):
+                    window = []
         if ready is not None:
             ready.set()
-        window: list[AnyMessage] = []
         async for bus_message in subscription:
-            if bus_message.subject == self._clock:
-                kind = bus_message.headers.get("kind")
-                if kind == SHUTDOWN:
-                    break
-                if kind == FINISH:
-                    await self._finish(decode_tick(bus_message.payload))
-                    self.ticks_done += 1
-                    continue
-                await self._step(decode_tick(bus_message.payload), window)
+            if bus_message.subject == self._clock and bus_message.headers.get("kind") == SHUTDOWN:
+                break
+            if await self._handle(bus_message, window, publish=True):
                 window = []
-                self.ticks_done += 1
-                continue
-            if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
-                continue
-            message = decode_or_dead_letter(bus_message, self.stage.name)
-            if isinstance(message, DeadLetter):
-                self.counters.dead_letters += 1
-                await self._publish(message)
-                continue
-            # A stage that reads allies' subjects sees their copies named after their
-            # origin (``PL:suwalki-1``), as the picture does: never as its own.
-            message = name_allied_copy(bus_message.subject, message)
-            if self.stage.accepts(message):
-                self.counters.received[type(message).__name__] += 1
-                window.append(message)
         await subscription.unsubscribe()
 
-    async def _step(self, posix_time: float, window: list[AnyMessage]) -> None:
+    async def _handle(
+        self, bus_message: BusMessage, window: list[AnyMessage], publish: bool
+    ) -> bool:
+        """Take one message; True when it was a tick that ended the window."""
+        message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
+        if bus_message.subject == self._clock:
+            kind = bus_message.headers.get("kind")
+            if kind == SHUTDOWN:
+                return False
+            tick = bus_message.headers.get("tick")
+            self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
+            self.ticks_done += 1
+            if kind == FINISH:
+                await self._finish(decode_tick(bus_message.payload), message_id, publish)
+                return False
+            await self._step(decode_tick(bus_message.payload), window, message_id, publish)
+            return True
+        if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
+            return False
+        message = decode_or_dead_letter(bus_message, self.stage.name)
+        if isinstance(message, DeadLetter):
+            if publish:
+                self.counters.dead_letters += 1
+                await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
+            return False
+        # A stage that reads allies' subjects sees their copies named after their
+        # origin (``PL:suwalki-1``), as the picture does: never as its own.
+        message = name_allied_copy(bus_message.subject, message)
+        if self.stage.accepts(message):
+            if publish:
+                self.counters.received[type(message).__name__] += 1
+            window.append(message)
+        return False
+
+    async def _step(
+        self, posix_time: float, window: list[AnyMessage], tick_id: str | None, publish: bool
+    ) -> None:
         time = datetime.fromtimestamp(posix_time, UTC)
-        self.counters.steps += 1
         started, started_wall = process_time(), perf_counter()
         outputs = self.stage.step(time, window)
+        if not publish:
+            return
+        self.counters.steps += 1
         self.counters.step_seconds += process_time() - started
-        for output in outputs:
-            await self._publish(output)
+        await self._publish_all(outputs, tick_id)
         self.counters.step_latency.observe(perf_counter() - started_wall)
 
-    async def _finish(self, posix_time: float) -> None:
+    async def _finish(self, posix_time: float, tick_id: str | None, publish: bool) -> None:
         finish = getattr(self.stage, "finish", None)  # only stages that keep something
         if finish is None:
             return
-        for output in finish(datetime.fromtimestamp(posix_time, UTC)):
-            await self._publish(output)
+        outputs = finish(datetime.fromtimestamp(posix_time, UTC))
+        if publish:
+            await self._publish_all(outputs, tick_id)
 
-    async def _publish(self, message: AnyMessage) -> None:
+    async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
+        for index, output in enumerate(outputs):
+            await self._publish(output, tick_id and f"{tick_id}/{self._id_scope}/{index}")
+
+    async def _publish(self, message: AnyMessage, message_id: str | None = None) -> None:
         self.counters.published[type(message).__name__] += 1
-        await self.bus.publish(subject_for(message, self.nation), to_json(message))
+        headers = {MESSAGE_ID_HEADER: message_id} if message_id else None
+        await self.bus.publish(subject_for(message, self.nation), to_json(message), headers)
+
+
+def hold_acknowledgements(subscription: Subscription) -> Callable[[], Awaitable[None]]:
+    """Make ``subscription`` acknowledge only when the returned function is called (a
+    recorder calls it once what it read is in its store, so a crash in between means a
+    redelivery, not a loss); a no-op on a bus without acknowledgements."""
+    if hasattr(subscription, "hold_acks"):
+        subscription.hold_acks = True
+    acknowledge: Callable[[], Awaitable[None]] | None = getattr(subscription, "acknowledge", None)
+    return acknowledge if acknowledge is not None else _nothing
+
+
+async def _nothing() -> None:
+    return None
 
 
 class RecorderService:
@@ -173,11 +232,14 @@ class RecorderService:
         self.recorded = 0
         self.dead_letters = 0
         self.ticks_done = 0
+        self.last_tick = 0
         self.subscription: Subscription | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
         self.subscription = subscription
+        holding = hasattr(subscription, "hold_acks")
+        acknowledge = hold_acknowledgements(subscription)
         if ready is not None:
             ready.set()
         clock = clock_subject(self.nation)
@@ -186,20 +248,32 @@ class RecorderService:
             if bus_message.subject == clock:
                 self._flush(batch)
                 batch = []
+                await acknowledge()
                 if bus_message.headers.get("kind") == SHUTDOWN:
                     break
                 self.ticks_done += 1
+                tick = bus_message.headers.get("tick")
+                self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
                 continue
             if self.skip and any(subject_matches(p, bus_message.subject) for p in self.skip):
+                if holding and getattr(subscription, "pending", 1) == 0:
+                    self._flush(batch)
+                    batch = []
+                    await acknowledge()
                 continue
             message = decode_or_dead_letter(bus_message, "recorder")
             if isinstance(message, DeadLetter):
                 self.dead_letters += 1
             batch.append((bus_message.subject, message))
-            if len(batch) >= self.batch_size:
+            # A subscription that holds acknowledgements waits for them: write what there
+            # is when nothing more has arrived, not only at the next tick.
+            idle = holding and getattr(subscription, "pending", 1) == 0
+            if len(batch) >= self.batch_size or idle:
                 self._flush(batch)
                 batch = []
+                await acknowledge()
         self._flush(batch)
+        await acknowledge()
         await subscription.unsubscribe()
 
     def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
@@ -221,21 +295,27 @@ class AllyRecorder:
 
     async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
         subscription = await self.bus.subscribe(self.pattern, 16384)
+        acknowledge = hold_acknowledgements(subscription)
         ready.set()
         batch: list[tuple[str, AnyMessage]] = []
         try:
-            while not (stop.is_set() and not batch):
+            while True:
                 bus_message = await subscription.next(timeout_s=0.2)
                 if bus_message is None:
                     self._flush(batch)
                     batch = []
+                    await acknowledge()
+                    if stop.is_set():
+                        break  # told to stop, and nothing is left to record
                     continue
                 batch.append((bus_message.subject, decode_or_dead_letter(bus_message, "ally")))
                 if len(batch) >= 512:
                     self._flush(batch)
                     batch = []
+                    await acknowledge()
         finally:
             self._flush(batch)
+            await acknowledge()
             await subscription.unsubscribe()
 
     def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
