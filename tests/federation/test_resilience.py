@@ -7,6 +7,11 @@ leader-kill test runs during it instead of after it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -48,6 +53,9 @@ class PartitionOutcome:
     alliance_stored: int = 0
     batches_exported: int = 0
     catch_up_s: float = 0.0
+    hub_watch_pid: int | None = None
+    hub_watch_exit: int | None = None
+    hub_watch_said: str = ""
     error: BaseException | None = None
 
 
@@ -74,9 +82,26 @@ async def _partition(directory: Path, outcome: PartitionOutcome, abort: threadin
             ready = asyncio.Event()
             tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
-        # The hub's and LT's sourcing resume as soon as the link is back (`federation hub`
-        # and every node run one on their sourced streams).
-        tasks.append(asyncio.create_task(SourceWatchdog(hub, "ALLIANCE").run(stop)))
+        # The hub's and LT's sourcing resume as soon as the link is back: the hub's by the
+        # documented `hotzone federation hub --watch` (a process of its own, as deployed),
+        # LT's by the watchdog every node runs on its import stream.
+        hub_watch = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hotzone.cli",
+            "federation",
+            "hub",
+            "--nats",
+            federation.url("hub"),
+            "--nations",
+            "PL,LT",
+            "--watch",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        outcome.hub_watch_pid = hub_watch.pid  # killed by the fixture if the run fails
+        assert hub_watch.stdout is not None
+        watching = await asyncio.wait_for(hub_watch.stdout.readline(), 60)
+        assert b"watching its sources" in watching, watching
         tasks.append(asyncio.create_task(SourceWatchdog(lithuania, "HZ_LT_IMPORT").run(stop)))
 
         loop = asyncio.get_running_loop()
@@ -137,6 +162,9 @@ async def _partition(directory: Path, outcome: PartitionOutcome, abort: threadin
         stop.set()
         await poland.publish("hz.PL.clock", encode_tick(0.0), {"kind": "shutdown"})
         await asyncio.gather(*tasks)
+        hub_watch.send_signal(signal.SIGINT)
+        outcome.hub_watch_said = (await asyncio.wait_for(hub_watch.stdout.read(), 30)).decode()
+        outcome.hub_watch_exit = await hub_watch.wait()
         for bus in (hub, *buses.values()):
             await bus.close()
 
@@ -160,6 +188,9 @@ def partition_run(
     yield thread, outcome
     abort.set()
     thread.join(120)
+    if outcome.hub_watch_pid is not None and outcome.hub_watch_exit is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(outcome.hub_watch_pid, signal.SIGKILL)
 
 
 def test_a_stream_leader_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -218,6 +249,12 @@ def test_a_nation_cut_off_for_60_s_keeps_working_and_catches_up_exactly(
     if outcome.error is not None:
         raise outcome.error
     print(f"\nLT caught up with PL {outcome.catch_up_s:.2f} s after a {CUT_S:.0f} s cut healed")
+    # The hub's watchdog (`hotzone federation hub --watch`) set PL's stalled source up again
+    # and stopped cleanly on Ctrl-C.
+    print(outcome.hub_watch_said.strip())
+    assert outcome.hub_watch_exit == 0
+    restarted = re.search(r"(\d+) stalled source\(s\) set up again", outcome.hub_watch_said)
+    assert restarted is not None and int(restarted[1]) >= 1
     # Local tracking and alerting went on during the cut...
     assert outcome.local_outputs_at_restore > outcome.local_outputs_at_cut
     # ...while nothing crossed the severed link...
