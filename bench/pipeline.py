@@ -31,12 +31,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/radar_capture.py
 
 SITE = (54.07, 22.88, 230.0)
 SAC, SIC = 25, 9
@@ -80,9 +81,7 @@ def make_capture(targets: int, rotations: int, seed: int = 17) -> tuple[bytes, i
         range_m = slant + 60.0 * rng.standard_normal(targets)
         azimuth_deg = azimuth + 0.1 * rng.standard_normal(targets)
         level = height / 0.3048 / 100.0
-        plots.extend(
-            zip(times[seen], range_m[seen], azimuth_deg[seen], level[seen], strict=True)
-        )
+        plots.extend(zip(times[seen], range_m[seen], azimuth_deg[seen], level[seen], strict=True))
         clutter = max(1, targets // 50)
         clutter_azimuth = rng.uniform(0.0, 360.0, clutter)
         plots.extend(
@@ -116,8 +115,10 @@ def track_command(capture: Path, sites: Path, out: Path) -> int:
     from hotzone.cli import main
 
     return main(
-        ["track", str(capture), "--from", "asterix", "--to", "asterix062", "--out", str(out)]
-        + ["--sensors", str(sites)]
+        [
+            *("track", str(capture), "--from", "asterix", "--to", "asterix062"),
+            *("--out", str(out), "--sensors", str(sites)),
+        ]
     )
 
 
@@ -144,9 +145,8 @@ def stonesoup_comparison(folder: Path) -> None:
     """Stone Soup's whole process (decode + track) against the command's, on h-feeds'
     independent 60-aircraft capture (``bench/radar_capture.py``), where both exist."""
     try:
+        import radar_capture  # type: ignore[import-not-found]
         import stonesoup  # noqa: F401
-
-        from bench import radar_capture
     except ImportError as missing:
         print(f"Stone Soup comparison skipped: {missing}")
         return
@@ -154,7 +154,9 @@ def stonesoup_comparison(folder: Path) -> None:
     plots = radar_capture.decode(capture, folder)  # writes its sites.yaml in folder
     path = folder / "radar_capture.ast"
     path.write_bytes(capture.blocks)
-    stonesoup_s = timed(lambda: radar_capture.stonesoup_windows(radar_capture.decode(capture, folder)))
+    stonesoup_s = timed(
+        lambda: radar_capture.stonesoup_windows(radar_capture.decode(capture, folder))
+    )
     hotzone_s = timed(lambda: track_command(path, folder / "sites.yaml", folder / "rc.ast"))
     print(
         f"radar_capture ({len(plots)} plots): hotzone track {len(plots) / hotzone_s:,.0f} "
@@ -190,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         if profile:
             profile.disable()
         same = (folder / "before.ast").read_bytes() == (folder / "after.ast").read_bytes()
-        print(f"capture: {plots:,} CAT048 plots, {args.targets:,} aircraft, {args.rotations} rotations")
+        print(
+            f"capture: {plots:,} CAT048 plots, {args.targets:,} aircraft, "
+            f"{args.rotations} rotations"
+        )
         print(f"per-message conversion: {before:7.2f} s  {plots / before:9,.0f} reports/s")
         print(f"vectorized conversion:  {after:7.2f} s  {plots / after:9,.0f} reports/s")
         print(f"ratio: {before / after:.2f}x; CAT062 output identical: {same}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotzone.fusion.conversion import MessageConverter
+from hotzone.fusion.conversion import MessageConverter, RotationClock
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.pcap import PcapStreamReader, udp_payload
@@ -192,3 +192,40 @@ def test_malformed_rows_are_refused_with_the_same_reasons_in_the_same_order(
     assert any("range must be positive" in reason for reason in reasons)
     assert any("neither a position nor a velocity" in reason for reason in reasons)
     assert any("shares no nation" in reason for reason in reasons) == labelled
+
+
+def _walked_clock(plots: list[tuple[float, float]]) -> RotationClock:
+    """`RotationClock` as it was, finding the earliest recent plot by walking the deque."""
+    clock = RotationClock()
+    recent = clock._recent
+    for time_s, azimuth_deg in plots:
+        if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
+            swept = abs((azimuth_deg - recent[-1][1] + 180.0) % 360.0 - 180.0)
+            if 0.5 < swept <= 120.0:
+                clock._keep(clock._quiet, 360.0 * (time_s - recent[-1][0]) / swept)
+        while recent and recent[0][0] < time_s - 4.0:
+            recent.popleft()
+        earliest = next((item for item in recent if time_s - item[0] <= 0.5), None)
+        if earliest is not None and time_s - earliest[0] >= 0.25:
+            swept = abs((azimuth_deg - earliest[1] + 180.0) % 360.0 - 180.0)
+            if swept > 0.5:
+                clock._keep(clock._busy, 360.0 * (time_s - earliest[0]) / swept)
+        if not recent or time_s >= recent[-1][0]:
+            recent.append((time_s, azimuth_deg))
+    return clock
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_rotation_clock_bisects_to_the_plot_the_walk_found(seed: int) -> None:
+    """Plots of a busy 4 s radar, some late (out of order) and some at equal times."""
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.uniform(0.0, 60.0, 3_000))
+    times[rng.random(len(times)) < 0.05] -= rng.uniform(0.0, 1.0)  # late plots
+    times[1::97] = times[0:-1:97]  # plots at the same time
+    plots = [(float(t), float((t / 4.0 * 360.0 + rng.normal(0, 2.0)) % 360)) for t in times]
+    clock = RotationClock()
+    for time_s, azimuth_deg in plots:
+        clock.add(time_s, azimuth_deg)
+    walked = _walked_clock(plots)
+    assert dataclasses.astuple(clock) == dataclasses.astuple(walked)
+    assert clock.period_s == pytest.approx(4.0, rel=0.1)  # the walk and bisection found it
