@@ -86,45 +86,56 @@ def tracks_to_messages(
     velocity[:, :dims] = state[:, dims : 2 * dims]
     latitude, longitude, height = frame.enu_to_geodetic(position)
     kinematic = tracks.covariance[rows][:, : 2 * dims, : 2 * dims]
+    latitudes, longitudes, heights = latitude.tolist(), longitude.tolist(), height.tolist()
+    positions = [(east, north, up) for east, north, up in position.tolist()]
+    velocities = [(east, north, up) for east, north, up in velocity.tolist()]
+    covariances = kinematic.tolist()
+    # Every column becomes Python numbers in one call each (`tolist`), not one `float()`
+    # per number: 36 µs a track went mostly into those calls and into testing every
+    # sensor's bit of every track.
+    probabilities = tracks.estimates.mode_probabilities
+    modes = (
+        None
+        if probabilities is None or not mode_names
+        else [dict(zip(mode_names, row, strict=True)) for row in probabilities[rows].tolist()]
+    )
+    sensors_of: dict[int, tuple[str, ...]] = {}
+    prefix = sector or "trk"
     messages = []
-    for index, row in enumerate(rows):
-        mask = int(tracks.sensor_mask[row])
-        probabilities = tracks.estimates.mode_probabilities
+    for index, (row, number, mask, confirmed, quality) in enumerate(
+        zip(
+            rows.tolist(),
+            tracks.track_number[rows].tolist(),
+            tracks.sensor_mask[rows].tolist(),
+            tracks.confirmed[rows].tolist(),
+            np.clip(tracks.quality[rows], 0.0, 1.0).tolist(),
+            strict=True,
+        )
+    ):
+        sensors = sensors_of.get(mask)
+        if sensors is None:
+            sensors = sensors_of[mask] = tuple(
+                name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
+            )
         messages.append(
             Track(
-                track_id=f"{sector or 'trk'}-{int(tracks.track_number[row])}",
-                track_number=int(tracks.track_number[row]),
+                track_id=f"{prefix}-{number}",
+                track_number=number,
                 time=time,
-                status=TrackStatus.CONFIRMED if tracks.confirmed[row] else TrackStatus.TENTATIVE,
+                status=TrackStatus.CONFIRMED if confirmed else TrackStatus.TENTATIVE,
                 position=GeoPoint(
-                    lat_deg=float(latitude[index]),
-                    lon_deg=float(longitude[index]),
-                    height_m=float(height[index]),
+                    lat_deg=latitudes[index], lon_deg=longitudes[index], height_m=heights[index]
                 ),
                 sector=sector,
-                enu_position_m=(
-                    float(position[index, 0]),
-                    float(position[index, 1]),
-                    float(position[index, 2]),
-                ),
-                enu_velocity_mps=(
-                    float(velocity[index, 0]),
-                    float(velocity[index, 1]),
-                    float(velocity[index, 2]),
-                ),
-                covariance=tuple(tuple(float(v) for v in line) for line in kinematic[index]),
-                quality=float(np.clip(tracks.quality[row], 0.0, 1.0)),
-                sensors=tuple(
-                    name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
-                ),
+                enu_position_m=positions[index],
+                enu_velocity_mps=velocities[index],
+                covariance=tuple(map(tuple, covariances[index])),
+                quality=quality,
+                sensors=sensors,
                 icao24=tracks.icao24[row],
                 callsign=tracks.callsign[row],
-                mode_probabilities=None
-                if probabilities is None or not mode_names
-                else {
-                    name: float(p) for name, p in zip(mode_names, probabilities[row], strict=True)
-                },
-                releasability=releasability if labels is None else labels[int(row)],
+                mode_probabilities=None if modes is None else modes[index],
+                releasability=releasability if labels is None else labels[row],
             )
         )
     return messages

@@ -1,0 +1,210 @@
+"""Whole-process throughput of ``hotzone track --from asterix --to asterix062`` (issue 17).
+
+A rotating radar's CAT048 capture is made here (``--targets`` aircraft 10-150 km away,
+straight legs, one radar turning every 4 s, Pd 0.9, 2 % clutter a rotation, records in
+data blocks of 100), then tracked by the command, in this process (imports excluded),
+twice in one run:
+
+* ``per-message``: the messages -> scans conversion one message at a time
+  (`MessageConverter.convert_each`, what every window did before the conversion was
+  vectorized);
+* ``vectorized``: the command as shipped (`MessageConverter.convert`: one call per sensor
+  and measurement kind).
+
+Printed: plots, seconds, reports/s, the ratio, and with ``--profile`` where the shipped
+run spends its time (cProfile, cumulative). With h-feeds' ``bench/radar_capture.py`` in
+the tree and Stone Soup installed, also Stone Soup's whole process on that bench's
+independent 60-aircraft capture against the command's on the same capture.
+
+    python bench/pipeline.py                    # 1,000 aircraft, 60 rotations
+    python bench/pipeline.py --targets 5000 --rotations 20 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/radar_capture.py
+
+SITE = (54.07, 22.88, 230.0)
+SAC, SIC = 25, 9
+PERIOD_S = 4.0
+START = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
+METRES_PER_NM = 1852.0
+RECORDS_PER_BLOCK = 100
+
+
+def _record(time_s: float, range_m: float, azimuth_deg: float, flight_level: float) -> bytes:
+    """One CAT048 record: FSPEC 010 140 020 040 090."""
+    seconds_of_day = (START - START.replace(hour=0, minute=0)).total_seconds() + time_s
+    record = bytes([0b11110100, SAC, SIC])
+    record += round(seconds_of_day * 128).to_bytes(3, "big")
+    record += bytes([0b00100000])  # single PSR detection
+    rho = min(round(range_m / METRES_PER_NM * 256), 0xFFFF)
+    theta = round((azimuth_deg % 360.0) / 360.0 * 65536) % 65536
+    record += struct.pack(">HHH", rho, theta, round(flight_level * 4) & 0x3FFF)
+    return record
+
+
+def make_capture(targets: int, rotations: int, seed: int = 17) -> tuple[bytes, int]:
+    """CAT048 data blocks of one rotating radar, in time order, and the number of plots."""
+    rng = np.random.default_rng(seed)
+    ground = rng.uniform(10_000.0, 150_000.0, targets)
+    bearing = rng.uniform(0.0, 2 * np.pi, targets)
+    start = np.stack([ground * np.sin(bearing), ground * np.cos(bearing)], axis=-1)
+    heading = rng.uniform(0.0, 2 * np.pi, targets)
+    speed = rng.uniform(60.0, 250.0, targets)
+    velocity = speed[:, None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
+    height = rng.uniform(1_000.0, 11_000.0, targets)
+    plots: list[tuple[float, float, float, float]] = []
+    for rotation in range(rotations):
+        begin = rotation * PERIOD_S
+        position = start + begin * velocity
+        azimuth = np.degrees(np.arctan2(position[:, 0], position[:, 1])) % 360.0
+        seen = rng.random(targets) < 0.9
+        times = begin + azimuth / 360.0 * PERIOD_S
+        position = start + times[:, None] * velocity
+        slant = np.hypot(np.hypot(position[:, 0], position[:, 1]), height - SITE[2])
+        range_m = slant + 60.0 * rng.standard_normal(targets)
+        azimuth_deg = azimuth + 0.1 * rng.standard_normal(targets)
+        level = height / 0.3048 / 100.0
+        plots.extend(zip(times[seen], range_m[seen], azimuth_deg[seen], level[seen], strict=True))
+        clutter = max(1, targets // 50)
+        clutter_azimuth = rng.uniform(0.0, 360.0, clutter)
+        plots.extend(
+            zip(
+                begin + clutter_azimuth / 360.0 * PERIOD_S,
+                rng.uniform(5_000.0, 150_000.0, clutter),
+                clutter_azimuth,
+                rng.uniform(0.0, 300.0, clutter),
+                strict=True,
+            )
+        )
+    plots.sort()
+    blocks = bytearray()
+    for first in range(0, len(plots), RECORDS_PER_BLOCK):
+        records = b"".join(_record(*plot) for plot in plots[first : first + RECORDS_PER_BLOCK])
+        blocks += bytes([48]) + struct.pack(">H", len(records) + 3) + records
+    return bytes(blocks), len(plots)
+
+
+def _sites(folder: Path) -> Path:
+    path = folder / "sites.yaml"
+    path.write_text(
+        f'"{SAC}/{SIC}": {{lat_deg: {SITE[0]}, lon_deg: {SITE[1]}, height_m: {SITE[2]}, '
+        "sensor_id: asr, range_sigma_m: 60.0, azimuth_sigma_deg: 0.1, "
+        f"rotation_period_s: {PERIOD_S}}}\n"
+    )
+    return path
+
+
+def track_command(capture: Path, sites: Path, out: Path) -> int:
+    from hotzone.cli import main
+
+    return main(
+        [
+            *("track", str(capture), "--from", "asterix", "--to", "asterix062"),
+            *("--out", str(out), "--sensors", str(sites)),
+        ]
+    )
+
+
+def timed(function: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    function()
+    return time.perf_counter() - began
+
+
+def per_message_conversion() -> Callable[[], None]:
+    """Make `MessageConverter.convert` the one-message-at-a-time reference; returns the undo."""
+    from hotzone.fusion.conversion import MessageConverter
+
+    shipped = MessageConverter.convert
+    MessageConverter.convert = MessageConverter.convert_each  # type: ignore[method-assign]
+
+    def undo() -> None:
+        MessageConverter.convert = shipped  # type: ignore[method-assign]
+
+    return undo
+
+
+def stonesoup_comparison(folder: Path) -> None:
+    """Stone Soup's whole process (decode + track) against the command's, on h-feeds'
+    independent 60-aircraft capture (``bench/radar_capture.py``), where both exist."""
+    try:
+        import stonesoup  # noqa: F401
+
+        import radar_capture  # type: ignore[import-not-found]
+    except ImportError as missing:
+        print(f"Stone Soup comparison skipped: {missing}")
+        return
+    capture = radar_capture.make_capture(seed=1)
+    plots = radar_capture.decode(capture, folder)  # writes its sites.yaml in folder
+    path = folder / "radar_capture.ast"
+    path.write_bytes(capture.blocks)
+    stonesoup_s = timed(
+        lambda: radar_capture.stonesoup_windows(radar_capture.decode(capture, folder))
+    )
+    hotzone_s = timed(lambda: track_command(path, folder / "sites.yaml", folder / "rc.ast"))
+    print(
+        f"radar_capture ({len(plots)} plots): hotzone track {len(plots) / hotzone_s:,.0f} "
+        f"reports/s, Stone Soup {len(plots) / stonesoup_s:,.0f} reports/s: "
+        f"{stonesoup_s / hotzone_s:.1f}x"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--targets", type=int, default=1_000)
+    parser.add_argument("--rotations", type=int, default=60)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        sites = _sites(folder)
+        warm, _ = make_capture(10, 3)
+        (folder / "warm.ast").write_bytes(warm)
+        track_command(folder / "warm.ast", sites, folder / "warm.out")  # imports, caches
+        data, plots = make_capture(args.targets, args.rotations)
+        capture = folder / "capture.ast"
+        capture.write_bytes(data)
+        undo = per_message_conversion()
+        try:
+            before = timed(lambda: track_command(capture, sites, folder / "before.ast"))
+        finally:
+            undo()
+        after = timed(lambda: track_command(capture, sites, folder / "after.ast"))
+        profile = cProfile.Profile() if args.profile else None
+        if profile:  # a third run: the profiler slows what it measures
+            profile.runcall(track_command, capture, sites, folder / "profiled.ast")
+        same = (folder / "before.ast").read_bytes() == (folder / "after.ast").read_bytes()
+        print(
+            f"capture: {plots:,} CAT048 plots, {args.targets:,} aircraft, "
+            f"{args.rotations} rotations"
+        )
+        print(f"per-message conversion: {before:7.2f} s  {plots / before:9,.0f} reports/s")
+        print(f"vectorized conversion:  {after:7.2f} s  {plots / after:9,.0f} reports/s")
+        print(f"ratio: {before / after:.2f}x; CAT062 output identical: {same}")
+        if profile:
+            text = io.StringIO()
+            pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(25)
+            print(text.getvalue())
+        stonesoup_comparison(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
