@@ -530,3 +530,24 @@ def test_alliance_tracks_are_consistent_over_a_monte_carlo_run() -> None:
         error = np.concatenate([track.enu_position_m, track.enu_velocity_mps]) - truth
         nees.append(error @ np.linalg.solve(np.array(track.covariance), error))
     assert np.mean(nees) <= chi2.ppf(0.999, 6 * runs) / runs
+
+
+@pytest.mark.parametrize("elapsed_s", [-7.5, 0.4, 12.0])
+def test_national_tracks_are_predicted_with_the_trackers_constant_velocity_model(
+    elapsed_s: float,
+) -> None:
+    """One motion model: white-acceleration CV, [p, v] layout; backwards still adds noise."""
+    stage = AllianceFusionStage(common_frame=LocalFrame(54.0, 23.0, 0.0))
+    rng = np.random.default_rng(3)
+    mean = rng.normal(0.0, 100.0, 6)
+    root = rng.normal(0.0, 5.0, (6, 6))
+    covariance = root @ root.T + np.eye(6)
+    predicted_mean, predicted_covariance = stage._predict(mean, covariance, elapsed_s)
+
+    # Written out by hand: x' = x + v t; Q = q [[t³/3, t²/2], [t²/2, t]] on each axis, |t|.
+    span, q = abs(elapsed_s), stage.acceleration_noise_psd
+    transition = np.eye(6)
+    transition[:3, 3:] = np.eye(3) * elapsed_s
+    noise = np.kron(q * np.array([[span**3 / 3, span**2 / 2], [span**2 / 2, span]]), np.eye(3))
+    assert np.allclose(predicted_mean, transition @ mean)
+    assert np.allclose(predicted_covariance, transition @ covariance @ transition.T + noise)

@@ -41,6 +41,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
+from hotzone.fusion.motion import ConstantVelocityMotion
+from hotzone.fusion.updater import mahalanobis_squared
 from hotzone.geo import LocalFrame
 from hotzone.types import GeoPoint, Track, TrackStatus
 from hotzone.types.arrays import FloatArray
@@ -143,16 +145,17 @@ def intersect_all(
     return mean, covariance
 
 
-def mahalanobis_squared(
+def estimates_distance_squared(
     mean_a: FloatArray, covariance_a: FloatArray, mean_b: FloatArray, covariance_b: FloatArray
 ) -> float:
-    """d² of the difference of two estimates, their errors taken as uncorrelated.
+    """d² of the difference of two estimates, their errors taken as uncorrelated: the
+    tracker's `mahalanobis_squared` of that difference (infinite where singular).
 
     Ignoring a positive cross-correlation overstates the difference's covariance, which
     only widens the gate: two tracks of one object are not split for sharing information.
     """
-    difference = mean_a - mean_b
-    return float(difference @ np.linalg.solve(covariance_a + covariance_b, difference))
+    difference = (mean_a - mean_b)[None, :]
+    return float(mahalanobis_squared(difference, (covariance_a + covariance_b)[None])[0])
 
 
 # --- releasability of a fused track ---------------------------------------------------
@@ -357,14 +360,11 @@ class AllianceFusionStage:
     ) -> tuple[FloatArray, FloatArray]:
         if elapsed_s == 0.0:
             return mean, covariance
-        transition = np.eye(STATE_SIZE)
-        transition[:3, 3:] = np.eye(3) * elapsed_s
+        # The tracker's nearly-constant-velocity model ([p, v] layout, white acceleration).
+        motion = ConstantVelocityMotion(noise_intensity=self.acceleration_noise_psd)
+        transition = motion.jacobian(mean[None], np.asarray(elapsed_s))
         # Backwards (a track time after the step's) still adds noise: it is uncertainty.
-        span = abs(elapsed_s)
-        block = self.acceleration_noise_psd * np.array(
-            [[span**3 / 3.0, span**2 / 2.0], [span**2 / 2.0, span]]
-        )
-        noise = np.kron(block, np.eye(3))
+        noise = motion.process_noise(mean[None], np.asarray(abs(elapsed_s)))
         predicted = transition @ covariance @ transition.T + noise
         return transition @ mean, (predicted + predicted.T) / 2.0
 
@@ -398,7 +398,7 @@ class AllianceFusionStage:
                         [o.mean for o in others], [o.covariance for o in others], self.weight_rule
                     )
                     distances.append(
-                        mahalanobis_squared(member.mean, member.covariance, mean, covariance)
+                        estimates_distance_squared(member.mean, member.covariance, mean, covariance)
                     )
                 worst = int(np.argmax(distances))
                 if distances[worst] <= self._gate:
@@ -426,7 +426,7 @@ class AllianceFusionStage:
                 for column, (_, mean, covariance, label) in enumerate(candidates):
                     if combined_releasability([label, estimate.track.releasability]) is None:
                         continue
-                    distance = mahalanobis_squared(
+                    distance = estimates_distance_squared(
                         estimate.mean, estimate.covariance, mean, covariance
                     )
                     if distance <= self._gate:
@@ -500,7 +500,10 @@ class AllianceFusionStage:
                 if combined_releasability(labels) is None:
                     continue
                 (mean_a, covariance_a), (mean_b, covariance_b) = fused[first], fused[second]
-                if mahalanobis_squared(mean_a, covariance_a, mean_b, covariance_b) > self._gate:
+                if (
+                    estimates_distance_squared(mean_a, covariance_a, mean_b, covariance_b)
+                    > self._gate
+                ):
                     continue
                 for member in groups[second]:
                     self.table.assign(member.nation, member.track.track_id, first)
