@@ -6,20 +6,30 @@ the run recorded: the latest status each effector gateway published (connection,
 readiness), the rounds left (capacity less the orders c2 issued for it) and its active
 orders with their latest lifecycle step as c2's proposal status shows it. A live run's
 folder is read while it runs.
+
+``run SCENARIO --nats URL`` runs the gateways against the real effectors of a deployment
+on the nation's bus (`hotzone.runtime.effectors.deployment`): hotzone's SAPIENT server for
+the effector nodes, the SAPIENT, MAVLink and Cursor on Target gateways, and the service
+that hands them the orders signed by a trusted c2 node key (``$HOTZONE_HOME``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import CommandError, InputFile, RunSource, SubParsers
+from hotzone.commands.common import TIMEOUT_S, CommandError, InputFile, RunSource, SubParsers
 
 if TYPE_CHECKING:
+    import ssl
+
+    from hotzone.bus import NatsBus
     from hotzone.c2.config import C2Spec
     from hotzone.runtime.effectors.config import GatewaySpec
+    from hotzone.runtime.effectors.deployment import DeploymentEffectors
     from hotzone.types import Event
 
 #: Lifecycle steps after which an order no longer occupies its effector.
@@ -51,6 +61,67 @@ def add_parser(subparsers: SubParsers) -> None:
     )
     _add_file_arguments(status)
     status.set_defaults(run=run_status)
+    running = actions.add_parser(
+        "run",
+        help="run the gateways against real effectors on the nation's NATS",
+        description="Connect to the nation's NATS, start hotzone's SAPIENT server for the "
+        "effector nodes (the gateway file's sapient.listen) and the SAPIENT, MAVLink and "
+        "Cursor on Target gateways of the effectors the gateway file names; hand them the "
+        "orders signed by a trusted c2 node key ($HOTZONE_HOME) and publish what they "
+        "answer. Runs until Ctrl-C or SIGTERM. See docs/effectors.md.",
+    )
+    running.add_argument("scenario", help="scenario name (its shipped c2 and gateway files)")
+    _add_file_arguments(running)
+    running.add_argument("--nation", default="PL", help="nation code of the bus (PL)")
+    running.add_argument(
+        "--nats",
+        default="nats://127.0.0.1:4222",
+        help="server URL(s) of the nation's NATS, comma-separated for a cluster",
+    )
+    running.add_argument("--domain", default=None, help="JetStream domain (default: nation)")
+    running.add_argument(
+        "--creds",
+        type=InputFile("credentials file", content="text"),
+        default=None,
+        help="the nation's NATS credentials (NATION.creds)",
+    )
+    running.add_argument(
+        "--tls-ca",
+        type=InputFile("CA certificate", content="text"),
+        default=None,
+        help="CA of the NATS servers' TLS certificates",
+    )
+    running.add_argument(
+        "--connect-timeout",
+        type=TIMEOUT_S,
+        default=30.0,
+        help="seconds the first connection to NATS may take (default 30)",
+    )
+    running.add_argument("--releasability", default="NATO", help="label of what is published")
+    tls = running.add_argument_group(
+        "mutual TLS on the SAPIENT port",
+        "with --sapient-client-ca, an effector node must present a certificate signed by "
+        "that CA, or its connection is refused",
+    )
+    tls.add_argument(
+        "--sapient-tls-cert",
+        type=InputFile("certificate (PEM)", content="text"),
+        default=None,
+        help="this fusion node's certificate (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-tls-key",
+        type=InputFile("private key (PEM)", content="text"),
+        default=None,
+        help="its private key (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-client-ca",
+        type=InputFile("CA certificate (PEM)", content="text"),
+        default=None,
+        help="CA of the client certificates effector nodes must present",
+    )
+    running.set_defaults(run=run_gateways)
 
 
 def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,3 +260,164 @@ def run_status(args: argparse.Namespace) -> int:
             f"{', '.join(active) or '-'}  ({attributes.get('address', address)})"
         )
     return 0
+
+
+def _sapient_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The SAPIENT port's TLS, as ``hotzone ingest sapient`` takes it."""
+    from hotzone.runtime.sapient_server import server_tls_context
+
+    given = (args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca)
+    if not any(given):
+        return None
+    if args.sapient_tls_cert is None or args.sapient_tls_key is None:
+        raise CommandError("--sapient-tls-cert and --sapient-tls-key go together")
+    try:
+        return server_tls_context(
+            args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca
+        )
+    except (OSError, ValueError) as error:
+        raise CommandError(f"SAPIENT TLS: {error}") from None
+
+
+def run_gateways(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
+    from hotzone.bus import BusPublishError
+    from hotzone.bus.nkeys import NkeyError
+    from hotzone.c2.trust import TrustError, trusted_node_keys
+    from hotzone.runtime.federation_servers import check_nation
+
+    try:
+        nation = check_nation(args.nation)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    c2, gateways = _specs(args.scenario, args)
+    if gateways is None or not gateways.effectors:
+        raise CommandError(f"scenario {args.scenario} has no gateway file naming effectors")
+    tls = _sapient_tls(args)
+    try:
+        # Only these c2 nodes' signatures make an order (docs/c2.md, `hotzone node` trusts
+        # the same directory); none trusted means every order is refused, said up front.
+        trusted = trusted_node_keys()
+    except TrustError as error:
+        raise CommandError(str(error)) from None
+    if not trusted:
+        print(
+            "warning: no trusted c2 node keys in $HOTZONE_HOME: every order is refused",
+            file=sys.stderr,
+        )
+    servers = [url.strip() for url in args.nats.split(",") if url.strip()]
+    try:
+        asyncio.run(_serve_gateways(args, nation, servers, c2, gateways, trusted, tls))
+    except (NkeyError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    except (NatsError, BusPublishError) as error:
+        raise CommandError(f"NATS at {args.nats}: {error}") from None
+    return 0
+
+
+async def _connect(args: argparse.Namespace, nation: str, servers: list[str]) -> NatsBus:
+    from hotzone.bus import NatsBus
+    from hotzone.bus.nats import nation_streams
+
+    try:
+        return await NatsBus.connect(
+            servers,
+            nation_streams(nation),
+            domain=args.domain or nation.lower(),
+            name=f"hotzone-effectors-{nation}",
+            connect_deadline_s=args.connect_timeout,
+            user_credentials=args.creds,
+            tls_ca=args.tls_ca,
+        )
+    except OSError as error:
+        raise CommandError(f"NATS at {args.nats}: {error}") from None
+
+
+async def _serve_gateways(
+    args: argparse.Namespace,
+    nation: str,
+    servers: list[str],
+    c2: C2Spec,
+    gateways: GatewaySpec,
+    trusted: dict[str, bytes],
+    tls: ssl.SSLContext | None,
+) -> None:
+    import asyncio
+    import signal
+
+    from hotzone.runtime.effectors.deployment import start_deployment_effectors
+
+    bus = await _connect(args, nation, servers)
+    try:
+        try:
+            running = await start_deployment_effectors(
+                bus, nation, gateways, trusted, sapient_tls=tls, releasability=args.releasability
+            )
+        except OSError as error:
+            raise CommandError(f"cannot listen for the effectors: {error}") from None
+        try:
+            await _learn_c2_state(bus, nation, running)
+            _print_ready(args, nation, gateways, running)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, stop.set)
+            await stop.wait()
+        finally:
+            await running.close()
+        _print_summary(running)
+    finally:
+        await bus.close()
+
+
+async def _learn_c2_state(bus: NatsBus, nation: str, running: DeploymentEffectors) -> None:
+    """Take c2's latest state from the nation's log: the guard refuses every order until it
+    knows whether an abort is in force, and c2 publishes its state only when it changes."""
+    from nats.js.errors import NotFoundError
+
+    from hotzone.bus.nats import nation_log_stream
+    from hotzone.types import C2State, DecodeError, from_json
+    from hotzone.types.subjects import c2_subject
+
+    try:
+        last = await bus.jetstream.get_last_msg(
+            nation_log_stream(nation), c2_subject(nation, "state")
+        )
+    except NotFoundError:
+        return  # no state yet: orders wait for c2's first one
+    try:
+        state = from_json(last.data or b"")
+    except DecodeError:
+        return  # a bad record is the recorder's to dead-letter; the guard stays closed
+    if isinstance(state, C2State) and running.service.guard.abort_active is None:
+        await running.service.take(state)
+
+
+def _print_ready(
+    args: argparse.Namespace, nation: str, gateways: GatewaySpec, running: DeploymentEffectors
+) -> None:
+    server = running.server
+    if server is not None:
+        secured = " (mutual TLS)" if args.sapient_client_ca else " (TLS)" if server.tls else ""
+        host = gateways.sapient.listen.rpartition(":")[0]
+        print(f"SAPIENT server {server.node_id} listening on {host}:{server.port}{secured}")
+    for effector_id in gateways.effectors:
+        interface, address = _address(gateways, effector_id)
+        print(f"{effector_id:<16} {interface:<8} {address}")
+    print(f"ready: {len(gateways.effectors)} effectors of {nation} on {args.nats}", flush=True)
+
+
+def _print_summary(running: DeploymentEffectors) -> None:
+    service = running.service
+    delivered = sum(len(gateway.engagements) for gateway in service.gateways)
+    line = f"stopped: {delivered} orders delivered, {len(service.refused)} refused"
+    if running.server is not None:
+        counters = running.server.counters
+        line += (
+            f"; SAPIENT: {counters.registrations} registrations, {counters.tasks_sent} tasks "
+            f"sent, {counters.task_acks} task acks"
+        )
+    print(line, flush=True)

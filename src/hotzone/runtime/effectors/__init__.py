@@ -11,6 +11,7 @@ __all__: list[str] = [
     "base",
     "config",
     "cot",
+    "deployment",
     "exercise",
     "mavlink",
     "sapient",

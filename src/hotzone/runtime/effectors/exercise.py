@@ -14,7 +14,6 @@ SAPIENT effectors stay with the effect model in an exercise for now (docs/effect
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 import msgspec
@@ -30,7 +29,12 @@ from hotzone.runtime.effectors.config import (
     shipped_gateway_path,
 )
 from hotzone.runtime.effectors.mavlink import MavlinkEffectorGateway
-from hotzone.runtime.effectors.service import EffectorService, bus_publisher
+from hotzone.runtime.effectors.service import (
+    EffectorService,
+    RunningService,
+    bus_publisher,
+    start_effector_service,
+)
 from hotzone.runtime.effectors.simulated import SimulatedMavlinkVehicle
 
 CONNECT_WAIT_S = 10.0
@@ -53,16 +57,15 @@ class ExerciseEffectors:
     service: EffectorService
     gateway: MavlinkEffectorGateway
     vehicles: dict[str, SimulatedMavlinkVehicle] = field(default_factory=dict)
-    runner: asyncio.Task[None] | None = None
+    running: RunningService | None = None
 
     async def close(self) -> None:
         for vehicle in self.vehicles.values():
             await vehicle.close()
-        if self.runner is not None:
-            self.runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.runner
-        await self.service.close()
+        if self.running is not None:
+            await self.running.close()
+        else:
+            await self.service.close()
 
 
 async def start_exercise_effectors(
@@ -97,11 +100,8 @@ async def start_exercise_effectors(
         clock=clock,
         releasability=releasability,
     )
-    await service.start()
-    ready = asyncio.Event()
     running = ExerciseEffectors(service, gateway)
-    running.runner = asyncio.create_task(service.run(ready))
-    await ready.wait()
+    running.running = await start_effector_service(service)
     for effector_id, link in links.items():
         vehicle = SimulatedMavlinkVehicle(
             ("127.0.0.1", gateway.vehicles[effector_id].port),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from hotzone.bus import Bus
@@ -211,3 +212,27 @@ def bus_publisher(bus: Bus, nation: str) -> Publish:
         await bus.publish(subject_for(message, nation), to_json(message))
 
     return publish
+
+
+@dataclass
+class RunningService:
+    """An `EffectorService` started and reading the bus (`start_effector_service`)."""
+
+    service: EffectorService
+    runner: asyncio.Task[None]
+
+    async def close(self) -> None:
+        self.runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.runner
+        await self.service.close()
+
+
+async def start_effector_service(service: EffectorService) -> RunningService:
+    """Start the service's gateways and its reading of the bus; return once it reads (an
+    order published after this is seen). What the exercise and a deployment both run."""
+    await service.start()
+    ready = asyncio.Event()
+    runner = asyncio.create_task(service.run(ready))
+    await ready.wait()
+    return RunningService(service, runner)

@@ -1,0 +1,197 @@
+"""``hotzone effectors run`` as docs/effectors.md gives it, as its own process, on a real
+nats-server with JetStream, against a third-party SAPIENT effector node (sapient-py, own
+process, real TCP).
+
+The documented command and gateway file are taken from the doc; only the NATS URL, the
+SAPIENT port (free ones of this run) and the node id are replaced. The c2 node key that signs
+is trusted in the run's ``$HOTZONE_HOME``; a forged key is not. c2's state is published
+before the command starts: the command must learn it from the nation's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shlex
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from hotzone.bus import NatsBus
+from hotzone.bus.nats import nation_streams
+from hotzone.c2.trust import NodeKey, trust_node
+from hotzone.runtime.federation_servers import free_port
+from hotzone.runtime.routing import subject_for
+from hotzone.types import Alert, AnyMessage, DeadLetter, Event
+from tests.federation.servers import running_standalone
+from tests.runtime.effectors.rig import (
+    C2_NODE,
+    HANG_GUARD_S,
+    BusWatch,
+    Peer,
+    c2_state,
+    new_node_id,
+    order,
+    proposal,
+)
+
+DOC = Path(__file__).parents[3] / "docs" / "effectors.md"
+RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
+DOC_NATS = "nats://127.0.0.1:4222"
+DOC_SAPIENT = "127.0.0.1:5020"
+DOC_NODE = "5c6f0a52-3d2e-4b8e-9a41-0f1d2c3b4a51"
+EFFECTOR = "shorad-suwalki"
+
+
+def documented() -> tuple[str, str]:
+    """The gateway file and the command of "Running the gateways"."""
+    section = DOC.read_text().split("### Running the gateways", 1)[1]
+    gateway_file = re.search(r"```yaml\n(.*?)```", section, re.S)
+    command = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert gateway_file is not None and command is not None
+    return gateway_file.group(1), command.group(1).strip()
+
+
+class CommandProcess:
+    """The command as its own process; ``lines`` is what it printed."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, line: str, cwd: Path, home: Path) -> CommandProcess:
+        args = shlex.split(line)
+        assert args[0] == "hotzone"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            *args[1:],
+            cwd=cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "HOTZONE_HOME": str(home), "PYTHONUNBUFFERED": "1"},
+        )
+        return cls(process)
+
+    async def until(self, prefix: str) -> str:
+        async def read() -> str:
+            assert self.process.stdout is not None
+            while line := (await self.process.stdout.readline()).decode():
+                self.lines.append(line.rstrip("\n"))
+                if line.startswith(prefix):
+                    return line
+            raise AssertionError(f"the command ended without {prefix!r}: {self.lines}")
+
+        return await asyncio.wait_for(read(), HANG_GUARD_S)
+
+    async def stop(self) -> int:
+        """SIGTERM, then the rest of what it prints; its exit status."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        assert self.process.stdout is not None
+        rest = await asyncio.wait_for(self.process.stdout.read(), HANG_GUARD_S)
+        self.lines += rest.decode().splitlines()
+        return await asyncio.wait_for(self.process.wait(), HANG_GUARD_S)
+
+
+@contextlib.asynccontextmanager
+async def nation_bus(url: str) -> AsyncIterator[NatsBus]:
+    bus = await NatsBus.connect(url, nation_streams("PL"), domain="pl", name="test-c2")
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+async def publish(bus: NatsBus, *messages: AnyMessage) -> None:
+    from hotzone.types import to_json
+
+    for message in messages:
+        await bus.publish(subject_for(message, "PL"), to_json(message))
+
+
+def test_documented_effectors_run_tasks_a_real_node_with_signed_orders_only(
+    tmp_path: Path,
+) -> None:
+    gateway_text, command = documented()
+    sapient_port = free_port()
+    node_id = new_node_id()
+    (tmp_path / "pl-gateways.yaml").write_text(
+        gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{sapient_port}").replace(DOC_NODE, node_id)
+    )
+    home = tmp_path / "home"
+    trust_node(C2_NODE.public_raw, "PL", home)
+    forger = NodeKey.generate("PL")  # a key of the right shape that no one trusts
+
+    async def scenario(url: str) -> tuple[list[str], list[dict[str, object]], BusWatch, int]:
+        async with nation_bus(url) as bus:
+            # c2's state before the gateways exist: they must read it from the log.
+            await publish(bus, c2_state(abort=False))
+            assert DOC_NATS in command
+            process = await CommandProcess.start(command.replace(DOC_NATS, url), tmp_path, home)
+            node: Peer | None = None
+            watch = BusWatch(bus)  # type: ignore[arg-type]
+            try:
+                await process.until("ready: ")
+                await watch.start()
+                node = await Peer.start(
+                    "sapient_effector_node.py",
+                    "--port",
+                    str(sapient_port),
+                    "--node-id",
+                    node_id,
+                    "--node-type",
+                    "KINETIC",
+                    "--commands",
+                    "look_at",
+                )
+                await node.wait_for(event="ready")
+                approved = proposal(EFFECTOR, 1)
+                await publish(bus, approved)
+                unsigned = order(approved, 2, sign=False)
+                forged = order(approved, 3, node=forger)
+                signed = order(approved, 1)
+                await publish(bus, unsigned, forged, signed)
+                await watch.until_lifecycle(signed.order_id, "acknowledged")
+                await watch.until(lambda: len(watch.of_type(DeadLetter)) >= 2)
+                tasks = node.seen(event="task")
+            finally:
+                status = await process.stop()
+                if node is not None:
+                    await node.stop()
+                await watch.close()
+        return process.lines, tasks, watch, status
+
+    with running_standalone(tmp_path) as server:
+        lines, tasks, watch, status = asyncio.run(scenario(server.plan.url))
+    printed = "\n".join(lines)
+    assert status == 0, printed
+    assert any(line.startswith(EFFECTOR) and node_id in line for line in lines), printed
+    # Exactly the signed order's task reached the node, a START for it alone.
+    assert [(t["control"], t["destination_id"], t["command"]) for t in tasks] == [
+        ("START", node_id, "look_at")
+    ]
+    assert watch.lifecycle("order-00001")[:3] == ["ordered", "delivered", "acknowledged"]
+    acknowledged = [
+        m
+        for m in watch.of_type(Event, "hz.PL.")
+        if m.attributes.get("order_id") == "order-00001"
+        and m.attributes.get("lifecycle") == "acknowledged"
+    ]
+    assert acknowledged and acknowledged[0].attributes["effector_id"] == EFFECTOR
+    assert acknowledged[0].attributes["interface"] == "sapient"
+    # The unsigned and the forged one: dead letters and alerts, no lifecycle, nothing sent.
+    refused = {
+        alert.summary
+        for alert in watch.of_type(Alert)
+        if alert.kind == "effector_order_refused"
+    }
+    assert len(refused) == 2, refused
+    assert watch.lifecycle("order-00002") == [] and watch.lifecycle("order-00003") == []
+    summary = [line for line in lines if line.startswith("stopped: ")]
+    assert summary and summary[0].startswith("stopped: 1 orders delivered, 2 refused"), printed
