@@ -303,11 +303,6 @@ def run_gateways(args: argparse.Namespace) -> int:
         trusted = trusted_node_keys()
     except TrustError as error:
         raise CommandError(str(error)) from None
-    if not trusted:
-        print(
-            "warning: no trusted c2 node keys in $HOTZONE_HOME: every order is refused",
-            file=sys.stderr,
-        )
     servers = [url.strip() for url in args.nats.split(",") if url.strip()]
     try:
         asyncio.run(_serve_gateways(args, nation, servers, c2, gateways, trusted, tls))
@@ -361,6 +356,12 @@ async def _serve_gateways(
         try:
             await _learn_c2_state(bus, nation, running)
             _print_ready(args, nation, gateways, running)
+            if not trusted:  # said once running: bad input stays one line
+                print(
+                    "warning: no trusted c2 node keys in $HOTZONE_HOME: every order is refused",
+                    file=sys.stderr,
+                    flush=True,
+                )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signal_number in (signal.SIGINT, signal.SIGTERM):

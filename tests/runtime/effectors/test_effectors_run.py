@@ -16,13 +16,17 @@ import os
 import re
 import shlex
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from hotzone.bus import NatsBus
 from hotzone.bus.nats import nation_streams
 from hotzone.c2.trust import NodeKey, trust_node
+from hotzone.cli import main
 from hotzone.runtime.federation_servers import free_port
 from hotzone.runtime.routing import subject_for
 from hotzone.types import Alert, AnyMessage, DeadLetter, Event
@@ -187,11 +191,41 @@ def test_documented_effectors_run_tasks_a_real_node_with_signed_orders_only(
     assert acknowledged[0].attributes["interface"] == "sapient"
     # The unsigned and the forged one: dead letters and alerts, no lifecycle, nothing sent.
     refused = {
-        alert.summary
-        for alert in watch.of_type(Alert)
-        if alert.kind == "effector_order_refused"
+        alert.summary for alert in watch.of_type(Alert) if alert.kind == "effector_order_refused"
     }
     assert len(refused) == 2, refused
     assert watch.lifecycle("order-00002") == [] and watch.lifecycle("order-00003") == []
     summary = [line for line in lines if line.startswith("stopped: ")]
     assert summary and summary[0].startswith("stopped: 1 orders delivered, 2 refused"), printed
+
+
+def test_bad_input_to_effectors_run_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTZONE_HOME", str(tmp_path / "home"))
+    gateway_text, _ = documented()
+    good = tmp_path / "good.yaml"
+    busy = socket.create_server(("127.0.0.1", 0))  # the SAPIENT port someone else holds
+    port = busy.getsockname()[1]
+    good.write_text(gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{port}"))
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text(gateway_text.replace("node_type: kinetic", "node_type: catapult"))
+    stranger = tmp_path / "stranger.yaml"
+    stranger.write_text(gateway_text.replace(EFFECTOR, "trebuchet-1"))
+    run = ["effectors", "run", "suwalki-drones", "--nation", "PL"]
+
+    def refused(*extra: str) -> str:
+        assert main([*run, *extra]) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1, error
+        return error
+
+    assert "missing.yaml" in refused("--gateways", str(tmp_path / "missing.yaml"))
+    assert "node_type" in refused("--gateways", str(malformed))
+    assert "trebuchet-1" in refused("--gateways", str(stranger))
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    no_server = refused("--gateways", str(good), "--nats", nowhere, "--connect-timeout", "1")
+    assert nowhere in no_server
+    with busy, running_standalone(tmp_path) as server:
+        error = refused("--gateways", str(good), "--nats", server.plan.url)
+    assert "cannot listen" in error and str(port) in error
