@@ -419,6 +419,7 @@ def _print_summary(running: DeploymentEffectors) -> None:
         counters = running.server.counters
         line += (
             f"; SAPIENT: {counters.registrations} registrations, {counters.tasks_sent} tasks "
-            f"sent, {counters.task_acks} task acks"
+            f"sent, {counters.task_acks} task acks, "
+            f"{running.server.publisher.counters.connections_refused_tls} refused by TLS"
         )
     print(line, flush=True)

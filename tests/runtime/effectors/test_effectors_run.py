@@ -31,6 +31,7 @@ from hotzone.runtime.federation_servers import free_port
 from hotzone.runtime.routing import subject_for
 from hotzone.types import Alert, AnyMessage, DeadLetter, Event
 from tests.federation.servers import running_standalone
+from tests.ingest.test_sapient_tls import Authority, _client_context, _register
 from tests.runtime.effectors.rig import (
     C2_NODE,
     HANG_GUARD_S,
@@ -229,3 +230,47 @@ def test_bad_input_to_effectors_run_is_one_line_and_exit_2(
     with busy, running_standalone(tmp_path) as server:
         error = refused("--gateways", str(good), "--nats", server.plan.url)
     assert "cannot listen" in error and str(port) in error
+
+
+def test_effectors_run_with_client_ca_refuses_a_node_without_a_certificate(
+    tmp_path: Path,
+) -> None:
+    """The documented mutual-TLS options added to the documented command: a node with a
+    certificate of the clients' CA registers, one without any is refused and counted."""
+    gateway_text, command = documented()
+    section = DOC.read_text().split("### Running the gateways", 1)[1]
+    tls_options = re.search(r"`(--sapient-tls-cert [^`]*)`", section)
+    assert tls_options is not None
+    sapient_port = free_port()
+    (tmp_path / "pl-gateways.yaml").write_text(
+        gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{sapient_port}")
+    )
+    servers_ca = Authority("servers-ca", tmp_path)
+    clients_ca = Authority("effectors-ca", tmp_path)  # effectors-ca.pem, as documented
+    certificate, key = servers_ca.issue("node", server=True)
+    certificate.rename(tmp_path / "node.pem")
+    assert key == tmp_path / "node.key"
+    node_identity = clients_ca.issue("effector-node")
+    home = tmp_path / "home"
+    trust_node(C2_NODE.public_raw, "PL", home)
+
+    async def scenario(url: str) -> tuple[bool, bool, list[str], int]:
+        line = f"{command.replace(DOC_NATS, url)} {tls_options.group(1)}"
+        process = await CommandProcess.start(line, tmp_path, home)
+        try:
+            await process.until("ready: ")
+            certified = await _register(sapient_port, _client_context(servers_ca, node_identity))
+            anonymous = await _register(sapient_port, _client_context(servers_ca, None))
+        finally:
+            status = await process.stop()
+        return certified, anonymous, process.lines, status
+
+    with running_standalone(tmp_path) as server:
+        certified, anonymous, lines, status = asyncio.run(scenario(server.plan.url))
+    printed = "\n".join(lines)
+    assert status == 0, printed
+    assert any("(mutual TLS)" in line for line in lines), printed
+    assert certified and not anonymous
+    summary = [line for line in lines if line.startswith("stopped: ")]
+    assert summary and "1 registrations" in summary[0], printed
+    assert summary[0].endswith("1 refused by TLS"), printed
