@@ -42,10 +42,11 @@ or one only the simulation's effect model acts for)."""
 def add_parser(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "effectors",
-        help="each effector's interface and address, or its state in a run",
+        help="each effector's interface and address, its state in a run, or its gateways",
         description="'list' shows each effector of a scenario with its interface, address "
         "and capacity; 'status' adds, from a run folder (live or finished), its connection, "
-        "readiness, rounds left and active orders.",
+        "readiness, rounds left and active orders; 'run' runs the gateways against real "
+        "effectors on the nation's NATS.",
     )
     actions = parser.add_subparsers(dest="effectors_action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="effectors, interfaces, addresses, capacity")
