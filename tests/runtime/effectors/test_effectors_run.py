@@ -164,6 +164,10 @@ def test_documented_effectors_run_tasks_a_real_node_with_signed_orders_only(
                 await publish(bus, unsigned, forged, signed)
                 await watch.until_lifecycle(signed.order_id, "acknowledged")
                 await watch.until(lambda: len(watch.of_type(DeadLetter)) >= 2)
+                # A global abort from c2 stops the task at the node.
+                await publish(bus, c2_state(abort=True))
+                await node.wait_for(event="task", control="STOP")
+                await watch.until_lifecycle(signed.order_id, "aborted")
                 tasks = node.seen(event="task")
             finally:
                 status = await process.stop()
@@ -177,10 +181,12 @@ def test_documented_effectors_run_tasks_a_real_node_with_signed_orders_only(
     printed = "\n".join(lines)
     assert status == 0, printed
     assert any(line.startswith(EFFECTOR) and node_id in line for line in lines), printed
-    # Exactly the signed order's task reached the node, a START for it alone.
+    # Exactly the signed order's task reached the node: its START, and the abort's STOP.
     assert [(t["control"], t["destination_id"], t["command"]) for t in tasks] == [
-        ("START", node_id, "look_at")
+        ("START", node_id, "look_at"),
+        ("STOP", node_id, "look_at"),
     ]
+    assert tasks[0]["task_id"] == tasks[1]["task_id"]
     assert watch.lifecycle("order-00001")[:3] == ["ordered", "delivered", "acknowledged"]
     acknowledged = [
         m
