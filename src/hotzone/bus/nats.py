@@ -360,7 +360,7 @@ class NatsSubscription:
                 message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
-                    if self.hold_acks:  # its acknowledgement would cover the held ones
+                    if self.hold_acks:  # acknowledged with the held ones, once they are kept
                         self._held.append(message)
                         continue
                     with contextlib.suppress(*_TRANSIENT_ERRORS):
@@ -409,11 +409,11 @@ class NatsSubscription:
             self._held.append(self._handed_out)
             self._handed_out = None
         held, self._held = self._held, []
-        if held:
-            # Consumers acknowledge all up to the one acknowledged (they are read in
-            # order): one acknowledgement for the lot.
+        # One acknowledgement each (explicit acks, see the consumer config); a lost one
+        # only means a redelivery, which the idempotency window drops.
+        for message in held:
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
-                await held[-1].ack()
+                await message.ack()
 
     async def history(self) -> AsyncIterator[BusMessage]:
         """What this durable consumer handled in its run before the process restarted:
@@ -848,9 +848,11 @@ class NatsBus:
             description=f"{RUN_START_PREFIX}{run_start}" if durable else None,
             deliver_policy=deliver,
             opt_start_seq=(resumed_from or run_start) if durable else None,
-            # Messages are handled and acknowledged in order, so acknowledging one
-            # acknowledges those before it (a holding subscriber sends one per batch).
-            ack_policy=js_api.AckPolicy.ALL,
+            # Each message is acknowledged on its own. Acknowledging "all up to this one"
+            # loses messages across a stream leader change: the new leader redelivers
+            # what the old one had sent, and a later acknowledgement would cover a
+            # redelivery the subscriber has not received yet (seen in the leader-kill test).
+            ack_policy=js_api.AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_s,
             max_ack_pending=2 * max_pending,
             filter_subject=filters[0] if len(filters) == 1 else None,
