@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
 import statistics
@@ -50,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.federation.helpers import EPOCH, EchoTracker, alert, connect_federation, detection
 from tests.federation.servers import (
+    BusSecurity,
     RunningFederation,
     running_federation,
     running_standalone,
@@ -59,6 +61,7 @@ from tests.federation.servers import (
 from hotzone.bus import NatsBus, nation_streams
 from hotzone.commands.common import comma_list
 from hotzone.runtime.federation import (
+    EXPORT_LINGER_S,
     ShareExporter,
     ShareImporter,
     federation_streams,
@@ -295,6 +298,24 @@ def _drain(
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
 """Track updates per second per direction, one step each."""
 P99_LIMIT_S = 0.25
+PRODUCER_TICK_S = 0.01
+"""The producers publish what is due every 10 ms together (a tracker's scan is a burst)."""
+
+
+@dataclass(frozen=True)
+class SharingVariant:
+    """One configuration of the sharing path, measured on its own servers."""
+
+    name: str
+    secure: bool
+    linger_s: float
+
+
+SHARING_VARIANTS = (
+    SharingVariant("reference: batches of what has arrived (no linger), open", False, 0.0),
+    SharingVariant("batches lingering 20 ms, open servers", False, EXPORT_LINGER_S),
+    SharingVariant("batches lingering 20 ms, accounts + TLS", True, EXPORT_LINGER_S),
+)
 
 
 def _shared_track(nation: str, step: int, index: int) -> Track:
@@ -318,55 +339,67 @@ def _shared_track(nation: str, step: int, index: int) -> Track:
 def _sharing_producer(
     url: str,
     nation: str,
+    security: BusSecurity,
     rates: Sequence[int],
     step_s: float,
     gap_s: float,
     go: EventType,
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
-    """A nation's stages (own process): track updates at each rate in turn, pipelined."""
+    """A nation's stages (own process): track updates at each rate in turn, what is due
+    published together every `PRODUCER_TICK_S` and confirmed together."""
 
-    async def work() -> None:
+    async def work() -> float:
         streams = federation_streams(nation, archives=False)
         stages = await NatsBus.connect(
-            url, streams, domain=nation.lower(), pipeline_publishes=True, ensure_streams=False
+            url, streams, domain=nation.lower(), ensure_streams=False, **security
         )
         await asyncio.to_thread(go.wait)
+        cpu_started = time.process_time()
+        subject_ = f"hz.{nation}.trk.suwalki"
         for step, rate in enumerate(rates):
             begun = time.monotonic()
-            for index in range(int(rate * step_s)):
-                due = begun + index / rate
-                if (wait := due - time.monotonic()) > 0.002:
-                    await asyncio.sleep(wait)
-                track = _shared_track(nation, step, index)
-                await stages.publish(f"hz.{nation}.trk.suwalki", to_json(track))
-            await stages.confirm_publishes()
+            count, sent = int(rate * step_s), 0
+            while sent < count:
+                due = min(count, int((time.monotonic() - begun) * rate) + 1)
+                tracks = [_shared_track(nation, step, index) for index in range(sent, due)]
+                await stages.publish_many([(subject_, to_json(t), None) for t in tracks])
+                sent = due
+                await asyncio.sleep(max(0.0, begun + sent / rate - time.monotonic()))
             await asyncio.sleep(max(0.0, begun + step_s + gap_s - time.monotonic()))
+        cpu = time.process_time() - cpu_started
         await stages.close()
+        return cpu
 
-    asyncio.run(work())
+    results.put((f"producer {nation}", asyncio.run(work())))
 
 
 def _sharing_nation(
     url: str,
     nation: str,
+    security: BusSecurity,
     rates: Sequence[int],
     step_s: float,
     gap_s: float,
-    batch_size: int,
+    linger_s: float,
     ready_queue: multiprocessing.Queue,  # type: ignore[type-arg]
     results: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
     """A nation's sharing as its node runs it (own OS process): the exporter, the
     importer, and a watcher of what the ally shares (as the node's recorder reads it)."""
 
-    async def work() -> dict[int, list[float]]:
+    async def work() -> tuple[dict[int, list[float]], float]:
         streams = federation_streams(nation, archives=False)
-        node = await NatsBus.connect(url, streams, domain=nation.lower(), name=f"node-{nation}")
+        node = await NatsBus.connect(
+            url, streams, domain=nation.lower(), name=f"node-{nation}", **security
+        )
         stop = asyncio.Event()
         tasks = []
-        sharing = (ShareExporter(node, nation, ["PL", "LT"]), ShareImporter(node, nation))
+        sharing = (
+            ShareExporter(node, nation, ["PL", "LT"], linger_s=linger_s),
+            ShareImporter(node, nation),
+        )
         for service in sharing:
-            service.batch_size = batch_size
             ready = asyncio.Event()
             tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
@@ -376,6 +409,7 @@ def _sharing_nation(
         # Both nations' importers must be there before anything is shared (they read
         # what arrives from the moment they start).
         ready_queue.put(nation)
+        cpu_started = time.process_time()
         received = 0
         while received < expected:
             message = await watcher.next(timeout_s=gap_s + step_s + 60)
@@ -386,12 +420,13 @@ def _sharing_nation(
             delay = (datetime.now(UTC) - track.time).total_seconds()
             latencies[track.track_number // 1_000_000].append(delay)
             received += 1
+        cpu = time.process_time() - cpu_started
         if os.environ.get("HOTZONE_BENCH_DEBUG"):
             print(nation, [service.counters for service in sharing], flush=True)
         stop.set()
         await asyncio.gather(*tasks)
         await node.close()
-        return latencies
+        return latencies, cpu
 
     if profile := os.environ.get("HOTZONE_BENCH_PROFILE"):
         import cProfile
@@ -404,11 +439,19 @@ def _sharing_nation(
     results.put((nation, asyncio.run(work())))
 
 
+@dataclass
+class SharingRun:
+    """What one variant measured: latencies (s) by rate step of what each nation received
+    from the other, and processor seconds by process while the rates ran."""
+
+    received: dict[str, dict[int, list[float]]]
+    cpu_s: dict[str, float]
+
+
 def _sharing_throughput(
-    directory: Path, rates: Sequence[int], step_s: float, gap_s: float, batch_size: int
-) -> dict[str, dict[int, list[float]]]:
-    """Latencies (s) by rate step of what each nation received from the other."""
-    with running_federation(["PL", "LT"], directory) as federation:
+    directory: Path, rates: Sequence[int], step_s: float, gap_s: float, variant: SharingVariant
+) -> SharingRun:
+    with running_federation(["PL", "LT"], directory, secure=variant.secure) as federation:
 
         async def setup() -> None:
             hub, buses = await connect_federation(federation, ["PL", "LT"])
@@ -423,13 +466,33 @@ def _sharing_throughput(
         processes = [
             context.Process(
                 target=_sharing_nation,
-                args=(federation.url(n), n, rates, step_s, gap_s, batch_size, ready, results),
+                args=(
+                    federation.url(n),
+                    n,
+                    federation.connect_options(n),
+                    rates,
+                    step_s,
+                    gap_s,
+                    variant.linger_s,
+                    ready,
+                    results,
+                ),
             )
             for n in ("PL", "LT")
         ]
         processes += [
             context.Process(
-                target=_sharing_producer, args=(federation.url(n), n, rates, step_s, gap_s, go)
+                target=_sharing_producer,
+                args=(
+                    federation.url(n),
+                    n,
+                    federation.connect_options(n),
+                    rates,
+                    step_s,
+                    gap_s,
+                    go,
+                    results,
+                ),
             )
             for n in ("PL", "LT")
         ]
@@ -437,57 +500,110 @@ def _sharing_throughput(
             process.start()
         for _ in range(2):
             ready.get(timeout=120)
+        servers_cpu = {
+            name: _cpu_seconds(p.process.pid)
+            for name, p in federation.processes.items()
+            if p.process
+        }
         go.set()
         timeout = 60 + len(rates) * (step_s + gap_s) * 3
-        received = dict(results.get(timeout=timeout) for _ in range(2))
+        reported = dict(results.get(timeout=timeout) for _ in range(4))
+        cpu = {
+            f"server {name}": _cpu_seconds(p.process.pid) - servers_cpu[name]
+            for name, p in federation.processes.items()
+            if p.process
+        }
         for process in processes:
             process.join(30)
-    return received
+    received = {}
+    for name, outcome in reported.items():
+        if name.startswith("producer"):
+            cpu[name] = outcome
+        else:
+            received[name], cpu[f"sharing {name}"] = outcome
+    return SharingRun(received, cpu)
+
+
+def _sharing_limits(
+    run: SharingRun, rates: Sequence[int], step_s: float
+) -> dict[str, tuple[int, dict[int, tuple[float, float]]]]:
+    """Per direction (``PL->LT``): the highest rate with every update received and p99
+    under the limit (lower rates included), and p50/p99 (ms) by rate."""
+    limits = {}
+    for origin, target in (("PL", "LT"), ("LT", "PL")):
+        highest, kept = 0, True
+        quantiles = {}
+        for step, rate in enumerate(rates):
+            latencies = sorted(run.received[target][step])
+            if len(latencies) < 2:
+                kept = False
+                continue
+            p50 = statistics.median(latencies) * 1000
+            p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+            quantiles[rate] = (p50, p99)
+            kept = kept and p99 < P99_LIMIT_S * 1000 and len(latencies) == int(rate * step_s)
+            if kept:
+                highest = rate
+        limits[f"{origin}->{target}"] = (highest, quantiles)
+    return limits
 
 
 def _print_sharing_throughput(rates: Sequence[int], step_s: float, gap_s: float) -> None:
     print(
         f"sharing throughput: PL's and LT's stages (own processes) publish REL PL LT track "
-        f"updates at each rate for {step_s:g} s; latency = publication -> the ally's importer "
-        f"admitted it (exporter, hub, import stream, importer: one process per nation, as in "
-        f"a node); {os.cpu_count()} CPU cores; reference: the same without batches (one "
-        "message per copy, batch size 1), run first"
+        f"updates at each rate for {step_s:g} s (both directions at once); latency = "
+        "publication -> the ally's importer admitted it into the ally's log and a reader "
+        "there got it (exporter, hub, import stream, importer, reader: one process per "
+        f"nation, as in a node); {os.cpu_count()} CPU cores; variants one after the other"
     )
-    limits: dict[tuple[int, str], int] = {}
-    for batch_size in (1, 256):
+    outcomes: dict[str, dict[str, tuple[int, dict[int, tuple[float, float]]]]] = {}
+    for variant in SHARING_VARIANTS:
         with tempfile.TemporaryDirectory() as scratch:
-            received = _sharing_throughput(
-                Path(scratch) / "sharing", rates, step_s, gap_s, batch_size
-            )
-        print(f"batch size {batch_size}")
-        print("direction  updates/s  received   p50 ms   p99 ms")
-        for origin, target in (("PL", "LT"), ("LT", "PL")):
-            highest = 0
+            run = _sharing_throughput(Path(scratch) / "sharing", rates, step_s, gap_s, variant)
+        limits = outcomes[variant.name] = _sharing_limits(run, rates, step_s)
+        print(f"{variant.name}")
+        print("direction  updates/s   received   p50 ms   p99 ms")
+        for direction, (highest, quantiles) in limits.items():
+            target = direction[-2:]
             for step, rate in enumerate(rates):
-                latencies = sorted(received[target][step])
-                sent = int(rate * step_s)
-                if len(latencies) < 2:
-                    print(f"{origin}->{target}  {rate:9,}  {len(latencies):>8}/{sent}")
-                    continue
-                p50 = statistics.median(latencies) * 1000
-                p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+                count = len(run.received[target][step])
+                p50, p99 = quantiles.get(rate, (math.nan, math.nan))
                 print(
-                    f"{origin}->{target}  {rate:9,}  {len(latencies):>8}/{sent}"
+                    f"{direction}  {rate:9,}  {count:>8}/{int(rate * step_s)}"
                     f"  {p50:7.1f}  {p99:7.1f}"
                 )
-                if p99 / 1000 < P99_LIMIT_S and len(latencies) == sent:
-                    highest = rate
-            limits[batch_size, origin] = highest
             above = [rate for rate in rates if rate > highest]
             print(
-                f"{origin}->{target}: p99 < {P99_LIMIT_S * 1000:.0f} ms at {highest:,} updates/s "
-                f"at most; it crosses {P99_LIMIT_S * 1000:.0f} ms at "
-                + (f"{above[0]:,}/s" if above else "no rate measured")
+                f"{direction}: p99 < {P99_LIMIT_S * 1000:.0f} ms up to {highest:,} updates/s; "
+                f"it crosses {P99_LIMIT_S * 1000:.0f} ms at "
+                + (f"{above[0]:,}/s" if above else "no rate measured (above the last)")
             )
-    for origin, target in (("PL", "LT"), ("LT", "PL")):
-        reference, batched = limits[1, origin], limits[256, origin]
-        ratio = f"{batched / reference:.1f}x" if reference else "n/a"
-        print(f"{origin}->{target}: batched {batched:,}/s vs unbatched {reference:,}/s ({ratio})")
+        total = sum(int(rate * step_s) for rate in rates) * 2
+        print(
+            "processor ms per shared update (both directions, every process): "
+            + ", ".join(
+                f"{name} {seconds / total * 1000:.3f}"
+                for name, seconds in sorted(run.cpu_s.items())
+            )
+            + f"; total {sum(run.cpu_s.values()) / total * 1000:.3f}"
+        )
+    reference, chosen, secure = (outcomes[variant.name] for variant in SHARING_VARIANTS)
+    for direction in reference:
+        before, after = reference[direction][0], chosen[direction][0]
+        ratio = f"{after / before:.1f}x" if before else "n/a"
+        print(f"{direction}: p99 < 250 ms up to {after:,}/s lingering vs {before:,}/s ({ratio})")
+    for direction in chosen:
+        for rate in rates:
+            if rate in chosen[direction][1] and rate in secure[direction][1]:
+                (open50, open99), (tls50, tls99) = (
+                    chosen[direction][1][rate],
+                    secure[direction][1][rate],
+                )
+                print(
+                    f"{direction} {rate:,}/s: accounts + TLS p50 {tls50:.1f} ms, "
+                    f"p99 {tls99:.1f} ms; open p50 {open50:.1f} ms, p99 {open99:.1f} ms; ratio p50 "
+                    f"{tls50 / open50:.2f}x, p99 {tls99 / open99:.2f}x"
+                )
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 

@@ -65,6 +65,10 @@ _DAY_S = 86_400.0
 _log = logging.getLogger(__name__)
 
 
+_ACCEPTED_SUBJECTS = 65_536
+"""How many checked subjects a bus remembers (it forgets them all when full)."""
+
+
 class NatsConnectError(ConnectionError):
     """No NATS server could be reached for the first connection."""
 
@@ -573,6 +577,7 @@ class NatsBus:
         self._reply_prefix = ""
         self._reply_tokens = itertools.count(1)
         self._awaiting_reply: dict[str, asyncio.Future[bool]] = {}
+        self._accepted_subjects: set[str] = set()
 
     @classmethod
     async def connect(
@@ -674,14 +679,23 @@ class NatsBus:
         """The headers to publish with (a message id added), after checking the subject."""
         if self._closed:
             raise BusClosedError(f"cannot publish on {subject!r}: the bus is closed")
+        if subject not in self._accepted_subjects:
+            self._check_publishable(subject)
+        message_headers = dict(headers or {})
+        message_headers.setdefault(MESSAGE_ID_HEADER, self._next_message_id())
+        return message_headers
+
+    def _check_publishable(self, subject: str) -> None:
         if "*" in subject or ">" in subject:
             raise SubjectError(f"cannot publish to a wildcard subject {subject!r}")
         validate_pattern(subject)
         if not any(subject_matches(s, subject) for spec in self.streams for s in spec.subjects):
             raise NoStreamError(f"no stream takes subject {subject!r}")
-        message_headers = dict(headers or {})
-        message_headers.setdefault(MESSAGE_ID_HEADER, self._next_message_id())
-        return message_headers
+        # Streams are only ever added to a bus, so a subject accepted once stays accepted;
+        # the same few subjects are published thousands of times a second.
+        if len(self._accepted_subjects) >= _ACCEPTED_SUBJECTS:
+            self._accepted_subjects.clear()
+        self._accepted_subjects.add(subject)
 
     async def publish_many(
         self, messages: Sequence[tuple[str, bytes, Mapping[str, str] | None]]

@@ -248,24 +248,32 @@ class ShareBatch(msgspec.Struct, array_like=True, frozen=True):
 
 _BATCH_ENCODER = msgspec.msgpack.Encoder()
 _BATCH_DECODER = msgspec.msgpack.Decoder(ShareBatch)
+EXPORT_LINGER_S = 0.02
+"""How long an exporter's batch waits for more: 20 ms of a nation's updates per publish
+(`bench/federation.py --sharing-only` measures it against not waiting)."""
 BATCH_KIND = "batch"
 """The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
 
 
 class _BusService:
     """Runs until ``stop`` is set (or the bus closes), reading its subscriptions. Messages
-    are taken in batches (what has arrived, up to ``batch_size``) and acknowledged once
-    the batch is handled and what it published is stored."""
+    are taken in batches (what arrives within ``linger_s`` of the first, up to
+    ``batch_size``) and acknowledged once the batch is handled and what it published is
+    stored."""
 
     pattern: str
 
-    def __init__(self, bus: Bus, nation: str, max_pending: int) -> None:
+    def __init__(self, bus: Bus, nation: str, max_pending: int, linger_s: float = 0.0) -> None:
         self.bus = bus
         self.nation = nation
         self.max_pending = max_pending
         self.counters = ShareCounters()
         self.drain_s = 30.0
         self.batch_size = 256
+        #: How long a batch waits for more after its first message: under load a batch
+        #: then carries what arrived in that time (one publish, one copy at the hub, one
+        #: delivery at the ally for all of it) instead of the few already fetched.
+        self.linger_s = linger_s
 
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
@@ -297,9 +305,16 @@ class _BusService:
                 await asyncio.sleep(0.01)
                 continue
             batch = [message]
-            # What has arrived already joins the batch; nothing waits for more.
-            while len(batch) < self.batch_size and getattr(subscription, "pending", 0) > 0:
-                more = await subscription.next(timeout_s=0)
+            # What has arrived already joins the batch, and what arrives within
+            # ``linger_s`` of its first message (not after ``stop``: nothing waits then).
+            closes_at = loop.time() + (0.0 if stopping_since is not None else self.linger_s)
+            while len(batch) < self.batch_size:
+                if getattr(subscription, "pending", 0) > 0:
+                    more = await subscription.next(timeout_s=0)
+                elif (remaining := closes_at - loop.time()) > 0:
+                    more = await subscription.next(timeout_s=remaining)
+                else:
+                    break
                 if more is None:
                     break
                 batch.append(more)
@@ -363,8 +378,9 @@ class ShareExporter(_BusService):
         families: Sequence[str] = SHARED_FAMILIES,
         max_pending: int = 1024,
         nato_once_per_hop: bool = True,
+        linger_s: float = EXPORT_LINGER_S,
     ) -> None:
-        super().__init__(bus, nation, max_pending)
+        super().__init__(bus, nation, max_pending, linger_s)
         self.alliance = list(alliance)
         self.families = list(families)
         self.nato_once_per_hop = nato_once_per_hop
