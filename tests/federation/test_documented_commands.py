@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +74,12 @@ def _run_cli(line: str, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _rest(process: subprocess.Popen[str]) -> str:
+    """What a process that ended early printed (for the failure message)."""
+    process.kill()
+    return process.communicate()[0][-2000:]
 
 
 def _finish(process: subprocess.Popen[str], what: str) -> str:
@@ -143,7 +150,8 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
     (verify,) = [line for line in rest if line.startswith("hotzone audit verify ")]
     assert config.startswith("hotzone federation config --nations PL,LT,RO --out federation ")
     assert servers.startswith("nats-server -c federation/hub.conf")
-    assert hub.startswith("hotzone federation hub ")
+    assert hub.startswith("hotzone federation hub ") and hub.endswith(" --watch &")
+    hub = hub.removesuffix("&").strip()  # in the background: a process of its own
     assert len(nodes) == 3
     sector_node = next(n for n in nodes if "--no-replay" in n)
     replaying = [n for n in nodes if "--no-replay" not in n]
@@ -175,7 +183,12 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
         try:
             for process in processes:
                 process.start()
-            assert urls["hub"] in hub and main(shlex.split(hub)[1:]) == 0
+            assert urls["hub"] in hub
+            watching = _run_cli(hub, tmp_path)
+            started.append(watching)
+            assert watching.stdout is not None
+            first_line = watching.stdout.readline()  # once the ALLIANCE stream exists
+            assert "watching its sources" in first_line, first_line + _rest(watching)
             # The sector node reads from the start: it is subscribed before PL replays.
             started.append(_run_cli(sector_node, tmp_path))
             scenario = load_scenario("suwalki-drones")
@@ -184,18 +197,21 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
             consumers = len(node_stages(built.stages, scenario, sectors, owner=False)) + 1
             deadline = time.monotonic() + NODE_TIMEOUT_S
             while asyncio.run(_consumers_of_pl(urls["PL"], out)) < consumers:
-                assert started[0].poll() is None, started[0].communicate()[0][-2000:]
+                assert started[1].poll() is None, started[1].communicate()[0][-2000:]
                 assert time.monotonic() < deadline, "the sector node never subscribed"
                 time.sleep(0.2)
             runs = {line: _run_cli(line, tmp_path) for line in replaying}
             started += runs.values()
             outputs = {line: _finish(process, line) for line, process in runs.items()}
-            outputs[sector_node] = _finish(started[0], sector_node)
+            outputs[sector_node] = _finish(started[1], sector_node)
             shared = re.search(r"shared (\{.*?\})", outputs[owner])
             assert shared is not None, outputs[owner]
             released_to_lt = ast.literal_eval(shared.group(1)).get("LT", 0)
             assert released_to_lt > 0, outputs[owner]
             held = asyncio.run(_copies_at_lt(urls["LT"], out, released_to_lt, 60.0))
+            watching.send_signal(signal.SIGINT)  # Ctrl-C: the watch ends cleanly
+            hub_output = _finish(watching, hub)
+            assert "stopped watching" in hub_output, hub_output
         finally:
             for child in started:
                 if child.poll() is None:
@@ -207,6 +223,11 @@ def test_the_documented_commands_run_and_share_with_accounts_and_tls(
         print("", *(output.strip().splitlines()[-1] for output in outputs.values()), sep="\n")
     # Every copy PL released to LT crossed the hub into LT's servers, and nothing else.
     assert held == released_to_lt
+    # ... and LT's node admitted PL's copies while it ran (not "received {}").
+    (lt_node,) = [line for line in replaying if "--nation LT" in line]
+    received = re.search(r"received (\{.*?\})", outputs[lt_node])
+    assert received is not None, outputs[lt_node]
+    assert ast.literal_eval(received.group(1)).get("PL", 0) > 0, outputs[lt_node]
     # Every detection and report PL published was tracked once, by one of its two nodes.
     with SQLiteStore(tmp_path / "hotzone-PL.sqlite") as owner_log:
         published = owner_log.count("detection") + owner_log.count("report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import TYPE_CHECKING
 
 from hotzone.commands.common import (
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from hotzone.commands.common import CommandError
     from hotzone.runtime.federation_servers import check_nation
     from hotzone.runtime.node import NodeOptions, check_roles, run_node
+    from hotzone.runtime.owner_lease import NationOwnedError
     from hotzone.sim.scenario import ScenarioError
     from hotzone.store import PostgresStoreError
 
@@ -139,9 +141,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     metrics = _serve_metrics(args.metrics_port)
+    _quiet_tls_close()
     try:
         report = asyncio.run(run_node(options, metrics=metrics))
-    except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError) as error:
+    except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError, NationOwnedError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:
         raise CommandError(f"NATS at {args.nats}: {error}") from None
@@ -156,6 +159,21 @@ def run(args: argparse.Namespace) -> int:
         f"received {report.received_from}, refused {report.refused}"
     )
     return 0
+
+
+class _TlsCloseNoise(logging.Filter):
+    """asyncio warns each time nats-py's TLS connection closes ("returning true from
+    eof_received() has no effect when using ssl"): harmless, and it would make a one-line
+    error two lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+def _quiet_tls_close() -> None:
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _TlsCloseNoise) for f in asyncio_log.filters):
+        asyncio_log.addFilter(_TlsCloseNoise())
 
 
 def _serve_metrics(port: int | None) -> PipelineMetrics | None:

@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hotzone.bus.nkeys import KeyPair, Role, encode_jwt, format_credentials
+from hotzone.runtime.owner_lease import lease_bucket
 
 if TYPE_CHECKING:
     from hotzone.runtime.federation_servers import FederationPlan
@@ -295,7 +296,8 @@ def operator_jwt(keys: FederationKeys) -> str:
 
 def nation_permissions(nation: str) -> dict[str, Any]:
     """What a nation's users may do on their own server: their subjects, their releases,
-    their JetStream (the API of their domain, acknowledgements) and replies."""
+    their JetStream (the API of their domain, acknowledgements, the owner's lease) and
+    replies."""
     domain = nation.lower()
     return {
         "pub": {
@@ -305,6 +307,8 @@ def nation_permissions(nation: str) -> dict[str, Any]:
                 "$JS.API.>",
                 f"$JS.{domain}.API.>",
                 "$JS.ACK.>",
+                # The lease of the nation's owner node (`hotzone.runtime.owner_lease`).
+                f"$KV.{lease_bucket(nation)}.>",
             ]
         },
         "sub": {"allow": [f"hz.{nation}.>", "_INBOX.>"]},

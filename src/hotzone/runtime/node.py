@@ -38,6 +38,7 @@ from hotzone.runtime.federation import (
 )
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.metrics import PipelineMetrics
+from hotzone.runtime.owner_lease import OwnerLease
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.services import (
     SHUTDOWN,
@@ -239,6 +240,15 @@ async def run_node(
         user_credentials=options.credentials,
         tls_ca=options.tls_ca,
     )
+    # One owner per nation: a second one (same nation, no --sectors) is refused here,
+    # before it reads or publishes anything.
+    lease = OwnerLease(bus, nation, node_role(options), replicas=options.replicas)
+    if owner:
+        try:
+            await lease.acquire()
+        except BaseException:
+            await bus.close()
+            raise
     store = open_store(options.store_path)
     if built.response is not None and stages is None and owner:
         restore_from_store(built.response, store)  # a restarted node's c2 goes on
@@ -305,6 +315,7 @@ async def run_node(
         await asyncio.gather(*share_tasks, return_exceptions=True)
         stop_recording.set()
         await asyncio.gather(*recording_tasks, return_exceptions=True)
+        await lease.release()
         await bus.close()
         store.close()
     report = NodeReport(nation=nation, progress=progress, role=node_role(options))
