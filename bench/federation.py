@@ -3,9 +3,12 @@
 1. Latency: a detection published in PL -> the track it makes, shared, visible in LT
    (hub + PL + LT leaf servers; a one-track-per-detection stage), p50 and p99, on open
    servers and with accounts, credentials and TLS (interleaved rounds), and their ratio.
-2. Sharing throughput: PL and LT (each its own process, as nodes) publish track updates
-   to each other at rising rates; per direction p50/p99 from publication to admission at
-   the ally, and the rate at which p99 crosses 250 ms.
+2. Sharing throughput (``--sharing-only``): PL and LT (each its own process, as nodes)
+   publish track updates to each other at rising rates; per direction p50/p99 from
+   publication to admission at the ally, the rate at which p99 crosses 250 ms, and the
+   processor time per update of every process. Three runs: the reference (exporter
+   batches without linger), the path as nodes run it on open servers, and the same with
+   accounts, credentials and TLS; the ratios of the crossing rates and of p50/p99.
 3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
    HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
    processes, each with the consumer of its share of the sectors and the real tracking
@@ -312,10 +315,11 @@ class SharingVariant:
 
 
 SHARING_VARIANTS = (
-    SharingVariant("reference: batches of what has arrived (no linger), open", False, 0.0),
-    SharingVariant("batches lingering 20 ms, open servers", False, EXPORT_LINGER_S),
-    SharingVariant("batches lingering 20 ms, accounts + TLS", True, EXPORT_LINGER_S),
+    SharingVariant("reference: batches of what has arrived (no linger), open servers", False, 0.0),
+    SharingVariant("batches lingering 20 ms under load, open servers", False, EXPORT_LINGER_S),
+    SharingVariant("batches lingering 20 ms under load, accounts + TLS", True, EXPORT_LINGER_S),
 )
+"""The reference first, then the path as nodes run it, on open and on secured servers."""
 
 
 def _shared_track(nation: str, step: int, index: int) -> Track:

@@ -249,8 +249,8 @@ class ShareBatch(msgspec.Struct, array_like=True, frozen=True):
 _BATCH_ENCODER = msgspec.msgpack.Encoder()
 _BATCH_DECODER = msgspec.msgpack.Decoder(ShareBatch)
 EXPORT_LINGER_S = 0.02
-"""How long an exporter's batch waits for more: 20 ms of a nation's updates per publish
-(`bench/federation.py --sharing-only` measures it against not waiting)."""
+"""How long an exporter's batch waits for more under load: 20 ms of a nation's updates per
+publish (`bench/federation.py --sharing-only` measures it against not waiting)."""
 BATCH_KIND = "batch"
 """The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
 
@@ -270,9 +270,10 @@ class _BusService:
         self.counters = ShareCounters()
         self.drain_s = 30.0
         self.batch_size = 256
-        #: How long a batch waits for more after its first message: under load a batch
-        #: then carries what arrived in that time (one publish, one copy at the hub, one
-        #: delivery at the ally for all of it) instead of the few already fetched.
+        #: How long a batch waits for more after its first message when it is not alone:
+        #: under load a batch then carries what arrived in that time (one publish, one
+        #: copy at the hub, one delivery at the ally for all of it) instead of the few
+        #: already fetched.
         self.linger_s = linger_s
 
     async def run(
@@ -305,13 +306,15 @@ class _BusService:
                 await asyncio.sleep(0.01)
                 continue
             batch = [message]
-            # What has arrived already joins the batch, and what arrives within
-            # ``linger_s`` of its first message (not after ``stop``: nothing waits then).
+            # What has arrived already joins the batch. Under load (more than one message
+            # had arrived) so does what arrives within ``linger_s`` of its first message;
+            # a message on its own goes at once (no waiting when there is no load, nor
+            # after ``stop``).
             closes_at = loop.time() + (0.0 if stopping_since is not None else self.linger_s)
             while len(batch) < self.batch_size:
                 if getattr(subscription, "pending", 0) > 0:
                     more = await subscription.next(timeout_s=0)
-                elif (remaining := closes_at - loop.time()) > 0:
+                elif len(batch) > 1 and (remaining := closes_at - loop.time()) > 0:
                     more = await subscription.next(timeout_s=remaining)
                 else:
                     break

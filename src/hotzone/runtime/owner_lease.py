@@ -114,9 +114,8 @@ class OwnerLease:
             revision = await bucket.update(OWNER_KEY, self.holder, last=seen.revision)
         except nats.js.errors.KeyWrongLastSequenceError:
             raise NationOwnedError(self._refusal(b"")) from None
-        _log.warning(
-            "%s: took over the owner lease of a node that stopped: %s", self.nation, holder
-        )
+        # Not "PL: ...": that is how a node's summary line starts.
+        _log.warning("owner lease of %s taken over from a stopped node: %s", self.nation, holder)
         return revision
 
     def _refusal(self, value: bytes) -> str:
@@ -141,11 +140,11 @@ class OwnerLease:
                 try:
                     self._revision = await bucket.create(OWNER_KEY, self.holder)
                 except nats.js.errors.KeyWrongLastSequenceError:
-                    _log.error("%s: another node took the owner lease over", self.nation)
+                    _log.error("owner lease of %s taken over by another node", self.nation)
                     return
             except (nats.errors.Error, TimeoutError) as error:
                 # Not renewed this time (a reconnect); the entry lasts ``ttl_s``.
-                _log.warning("%s: owner lease not renewed: %s", self.nation, error)
+                _log.warning("owner lease of %s not renewed: %s", self.nation, error)
 
     async def release(self) -> None:
         """Stop renewing and remove the key (if still ours): the next owner starts at once."""
