@@ -183,12 +183,12 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
     from hotzone.ingest.base import DecoderOptions
     from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.ingest_service import IngestSettings, IngestTransport
-    from hotzone.runtime.live_tracking import LiveTrackingSettings
     from hotzone.runtime.sources import (
         ConnectionLimits,
         claim_unix_socket_path,
         parse_host_port,
     )
+    from hotzone.runtime.windows import TrackingSettings
 
     factories = decoder_factories()
     if args.format not in factories:
@@ -232,7 +232,7 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
         raise CommandError(str(error)) from None
     tracking = None
     if args.track:
-        tracking = LiveTrackingSettings(
+        tracking = TrackingSettings(
             window_s=args.window,
             lag_s=args.lag,
             origin=LocalFrame(*args.origin) if args.origin else None,

@@ -40,6 +40,7 @@ from hotzone.runtime.sapient_server import SapientServer
 from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
 from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
 from hotzone.runtime.udp_receiver import UdpReceiver
+from hotzone.runtime.windows import TrackingSettings
 from hotzone.store import open_store
 from hotzone.types.subjects import clock_subject
 
@@ -85,8 +86,9 @@ class IngestSettings:
     udp_buffer_bytes: int = 32 << 20
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     sapient_tls: ssl.SSLContext | None = None
-    #: Live tracking of the feed's detections; None tracks nothing.
-    tracking: LiveTrackingSettings | None = None
+    #: Live tracking of the feed's detections (labelled with ``releasability``); None
+    #: tracks nothing.
+    tracking: TrackingSettings | None = None
 
 
 def _say(line: str) -> None:
@@ -158,12 +160,9 @@ async def _started(run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) ->
 def _live_tracker(settings: IngestSettings, bus: Bus) -> LiveTrackingService | None:
     if settings.tracking is None:
         return None
-    tracking = dataclasses.replace(
-        settings.tracking,
-        releasability=settings.releasability,
-        by_message_time=settings.transport.recording,
-    )
-    return LiveTrackingService(bus, settings.nation, tracking)
+    tracking = dataclasses.replace(settings.tracking, releasability=settings.releasability)
+    live = LiveTrackingSettings(tracking, by_message_time=settings.transport.recording)
+    return LiveTrackingService(bus, settings.nation, live)
 
 
 def _tally(
