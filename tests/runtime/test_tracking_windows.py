@@ -20,15 +20,9 @@ from hotzone.cli import main
 from hotzone.runtime.windows import WindowClock
 from hotzone.store import SQLiteStore
 from hotzone.types import Track, from_json
+from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 from tests.runtime.test_live_tracking import _cat062_scan
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "asterix"
-SITES_YAML = """\
-"25/201": {lat_deg: 45.5, lon_deg: 14.0, height_m: 300.0, range_sigma_m: 60.0}
-"25/13": {lat_deg: 45.6, lon_deg: 14.1, height_m: 400.0}
-"25/14": {lat_deg: 45.7, lon_deg: 14.2, height_m: 500.0, azimuth_sigma_deg: 0.1}
-"25/204": {lat_deg: 45.8, lon_deg: 14.3, height_m: 200.0}
-"""
 #: (track messages, digest of `_summary`) of each command on each input, before.
 BEFORE = {
     ("track", "cat062"): (112, "dc883a4ced638f6e"),
