@@ -28,4 +28,5 @@ __all__: list[str] = [
     "sources",
     "stages",
     "udp_receiver",
+    "windows",
 ]
