@@ -13,9 +13,11 @@ with it. Over ``--udp`` a thread empties the socket (`hotzone.runtime.udp_receiv
 burst waits in memory instead of overflowing the kernel's buffer, and every datagram
 dropped anywhere is counted and printed. With ``--metrics-port`` the counters are served
 for Prometheus on 127.0.0.1 (`hotzone.runtime.metrics`); SAPIENT may require client
-certificates (``--sapient-client-ca``, mutual TLS). This module reads the arguments; the
-service, its wiring and its shutdown order are `hotzone.runtime.ingest_service`.
+certificates (``--sapient-client-ca``, mutual TLS).
 """
+
+# This module reads and checks the arguments; the service, its wiring and its shutdown
+# order are `hotzone.runtime.ingest_service`.
 
 from __future__ import annotations
 
