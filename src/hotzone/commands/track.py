@@ -55,11 +55,9 @@ def decode_capture(
     """Messages of a capture in a standard format, in delivery order, and its refusals."""
     from datetime import UTC, datetime
 
-    import msgspec
-
     from hotzone.ingest.base import DecoderOptions
     from hotzone.ingest.registry import decoder_factories
-    from hotzone.runtime.windows import delivery_time
+    from hotzone.runtime.windows import delivery_time, timed_as_recorded
     from hotzone.types import Detection, Report
 
     factories = decoder_factories()
@@ -75,11 +73,7 @@ def decode_capture(
     result.extend(decoder.flush(received_at))
     # Decoding a recorded capture now says nothing of when it was received: replay it by
     # the times the messages themselves carry.
-    timed = [
-        msgspec.structs.replace(m, received_at=None)
-        for m in result.messages
-        if isinstance(m, Detection | Report)
-    ]
+    timed = [timed_as_recorded(m) for m in result.messages if isinstance(m, Detection | Report)]
     timed.sort(key=delivery_time)
     return list(timed), result.dead_letters(decoder.source_name, received_at)
 

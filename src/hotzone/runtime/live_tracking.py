@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import msgspec
-
 from hotzone.bus import Bus
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import decode_or_dead_letter
@@ -29,6 +27,7 @@ from hotzone.runtime.windows import (
     ReplaySummary,
     TrackingSettings,
     TrackingWindows,
+    timed_as_recorded,
     tracking_windows,
 )
 from hotzone.types import DeadLetter, Detection, Report, Track, TrackStatus, to_json
@@ -86,7 +85,7 @@ class LiveTrackingService:
                     continue
                 if isinstance(message, Detection | Report):
                     if self.settings.by_message_time:
-                        message = msgspec.structs.replace(message, received_at=None)
+                        message = timed_as_recorded(message)
                     for tracks in self._windows_for(message).push(message):
                         await self._publish(tracks)
             if self._windows is not None and (last := self._windows.finish()) is not None:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
 import numpy as np
 
 from hotzone.fusion.stage import TrackingStage, default_tracker
@@ -40,6 +41,13 @@ def delivery_time(message: AnyMessage) -> float:
     if isinstance(message, Detection | Report) and message.received_at is not None:
         return message.received_at.timestamp()
     return message.time.timestamp()
+
+
+def timed_as_recorded(message: Detection | Report) -> Detection | Report:
+    """A message of a recording, timed by the time it carries: its reception time is when
+    the file was read, which says nothing of the data (``hotzone track`` and ``ingest
+    --file --track`` replay a recording alike)."""
+    return msgspec.structs.replace(message, received_at=None)
 
 
 class WindowClock:
