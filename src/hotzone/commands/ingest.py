@@ -217,9 +217,6 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
         sensors_file=args.sensors,
         source_id=args.source_id,
         releasability=args.releasability,
-        # Over UDP a datagram holds whole frames: a cut one is refused with its datagram,
-        # never joined with the next sender's bytes (decoders that frame by datagram).
-        framing="datagram" if args.udp else "stream",
     )
     try:
         factories[args.format](options)  # fail fast on a bad sensors file

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotzone.bus import Bus, InProcessBus
-from hotzone.ingest.base import Decoder, DecoderOptions, LineDecoder
+from hotzone.ingest.base import Decoder, DecoderOptions, Framing, LineDecoder
 from hotzone.ingest.registry import decoder_factories
 from hotzone.ingest.sapient import SapientDecoder
 from hotzone.runtime import sources
@@ -77,6 +77,7 @@ class IngestTransport:
 class IngestSettings:
     format: str
     transport: IngestTransport
+    #: What the decoder is made with; its framing follows the transport.
     decoder_options: DecoderOptions = field(default_factory=DecoderOptions)
     nation: str = "PL"
     releasability: str = "NATO"
@@ -106,6 +107,10 @@ async def run_ingest(
     counters, also written into ``counts`` when given (so that an interrupted run still has
     them to say). ``say`` is told where the feed is received."""
     factory = decoder_factories()[settings.format]
+    # Over UDP a datagram holds whole frames: a cut one is refused with its datagram,
+    # never joined with the next sender's bytes (decoders that frame by datagram).
+    framing: Framing = "datagram" if settings.transport.udp is not None else "stream"
+    options = dataclasses.replace(settings.decoder_options, framing=framing)
     bus = bus or InProcessBus()
     publisher = SourcePublisher(bus, settings.nation, settings.releasability)
     udp = None
@@ -126,7 +131,7 @@ async def run_ingest(
     recording = await _started(recorder.run) if recorder is not None else None
     tracking = await _started(tracker.run) if tracker is not None else None
     try:
-        feed = _feed(settings, lambda: factory(settings.decoder_options), publisher, udp, say)
+        feed = _feed(settings, lambda: factory(options), publisher, udp, say)
         if settings.duration_s is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(feed, settings.duration_s)
