@@ -33,10 +33,10 @@ from tests.fusion.test_revisit import first_confirmation
 
 from hotzone.fusion.deletion import MissesDeleter
 from hotzone.fusion.initiation import MOfNInitiator
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.geo import LocalFrame
+from hotzone.runtime.windows import ReplaySummary, track_stream
 
 
 def window_counted() -> MultiTargetTracker:

@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hotzone.fusion.deletion import RevisitDeleter
 from hotzone.fusion.metrics import set_distance
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix.decoder import AsterixDecoder
 from hotzone.ingest.asterix.sites import SiteTable
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.types import Detection
 
 SITE = (53.40, 14.60, 60.0)

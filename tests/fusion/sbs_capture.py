@@ -28,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import numpy as np
 
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.geo import LocalFrame
 from hotzone.ingest.sbs import SbsDecoder
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.sim.targets import MapPlane, TargetSpec, compile_route
 from hotzone.sim.units import quantity_decode_hook
 from hotzone.types import Report, Track

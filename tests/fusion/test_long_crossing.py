@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
 from hotzone.geo.frames import ecef_to_geodetic, geodetic_to_ecef
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.types import GeoPoint, Report, ReportSource
 
 TALLINN = (59.4370, 24.7536)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from hotzone.fusion.conversion import RotationClock
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.types import Detection, GeoPoint, Report, ReportSource, Track
 
 from .rotating_radar import SITE, START_S, RadarRun, rotating_radar

@@ -9,12 +9,12 @@ import pytest
 
 from hotzone.fusion.metrics import Evaluation, evaluate
 from hotzone.fusion.motion import ConstantVelocityMotion
-from hotzone.fusion.offline import ReplaySummary, track_stream
 from hotzone.fusion.predictor import KalmanPredictor
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.fusion.updater import KalmanUpdater
 from hotzone.geo import LocalFrame
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.sim.scenario import load_scenario, parse_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.types import Track, TruthState

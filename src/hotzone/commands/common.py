@@ -24,7 +24,10 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class CommandError(Exception):
@@ -407,3 +410,55 @@ def add_metrics_argument(parser: argparse.ArgumentParser) -> None:
         help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: a free port, "
         "printed); off by default",
     )
+
+
+def add_sapient_tls_arguments(parser: argparse.ArgumentParser, clients: str) -> None:
+    """``--sapient-tls-cert``, ``--sapient-tls-key`` and ``--sapient-client-ca``: TLS on a
+    SAPIENT port this command serves (`sapient_tls_context` reads them); ``clients`` says
+    who connects to it (e.g. "an effector node")."""
+    tls = parser.add_argument_group(
+        "mutual TLS on the SAPIENT port",
+        f"with --sapient-client-ca, {clients} must present a certificate signed by that CA, "
+        "or its connection is refused (and counted)",
+    )
+    tls.add_argument(
+        "--sapient-tls-cert",
+        type=InputFile("certificate (PEM)", content="text"),
+        default=None,
+        help="this fusion node's certificate (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-tls-key",
+        type=InputFile("private key (PEM)", content="text"),
+        default=None,
+        help="its private key (PEM)",
+    )
+    tls.add_argument(
+        "--sapient-client-ca",
+        type=InputFile("CA certificate (PEM)", content="text"),
+        default=None,
+        help=f"CA of the client certificates {clients} must present",
+    )
+
+
+def sapient_tls_given(args: argparse.Namespace) -> bool:
+    """Whether any of the ``--sapient-tls-*`` / ``--sapient-client-ca`` options was given."""
+    return any((args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca))
+
+
+def sapient_tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The SAPIENT port's TLS from `add_sapient_tls_arguments`' options (None when none was
+    given); a certificate without its key, or one that cannot be loaded, is a
+    `CommandError`."""
+    from hotzone.runtime.sapient_server import server_tls_context
+
+    if not sapient_tls_given(args):
+        return None
+    if args.sapient_tls_cert is None or args.sapient_tls_key is None:
+        raise CommandError("--sapient-tls-cert and --sapient-tls-key go together")
+    try:
+        return server_tls_context(
+            args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca
+        )
+    except (OSError, ValueError) as error:
+        raise CommandError(f"SAPIENT TLS: {error}") from None

@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotzone.commands.common import TIMEOUT_S, CommandError, InputFile, RunSource, SubParsers
+from hotzone.commands.common import (
+    TIMEOUT_S,
+    CommandError,
+    InputFile,
+    RunSource,
+    SubParsers,
+    add_sapient_tls_arguments,
+    sapient_tls_context,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -99,29 +107,7 @@ def add_parser(subparsers: SubParsers) -> None:
         help="seconds the first connection to NATS may take (default 30)",
     )
     running.add_argument("--releasability", default="NATO", help="label of what is published")
-    tls = running.add_argument_group(
-        "mutual TLS on the SAPIENT port",
-        "with --sapient-client-ca, an effector node must present a certificate signed by "
-        "that CA, or its connection is refused",
-    )
-    tls.add_argument(
-        "--sapient-tls-cert",
-        type=InputFile("certificate (PEM)", content="text"),
-        default=None,
-        help="this fusion node's certificate (PEM)",
-    )
-    tls.add_argument(
-        "--sapient-tls-key",
-        type=InputFile("private key (PEM)", content="text"),
-        default=None,
-        help="its private key (PEM)",
-    )
-    tls.add_argument(
-        "--sapient-client-ca",
-        type=InputFile("CA certificate (PEM)", content="text"),
-        default=None,
-        help="CA of the client certificates effector nodes must present",
-    )
+    add_sapient_tls_arguments(running, clients="an effector node")
     running.set_defaults(run=run_gateways)
 
 
@@ -263,23 +249,6 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sapient_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
-    """The SAPIENT port's TLS, as ``hotzone ingest sapient`` takes it."""
-    from hotzone.runtime.sapient_server import server_tls_context
-
-    given = (args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca)
-    if not any(given):
-        return None
-    if args.sapient_tls_cert is None or args.sapient_tls_key is None:
-        raise CommandError("--sapient-tls-cert and --sapient-tls-key go together")
-    try:
-        return server_tls_context(
-            args.sapient_tls_cert, args.sapient_tls_key, args.sapient_client_ca
-        )
-    except (OSError, ValueError) as error:
-        raise CommandError(f"SAPIENT TLS: {error}") from None
-
-
 def run_gateways(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -297,7 +266,7 @@ def run_gateways(args: argparse.Namespace) -> int:
     c2, gateways = _specs(args.scenario, args)
     if gateways is None or not gateways.effectors:
         raise CommandError(f"scenario {args.scenario} has no gateway file naming effectors")
-    tls = _sapient_tls(args)
+    tls = sapient_tls_context(args)
     try:
         # Only these c2 nodes' signatures make an order (docs/c2.md, `hotzone node` trusts
         # the same directory); none trusted means every order is refused, said up front.

@@ -55,11 +55,9 @@ def decode_capture(
     """Messages of a capture in a standard format, in delivery order, and its refusals."""
     from datetime import UTC, datetime
 
-    import msgspec
-
-    from hotzone.fusion.offline import delivery_time
     from hotzone.ingest.base import DecoderOptions
     from hotzone.ingest.registry import decoder_factories
+    from hotzone.runtime.windows import delivery_time, timed_as_recorded
     from hotzone.types import Detection, Report
 
     factories = decoder_factories()
@@ -75,12 +73,8 @@ def decode_capture(
     result.extend(decoder.flush(received_at))
     # Decoding a recorded capture now says nothing of when it was received: replay it by
     # the times the messages themselves carry.
-    timed = [
-        msgspec.structs.replace(m, received_at=None) if isinstance(m, Detection | Report) else m
-        for m in result.messages
-    ]
-    timed = [m for m in timed if delivery_time(m) is not None]
-    timed.sort(key=lambda message: delivery_time(message) or 0.0)
+    timed = [timed_as_recorded(m) for m in result.messages if isinstance(m, Detection | Report)]
+    timed.sort(key=delivery_time)
     return list(timed), result.dead_letters(decoder.source_name, received_at)
 
 
@@ -141,9 +135,8 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hotzone.fusion.offline import ReplaySummary, default_origin, track_stream
-    from hotzone.fusion.stage import TrackingStage, default_tracker
     from hotzone.geo import LocalFrame
+    from hotzone.runtime.windows import ReplaySummary, TrackingSettings, tracking_windows
     from hotzone.types import write_jsonl
 
     if args.input_format == "jsonl":
@@ -153,26 +146,32 @@ def run(args: argparse.Namespace) -> int:
     if not messages:
         first = f"; first problem: {unreadable[0].reason}" if unreadable else ""
         raise CommandError(f"{args.input}: no readable message{first}")
-    try:
-        frame = LocalFrame(*args.origin) if args.origin else default_origin(messages)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    stage = TrackingStage(
-        frame=frame,
+    settings = TrackingSettings(
+        window_s=args.window,
+        lag_s=args.lag,
+        origin=LocalFrame(*args.origin) if args.origin else None,
         sector=args.sector,
-        tracker=default_tracker(lag_s=args.lag),
         confirmed_only=not args.all,
     )
     summary = ReplaySummary(dead_letters=list(unreadable))
+    try:
+        # The frame, when not given, is placed at the mean sensor position of them all.
+        windows = tracking_windows(settings, messages, summary)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     encode = _track_encoder(args.output_format)
     with open(args.out, "wb") as stream:
-        for tracks in track_stream(messages, stage, args.window, summary):
-            stream.write(encode(tracks))
+        for message in messages:
+            for tracks in windows.push(message):
+                stream.write(encode(tracks))
+        last = windows.finish()
+        if last is not None:
+            stream.write(encode(last))
     if args.dead_letters is not None:
         with open(args.dead_letters, "wb") as stream:
             write_jsonl(summary.dead_letters, stream)
-    for event in stage.take_events():
+    for event in windows.stage.take_events():
         # Two confirmed tracks of one address far apart: said, never merged.
         print(f"identity conflict: {event.summary}", file=sys.stderr)
     print(

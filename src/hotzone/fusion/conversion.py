@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +37,7 @@ from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
 from hotzone.types import Detection, GeoPoint, MeasurementKind, Report
-from hotzone.types.arrays import BoolArray, FloatArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 from hotzone.types.labels import LabelConflict, LabelTable
 
 _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
@@ -46,6 +46,15 @@ _EXPECTED_SIZES: dict[MeasurementKind, tuple[int, ...]] = {
     MeasurementKind.BEARING: (1, 2),
     MeasurementKind.POSITION: (3,),
     MeasurementKind.POSITION_2D: (2,),
+}
+#: The measurement model a detection kind's rows update, from its number of values:
+#: every kind but bearings becomes a position in the sector frame.
+_DETECTION_MODELS: dict[MeasurementKind, Callable[[int], MeasurementModel]] = {
+    MeasurementKind.CARTESIAN: lambda _: PositionMeasurement(3),
+    MeasurementKind.POLAR: lambda _: PositionMeasurement(3),
+    MeasurementKind.BEARING: lambda size: BearingMeasurement(with_elevation=size == 2),
+    MeasurementKind.POSITION: lambda _: PositionMeasurement(3),
+    MeasurementKind.POSITION_2D: lambda _: PositionMeasurement(2),
 }
 
 DEFAULT_REPORT_VERTICAL_SIGMA_M = 50.0
@@ -124,14 +133,10 @@ def _swept(azimuth_deg: float, earlier_deg: float) -> float:
     return abs((azimuth_deg - earlier_deg + 180.0) % 360.0 - 180.0)
 
 
-@dataclass
-class _Rows:
-    """Converted rows of one (source, model) group before they become arrays."""
+@dataclass(kw_only=True)
+class _Columns:
+    """What each row keeps of its message besides its numbers, column by column."""
 
-    model: MeasurementModel
-    sensor_position: FloatArray
-    values: list[FloatArray] = field(default_factory=list)
-    noise: list[FloatArray] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     icao24: list[str | None] = field(default_factory=list)
@@ -139,9 +144,61 @@ class _Rows:
     labels: list[int] = field(default_factory=list)
     identity: list[str | None] = field(default_factory=list)
 
+    def add_message(self, message: Detection | Report, label: int, identity: str | None) -> None:
+        self.times.append(message.time.timestamp())
+        self.ids.append(
+            message.detection_id if isinstance(message, Detection) else message.report_id
+        )
+        self.icao24.append(message.icao24)
+        self.callsign.append(message.callsign)
+        self.labels.append(label)
+        self.identity.append(identity)
+
+    def scan(
+        self,
+        sensor_id: str,
+        model: MeasurementModel,
+        rows: IntArray,
+        values: FloatArray,
+        noise: FloatArray,
+        sensor_position: FloatArray,
+        labelled: bool,
+    ) -> SensorScan:
+        """The scan of ``rows`` (indices into these columns) whose converted ``values``
+        and ``noise`` are given."""
+        icao24 = [self.icao24[row] for row in rows]
+        callsign = [self.callsign[row] for row in rows]
+        identity = [self.identity[row] for row in rows]
+        has_identity = any(
+            value is not None for column in (icao24, callsign, identity) for value in column
+        )
+        return SensorScan(
+            sensor_id=sensor_id,
+            model=model,
+            values=values,
+            noise=noise,
+            times=np.array(self.times)[rows],
+            sensor_position=sensor_position,
+            icao24=np.array(icao24, dtype=object) if has_identity else None,
+            callsign=np.array(callsign, dtype=object) if has_identity else None,
+            measurement_ids=tuple(self.ids[row] for row in rows),
+            label_ids=np.array(self.labels, dtype=np.int64)[rows] if labelled else None,
+            identity=np.array(identity, dtype=object) if has_identity else None,
+        )
+
 
 @dataclass
-class _Pending:
+class _Rows(_Columns):
+    """Converted rows of one (source, model) group before they become arrays."""
+
+    model: MeasurementModel
+    sensor_position: FloatArray
+    values: list[FloatArray] = field(default_factory=list)
+    noise: list[FloatArray] = field(default_factory=list)
+
+
+@dataclass
+class _Pending(_Columns):
     """Checked messages of one (source, model) group, before they are converted together.
 
     ``conversion`` names what turns them into rows of ``model`` (a `MeasurementKind`,
@@ -156,12 +213,6 @@ class _Pending:
     covariance: list[FloatArray] = field(default_factory=list)
     rotations: list[FloatArray] = field(default_factory=list)
     sites: list[FloatArray] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    icao24: list[str | None] = field(default_factory=list)
-    callsign: list[str | None] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-    identity: list[str | None] = field(default_factory=list)
 
     def add(
         self,
@@ -179,45 +230,7 @@ class _Pending:
         self.covariance.append(covariance)
         self.rotations.append(rotation)
         self.sites.append(site)
-        self.times.append(message.time.timestamp())
-        self.ids.append(
-            message.detection_id if isinstance(message, Detection) else message.report_id
-        )
-        self.icao24.append(message.icao24)
-        self.callsign.append(message.callsign)
-        self.labels.append(label)
-        self.identity.append(identity)
-
-    def scan(
-        self,
-        sensor_id: str,
-        kept: BoolArray,
-        values: FloatArray,
-        noise: FloatArray,
-        sensor_positions: FloatArray,
-        labelled: bool,
-    ) -> SensorScan:
-        """The ``kept`` rows as a scan (what `MessageConverter._scan` makes of them)."""
-        rows = np.flatnonzero(kept)
-        icao24 = [self.icao24[row] for row in rows]
-        callsign = [self.callsign[row] for row in rows]
-        identity = [self.identity[row] for row in rows]
-        has_identity = any(
-            value is not None for column in (icao24, callsign, identity) for value in column
-        )
-        return SensorScan(
-            sensor_id=sensor_id,
-            model=self.model,
-            values=values[rows],
-            noise=noise[rows],
-            times=np.array(self.times)[rows],
-            sensor_position=sensor_positions[rows[0]],
-            icao24=np.array(icao24, dtype=object) if has_identity else None,
-            callsign=np.array(callsign, dtype=object) if has_identity else None,
-            measurement_ids=tuple(self.ids[row] for row in rows),
-            label_ids=np.array(self.labels, dtype=np.int64)[rows] if labelled else None,
-            identity=np.array(identity, dtype=object) if has_identity else None,
-        )
+        self.add_message(message, label, identity)
 
 
 @dataclass
@@ -252,34 +265,13 @@ class MessageConverter:
         its arrays (a Python call per plot cost 45 % of ``hotzone track``): the rows, their
         order, the rejections and their order are those of `convert_each`."""
         pending: dict[tuple[str, str], _Pending] = {}
-        rejected: list[tuple[int, Rejection]] = []
-        reported: Counter[tuple[str, str]] = Counter()  # as in `convert_each`
-        for index, message in enumerate(messages):
-            if isinstance(message, Detection):
-                source, identifier = message.sensor_id, message.detection_id
-                label = self._label_id(message.releasability)
-                if label is None:
-                    reason = self._conflict(message.releasability)
-                else:
-                    reason = self._check_detection(message, pending, index, label)
-            elif isinstance(message, Report):
-                source, identifier = message.source_id, message.report_id
-                label = self._label_id(message.releasability)
-                reported_object = _reported_object(message)
-                repeat = 0
-                if label is None:
-                    reason = self._conflict(message.releasability)
-                else:
-                    if reported_object is not None:
-                        repeat = reported[(message.source_id, reported_object)]
-                        reported[(message.source_id, reported_object)] += 1
-                    reason = self._check_report(message, pending, index, repeat, label)
-            else:
-                continue
-            if reason:
-                rejected.append(
-                    (index, Rejection(source, identifier, message.time.timestamp(), reason))
-                )
+        rejected = self._each_message(
+            messages,
+            lambda index, detection, label: self._check_detection(detection, pending, index, label),
+            lambda index, report, repeat, label: self._check_report(
+                report, pending, index, repeat, label
+            ),
+        )
         converted: list[tuple[int, SensorScan]] = []
         for (sensor_id, _), group in pending.items():
             # A row that overflows is refused below, by itself: no warning for the group.
@@ -302,19 +294,17 @@ class MessageConverter:
                     )
                 )
             if finite.any():
-                converted.append(
-                    (
-                        group.order[int(np.argmax(finite))],
-                        group.scan(
-                            sensor_id,
-                            finite,
-                            values,
-                            noise,
-                            sensor_positions,
-                            self.labels is not None,
-                        ),
-                    )
+                kept = np.flatnonzero(finite)
+                scan = group.scan(
+                    sensor_id,
+                    group.model,
+                    kept,
+                    values[kept],
+                    noise[kept],
+                    sensor_positions[kept[0]],
+                    self.labels is not None,
                 )
+                converted.append((group.order[int(kept[0])], scan))
         # The order of `convert_each`: scans by their first converted row, rejections by
         # message.
         converted.sort(key=lambda item: item[0])
@@ -325,20 +315,38 @@ class MessageConverter:
         """`convert` one message at a time: the reference its vectorized groups are tested
         against."""
         groups: dict[tuple[str, str], _Rows] = {}
-        rejections: list[Rejection] = []
+        rejected = self._each_message(
+            messages,
+            lambda _, detection, label: self._add_detection(detection, groups, label),
+            lambda _, report, repeat, label: self._add_report(report, groups, repeat, label),
+        )
+        scans = [self._scan(key[0], rows) for key, rows in groups.items()]
+        return scans, [rejection for _, rejection in rejected]
+
+    def _each_message(
+        self,
+        messages: Iterable[object],
+        take_detection: Callable[[int, Detection, int], str],
+        take_report: Callable[[int, Report, int, int], str],
+    ) -> list[tuple[int, Rejection]]:
+        """Each detection and report (with its index and row label id, a report also with
+        its repeat) handed to ``take_*``, which says why it refuses it, if it does; the
+        refusals with their messages' indices. A message whose label shares no nation
+        with the ceiling is refused here."""
+        rejected: list[tuple[int, Rejection]] = []
         # How often each source has reported each object in this window: a source never
         # reports one object twice in one scan, so its second report of an object (an
         # ADS-B or CAT062 feed faster than the window) opens the source's next scan,
         # instead of meeting the first in one assignment and starting a second track.
         reported: Counter[tuple[str, str]] = Counter()
-        for message in messages:
+        for index, message in enumerate(messages):
             if isinstance(message, Detection):
                 source, identifier = message.sensor_id, message.detection_id
                 label = self._label_id(message.releasability)
                 if label is None:
                     reason = self._conflict(message.releasability)
                 else:
-                    reason = self._add_detection(message, groups, label)
+                    reason = take_detection(index, message, label)
             elif isinstance(message, Report):
                 source, identifier = message.source_id, message.report_id
                 label = self._label_id(message.releasability)
@@ -350,12 +358,14 @@ class MessageConverter:
                     if reported_object is not None:
                         repeat = reported[(message.source_id, reported_object)]
                         reported[(message.source_id, reported_object)] += 1
-                    reason = self._add_report(message, groups, repeat, label)
+                    reason = take_report(index, message, repeat, label)
             else:
                 continue  # events and other messages carry no kinematics
             if reason:
-                rejections.append(Rejection(source, identifier, message.time.timestamp(), reason))
-        return [self._scan(key[0], rows) for key, rows in groups.items()], rejections
+                rejected.append(
+                    (index, Rejection(source, identifier, message.time.timestamp(), reason))
+                )
+        return rejected
 
     # ------------------------------------------------------------------ vectorized
     def _site(self, point: GeoPoint) -> tuple[FloatArray, FloatArray]:
@@ -367,16 +377,11 @@ class MessageConverter:
             self._sites[key] = site
         return site
 
-    def _check_detection(
-        self,
-        detection: Detection,
-        pending: dict[tuple[str, str], _Pending],
-        index: int,
-        label: int,
+    def _detection_problem(
+        self, detection: Detection, values: FloatArray, covariance: FloatArray
     ) -> str:
-        """`_add_detection`'s checks; a good detection waits in its group."""
-        values = np.asarray(detection.values, dtype=np.float64)
-        covariance = np.asarray(detection.covariance, dtype=np.float64)
+        """Why a detection cannot be converted ("" if it can); a polar plot that can
+        times its sensor's rotation."""
         kind = detection.kind
         if len(values) not in _EXPECTED_SIZES[kind]:
             return f"{kind} detection needs {_EXPECTED_SIZES[kind]} values, got {len(values)}"
@@ -389,20 +394,30 @@ class MessageConverter:
             and math.isfinite(point.height_m)
         ):
             return "non-finite sensor position"
-        rotation, site = self._site(point)
         if kind == MeasurementKind.POLAR:
             if values[0] <= 0:
                 return f"polar range must be positive, got {values[0]}"
             self.rotation_clocks.setdefault(detection.sensor_id, RotationClock()).add(
                 detection.time.timestamp(), float(values[1])
             )
-        model: MeasurementModel
-        if kind == MeasurementKind.BEARING:
-            model = BearingMeasurement(with_elevation=len(values) == 2)
-        elif kind == MeasurementKind.POSITION_2D:
-            model = PositionMeasurement(2)
-        else:
-            model = PositionMeasurement(3)
+        return ""
+
+    def _check_detection(
+        self,
+        detection: Detection,
+        pending: dict[tuple[str, str], _Pending],
+        index: int,
+        label: int,
+    ) -> str:
+        """`_detection_problem`; a good detection waits in its group."""
+        values = np.asarray(detection.values, dtype=np.float64)
+        covariance = np.asarray(detection.covariance, dtype=np.float64)
+        problem = self._detection_problem(detection, values, covariance)
+        if problem:
+            return problem
+        rotation, site = self._site(detection.sensor_position)
+        kind = detection.kind
+        model = _DETECTION_MODELS[kind](len(values))
         key = (detection.sensor_id, f"{kind}:{model.size}")
         group = pending.get(key)
         if group is None:
@@ -427,34 +442,15 @@ class MessageConverter:
         repeat: int,
         label: int,
     ) -> str:
-        """`_add_report`'s and `_add_velocity`'s checks; a good report waits in its group."""
-        point = report.position
-        coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
-        if not np.isfinite(coordinates).all():
-            return "non-finite report position"
-        horizontal = report.horizontal_sigma_m
-        vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
-        if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
-            return f"report accuracy must be positive and finite, got {horizontal} m"
-        identity = reported_identity(report)
-        if horizontal >= UNKNOWN_POSITION_SIGMA_M:
-            if report.velocity_enu_mps is None or identity is None:
-                return "report gives neither a position nor a velocity of a known object"
-            velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
-            if velocity.shape != (3,) or not np.isfinite(velocity).all():
-                return "report velocity must be three finite numbers"
-            key = (report.source_id, f"velocity:{report.source}:{repeat}")
-            model: MeasurementModel = VelocityMeasurement(3)
-            conversion, raw, local = "velocity", velocity, _VELOCITY_VARIANCE
-        else:
-            key = (report.source_id, f"report:{report.source}:{repeat}")
-            model = PositionMeasurement(3)
-            conversion, raw = "report", coordinates
-            local = np.array([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        """`_report_measurement`'s checks; a good report waits in its group."""
+        problem, conversion, raw, local, identity = _report_measurement(report)
+        if problem:
+            return problem
+        key = (report.source_id, f"{conversion}:{report.source}:{repeat}")
         group = pending.get(key)
         if group is None:
-            group = pending[key] = _Pending(model, conversion)
-        rotation = self._rotation_at(point.lat_deg, point.lon_deg)
+            group = pending[key] = _Pending(_REPORT_MODELS[conversion], conversion)
+        rotation = self._rotation_at(report.position.lat_deg, report.position.lon_deg)
         group.add(index, report, raw, local, rotation, _ORIGIN, label, identity)
         return ""
 
@@ -547,33 +543,18 @@ class MessageConverter:
     ) -> str:
         values = np.asarray(detection.values, dtype=np.float64)
         covariance = np.asarray(detection.covariance, dtype=np.float64)
+        problem = self._detection_problem(detection, values, covariance)
+        if problem:
+            return problem
         kind = detection.kind
-        if len(values) not in _EXPECTED_SIZES[kind]:
-            return f"{kind} detection needs {_EXPECTED_SIZES[kind]} values, got {len(values)}"
-        if not (np.isfinite(values).all() and np.isfinite(covariance).all()):
-            return "non-finite value or covariance"
-        if not np.isfinite(
-            [
-                detection.sensor_position.lat_deg,
-                detection.sensor_position.lon_deg,
-                detection.sensor_position.height_m,
-            ]
-        ).all():
-            return "non-finite sensor position"
         sensor_frame = self._sensor_frame(detection.sensor_position)
         rotation = sensor_frame.vector_to(self.frame)
         sensor_position = self._sensor_position(detection.sensor_position)
-        model: MeasurementModel
+        model = _DETECTION_MODELS[kind](len(values))
         if kind == MeasurementKind.CARTESIAN:
-            model = PositionMeasurement(3)
             value = rotation @ values + sensor_position
             noise = rotation @ covariance @ rotation.T
         elif kind == MeasurementKind.POLAR:
-            if values[0] <= 0:
-                return f"polar range must be positive, got {values[0]}"
-            self.rotation_clocks.setdefault(detection.sensor_id, RotationClock()).add(
-                detection.time.timestamp(), float(values[1])
-            )
             scale = np.diag([1.0, np.pi / 180, np.pi / 180])
             offsets, polar_noise = convert_polar(
                 values[None, 0],
@@ -581,20 +562,16 @@ class MessageConverter:
                 np.radians(values[None, 2]),
                 (scale @ covariance @ scale)[None],
             )
-            model = PositionMeasurement(3)
             value = rotation @ offsets[0] + sensor_position
             noise = rotation @ polar_noise[0] @ rotation.T
         elif kind == MeasurementKind.BEARING:
             value, noise = self._bearing(values, covariance, rotation)
-            model = BearingMeasurement(with_elevation=len(values) == 2)
         elif kind == MeasurementKind.POSITION:
-            model = PositionMeasurement(3)
             value = self.frame.geodetic_to_enu(values[0], values[1], values[2])
             # The covariance is in the ENU frame at the point; across one sector the
             # rotation to the sector frame is a degree or two, negligible for a covariance.
             noise = covariance
         else:
-            model = PositionMeasurement(2)
             value = self.frame.geodetic_to_enu(values[0], values[1], 0.0)[:2]
             noise = covariance
         if not (np.isfinite(value).all() and np.isfinite(noise).all()):
@@ -604,12 +581,7 @@ class MessageConverter:
         )
         rows.values.append(np.asarray(value, dtype=np.float64))
         rows.noise.append(np.asarray(noise, dtype=np.float64))
-        rows.times.append(detection.time.timestamp())
-        rows.ids.append(detection.detection_id)
-        rows.icao24.append(detection.icao24)
-        rows.callsign.append(detection.callsign)
-        rows.labels.append(label)
-        rows.identity.append(detection_identity(detection))
+        rows.add_message(detection, label, detection_identity(detection))
         return ""
 
     @staticmethod
@@ -642,92 +614,74 @@ class MessageConverter:
         repeat: int = 0,
         label: int = -1,
     ) -> str:
-        point = report.position
-        coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
-        if not np.isfinite(coordinates).all():
-            return "non-finite report position"
-        horizontal = report.horizontal_sigma_m
-        vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
-        if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
-            return f"report accuracy must be positive and finite, got {horizontal} m"
-        identity = reported_identity(report)
-        if horizontal >= UNKNOWN_POSITION_SIGMA_M:
-            return self._add_velocity(report, groups, repeat, label, identity)
-        value = self.frame.geodetic_to_enu(*coordinates)
-        # The accuracy is given in the ENU frame at the object: turned into the track
-        # frame, whose "up" leans away from the object's by a degree per 111 km.
-        rotation = self._rotation_at(point.lat_deg, point.lon_deg)
-        local_noise = np.diag([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
-        noise = rotation @ local_noise @ rotation.T
-        rows = groups.setdefault(
-            (report.source_id, f"report:{report.source}:{repeat}"),
-            _Rows(PositionMeasurement(3), np.asarray(value, dtype=np.float64)),
-        )
-        rows.values.append(np.asarray(value, dtype=np.float64))
-        rows.noise.append(noise)
-        rows.times.append(report.time.timestamp())
-        rows.ids.append(report.report_id)
-        rows.icao24.append(report.icao24)
-        rows.callsign.append(report.callsign)
-        rows.labels.append(label)
-        rows.identity.append(identity)
-        return ""
-
-    def _add_velocity(
-        self,
-        report: Report,
-        groups: dict[tuple[str, str], _Rows],
-        repeat: int,
-        label: int,
-        identity: str | None,
-    ) -> str:
-        """A report with no position: its velocity updates the track of its identity."""
-        if report.velocity_enu_mps is None or identity is None:
-            return "report gives neither a position nor a velocity of a known object"
-        velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
-        if velocity.shape != (3,) or not np.isfinite(velocity).all():
-            return "report velocity must be three finite numbers"
-        # The report's velocity is in the ENU frame at the object (its last position is
-        # near enough): turned into the track frame.
+        problem, conversion, raw, local, identity = _report_measurement(report)
+        if problem:
+            return problem
+        # The accuracy (and a velocity) is given in the ENU frame at the object: turned
+        # into the track frame, whose "up" leans away from the object's by a degree per
+        # 111 km. A velocity-only report's last position is near enough.
         rotation = self._rotation_at(report.position.lat_deg, report.position.lon_deg)
+        if conversion == "report":
+            value = np.asarray(self.frame.geodetic_to_enu(*raw), dtype=np.float64)
+            site = value  # a report group's "sensor position" is its first report's
+        else:  # a report with no position: its velocity updates the track of its identity
+            value, site = rotation @ raw, np.zeros(3)
         rows = groups.setdefault(
-            (report.source_id, f"velocity:{report.source}:{repeat}"),
-            _Rows(VelocityMeasurement(3), np.zeros(3)),
+            (report.source_id, f"{conversion}:{report.source}:{repeat}"),
+            _Rows(_REPORT_MODELS[conversion], site),
         )
-        rows.values.append(rotation @ velocity)
-        local_noise = np.diag(np.square(REPORT_VELOCITY_SIGMA_MPS))
-        rows.noise.append(rotation @ local_noise @ rotation.T)
-        rows.times.append(report.time.timestamp())
-        rows.ids.append(report.report_id)
-        rows.icao24.append(report.icao24)
-        rows.callsign.append(report.callsign)
-        rows.labels.append(label)
-        rows.identity.append(identity)
+        rows.values.append(value)
+        rows.noise.append(rotation @ np.diag(local) @ rotation.T)
+        rows.add_message(report, label, identity)
         return ""
 
     def _scan(self, sensor_id: str, rows: _Rows) -> SensorScan:
-        has_identity = (
-            any(value is not None for value in rows.icao24)
-            or any(value is not None for value in rows.callsign)
-            or any(value is not None for value in rows.identity)
-        )
-        return SensorScan(
-            sensor_id=sensor_id,
-            model=rows.model,
-            values=np.array(rows.values),
-            noise=np.array(rows.noise),
-            times=np.array(rows.times),
-            sensor_position=rows.sensor_position,
-            icao24=np.array(rows.icao24, dtype=object) if has_identity else None,
-            callsign=np.array(rows.callsign, dtype=object) if has_identity else None,
-            measurement_ids=tuple(rows.ids),
-            label_ids=None if self.labels is None else np.array(rows.labels, dtype=np.int64),
-            identity=np.array(rows.identity, dtype=object) if has_identity else None,
+        return rows.scan(
+            sensor_id,
+            rows.model,
+            np.arange(len(rows.times)),
+            np.array(rows.values),
+            np.array(rows.noise),
+            rows.sensor_position,
+            self.labels is not None,
         )
 
 
 _ORIGIN = np.zeros(3)
 _VELOCITY_VARIANCE = np.square(REPORT_VELOCITY_SIGMA_MPS)
+#: The model of a report's rows: its position, or only its velocity (see the module).
+_REPORT_MODELS: dict[str, MeasurementModel] = {
+    "report": PositionMeasurement(3),
+    "velocity": VelocityMeasurement(3),
+}
+
+
+def _report_measurement(
+    report: Report,
+) -> tuple[str, str, FloatArray, FloatArray, str | None]:
+    """What a report measures: (why it cannot be used, "" if it can; ``report`` or
+    ``velocity``; its latitude, longitude, height or its ENU velocity; the variances of
+    those in the ENU frame at the object; its identity)."""
+    point = report.position
+    coordinates = np.array([point.lat_deg, point.lon_deg, point.height_m])
+    identity = reported_identity(report)
+    if not np.isfinite(coordinates).all():
+        return "non-finite report position", "", _ORIGIN, _ORIGIN, identity
+    horizontal = report.horizontal_sigma_m
+    vertical = report.vertical_sigma_m or DEFAULT_REPORT_VERTICAL_SIGMA_M
+    if not (np.isfinite(horizontal) and horizontal > 0 and np.isfinite(vertical)):
+        problem = f"report accuracy must be positive and finite, got {horizontal} m"
+        return problem, "", _ORIGIN, _ORIGIN, identity
+    if horizontal < UNKNOWN_POSITION_SIGMA_M:
+        variances = np.array([horizontal**2, horizontal**2, max(vertical, 1.0) ** 2])
+        return "", "report", coordinates, variances, identity
+    if report.velocity_enu_mps is None or identity is None:
+        problem = "report gives neither a position nor a velocity of a known object"
+        return problem, "", _ORIGIN, _ORIGIN, identity
+    velocity = np.asarray(report.velocity_enu_mps, dtype=np.float64)
+    if velocity.shape != (3,) or not np.isfinite(velocity).all():
+        return "report velocity must be three finite numbers", "", _ORIGIN, _ORIGIN, identity
+    return "", "velocity", velocity, _VELOCITY_VARIANCE, identity
 
 
 def _diagonal(variances: FloatArray) -> FloatArray:

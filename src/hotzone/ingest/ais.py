@@ -56,7 +56,14 @@ from typing import Any
 from pyais.exceptions import AISBaseException
 from pyais.messages import AISSentence, NMEASentenceFactory
 
-from hotzone.ingest.base import DecodeResult, DecoderOptions, IngestError, LineDecoder, Rejected
+from hotzone.ingest.base import (
+    DecodeResult,
+    DecoderOptions,
+    IngestError,
+    LineDecoder,
+    RecentMemory,
+    Rejected,
+)
 from hotzone.ingest.sbs import KNOTS_TO_MPS, ground_velocity_enu
 from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource, TargetClass
 
@@ -198,9 +205,8 @@ class AisDecoder(LineDecoder):
         self.releasability = releasability
         self.group_timeout_s = group_timeout_s
         self.max_open_groups = max_open_groups
-        self.max_vessels = max_vessels
         self._groups: OrderedDict[tuple[str, int | None, str], _Group] = OrderedDict()
-        self._static: OrderedDict[int, VesselStatic] = OrderedDict()
+        self._static: RecentMemory[int, VesselStatic] = RecentMemory(max_vessels)
         self._dropped: list[Rejected] = []
         self._next_report = 0
 
@@ -338,14 +344,7 @@ class AisDecoder(LineDecoder):
         return [] if report is None else [report]
 
     def _update_static(self, mmsi: int, message_type: int, message: Any) -> None:
-        static = self._static.get(mmsi)
-        if static is None:
-            static = VesselStatic()
-            self._static[mmsi] = static
-            if len(self._static) > self.max_vessels:
-                self._static.popitem(last=False)
-        else:
-            self._static.move_to_end(mmsi)
+        static = self._static.heard(mmsi, VesselStatic)
         ship_name = _text(getattr(message, "shipname", None))
         call_sign = _text(getattr(message, "callsign", None))
         ship_type = getattr(message, "ship_type", None)

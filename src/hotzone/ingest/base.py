@@ -10,17 +10,57 @@ runtime can publish it as a dead letter (nothing is lost, nothing crashes).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from hotzone.types import AnyMessage, DeadLetter
 
 #: The refusal of JSON nested deeper than its parser's recursion limit (msgspec and the
 #: standard library both stop there, so the depth of a document bounds no work).
 NESTED_TOO_DEEP = "nested too deep: JSON deeper than the parser's recursion limit"
+
+
+_Key = TypeVar("_Key", bound=Hashable)
+_Value = TypeVar("_Value")
+
+
+class RecentMemory(Generic[_Key, _Value]):
+    """What a decoder remembers per object it hears of (an aircraft's state, a vessel's
+    static data), for at most ``limit`` objects: the one heard of longest ago is forgotten
+    first, so a feed naming ever new objects cannot grow the decoder without bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[_Key, _Value] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: _Key) -> _Value | None:
+        """What is remembered of ``key``, without counting this as hearing of it."""
+        return self._items.get(key)
+
+    def put(self, key: _Key, value: _Value) -> None:
+        """Remember ``value`` for ``key``, heard of now."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.limit:
+            self._items.popitem(last=False)
+
+    def heard(self, key: _Key, new: Callable[[], _Value]) -> _Value:
+        """What is remembered of ``key`` (``new()`` the first time), heard of now."""
+        value = self._items.get(key)
+        if value is None:
+            value = new()
+        self.put(key, value)
+        return value
+
+    def forget(self, key: _Key) -> None:
+        self._items.pop(key, None)
 
 
 #: How a decoder finds frames in what it is fed: ``stream`` (reads of a byte stream: a frame

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -54,6 +53,7 @@ from hotzone.ingest.base import (
     DecodeResult,
     DecoderOptions,
     IngestError,
+    RecentMemory,
     Rejected,
 )
 from hotzone.ingest.sbs import (
@@ -157,9 +157,8 @@ class ReadsbDecoder(Decoder):
         self.sector = sector
         self.releasability = releasability
         self.max_position_age_s = max_position_age_s
-        self.max_aircraft = max_aircraft
         self._buffer = bytearray()
-        self._last_position_time: OrderedDict[str, datetime] = OrderedDict()
+        self._last_position_time: RecentMemory[str, datetime] = RecentMemory(max_aircraft)
         self._next_report = 0
 
     @property
@@ -335,7 +334,4 @@ class ReadsbDecoder(Decoder):
         )
 
     def _remember(self, icao24: str, time: datetime) -> None:
-        self._last_position_time[icao24] = time
-        self._last_position_time.move_to_end(icao24)
-        if len(self._last_position_time) > self.max_aircraft:
-            self._last_position_time.popitem(last=False)
+        self._last_position_time.put(icao24, time)

@@ -60,13 +60,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from msgspec.structs import replace as replace_message
 
-from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder
+from hotzone.ingest.base import DecoderOptions, IngestError, LineDecoder, RecentMemory
 from hotzone.types import AnyMessage, GeoPoint, Report, ReportSource
 
 FEET_TO_M = 0.3048
@@ -187,8 +186,7 @@ class SbsDecoder(LineDecoder):
         self.releasability = releasability
         self.horizontal_sigma_m = horizontal_sigma_m
         self.state_max_age_s = state_max_age_s
-        self.max_aircraft = max_aircraft
-        self._aircraft: OrderedDict[str, AircraftState] = OrderedDict()
+        self._aircraft: RecentMemory[str, AircraftState] = RecentMemory(max_aircraft)
         self._next_report = 0
 
     @classmethod
@@ -236,20 +234,12 @@ class SbsDecoder(LineDecoder):
         return text.lower()
 
     def _state(self, icao24: str) -> AircraftState:
-        state = self._aircraft.get(icao24)
-        if state is None:
-            state = AircraftState()
-            self._aircraft[icao24] = state
-            if len(self._aircraft) > self.max_aircraft:
-                self._aircraft.popitem(last=False)  # the longest silent aircraft goes first
-        else:
-            self._aircraft.move_to_end(icao24)
-        return state
+        return self._aircraft.heard(icao24, AircraftState)
 
     def _decode_status(self, message_type: str, fields: list[str], icao24: str) -> None:
         value = _field(fields, 11)
         if message_type == "STA" and value == "RM":
-            self._aircraft.pop(icao24, None)
+            self._aircraft.forget(icao24)
             return
         state = self._state(icao24)
         if message_type in ("SEL", "ID") and value is not None:

@@ -13,6 +13,7 @@ __all__: list[str] = [
     "federation_demo",
     "federation_security",
     "federation_servers",
+    "ingest_service",
     "latency",
     "live_tracking",
     "metrics",
@@ -27,4 +28,5 @@ __all__: list[str] = [
     "sources",
     "stages",
     "udp_receiver",
+    "windows",
 ]

@@ -3,8 +3,9 @@
 An integrator points a sensor feed (ASTERIX, SAPIENT, SBS, ...) at ``hotzone ingest`` and
 wants to see fused tracks, not only decoded plots. `LiveTrackingService` reads the
 detections and reports the source publishes on ``hz.{nation}.det.>``, steps the tracking
-stage in windows of their delivery time (`TrackingWindows`: the data's own clock, so a
-capture replayed from a file and a live feed are tracked alike) and publishes the tracks
+stage in windows of their delivery time (`hotzone.runtime.windows`, as ``hotzone track``
+does: the data's own clock, so a capture replayed from a file and a live feed are tracked
+alike) and publishes the tracks
 on ``hz.{nation}.trk.{sector}``, where the recorder stores them beside the detections.
 
 Windows follow reception times (``received_at``) in a live feed, and the messages' own
@@ -19,28 +20,25 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import msgspec
-
 from hotzone.bus import Bus
-from hotzone.fusion.offline import ReplaySummary, TrackingWindows, default_origin
-from hotzone.fusion.stage import TrackingStage, default_tracker
-from hotzone.geo import LocalFrame
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import decode_or_dead_letter
+from hotzone.runtime.windows import (
+    ReplaySummary,
+    TrackingSettings,
+    TrackingWindows,
+    timed_as_recorded,
+    tracking_windows,
+)
 from hotzone.types import DeadLetter, Detection, Report, Track, TrackStatus, to_json
 
 #: How long `run` waits for a message before it looks whether it was asked to stop.
 POLL_S = 0.1
 
 
-@dataclass
+@dataclass(frozen=True)
 class LiveTrackingSettings:
-    window_s: float = 1.0
-    lag_s: float = 5.0
-    origin: LocalFrame | None = None
-    sector: str = ""
-    releasability: str = "NATO"
-    confirmed_only: bool = True
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
     #: A recording read from a file: its reception time is when the file was read, which
     #: says nothing; replay it by the times the messages carry (as ``hotzone track`` does).
     by_message_time: bool = False
@@ -58,8 +56,8 @@ class LiveTrackingService:
         self.bus = bus
         self.nation = nation
         self.settings = settings or LiveTrackingSettings()
-        if not self.settings.window_s > 0:
-            raise ValueError(f"window must be positive, got {self.settings.window_s} s")
+        if not self.settings.tracking.window_s > 0:
+            raise ValueError(f"window must be positive, got {self.settings.tracking.window_s} s")
         self.summary = ReplaySummary()
         self.counters = LiveTrackingCounters()
         self._windows: TrackingWindows | None = None
@@ -87,7 +85,7 @@ class LiveTrackingService:
                     continue
                 if isinstance(message, Detection | Report):
                     if self.settings.by_message_time:
-                        message = msgspec.structs.replace(message, received_at=None)
+                        message = timed_as_recorded(message)
                     for tracks in self._windows_for(message).push(message):
                         await self._publish(tracks)
             if self._windows is not None and (last := self._windows.finish()) is not None:
@@ -97,15 +95,8 @@ class LiveTrackingService:
 
     def _windows_for(self, first: Detection | Report) -> TrackingWindows:
         if self._windows is None:
-            settings = self.settings
-            stage = TrackingStage(
-                frame=settings.origin or default_origin([first]),
-                sector=settings.sector,
-                tracker=default_tracker(lag_s=settings.lag_s),
-                confirmed_only=settings.confirmed_only,
-                releasability=settings.releasability,
-            )
-            self._windows = TrackingWindows(stage, settings.window_s, self.summary)
+            # The frame, when not given, is placed at the first message's sensor.
+            self._windows = tracking_windows(self.settings.tracking, [first], self.summary)
         return self._windows
 
     async def _publish(self, tracks: list[Track]) -> None:

@@ -1,4 +1,8 @@
-"""The composition root: wires stages to the bus and the store and replays input."""
+"""The composition root: wires stages to the bus and the store and replays input.
+
+The replay steps the stages on clock ticks at the ends of windows of delivery time, cut
+by `hotzone.runtime.windows` (the one place every command's tracker windows come from).
+"""
 
 from __future__ import annotations
 
@@ -20,16 +24,10 @@ from hotzone.runtime.services import (
     StageService,
     encode_tick,
 )
+from hotzone.runtime.windows import WindowClock, delivery_time
 from hotzone.store import Store
-from hotzone.types import AnyMessage, Detection, Report, to_json
+from hotzone.types import AnyMessage, to_json
 from hotzone.types.subjects import clock_subject
-
-
-def delivery_time(message: AnyMessage) -> float:
-    """When a message reaches hotzone: its receive time if delayed, else its own time."""
-    if isinstance(message, Detection | Report) and message.received_at is not None:
-        return message.received_at.timestamp()
-    return message.time.timestamp()
 
 
 @dataclass
@@ -129,18 +127,17 @@ class Pipeline:
         return self.progress
 
     async def _replay(self, messages: Iterable[AnyMessage]) -> None:
-        next_tick: float | None = None
+        # Windows of delivery time, aligned to whole periods (`hotzone.runtime.windows`).
+        clock = WindowClock(self.clock_period_s, aligned=True)
         start_wall = wallclock.monotonic()
         start_sim: float | None = None
         for message in messages:
             at = delivery_time(message)
-            if next_tick is None:
+            if start_sim is None:
                 start_sim = at
                 self.progress.first_time = at
-                next_tick = (math.floor(at / self.clock_period_s) + 1) * self.clock_period_s
-            while at >= next_tick:
-                await self._tick(next_tick)
-                next_tick += self.clock_period_s
+            for end in clock.advance(at):
+                await self._tick(end)
             if self._replayed < self.resume_after:
                 # Published before a restart: the pace starts from the first one sent now.
                 start_wall, start_sim = wallclock.monotonic(), at
@@ -153,8 +150,8 @@ class Pipeline:
             await self._send(subject_for(message, self.nation), to_json(message), {})
             self.progress.published[type(message).__name__] += 1
             self.progress.simulated_time = at
-        if next_tick is not None:
-            await self._tick(next_tick)
+        if clock.open_end is not None:
+            await self._tick(clock.open_end)
 
     async def _tick(self, posix_time: float, kind: str = "tick") -> None:
         self._raise_if_a_service_failed()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, Self
 
-from hotzone.types import AnyMessage
+from hotzone.types import AnyMessage, Track, from_json
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,26 @@ class Store(Protocol):
     def count(self, message_type: str | None = None) -> int: ...
 
     def close(self) -> None: ...
+
+
+class ClosedOnExit:
+    """What every store class shares: ``with store:`` closes it on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def tracks_of_rows(rows: Iterable[tuple[Any, ...]]) -> list[Track]:
+    """The tracks of ``track_states`` rows whose first column is the payload (JSON)."""
+    tracks = []
+    for payload, *_ in rows:
+        track = from_json(payload)
+        assert isinstance(track, Track)  # only tracks are written to track_states
+        tracks.append(track)
+    return tracks

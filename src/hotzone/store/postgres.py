@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from hotzone.store.base import StoredMessage
+from hotzone.store.base import ClosedOnExit, StoredMessage, tracks_of_rows
 from hotzone.store.spatial import (
     SphericalPolygon,
     check_point,
@@ -129,7 +129,7 @@ def _describe(dsn: str) -> str:
     return f"{host}:{port}/{name}"
 
 
-class PostgresStore:
+class PostgresStore(ClosedOnExit):
     """Records messages in PostgreSQL; needs the PostGIS extension in the database.
 
     ``schema`` puts the tables in their own schema (created if missing), so that several
@@ -292,12 +292,7 @@ class PostgresStore:
         query = sql.SQL("SELECT payload FROM track_states WHERE live AND {} ORDER BY {}").format(
             sql.SQL(condition), sql.SQL(order)
         )
-        tracks = []
-        for (payload,) in self._connection.execute(query, parameters):
-            track = from_json(payload)
-            assert isinstance(track, Track)  # only tracks are written to track_states
-            tracks.append(track)
-        return tracks
+        return tracks_of_rows(self._connection.execute(query, parameters))
 
     def messages_within(
         self,
@@ -327,9 +322,3 @@ class PostgresStore:
 
     def close(self) -> None:
         self._connection.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

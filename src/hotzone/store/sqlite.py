@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from hotzone.store import compression
-from hotzone.store.base import StoredMessage
+from hotzone.store.base import ClosedOnExit, StoredMessage, tracks_of_rows
 from hotzone.store.spatial import (
     LatLonBox,
     SphericalPolygon,
@@ -81,7 +81,7 @@ def _type_tag(message: AnyMessage) -> str:
     return str(tag)
 
 
-class SQLiteStore:
+class SQLiteStore(ClosedOnExit):
     """Records messages as JSON in SQLite; ``:memory:`` works for tests."""
 
     def __init__(self, path: Path | str) -> None:
@@ -219,12 +219,7 @@ class SQLiteStore:
         if since is not None:
             query += " AND time_s >= ?"
             parameters.append(since.timestamp())
-        tracks = []
-        for (payload,) in self._connection.execute(query, parameters):
-            track = from_json(payload)
-            assert isinstance(track, Track)  # only tracks are written to track_states
-            tracks.append(track)
-        return tracks
+        return tracks_of_rows(self._connection.execute(query, parameters))
 
     def messages_within(
         self,
@@ -271,12 +266,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._connection.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 def _box_condition(box: LatLonBox, parameters: list[Any]) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotzone.ingest.asterix import items
 from hotzone.ingest.asterix.datablock import (
     Compound,
     Explicit,
@@ -41,7 +42,6 @@ from hotzone.ingest.asterix.datablock import (
     ItemSpec,
     Repetitive,
     Uap,
-    mode_3a_octal,
     signed,
     six_bit_characters,
     unsigned,
@@ -149,15 +149,6 @@ class Cat021Record:
     emitter_category: int | None = None
 
 
-def _time_of_day(raw: bytes) -> float:
-    return unsigned(raw) / 128.0
-
-
-def decode_data_source(raw: bytes, record: Cat021Record) -> None:
-    """I021/010: bits 16-9 SAC, bits 8-1 SIC."""
-    record.sac, record.sic = raw[0], raw[1]
-
-
 def decode_target_report_descriptor(raw: bytes, record: Cat021Record) -> None:
     """I021/040: octet 1 bits 8-6 ATP; first extension bit 6 SIM, bit 5 TST."""
     record.address_type = raw[0] >> 5
@@ -173,7 +164,7 @@ def decode_track_number(raw: bytes, record: Cat021Record) -> None:
 
 def decode_applicability_position(raw: bytes, record: Cat021Record) -> None:
     """I021/071: bits 24-1 time of applicability for position, LSB 1/128 s."""
-    record.time_of_applicability_position_s = _time_of_day(raw)
+    record.time_of_applicability_position_s = items.time_of_day(raw)
 
 
 def decode_position(raw: bytes, record: Cat021Record) -> None:
@@ -190,7 +181,7 @@ def decode_high_res_position(raw: bytes, record: Cat021Record) -> None:
 
 def decode_applicability_velocity(raw: bytes, record: Cat021Record) -> None:
     """I021/072: bits 24-1 time of applicability for velocity, LSB 1/128 s."""
-    record.time_of_applicability_velocity_s = _time_of_day(raw)
+    record.time_of_applicability_velocity_s = items.time_of_day(raw)
 
 
 def decode_target_address(raw: bytes, record: Cat021Record) -> None:
@@ -200,7 +191,7 @@ def decode_target_address(raw: bytes, record: Cat021Record) -> None:
 
 def decode_reception_position(raw: bytes, record: Cat021Record) -> None:
     """I021/073: bits 24-1 time of message reception for position, LSB 1/128 s."""
-    record.time_of_reception_position_s = _time_of_day(raw)
+    record.time_of_reception_position_s = items.time_of_day(raw)
 
 
 def decode_geometric_height(raw: bytes, record: Cat021Record) -> None:
@@ -232,11 +223,6 @@ def decode_mops_version(raw: bytes, record: Cat021Record) -> None:
     record.mops_version = (raw[0] >> 3) & 0x07
 
 
-def decode_mode_3a(raw: bytes, record: Cat021Record) -> None:
-    """I021/070: bits 12-1 Mode 3/A code."""
-    record.mode_3a = mode_3a_octal(raw)
-
-
 def decode_flight_level(raw: bytes, record: Cat021Record) -> None:
     """I021/145: bits 16-1 flight level, two's complement, LSB 1/4 FL."""
     record.flight_level = signed(raw) / 4.0
@@ -261,7 +247,7 @@ def decode_ground_vector(raw: bytes, record: Cat021Record) -> None:
 
 def decode_transmission_time(raw: bytes, record: Cat021Record) -> None:
     """I021/077: bits 24-1 time of ASTERIX report transmission, LSB 1/128 s."""
-    record.time_of_transmission_s = _time_of_day(raw)
+    record.time_of_transmission_s = items.time_of_day(raw)
 
 
 def decode_target_identification(raw: bytes, record: Cat021Record) -> None:
@@ -275,7 +261,7 @@ def decode_emitter_category(raw: bytes, record: Cat021Record) -> None:
 
 
 ITEM_DECODERS: dict[str, Callable[[bytes, Cat021Record], None]] = {
-    "I021/010": decode_data_source,
+    "I021/010": items.decode_data_source,
     "I021/040": decode_target_report_descriptor,
     "I021/161": decode_track_number,
     "I021/071": decode_applicability_position,
@@ -287,7 +273,7 @@ ITEM_DECODERS: dict[str, Callable[[bytes, Cat021Record], None]] = {
     "I021/140": decode_geometric_height,
     "I021/090": decode_quality_indicators,
     "I021/210": decode_mops_version,
-    "I021/070": decode_mode_3a,
+    "I021/070": items.decode_mode_3a,
     "I021/145": decode_flight_level,
     "I021/155": decode_barometric_vertical_rate,
     "I021/157": decode_geometric_vertical_rate,

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotzone.ingest.asterix import items
 from hotzone.ingest.asterix.datablock import (
     Compound,
     Explicit,
@@ -88,21 +89,6 @@ class Cat034Record:
     mode_s_overload: bool | None = None
 
 
-def decode_data_source(raw: bytes, record: Cat034Record) -> None:
-    """I034/010: bits 16-9 SAC, bits 8-1 SIC."""
-    record.sac, record.sic = raw[0], raw[1]
-
-
-def decode_message_type(raw: bytes, record: Cat034Record) -> None:
-    """I034/000: bits 8-1 message type."""
-    record.message_type = raw[0]
-
-
-def decode_time_of_day(raw: bytes, record: Cat034Record) -> None:
-    """I034/030: bits 24-1 seconds since midnight UTC, LSB 1/128 s."""
-    record.time_of_day_s = unsigned(raw) / 128.0
-
-
 def decode_sector_number(raw: bytes, record: Cat034Record) -> None:
     """I034/020: bits 8-1 sector azimuth, LSB 360/2^8 deg."""
     record.sector_azimuth_deg = raw[0] * 360.0 / 256.0
@@ -137,9 +123,9 @@ def decode_system_status(raw: bytes, record: Cat034Record) -> None:
 
 
 ITEM_DECODERS: dict[str, Callable[[bytes, Cat034Record], None]] = {
-    "I034/010": decode_data_source,
-    "I034/000": decode_message_type,
-    "I034/030": decode_time_of_day,
+    "I034/010": items.decode_data_source,
+    "I034/000": items.decode_message_type,
+    "I034/030": items.decode_time_of_day,
     "I034/020": decode_sector_number,
     "I034/041": decode_rotation_period,
     "I034/050": decode_system_status,

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotzone.ingest.asterix import items
 from hotzone.ingest.asterix.datablock import (
     Compound,
     Explicit,
@@ -36,7 +37,6 @@ from hotzone.ingest.asterix.datablock import (
     Uap,
     mode_3a_octal,
     signed,
-    six_bit_characters,
     split_compound,
     unsigned,
 )
@@ -123,16 +123,6 @@ class Cat048Record:
     doppler_speed_mps: int | None = None  # I048/120 CAL, only when valid (D = 0)
 
 
-def decode_data_source(raw: bytes, record: Cat048Record) -> None:
-    """I048/010: bits 16-9 SAC, bits 8-1 SIC."""
-    record.sac, record.sic = raw[0], raw[1]
-
-
-def decode_time_of_day(raw: bytes, record: Cat048Record) -> None:
-    """I048/140: bits 24-1 seconds since midnight UTC, LSB 1/128 s."""
-    record.time_of_day_s = unsigned(raw) / 128.0
-
-
 def decode_target_report_descriptor(raw: bytes, record: Cat048Record) -> None:
     """I048/020: octet 1 bits 8-6 TYP, bit 5 SIM; first extension bit 8 TST."""
     record.report_type = raw[0] >> 5
@@ -166,16 +156,6 @@ def decode_plot_characteristics(raw: bytes, record: Cat048Record) -> None:
         record.plot_amplitude_ssr_dbm = signed(subfields["SAM"])
     if "PAM" in subfields:
         record.plot_amplitude_psr_dbm = signed(subfields["PAM"])
-
-
-def decode_aircraft_address(raw: bytes, record: Cat048Record) -> None:
-    """I048/220: bits 24-1 Mode S 24-bit address."""
-    record.aircraft_address = unsigned(raw)
-
-
-def decode_aircraft_identification(raw: bytes, record: Cat048Record) -> None:
-    """I048/240: bits 48-1 eight characters of 6 bits (IA-5)."""
-    record.aircraft_identification = six_bit_characters(raw)
 
 
 def decode_track_number(raw: bytes, record: Cat048Record) -> None:
@@ -215,15 +195,15 @@ def decode_radial_doppler_speed(raw: bytes, record: Cat048Record) -> None:
 
 
 ITEM_DECODERS: dict[str, Callable[[bytes, Cat048Record], None]] = {
-    "I048/010": decode_data_source,
-    "I048/140": decode_time_of_day,
+    "I048/010": items.decode_data_source,
+    "I048/140": items.decode_time_of_day,
     "I048/020": decode_target_report_descriptor,
     "I048/040": decode_polar_position,
     "I048/070": decode_mode_3a,
     "I048/090": decode_flight_level,
     "I048/130": decode_plot_characteristics,
-    "I048/220": decode_aircraft_address,
-    "I048/240": decode_aircraft_identification,
+    "I048/220": items.decode_aircraft_address,
+    "I048/240": items.decode_aircraft_identification,
     "I048/161": decode_track_number,
     "I048/200": decode_polar_velocity,
     "I048/170": decode_track_status,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotzone.ingest.asterix import items
 from hotzone.ingest.asterix.datablock import (
     Compound,
     Explicit,
@@ -37,7 +38,6 @@ from hotzone.ingest.asterix.datablock import (
     ItemSpec,
     Repetitive,
     Uap,
-    mode_3a_octal,
     signed,
     six_bit_characters,
     split_compound,
@@ -215,16 +215,6 @@ class Cat062Record:
     position_sigma_y_m: float | None = None
 
 
-def decode_data_source(raw: bytes, record: Cat062Record) -> None:
-    """I062/010: bits 16-9 SAC, bits 8-1 SIC."""
-    record.sac, record.sic = raw[0], raw[1]
-
-
-def decode_service_id(raw: bytes, record: Cat062Record) -> None:
-    """I062/015: bits 8-1 service identification."""
-    record.service_id = raw[0]
-
-
 def decode_time_of_track(raw: bytes, record: Cat062Record) -> None:
     """I062/070: bits 24-1 seconds since midnight UTC, LSB 1/128 s."""
     record.time_of_track_s = unsigned(raw) / 128.0
@@ -248,11 +238,6 @@ def decode_cartesian_velocity(raw: bytes, record: Cat062Record) -> None:
     record.vy_mps = signed(raw[2:4]) * 0.25
 
 
-def decode_mode_3a(raw: bytes, record: Cat062Record) -> None:
-    """I062/060: bits 12-1 Mode 3/A code (bits 16-14 V, G, CH)."""
-    record.mode_3a = mode_3a_octal(raw)
-
-
 def decode_target_identification(raw: bytes, record: Cat062Record) -> None:
     """I062/245: bits 56-55 STI, bits 48-1 eight 6-bit characters."""
     record.target_identification = six_bit_characters(raw[1:7])
@@ -262,9 +247,9 @@ def decode_aircraft_derived_data(raw: bytes, record: Cat062Record) -> None:
     """I062/380: ADR bits 24-1 target address; ID bits 48-1 eight 6-bit characters."""
     subfields = split_compound(raw, AIRCRAFT_DERIVED_DATA, "I062/380")
     if "ADR" in subfields:
-        record.aircraft_address = unsigned(subfields["ADR"])
+        items.decode_aircraft_address(subfields["ADR"], record)
     if "ID" in subfields:
-        record.aircraft_identification = six_bit_characters(subfields["ID"])
+        items.decode_aircraft_identification(subfields["ID"], record)
 
 
 def decode_track_number(raw: bytes, record: Cat062Record) -> None:
@@ -318,13 +303,13 @@ def decode_estimated_accuracies(raw: bytes, record: Cat062Record) -> None:
 
 
 ITEM_DECODERS: dict[str, Callable[[bytes, Cat062Record], None]] = {
-    "I062/010": decode_data_source,
-    "I062/015": decode_service_id,
+    "I062/010": items.decode_data_source,
+    "I062/015": items.decode_service_id,
     "I062/070": decode_time_of_track,
     "I062/105": decode_wgs84_position,
     "I062/100": decode_cartesian_position,
     "I062/185": decode_cartesian_velocity,
-    "I062/060": decode_mode_3a,
+    "I062/060": items.decode_mode_3a,
     "I062/245": decode_target_identification,
     "I062/380": decode_aircraft_derived_data,
     "I062/040": decode_track_number,

@@ -39,7 +39,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hotzone.ingest.asterix.datablock import Explicit, Fixed, ItemSpec, Uap, unsigned
+from hotzone.ingest.asterix import items
+from hotzone.ingest.asterix.datablock import Explicit, Fixed, ItemSpec, Uap
 
 CATEGORY = 65
 
@@ -117,26 +118,6 @@ class Cat065Record:
     service_report: int | None = None  # I065/050, a key of SERVICE_REPORTS
 
 
-def decode_data_source(raw: bytes, record: Cat065Record) -> None:
-    """I065/010: bits 16-9 SAC, bits 8-1 SIC."""
-    record.sac, record.sic = raw[0], raw[1]
-
-
-def decode_message_type(raw: bytes, record: Cat065Record) -> None:
-    """I065/000: bits 8-1 message type."""
-    record.message_type = raw[0]
-
-
-def decode_service_id(raw: bytes, record: Cat065Record) -> None:
-    """I065/015: bits 8-1 service identification."""
-    record.service_id = raw[0]
-
-
-def decode_time_of_message(raw: bytes, record: Cat065Record) -> None:
-    """I065/030: bits 24-1 seconds since midnight UTC, LSB 1/128 s."""
-    record.time_of_day_s = unsigned(raw) / 128.0
-
-
 def decode_batch_number(raw: bytes, record: Cat065Record) -> None:
     """I065/020: bits 8-1 batch number."""
     record.batch_number = raw[0]
@@ -158,10 +139,10 @@ def decode_service_report(raw: bytes, record: Cat065Record) -> None:
 
 
 ITEM_DECODERS: dict[str, Callable[[bytes, Cat065Record], None]] = {
-    "I065/010": decode_data_source,
-    "I065/000": decode_message_type,
-    "I065/015": decode_service_id,
-    "I065/030": decode_time_of_message,
+    "I065/010": items.decode_data_source,
+    "I065/000": items.decode_message_type,
+    "I065/015": items.decode_service_id,
+    "I065/030": items.decode_time_of_day,
     "I065/020": decode_batch_number,
     "I065/040": decode_sdps_status,
     "I065/050": decode_service_report,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -167,6 +168,16 @@ def _probability(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return min(max(value, 0.0), 1.0)
+
+
+class _ProtoEnum(Protocol):
+    def Name(self, number: int) -> str: ...  # noqa: N802 (protobuf's name)
+
+
+def _enum_text(enum: _ProtoEnum, number: int, prefix: str) -> str:
+    """How an event names a protobuf enum value: without the enum's prefix, in lower
+    case (``SYSTEM_OK`` -> ``ok``)."""
+    return enum.Name(number).removeprefix(prefix).lower()
 
 
 def _finite(name: str, value: float) -> float:
@@ -423,11 +434,11 @@ def status_event(
     releasability: str,
 ) -> Event:
     """A node's heartbeat -> its health as a ``sensor_status`` event."""
-    system = StatusReport.System.Name(status.system).removeprefix("SYSTEM_").lower()
+    system = _enum_text(StatusReport.System, status.system, "SYSTEM_")
     attributes = {
         "system": system,
         "mode": status.mode,
-        "info": StatusReport.Info.Name(status.info).removeprefix("INFO_").lower(),
+        "info": _enum_text(StatusReport.Info, status.info, "INFO_"),
         "report_id": status.report_id,
     }
     if status.HasField("active_task_id"):
@@ -438,8 +449,8 @@ def status_event(
         attributes["power.status"] = StatusReport.PowerStatus.Name(status.power.status)
     severity = _SYSTEM_SEVERITY.get(status.system, 5)
     for item in status.status:
-        kind = StatusReport.StatusType.Name(item.status_type).removeprefix("STATUS_TYPE_")
-        attributes[f"status.{kind.lower()}"] = item.status_value
+        kind = _enum_text(StatusReport.StatusType, item.status_type, "STATUS_TYPE_")
+        attributes[f"status.{kind}"] = item.status_value
         if item.status_level == StatusReport.StatusLevel.STATUS_LEVEL_ERROR_STATUS:
             severity = max(severity, 6)
         elif item.status_level == StatusReport.StatusLevel.STATUS_LEVEL_WARNING_STATUS:
@@ -500,8 +511,8 @@ def alert_event(
     )
     attributes = {
         "alert_id": alert.alert_id,
-        "alert_type": Alert.AlertType.Name(alert.alert_type).removeprefix("ALERT_TYPE_").lower(),
-        "status": Alert.AlertStatus.Name(alert.status).removeprefix("ALERT_STATUS_").lower(),
+        "alert_type": _enum_text(Alert.AlertType, alert.alert_type, "ALERT_TYPE_"),
+        "status": _enum_text(Alert.AlertStatus, alert.status, "ALERT_STATUS_"),
     }
     if alert.HasField("confidence") and math.isfinite(alert.confidence):
         attributes["confidence"] = f"{alert.confidence:.2f}"
@@ -535,9 +546,7 @@ def registration_event(
     releasability: str,
 ) -> Event:
     node_types = ",".join(
-        registration_pb2.Registration.NodeType.Name(item.node_type)
-        .removeprefix("NODE_TYPE_")
-        .lower()
+        _enum_text(registration_pb2.Registration.NodeType, item.node_type, "NODE_TYPE_")
         for item in registration.node_definition
     )
     name = registration.name or registration.short_name or node_id
@@ -573,21 +582,21 @@ def velocity_scale(registration: registration_pb2.Registration) -> float:
 def task_ack_event(
     ack: task_ack_pb2.TaskAck, *, node_id: str, time: datetime, releasability: str
 ) -> Event:
-    status = task_ack_pb2.TaskAck.TaskStatus.Name(ack.task_status).removeprefix("TASK_STATUS_")
+    status = _enum_text(task_ack_pb2.TaskAck.TaskStatus, ack.task_status, "TASK_STATUS_")
     refused = ack.task_status in (
         task_ack_pb2.TaskAck.TaskStatus.TASK_STATUS_REJECTED,
         task_ack_pb2.TaskAck.TaskStatus.TASK_STATUS_FAILED,
     )
     reasons = "; ".join(ack.reason)
     return Event(
-        event_id=f"sapient:{ack.task_id}:ack:{status.lower()}",
+        event_id=f"sapient:{ack.task_id}:ack:{status}",
         time=time,
         source_id=node_id,
         kind=EventKind.SENSOR_STATUS,
         severity=4 if refused else 0,
-        summary=f"node {node_id}: task {ack.task_id} {status.lower()}"
+        summary=f"node {node_id}: task {ack.task_id} {status}"
         + (f": {reasons}" if reasons else ""),
-        attributes={"task_id": ack.task_id, "task_status": status.lower(), "reasons": reasons},
+        attributes={"task_id": ack.task_id, "task_status": status, "reasons": reasons},
         releasability=releasability,
     )
 
