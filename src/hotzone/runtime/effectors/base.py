@@ -31,6 +31,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
+
+from hotzone.c2.trust import NodeKey
 from hotzone.geo import geodesic_distance_m
 from hotzone.types import (
     Alert,
@@ -46,7 +49,13 @@ from hotzone.types import (
     TrackStatus,
     to_json,
 )
-from hotzone.types.signing import order_fault, proposal_content_hash
+from hotzone.types.signing import (
+    SIGNATURE_ATTRIBUTE,
+    SIGNER_ATTRIBUTE,
+    lifecycle_signing_bytes,
+    order_fault,
+    proposal_content_hash,
+)
 
 Publish = Callable[[AnyMessage], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -54,6 +63,18 @@ Clock = Callable[[], datetime]
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def signed_lifecycle(event: Event, key: NodeKey) -> Event:
+    """``event`` signed by the gateway's key (``signer_key_id``, ``signature``
+    attributes; `hotzone.types.signing.lifecycle_fault` is c2's check)."""
+    attributes = {**event.attributes, SIGNER_ATTRIBUTE: key.key_id}
+    attributes.pop(SIGNATURE_ATTRIBUTE, None)
+    unsigned = msgspec.structs.replace(event, attributes=attributes)
+    signature = key.sign(lifecycle_signing_bytes(unsigned))
+    return msgspec.structs.replace(
+        unsigned, attributes={**attributes, SIGNATURE_ATTRIBUTE: signature}
+    )
 
 
 class Lifecycle(enum.StrEnum):
@@ -218,6 +239,9 @@ class EffectorGateway(ABC):
         self.ack_timeout_s = ack_timeout_s
         self.clock = clock
         self.releasability = releasability
+        #: Signs each lifecycle step (c2 believes only steps a trusted gateway key
+        #: signed); `EffectorService` gives its gateways the nation's gateway key.
+        self.signer: NodeKey | None = None
         self.engagements: dict[str, Engagement] = {}
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -333,6 +357,8 @@ class EffectorGateway(ABC):
             },
             releasability=order.releasability,
         )
+        if self.signer is not None:
+            event = signed_lifecycle(event, self.signer)
         await self.publish(event)
         if state in FINAL:
             self.cancel_timers(engagement)

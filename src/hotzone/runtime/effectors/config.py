@@ -63,8 +63,11 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     MAVLink: ``listen`` (HOST:PORT of the UDP port hotzone listens on; the vehicle sends
     its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight.
     Cursor on Target: ``endpoint`` (``udp://HOST:PORT``, the unit's CoT input, e.g. ATAK's
-    4242), ``listen`` (where hotzone takes the unit's ``y-a``/``y-c`` replies) and the
-    unit's ``callsign``.
+    4242; ``tcp://HOST:PORT`` or ``tls://HOST:PORT``, a TAK server's or the device's
+    streaming input, e.g. 8087 / 8089), ``listen`` (UDP only: where hotzone takes the
+    unit's ``y-a``/``y-c`` replies; over TCP they come back on the connection), the unit's
+    ``callsign`` and, for ``tls://``, hotzone's client certificate, key and the server's
+    CA (``tls_cert``, ``tls_key``, ``tls_ca``).
     """
 
     interface: Interface
@@ -84,6 +87,9 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     # Cursor on Target
     endpoint: str = ""
     callsign: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
 
 
 class SapientListen(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -115,6 +121,10 @@ class GatewaySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
                 f"effectors {', '.join(unknown)} are not in the c2 file "
                 f"(it has {', '.join(sorted(known))})"
             )
+
+
+#: The Cursor on Target transports (pytak's): a datagram to the unit's input, or a stream.
+COT_SCHEMES = ("udp", "tcp", "tls")
 
 
 def shipped_gateway_path(scenario_name: str) -> Path:
@@ -158,11 +168,16 @@ def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec
         else:
             if link.interface is Interface.COT:
                 scheme, _, address = link.endpoint.partition("://")
-                if scheme != "udp":
+                if scheme not in COT_SCHEMES:
                     raise GatewayConfigError(
-                        f"{where}.endpoint: expected udp://HOST:PORT, got {link.endpoint!r}"
+                        f"{where}.endpoint: expected udp://, tcp:// or tls://HOST:PORT, "
+                        f"got {link.endpoint!r}"
                     )
                 _host_port(address, f"{where}.endpoint")
+                if scheme == "tls" and not link.tls_cert:
+                    raise GatewayConfigError(f"{where}.tls_cert: required for a tls:// endpoint")
+                if scheme != "udp" and not link.listen:
+                    continue  # replies come back on the connection
             _host_port(link.listen, f"{where}.listen")
             if link.listen in listens:
                 raise GatewayConfigError(f"{where}.listen: already used by {listens[link.listen]}")

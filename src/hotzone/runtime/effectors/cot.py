@@ -5,7 +5,10 @@ type ``t-k`` (tasking, strike) sent by UDP to its CoT input (``endpoint``, e.g. 
 ``udp://<device>:4242``): the point is the aim point, ``stale`` the end of the effect window,
 and the detail names the target track (``link``), the order in words (``remarks``) and the
 whole signed order (``hotzone_order``, its JSON) so a plugin on the device can verify the
-signature chain itself. The unit answers with a CoT reply to the gateway's ``listen`` port:
+signature chain itself. Over ``tcp://`` or ``tls://`` (a TAK server's or the device's
+streaming input) the gateway is a pytak client: it keeps one connection per unit, reads
+the replies on it and reconnects when it drops (each reconnection counted). Over UDP the
+unit answers with a CoT reply to the gateway's ``listen`` port:
 ``y-a`` (ack) linking the tasking's uid -> ``acknowledged``, ``y-c`` (tasking complete)
 -> ``effect_observed``. No ack within the timeout -> ``timeout``, alert, ``failed``. An abort
 sends ``t-x-d-d`` (delete) linking the tasking; its ``y-a`` -> ``aborted``.
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from collections.abc import Mapping
+from configparser import ConfigParser
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,12 +59,21 @@ def tasking_uid(order_id: str) -> str:
     return f"{UID_PREFIX}order.{order_id}"
 
 
+RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Waits before each reconnection attempt to a unit's TCP/TLS endpoint (the last repeats)."""
+
+
 @dataclass
 class CotLinkCounters:
     sent: int = 0
     replies: int = 0
     dropped: int = 0
     """Replies that were not CoT, too large, from another address or about no tasking."""
+    connects: int = 0
+    """Connections made to a TCP/TLS endpoint (the first and every reconnection)."""
+    reconnects: int = 0
+    """Connections made again after one dropped."""
+    disconnects: int = 0
 
 
 @dataclass
@@ -70,10 +84,17 @@ class CotUnit:
     link: EffectorLink
     host: str = ""
     port: int = 0
+    scheme: str = "udp"
     transport: asyncio.DatagramTransport | None = None
     listen_port: int = 0
+    writer: asyncio.StreamWriter | None = None
+    """The open TCP/TLS connection (None while there is none)."""
     last_reply: datetime | None = None
     counters: CotLinkCounters = field(default_factory=CotLinkCounters)
+
+    @property
+    def streamed(self) -> bool:
+        return self.scheme != "udp"
 
 
 class _ReplyProtocol(asyncio.DatagramProtocol):
@@ -183,13 +204,19 @@ class CotEffectorGateway(EffectorGateway):
         )
         self.units: dict[str, CotUnit] = {}
         for effector_id, link in links.items():
-            host, _, port = link.endpoint.partition("://")[2].rpartition(":")
-            self.units[effector_id] = CotUnit(effector_id, link, host.strip("[]"), int(port))
+            scheme, _, address = link.endpoint.partition("://")
+            host, _, port = address.rpartition(":")
+            self.units[effector_id] = CotUnit(
+                effector_id, link, host.strip("[]"), int(port), scheme=scheme
+            )
         self._cancels: dict[str, str] = {}  # cancel uid -> order id
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         for unit in self.units.values():
+            if unit.streamed:
+                self.spawn(self._keep_connected(unit))
+                continue
             host, _, port = unit.link.listen.rpartition(":")
             transport, _ = await loop.create_datagram_endpoint(
                 lambda unit=unit: _ReplyProtocol(self, unit),  # type: ignore[misc]
@@ -203,18 +230,36 @@ class CotEffectorGateway(EffectorGateway):
         for unit in self.units.values():
             if unit.transport is not None:
                 unit.transport.close()
+            if unit.writer is not None:
+                unit.writer.close()
+                unit.writer = None
 
     def status(self) -> list[dict[str, str]]:
         rows = []
         for unit in self.units.values():
             active = self.active_orders(unit.effector_id)
+            address = f"{unit.link.endpoint} ({unit.link.callsign or unit.effector_id})"
+            if unit.streamed:
+                connected = unit.writer is not None
+                rows.append(
+                    {
+                        "effector_id": unit.effector_id,
+                        "interface": self.interface,
+                        "address": address,
+                        "connection": "connected" if connected else "not connected",
+                        "readiness": readiness(connected, len(active), 0),
+                        "active_orders": ",".join(active),
+                        "reconnects": str(unit.counters.reconnects),
+                    }
+                )
+                continue
             # UDP has no connection: a unit counts as reachable once it has answered.
             heard = unit.last_reply is not None
             rows.append(
                 {
                     "effector_id": unit.effector_id,
                     "interface": self.interface,
-                    "address": f"{unit.link.endpoint} ({unit.link.callsign or unit.effector_id})",
+                    "address": address,
                     "connection": "connected" if heard else "not heard",
                     "readiness": readiness(True, len(active), 0) if heard else "unknown",
                     "active_orders": ",".join(active),
@@ -225,14 +270,77 @@ class CotEffectorGateway(EffectorGateway):
     # --- orders -----------------------------------------------------------------------
 
     def _send(self, unit: CotUnit, document: bytes) -> bool:
-        if unit.transport is None:
-            return False
         try:
-            unit.transport.sendto(document, (unit.host, unit.port))
+            if unit.streamed:
+                if unit.writer is None or unit.writer.is_closing():
+                    return False
+                unit.writer.write(document)
+            elif unit.transport is None:
+                return False
+            else:
+                unit.transport.sendto(document, (unit.host, unit.port))
         except OSError:
             return False
         unit.counters.sent += 1
         return True
+
+    # --- TCP / TLS ----------------------------------------------------------------------
+
+    async def _connect(self, unit: CotUnit) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """One connection to the unit's endpoint, made by pytak (its TCP and TLS clients)."""
+        with warnings.catch_warnings():
+            # pytak warns at import about extras (certificate enrolment) not used here.
+            warnings.simplefilter("ignore", UserWarning)
+            import pytak
+
+        config = ConfigParser(interpolation=None)
+        section = {"COT_URL": unit.link.endpoint}
+        if unit.scheme == "tls":
+            section |= {
+                "PYTAK_TLS_CLIENT_CERT": unit.link.tls_cert,
+                "PYTAK_TLS_CLIENT_KEY": unit.link.tls_key or unit.link.tls_cert,
+                "PYTAK_TLS_CLIENT_CAFILE": unit.link.tls_ca,
+                "PYTAK_TLS_SERVER_EXPECTED_HOSTNAME": unit.host,
+            }
+        config["cot"] = section
+        reader, writer = await pytak.protocol_factory(config["cot"])
+        return reader, writer
+
+    async def _keep_connected(self, unit: CotUnit) -> None:
+        """Connect to a unit's TCP/TLS endpoint, read its replies, reconnect when the
+        connection drops (counted; an order sent while it is down fails, never waits)."""
+        failures = 0
+        while True:
+            try:
+                reader, writer = await self._connect(unit)
+            except (OSError, SyntaxError, ValueError):
+                delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
+                failures += 1
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if unit.counters.connects > 0:
+                unit.counters.reconnects += 1
+            unit.counters.connects += 1
+            unit.writer = writer
+            sender = str(unit.host)
+            try:
+                while True:
+                    try:
+                        data = await reader.readuntil(b"</event>")
+                    except asyncio.LimitOverrunError:
+                        unit.counters.dropped += 1  # a reply larger than a stream's buffer
+                        break
+                    await self._reply(unit, data.strip(), sender)
+            except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                pass
+            finally:
+                unit.writer = None
+                unit.counters.disconnects += 1
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+            await asyncio.sleep(RECONNECT_DELAYS_S[0])
 
     async def deliver(self, engagement: Engagement) -> None:
         unit = self.units[engagement.effector_id]

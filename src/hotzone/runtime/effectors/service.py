@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hotzone.bus import Bus
+from hotzone.c2.trust import NodeKey, gateway_key_for
 from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.effectors.base import (
     Clock,
@@ -65,8 +66,19 @@ class EffectorService:
         status_poll_s: float = 1.0,
         status_refresh_s: float = 30.0,
         releasability: str = "NATO",
+        signer: NodeKey | None = None,
+        durable: str | None = None,
     ) -> None:
+        """``signer``: the key the gateways sign lifecycle steps with (default: the
+        nation's gateway key in ``$HOTZONE_HOME``, taken at `start`). ``durable``: read the
+        bus through the durable JetStream consumer of that name (a restart resumes after
+        the last message handled)."""
         self.bus = bus
+        self.signer = signer
+        self.durable = durable
+        #: Orders taken again after a restart that an earlier run had already acted on
+        #: (its ``ordered`` step is on the nation's log): not sent again.
+        self.resumed_orders: list[str] = []
         self.status_poll_s = status_poll_s
         self.status_refresh_s = status_refresh_s
         self.releasability = releasability
@@ -93,7 +105,11 @@ class EffectorService:
         await self.bus.publish(subject_for(message, self.nation), to_json(message))
 
     async def start(self) -> None:
+        if self.signer is None:
+            self.signer = gateway_key_for(self.nation)
         for gateway in self.gateways:
+            if gateway.signer is None:
+                gateway.signer = self.signer
             await gateway.start()
 
     async def close(self) -> None:
