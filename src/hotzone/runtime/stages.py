@@ -37,6 +37,7 @@ from hotzone.c2.trust import (
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.fusion.stage import TrackingStage
+from hotzone.runtime.effectors.config import load_gateway_spec, shipped_gateway_path
 from hotzone.sim.effects import EffectModelStage, SimulatedOperatorsStage, simulated_operators
 from hotzone.sim.operator import SimulatedOperator
 from hotzone.sim.scenario import Scenario
@@ -202,6 +203,7 @@ def response_stage(
     relying_party: RelyingParty | None = None,
     trusted_gateways: Mapping[str, bytes] | None = None,
     gateway_effectors: Collection[str] = (),
+    delivery_timeout_s: float = 30.0,
 ) -> tuple[BusStage, ResponseStage]:
     stage = ResponseStage(
         spec,
@@ -213,6 +215,7 @@ def response_stage(
         releasability=scenario.releasability,
         trusted_gateways=trusted_gateways,
         gateway_effectors=gateway_effectors,
+        delivery_timeout_s=delivery_timeout_s,
     )
     bus_stage = BusStage(
         name="c2",
@@ -340,8 +343,6 @@ def _own_gateway_key(nation: str, home: Path | None) -> dict[str, bytes]:
 
 def _gateway_file_effectors(scenario: Scenario) -> frozenset[str]:
     """The effectors the scenario's shipped gateway file reaches (none without one)."""
-    from hotzone.runtime.effectors.config import load_gateway_spec, shipped_gateway_path
-
     if not shipped_gateway_path(scenario.name).is_file():
         return frozenset()
     return frozenset(load_gateway_spec(scenario.name).effectors)

@@ -126,7 +126,9 @@ def lifecycle_fault(event: Event, trusted_gateways: Mapping[str, bytes]) -> str 
     ``trusted_gateways`` maps the key ids of the gateways this c2 trusts (its
     configuration, ``$HOTZONE_HOME/nodes/gateways.yaml``) to their raw Ed25519 public keys.
     """
-    what = f"{event.attributes.get('lifecycle', '?')} of order {event.attributes.get('order_id', '?')}"
+    what = (
+        f"{event.attributes.get('lifecycle', '?')} of order {event.attributes.get('order_id', '?')}"
+    )
     signature = event.attributes.get(SIGNATURE_ATTRIBUTE, "")
     key_id = event.attributes.get(SIGNER_ATTRIBUTE, "")
     if not signature:

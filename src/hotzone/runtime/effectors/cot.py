@@ -291,7 +291,7 @@ class CotEffectorGateway(EffectorGateway):
         with warnings.catch_warnings():
             # pytak warns at import about extras (certificate enrolment) not used here.
             warnings.simplefilter("ignore", UserWarning)
-            import pytak
+            import pytak  # noqa: PLC0415 (its import warns and is slow: only when used)
 
         config = ConfigParser(interpolation=None)
         section = {"COT_URL": unit.link.endpoint}
