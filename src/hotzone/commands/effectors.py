@@ -99,6 +99,13 @@ def add_parser(subparsers: SubParsers) -> None:
         help="seconds the first connection to NATS may take (default 30)",
     )
     running.add_argument("--releasability", default="NATO", help="label of what is published")
+    running.add_argument(
+        "--consumer",
+        default=None,
+        help="name of the durable JetStream consumer the orders are read through "
+        "(default effectors-NATION): the same name after a restart resumes after the last "
+        "message handled, nothing lost and nothing acted on twice",
+    )
     tls = running.add_argument_group(
         "mutual TLS on the SAPIENT port",
         "with --sapient-client-ca, an effector node must present a certificate signed by "
@@ -350,7 +357,13 @@ async def _serve_gateways(
     try:
         try:
             running = await start_deployment_effectors(
-                bus, nation, gateways, trusted, sapient_tls=tls, releasability=args.releasability
+                bus,
+                nation,
+                gateways,
+                trusted,
+                sapient_tls=tls,
+                releasability=args.releasability,
+                durable=args.consumer or f"effectors-{nation}",
             )
         except OSError as error:
             raise CommandError(f"cannot listen for the effectors: {error}") from None
@@ -416,6 +429,8 @@ def _print_summary(running: DeploymentEffectors) -> None:
     service = running.service
     delivered = sum(len(gateway.engagements) for gateway in service.gateways)
     line = f"stopped: {delivered} orders delivered, {len(service.refused)} refused"
+    if service.resumed_orders:
+        line += f", {len(service.resumed_orders)} acted on before the restart (not sent again)"
     if running.server is not None:
         counters = running.server.counters
         line += (

@@ -91,6 +91,8 @@ class CotUnit:
     """The open TCP/TLS connection (None while there is none)."""
     last_reply: datetime | None = None
     counters: CotLinkCounters = field(default_factory=CotLinkCounters)
+    replies_in_order: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while one reply is taken: the next waits its turn (locks are first come)."""
 
     @property
     def streamed(self) -> bool:
@@ -210,6 +212,7 @@ class CotEffectorGateway(EffectorGateway):
                 effector_id, link, host.strip("[]"), int(port), scheme=scheme
             )
         self._cancels: dict[str, str] = {}  # cancel uid -> order id
+        self._delivered: dict[str, asyncio.Event] = {}  # order id -> its delivered is out
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -345,8 +348,14 @@ class CotEffectorGateway(EffectorGateway):
     async def deliver(self, engagement: Engagement) -> None:
         unit = self.units[engagement.effector_id]
         document = tasking_event(engagement, unit.link.callsign or unit.effector_id, self.clock())
+        # The timer runs from before the send and a reply waits until ``delivered`` is
+        # out: over a stream the unit's ack can arrive while that step is being published.
+        sent = self._delivered[engagement.order_id] = asyncio.Event()
+        self.await_ack(engagement, "tasking")
         if not self._send(unit, document):
+            self.answered(engagement, "tasking")
             await self.fail(engagement, f"tasking to {unit.link.endpoint} could not be sent")
+            sent.set()
             return
         await self.advance(
             engagement,
@@ -354,7 +363,7 @@ class CotEffectorGateway(EffectorGateway):
             f"CoT tasking {tasking_uid(engagement.order_id)} sent to {unit.link.endpoint}",
             cot_uid=tasking_uid(engagement.order_id),
         )
-        self.await_ack(engagement, "tasking")
+        sent.set()
 
     async def stop(self, engagement: Engagement, reason: str) -> None:
         unit = self.units[engagement.effector_id]
@@ -366,7 +375,11 @@ class CotEffectorGateway(EffectorGateway):
         self.await_ack(engagement, "cancel")
 
     async def _reply(self, unit: CotUnit, data: bytes, sender: str) -> None:
-        """One datagram on a unit's reply port."""
+        """One reply of a unit, taken in the order it arrived (``y-a`` before ``y-c``)."""
+        async with unit.replies_in_order:
+            await self._take_reply(unit, data, sender)
+
+    async def _take_reply(self, unit: CotUnit, data: bytes, sender: str) -> None:
         found = self._parse(data)
         if found is None or sender != unit.host:
             unit.counters.dropped += 1
@@ -382,6 +395,9 @@ class CotEffectorGateway(EffectorGateway):
             return
         unit.counters.replies += 1
         unit.last_reply = self.clock()
+        delivered = self._delivered.get(engagement.order_id)
+        if delivered is not None:
+            await delivered.wait()
         if cancelled is not None:
             if kind == ACK_TYPE:
                 self.answered(engagement, "cancel")
