@@ -109,7 +109,8 @@ def add_parser(subparsers: SubParsers) -> None:
     tls = running.add_argument_group(
         "mutual TLS on the SAPIENT port",
         "with --sapient-client-ca, an effector node must present a certificate signed by "
-        "that CA, or its connection is refused",
+        "that CA, or its connection is refused, and the certificate must name the node id "
+        "it registers (subject CN or subjectAltName), or its registration is refused",
     )
     tls.add_argument(
         "--sapient-tls-cert",
@@ -436,6 +437,8 @@ def _print_summary(running: DeploymentEffectors) -> None:
         line += (
             f"; SAPIENT: {counters.registrations} registrations, {counters.tasks_sent} tasks "
             f"sent, {counters.task_acks} task acks, "
-            f"{running.server.publisher.counters.connections_refused_tls} refused by TLS"
+            f"{running.server.publisher.counters.connections_refused_tls} refused by TLS, "
+            f"{counters.registrations_refused_certificate} refused for a certificate of "
+            "another node"
         )
     print(line, flush=True)

@@ -17,6 +17,7 @@ import re
 import shlex
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +32,9 @@ from hotzone.runtime.federation_servers import free_port
 from hotzone.runtime.routing import subject_for
 from hotzone.types import Alert, AnyMessage, DeadLetter, Event
 from tests.federation.servers import running_standalone
-from tests.ingest.test_sapient_tls import Authority, _client_context, _register
+from tests.ingest.test_sapient import registration
+from tests.ingest.test_sapient_server import SensorClient
+from tests.ingest.test_sapient_tls import Authority, _client_context
 from tests.runtime.effectors.rig import (
     C2_NODE,
     HANG_GUARD_S,
@@ -272,11 +275,37 @@ def test_bad_input_to_effectors_run_is_one_line_and_exit_2(
     assert "cannot listen" in error and str(port) in error
 
 
-def test_effectors_run_with_client_ca_refuses_a_node_without_a_certificate(
+async def _register_as(port: int, context: ssl.SSLContext, node_id: str) -> bool:
+    """Whether a node connecting with ``context`` gets its registration as ``node_id``
+    accepted."""
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=context, server_hostname="localhost"
+        )
+    except (ssl.SSLError, ConnectionError):
+        return False
+    client = SensorClient(reader, writer)
+    try:
+        await client.send(registration(node_id))
+        answer = await client.receive()
+        return answer.WhichOneof("content") == "registration_ack" and bool(
+            answer.registration_ack.acceptance
+        )
+    except (ssl.SSLError, ConnectionError, asyncio.IncompleteReadError):
+        return False  # TLS 1.3: the server's refusal arrives after the client's handshake
+    finally:
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+
+
+def test_effectors_run_with_client_ca_binds_each_certificate_to_its_node_id(
     tmp_path: Path,
 ) -> None:
     """The documented mutual-TLS options added to the documented command: a node with a
-    certificate of the clients' CA registers, one without any is refused and counted."""
+    certificate of the clients' CA naming its node id registers; the same valid
+    certificate registering another node id is refused (counted), and a node without any
+    certificate is refused at the handshake (counted)."""
     gateway_text, command = documented()
     section = DOC.read_text().split("### Running the gateways", 1)[1]
     tls_options = re.search(r"`(--sapient-tls-cert [^`]*)`", section)
@@ -290,30 +319,35 @@ def test_effectors_run_with_client_ca_refuses_a_node_without_a_certificate(
     certificate, key = servers_ca.issue("node", server=True)
     certificate.rename(tmp_path / "node.pem")
     assert key == tmp_path / "node.key"
-    node_identity = clients_ca.issue("effector-node")
+    node_id, other_node = new_node_id(), new_node_id()
+    node_identity = clients_ca.issue(node_id)  # its certificate names its node id (CN)
     home = tmp_path / "home"
     trust_node(C2_NODE.public_raw, "PL", home)
 
-    async def scenario(url: str) -> tuple[bool, bool, list[str], int]:
+    async def scenario(url: str) -> tuple[bool, bool, bool, list[str], int]:
         line = f"{command.replace(DOC_NATS, url)} {tls_options.group(1)}"
         process = await CommandProcess.start(line, tmp_path, home)
         try:
             await process.until("ready: ")
-            certified = await _register(sapient_port, _client_context(servers_ca, node_identity))
-            anonymous = await _register(sapient_port, _client_context(servers_ca, None))
+            context = _client_context(servers_ca, node_identity)
+            certified = await _register_as(sapient_port, context, node_id)
+            impostor = await _register_as(sapient_port, context, other_node)
+            anonymous = await _register_as(sapient_port, _client_context(servers_ca, None), node_id)
         finally:
             status = await process.stop()
-        return certified, anonymous, process.lines, status
+        return certified, impostor, anonymous, process.lines, status
 
     with running_standalone(tmp_path) as server:
-        certified, anonymous, lines, status = asyncio.run(scenario(server.plan.url))
+        certified, impostor, anonymous, lines, status = asyncio.run(scenario(server.plan.url))
     printed = "\n".join(lines)
     assert status == 0, printed
     assert any("(mutual TLS)" in line for line in lines), printed
-    assert certified and not anonymous
+    assert certified and not impostor and not anonymous
     summary = [line for line in lines if line.startswith("stopped: ")]
     assert summary and "1 registrations" in summary[0], printed
-    assert summary[0].endswith("1 refused by TLS"), printed
+    assert summary[0].endswith("1 refused by TLS, 1 refused for a certificate of another node"), (
+        printed
+    )
 
 
 def test_effectors_run_carries_orders_through_mavlink_and_cot_and_resumes_after_sigkill(

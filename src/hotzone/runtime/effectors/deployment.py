@@ -92,6 +92,10 @@ async def start_deployment_effectors(
             port=port,
             limits=limits,
             tls=sapient_tls,
+            # Mutual TLS: an effector's certificate must name the node id it registers.
+            certificate_names_node=(
+                sapient_tls is not None and sapient_tls.verify_mode is ssl.CERT_REQUIRED
+            ),
         )
         gateways.append(
             SapientEffectorGateway(
