@@ -24,11 +24,8 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-import yaml
 
-from hotzone.c2.config import C2Spec
-
-Positive = Annotated[float, msgspec.Meta(gt=0.0)]
+from hotzone.c2.config import C2Spec, Positive, convert_yaml, read_data_file
 
 
 class GatewayConfigError(ValueError):
@@ -138,14 +135,7 @@ def _host_port(text: str, where: str) -> None:
 
 
 def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise GatewayConfigError(f"{source}: not YAML: {error}") from None
-    try:
-        spec = msgspec.convert(raw, GatewaySpec)
-    except msgspec.ValidationError as error:
-        raise GatewayConfigError(f"{source}: {error}") from None
+    spec = convert_yaml(text, source, GatewaySpec, GatewayConfigError)
     node_ids: dict[str, str] = {}
     listens: dict[str, str] = {}
     _host_port(spec.sapient.listen, f"{source}: sapient.listen")
@@ -187,11 +177,6 @@ def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec
 
 def load_gateway_spec(path_or_scenario: Path | str) -> GatewaySpec:
     """Load a gateway file by path, or the one shipped with a scenario by its name."""
-    path = Path(path_or_scenario)
-    if not path.suffix:
-        path = shipped_gateway_path(str(path_or_scenario))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise GatewayConfigError(f"{path}: {error.strerror}") from None
-    return parse_gateway_spec(text, str(path))
+    return parse_gateway_spec(
+        *read_data_file(path_or_scenario, shipped_gateway_path, GatewayConfigError)
+    )

@@ -34,13 +34,12 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from hotzone.runtime.effectors.base import (
-    Clock,
     EffectorGateway,
     Engagement,
+    GatewayOptions,
     Lifecycle,
     Publish,
     readiness,
-    wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink
 from hotzone.share.cot import COT_UNKNOWN, COT_VERSION, UID_PREFIX, cot_decimal, cot_time
@@ -196,14 +195,10 @@ class CotEffectorGateway(EffectorGateway):
         self,
         links: Mapping[str, EffectorLink],
         publish: Publish,
-        *,
-        ack_timeout_s: float = 10.0,
-        clock: Clock = wall_clock,
-        releasability: str = "NATO",
+        options: GatewayOptions | None = None,
+        **overrides: Any,
     ) -> None:
-        super().__init__(
-            links, publish, ack_timeout_s=ack_timeout_s, clock=clock, releasability=releasability
-        )
+        super().__init__(links, publish, options, **overrides)
         self.units: dict[str, CotUnit] = {}
         for effector_id, link in links.items():
             scheme, _, address = link.endpoint.partition("://")

@@ -28,7 +28,13 @@ from nats.js import api as js_api
 
 from hotzone.bus import Bus, BusMessage, NatsBus, NatsSubscription
 from hotzone.c2.trust import NodeKey, gateway_key_for
-from hotzone.runtime.effectors.base import Clock, EffectorGateway, OrderGuard, wall_clock
+from hotzone.runtime.effectors.base import (
+    Clock,
+    EffectorGateway,
+    GatewayOptions,
+    OrderGuard,
+    wall_clock,
+)
 from hotzone.runtime.effectors.config import GatewaySpec, Interface
 from hotzone.runtime.effectors.cot import CotEffectorGateway
 from hotzone.runtime.effectors.mavlink import MavlinkEffectorGateway
@@ -81,6 +87,15 @@ async def start_deployment_effectors(
     be bound (a busy port) raises `OSError` with nothing left running. ``durable``: the
     name of the durable consumer the service reads through (a `NatsBus` only)."""
     publish = bus_publisher(bus, nation)
+    signer = signer or gateway_key_for(nation)
+    options = GatewayOptions(
+        ack_timeout_s=spec.ack_timeout_s,
+        clock=clock,
+        releasability=releasability,
+        command_retries=spec.command_retries,
+        heartbeat_timeout_s=spec.heartbeat_timeout_s,
+        signer=signer,
+    )
     gateways: list[EffectorGateway] = []
     server = None
     sapient_links = spec.by_interface(Interface.SAPIENT)
@@ -97,41 +112,13 @@ async def start_deployment_effectors(
                 sapient_tls is not None and sapient_tls.verify_mode is ssl.CERT_REQUIRED
             ),
         )
-        gateways.append(
-            SapientEffectorGateway(
-                server,
-                sapient_links,
-                publish,
-                ack_timeout_s=spec.ack_timeout_s,
-                clock=clock,
-                releasability=releasability,
-            )
-        )
+        gateways.append(SapientEffectorGateway(server, sapient_links, publish, options))
     mavlink_links = spec.by_interface(Interface.MAVLINK)
     if mavlink_links:
-        gateways.append(
-            MavlinkEffectorGateway(
-                mavlink_links,
-                publish,
-                command_retries=spec.command_retries,
-                heartbeat_timeout_s=spec.heartbeat_timeout_s,
-                ack_timeout_s=spec.ack_timeout_s,
-                clock=clock,
-                releasability=releasability,
-            )
-        )
+        gateways.append(MavlinkEffectorGateway(mavlink_links, publish, options))
     cot_links = spec.by_interface(Interface.COT)
     if cot_links:
-        gateways.append(
-            CotEffectorGateway(
-                cot_links,
-                publish,
-                ack_timeout_s=spec.ack_timeout_s,
-                clock=clock,
-                releasability=releasability,
-            )
-        )
-    signer = signer or gateway_key_for(nation)
+        gateways.append(CotEffectorGateway(cot_links, publish, options))
     service = EffectorService(
         bus,
         nation,

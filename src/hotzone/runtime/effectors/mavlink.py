@@ -37,13 +37,12 @@ from pymavlink.dialects.v20 import common as mavlink
 
 from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.effectors.base import (
-    Clock,
     EffectorGateway,
     Engagement,
+    GatewayOptions,
     Lifecycle,
     Publish,
     readiness,
-    wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink
 from hotzone.types import Event, EventKind, GeoPoint, Report, ReportSource, StandardIdentity
@@ -118,18 +117,12 @@ class MavlinkEffectorGateway(EffectorGateway):
         self,
         links: Mapping[str, EffectorLink],
         publish: Publish,
-        *,
-        ack_timeout_s: float = 3.0,
-        command_retries: int = 3,
-        heartbeat_timeout_s: float = 3.0,
-        clock: Clock = wall_clock,
-        releasability: str = "NATO",
+        options: GatewayOptions | None = None,
+        **overrides: Any,
     ) -> None:
-        super().__init__(
-            links, publish, ack_timeout_s=ack_timeout_s, clock=clock, releasability=releasability
-        )
-        self.command_retries = command_retries
-        self.heartbeat_timeout_s = heartbeat_timeout_s
+        super().__init__(links, publish, options, **overrides)
+        self.command_retries = self.options.command_retries
+        self.heartbeat_timeout_s = self.options.heartbeat_timeout_s
         self.vehicles = {
             effector_id: MavlinkVehicle(effector_id, link) for effector_id, link in links.items()
         }
