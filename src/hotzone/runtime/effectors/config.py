@@ -58,7 +58,9 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     pointing or moving command; ``region_radius_m`` sizes the area-of-interest region a
     jammer is given around the aim point.
     MAVLink: ``listen`` (HOST:PORT of the UDP port hotzone listens on; the vehicle sends
-    its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight.
+    its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight;
+    ``signing_key_file``: a file holding the link's MAVLink 2 signing secret (32 bytes as
+    64 hex digits): every message is signed and an unsigned or badly signed one refused.
     Cursor on Target: ``endpoint`` (``udp://HOST:PORT``, the unit's CoT input, e.g. ATAK's
     4242; ``tcp://HOST:PORT`` or ``tls://HOST:PORT``, a TAK server's or the device's
     streaming input, e.g. 8087 / 8089), ``listen`` (UDP only: where hotzone takes the
@@ -81,6 +83,7 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     cruise_speed_mps: Positive = 40.0
     arrival_radius_m: Positive = 150.0
     position_sigma_m: Positive = 5.0
+    signing_key_file: str = ""
     # Cursor on Target
     endpoint: str = ""
     callsign: str = ""
@@ -180,3 +183,18 @@ def load_gateway_spec(path_or_scenario: Path | str) -> GatewaySpec:
     return parse_gateway_spec(
         *read_data_file(path_or_scenario, shipped_gateway_path, GatewayConfigError)
     )
+
+
+def read_signing_key(path: str) -> bytes:
+    """A MAVLink 2 signing secret from its file: 32 bytes written as 64 hex digits."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise GatewayConfigError(f"{path}: {error.strerror}") from None
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) != 32:
+        raise GatewayConfigError(f"{path}: a MAVLink signing key is 64 hex digits (32 bytes)")
+    return secret
