@@ -151,11 +151,11 @@ async def _resume(
     subscription = await bus.subscribe(f"hz.{nation}.>", 8192, durable=durable)
     async for handled in subscription.history():
         service.recall(decode_or_dead_letter(handled, "effectors"))
-    service.acted_before = await _ordered_by(bus, nation, signer)
+    service.acted_before = await orders_acted_on(bus, nation, signer)
     return subscription
 
 
-async def _ordered_by(bus: NatsBus, nation: str, signer: NodeKey) -> set[str]:
+async def orders_acted_on(bus: NatsBus, nation: str, signer: NodeKey) -> set[str]:
     """Order ids whose ``ordered`` step ``signer`` signed, from the nation's log (a step
     anyone else published proves nothing and is not counted)."""
     subjects = [f"hz.{nation}.det.*.effectors-{interface}" for interface in Interface]
