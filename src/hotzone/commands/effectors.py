@@ -427,6 +427,8 @@ def _print_ready(
 
 
 def _print_summary(running: DeploymentEffectors) -> None:
+    from hotzone.runtime.effectors.cot import CotEffectorGateway
+
     service = running.service
     delivered = sum(len(gateway.engagements) for gateway in service.gateways)
     line = f"stopped: {delivered} orders delivered, {len(service.refused)} refused"
@@ -441,4 +443,10 @@ def _print_summary(running: DeploymentEffectors) -> None:
             f"{counters.registrations_refused_certificate} refused for a certificate of "
             "another node"
         )
+    for gateway in service.gateways:
+        if isinstance(gateway, CotEffectorGateway):
+            units = gateway.units.values()
+            reconnects = sum(unit.counters.reconnects for unit in units)
+            dropped = sum(unit.counters.dropped for unit in units)
+            line += f"; CoT: {reconnects} reconnections, {dropped} replies dropped"
     print(line, flush=True)

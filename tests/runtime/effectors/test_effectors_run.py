@@ -345,9 +345,8 @@ def test_effectors_run_with_client_ca_binds_each_certificate_to_its_node_id(
     assert certified and not impostor and not anonymous
     summary = [line for line in lines if line.startswith("stopped: ")]
     assert summary and "1 registrations" in summary[0], printed
-    assert summary[0].endswith("1 refused by TLS, 1 refused for a certificate of another node"), (
-        printed
-    )
+    refused = "1 refused by TLS, 1 refused for a certificate of another node"
+    assert refused in summary[0], printed
 
 
 def test_effectors_run_carries_orders_through_mavlink_and_cot_and_resumes_after_sigkill(
@@ -435,3 +434,4 @@ def test_effectors_run_carries_orders_through_mavlink_and_cot_and_resumes_after_
     assert signed and all(m.attributes.get("signer_key_id") for m in signed)
     assert not watch.of_type(DeadLetter), [d.reason for d in watch.of_type(DeadLetter)]
     assert lines[-1].startswith("stopped: 1 orders delivered, 0 refused"), printed
+    assert "CoT: 0 reconnections, 0 replies dropped" in lines[-1], printed
