@@ -23,6 +23,7 @@ from hotzone.runtime.effectors.cot import CotEffectorGateway, tasking_uid
 from hotzone.runtime.effectors.service import EffectorService, bus_publisher
 from hotzone.types import Alert, DeadLetter, Proposal, TaskOrder
 from hotzone.types.signing import order_fault
+from tests.ingest.test_sapient_tls import Authority
 from tests.runtime.effectors.rig import (
     TARGET,
     TRUSTED,
@@ -262,3 +263,61 @@ def test_tasking_over_tcp_reaches_a_pytak_endpoint_and_a_dropped_connection_is_r
         assert counters.dropped == 0 and counters.replies == 4
 
     asyncio.run(scenario())
+
+
+def test_tasking_over_tls_reaches_a_tak_endpoint_that_requires_a_client_certificate(
+    tmp_path: Path,
+) -> None:
+    """``tls://``: pytak's TLS client with hotzone's certificate; the endpoint (a TAK
+    server's TLS input) requires a client certificate of its CA. The tasking arrives and the
+    unit's acknowledgement comes back on the connection."""
+    servers_ca = Authority("tak-ca", tmp_path)
+    clients_ca = Authority("tak-clients-ca", tmp_path)
+    server_cert, server_key = servers_ca.issue("tak-server", server=True)
+    client_cert, client_key = clients_ca.issue("hotzone-gateway")
+
+    async def scenario() -> tuple[Peer, list[str]]:
+        port = free_tcp_port()
+        unit = await Peer.start(
+            "tak_unit.py", "--tcp-port", str(port), "--behaviour", "ack",
+            "--tls-cert", str(server_cert), "--tls-key", str(server_key),
+            "--tls-client-ca", str(clients_ca.path),
+        )  # fmt: skip
+        await unit.wait_for(event="ready")
+        link = EffectorLink(
+            interface=Interface.COT,
+            endpoint=f"tls://127.0.0.1:{port}",
+            callsign="QRF-TLS",
+            tls_cert=str(client_cert),
+            tls_key=str(client_key),
+            tls_ca=str(servers_ca.path),
+        )
+        bus = InProcessBus()
+        watch = BusWatch(bus)
+        await watch.start()
+        gateway = CotEffectorGateway({"qrf-tls": link}, bus_publisher(bus, "PL"))
+        service = EffectorService(bus, "PL", [gateway], OrderGuard(TRUSTED))
+        await service.start()
+        ready = asyncio.Event()
+        runner = asyncio.create_task(service.run(ready))
+        await ready.wait()
+        try:
+            await watch.publish("hz.PL.c2.state", c2_state(abort=False))
+            await unit.wait_for(event="connection")
+            await watch.until(lambda: gateway.units["qrf-tls"].writer is not None)
+            approved = proposal("qrf-tls", 1)
+            sent = order(approved, 1)
+            await watch.publish("hz.PL.c2.proposal", approved)
+            await watch.publish("hz.PL.c2.order", sent)
+            await watch.until_lifecycle(sent.order_id, "in_progress")
+            return unit, watch.lifecycle(sent.order_id)
+        finally:
+            await service.close()
+            await bus.close()
+            await runner
+            await watch.close()
+            await unit.stop()
+
+    unit, steps = asyncio.run(scenario())
+    assert steps == ["ordered", "delivered", "acknowledged", "in_progress"]
+    assert [c["uid"] for c in unit.seen(event="cot")] == [tasking_uid("order-00001")]

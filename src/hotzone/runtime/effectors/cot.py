@@ -72,6 +72,8 @@ class CotLinkCounters:
     """Connections made to a TCP/TLS endpoint (the first and every reconnection)."""
     reconnects: int = 0
     """Connections made again after one dropped."""
+    connect_failures: int = 0
+    """Attempts to connect that failed (refused, TLS, unreachable)."""
     disconnects: int = 0
 
 
@@ -301,7 +303,10 @@ class CotEffectorGateway(EffectorGateway):
                 "PYTAK_TLS_SERVER_EXPECTED_HOSTNAME": unit.host,
             }
         config["cot"] = section
-        reader, writer = await pytak.protocol_factory(config["cot"])
+        with warnings.catch_warnings():
+            # pytak rules out TLS 1.0/1.1 with ssl's OP_NO_TLS* flags, which Python deprecates.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            reader, writer = await pytak.protocol_factory(config["cot"])
         return reader, writer
 
     async def _keep_connected(self, unit: CotUnit) -> None:
@@ -311,7 +316,8 @@ class CotEffectorGateway(EffectorGateway):
         while True:
             try:
                 reader, writer = await self._connect(unit)
-            except (OSError, SyntaxError, ValueError):
+            except Exception:  # refused, TLS, pytak's own config errors: try again
+                unit.counters.connect_failures += 1
                 delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
                 failures += 1
                 await asyncio.sleep(delay)

@@ -15,8 +15,9 @@ uid (except ``silent``).
 With ``--tcp-port`` it is a TAK endpoint on TCP instead (a TAK server's or ATAK's streaming
 input): it accepts connections, reads CoT from each with pytak's RX worker over the stream
 and answers on the same connection; ``--drop-after N`` closes a connection after the Nth
-event received on it (the gateway must reconnect). Each connection is printed
-(``{"event": "connection"}``).
+event received on it (the gateway must reconnect); with ``--tls-cert`` the input is TLS and
+requires a client certificate of ``--tls-client-ca`` (a TAK server's 8089). Each
+connection is printed (``{"event": "connection"}``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import warnings
 import xml.etree.ElementTree as ET
@@ -109,7 +111,14 @@ async def serve_tcp(args: argparse.Namespace) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(connection, "127.0.0.1", args.tcp_port)
+    tls = None
+    if args.tls_cert:
+        # A TAK server's TLS input: its certificate, and client certificates of its CA.
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        tls.load_verify_locations(cafile=args.tls_client_ca)
+        tls.verify_mode = ssl.CERT_REQUIRED
+    server = await asyncio.start_server(connection, "127.0.0.1", args.tcp_port, ssl=tls)
     say(event="ready")
     async with server:
         await server.serve_forever()
@@ -145,6 +154,9 @@ def main() -> None:
     parser.add_argument("--reply-to", default="", help="HOST:PORT of hotzone's CoT replies")
     parser.add_argument("--tcp-port", type=int, default=0, help="TCP CoT input instead")
     parser.add_argument("--drop-after", type=int, default=0, help="close after N events")
+    parser.add_argument("--tls-cert", default="", help="with --tcp-port: serve TLS (PEM)")
+    parser.add_argument("--tls-key", default="", help="its key (PEM)")
+    parser.add_argument("--tls-client-ca", default="", help="CA of client certificates")
     parser.add_argument("--behaviour", default="ack", choices=("ack", "complete", "silent"))
     asyncio.run(run(parser.parse_args()))
 
