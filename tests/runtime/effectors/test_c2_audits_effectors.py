@@ -28,13 +28,18 @@ from hotzone.c2.authority import ABORT_HASH
 from hotzone.c2.config import load_c2_spec
 from hotzone.c2.trust import NodeKey
 from hotzone.runtime.effectors.base import OrderGuard, signed_lifecycle
-from hotzone.runtime.effectors.config import EffectorLink, Interface, SapientNodeType
+from hotzone.runtime.effectors.config import (
+    EffectorLink,
+    Interface,
+    SapientNodeType,
+    load_gateway_spec,
+)
 from hotzone.runtime.effectors.sapient import SapientEffectorGateway
 from hotzone.runtime.effectors.service import EffectorService, bus_publisher
 from hotzone.runtime.sapient_server import SapientServer
 from hotzone.runtime.services import RecorderService, StageService, encode_tick
 from hotzone.runtime.sources import SourcePublisher
-from hotzone.runtime.stages import response_stage
+from hotzone.runtime.stages import build_stages, response_stage
 from hotzone.sim.scenario import load_scenario
 from hotzone.store import Store
 from hotzone.types import (
@@ -497,3 +502,28 @@ def test_forged_lifecycle_events_on_nats_change_nothing_and_are_dead_lettered(
 
     with running_standalone(tmp_path) as server:
         asyncio.run(scenario(server.plan.url))
+
+
+def test_every_run_mode_wires_c2_to_believe_its_own_gateways_and_expect_them() -> None:
+    """`build_stages` gives c2 the installation's gateway key (the one an `EffectorService`
+    signs with by default) and the effectors it expects a gateway for: the exercise's
+    simulated ones, a live run's gateway file, none in a simulation."""
+
+    async def default_signer() -> str:
+        service = EffectorService(InProcessBus(), "PL", [], OrderGuard(TRUSTED))
+        await service.start()
+        assert service.signer is not None
+        return service.signer.key_id
+
+    signer = asyncio.run(default_signer())
+    scenario = load_scenario("suwalki-drones")
+    exercise = build_stages(scenario, mode=RunMode.EXERCISE, gateway_effectors=(EFFECTOR,))
+    live = build_stages(scenario, mode=RunMode.LIVE)
+    simulation = build_stages(scenario, mode=RunMode.SIMULATION)
+    for run in (exercise, live, simulation):
+        assert run.response is not None and signer in run.response.trusted_gateways
+        assert not set(run.response.trusted_gateways) & set(run.trusted_issuers)
+    assert exercise.response is not None and live.response is not None
+    assert exercise.response.gateway_effectors == {EFFECTOR}
+    assert live.response.gateway_effectors == set(load_gateway_spec("suwalki-drones").effectors)
+    assert simulation.response is not None and simulation.response.gateway_effectors == set()
