@@ -238,33 +238,26 @@ class CotEffectorGateway(EffectorGateway):
         rows = []
         for unit in self.units.values():
             active = self.active_orders(unit.effector_id)
-            address = f"{unit.link.endpoint} ({unit.link.callsign or unit.effector_id})"
             if unit.streamed:
                 connected = unit.writer is not None
-                rows.append(
-                    {
-                        "effector_id": unit.effector_id,
-                        "interface": self.interface,
-                        "address": address,
-                        "connection": "connected" if connected else "not connected",
-                        "readiness": readiness(connected, len(active), 0),
-                        "active_orders": ",".join(active),
-                        "reconnects": str(unit.counters.reconnects),
-                    }
-                )
-                continue
-            # UDP has no connection: a unit counts as reachable once it has answered.
-            heard = unit.last_reply is not None
-            rows.append(
-                {
-                    "effector_id": unit.effector_id,
-                    "interface": self.interface,
-                    "address": address,
-                    "connection": "connected" if heard else "not heard",
-                    "readiness": readiness(True, len(active), 0) if heard else "unknown",
-                    "active_orders": ",".join(active),
-                }
-            )
+                connection = "connected" if connected else "not connected"
+                ready = readiness(connected, len(active), 0)
+            else:
+                # UDP has no connection: a unit counts as reachable once it has answered.
+                heard = unit.last_reply is not None
+                connection = "connected" if heard else "not heard"
+                ready = readiness(True, len(active), 0) if heard else "unknown"
+            row = {
+                "effector_id": unit.effector_id,
+                "interface": self.interface,
+                "address": f"{unit.link.endpoint} ({unit.link.callsign or unit.effector_id})",
+                "connection": connection,
+                "readiness": ready,
+                "active_orders": ",".join(active),
+            }
+            if unit.streamed:
+                row["reconnects"] = str(unit.counters.reconnects)
+            rows.append(row)
         return rows
 
     # --- orders -----------------------------------------------------------------------
