@@ -8,8 +8,9 @@ used with live inputs. Unknown fields are refused, with the path of the bad fiel
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import msgspec
 import yaml
@@ -184,16 +185,39 @@ def shipped_c2_path(scenario_name: str) -> Path:
     return Path(__file__).resolve().parent / "data" / f"{scenario_name}.yaml"
 
 
-def parse_c2_spec(text: str, source: str = "<c2 spec>") -> C2Spec:
+_Spec = TypeVar("_Spec")
+
+
+def convert_yaml(text: str, source: str, kind: type[_Spec], error: type[ValueError]) -> _Spec:
+    """``text`` (YAML) as a ``kind``; anything wrong is one line: ``error`` naming
+    ``source`` and, for a field, its path (what the c2 and the gateway files share)."""
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+    except yaml.YAMLError as problem:
         # PyYAML points at the place over several lines; an error here is one line.
-        raise C2ConfigError(f"{source}: not YAML: {' '.join(str(error).split())}") from None
+        raise error(f"{source}: not YAML: {' '.join(str(problem).split())}") from None
     try:
-        spec = msgspec.convert(raw, C2Spec)
-    except msgspec.ValidationError as error:
-        raise C2ConfigError(f"{source}: {error}") from None
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as problem:
+        raise error(f"{source}: {problem}") from None
+
+
+def read_data_file(
+    path_or_scenario: Path | str, shipped: Callable[[str], Path], error: type[ValueError]
+) -> tuple[str, str]:
+    """(text, its path) of a file given by path, or of the one ``shipped`` with the
+    scenario of that name (a name has no suffix); a file that cannot be read is ``error``."""
+    path = Path(path_or_scenario)
+    if not path.suffix:
+        path = shipped(str(path_or_scenario))
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as problem:
+        raise error(f"{path}: {problem.strerror}") from None
+
+
+def parse_c2_spec(text: str, source: str = "<c2 spec>") -> C2Spec:
+    spec = convert_yaml(text, source, C2Spec, C2ConfigError)
     _check(spec, source)
     return spec
 
@@ -215,14 +239,7 @@ def c2_config_path(scenario: Scenario) -> Path | None:
 
 def load_c2_spec(path_or_scenario: Path | str) -> C2Spec:
     """Load a c2 file by path, or the one shipped with a scenario by the scenario's name."""
-    path = Path(path_or_scenario)
-    if not path.suffix:
-        path = shipped_c2_path(str(path_or_scenario))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise C2ConfigError(f"{path}: {error.strerror}") from None
-    return parse_c2_spec(text, str(path))
+    return parse_c2_spec(*read_data_file(path_or_scenario, shipped_c2_path, C2ConfigError))
 
 
 def _check(spec: C2Spec, source: str) -> None:

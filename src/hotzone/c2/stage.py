@@ -30,7 +30,7 @@ inferred from the inputs: only in a simulation are simulation keys accepted.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -61,10 +61,12 @@ from hotzone.types import (
     Assessment,
     AuditRecord,
     C2State,
+    DeadLetter,
     Decision,
     DecisionOutcome,
     EffectClass,
     Event,
+    EventKind,
     GeoPoint,
     OperatorRole,
     Proposal,
@@ -75,9 +77,10 @@ from hotzone.types import (
     Track,
     TrackStatus,
     Verdict,
+    to_json,
 )
 from hotzone.types.labels import Label, LabelConflict, meet_all
-from hotzone.types.signing import proposal_content_hash
+from hotzone.types.signing import lifecycle_fault, proposal_content_hash
 
 _THREAT_IDENTITIES = {StandardIdentity.HOSTILE, StandardIdentity.SUSPECT}
 
@@ -87,6 +90,12 @@ and their operator alerts with kinds ``effector_...`` (docs/effectors.md)."""
 
 #: Lifecycle steps after which an order's engagement is settled (docs/effectors.md).
 ENGAGEMENT_SETTLED = frozenset({"rejected", "failed", "aborted", "effect_observed"})
+NO_GATEWAY = "no_gateway"
+"""The lifecycle step c2 itself records when no gateway reported on an order it issued
+for an effector reached through one within the delivery timeout (a gateway that is down,
+or the effector's node not connected to any)."""
+LIFECYCLE_DEAD_LETTER_SOURCE = "c2_lifecycle"
+"""Dead letters of lifecycle events c2 does not believe (``hz.<N>.dead.c2_lifecycle``)."""
 
 
 class ProposalState(enum.StrEnum):
@@ -109,6 +118,9 @@ class _Pending:
     refusals: list[str] = field(default_factory=list)
     order_id: str | None = None
     engagement: str = ""
+    #: When the order went out, and whether a gateway reported on it since.
+    ordered_at: datetime | None = None
+    reported: bool = False
 
 
 class ResponseStage:
@@ -127,9 +139,16 @@ class ResponseStage:
         audit: AuditLog | None = None,
         releasability: str = "NATO",
         checkpoint_every: int = 50,
+        trusted_gateways: Mapping[str, bytes] | None = None,
+        gateway_effectors: Collection[str] = (),
+        delivery_timeout_s: float = 30.0,
     ) -> None:
         """``mode``: chosen by the command that starts the run; ``node_key`` signs orders
-        and audit checkpoints (a fresh one when not given, e.g. in tests)."""
+        and audit checkpoints (a fresh one when not given, e.g. in tests).
+        ``trusted_gateways``: the effector gateway keys whose signed lifecycle steps c2
+        believes (none: every step is refused). ``gateway_effectors``: the effectors reached
+        through a gateway; an order for one that no gateway reports on within
+        ``delivery_timeout_s`` is ``no_gateway``, audited, with an operator alert."""
         self.spec = spec
         self.mode = mode
         self.nation = nation
@@ -138,6 +157,11 @@ class ResponseStage:
         self.national_label = f"NATIONAL {nation}"
         self._checkpoint_every = checkpoint_every
         self.node_key = node_key or NodeKey.generate(nation)
+        self.trusted_gateways = dict(trusted_gateways or {})
+        self.gateway_effectors = frozenset(gateway_effectors)
+        self.delivery_timeout_s = delivery_timeout_s
+        #: Lifecycle events c2 did not believe, to be dead-lettered with this step.
+        self._dead: list[DeadLetter] = []
         self.policy = ApprovalPolicy.from_spec(spec.authority)
         self.verifier = DecisionVerifier(
             registry, self.policy, relying_party=relying_party, nation=nation
@@ -206,9 +230,11 @@ class ResponseStage:
             if isinstance(message, Decision):
                 outputs += self._take_decision(time, message)
         outputs += self._sweep(time)
+        outputs += self._no_gateway(time)
         if plan and not self.abort_active:
             outputs += self._plan(time)
-        return outputs + self._drain_audit()
+        dead, self._dead = self._dead, []
+        return outputs + dead + self._drain_audit()
 
     def finish(self, time: datetime) -> list[AnyMessage]:
         """At shutdown: the final signed checkpoint of the audit chain."""
@@ -250,6 +276,7 @@ class ResponseStage:
         proposals with their approvals and orders, the effectors' rounds left, and the
         latest tracks and assessments given."""
         last_record: AuditRecord | None = None
+        last_time: datetime | None = None
         statuses: dict[str, ProposalStatus] = {}
         decisions: dict[str, Decision] = {}
         for message in messages:
@@ -274,6 +301,7 @@ class ResponseStage:
                         )
                 case ProposalStatus():
                     statuses[message.proposal_hash] = message
+                    last_time = max(last_time or message.time, message.time)
                 case Event() if message.source_id.startswith(EFFECTOR_SOURCE_PREFIX):
                     self._effector_reports.add(message.event_id)
                 case Alert() if message.kind.startswith("effector_"):
@@ -292,6 +320,10 @@ class ResponseStage:
             pending.order_id = status.order_id
             pending.refusals = list(status.refusals)
             pending.engagement = status.engagement
+            # A restarted c2 waits for a gateway's word on an order it had issued but
+            # heard nothing of yet from the restart on (it cannot know how long before).
+            pending.reported = bool(status.engagement)
+            pending.ordered_at = last_time if status.order_id else None
             pending.approvals = [
                 d
                 for d in decisions.values()
@@ -364,6 +396,21 @@ class ResponseStage:
         if not lifecycle or event.event_id in self._effector_reports:
             return []
         self._effector_reports.add(event.event_id)
+        fault = lifecycle_fault(event, self.trusted_gateways)
+        if fault is not None:
+            # Unsigned or signed by a key c2 does not trust: someone on the bus, not a
+            # gateway. On the record and dead-lettered; the engagement stays as it was.
+            self.audit.append(time, AuditKind.REFUSAL, "c2", f"{event.source_id}: {fault}")
+            self._dead.append(
+                DeadLetter(
+                    time=time,
+                    source=LIFECYCLE_DEAD_LETTER_SOURCE,
+                    reason=fault,
+                    raw=to_json(event),
+                    releasability=self.national_label,
+                )
+            )
+            return []
         effector_id = event.attributes.get("effector_id", "")
         issued = next((o for o in self.orders if o.order_id == order_id), None)
         if issued is None or issued.effector_id != effector_id:
@@ -377,6 +424,8 @@ class ResponseStage:
             return []
         self.audit.append(time, AuditKind.EFFECTOR, event.source_id, event)
         pending = next((p for p in self.proposals.values() if p.order_id == order_id), None)
+        if pending is not None:
+            pending.reported = True
         if pending is None or lifecycle == "timeout" or pending.engagement in ENGAGEMENT_SETTLED:
             return []
         pending.engagement = lifecycle
@@ -499,6 +548,7 @@ class ResponseStage:
             else:
                 pending.state = ProposalState.ORDERED
                 pending.order_id = result.order_id
+                pending.ordered_at = time
                 self.rounds_left[pending.effector.id] -= 1
                 self.orders.append(result)
                 outputs.append(result)
@@ -611,6 +661,62 @@ class ResponseStage:
                 )
                 changed.append(self._status(time, pending))
         return changed
+
+    def _no_gateway(self, time: datetime) -> list[AnyMessage]:
+        """Orders for an effector reached through a gateway that no gateway reported on
+        within the delivery timeout: a ``no_gateway`` step on the record and in the
+        proposal's status, and a priority-1 operator alert (nobody is carrying them)."""
+        outputs: list[AnyMessage] = []
+        for pending in self.proposals.values():
+            if (
+                pending.order_id is None
+                or pending.reported
+                or pending.ordered_at is None
+                or pending.effector.id not in self.gateway_effectors
+                or (time - pending.ordered_at).total_seconds() < self.delivery_timeout_s
+            ):
+                continue
+            pending.reported = True  # once: a late gateway report still counts
+            reason = (
+                f"no effector gateway reported on order {pending.order_id} for "
+                f"{pending.effector.id} within {self.delivery_timeout_s:g} s: no gateway or "
+                "no connected node carries it"
+            )
+            event = Event(
+                event_id=f"order:{pending.order_id}:{NO_GATEWAY}",
+                time=time,
+                source_id="c2",
+                kind=EventKind.OBSERVATION,
+                severity=7,
+                summary=f"{pending.effector.id}: {reason}",
+                subject_id=pending.proposal.track_id,
+                position=pending.aim_point,
+                attributes={
+                    "order_id": pending.order_id,
+                    "effector_id": pending.effector.id,
+                    "track_id": pending.proposal.track_id,
+                    "lifecycle": NO_GATEWAY,
+                    "reason": reason,
+                },
+                releasability=pending.proposal.releasability,
+            )
+            alert = Alert(
+                alert_id=f"effector:{pending.order_id}:{NO_GATEWAY}",
+                time=time,
+                kind=f"effector_{NO_GATEWAY}",
+                summary=reason,
+                priority=1,
+                track_id=pending.proposal.track_id,
+                position=pending.aim_point,
+                reasons=(f"order {pending.order_id}", f"effector {pending.effector.id}"),
+                releasability=pending.proposal.releasability,
+            )
+            self._effector_reports.add(alert.alert_id)
+            self.audit.append(time, AuditKind.EFFECTOR, "c2", event)
+            self.audit.append(time, AuditKind.EFFECTOR, "c2", alert)
+            pending.engagement = NO_GATEWAY
+            outputs += [event, alert, self._status(time, pending)]
+        return outputs
 
     def _engaged_tracks(self, time: datetime) -> set[str]:
         engaged = set()

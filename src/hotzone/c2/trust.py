@@ -8,6 +8,10 @@ holds
 * ``nodes/trusted.yaml``: the public keys of the c2 nodes this installation trusts, by
   nation (its own, and allies' when they are added): what every consumer of an order and
   every audit verification checks signatures against;
+* ``nodes/<NATION>-gateway.key``: the private key of the nation's effector gateways
+  (``hotzone effectors run``), which signs each lifecycle step they report on an order;
+  ``nodes/gateways.yaml``: the gateway keys c2 believes such reports from. A gateway key
+  is never a c2 node key: it cannot sign an order;
 * ``operators.yaml``: the operators enrolled to decide (`hotzone operators`), with their
   public keys or WebAuthn credentials, never a private key.
 
@@ -47,16 +51,22 @@ def operators_path(home: Path | None = None) -> Path:
     return (home or config_home()) / "operators.yaml"
 
 
-class NodeKey:
-    """A c2 node's Ed25519 signing key: signs orders and audit checkpoints."""
+C2_ROLE = "c2"
+GATEWAY_ROLE = "gateway"
 
-    def __init__(self, nation: str, private_key: Ed25519PrivateKey) -> None:
+
+class NodeKey:
+    """A node's Ed25519 signing key: a c2 node's signs orders and audit checkpoints, an
+    effector gateway's (``role`` gateway) the lifecycle steps it reports."""
+
+    def __init__(self, nation: str, private_key: Ed25519PrivateKey, role: str = C2_ROLE) -> None:
         self.nation = nation
+        self.role = role
         self._private_key = private_key
 
     @classmethod
-    def generate(cls, nation: str) -> NodeKey:
-        return cls(nation, Ed25519PrivateKey.generate())
+    def generate(cls, nation: str, role: str = C2_ROLE) -> NodeKey:
+        return cls(nation, Ed25519PrivateKey.generate(), role)
 
     @property
     def public_raw(self) -> bytes:
@@ -68,7 +78,7 @@ class NodeKey:
 
     @property
     def node_id(self) -> str:
-        return f"{self.nation}-c2"
+        return f"{self.nation}-{self.role}"
 
     def sign(self, data: bytes) -> str:
         """Base64 of the Ed25519 signature of ``data``."""
@@ -84,11 +94,11 @@ class NodeKey:
             yaml.safe_dump(document, stream, sort_keys=False)
 
     @classmethod
-    def load(cls, path: Path) -> NodeKey:
+    def load(cls, path: Path, role: str = C2_ROLE) -> NodeKey:
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
             raw = base64.b64decode(str(document["private_key"]), validate=True)
-            return cls(str(document["nation"]), Ed25519PrivateKey.from_private_bytes(raw))
+            return cls(str(document["nation"]), Ed25519PrivateKey.from_private_bytes(raw), role)
         except OSError as error:
             raise TrustError(f"{path}: {error.strerror}") from None
         except (yaml.YAMLError, KeyError, TypeError, ValueError, binascii.Error) as error:
@@ -105,12 +115,15 @@ class _TrustedFile(msgspec.Struct, forbid_unknown_fields=True):
     nodes: list[TrustedNode] = msgspec.field(default_factory=list)
 
 
-def _trusted_path(home: Path) -> Path:
-    return home / "nodes" / "trusted.yaml"
+_TRUST_FILES = {C2_ROLE: "trusted.yaml", GATEWAY_ROLE: "gateways.yaml"}
 
 
-def _read_trusted(home: Path) -> list[TrustedNode]:
-    path = _trusted_path(home)
+def _trusted_path(home: Path, role: str = C2_ROLE) -> Path:
+    return home / "nodes" / _TRUST_FILES[role]
+
+
+def _read_trusted(home: Path, role: str = C2_ROLE) -> list[TrustedNode]:
+    path = _trusted_path(home, role)
     if not path.is_file():
         return []
     try:
@@ -120,10 +133,11 @@ def _read_trusted(home: Path) -> list[TrustedNode]:
         raise TrustError(f"{path}: {error}") from None
 
 
-def trusted_node_keys(home: Path | None = None) -> dict[str, bytes]:
-    """Raw public keys of the trusted c2 nodes, by key id."""
+def trusted_node_keys(home: Path | None = None, role: str = C2_ROLE) -> dict[str, bytes]:
+    """Raw public keys of the trusted c2 nodes (or, with ``role`` gateway, of the trusted
+    effector gateways), by key id."""
     trusted = {}
-    for node in _read_trusted(home or config_home()):
+    for node in _read_trusted(home or config_home(), role):
         try:
             raw = base64.b64decode(node.public_key, validate=True)
         except binascii.Error:
@@ -134,10 +148,13 @@ def trusted_node_keys(home: Path | None = None) -> dict[str, bytes]:
     return trusted
 
 
-def trust_node(public_raw: bytes, nation: str, home: Path | None = None) -> None:
-    """Add a c2 node's public key to the trusted keys (an ally's, or this nation's own)."""
+def trust_node(
+    public_raw: bytes, nation: str, home: Path | None = None, role: str = C2_ROLE
+) -> None:
+    """Add a c2 node's public key to the trusted keys (an ally's, or this nation's own);
+    with ``role`` gateway, an effector gateway's to those c2 believes lifecycle steps of."""
     home = home or config_home()
-    nodes = _read_trusted(home)
+    nodes = _read_trusted(home, role)
     key_id = key_id_of(public_raw)
     if any(node.key_id == key_id for node in nodes):
         return
@@ -146,20 +163,33 @@ def trust_node(public_raw: bytes, nation: str, home: Path | None = None) -> None
             nation=nation, key_id=key_id, public_key=base64.b64encode(public_raw).decode("ascii")
         )
     )
-    path = _trusted_path(home)
+    path = _trusted_path(home, role)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"nodes": msgspec.to_builtins(nodes)}
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
-def node_key_for(nation: str, home: Path | None = None) -> NodeKey:
-    """The nation's c2 node key, made (and trusted) on first use."""
+def node_key_for(nation: str, home: Path | None = None, role: str = C2_ROLE) -> NodeKey:
+    """The nation's c2 node key (or, with ``role`` gateway, its effector gateways' key),
+    made (and trusted for that role only) on first use."""
     home = home or config_home()
-    path = home / "nodes" / f"{nation}.key"
+    name = f"{nation}.key" if role == C2_ROLE else f"{nation}-{role}.key"
+    path = home / "nodes" / name
     if path.is_file():
-        key = NodeKey.load(path)
+        key = NodeKey.load(path, role)
     else:
-        key = NodeKey.generate(nation)
+        key = NodeKey.generate(nation, role)
         key.save(path)
-    trust_node(key.public_raw, nation, home)
+    trust_node(key.public_raw, nation, home, role)
     return key
+
+
+def gateway_key_for(nation: str, home: Path | None = None) -> NodeKey:
+    """The key the nation's effector gateways sign lifecycle steps with (made and trusted
+    by c2 on first use; ``nodes/gateways.yaml`` lists the others c2 believes)."""
+    return node_key_for(nation, home, GATEWAY_ROLE)
+
+
+def trusted_gateway_keys(home: Path | None = None) -> dict[str, bytes]:
+    """Raw public keys of the effector gateways c2 believes lifecycle steps from."""
+    return trusted_node_keys(home, GATEWAY_ROLE)

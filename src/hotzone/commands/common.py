@@ -412,14 +412,23 @@ def add_metrics_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_sapient_tls_arguments(parser: argparse.ArgumentParser, clients: str) -> None:
+def add_sapient_tls_arguments(
+    parser: argparse.ArgumentParser, clients: str, certificate_names_node: bool = False
+) -> None:
     """``--sapient-tls-cert``, ``--sapient-tls-key`` and ``--sapient-client-ca``: TLS on a
     SAPIENT port this command serves (`sapient_tls_context` reads them); ``clients`` says
-    who connects to it (e.g. "an effector node")."""
+    who connects to it (e.g. "an effector node"); ``certificate_names_node`` says that the
+    command also binds a client's certificate to the node id it registers."""
+    binding = (
+        ", and the certificate must name the node id it registers (subject CN or "
+        "subjectAltName), or its registration is refused"
+        if certificate_names_node
+        else ""
+    )
     tls = parser.add_argument_group(
         "mutual TLS on the SAPIENT port",
         f"with --sapient-client-ca, {clients} must present a certificate signed by that CA, "
-        "or its connection is refused (and counted)",
+        f"or its connection is refused (and counted){binding}",
     )
     tls.add_argument(
         "--sapient-tls-cert",

@@ -107,7 +107,14 @@ def add_parser(subparsers: SubParsers) -> None:
         help="seconds the first connection to NATS may take (default 30)",
     )
     running.add_argument("--releasability", default="NATO", help="label of what is published")
-    add_sapient_tls_arguments(running, clients="an effector node")
+    running.add_argument(
+        "--consumer",
+        default=None,
+        help="name of the durable JetStream consumer the orders are read through "
+        "(default effectors-NATION): the same name after a restart resumes after the last "
+        "message handled, nothing lost and nothing acted on twice",
+    )
+    add_sapient_tls_arguments(running, clients="an effector node", certificate_names_node=True)
     running.set_defaults(run=run_gateways)
 
 
@@ -319,7 +326,13 @@ async def _serve_gateways(
     try:
         try:
             running = await start_deployment_effectors(
-                bus, nation, gateways, trusted, sapient_tls=tls, releasability=args.releasability
+                bus,
+                nation,
+                gateways,
+                trusted,
+                sapient_tls=tls,
+                releasability=args.releasability,
+                durable=args.consumer or f"effectors-{nation}",
             )
         except OSError as error:
             raise CommandError(f"cannot listen for the effectors: {error}") from None
@@ -382,14 +395,26 @@ def _print_ready(
 
 
 def _print_summary(running: DeploymentEffectors) -> None:
+    from hotzone.runtime.effectors.cot import CotEffectorGateway
+
     service = running.service
     delivered = sum(len(gateway.engagements) for gateway in service.gateways)
     line = f"stopped: {delivered} orders delivered, {len(service.refused)} refused"
+    if service.resumed_orders:
+        line += f", {len(service.resumed_orders)} acted on before the restart (not sent again)"
     if running.server is not None:
         counters = running.server.counters
         line += (
             f"; SAPIENT: {counters.registrations} registrations, {counters.tasks_sent} tasks "
             f"sent, {counters.task_acks} task acks, "
-            f"{running.server.publisher.counters.connections_refused_tls} refused by TLS"
+            f"{running.server.publisher.counters.connections_refused_tls} refused by TLS, "
+            f"{counters.registrations_refused_certificate} refused for a certificate of "
+            "another node"
         )
+    for gateway in service.gateways:
+        if isinstance(gateway, CotEffectorGateway):
+            units = gateway.units.values()
+            reconnects = sum(unit.counters.reconnects for unit in units)
+            dropped = sum(unit.counters.dropped for unit in units)
+            line += f"; CoT: {reconnects} reconnections, {dropped} replies dropped"
     print(line, flush=True)

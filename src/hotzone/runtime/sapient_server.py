@@ -74,6 +74,29 @@ def server_tls_context(
     return context
 
 
+def certificate_names(peer_certificate: object) -> set[str]:
+    """The names a verified client certificate gives its holder (`ssl.getpeercert`): its
+    subject's common names and its subjectAltName entries (a UUID as ``urn:uuid:...`` is
+    read as the UUID)."""
+    names: set[str] = set()
+    if not isinstance(peer_certificate, dict):
+        return names
+    for relative_name in peer_certificate.get("subject", ()):
+        for key, value in relative_name:
+            if key == "commonName":
+                names.add(str(value))
+    for _kind, value in peer_certificate.get("subjectAltName", ()):
+        names.add(str(value).removeprefix("urn:uuid:"))
+    return names
+
+
+def _normal_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
+
+
 class SapientServerError(RuntimeError):
     """A request the server cannot carry out (e.g. tasking a node that is not connected)."""
 
@@ -99,6 +122,8 @@ class SapientServerCounters:
     errors_sent: int = 0
     tasks_sent: int = 0
     task_acks: int = 0
+    registrations_refused_certificate: int = 0
+    """Registrations refused because the client certificate names another node id."""
 
 
 class SapientServer:
@@ -115,10 +140,15 @@ class SapientServer:
         listener: SapientListener | None = None,
         limits: ConnectionLimits | None = None,
         tls: ssl.SSLContext | None = None,
+        certificate_names_node: bool = False,
     ) -> None:
         self.publisher = publisher
         #: TLS on the port; mutual when the context requires client certificates.
         self.tls = tls
+        #: With mutual TLS: a node may register only under a node id its certificate
+        #: names (subject CN or a subjectAltName), so one effector's certificate cannot
+        #: register as another (`certificate_names`).
+        self.certificate_names_node = certificate_names_node
         # Sensors report at least every few seconds (status reports): a minute of silence
         # is a dead or hostile connection.
         self.limits = limits or ConnectionLimits(idle_timeout_s=120.0, frame_timeout_s=30.0)
@@ -257,6 +287,14 @@ class SapientServer:
         holder = self._writers.get(node_id)
         if holder is not None and holder is not writer:
             return [f"node id {node_id} is already registered on another connection"]
+        if self.certificate_names_node:
+            names = certificate_names(writer.get_extra_info("peercert"))
+            if _normal_id(node_id) not in {_normal_id(name) for name in names}:
+                self.counters.registrations_refused_certificate += 1
+                return [
+                    f"node id {node_id} is not named by the client certificate "
+                    f"(it names {', '.join(sorted(names)) or 'nothing'})"
+                ]
         if self.listener is None or outcome.sapient is None:
             return []
         return list(self.listener.admit(node_id, outcome.sapient.registration))

@@ -10,7 +10,7 @@ simulator.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +26,18 @@ from hotzone.c2.authority import RegistrySource
 from hotzone.c2.config import C2Spec, c2_config_path, load_c2_spec
 from hotzone.c2.keys import OperatorKey, OperatorRegistry, RegistryFile
 from hotzone.c2.stage import ResponseStage
-from hotzone.c2.trust import NodeKey, node_key_for, operators_path, trusted_node_keys
+from hotzone.c2.trust import (
+    NodeKey,
+    gateway_key_for,
+    node_key_for,
+    operators_path,
+    trusted_gateway_keys,
+    trusted_node_keys,
+)
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.fusion.stage import TrackingStage
+from hotzone.runtime.effectors.config import load_gateway_spec, shipped_gateway_path
 from hotzone.sim.effects import EffectModelStage, SimulatedOperatorsStage, simulated_operators
 from hotzone.sim.operator import SimulatedOperator
 from hotzone.sim.scenario import Scenario
@@ -193,6 +201,9 @@ def response_stage(
     nation: str,
     node_key: NodeKey,
     relying_party: RelyingParty | None = None,
+    trusted_gateways: Mapping[str, bytes] | None = None,
+    gateway_effectors: Collection[str] = (),
+    delivery_timeout_s: float = 30.0,
 ) -> tuple[BusStage, ResponseStage]:
     stage = ResponseStage(
         spec,
@@ -202,6 +213,9 @@ def response_stage(
         node_key=node_key,
         relying_party=relying_party,
         releasability=scenario.releasability,
+        trusted_gateways=trusted_gateways,
+        gateway_effectors=gateway_effectors,
+        delivery_timeout_s=delivery_timeout_s,
     )
     bus_stage = BusStage(
         name="c2",
@@ -298,6 +312,13 @@ def build_stages(
         nation=nation,
         node_key=node_key,
         relying_party=relying_party,
+        # The gateways' lifecycle steps are believed only when signed by a gateway key
+        # of this installation (docs/effectors.md); a live run expects its gateway file's
+        # effectors to be reported on (`no_gateway` otherwise).
+        trusted_gateways=trusted_gateway_keys(home) | _own_gateway_key(nation, home),
+        gateway_effectors=(
+            gateway_effectors if mode is not RunMode.LIVE else _gateway_file_effectors(scenario)
+        ),
     )
     run.stages.append(bus_stage)
     if mode is RunMode.SIMULATION:
@@ -313,6 +334,18 @@ def build_stages(
         )
         run.stages.append(effects_stage(run.effects))
     return run
+
+
+def _own_gateway_key(nation: str, home: Path | None) -> dict[str, bytes]:
+    key = gateway_key_for(nation, home)
+    return {key.key_id: key.public_raw}
+
+
+def _gateway_file_effectors(scenario: Scenario) -> frozenset[str]:
+    """The effectors the scenario's shipped gateway file reaches (none without one)."""
+    if not shipped_gateway_path(scenario.name).is_file():
+        return frozenset()
+    return frozenset(load_gateway_spec(scenario.name).effectors)
 
 
 def effects_stage(effects: EffectModelStage) -> BusStage:

@@ -23,12 +23,17 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hotzone.types.messages import AuditCheckpoint, Decision, Proposal, TaskOrder
+from hotzone.types.messages import AuditCheckpoint, Decision, Event, Proposal, TaskOrder
 
 PROPOSAL_DOMAIN = b"hotzone/proposal/v1\n"
 DECISION_DOMAIN = b"hotzone/decision/v1\n"
 ORDER_DOMAIN = b"hotzone/order/v1\n"
 CHECKPOINT_DOMAIN = b"hotzone/audit-checkpoint/v1\n"
+LIFECYCLE_DOMAIN = b"hotzone/effector-lifecycle/v1\n"
+
+#: The attributes of an effector gateway's lifecycle `Event` that carry its signature.
+SIGNER_ATTRIBUTE = "signer_key_id"
+SIGNATURE_ATTRIBUTE = "signature"
 
 _encoder = msgspec.json.Encoder()
 
@@ -103,4 +108,37 @@ def order_fault(order: TaskOrder, trusted_issuers: Mapping[str, bytes]) -> str |
         return f"order {order.order_id} names no authorizing decisions"
     if not ed25519_valid(public_key, order.signature, order_signing_bytes(order)):
         return f"order {order.order_id}: signature does not match its content"
+    return None
+
+
+def lifecycle_signing_bytes(event: Event) -> bytes:
+    """What an effector gateway signs in a lifecycle `Event`: the event with the
+    ``signature`` attribute left out (the signer's key id is signed with the rest)."""
+    attributes = {k: v for k, v in event.attributes.items() if k != SIGNATURE_ATTRIBUTE}
+    unsigned = msgspec.structs.replace(event, attributes=attributes)
+    return LIFECYCLE_DOMAIN + _encoder.encode(unsigned)
+
+
+def lifecycle_fault(event: Event, trusted_gateways: Mapping[str, bytes]) -> str | None:
+    """Why a lifecycle `Event` must not be believed, or None when a trusted effector
+    gateway's key signed exactly this content.
+
+    ``trusted_gateways`` maps the key ids of the gateways this c2 trusts (its
+    configuration, ``$HOTZONE_HOME/nodes/gateways.yaml``) to their raw Ed25519 public keys.
+    """
+    what = (
+        f"{event.attributes.get('lifecycle', '?')} of order {event.attributes.get('order_id', '?')}"
+    )
+    signature = event.attributes.get(SIGNATURE_ATTRIBUTE, "")
+    key_id = event.attributes.get(SIGNER_ATTRIBUTE, "")
+    if not signature:
+        return f"lifecycle event {event.event_id} ({what}) is not signed"
+    public_key = trusted_gateways.get(key_id)
+    if public_key is None:
+        return (
+            f"lifecycle event {event.event_id} ({what}) is signed by key {key_id!r}, "
+            "not a trusted effector gateway"
+        )
+    if not ed25519_valid(public_key, signature, lifecycle_signing_bytes(event)):
+        return f"lifecycle event {event.event_id} ({what}): signature does not match its content"
     return None

@@ -46,6 +46,9 @@ HANG_GUARD_S = 60.0
 
 C2_NODE = NodeKey.generate("PL")
 TRUSTED = {C2_NODE.key_id: C2_NODE.public_raw}
+GATEWAY_KEY = NodeKey.generate("PL", "gateway")
+"""The key the gateways under test sign lifecycle steps with; c2 trusts it."""
+TRUSTED_GATEWAYS = {GATEWAY_KEY.key_id: GATEWAY_KEY.public_raw}
 TARGET = GeoPoint(54.12, 23.05, 300.0)
 
 

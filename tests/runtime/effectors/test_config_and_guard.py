@@ -125,3 +125,25 @@ def test_every_command_in_docs_effectors_runs_as_written() -> None:
         )
         assert done.returncode == 0, (command, done.stderr)
         assert "icpt-suwalki" in done.stdout
+
+
+def test_the_documented_gateway_file_parses_and_cot_transports_are_checked() -> None:
+    section = DOC.read_text().split("## The gateway file", 1)[1]
+    documented = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert documented is not None
+    spec = parse_gateway_spec(documented.group(1), "docs/effectors.md")
+    assert spec.effectors["qrf-tak"].endpoint.startswith("tls://")
+    assert spec.effectors["qrf-tak"].tls_cert == "hz.pem"
+    header = "effectors:\n  u: {interface: cot, callsign: U, "
+    tcp = parse_gateway_spec(header + "endpoint: 'tcp://127.0.0.1:8087'}\n")
+    assert tcp.effectors["u"].listen == ""  # replies come back on the connection
+    with pytest.raises(GatewayConfigError, match="tls_cert"):
+        parse_gateway_spec(header + "endpoint: 'tls://127.0.0.1:8089'}\n")
+    with pytest.raises(GatewayConfigError, match="udp://, tcp:// or tls://"):
+        parse_gateway_spec(header + "endpoint: 'http://127.0.0.1:8080'}\n")
+    with pytest.raises(GatewayConfigError, match="listen"):
+        parse_gateway_spec(header + "endpoint: 'udp://127.0.0.1:4242'}\n")
+    # A YAML error is one line, as in the c2 file (the same reader).
+    with pytest.raises(GatewayConfigError) as error:
+        parse_gateway_spec("effectors: {a: [\n")
+    assert "\n" not in str(error.value) and "not YAML" in str(error.value)

@@ -23,6 +23,7 @@ from hotzone.runtime.effectors.cot import CotEffectorGateway, tasking_uid
 from hotzone.runtime.effectors.service import EffectorService, bus_publisher
 from hotzone.types import Alert, DeadLetter, Proposal, TaskOrder
 from hotzone.types.signing import order_fault
+from tests.ingest.test_sapient_tls import Authority
 from tests.runtime.effectors.rig import (
     TARGET,
     TRUSTED,
@@ -187,3 +188,136 @@ def test_abort_withdraws_the_tasking_and_a_silent_unit_times_out() -> None:
             assert len(rig.units["qrf-2"].seen(event="cot")) == 1
 
     asyncio.run(scenario())
+
+
+def free_tcp_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def test_tasking_over_tcp_reaches_a_pytak_endpoint_and_a_dropped_connection_is_remade(
+    schema: etree.XMLSchema,
+) -> None:
+    """The unit's endpoint is ``tcp://`` (a TAK server's or the device's streaming input):
+    the gateway connects with pytak, the tasking arrives on the stream and the unit's
+    replies come back on it. The unit drops the connection after each tasking: the gateway
+    connects again (counted) and the next order goes over the new connection."""
+
+    async def scenario() -> None:
+        port = free_tcp_port()
+        unit = await Peer.start(
+            "tak_unit.py", "--tcp-port", str(port), "--behaviour", "complete", "--drop-after", "1"
+        )
+        await unit.wait_for(event="ready")
+        link = EffectorLink(
+            interface=Interface.COT, endpoint=f"tcp://127.0.0.1:{port}", callsign="QRF-TCP"
+        )
+        bus = InProcessBus()
+        watch = BusWatch(bus)
+        await watch.start()
+        gateway = CotEffectorGateway({"qrf-tcp": link}, bus_publisher(bus, "PL"))
+        service = EffectorService(bus, "PL", [gateway], OrderGuard(TRUSTED))
+        await service.start()
+        ready = asyncio.Event()
+        runner = asyncio.create_task(service.run(ready))
+        await ready.wait()
+        connected = gateway.units["qrf-tcp"]
+        try:
+            await watch.publish("hz.PL.c2.state", c2_state(abort=False))
+            await unit.wait_for(event="connection")
+            await watch.until(lambda: connected.writer is not None)
+            first, second = proposal("qrf-tcp", 1), proposal("qrf-tcp", 2)
+            o_first, o_second = order(first, 1), order(second, 2)
+            for message in (first, second):
+                await watch.publish("hz.PL.c2.proposal", message)
+            await watch.publish("hz.PL.c2.order", o_first)
+            await watch.until_lifecycle(o_first.order_id, "effect_observed")
+            await unit.wait_for(event="dropped")
+            await unit.wait_for(2, event="connection")
+            await watch.until(lambda: connected.writer is not None)
+            await watch.publish("hz.PL.c2.order", o_second)
+            await watch.until_lifecycle(o_second.order_id, "effect_observed")
+        finally:
+            await service.close()
+            await bus.close()
+            await runner
+            await watch.close()
+            await unit.stop()
+        taskings = unit.seen(event="cot")
+        assert [t["uid"] for t in taskings] == [
+            tasking_uid(o_first.order_id),
+            tasking_uid(o_second.order_id),
+        ]
+        for tasking in taskings:
+            assert schema.validate(etree.fromstring(tasking["xml"].encode())), schema.error_log
+        assert watch.lifecycle(o_second.order_id) == [
+            "ordered",
+            "delivered",
+            "acknowledged",
+            "in_progress",
+            "effect_observed",
+        ]
+        counters = connected.counters
+        print(f"TCP: {counters.connects} connections, {counters.reconnects} reconnections")
+        assert counters.reconnects >= 1 and counters.connects == counters.reconnects + 1
+        assert counters.dropped == 0 and counters.replies == 4
+
+    asyncio.run(scenario())
+
+
+def test_tasking_over_tls_reaches_a_tak_endpoint_that_requires_a_client_certificate(
+    tmp_path: Path,
+) -> None:
+    """``tls://``: pytak's TLS client with hotzone's certificate; the endpoint (a TAK
+    server's TLS input) requires a client certificate of its CA. The tasking arrives and the
+    unit's acknowledgement comes back on the connection."""
+    servers_ca = Authority("tak-ca", tmp_path)
+    clients_ca = Authority("tak-clients-ca", tmp_path)
+    server_cert, server_key = servers_ca.issue("tak-server", server=True)
+    client_cert, client_key = clients_ca.issue("hotzone-gateway")
+
+    async def scenario() -> tuple[Peer, list[str]]:
+        port = free_tcp_port()
+        unit = await Peer.start(
+            "tak_unit.py", "--tcp-port", str(port), "--behaviour", "ack",
+            "--tls-cert", str(server_cert), "--tls-key", str(server_key),
+            "--tls-client-ca", str(clients_ca.path),
+        )  # fmt: skip
+        await unit.wait_for(event="ready")
+        link = EffectorLink(
+            interface=Interface.COT,
+            endpoint=f"tls://127.0.0.1:{port}",
+            callsign="QRF-TLS",
+            tls_cert=str(client_cert),
+            tls_key=str(client_key),
+            tls_ca=str(servers_ca.path),
+        )
+        bus = InProcessBus()
+        watch = BusWatch(bus)
+        await watch.start()
+        gateway = CotEffectorGateway({"qrf-tls": link}, bus_publisher(bus, "PL"))
+        service = EffectorService(bus, "PL", [gateway], OrderGuard(TRUSTED))
+        await service.start()
+        ready = asyncio.Event()
+        runner = asyncio.create_task(service.run(ready))
+        await ready.wait()
+        try:
+            await watch.publish("hz.PL.c2.state", c2_state(abort=False))
+            await unit.wait_for(event="connection")
+            await watch.until(lambda: gateway.units["qrf-tls"].writer is not None)
+            approved = proposal("qrf-tls", 1)
+            sent = order(approved, 1)
+            await watch.publish("hz.PL.c2.proposal", approved)
+            await watch.publish("hz.PL.c2.order", sent)
+            await watch.until_lifecycle(sent.order_id, "in_progress")
+            return unit, watch.lifecycle(sent.order_id)
+        finally:
+            await service.close()
+            await bus.close()
+            await runner
+            await watch.close()
+            await unit.stop()
+
+    unit, steps = asyncio.run(scenario())
+    assert steps == ["ordered", "delivered", "acknowledged", "in_progress"]
+    assert [c["uid"] for c in unit.seen(event="cot")] == [tasking_uid("order-00001")]

@@ -17,6 +17,7 @@ import re
 import shlex
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +32,9 @@ from hotzone.runtime.federation_servers import free_port
 from hotzone.runtime.routing import subject_for
 from hotzone.types import Alert, AnyMessage, DeadLetter, Event
 from tests.federation.servers import running_standalone
-from tests.ingest.test_sapient_tls import Authority, _client_context, _register
+from tests.ingest.test_sapient import registration
+from tests.ingest.test_sapient_server import SensorClient
+from tests.ingest.test_sapient_tls import Authority, _client_context
 from tests.runtime.effectors.rig import (
     C2_NODE,
     HANG_GUARD_S,
@@ -48,7 +51,34 @@ RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:])
 DOC_NATS = "nats://127.0.0.1:4222"
 DOC_SAPIENT = "127.0.0.1:5020"
 DOC_NODE = "5c6f0a52-3d2e-4b8e-9a41-0f1d2c3b4a51"
+DOC_MAVLINK = "127.0.0.1:14551"
+DOC_TAK = "tcp://127.0.0.1:8087"
 EFFECTOR = "shorad-suwalki"
+VEHICLE = "icpt-suwalki"
+TAK_UNIT = "qrf-sejny"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def local_gateway_file(
+    text: str,
+    *,
+    sapient_port: int,
+    node_id: str = DOC_NODE,
+    mavlink_port: int = 0,
+    tak_port: int = 0,
+) -> str:
+    """The documented gateway file with this run's free ports (and node id)."""
+    return (
+        text.replace(DOC_SAPIENT, f"127.0.0.1:{sapient_port}")
+        .replace(DOC_NODE, node_id)
+        .replace(DOC_MAVLINK, f"127.0.0.1:{mavlink_port or free_udp_port()}")
+        .replace(DOC_TAK, f"tcp://127.0.0.1:{tak_port or free_port()}")
+    )  # fmt: skip
 
 
 def documented() -> tuple[str, str]:
@@ -94,6 +124,13 @@ class CommandProcess:
 
         return await asyncio.wait_for(read(), HANG_GUARD_S)
 
+    async def kill(self) -> None:
+        """SIGKILL: no chance to close anything or acknowledge what it was handling."""
+        self.process.kill()
+        assert self.process.stdout is not None
+        self.lines += (await self.process.stdout.read()).decode().splitlines()
+        await asyncio.wait_for(self.process.wait(), HANG_GUARD_S)
+
     async def stop(self) -> int:
         """SIGTERM, then the rest of what it prints; its exit status."""
         if self.process.returncode is None:
@@ -127,7 +164,7 @@ def test_documented_effectors_run_tasks_a_real_node_with_signed_orders_only(
     sapient_port = free_port()
     node_id = new_node_id()
     (tmp_path / "pl-gateways.yaml").write_text(
-        gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{sapient_port}").replace(DOC_NODE, node_id)
+        local_gateway_file(gateway_text, sapient_port=sapient_port, node_id=node_id)
     )
     home = tmp_path / "home"
     trust_node(C2_NODE.public_raw, "PL", home)
@@ -214,7 +251,7 @@ def test_bad_input_to_effectors_run_is_one_line_and_exit_2(
     good = tmp_path / "good.yaml"
     busy = socket.create_server(("127.0.0.1", 0))  # the SAPIENT port someone else holds
     port = busy.getsockname()[1]
-    good.write_text(gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{port}"))
+    good.write_text(local_gateway_file(gateway_text, sapient_port=port))
     malformed = tmp_path / "malformed.yaml"
     malformed.write_text(gateway_text.replace("node_type: kinetic", "node_type: catapult"))
     stranger = tmp_path / "stranger.yaml"
@@ -238,45 +275,163 @@ def test_bad_input_to_effectors_run_is_one_line_and_exit_2(
     assert "cannot listen" in error and str(port) in error
 
 
-def test_effectors_run_with_client_ca_refuses_a_node_without_a_certificate(
+async def _register_as(port: int, context: ssl.SSLContext, node_id: str) -> bool:
+    """Whether a node connecting with ``context`` gets its registration as ``node_id``
+    accepted."""
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=context, server_hostname="localhost"
+        )
+    except (ssl.SSLError, ConnectionError):
+        return False
+    client = SensorClient(reader, writer)
+    try:
+        await client.send(registration(node_id))
+        answer = await client.receive()
+        return answer.WhichOneof("content") == "registration_ack" and bool(
+            answer.registration_ack.acceptance
+        )
+    except (ssl.SSLError, ConnectionError, asyncio.IncompleteReadError):
+        return False  # TLS 1.3: the server's refusal arrives after the client's handshake
+    finally:
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+
+
+def test_effectors_run_with_client_ca_binds_each_certificate_to_its_node_id(
     tmp_path: Path,
 ) -> None:
     """The documented mutual-TLS options added to the documented command: a node with a
-    certificate of the clients' CA registers, one without any is refused and counted."""
+    certificate of the clients' CA naming its node id registers; the same valid
+    certificate registering another node id is refused (counted), and a node without any
+    certificate is refused at the handshake (counted)."""
     gateway_text, command = documented()
     section = DOC.read_text().split("### Running the gateways", 1)[1]
     tls_options = re.search(r"`(--sapient-tls-cert [^`]*)`", section)
     assert tls_options is not None
     sapient_port = free_port()
     (tmp_path / "pl-gateways.yaml").write_text(
-        gateway_text.replace(DOC_SAPIENT, f"127.0.0.1:{sapient_port}")
+        local_gateway_file(gateway_text, sapient_port=sapient_port)
     )
     servers_ca = Authority("servers-ca", tmp_path)
     clients_ca = Authority("effectors-ca", tmp_path)  # effectors-ca.pem, as documented
     certificate, key = servers_ca.issue("node", server=True)
     certificate.rename(tmp_path / "node.pem")
     assert key == tmp_path / "node.key"
-    node_identity = clients_ca.issue("effector-node")
+    node_id, other_node = new_node_id(), new_node_id()
+    node_identity = clients_ca.issue(node_id)  # its certificate names its node id (CN)
     home = tmp_path / "home"
     trust_node(C2_NODE.public_raw, "PL", home)
 
-    async def scenario(url: str) -> tuple[bool, bool, list[str], int]:
+    async def scenario(url: str) -> tuple[bool, bool, bool, list[str], int]:
         line = f"{command.replace(DOC_NATS, url)} {tls_options.group(1)}"
         process = await CommandProcess.start(line, tmp_path, home)
         try:
             await process.until("ready: ")
-            certified = await _register(sapient_port, _client_context(servers_ca, node_identity))
-            anonymous = await _register(sapient_port, _client_context(servers_ca, None))
+            context = _client_context(servers_ca, node_identity)
+            certified = await _register_as(sapient_port, context, node_id)
+            impostor = await _register_as(sapient_port, context, other_node)
+            anonymous = await _register_as(sapient_port, _client_context(servers_ca, None), node_id)
         finally:
             status = await process.stop()
-        return certified, anonymous, process.lines, status
+        return certified, impostor, anonymous, process.lines, status
 
     with running_standalone(tmp_path) as server:
-        certified, anonymous, lines, status = asyncio.run(scenario(server.plan.url))
+        certified, impostor, anonymous, lines, status = asyncio.run(scenario(server.plan.url))
     printed = "\n".join(lines)
     assert status == 0, printed
     assert any("(mutual TLS)" in line for line in lines), printed
-    assert certified and not anonymous
+    assert certified and not impostor and not anonymous
     summary = [line for line in lines if line.startswith("stopped: ")]
     assert summary and "1 registrations" in summary[0], printed
-    assert summary[0].endswith("1 refused by TLS"), printed
+    refused = "1 refused by TLS, 1 refused for a certificate of another node"
+    assert refused in summary[0], printed
+
+
+def test_effectors_run_carries_orders_through_mavlink_and_cot_and_resumes_after_sigkill(
+    tmp_path: Path,
+) -> None:
+    """The documented command and gateway file, end to end through the MAVLink vehicle
+    (pymavlink, own process) and the TAK unit on TCP (pytak, own process). The process is
+    SIGKILLed between two orders; the next order is published while it is down; the same
+    command started again reads it from its durable consumer: delivered once, and nothing
+    of before the kill is sent again."""
+    gateway_text, command = documented()
+    mavlink_port, tak_port = free_udp_port(), free_port()
+    (tmp_path / "pl-gateways.yaml").write_text(
+        local_gateway_file(
+            gateway_text, sapient_port=free_port(), mavlink_port=mavlink_port, tak_port=tak_port
+        )
+    )
+    home = tmp_path / "home"
+    trust_node(C2_NODE.public_raw, "PL", home)
+
+    async def scenario(url: str) -> tuple[list[str], Peer, Peer, BusWatch]:
+        line = command.replace(DOC_NATS, url)
+        async with nation_bus(url) as bus:
+            await publish(bus, c2_state(abort=False))
+            unit = await Peer.start("tak_unit.py", "--tcp-port", str(tak_port))
+            vehicle = await Peer.start(
+                "mavlink_vehicle.py", "--port", str(mavlink_port), "--system-id", "11",
+                "--lat", "54.12", "--lon", "23.045",
+            )  # fmt: skip
+            watch = BusWatch(bus)  # type: ignore[arg-type]
+            await watch.start()
+            first = await CommandProcess.start(line, tmp_path, home)
+            second: CommandProcess | None = None
+            try:
+                await unit.wait_for(event="ready")
+                await first.until("ready: ")
+                await unit.wait_for(event="connection")
+                await vehicle.wait_for(event="gcs_heartbeat")  # the gateway has its link
+                flight, tasking, later = (
+                    proposal(VEHICLE, 1),
+                    proposal(TAK_UNIT, 2),
+                    proposal(TAK_UNIT, 3),
+                )
+                await publish(bus, flight, tasking, later)
+                o_flight, o_tasking, o_later = order(flight, 1), order(tasking, 2), order(later, 3)
+                await publish(bus, o_flight, o_tasking)
+                await watch.until_lifecycle(o_flight.order_id, "effect_observed")
+                await watch.until_lifecycle(o_tasking.order_id, "in_progress")
+                await first.kill()
+                await publish(bus, o_later)  # while no gateway runs
+                second = await CommandProcess.start(line, tmp_path, home)
+                await second.until("ready: ")
+                await watch.until_lifecycle(o_later.order_id, "in_progress")
+            finally:
+                status = await second.stop() if second is not None else -1
+                if first.process.returncode is None:
+                    await first.kill()
+                await unit.stop()
+                await vehicle.stop()
+                await watch.close()
+            assert status == 0, "\n".join(second.lines if second else [])
+            return first.lines + second.lines, unit, vehicle, watch  # type: ignore[union-attr]
+
+    with running_standalone(tmp_path) as server:
+        lines, unit, vehicle, watch = asyncio.run(scenario(server.plan.url))
+    printed = "\n".join(lines)
+    # Each tasking reached the TAK unit exactly once, across the kill and the restart.
+    assert [c["uid"] for c in unit.seen(event="cot")] == [
+        "hotzone.order.order-00002",
+        "hotzone.order.order-00003",
+    ], printed
+    assert len(unit.seen(event="connection")) == 2  # one per run of the command
+    # The vehicle was armed, launched and sent to the target once.
+    executed = [c["command"] for c in vehicle.seen(event="command") if c["executed"]]
+    assert executed.count("COMPONENT_ARM_DISARM") == 1, executed
+    assert executed.count("NAV_TAKEOFF") == 1, executed
+    for order_id in ("order-00001", "order-00002", "order-00003"):
+        steps = watch.lifecycle(order_id)
+        assert steps.count("ordered") == 1 and steps.count("delivered") == 1, (order_id, steps)
+    signed = [
+        m
+        for m in watch.of_type(Event)
+        if m.attributes.get("lifecycle") and "signature" in m.attributes
+    ]
+    assert signed and all(m.attributes.get("signer_key_id") for m in signed)
+    assert not watch.of_type(DeadLetter), [d.reason for d in watch.of_type(DeadLetter)]
+    assert lines[-1].startswith("stopped: 1 orders delivered, 0 refused"), printed
+    assert "CoT: 0 reconnections, 0 replies dropped" in lines[-1], printed

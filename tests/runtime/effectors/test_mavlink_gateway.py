@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from hotzone.bus import InProcessBus
 from hotzone.runtime.effectors.base import OrderGuard
@@ -28,9 +30,15 @@ class Rig:
     gateway: MavlinkEffectorGateway
 
     async def vehicle(
-        self, effector_id: str, lat: float, speed: float, behaviour: str = "normal"
+        self,
+        effector_id: str,
+        lat: float,
+        speed: float,
+        behaviour: str = "normal",
+        signing_key: str = "",
     ) -> Peer:
         vehicle = self.gateway.vehicles[effector_id]
+        signing = ("--signing-key", signing_key) if signing_key else ()
         return await Peer.start(
             VEHICLE_SCRIPT,
             "--port",
@@ -45,6 +53,7 @@ class Rig:
             str(speed),
             "--behaviour",
             behaviour,
+            *signing,
         )
 
     async def connected(self, *effector_ids: str) -> None:
@@ -79,6 +88,7 @@ async def mavlink_rig(
     ack_timeout_s: float = 5.0,
     retries: int = 3,
     heartbeat_timeout_s: float = 5.0,
+    signing_key_file: str = "",
 ) -> AsyncIterator[Rig]:
     bus = InProcessBus()
     watch = BusWatch(bus)
@@ -89,6 +99,7 @@ async def mavlink_rig(
             listen="127.0.0.1:0",
             system_id=system_id,
             arrival_radius_m=100.0,
+            signing_key_file=signing_key_file,
         )
         for effector_id, system_id in system_ids.items()
     }
@@ -278,5 +289,58 @@ def test_lost_commands_are_sent_again_and_a_vanished_vehicle_fails_its_order() -
             finally:
                 for peer in (lossy, vanishing):
                     await peer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_mavlink_2_signing_refuses_unsigned_and_wrongly_signed_vehicles(tmp_path: Path) -> None:
+    """With the link's signing key, hotzone signs what it sends and takes only what a
+    vehicle signed with that key: the signed vehicle flies the order; one that does not sign
+    and one signing with another key are never connected (their messages refused, counted),
+    and an order for either fails as not connected."""
+    secret = os.urandom(32).hex()
+    key_file = tmp_path / "icpt.key"
+    key_file.write_text(secret + "\n")
+
+    async def scenario() -> None:
+        system_ids = {"icpt-signed": 11, "icpt-unsigned": 12, "icpt-forger": 13}
+        async with mavlink_rig(system_ids, signing_key_file=str(key_file)) as rig:
+            signed = await rig.vehicle(
+                "icpt-signed", TARGET.lat_deg - 0.004, speed=250.0, signing_key=secret
+            )
+            unsigned = await rig.vehicle("icpt-unsigned", TARGET.lat_deg - 0.01, speed=50.0)
+            forger = await rig.vehicle(
+                "icpt-forger", TARGET.lat_deg - 0.01, speed=50.0, signing_key=os.urandom(32).hex()
+            )
+            try:
+                await rig.connected("icpt-signed")
+                await signed.wait_for(event="gcs_heartbeat")  # it accepts hotzone's signature
+                vehicles = rig.gateway.vehicles
+                await rig.watch.until(
+                    lambda: (
+                        vehicles["icpt-unsigned"].codec.signing.reject_count > 0
+                        and vehicles["icpt-forger"].codec.signing.badsig_count > 0
+                    )
+                )
+                await rig.watch.publish("hz.PL.c2.state", c2_state(abort=False))
+                p_signed, p_unsigned = proposal("icpt-signed", 1), proposal("icpt-unsigned", 2)
+                o_signed, o_unsigned = order(p_signed, 1), order(p_unsigned, 2)
+                await rig.send(p_signed, p_unsigned, o_signed, o_unsigned)
+                await rig.watch.until_lifecycle(o_signed.order_id, "effect_observed")
+                await rig.watch.until_lifecycle(o_unsigned.order_id, "failed")
+            finally:
+                for peer in (signed, unsigned, forger):
+                    await peer.stop()
+            assert not vehicles["icpt-unsigned"].connected
+            assert not vehicles["icpt-forger"].connected
+            assert _executed(signed, "COMPONENT_ARM_DISARM") == 1
+            # Nothing reached the others: hotzone never learnt where they are.
+            assert unsigned.seen(event="command") == [] and forger.seen(event="command") == []
+            print(
+                "refused: unsigned",
+                vehicles["icpt-unsigned"].codec.signing.reject_count,
+                "badly signed",
+                vehicles["icpt-forger"].codec.signing.badsig_count,
+            )
 
     asyncio.run(scenario())

@@ -25,12 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
+
+from hotzone.c2.trust import NodeKey
 from hotzone.geo import geodesic_distance_m
 from hotzone.types import (
     Alert,
@@ -46,7 +51,13 @@ from hotzone.types import (
     TrackStatus,
     to_json,
 )
-from hotzone.types.signing import order_fault, proposal_content_hash
+from hotzone.types.signing import (
+    SIGNATURE_ATTRIBUTE,
+    SIGNER_ATTRIBUTE,
+    lifecycle_signing_bytes,
+    order_fault,
+    proposal_content_hash,
+)
 
 Publish = Callable[[AnyMessage], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -54,6 +65,18 @@ Clock = Callable[[], datetime]
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def signed_lifecycle(event: Event, key: NodeKey) -> Event:
+    """``event`` signed by the gateway's key (``signer_key_id``, ``signature``
+    attributes; `hotzone.types.signing.lifecycle_fault` is c2's check)."""
+    attributes = {**event.attributes, SIGNER_ATTRIBUTE: key.key_id}
+    attributes.pop(SIGNATURE_ATTRIBUTE, None)
+    unsigned = msgspec.structs.replace(event, attributes=attributes)
+    signature = key.sign(lifecycle_signing_bytes(unsigned))
+    return msgspec.structs.replace(
+        unsigned, attributes={**attributes, SIGNATURE_ATTRIBUTE: signature}
+    )
 
 
 class Lifecycle(enum.StrEnum):
@@ -194,6 +217,32 @@ def readiness(connected: bool, active: int, limit: int) -> str:
     return "busy" if limit > 0 and active >= limit else "ready"
 
 
+@dataclass(frozen=True)
+class GatewayOptions:
+    """What every interface's gateway is given besides its effectors' links.
+
+    ``ack_timeout_s``: how long an acknowledgement may take (a SAPIENT TaskAck, a MAVLink
+    COMMAND_ACK, a CoT ``y-a``); ``clock``: the gateway's time (a simulation's in an
+    exercise); ``releasability``: the label of what it publishes about its effectors;
+    ``command_retries`` and ``heartbeat_timeout_s``: MAVLink's retransmissions and link
+    supervision; ``signer``: the key lifecycle steps are signed with (`EffectorService`
+    gives its gateways the nation's gateway key when this is None).
+    """
+
+    ack_timeout_s: float = 10.0
+    clock: Clock = wall_clock
+    releasability: str = "NATO"
+    command_retries: int = 3
+    heartbeat_timeout_s: float = 3.0
+    signer: NodeKey | None = None
+
+
+def gateway_options(options: GatewayOptions | None, overrides: Mapping[str, Any]) -> GatewayOptions:
+    """``options`` (default `GatewayOptions`) with the fields named in ``overrides`` set;
+    an unknown name is a `TypeError`, as for any keyword argument."""
+    return dataclasses.replace(options or GatewayOptions(), **overrides)
+
+
 class EffectorGateway(ABC):
     """The base of one interface's gateway (SAPIENT, MAVLink, ...).
 
@@ -208,16 +257,20 @@ class EffectorGateway(ABC):
         self,
         effector_ids: Iterable[str],
         publish: Publish,
-        *,
-        ack_timeout_s: float = 10.0,
-        clock: Clock = wall_clock,
-        releasability: str = "NATO",
+        options: GatewayOptions | None = None,
+        **overrides: Any,
     ) -> None:
+        """``overrides``: fields of `GatewayOptions` given one by one (``ack_timeout_s=2``)
+        instead of, or on top of, ``options``."""
+        self.options = gateway_options(options, overrides)
         self.effector_ids = frozenset(effector_ids)
         self.publish = publish
-        self.ack_timeout_s = ack_timeout_s
-        self.clock = clock
-        self.releasability = releasability
+        self.ack_timeout_s = self.options.ack_timeout_s
+        self.clock = self.options.clock
+        self.releasability = self.options.releasability
+        #: Signs each lifecycle step (c2 believes only steps a trusted gateway key
+        #: signed); `EffectorService` gives its gateways the nation's gateway key.
+        self.signer: NodeKey | None = self.options.signer
         self.engagements: dict[str, Engagement] = {}
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -333,6 +386,8 @@ class EffectorGateway(ABC):
             },
             releasability=order.releasability,
         )
+        if self.signer is not None:
+            event = signed_lifecycle(event, self.signer)
         await self.publish(event)
         if state in FINAL:
             self.cancel_timers(engagement)

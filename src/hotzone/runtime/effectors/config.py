@@ -24,11 +24,8 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-import yaml
 
-from hotzone.c2.config import C2Spec
-
-Positive = Annotated[float, msgspec.Meta(gt=0.0)]
+from hotzone.c2.config import C2Spec, Positive, convert_yaml, read_data_file
 
 
 class GatewayConfigError(ValueError):
@@ -61,10 +58,15 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     pointing or moving command; ``region_radius_m`` sizes the area-of-interest region a
     jammer is given around the aim point.
     MAVLink: ``listen`` (HOST:PORT of the UDP port hotzone listens on; the vehicle sends
-    its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight.
+    its heartbeats there), ``system_id`` of the vehicle, heights and radii of the flight;
+    ``signing_key_file``: a file holding the link's MAVLink 2 signing secret (32 bytes as
+    64 hex digits): every message is signed and an unsigned or badly signed one refused.
     Cursor on Target: ``endpoint`` (``udp://HOST:PORT``, the unit's CoT input, e.g. ATAK's
-    4242), ``listen`` (where hotzone takes the unit's ``y-a``/``y-c`` replies) and the
-    unit's ``callsign``.
+    4242; ``tcp://HOST:PORT`` or ``tls://HOST:PORT``, a TAK server's or the device's
+    streaming input, e.g. 8087 / 8089), ``listen`` (UDP only: where hotzone takes the
+    unit's ``y-a``/``y-c`` replies; over TCP they come back on the connection), the unit's
+    ``callsign`` and, for ``tls://``, hotzone's client certificate, key and the server's
+    CA (``tls_cert``, ``tls_key``, ``tls_ca``).
     """
 
     interface: Interface
@@ -81,9 +83,13 @@ class EffectorLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     cruise_speed_mps: Positive = 40.0
     arrival_radius_m: Positive = 150.0
     position_sigma_m: Positive = 5.0
+    signing_key_file: str = ""
     # Cursor on Target
     endpoint: str = ""
     callsign: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
 
 
 class SapientListen(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -117,6 +123,10 @@ class GatewaySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
             )
 
 
+#: The Cursor on Target transports (pytak's): a datagram to the unit's input, or a stream.
+COT_SCHEMES = ("udp", "tcp", "tls")
+
+
 def shipped_gateway_path(scenario_name: str) -> Path:
     return Path(__file__).resolve().parent / "data" / f"{scenario_name}.yaml"
 
@@ -128,14 +138,7 @@ def _host_port(text: str, where: str) -> None:
 
 
 def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise GatewayConfigError(f"{source}: not YAML: {error}") from None
-    try:
-        spec = msgspec.convert(raw, GatewaySpec)
-    except msgspec.ValidationError as error:
-        raise GatewayConfigError(f"{source}: {error}") from None
+    spec = convert_yaml(text, source, GatewaySpec, GatewayConfigError)
     node_ids: dict[str, str] = {}
     listens: dict[str, str] = {}
     _host_port(spec.sapient.listen, f"{source}: sapient.listen")
@@ -158,11 +161,16 @@ def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec
         else:
             if link.interface is Interface.COT:
                 scheme, _, address = link.endpoint.partition("://")
-                if scheme != "udp":
+                if scheme not in COT_SCHEMES:
                     raise GatewayConfigError(
-                        f"{where}.endpoint: expected udp://HOST:PORT, got {link.endpoint!r}"
+                        f"{where}.endpoint: expected udp://, tcp:// or tls://HOST:PORT, "
+                        f"got {link.endpoint!r}"
                     )
                 _host_port(address, f"{where}.endpoint")
+                if scheme == "tls" and not link.tls_cert:
+                    raise GatewayConfigError(f"{where}.tls_cert: required for a tls:// endpoint")
+                if scheme != "udp" and not link.listen:
+                    continue  # replies come back on the connection
             _host_port(link.listen, f"{where}.listen")
             if link.listen in listens:
                 raise GatewayConfigError(f"{where}.listen: already used by {listens[link.listen]}")
@@ -172,11 +180,21 @@ def parse_gateway_spec(text: str, source: str = "<gateway spec>") -> GatewaySpec
 
 def load_gateway_spec(path_or_scenario: Path | str) -> GatewaySpec:
     """Load a gateway file by path, or the one shipped with a scenario by its name."""
-    path = Path(path_or_scenario)
-    if not path.suffix:
-        path = shipped_gateway_path(str(path_or_scenario))
+    return parse_gateway_spec(
+        *read_data_file(path_or_scenario, shipped_gateway_path, GatewayConfigError)
+    )
+
+
+def read_signing_key(path: str) -> bytes:
+    """A MAVLink 2 signing secret from its file: 32 bytes written as 64 hex digits."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8").strip()
     except OSError as error:
         raise GatewayConfigError(f"{path}: {error.strerror}") from None
-    return parse_gateway_spec(text, str(path))
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) != 32:
+        raise GatewayConfigError(f"{path}: a MAVLink signing key is 64 hex digits (32 bytes)")
+    return secret

@@ -27,6 +27,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hotzone.geo import geodesic_distance_m
 from hotzone.ingest.sapient import mapping
@@ -41,13 +42,12 @@ from hotzone.ingest.sapient.proto.sapient_msg.bsi_flex_335_v2_0 import (
     task_pb2,
 )
 from hotzone.runtime.effectors.base import (
-    Clock,
     EffectorGateway,
     Engagement,
+    GatewayOptions,
     Lifecycle,
     Publish,
     readiness,
-    wall_clock,
 )
 from hotzone.runtime.effectors.config import EffectorLink, SapientNodeType
 from hotzone.runtime.sapient_server import SapientServer, SapientServerError
@@ -171,14 +171,10 @@ class SapientEffectorGateway(EffectorGateway):
         server: SapientServer,
         links: Mapping[str, EffectorLink],
         publish: Publish,
-        *,
-        ack_timeout_s: float = 10.0,
-        clock: Clock = wall_clock,
-        releasability: str = "NATO",
+        options: GatewayOptions | None = None,
+        **overrides: Any,
     ) -> None:
-        super().__init__(
-            links, publish, ack_timeout_s=ack_timeout_s, clock=clock, releasability=releasability
-        )
+        super().__init__(links, publish, options, **overrides)
         self.server = server
         server.listener = self
         self.nodes = {

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hotzone.bus import Bus
+from hotzone.bus import Bus, Subscription
+from hotzone.c2.trust import NodeKey, gateway_key_for
 from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.effectors.base import (
     Clock,
@@ -65,8 +66,18 @@ class EffectorService:
         status_poll_s: float = 1.0,
         status_refresh_s: float = 30.0,
         releasability: str = "NATO",
+        signer: NodeKey | None = None,
     ) -> None:
+        """``signer``: the key the gateways sign lifecycle steps with (default: the
+        nation's gateway key in ``$HOTZONE_HOME``, taken at `start`)."""
         self.bus = bus
+        self.signer = signer
+        #: Orders taken again after a restart that an earlier run had already acted on
+        #: (its ``ordered`` step is on the nation's log): not sent again.
+        self.resumed_orders: list[str] = []
+        #: Order ids whose ``ordered`` step an earlier run signed (`deployment` reads them
+        #: from the nation's log at start).
+        self.acted_before: set[str] = set()
         self.status_poll_s = status_poll_s
         self.status_refresh_s = status_refresh_s
         self.releasability = releasability
@@ -93,16 +104,24 @@ class EffectorService:
         await self.bus.publish(subject_for(message, self.nation), to_json(message))
 
     async def start(self) -> None:
+        if self.signer is None:
+            self.signer = gateway_key_for(self.nation)
         for gateway in self.gateways:
+            if gateway.signer is None:
+                gateway.signer = self.signer
             await gateway.start()
 
     async def close(self) -> None:
         for gateway in self.gateways:
             await gateway.close()
 
-    async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Serve until the bus closes (or the task is cancelled)."""
-        subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 8192)
+    async def run(
+        self, ready: asyncio.Event | None = None, subscription: Subscription | None = None
+    ) -> None:
+        """Serve until the bus closes (or the task is cancelled); ``subscription``: what
+        to read (a durable consumer, `deployment`), else the nation's subjects from now."""
+        if subscription is None:
+            subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 8192)
         reporter = asyncio.create_task(self._report_status())
         if ready is not None:
             ready.set()
@@ -153,6 +172,14 @@ class EffectorService:
                 published.append(event)
         return published
 
+    def recall(self, message: AnyMessage) -> None:
+        """A message handled before a restart (a durable consumer's history): what the
+        guard keeps is kept again, an order is never acted on again (nothing is sent)."""
+        if isinstance(message, Proposal | Track | C2State):
+            self.guard.take(message)
+        elif isinstance(message, TaskOrder):
+            self.guard.accepted.add(message.order_id)
+
     async def take(self, message: AnyMessage) -> None:
         """One message from the bus."""
         if isinstance(message, Proposal | Track):
@@ -193,6 +220,13 @@ class EffectorService:
         gateway = self._by_effector.get(order.effector_id)
         if gateway is None:
             return  # not an effector these gateways reach
+        if order.order_id in self.acted_before:
+            # Redelivered after a restart, but an earlier run of these gateways already
+            # published its ``ordered`` step: at most once, never a second engagement.
+            self.acted_before.discard(order.order_id)
+            self.guard.accepted.add(order.order_id)
+            self.resumed_orders.append(order.order_id)
+            return
         now = self.clock()
         proposal, reason = self.guard.check(order, now)
         if proposal is None:
@@ -228,11 +262,14 @@ class RunningService:
         await self.service.close()
 
 
-async def start_effector_service(service: EffectorService) -> RunningService:
-    """Start the service's gateways and its reading of the bus; return once it reads (an
-    order published after this is seen). What the exercise and a deployment both run."""
+async def start_effector_service(
+    service: EffectorService, subscription: Subscription | None = None
+) -> RunningService:
+    """Start the service's gateways and its reading of the bus (``subscription``, default
+    the nation's subjects from now); return once it reads (an order published after this is
+    seen). What the exercise and a deployment both run."""
     await service.start()
     ready = asyncio.Event()
-    runner = asyncio.create_task(service.run(ready))
+    runner = asyncio.create_task(service.run(ready, subscription))
     await ready.wait()
     return RunningService(service, runner)

@@ -15,6 +15,9 @@ RETURN_TO_LAUNCH. ``--behaviour``:
 - ``drop-first``: the first copy of every command is lost (the GCS must send it again);
 - ``vanish``: goes silent (no heartbeat, nothing) once it accepted the reposition.
 
+With ``--signing-key`` it signs every message (MAVLink 2 signing, ``setup_signing``) and
+refuses unsigned ones.
+
 Every command received is printed as one JSON line (``executed`` false for a repeat).
 """
 
@@ -46,6 +49,9 @@ class Vehicle:
             source_component=1,
             dialect="common",
         )
+        if args.signing_key:
+            # MAVLink 2 signing: sign what it sends, refuse what is not signed with the key.
+            self.link.setup_signing(bytes.fromhex(args.signing_key), sign_outgoing=True)
         self.home = (args.lat, args.lon)
         self.lat, self.lon = args.lat, args.lon
         self.alt = args.alt
@@ -175,6 +181,7 @@ def main() -> None:
     parser.add_argument("--lon", type=float, required=True)
     parser.add_argument("--alt", type=float, default=200.0)
     parser.add_argument("--speed", type=float, default=70.0)
+    parser.add_argument("--signing-key", default="", help="MAVLink 2 signing secret, 64 hex")
     parser.add_argument(
         "--behaviour",
         default="normal",
