@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal, TypedDict, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 import nats
 import nats.aio.subscription
@@ -67,6 +67,13 @@ _log = logging.getLogger(__name__)
 
 _ACCEPTED_SUBJECTS = 65_536
 """How many checked subjects a bus remembers (it forgets them all when full)."""
+
+
+def _retrieve_outcome(task: asyncio.Future[Any]) -> None:
+    """Take a cancelled poll's outcome, so that a connection closed under it is not
+    reported as an exception nobody retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class NatsConnectError(ConnectionError):
@@ -393,11 +400,20 @@ class NatsSubscription:
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({fetch, closed}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # The reader itself is cancelled (a service stopping): its poll must not outlive
+            # it, or asyncio.run's shutdown finds it pending and the closed connection's
+            # error is printed after the command's last line.
+            fetch.cancel()
+            fetch.add_done_callback(_retrieve_outcome)
+            raise
         finally:
             closed.cancel()
         if not fetch.done():
             fetch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *_TRANSIENT_ERRORS):
+            with contextlib.suppress(
+                asyncio.CancelledError, nats.errors.ConnectionClosedError, *_TRANSIENT_ERRORS
+            ):
                 await fetch
             return
         try:
