@@ -77,7 +77,8 @@ class TrackBatch:
     """Every live track of a tracker, as arrays; what ``step`` returns.
 
     Identity columns are object arrays of ``str | None`` filled by cooperative reports.
-    ``sensor_mask`` has bit k set when sensor k of the tracker's registry updated the track.
+    The sensors that updated a track are the finite entries of its row of ``sensor_seen``
+    (one column per sensor of the tracker's registry, as many as there are: `seen_by`).
     Timing columns (``sensor_seen``, ``revisit_s``, ``overdue``) are what track management
     in time works on (see `hotzone.fusion.revisit`).
     """
@@ -91,7 +92,6 @@ class TrackBatch:
     misses: IntArray  # consecutive steps without an update
     first_time: FloatArray
     last_update_time: FloatArray
-    sensor_mask: NDArray[np.uint64]
     quality: FloatArray  # in [0, 1]
     icao24: ObjectArray
     callsign: ObjectArray
@@ -137,6 +137,18 @@ class TrackBatch:
     def covariance(self) -> FloatArray:
         return self.estimates.covariance
 
+    def seen_by(self) -> BoolArray:
+        """(N, S): whether sensor column s has updated track n (a set of sensors per
+        track, of any size)."""
+        return np.isfinite(self.sensor_seen)
+
+    def seen_by_any(self, columns: list[int]) -> BoolArray:
+        """(N,): whether any of the sensor ``columns`` has updated each track."""
+        present = [column for column in columns if column < self.sensor_seen.shape[1]]
+        if not present:
+            return np.zeros(self.size, dtype=np.bool_)
+        return np.asarray(np.isfinite(self.sensor_seen[:, present]).any(axis=1), dtype=np.bool_)
+
     @staticmethod
     def empty(state_size: int, modes: int = 0) -> TrackBatch:
         estimates = Estimates(
@@ -162,7 +174,6 @@ class TrackBatch:
             misses=np.zeros(0, dtype=np.int64),
             first_time=np.zeros(0),
             last_update_time=np.zeros(0),
-            sensor_mask=np.zeros(0, dtype=np.uint64),
             quality=np.zeros(0),
             icao24=np.zeros(0, dtype=object),
             callsign=np.zeros(0, dtype=object),

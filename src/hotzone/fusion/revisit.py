@@ -55,9 +55,6 @@ import numpy as np
 from hotzone.fusion.estimates import TrackBatch
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
-SENSOR_COLUMNS = 64
-"""Sensors beyond the 63rd share the last column (as they share the last mask bit)."""
-
 
 @dataclass
 class RevisitModel:
@@ -99,10 +96,6 @@ class RevisitModel:
             )
         if not 0.0 < self.smoothing <= 1.0:
             raise ValueError(f"smoothing must be in (0, 1], got {self.smoothing}")
-
-    @staticmethod
-    def column(sensor_index: int) -> int:
-        return min(sensor_index, SENSOR_COLUMNS - 1)
 
     def sensor_revisit(self, column: int) -> float:
         """The typical interval of one sensor's updates of one track: its declared period,

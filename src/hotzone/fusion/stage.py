@@ -99,23 +99,28 @@ def tracks_to_messages(
         if probabilities is None or not mode_names
         else [dict(zip(mode_names, row, strict=True)) for row in probabilities[rows].tolist()]
     )
-    sensors_of: dict[int, tuple[str, ...]] = {}
+    # A track's sensors: the columns that have updated it, packed 8 to a byte as the key
+    # of one lookup per track (most tracks share a handful of sensor sets).
+    seen_by = np.packbits(tracks.seen_by()[rows], axis=1)
+    sensors_of: dict[bytes, tuple[str, ...]] = {}
     prefix = sector or "trk"
     messages = []
-    for index, (row, number, mask, confirmed, quality) in enumerate(
+    for index, (row, number, packed, confirmed, quality) in enumerate(
         zip(
             rows.tolist(),
             tracks.track_number[rows].tolist(),
-            tracks.sensor_mask[rows].tolist(),
+            seen_by,
             tracks.confirmed[rows].tolist(),
             np.clip(tracks.quality[rows], 0.0, 1.0).tolist(),
             strict=True,
         )
     ):
-        sensors = sensors_of.get(mask)
+        key = packed.tobytes()
+        sensors = sensors_of.get(key)
         if sensors is None:
-            sensors = sensors_of[mask] = tuple(
-                name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
+            columns = np.flatnonzero(np.unpackbits(packed)).tolist()
+            sensors = sensors_of[key] = tuple(
+                sensor_names[column] for column in columns if column < len(sensor_names)
             )
         messages.append(
             Track(
