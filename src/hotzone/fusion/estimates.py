@@ -124,6 +124,13 @@ class TrackBatch:
     the measurement's size (about 1 each for a target, more for clutter in a wide gate)."""
     innovation_count: IntArray
     """(N,): the updates summed in ``innovation_sum``."""
+    looks: FloatArray
+    """(N,): looks at the track's object its non-cooperative sensors made between their
+    updates of it (each interval between two updates by one sensor, in that sensor's
+    revisits, rounded), summed over its life; see `hotzone.fusion.revisit`."""
+    looks_detected: FloatArray
+    """(N,): of ``looks``, those that updated the track: ``looks_detected / looks`` is the
+    track's observed probability of detection."""
 
     @property
     def size(self) -> int:
@@ -188,6 +195,8 @@ class TrackBatch:
             sensed_time=np.zeros(0),
             innovation_sum=np.zeros(0),
             innovation_count=np.zeros(0, dtype=np.int64),
+            looks=np.zeros(0),
+            looks_detected=np.zeros(0),
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:

@@ -1008,5 +1008,7 @@ class MultiTargetTracker:
             sensed_time=np.full(count, -np.inf),
             innovation_sum=np.zeros(count),
             innovation_count=np.zeros(count, dtype=np.int64),
+            looks=np.zeros(count),
+            looks_detected=np.zeros(count),
         )
         return TrackBatch.concatenate([tracks, new])
