@@ -76,9 +76,9 @@ def test_a_single_rotating_radar_confirms_its_targets_within_three_rotations(
 
 @pytest.mark.parametrize("period_s", [4.0, 12.0])
 def test_a_radar_track_ends_soon_after_the_radar_stops_seeing_it(period_s: float) -> None:
-    """2.5 missed rotations end a confirmed radar track, whatever the window; the
-    revisit learnt from a Pd of 0.9 is a little over the rotation, and the window adds up
-    to a second: at most 4."""
+    """Missed rotations end a confirmed radar track, whatever the window: 3.5 of them for a
+    track detected at Pd 0.9 (below 0.968: docs/fusion.md), and the window adds up to a
+    second: at most 4."""
     rng = np.random.default_rng(100 + int(period_s))
     silent_after = np.full(30, np.inf)
     silent_after[:10] = 5 * period_s  # ten targets vanish (landed, masked) after 5 turns

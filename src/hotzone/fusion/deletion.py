@@ -83,9 +83,10 @@ class RevisitDeleter(Deleter):
     ``prior_detection_probability`` added), the least whole m with
     (1 - p)^m <= ``spurious_end_probability``, and the allowance m + 0.5 within
     [``confirmed_revisits``, ``max_confirmed_revisits``]. With the defaults (0.001, 2.5,
-    3.5): p >= 0.968 keeps 2.5 looks, a lower p gets 3.5. The rule for a track several
-    sensors follow keeps ``confirmed_revisits``: those sensors do not all miss an object
-    that is still there.
+    3.5): p >= 0.968 keeps 2.5 looks, a lower p gets 3.5. Only for a track one sensor
+    alone has updated: a track several sensors have updated keeps ``confirmed_revisits``
+    (and the missed-looks rule below), as those sensors do not all miss an object that
+    is still there.
 
     A confirmed track whose position has grown more uncertain than
     ``max_position_sigma_m`` ends too.
@@ -157,8 +158,11 @@ class RevisitDeleter(Deleter):
         position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
         coast = time - tracks.last_update_time
         allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        # A track one sensor alone has updated: its own detection rate says how many looks
+        # in a row that sensor may miss while the object is still there.
+        alone = tracks.seen_by().sum(axis=1) <= 1
         own_allowance = np.where(
-            tracks.confirmed, self.confirmed_allowance(tracks), self.tentative_revisits
+            tracks.confirmed & alone, self.confirmed_allowance(tracks), allowance
         )
         # Every sensor following the track has missed a look, and their missed looks add up
         # to the allowance: the object has gone (several sensors do not all miss it at
