@@ -41,7 +41,7 @@ def _reference(
     kinematic = tracks.covariance[rows][:, : 2 * dims, : 2 * dims]
     messages = []
     for index, row in enumerate(rows):
-        mask = int(tracks.sensor_mask[row])
+        seen_by = np.flatnonzero(np.isfinite(tracks.sensor_seen[row])).tolist()
         probabilities = tracks.estimates.mode_probabilities
         messages.append(
             Track(
@@ -68,7 +68,7 @@ def _reference(
                 covariance=tuple(tuple(float(v) for v in line) for line in kinematic[index]),
                 quality=float(np.clip(tracks.quality[row], 0.0, 1.0)),
                 sensors=tuple(
-                    name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
+                    sensor_names[column] for column in seen_by if column < len(sensor_names)
                 ),
                 icao24=tracks.icao24[row],
                 callsign=tracks.callsign[row],

@@ -4,6 +4,7 @@ that no nation may receive together (bearings, JPDA), and the widening-back wind
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -135,3 +136,61 @@ def test_jpda_keeps_the_heaviest_of_one_scans_measurements_that_share_no_nation(
                 assert table.compatible(met, label), [table.text(i) for i in contributed]
                 met = table.meet(met, label)
     assert set(texts(tracker, tracks)) <= {"NATIONAL PL", "NATIONAL LT"}
+
+
+def test_two_hundred_sensors_each_track_names_exactly_the_sensors_that_saw_it() -> None:
+    """Sensors are a set per track, not bits of one 64-bit word: with 200 sensors, a track
+    seen by sensor 150 names sensor 150 and no other, and its label is the meet of the
+    labels of exactly its sensors."""
+    from hotzone.fusion.stage import tracks_to_messages
+    from hotzone.geo import LocalFrame
+    from hotzone.types.labels import Label, meet_all
+
+    extra = ["LV", "EE", "DE", "FR", "NL", "BE", "DK", "NO", "CZ", "SK", "RO", "BG", "HU"]
+    sensor_count, target_count = 200, 100
+    sensor_label = {
+        k: f"REL PL LT {extra[k % len(extra)]} {extra[(3 * k + 5) % len(extra)]}"
+        for k in range(sensor_count)
+    }
+    # Sensor k sees target k // 2, except every fourth, which sees target 7k mod 100:
+    # tracks of one, two or more sensors, sets across the old 64-bit boundary.
+    targets_of = {
+        k: [k // 2] if k % 4 != 3 else [(7 * k) % target_count] for k in range(sensor_count)
+    }
+    seen_by: dict[int, set[int]] = {i: set() for i in range(target_count)}
+    for sensor, targets in targets_of.items():
+        for target in targets:
+            seen_by[target].add(sensor)
+    start = np.stack([np.arange(target_count) * 5_000.0, np.zeros(target_count)], axis=1)
+    start = np.column_stack([start, np.full(target_count, 1_000.0)])
+    velocity = np.array([0.0, 100.0, 0.0])
+    rng = np.random.default_rng(200)
+    tracker = MultiTargetTracker(predictor=KalmanPredictor(ConstantVelocityMotion(1.0)))
+    table = tracker.labels
+    for k in range(8):
+        time = float(k)
+        truth = start + velocity * time
+        scans = [
+            labelled(
+                position_scan(truth[targets], time, rng, 20.0, sensor_id=f"s{sensor:03d}"),
+                table,
+                sensor_label[sensor],
+            )
+            for sensor, targets in targets_of.items()
+        ]
+        tracks = tracker.step(time, scans)
+    tracks = tracks.take(np.flatnonzero(tracks.confirmed))
+    assert tracks.size == target_count
+    assert len(tracker.sensors) == sensor_count
+    sensor_names = sorted(tracker.sensors, key=tracker.sensors.__getitem__)
+    messages = tracks_to_messages(
+        tracks, LocalFrame(54.0, 23.0, 0.0), datetime.now(UTC), sensor_names=sensor_names
+    )
+    label_texts = texts(tracker, tracks)
+    for row, message in enumerate(messages):
+        target = int(np.argmin(np.linalg.norm(tracks.state[row, :3] - truth, axis=1)))
+        expected = {f"s{sensor:03d}" for sensor in seen_by[target]}
+        assert set(message.sensors) == expected, (target, message.sensors)
+        assert {sensor_names[c] for c in np.flatnonzero(tracks.seen_by()[row])} == expected
+        meet = meet_all(Label.parse(sensor_label[sensor]) for sensor in seen_by[target])
+        assert label_texts[row] == meet.text, (target, label_texts[row], meet.text)

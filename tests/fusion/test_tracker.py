@@ -222,7 +222,7 @@ def test_transponder_reports_and_radar_plots_make_one_track_with_the_identity() 
     assert confirmed.size == 1
     assert confirmed.icao24[0] == "48ae01"
     assert confirmed.callsign[0] == "LOT123"
-    assert confirmed.sensor_mask[0] == 0b11
+    assert confirmed.seen_by()[0].tolist() == [True, True]
 
 
 def test_a_step_with_no_scans_keeps_tracks_and_moves_them_in_time() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hotzone.fusion.estimates import TrackBatch
-from hotzone.types.arrays import BoolArray
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 class Deleter(ABC):
@@ -71,6 +71,23 @@ class RevisitDeleter(Deleter):
     object a gap filler and two radars saw ends about 5 s after it has gone, not after 2.5
     looks of the slower radar.
 
+    **A confirmed track's allowance follows its own detection rate.** A radar that sees an
+    object at 0.97 per look misses it three times in a row once in 37,000 looks; one that
+    sees it at 0.85, once in 300: the same allowance ends the second track while its
+    object is still there, and a new track takes the object over (an identity switch),
+    every few hundred looks. So a confirmed track's allowance is the number of looks in a
+    row its sensors miss with probability at most ``spurious_end_probability`` while the
+    object is still there, plus half a look: with the track's observed probability of
+    detection p (``TrackBatch.looks_detected`` over ``TrackBatch.looks``, the looks of its
+    non-cooperative sensors between their updates of it, with ``prior_looks`` looks at
+    ``prior_detection_probability`` added), the least whole m with
+    (1 - p)^m <= ``spurious_end_probability``, and the allowance m + 0.5 within
+    [``confirmed_revisits``, ``max_confirmed_revisits``]. With the defaults (0.001, 2.5,
+    3.5): p >= 0.968 keeps 2.5 looks, a lower p gets 3.5. Only for a track one sensor
+    alone has updated: a track several sensors have updated keeps ``confirmed_revisits``
+    (and the missed-looks rule below), as those sensors do not all miss an object that
+    is still there.
+
     A confirmed track whose position has grown more uncertain than
     ``max_position_sigma_m`` ends too.
 
@@ -94,6 +111,15 @@ class RevisitDeleter(Deleter):
     together_extra_revisits: float = 1.0
     """One look more than a single sensor's allowance: an object leaving one radar's view
     (a gap filler's cover) is not ended by one miss of the radar still seeing it."""
+    spurious_end_probability: float = 0.001
+    """The chance, per look, that a confirmed track's allowance ends it while its object
+    is still there (missed that many looks in a row at the track's detection rate)."""
+    prior_detection_probability: float = 0.9
+    prior_looks: float = 10.0
+    """The observed detection rate is taken as this many looks at
+    ``prior_detection_probability`` plus the track's own looks."""
+    max_confirmed_revisits: float = 3.5
+    """The most a low detection rate may stretch a confirmed track's allowance to."""
     identity_coast_s: float = 90.0
     identity_shown_revisits: float = 3.5
     """A held cooperative track is shown until this many of its revisits are missed (its
@@ -108,18 +134,43 @@ class RevisitDeleter(Deleter):
         if not (self.tentative_revisits > 0.0 and self.confirmed_revisits > 0.0):
             raise ValueError("revisit allowances must be positive")
 
+    def detection_rate(self, tracks: TrackBatch) -> FloatArray:
+        """Each track's observed probability of detection per look, with the prior."""
+        prior = self.prior_looks
+        rate: FloatArray = (tracks.looks_detected + prior * self.prior_detection_probability) / (
+            tracks.looks + prior
+        )
+        return rate
+
+    def confirmed_allowance(self, tracks: TrackBatch) -> FloatArray:
+        """Missed revisits that end each track once confirmed (see the class docstring)."""
+        miss = np.clip(1.0 - self.detection_rate(tracks), 1e-9, 1.0 - 1e-9)
+        looks = np.ceil(np.log(self.spurious_end_probability) / np.log(miss) - 1e-9)
+        allowance: FloatArray = np.clip(
+            looks + 0.5,
+            self.confirmed_revisits,
+            max(self.confirmed_revisits, self.max_confirmed_revisits),
+        )
+        return allowance
+
     def delete_tracks(self, tracks: TrackBatch, time: float, spatial_dims: int) -> BoolArray:
         dims = spatial_dims
         position_variance = np.trace(tracks.covariance[:, :dims, :dims], axis1=1, axis2=2)
         coast = time - tracks.last_update_time
         allowance = np.where(tracks.confirmed, self.confirmed_revisits, self.tentative_revisits)
+        # A track one sensor alone has updated: its own detection rate says how many looks
+        # in a row that sensor may miss while the object is still there.
+        alone = tracks.seen_by().sum(axis=1) <= 1
+        own_allowance = np.where(
+            tracks.confirmed & alone, self.confirmed_allowance(tracks), allowance
+        )
         # Every sensor following the track has missed a look, and their missed looks add up
         # to the allowance: the object has gone (several sensors do not all miss it at
         # once), where waiting for the slowest of them would show it 2.5 of its rotations.
         missed = (tracks.overdue > self.each_sensor_revisits) & (
             tracks.missed_looks > allowance + self.together_extra_revisits
         )
-        overdue = (tracks.overdue > allowance) | missed
+        overdue = (tracks.overdue > own_allowance) | missed
         held = self._held(tracks, time)
         # A tentative track is uncertain by nature (its velocity is not known yet): only its
         # missed revisits end it.

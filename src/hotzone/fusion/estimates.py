@@ -77,7 +77,8 @@ class TrackBatch:
     """Every live track of a tracker, as arrays; what ``step`` returns.
 
     Identity columns are object arrays of ``str | None`` filled by cooperative reports.
-    ``sensor_mask`` has bit k set when sensor k of the tracker's registry updated the track.
+    The sensors that updated a track are the finite entries of its row of ``sensor_seen``
+    (one column per sensor of the tracker's registry, as many as there are: `seen_by`).
     Timing columns (``sensor_seen``, ``revisit_s``, ``overdue``) are what track management
     in time works on (see `hotzone.fusion.revisit`).
     """
@@ -91,7 +92,6 @@ class TrackBatch:
     misses: IntArray  # consecutive steps without an update
     first_time: FloatArray
     last_update_time: FloatArray
-    sensor_mask: NDArray[np.uint64]
     quality: FloatArray  # in [0, 1]
     icao24: ObjectArray
     callsign: ObjectArray
@@ -124,6 +124,13 @@ class TrackBatch:
     the measurement's size (about 1 each for a target, more for clutter in a wide gate)."""
     innovation_count: IntArray
     """(N,): the updates summed in ``innovation_sum``."""
+    looks: FloatArray
+    """(N,): looks at the track's object its non-cooperative sensors made between their
+    updates of it (each interval between two updates by one sensor, in that sensor's
+    revisits, rounded), summed over its life; see `hotzone.fusion.revisit`."""
+    looks_detected: FloatArray
+    """(N,): of ``looks``, those that updated the track: ``looks_detected / looks`` is the
+    track's observed probability of detection."""
 
     @property
     def size(self) -> int:
@@ -136,6 +143,18 @@ class TrackBatch:
     @property
     def covariance(self) -> FloatArray:
         return self.estimates.covariance
+
+    def seen_by(self) -> BoolArray:
+        """(N, S): whether sensor column s has updated track n (a set of sensors per
+        track, of any size)."""
+        return np.isfinite(self.sensor_seen)
+
+    def seen_by_any(self, columns: list[int]) -> BoolArray:
+        """(N,): whether any of the sensor ``columns`` has updated each track."""
+        present = [column for column in columns if column < self.sensor_seen.shape[1]]
+        if not present:
+            return np.zeros(self.size, dtype=np.bool_)
+        return np.asarray(np.isfinite(self.sensor_seen[:, present]).any(axis=1), dtype=np.bool_)
 
     @staticmethod
     def empty(state_size: int, modes: int = 0) -> TrackBatch:
@@ -162,7 +181,6 @@ class TrackBatch:
             misses=np.zeros(0, dtype=np.int64),
             first_time=np.zeros(0),
             last_update_time=np.zeros(0),
-            sensor_mask=np.zeros(0, dtype=np.uint64),
             quality=np.zeros(0),
             icao24=np.zeros(0, dtype=object),
             callsign=np.zeros(0, dtype=object),
@@ -177,6 +195,8 @@ class TrackBatch:
             sensed_time=np.zeros(0),
             innovation_sum=np.zeros(0),
             innovation_count=np.zeros(0, dtype=np.int64),
+            looks=np.zeros(0),
+            looks_detected=np.zeros(0),
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:

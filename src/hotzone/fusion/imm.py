@@ -44,6 +44,17 @@ def combine(
     return state, symmetrize(covariance)
 
 
+def _modes(estimates: Estimates, role: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The per-mode states, covariances and probabilities an IMM ``role`` needs."""
+    if (
+        estimates.mode_states is None
+        or estimates.mode_covariances is None
+        or estimates.mode_probabilities is None
+    ):
+        raise ValueError(f"{role} needs estimates with modes")
+    return estimates.mode_states, estimates.mode_covariances, estimates.mode_probabilities
+
+
 @dataclass(frozen=True)
 class IMMPredictor(Predictor):
     """IMM mixing and per-mode extended Kalman prediction."""
@@ -95,27 +106,19 @@ class IMMPredictor(Predictor):
     def predict(self, estimates: Estimates, dt: FloatArray) -> Estimates:
         if estimates.size == 0:
             return estimates
-        if (
-            estimates.mode_states is None
-            or estimates.mode_covariances is None
-            or estimates.mode_probabilities is None
-        ):
-            raise ValueError("IMMPredictor needs estimates with modes")
+        previous_states, previous_covariances, previous = _modes(estimates, "IMMPredictor")
         count = estimates.size
         dt_tracks = np.broadcast_to(np.asarray(dt, dtype=np.float64), (count,))
         switching = self.switching(dt_tracks)
-        previous = estimates.mode_probabilities
         predicted_probabilities = np.einsum("nij,ni->nj", switching, previous)
         predicted_probabilities = np.maximum(predicted_probabilities, 1e-12)
         # mixing[n, i, j]: probability the track was in mode i given it is now in mode j.
         mixing = switching * previous[:, :, None] / predicted_probabilities[:, None, :]
-        mode_states = np.empty_like(estimates.mode_states)
-        mode_covariances = np.empty_like(estimates.mode_covariances)
+        mode_states = np.empty_like(previous_states)
+        mode_covariances = np.empty_like(previous_covariances)
         for target_mode, model in enumerate(self.models):
             weights = mixing[:, :, target_mode]
-            mixed_state, mixed_covariance = combine(
-                estimates.mode_states, estimates.mode_covariances, weights
-            )
+            mixed_state, mixed_covariance = combine(previous_states, previous_covariances, weights)
             mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
                 model, mixed_state, mixed_covariance, dt_tracks
             )
@@ -138,29 +141,24 @@ class IMMUpdater(Updater):
     ) -> Estimates:
         if predicted.size == 0:
             return predicted
-        if (
-            predicted.mode_states is None
-            or predicted.mode_covariances is None
-            or predicted.mode_probabilities is None
-        ):
-            raise ValueError("IMMUpdater needs estimates with modes")
-        modes = predicted.mode_states.shape[1]
-        mode_states = np.empty_like(predicted.mode_states)
-        mode_covariances = np.empty_like(predicted.mode_covariances)
+        prior_states, prior_covariances, prior_probabilities = _modes(predicted, "IMMUpdater")
+        modes = prior_states.shape[1]
+        mode_states = np.empty_like(prior_states)
+        mode_covariances = np.empty_like(prior_covariances)
         log_likelihoods = np.empty((predicted.size, modes))
         for mode in range(modes):
             (mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]) = (
                 kalman_update(
                     model,
-                    predicted.mode_states[:, mode],
-                    predicted.mode_covariances[:, mode],
+                    prior_states[:, mode],
+                    prior_covariances[:, mode],
                     measured,
                     noise,
                     sensor_positions,
                     with_likelihood=True,
                 )
             )
-        log_weights = np.log(predicted.mode_probabilities) + log_likelihoods
+        log_weights = np.log(prior_probabilities) + log_likelihoods
         log_weights -= log_weights.max(axis=1, keepdims=True)
         log_weights = np.where(np.isfinite(log_weights), log_weights, -700.0)
         probabilities = np.exp(log_weights)

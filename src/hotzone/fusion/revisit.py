@@ -55,9 +55,6 @@ import numpy as np
 from hotzone.fusion.estimates import TrackBatch
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
-SENSOR_COLUMNS = 64
-"""Sensors beyond the 63rd share the last column (as they share the last mask bit)."""
-
 
 @dataclass
 class RevisitModel:
@@ -82,6 +79,10 @@ class RevisitModel:
     """A sensor that had updated a track within this many of its revisits before the
     track's last update was following it: its missed looks since count (`missed_looks`)."""
 
+    max_interval_looks: float = 4.0
+    """Looks counted at most for one interval between two updates by one sensor: a longer
+    gap is the object out of that sensor's view (another kept the track), not misses."""
+
     sensor_clock: dict[int, float] = field(init=False, default_factory=dict)
     _declared: dict[int, float] = field(init=False, default_factory=dict)
     cooperative: set[int] = field(init=False, default_factory=set)
@@ -99,10 +100,6 @@ class RevisitModel:
             )
         if not 0.0 < self.smoothing <= 1.0:
             raise ValueError(f"smoothing must be in (0, 1], got {self.smoothing}")
-
-    @staticmethod
-    def column(sensor_index: int) -> int:
-        return min(sensor_index, SENSOR_COLUMNS - 1)
 
     def sensor_revisit(self, column: int) -> float:
         """The typical interval of one sensor's updates of one track: its declared period,
@@ -173,6 +170,15 @@ class RevisitModel:
         own = known & tracks.confirmed[rows] & (column in self.cooperative)
         revisit[rows, column] = np.where(own, learnt, revisit[rows, column])
         seen[rows, column] = np.maximum(previous, times)
+        if column not in self.cooperative and column in self.positional and known.any():
+            # The looks since this sensor's previous update of the track: one detected,
+            # the others missed (a cooperative object reports at its own rate: no looks).
+            looks = np.clip(np.rint(interval[known] / prior[known]), 1.0, self.max_interval_looks)
+            counted_looks = tracks.looks.copy()
+            detected = tracks.looks_detected.copy()
+            np.add.at(counted_looks, rows[known], looks)
+            np.add.at(detected, rows[known], 1.0)
+            tracks = replace(tracks, looks=counted_looks, looks_detected=detected)
         return _with_timing(tracks, seen, revisit, tracks.overdue)
 
     def assess(self, tracks: TrackBatch, time: float) -> TrackBatch:

@@ -37,7 +37,8 @@ def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTa
     """The operational configuration: 3-D IMM (CV + CT), GNN, identity-first association;
     management in time (docs/fusion.md): confirmed at the 3rd update (2nd for a
     cooperative identity) with no 2.5 expected revisits missed in between, deleted after
-    2.5 missed revisits (a cooperative identity: held 90 s, shown for 3.5); a track's label widens
+    2.5 missed revisits, 3.5 for a confirmed track its sensors detect less than 97 % of
+    the time (a cooperative identity: held 90 s, shown for 3.5); a track's label widens
     back ``label_window_s`` after a restrictive input stops."""
     return MultiTargetTracker(
         predictor=IMMPredictor(),
@@ -99,23 +100,28 @@ def tracks_to_messages(
         if probabilities is None or not mode_names
         else [dict(zip(mode_names, row, strict=True)) for row in probabilities[rows].tolist()]
     )
-    sensors_of: dict[int, tuple[str, ...]] = {}
+    # A track's sensors: the columns that have updated it, packed 8 to a byte as the key
+    # of one lookup per track (most tracks share a handful of sensor sets).
+    seen_by = np.packbits(tracks.seen_by()[rows], axis=1)
+    sensors_of: dict[bytes, tuple[str, ...]] = {}
     prefix = sector or "trk"
     messages = []
-    for index, (row, number, mask, confirmed, quality) in enumerate(
+    for index, (row, number, packed, confirmed, quality) in enumerate(
         zip(
             rows.tolist(),
             tracks.track_number[rows].tolist(),
-            tracks.sensor_mask[rows].tolist(),
+            seen_by,
             tracks.confirmed[rows].tolist(),
             np.clip(tracks.quality[rows], 0.0, 1.0).tolist(),
             strict=True,
         )
     ):
-        sensors = sensors_of.get(mask)
+        key = packed.tobytes()
+        sensors = sensors_of.get(key)
         if sensors is None:
-            sensors = sensors_of[mask] = tuple(
-                name for bit, name in enumerate(sensor_names) if mask >> min(bit, 63) & 1
+            columns = np.flatnonzero(np.unpackbits(packed)).tolist()
+            sensors = sensors_of[key] = tuple(
+                sensor_names[column] for column in columns if column < len(sensor_names)
             )
         messages.append(
             Track(

@@ -338,17 +338,16 @@ class MultiTargetTracker:
         tracks = self._copy(self.tracks)
         start_size = tracks.size
         updated: list[IntArray] = []
-        reporting = np.uint64(0)
+        reporting: set[int] = set()
         for scan in sorted(scans, key=lambda item: item.reference_time):
-            bit = self._sensor_bit(scan.sensor_id)
-            reporting |= bit
             column = self._sensor_column(scan.sensor_id)
+            reporting.add(column)
             self.revisit.heard(column, scan.reference_time)
             if scan.identities() is not None:
                 self.revisit.cooperative.add(column)
             if scan.model.position_size:
                 self.revisit.positional.add(column)
-            tracks, hit = self._process_scan(tracks, scan, bit)
+            tracks, hit = self._process_scan(tracks, scan)
             updated.append(hit)
         if self.triangulator is not None:
             tracks = self._start_from_bearings(tracks, time)
@@ -357,7 +356,7 @@ class MultiTargetTracker:
             was_updated[np.concatenate(updated)] = True
         was_updated[start_size:] = True
         # A miss needs a sensor that has seen the track to have reported in this window.
-        eligible = was_updated | ((tracks.sensor_mask & reporting) != 0)
+        eligible = was_updated | tracks.seen_by_any(sorted(reporting))
         one = np.uint64(1)
         tracks.hit_history[eligible] = (tracks.hit_history[eligible] << one) | was_updated[
             eligible
@@ -420,13 +419,10 @@ class MultiTargetTracker:
     def _copy(tracks: TrackBatch) -> TrackBatch:
         return tracks.take(np.arange(tracks.size))
 
-    def _sensor_bit(self, sensor_id: str) -> np.uint64:
-        index = self.sensors.setdefault(sensor_id, len(self.sensors))
-        # More than 64 sensors share the top bit: misses stay right for the first 63.
-        return np.uint64(1) << np.uint64(min(index, 63))
-
     def _sensor_column(self, sensor_id: str) -> int:
-        return self.revisit.column(self.sensors.setdefault(sensor_id, len(self.sensors)))
+        """The sensor's column in the tracks' per-sensor arrays: its registration order
+        (one column per sensor, however many; `TrackBatch.sensor_seen`)."""
+        return self.sensors.setdefault(sensor_id, len(self.sensors))
 
     def _find_identity_conflicts(
         self, predicted: TrackBatch, newly_confirmed: BoolArray, time: float
@@ -467,11 +463,9 @@ class MultiTargetTracker:
                         )
                     )
 
-    def _process_scan(
-        self, tracks: TrackBatch, scan: SensorScan, bit: np.uint64
-    ) -> tuple[TrackBatch, IntArray]:
+    def _process_scan(self, tracks: TrackBatch, scan: SensorScan) -> tuple[TrackBatch, IntArray]:
         if isinstance(scan.model, VelocityMeasurement):
-            return self._process_velocities(tracks, scan, bit)
+            return self._process_velocities(tracks, scan)
         reference_time = scan.reference_time
         free = np.ones(scan.size, dtype=np.bool_)
         chosen_tracks: list[IntArray] = []
@@ -521,7 +515,6 @@ class MultiTargetTracker:
                 np.concatenate(chosen_tracks),
                 np.concatenate(chosen_measurements),
                 np.concatenate(chosen_weights),
-                bit,
                 predicted,
                 reference_time,
             )
@@ -530,12 +523,12 @@ class MultiTargetTracker:
             hit_measurements = np.concatenate(chosen_measurements)
             if len(hit_tracks):
                 tracks = self._update(
-                    tracks, scan, hit_tracks, hit_measurements, bit, predicted, reference_time
+                    tracks, scan, hit_tracks, hit_measurements, predicted, reference_time
                 )
                 hit = hit_tracks
         unused = np.flatnonzero(free)
         if len(unused):
-            tracks = self._start_tracks(tracks, scan, unused, bit)
+            tracks = self._start_tracks(tracks, scan, unused)
         return tracks, hit
 
     def _associate_identities(
@@ -590,7 +583,7 @@ class MultiTargetTracker:
         )
 
     def _process_velocities(
-        self, tracks: TrackBatch, scan: SensorScan, bit: np.uint64
+        self, tracks: TrackBatch, scan: SensorScan
     ) -> tuple[TrackBatch, IntArray]:
         """Velocity-only reports update the latest track of their identity; they carry no
         position, so they neither gate against other tracks nor start one."""
@@ -632,7 +625,6 @@ class MultiTargetTracker:
             velocity_scan,
             track_rows,
             rows,
-            bit,
             None,
             velocity_scan.reference_time,
             counts_as_hit=False,
@@ -731,7 +723,6 @@ class MultiTargetTracker:
         scan: SensorScan,
         track_rows: IntArray,
         measurement_rows: IntArray,
-        bit: np.uint64,
         scan_prediction: Estimates | None,
         reference_time: float,
         counts_as_hit: bool = True,
@@ -777,7 +768,6 @@ class MultiTargetTracker:
         finite = np.isfinite(normalised)
         np.add.at(tracks.innovation_sum, track_rows[finite], normalised[finite])
         np.add.at(tracks.innovation_count, track_rows[finite], 1)
-        tracks.sensor_mask[track_rows] |= bit
         tracks = self.revisit.updated(
             tracks, self._sensor_column(scan.sensor_id), track_rows, times, learn=counts_as_hit
         )
@@ -833,7 +823,6 @@ class MultiTargetTracker:
         pair_tracks: IntArray,
         pair_rows: IntArray,
         weights: FloatArray,
-        bit: np.uint64,
         predicted: Estimates,
         reference_time: float,
     ) -> tuple[TrackBatch, IntArray]:
@@ -857,7 +846,7 @@ class MultiTargetTracker:
             likely = detected[inverse[best]] >= 0.5
             chosen = best[likely]
             tracks = self._update(
-                tracks, scan, pair_tracks[chosen], pair_rows[chosen], bit, predicted, reference_time
+                tracks, scan, pair_tracks[chosen], pair_rows[chosen], predicted, reference_time
             )
             return tracks, pair_tracks[chosen]
         prior = predicted.take(updated)
@@ -898,7 +887,6 @@ class MultiTargetTracker:
         hit = updated[detected >= 0.5]
         tracks.last_update_time[hit] = tracks.time[hit]
         tracks.hits[hit] += 1
-        tracks.sensor_mask[hit] |= bit
         tracks = self.revisit.updated(
             tracks, self._sensor_column(scan.sensor_id), hit, tracks.time[hit]
         )
@@ -924,9 +912,7 @@ class MultiTargetTracker:
                 keep.append(index)
         return np.array(sorted(keep), dtype=np.int64)
 
-    def _start_tracks(
-        self, tracks: TrackBatch, scan: SensorScan, rows: IntArray, bit: np.uint64
-    ) -> TrackBatch:
+    def _start_tracks(self, tracks: TrackBatch, scan: SensorScan, rows: IntArray) -> TrackBatch:
         size = scan.model.position_size
         if size == 0:
             if self.triangulator is not None and isinstance(scan.model, BearingMeasurement):
@@ -942,7 +928,7 @@ class MultiTargetTracker:
         positions = scan.values[rows][:, : min(size, self.spatial_dims)]
         noise = scan.noise[rows][:, : positions.shape[1], : positions.shape[1]]
         labels = None if scan.label_ids is None else scan.label_ids[rows]
-        return self._append(tracks, positions, noise, scan.times[rows], bit, scan, rows, labels)
+        return self._append(tracks, positions, noise, scan.times[rows], scan, rows, labels)
 
     def _start_from_bearings(self, tracks: TrackBatch, time: float) -> TrackBatch:
         assert self.triangulator is not None
@@ -955,7 +941,6 @@ class MultiTargetTracker:
             positions[:, :dims],
             covariances[:, :dims, :dims],
             times,
-            np.uint64(0),
             None,
             None,
             labels,
@@ -967,7 +952,6 @@ class MultiTargetTracker:
         positions: FloatArray,
         covariances: FloatArray,
         times: FloatArray,
-        bit: np.uint64,
         scan: SensorScan | None,
         rows: IntArray | None,
         labels: IntArray | None = None,
@@ -1010,7 +994,6 @@ class MultiTargetTracker:
             misses=np.zeros(count, dtype=np.int64),
             first_time=times.astype(np.float64).copy(),
             last_update_time=times.astype(np.float64).copy(),
-            sensor_mask=np.full(count, bit, dtype=np.uint64),
             quality=np.zeros(count),
             icao24=icao,
             callsign=callsign,
@@ -1025,5 +1008,7 @@ class MultiTargetTracker:
             sensed_time=np.full(count, -np.inf),
             innovation_sum=np.zeros(count),
             innovation_count=np.zeros(count, dtype=np.int64),
+            looks=np.zeros(count),
+            looks_detected=np.zeros(count),
         )
         return TrackBatch.concatenate([tracks, new])

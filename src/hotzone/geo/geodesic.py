@@ -9,6 +9,7 @@ true north in [0, 360), distances metres.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -56,21 +57,27 @@ def geodesic_inverse(
         checked_latitude("lat2_deg", lat2_deg),
         checked_finite("lon2_deg", lon2_deg),
     )
-    distance = np.empty(lat1.shape)
-    initial = np.empty(lat1.shape)
-    final = np.empty(lat1.shape)
-    for index in np.ndindex(lat1.shape):
-        solution = _WGS84.Inverse(
-            float(lat1[index]),
-            float(lon1[index]),
-            float(lat2[index]),
-            float(lon2[index]),
-            _INVERSE_MASK,
-        )
-        distance[index] = solution["s12"]
-        initial[index] = solution["azi1"]
-        final[index] = solution["azi2"]
+    distance, initial, final = _solve_each(
+        _WGS84.Inverse, _INVERSE_MASK, ("s12", "azi1", "azi2"), (lat1, lon1, lat2, lon2)
+    )
     return GeodesicInverse(distance, _bearing(initial), _bearing(final))
+
+
+def _solve_each(
+    solve: Callable[..., dict[str, float]],
+    mask: int,
+    keys: tuple[str, ...],
+    arguments: tuple[FloatArray, ...],
+) -> list[FloatArray]:
+    """``solve`` (GeographicLib's Inverse or Direct) at every point of the broadcast
+    ``arguments``; the solutions' ``keys``, one array each."""
+    shape = arguments[0].shape
+    results = [np.empty(shape) for _ in keys]
+    for index in np.ndindex(shape):
+        solution = solve(*(float(argument[index]) for argument in arguments), mask)
+        for result, key in zip(results, keys, strict=True):
+            result[index] = solution[key]
+    return results
 
 
 def geodesic_distance_m(
@@ -108,18 +115,7 @@ def destination_point(
         checked_finite("bearing_deg", bearing_deg),
         checked_finite("distance_m", distance_m),
     )
-    end_lat = np.empty(lat.shape)
-    end_lon = np.empty(lat.shape)
-    end_bearing = np.empty(lat.shape)
-    for index in np.ndindex(lat.shape):
-        solution = _WGS84.Direct(
-            float(lat[index]),
-            float(lon[index]),
-            float(bearing[index]),
-            float(distance[index]),
-            _DIRECT_MASK,
-        )
-        end_lat[index] = solution["lat2"]
-        end_lon[index] = solution["lon2"]
-        end_bearing[index] = solution["azi2"]
+    end_lat, end_lon, end_bearing = _solve_each(
+        _WGS84.Direct, _DIRECT_MASK, ("lat2", "lon2", "azi2"), (lat, lon, bearing, distance)
+    )
     return GeodesicDirect(end_lat, end_lon, _bearing(end_bearing))

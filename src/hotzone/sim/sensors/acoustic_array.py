@@ -7,28 +7,24 @@ bends round obstacles, so no line-of-sight test is made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
-from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
-from hotzone.sim.sensors.common import (
-    class_mask,
-    local_geometry,
-    logistic_falloff,
-)
+from hotzone.sim.sensors.base import SensorContext
+from hotzone.sim.sensors.bearing import BearingSensorModel
+from hotzone.sim.sensors.common import LocalGeometry, class_mask, logistic_falloff
 from hotzone.sim.sensors.config import AcousticArrayConfig
 from hotzone.sim.truth import TruthBatch
-from hotzone.types.arrays import FloatArray
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
-class AcousticArrayModel(GriddedSensorModel):
+class AcousticArrayModel(BearingSensorModel):
     """Azimuth-only detections of audible targets."""
 
     def __init__(self, config: AcousticArrayConfig, context: SensorContext) -> None:
         super().__init__(config, context, config.update_interval_s)
         self.config = config
+        self.azimuth_sigma_deg = config.azimuth_sigma_deg
+        self.elevation_sigma_deg = None
 
     def detection_probability(self, range_m: FloatArray) -> FloatArray:
         config = self.config
@@ -39,15 +35,8 @@ class AcousticArrayModel(GriddedSensorModel):
         )
         return pd
 
-    def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
-        config = self.config
-        geometry = local_geometry(self.site.frame, truth)
-        audible = class_mask(truth.target_class, config.audible_classes)
-        pd = self.detection_probability(geometry.range_m)
-        index = np.flatnonzero(audible & (rng.random(truth.size) < pd))
-        azimuth, _ = noisy_bearings(
-            rng, geometry.azimuth_deg[index], None, config.azimuth_sigma_deg, 1.0
-        )
-        return bearing_detections(
-            self.site, truth.posix_time, azimuth, None, config.azimuth_sigma_deg, 1.0
-        )
+    def senses(self, truth: TruthBatch, geometry: LocalGeometry) -> BoolArray:
+        return class_mask(truth.target_class, self.config.audible_classes)
+
+    def detection_pd(self, geometry: LocalGeometry) -> FloatArray:
+        return self.detection_probability(geometry.range_m)

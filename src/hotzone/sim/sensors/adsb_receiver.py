@@ -29,6 +29,7 @@ from hotzone.sim.sensors.common import (
     local_geometry,
     offset_geodetic,
     surface_distance_m,
+    transmitting,
     utc_from_posix,
 )
 from hotzone.sim.sensors.config import AdsbReceiverConfig
@@ -99,14 +100,7 @@ class AdsbReceiverModel(GriddedSensorModel):
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config
         geometry = local_geometry(self.site.frame, truth)
-        transponding = np.fromiter(
-            (
-                on and code is not None
-                for on, code in zip(truth.transponder_on, truth.icao24, strict=True)
-            ),
-            dtype=np.bool_,
-            count=truth.size,
-        )
+        transponding = transmitting(truth.transponder_on, truth.icao24)
         heard = np.flatnonzero(
             transponding
             & (geometry.range_m <= config.max_range_m)

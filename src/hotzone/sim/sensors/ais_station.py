@@ -23,6 +23,7 @@ from hotzone.sim.sensors.common import (
     local_enu_velocity,
     local_geometry,
     offset_geodetic,
+    transmitting,
     utc_from_posix,
 )
 from hotzone.sim.sensors.config import AisStationConfig
@@ -58,14 +59,7 @@ class AisStationModel(GriddedSensorModel):
     def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
         config = self.config
         geometry = local_geometry(self.site.frame, truth)
-        sending = np.fromiter(
-            (
-                on and mmsi is not None
-                for on, mmsi in zip(truth.transponder_on, truth.mmsi, strict=True)
-            ),
-            dtype=np.bool_,
-            count=truth.size,
-        )
+        sending = transmitting(truth.transponder_on, truth.mmsi)
         heard = np.flatnonzero(sending & (geometry.range_m <= config.max_range_m))
         velocity = local_enu_velocity(
             truth.lat_deg[heard],

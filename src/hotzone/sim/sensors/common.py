@@ -116,6 +116,15 @@ def class_mask(classes: tuple[TargetClass, ...], allowed: Iterable[TargetClass])
     return np.fromiter((c in allowed_set for c in classes), dtype=np.bool_, count=len(classes))
 
 
+def transmitting(transponder_on: Iterable[bool], identities: Iterable[object]) -> BoolArray:
+    """Targets whose transponder is on and that have an identity to send (an ICAO address,
+    an MMSI): what a cooperative receiver can hear."""
+    flags = [
+        on and identity is not None for on, identity in zip(transponder_on, identities, strict=True)
+    ]
+    return np.array(flags, dtype=np.bool_)
+
+
 def wrap_degrees(angle_deg: FloatArray) -> FloatArray:
     """Angles into [0, 360)."""
     wrapped: FloatArray = np.mod(angle_deg, 360.0)

@@ -7,33 +7,29 @@ drone). The reported confidence is that configured probability, so it is calibra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
-from hotzone.sim.sensors.bearing import bearing_detections, noisy_bearings
-from hotzone.sim.sensors.common import (
-    above_radio_horizon,
-    in_azimuth_sector,
-    local_geometry,
-)
+from hotzone.sim.sensors.base import SensorContext
+from hotzone.sim.sensors.bearing import BearingSensorModel
+from hotzone.sim.sensors.common import LocalGeometry, above_radio_horizon, in_azimuth_sector
 from hotzone.sim.sensors.config import EoIrCameraConfig
 from hotzone.sim.truth import TruthBatch
 from hotzone.types import TargetClass
+from hotzone.types.arrays import BoolArray, IntArray
 
 
-class EoIrCameraModel(GriddedSensorModel):
+class EoIrCameraModel(BearingSensorModel):
     """Bearing (azimuth, elevation) detections with a confusable class hint."""
 
     def __init__(self, config: EoIrCameraConfig, context: SensorContext) -> None:
         super().__init__(config, context, config.frame_interval_s)
         self.config = config
+        self.azimuth_sigma_deg = config.azimuth_sigma_deg
+        self.elevation_sigma_deg = config.elevation_sigma_deg
 
-    def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
+    def senses(self, truth: TruthBatch, geometry: LocalGeometry) -> BoolArray:
         config = self.config
-        geometry = local_geometry(self.site.frame, truth)
-        seen = (
+        seen: BoolArray = (
             (geometry.range_m <= config.max_range_m)
             & (geometry.elevation_deg >= config.min_elevation_deg)
             & (geometry.elevation_deg <= config.max_elevation_deg)
@@ -43,25 +39,16 @@ class EoIrCameraModel(GriddedSensorModel):
             # Optical line of sight bends less than radio; the geometric horizon (k = 1).
             & above_radio_horizon(config.height_m, truth.height_m, geometry.ground_range_m, 1.0)
         )
-        index = np.flatnonzero(seen & (rng.random(truth.size) < config.pd))
-        azimuth, elevation = noisy_bearings(
-            rng,
-            geometry.azimuth_deg[index],
-            geometry.elevation_deg[index],
-            config.azimuth_sigma_deg,
-            config.elevation_sigma_deg,
-        )
+        return seen
+
+    def detection_pd(self, geometry: LocalGeometry) -> float:
+        return self.config.pd
+
+    def class_hints(
+        self, truth: TruthBatch, index: IntArray, rng: np.random.Generator
+    ) -> tuple[list[TargetClass] | None, float | None]:
         hints = [self._class_hint(truth.target_class[i], rng) for i in index]
-        return bearing_detections(
-            self.site,
-            truth.posix_time,
-            azimuth,
-            elevation,
-            config.azimuth_sigma_deg,
-            config.elevation_sigma_deg,
-            class_hints=hints,
-            class_confidence=config.true_class_probability,
-        )
+        return hints, self.config.true_class_probability
 
     def _class_hint(self, true_class: TargetClass, rng: np.random.Generator) -> TargetClass:
         others = [c for c in self.config.confusable_classes if c != true_class]

@@ -1,4 +1,5 @@
-"""What the two scanning radars share: beam timing, the radar equation and clutter.
+"""What the two scanning radars share: beam timing, the radar equation, clutter, and the
+whole scan (`RotatingRadarModel.observe`: visibility, misses, noise, clutter, plots).
 
 Detection probability follows a Swerling-1 target in noise with a square-law detector,
 ``Pd = Pfa ** (1 / (1 + SNR))``. The SNR scales with the radar equation, ``RCS / R**4``,
@@ -8,19 +9,26 @@ target of ``reference_rcs_dbsm``. That fixes the reference SNR from ``(Pd, Pfa)`
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext
+from hotzone.sim.sensors.base import GriddedSensorModel, SensorContext, SensorOutput
 from hotzone.sim.sensors.common import (
     MEAN_EARTH_RADIUS_M,
     LocalGeometry,
     above_radio_horizon,
+    diagonal,
     geometry_from_enu,
     in_azimuth_sector,
+    utc_from_posix,
+    wrap_degrees,
 )
 from hotzone.sim.sensors.config import AirSurveillanceRadarConfig, GroundSurveillanceRadarConfig
+from hotzone.sim.truth import TruthBatch
+from hotzone.types import Detection, MeasurementKind
 from hotzone.types.arrays import BoolArray, FloatArray
 
 
@@ -213,3 +221,114 @@ class RotatingRadarModel(GriddedSensorModel):
         return in_coverage & above_radio_horizon(
             config.height_m, target_height_m, geometry.ground_range_m, config.refraction_k_factor
         )
+
+    # ------------------------------------------------------------------ one scan
+    @abstractmethod
+    def target_pd(self, geometry: LocalGeometry, rcs_dbsm: FloatArray) -> FloatArray:
+        """Pd of each target in coverage, where the beam meets it."""
+
+    @abstractmethod
+    def elevation_sigma_deg(self, range_m: FloatArray) -> FloatArray:
+        """Standard deviation of the reported elevation of a plot at ``range_m``."""
+
+    @abstractmethod
+    def clutter(self, rng: np.random.Generator) -> ClutterPlots:
+        """One scan's false plots."""
+
+    @abstractmethod
+    def clutter_doppler(self, rng: np.random.Generator, count: int) -> FloatArray:
+        """Radial velocities of ``count`` false plots."""
+
+    def target_height_m(
+        self, truth: TruthBatch, geometry: LocalGeometry, offsets: FloatArray
+    ) -> FloatArray:
+        """Heights the horizon test uses: the truth's, at the scan start."""
+        height: FloatArray = np.asarray(truth.height_m, dtype=np.float64)
+        return height
+
+    def observe(self, truth: TruthBatch, rng: np.random.Generator) -> Sequence[SensorOutput]:
+        """One scan: targets the beam meets in coverage, each detected with its Pd and
+        measured with noise, then the scan's clutter; plots in beam order."""
+        config = self.config
+        frame = self.site.frame
+        enu = frame.ecef_to_enu(np.asarray(truth.ecef_m, dtype=np.float64).reshape(-1, 3))
+        velocity = np.asarray(truth.velocity_ecef_mps, dtype=np.float64).reshape(-1, 3)
+        offsets, geometry = beam_geometry(enu, velocity @ frame.rotation.T, config.scan_period_s)
+        visible = self.visible(geometry, self.target_height_m(truth, geometry, offsets))
+        rcs = np.asarray(truth.rcs_dbsm, dtype=np.float64)
+        pd = self.target_pd(geometry, rcs)
+        # Draw for every target, visible or not, so one target's visibility does not shift
+        # the random stream of the others.
+        detected = visible & (rng.random(truth.size) < pd)
+        index = np.flatnonzero(detected)
+        count = index.size
+        true_range = geometry.range_m[index]
+
+        range_m = np.maximum(true_range + rng.normal(0.0, config.range_sigma_m, count), 0.0)
+        azimuth = wrap_degrees(
+            geometry.azimuth_deg[index] + rng.normal(0.0, config.azimuth_sigma_deg, count)
+        )
+        elevation = geometry.elevation_deg[index] + rng.normal(
+            0.0, 1.0, count
+        ) * self.elevation_sigma_deg(true_range)
+        doppler = geometry.radial_velocity_mps[index] + rng.normal(
+            0.0, config.doppler_sigma_mps, count
+        )
+        measured_rcs = rcs[index] + rng.normal(0.0, config.rcs_sigma_db, count)
+        snr = self.radar_equation.snr(true_range, rcs[index])
+
+        clutter = self.clutter(rng)
+        clutter_snr_linear = clutter_snr(rng, clutter.size, config.false_alarm_probability)
+        clutter_doppler = self.clutter_doppler(rng, clutter.size)
+        return self._plots(
+            truth.posix_time,
+            np.concatenate([offsets[index], clutter.azimuth_deg / 360.0 * config.scan_period_s]),
+            np.concatenate([range_m, clutter.range_m]),
+            np.concatenate([azimuth, clutter.azimuth_deg]),
+            np.concatenate([elevation, clutter.elevation_deg]),
+            np.concatenate([doppler, clutter_doppler]),
+            np.concatenate(
+                [measured_rcs, self.radar_equation.rcs_for_snr(clutter.range_m, clutter_snr_linear)]
+            ),
+            np.concatenate([snr, clutter_snr_linear]),
+        )
+
+    def _plots(
+        self,
+        scan_time: float,
+        offsets: FloatArray,
+        range_m: FloatArray,
+        azimuth_deg: FloatArray,
+        elevation_deg: FloatArray,
+        doppler_mps: FloatArray,
+        rcs_dbsm: FloatArray,
+        snr_linear: FloatArray,
+    ) -> list[SensorOutput]:
+        config = self.config
+        elevation_variance = self.elevation_sigma_deg(range_m) ** 2
+        snr_db = 10.0 * np.log10(np.maximum(snr_linear, 1e-12))
+        plots: list[SensorOutput] = []
+        for i in np.argsort(offsets, kind="stable"):
+            plots.append(
+                Detection(
+                    detection_id=self.site.next_id(),
+                    time=utc_from_posix(scan_time + offsets[i]),
+                    sensor_id=self.sensor_id,
+                    kind=MeasurementKind.POLAR,
+                    values=(float(range_m[i]), float(azimuth_deg[i]), float(elevation_deg[i])),
+                    covariance=diagonal(
+                        (
+                            config.range_sigma_m**2,
+                            config.azimuth_sigma_deg**2,
+                            float(elevation_variance[i]),
+                        )
+                    ),
+                    sensor_position=self.position,
+                    sector=self.site.sector,
+                    doppler_mps=float(doppler_mps[i]),
+                    rcs_dbsm=float(rcs_dbsm[i]),
+                    snr_db=float(snr_db[i]),
+                    releasability=self.site.releasability,
+                )
+            )
+        return plots
