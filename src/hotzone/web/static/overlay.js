@@ -61,6 +61,18 @@ export function createOverlay(page) {
   state.drawnHook = null;
   state.effectors = new Map();       // effector id -> [lon, lat], for the engagement lines
 
+  // Symbols and labels grow with the page's root font size (13 px up to 1920 px wide, 26 px
+  // on a 4K wall): a wall display is read from across the room. Measured when the map
+  // resizes, not at each draw.
+  let scale = 1;
+  function measureScale() {
+    const root = parseFloat(getComputedStyle(document.documentElement).fontSize) || 13;
+    const next = Math.max(1, root / 13);
+    if (next !== scale) { scale = next; state.symbolSprites.clear(); }
+  }
+  measureScale();
+  map.on("resize", measureScale);
+
   /** A track as drawn now (the replayed time's) or, live, its latest state. */
   const drawnTrack = (/** @type {string | null} */ trackId) =>
     trackId ? (state.replay ? state.drawn.get(trackId) : state.tracks.get(trackId)) : undefined;
@@ -80,7 +92,7 @@ export function createOverlay(page) {
   function symbolSprite(/** @type {string} */ sidc) {
     let sprite = state.symbolSprites.get(sidc);
     if (!sprite) {
-      const symbol = new ms.Symbol(sidc, { size: 22 });
+      const symbol = new ms.Symbol(sidc, { size: 22 * scale });
       const size = symbol.getSize();
       const anchor = symbol.getAnchor();
       sprite = { canvas: symbol.asCanvas(window.devicePixelRatio || 1), width: size.width,
@@ -197,7 +209,7 @@ export function createOverlay(page) {
         const dx = view.scaleX * metres * Math.sin(course) * perMetre;
         const dy = -view.scaleY * metres * Math.cos(course) * perMetre;
         // A leader shorter than the symbol's half-size would be hidden under it: not stroked.
-        if (dx * dx + dy * dy < LEADER_HIDDEN_PX * LEADER_HIDDEN_PX) continue;
+        if (dx * dx + dy * dy < (LEADER_HIDDEN_PX * scale) ** 2) continue;
         ends[2 * i] = x + dx;
         ends[2 * i + 1] = y + dy;
         colours.add(track.standard_identity);
@@ -219,7 +231,8 @@ export function createOverlay(page) {
     // Labels where there is room: a grid of label-sized cells, first come first labelled,
     // so a crowded picture shows its symbols and some labels rather than a smear of text.
     if (!isHidden("labels")) {
-      context.font = "10px system-ui, sans-serif";
+      context.font = `${10 * scale}px system-ui, sans-serif`;
+      const labelLine = LABEL_LINE * scale, labelWidth = LABEL_WIDTH * scale;
       context.textBaseline = "middle";
       context.lineWidth = 3;
       context.lineJoin = "round";
@@ -228,18 +241,18 @@ export function createOverlay(page) {
       const taken = new Set();
       const lineCount = 1 + (settings.showClass ? 1 : 0)
         + (settings.speedUnit !== "off" || settings.altitudeUnit !== "off" || settings.heading ? 1 : 0);
-      const cellHeight = LABEL_LINE * lineCount + 2;
+      const cellHeight = labelLine * lineCount + 2;
       for (const [track, x, y, sprite] of visible) {
         const left = x + sprite.width - sprite.anchorX + 2;
-        const column = Math.floor(left / LABEL_WIDTH), row = Math.floor((y - cellHeight / 2) / cellHeight);
+        const column = Math.floor(left / labelWidth), row = Math.floor((y - cellHeight / 2) / cellHeight);
         const cells = [`${column},${row}`, `${column + 1},${row}`, `${column},${row + 1}`, `${column + 1},${row + 1}`];
         if (cells.some((cell) => taken.has(cell))) continue;
         for (const cell of cells) taken.add(cell);
         const lines = trackLabel(track);
-        const top = y - (lines.length - 1) * LABEL_LINE / 2;
+        const top = y - (lines.length - 1) * labelLine / 2;
         lines.forEach((line, index) => {
-          context.strokeText(line, left, top + index * LABEL_LINE);
-          context.fillText(line, left, top + index * LABEL_LINE);
+          context.strokeText(line, left, top + index * labelLine);
+          context.fillText(line, left, top + index * labelLine);
         });
       }
     }
@@ -263,7 +276,7 @@ export function createOverlay(page) {
     context.save();
     context.strokeStyle = "#00e5ff";
     context.lineWidth = 2.5;
-    const r = 17, c = 7;
+    const r = 17 * scale, c = 7 * scale;
     context.beginPath();
     for (const [sx, sy] of [[-1, -1], [1, -1], [1, 1], [-1, 1]]) {
       context.moveTo(x + sx * r, y + sy * (r - c));
@@ -320,7 +333,7 @@ export function createOverlay(page) {
       context.lineWidth = 3;
       context.strokeStyle = "#ffd400";
       context.beginPath();
-      context.arc(x, y, 18, 0, 2 * Math.PI);
+      context.arc(x, y, 18 * scale, 0, 2 * Math.PI);
       context.stroke();
       context.restore();
       state.drawnHighlight = { track_id: highlighted.track_id, x, y };
@@ -349,7 +362,7 @@ export function createOverlay(page) {
 
   // The symbol under a click: the nearest drawn track within 16 px.
   function trackAt(x, y) {
-    let best = null, bestDistance = 16 * 16;
+    let best = null, bestDistance = (16 * scale) ** 2;
     for (const [track, tx, ty] of state.drawnVisible) {
       const distance = (tx - x) ** 2 + (ty - y) ** 2;
       if (distance <= bestDistance) { best = track.track_id; bestDistance = distance; }

@@ -31,7 +31,7 @@ export function element(tag, attributes = {}, ...children) {
 /** A "jump to track" button: hooks the track and centres the map on it. */
 export function jumpButton(/** @type {string} */ trackId, /** @type {(trackId: string) => void} */ jump) {
   return element("button", { class: "jump", title: "jump to track: hook it and centre the map on it",
-    "data-track-id": trackId, onclick: (/** @type {Event} */ event) => { event.stopPropagation(); jump(trackId); } }, "⌖");
+    "data-track-id": trackId, onclick: (/** @type {Event} */ event) => { event.stopPropagation(); jump(trackId); } }, "jump");
 }
 
 /**
@@ -70,7 +70,7 @@ export function createPanels(page) {
   let soundOn = stored ? stored === "on" : !navigator.webdriver;
   const soundButton = $("sound-button");
   function showSound() {
-    soundButton.textContent = soundOn ? "🔔 sound" : "🔕 muted";
+    soundButton.textContent = soundOn ? "sound on" : "sound muted";
     soundButton.title = soundOn ? "a new P1 alert beeps: click to mute" : "muted: click for a beep on a new P1 alert";
     soundButton.dataset.sound = soundOn ? "on" : "off";
   }
