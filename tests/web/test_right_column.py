@@ -57,7 +57,9 @@ def _extra_messages() -> list[AnyMessage]:
             expires_at=LAST + timedelta(minutes=20),
             releasability="NATO",
         ),
-        _variant(kinetic, "P-T2", track_id="T2", effector_id="shorad-suwalki", releasability="NATO"),
+        _variant(
+            kinetic, "P-T2", track_id="T2", effector_id="shorad-suwalki", releasability="NATO"
+        ),
         Alert(
             alert_id="A3",
             time=LAST,
@@ -323,7 +325,8 @@ def test_the_layout_holds_on_a_laptop_and_a_4k_wall(
     assert first_alert is not None and first_alert["y"] + first_alert["height"] <= height
     # No horizontal scrollbar: neither the page nor its columns are wider than shown.
     overflow = page.evaluate(
-        """() => ['documentElement', 'body'].map((k) => document[k].scrollWidth - document[k].clientWidth)
+        """() => ['documentElement', 'body']
+            .map((k) => document[k].scrollWidth - document[k].clientWidth)
             .concat(['queue', 'lists', 'details'].map((id) => {
               const e = document.getElementById(id); return e.scrollWidth - e.clientWidth; }))"""
     )

@@ -10,17 +10,21 @@ from pathlib import Path
 
 import pytest
 
-UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_store_unit_tests_pass_under_node() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed (the Makefile installs it with npm)")
-    files = sorted(str(path) for path in UNIT_TESTS.glob("*.test.mjs"))
-    assert files, "no unit tests found"
+    # The command docs/cop.md gives, verbatim, from the repository's root.
     result = subprocess.run(
-        [node, "--test", *files], capture_output=True, text=True, timeout=120, check=False
+        [node, "--test", "tests/web/unit/"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     print(result.stdout[-4000:], result.stderr[-2000:])
     assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
