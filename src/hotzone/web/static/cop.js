@@ -273,6 +273,8 @@ const details = createDetails({
   jumpTo: (selector) => {
     const target = document.querySelector(selector);
     if (!target) return;
+    const group = target.closest("details.alert-group");
+    if (group) group.open = true;  // collapsed by the operator: opened to show the alert
     target.scrollIntoView({ block: "nearest" });
     target.classList.add("flash");
     setTimeout(() => target.classList.remove("flash"), 1500);

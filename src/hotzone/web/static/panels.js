@@ -31,7 +31,7 @@ export function element(tag, attributes = {}, ...children) {
 /** A "jump to track" button: hooks the track and centres the map on it. */
 export function jumpButton(/** @type {string} */ trackId, /** @type {(trackId: string) => void} */ jump) {
   return element("button", { class: "jump", title: "jump to track: hook it and centre the map on it",
-    "data-track-id": trackId, onclick: (/** @type {Event} */ event) => { event.stopPropagation(); jump(trackId); } }, "jump");
+    "data-jump": trackId, onclick: (/** @type {Event} */ event) => { event.stopPropagation(); jump(trackId); } }, "jump");
 }
 
 /**
