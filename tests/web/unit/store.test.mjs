@@ -65,9 +65,23 @@ test("a deleted track leaves the picture but keeps its name for alerts", () => {
   assert.equal(s.trails.has("T7"), false);
   assert.equal(store.nameOf(s, "T7"), "PL TN7");
   assert.deepEqual(store.shownTracks(s, everything()), []);
+  // A reload that still lists it as deleted: named, not shown.
+  store.setPicture(s, { tracks: [track("T8", 6, { status: "deleted" })], alerts: [], proposals: [], histories: [], clock: at(6) });
+  assert.equal(s.tracks.has("T8"), false);
+  assert.equal(store.nameOf(s, "T8"), "PL TN8");
   // An update older than the deletion does not bring the track back.
   assert.equal(store.applyUpdate(s, { kind: "track", data: track("T7", 3) }), false);
   assert.equal(s.tracks.has("T7"), false);
+});
+
+test("deleted tracks are remembered for their names up to DEPARTED_KEPT, the oldest forgotten", () => {
+  const s = store.createStore();
+  for (let i = 0; i <= store.DEPARTED_KEPT; i += 1) {
+    store.applyUpdate(s, { kind: "track", data: track(`D${i}`, i, { status: "deleted" }) });
+  }
+  assert.equal(s.departed.size, store.DEPARTED_KEPT);
+  assert.equal(store.nameOf(s, "D0"), null);
+  assert.equal(store.nameOf(s, `D${store.DEPARTED_KEPT}`), `TN${store.DEPARTED_KEPT}`);
 });
 
 test("alerts: a newer state replaces, an older is ignored; only a new open P1 is urgent", () => {

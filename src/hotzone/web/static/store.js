@@ -20,7 +20,7 @@ export const DEPARTED_KEPT = 1000;
  * A track as the API serves it (GET /api/tracks, stream `track` updates).
  * @typedef {{
  *   track_id: string, time: string, status: string, lon_deg: number, lat_deg: number,
- *   track_number?: number, nations?: string[], contributions?: string[], fused_into?: string | null,
+ *   track_number: number, nations?: string[], contributions?: string[], fused_into?: string | null,
  *   target_class?: string, standard_identity?: string, threat_score?: number | null,
  *   speed_mps?: number, course_deg?: number, altitude_m?: number, callsign?: string, sidc?: string,
  *   trail?: [number, number][], [key: string]: any,
@@ -124,8 +124,7 @@ function applyTrack(store, track) {
   if (track.status === "deleted") {
     store.tracks.delete(track.track_id);
     store.trails.delete(track.track_id);
-    store.departed.set(track.track_id, track);
-    if (store.departed.size > DEPARTED_KEPT) store.departed.delete(/** @type {string} */ (store.departed.keys().next().value));
+    rememberDeparted(store, track);
     return true;
   }
   store.tracks.set(track.track_id, track);
@@ -140,6 +139,16 @@ function applyTrack(store, track) {
 }
 
 /**
+ * A deleted track's last state, for its name: the oldest forgotten beyond DEPARTED_KEPT.
+ * @param {Store} store
+ * @param {Track} track
+ */
+function rememberDeparted(store, track) {
+  store.departed.set(track.track_id, track);
+  if (store.departed.size > DEPARTED_KEPT) store.departed.delete(/** @type {string} */ (store.departed.keys().next().value));
+}
+
+/**
  * The picture as the API has it now (a login, a nation view, a resume after a dropped
  * stream): replaces what the store held, then everything is redrawn.
  * @param {Store} store
@@ -147,7 +156,11 @@ function applyTrack(store, track) {
  *   histories: ({track_id: string, points: {time: number, lon_deg: number, lat_deg: number}[]} | null)[]}} picture
  */
 export function setPicture(store, picture) {
-  store.tracks = new Map(picture.tracks.filter((t) => t.status !== "deleted").map((t) => [t.track_id, t]));
+  store.tracks = new Map();
+  for (const track of picture.tracks) {
+    if (track.status === "deleted") rememberDeparted(store, track);
+    else store.tracks.set(track.track_id, track);
+  }
   store.alerts = new Map(picture.alerts.map((a) => [a.alert_id, a]));
   store.proposals = new Map(picture.proposals.map((p) => [p.proposal_id, p]));
   store.trails = new Map();
