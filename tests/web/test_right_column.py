@@ -266,6 +266,8 @@ def test_alerts_are_grouped_by_track_collapsible_acknowledged_per_group_and_a_ne
     column = page.locator("aside").bounding_box()
     assert column is not None
     screenshot(page, "cop-alerts.png", clip=column)
+    # The cue ends after its 10 s, without a redraw of the list.
+    expect(page.locator('[data-group="track:T3"]')).to_have_class("alert-group p1", timeout=20_000)
 
 
 def test_an_observer_gets_no_acknowledge_buttons(

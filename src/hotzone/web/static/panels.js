@@ -119,7 +119,13 @@ export function createPanels(page) {
     void heading.offsetWidth;  // restart the animation
     heading.classList.add("cue");
     window.setTimeout(() => heading.classList.remove("cue"), CUE_MS);
-    window.setTimeout(() => { state.alertsDirty = true; }, CUE_MS + 50);
+    // The cue ends with its time, whether or not the list is redrawn meanwhile.
+    window.setTimeout(() => {
+      const now = performance.now();
+      for (const group of document.querySelectorAll("#alerts .alert-group.cue")) {
+        if ((cueUntil.get(/** @type {HTMLElement} */ (group).dataset.group || "") ?? 0) <= now) group.classList.remove("cue");
+      }
+    }, CUE_MS + 50);
   }
 
   // ---- alerts --------------------------------------------------------------------------------
