@@ -185,10 +185,12 @@ def logged_in_page(
     pages: list[Page],
     authenticator: bool = False,
     timeout_ms: float = 30_000,
+    viewport: tuple[int, int] = (1400, 900),
 ) -> Page:
     """A fresh browser context (its own cookies) logged in as a TEST user; with
     ``authenticator``, the context has its own virtual WebAuthn authenticator."""
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    width, height = viewport
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     pages.append(page)
     if authenticator:
         add_virtual_authenticator(page)

@@ -64,7 +64,8 @@ _UNTAMPER = "() => { navigator.credentials.get = window.__credentialsGet; }"
 # A ROE-failed card, as it is shown: its failed rules and how many buttons it has.
 _ROE_FAILED_CARD = """() => {
     const card = document.querySelector('#proposals .card[data-state="roe_failed"]');
-    return card && {id: card.dataset.proposalId, buttons: card.querySelectorAll('button').length,
+    return card && {id: card.dataset.proposalId,
+        buttons: card.querySelectorAll('button:not(.jump)').length,
         failed: card.querySelector('.failed-rules')?.textContent || ''};
 }"""
 

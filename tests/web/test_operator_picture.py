@@ -164,7 +164,7 @@ def test_hooking_by_symbol_row_alert_and_card_opens_the_details_of_that_track(
                 && p.y > 0.15 * c.clientHeight && p.y < 0.85 * c.clientHeight; }""",
         timeout=10_000,
     )
-    screenshot(page, "cop-hook.png", {"x": 300, "y": 36, "width": 1100, "height": 520})
+    screenshot(page, "cop-hook.png")
 
     # Unhooked with Escape; then a proposal card hooks its track.
     page.keyboard.press("Escape")

@@ -9,8 +9,13 @@
 // (POST /api/decisions/challenge), the authenticator signs it, POST /api/decisions hands it
 // to c2 and answers c2's word, which the card (or the header, for abort and resume) shows.
 
-import { className, humanize, identityName, trackName } from "/static/names.js";
-import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.js";
+import { className, humanize, identityName, trackName } from "./names.js";
+import { jumpButton } from "./panels.js";
+import { proposalCards, shownProposals } from "./store.js";
+import { registerAuthenticator, signWithAuthenticator } from "./webauthn.js";
+
+// One card per track and effector, sorted by urgency: the store's (pure, tested under node).
+export { proposalCards };
 
 /**
  * What this module needs of the page (cop.js).
@@ -20,6 +25,7 @@ import { registerAuthenticator, signWithAuthenticator } from "/static/webauthn.j
  *   element: (tag: string, attributes?: Record<string, any>, ...children: any[]) => HTMLElement,
  *   redrawTracks: () => void,
  *   focusTrack: (trackId: string) => void,
+ *   jump: (trackId: string) => void,
  *   scheduleRender: () => void,
  * }} Page
  */
@@ -32,33 +38,6 @@ const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.get
 /** Whether the logged-in user may act (observers may only look). */
 export const canDecide = (/** @type {any} */ state) =>
   Boolean(state.user && state.user.role !== "observer");
-
-/**
- * One card per `group` (the same track and effector proposed again): the newest proposal
- * still open to a decision, else the newest; with the others counted as earlier ones.
- * Cards open to a decision come first (soonest expiry first), then the rest, newest first.
- * @param {Iterable<any>} proposals
- */
-export function proposalCards(proposals) {
-  /** @type {Map<string, any[]>} */
-  const groups = new Map();
-  for (const proposal of proposals) {
-    const group = proposal.group || `${proposal.track_id}|${proposal.effector_id}`;
-    if (!groups.has(group)) groups.set(group, []);
-    /** @type {any[]} */ (groups.get(group)).push(proposal);
-  }
-  const cards = [];
-  for (const [group, members] of groups) {
-    members.sort((a, b) => a.time.localeCompare(b.time) || a.proposal_id.localeCompare(b.proposal_id));
-    const open = members.filter((p) => p.decidable);
-    const shown = open.length ? open[open.length - 1] : members[members.length - 1];
-    cards.push({ group, proposal: shown, earlier: members.filter((p) => p !== shown && p.time <= shown.time).length });
-  }
-  cards.sort((a, b) => Number(b.proposal.decidable) - Number(a.proposal.decidable)
-    || (a.proposal.decidable ? a.proposal.expires_at.localeCompare(b.proposal.expires_at)
-      : b.proposal.time.localeCompare(a.proposal.time)));
-  return cards;
-}
 
 /** Seconds from the picture's clock to an ISO time (null without a clock). */
 function secondsUntil(/** @type {any} */ state, /** @type {string} */ iso) {
@@ -356,7 +335,7 @@ export function createDecider(page) {
     });
     const name = track ? trackName(track, state.status?.nation || state.user?.nation || "") : proposal.track_id;
     card.append(element("div", { class: "card-head" },
-      element("b", {}, `${proposal.action} ${name}`), " ",
+      element("b", {}, `${proposal.action} ${name}`), " ", jumpButton(proposal.track_id, page.jump), " ",
       element("span", { class: `state-badge ${proposal.state}` }, STATE_WORDS[proposal.state] || proposal.state),
       entry.earlier ? element("span", { class: "earlier", title: "earlier proposals of the same track and effector" },
         ` +${entry.earlier} earlier`) : ""));
@@ -441,7 +420,9 @@ export function createDecider(page) {
   function renderQueue() {
     const box = $("proposals");
     // In a replay: the proposals as they stood then (cop.js fetches them).
-    const cards = proposalCards((state.replay?.proposals || state.proposals).values());
+    // Urgency: time left, then the track's threat (as the picture shows it now).
+    const cards = proposalCards(shownProposals(state).values(),
+      (trackId) => state.tracks.get(trackId)?.threat_score ?? 0);
     const nodes = [];
     const before = [...box.children];
     for (const entry of cards) {

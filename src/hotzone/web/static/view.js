@@ -3,7 +3,7 @@
 // the hooked track and the map's view, all kept in the page's URL (a view can be shared by
 // sending the URL); the layer panel, the legend and the display panel that change them.
 
-import { CLASS_NAMES, IDENTITY_NAMES, className, domainOf, identityName } from "/static/names.js";
+import { CLASS_NAMES, IDENTITY_NAMES, className, domainOf, identityName } from "./names.js";
 
 /**
  * The overlays the layer panel toggles: MapLibre layers, or the page's own canvases.
