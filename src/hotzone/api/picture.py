@@ -102,6 +102,8 @@ class PictureState:
     alert_log: list[Alert] = field(default_factory=list)
     status_log: list[ProposalStatus] = field(default_factory=list)
     class_history: dict[str, list[tuple[float, str, str, float]]] = field(default_factory=dict)
+    #: For the timeline (``/api/events``): GNSS-jamming and cyber events, as they came.
+    event_log: list[Event] = field(default_factory=list)
 
     def ingest(self, message: AnyMessage) -> dict[str, Any] | None:
         """Take one message in; returns the stream update it causes, if any."""
@@ -166,6 +168,9 @@ class PictureState:
                 for order in self.orders:
                     if order.order_id == order_id:
                         return self._proposal_update(order.proposal_hash)
+                return None
+            case Event() if message.kind in (EventKind.JAMMING, EventKind.CYBER_ALERT):
+                self.event_log.append(message)
                 return None
             case _:
                 return None
