@@ -286,6 +286,8 @@ class PictureState:
             "standard_identity": identity.value,
             "threat_score": assessment.threat_score if assessment else None,
             "sidc": sidc_for(target_class, identity),
+            # The 95 % horizontal position ellipse, for the map's ellipse layer.
+            "ellipse": uncertainty_ellipse(track.covariance),
             "releasability": track.releasability,
             # Whose picture it is: an alliance track's contributing nations and national
             # tracks (as the picture names them); a national track's nation, and the

@@ -23,6 +23,8 @@
 
 import { canDecide, createDecider } from "/static/decider.js";
 import { createDetails } from "/static/details.js";
+import { createSites } from "/static/sites.js";
+import { createTimeline } from "/static/timeline.js";
 import { className, humanize, trackName } from "/static/names.js";
 import { createTools } from "/static/tools.js";
 import { OVERLAYS, altitudeText, buildPanels, passes, settingsFrom, speedText, writeUrl } from "/static/view.js";
@@ -145,14 +147,12 @@ map.on("load", () => {
   }
   map.addLayer({ id: "countries", type: "fill", source: "countries", paint: { "fill-color": "#3b4654" } });
   map.addLayer({ id: "national-borders", type: "line", source: "national-borders", paint: { "line-color": "#9aa", "line-width": 1 } });
-  map.addLayer({ id: "coverage", type: "line", source: "coverage", paint: { "line-color": "#5a8", "line-width": 0.7, "line-dasharray": [3, 3] } });
+  sites.addLayers(map);
   addArea("assets", "assets", "#48f", "#8af", 0.25);
   addArea("jamming", "jamming", "#f80", "#fa4", 0.12);
   addArea("no_fire_areas", "no_fire_areas", "#f0f", "#f6f", 0.15);
   addArea("corridors", "corridors", "#0ff", "#6ff", 0.08);
   map.addLayer({ id: "borders", type: "line", source: "borders", paint: { "line-color": "#fd4", "line-width": 2.5 } });
-  map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
-  map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
   state.mapReady = true;
   applyLayerVisibility();
   // Panning and zooming move the canvases with the map, frame by frame.
@@ -245,7 +245,7 @@ function canvasContext(canvas) {
 function drawTrails() {
   const { context } = canvasContext(trailCanvas);
   const view = screenTransform();
-  if (!isHidden("names")) drawSiteNames(context, view);
+  sites.draw(context, view);
   if (isHidden("trails") || isHidden("tracks")) return;
   const byColour = new Map();
   for (const track of state.drawn.values()) {
@@ -273,23 +273,12 @@ function drawTrails() {
   context.globalAlpha = 1;
 }
 
-// Sensors, effectors and defended assets by name, beside their marks (MapLibre has no
-// glyphs offline, so the names are canvas text).
-function drawSiteNames(context, view) {
-  context.font = "10px system-ui, sans-serif";
-  context.textBaseline = "middle";
-  context.lineWidth = 3;
-  context.lineJoin = "round";
-  context.strokeStyle = "#111";
-  for (const site of state.sites) {
-    if (isHidden(site.layer)) continue;
-    const x = view.scaleX * mercatorX(site.lon) + view.offsetX + 7;
-    const y = view.scaleY * mercatorY(site.lat) + view.offsetY;
-    context.fillStyle = site.colour;
-    context.strokeText(site.name, x, y);
-    context.fillText(site.name, x, y);
-  }
-}
+// Sensors, effectors and defended assets: APP-6 symbols and names, coverage, ellipses
+// (sites.js).
+const sites = createSites({
+  isHidden,
+  project: (lon, lat, view) => [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY],
+});
 
 const LABEL_WIDTH = 120, LABEL_LINE = 12, SCREEN_MARGIN = 40;
 // Half the size of a track symbol (22 px): a shorter leader would not show beyond it.
@@ -378,6 +367,7 @@ function drawTracks() {
   }
   state.visibleTrackIds = visible.map(([track]) => track.track_id);
   state.drawnVisible = visible;
+  sites.drawEllipses(context, view, visible.map(([track]) => track), IDENTITY_COLOURS);
   drawEngagements(context, view);
   drawHook(context, view);
 }
@@ -673,7 +663,7 @@ async function loadStatic() {
   const [borders, layers] = await Promise.all([api("/api/borders"), api("/api/layers")]);
   map.getSource("countries").setData({ type: "FeatureCollection", features: borders.features });
   map.getSource("national-borders").setData({ type: "FeatureCollection", features: borders.borders });
-  for (const name of ["coverage", "assets", "borders", "jamming", "no_fire_areas", "corridors", "sensors", "effectors"]) {
+  for (const name of ["assets", "borders", "jamming", "no_fire_areas", "corridors"]) {
     if (layers[name]) map.getSource(name).setData(layers[name]);
   }
   state.effectors = new Map((layers.effectors?.features || []).map(
@@ -681,17 +671,8 @@ async function loadStatic() {
   // Open on the scenario's region (Suwałki, the Danube delta, ...), once: later loads
   // (nation selector, a decision) leave the operator's view alone.
   const ring = layers.area?.features?.[0]?.geometry?.coordinates?.[0];
-  state.sites = [
-    ...(layers.sensors?.features || []).map((f) => ({ layer: "sensors", colour: "#8ec", name: f.properties.id,
-      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
-    ...(layers.effectors?.features || []).map((f) => ({ layer: "effectors", colour: "#d9f", name: f.properties.id,
-      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
-    ...(layers.assets?.features || []).filter((f) => f.geometry.type === "Polygon").map((f) => {
-      const ring = f.geometry.coordinates[0];
-      const lon = ring.reduce((sum, p) => sum + p[0], 0) / ring.length, lat = ring.reduce((sum, p) => sum + p[1], 0) / ring.length;
-      return { layer: "assets", colour: "#9bf", name: f.properties.name, lon, lat };
-    }),
-  ].filter((site) => site.name);
+  sites.load(layers);
+  map.getSource("coverage").setData(sites.coverageCollection(settings.coverageAltitude));
   state.trailsDirty = true;
   scheduleRender();
   if (ring && !state.areaShown && !viewFromUrl) {
@@ -768,6 +749,9 @@ buildPanels({
     writeUrl(settings);
     if (what === "layers") { applyLayerVisibility(); tools.draw(); }
     if (what === "display") { document.body.classList.toggle("night", settings.night); if (state.hooked) details.refresh(); }
+    if (what === "display" && state.mapReady && sites.altitude !== settings.coverageAltitude) {
+      map.getSource("coverage").setData(sites.coverageCollection(settings.coverageAltitude));
+    }
     markAllDirty();
   },
 });
@@ -1040,6 +1024,7 @@ function setReplayTime(at) {
     $("slider-time").textContent = "live";
     document.body.dataset.replay = "";
     stopPlaying();
+    timeline.update(null);
     markAllDirty();
     return;
   }
@@ -1048,7 +1033,10 @@ function setReplayTime(at) {
   $("slider-time").textContent = new Date(replayAt * 1000).toISOString().slice(11, 19) + "Z";
   document.body.dataset.replay = new Date(replayAt * 1000).toISOString();
   showReplay(replayAt);
+  timeline.update(replayAt);
 }
+
+const timeline = createTimeline({ api: (path) => api(withView(path)), range: replayRange, jump: setReplayTime });
 
 function stopPlaying() {
   window.clearInterval(playTimer);
@@ -1100,6 +1088,12 @@ window.hz = {
   label: (trackId) => (state.tracks.has(trackId) ? trackLabel(state.tracks.get(trackId)) : null),
   tools: tools.tools,
   settings,
+  // Sites drawn (symbol code, name, screen position), sensor coverage bands at the chosen
+  // altitude, the ellipses drawn, the timeline's markers.
+  sites: () => sites.drawn(),
+  coverage: () => sites.coverage(),
+  ellipses: () => sites.ellipses(),
+  timeline: () => timeline.markers(),
 };
 
 (async () => {
