@@ -9,6 +9,7 @@ from hotzone.cli import main
 from hotzone.sim.scenario import shipped_scenario_path
 from hotzone.types import GeoPoint, StandardIdentity, TargetClass, TruthState, write_jsonl
 from tests.api.picture_fixture import START, write_picture_store
+from tests.runtime.report_html import read_report
 
 
 def _run_folder(root: Path) -> Path:
@@ -40,7 +41,16 @@ def test_report_embeds_every_section(tmp_path: Path, capsys: object) -> None:
     for title in ("Map", "Timeline", "OSPA / GOSPA over time", "Classification confusion"):
         assert f"<h2>{title}</h2>" in page
     assert page.count("data:image/png;base64,") == 3
-    assert "<th>one_way_attack_drone</th><td>1</td>" in page
+    report = read_report(page)
+    header, *rows = report.tables["confusion"]
+    matrix = {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+    # T1 sits on the true drone; the airliner and the helicopter have no true object near.
+    assert matrix["one_way_attack_drone"]["one_way_attack_drone"] == "1"
+    assert matrix["clutter (no true object)"]["airliner"] == "1"
+    assert matrix["clutter (no true object)"]["helicopter"] == "1"
+    # The timeline marks the fixture's alerts and proposals.
+    kinds = [row[1] for row in report.tables["events"][1:]]
+    assert kinds.count("alert") == 2 and kinds.count("proposal") == 2
     assert 'src="http' not in page  # self-contained
 
 

@@ -140,10 +140,6 @@ def _figures_section(
             "orders per effector: "
             + (", ".join(f"{k} {v}" for k, v in response["effector_use"].items()) or "none"),
         ]
-    else:
-        lines.append(
-            f"hostile air objects that reached a defended asset: {len(leakers(scenario, truth))}"
-        )
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return f'<ul id="figures">{items}</ul>'
 
