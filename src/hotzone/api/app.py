@@ -545,18 +545,22 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
         """The run's events in time order, for the replay timeline: alerts (when raised),
         proposals, decisions, orders, engagement outcomes, GNSS jamming, cyber events."""
         picture = state.picture
-        messages: list[AnyMessage] = [
+        # Filtered before the events are made: a spell of jamming starts, for each viewer,
+        # at the first estimate that viewer may see.
+        candidates: list[AnyMessage] = [
             *picture.alert_log,
             *picture.proposals.values(),
             *picture.decisions,
             *picture.orders,
             *picture.event_log,
         ]
-        return [
-            event.view()
-            for event in timeline_events(messages, picture.engagements.rows())
-            if visible(event.releasability, nations)
+        messages = [m for m in candidates if visible(m.releasability, nations)]
+        engagements = [
+            engagement
+            for engagement in picture.engagements.rows()
+            if visible(engagement.order.releasability, nations)
         ]
+        return [event.view() for event in timeline_events(messages, engagements)]
 
     @app.get("/api/tracks/{track_id}", tags=["picture"])
     async def track(track_id: Ident, nations: Nations) -> dict[str, Any]:

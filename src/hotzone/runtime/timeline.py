@@ -19,6 +19,9 @@ from hotzone.types import Alert, AnyMessage, Decision, Event, EventKind, Proposa
 EVENT_KINDS = ("alert", "proposal", "decision", "order", "engagement", "jamming", "cyber")
 
 _EVENT_KINDS = {EventKind.JAMMING: "jamming", EventKind.CYBER_ALERT: "cyber"}
+#: The assessor re-estimates a jamming area every few seconds while it lasts: an event is
+#: the start of a spell (no jamming estimate in the minute before), not each estimate.
+JAMMING_SPELL_GAP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ def timeline_events(
     track_of = {m.content_hash: m.track_id for m in messages if isinstance(m, Proposal)}
     events: list[TimelineEvent] = []
     raised: set[str] = set()
+    last_jamming = -float("inf")
     for message in messages:
         match message:
             case Alert() if message.alert_id not in raised:
@@ -102,6 +106,21 @@ def timeline_events(
                         message.releasability,
                     )
                 )
+            case Event() if message.kind == EventKind.JAMMING:
+                time = message.time.timestamp()
+                starts_a_spell = time - last_jamming > JAMMING_SPELL_GAP_S
+                last_jamming = max(last_jamming, time)
+                if starts_a_spell:
+                    events.append(
+                        TimelineEvent(
+                            time,
+                            "jamming",
+                            message.event_id,
+                            message.summary,
+                            message.subject_id,
+                            message.releasability,
+                        )
+                    )
             case Event() if message.kind in _EVENT_KINDS:
                 events.append(
                     TimelineEvent(
