@@ -123,7 +123,6 @@ def test_the_timeline_marks_the_events_and_a_click_replays_their_time(
     kinds = {m["id"]: m["kind"] for m in drawn}
     assert kinds["A0"] == "alert" and kinds["P-KINETIC"] == "proposal"
     assert (kinds["jam-1"], kinds["cyber-1"]) == ("jamming", "cyber")
-    screenshot(page, "cop-timeline.png")
 
     alerts = page.locator("#alerts li")
     # The alert A0 raised at +6 s: the picture then, T1 still unknown, A0 open, no proposal.
@@ -148,6 +147,7 @@ def test_the_timeline_marks_the_events_and_a_click_replays_their_time(
     jam = _marker(page, "jam-1").bounding_box()
     assert cursor is not None and jam is not None
     assert cursor["x"] > jam["x"]
+    screenshot(page, "cop-timeline.png")
 
 
 def _suwalki_sites() -> tuple[dict[str, str], dict[str, str]]:
