@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page
@@ -28,9 +29,17 @@ def test_the_report_opens_in_a_browser_with_its_plots_and_tables(
 ) -> None:
     duration = 720.0 if os.environ.get("HOTZONE_DOCS_SCREENSHOTS") else 300.0
     quiet = Console(file=io.StringIO())
-    run = run_demo(
-        "suwalki-drones", tmp_path, seed=3, duration_s=duration, live=False, console=quiet
-    )
+    # In a thread of its own: Playwright's sync API holds this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(
+            run_demo,
+            "suwalki-drones",
+            tmp_path,
+            seed=3,
+            duration_s=duration,
+            live=False,
+            console=quiet,
+        ).result()
     page = _report_page(browser, run / "report.html", pages)
     # Every plot decodes to an image (the map, the timeline, OSPA/GOSPA).
     sizes = page.evaluate("[...document.images].map((i) => [i.naturalWidth, i.naturalHeight])")
