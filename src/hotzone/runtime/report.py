@@ -1,15 +1,22 @@
 """``hotzone report RUN_DIR``: a self-contained HTML after-action report of one run.
 
 Plots are drawn with matplotlib (Agg) and embedded as base64 PNGs, so the one file can be
-mailed or archived: a map snapshot (truth, tracks, borders, assets), a timeline of
-detections, tracks, alerts, decisions and orders, OSPA/GOSPA over time
-(`hotzone.fusion.metrics.set_distance`), the classification confusion matrix (latest
-assessment of each confirmed track against the nearest true object), time to decision per
-proposal and the leakers (hostile air objects that came within a defended asset's radius,
-the same count as ``summary.md``: both use `hotzone.runtime.run_report.leakers`), and the
-engagements: each order on c2's audit record with its decision -> order -> ack -> outcome
-steps and times (`hotzone.runtime.engagements`), drawn on the map as a line from the
-effector to its aim point, leakers marked where they reached an asset.
+mailed or archived:
+
+- the run's figures in the words and numbers of ``summary.md`` (the same functions of
+  `hotzone.runtime.run_report` compute both);
+- a map: borders, assets, the true paths, each confirmed track's path in the colour of its
+  latest identity, each engagement as a line from the effector to its aim point coloured by
+  its outcome, and the leakers (hostile air objects that came within a defended asset's
+  radius, `hotzone.runtime.run_report.leakers`) marked where they were last;
+- a timeline: the message rate over one lane per kind of event, the events the page's
+  replay timeline shows (`hotzone.runtime.timeline`), and their list;
+- OSPA/GOSPA over time (`hotzone.fusion.metrics.set_distance`);
+- the classification confusion matrix (last assessment of each confirmed track against the
+  nearest true object), with decoys apart, a clutter row for tracks with no true object
+  near and a column for true objects no track matched;
+- time to decision per proposal, and the engagements: each order on c2's audit record with
+  its decision -> order -> ack -> outcome steps (`hotzone.runtime.engagements`).
 """
 
 from __future__ import annotations

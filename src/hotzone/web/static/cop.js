@@ -68,7 +68,7 @@ const state = {
   // and leaders of the last draw, the stream's connection.
   hooked: null, follow: true, drawnVisible: [], leaderEnds: new Float64Array(0), leadersDrawn: false,
   drawnHook: null,
-  connection: "connecting", reconnects: 0, sites: [],
+  connection: "connecting", reconnects: 0,
 };
 
 const $ = (id) => document.getElementById(id);
