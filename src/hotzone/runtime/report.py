@@ -247,11 +247,18 @@ def _map_figure(
     identities = identities or {}
     figure = Figure(figsize=(9, 7))
     axes = figure.subplots()
-    for border in scenario.borders:
+    # Borders in black dash-dot: goldenrod, as the page draws them, reads as an unknown
+    # track's colour on paper.
+    for index, border in enumerate(scenario.borders):
         lats, lons = zip(*border.points, strict=True)
-        axes.plot(lons, lats, color="goldenrod", linewidth=2)
-    for asset in scenario.defended_assets:
-        axes.plot(asset.position.lon_deg, asset.position.lat_deg, "bs")
+        axes.plot(lons, lats, "-.", color="#333", linewidth=1.2, label=None if index else "border")
+    for index, asset in enumerate(scenario.defended_assets):
+        axes.plot(
+            asset.position.lon_deg,
+            asset.position.lat_deg,
+            "bs",
+            label=None if index else "defended asset",
+        )
         axes.annotate(asset.name, (asset.position.lon_deg, asset.position.lat_deg), fontsize=7)
     by_target: dict[str, list[TruthState]] = defaultdict(list)
     for state in truth:
