@@ -53,8 +53,9 @@ def _collection(features: list[Feature]) -> dict[str, Any]:
 
 
 # The line of sight each sensor model's simulation tests (`hotzone.sim.sensors`): radars a
-# configured refraction factor, EO/IR the geometric horizon, passive RF the 4/3 Earth.
-_HORIZON_K = {"eo_ir_camera": 1.0, "passive_rf_detector": 4.0 / 3.0}
+# configured refraction factor, EO/IR the geometric horizon, passive RF and ADS-B the 4/3
+# Earth; the others none.
+_HORIZON_K = {"eo_ir_camera": 1.0, "passive_rf_detector": 4.0 / 3.0, "adsb_receiver": 4.0 / 3.0}
 _COVERAGE_FIELDS = (
     "min_range_m",
     "max_range_m",
