@@ -81,6 +81,15 @@ def _national_messages() -> list[Any]:
             summary="SECRET radar degraded",
             releasability=national,
         ),
+        Event(
+            event_id="jam-SECRET",
+            time=at,
+            source_id="assess",
+            kind=EventKind.JAMMING,
+            severity=5,
+            summary="SECRET GNSS jamming",
+            releasability=national,
+        ),
         C2State(
             time=at,
             nation="PL",
@@ -179,6 +188,8 @@ def test_poland_sees_its_own_national_records(client: TestClient) -> None:
         p["proposal_id"] for p in client.get("/api/proposals", headers=headers).json()
     }
     assert client.get("/api/status", headers=headers).json()["aborted_by"] == "pl.cdr.SECRET"
+    timeline = {e["id"] for e in client.get("/api/events", headers=headers).json()}
+    assert {"A-SECRET", "P-SECRET", "dec-SECRET", "jam-SECRET"} <= timeline
     layers = client.get("/api/layers", headers=headers).json()
     assert layers["sensors"]["features"]
     lithuania = client.get("/api/layers", headers=login(client, "lt-operator")).json()

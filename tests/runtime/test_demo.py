@@ -13,7 +13,20 @@ from rich.console import Console
 from hotzone.cli import main
 from hotzone.runtime.demo import OUTPUT_FILES, run_demo
 from hotzone.runtime.run_folders import run_file
-from hotzone.types import Track, TrackStatus, read_jsonl
+from hotzone.runtime.run_report import leakers
+from hotzone.sim.scenario import load_scenario
+from hotzone.store import SQLiteStore
+from hotzone.types import (
+    Assessment,
+    AuditRecord,
+    Proposal,
+    TaskOrder,
+    Track,
+    TrackStatus,
+    TruthState,
+    read_jsonl,
+)
+from tests.runtime.report_html import read_report
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +56,70 @@ def test_report_html_and_the_summary_count_the_same_leakers(run_folder: Path) ->
     """Both read one definition of a leaker, so the two documents cannot disagree."""
     summary = json.loads((run_folder / "summary.json").read_text())
     in_report = re.search(
-        r"reached a defended asset\): (\d+) \(", (run_folder / "report.html").read_text()
+        r"objects that reached a defended asset: (\d+) \(", (run_folder / "report.html").read_text()
     )
     in_markdown = re.search(
         r"reached a defended asset: (\d+)", (run_folder / "summary.md").read_text()
     )
     assert in_report is not None and in_markdown is not None
     assert int(in_report[1]) == int(in_markdown[1]) == summary["response"]["leakers"]
+
+
+def test_report_tables_match_the_runs_store(run_folder: Path) -> None:
+    """The report's proposals, engagements, leakers and confusion matrix, read back from
+    its HTML, against what the run's store and truth hold."""
+    report = read_report((run_folder / "report.html").read_text())
+    with SQLiteStore(run_folder / "hotzone.sqlite") as store:
+        messages = [stored.message for stored in store.replay()]
+    proposals = [m.proposal_id for m in messages if isinstance(m, Proposal)]
+    assert [row[0] for row in report.tables["proposals"][1:]] == proposals
+    issued = {
+        json.loads(record.payload)["order_id"]
+        for record in messages
+        if isinstance(record, AuditRecord) and record.kind == "order"
+    }
+    orders = [m for m in messages if isinstance(m, TaskOrder) and m.order_id in issued]
+    rows = report.tables["engagements"][1:]
+    assert sorted(row[0] for row in rows) == sorted(o.order_id for o in orders)
+    for row, order in zip(sorted(rows), sorted(orders, key=lambda o: o.order_id), strict=True):
+        assert (row[2], row[1].split(" ")[0]) == (order.track_id, order.effector_id)
+    scenario = load_scenario(run_folder / "inputs" / "scenario.yaml")
+    truth = [m for m in read_jsonl(run_file(run_folder, "inputs/truth.jsonl"))]
+    truth = [m for m in truth if isinstance(m, TruthState)]
+    reached = leakers(scenario, truth)
+    stated = next(p for p in report.paragraphs if "reached a defended asset" in p)
+    assert stated.endswith(f": {len(reached)} ({', '.join(reached) or 'none'}).")
+    # The confusion matrix: one cell count per confirmed, assessed track (matched to a true
+    # object or in the clutter row), and every true object either matched or "no track".
+    confusion = report.tables["confusion"]
+    header, body = confusion[0], confusion[1:]
+    no_track = header.index("no track")
+    counts = {row[0]: [int(c) if c else 0 for c in row[1:]] for row in body}
+    truth_seconds = {round(s.time.timestamp()) for s in truth}
+    assessed = {m.track_id for m in messages if isinstance(m, Assessment)}
+    matchable = {
+        m.track_id
+        for m in messages
+        if isinstance(m, Track)
+        and m.status == TrackStatus.CONFIRMED
+        and m.track_id in assessed
+        and round(m.time.timestamp()) in truth_seconds
+    }
+    in_cells = sum(sum(c for i, c in enumerate(row, 1) if i != no_track) for row in counts.values())
+    assert in_cells == len(matchable) > 0
+    decoys = {s.target_id for s in truth if s.target_id.startswith("decoy")}
+    assert decoys and sum(counts["decoy (small_uav)"]) >= len(decoys)
+    untracked = sum(row[no_track - 1] for row in counts.values())
+    assert untracked <= len({s.target_id for s in truth})
+
+
+def test_report_html_states_the_figures_of_summary_md(run_folder: Path) -> None:
+    """Same terms, same numbers: each figure the report states is a line of summary.md."""
+    figures = read_report((run_folder / "report.html").read_text()).lists["figures"]
+    lines = (run_folder / "summary.md").read_text().splitlines()
+    assert len(figures) >= 8
+    for figure in figures:
+        assert f"- {figure}" in lines, figure
 
 
 def test_the_demo_tracks_the_incursion_and_scores_it_against_truth(run_folder: Path) -> None:

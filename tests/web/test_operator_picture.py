@@ -372,7 +372,8 @@ def test_filters_overlays_and_the_legend_with_the_view_in_the_url(
     _wait_drawn(page, CONFIRMED_VISIBLE_TO_PL + 1)
     assert _drawn_ids(page) == ["T1", "T2", "T3", "T5"]
     page.click("#layers-button")
-    expect(page.locator("#layer-panel .legend img")).to_have_count(5)
+    # Five identity frames and eight kinds of site (sensors, effectors, assets).
+    expect(page.locator("#layer-panel .legend img")).to_have_count(13)
 
     page.check('input[name="hide-clutter"]')
     page.wait_for_function("!window.hz.state.drawn.has('T5')")
@@ -398,10 +399,12 @@ def test_filters_overlays_and_the_legend_with_the_view_in_the_url(
 
     # Overlays: MapLibre layers and the page's own drawing.
     page.uncheck('input[name="layer-sensors"]')
-    assert page.evaluate("window.hz.map.getLayoutProperty('sensors', 'visibility')") == "none"
+    page.wait_for_function("!window.hz.sites().some((s) => s.layer === 'sensors')")
+    page.uncheck('input[name="layer-coverage"]')
+    assert page.evaluate("window.hz.map.getLayoutProperty('coverage', 'visibility')") == "none"
     page.uncheck('input[name="layer-leaders"]')
     page.wait_for_function("window.hz.leader('T1') === null")
-    assert re.search(r"hide=sensors(%2C|,)leaders", page.url)
+    assert re.search(r"hide=sensors(%2C|,)coverage(%2C|,)leaders", page.url)
     screenshot(page, "cop-layers.png", {"x": 0, "y": 36, "width": 760, "height": 620})
 
     # The URL opens the same view in another browser: filters, overlays, hook.
@@ -409,7 +412,9 @@ def test_filters_overlays_and_the_legend_with_the_view_in_the_url(
     other = logged_in_page(browser, shared, "observer", pages)
     _wait_drawn(other, 2)
     assert _drawn_ids(other) == ["T1", "T2"]
-    assert other.evaluate("window.hz.map.getLayoutProperty('sensors', 'visibility')") == "none"
+    other.wait_for_function("window.hz.sites().some((s) => s.layer === 'effectors')")
+    assert not any(s["layer"] == "sensors" for s in other.evaluate("window.hz.sites()"))
+    assert other.evaluate("window.hz.map.getLayoutProperty('coverage', 'visibility')") == "none"
     other.click("#layers-button")
     expect(other.locator('input[name="hide-clutter"]')).to_be_checked()
     expect(other.locator('input[name="class-helicopter"]')).not_to_be_checked()

@@ -56,6 +56,7 @@ from hotzone.c2.keys import RegistryFile
 from hotzone.c2.trust import operators_path, trusted_node_keys
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.runtime.routing import subject_for
+from hotzone.runtime.timeline import timeline_events
 from hotzone.sim.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from hotzone.store import SQLiteStore, Store
 from hotzone.types import (
@@ -538,6 +539,28 @@ def _add_routes(app: FastAPI, state: ApiState) -> None:
                 if p.time.timestamp() <= at and visible(p.releasability, nations)
             ],
         }
+
+    @app.get("/api/events", tags=["picture"])
+    async def events(nations: Nations) -> list[dict[str, Any]]:
+        """The run's events in time order, for the replay timeline: alerts (when raised),
+        proposals, decisions, orders, engagement outcomes, GNSS jamming, cyber events."""
+        picture = state.picture
+        # Filtered before the events are made: a spell of jamming starts, for each viewer,
+        # at the first estimate that viewer may see.
+        candidates: list[AnyMessage] = [
+            *picture.alert_log,
+            *picture.proposals.values(),
+            *picture.decisions,
+            *picture.orders,
+            *picture.event_log,
+        ]
+        messages = [m for m in candidates if visible(m.releasability, nations)]
+        engagements = [
+            engagement
+            for engagement in picture.engagements.rows()
+            if visible(engagement.order.releasability, nations)
+        ]
+        return [event.view() for event in timeline_events(messages, engagements)]
 
     @app.get("/api/tracks/{track_id}", tags=["picture"])
     async def track(track_id: Ident, nations: Nations) -> dict[str, Any]:

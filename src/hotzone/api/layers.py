@@ -52,13 +52,40 @@ def _collection(features: list[Feature]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+# The line of sight each sensor model's simulation tests (`hotzone.sim.sensors`): radars a
+# configured refraction factor, EO/IR the geometric horizon, passive RF and ADS-B the 4/3
+# Earth; the others none.
+_HORIZON_K = {"eo_ir_camera": 1.0, "passive_rf_detector": 4.0 / 3.0, "adsb_receiver": 4.0 / 3.0}
+_COVERAGE_FIELDS = (
+    "min_range_m",
+    "max_range_m",
+    "min_elevation_deg",
+    "max_elevation_deg",
+    "azimuth_center_deg",
+    "azimuth_width_deg",
+)
+
+
+def sensor_coverage(sensor: Any) -> dict[str, float | None]:
+    """The parameters of a sensor's coverage volume, as its model has them (None: no such
+    limit): the page draws the coverage at the altitude the operator picks from these."""
+    model = str(type(sensor).__struct_config__.tag)
+    coverage: dict[str, float | None] = {"height_m": float(sensor.height_m)}
+    for name in _COVERAGE_FIELDS:
+        value = getattr(sensor, name, None)
+        coverage[name] = float(value) if isinstance(value, float | int) else None
+    k_factor = getattr(sensor, "refraction_k_factor", None) or _HORIZON_K.get(model)
+    coverage["horizon_k_factor"] = None if k_factor is None else float(k_factor)
+    return coverage
+
+
 def scenario_layers(scenario: Scenario) -> dict[str, dict[str, Any]]:
     """GeoJSON feature collections by layer name."""
     sensors: list[Feature] = []
     coverage: list[Feature] = []
     for sensor in scenario.sensors:
         model = str(type(sensor).__struct_config__.tag)
-        properties = {"id": sensor.id, "model": model}
+        properties = {"id": sensor.id, "model": model, "coverage": sensor_coverage(sensor)}
         sensors.append(_point(sensor.lat_deg, sensor.lon_deg, properties))
         max_range = getattr(sensor, "max_range_m", None)
         if isinstance(max_range, float | int) and max_range > 0:

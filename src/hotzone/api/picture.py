@@ -102,6 +102,8 @@ class PictureState:
     alert_log: list[Alert] = field(default_factory=list)
     status_log: list[ProposalStatus] = field(default_factory=list)
     class_history: dict[str, list[tuple[float, str, str, float]]] = field(default_factory=dict)
+    #: For the timeline (``/api/events``): GNSS-jamming and cyber events, as they came.
+    event_log: list[Event] = field(default_factory=list)
 
     def ingest(self, message: AnyMessage) -> dict[str, Any] | None:
         """Take one message in; returns the stream update it causes, if any."""
@@ -166,6 +168,9 @@ class PictureState:
                 for order in self.orders:
                     if order.order_id == order_id:
                         return self._proposal_update(order.proposal_hash)
+                return None
+            case Event() if message.kind in (EventKind.JAMMING, EventKind.CYBER_ALERT):
+                self.event_log.append(message)
                 return None
             case _:
                 return None
@@ -281,6 +286,8 @@ class PictureState:
             "standard_identity": identity.value,
             "threat_score": assessment.threat_score if assessment else None,
             "sidc": sidc_for(target_class, identity),
+            # The 95 % horizontal position ellipse, for the map's ellipse layer.
+            "ellipse": uncertainty_ellipse(track.covariance),
             "releasability": track.releasability,
             # Whose picture it is: an alliance track's contributing nations and national
             # tracks (as the picture names them); a national track's nation, and the

@@ -21,8 +21,10 @@ import { createApi } from "/static/api.js";
 import { canDecide, createDecider } from "/static/decider.js";
 import { createDetails } from "/static/details.js";
 import { humanize } from "/static/names.js";
-import { createOverlay, mercatorX, mercatorY } from "/static/overlay.js";
+import { IDENTITY_COLOURS, createOverlay, mercatorX, mercatorY } from "/static/overlay.js";
 import { createPanels, element } from "/static/panels.js";
+import { createSites } from "/static/sites.js";
+import { createTimeline } from "/static/timeline.js";
 import * as store from "/static/store.js";
 import { createStream } from "/static/stream.js";
 import { createTools } from "/static/tools.js";
@@ -38,7 +40,7 @@ const state = Object.assign(store.createStore(), {
   token: null, viewAs: "", socket: null, updatesReceived: 0,
   batchesReceived: 0, lastBatchAt: 0, mapReady: false,
   lastTrailsAt: -Infinity, lastListAt: -Infinity, renders: 0, areaShown: false,
-  follow: true, hookedEllipse: null, connection: "connecting", reconnects: 0, sites: [],
+  follow: true, hookedEllipse: null, connection: "connecting", reconnects: 0,
 });
 
 const $ = (id) => document.getElementById(id);
@@ -69,7 +71,17 @@ map.addControl(new maplibregl.AttributionControl({ customAttribution: "Natural E
 map.touchZoomRotate.disableRotation();
 map.keyboard.disableRotation();
 
-const overlay = createOverlay({ map, state, settings, isHidden: (key) => isHidden(key), drawSites: (context, view) => drawSiteNames(context, view) });
+// Sensors, effectors and defended assets: APP-6 symbols and names, coverage, ellipses
+// (sites.js).
+const sites = createSites({
+  isHidden: (key) => isHidden(key),
+  project: (lon, lat, view) => [view.scaleX * mercatorX(lon) + view.offsetX, view.scaleY * mercatorY(lat) + view.offsetY],
+});
+const overlay = createOverlay({
+  map, state, settings, isHidden: (key) => isHidden(key),
+  drawSites: (context, view) => sites.draw(context, view),
+  drawOverTracks: (context, view, tracks) => sites.drawEllipses(context, view, tracks, IDENTITY_COLOURS),
+});
 const { drawTrails, drawTracks, followHooked, overlayCanvas, canvasContext } = overlay;
 
 const isHidden = (overlay) => settings.hiddenLayers.has(overlay);
@@ -88,14 +100,12 @@ map.on("load", () => {
   }
   map.addLayer({ id: "countries", type: "fill", source: "countries", paint: { "fill-color": "#3b4654" } });
   map.addLayer({ id: "national-borders", type: "line", source: "national-borders", paint: { "line-color": "#9aa", "line-width": 1 } });
-  map.addLayer({ id: "coverage", type: "line", source: "coverage", paint: { "line-color": "#5a8", "line-width": 0.7, "line-dasharray": [3, 3] } });
+  sites.addLayers(map);
   addArea("assets", "assets", "#48f", "#8af", 0.25);
   addArea("jamming", "jamming", "#f80", "#fa4", 0.12);
   addArea("no_fire_areas", "no_fire_areas", "#f0f", "#f6f", 0.15);
   addArea("corridors", "corridors", "#0ff", "#6ff", 0.08);
   map.addLayer({ id: "borders", type: "line", source: "borders", paint: { "line-color": "#fd4", "line-width": 2.5 } });
-  map.addLayer({ id: "sensors", type: "circle", source: "sensors", paint: { "circle-radius": 4, "circle-color": "#5c8" } });
-  map.addLayer({ id: "effectors", type: "circle", source: "effectors", paint: { "circle-radius": 5, "circle-color": "#c4f" } });
   state.mapReady = true;
   applyLayerVisibility();
   // Panning and zooming move the canvases with the map, frame by frame.
@@ -113,24 +123,6 @@ map.on("load", () => {
 // page's words (track names, no enum names).
 const nameOf = (trackId) => store.nameOf(state, trackId);
 const pageText = (text, trackIds) => humanize(text, nameOf, trackIds.filter(Boolean));
-
-// Sensors, effectors and defended assets by name, beside their marks (MapLibre has no
-// glyphs offline, so the names are canvas text).
-function drawSiteNames(context, view) {
-  context.font = "10px system-ui, sans-serif";
-  context.textBaseline = "middle";
-  context.lineWidth = 3;
-  context.lineJoin = "round";
-  context.strokeStyle = "#111";
-  for (const site of state.sites) {
-    if (isHidden(site.layer)) continue;
-    const x = view.scaleX * mercatorX(site.lon) + view.offsetX + 7;
-    const y = view.scaleY * mercatorY(site.lat) + view.offsetY;
-    context.fillStyle = site.colour;
-    context.strokeText(site.name, x, y);
-    context.fillText(site.name, x, y);
-  }
-}
 
 // ---- hooking a track -------------------------------------------------------------------
 
@@ -221,7 +213,7 @@ async function loadStatic() {
   const [borders, layers] = await Promise.all([api("/api/borders"), api("/api/layers")]);
   map.getSource("countries").setData({ type: "FeatureCollection", features: borders.features });
   map.getSource("national-borders").setData({ type: "FeatureCollection", features: borders.borders });
-  for (const name of ["coverage", "assets", "borders", "jamming", "no_fire_areas", "corridors", "sensors", "effectors"]) {
+  for (const name of ["assets", "borders", "jamming", "no_fire_areas", "corridors"]) {
     if (layers[name]) map.getSource(name).setData(layers[name]);
   }
   state.effectors = new Map((layers.effectors?.features || []).map(
@@ -229,17 +221,8 @@ async function loadStatic() {
   // Open on the scenario's region (Suwałki, the Danube delta, ...), once: later loads
   // (nation selector, a decision) leave the operator's view alone.
   const ring = layers.area?.features?.[0]?.geometry?.coordinates?.[0];
-  state.sites = [
-    ...(layers.sensors?.features || []).map((f) => ({ layer: "sensors", colour: "#8ec", name: f.properties.id,
-      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
-    ...(layers.effectors?.features || []).map((f) => ({ layer: "effectors", colour: "#d9f", name: f.properties.id,
-      lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] })),
-    ...(layers.assets?.features || []).filter((f) => f.geometry.type === "Polygon").map((f) => {
-      const ring = f.geometry.coordinates[0];
-      const lon = ring.reduce((sum, p) => sum + p[0], 0) / ring.length, lat = ring.reduce((sum, p) => sum + p[1], 0) / ring.length;
-      return { layer: "assets", colour: "#9bf", name: f.properties.name, lon, lat };
-    }),
-  ].filter((site) => site.name);
+  sites.load(layers);
+  map.getSource("coverage").setData(sites.coverageCollection(settings.coverageAltitude));
   state.trailsDirty = true;
   scheduleRender();
   if (ring && !state.areaShown && !viewFromUrl) {
@@ -320,6 +303,9 @@ buildPanels({
     writeUrl(settings);
     if (what === "layers") { applyLayerVisibility(); tools.draw(); }
     if (what === "display") { document.body.classList.toggle("night", settings.night); if (state.hooked) details.refresh(); }
+    if (what === "display" && state.mapReady && sites.altitude !== settings.coverageAltitude) {
+      map.getSource("coverage").setData(sites.coverageCollection(settings.coverageAltitude));
+    }
     markAllDirty();
   },
 });
@@ -497,6 +483,7 @@ function setReplayTime(at) {
     $("slider-time").textContent = "live";
     document.body.dataset.replay = "";
     stopPlaying();
+    timeline.update(null);
     markAllDirty();
     return;
   }
@@ -505,7 +492,10 @@ function setReplayTime(at) {
   $("slider-time").textContent = new Date(replayAt * 1000).toISOString().slice(11, 19) + "Z";
   document.body.dataset.replay = new Date(replayAt * 1000).toISOString();
   showReplay(replayAt);
+  timeline.update(replayAt);
 }
+
+const timeline = createTimeline({ api: (path) => api(withView(path)), range: replayRange, jump: setReplayTime });
 
 function stopPlaying() {
   window.clearInterval(playTimer);
@@ -558,6 +548,12 @@ window.hz = {
   // The right column: what the page cued for new P1 alerts ({alert_id, sound}).
   cues: () => state.cues,
   tools: tools.tools,
+  // Sites drawn (symbol code, name, screen position), sensor coverage bands at the chosen
+  // altitude, the ellipses drawn, the timeline's markers.
+  sites: () => sites.drawn(),
+  coverage: () => sites.coverage(),
+  ellipses: () => sites.ellipses(),
+  timeline: () => timeline.markers(),
   settings,
 };
 

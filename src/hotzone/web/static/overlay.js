@@ -43,6 +43,7 @@ export const mercatorY = (/** @type {number} */ lat) => 0.5 - Math.log(Math.tan(
  *   settings: import("./view.js").Settings,
  *   isHidden: (overlay: string) => boolean,
  *   drawSites: (context: CanvasRenderingContext2D, view: ScreenTransform) => void,
+ *   drawOverTracks: (context: CanvasRenderingContext2D, view: ScreenTransform, tracks: any[]) => void,
  * }} OverlayPage
  */
 
@@ -150,7 +151,8 @@ export function createOverlay(page) {
   function drawTrails() {
     const { context } = canvasContext(trailCanvas);
     const view = screenTransform();
-    if (!isHidden("names")) page.drawSites(context, view);
+    // Sensors, effectors and assets under the trails (their names follow the "names" layer).
+    page.drawSites(context, view);
     if (isHidden("trails") || isHidden("tracks")) return;
     const byColour = new Map();
     for (const track of state.drawn.values()) {
@@ -262,6 +264,7 @@ export function createOverlay(page) {
     }
     state.visibleTrackIds = visible.map(([track]) => track.track_id);
     state.drawnVisible = visible;
+    page.drawOverTracks(context, view, visible.map(([track]) => track));
     drawEngagements(context, view);
     drawHook(context, view);
   }

@@ -4,17 +4,19 @@
 // sending the URL); the layer panel, the legend and the display panel that change them.
 
 import { CLASS_NAMES, IDENTITY_NAMES, className, domainOf, identityName } from "./names.js";
+import { ASSET_SIDCS, EFFECTOR_SIDCS, SENSOR_SIDCS } from "./sites.js";
 
 /**
  * The overlays the layer panel toggles: MapLibre layers, or the page's own canvases.
- * @type {{key: string, label: string, mapLayers?: string[]}[]}
+ * Those marked ``off`` are off unless the URL's ``show=`` names them.
+ * @type {{key: string, label: string, mapLayers?: string[], off?: boolean}[]}
  */
 export const OVERLAYS = [
   { key: "countries", label: "countries", mapLayers: ["countries", "national-borders"] },
   { key: "borders", label: "border sectors", mapLayers: ["borders"] },
-  { key: "coverage", label: "sensor coverage", mapLayers: ["coverage"] },
-  { key: "sensors", label: "sensors", mapLayers: ["sensors"] },
-  { key: "effectors", label: "effectors", mapLayers: ["effectors"] },
+  { key: "coverage", label: "sensor coverage", mapLayers: ["coverage-fill", "coverage"] },
+  { key: "sensors", label: "sensors" },
+  { key: "effectors", label: "effectors" },
   { key: "assets", label: "defended assets", mapLayers: ["assets-fill", "assets-line"] },
   { key: "jamming", label: "jamming areas", mapLayers: ["jamming-fill", "jamming-line"] },
   { key: "no_fire_areas", label: "no-fire areas", mapLayers: ["no_fire_areas-fill", "no_fire_areas-line"] },
@@ -24,8 +26,11 @@ export const OVERLAYS = [
   { key: "trails", label: "trails" },
   { key: "leaders", label: "velocity leaders" },
   { key: "labels", label: "track labels" },
+  { key: "ellipses", label: "uncertainty ellipses (95 %)", off: true },
   { key: "engagements", label: "engagements" },
 ];
+
+const OFF_BY_DEFAULT = new Set(OVERLAYS.filter((o) => o.off).map((o) => o.key));
 
 export const DOMAINS = ["air", "land", "sea"];
 export const IDENTITIES = Object.keys(IDENTITY_NAMES);
@@ -39,7 +44,7 @@ export const CLUTTER_CLASSES = ["clutter", "bird_flock"];
  *   classes: Set<string>, minThreat: number, hideClutter: boolean, hideTentative: boolean,
  *   leaderSeconds: number, altitudeUnit: string, speedUnit: string, heading: boolean,
  *   callsign: boolean, showClass: boolean, hook: string | null, mapView: number[] | null,
- *   night: boolean,
+ *   night: boolean, coverageAltitude: number,
  * }} Settings
  */
 
@@ -58,7 +63,8 @@ export function settingsFrom(query) {
   };
   const view = (query.get("view") || "").split("/").map(Number);
   return {
-    hiddenLayers: new Set((query.get("hide") || "").split(",").filter(Boolean)),
+    hiddenLayers: new Set([...(query.get("hide") || "").split(",").filter(Boolean),
+      ...OVERLAYS.filter((o) => o.off && !(query.get("show") || "").split(",").includes(o.key)).map((o) => o.key)]),
     domains: list(query.get("domain"), DOMAINS),
     identities: list(query.get("identity"), IDENTITIES),
     classes: list(query.get("class"), CLASSES),
@@ -74,6 +80,7 @@ export function settingsFrom(query) {
     hook: query.get("hook"),
     mapView: view.length === 3 && view.every(Number.isFinite) ? view : null,
     night: query.get("night") === "1",
+    coverageAltitude: Math.max(0, Math.min(30000, number("covalt", 300))),
   };
 }
 
@@ -86,7 +93,9 @@ export function writeUrl(settings) {
   const query = new URLSearchParams(location.search);
   /** @type {[string, string | null][]} */
   const owned = [
-    ["hide", [...settings.hiddenLayers].join(",") || null],
+    ["hide", [...settings.hiddenLayers].filter((k) => !OFF_BY_DEFAULT.has(k)).join(",") || null],
+    ["show", [...OFF_BY_DEFAULT].filter((k) => !settings.hiddenLayers.has(k)).join(",") || null],
+    ["covalt", settings.coverageAltitude === 300 ? null : String(settings.coverageAltitude)],
     ["domain", settings.domains.size === DOMAINS.length ? null : [...settings.domains].join(",")],
     ["identity", settings.identities.size === IDENTITIES.length ? null : [...settings.identities].join(",")],
     ["class", settings.classes.size === CLASSES.length ? null : [...settings.classes].join(",")],
@@ -214,6 +223,17 @@ export function buildPanels(page) {
     choice("speed-unit", ["kt", "km/h", "off"], settings.speedUnit, (v) => { settings.speedUnit = v; }, "speed"),
     element("h3", {}, "Velocity leaders"),
     element("label", {}, "length ", leader, " s (0: off)"),
+    element("h3", {}, "Sensor coverage"),
+    (() => {
+      const input = /** @type {HTMLInputElement} */ (element("input", { type: "number", name: "coverage-altitude", min: "0", max: "30000", step: "100" }));
+      input.value = String(settings.coverageAltitude);
+      input.onchange = () => {
+        const metres = Number(input.value);
+        settings.coverageAltitude = Number.isFinite(metres) ? Math.max(0, Math.min(30000, metres)) : 300;
+        changed("display");
+      };
+      return element("label", {}, "at altitude ", input, " m");
+    })(),
     element("h3", {}, "Night"),
     checkbox("night", settings.night, (on) => { settings.night = on; changed("display"); }, "night mode (dimmed, red-safe)"),
   );
@@ -228,14 +248,17 @@ function legend(page) {
     ["hostile", "10060100001101000000"]];
   const areas = [["defended asset", "#48f"], ["jamming", "#f80"], ["no-fire area", "#f0f"],
     ["air corridor", "#0ff"], ["border sector", "#fd4"], ["sensor coverage", "#5a8"]];
-  const points = [["sensor", "#5c8"], ["effector", "#c4f"]];
+  const sites = [["radar", SENSOR_SIDCS.air_surveillance_radar], ["EO/IR camera", SENSOR_SIDCS.eo_ir_camera],
+    ["RF detector", SENSOR_SIDCS.passive_rf_detector], ["acoustic sensor", SENSOR_SIDCS.acoustic_array],
+    ["jammer", EFFECTOR_SIDCS.ew_jammer], ["interceptor drones", EFFECTOR_SIDCS.interceptor_drone],
+    ["SAM (SHORAD)", EFFECTOR_SIDCS.shorad], ["defended asset", ASSET_SIDCS.default]];
   return element("div", { class: "legend" },
     ...identities.map(([name, sidc]) => element("div", {},
       element("img", { src: page.legendSymbol(sidc), alt: name }), ` ${name}`)),
     ...areas.map(([name, colour]) => element("div", {},
       element("span", { class: "swatch", style: `border-color:${colour};background:${colour}40` }), ` ${name}`)),
-    ...points.map(([name, colour]) => element("div", {},
-      element("span", { class: "dot", style: `background:${colour}` }), ` ${name}`)),
+    ...sites.map(([name, sidc]) => element("div", {},
+      element("img", { src: page.legendSymbol(sidc), alt: name }), ` ${name}`)),
     element("div", {}, element("span", { class: "leader-sample" }), " velocity leader"),
     element("div", {}, element("span", { class: "engagement-sample" }), " engagement (order)"),
   );

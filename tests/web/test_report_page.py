@@ -1,0 +1,52 @@
+"""The after-action report as a reader sees it: ``report.html`` of a demo run opened in
+Chromium from the file (no server: it is self-contained), its plots decoded and its tables
+shown. With HOTZONE_DOCS_SCREENSHOTS the run lasts 12 minutes (engagements begin after
+about 11), for docs/img/report.png; otherwise 5 minutes."""
+
+from __future__ import annotations
+
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page
+from rich.console import Console
+
+from hotzone.runtime.demo import run_demo
+from tests.web.conftest import screenshot
+
+
+def _report_page(browser: Browser, report: Path, pages: list[Page]) -> Page:
+    page = browser.new_context(viewport={"width": 1050, "height": 1650}).new_page()
+    pages.append(page)
+    page.goto(report.as_uri())
+    return page
+
+
+def test_the_report_opens_in_a_browser_with_its_plots_and_tables(
+    browser: Browser, pages: list[Page], tmp_path: Path
+) -> None:
+    duration = 720.0 if os.environ.get("HOTZONE_DOCS_SCREENSHOTS") else 300.0
+    quiet = Console(file=io.StringIO())
+    # In a thread of its own: Playwright's sync API holds this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(
+            run_demo,
+            "suwalki-drones",
+            tmp_path,
+            seed=3,
+            duration_s=duration,
+            live=False,
+            console=quiet,
+        ).result()
+    page = _report_page(browser, run / "report.html", pages)
+    # Every plot decodes to an image (the map, the timeline, OSPA/GOSPA).
+    sizes = page.evaluate("[...document.images].map((i) => [i.naturalWidth, i.naturalHeight])")
+    assert len(sizes) == 3 and all(w > 500 and h > 200 for w, h in sizes)
+    headings = page.evaluate("[...document.querySelectorAll('h2')].map((h) => h.textContent)")
+    assert headings[:3] == ["Figures", "Map", "Timeline"]
+    assert "Classification confusion" in headings and "Engagements" in headings
+    assert page.locator("#figures li").count() >= 8
+    assert page.locator("#confusion tr").count() > 3
+    screenshot(page, "report.png", {"x": 0, "y": 0, "width": 1050, "height": 1650})
