@@ -99,11 +99,20 @@ def test_a_real_a319_read_once_a_minute_is_an_airliner_in_most_windows(
     assert classes.count(TargetClass.AIRLINER) >= 0.75 * len(classes)
 
 
-def _level_flight(speed_mps: float, height_m: float, every_s: float = 2.0) -> KinematicHistory:
+def _level_flight(
+    speed_mps: float, height_m: float, every_s: float = 2.0, cooperative: bool = False
+) -> KinematicHistory:
     times = np.arange(0.0, 300.0, every_s)
     position = np.stack([speed_mps * times, np.zeros_like(times), np.full_like(times, height_m)], 1)
     velocity = np.tile([speed_mps, 0.0, 0.0], (len(times), 1))
-    return KinematicHistory(times, position, velocity, np.full_like(times, height_m))
+    return KinematicHistory(
+        times,
+        position,
+        velocity,
+        np.full_like(times, height_m),
+        has_icao24=cooperative,
+        has_callsign=cooperative,
+    )
 
 
 def test_out_of_distribution_tracks_are_unknown(shipped: TreeEnsembleClassifier) -> None:
@@ -116,8 +125,10 @@ def test_out_of_distribution_tracks_are_unknown(shipped: TreeEnsembleClassifier)
     assert answer.out_of_distribution and answer.novelty > 1.0
     assert answer.target_class == TargetClass.UNKNOWN
     assert answer.explanation[0].startswith("out of distribution")
-    # An airliner cruising is in distribution and named.
-    (cruise,) = shipped.classify(batch_features([_level_flight(230.0, 11_000.0)]))
+    # An airliner cruising (with its ADS-B identity) is in distribution and named.
+    (cruise,) = shipped.classify(
+        batch_features([_level_flight(230.0, 11_000.0, every_s=10.0, cooperative=True)])
+    )
     assert not cruise.out_of_distribution
     assert cruise.target_class == TargetClass.AIRLINER
 

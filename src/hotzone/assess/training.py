@@ -37,7 +37,12 @@ NOVELTY_QUANTILE = 0.98
 """Per class, the share of held-out simulated histories inside the novelty threshold
 (the share of a class's own histories called out of distribution is under 1 - this,
 as other classes' references may still take them in)."""
-NOVELTY_SCALE_FLOOR = 0.05
+NOVELTY_SCALE_FLOOR = 0.5
+"""Least spread of a novelty column: most classes fly smoothly, so the robust spread of
+acceleration or straightness over the training set is tiny, and an erratic class (clutter)
+would then be far even from its own kind, which widens its threshold until it takes in
+anything (a level 3,000 km/h track read as clutter-like at 0.05, out of distribution
+at 0.5)."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,7 @@ def fit_novelty(
     chosen = novelty_columns(fit_features)
     centre = np.nanmedian(chosen, axis=0)
     q1, q3 = np.nanpercentile(chosen, [25, 75], axis=0)
-    # Robust spread, floored: features mostly at one value (hover fraction) would
-    # otherwise make any difference infinite.
+    # Robust spread, floored (`NOVELTY_SCALE_FLOOR`).
     scale = np.maximum((q3 - q1) / 1.349, NOVELTY_SCALE_FLOOR)
     references: list[list[list[float | None]]] = []
     thresholds: list[float] = []
