@@ -7,7 +7,8 @@ sampled every 1-5 s (a radar track) or every 5-12 s (a cooperative feed heard ev
 a radar rotating every 10-12 s), with missed updates (Pd 0.7-1) and, in a third of the
 histories, silent gaps of 20-60 s (fringe coverage), position and velocity noise of a
 filtered track, RCS samples when a radar saw it, and cooperative identities with
-class-typical rates. Airliners include approaches and departures (70-110 m/s below
+class-typical rates. A fifth of the histories are of young tracks (8-60 s), so youth
+is not taken for clutter. Airliners include approaches and departures (70-110 m/s below
 2,000 m), which real feeds near airports are full of. Clutter (false tracks) is drawn
 directly as short erratic tracks. Everything is seeded, so the same seed rebuilds the same data.
 
@@ -263,7 +264,10 @@ def _target_history(
     states = targets.evaluate(grid)
     alive = np.flatnonzero(states.alive[:, 0])
     life = grid[alive]
-    window = float(rng.uniform(40.0, 600.0))
+    # A fifth are young tracks (under a minute): otherwise only clutter is ever young, and
+    # every new track reads as clutter until its first minute is over.
+    young = rng.random() < 0.2
+    window = float(rng.uniform(8.0, 60.0) if young else rng.uniform(40.0, 600.0))
     start = float(rng.uniform(life[0], max(life[0], life[-1] - window)))
     return _observed(
         target_class,
@@ -312,6 +316,15 @@ def _observed(
     velocity_error[:, 2] *= 0.5
     noisy_position = position[rows] + rng.normal(0.0, position_sigma, (count, 3)) * [1, 1, 0.5]
     noisy_height = height[rows] + rng.normal(0.0, position_sigma * 0.5, count)
+    if rng.random() < 0.3:
+        # Seen by 2-D radars only: the track's height and climb are guesses that wander
+        # (the fused drone tracks of suwalki read -380 to +550 m and dive at 100 m/s in
+        # their first minute), and nothing else about the object is erratic.
+        wander = np.cumsum(rng.normal(0.0, 1.0, count))
+        wander *= float(rng.uniform(50.0, 300.0)) / max(float(np.std(wander)), 1e-6)
+        noisy_height = noisy_height + wander
+        noisy_position[:, 2] += wander
+        velocity_error[:, 2] += rng.normal(0.0, float(rng.uniform(5.0, 40.0)), count)
     profile = class_profiles()[target_class]
     rcs = np.zeros(0)
     if rng.random() < 0.75:
