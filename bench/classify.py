@@ -1,11 +1,16 @@
-"""Classifier bench (not in make test): held-out simulated seeds and real flights.
+"""Classifier bench (not in make test): held-out simulated seeds and real recorded aircraft.
 
     .venv/bin/python bench/classify.py [--per-class N]
 
-Prints macro-F1, expected calibration error and the confusion matrix on randomized
-histories drawn from seeds training never uses, then the three-way accuracy (airliner,
-light aircraft, helicopter) on the real recorded flights in tests/golden/trajectories.
-Targets (issue 6): macro-F1 >= 0.90, ECE <= 0.05.
+Prints, on randomized histories drawn from seeds training never uses: macro-F1, expected
+calibration error (ECE), per-class recall, how many are answered ``unknown`` (out of
+distribution, or top probability below 0.5) and the confusion matrix. Then the same on
+the real recorded aircraft in tests/golden/adsb (`tests/assess/real_adsb.py`: pyModeS's
+406B90 through the tracker at its recorded rate and as a 10 s fringe feed, openap's
+A319 in 10-minute windows), all airliners: no real light aircraft or helicopter
+trajectories were found outside the `traffic` package's samples, which are reserved as
+the reviewers' independent check and never read here. Targets (issue 15): macro-F1
+>= 0.85 and ECE <= 0.05 on real trajectories.
 """
 
 from __future__ import annotations
@@ -14,44 +19,60 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.assess.real_flights import FLIGHT_CLASSES, flight_windows
+from tests.assess.real_adsb import openap_a319_windows, pymodes_histories
 
 from hotzone.assess.classifier import TreeEnsembleClassifier
-from hotzone.assess.features import batch_features
-from hotzone.assess.training import build_dataset, confusion_table, evaluate
+from hotzone.assess.features import KinematicHistory, batch_features
+from hotzone.assess.training import Evaluation, build_dataset, confusion_table, evaluate
 from hotzone.sim.training_data import HELD_OUT_SEED_BASE
 from hotzone.types import TargetClass
 
 
+def _print(title: str, result: Evaluation) -> None:
+    print(f"{title}: {result.samples} histories")
+    print(
+        f"  macro-F1 {result.macro_f1:.3f} over the classes present, "
+        f"ECE {result.expected_calibration_error:.3f}"
+    )
+    print(
+        f"  answered unknown {result.abstention_rate:.1%} "
+        f"(out of distribution {result.out_of_distribution_rate:.1%})"
+    )
+    print(
+        "  recall: " + ", ".join(f"{k} {v:.2f}" for k, v in (result.per_class_recall or {}).items())
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--per-class", type=int, default=300)
+    parser.add_argument("--per-class", type=int, default=150)
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED_BASE + 2024)
     args = parser.parse_args()
     model = TreeEnsembleClassifier.load()
     features, labels = build_dataset(args.per_class, args.seed)
     result = evaluate(model, features, labels)
-    print(f"simulated, unseen seed {args.seed}: {result.samples} histories")
-    print(f"macro-F1 {result.macro_f1:.3f} (target >= 0.90)")
-    print(f"ECE {result.expected_calibration_error:.3f} (target <= 0.05)")
+    _print(f"simulated, unseen seed {args.seed}", result)
     print(confusion_table(result))
-    wanted = [TargetClass.AIRLINER, TargetClass.LIGHT_AIRCRAFT, TargetClass.HELICOPTER]
-    columns = [model.classes.index(c) for c in wanted]
-    right = total = flights = 0
-    for name, true_class in FLIGHT_CLASSES.items():
-        windows = flight_windows(name)
-        probabilities = model.predict_proba(batch_features(windows))[:, columns]
-        hits = int(np.sum(np.argmax(probabilities, axis=1) == wanted.index(true_class)))
-        vote = wanted[int(np.argmax(probabilities.mean(axis=0)))]
-        flights += vote == true_class
-        right, total = right + hits, total + len(windows)
-        print(f"  {name:18s} {true_class:15s} -> {vote:15s} windows {hits}/{len(windows)}")
-    share = right / total
-    print(f"real flights: {flights}/{len(FLIGHT_CLASSES)} flights, window accuracy {share:.3f}")
+
+    real: list[tuple[str, KinematicHistory]] = []
+    for every in (0.0, 10.0):
+        for history in pymodes_histories(every).values():
+            real.append((f"406B90 via tracker, a position every {every:.0f} s", history))
+    real += [(f"A319 window {i}", w) for i, w in enumerate(openap_a319_windows())]
+    matrix = batch_features([history for _, history in real])
+    for (name, _), answer in zip(real, model.classify(matrix), strict=True):
+        print(
+            f"  {name:42s} -> {answer.target_class:10s} p={answer.confidence:.3f} "
+            f"novelty {answer.novelty:.2f}"
+        )
+    real_result = evaluate(model, matrix, [TargetClass.AIRLINER] * len(real))
+    _print("real recorded aircraft (all airliners)", real_result)
+    print(
+        "  macro-F1 over airliner/light/helicopter: not measurable "
+        "(no real light aircraft or helicopter data)"
+    )
     return 0
 
 

@@ -147,7 +147,11 @@ def test_the_summary_says_what_the_picture_understood(run_folder: Path) -> None:
     assert understood["tracks_assessed"] > 0
     assert understood.get("identities", {}).get("hostile", 0) > 0
     assert sum(understood["alerts_by_kind"].values()) == summary["output_files"]["alerts.jsonl"]
-    assert "## Assessment" in (run_folder / "summary.md").read_text()
+    markdown = (run_folder / "summary.md").read_text()
+    assert "## Assessment" in markdown
+    # Identity conflicts and spoofing are listed (none are staged in this scenario).
+    assert understood["identity_conflicts"] == []
+    assert "## Identity conflicts and spoofing\n\n- none" in markdown
 
 
 def test_an_auditor_proves_the_run_audit_chain_intact(

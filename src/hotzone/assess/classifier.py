@@ -11,6 +11,15 @@ Calibration is temperature scaling (Guo et al., 2017): one scalar divides the su
 scores before the softmax, fitted on data held out from the trees, so probabilities
 match observed frequencies without changing which class ranks first.
 
+Abstention: a tree ensemble answers confidently far outside anything it was trained on
+(a track at 3,000 km/h and 100 m gets a class all the same). So the model carries a
+novelty reference (`NoveltyReference`): a sample of each class's training histories'
+kinematic features. A track farther from the k-th nearest reference history of every
+class than all but 2 % of that class's held-out simulated histories are is *out of
+distribution* and answered ``unknown`` whatever the trees say; so is a track whose top
+calibrated probability is below 0.5 (doubt between classes). Both rules and their
+thresholds are in the model file.
+
 Explanations are exact per-feature contributions of the tree paths (Saabas): each split
 on the path moves the score of the chosen class from the parent's expected value to the
 child's, and that move is credited to the split's feature. The top contributions, with
@@ -38,6 +47,29 @@ SHIPPED_MODEL_PACKAGE = "hotzone.assess"
 SHIPPED_MODEL_FILE = "data/classifier.json"
 DEFAULT_UNKNOWN_THRESHOLD = 0.5
 """Below this top probability a track is reported as ``unknown`` (with its probabilities)."""
+NOVELTY_FEATURES: tuple[str, ...] = (
+    "speed_mean_mps",
+    "speed_max_mps",
+    "speed_min_mps",
+    "speed_std_mps",
+    "height_mean_m",
+    "height_max_m",
+    "height_min_m",
+    "height_std_m",
+    "climb_rate_mean_abs_mps",
+    "climb_rate_max_mps",
+    "climb_rate_min_mps",
+    "turn_rate_median_abs_dps",
+    "turn_rate_p90_abs_dps",
+    "acceleration_median_mps2",
+    "acceleration_p90_mps2",
+    "path_straightness",
+    "hover_fraction",
+)
+"""The kinematic features novelty is judged on: what the object does, not which sensor saw
+it (no RCS, report interval, duration or identity flags, which vary by sensor)."""
+NOVELTY_NEIGHBOUR = 3
+"""The novelty score is the distance to this many-th nearest reference history."""
 
 
 class ModelError(ValueError):
@@ -55,6 +87,107 @@ class Classification:
     confidence: float
     explanation: tuple[str, ...]
     """Top contributing features, e.g. ``speed_mean_mps=48.1 (+2.31)``."""
+    out_of_distribution: bool = False
+    """The features are unlike any simulated history trained on: answered ``unknown``."""
+    novelty: float = 0.0
+    """Novelty score (`NoveltyReference.scores`): above 1, unlike any class trained on."""
+
+
+@dataclass(frozen=True)
+class NoveltyReference:
+    """What training histories look like, for the out-of-distribution rule.
+
+    Features are first put on comparable footing (`novelty_columns`): heights on a log
+    scale above 100 m (100 m against 200 m matters, 10 km against 10.1 km does not),
+    climb rates, accelerations and height spread on a signed log scale (a ballistic
+    missile's 600 m/s dive and a drone's 2 m/s climb are both "some climb"), then
+    standardized (``centre``, ``scale``: per-feature median and robust spread of the whole
+    training set). ``references[k]`` are training histories of class k so standardized.
+    A history's distance to class k is the root-mean-square standardized difference to
+    its `NOVELTY_NEIGHBOUR`-th nearest reference of that class, over the features both
+    have (NaN = missing); ``thresholds[k]`` is the distance that a fixed share of
+    held-out histories of class k stay under. The novelty score is the smallest
+    distance over threshold across classes: above 1, the history is like no class.
+    """
+
+    centre: FloatArray
+    scale: FloatArray
+    references: tuple[FloatArray, ...]
+    thresholds: FloatArray
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any], class_count: int) -> NoveltyReference:
+        if list(document["features"]) != list(NOVELTY_FEATURES):
+            raise ValueError("novelty reference on other features")
+        width = len(NOVELTY_FEATURES)
+        centre = np.asarray(document["centre"], dtype=np.float64)
+        scale = np.asarray(document["scale"], dtype=np.float64)
+        thresholds = np.asarray(document["thresholds"], dtype=np.float64)
+        references = tuple(
+            np.asarray(
+                [[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64
+            ).reshape(-1, width)
+            for rows in document["references"]
+        )
+        if centre.shape != (width,) or scale.shape != (width,) or not np.all(scale > 0):
+            raise ValueError("novelty centre or scale does not fit its features")
+        if len(references) != class_count or thresholds.shape != (class_count,):
+            raise ValueError("novelty references or thresholds do not fit the classes")
+        if any(len(rows) < NOVELTY_NEIGHBOUR for rows in references):
+            raise ValueError("novelty reference too small")
+        if not np.all(thresholds > 0.0):
+            raise ValueError("novelty thresholds must be positive")
+        return cls(centre, scale, references, thresholds)
+
+    def standardized(self, features: FloatArray) -> FloatArray:
+        """``features`` (n, FEATURE_NAMES) as standardized novelty columns."""
+        result: FloatArray = (novelty_columns(features) - self.centre) / self.scale
+        return result
+
+    def class_distances(self, features: FloatArray) -> FloatArray:
+        """(n, classes) distance of each row to each class's reference."""
+        queries = self.standardized(features)
+        return np.stack(
+            [neighbour_distances(queries, rows) for rows in self.references], axis=1
+        ).reshape(len(queries), len(self.references))
+
+    def scores(self, features: FloatArray) -> FloatArray:
+        """(n,) novelty scores of full feature rows; above 1 is out of distribution."""
+        result: FloatArray = np.min(self.class_distances(features) / self.thresholds, axis=1)
+        return result
+
+
+def novelty_columns(features: FloatArray) -> FloatArray:
+    """The `NOVELTY_FEATURES` columns of ``features``, on the scales `NoveltyReference`
+    compares them on."""
+    columns = np.array(features[:, [FEATURE_NAMES.index(name) for name in NOVELTY_FEATURES]])
+    for index, name in enumerate(NOVELTY_FEATURES):
+        if name in ("height_mean_m", "height_max_m", "height_min_m"):
+            columns[:, index] = np.log1p(np.clip(columns[:, index], 0.0, None) / 100.0)
+        elif name.startswith(("climb_rate", "acceleration")) or name == "height_std_m":
+            columns[:, index] = np.sign(columns[:, index]) * np.log1p(np.abs(columns[:, index]))
+    return columns
+
+
+def neighbour_distances(queries: FloatArray, reference: FloatArray, chunk: int = 256) -> FloatArray:
+    """RMS difference of each standardized query row to its `NOVELTY_NEIGHBOUR`-th nearest
+    reference row over the columns both have; a row with no column in common with enough
+    references scores 0 (nothing to call novel)."""
+    result = np.zeros(len(queries))
+    kth = NOVELTY_NEIGHBOUR - 1
+    known_reference = np.isfinite(reference)
+    filled_reference = np.where(known_reference, reference, 0.0)
+    for start in range(0, len(queries), chunk):
+        block = queries[start : start + chunk]
+        known = np.isfinite(block)
+        filled = np.where(known, block, 0.0)
+        both = known[:, None, :] & known_reference[None, :, :]
+        squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+        count = both.sum(axis=2)
+        distance = np.where(count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1)), np.inf)
+        nearest = np.partition(distance, kth, axis=1)[:, kth]
+        result[start : start + chunk] = np.where(np.isfinite(nearest), nearest, 0.0)
+    return result
 
 
 @dataclass(frozen=True)
@@ -89,6 +222,14 @@ class TreeEnsembleClassifier:
             self.version = str(document.get("version", ""))
             self.card = dict(document.get("card", {}))
             self._trees = _pack(document["trees"], len(self.classes))
+            # A model without a reference (older files, tests' small models) cannot tell
+            # what it was trained on: only the probability rule applies.
+            novelty = document.get("novelty")
+            self.novelty = (
+                None
+                if novelty is None
+                else NoveltyReference.from_document(novelty, len(self.classes))
+            )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, ModelError):
                 raise
@@ -189,6 +330,9 @@ class TreeEnsembleClassifier:
         probabilities = self.predict_proba(features)
         best = np.argmax(probabilities, axis=1).astype(np.int64)
         contributions = self.contributions(features, best)
+        novelty = (
+            np.zeros(features.shape[0]) if self.novelty is None else self.novelty.scores(features)
+        )
         answers = []
         for row in range(features.shape[0]):
             confidence = float(probabilities[row, best[row]])
@@ -198,6 +342,12 @@ class TreeEnsembleClassifier:
                 for i in order
                 if contributions[row, i] != 0.0
             )
+            novel = bool(novelty[row] > 1.0)
+            if novel:
+                explanation = (
+                    f"out of distribution: novelty {novelty[row]:.2f} > 1 (unlike any class)",
+                    *explanation,
+                )
             answers.append(
                 Classification(
                     probabilities={
@@ -205,10 +355,12 @@ class TreeEnsembleClassifier:
                         for name, p in zip(self.classes, probabilities[row], strict=True)
                     },
                     target_class=self.classes[best[row]]
-                    if confidence >= unknown_threshold
+                    if confidence >= unknown_threshold and not novel
                     else TargetClass.UNKNOWN,
                     confidence=confidence,
                     explanation=explanation,
+                    out_of_distribution=novel,
+                    novelty=round(float(novelty[row]), 3),
                 )
             )
         return answers

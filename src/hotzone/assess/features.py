@@ -10,6 +10,15 @@ tests, so one function, `batch_features`, turns all of them into the feature mat
 Every feature has a name with its unit (`FEATURE_NAMES`); a feature that cannot be
 computed (no RCS measured, too few samples for a turn rate) is NaN, which the tree model
 routes as missing rather than as a value.
+
+Features mean the same whatever the report pattern. A radar track updated every second
+and an ADS-B feed heard every 10 s (positions and velocities on separate lines, gaps of a
+minute) describe one flight alike: rates of change (turn rate, acceleration) are taken
+between states at least `DERIVATIVE_BASELINE_S` apart, not between consecutive states
+(whose velocity noise divided by a 1 s step swamps the signal, and which a 10 s feed
+never has), and pairs further apart than `MAX_DERIVATIVE_GAP_S` are not used (a
+minute-long gap hides the turns in it). Samples with a missing position or height (a
+velocity-only update) still give speed, climb and turn.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.types.arrays import FloatArray
+from hotzone.types.arrays import FloatArray, IntArray
 
 FEATURE_NAMES: tuple[str, ...] = (
     "speed_mean_mps",
@@ -40,6 +49,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "path_straightness",
     "hover_fraction",
     "duration_s",
+    "report_interval_median_s",
     "rcs_mean_dbsm",
     "rcs_std_dbsm",
     "has_icao24",
@@ -52,6 +62,12 @@ FEATURE_NAMES: tuple[str, ...] = (
 MIN_SPEED_FOR_HEADING_MPS = 3.0
 # Hovering or standing still (helicopters, persons waiting, drifting vessels).
 HOVER_SPEED_MPS = 2.0
+# Rates of change are taken between states at least this far apart: the longest report
+# interval of the feeds served (ADS-B heard every 10 s), so a 1 s radar track and a 10 s
+# feed measure the same thing, and velocity noise is divided by 10 s, not by 1 s.
+DERIVATIVE_BASELINE_S = 10.0
+# Nor over more than this: a turn of more than 180 degrees could hide in a longer gap.
+MAX_DERIVATIVE_GAP_S = 45.0
 
 
 class HistoryError(ValueError):
@@ -114,6 +130,22 @@ def _finite_or_nan(values: FloatArray, reducer: str, q: float = 50.0) -> float:
     return float(np.min(finite))
 
 
+def baseline_pairs(times_s: FloatArray) -> tuple[IntArray, IntArray]:
+    """Index pairs (i, j) for rates of change: j is the first state at least
+    `DERIVATIVE_BASELINE_S` after i, kept when no more than `MAX_DERIVATIVE_GAP_S` after."""
+    count = len(times_s)
+    if count < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    later = np.searchsorted(times_s, times_s + DERIVATIVE_BASELINE_S, side="left")
+    first = np.arange(count)
+    inside = later < count
+    first, later = first[inside], later[inside]
+    gap = times_s[later] - times_s[first]
+    kept = gap <= MAX_DERIVATIVE_GAP_S
+    return first[kept], later[kept]
+
+
 def _features_of(history: KinematicHistory) -> FloatArray:
     values = np.full(len(FEATURE_NAMES), np.nan)
     if history.size == 0:
@@ -123,22 +155,22 @@ def _features_of(history: KinematicHistory) -> FloatArray:
     climb = velocity[:, 2]
     height = history.height_m
     times = history.times_s
-    turn_rate = np.full(0, np.nan)
-    acceleration = np.full(0, np.nan)
-    if history.size >= 2:
-        dt = np.diff(times)
-        valid = dt > 1e-3
-        heading = np.arctan2(velocity[:, 0], velocity[:, 1])
-        turn = np.angle(np.exp(1j * np.diff(heading)))
-        moving = (speed[:-1] > MIN_SPEED_FOR_HEADING_MPS) & (speed[1:] > MIN_SPEED_FOR_HEADING_MPS)
-        turn_rate = np.where(
-            valid & moving, np.degrees(np.abs(turn)) / np.where(valid, dt, 1), np.nan
-        )
-        change = np.linalg.norm(np.diff(velocity, axis=0), axis=1)
-        acceleration = np.where(valid, change / np.where(valid, dt, 1), np.nan)
-    steps = np.linalg.norm(np.diff(history.enu_position_m[:, :2], axis=0), axis=1)
+    first, later = baseline_pairs(times)
+    dt = times[later] - times[first]
+    heading = np.arctan2(velocity[:, 0], velocity[:, 1])
+    turn = np.angle(np.exp(1j * (heading[later] - heading[first])))
+    moving = (speed[first] > MIN_SPEED_FOR_HEADING_MPS) & (speed[later] > MIN_SPEED_FOR_HEADING_MPS)
+    turn_rate = np.where(moving, np.degrees(np.abs(turn)) / dt, np.nan)
+    # Horizontal only: a feed's vertical rate comes in coarse steps (64 ft/min).
+    change = np.linalg.norm(velocity[later, :2] - velocity[first, :2], axis=1)
+    acceleration = change / dt
+    intervals = np.diff(times)
+    # Positions only where known (a velocity-only update has none).
+    horizontal = history.enu_position_m[:, :2]
+    horizontal = horizontal[np.all(np.isfinite(horizontal), axis=1)]
+    steps = np.linalg.norm(np.diff(horizontal, axis=0), axis=1)
     path = float(steps.sum())
-    net = float(np.linalg.norm(history.enu_position_m[-1, :2] - history.enu_position_m[0, :2]))
+    net = float(np.linalg.norm(horizontal[-1] - horizontal[0])) if len(horizontal) else 0.0
     rcs = history.rcs_dbsm[np.isfinite(history.rcs_dbsm)]
     computed = {
         "speed_mean_mps": _finite_or_nan(speed, "mean"),
@@ -158,8 +190,11 @@ def _features_of(history: KinematicHistory) -> FloatArray:
         "acceleration_p90_mps2": _finite_or_nan(acceleration, "percentile", 90.0),
         # Net over travelled distance: 1 for a straight leg, near 0 for a loiter or jitter.
         "path_straightness": net / path if path > 1.0 else float("nan"),
-        "hover_fraction": float(np.mean(speed < HOVER_SPEED_MPS)),
+        "hover_fraction": float(np.mean(speed[np.isfinite(speed)] < HOVER_SPEED_MPS))
+        if np.isfinite(speed).any()
+        else float("nan"),
         "duration_s": float(times[-1] - times[0]),
+        "report_interval_median_s": _finite_or_nan(intervals, "percentile", 50.0),
         "rcs_mean_dbsm": float(np.mean(rcs)) if rcs.size else float("nan"),
         "rcs_std_dbsm": float(np.std(rcs)) if rcs.size >= 2 else float("nan"),
         "has_icao24": float(history.has_icao24),

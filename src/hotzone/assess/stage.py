@@ -87,7 +87,11 @@ def held_classification(previous: Classification, latest: Classification) -> Cla
     ``unknown``: a drone first called clutter on a 10 s-old track must not stay clutter
     for minutes while the evidence for a drone grows.
     """
-    if latest.target_class != TargetClass.UNKNOWN or previous.target_class == TargetClass.UNKNOWN:
+    if (
+        latest.target_class != TargetClass.UNKNOWN
+        or previous.target_class == TargetClass.UNKNOWN
+        or latest.out_of_distribution  # not doubt: unlike anything the model knows
+    ):
         return latest
     leading = max(latest.probabilities, key=latest.probabilities.__getitem__, default=None)
     if leading != previous.target_class.value:

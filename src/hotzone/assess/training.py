@@ -15,13 +15,34 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
-from hotzone.assess.classifier import MODEL_FORMAT, TreeEnsembleClassifier, softmax
+from hotzone.assess.classifier import (
+    DEFAULT_UNKNOWN_THRESHOLD,
+    MODEL_FORMAT,
+    NOVELTY_FEATURES,
+    NoveltyReference,
+    TreeEnsembleClassifier,
+    neighbour_distances,
+    novelty_columns,
+    softmax,
+)
 from hotzone.assess.features import FEATURE_NAMES, KinematicHistory, batch_features
 from hotzone.sim.training_data import class_profiles, simulate_histories
 from hotzone.types import TargetClass
 from hotzone.types.arrays import FloatArray
 
 CALIBRATION_BINS = 15
+NOVELTY_REFERENCE_PER_CLASS = 150
+"""Training histories of each class kept in the model as the novelty reference."""
+NOVELTY_QUANTILE = 0.98
+"""Per class, the share of held-out simulated histories inside the novelty threshold
+(the share of a class's own histories called out of distribution is under 1 - this,
+as other classes' references may still take them in)."""
+NOVELTY_SCALE_FLOOR = 0.5
+"""Least spread of a novelty column: most classes fly smoothly, so the robust spread of
+acceleration or straightness over the training set is tiny, and an erratic class (clutter)
+would then be far even from its own kind, which widens its threshold until it takes in
+anything (a level 3,000 km/h track read as clutter-like at 0.05, out of distribution
+at 0.5)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,11 @@ class Evaluation:
     calibration_curve: list[tuple[float, float, int]]
     """(mean confidence, accuracy, count) per confidence bin."""
     samples: int
+    per_class_recall: dict[str, float] | None = None
+    out_of_distribution_rate: float = 0.0
+    """Share of samples the novelty rule answers ``unknown``."""
+    abstention_rate: float = 0.0
+    """Share answered ``unknown`` by either rule (novelty, or top probability < 0.5)."""
 
 
 def fit_classifier(
@@ -79,7 +105,51 @@ def fit_classifier(
     ensemble = TreeEnsembleClassifier(document, "freshly trained model")
     scores = ensemble.raw_scores(features[calibration])
     document["temperature"] = fit_temperature(scores, targets[calibration])
+    document["novelty"] = fit_novelty(
+        features[fit],
+        targets[fit],
+        features[calibration],
+        targets[calibration],
+        len(classes),
+        rng,
+    )
     return document
+
+
+def fit_novelty(
+    fit_features: FloatArray,
+    fit_targets: NDArray[np.int64],
+    held_features: FloatArray,
+    held_targets: NDArray[np.int64],
+    class_count: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """The novelty reference (see `NoveltyReference`): standardization from the fitted
+    histories, `NOVELTY_REFERENCE_PER_CLASS` of each class as its reference, and per class
+    the distance that `NOVELTY_QUANTILE` of its held-out (calibration) histories stay
+    under."""
+    chosen = novelty_columns(fit_features)
+    centre = np.nanmedian(chosen, axis=0)
+    q1, q3 = np.nanpercentile(chosen, [25, 75], axis=0)
+    # Robust spread, floored (`NOVELTY_SCALE_FLOOR`).
+    scale = np.maximum((q3 - q1) / 1.349, NOVELTY_SCALE_FLOOR)
+    references: list[list[list[float | None]]] = []
+    thresholds: list[float] = []
+    held = (novelty_columns(held_features) - centre) / scale
+    for k in range(class_count):
+        rows = rng.permutation(np.flatnonzero(fit_targets == k))[:NOVELTY_REFERENCE_PER_CLASS]
+        reference = np.round((chosen[rows] - centre) / scale, 4)
+        references.append([[None if np.isnan(v) else float(v) for v in row] for row in reference])
+        distances = neighbour_distances(held[held_targets == k], reference)
+        thresholds.append(round(float(np.quantile(distances, NOVELTY_QUANTILE)), 4))
+    return {
+        "features": list(NOVELTY_FEATURES),
+        "centre": [round(float(v), 6) for v in centre],
+        "scale": [round(float(v), 6) for v in scale],
+        "references": references,
+        "thresholds": thresholds,
+        "quantile": NOVELTY_QUANTILE,
+    }
 
 
 def export_model(model: Any, class_names: Sequence[str]) -> dict[str, Any]:
@@ -161,6 +231,7 @@ def evaluate(
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     np.add.at(confusion, (truth, predicted), 1)
     per_class: dict[str, float] = {}
+    recall: dict[str, float] = {}
     for i, name in enumerate(classes):
         true_positive = confusion[i, i]
         support = confusion[i].sum()
@@ -168,9 +239,10 @@ def evaluate(
         if support == 0:
             continue
         precision = true_positive / claimed if claimed else 0.0
-        recall = true_positive / support
-        total = precision + recall
-        per_class[name] = float(2 * precision * recall / total) if total else 0.0
+        class_recall = float(true_positive / support)
+        recall[name] = round(class_recall, 4)
+        total = precision + class_recall
+        per_class[name] = float(2 * precision * class_recall / total) if total else 0.0
     confidence = probabilities[np.arange(len(truth)), predicted]
     correct = predicted == truth
     curve: list[tuple[float, float, int]] = []
@@ -185,6 +257,11 @@ def evaluate(
         accuracy = float(correct[inside].mean())
         curve.append((round(mean_confidence, 4), round(accuracy, 4), size))
         error += size / len(truth) * abs(mean_confidence - accuracy)
+    reference: NoveltyReference | None = classifier.novelty
+    novel = (
+        np.zeros(len(truth), dtype=bool) if reference is None else reference.scores(features) > 1.0
+    )
+    abstained = novel | (confidence < DEFAULT_UNKNOWN_THRESHOLD)
     return Evaluation(
         classes=classes,
         accuracy=float(correct.mean()) if len(truth) else float("nan"),
@@ -194,6 +271,9 @@ def evaluate(
         expected_calibration_error=float(error),
         calibration_curve=curve,
         samples=len(truth),
+        per_class_recall=recall,
+        out_of_distribution_rate=float(novel.mean()) if len(truth) else 0.0,
+        abstention_rate=float(abstained.mean()) if len(truth) else 0.0,
     )
 
 

@@ -113,6 +113,8 @@ def model_card(config: Any, per_class: int, size: int, evaluation: Evaluation) -
         "macro_f1": round(evaluation.macro_f1, 4),
         "ece": round(evaluation.expected_calibration_error, 4),
         "per_class_f1": evaluation.per_class_f1,
+        "out_of_distribution_rate": round(evaluation.out_of_distribution_rate, 4),
+        "abstention_rate": round(evaluation.abstention_rate, 4),
         "confusion": evaluation.confusion,
         "calibration_curve": evaluation.calibration_curve,
     }
@@ -132,6 +134,8 @@ def model_card_markdown(card: dict[str, Any], evaluation: Evaluation) -> str:
         f"- training histories: {card['training_size']} ({card['histories_per_class']} per class)",
         f"- held-out histories (unseen seeds): {card['held_out_size']}",
         f"- accuracy {card['accuracy']}, macro-F1 {card['macro_f1']}, ECE {card['ece']}",
+        f"- answered unknown: {card['abstention_rate']:.1%} (out of distribution "
+        f"{card['out_of_distribution_rate']:.1%}, the rest below 0.5 top probability)",
         "",
         "## Per-class F1",
         "",
@@ -152,6 +156,8 @@ def model_card_markdown(card: dict[str, Any], evaluation: Evaluation) -> str:
         "## Limits",
         "",
         "Trained on simulation: real sensor artefacts (multipath, split tracks) are absent.",
+        "Checked on real recorded airliners only (docs/assess.md): no real light aircraft or",
+        "helicopter trajectories outside the reserved `traffic` samples were found.",
         "Classes that look alike in kinematics (small UAV and birds, slow light aircraft and",
         "helicopters) lean on RCS; without RCS they are the least certain.",
         "",

@@ -34,7 +34,12 @@ from rich.table import Table
 from hotzone.bus import InProcessBus
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.report import write_report
-from hotzone.runtime.run_report import assessment_report, response_report, tracking_report
+from hotzone.runtime.run_report import (
+    assessment_report,
+    identity_lines,
+    response_report,
+    tracking_report,
+)
 from hotzone.runtime.stages import RunStages, build_stages
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import run_duration, simulate
@@ -282,6 +287,7 @@ def _summary_markdown(summary: dict[str, Any]) -> str:
             f"- GNSS jamming area: centre {area['lat_deg']:.3f}, {area['lon_deg']:.3f} "
             f"(confidence {area['confidence']:.0%}, {area['time']})"
         )
+    lines += identity_lines(understood.get("identity_conflicts", []))
     response = summary["response"]
     if not response:
         lines += ["", "## Response", "", f"- {summary['response_stage']}"]

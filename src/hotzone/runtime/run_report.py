@@ -87,19 +87,79 @@ def tracking_report(truth_path: Path, tracks_path: Path) -> dict[str, Any]:
     }
 
 
+IDENTITY_CONFLICT = "identity_conflict"
+"""``Event.attributes["anomaly"]`` of fusion's identity conflicts (`fusion.stage`)."""
+SPOOFING_ALERT_KINDS = frozenset({"position_spoofing"})
+"""Assessment alert kinds that say a cooperative position is false (`assess.anomaly`)."""
+
+
+def identity_events(events: list[Event], alerts: list[Alert]) -> list[dict[str, Any]]:
+    """Identity conflicts (one cooperative identity at two places: fusion's events) and
+    spoofing alerts (an ADS-B position far from its radar track: assessment's), each once
+    (the first of an event id or alert id), oldest first."""
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.attributes.get("anomaly") != IDENTITY_CONFLICT or event.event_id in rows:
+            continue
+        rows[event.event_id] = {
+            "time": event.time.isoformat(),
+            "kind": IDENTITY_CONFLICT,
+            "identity": event.attributes.get("identity", event.subject_id or ""),
+            "tracks": event.attributes.get("tracks", ""),
+            "distance_m": float(event.attributes.get("distance_m", "nan")),
+            "summary": event.summary,
+        }
+    for alert in alerts:
+        if alert.kind not in SPOOFING_ALERT_KINDS or alert.alert_id in rows:
+            continue
+        rows[alert.alert_id] = {
+            "time": alert.time.isoformat(),
+            "kind": alert.kind,
+            "identity": "",  # in the summary: alerts carry no subject field
+            "tracks": alert.track_id or "",
+            "distance_m": None,
+            "summary": alert.summary,
+        }
+    return sorted(rows.values(), key=lambda row: str(row["time"]))
+
+
+def identity_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The identity conflicts and spoofing events as a summary.md section."""
+    lines = ["", "## Identity conflicts and spoofing", ""]
+    if not rows:
+        return [*lines, "- none"]
+    lines += [
+        "| time | kind | identity | tracks | apart | what |",
+        "| --- | --- | --- | --- | ---: | --- |",
+    ]
+    for row in rows:
+        apart = "-" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.1f} km"
+        lines.append(
+            f"| {row['time']} | {row['kind']} | {row['identity']} | {row['tracks']} | "
+            f"{apart} | {row['summary']} |"
+        )
+    return lines
+
+
 def assessment_report(run_directory: Path) -> dict[str, Any]:
     """What the picture understood: latest class and identity of each track, the alerts by
-    kind, and the GNSS-jamming area found (latest estimate)."""
+    kind, the GNSS-jamming area found (latest estimate), and the identity conflicts and
+    spoofing events of the run (`identity_events`)."""
     latest: dict[str, Assessment] = {}
     for assessment in _read(run_file(run_directory, "outputs/assessments.jsonl"), Assessment):
         latest[assessment.track_id] = assessment
     alerts: dict[str, int] = {}
-    for alert in _read(run_file(run_directory, "outputs/alerts.jsonl"), Alert):
+    raised: list[Alert] = _read(run_file(run_directory, "outputs/alerts.jsonl"), Alert)
+    for alert in raised:
         alerts[alert.kind] = alerts.get(alert.kind, 0) + 1
     jamming: Event | None = None
+    events: list[Event] = []
     with SQLiteStore(run_directory / "hotzone.sqlite") as store:
         for stored in store.replay(types=["event"]):
-            if isinstance(stored.message, Event) and stored.message.kind == EventKind.JAMMING:
+            if not isinstance(stored.message, Event):
+                continue
+            events.append(stored.message)
+            if stored.message.kind == EventKind.JAMMING:
                 jamming = stored.message
     classes: dict[str, int] = {}
     identities: dict[str, int] = {}
@@ -112,6 +172,7 @@ def assessment_report(run_directory: Path) -> dict[str, Any]:
         "classes": dict(sorted(classes.items())),
         "identities": dict(sorted(identities.items())),
         "alerts_by_kind": dict(sorted(alerts.items())),
+        "identity_conflicts": identity_events(events, raised),
         "jamming_area": None
         if jamming is None or jamming.position is None
         else {

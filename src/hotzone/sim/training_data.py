@@ -3,10 +3,14 @@
 Each example is one track history: a target of a known class flown by the simulator's own
 trajectory model (`hotzone.sim.targets`) over a randomized route (speeds, heights, turns,
 loiters, hovers, ballistic arcs drawn per class), then seen the way the tracker reports it:
-sampled every 1-5 s with missed updates (Pd 0.7-1), position and velocity noise of a
+sampled every 1-5 s (a radar track) or every 5-12 s (a cooperative feed heard every 10 s,
+a radar rotating every 10-12 s), with missed updates (Pd 0.7-1) and, in a third of the
+histories, silent gaps of 20-60 s (fringe coverage), position and velocity noise of a
 filtered track, RCS samples when a radar saw it, and cooperative identities with
-class-typical rates. Clutter (false tracks) is drawn directly as short erratic tracks.
-Everything is seeded, so the same seed rebuilds the same data.
+class-typical rates. A fifth of the histories are of young tracks (8-60 s), so youth
+is not taken for clutter. Airliners include approaches and departures (70-110 m/s below
+2,000 m), which real feeds near airports are full of. Clutter (false tracks) is drawn
+directly as short erratic tracks. Everything is seeded, so the same seed rebuilds the same data.
 
 This is simulation, so it lives in `sim`; the assessment turns these histories into its
 own ``KinematicHistory`` and features (`hotzone.assess.training.build_dataset`).
@@ -118,7 +122,16 @@ def _route(target_class: TargetClass, rng: np.random.Generator) -> tuple[float, 
 
     ground = u(0.0, 350.0)
     if target_class == C.AIRLINER:
-        if rng.random() < 0.7:
+        style = rng.random()
+        if style < 0.15:  # an approach or a departure
+            speed, height = u(70, 110), ground + u(300, 2000)
+            rate = sign() * u(3, 12)
+            legs = [
+                straight(u(100, 400), rate),
+                turn(sign() * u(10, 90), u(1, 3)),
+                straight(u(100, 300), rate * u(0, 1)),
+            ]
+        elif style < 0.7:
             speed, height = u(200, 260), u(8000, 12500)
             legs = [
                 straight(u(200, 900)),
@@ -251,7 +264,10 @@ def _target_history(
     states = targets.evaluate(grid)
     alive = np.flatnonzero(states.alive[:, 0])
     life = grid[alive]
-    window = float(rng.uniform(40.0, 600.0))
+    # A fifth are young tracks (under a minute): otherwise only clutter is ever young, and
+    # every new track reads as clutter until its first minute is over.
+    young = rng.random() < 0.2
+    window = float(rng.uniform(8.0, 60.0) if young else rng.uniform(40.0, 600.0))
     start = float(rng.uniform(life[0], max(life[0], life[-1] - window)))
     return _observed(
         target_class,
@@ -275,10 +291,18 @@ def _observed(
     start: float,
     window: float,
 ) -> SimulatedHistory:
-    update = float(rng.uniform(1.0, 5.0))
+    # A radar track (1-5 s) or a sparse feed (5-12 s): the same class either way.
+    update = float(rng.uniform(1.0, 5.0) if rng.random() < 0.5 else rng.uniform(5.0, 12.0))
     sample_times = np.arange(start, min(start + window, times[-1]) + 1e-9, update)
     detection_probability = float(rng.uniform(0.7, 1.0))
-    kept = sample_times[rng.random(len(sample_times)) < detection_probability]
+    heard = rng.random(len(sample_times)) < detection_probability
+    if rng.random() < 1.0 / 3.0:  # fringe coverage: now and then nothing for 20-60 s
+        for _ in range(int(rng.integers(1, 4))):
+            silent_from = float(rng.uniform(start, start + window))
+            heard &= (sample_times < silent_from) | (
+                sample_times >= silent_from + float(rng.uniform(20.0, 60.0))
+            )
+    kept = sample_times[heard]
     if len(kept) < 3:
         kept = sample_times[: max(3, len(kept))]
     rows = np.clip(np.searchsorted(times, kept), 0, len(times) - 1)
@@ -292,6 +316,15 @@ def _observed(
     velocity_error[:, 2] *= 0.5
     noisy_position = position[rows] + rng.normal(0.0, position_sigma, (count, 3)) * [1, 1, 0.5]
     noisy_height = height[rows] + rng.normal(0.0, position_sigma * 0.5, count)
+    if rng.random() < 0.3:
+        # Seen by 2-D radars only: the track's height and climb are guesses that wander
+        # (the fused drone tracks of suwalki read -380 to +550 m and dive at 100 m/s in
+        # their first minute), and nothing else about the object is erratic.
+        wander = np.cumsum(rng.normal(0.0, 1.0, count))
+        wander *= float(rng.uniform(50.0, 300.0)) / max(float(np.std(wander)), 1e-6)
+        noisy_height = noisy_height + wander
+        noisy_position[:, 2] += wander
+        velocity_error[:, 2] += rng.normal(0.0, float(rng.uniform(5.0, 40.0)), count)
     profile = class_profiles()[target_class]
     rcs = np.zeros(0)
     if rng.random() < 0.75:
