@@ -53,6 +53,7 @@ from hotzone.ingest.sapient.proto.sapient_msg.bsi_flex_335_v2_0 import (
     task_pb2,
 )
 from hotzone.runtime.effectors.config import SapientNodeType
+from hotzone.runtime.effectors.sapient import NODE_TYPES
 from hotzone.types import GeoPoint
 
 Registration = registration_pb2.Registration
@@ -318,9 +319,9 @@ class SimulatedSapientNode:
             location_datum=location_pb2.LOCATION_DATUM_WGS84_E,
         )
         commands = {
-            "fire": ("COMMAND_TYPE_LOOK_AT",),
-            "jam": ("COMMAND_TYPE_LOOK_AT",),
-            "drive": ("COMMAND_TYPE_MOVE_TO",),
+            "fire": (Registration.CommandType.COMMAND_TYPE_LOOK_AT,),
+            "jam": (Registration.CommandType.COMMAND_TYPE_LOOK_AT,),
+            "drive": (Registration.CommandType.COMMAND_TYPE_MOVE_TO,),
         }[self.behaviour]
         mode = Registration.ModeDefinition(
             mode_name=self.mode,
@@ -337,13 +338,13 @@ class SimulatedSapientNode:
                     Registration.Command(
                         units="WGS-84 lat/lng",
                         completion_time=second,
-                        type=Registration.CommandType.Value(name),
+                        type=command,
                     )
-                    for name in commands
+                    for command in commands
                 ],
             ),
         )
-        node_type = Registration.NodeType.Value(f"NODE_TYPE_{self.node_type.name}")
+        node_type = Registration.NodeType.Name(NODE_TYPES[self.node_type])
         message = self._envelope()
         message.registration.CopyFrom(
             Registration(
@@ -377,12 +378,15 @@ class SimulatedSapientNode:
                     coordinate_system=location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M,
                     datum=location_pb2.LOCATION_DATUM_WGS84_E,
                 ),
-                **({"active_task_id": active} if active is not None else {}),
             )
         )
+        if active is not None:
+            message.status_report.active_task_id = active
         self._send(message)
 
-    def _send_ack(self, task_id: str, status: int, reason: str = "") -> None:
+    def _send_ack(
+        self, task_id: str, status: task_ack_pb2.TaskAck.TaskStatus, reason: str = ""
+    ) -> None:
         message = self._envelope()
         message.task_ack.CopyFrom(
             task_ack_pb2.TaskAck(
