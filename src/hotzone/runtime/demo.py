@@ -219,7 +219,9 @@ def run_demo(
     finally:
         store.close()
 
-    tracking = tracking_report(inputs / TRUTH_FILE, outputs / OUTPUT_FILES["track"])
+    tracking = tracking_report(
+        inputs / TRUTH_FILE, outputs / OUTPUT_FILES["track"], own_effectors=frozenset(links)
+    )
     (outputs / "eval.json").write_text(json.dumps(tracking, indent=1, sort_keys=True) + "\n")
     response = response_report(loaded, run_directory)
     summary: dict[str, Any] = {

@@ -149,6 +149,17 @@ class SimulatedMavlinkVehicle:
 
     def _execute(self, command: int, message: Any) -> None:
         if command == mavlink.MAV_CMD_COMPONENT_ARM_DISARM:
+            if message.param1 and self.goal is not None:
+                # Armed again after a flight: the interceptor that flew is spent (it met
+                # its target); the site's next one starts from the launch point.
+                self.lat, self.lon, self.alt = (
+                    self.home.lat_deg,
+                    self.home.lon_deg,
+                    self.home.height_m,
+                )
+                self.goal = None
+                # A new flight: its commands are new, whatever points the last one had.
+                self.executed = {(command, 0.0, 0.0)}
             self.armed = bool(message.param1)
         elif command == mavlink.MAV_CMD_NAV_TAKEOFF:
             self.alt = self.home.height_m + float(message.param7)
