@@ -118,8 +118,13 @@ def _tee_inputs(
 
 def simulated_effector_links(scenario: Scenario, effect_model: bool) -> dict[str, EffectorLink]:
     """The effectors a simulated run plays behind their real gateways (none with
-    ``effect_model``: the in-process effect model alone decides every order)."""
-    return {} if effect_model else exercise_links(scenario.name)
+    ``effect_model``: the in-process effect model alone decides every order). Only those
+    of the run's c2 file: a scenario naming another c2 file keeps its own effectors."""
+    c2_path = c2_config_path(scenario)
+    if effect_model or c2_path is None:
+        return {}
+    known = {effector.id for effector in load_c2_spec(c2_path).effectors}
+    return {k: link for k, link in exercise_links(scenario.name).items() if k in known}
 
 
 def simulation_clock(pipeline: Pipeline, scenario: Scenario) -> Clock:
