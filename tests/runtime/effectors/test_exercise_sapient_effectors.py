@@ -25,7 +25,7 @@ from hotzone.runtime.effectors.exercise import exercise_links, start_exercise_ef
 from hotzone.runtime.services import StageService, encode_tick
 from hotzone.runtime.stages import effects_stage
 from hotzone.sim.effects import EffectModelStage
-from hotzone.types import EffectClass, Event, GeoPoint, Proposal
+from hotzone.types import EffectClass, Event, EventKind, GeoPoint, Proposal
 from hotzone.types.signing import proposal_content_hash
 from tests.runtime.effectors.rig import TARGET, TRUSTED, BusWatch, c2_state, order, proposal
 from tests.runtime.effectors.test_exercise_effectors import truth_at
@@ -44,6 +44,14 @@ def rehashed(prop: Proposal, **changes: object) -> Proposal:
 Scenario = Callable[
     [BusWatch, EffectModelStage, Callable[[], Awaitable[None]], dict], Awaitable[None]
 ]
+
+
+#: The simulation's time runs behind the wall clock, as a replayed scenario's does.
+SIMULATION_LAG = timedelta(days=400)
+
+
+def simulation_clock() -> datetime:
+    return datetime.now(UTC) - SIMULATION_LAG
 
 
 def run_exercise(body: Scenario) -> None:
@@ -66,7 +74,7 @@ def run_exercise(body: Scenario) -> None:
             links,
             load_c2_spec("suwalki-drones"),
             TRUSTED,
-            clock=lambda: datetime.now(UTC),
+            clock=simulation_clock,
             time_factor=8.0,
         )
         try:
@@ -131,6 +139,15 @@ def test_a_missile_battery_node_fires_and_the_effect_model_decides_on_its_arriva
         assert result.attributes["outcome"] in ("stopped", "missed")
         assert ("drone-1" in effects.removals) == (result.attributes["outcome"] == "stopped")
         assert not nodes[SHORAD].tasks  # done
+        # The nodes stamp their messages with the simulation's time, not the wall clock's
+        # (the picture's clock follows the messages' times).
+        statuses = [
+            m
+            for m in watch.of_type(Event)
+            if m.kind is EventKind.SENSOR_STATUS and m.source_id == nodes[SHORAD].node_id
+        ]
+        assert statuses
+        assert all(m.time < datetime.now(UTC) - SIMULATION_LAG / 2 for m in statuses)
 
     run_exercise(body)
 

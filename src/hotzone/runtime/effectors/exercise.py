@@ -183,6 +183,7 @@ async def start_exercise_effectors(
             specs[effector_id].position,
             speed_mps=specs[effector_id].speed_mps,
             clock=acting_clock,
+            stamp_clock=clock,
             name=effector_id,
         )
         await node.start()

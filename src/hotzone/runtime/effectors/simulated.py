@@ -272,7 +272,11 @@ class SimulatedSapientNode:
         clock: Callable[[], datetime],
         name: str = "",
         concurrent_tasks: int = 1,
+        stamp_clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``stamp_clock``: the time its messages carry (the run's simulated time, which
+        the picture keeps; a wall-clock stamp would move the picture's clock past every
+        proposal's expiry). Default ``clock``."""
         if node_type not in NODE_BEHAVIOUR:
             raise ValueError(f"no simulated SAPIENT node of type {node_type}")
         self.server = server
@@ -282,6 +286,7 @@ class SimulatedSapientNode:
         self.height_m = position.height_m
         self.speed_mps = speed_mps
         self.clock = clock
+        self.stamp_clock = stamp_clock or clock
         self.name = name or node_id
         self.concurrent_tasks = concurrent_tasks
         self.mode = "engage"
@@ -317,7 +322,7 @@ class SimulatedSapientNode:
     # --- what the node sends ---------------------------------------------------------
 
     def _envelope(self) -> sapient_message_pb2.SapientMessage:
-        return sapient_messages.envelope(self.node_id)
+        return sapient_messages.envelope(self.node_id, time=self.stamp_clock())
 
     def _send(self, message: sapient_message_pb2.SapientMessage) -> None:
         if self._writer is not None and not self._writer.is_closing():
