@@ -63,12 +63,11 @@ from tests.web.test_decider_e2e import (
 
 #: The interceptor's flight and the effect model's word after it (simulated minutes).
 FLIGHT_TIMEOUT_MS = 600_000
-#: The first kinetic proposal that passes the rules comes about 330 simulated seconds in
-#: (a minute later than in test_decider_e2e.py's run: the decoys' tracks come first).
+#: The first interceptor proposal that passes the rules comes about 330 simulated seconds
+#: in (then the three approvals took 2 s).
 PROPOSAL_TIMEOUT_MS = 600_000
 #: Real time: the page, c2 and the gateways share one event loop with the pipeline; at 4x
-#: on a busy 2-core machine it left enrolments unanswered, and at 2x three signatures in
-#: turn came after the assessment had changed the track's class (a decision is then void).
+#: on the busy 2-core test machine an enrolment went unanswered for 30 s.
 SPEED = 1
 #: The test's c2 policy: three approvals of a kinetic effect, and the time to give them.
 DECIDE_SLOWLY = """
