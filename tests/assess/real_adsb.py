@@ -30,7 +30,7 @@ import numpy as np
 
 from hotzone.assess.features import KinematicHistory
 from hotzone.assess.history import TrackHistories
-from hotzone.fusion.offline import ReplaySummary, track_stream
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
 from hotzone.ingest.sbs import SbsDecoder

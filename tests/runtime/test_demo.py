@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from rich.console import Console
 
 from hotzone.cli import main
 from hotzone.runtime.demo import OUTPUT_FILES, run_demo
+from hotzone.runtime.effectors.config import Interface, load_gateway_spec
+from hotzone.runtime.effectors.exercise import exercise_links
 from hotzone.runtime.run_folders import run_file
 from hotzone.runtime.run_report import leakers
 from hotzone.sim.scenario import load_scenario
@@ -19,6 +22,8 @@ from hotzone.store import SQLiteStore
 from hotzone.types import (
     Assessment,
     AuditRecord,
+    Event,
+    EventKind,
     Proposal,
     TaskOrder,
     Track,
@@ -27,6 +32,12 @@ from hotzone.types import (
     read_jsonl,
 )
 from tests.runtime.report_html import read_report
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SAPIENT_NODES = {
+    link.node_id
+    for link in load_gateway_spec("suwalki-drones").by_interface(Interface.SAPIENT).values()
+}
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +179,46 @@ def test_the_run_folder_is_compact(run_folder: Path) -> None:
     size = sum(path.stat().st_size for path in run_folder.rglob("*") if path.is_file())
     assert size < 15_000_000
     assert (run_folder / "outputs" / "tracks.jsonl.gz").is_file()
+
+
+def _recorded(run_folder: Path) -> list[object]:
+    with SQLiteStore(run_folder / "hotzone.sqlite") as store:
+        return [stored.message for stored in store.replay(types=["event", "task_order"])]
+
+
+def _effector_nodes_reporting(messages: list[object]) -> set[str]:
+    """The SAPIENT effector nodes whose StatusReports the run recorded."""
+    return {
+        m.source_id for m in messages if isinstance(m, Event) and m.kind is EventKind.SENSOR_STATUS
+    } & SAPIENT_NODES
+
+
+def test_the_demo_runs_its_effectors_behind_the_real_gateways(run_folder: Path) -> None:
+    """By default the scenario's SAPIENT effectors are simulated nodes on hotzone's SAPIENT
+    server (their status reports are on the record) and every order for an effector of the
+    gateway file goes through its gateway (its lifecycle is on the record)."""
+    messages = _recorded(run_folder)
+    assert _effector_nodes_reporting(messages) == SAPIENT_NODES
+    behind_gateways = set(exercise_links("suwalki-drones"))
+    orders = [m for m in messages if isinstance(m, TaskOrder)]
+    for order in orders:
+        steps = [
+            m.attributes["lifecycle"]
+            for m in messages
+            if isinstance(m, Event)
+            and m.source_id.startswith("effectors-")
+            and m.attributes.get("order_id") == order.order_id
+        ]
+        print(order.order_id, order.effector_id, steps)
+        assert (order.effector_id in behind_gateways) == (steps[:2] == ["ordered", "delivered"])
+
+
+def test_with_the_effect_model_no_effector_is_simulated_behind_a_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = "hotzone demo --effect-model --duration 60 --quiet --out runs"
+    assert f"\n{command}\n" in (DOCS / "effectors.md").read_text()  # shown there verbatim
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(command)[1:]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert not _effector_nodes_reporting(_recorded(run))

@@ -23,10 +23,12 @@ from fastapi import FastAPI
 from hotzone.api.app import ApiConfig, create_app
 from hotzone.api.users import DEMO_USERS_FILE
 from hotzone.bus import InProcessBus
-from hotzone.c2.config import c2_config_path, load_c2_spec
 from hotzone.c2.webauthn import RelyingParty
-from hotzone.runtime.demo import SIMULATION_WINDOW_S
-from hotzone.runtime.effectors.exercise import exercise_links, start_exercise_effectors
+from hotzone.runtime.demo import (
+    SIMULATION_WINDOW_S,
+    simulated_effector_links,
+    start_simulated_effectors,
+)
 from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.pipeline import Pipeline
 from hotzone.runtime.stages import build_stages
@@ -168,12 +170,14 @@ def serve_scenario(
     duration_s: float | None = None,
     announce: Callable[[str], None] = print,
     tls: Tls | None = None,
-    effector_gateways: bool = False,
+    effect_model: bool = False,
 ) -> None:
-    """``effector_gateways``: the scenario's MAVLink effectors are simulated vehicles behind
-    the real gateway (`hotzone.runtime.effectors.exercise`); orders for them fly."""
+    """The scenario's effectors that its gateway file names are simulated behind the real
+    gateways (SAPIENT nodes, MAVLink vehicles: `hotzone.runtime.effectors.exercise`), so
+    approved orders go through them; ``effect_model`` leaves every order to the in-process
+    effect model instead."""
     loaded = load_scenario(scenario)
-    links = exercise_links(loaded.name) if effector_gateways else {}
+    links = simulated_effector_links(loaded, effect_model)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_directory = parent / f"{loaded.name}-seed{seed}-{stamp}-live"
     inputs = run_directory / "inputs"
@@ -212,24 +216,7 @@ def serve_scenario(
                 window_s=SIMULATION_WINDOW_S,
                 removals=run.removals,
             )
-            effectors = None
-            if links:
-
-                def simulation_clock() -> datetime:
-                    # The effectors keep the simulation's time (its latest message's).
-                    at = pipeline.progress.simulated_time or loaded.start_posix
-                    return datetime.fromtimestamp(at, UTC)
-
-                effectors = await start_exercise_effectors(
-                    bus,
-                    nation,
-                    links,
-                    load_c2_spec(c2_config_path(loaded) or loaded.name),
-                    run.trusted_issuers,
-                    clock=simulation_clock,
-                    time_factor=speed if math.isfinite(speed) else 1.0,
-                    releasability=loaded.releasability,
-                )
+            effectors = await start_simulated_effectors(bus, nation, loaded, run, links, pipeline)
             try:
                 await _until_interrupted(pipeline, messages)
             finally:

@@ -13,7 +13,11 @@ from hotzone.commands.common import (
     SubParsers,
     positive_float_or_max,
 )
-from hotzone.commands.serve import add_server_arguments, serve_run_folder
+from hotzone.commands.serve import (
+    add_effect_model_argument,
+    add_server_arguments,
+    serve_run_folder,
+)
 
 #: What one demo run folder needs on disk, with room to spare (a run of the shipped demo is 47 MB).
 RUN_FOLDER_BYTES = 200_000_000
@@ -50,6 +54,7 @@ def add_parser(subparsers: SubParsers) -> None:
         help="replay speed factor over real time, or 'max' (default)",
     )
     parser.add_argument("--quiet", action="store_true", help="no live terminal summary")
+    add_effect_model_argument(parser)
     parser.add_argument(
         "--serve", action="store_true", help="then serve the run's picture (web page and API)"
     )
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             duration_s=args.duration,
             speed=args.speed,
             live=not args.quiet,
+            effect_model=args.effect_model,
         )
     except (ScenarioError, C2ConfigError) as error:
         raise CommandError(str(error)) from None

@@ -47,13 +47,19 @@ def add_parser(subparsers: SubParsers) -> None:
         default=1.0,
         help="live replay speed over real time, or 'max' (default 1)",
     )
-    parser.add_argument(
-        "--effector-gateways",
-        action="store_true",
-        help="carry orders for the scenario's MAVLink effectors through the real gateway to "
-        "simulated vehicles (docs/effectors.md) instead of the effect model alone",
-    )
+    add_effect_model_argument(parser)
     parser.set_defaults(run=run)
+
+
+def add_effect_model_argument(parser: argparse.ArgumentParser) -> None:
+    """--effect-model, shared with ``hotzone demo``."""
+    parser.add_argument(
+        "--effect-model",
+        action="store_true",
+        help="decide every order with the in-process effect model instead of carrying it "
+        "through the real effector gateways to the simulated SAPIENT nodes and MAVLink "
+        "vehicles of the scenario's gateway file (the default; docs/effectors.md)",
+    )
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -162,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             speed=args.speed,
             duration_s=args.duration,
             tls=tls,
-            effector_gateways=args.effector_gateways,
+            effect_model=args.effect_model,
         )
     except (ScenarioError, UsersFileError, C2ConfigError) as error:
         raise CommandError(str(error)) from None

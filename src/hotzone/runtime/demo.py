@@ -31,7 +31,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hotzone.bus import InProcessBus
+from hotzone.bus import Bus, InProcessBus
+from hotzone.c2.config import c2_config_path, load_c2_spec
+from hotzone.runtime.effectors.base import Clock
+from hotzone.runtime.effectors.config import EffectorLink
+from hotzone.runtime.effectors.exercise import (
+    ExerciseEffectors,
+    exercise_links,
+    start_exercise_effectors,
+)
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.report import write_report
 from hotzone.runtime.run_report import (
@@ -113,6 +121,50 @@ def _tee_inputs(
         yield message
 
 
+def simulated_effector_links(scenario: Scenario, effect_model: bool) -> dict[str, EffectorLink]:
+    """The effectors a simulated run plays behind their real gateways (none with
+    ``effect_model``: the in-process effect model alone decides every order). Only those
+    of the run's c2 file: a scenario naming another c2 file keeps its own effectors."""
+    c2_path = c2_config_path(scenario)
+    if effect_model or c2_path is None:
+        return {}
+    known = {effector.id for effector in load_c2_spec(c2_path).effectors}
+    return {k: link for k, link in exercise_links(scenario.name).items() if k in known}
+
+
+def simulation_clock(pipeline: Pipeline, scenario: Scenario) -> Clock:
+    """The run's simulated time (its latest message's), which the effectors keep."""
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(pipeline.progress.simulated_time or scenario.start_posix, UTC)
+
+    return now
+
+
+async def start_simulated_effectors(
+    bus: Bus,
+    nation: str,
+    scenario: Scenario,
+    run: RunStages,
+    links: dict[str, EffectorLink],
+    pipeline: Pipeline,
+) -> ExerciseEffectors | None:
+    """The gateways and simulated effectors of ``links`` on ``bus``, acting on the
+    pipeline's simulated time (`hotzone.runtime.effectors.exercise`)."""
+    if not links:
+        return None
+    return await start_exercise_effectors(
+        bus,
+        nation,
+        links,
+        load_c2_spec(c2_config_path(scenario) or scenario.name),
+        run.trusted_issuers,
+        clock=simulation_clock(pipeline, scenario),
+        act_on_clock=True,
+        releasability=scenario.releasability,
+    )
+
+
 def run_demo(
     scenario: str | Path,
     parent: Path,
@@ -122,9 +174,14 @@ def run_demo(
     live: bool = True,
     console: Console | None = None,
     report: bool = True,
+    effect_model: bool = False,
 ) -> Path:
     """Run ``scenario`` end to end; returns the run folder (with ``report``, holding the
-    after-action report ``report.html`` too)."""
+    after-action report ``report.html`` too).
+
+    The scenario's effectors that its gateway file names are simulated behind the real
+    gateways (SAPIENT nodes, MAVLink vehicles: docs/effectors.md); ``effect_model`` leaves
+    every order to the in-process effect model instead."""
     console = console or Console(stderr=True)
     loaded = load_scenario(scenario)
     duration = run_duration(loaded, duration_s)
@@ -135,7 +192,8 @@ def run_demo(
     if loaded.source_path is not None:
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
-    run = build_stages(loaded, seed=seed, mode=RunMode.SIMULATION)
+    links = simulated_effector_links(loaded, effect_model)
+    run = build_stages(loaded, seed=seed, mode=RunMode.SIMULATION, gateway_effectors=tuple(links))
     title = f"hotzone demo: {loaded.name}"
     console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
@@ -153,7 +211,14 @@ def run_demo(
                 removals=run.removals,
             )
             progress = _run_pipeline(
-                store, run, _tee_inputs(messages, detections, truth), live, speed, console, title
+                store,
+                run,
+                _tee_inputs(messages, detections, truth),
+                live,
+                speed,
+                console,
+                title,
+                effectors=(loaded, links),
             )
         output_counts = _write_outputs(store, outputs)
         stored_by_type = {
@@ -164,7 +229,9 @@ def run_demo(
     finally:
         store.close()
 
-    tracking = tracking_report(inputs / TRUTH_FILE, outputs / OUTPUT_FILES["track"])
+    tracking = tracking_report(
+        inputs / TRUTH_FILE, outputs / OUTPUT_FILES["track"], own_effectors=frozenset(links)
+    )
     (outputs / "eval.json").write_text(json.dumps(tracking, indent=1, sort_keys=True) + "\n")
     response = response_report(loaded, run_directory)
     summary: dict[str, Any] = {
@@ -206,12 +273,24 @@ def _run_pipeline(
     speed: float,
     console: Console,
     title: str,
+    effectors: tuple[Scenario, dict[str, EffectorLink]] | None = None,
 ) -> PipelineProgress:
+    async def play(bus: InProcessBus, pipeline: Pipeline) -> PipelineProgress:
+        started = None
+        if effectors is not None:
+            scenario, links = effectors
+            started = await start_simulated_effectors(bus, "PL", scenario, run, links, pipeline)
+        try:
+            return await pipeline.run(messages)
+        finally:
+            if started is not None:
+                await started.close()
+
     async def main() -> PipelineProgress:
         bus = InProcessBus()
         if not live:
             pipeline = Pipeline(bus, store, run.stages, speed=speed)
-            result = await pipeline.run(messages)
+            result = await play(bus, pipeline)
         else:
             with Live(console=console, refresh_per_second=4) as display:
 
@@ -219,7 +298,7 @@ def _run_pipeline(
                     display.update(summary_table(progress, title, run))
 
                 pipeline = Pipeline(bus, store, run.stages, speed=speed, on_progress=show)
-                result = await pipeline.run(messages)
+                result = await play(bus, pipeline)
         await bus.close()
         return result
 

@@ -45,10 +45,19 @@ def _read(path: Path, kind: type) -> list[Any]:
     return [message for message in read_jsonl(path) if isinstance(message, kind)]
 
 
-def tracking_report(truth_path: Path, tracks_path: Path) -> dict[str, Any]:
-    """OSPA/GOSPA, ID switches and time to first confirmed track per truth object."""
+def tracking_report(
+    truth_path: Path, tracks_path: Path, own_effectors: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """OSPA/GOSPA, ID switches and time to first confirmed track per truth object.
+
+    ``own_effectors``: the simulated effectors that report their own position (interceptor
+    drones behind the MAVLink gateway, callsign their effector id). Their tracks are left
+    out: they are in the picture but not in the simulator's truth, so they would count as
+    false tracks."""
     truth: list[TruthState] = _read(truth_path, TruthState)
-    tracks: list[Track] = _read(tracks_path, Track)
+    tracks: list[Track] = [
+        track for track in _read(tracks_path, Track) if track.callsign not in own_effectors
+    ]
     first: dict[str, TruthState] = {}
     for state in truth:
         first.setdefault(state.target_id, state)

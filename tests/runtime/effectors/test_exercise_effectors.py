@@ -132,6 +132,27 @@ def test_an_order_flies_the_simulated_interceptor_through_the_gateway_to_the_tar
             stopped = result.attributes["outcome"] == "stopped"
             assert ("drone-1" in effects.removals) == stopped
             assert result.attributes["outcome"] in ("stopped", "missed")
+
+            # The interceptor that met its target is spent: a new order for the site
+            # launches its next one, from the launch point.
+            second_proposal = proposal(EFFECTOR, 2)
+            second = order(second_proposal, 2)
+            await watch.publish("hz.PL.c2.proposal", second_proposal)
+            await watch.publish("hz.PL.c2.order", second)
+            await watch.until_lifecycle(second.order_id, "in_progress")
+            assert "failed" not in watch.lifecycle(second.order_id)
+            home = load_c2_spec("suwalki-drones").effector(EFFECTOR).position
+            assert vehicle.goal is not None
+            assert abs(vehicle.goal[0] - TARGET.lat_deg) < 1e-6
+            launched_from = geodesic_distance_m(
+                [vehicle.lat], [vehicle.lon], [home.lat_deg], [home.lon_deg]
+            )[0]
+            assert (
+                launched_from
+                < geodesic_distance_m(
+                    [MOVED.lat_deg], [MOVED.lon_deg], [home.lat_deg], [home.lon_deg]
+                )[0]
+            )
         finally:
             await running.close()
             await bus.close()

@@ -182,7 +182,12 @@ class MavlinkEffectorGateway(EffectorGateway):
         busy = [
             e.order_id
             for e in self.engagements.values()
-            if e.effector_id == engagement.effector_id and e is not engagement and not e.final
+            if e.effector_id == engagement.effector_id
+            and e is not engagement
+            and not e.final
+            # At its aim point the interceptor is done with that order (the site launches
+            # its next one for a new order; capacity is c2's to count).
+            and e.state is not Lifecycle.EFFECT_OBSERVED
         ]
         if busy:
             await self.fail(engagement, f"vehicle {vehicle.effector_id} is flying order {busy[0]}")
