@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,11 +106,31 @@ def _sections(
         ("Timeline", _image(_timeline_figure(messages, events)) + _events_table(events)),
     ]
     if truth and tracks:
-        sections.append(("OSPA / GOSPA over time", _image(_ospa_figure(tracks, truth))))
+        # As summary.md: the run's own interceptors (in the picture, not in the truth) are
+        # no false tracks.
+        own = set(_own_effectors(run))
+        scored = [track for track in tracks if track.callsign not in own]
+        sections.append(("OSPA / GOSPA over time", _image(_ospa_figure(scored, truth))))
         sections.append(("Classification confusion", _confusion_section(messages, truth)))
     sections.append(("Decisions and leakers", _response_section(scenario, response, truth)))
     sections.append(("Engagements", _engagement_section(engagements, messages)))
     return sections
+
+
+def _own_effectors(run: Path) -> list[str]:
+    """The simulated effectors whose own tracks the demo left out of its figures
+    (``outputs/eval.json``, written with summary.md), none when the run has no such file."""
+    evaluation = run_file(run, "outputs/eval.json")
+    if not evaluation.is_file():
+        return []
+    own: list[str] = json.loads(evaluation.read_text()).get("own_effectors", [])
+    return own
+
+
+def _tracking(run: Path, truth_path: Path, tracks_path: Path) -> dict[str, Any]:
+    """summary.md's tracking figures: computed by the same function, leaving out the same
+    own interceptors."""
+    return tracking_report(truth_path, tracks_path, frozenset(_own_effectors(run)))
 
 
 def _figures_section(
@@ -121,7 +142,7 @@ def _figures_section(
     truth_path = run_file(run, "inputs/truth.jsonl")
     tracks_path = run_file(run, "outputs/tracks.jsonl")
     if truth_path.is_file() and tracks_path.is_file():
-        tracking = tracking_report(truth_path, tracks_path)
+        tracking = _tracking(run, truth_path, tracks_path)
         lines += [
             f"OSPA mean {tracking['ospa_mean_m']:.1f} m, GOSPA mean {tracking['gospa_mean']:.1f}",
             f"ID switches {tracking['id_switches']}, fragmentations {tracking['fragmentations']}",

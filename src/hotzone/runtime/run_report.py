@@ -83,6 +83,7 @@ def tracking_report(
     ]
     hostile = [row for row in objects if row["affiliation"] == StandardIdentity.HOSTILE]
     return {
+        "own_effectors": sorted(own_effectors),
         "ospa_mean_m": result.ospa_mean,
         "gospa_mean": result.gospa_mean,
         "gospa_localisation_mean": result.gospa_localisation_mean,
