@@ -30,10 +30,10 @@ import numpy as np
 
 from hotzone.assess.features import KinematicHistory
 from hotzone.assess.history import TrackHistories
-from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
 from hotzone.ingest.sbs import SbsDecoder
+from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.types import Report, TargetClass, Track
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "adsb"
