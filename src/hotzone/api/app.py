@@ -53,7 +53,7 @@ from hotzone.bus import Bus
 from hotzone.c2.audit import verify_chain
 from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
 from hotzone.c2.keys import RegistryFile
-from hotzone.c2.trust import operators_path, trusted_node_keys
+from hotzone.c2.trust import operators_path, trusted_gateway_keys, trusted_node_keys
 from hotzone.c2.webauthn import RelyingParty
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.timeline import timeline_events
@@ -66,6 +66,7 @@ from hotzone.types import (
     DeadLetter,
     Decision,
     DecisionOutcome,
+    Event,
     OperatorRole,
     TaskOrder,
     Verdict,
@@ -156,6 +157,9 @@ class ApiState:
         ):
             # A c2 node enrolled since the start (its key trusted in the configuration).
             self.picture.trusted_issuers = trusted_node_keys(self.config.home)
+        if isinstance(message, Event) and self.picture.engagements.signer_unknown(message):
+            # A gateway enrolled since the start (its key trusted in the configuration).
+            self.picture.engagements.trusted_gateways = trusted_gateway_keys(self.config.home)
         update = self.picture.ingest(message)
         self.counts["hotzone_picture_messages_total"][type(message).__name__] += 1
         if isinstance(message, DeadLetter):
@@ -295,6 +299,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.store = SQLiteStore(config.store_path)
         state.picture.trusted_issuers = trusted_node_keys(config.home)
+        # The engagements show only the lifecycle steps c2 would believe (docs/effectors.md).
+        state.picture.engagements.trusted_gateways = trusted_gateway_keys(config.home)
         for stored in state.store.replay():
             state.ingest(stored.message, stored.subject)
         tasks = []

@@ -9,17 +9,21 @@ after-action report's engagement table read the same rows.
 
 The book decides nothing: which orders it is given is the caller's choice (the page gives
 only orders whose signature verifies); a lifecycle step for an order it was not given is
-kept aside and used only once that order arrives.
+kept aside and used only once that order arrives. Given the trusted effector gateway keys
+(``trusted_gateways``, as c2 has them), it shows only the lifecycle steps a trusted gateway
+signed, as c2 believes only those: a step published on the bus by anyone else is counted
+in ``refused_steps`` and shown nowhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hotzone.types import AnyMessage, Decision, Event, GeoPoint, Proposal, TaskOrder, Verdict
+from hotzone.types.signing import SIGNER_ATTRIBUTE, lifecycle_fault
 
 EFFECTOR_SOURCE_PREFIX = "effectors-"
 EFFECT_MODEL_SOURCE = "effect-model"
@@ -89,6 +93,11 @@ class EngagementBook:
     _decisions: dict[str, list[Decision]] = field(default_factory=dict)
     _early: dict[str, list[Event]] = field(default_factory=dict)
     _seen_events: set[str] = field(default_factory=set)
+    #: Key id -> raw public key of the effector gateways whose lifecycle steps are shown;
+    #: None shows every step (a recorded run read back without the installation's keys).
+    trusted_gateways: Mapping[str, bytes] | None = None
+    #: Why each lifecycle step left out was not believed.
+    refused_steps: list[str] = field(default_factory=list)
 
     def take(self, message: AnyMessage) -> str | None:
         """Take one message; the order id of the engagement it changed, if any."""
@@ -112,6 +121,15 @@ class EngagementBook:
             case _:
                 pass
         return None
+
+    def signer_unknown(self, event: Event) -> bool:
+        """Whether ``event`` is a lifecycle step signed by a key this book does not trust
+        yet (the caller may reload the trusted keys: a gateway enrolled since)."""
+        return (
+            self.trusted_gateways is not None
+            and bool(event.attributes.get("lifecycle"))
+            and event.attributes.get(SIGNER_ATTRIBUTE, "") not in self.trusted_gateways
+        )
 
     def take_all(self, messages: Iterable[AnyMessage]) -> None:
         for message in messages:
@@ -139,6 +157,11 @@ class EngagementBook:
             return None
         if event.event_id in self._seen_events:
             return None
+        if lifecycle and self.trusted_gateways is not None:
+            fault = lifecycle_fault(event, self.trusted_gateways)
+            if fault is not None:
+                self.refused_steps.append(fault)
+                return None
         self._seen_events.add(event.event_id)
         engagement = self.engagements.get(order_id)
         if engagement is None:

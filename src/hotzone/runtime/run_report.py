@@ -254,7 +254,9 @@ def response_report(scenario: Scenario, run_directory: Path) -> dict[str, Any]:
                 "outcome": outcome,
             }
         )
-    truth: list[TruthState] = _read(run_file(run_directory, "inputs/truth.jsonl"), TruthState)
+    # A live run (or a drill recorded from real effectors) has no truth: no leakers known.
+    truth_path = run_file(run_directory, "inputs/truth.jsonl")
+    truth: list[TruthState] = _read(truth_path, TruthState) if truth_path.is_file() else []
     reached = leakers(scenario, truth)
     use: dict[str, int] = {}
     for order in orders.values():

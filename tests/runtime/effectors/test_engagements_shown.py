@@ -1,24 +1,26 @@
 """The engagement as the after-action report and the page's API show it, from a run recorded
 from the real chain (c2 run by the runtime, SAPIENT gateway, sapient-py node): decision ->
 order -> ack -> in progress with times; an order on the bus that c2 never issued is no
-engagement."""
+engagement; a lifecycle step no trusted gateway signed is not shown on the page."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from pathlib import Path
 
+import msgspec
 from fastapi.testclient import TestClient
 
 from hotzone.api.app import ApiConfig, create_app
-from hotzone.c2.trust import trust_node
+from hotzone.c2.trust import GATEWAY_ROLE, trust_node
 from hotzone.runtime.report import write_report
 from hotzone.sim.scenario import shipped_scenario_path
 from hotzone.store import SQLiteStore
-from hotzone.types import TaskOrder
+from hotzone.types import Event, TaskOrder
 from tests.api.conftest import login
-from tests.runtime.effectors.rig import C2_NODE, proposal
+from tests.runtime.effectors.rig import C2_NODE, GATEWAY_KEY, proposal
 from tests.runtime.effectors.rig import order as signed_order
 from tests.runtime.effectors.test_effectors_cli import record_a_drill
 
@@ -33,6 +35,29 @@ def _recorded_run(tmp_path: Path) -> tuple[Path, TaskOrder, TaskOrder]:
     with SQLiteStore(run / "hotzone.sqlite") as store:
         store.append("hz.PL.c2.order", stray)
     return run, issued, stray
+
+
+def _forge_a_settled_step(run: Path, order: TaskOrder) -> None:
+    """An ``effect_observed`` for ``order`` on the bus after the gateway failed it: the
+    gateway's real ``failed`` step altered (its signature no longer matches) and an unsigned
+    copy, as someone publishing on the bus directly would."""
+    with SQLiteStore(run / "hotzone.sqlite") as store:
+        steps = [
+            stored.message
+            for stored in store.replay()
+            if isinstance(stored.message, Event)
+            and stored.message.attributes.get("order_id") == order.order_id
+            and stored.message.attributes.get("lifecycle") == "failed"
+        ]
+        assert steps, "the drill recorded no failed step"
+        real = steps[-1]
+        altered = {**real.attributes, "lifecycle": "effect_observed"}
+        unsigned = {k: v for k, v in altered.items() if k not in ("signature", "signer_key_id")}
+        for attributes in (altered, unsigned):
+            forged = msgspec.structs.replace(
+                real, event_id=f"forged-{uuid.uuid4().hex[:8]}", attributes=attributes
+            )
+            store.append("hz.PL.event", forged)
 
 
 def test_the_report_and_the_page_api_show_the_engagement(tmp_path: Path) -> None:
@@ -59,6 +84,8 @@ def test_the_report_and_the_page_api_show_the_engagement(tmp_path: Path) -> None
 
     home = tmp_path / "home"
     trust_node(C2_NODE.public_raw, "PL", home)
+    trust_node(GATEWAY_KEY.public_raw, "PL", home, GATEWAY_ROLE)
+    _forge_a_settled_step(run, issued)
     config = ApiConfig(
         store_path=run / "hotzone.sqlite",
         scenario="suwalki-drones",
