@@ -6,8 +6,8 @@
 // alerts, proposals and orders about it (each a link to where it is on the page).
 // GET /api/tracks/{id}/details, refreshed every REFRESH_MS while the track stays hooked.
 
-import { className, humanize, identityName } from "/static/names.js";
-import { altitudeText, speedText } from "/static/view.js";
+import { className, humanize, identityName } from "./names.js";
+import { altitudeText, speedText } from "./view.js";
 
 const REFRESH_MS = 2000;
 
