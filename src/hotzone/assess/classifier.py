@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hotzone.assess.features import FEATURE_NAMES
+from hotzone.assess.features import FEATURE_NAMES, KINEMATIC_FEATURE_NAMES
 from hotzone.types import TargetClass
 from hotzone.types.arrays import FloatArray, IntArray
 
@@ -47,25 +47,7 @@ SHIPPED_MODEL_PACKAGE = "hotzone.assess"
 SHIPPED_MODEL_FILE = "data/classifier.json"
 DEFAULT_UNKNOWN_THRESHOLD = 0.5
 """Below this top probability a track is reported as ``unknown`` (with its probabilities)."""
-NOVELTY_FEATURES: tuple[str, ...] = (
-    "speed_mean_mps",
-    "speed_max_mps",
-    "speed_min_mps",
-    "speed_std_mps",
-    "height_mean_m",
-    "height_max_m",
-    "height_min_m",
-    "height_std_m",
-    "climb_rate_mean_abs_mps",
-    "climb_rate_max_mps",
-    "climb_rate_min_mps",
-    "turn_rate_median_abs_dps",
-    "turn_rate_p90_abs_dps",
-    "acceleration_median_mps2",
-    "acceleration_p90_mps2",
-    "path_straightness",
-    "hover_fraction",
-)
+NOVELTY_FEATURES: tuple[str, ...] = KINEMATIC_FEATURE_NAMES
 """The kinematic features novelty is judged on: what the object does, not which sensor saw
 it (no RCS, report interval, duration or identity flags, which vary by sensor)."""
 NOVELTY_NEIGHBOUR = 3

@@ -30,7 +30,7 @@ import numpy as np
 
 from hotzone.types.arrays import FloatArray, IntArray
 
-FEATURE_NAMES: tuple[str, ...] = (
+KINEMATIC_FEATURE_NAMES: tuple[str, ...] = (
     "speed_mean_mps",
     "speed_max_mps",
     "speed_min_mps",
@@ -48,6 +48,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "acceleration_p90_mps2",
     "path_straightness",
     "hover_fraction",
+)
+"""What the object does, whichever sensor saw it: the first columns of `batch_features`
+(and what the classifier judges novelty on)."""
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *KINEMATIC_FEATURE_NAMES,
     "duration_s",
     "report_interval_median_s",
     "rcs_mean_dbsm",

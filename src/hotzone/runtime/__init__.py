@@ -18,6 +18,7 @@ __all__: list[str] = [
     "live_tracking",
     "metrics",
     "node",
+    "owner_lease",
     "pipeline",
     "report",
     "routing",
@@ -27,6 +28,7 @@ __all__: list[str] = [
     "services",
     "sources",
     "stages",
+    "timeline",
     "udp_receiver",
     "windows",
 ]
