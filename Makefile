@@ -60,7 +60,7 @@ services:
 # The services run only for the tests and are stopped whatever the tests' outcome.
 pytest: $(STAMP) $(NODE_STAMP) services
 	@set -e; eval "$$(scripts/services.sh up)"; trap 'scripts/services.sh down' EXIT; \
-		$(PY) -m pytest -q
+		$(PY) -m pytest -q --durations=25
 
 test: lint typecheck contracts pytest
 
