@@ -109,7 +109,9 @@ def test_one_aircraft_from_tallinn_to_constanta_keeps_one_track_without_a_jump()
             f"vertical RMS {np.sqrt(np.mean(error[:, 2] ** 2)):.0f} m"
         )
         assert len(numbers) == 1
-        assert np.sqrt(np.mean(horizontal**2)) < 60.0  # the reports' 30 m, filtered, predicted
+        # The reports' 30 m, filtered, then predicted to the end of the window: a report
+        # at a window's end is tracked in the next one, up to 2 s (460 m of flight) later.
+        assert np.sqrt(np.mean(horizontal**2)) < 75.0
         assert horizontal.max() < 300.0
         assert np.sqrt(np.mean(error[:, 2] ** 2)) < 60.0
     far, near = results["Tallinn"][1], results["midway"][1]

@@ -1,10 +1,13 @@
 """One windowing module (`hotzone.runtime.windows`) for every command's tracker.
 
 ``hotzone track`` and ``hotzone ingest --track`` go through the same `TrackingWindows`
-and must give, on the same input, the very tracks they gave before the three ways into
-the tracker were folded into it: the digests below were recorded with the code of
-before (``main`` at 12393d0) on the same inputs. The bus pipeline (demo, serve, node)
-takes its clock ticks from the same `WindowClock`; its own tests hold its outputs.
+and must keep giving, on the same input, the tracks recorded below. They were first
+recorded with the code from before the three ways into the tracker were folded into
+one module (``main`` at 12393d0), and recorded again (2026-12) when the one-stream
+commands took the bus pipeline's window rule (whole periods, a message at an end in the
+next window) instead of anchoring their first window at the first message. The bus
+pipeline (demo, serve, node) takes its clock ticks from the same `WindowClock`; its own
+tests hold its outputs.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from hotzone.types import Track, from_json
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 from tests.runtime.test_live_tracking import _cat062_scan
 
-#: (track messages, digest of `_summary`) of each command on each input, before.
+#: (track messages, digest of `_summary`) of each command on each input, as recorded.
 BEFORE = {
-    ("track", "cat062"): (112, "dc883a4ced638f6e"),
-    ("ingest", "cat062"): (112, "dc883a4ced638f6e"),
-    ("track", "cat048"): (63, "8a3a3072973bf8d3"),
-    ("ingest", "cat048"): (37, "e925c1dfe788e00f"),
+    ("track", "cat062"): (112, "27d771e30a014768"),
+    ("ingest", "cat062"): (112, "27d771e30a014768"),
+    ("track", "cat048"): (89, "9ffadeee626b169d"),
+    ("ingest", "cat048"): (39, "ea730cbcfa09c240"),
 }
 
 
@@ -97,17 +100,8 @@ def test_a_recorded_feed_in_time_order_gives_the_same_tracks_either_way(
     assert ingested == replayed
 
 
-def test_an_anchored_clock_starts_at_the_first_message_and_keeps_a_message_at_the_end() -> None:
-    clock = WindowClock(1.0, aligned=False)
-    assert clock.advance(100.25) == []
-    assert clock.open_end == 101.25
-    assert clock.advance(101.25) == []  # at the end: still in the open window
-    assert clock.advance(103.0) == [101.25, 102.25]  # the empty window between closes too
-    assert clock.open_end == 103.25
-
-
-def test_an_aligned_clock_ends_on_whole_periods_and_opens_the_next_at_the_end() -> None:
-    clock = WindowClock(2.0, aligned=True)
+def test_a_clock_ends_on_whole_periods_and_opens_the_next_at_the_end() -> None:
+    clock = WindowClock(2.0)
     assert clock.advance(100.5) == []
     assert clock.open_end == 102.0
     assert clock.advance(102.0) == [102.0]  # at the end: the next window
@@ -119,4 +113,4 @@ def test_an_aligned_clock_ends_on_whole_periods_and_opens_the_next_at_the_end() 
 def test_a_window_must_be_positive() -> None:
     for period in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match="window must be positive"):
-            WindowClock(period, aligned=False)
+            WindowClock(period)

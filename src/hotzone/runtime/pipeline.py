@@ -128,7 +128,7 @@ class Pipeline:
 
     async def _replay(self, messages: Iterable[AnyMessage]) -> None:
         # Windows of delivery time, aligned to whole periods (`hotzone.runtime.windows`).
-        clock = WindowClock(self.clock_period_s, aligned=True)
+        clock = WindowClock(self.clock_period_s)
         start_wall = wallclock.monotonic()
         start_sim: float | None = None
         for message in messages:

@@ -11,13 +11,12 @@ clock, so a recording replayed and a live feed are tracked alike:
   file) hand each message to `TrackingWindows`, which steps the tracking stage at the
   ends its `WindowClock` gives; `tracking_windows` builds it from `TrackingSettings`.
 
-A `WindowClock` has two ways to place the ends, kept as they were when the three paths
-were folded into this module so that no run's output changed:
-
-- ``aligned`` (the bus pipeline): ends at whole multiples of the period, a message at an
-  end falls in the next window (all nodes of an alliance cut the same windows);
-- anchored (``aligned=False``, one stream): the first end is one period after the first
-  message, a message at an end still falls in that window.
+Every window is half-open on whole multiples of its period, ``[k·P, (k+1)·P)`` of
+delivery time: a message exactly at an end falls in the next window, and every node of
+an alliance and every command cut the same windows from the same data (``hotzone track``
+on a recording gives the windows the bus pipeline gave the live feed). Until 2026-12 the
+one-stream commands anchored their first window at the first message instead; the
+digests in ``tests/runtime/test_tracking_windows.py`` were recorded again then.
 """
 
 from __future__ import annotations
@@ -53,25 +52,20 @@ def timed_as_recorded(message: Detection | Report) -> Detection | Report:
 class WindowClock:
     """The ends of consecutive windows of ``period_s`` over a stream of delivery times (in
     order): `advance` says which windows a moment closes, `open_end` is the end of the
-    window still open (None before the first moment). ``aligned`` places the ends (see
-    the module)."""
+    window still open (None before the first moment). Windows are ``[k·P, (k+1)·P)``."""
 
-    def __init__(self, period_s: float, *, aligned: bool) -> None:
+    def __init__(self, period_s: float) -> None:
         if not period_s > 0:
             raise ValueError(f"window must be positive, got {period_s} s")
         self.period_s = period_s
-        self.aligned = aligned
         self.open_end: float | None = None
 
     def advance(self, moment: float) -> list[float]:
         """The ends of the windows that close before ``moment``, oldest first."""
         if self.open_end is None:
-            if self.aligned:
-                self.open_end = (math.floor(moment / self.period_s) + 1) * self.period_s
-            else:
-                self.open_end = moment + self.period_s
+            self.open_end = (math.floor(moment / self.period_s) + 1) * self.period_s
         closed = []
-        while moment >= self.open_end if self.aligned else moment > self.open_end:
+        while moment >= self.open_end:
             closed.append(self.open_end)
             self.open_end += self.period_s
         return closed
@@ -92,8 +86,8 @@ class ReplaySummary:
 
 
 class TrackingWindows:
-    """Steps a tracking stage in windows of ``window_s`` of delivery time (an anchored
-    `WindowClock`): a message later than the open window closes it (and any empty windows
+    """Steps a tracking stage in windows of ``window_s`` of delivery time (`WindowClock`):
+    a message later than the open window closes it (and any empty windows
     between); `finish` closes the last. Messages other than detections and reports are
     not the tracker's and are passed over."""
 
@@ -101,7 +95,7 @@ class TrackingWindows:
         self.stage = stage
         self.window_s = window_s
         self.summary = summary
-        self._clock = WindowClock(window_s, aligned=False)
+        self._clock = WindowClock(window_s)
         self._batch: list[object] = []
 
     def push(self, message: object) -> list[list[Track]]:
