@@ -53,6 +53,7 @@ from hotzone.types import (
     Assessment,
     AuditRecord,
     Detection,
+    Event,
     GeoPoint,
     StandardIdentity,
     TaskOrder,
@@ -179,20 +180,38 @@ def _identities(messages: list[AnyMessage]) -> dict[str, str]:
 
 def _engagements(messages: list[AnyMessage]) -> list[Engagement]:
     """The engagements of the orders c2 put on its audit record (an order on the bus that
-    c2 did not issue is no engagement)."""
-    issued = {
-        record.payload
-        for record in messages
-        if isinstance(record, AuditRecord) and record.kind == "order"
-    }
+    c2 did not issue is no engagement), with the lifecycle steps c2 put there too: c2
+    records a gateway's step only once its signature verifies against a gateway key it
+    trusts, so a step forged or altered on the bus never reaches the report, and the
+    report needs no key of the installation to know it (`hotzone audit verify` proves the
+    record itself)."""
+    audited = _audited_payloads(messages)
     book = EngagementBook()
     for message in messages:
         if isinstance(message, TaskOrder):
-            if any(f'"order_id":"{message.order_id}"' in payload for payload in issued):
+            if _on_record(audited["order"], "order_id", message.order_id):
                 book.take_order(message)
+        elif isinstance(message, Event) and message.attributes.get("lifecycle"):
+            if _on_record(audited["effector"], "event_id", message.event_id):
+                book.take(message)
         else:
             book.take(message)
     return book.rows()
+
+
+def _audited_payloads(messages: list[AnyMessage]) -> dict[str, list[str]]:
+    """The payloads of c2's audit records of orders and of effector lifecycle steps."""
+    audited: dict[str, list[str]] = {"order": [], "effector": []}
+    for record in messages:
+        if isinstance(record, AuditRecord) and record.kind in audited:
+            audited[record.kind].append(record.payload)
+    return audited
+
+
+def _on_record(payloads: list[str], key: str, value: str) -> bool:
+    """Whether an audit record's payload is the message whose ``key`` is ``value``."""
+    needle = f'"{key}":"{value}"'
+    return any(needle in payload for payload in payloads)
 
 
 def _clock(engagement: Engagement) -> str:
@@ -220,6 +239,19 @@ def _engagement_section(engagements: list[Engagement], messages: list[AnyMessage
         if not_issued > 0
         else ""
     )
+    audited_steps = _audited_payloads(messages)["effector"]
+    unaudited = sum(
+        1
+        for m in messages
+        if isinstance(m, Event)
+        and m.attributes.get("lifecycle")
+        and not _on_record(audited_steps, "event_id", m.event_id)
+    )
+    if unaudited:
+        note += (
+            f" {unaudited} lifecycle step(s) on the bus are not on c2's audit record (not"
+            " verified by c2, or reported after it stopped): not shown."
+        )
     return (
         f"<p>Engagements (orders on c2's audit record): {len(engagements)}.{note}</p>"
         '<table id="engagements"><tr><th>order</th><th>effector (interface)</th>'
