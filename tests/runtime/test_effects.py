@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from hotzone.c2.trust import NodeKey
+from hotzone.runtime.effectors.base import signed_lifecycle
 from hotzone.sim.effects import PROBABILITY_OF_EFFECT, EffectModelStage
 from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
@@ -18,6 +19,8 @@ from hotzone.types import (
     C2State,
     DeadLetter,
     EffectClass,
+    Event,
+    EventKind,
     GeoPoint,
     Proposal,
     RoeCheck,
@@ -188,3 +191,44 @@ def test_a_replayed_an_expired_and_an_order_under_abort_are_refused() -> None:
     refused = stage.step(START + timedelta(seconds=93), [_order(3)])
     assert any("abort" in m.reason for m in refused if isinstance(m, DeadLetter))
     assert len(stage.outcomes) == 1  # only order 1, cancelled or resolved, ever counted
+
+
+def test_a_gateway_step_takes_effect_only_when_a_trusted_gateway_signed_it() -> None:
+    """An order carried by a gateway takes effect at its ``effect_observed`` step: one
+    published unsigned, altered after signing or signed by another key is a dead letter and
+    stops nothing; the trusted gateway's own step then does."""
+    gateway, stranger = NodeKey.generate("PL"), NodeKey.generate("PL")
+    removals: dict[str, float] = {}
+    stage = EffectModelStage(
+        removals,
+        trusted_issuers=TRUSTED,
+        gateway_effectors=frozenset({"icpt-1"}),
+        trusted_gateways={gateway.key_id: gateway.public_raw},
+    )
+    stage.step(START, [_truth("owa-1", DRONE), _proposal(DRONE, 1), _order(1)])
+    observed = Event(
+        event_id="lc-1",
+        time=START + timedelta(seconds=40),
+        source_id="effectors-mavlink",
+        kind=EventKind.OBSERVATION,
+        severity=3,
+        summary="interceptor at its aim point",
+        position=DRONE,
+        attributes={"order_id": "O1", "effector_id": "icpt-1", "lifecycle": "effect_observed"},
+    )
+    signed = signed_lifecycle(observed, gateway)
+    forged = [observed, signed_lifecycle(observed, stranger), _tampered(signed)]
+    refused = stage.step(START + timedelta(seconds=40), forged)
+    assert [type(m) for m in refused] == [DeadLetter] * 3
+    reasons = [m.reason for m in refused if isinstance(m, DeadLetter)]
+    assert "is not signed" in reasons[0]
+    assert "not a trusted effector gateway" in reasons[1]
+    assert "signature does not match" in reasons[2]
+    assert stage.outcomes == [] and removals == {}
+    (outcome,) = stage.step(START + timedelta(seconds=41), [signed])
+    assert outcome is stage.outcomes[0] and removals
+
+
+def _tampered(signed: Event) -> Event:
+    """The signed step with its summary changed after signing."""
+    return msgspec.structs.replace(signed, summary="interceptor at its aim point (edited)")

@@ -304,6 +304,7 @@ def build_stages(
         )
     else:
         registry = RegistryFile(operators_path(home)).current
+    gateway_keys = trusted_gateway_keys(home) | _own_gateway_key(nation, home)
     bus_stage, run.response = response_stage(
         spec,
         registry,
@@ -315,7 +316,7 @@ def build_stages(
         # The gateways' lifecycle steps are believed only when signed by a gateway key
         # of this installation (docs/effectors.md); a live run expects its gateway file's
         # effectors to be reported on (`no_gateway` otherwise).
-        trusted_gateways=trusted_gateway_keys(home) | _own_gateway_key(nation, home),
+        trusted_gateways=gateway_keys,
         gateway_effectors=(
             gateway_effectors if mode is not RunMode.LIVE else _gateway_file_effectors(scenario)
         ),
@@ -331,6 +332,9 @@ def build_stages(
             seed=seed,
             trusted_issuers=run.trusted_issuers,
             gateway_effectors=frozenset(gateway_effectors),
+            # It believes the same gateway steps c2 believes (a forged `effect_observed`
+            # on the bus stops no simulated drone).
+            trusted_gateways=gateway_keys,
         )
         run.stages.append(effects_stage(run.effects))
     return run

@@ -7,7 +7,7 @@ Both exist only in runs the command starts as simulations (docs/architecture.md,
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,7 +27,7 @@ from hotzone.types import (
     TruthState,
     to_json,
 )
-from hotzone.types.signing import order_fault
+from hotzone.types.signing import lifecycle_fault, order_fault
 
 
 @dataclass
@@ -73,6 +73,10 @@ class EffectModelStage:
     interfaces): their orders take effect when the gateway reports ``effect_observed``
     (the interceptor at its aim point), at that step's time and place, and end without
     effect when it reports them rejected, failed or aborted."""
+    trusted_gateways: Mapping[str, bytes] | None = None
+    """Key id -> public key of the gateways whose lifecycle steps it believes (c2's, see
+    docs/effectors.md): a step unsigned, altered or signed by another key is a dead letter
+    and changes nothing. None believes every step (tests of the model alone)."""
     outcomes: list[Event] = field(default_factory=list)
     refused: list[DeadLetter] = field(default_factory=list)
     _proposals: dict[str, Proposal] = field(default_factory=dict)
@@ -153,6 +157,18 @@ class EffectModelStage:
         order, proposal = waiting
         if event.attributes.get("effector_id") != order.effector_id:
             return []
+        if self.trusted_gateways is not None and (
+            fault := lifecycle_fault(event, self.trusted_gateways)
+        ):
+            refused = DeadLetter(
+                time=time,
+                source="lifecycle/effect-model",
+                reason=fault,
+                raw=to_json(event),
+                releasability=event.releasability,
+            )
+            self.refused.append(refused)
+            return [refused]
         del self._awaiting[order.order_id]
         if step != "effect_observed" or proposal.effect_class not in PROBABILITY_OF_EFFECT:
             summary = f"{order.effector_id} {order.action} on {order.track_id}: {step}"
