@@ -28,7 +28,7 @@ from hotzone.runtime.services import SHUTDOWN, encode_tick
 from hotzone.share.releasability import releasable_to
 from hotzone.store import SQLiteStore
 from hotzone.types import Track, from_json
-from tests.federation.helpers import connect_federation
+from tests.federation.helpers import connect_federation, items_in
 from tests.federation.servers import running_federation, running_standalone
 
 RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -108,9 +108,18 @@ async def _killed_and_restarted(directory: Path) -> None:
             *common,
         ]
         pl_log, lt_log = directory / "pl.log", directory / "lt.log"
-        lt_node = start(lithuania, lt_log)
         pl_node = start(poland, pl_log)
+        lt_node: subprocess.Popen[bytes] | None = None
         try:
+            # LT's node starts once PL's first copies are in LT's import stream: its first
+            # run admits what was addressed to LT before it ran (under load, LT's importer
+            # once started after PL's first track update had arrived, and skipped it).
+            started = time.monotonic()
+            while not await items_in(buses["LT"].jetstream, "HZ_LT_IMPORT"):
+                assert pl_node.poll() is None, pl_log.read_text()[-3000:]
+                assert time.monotonic() - started < 120, "PL released nothing to LT"
+                await asyncio.sleep(0.1)
+            lt_node = start(lithuania, lt_log)
             await asyncio.sleep(9.0)  # PL well into its replay, copies flowing to LT
             kill(pl_node)
             await asyncio.sleep(1.0)
@@ -138,7 +147,7 @@ async def _killed_and_restarted(directory: Path) -> None:
             finish(lt_node, lt_log)
         finally:  # nothing left running, whatever happened
             for node in (pl_node, lt_node):
-                if node.poll() is None:
+                if node is not None and node.poll() is None:
                     kill(node)
         detections = await read_stream(buses["PL"], "HZ_PL", ["hz.PL.det.>"])
         pl_tracks = await read_stream(buses["PL"], "HZ_PL", ["hz.PL.trk.>"])

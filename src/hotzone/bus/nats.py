@@ -261,6 +261,12 @@ def pattern_within(pattern: str, covering: str) -> bool:
     return len(inner) == len(outer)
 
 
+def _durable_lifetime_s(spec: StreamSpec) -> float:
+    """How long a durable consumer of ``spec`` outlives its last reader: as long as the
+    stream keeps a message (at least the log's retention)."""
+    return max(LOG_RETENTION_DAYS * _DAY_S, spec.max_age_s)
+
+
 class RecentIds:
     """The last ``capacity`` message ids handed out: redeliveries within it are dropped."""
 
@@ -852,10 +858,18 @@ class NatsBus:
                 raise BusPublishError(f"{what}: refused by the server: {error}") from error
 
     async def subscribe(
-        self, pattern: str, max_pending: int = 4096, durable: str | None = None
+        self,
+        pattern: str,
+        max_pending: int = 4096,
+        durable: str | None = None,
+        from_first: bool = False,
     ) -> NatsSubscription:
         """Messages matching ``pattern`` published from now on (or, for a durable consumer
-        that exists already, from where it stopped)."""
+        that exists already, from where it stopped). ``from_first``: a consumer made now
+        starts at the first message the stream holds instead, for a reader that must
+        handle everything the stream received before it first ran (a share importer: its
+        nation's import stream holds only copies addressed to the nation, and those that
+        arrived before the importer's first consumer existed were admitted by nobody)."""
         if self._closed:
             raise BusClosedError(f"cannot subscribe to {pattern!r}: the bus is closed")
         if max_pending < 1:
@@ -868,9 +882,9 @@ class NatsBus:
         consumer = durable or f"eph-{self._id_prefix}-{index}"
         filters = self._filters_for(pattern, spec)
         run_start = resumed_from = 0
-        deliver = js_api.DeliverPolicy.NEW
+        deliver = js_api.DeliverPolicy.ALL if from_first else js_api.DeliverPolicy.NEW
         if durable is not None:
-            run_start, resumed_from = await self._durable_start(spec.name, durable)
+            run_start, resumed_from = await self._durable_start(spec.name, durable, from_first)
             deliver = js_api.DeliverPolicy.BY_START_SEQUENCE
         config = js_api.ConsumerConfig(
             name=consumer,
@@ -888,8 +902,9 @@ class NatsBus:
             filter_subject=filters[0] if len(filters) == 1 else None,
             filter_subjects=filters if len(filters) > 1 else None,
             # An abandoned consumer is removed by the server after a while: a non-durable
-            # one soon, a durable one when the log it points into is gone too.
-            inactive_threshold=LOG_RETENTION_DAYS * _DAY_S if durable else 300.0,
+            # one soon, a durable one when what it points into is gone too (a share
+            # importer's, made again ``from_first``, then admits nothing twice).
+            inactive_threshold=_durable_lifetime_s(spec) if durable else 300.0,
             num_replicas=spec.replicas,
         )
         await self._retry(
@@ -912,9 +927,12 @@ class NatsBus:
         self._subscriptions.append(subscription)
         return subscription
 
-    async def _durable_start(self, stream: str, durable: str) -> tuple[int, int]:
+    async def _durable_start(
+        self, stream: str, durable: str, from_first: bool = False
+    ) -> tuple[int, int]:
         """(first stream sequence of the durable consumer's run, where it resumes; 0 when
-        it starts now). A consumer that exists already is made again from its
+        it starts now: at the stream's end, or ``from_first`` at its first message). A
+        consumer that exists already is made again from its
         acknowledgement floor: what the stopped process was handed but had not
         acknowledged is then delivered first and in order (left to the old consumer, it
         would come back only after ``ack_wait``, behind newer messages)."""
@@ -924,6 +942,8 @@ class NatsBus:
             state = await self._retry(
                 lambda: self.jetstream.stream_info(stream), f"stream {stream}"
             )
+            if from_first:
+                return max(1, min(state.state.first_seq, state.state.last_seq + 1)), 0
             return state.state.last_seq + 1, 0
         description = info.config.description or ""
         run_start = info.config.opt_start_seq or 1

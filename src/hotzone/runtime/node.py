@@ -219,16 +219,18 @@ async def run_node(
         streams = streams[:-1]  # no hub: no import stream
     identity = run_identity(options)
     # Durable consumers named after the nation and the sectors: a node killed and started
-    # again with the same command goes on where it stopped. Sharing's are kept across
-    # runs (what allies send between two runs is admitted by the next); the pipeline's
-    # are the run's (its command's) and removed when the run ends.
+    # again with the same command goes on where it stopped. Sharing's are the nation
+    # owner's whatever sectors it tracks (there is one owner, and a new name would start
+    # the importer again from the first copy its stream holds) and kept across runs (what
+    # allies send between two runs is admitted by the next); the pipeline's are the run's
+    # (its command's) and removed when the run ends.
     consumers = f"{nation}-{'-'.join(options.sectors) or 'all'}"
     run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
         streams,
         domain=options.domain,
-        durable_prefix=f"{consumers}-share",
+        durable_prefix=f"{nation}-owner-share",
         # A sector node reads its sectors and the clock only; the owner reads the nation.
         read_filters=None if owner else sector_filters(nation, options.sectors),
         name=f"hotzone-node-{nation}",
@@ -259,18 +261,19 @@ async def run_node(
     recording_tasks = []
     skips: tuple[str, ...] = ()
     if options.alliance:
-        sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
-        for service in sharing:
-            ready = asyncio.Event()
-            share_tasks.append(asyncio.create_task(service.run(ready, stop)))
-            await ready.wait()
         # Allied copies (and allies' audit checkpoints, the witnesses) keep arriving after
-        # this node's own run: they are recorded until the importer has finished.
+        # this node's own run: they are recorded until the importer has finished. Its
+        # consumer exists before the importer's, so it records every copy admitted.
         allies = AllyRecorder(bus, store, nation)
         ready = asyncio.Event()
         recording_tasks.append(asyncio.create_task(allies.run(ready, stop_recording)))
         await ready.wait()
         skips = (allies.pattern,)
+        sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
+        for service in sharing:
+            ready = asyncio.Event()
+            share_tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
         # The import stream's source resumes within seconds of a partition healing.
         watchdog = SourceWatchdog(bus, import_stream(nation).name)
         recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
