@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
 import nats
 import nats.aio.subscription
@@ -374,6 +374,9 @@ class NatsSubscription:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             while self._buffer:
+                guard = self._bus.guard
+                if guard is not None and not guard.holds:
+                    await guard.confirm()  # raises, the message left in the buffer
                 message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
@@ -544,6 +547,17 @@ class PublishCounters:
     by_error: dict[str, int] = field(default_factory=dict)
 
 
+class ActingGuard(Protocol):
+    """What a bus asks before each publish and before a subscription hands out a message
+    (a nation owner's lease): ``holds`` True lets it through at once; otherwise ``confirm``
+    waits until it may, or raises."""
+
+    @property
+    def holds(self) -> bool: ...
+
+    async def confirm(self) -> None: ...
+
+
 class NatsBus:
     """The `Bus` protocol on NATS JetStream (see the module docstring for the guarantees).
 
@@ -600,6 +614,9 @@ class NatsBus:
         self._reply_tokens = itertools.count(1)
         self._awaiting_reply: dict[str, asyncio.Future[bool]] = {}
         self._accepted_subjects: set[str] = set()
+        #: Asked before every publish and every message handed out (`ActingGuard`): an
+        #: owner node reads and publishes only while it holds its nation's lease.
+        self.guard: ActingGuard | None = None
 
     @classmethod
     async def connect(
@@ -732,6 +749,8 @@ class NatsBus:
         prepared = [(s, p, self._publishable(s, h)) for s, p, h in messages]
         if not prepared:
             return
+        if self.guard is not None and not self.guard.holds:
+            await self.guard.confirm()
         # Sent in order with replies to one subscription of this bus (no request, inbox or
         # id per message: about half the client's cost of a publish), then awaited together.
         # What is not confirmed in time, or refused, goes again one by one with the usual
@@ -789,6 +808,8 @@ class NatsBus:
         self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
     ) -> None:
         message_headers = self._publishable(subject, headers)
+        if self.guard is not None and not self.guard.holds:
+            await self.guard.confirm()
         if not self.pipeline_publishes:
             async with self._in_flight:
                 await self._publish_confirmed(subject, payload, message_headers)
@@ -979,12 +1000,13 @@ class NatsBus:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
-    async def close(self) -> None:
+    async def close(self, acknowledge: bool = True) -> None:
         """Wait for unconfirmed publishes, end every subscription's iteration, disconnect.
 
         What a subscriber was handed is acknowledged; what it was not is handed back. A
         pipelined publish that failed is raised after the disconnection, and then nothing
-        handed out is acknowledged (it is handled again by whoever reads next)."""
+        handed out is acknowledged (it is handled again by whoever reads next); nor is it
+        without ``acknowledge`` (an ousted owner: its successor handles it)."""
         if self._closed:
             return
         self._closed = True
@@ -994,7 +1016,7 @@ class NatsBus:
         except BusPublishError as error:
             failure = error
         for subscription in tuple(self._subscriptions):
-            await subscription._close(acknowledge=failure is None)
+            await subscription._close(acknowledge=acknowledge and failure is None)
         with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
             await self.client.flush(timeout=2)
         await self.client.close()
