@@ -7,8 +7,10 @@ servers and renews it every ``renew_s``; the bucket forgets an entry ``ttl_s`` a
 last renewal. A node that finds the key held watches it for ``watch_s``: renewed meanwhile,
 a live owner holds it (`NationOwnedError`); not renewed, its holder died (SIGKILL, a lost host)
 and the node takes it over at once, by a compare-and-set on the revision it saw (of two
-nodes doing so, one wins). An owner that ends normally removes the key, so the next one
-starts without waiting.
+nodes doing so, one wins). A holder that was a process of this machine's boot and PID
+namespace and exists no more (killed, restarted on the same host) is not watched: the
+lease is taken over at once (`holder_is_gone`). An owner that ends normally removes the
+key, so the next one starts without waiting.
 
 An owner acts only while it knows it holds the lease: a renewal sent at ``t`` and
 confirmed proves ownership until ``t + watch_s`` (a node taking over must have seen the
@@ -32,6 +34,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import nats.errors
 import nats.js.errors
@@ -46,6 +49,37 @@ _GONE = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 
 def lease_bucket(nation: str) -> str:
     return f"HZ_{nation}_OWNER"
+
+
+def process_space() -> str | None:
+    """What makes a process id mean one process: this boot of this machine and this PID
+    namespace (Linux); None where that cannot be told."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"
+
+
+def holder_is_gone(value: bytes) -> bool:
+    """Whether the lease's holder is a process of this process space that no longer exists
+    (killed on this host, restarted here): its lease can be taken without watching it.
+    False whenever that is not certain (another host, a reused process id, a zombie)."""
+    try:
+        holder = json.loads(value)
+        space, pid = holder["process_space"], int(holder["pid"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    if space is None or space != process_space() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    return False
 
 
 class NationOwnedError(RuntimeError):
@@ -80,6 +114,7 @@ class OwnerLease:
                 "node": description,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
+                "process_space": process_space(),
                 "since": datetime.now(UTC).isoformat(),
             }
         ).encode()
@@ -147,8 +182,9 @@ class OwnerLease:
             seen = await bucket.get(OWNER_KEY)
         except _GONE:  # expired or removed just now
             return await bucket.create(OWNER_KEY, self.holder)
-        await asyncio.sleep(self.watch_s)
         holder = (seen.value or b"").decode(errors="replace")
+        if not holder_is_gone(seen.value or b""):
+            await asyncio.sleep(self.watch_s)
         try:
             now = await bucket.get(OWNER_KEY)
         except _GONE:
@@ -191,19 +227,42 @@ class OwnerLease:
             try:
                 self._revision = await bucket.update(OWNER_KEY, self.holder, last=self._revision)
             except nats.js.errors.KeyWrongLastSequenceError:
-                # Expired while this process stalled for longer than ``ttl_s``, or taken
-                # over by another node: take it again only if nobody holds it.
-                try:
-                    self._revision = await bucket.create(OWNER_KEY, self.holder)
-                except nats.js.errors.KeyWrongLastSequenceError:
-                    self._mark_lost()
-                    return False
+                # Expired while this process stalled for longer than ``ttl_s``, taken over
+                # by another node, or renewed by a renewal whose answer was lost.
+                return await self._recover(bucket, sent_at)
             except (nats.errors.Error, TimeoutError) as error:
                 # Not renewed this time (a reconnect); the entry lasts ``ttl_s``.
                 _log.warning("owner lease of %s not renewed: %s", self.nation, error)
                 return False
             self._valid_until = sent_at + self.watch_s
             return True
+
+    async def _recover(self, bucket: KeyValue, sent_at: float) -> bool:
+        """After a renewal found another revision: adopt it when it is this node's own
+        (an earlier renewal was applied but its answer timed out), take the key again when
+        nobody holds it, and otherwise the lease is lost."""
+        try:
+            entry = await bucket.get(OWNER_KEY)
+        except _GONE:
+            entry = None
+        except (nats.errors.Error, TimeoutError) as error:
+            _log.warning("owner lease of %s not checked: %s", self.nation, error)
+            return False
+        try:
+            if entry is None:
+                self._revision = await bucket.create(OWNER_KEY, self.holder)
+            elif entry.value == self.holder:
+                self._revision = await bucket.update(OWNER_KEY, self.holder, last=entry.revision)
+            else:
+                self._mark_lost()
+                return False
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return False  # changed meanwhile: the next attempt looks again
+        except (nats.errors.Error, TimeoutError) as error:
+            _log.warning("owner lease of %s not renewed: %s", self.nation, error)
+            return False
+        self._valid_until = sent_at + self.watch_s
+        return True
 
     def _mark_lost(self) -> None:
         self.losses += 1
