@@ -412,9 +412,14 @@ class NatsSubscription:
         except asyncio.CancelledError:
             # The reader itself is cancelled (a service stopping): its poll must not outlive
             # it, or asyncio.run's shutdown finds it pending and the closed connection's
-            # error is printed after the command's last line.
-            fetch.cancel()
-            fetch.add_done_callback(_retrieve_outcome)
+            # error is printed after the command's last line. What it had fetched already
+            # stays in the buffer, handed back when the subscription closes (dropped, it
+            # would come back only after ``ack_wait``).
+            if fetch.done() and not fetch.cancelled() and fetch.exception() is None:
+                self._buffer.extend(fetch.result())
+            else:
+                fetch.cancel()
+                fetch.add_done_callback(_retrieve_outcome)
             raise
         finally:
             closed.cancel()
