@@ -6,9 +6,12 @@ takes the nation over; an owner that ends normally leaves the lease free."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import nats.js.errors
@@ -16,7 +19,11 @@ import nats.js.errors
 from hotzone.bus import NatsBus
 from hotzone.runtime.federation import federation_streams
 from hotzone.runtime.owner_lease import OWNER_KEY, lease_bucket
+from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, encode_tick
+from hotzone.store import SQLiteStore
+from hotzone.types import Detection, to_json
+from tests.federation.helpers import detection
 from tests.federation.servers import RunningFederation, running_federation
 
 RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -112,3 +119,81 @@ def test_a_second_owner_of_a_nation_is_refused_and_a_killed_one_is_replaced(
                 if process.poll() is None:
                     process.kill()
                     process.communicate()
+
+
+async def _publish_inputs(federation: RunningFederation, first: int, count: int) -> None:
+    """Detections of suwalki for PL's owner, a clock tick after each (its stages step)."""
+    bus = await _bus(federation)
+    try:
+        for index in range(first, first + count):
+            message = detection(index)
+            await bus.publish(subject_for(message, "PL"), to_json(message))
+            posix = message.time.timestamp()
+            await bus.publish("hz.PL.clock", encode_tick(posix), {"kind": "tick"})
+    finally:
+        await bus.close()
+
+
+def _stored(store: Path) -> int:
+    with SQLiteStore(store) as opened:
+        return opened.count()
+
+
+def test_an_owner_ousted_while_it_stalled_stops_acting_when_it_resumes(tmp_path: Path) -> None:
+    """SIGSTOP the owner for longer than its lease, start a second owner (it takes the
+    nation over), SIGCONT the first: it stops at once (one line, exit code 2) and handles
+    nothing more, while the second goes on with everything."""
+    running: list[subprocess.Popen[str]] = []
+    with running_federation(["PL"], tmp_path / "servers", secure=True) as federation:
+        try:
+            first = _node(federation, tmp_path / "first.sqlite")
+            running.append(first)
+            _wait_for_holder(federation, first.pid, first)
+            asyncio.run(_publish_inputs(federation, 0, 10))
+            _wait_until(lambda: _stored(tmp_path / "first.sqlite") >= 20, first)
+            first.send_signal(signal.SIGSTOP)  # stalled: no renewal from now on
+
+            second = _node(federation, tmp_path / "second.sqlite")
+            running.append(second)
+            _wait_for_holder(federation, second.pid, second)  # taken over after 3.5 s
+            asyncio.run(_publish_inputs(federation, 10, 10))
+            _wait_until(lambda: _stored(tmp_path / "second.sqlite") >= 20, second)
+            stored_by_first = _stored(tmp_path / "first.sqlite")
+
+            resumed = time.monotonic()
+            first.send_signal(signal.SIGCONT)
+            # Inputs right away: an owner that still acted would take some of them.
+            asyncio.run(_publish_inputs(federation, 20, 10))
+            _, error = first.communicate(timeout=TIMEOUT_S)
+            print(f"the ousted owner stopped {time.monotonic() - resumed:.1f} s after SIGCONT")
+            assert first.returncode == 2, error
+            assert len(error.strip().splitlines()) == 1, error
+            assert "owner lease was taken over by another node" in error, error
+            assert _stored(tmp_path / "first.sqlite") == stored_by_first
+            # The second owns PL, alone, and handles everything after the takeover.
+            assert f'"pid": {second.pid}' in (asyncio.run(_lease_holder(federation)) or "")
+            _wait_until(lambda: _stored(tmp_path / "second.sqlite") >= 40, second)
+            asyncio.run(_shut_down(federation))
+            output, error = second.communicate(timeout=TIMEOUT_S)
+            assert second.returncode == 0, error
+            assert output.startswith("PL: ") and "owner" in output, output
+            with SQLiteStore(tmp_path / "second.sqlite") as store:
+                detections = [m.message for m in store.replay("hz.PL.det.>")]
+            ids = Counter(d.detection_id for d in detections if isinstance(d, Detection))
+            # What the first had not acknowledged is the second's: 20 each, once each.
+            assert set(ids) >= {f"det-suwalki-{index}" for index in range(10, 30)}
+            assert max(ids.values()) == 1
+        finally:
+            for process in running:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGCONT)
+                    process.kill()
+                    process.communicate()
+
+
+def _wait_until(condition: Callable[[], bool], node: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not condition():
+        assert node.poll() is None, node.communicate()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)

@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
 import nats
 import nats.aio.subscription
@@ -261,6 +261,12 @@ def pattern_within(pattern: str, covering: str) -> bool:
     return len(inner) == len(outer)
 
 
+def _durable_lifetime_s(spec: StreamSpec) -> float:
+    """How long a durable consumer of ``spec`` outlives its last reader: as long as the
+    stream keeps a message (at least the log's retention)."""
+    return max(LOG_RETENTION_DAYS * _DAY_S, spec.max_age_s)
+
+
 class RecentIds:
     """The last ``capacity`` message ids handed out: redeliveries within it are dropped."""
 
@@ -368,6 +374,9 @@ class NatsSubscription:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             while self._buffer:
+                guard = self._bus.guard
+                if guard is not None and not guard.holds:
+                    await guard.confirm()  # raises, the message left in the buffer
                 message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
@@ -403,9 +412,14 @@ class NatsSubscription:
         except asyncio.CancelledError:
             # The reader itself is cancelled (a service stopping): its poll must not outlive
             # it, or asyncio.run's shutdown finds it pending and the closed connection's
-            # error is printed after the command's last line.
-            fetch.cancel()
-            fetch.add_done_callback(_retrieve_outcome)
+            # error is printed after the command's last line. What it had fetched already
+            # stays in the buffer, handed back when the subscription closes (dropped, it
+            # would come back only after ``ack_wait``).
+            if fetch.done() and not fetch.cancelled() and fetch.exception() is None:
+                self._buffer.extend(fetch.result())
+            else:
+                fetch.cancel()
+                fetch.add_done_callback(_retrieve_outcome)
             raise
         finally:
             closed.cancel()
@@ -538,6 +552,17 @@ class PublishCounters:
     by_error: dict[str, int] = field(default_factory=dict)
 
 
+class ActingGuard(Protocol):
+    """What a bus asks before each publish and before a subscription hands out a message
+    (a nation owner's lease): ``holds`` True lets it through at once; otherwise ``confirm``
+    waits until it may, or raises."""
+
+    @property
+    def holds(self) -> bool: ...
+
+    async def confirm(self) -> None: ...
+
+
 class NatsBus:
     """The `Bus` protocol on NATS JetStream (see the module docstring for the guarantees).
 
@@ -594,6 +619,9 @@ class NatsBus:
         self._reply_tokens = itertools.count(1)
         self._awaiting_reply: dict[str, asyncio.Future[bool]] = {}
         self._accepted_subjects: set[str] = set()
+        #: Asked before every publish and every message handed out (`ActingGuard`): an
+        #: owner node reads and publishes only while it holds its nation's lease.
+        self.guard: ActingGuard | None = None
 
     @classmethod
     async def connect(
@@ -726,6 +754,8 @@ class NatsBus:
         prepared = [(s, p, self._publishable(s, h)) for s, p, h in messages]
         if not prepared:
             return
+        if self.guard is not None and not self.guard.holds:
+            await self.guard.confirm()
         # Sent in order with replies to one subscription of this bus (no request, inbox or
         # id per message: about half the client's cost of a publish), then awaited together.
         # What is not confirmed in time, or refused, goes again one by one with the usual
@@ -783,6 +813,8 @@ class NatsBus:
         self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
     ) -> None:
         message_headers = self._publishable(subject, headers)
+        if self.guard is not None and not self.guard.holds:
+            await self.guard.confirm()
         if not self.pipeline_publishes:
             async with self._in_flight:
                 await self._publish_confirmed(subject, payload, message_headers)
@@ -852,10 +884,18 @@ class NatsBus:
                 raise BusPublishError(f"{what}: refused by the server: {error}") from error
 
     async def subscribe(
-        self, pattern: str, max_pending: int = 4096, durable: str | None = None
+        self,
+        pattern: str,
+        max_pending: int = 4096,
+        durable: str | None = None,
+        from_first: bool = False,
     ) -> NatsSubscription:
         """Messages matching ``pattern`` published from now on (or, for a durable consumer
-        that exists already, from where it stopped)."""
+        that exists already, from where it stopped). ``from_first``: a consumer made now
+        starts at the first message the stream holds instead, for a reader that must
+        handle everything the stream received before it first ran (a share importer: its
+        nation's import stream holds only copies addressed to the nation, and those that
+        arrived before the importer's first consumer existed were admitted by nobody)."""
         if self._closed:
             raise BusClosedError(f"cannot subscribe to {pattern!r}: the bus is closed")
         if max_pending < 1:
@@ -868,9 +908,9 @@ class NatsBus:
         consumer = durable or f"eph-{self._id_prefix}-{index}"
         filters = self._filters_for(pattern, spec)
         run_start = resumed_from = 0
-        deliver = js_api.DeliverPolicy.NEW
+        deliver = js_api.DeliverPolicy.ALL if from_first else js_api.DeliverPolicy.NEW
         if durable is not None:
-            run_start, resumed_from = await self._durable_start(spec.name, durable)
+            run_start, resumed_from = await self._durable_start(spec.name, durable, from_first)
             deliver = js_api.DeliverPolicy.BY_START_SEQUENCE
         config = js_api.ConsumerConfig(
             name=consumer,
@@ -888,8 +928,9 @@ class NatsBus:
             filter_subject=filters[0] if len(filters) == 1 else None,
             filter_subjects=filters if len(filters) > 1 else None,
             # An abandoned consumer is removed by the server after a while: a non-durable
-            # one soon, a durable one when the log it points into is gone too.
-            inactive_threshold=LOG_RETENTION_DAYS * _DAY_S if durable else 300.0,
+            # one soon, a durable one when what it points into is gone too (a share
+            # importer's, made again ``from_first``, then admits nothing twice).
+            inactive_threshold=_durable_lifetime_s(spec) if durable else 300.0,
             num_replicas=spec.replicas,
         )
         await self._retry(
@@ -912,9 +953,12 @@ class NatsBus:
         self._subscriptions.append(subscription)
         return subscription
 
-    async def _durable_start(self, stream: str, durable: str) -> tuple[int, int]:
+    async def _durable_start(
+        self, stream: str, durable: str, from_first: bool = False
+    ) -> tuple[int, int]:
         """(first stream sequence of the durable consumer's run, where it resumes; 0 when
-        it starts now). A consumer that exists already is made again from its
+        it starts now: at the stream's end, or ``from_first`` at its first message). A
+        consumer that exists already is made again from its
         acknowledgement floor: what the stopped process was handed but had not
         acknowledged is then delivered first and in order (left to the old consumer, it
         would come back only after ``ack_wait``, behind newer messages)."""
@@ -924,6 +968,8 @@ class NatsBus:
             state = await self._retry(
                 lambda: self.jetstream.stream_info(stream), f"stream {stream}"
             )
+            if from_first:
+                return max(1, min(state.state.first_seq, state.state.last_seq + 1)), 0
             return state.state.last_seq + 1, 0
         description = info.config.description or ""
         run_start = info.config.opt_start_seq or 1
@@ -959,12 +1005,13 @@ class NatsBus:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
-    async def close(self) -> None:
+    async def close(self, acknowledge: bool = True) -> None:
         """Wait for unconfirmed publishes, end every subscription's iteration, disconnect.
 
         What a subscriber was handed is acknowledged; what it was not is handed back. A
         pipelined publish that failed is raised after the disconnection, and then nothing
-        handed out is acknowledged (it is handled again by whoever reads next)."""
+        handed out is acknowledged (it is handled again by whoever reads next); nor is it
+        without ``acknowledge`` (an ousted owner: its successor handles it)."""
         if self._closed:
             return
         self._closed = True
@@ -974,7 +1021,7 @@ class NatsBus:
         except BusPublishError as error:
             failure = error
         for subscription in tuple(self._subscriptions):
-            await subscription._close(acknowledge=failure is None)
+            await subscription._close(acknowledge=acknowledge and failure is None)
         with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
             await self.client.flush(timeout=2)
         await self.client.close()

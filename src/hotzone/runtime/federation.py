@@ -262,6 +262,9 @@ class _BusService:
     stored."""
 
     pattern: str
+    #: Whether its first consumers (durable ones, on a `NatsBus`) start at the first
+    #: message their stream holds rather than at its end (`NatsBus.subscribe`).
+    reads_from_first = False
 
     def __init__(self, bus: Bus, nation: str, max_pending: int, linger_s: float = 0.0) -> None:
         self.bus = bus
@@ -279,12 +282,17 @@ class _BusService:
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
     ) -> None:
-        subscriptions = [await self.bus.subscribe(p, self.max_pending) for p in self.patterns()]
+        subscriptions = [await self._subscribe(pattern) for pattern in self.patterns()]
         if ready is not None:
             ready.set()
         await asyncio.gather(*(self._pump(s, stop) for s in subscriptions))
         for subscription in subscriptions:
             await subscription.unsubscribe()
+
+    async def _subscribe(self, pattern: str) -> Subscription:
+        if self.reads_from_first and isinstance(self.bus, NatsBus):
+            return await self.bus.subscribe(pattern, self.max_pending, from_first=True)
+        return await self.bus.subscribe(pattern, self.max_pending)
 
     async def _pump(self, subscription: Subscription, stop: asyncio.Event | None) -> None:
         """Handle messages until told to stop and nothing is left to read (a node that ends
@@ -428,7 +436,15 @@ class ShareExporter(_BusService):
 
 class ShareImporter(_BusService):
     """Admits into a nation's log only what is addressed and releasable to it (step 4),
-    each item of a batch checked on its own."""
+    each item of a batch checked on its own.
+
+    Its first (durable) consumers start at the first copy the import stream holds: what
+    allies released before the nation's first node ran is admitted too (it is addressed to
+    this nation and nothing admitted it). Made "from now on", a copy that reached the
+    import stream between its creation and the importer's start was skipped for ever
+    (`tests/federation/test_share_start.py`)."""
+
+    reads_from_first = True
 
     def __init__(self, bus: Bus, nation: str, max_pending: int = 1024) -> None:
         super().__init__(bus, nation, max_pending)

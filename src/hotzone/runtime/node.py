@@ -38,7 +38,7 @@ from hotzone.runtime.federation import (
 )
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.metrics import PipelineMetrics
-from hotzone.runtime.owner_lease import OwnerLease
+from hotzone.runtime.owner_lease import OwnerLease, OwnerLeaseLostError
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.services import (
     SHUTDOWN,
@@ -195,7 +195,34 @@ async def run_node(
     """Run one node to the end of its replay (or, without replay, until the clock says
     shutdown). Sharing goes on for ``linger_s`` afterwards, and until ``before_close``
     returns (e.g. a barrier all nodes reach), so allies catch up before it stops.
-    ``metrics`` (``--metrics-port``) is told of the pipeline's stages and recorder."""
+    ``metrics`` (``--metrics-port``) is told of the pipeline's stages and recorder.
+
+    An owner ousted from its lease (it stalled while another node took the nation over)
+    stops at once, publishing nothing more, acknowledging nothing, sharing nothing more:
+    `OwnerLeaseLostError` (``hotzone node`` says it in one line, exit code 2)."""
+    task = asyncio.current_task()
+    leases: list[OwnerLease] = []
+    try:
+        return await _run_node(
+            options, on_progress, stages, linger_s, before_close, metrics, leases
+        )
+    except asyncio.CancelledError:
+        lost = [lease for lease in leases if lease.lost.is_set()]
+        if not lost or task is None:
+            raise
+        task.uncancel()  # cancelled by the lease (`OwnerLease.on_lost`), not by a caller
+        raise OwnerLeaseLostError(lost[0].ousted()) from None
+
+
+async def _run_node(
+    options: NodeOptions,
+    on_progress: Callable[[PipelineProgress], None] | None,
+    stages: Sequence[Stage] | None,
+    linger_s: float,
+    before_close: Callable[[], Awaitable[object]] | None,
+    metrics: PipelineMetrics | None,
+    leases: list[OwnerLease],
+) -> NodeReport:
     nation = check_nation(options.nation)
     check_roles(options)
     owner = options.owns_nation
@@ -219,16 +246,18 @@ async def run_node(
         streams = streams[:-1]  # no hub: no import stream
     identity = run_identity(options)
     # Durable consumers named after the nation and the sectors: a node killed and started
-    # again with the same command goes on where it stopped. Sharing's are kept across
-    # runs (what allies send between two runs is admitted by the next); the pipeline's
-    # are the run's (its command's) and removed when the run ends.
+    # again with the same command goes on where it stopped. Sharing's are the nation
+    # owner's whatever sectors it tracks (there is one owner, and a new name would start
+    # the importer again from the first copy its stream holds) and kept across runs (what
+    # allies send between two runs is admitted by the next); the pipeline's are the run's
+    # (its command's) and removed when the run ends.
     consumers = f"{nation}-{'-'.join(options.sectors) or 'all'}"
     run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
         streams,
         domain=options.domain,
-        durable_prefix=f"{consumers}-share",
+        durable_prefix=f"{nation}-owner-share",
         # A sector node reads its sectors and the clock only; the owner reads the nation.
         read_filters=None if owner else sector_filters(nation, options.sectors),
         name=f"hotzone-node-{nation}",
@@ -249,6 +278,11 @@ async def run_node(
         except BaseException:
             await bus.close()
             raise
+        # The owner reads and publishes only while it surely holds the lease, and stops as
+        # soon as it finds another node holding it (`run_node` says why).
+        leases.append(lease)
+        bus.guard = lease
+        lease.on_lost = _stopper(asyncio.current_task())
     store = open_store(options.store_path)
     if built.response is not None and stages is None and owner:
         restore_from_store(built.response, store)  # a restarted node's c2 goes on
@@ -259,18 +293,19 @@ async def run_node(
     recording_tasks = []
     skips: tuple[str, ...] = ()
     if options.alliance:
-        sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
-        for service in sharing:
-            ready = asyncio.Event()
-            share_tasks.append(asyncio.create_task(service.run(ready, stop)))
-            await ready.wait()
         # Allied copies (and allies' audit checkpoints, the witnesses) keep arriving after
-        # this node's own run: they are recorded until the importer has finished.
+        # this node's own run: they are recorded until the importer has finished. Its
+        # consumer exists before the importer's, so it records every copy admitted.
         allies = AllyRecorder(bus, store, nation)
         ready = asyncio.Event()
         recording_tasks.append(asyncio.create_task(allies.run(ready, stop_recording)))
         await ready.wait()
         skips = (allies.pattern,)
+        sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
+        for service in sharing:
+            ready = asyncio.Event()
+            share_tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
         # The import stream's source resumes within seconds of a partition healing.
         watchdog = SourceWatchdog(bus, import_stream(nation).name)
         recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
@@ -308,16 +343,25 @@ async def run_node(
         if linger_s > 0:
             await asyncio.sleep(linger_s)
     finally:
-        # Sharing ends only when the exporter has released and the importer admitted
-        # everything there is (each reads until nothing is left), then the allied copies
-        # the importer admitted are recorded.
-        stop.set()
-        await asyncio.gather(*share_tasks, return_exceptions=True)
-        stop_recording.set()
-        await asyncio.gather(*recording_tasks, return_exceptions=True)
-        await lease.release()
-        await bus.close()
-        store.close()
+        if lease.lost.is_set():
+            # Ousted: the new owner handles what this one had not acknowledged.
+            for task in (*share_tasks, *recording_tasks):
+                task.cancel()
+            await asyncio.gather(*share_tasks, *recording_tasks, return_exceptions=True)
+            await lease.release()
+            await bus.close(acknowledge=False)
+            store.close()
+        else:
+            # Sharing ends only when the exporter has released and the importer admitted
+            # everything there is (each reads until nothing is left), then the allied
+            # copies the importer admitted are recorded.
+            stop.set()
+            await asyncio.gather(*share_tasks, return_exceptions=True)
+            stop_recording.set()
+            await asyncio.gather(*recording_tasks, return_exceptions=True)
+            await lease.release()
+            await bus.close()
+            store.close()
     report = NodeReport(nation=nation, progress=progress, role=node_role(options))
     for stage_service in pipeline.services:
         if stage_service.stage.name == TRACKING_STAGE:
@@ -330,6 +374,17 @@ async def run_node(
             report.received_from = dict(service.counters.by_recipient)
             report.refused = service.counters.refused
     return report
+
+
+def _stopper(node_task: asyncio.Task[object] | None) -> Callable[[], None]:
+    """What an ousted owner's lease calls: cancel the node's task, unless that task is
+    the one that found out (it raises `OwnerLeaseLostError` itself)."""
+
+    def stop() -> None:
+        if node_task is not None and asyncio.current_task() is not node_task:
+            node_task.cancel()
+
+    return stop
 
 
 def run_identity(options: NodeOptions) -> str:
