@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,10 +41,7 @@ from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.types import Report, TargetClass, Track
 
 GOLDEN = (
-    Path(__file__).resolve().parents[1]
-    / "golden"
-    / "flarm_lfmy"
-    / "flarm_lfmy_2022-06-15.csv.gz"
+    Path(__file__).resolve().parents[1] / "golden" / "flarm_lfmy" / "flarm_lfmy_2022-06-15.csv.gz"
 )
 RECEIVER = LocalFrame(43.61924, 5.11755, 80.0)
 """The OGN station LFMYONERA (position and height as its rows give them)."""
@@ -277,13 +273,10 @@ def score(
     for (address, index), seen in counts.items():
         first, last = spans[address][index]
         inside = (window_times >= first) & (window_times <= last)
-        for time_s, tracks in (windows[i] for i in np.flatnonzero(inside)):
-            seen.append(
-                sum(1 for t in tracks if str(getattr(t, key) or "").lower() == address)
-            )
+        for _end, tracks in (windows[i] for i in np.flatnonzero(inside)):
+            seen.append(sum(1 for t in tracks if str(getattr(t, key) or "").lower() == address))
     coverage: dict[tuple[str, int], float] = {}
     for visit, seen in counts.items():
-        first, last = spans[visit[0]][visit[1]]
         coverage[visit] = sum(1 for n in seen if n == 1) / len(seen) if seen else 0.0
     worst = sorted(coverage.items(), key=lambda item: item[1])[:5]
     return RealScore(

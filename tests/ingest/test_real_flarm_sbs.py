@@ -116,7 +116,9 @@ def test_hotzone_track_reads_the_real_feed_from_a_file(tmp_path: Path) -> None:
     capture.write_text("\n".join(feed.lines) + "\n")
     out = tmp_path / "tracks.jsonl"
     origin = f"{RECEIVER.lat_deg},{RECEIVER.lon_deg}"
-    assert main(["track", str(capture), "--from", "sbs", "--origin", origin, "--out", str(out)]) == 0
+    assert (
+        main(["track", str(capture), "--from", "sbs", "--origin", origin, "--out", str(out)]) == 0
+    )
     tracks = [json.loads(line) for line in out.read_text().splitlines()]
     numbers: dict[str, set[int]] = {}
     for track in tracks:
