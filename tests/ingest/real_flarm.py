@@ -34,6 +34,8 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from hotzone.assess.features import KinematicHistory
+from hotzone.assess.history import TrackHistories
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.geo import LocalFrame
 from hotzone.ingest.sbs import SbsDecoder
@@ -52,6 +54,9 @@ SEGMENT_GAP_S = 90.0
 identity 90 s (`RevisitDeleter.identity_coast_s`), so after a longer gap a new track is
 right, not a duplicate (an aircraft landed out of the receiver's view, or switched off).
 Gaps up to a minute must keep one track (issue 15)."""
+
+WINDOW_S = 600.0
+"""The assessment stage's history window (`TrackHistories(window_s=600)`)."""
 
 FLARM_CLASS: dict[str, TargetClass | None] = {
     "Towplane": TargetClass.LIGHT_AIRCRAFT,
@@ -224,6 +229,10 @@ class RealScore:
     merged: int
     """Tracks that carried more than one address."""
     coverage: list[float] = field(default_factory=list)
+    missing: float = 0.0
+    """Share of (visit, window) pairs with no confirmed track of the address."""
+    doubled: float = 0.0
+    """Share of (visit, window) pairs with two or more."""
     worst: list[tuple[str, float, float]] = field(default_factory=list)
     """(address, visit length s, coverage) of the five least covered visits."""
 
@@ -234,7 +243,8 @@ class RealScore:
             f"track for >= 90 % of their reported time (median "
             f"{float(np.median(self.coverage)):.1%}); "
             f"{self.tracks / max(self.visits, 1):.3f} confirmed tracks per visit; "
-            f"{self.merged} tracks merging two addresses"
+            f"{self.merged} tracks merging two addresses; windows without a track "
+            f"{self.missing:.1%}, with two or more {self.doubled:.1%}"
         )
 
 
@@ -279,6 +289,7 @@ def score(
     for visit, seen in counts.items():
         coverage[visit] = sum(1 for n in seen if n == 1) / len(seen) if seen else 0.0
     worst = sorted(coverage.items(), key=lambda item: item[1])[:5]
+    pairs = [n for seen in counts.values() for n in seen]
     return RealScore(
         objects=sum(1 for s in spans.values() if s),
         visits=len(counts),
@@ -286,8 +297,59 @@ def score(
         tracks=sum(len(n) for n in numbers.values()),
         merged=sum(1 for found in addresses_of.values() if len(found) > 1),
         coverage=list(coverage.values()),
+        missing=sum(1 for n in pairs if n == 0) / max(len(pairs), 1),
+        doubled=sum(1 for n in pairs if n > 1) / max(len(pairs), 1),
         worst=[
             (address, spans[address][index][1] - spans[address][index][0], c)
             for (address, index), c in worst
         ],
     )
+
+
+@dataclass(frozen=True)
+class LabelledHistory:
+    address: str
+    aircraft_type: str
+    """The FLARM type the device declares (`FLARM_CLASS` maps it to a hotzone class)."""
+    end_s: float
+    history: KinematicHistory
+
+
+def flarm_histories(
+    min_interval_s: float = 10.0,
+    every_s: float = WINDOW_S,
+    airborne_mps: float = 15.0,
+) -> list[LabelledHistory]:
+    """The assessment stage's 10-minute histories of the recording's tracks (the feed
+    thinned to ``min_interval_s``, tracked as in `track_windows`): one every ``every_s``
+    of each track's life and one at its end (its last assessment), kept when the track's
+    median speed in it is at least ``airborne_mps`` (a parked or taxiing aircraft is not
+    a flight: the field's gliders stand for hours)."""
+    recording = load_recording()
+    feed = sbs_feed(recording, min_interval_s)
+    histories = TrackHistories(WINDOW_S)
+    taken: list[LabelledHistory] = []
+    due: dict[str, float] = {}
+    address_of: dict[str, str] = {}
+
+    def take(track_id: str, end_s: float) -> None:
+        history = histories.kinematic(histories.records[track_id])
+        speed = np.hypot(history.enu_velocity_mps[:, 0], history.enu_velocity_mps[:, 1])
+        address = address_of.get(track_id)
+        if address is None or len(speed) < 3 or float(np.median(speed)) < airborne_mps:
+            return
+        taken.append(LabelledHistory(address, recording.aircraft_type[address], end_s, history))
+
+    for end, tracks in track_windows(feed_reports(feed.lines)):
+        for track in tracks:
+            histories.add(track)
+            if track.icao24:
+                address_of[track.track_id] = track.icao24.lower()
+            time_s = track.time.timestamp()
+            first = due.setdefault(track.track_id, time_s + every_s)
+            if time_s >= first:
+                take(track.track_id, end)
+                due[track.track_id] = first + every_s
+    for track_id, record in histories.records.items():
+        take(track_id, record.states[-1][0])
+    return taken
