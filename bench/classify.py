@@ -7,7 +7,8 @@ calibration error (ECE), per-class recall, how many are answered ``unknown`` (ou
 distribution, or top probability below 0.5) and the confusion matrix. Then the same on
 the real recorded aircraft in tests/golden/adsb (`tests/assess/real_adsb.py`: pyModeS's
 406B90 through the tracker at its recorded rate and as a 10 s fringe feed, openap's
-A319 in 10-minute windows), all airliners; then with the real light aircraft of the
+A319 in 10-minute windows) and pyreadsb's 737 MAX 8 trace (tests/golden/readsb_trace),
+all airliners; then with the real light aircraft of the
 FLARM day at Salon-de-Provence (tow planes, powered aircraft, a drop plane; rs1090's
 data, `tests/ingest/real_flarm.py`) as a 10 s feed through the tracker, and what the
 gliders (no hotzone class) are called. No real helicopter trajectories were found
@@ -25,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.assess.real_adsb import openap_a319_windows, pymodes_histories
+from tests.assess.test_real_flarm_classes import readsb_trace_windows
 from tests.ingest.real_flarm import FLARM_CLASS, flarm_histories
 
 from hotzone.assess.classifier import TreeEnsembleClassifier
@@ -65,6 +67,7 @@ def main() -> int:
         for history in pymodes_histories(every).values():
             real.append((f"406B90 via tracker, a position every {every:.0f} s", history))
     real += [(f"A319 window {i}", w) for i, w in enumerate(openap_a319_windows())]
+    real += [(f"B38M ac134a window {i}", w) for i, w in enumerate(readsb_trace_windows())]
     matrix = batch_features([history for _, history in real])
     for (name, _), answer in zip(real, model.classify(matrix), strict=True):
         print(
