@@ -109,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_real:
         from tests.ingest import real_flarm
 
-        feed = real_flarm.sbs_feed(real_flarm.load_recording(), min_interval_s=10.0)
-        windows = real_flarm.track_windows(real_flarm.feed_reports(feed.lines))
+        feed, windows = real_flarm.tracked_day(10.0)
         for minimum in (300.0, 60.0):
             result = real_flarm.score(feed.reported, windows, min_visit_s=minimum)
             print(f"real FLARM day, 10 s feed, visits >= {minimum:.0f} s: {result.summary()}")

@@ -25,6 +25,7 @@ jump hundreds of kilometres).
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 from collections import Counter
 from dataclasses import dataclass, field
@@ -306,6 +307,14 @@ def score(
     )
 
 
+@functools.cache
+def tracked_day(min_interval_s: float) -> tuple[Feed, list[tuple[float, list[Track]]]]:
+    """The whole day's feed thinned to ``min_interval_s`` and its tracker windows,
+    computed once per test session (the SBS measures and the classifier share it)."""
+    feed = sbs_feed(load_recording(), min_interval_s)
+    return feed, track_windows(feed_reports(feed.lines))
+
+
 @dataclass(frozen=True)
 class LabelledHistory:
     address: str
@@ -326,7 +335,7 @@ def flarm_histories(
     median speed in it is at least ``airborne_mps`` (a parked or taxiing aircraft is not
     a flight: the field's gliders stand for hours)."""
     recording = load_recording()
-    feed = sbs_feed(recording, min_interval_s)
+    _, windows = tracked_day(min_interval_s)
     histories = TrackHistories(WINDOW_S)
     taken: list[LabelledHistory] = []
     due: dict[str, float] = {}
@@ -340,7 +349,7 @@ def flarm_histories(
             return
         taken.append(LabelledHistory(address, recording.aircraft_type[address], end_s, history))
 
-    for end, tracks in track_windows(feed_reports(feed.lines)):
+    for end, tracks in windows:
         for track in tracks:
             histories.add(track)
             if track.icao24:

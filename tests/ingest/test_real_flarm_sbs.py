@@ -29,6 +29,7 @@ from .real_flarm import (
     sbs_feed,
     score,
     track_windows,
+    tracked_day,
     visits,
 )
 
@@ -75,9 +76,7 @@ def test_the_golden_recording_is_the_one_rs1090_decodes() -> None:
 
 
 def test_a_real_glider_field_day_as_a_10_s_sbs_feed_keeps_one_track_per_aircraft() -> None:
-    recording = load_recording()
-    feed = sbs_feed(recording, min_interval_s=10.0)
-    windows = track_windows(feed_reports(feed.lines))
+    feed, windows = tracked_day(10.0)
     flights = score(feed.reported, windows, min_visit_s=FLIGHT_S)
     every = score(feed.reported, windows, min_visit_s=60.0)
     _print("FLARM LFMY 2022-06-15, a position every >= 10 s, visits >= 5 min", flights)
