@@ -10,6 +10,9 @@ Prints, for the default configuration and for the window-counted one it replaced
   merging two addresses;
 * a single rotating radar (4, 10, 12 s), 200 targets, Pd 0.9, 20 clutter plots a turn,
   window 1 s: share of targets confirmed within 3 rotations of their first plot;
+* a real recording: one day of 17 aircraft at a glider field (FLARM, rs1090's data,
+  `tests/golden/flarm_lfmy`) as an SBS feed with a position every >= 10 s, scored per
+  visit (`tests/ingest/real_flarm.py`), default configuration only;
 * the shipped `suwalki-drones` demo (seed 1, 20 minutes, 1 s windows): OSPA (c = 1 km),
   false and missed objects per step, ID switches, hostile objects tracked.
 
@@ -96,12 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aircraft", type=int, default=216)
     parser.add_argument("--duration", type=float, default=3600.0, help="seconds")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--no-real", action="store_true", help="skip the real FLARM day")
     args = parser.parse_args(argv)
     capture = make_capture(args.aircraft, args.duration, args.seed)
     print(f"SBS capture: {len(capture.lines)} lines, {len(capture.reported)} aircraft")
     for name, make in CONFIGURATIONS.items():
         windows, refused = track_capture(capture, tracker=make())
         print(f"  {name:<24} {score(capture, windows).summary()}; {refused} refused")
+    if not args.no_real:
+        from tests.ingest import real_flarm
+
+        feed, windows = real_flarm.tracked_day(10.0)
+        for minimum in (300.0, 60.0):
+            result = real_flarm.score(feed.reported, windows, min_visit_s=minimum)
+            print(f"real FLARM day, 10 s feed, visits >= {minimum:.0f} s: {result.summary()}")
     print("single rotating radar, 200 targets, window 1 s: confirmed within 3 rotations")
     for period_s in (4.0, 10.0, 12.0):
         shares = ", ".join(
