@@ -268,6 +268,9 @@ def score(
         (a, i): [] for a, s in spans.items() for i in range(len(s))
     }
     window_times = np.array([t for t, _ in windows])
+    # A window is [end - period, end) of delivery time (`hotzone.runtime.windows`): the
+    # windows that hold an instant of a visit [first, last] end in (first, last + period].
+    period = float(np.median(np.diff(window_times))) if len(window_times) > 1 else 1.0
     for time_s, tracks in windows:
         per_address: dict[str, list[int]] = {}
         for track in tracks:
@@ -279,11 +282,11 @@ def score(
             addresses_of.setdefault(track.track_number, set()).add(address)
         for address, found in per_address.items():
             for index, (first, last) in enumerate(spans.get(address, [])):
-                if first <= time_s <= last + 1.0:
+                if first < time_s <= last + period:
                     numbers.setdefault((address, index), set()).update(found)
     for (address, index), seen in counts.items():
         first, last = spans[address][index]
-        inside = (window_times >= first) & (window_times <= last)
+        inside = (window_times > first) & (window_times <= last + period)
         for _end, tracks in (windows[i] for i in np.flatnonzero(inside)):
             seen.append(sum(1 for t in tracks if str(getattr(t, key) or "").lower() == address))
     coverage: dict[tuple[str, int], float] = {}
