@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,6 +233,24 @@ class _Pending(_Columns):
         self.add_message(message, label, identity)
 
 
+@dataclass(frozen=True)
+class PolarPlots:
+    """Polar radar plots (range m, azimuth deg, elevation deg) of one window as columns,
+    row k standing for the Detection of kind POLAR that a decoder would have made:
+    ``sites[site[k]]`` is its (sensor id, sensor position), ``variances[k]`` the diagonal
+    of its covariance, ``times[k]`` its time (POSIX s), ``ids[k]`` its detection id."""
+
+    times: FloatArray
+    site: IntArray
+    values: FloatArray
+    variances: FloatArray
+    ids: Sequence[str]
+    icao24: Sequence[str | None]
+    callsign: Sequence[str | None]
+    sites: Sequence[tuple[str, GeoPoint]]
+    releasability: str = "NATO"
+
+
 @dataclass
 class MessageConverter:
     """Turns decoded Detection and Report messages into scans in ``frame``.
@@ -307,6 +325,110 @@ class MessageConverter:
                 converted.append((group.order[int(kept[0])], scan))
         # The order of `convert_each`: scans by their first converted row, rejections by
         # message.
+        converted.sort(key=lambda item: item[0])
+        rejected.sort(key=lambda item: item[0])
+        return [scan for _, scan in converted], [rejection for _, rejection in rejected]
+
+    def convert_plots(self, plots: PolarPlots) -> tuple[list[SensorScan], list[Rejection]]:
+        """`convert` for polar radar plots given as columns (``hotzone track``'s path from
+        a CAT048 capture: no Detection per plot): the same scans and rejections, in the
+        same order, as `convert` of the Detections these rows stand for."""
+        label = self._label_id(plots.releasability)
+        rejected: list[tuple[int, Rejection]] = []
+        sensor_ids = [sensor_id for sensor_id, _ in plots.sites]
+        times = plots.times.tolist()
+        if label is None:
+            reason = self._conflict(plots.releasability)
+            rejected = [
+                (row, Rejection(sensor_ids[site], plots.ids[row], times[row], reason))
+                for row, site in enumerate(plots.site.tolist())
+            ]
+            return [], [rejection for _, rejection in rejected]
+        positions = np.array(
+            [(point.lat_deg, point.lon_deg, point.height_m) for _, point in plots.sites],
+            dtype=np.float64,
+        ).reshape(-1, 3)
+        # `_detection_problem`, row by row in its order of tests, on whole columns.
+        finite = np.isfinite(plots.values).all(axis=1) & np.isfinite(plots.variances).all(axis=1)
+        placed = np.isfinite(positions).all(axis=1)[plots.site]
+        positive = plots.values[:, 0] > 0
+        good = finite & placed & positive
+        for row in np.flatnonzero(~good).tolist():
+            if not finite[row]:
+                reason = "non-finite value or covariance"
+            elif not placed[row]:
+                reason = "non-finite sensor position"
+            else:
+                reason = f"polar range must be positive, got {plots.values[row, 0]}"
+            sensor_id = sensor_ids[int(plots.site[row])]
+            rejected.append((row, Rejection(sensor_id, plots.ids[row], times[row], reason)))
+        azimuths = plots.values[:, 1].tolist()
+        for row, site in zip(np.flatnonzero(good).tolist(), plots.site[good].tolist(), strict=True):
+            self.rotation_clocks.setdefault(sensor_ids[site], RotationClock()).add(
+                times[row], azimuths[row]
+            )
+        converted: list[tuple[int, SensorScan]] = []
+        by_sensor: dict[str, list[int]] = {}
+        for site, sensor_id in enumerate(sensor_ids):
+            by_sensor.setdefault(sensor_id, []).append(site)
+        site_arrays = [self._site(point) for _, point in plots.sites]
+        rotation_of = np.array([rotation for rotation, _ in site_arrays]).reshape(-1, 3, 3)
+        position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
+        identity = [
+            f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
+            for icao24, identifier, site in zip(
+                plots.icao24, plots.ids, plots.site.tolist(), strict=True
+            )
+        ]
+        for sensor_id, sites in by_sensor.items():
+            rows = np.flatnonzero(good & np.isin(plots.site, sites))
+            if len(rows) == 0:
+                continue
+            covariance = np.zeros((len(rows), 3, 3))
+            covariance[:, [0, 1, 2], [0, 1, 2]] = plots.variances[rows]
+            with np.errstate(over="ignore", invalid="ignore"):
+                values, noise, sensor_positions = self._convert_arrays(
+                    str(MeasurementKind.POLAR),
+                    plots.values[rows],
+                    covariance,
+                    rotation_of[plots.site[rows]],
+                    position_of[plots.site[rows]],
+                )
+            usable = np.isfinite(values).all(axis=1) & np.isfinite(noise).all(axis=(1, 2))
+            for row in rows[~usable].tolist():
+                rejected.append(
+                    (
+                        row,
+                        Rejection(
+                            sensor_id,
+                            plots.ids[row],
+                            times[row],
+                            "conversion to the sector frame produced non-finite numbers",
+                        ),
+                    )
+                )
+            if not usable.any():
+                continue
+            kept_rows = rows[usable]
+            columns = _Columns(
+                times=[times[row] for row in kept_rows.tolist()],
+                ids=[plots.ids[row] for row in kept_rows.tolist()],
+                icao24=[plots.icao24[row] for row in kept_rows.tolist()],
+                callsign=[plots.callsign[row] for row in kept_rows.tolist()],
+                labels=[label] * len(kept_rows),
+                identity=[identity[row] for row in kept_rows.tolist()],
+            )
+            kept = np.flatnonzero(usable)
+            scan = columns.scan(
+                sensor_id,
+                PositionMeasurement(3),
+                np.arange(len(kept_rows)),
+                values[kept],
+                noise[kept],
+                sensor_positions[kept[0]],
+                self.labels is not None,
+            )
+            converted.append((int(kept_rows[0]), scan))
         converted.sort(key=lambda item: item[0])
         rejected.sort(key=lambda item: item[0])
         return [scan for _, scan in converted], [rejection for _, rejection in rejected]
@@ -457,12 +579,25 @@ class MessageConverter:
     def _convert_group(self, group: _Pending) -> tuple[FloatArray, FloatArray, FloatArray]:
         """A group's (n, m) values, (n, m, m) noise and (n, 3) sensor positions in the
         track frame, each conversion done once on the group's arrays."""
-        raw = np.array(group.raw)
-        covariance = np.array(group.covariance)
-        rotations = np.array(group.rotations)
+        return self._convert_arrays(
+            group.conversion,
+            np.array(group.raw),
+            np.array(group.covariance),
+            np.array(group.rotations),
+            np.array(group.sites),
+        )
+
+    def _convert_arrays(
+        self,
+        conversion: str,
+        raw: FloatArray,
+        covariance: FloatArray,
+        rotations: FloatArray,
+        sites: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`_convert_group` on its arrays: rows of ``raw`` values with their
+        ``covariance``, local-to-track ``rotations`` and ``sites`` (sensor positions)."""
         turned_t = np.swapaxes(rotations, -1, -2)
-        sites = np.array(group.sites)
-        conversion = group.conversion
         values: FloatArray
         noise: FloatArray
         if conversion == MeasurementKind.CARTESIAN:
@@ -734,10 +869,14 @@ def detection_identity(detection: Detection) -> str | None:
     (``hotzone.ingest.sapient`` names its detections ``sapient:{object}:{report}``)."""
     if detection.icao24:
         return f"icao:{detection.icao24.lower()}"
-    kind, _, rest = detection.detection_id.partition(":")
+    return _sapient_identity(detection.detection_id, detection.sensor_id)
+
+
+def _sapient_identity(detection_id: str, sensor_id: str) -> str | None:
+    kind, _, rest = detection_id.partition(":")
     object_id, separator, _ = rest.rpartition(":")
     if kind == "sapient" and separator and object_id:
-        return f"uid:sapient/{detection.sensor_id}/{object_id}"
+        return f"uid:sapient/{sensor_id}/{object_id}"
     return None
 
 
