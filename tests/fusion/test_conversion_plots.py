@@ -162,7 +162,8 @@ def _plots_and_detections(labelled: str) -> tuple[PolarPlots, list[object]]:
     values = columns.values.copy()
     values[3, 0] = 0.0
     detections[3] = msgspec.structs.replace(
-        detections[3], values=(0.0, *detections[3].values[1:])  # type: ignore[attr-defined]
+        detections[3],
+        values=(0.0, *detections[3].values[1:]),  # type: ignore[attr-defined]
     )
     plots = PolarPlots(
         times=columns.times_us / 1e6,

@@ -154,7 +154,9 @@ class PlotTracking:
             if clock.period_s is not None:
                 tracker.declare_revisit(sensor_id, clock.period_s)
         batch = tracker.step(time.timestamp(), scans)
-        self._dead_letters(rejected + tracker.take_rejections(), dict(zip(ids, rows.tolist())), time)
+        self._dead_letters(
+            rejected + tracker.take_rejections(), dict(zip(ids, rows.tolist(), strict=True)), time
+        )
         labelling = tracker.track_labels
         for conflict in tracker.take_identity_conflicts():
             numbers = set(conflict.track_numbers)

@@ -349,8 +349,10 @@ class MessageConverter:
             dtype=np.float64,
         ).reshape(-1, 3)
         # `_detection_problem`, row by row in its order of tests, on whole columns.
-        finite = np.isfinite(plots.values).all(axis=1) & np.isfinite(plots.variances).all(axis=1)
-        placed = np.isfinite(positions).all(axis=1)[plots.site]
+        finite: BoolArray = np.asarray(
+            np.isfinite(plots.values).all(axis=1) & np.isfinite(plots.variances).all(axis=1)
+        )
+        placed: BoolArray = np.asarray(np.isfinite(positions).all(axis=1))[plots.site]
         positive = plots.values[:, 0] > 0
         good = finite & placed & positive
         for row in np.flatnonzero(~good).tolist():

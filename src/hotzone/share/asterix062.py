@@ -226,8 +226,12 @@ def encode_track_columns(
     status = np.where(tracks.single_sensor, 0x81, 0x01) | np.where(tracks.tentative, 0x02, 0)
     head = np.concatenate(
         [
-            np.tile(np.frombuffer(bytes((sac & 0xFF, sic & 0xFF, service_id & 0xFF)) + stamp,
-                                  dtype=np.uint8), (count, 1)),
+            np.tile(
+                np.frombuffer(
+                    bytes((sac & 0xFF, sic & 0xFF, service_id & 0xFF)) + stamp, dtype=np.uint8
+                ),
+                (count, 1),
+            ),
             _big_endian(_clamped(tracks.latitude * scale, 32), 4),
             _big_endian(_clamped(tracks.longitude * scale, 32), 4),
             _big_endian(_clamped(east / 0.25, 16), 2),

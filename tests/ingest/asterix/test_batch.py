@@ -97,9 +97,8 @@ def test_mixed_layouts_and_extensions_are_grouped_and_read_alike() -> None:
 
 def test_corrupted_blocks_keep_the_per_record_decoders_records_and_error() -> None:
     generator = random.Random(17)
-    blocks = _golden_cat048_blocks() + [
-        _block([_plot(7200.0 + k, 1000 + k, 300 * k, 350.25) for k in range(8)])
-    ]
+    uniform = _block([_plot(7200.0 + k, 1000 + k, 300 * k, 350.25) for k in range(8)])
+    blocks = [*_golden_cat048_blocks(), uniform]
     checked = 0
     for _ in range(400):
         block = generator.choice(blocks)

@@ -93,7 +93,8 @@ CAT048_COLUMNS = np.dtype(
         ("doppler_speed_mps", np.int16),
     ]
 )
-_FLOATS = [name for name in CAT048_COLUMNS.names if CAT048_COLUMNS[name] == np.float64]
+_NAMES: tuple[str, ...] = CAT048_COLUMNS.names or ()
+_FLOATS = [name for name in _NAMES if CAT048_COLUMNS[name] == np.float64]
 _FLAGS = ["mode_3a_validated", "mode_3a_garbled", "flight_level_validated"]
 _FLAGS += ["track_confirmed", "track_ended"]
 _SIGNED = ["plot_amplitude_ssr_dbm", "plot_amplitude_psr_dbm", "doppler_speed_mps"]
@@ -121,10 +122,10 @@ def record_at(rows: Rows, index: int) -> Cat048Record:
     """Row ``index`` as the `Cat048Record` the per-record decoder makes."""
     row = rows[index]
     values: dict[str, object] = {}
-    for name in CAT048_COLUMNS.names:
+    for name in _NAMES:
         value = row[name].item()
         if name in _FLOATS:
-            values[name] = None if value != value else value
+            values[name] = None if np.isnan(value) else value
         elif name in _FLAGS:
             values[name] = None if value < 0 else bool(value)
         elif name in _SIGNED:
@@ -144,7 +145,7 @@ def rows_of_records(records: list[Cat048Record]) -> Rows:
     """Records of the per-record decoder as rows (its fallback inside the batch decoder)."""
     rows = empty_rows(len(records))
     for index, record in enumerate(records):
-        for name in CAT048_COLUMNS.names:
+        for name in _NAMES:
             value = getattr(record, name)
             if value is None:
                 continue
@@ -341,11 +342,12 @@ def _decode_grouped(block: DataBlock) -> tuple[Rows, list[bytes], AsterixError |
         layout = _layout_of(first, fspec_lengths[members[0]])
         octets = np.frombuffer(b"".join(cut[k].raw for k in members), dtype=np.uint8)
         group_rows = empty_rows(len(members))
+        group_raws = [cut[k].raw for k in members]
         _fill(
             group_rows,
             octets.reshape(len(members), layout.length),
             layout,
-            lambda index: cut[members[index]].raw,
+            group_raws.__getitem__,
         )
         rows[members] = group_rows
     if error is not None and any(item_id in _ROW_BY_ROW for r in cut for item_id in r.items):
@@ -380,7 +382,9 @@ def decode_cat048(data: bytes) -> Cat048Batch | None:
         raw.extend(raws)
         count += len(rows)
         if error is not None:
-            batch.refused.append(Rejected(block_raw, f"{error.describe()} (record {len(rows) + 1})"))
+            batch.refused.append(
+                Rejected(block_raw, f"{error.describe()} (record {len(rows) + 1})")
+            )
             batch.refused_after.append(count)
     if all_rows:
         batch.rows = np.concatenate(all_rows)
