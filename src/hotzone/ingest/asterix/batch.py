@@ -312,8 +312,9 @@ def decode_block(block: DataBlock) -> tuple[Rows, list[bytes], AsterixError | No
             layout, octets = uniform
             rows = empty_rows(len(octets))
             length = layout.length
-            _fill(rows, octets, layout, lambda index: body[index * length : (index + 1) * length])
-            return rows, [bytes(row) for row in octets], None
+            raws = [body[start : start + length] for start in range(0, len(body), length)]
+            _fill(rows, octets, layout, raws.__getitem__)
+            return rows, raws, None
         return _decode_grouped(block)
     except (_RowByRowError, AsterixError):
         pass
