@@ -17,7 +17,7 @@ import yaml
 
 import hotzone.commands.track as track_command
 from hotzone.cli import main
-from hotzone.fusion.conversion import MessageConverter, PolarPlots
+from hotzone.fusion.conversion import MessageConverter, PolarPlots, RotationClock
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.asterix.batch import decode_cat048, map_plots
@@ -200,3 +200,32 @@ def test_convert_plots_gives_the_scans_and_refusals_of_convert(label: str) -> No
         assert scan.measurement_ids == expected.measurement_ids
     periods = {key: clock.period_s for key, clock in converter.rotation_clocks.items()}
     assert periods == {k: c.period_s for k, c in expected_converter.rotation_clocks.items()}
+
+
+@pytest.mark.parametrize("start", [1_741_917_600.0, 0.3])
+@pytest.mark.parametrize("seed", range(6))
+def test_a_rotation_clock_fed_arrays_keeps_the_pairs_of_one_plot_at_a_time(
+    seed: int, start: float
+) -> None:
+    """`RotationClock.add_many` against `add` in turn: busy and quiet radars, plots at
+    exactly 0.25/0.5/4 s apart, equal times, a plot older than the last (one by one)."""
+    generator = np.random.default_rng(seed)
+    one_by_one, arrays = RotationClock(), RotationClock()
+    time_s = start  # near 0, `time - 0.5` rounds where `time - earlier` does not
+    for batch in range(12):
+        steps = generator.choice([0.0, 0.01, 0.1, 0.125, 0.25, 0.3, 0.5, 1.0, 4.0, 4.5], 60)
+        steps = np.where(generator.random(60) < 0.5, generator.exponential(0.05, 60), steps)
+        times = time_s + np.cumsum(steps)
+        if batch == 7:
+            times[10] -= 3.0  # out of order: the whole batch goes through `add`
+        azimuths = (times - start) / 4.0 * 360.0 % 360.0 + generator.normal(0, 0.1, 60)
+        azimuths[::9] = generator.uniform(0, 360, len(azimuths[::9]))  # clutter
+        for plot_time, azimuth in zip(times.tolist(), azimuths.tolist(), strict=True):
+            one_by_one.add(plot_time, azimuth)
+        arrays.add_many(times, azimuths)
+        time_s = float(times.max())
+        assert list(arrays._busy) == list(one_by_one._busy)
+        assert list(arrays._quiet) == list(one_by_one._quiet)
+        assert list(arrays._recent) == list(one_by_one._recent)
+        assert arrays.period_s == one_by_one.period_s
+    assert one_by_one.period_s is not None

@@ -106,6 +106,63 @@ class RotationClock:
         if not recent or time_s >= recent[-1][0]:
             recent.append((time_s, azimuth_deg))
 
+    def add_many(self, times: FloatArray, azimuths: FloatArray) -> None:
+        """`add` of each plot in turn, on arrays: the same pairs and periods. Plots in time
+        order, none older than the last added, are paired at once (bisection on the
+        array with the test `add` makes); others go one by one through `add`."""
+        recent = self._recent
+        if len(times) == 0:
+            return
+        if (recent and times[0] < recent[-1][0]) or bool((np.diff(times) < 0).any()):
+            for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
+                self.add(time_s, azimuth_deg)
+            return
+        earlier = np.array([item[0] for item in recent], dtype=np.float64)
+        all_times = np.concatenate([earlier, times])
+        all_azimuths = np.concatenate(
+            [np.array([item[1] for item in recent], dtype=np.float64), azimuths]
+        )
+        index = np.arange(len(earlier), len(all_times))
+        # Quiet pairs: each plot with the one before it.
+        previous = index - 1
+        paired = previous >= 0
+        gap = times - all_times[np.maximum(previous, 0)]
+        swept = np.abs((azimuths - all_azimuths[np.maximum(previous, 0)] + 180.0) % 360.0 - 180.0)
+        quiet = paired & (gap > 0.02) & (gap <= 4.0) & (swept > 0.5) & (swept <= 120.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quiet_periods = 360.0 * gap / swept
+        # Busy pairs: the earliest plot of the last 4 s at most 0.5 s before. `add` tests
+        # `time - earlier <= 0.5`; the search tests `earlier >= time - 0.5`, the same on
+        # POSIX times (both differences exact), and is corrected to `add`'s test where
+        # rounding makes them differ.
+        oldest = np.minimum(np.searchsorted(all_times, times - 4.0, side="left"), index)
+        first = np.clip(np.searchsorted(all_times, times - 0.5, side="left"), oldest, index)
+        while True:
+            back = (first > oldest) & (times - all_times[np.maximum(first - 1, 0)] <= 0.5)
+            ahead = (first < index) & ~(times - all_times[np.minimum(first, index)] <= 0.5)
+            if not (back.any() or ahead.any()):
+                break
+            first = first - back + ahead
+        found = first < index
+        busy_gap = times - all_times[np.minimum(first, index)]
+        busy_swept = np.abs(
+            (azimuths - all_azimuths[np.minimum(first, index)] + 180.0) % 360.0 - 180.0
+        )
+        busy = found & (busy_gap >= 0.25) & (busy_swept > 0.5)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            busy_periods = 360.0 * busy_gap / busy_swept
+        for periods, kept in (
+            (self._quiet, quiet_periods[quiet]),
+            (self._busy, busy_periods[busy]),
+        ):
+            periods.extend(kept[-self.samples :].tolist())
+            while len(periods) > self.samples:
+                periods.popleft()
+        keep_from = int(oldest[-1])
+        self._recent = deque(
+            zip(all_times[keep_from:].tolist(), all_azimuths[keep_from:].tolist(), strict=True)
+        )
+
     def _keep(self, periods: deque[float], period: float) -> None:
         periods.append(period)
         if len(periods) > self.samples:
@@ -364,10 +421,11 @@ class MessageConverter:
                 reason = f"polar range must be positive, got {plots.values[row, 0]}"
             sensor_id = sensor_ids[int(plots.site[row])]
             rejected.append((row, Rejection(sensor_id, plots.ids[row], times[row], reason)))
-        azimuths = plots.values[:, 1].tolist()
-        for row, site in zip(np.flatnonzero(good).tolist(), plots.site[good].tolist(), strict=True):
-            self.rotation_clocks.setdefault(sensor_ids[site], RotationClock()).add(
-                times[row], azimuths[row]
+        for sensor_id in dict.fromkeys(sensor_ids[site] for site in plots.site[good].tolist()):
+            sensor_sites = [k for k, name in enumerate(sensor_ids) if name == sensor_id]
+            timed = good & np.isin(plots.site, sensor_sites)
+            self.rotation_clocks.setdefault(sensor_id, RotationClock()).add_many(
+                plots.times[timed], plots.values[timed, 1]
             )
         converted: list[tuple[int, SensorScan]] = []
         by_sensor: dict[str, list[int]] = {}
