@@ -45,14 +45,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/radar_capture.
 SITE = (54.07, 22.88, 230.0)
 SAC, SIC = 25, 9
 PERIOD_S = 4.0
-START = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
+
+
+def start_of_day_s() -> float:
+    """Where the capture starts in the UTC day: the hour before the run. ASTERIX times carry
+    no date; a recorded stream's are placed within 12 h of the moment it is read, so a
+    fixed time of day would straddle two days when the bench runs about 12 h from it."""
+    now = datetime.now(UTC)
+    return float((now.hour - 1) % 24 * 3600)
+
+
 METRES_PER_NM = 1852.0
 RECORDS_PER_BLOCK = 100
 
 
-def _record(time_s: float, range_m: float, azimuth_deg: float, flight_level: float) -> bytes:
-    """One CAT048 record: FSPEC 010 140 020 040 090."""
-    seconds_of_day = (START - START.replace(hour=0, minute=0)).total_seconds() + time_s
+def _record(
+    start_s: float, time_s: float, range_m: float, azimuth_deg: float, flight_level: float
+) -> bytes:
+    """One CAT048 record: FSPEC 010 140 020 040 090, ``time_s`` after ``start_s`` of the day."""
+    seconds_of_day = (start_s + time_s) % 86400.0
     record = bytes([0b11110100, SAC, SIC])
     record += round(seconds_of_day * 128).to_bytes(3, "big")
     record += bytes([0b00100000])  # single PSR detection
@@ -97,9 +108,12 @@ def make_capture(targets: int, rotations: int, seed: int = 17) -> tuple[bytes, i
             )
         )
     plots.sort()
+    start_s = start_of_day_s()
     blocks = bytearray()
     for first in range(0, len(plots), RECORDS_PER_BLOCK):
-        records = b"".join(_record(*plot) for plot in plots[first : first + RECORDS_PER_BLOCK])
+        records = b"".join(
+            _record(start_s, *plot) for plot in plots[first : first + RECORDS_PER_BLOCK]
+        )
         blocks += bytes([48]) + struct.pack(">H", len(records) + 3) + records
     return bytes(blocks), len(plots)
 
