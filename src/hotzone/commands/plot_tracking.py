@@ -252,17 +252,14 @@ class PlotTracking:
 
 
 def track_plots(
-    capture: PlotCapture,
-    settings: TrackingSettings,
-    summary: ReplaySummary,
+    tracking: PlotTracking,
     output_format: str,
     encode: Callable[[list[Track]], bytes],
     stream: IO[bytes],
 ) -> list[Event]:
-    """Track ``capture`` and write each window's tracks to ``stream``; the identity
+    """Track the capture and write each window's tracks to ``stream``; the identity
     conflicts found."""
-    tracking = PlotTracking(capture, settings, summary)
-    summary.dead_letters.extend(capture.dead_letters)
+    tracking.summary.dead_letters.extend(tracking.capture.dead_letters)
 
     def write(batch: TrackBatch, time: datetime) -> None:
         if output_format == "asterix062":

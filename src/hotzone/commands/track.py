@@ -215,23 +215,19 @@ def _plot_capture(args: argparse.Namespace) -> PlotCapture | None:
 def _run_plots(args: argparse.Namespace, capture: PlotCapture) -> int:
     """`run` on a CAT048 capture, column-wise (`hotzone.commands.plot_tracking`): the
     same windows, tracks, output and dead letters."""
-    from hotzone.commands.plot_tracking import track_plots
+    from hotzone.commands.plot_tracking import PlotTracking, track_plots
     from hotzone.runtime.windows import ReplaySummary
 
-    settings = _settings(args)
     summary = ReplaySummary()
+    try:
+        # The frame, when not given, is placed at the mean sensor position of the plots.
+        tracking = PlotTracking(capture, _settings(args), summary)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as stream:
-        try:
-            events = track_plots(
-                capture,
-                settings,
-                summary,
-                args.output_format,
-                _track_encoder(args.output_format),
-                stream,
-            )
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        events = track_plots(
+            tracking, args.output_format, _track_encoder(args.output_format), stream
+        )
     _report(args, summary, events)
     return 0
