@@ -37,7 +37,6 @@ from hotzone.ingest.asterix.datablock import (
     RawRecord,
     block_length,
     item_length,
-    mode_3a_octal,
     read_fspec,
     six_bit_characters,
     split_records,
@@ -542,6 +541,5 @@ __all__ = [
     "decode_block",
     "decode_cat048",
     "map_plots",
-    "mode_3a_octal",
     "record_at",
 ]
