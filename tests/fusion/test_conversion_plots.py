@@ -250,3 +250,39 @@ def test_a_rotation_clock_fed_arrays_keeps_the_pairs_of_one_plot_at_a_time(
         assert list(arrays._recent) == list(one_by_one._recent)
         assert arrays.period_s == one_by_one.period_s
     assert one_by_one.period_s is not None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_corrupted_captures_give_the_same_dead_letters_and_tracks_either_way(
+    seed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Octets of the records overwritten at random (block headers kept, so the column path
+    takes the capture): the refusals, their reasons and bytes, and the tracks agree."""
+    (tmp_path / "sites.yaml").write_text(SITES_YAML)
+    generator = np.random.default_rng(seed)
+    whole = _radar_capture()
+    blocks = [block.raw for block in split_blocks(whole)][:12]
+    corrupted = []
+    for raw in blocks:
+        body = bytearray(raw[3:])
+        for position in generator.integers(0, len(body), 3):
+            body[position] = int(generator.integers(0, 256))
+        corrupted.append(raw[:3] + bytes(body))
+    data = b"".join(corrupted)
+    batch = decode_cat048(data)
+    assert batch is not None
+    _skip_near_the_other_day(batch.rows["time_of_day_s"][batch.rows["time_of_day_s"] < 86400])
+    capture = tmp_path / "capture.ast"
+    capture.write_bytes(data)
+    # A corrupted time of day can lie hours away: long windows keep the runs short.
+    options = ("--window", "20", "--all")
+    expected, expected_dead, _ = _run(capture, tmp_path, "asterix062", *options, columns=False)
+    expected_summary = capsys.readouterr().out
+    written, dead, _ = _run(capture, tmp_path, "asterix062", *options, columns=True)
+    assert capsys.readouterr().out == expected_summary
+    assert written == expected
+    assert len(expected) > 1000
+    assert [_comparable(letter) for letter in dead] == [
+        _comparable(letter) for letter in expected_dead
+    ]
+    assert len(dead) > 0
