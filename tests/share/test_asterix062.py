@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asterix  # GPL reference decoder: tests only
+import numpy as np
 import pytest
 
 from hotzone.ingest.asterix import AsterixDecoder
-from hotzone.share.asterix062 import encode_tracks
+from hotzone.share.asterix062 import (
+    DEFAULT_MAX_BLOCK_BYTES,
+    TrackColumns,
+    encode_track_columns,
+    encode_tracks,
+)
 from hotzone.types import GeoPoint, Report, Track, TrackStatus
 
 TIME = datetime(2025, 3, 1, 23, 59, 58, 500000, tzinfo=UTC)
@@ -87,3 +93,69 @@ def test_blocks_respect_size_limit_and_hotzone_reads_them_back() -> None:
     assert [report.icao24 for report in reports] == [track.icao24 for track in tracks]
     assert [report.callsign for report in reports] == [track.callsign for track in tracks]
     assert all(report.time == TIME for report in reports)
+
+
+def _columns_of(tracks: list[Track]) -> TrackColumns:
+    return TrackColumns(
+        time=tracks[0].time,
+        latitude=np.array([t.position.lat_deg for t in tracks]),
+        longitude=np.array([t.position.lon_deg for t in tracks]),
+        height=np.array([t.position.height_m for t in tracks]),
+        velocity=np.array([t.enu_velocity_mps for t in tracks], dtype=np.float64),
+        track_number=np.array([t.track_number for t in tracks], dtype=np.int64),
+        tentative=np.array([t.status == TrackStatus.TENTATIVE for t in tracks]),
+        single_sensor=np.array([len(t.sensors) <= 1 for t in tracks]),
+        icao24=[t.icao24 for t in tracks],
+        callsign=[t.callsign for t in tracks],
+    )
+
+
+@pytest.mark.parametrize("max_block_bytes", [DEFAULT_MAX_BLOCK_BYTES, 300, 40, 20])
+@pytest.mark.parametrize("identities", [False, True])
+def test_tracks_encoded_as_columns_are_the_same_bytes(
+    max_block_bytes: int, identities: bool
+) -> None:
+    """`encode_track_columns` (``hotzone track``'s column path) against `encode_tracks`:
+    half-way values round to even alike, values beyond an item's range clamp alike,
+    track numbers wrap, blocks break at the same records."""
+    generator = np.random.default_rng(3)
+    tracks = []
+    for number in range(1, 130):
+        east, north, up = generator.normal(0.0, 300.0, 3)
+        fields: dict[str, object] = {
+            "position": GeoPoint(
+                lat_deg=float(generator.uniform(-90, 90)),
+                lon_deg=float(generator.uniform(-180, 180)),
+                height_m=float(generator.choice([-2000.0, 9144.0, 60000.0, 0.3048 * 3.125])),
+            ),
+            "enu_velocity_mps": (float(east), float(north) if number % 5 else 0.125, float(up)),
+            "status": TrackStatus.TENTATIVE if number % 3 == 0 else TrackStatus.CONFIRMED,
+            "sensors": ("r1",) if number % 4 == 0 else ("r1", "r2"),
+        }
+        if number % 11 == 0:
+            fields["enu_velocity_mps"] = (1e9, -1e9, 1e7)  # clamped
+        if identities and number % 2:
+            fields["icao24"] = f"{number * 4099:06x}"
+            fields["callsign"] = "" if number % 6 == 1 else f"LOT{number}"
+        tracks.append(_track(number * 997, **fields))
+    expected = b"".join(encode_tracks(tracks, sac=0, sic=1, max_block_bytes=max_block_bytes))
+    written = encode_track_columns(
+        _columns_of(tracks), sac=0, sic=1, max_block_bytes=max_block_bytes
+    )
+    assert written == expected
+    assert encode_track_columns(_empty(), sac=0, sic=1) == b""
+
+
+def _empty() -> TrackColumns:
+    return TrackColumns(
+        time=TIME,
+        latitude=np.zeros(0),
+        longitude=np.zeros(0),
+        height=np.zeros(0),
+        velocity=np.zeros((0, 3)),
+        track_number=np.zeros(0, dtype=np.int64),
+        tentative=np.zeros(0, dtype=bool),
+        single_sensor=np.zeros(0, dtype=bool),
+        icao24=[],
+        callsign=[],
+    )

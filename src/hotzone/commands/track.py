@@ -18,7 +18,9 @@ from hotzone.commands.common import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from hotzone.types import AnyMessage, DeadLetter
+    from hotzone.commands.plot_tracking import PlotCapture
+    from hotzone.runtime.windows import ReplaySummary, TrackingSettings
+    from hotzone.types import AnyMessage, DeadLetter, Event
 
 
 def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
@@ -135,10 +137,11 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hotzone.geo import LocalFrame
-    from hotzone.runtime.windows import ReplaySummary, TrackingSettings, tracking_windows
-    from hotzone.types import write_jsonl
+    from hotzone.runtime.windows import ReplaySummary, tracking_windows
 
+    capture = _plot_capture(args) if args.input_format == "asterix" else None
+    if capture is not None:
+        return _run_plots(args, capture)
     if args.input_format == "jsonl":
         messages, unreadable = read_messages(args.input)
     else:
@@ -146,13 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if not messages:
         first = f"; first problem: {unreadable[0].reason}" if unreadable else ""
         raise CommandError(f"{args.input}: no readable message{first}")
-    settings = TrackingSettings(
-        window_s=args.window,
-        lag_s=args.lag,
-        origin=LocalFrame(*args.origin) if args.origin else None,
-        sector=args.sector,
-        confirmed_only=not args.all,
-    )
+    settings = _settings(args)
     summary = ReplaySummary(dead_letters=list(unreadable))
     try:
         # The frame, when not given, is placed at the mean sensor position of them all.
@@ -168,10 +165,30 @@ def run(args: argparse.Namespace) -> int:
         last = windows.finish()
         if last is not None:
             stream.write(encode(last))
+    _report(args, summary, windows.stage.take_events())
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> TrackingSettings:
+    from hotzone.geo import LocalFrame
+    from hotzone.runtime.windows import TrackingSettings
+
+    return TrackingSettings(
+        window_s=args.window,
+        lag_s=args.lag,
+        origin=LocalFrame(*args.origin) if args.origin else None,
+        sector=args.sector,
+        confirmed_only=not args.all,
+    )
+
+
+def _report(args: argparse.Namespace, summary: ReplaySummary, events: Sequence[Event]) -> None:
+    from hotzone.types import write_jsonl
+
     if args.dead_letters is not None:
         with open(args.dead_letters, "wb") as stream:
             write_jsonl(summary.dead_letters, stream)
-    for event in windows.stage.take_events():
+    for event in events:
         # Two confirmed tracks of one address far apart: said, never merged.
         print(f"identity conflict: {event.summary}", file=sys.stderr)
     print(
@@ -179,4 +196,38 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.track_messages} track messages, {len(summary.confirmed_numbers)} confirmed "
         f"tracks; {len(summary.dead_letters)} rejected, {summary.late} later than the lag"
     )
+
+
+def _plot_capture(args: argparse.Namespace) -> PlotCapture | None:
+    """A capture of whole CAT048 data blocks decoded to columns (None: anything else,
+    which the message path decodes)."""
+    from hotzone.commands.plot_tracking import decode_plot_capture
+    from hotzone.ingest.asterix import AsterixDecoder
+    from hotzone.ingest.base import DecoderOptions
+
+    try:
+        decoder = AsterixDecoder.from_options(DecoderOptions(sensors_file=args.sensors))
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    return decode_plot_capture(args.input.read_bytes(), decoder)
+
+
+def _run_plots(args: argparse.Namespace, capture: PlotCapture) -> int:
+    """`run` on a CAT048 capture, column-wise (`hotzone.commands.plot_tracking`): the
+    same windows, tracks, output and dead letters."""
+    from hotzone.commands.plot_tracking import PlotTracking, track_plots
+    from hotzone.runtime.windows import ReplaySummary
+
+    summary = ReplaySummary()
+    try:
+        # The frame, when not given, is placed at the mean sensor position of the plots.
+        tracking = PlotTracking(capture, _settings(args), summary)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "wb") as stream:
+        events = track_plots(
+            tracking, args.output_format, _track_encoder(args.output_format), stream
+        )
+    _report(args, summary, events)
     return 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +105,63 @@ class RotationClock:
                 self._keep(self._busy, 360.0 * (time_s - earliest[0]) / swept)
         if not recent or time_s >= recent[-1][0]:
             recent.append((time_s, azimuth_deg))
+
+    def add_many(self, times: FloatArray, azimuths: FloatArray) -> None:
+        """`add` of each plot in turn, on arrays: the same pairs and periods. Plots in time
+        order, none older than the last added, are paired at once (bisection on the
+        array with the test `add` makes); others go one by one through `add`."""
+        recent = self._recent
+        if len(times) == 0:
+            return
+        if (recent and times[0] < recent[-1][0]) or bool((np.diff(times) < 0).any()):
+            for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
+                self.add(time_s, azimuth_deg)
+            return
+        earlier = np.array([item[0] for item in recent], dtype=np.float64)
+        all_times = np.concatenate([earlier, times])
+        all_azimuths = np.concatenate(
+            [np.array([item[1] for item in recent], dtype=np.float64), azimuths]
+        )
+        index = np.arange(len(earlier), len(all_times))
+        # Quiet pairs: each plot with the one before it.
+        previous = index - 1
+        paired = previous >= 0
+        gap = times - all_times[np.maximum(previous, 0)]
+        swept = np.abs((azimuths - all_azimuths[np.maximum(previous, 0)] + 180.0) % 360.0 - 180.0)
+        quiet = paired & (gap > 0.02) & (gap <= 4.0) & (swept > 0.5) & (swept <= 120.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quiet_periods = 360.0 * gap / swept
+        # Busy pairs: the earliest plot of the last 4 s at most 0.5 s before. `add` tests
+        # `time - earlier <= 0.5`; the search tests `earlier >= time - 0.5`, the same on
+        # POSIX times (both differences exact), and is corrected to `add`'s test where
+        # rounding makes them differ.
+        oldest = np.minimum(np.searchsorted(all_times, times - 4.0, side="left"), index)
+        first = np.clip(np.searchsorted(all_times, times - 0.5, side="left"), oldest, index)
+        while True:
+            back = (first > oldest) & (times - all_times[np.maximum(first - 1, 0)] <= 0.5)
+            ahead = (first < index) & ~(times - all_times[np.minimum(first, index)] <= 0.5)
+            if not (back.any() or ahead.any()):
+                break
+            first = first - back + ahead
+        found = first < index
+        busy_gap = times - all_times[np.minimum(first, index)]
+        busy_swept = np.abs(
+            (azimuths - all_azimuths[np.minimum(first, index)] + 180.0) % 360.0 - 180.0
+        )
+        busy = found & (busy_gap >= 0.25) & (busy_swept > 0.5)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            busy_periods = 360.0 * busy_gap / busy_swept
+        for periods, kept in (
+            (self._quiet, quiet_periods[quiet]),
+            (self._busy, busy_periods[busy]),
+        ):
+            periods.extend(kept[-self.samples :].tolist())
+            while len(periods) > self.samples:
+                periods.popleft()
+        keep_from = int(oldest[-1])
+        self._recent = deque(
+            zip(all_times[keep_from:].tolist(), all_azimuths[keep_from:].tolist(), strict=True)
+        )
 
     def _keep(self, periods: deque[float], period: float) -> None:
         periods.append(period)
@@ -233,6 +290,24 @@ class _Pending(_Columns):
         self.add_message(message, label, identity)
 
 
+@dataclass(frozen=True)
+class PolarPlots:
+    """Polar radar plots (range m, azimuth deg, elevation deg) of one window as columns,
+    row k standing for the Detection of kind POLAR that a decoder would have made:
+    ``sites[site[k]]`` is its (sensor id, sensor position), ``variances[k]`` the diagonal
+    of its covariance, ``times[k]`` its time (POSIX s), ``ids[k]`` its detection id."""
+
+    times: FloatArray
+    site: IntArray
+    values: FloatArray
+    variances: FloatArray
+    ids: Sequence[str]
+    icao24: Sequence[str | None]
+    callsign: Sequence[str | None]
+    sites: Sequence[tuple[str, GeoPoint]]
+    releasability: str = "NATO"
+
+
 @dataclass
 class MessageConverter:
     """Turns decoded Detection and Report messages into scans in ``frame``.
@@ -307,6 +382,113 @@ class MessageConverter:
                 converted.append((group.order[int(kept[0])], scan))
         # The order of `convert_each`: scans by their first converted row, rejections by
         # message.
+        converted.sort(key=lambda item: item[0])
+        rejected.sort(key=lambda item: item[0])
+        return [scan for _, scan in converted], [rejection for _, rejection in rejected]
+
+    def convert_plots(self, plots: PolarPlots) -> tuple[list[SensorScan], list[Rejection]]:
+        """`convert` for polar radar plots given as columns (``hotzone track``'s path from
+        a CAT048 capture: no Detection per plot): the same scans and rejections, in the
+        same order, as `convert` of the Detections these rows stand for."""
+        label = self._label_id(plots.releasability)
+        rejected: list[tuple[int, Rejection]] = []
+        sensor_ids = [sensor_id for sensor_id, _ in plots.sites]
+        times = plots.times.tolist()
+        if label is None:
+            reason = self._conflict(plots.releasability)
+            rejected = [
+                (row, Rejection(sensor_ids[site], plots.ids[row], times[row], reason))
+                for row, site in enumerate(plots.site.tolist())
+            ]
+            return [], [rejection for _, rejection in rejected]
+        positions = np.array(
+            [(point.lat_deg, point.lon_deg, point.height_m) for _, point in plots.sites],
+            dtype=np.float64,
+        ).reshape(-1, 3)
+        # `_detection_problem`, row by row in its order of tests, on whole columns.
+        finite: BoolArray = np.asarray(
+            np.isfinite(plots.values).all(axis=1) & np.isfinite(plots.variances).all(axis=1)
+        )
+        placed: BoolArray = np.asarray(np.isfinite(positions).all(axis=1))[plots.site]
+        positive = plots.values[:, 0] > 0
+        good = finite & placed & positive
+        for row in np.flatnonzero(~good).tolist():
+            if not finite[row]:
+                reason = "non-finite value or covariance"
+            elif not placed[row]:
+                reason = "non-finite sensor position"
+            else:
+                reason = f"polar range must be positive, got {plots.values[row, 0]}"
+            sensor_id = sensor_ids[int(plots.site[row])]
+            rejected.append((row, Rejection(sensor_id, plots.ids[row], times[row], reason)))
+        for sensor_id in dict.fromkeys(sensor_ids[site] for site in plots.site[good].tolist()):
+            sensor_sites = [k for k, name in enumerate(sensor_ids) if name == sensor_id]
+            timed = good & np.isin(plots.site, sensor_sites)
+            self.rotation_clocks.setdefault(sensor_id, RotationClock()).add_many(
+                plots.times[timed], plots.values[timed, 1]
+            )
+        converted: list[tuple[int, SensorScan]] = []
+        by_sensor: dict[str, list[int]] = {}
+        for site, sensor_id in enumerate(sensor_ids):
+            by_sensor.setdefault(sensor_id, []).append(site)
+        site_arrays = [self._site(point) for _, point in plots.sites]
+        rotation_of = np.array([rotation for rotation, _ in site_arrays]).reshape(-1, 3, 3)
+        position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
+        identity = [
+            f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
+            for icao24, identifier, site in zip(
+                plots.icao24, plots.ids, plots.site.tolist(), strict=True
+            )
+        ]
+        for sensor_id, sites in by_sensor.items():
+            rows = np.flatnonzero(good & np.isin(plots.site, sites))
+            if len(rows) == 0:
+                continue
+            covariance = np.zeros((len(rows), 3, 3))
+            covariance[:, [0, 1, 2], [0, 1, 2]] = plots.variances[rows]
+            with np.errstate(over="ignore", invalid="ignore"):
+                values, noise, sensor_positions = self._convert_arrays(
+                    str(MeasurementKind.POLAR),
+                    plots.values[rows],
+                    covariance,
+                    rotation_of[plots.site[rows]],
+                    position_of[plots.site[rows]],
+                )
+            usable = np.isfinite(values).all(axis=1) & np.isfinite(noise).all(axis=(1, 2))
+            for row in rows[~usable].tolist():
+                rejected.append(
+                    (
+                        row,
+                        Rejection(
+                            sensor_id,
+                            plots.ids[row],
+                            times[row],
+                            "conversion to the sector frame produced non-finite numbers",
+                        ),
+                    )
+                )
+            if not usable.any():
+                continue
+            kept_rows = rows[usable]
+            columns = _Columns(
+                times=[times[row] for row in kept_rows.tolist()],
+                ids=[plots.ids[row] for row in kept_rows.tolist()],
+                icao24=[plots.icao24[row] for row in kept_rows.tolist()],
+                callsign=[plots.callsign[row] for row in kept_rows.tolist()],
+                labels=[label] * len(kept_rows),
+                identity=[identity[row] for row in kept_rows.tolist()],
+            )
+            kept = np.flatnonzero(usable)
+            scan = columns.scan(
+                sensor_id,
+                PositionMeasurement(3),
+                np.arange(len(kept_rows)),
+                values[kept],
+                noise[kept],
+                sensor_positions[kept[0]],
+                self.labels is not None,
+            )
+            converted.append((int(kept_rows[0]), scan))
         converted.sort(key=lambda item: item[0])
         rejected.sort(key=lambda item: item[0])
         return [scan for _, scan in converted], [rejection for _, rejection in rejected]
@@ -457,12 +639,25 @@ class MessageConverter:
     def _convert_group(self, group: _Pending) -> tuple[FloatArray, FloatArray, FloatArray]:
         """A group's (n, m) values, (n, m, m) noise and (n, 3) sensor positions in the
         track frame, each conversion done once on the group's arrays."""
-        raw = np.array(group.raw)
-        covariance = np.array(group.covariance)
-        rotations = np.array(group.rotations)
+        return self._convert_arrays(
+            group.conversion,
+            np.array(group.raw),
+            np.array(group.covariance),
+            np.array(group.rotations),
+            np.array(group.sites),
+        )
+
+    def _convert_arrays(
+        self,
+        conversion: str,
+        raw: FloatArray,
+        covariance: FloatArray,
+        rotations: FloatArray,
+        sites: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`_convert_group` on its arrays: rows of ``raw`` values with their
+        ``covariance``, local-to-track ``rotations`` and ``sites`` (sensor positions)."""
         turned_t = np.swapaxes(rotations, -1, -2)
-        sites = np.array(group.sites)
-        conversion = group.conversion
         values: FloatArray
         noise: FloatArray
         if conversion == MeasurementKind.CARTESIAN:
@@ -734,10 +929,14 @@ def detection_identity(detection: Detection) -> str | None:
     (``hotzone.ingest.sapient`` names its detections ``sapient:{object}:{report}``)."""
     if detection.icao24:
         return f"icao:{detection.icao24.lower()}"
-    kind, _, rest = detection.detection_id.partition(":")
+    return _sapient_identity(detection.detection_id, detection.sensor_id)
+
+
+def _sapient_identity(detection_id: str, sensor_id: str) -> str | None:
+    kind, _, rest = detection_id.partition(":")
     object_id, separator, _ = rest.rpartition(":")
     if kind == "sapient" and separator and object_id:
-        return f"uid:sapient/{detection.sensor_id}/{object_id}"
+        return f"uid:sapient/{sensor_id}/{object_id}"
     return None
 
 
