@@ -35,7 +35,12 @@ from hotzone.ingest.asterix import AsterixDecoder
 from hotzone.ingest.asterix.batch import Cat048Batch, PlotColumns, decode_cat048, map_plots
 from hotzone.ingest.asterix.batch import record_at as cat048_record
 from hotzone.ingest.asterix.mapping import MappingContext, cat048_to_detection
-from hotzone.runtime.windows import ReplaySummary, TrackingSettings, tracking_windows
+from hotzone.runtime.windows import (
+    ReplaySummary,
+    TrackingSettings,
+    first_window_end,
+    tracking_windows,
+)
 from hotzone.share.asterix062 import TrackColumns, encode_track_columns
 from hotzone.types import DeadLetter, Detection, Event, Track, to_json
 from hotzone.types.labels import most_restrictive
@@ -121,10 +126,11 @@ class PlotTracking:
         times = capture.plots.times_us[order] / 1e6  # `delivery_time` of each detection
         self.summary.messages += len(order)
         window_s = self.settings.window_s
-        end = float(times[0]) + window_s
+        end = first_window_end(float(times[0]), window_s)
         start = 0
         while True:
-            stop = int(np.searchsorted(times, end, side="right"))
+            # Windows [k·P, (k+1)·P): a detection at an end is the next window's.
+            stop = int(np.searchsorted(times, end, side="left"))
             self._step(end, order[start:stop], write)
             start = stop
             if start >= len(order):

@@ -49,6 +49,11 @@ def timed_as_recorded(message: Detection | Report) -> Detection | Report:
     return msgspec.structs.replace(message, received_at=None)
 
 
+def first_window_end(moment: float, period_s: float) -> float:
+    """The end of the window ``[k·P, (k+1)·P)`` that holds ``moment``."""
+    return (math.floor(moment / period_s) + 1) * period_s
+
+
 class WindowClock:
     """The ends of consecutive windows of ``period_s`` over a stream of delivery times (in
     order): `advance` says which windows a moment closes, `open_end` is the end of the
@@ -63,7 +68,7 @@ class WindowClock:
     def advance(self, moment: float) -> list[float]:
         """The ends of the windows that close before ``moment``, oldest first."""
         if self.open_end is None:
-            self.open_end = (math.floor(moment / self.period_s) + 1) * self.period_s
+            self.open_end = first_window_end(moment, self.period_s)
         closed = []
         while moment >= self.open_end:
             closed.append(self.open_end)
