@@ -379,7 +379,16 @@ class ShareExporter(_BusService):
 
     ``counters.copies`` counts items addressed (once per address), ``counters.batches``
     messages published, ``counters.by_recipient`` the items released to each ally (a
-    ``NATO`` item counts for every ally, sent once)."""
+    ``NATO`` item counts for every ally, sent once).
+
+    Its first (durable) consumers start at the first message the nation's log holds:
+    what was published before the nation's first owner ran (a sector node's tracks) is
+    released too. None of it was released before: an exporter's durable consumer outlives
+    its last reader by at least the log's retention (`NatsBus.subscribe`), so by the time
+    it is made again every message it had read is gone from the log
+    (`tests/federation/test_share_start.py`)."""
+
+    reads_from_first = True
 
     def __init__(
         self,
