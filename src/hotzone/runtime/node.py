@@ -424,8 +424,9 @@ async def owner_start(bus: NatsBus, nation: str) -> int:
         last = await bus.jetstream.get_last_msg(stream, clock)
     except nats.js.errors.NotFoundError:
         return 1  # no tick at all: from the first message (`NatsBus.durable_starts`)
+    last_tick = last.seq or 0
     if (last.headers or {}).get("kind") == SHUTDOWN:
-        return last.seq + 1
+        return last_tick + 1
     # The last tick is a run's that goes on or was killed: find the last shutdown before
     # it, reading the clock's headers only (ticks are one a second of the scenario).
     jetstream = bus.jetstream
@@ -447,7 +448,7 @@ async def owner_start(bus: NatsBus, nation: str) -> int:
                 sequence = message.metadata.sequence.stream
                 if (message.headers or {}).get("kind") == SHUTDOWN:
                     start = sequence + 1
-                if sequence >= last.seq:
+                if sequence >= last_tick:
                     return start
     finally:
         with contextlib.suppress(nats.errors.Error, nats.js.errors.Error, TimeoutError):
