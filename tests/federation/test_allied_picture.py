@@ -20,9 +20,10 @@ from hotzone.api.app import ApiConfig, create_app
 from hotzone.bus import NatsBus
 from hotzone.runtime.federation import (
     ALLIANCE_STREAM,
+    SourceWatchdog,
     federation_streams,
     hub_streams,
-    import_filters,
+    import_stream,
 )
 from hotzone.runtime.node import NodeOptions, run_node
 from hotzone.store import SQLiteStore
@@ -31,7 +32,7 @@ from hotzone.types.allied import contributing_nations
 from hotzone.types.labels import Label, meet_all
 from tests.api.alliance_views import objects_drawn
 from tests.api.conftest import login
-from tests.federation.helpers import alert, decode_shared
+from tests.federation.helpers import alert, decode_shared, items_in
 from tests.federation.servers import RunningFederation, running_federation
 
 NATIONS = ["PL", "LT"]
@@ -46,24 +47,41 @@ async def _stored(bus: NatsBus, domain: str, stream: str, subjects: str | None =
     return sum((info.state.subjects or {}).values())
 
 
-async def _imported_everything(hub: NatsBus, nation: NatsBus, code: str) -> None:
-    """Until a nation's import stream holds every copy the hub holds for it (each server
-    asked with its own credentials: the hub's reach no nation's streams)."""
-    counts = {"addressed": 0, "imported": 0}
+async def _imported_everything(
+    sender: NatsBus, sender_code: str, nation: NatsBus, code: str
+) -> None:
+    """Until ``code``'s import stream holds every item ``sender_code`` released (all are
+    addressed to it or to every member: the alliance is the two of them). Counted by
+    origin: a nation's own ``NATO`` items (its audit checkpoints) come back into its import
+    stream too, and a count that took them in was complete before a single copy of the
+    ally's had arrived."""
+    counts = {"released": 0, "imported": 0}
 
     async def count() -> None:
-        counts["addressed"] = sum(
-            [await _stored(hub, "hub", ALLIANCE_STREAM, f) for f in import_filters(code)]
+        counts["released"] = await items_in(
+            sender.client.jetstream(domain=sender_code.lower()), f"HZ_{sender_code}_SHARE"
         )
-        counts["imported"] = await _stored(nation, code.lower(), f"HZ_{code}_IMPORT")
+        counts["imported"] = await items_in(
+            nation.client.jetstream(domain=code.lower()),
+            f"HZ_{code}_IMPORT",
+            filter_subject=f"hz.share.*.{sender_code}.batch",
+        )
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60.0
     await count()
-    while not (0 < counts["addressed"] == counts["imported"]):
-        assert loop.time() < deadline, f"{code} never imported its copies: {counts}"
+    while not (0 < counts["released"] == counts["imported"]):
+        assert loop.time() < deadline, f"{code} never imported {sender_code}'s copies: {counts}"
         await asyncio.sleep(0.25)
         await count()
+
+
+async def _probe_arrived(lithuania: NatsBus) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60.0
+    while await _stored(lithuania, "lt", "HZ_LT_IMPORT") == 0:
+        assert loop.time() < deadline, "PL's probe never reached LT's import stream"
+        await asyncio.sleep(0.25)
 
 
 def _node(
@@ -86,6 +104,22 @@ def _node(
 
 
 async def _share_and_merge(federation: RunningFederation, directory: Path) -> list[Track]:
+    # The nations' share streams exist before the hub's ALLIANCE, which sources them, and
+    # that before the import streams, which source it: a source made before its stream
+    # failed and was tried again only after nats-server's backoff (up to about 40 s), so
+    # LT's copies could reach the hub after the run (PL then received no LT track). The
+    # hub's watchdog runs, as `federation hub --watch` runs it, and the path PL -> hub -> LT
+    # carries a probe before the nodes start.
+    buses = {
+        nation: await NatsBus.connect(
+            federation.url(nation),
+            federation_streams(nation)[:-1],  # all but the import stream
+            domain=nation.lower(),
+            name=f"test-{nation}",
+            **federation.connect_options(nation),
+        )
+        for nation in NATIONS
+    }
     hub = await NatsBus.connect(
         federation.url("hub"),
         hub_streams(NATIONS),
@@ -93,27 +127,20 @@ async def _share_and_merge(federation: RunningFederation, directory: Path) -> li
         name="test-hub",
         **federation.connect_options("hub"),
     )
-    # Every stream of both nations exists, and the path PL -> hub -> LT carries a probe,
-    # before the nodes start: JetStream sourcing set up late would delay the first copies.
-    buses = {
-        nation: await NatsBus.connect(
-            federation.url(nation),
-            federation_streams(nation),
-            domain=nation.lower(),
-            name=f"test-{nation}",
-            **federation.connect_options(nation),
-        )
-        for nation in NATIONS
-    }
+    for nation, bus in buses.items():
+        await bus.ensure_streams([import_stream(nation)])
+    stop_watching = asyncio.Event()
+    watching = asyncio.create_task(SourceWatchdog(hub, ALLIANCE_STREAM).run(stop_watching))
     try:
-        await buses["PL"].publish("hz.share.LT.PL.alert", to_json(alert("PL", 0, "REL PL LT")))
-        await _imported_everything(hub, buses["LT"], "LT")
+        probe = alert("PL", 0, "REL PL LT")
+        await buses["PL"].publish("hz.share.LT.PL.alert", to_json(probe))
+        await _probe_arrived(buses["LT"])
         # Both replay at one pace (4x real time), as nations live on one clock.
         await asyncio.gather(
             run_node(_node(federation, "PL", directory, seed=1, speed=4.0)),
             run_node(_node(federation, "LT", directory, seed=2, speed=4.0)),
         )
-        await _imported_everything(hub, buses["PL"], "PL")
+        await _imported_everything(buses["LT"], "LT", buses["PL"], "PL")
         # Everything LT released, as it reached PL's servers, from the first message on.
         pull = (
             await buses["PL"]
@@ -136,6 +163,8 @@ async def _share_and_merge(federation: RunningFederation, directory: Path) -> li
         assert all(".alliance." not in name for name in subjects)
         return received
     finally:
+        stop_watching.set()
+        await watching
         for bus in [hub, *buses.values()]:
             await bus.close()
 

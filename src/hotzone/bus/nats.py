@@ -622,6 +622,11 @@ class NatsBus:
         #: Asked before every publish and every message handed out (`ActingGuard`): an
         #: owner node reads and publishes only while it holds its nation's lease.
         self.guard: ActingGuard | None = None
+        #: Per stream, the sequence a durable consumer made for the first time starts at
+        #: (one that exists resumes where it stopped) instead of the stream's end: a
+        #: nation's owner reads what was published to its log since the nation's last
+        #: run ended (`hotzone.runtime.node.owner_start`).
+        self.durable_starts: dict[str, int] = {}
 
     @classmethod
     async def connect(
@@ -957,7 +962,8 @@ class NatsBus:
         self, stream: str, durable: str, from_first: bool = False
     ) -> tuple[int, int]:
         """(first stream sequence of the durable consumer's run, where it resumes; 0 when
-        it starts now: at the stream's end, or ``from_first`` at its first message). A
+        it starts now: at the stream's end, ``from_first`` at its first message, or where
+        ``durable_starts`` says, within what the stream holds). A
         consumer that exists already is made again from its
         acknowledgement floor: what the stopped process was handed but had not
         acknowledged is then delivered first and in order (left to the old consumer, it
@@ -968,9 +974,12 @@ class NatsBus:
             state = await self._retry(
                 lambda: self.jetstream.stream_info(stream), f"stream {stream}"
             )
+            first, end = max(1, state.state.first_seq), state.state.last_seq + 1
             if from_first:
-                return max(1, min(state.state.first_seq, state.state.last_seq + 1)), 0
-            return state.state.last_seq + 1, 0
+                return min(first, end), 0
+            if stream in self.durable_starts:
+                return min(max(first, self.durable_starts[stream]), end), 0
+            return end, 0
         description = info.config.description or ""
         run_start = info.config.opt_start_seq or 1
         if description.startswith(RUN_START_PREFIX):

@@ -379,7 +379,15 @@ class ShareExporter(_BusService):
 
     ``counters.copies`` counts items addressed (once per address), ``counters.batches``
     messages published, ``counters.by_recipient`` the items released to each ally (a
-    ``NATO`` item counts for every ally, sent once)."""
+    ``NATO`` item counts for every ally, sent once).
+
+    Its first (durable) consumers start at the first message the nation's log holds:
+    what was published before the nation's first owner ran (a sector node's tracks) is
+    released too. None of it was released before: an exporter's durable consumer outlives
+    its last reader by at least the log's retention (`NatsBus.subscribe`), so by the time
+    it is made again every message it had read is gone from the log
+    (`tests/federation/test_share_start.py`). Without durable consumers (a bus with no
+    ``durable_prefix``) it reads from now on: each start would release the log again."""
 
     def __init__(
         self,
@@ -395,6 +403,7 @@ class ShareExporter(_BusService):
         self.alliance = list(alliance)
         self.families = list(families)
         self.nato_once_per_hop = nato_once_per_hop
+        self.reads_from_first = isinstance(bus, NatsBus) and bus.durable_prefix is not None
 
     def patterns(self) -> list[str]:
         return [f"hz.{self.nation}.{family}" for family in self.families]

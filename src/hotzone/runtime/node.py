@@ -17,6 +17,7 @@ test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import nats.errors
+import nats.js.api
 import nats.js.errors
 
 from hotzone.bus import NatsBus
@@ -311,6 +314,13 @@ async def _run_node(
         recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
     progress = PipelineProgress(finished=True)
     bus.durable_prefix = run_consumers
+    if owner:
+        # The owner's stages and recorder, made for the first time, read what was published
+        # since the nation's last run ended: a sector node's tracks, published before the
+        # owner started, are assessed and recorded too (a sector node's own stages start at
+        # the log's end, and its reads are narrowed to its sectors).
+        log = nation_log_stream(nation)
+        bus.durable_starts[log] = await owner_start(bus, nation)
     try:
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
@@ -401,6 +411,49 @@ def run_identity(options: NodeOptions) -> str:
         options.duration_s,
     )
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
+
+
+async def owner_start(bus: NatsBus, nation: str) -> int:
+    """Where the consumers of a nation owner's run start in the nation's log when they are
+    made for the first time (a restarted run resumes its own): after the last shutdown
+    tick the log holds, where the nation's previous run ended (everything before it was
+    that run's, and a stage would stop at it), or at the log's first message when it holds
+    none (no run has ended in the log's retention, 2 days)."""
+    stream, clock = nation_log_stream(nation), clock_subject(nation)
+    try:
+        last = await bus.jetstream.get_last_msg(stream, clock)
+    except nats.js.errors.NotFoundError:
+        return 1  # no tick at all: from the first message (`NatsBus.durable_starts`)
+    last_tick = last.seq or 0
+    if (last.headers or {}).get("kind") == SHUTDOWN:
+        return last_tick + 1
+    # The last tick is a run's that goes on or was killed: find the last shutdown before
+    # it, reading the clock's headers only (ticks are one a second of the scenario).
+    jetstream = bus.jetstream
+    config = nats.js.api.ConsumerConfig(
+        deliver_policy=nats.js.api.DeliverPolicy.ALL,
+        ack_policy=nats.js.api.AckPolicy.NONE,
+        filter_subject=clock,
+        headers_only=True,
+        inactive_threshold=60.0,
+        mem_storage=True,
+    )
+    info = await jetstream.add_consumer(stream, config)
+    pull = await jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
+    start = 1
+    try:
+        while True:
+            batch = await pull.fetch(batch=4096, timeout=5.0)
+            for message in batch:
+                sequence = message.metadata.sequence.stream
+                if (message.headers or {}).get("kind") == SHUTDOWN:
+                    start = sequence + 1
+                if sequence >= last_tick:
+                    return start
+    finally:
+        with contextlib.suppress(nats.errors.Error, nats.js.errors.Error, TimeoutError):
+            await pull.unsubscribe()
+            await jetstream.delete_consumer(stream, info.name)
 
 
 async def replay_position(bus: NatsBus, nation: str, command: str) -> tuple[str, int]:
