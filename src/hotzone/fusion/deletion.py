@@ -124,6 +124,11 @@ class RevisitDeleter(Deleter):
     identity_shown_revisits: float = 3.5
     """A held cooperative track is shown until this many of its revisits are missed (its
     reports are sparser and more regular than a radar's looks), then dormant."""
+    identity_shown_min_s: float = 10.0
+    """...and for at least this long after its last report: a feed reporting every second
+    (ADS-B, FLARM) drops a few reports in a row as reception fades, which is not the
+    object gone quiet (a real FLARM hour at ~1 s, `tests/ingest/test_real_flarm_sbs.py`:
+    windows without the aircraft's track 6.7 % with 3.5 revisits alone, 4.7 % with this)."""
     max_coast_s: float = float("inf")
     """Any track not updated for this long ends."""
     max_position_sigma_m: float = 10_000.0
@@ -205,5 +210,6 @@ class RevisitDeleter(Deleter):
             max(self.confirmed_revisits, self.identity_shown_revisits),
             self.tentative_revisits,
         )
-        result: BoolArray = self._held(tracks, time) & (tracks.overdue > allowance)
+        quiet = time - tracks.last_update_time > self.identity_shown_min_s
+        result: BoolArray = self._held(tracks, time) & (tracks.overdue > allowance) & quiet
         return result
