@@ -29,6 +29,9 @@ from hotzone.types.labels import LabelTable
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 
 RECEIVED = datetime(2025, 3, 14, 2, 30, tzinfo=UTC)
+RECORDED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+"""When the captures below were recorded (``--recorded-at``): their times of day, 06:00 to
+11:00, are placed on that day whenever the test runs."""
 
 
 def _golden_cat048_stream() -> bytes:
@@ -56,9 +59,8 @@ def _block(records: list[bytes]) -> bytes:
 def _radar_capture() -> bytes:
     """Two radars (one unknown to the sensors file), 30 targets on straight legs over 40
     rotations of 4 s, a plot at range 0, a record beyond 24 h and a cut record."""
-    # An hour before now: a recorded stream's times of day are placed within 12 h of the
-    # moment it is read (both paths read it a few seconds apart).
-    base = (datetime.now(UTC).hour - 1) % 24 * 3600.0
+    # An hour before the capture's `RECORDED_AT` (its times of day carry no date).
+    base = (RECORDED_AT.hour - 1) * 3600.0
     generator = np.random.default_rng(5)
     east = generator.uniform(-60_000, 60_000, 30)
     north = generator.uniform(-60_000, 60_000, 30)
@@ -94,6 +96,7 @@ def _run(
     out, letters = tmp_path / f"{name}.out", tmp_path / f"{name}.dead.jsonl"
     argv = ["track", str(capture), "--from", "asterix", "--to", to, "--out", str(out)]
     argv += ["--sensors", str(tmp_path / "sites.yaml"), "--dead-letters", str(letters), *options]
+    argv += ["--recorded-at", RECORDED_AT.isoformat()]
     shipped = track_command._plot_capture
     if not columns:
         track_command._plot_capture = lambda args: None  # the message path
@@ -120,7 +123,6 @@ def test_the_column_path_writes_what_the_message_path_writes(
     data = _golden_cat048_stream() if capture_name == "golden" else _radar_capture()
     batch = decode_cat048(data)
     assert batch is not None  # the column path takes it
-    _skip_near_the_other_day(batch.rows["time_of_day_s"])
     capture = tmp_path / "capture.ast"
     capture.write_bytes(data)
     options = ("--origin", "45.6,14.1") if capture_name == "golden" else ()
@@ -140,17 +142,6 @@ def test_the_column_path_writes_what_the_message_path_writes(
         assert "runs past the end of the block" in reasons
 
 
-def _skip_near_the_other_day(times_of_day: np.ndarray) -> None:
-    """A recorded stream's times of day are placed within 12 h of when it is read; the two
-    paths read it seconds apart, so a fixed capture read about 12 h from its times could
-    land on two days in one run and one in the other (for a minute or two a day)."""
-    now = datetime.now(UTC)
-    now_s = now.hour * 3600 + now.minute * 60 + now.second
-    distance = np.abs((now_s - times_of_day) % 86400.0 - 43200.0)
-    if (distance < 180.0).any():
-        pytest.skip("the capture's times are 12 h from now: its day is ambiguous")
-
-
 def test_tentative_tracks_and_mode_s_identities_go_through_the_columns_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -159,7 +150,6 @@ def test_tentative_tracks_and_mode_s_identities_go_through_the_columns_too(
     capture.write_bytes(_golden_cat048_stream())
     batch = decode_cat048(capture.read_bytes())
     assert batch is not None
-    _skip_near_the_other_day(batch.rows["time_of_day_s"])
     options = ("--origin", "45.6,14.1", "--all", "--window", "2")
     expected, _, _ = _run(capture, tmp_path, "asterix062", *options, columns=False)
     written, _, _ = _run(capture, tmp_path, "asterix062", *options, columns=True)
@@ -271,7 +261,6 @@ def test_corrupted_captures_give_the_same_dead_letters_and_tracks_either_way(
     data = b"".join(corrupted)
     batch = decode_cat048(data)
     assert batch is not None
-    _skip_near_the_other_day(batch.rows["time_of_day_s"][batch.rows["time_of_day_s"] < 86400])
     capture = tmp_path / "capture.ast"
     capture.write_bytes(data)
     # A corrupted time of day can lie hours away: long windows keep the runs short.
@@ -286,3 +275,33 @@ def test_corrupted_captures_give_the_same_dead_letters_and_tracks_either_way(
         _comparable(letter) for letter in expected_dead
     ]
     assert len(dead) > 0
+
+
+@pytest.mark.parametrize("columns", [True, False])
+def test_recorded_at_places_times_of_day_on_the_recording_s_day(
+    columns: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ASTERIX times of day carry no date: ``--recorded-at`` says which day they are on,
+    on both paths; a time that is not ISO 8601 is refused in one line."""
+    (tmp_path / "sites.yaml").write_text(SITES_YAML)
+    capture = tmp_path / "capture.ast"
+    capture.write_bytes(_golden_cat048_stream())
+    shipped = track_command._plot_capture
+    if not columns:
+        track_command._plot_capture = lambda args: None  # the message path
+    days = set()
+    try:
+        for recorded_at in ("2025-06-01T12:00Z", "2019-02-03T03:00+02:00"):
+            out = tmp_path / "tracks.jsonl"
+            argv = ["track", str(capture), "--from", "asterix", "--out", str(out)]
+            argv += ["--sensors", str(tmp_path / "sites.yaml"), "--origin", "45.6,14.1"]
+            assert main([*argv, "--recorded-at", recorded_at]) == 0
+            tracks = [from_json(line) for line in out.read_bytes().splitlines()]
+            assert tracks
+            days.add(frozenset(track.time.date().isoformat() for track in tracks))
+        refused = main([*argv, "--recorded-at", "June 1st"])
+    finally:
+        track_command._plot_capture = shipped
+    assert days == {frozenset({"2025-06-01"}), frozenset({"2019-02-03"})}
+    assert refused == 2
+    assert "'June 1st' is not an ISO 8601 time" in capsys.readouterr().err

@@ -59,13 +59,16 @@ class PlotCapture:
     received_at: datetime
 
 
-def decode_plot_capture(data: bytes, decoder: AsterixDecoder) -> PlotCapture | None:
+def decode_plot_capture(
+    data: bytes, decoder: AsterixDecoder, recorded_at: datetime | None = None
+) -> PlotCapture | None:
     """``data`` as columns when it is whole CAT048 data blocks with at least one plot;
-    None otherwise (the message path then decodes it, refusals and all)."""
+    None otherwise (the message path then decodes it, refusals and all). Times of day
+    are placed within 12 h of ``recorded_at`` (default: now)."""
     batch = decode_cat048(data)
     if batch is None:
         return None
-    received_at = datetime.now(UTC)
+    received_at = recorded_at or datetime.now(UTC)
     context = MappingContext(
         sites=decoder.sites,
         received_at=received_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
     """Decoded messages of a JSONL file; a line that does not decode becomes a dead letter
     naming the file and line, and the rest is still used."""
-    from datetime import UTC, datetime
-
     from hotzone.types import DeadLetter, DecodeError, ValidationError, from_json, open_jsonl
 
     messages: list[object] = []
@@ -52,11 +51,11 @@ def read_messages(path: Path) -> tuple[list[object], list[DeadLetter]]:
 
 
 def decode_capture(
-    path: Path, input_format: str, sensors: Path | None
+    path: Path, input_format: str, sensors: Path | None, recorded_at: datetime | None = None
 ) -> tuple[list[object], list[DeadLetter]]:
-    """Messages of a capture in a standard format, in delivery order, and its refusals."""
-    from datetime import UTC, datetime
-
+    """Messages of a capture in a standard format, in delivery order, and its refusals;
+    times that carry no date (ASTERIX times of day) are placed within 12 h of
+    ``recorded_at`` (default: now)."""
     from hotzone.ingest.base import DecoderOptions
     from hotzone.ingest.registry import decoder_factories
     from hotzone.runtime.windows import delivery_time, timed_as_recorded
@@ -70,7 +69,7 @@ def decode_capture(
         decoder = factories[input_format](DecoderOptions(sensors_file=sensors))
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
-    received_at = datetime.now(UTC)
+    received_at = recorded_at or datetime.now(UTC)
     result = decoder.feed(path.read_bytes(), received_at)
     result.extend(decoder.flush(received_at))
     # Decoding a recorded capture now says nothing of when it was received: replay it by
@@ -88,6 +87,17 @@ def _track_encoder(output_format: str) -> Callable[[Sequence[AnyMessage]], bytes
     if output_format == "jsonl":
         return lambda tracks: b"".join(to_json(track) + b"\n" for track in tracks)
     return EXPORTERS[output_format]
+
+
+def recording_time(text: str) -> datetime:
+    """``--recorded-at``: an ISO 8601 time (``Z`` or an offset; none means UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time (e.g. 2025-06-01T12:00Z)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -133,6 +143,15 @@ def add_parser(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--dead-letters", type=OutputFile(), default=None, help="write rejected inputs here (JSONL)"
     )
+    parser.add_argument(
+        "--recorded-at",
+        type=recording_time,
+        default=None,
+        metavar="TIME",
+        help="when the capture was recorded (ISO 8601, UTC unless it says otherwise, e.g. "
+        "2025-06-01T12:00Z): times without a date (ASTERIX times of day) are placed within "
+        "12 h of it (default: now, right for a capture recorded less than 12 h ago)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -145,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
     if args.input_format == "jsonl":
         messages, unreadable = read_messages(args.input)
     else:
-        messages, unreadable = decode_capture(args.input, args.input_format, args.sensors)
+        messages, unreadable = decode_capture(
+            args.input, args.input_format, args.sensors, args.recorded_at
+        )
     if not messages:
         first = f"; first problem: {unreadable[0].reason}" if unreadable else ""
         raise CommandError(f"{args.input}: no readable message{first}")
@@ -209,7 +230,7 @@ def _plot_capture(args: argparse.Namespace) -> PlotCapture | None:
         decoder = AsterixDecoder.from_options(DecoderOptions(sensors_file=args.sensors))
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
-    return decode_plot_capture(args.input.read_bytes(), decoder)
+    return decode_plot_capture(args.input.read_bytes(), decoder, args.recorded_at)
 
 
 def _run_plots(args: argparse.Namespace, capture: PlotCapture) -> int:
