@@ -287,10 +287,10 @@ def test_tracks_behind_by_different_steps_are_predicted_as_one_by_one() -> None:
 
     rng = np.random.default_rng(5)
     motion = ConstantVelocityMotion(2.0)
-    state = rng.normal(0, 1000, (500, 6))
-    factor = rng.normal(0, 10, (500, 6, 6))
+    state = rng.normal(0, 1000, (1_000, 6))
+    factor = rng.normal(0, 10, (1_000, 6, 6))
     covariance = factor @ np.swapaxes(factor, 1, 2) + np.eye(6)
-    dt = rng.choice([0.5, 1.0, 2.0, 3.0], 500)
+    dt = rng.choice([0.5, 1.0, 2.0, 3.0], 1_000)
     predicted_state, predicted_covariance = kalman_predict(motion, state, covariance, dt)
     transition, noise = motion.build_matrices(dt)
     expected_state = (transition @ state[:, :, None])[:, :, 0]

@@ -36,6 +36,8 @@ class Predictor(ABC):
 
 SHARED_STEP_GROUPS = 8
 """Up to this many distinct steps in a batch are predicted group by group."""
+GROUPED_FROM_TRACKS = 512
+"""Below this many tracks, finding the groups costs more than it saves."""
 
 
 def kalman_predict(
@@ -48,7 +50,7 @@ def kalman_predict(
     group) instead of gathering an (N, d, d) transition per track."""
     if dt.ndim and dt.size and (dt == dt.flat[0]).all():
         dt = np.asarray(dt.flat[0])
-    elif dt.ndim == 1 and len(dt) > SHARED_STEP_GROUPS:
+    elif dt.ndim == 1 and len(dt) >= GROUPED_FROM_TRACKS:
         steps, which = np.unique(dt, return_inverse=True)
         if len(steps) <= SHARED_STEP_GROUPS:
             predicted_state = np.empty_like(state)
