@@ -40,34 +40,20 @@ class Hypothesiser:
         return self.predictor.predict(tracks.estimates, np.maximum(time - tracks.time, 0.0))
 
     def predicted(
-        self, tracks: TrackBatch, time: float, known: tuple[Estimates, IntArray] | None = None
+        self, tracks: TrackBatch, time: float, known: tuple[Estimates, BoolArray] | None = None
     ) -> TrackBatch:
         """The tracks with estimates predicted to ``time`` (nothing is changed).
 
-        ``known``: predictions to ``time`` already made, and the rows they are of (rows
-        whose estimate and time have not changed since); those are not made again."""
+        ``known``: a prediction to ``time`` of the first rows of ``tracks`` made earlier,
+        and which of those rows it still holds (estimate and time unchanged since); those
+        are not predicted again."""
         if tracks.size == 0:
             return tracks
         behind = np.flatnonzero(tracks.time < time)
         if len(behind) == 0:
             return tracks
         if known is not None:
-            estimates, rows = known
-            still = tracks.time[rows] < time
-            estimates, rows = estimates.take(np.flatnonzero(still)), rows[still]
-            reuse = np.zeros(tracks.size, dtype=np.bool_)
-            reuse[rows] = True
-            behind = behind[~reuse[behind]]
-            merged = tracks.estimates.copy()
-            merged.assign(rows, estimates)
-            if len(behind):
-                merged.assign(
-                    behind,
-                    self.predictor.predict(
-                        tracks.estimates.take(behind), time - tracks.time[behind]
-                    ),
-                )
-            return tracks.with_estimates(merged, np.maximum(tracks.time, time))
+            return self._predicted_reusing(tracks, time, behind, *known)
         if len(behind) == tracks.size:
             estimates = self.predictor.predict(tracks.estimates, time - tracks.time)
         else:
@@ -76,6 +62,33 @@ class Hypothesiser:
             )
             estimates = tracks.estimates.put(behind, moved)
         return tracks.with_estimates(estimates, np.maximum(tracks.time, time))
+
+    def _predicted_reusing(
+        self,
+        tracks: TrackBatch,
+        time: float,
+        behind: IntArray,
+        earlier: Estimates,
+        valid: BoolArray,
+    ) -> TrackBatch:
+        """`predicted`, starting from the earlier prediction: its rows still valid and
+        behind are taken as they are, the others are the tracks' own estimates or their
+        prediction now (one copy of the batch instead of gathering the reused rows)."""
+        first = len(valid)
+        reuse = np.zeros(tracks.size, dtype=np.bool_)
+        reuse[:first] = valid & (tracks.time[:first] < time)
+        later = np.arange(first, tracks.size)
+        merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+        kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
+        if len(kept_as_is):
+            merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+        behind = behind[~reuse[behind]]
+        if len(behind):
+            merged.assign(
+                behind,
+                self.predictor.predict(tracks.estimates.take(behind), time - tracks.time[behind]),
+            )
+        return tracks.with_estimates(merged, np.maximum(tracks.time, time))
 
     def identity_pairs(
         self, tracks: TrackBatch, predicted: Estimates, scan: SensorScan, reference_time: float

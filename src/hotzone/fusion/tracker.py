@@ -302,8 +302,7 @@ class MultiTargetTracker:
         known = None
         if latest is not None and latest.time == time:
             # Tracks no scan updated were predicted to ``time`` by the last scan already.
-            rows = np.flatnonzero(latest.valid)
-            known = (latest.estimates.take(rows), rows)
+            known = (latest.estimates, latest.valid)
 
         def predict(batch: TrackBatch) -> TrackBatch:
             return self.hypothesiser.predicted(batch, time, known)
