@@ -30,6 +30,7 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,14 +40,15 @@ import numpy as np
 from hotzone.fusion.association import GNNAssociator
 from hotzone.fusion.deletion import MissesDeleter
 from hotzone.fusion.gating import DistanceGater
+from hotzone.fusion.imm import IMMPredictor, IMMUpdater, default_imm_models
 from hotzone.fusion.initiation import MOfNInitiator
 from hotzone.fusion.measurement import PositionMeasurement
 from hotzone.fusion.metrics import set_distance
 from hotzone.fusion.motion import ConstantVelocityMotion
-from hotzone.fusion.predictor import KalmanPredictor
+from hotzone.fusion.predictor import KalmanPredictor, Predictor
 from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.tracker import MultiTargetTracker
-from hotzone.fusion.updater import KalmanUpdater
+from hotzone.fusion.updater import KalmanUpdater, Updater
 
 AREA_M = 200_000.0
 SCANS = 60
@@ -127,11 +129,21 @@ class Result:
     speed_ratio: float = float("nan")
 
 
+IMM: list[bool] = [False]
+"""``--imm``: hotzone with its operational filter, IMM of constant velocity and
+coordinated turn, instead of the reference's Kalman filter (same everything else)."""
+
+
 def hotzone_tracker() -> MultiTargetTracker:
     """The reference configuration, composed from hotzone roles."""
+    predictor: Predictor = KalmanPredictor(ConstantVelocityMotion(NOISE_INTENSITY, spatial_dims=2))
+    updater: Updater = KalmanUpdater()
+    if IMM[0]:
+        predictor = IMMPredictor(default_imm_models(NOISE_INTENSITY, spatial_dims=2))
+        updater = IMMUpdater()
     return MultiTargetTracker(
-        predictor=KalmanPredictor(ConstantVelocityMotion(NOISE_INTENSITY, spatial_dims=2)),
-        updater=KalmanUpdater(),
+        predictor=predictor,
+        updater=updater,
         gater=DistanceGater(MISSED_DISTANCE),
         associator=GNNAssociator(),
         initiator=MOfNInitiator(
@@ -163,10 +175,109 @@ def hotzone_snapshots(scenario: Scenario) -> Iterator[tuple[float, np.ndarray]]:
             times=np.full(len(points), scan_time),
             sensor_position=origin,
         )
-        started = time.perf_counter()
+        started = CLOCK[0]()
         tracks = tracker.step(scan_time, [sensor_scan])
-        elapsed = time.perf_counter() - started
+        elapsed = CLOCK[0]() - started
         yield elapsed, tracks.state[tracks.confirmed, :2]
+
+
+def minimal_gnn_snapshots(scenario: Scenario) -> Iterator[tuple[float, np.ndarray]]:
+    """A minimal vectorized numpy GNN of the same configuration: the floor to compare with.
+
+    One array per quantity, no identities, labels, IMM, revisit learning or replay:
+    shared-step constant-velocity prediction, a KD-tree pre-gate with one radius for all
+    tracks, Mahalanobis gate 3, mutual-best matching (GNN wherever clusters are not
+    contested, the common case here), confirmed tracks first, single-point initiation,
+    confirmation at 3 updates, deletion after 2/3 misses. State [x, y, vx, vy].
+    """
+    from scipy.spatial import cKDTree
+
+    dt = SCAN_PERIOD_S
+    transition = np.eye(4)
+    transition[0, 2] = transition[1, 3] = dt
+    axis = NOISE_INTENSITY * np.array([[dt**3 / 3, dt**2 / 2], [dt**2 / 2, dt]])
+    process_noise = np.zeros((4, 4))
+    process_noise[np.ix_([0, 2], [0, 2])] = axis
+    process_noise[np.ix_([1, 3], [1, 3])] = axis
+    noise = SIGMA_M**2 * np.eye(2)
+    gate = MISSED_DISTANCE**2
+    state = np.zeros((0, 4))
+    covariance = np.zeros((0, 4, 4))
+    hits = np.zeros(0, dtype=np.int64)
+    misses = np.zeros(0, dtype=np.int64)
+    confirmed = np.zeros(0, dtype=np.bool_)
+
+    def assign(
+        tracks: np.ndarray, detections: np.ndarray, tree: cKDTree, free: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        empty = np.zeros(0, dtype=np.int64)
+        if len(tracks) == 0:
+            return empty, empty
+        position_covariance = covariance[tracks][:, :2, :2] + noise
+        radius = np.sqrt(gate * np.trace(position_covariance, axis1=1, axis2=2))
+        found = tree.query_ball_point(state[tracks, :2], radius)
+        counts = np.fromiter(map(len, found), dtype=np.int64, count=len(tracks))
+        pair_tracks = np.repeat(np.arange(len(tracks)), counts)
+        pair_rows = np.fromiter(
+            (row for rows in found for row in rows), dtype=np.int64, count=int(counts.sum())
+        )
+        keep = free[pair_rows]
+        pair_tracks, pair_rows = pair_tracks[keep], pair_rows[keep]
+        residual = detections[pair_rows] - state[tracks[pair_tracks], :2]
+        inverse = np.linalg.inv(position_covariance)[pair_tracks]
+        distance = np.einsum("ki,kij,kj->k", residual, inverse, residual)
+        alive = distance <= gate
+        chosen_tracks, chosen_rows = [], []
+        while alive.any():
+            index = np.flatnonzero(alive)
+            by_track = index[np.lexsort((distance[index], pair_tracks[index]))]
+            first = np.r_[True, pair_tracks[by_track][1:] != pair_tracks[by_track][:-1]]
+            by_row = index[np.lexsort((distance[index], pair_rows[index]))]
+            first_row = np.r_[True, pair_rows[by_row][1:] != pair_rows[by_row][:-1]]
+            mutual = np.intersect1d(by_track[first], by_row[first_row])
+            chosen_tracks.append(pair_tracks[mutual])
+            chosen_rows.append(pair_rows[mutual])
+            alive &= ~np.isin(pair_tracks, pair_tracks[mutual])
+            alive &= ~np.isin(pair_rows, pair_rows[mutual])
+        if not chosen_tracks:
+            return empty, empty
+        return tracks[np.concatenate(chosen_tracks)], np.concatenate(chosen_rows)
+
+    for points in scenario.detections:
+        started = CLOCK[0]()
+        state = state @ transition.T
+        covariance = transition @ covariance @ transition.T + process_noise
+        tree = cKDTree(points)
+        free = np.ones(len(points), dtype=np.bool_)
+        updated = np.zeros(len(state), dtype=np.bool_)
+        for stage in (np.flatnonzero(confirmed), np.flatnonzero(~confirmed)):
+            track_rows, rows = assign(stage, points, tree, free)
+            free[rows] = False
+            if len(track_rows) == 0:
+                continue
+            prior = covariance[track_rows]
+            innovation = prior[:, :2, :2] + noise
+            gain = prior[:, :, :2] @ np.linalg.inv(innovation)
+            residual = points[rows] - state[track_rows, :2]
+            state[track_rows] += (gain @ residual[:, :, None])[:, :, 0]
+            covariance[track_rows] = prior - gain @ prior[:, :2, :]
+            updated[track_rows] = True
+        hits[updated] += 1
+        misses[updated] = 0
+        misses[~updated] += 1
+        confirmed |= hits >= CONFIRM_UPDATES
+        alive = misses <= np.where(confirmed, CONFIRMED_MAX_MISSES, TENTATIVE_MAX_MISSES) - 1
+        new = points[free]
+        new_covariance = np.zeros((len(new), 4, 4))
+        new_covariance[:, :2, :2] = noise
+        new_covariance[:, 2, 2] = new_covariance[:, 3, 3] = VELOCITY_PRIOR_SIGMA**2
+        state = np.concatenate([state[alive], np.c_[new, np.zeros((len(new), 2))]])
+        covariance = np.concatenate([covariance[alive], new_covariance])
+        hits = np.r_[hits[alive], np.ones(len(new), dtype=np.int64)]
+        misses = np.r_[misses[alive], np.zeros(len(new), dtype=np.int64)]
+        confirmed = np.r_[confirmed[alive], np.zeros(len(new), dtype=np.bool_)]
+        elapsed = CLOCK[0]() - started
+        yield elapsed, state[confirmed, :2].copy()
 
 
 def stonesoup_snapshots(scenario: Scenario, kd_tree: bool) -> Iterator[tuple[float, np.ndarray]]:
@@ -249,9 +360,9 @@ def stonesoup_snapshots(scenario: Scenario, kd_tree: bool) -> Iterator[tuple[flo
     )
     iterator = iter(tracker)
     for _ in range(SCANS):
-        started = time.perf_counter()
+        started = CLOCK[0]()
         _, tracks = next(iterator)
-        elapsed = time.perf_counter() - started
+        elapsed = CLOCK[0]() - started
         positions = np.array([[t.state_vector[0, 0], t.state_vector[2, 0]] for t in tracks])
         yield elapsed, positions.reshape(-1, 2)
 
@@ -295,6 +406,9 @@ def measure(
 
 
 CLUTTER_OF: dict[int, int] = {}
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+"""What a step's time is read from: wall clock, or with ``--cpu-time`` this process's CPU
+time (on a machine other work loads, waiting for a core is then not counted)."""
 
 HEADER = (
     f"{'N':>7} {'clutter':>7} {'tracker':<13} {'s/scan (median)':>16} {'det/s':>12} "
@@ -317,8 +431,25 @@ def format_row(result: Result) -> str:
     )
 
 
+def peak_memory(scenario: Scenario) -> float:
+    """Peak of the memory numpy and Python allocate while hotzone tracks the scenario
+    (tracemalloc, started after the scenario was made), in MB; a separate run, since
+    tracing slows the step."""
+    tracemalloc.start()
+    try:
+        for _ in hotzone_snapshots(scenario):
+            pass
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
 def run_matrix(
-    sizes: list[int], clutters: list[int], trackers: list[str], budget_s: float
+    sizes: list[int],
+    clutters: list[int],
+    trackers: list[str],
+    budget_s: float,
+    memory: bool = False,
 ) -> list[Result]:
     print(
         f"python {platform.python_version()} numpy {np.__version__} cpus={os.cpu_count()} "
@@ -339,6 +470,8 @@ def run_matrix(
                     continue
                 if name == "hotzone":
                     result = measure(name, scenario, hotzone_snapshots, float("inf"))
+                elif name == "minimal":
+                    result = measure(name, scenario, minimal_gnn_snapshots, float("inf"))
                 else:
                     kd_tree = name == "stonesoup-kd"
 
@@ -355,6 +488,16 @@ def run_matrix(
                     result.speed_ratio = reference.median_s / result.median_s
                 print(format_row(result), flush=True)
                 results.append(result)
+            if "hotzone" in row and "minimal" in row:
+                print(
+                    f"{'':>15} hotzone / minimal GNN: "
+                    f"{row['hotzone'].median_s / row['minimal'].median_s:.2f}x "
+                    f"({row['hotzone'].median_s * 1e3:.2f} ms vs "
+                    f"{row['minimal'].median_s * 1e3:.2f} ms per scan)",
+                    flush=True,
+                )
+            if memory and "hotzone" in trackers:
+                print(f"{'':>15} hotzone peak traced memory: {peak_memory(scenario):.0f} MB")
     return results
 
 
@@ -373,8 +516,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--trackers",
         nargs="+",
-        default=["stonesoup", "stonesoup-kd", "hotzone"],
-        choices=["stonesoup", "stonesoup-kd", "hotzone"],
+        default=["stonesoup", "stonesoup-kd", "minimal", "hotzone"],
+        choices=["stonesoup", "stonesoup-kd", "minimal", "hotzone"],
+    )
+    parser.add_argument("--scans", type=int, default=60, help="scans per scenario")
+    parser.add_argument("--imm", action="store_true", help="hotzone with its IMM (CV + CT)")
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time steps in process CPU time, not wall clock"
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="also hotzone's peak memory (a traced rerun)"
     )
     parser.add_argument("--budget", type=float, default=STONESOUP_BUDGET_S)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -385,7 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes, clutters, budget = [10, 100, 1000, 10_000, 100_000], [10, 100], args.budget
     sizes = args.n or sizes
     clutters = args.clutter or clutters
-    results = run_matrix(sizes, clutters, args.trackers, budget)
+    global SCANS  # noqa: PLW0603 (the scenario length every function of this script reads)
+    SCANS = args.scans
+    if args.cpu_time:
+        CLOCK[0] = time.process_time
+    IMM[0] = args.imm
+    results = run_matrix(sizes, clutters, args.trackers, budget, args.memory)
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))
     return 0

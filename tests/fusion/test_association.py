@@ -170,3 +170,27 @@ def test_giant_clusters_are_matched_greedily_but_validly() -> None:
     greedy_cost = sum(lookup[pair] for pair in chosen)
     exact_cost = sum(lookup[(int(t), int(m))] for t, m in zip(*exact, strict=True))
     assert greedy_cost <= 0.8 * exact_cost  # costs are negative: within 20 % of optimal
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_the_grid_pre_gate_finds_exactly_the_pairs_within_each_radius(dims: int) -> None:
+    """Cells of half the typical radius searched row by row under each disc's chord: no
+    pair inside a radius is missed, none outside kept, whatever the mix of radii (tiny,
+    typical, coasting, non-finite) and track positions (a NaN track finds nothing)."""
+    rng = np.random.default_rng(dims)
+    tracks = rng.uniform(-20_000, 20_000, (2_000, dims))
+    measurements = rng.uniform(-20_000, 20_000, (3_000, dims))
+    radii = rng.lognormal(6.5, 0.8, 2_000)
+    radii[:20] = 15_000.0
+    radii[20:25] = np.inf
+    radii[25:30] = 0.0
+    tracks[30:35] = np.nan
+    found = set(
+        zip(*(a.tolist() for a in grid_candidates(tracks, radii, measurements)), strict=True)
+    )
+    usable = np.isfinite(radii) & np.isfinite(tracks).all(axis=1)
+    distances = np.linalg.norm(tracks[:, None] - measurements[None], axis=2)
+    inside = (distances <= radii[:, None]) & usable[:, None]
+    exact = set(zip(*(a.tolist() for a in np.nonzero(inside)), strict=True))
+    assert len(exact) > 10_000
+    assert found == exact

@@ -248,3 +248,52 @@ def test_jpda_tracker_follows_two_close_targets() -> None:
     assert distance.missed == 0
     assert distance.false == 0
     assert is_positive_definite(tracks.covariance).all()
+
+
+def test_a_one_scan_window_predicts_each_track_once() -> None:
+    """The window's output and deletion use the prediction the scan made of the tracks
+    no update touched: every track present at a step is predicted once in it, and the
+    tracks are those of a tracker predicting again (the same targets, confirmed)."""
+    from dataclasses import dataclass, field
+
+    from hotzone.fusion.estimates import Estimates
+    from hotzone.types.arrays import FloatArray
+
+    @dataclass(frozen=True)
+    class CountingPredictor(KalmanPredictor):
+        rows: list[int] = field(default_factory=list)
+
+        def predict(self, estimates: Estimates, dt: FloatArray) -> Estimates:
+            self.rows.append(estimates.size)
+            return super().predict(estimates, dt)
+
+    rng = np.random.default_rng(4)
+    truth = straight_lines(30, 12, rng)
+    predictor = CountingPredictor(ConstantVelocityMotion(1.0))
+    tracker = cv_tracker(predictor=predictor)
+    for k, time in enumerate(truth.times):
+        scan = position_scan(truth.positions[k], time, rng, detection_probability=0.8, clutter=5)
+        present = tracker.tracks.size
+        predictor.rows.clear()
+        tracks = tracker.step(time, [scan])
+        assert sum(predictor.rows) == present, k
+    assert tracks.confirmed.sum() >= 28
+
+
+def test_tracks_behind_by_different_steps_are_predicted_as_one_by_one() -> None:
+    """Prediction by groups of one shared step gives each track what its own step's
+    matrices give."""
+    from hotzone.fusion.predictor import kalman_predict
+
+    rng = np.random.default_rng(5)
+    motion = ConstantVelocityMotion(2.0)
+    state = rng.normal(0, 1000, (1_000, 6))
+    factor = rng.normal(0, 10, (1_000, 6, 6))
+    covariance = factor @ np.swapaxes(factor, 1, 2) + np.eye(6)
+    dt = rng.choice([0.5, 1.0, 2.0, 3.0], 1_000)
+    predicted_state, predicted_covariance = kalman_predict(motion, state, covariance, dt)
+    transition, noise = motion.build_matrices(dt)
+    expected_state = (transition @ state[:, :, None])[:, :, 0]
+    expected_covariance = transition @ covariance @ np.swapaxes(transition, 1, 2) + noise
+    np.testing.assert_allclose(predicted_state, expected_state, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(predicted_covariance, expected_covariance, rtol=1e-12, atol=1e-9)

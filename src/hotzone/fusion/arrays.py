@@ -8,8 +8,12 @@ from hotzone.types.arrays import BoolArray, FloatArray
 
 
 def symmetrize(matrices: FloatArray) -> FloatArray:
-    """(..., d, d) -> the symmetric part; rounding makes Kalman covariances drift apart."""
-    return 0.5 * (matrices + np.swapaxes(matrices, -1, -2))
+    """(..., d, d) -> the symmetric part; rounding makes Kalman covariances drift apart.
+
+    One new array, halved in place (the same numbers as ``0.5 * (A + Aᵀ)``)."""
+    result: FloatArray = matrices + np.swapaxes(matrices, -1, -2)
+    result *= 0.5
+    return result
 
 
 def transpose(matrices: FloatArray) -> FloatArray:

@@ -61,6 +61,23 @@ class Estimates:
         assert state is not None and covariance is not None
         return Estimates(state, covariance, *values[2:])
 
+    def assign(self, indices: IntArray, other: Estimates) -> None:
+        """Rows ``indices`` replaced by ``other``'s rows, in place (the arrays must be
+        the caller's own, as a window's working copy is; `put` copies instead)."""
+        for mine, theirs in zip(self._values(), other._values(), strict=True):
+            if mine is None:
+                continue
+            if theirs is None:
+                raise ValueError("cannot assign estimates without modes to rows with modes")
+            mine[indices] = theirs
+
+    def copy(self) -> Estimates:
+        return Estimates(
+            self.state.copy(),
+            self.covariance.copy(),
+            *(None if value is None else value.copy() for value in self._values()[2:]),
+        )
+
     @staticmethod
     def concatenate(parts: list[Estimates]) -> Estimates:
         columns = list(zip(*(part._values() for part in parts), strict=True))
@@ -206,6 +223,15 @@ class TrackBatch:
             if field.name != "estimates"
         }
         return TrackBatch(estimates=self.estimates.take(indices), **values)
+
+    def copy(self) -> TrackBatch:
+        """Every column copied (a memory copy, cheaper than ``take`` of every row)."""
+        values: dict[str, Any] = {
+            field.name: getattr(self, field.name).copy()
+            for field in fields(self)
+            if field.name != "estimates"
+        }
+        return TrackBatch(estimates=self.estimates.copy(), **values)
 
     def with_estimates(self, estimates: Estimates, time: FloatArray) -> TrackBatch:
         return replace(self, estimates=estimates, time=time)

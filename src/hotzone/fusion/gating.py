@@ -72,42 +72,62 @@ def kdtree_candidates(
     return tracks, measurements
 
 
+CELLS_PER_RADIUS = 2
+"""Grid cells per typical gate radius: finer cells test fewer pairs outside the gate, at
+the price of more rows of cells (2·CELLS_PER_RADIUS + 1) searched per track."""
+
+
 def grid_candidates(
     track_positions: FloatArray, radii: FloatArray, measurement_positions: FloatArray
 ) -> tuple[IntArray, IntArray]:
     """All (track, measurement) pairs closer than the track's radius, via a hashed grid.
 
-    Measurements are binned on the horizontal plane into square cells twice as wide as
-    the typical radius; a track looks in the four cells around its nearest cell corner.
-    Building and querying this is a sort and two binary searches, cheaper than a KD-tree
-    for the one-query-per-track pattern of a scan. Tracks whose radius exceeds half a
-    cell (long coasting, just started) are answered by a KD-tree instead.
+    Measurements are binned on the horizontal plane into square cells of half the typical
+    radius (95th percentile), keyed row by row so that a run of cells of one row is one
+    range of the sorted keys. Each track searches the rows of cells its disc crosses and,
+    in each row, only the cells under the disc's chord there: about the disc's area plus
+    a strip of one cell around it (about 5 r² instead of the 16 r² of 2 x 2 cells twice
+    the radius wide). Building and querying is a sort and binary searches, cheaper than a
+    KD-tree for the one-query-per-track pattern of a scan. Tracks whose radius exceeds the
+    typical one (long coasting, just started) are answered by a KD-tree instead. Pairs
+    come grouped by track, in ascending track order.
     """
     empty = np.zeros(0, dtype=np.int64)
     if len(track_positions) == 0 or len(measurement_positions) == 0:
         return empty, empty
     usable = np.isfinite(radii) & np.isfinite(track_positions).all(axis=1)
     radii = np.where(usable, radii, 0.0)
-    # Cells twice the radius: a disc of that radius lies within the 2 x 2 block of cells
-    # nearest its centre, so four cells per track are enough.
-    typical = float(np.percentile(radii[usable], 95)) if usable.any() else 0.5
-    cell = 2.0 * max(typical, 0.5)
-    small = usable & (radii <= cell / 2)
+    usable_radii = radii[usable]
+    if len(usable_radii):
+        rank = int(0.95 * (len(usable_radii) - 1))
+        typical = float(np.partition(usable_radii, rank)[rank])
+    else:
+        typical = 0.5
+    typical = max(typical, 0.5)
+    cell = typical / CELLS_PER_RADIUS
+    small = usable & (radii <= typical)
     measured_cells = np.floor(measurement_positions[:, :2] / cell).astype(np.int64)
-    keys = _cell_keys(measured_cells[:, 0], measured_cells[:, 1])
+    keys = _cell_keys(measured_cells[:, 1], measured_cells[:, 0])
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     small_tracks = np.flatnonzero(small)
-    # The 2 x 2 block whose shared corner is the cell corner nearest to the track.
-    track_cells = np.floor(track_positions[small_tracks, :2] / cell - 0.5).astype(np.int64)
-    offsets = np.array([(0, 0), (0, 1), (1, 0), (1, 1)], dtype=np.int64)
-    query_x = (track_cells[:, None, 0] + offsets[None, :, 0]).ravel()
-    query_y = (track_cells[:, None, 1] + offsets[None, :, 1]).ravel()
-    query_keys = _cell_keys(query_x, query_y)
-    starts = np.searchsorted(sorted_keys, query_keys, side="left")
-    counts = np.searchsorted(sorted_keys, query_keys, side="right") - starts
+    x = track_positions[small_tracks, 0]
+    y = track_positions[small_tracks, 1]
+    radius = radii[small_tracks]
+    rows_per_track = 2 * CELLS_PER_RADIUS + 1
+    first_row = np.floor((y - radius) / cell).astype(np.int64)
+    last_row = np.floor((y + radius) / cell).astype(np.int64)
+    row = first_row[:, None] + np.arange(rows_per_track, dtype=np.int64)[None, :]
+    # The disc's half-width over a row: at the row's edge nearest the track's centre.
+    nearest = np.maximum(np.maximum(row * cell - y[:, None], y[:, None] - (row + 1) * cell), 0.0)
+    half_width = np.sqrt(np.maximum(radius[:, None] ** 2 - nearest**2, 0.0))
+    low = np.floor((x[:, None] - half_width) / cell).astype(np.int64)
+    high = np.floor((x[:, None] + half_width) / cell).astype(np.int64)
+    starts = np.searchsorted(sorted_keys, _cell_keys(row, low).ravel(), side="left")
+    ends = np.searchsorted(sorted_keys, _cell_keys(row, high).ravel(), side="right")
+    counts = np.where((row <= last_row[:, None]).ravel(), ends - starts, 0)
     total = int(counts.sum())
-    query_track = np.repeat(np.repeat(small_tracks, len(offsets)), counts)
+    query_track = np.repeat(np.repeat(small_tracks, rows_per_track), counts)
     within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     query_measurement = order[np.repeat(starts, counts) + within]
     dims = measurement_positions.shape[1]
@@ -128,8 +148,9 @@ def grid_candidates(
     )
 
 
-def _cell_keys(cell_x: IntArray, cell_y: IntArray) -> IntArray:
-    """One sortable integer per cell (cells within ±2³⁰ of the origin on both axes)."""
+def _cell_keys(row: IntArray, column: IntArray) -> IntArray:
+    """One sortable integer per cell, row-major: the cells of one row from west to east
+    are consecutive keys (cells within ±2³⁰ of the origin on both axes)."""
     bias = np.int64(1 << 30)
-    keys: IntArray = (cell_x + bias) * np.int64(1 << 31) + (cell_y + bias)
+    keys: IntArray = (row + bias) * np.int64(1 << 31) + (column + bias)
     return keys

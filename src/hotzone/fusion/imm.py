@@ -33,14 +33,18 @@ def default_imm_models(
 def combine(
     mode_states: FloatArray, mode_covariances: FloatArray, probabilities: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Moment-matched mixture of (N, r, d) / (N, r, d, d) weighted by (N, r)."""
+    """Moment-matched mixture of (N, r, d) / (N, r, d, d) weighted by (N, r).
+
+    Mode by mode into one (N, d, d) sum, in place: no (N, r, d, d) temporaries."""
     state = np.einsum("nr,nrd->nd", probabilities, mode_states)
-    spread = mode_states - state[:, None, :]
-    covariance = np.einsum(
-        "nr,nrij->nij",
-        probabilities,
-        mode_covariances + spread[..., :, None] * spread[..., None, :],
-    )
+    covariance = np.zeros_like(mode_covariances[:, 0])
+    term = np.empty_like(covariance)
+    for mode in range(mode_states.shape[1]):
+        spread = mode_states[:, mode] - state
+        np.multiply(spread[:, :, None], spread[:, None, :], out=term)
+        term += mode_covariances[:, mode]
+        term *= probabilities[:, mode, None, None]
+        covariance += term
     return state, symmetrize(covariance)
 
 

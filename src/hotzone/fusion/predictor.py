@@ -34,12 +34,33 @@ class Predictor(ABC):
         """Estimates of new tracks from their first state and covariance."""
 
 
+SHARED_STEP_GROUPS = 8
+"""Up to this many distinct steps in a batch are predicted group by group."""
+GROUPED_FROM_TRACKS = 512
+"""Below this many tracks, finding the groups costs more than it saves."""
+
+
 def kalman_predict(
     motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Extended Kalman prediction of (N, d) states with (N, d, d) covariances."""
+    """Extended Kalman prediction of (N, d) states with (N, d, d) covariances.
+
+    Tracks fall behind by whole scans, so a batch holds a few distinct steps: each group
+    of one step is predicted with that step's shared matrices (one product over the
+    group) instead of gathering an (N, d, d) transition per track."""
     if dt.ndim and dt.size and (dt == dt.flat[0]).all():
         dt = np.asarray(dt.flat[0])
+    elif dt.ndim == 1 and len(dt) >= GROUPED_FROM_TRACKS:
+        steps, which = np.unique(dt, return_inverse=True)
+        if len(steps) <= SHARED_STEP_GROUPS:
+            predicted_state = np.empty_like(state)
+            predicted_covariance = np.empty_like(covariance)
+            for index, step in enumerate(steps.tolist()):
+                group = np.flatnonzero(which == index)
+                predicted_state[group], predicted_covariance[group] = kalman_predict(
+                    motion, state[group], covariance[group], np.asarray(step)
+                )
+            return predicted_state, predicted_covariance
     transition = motion.jacobian(state, dt)
     predicted_state = motion.propagate(state, dt)
     predicted_covariance = transition @ covariance @ transpose(transition)

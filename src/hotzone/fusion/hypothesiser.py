@@ -1,0 +1,230 @@
+"""The hypothesiser: predict tracks, gate measurements against them, score the pairs.
+
+Stone Soup's role on arrays: for one scan it predicts every track once to the scan's
+time, pairs each report of a cooperative identity with the track of that identity, and
+gives the associator every plausible (track, measurement) pair with its squared
+Mahalanobis distance (and log-likelihood for a probabilistic associator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hotzone.fusion.association import CandidatePairs
+from hotzone.fusion.estimates import Estimates, TrackBatch
+from hotzone.fusion.gating import Gater, grid_candidates
+from hotzone.fusion.labels import TrackLabels
+from hotzone.fusion.predictor import Predictor
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.updater import innovations, mahalanobis_squared
+from hotzone.types.arrays import BoolArray, IntArray
+from hotzone.types.labels import LabelTable
+
+
+@dataclass
+class Hypothesiser:
+    predictor: Predictor
+    gater: Gater
+    probabilistic: bool
+    """Also give each pair's log-likelihood (JPDA)."""
+    spatial_dims: int
+    identity_gate_m: float
+    identity_max_speed_mps: float
+    labels: LabelTable
+    track_labels: TrackLabels
+
+    def predict(self, tracks: TrackBatch, time: float) -> Estimates:
+        """Every track predicted to ``time``; one already later stays where it is."""
+        return self.predictor.predict(tracks.estimates, np.maximum(time - tracks.time, 0.0))
+
+    def predicted(
+        self, tracks: TrackBatch, time: float, known: tuple[Estimates, BoolArray] | None = None
+    ) -> TrackBatch:
+        """The tracks with estimates predicted to ``time`` (nothing is changed).
+
+        ``known``: a prediction to ``time`` of the first rows of ``tracks`` made earlier,
+        and which of those rows it still holds (estimate and time unchanged since); those
+        are not predicted again."""
+        if tracks.size == 0:
+            return tracks
+        behind = np.flatnonzero(tracks.time < time)
+        if len(behind) == 0:
+            return tracks
+        if known is not None:
+            return self._predicted_reusing(tracks, time, behind, *known)
+        if len(behind) == tracks.size:
+            estimates = self.predictor.predict(tracks.estimates, time - tracks.time)
+        else:
+            moved = self.predictor.predict(
+                tracks.estimates.take(behind), time - tracks.time[behind]
+            )
+            estimates = tracks.estimates.put(behind, moved)
+        return tracks.with_estimates(estimates, np.maximum(tracks.time, time))
+
+    def _predicted_reusing(
+        self,
+        tracks: TrackBatch,
+        time: float,
+        behind: IntArray,
+        earlier: Estimates,
+        valid: BoolArray,
+    ) -> TrackBatch:
+        """`predicted`, starting from the earlier prediction: its rows still valid and
+        behind are taken as they are, the others are the tracks' own estimates or their
+        prediction now (one copy of the batch instead of gathering the reused rows)."""
+        first = len(valid)
+        reuse = np.zeros(tracks.size, dtype=np.bool_)
+        reuse[:first] = valid & (tracks.time[:first] < time)
+        later = np.arange(first, tracks.size)
+        merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+        kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
+        if len(kept_as_is):
+            merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+        behind = behind[~reuse[behind]]
+        if len(behind):
+            merged.assign(
+                behind,
+                self.predictor.predict(tracks.estimates.take(behind), time - tracks.time[behind]),
+            )
+        return tracks.with_estimates(merged, np.maximum(tracks.time, time))
+
+    def identity_pairs(
+        self, tracks: TrackBatch, predicted: Estimates, scan: SensorScan, reference_time: float
+    ) -> tuple[IntArray, IntArray, BoolArray]:
+        """Pairs (track, row) of reports that go to the track of their identity, and the
+        rows refused by every track of their identity (too far for that object)."""
+        none = np.zeros(0, dtype=np.int64)
+        refused = np.zeros(scan.size, dtype=np.bool_)
+        identities = scan.identities()
+        size = min(scan.model.position_size, self.spatial_dims)
+        if identities is None or size == 0 or not (tracks.identity != None).any():  # noqa: E711
+            return none, none, refused
+        by_identity: dict[str, list[int]] = {}
+        for row, identity in enumerate(tracks.identity.tolist()):
+            if identity is not None:
+                by_identity.setdefault(identity, []).append(row)
+        dims = self.spatial_dims
+        pair_tracks: list[int] = []
+        pair_rows: list[int] = []
+        for row, identity in enumerate(identities.tolist()):
+            candidates = by_identity.get(identity) if identity is not None else None
+            if not candidates:
+                continue
+            members = np.array(candidates, dtype=np.int64)
+            delta = float(scan.times[row]) - reference_time
+            position = (
+                predicted.state[members, :size]
+                + delta * predicted.state[members, dims : dims + size]
+            )
+            horizontal = np.linalg.norm(scan.values[row, :2] - position[:, :2], axis=1)
+            since = np.maximum(float(scan.times[row]) - tracks.last_update_time[members], 0.0)
+            # A poor position (a degraded NACp under jamming) may lie further off.
+            sigma = float(np.sqrt(max(np.trace(scan.noise[row, :2, :2]), 0.0)))
+            reach = self.identity_gate_m + 3.0 * sigma + self.identity_max_speed_mps * since
+            plausible = (horizontal <= reach) & ~np.isin(members, pair_tracks)
+            if scan.label_ids is not None and self.labels.conflicting:
+                current = self.track_labels.current(tracks.take(members))
+                plausible &= self.track_labels.compatible(
+                    current, np.full(len(members), scan.label_ids[row])
+                )
+            if plausible.any():
+                best = int(np.argmin(np.where(plausible, horizontal, np.inf)))
+                pair_tracks.append(int(members[best]))
+                pair_rows.append(row)
+            else:
+                refused[row] = True
+        return (
+            np.array(pair_tracks, dtype=np.int64),
+            np.array(pair_rows, dtype=np.int64),
+            refused,
+        )
+
+    def gate(
+        self,
+        tracks: TrackBatch,
+        predicted: Estimates,
+        stage: IntArray,
+        scan: SensorScan,
+        rows: IntArray,
+        reference_time: float,
+        refused: BoolArray | None = None,
+    ) -> CandidatePairs:
+        """The plausible pairs of tracks ``stage`` and scan rows ``rows`` (indices local
+        to both), with their distances and, for a probabilistic associator, likelihoods."""
+        model = scan.model
+        threshold = self.gater.threshold(model.size)
+        state = predicted.state[stage]
+        covariance = predicted.covariance[stage]
+        values = scan.values[rows]
+        times = scan.times[rows]
+        dims = self.spatial_dims
+        speed = np.linalg.norm(state[:, dims : 2 * dims], axis=1)
+        spread = reference_time - float(times.min())
+        size = model.position_size
+        if size:
+            noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
+            position_trace = np.trace(covariance[:, :size, :size], axis1=1, axis2=2)
+            # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
+            spread_variance = np.maximum(position_trace + noise_trace, 0.0)
+            radii = np.sqrt(threshold * spread_variance) + speed * spread
+            local_tracks, local_rows = grid_candidates(state[:, :size], radii, values[:, :size])
+        else:
+            grid = np.meshgrid(np.arange(len(stage)), np.arange(len(rows)), indexing="ij")
+            local_tracks, local_rows = grid[0].ravel(), grid[1].ravel()
+        if len(local_tracks) == 0:
+            return CandidatePairs(local_tracks, local_rows, np.zeros(0), threshold)
+        pair_state = state[local_tracks]
+        if spread > 0:
+            delta = times[local_rows] - reference_time
+            pair_state[:, :dims] += pair_state[:, dims : 2 * dims] * delta[:, None]
+        noise = scan.noise[rows]
+        if size:
+            # Direct position: only the position block of each track is needed, gathered
+            # once per track rather than the full covariance once per pair.
+            position_covariance = covariance[:, :size, :size]
+            residual = values[local_rows] - pair_state[:, :size]
+            innovation_covariance = position_covariance[local_tracks] + noise[local_rows]
+        else:
+            sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
+            residual, innovation_covariance, _ = innovations(
+                model,
+                pair_state,
+                covariance[local_tracks],
+                values[local_rows],
+                noise[local_rows],
+                sensor_positions,
+            )
+        distance_squared = mahalanobis_squared(residual, innovation_covariance)
+        identities = scan.identities()
+        if identities is not None:
+            # A cooperative identity never joins a track that carries another one; a report
+            # its own identity's track refused (too far to be that object) joins none.
+            track_identity = tracks.identity[stage][local_tracks]
+            measured_identity = identities[rows][local_rows]
+            known = (track_identity != None) & (measured_identity != None)  # noqa: E711
+            clash = known & (track_identity != measured_identity)
+            if refused is not None:
+                clash |= refused[rows][local_rows]
+            distance_squared = np.where(clash, np.inf, distance_squared)
+        if scan.label_ids is not None and self.labels.conflicting:
+            # A measurement never joins a track it shares no releasable nation with.
+            track_labels = self.track_labels.current(tracks.take(stage))
+            compatible = self.track_labels.compatible(
+                track_labels[local_tracks], scan.label_ids[rows][local_rows]
+            )
+            distance_squared = np.where(compatible, distance_squared, np.inf)
+        log_likelihood = None
+        if self.probabilistic:
+            _, log_determinant = np.linalg.slogdet(innovation_covariance)
+            log_likelihood = -0.5 * (
+                distance_squared + log_determinant + model.size * np.log(2 * np.pi)
+            )
+        return CandidatePairs(
+            local_tracks.astype(np.int64),
+            local_rows.astype(np.int64),
+            distance_squared,
+            threshold,
+            log_likelihood,
+        )

@@ -1,0 +1,315 @@
+"""The track manager: a track's life, on arrays, and the history that replays it.
+
+Stone Soup's initiator and deleter roles around one window: it starts tentative tracks
+from the measurements no track took (and from crossing bearings), closes the window's
+books (hit history, misses, revisits, confirmation, quality), ends tracks the deleter
+ends and confirmed tracks that duplicate one with an identity, records identity
+conflicts, and keeps the batch before each recent window so that an out-of-sequence
+measurement can be replayed from the window it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hotzone.fusion.deletion import Deleter
+from hotzone.fusion.estimates import TrackBatch
+from hotzone.fusion.gating import Gater
+from hotzone.fusion.initiation import Initiator
+from hotzone.fusion.labels import NO_LABEL
+from hotzone.fusion.measurement import BearingMeasurement
+from hotzone.fusion.predictor import Predictor
+from hotzone.fusion.revisit import RevisitModel
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.triangulation import BearingTriangulator
+from hotzone.fusion.updater import mahalanobis_squared
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
+from hotzone.types.labels import LabelTable
+
+
+@dataclass(frozen=True)
+class IdentityConflict:
+    """Two confirmed tracks carry one cooperative identity far apart: spoofing, or two
+    transponders set to one address. Neither is merged into the other."""
+
+    identity: str
+    time: float
+    track_numbers: tuple[int, int]
+    positions: tuple[tuple[float, float, float], tuple[float, float, float]]
+    """Both tracks' positions at ``time`` (ENU metres of the track frame)."""
+    distance_m: float
+
+
+@dataclass
+class WindowRecord:
+    """One recent window: the batch before it and its scans, to replay it from."""
+
+    time: float
+    tracks_before: TrackBatch
+    next_number_before: int
+    scans: list[SensorScan]
+
+
+@dataclass
+class TrackManager:
+    predictor: Predictor
+    initiator: Initiator
+    deleter: Deleter
+    gater: Gater
+    revisit: RevisitModel
+    labels: LabelTable
+    triangulator: BearingTriangulator | None
+    spatial_dims: int
+    duplicate_speed_mps: float
+    lag_s: float
+    sensor_column: Callable[[str], int]
+    next_track_number: int = 1
+    identity_conflicts: list[IdentityConflict] = field(default_factory=list)
+    history: list[WindowRecord] = field(default_factory=list)
+    _conflicting: set[tuple[int, int]] = field(default_factory=set)
+
+    # ------------------------------------------------------------------ initiation
+    def start_tracks(self, tracks: TrackBatch, scan: SensorScan, rows: IntArray) -> TrackBatch:
+        """Tentative tracks from rows ``rows`` of ``scan`` (bearings go to the
+        triangulator instead)."""
+        size = scan.model.position_size
+        if size == 0:
+            if self.triangulator is not None and isinstance(scan.model, BearingMeasurement):
+                self.triangulator.add(
+                    scan.sensor_id,
+                    scan.sensor_position,
+                    scan.times[rows],
+                    scan.values[rows],
+                    scan.noise[rows],
+                    None if scan.label_ids is None else scan.label_ids[rows],
+                )
+            return tracks
+        positions = scan.values[rows][:, : min(size, self.spatial_dims)]
+        noise = scan.noise[rows][:, : positions.shape[1], : positions.shape[1]]
+        labels = None if scan.label_ids is None else scan.label_ids[rows]
+        return self._append(tracks, positions, noise, scan.times[rows], scan, rows, labels)
+
+    def start_from_bearings(self, tracks: TrackBatch, time: float) -> TrackBatch:
+        if self.triangulator is None:
+            return tracks
+        positions, covariances, times, labels = self.triangulator.triangulate(time, self.labels)
+        if len(positions) == 0:
+            return tracks
+        dims = self.spatial_dims
+        return self._append(
+            tracks,
+            positions[:, :dims],
+            covariances[:, :dims, :dims],
+            times,
+            None,
+            None,
+            labels,
+        )
+
+    def _append(
+        self,
+        tracks: TrackBatch,
+        positions: FloatArray,
+        covariances: FloatArray,
+        times: FloatArray,
+        scan: SensorScan | None,
+        rows: IntArray | None,
+        labels: IntArray | None = None,
+    ) -> TrackBatch:
+        count = len(positions)
+        state, covariance = self.initiator.initiate(
+            positions, covariances, self.predictor.state_size, self.spatial_dims
+        )
+        numbers = np.arange(self.next_track_number, self.next_track_number + count, dtype=np.int64)
+        self.next_track_number += count
+        icao = np.full(count, None, dtype=object)
+        callsign = np.full(count, None, dtype=object)
+        identity = np.full(count, None, dtype=object)
+        sensor_seen = np.full((count, 0), -np.inf)
+        if scan is not None and rows is not None:
+            if scan.icao24 is not None:
+                icao = scan.icao24[rows].copy()
+            if scan.callsign is not None:
+                callsign = scan.callsign[rows].copy()
+            identities = scan.identities()
+            if identities is not None:
+                identity = identities[rows].copy()
+            column = self.sensor_column(scan.sensor_id)
+            sensor_seen = np.full((count, column + 1), -np.inf)
+            sensor_seen[:, column] = times
+        label_seen = np.full((count, len(self.labels)), -np.inf)
+        identity_labels = np.full((count, 2), NO_LABEL, dtype=np.int64)
+        if labels is not None:
+            labelled = np.flatnonzero(labels != NO_LABEL)
+            label_seen[labelled, labels[labelled]] = times[labelled]
+            identity_labels[:, 0] = np.where(icao != None, labels, NO_LABEL)  # noqa: E711
+            identity_labels[:, 1] = np.where(callsign != None, labels, NO_LABEL)  # noqa: E711
+        new = TrackBatch(
+            estimates=self.predictor.initial_estimates(state, covariance),
+            time=times.astype(np.float64).copy(),
+            track_number=numbers,
+            confirmed=np.zeros(count, dtype=np.bool_),
+            hits=np.ones(count, dtype=np.int64),
+            hit_history=np.zeros(count, dtype=np.uint64),
+            misses=np.zeros(count, dtype=np.int64),
+            first_time=times.astype(np.float64).copy(),
+            last_update_time=times.astype(np.float64).copy(),
+            quality=np.zeros(count),
+            icao24=icao,
+            callsign=callsign,
+            label_seen=label_seen,
+            identity_labels=identity_labels,
+            identity=identity,
+            sensor_seen=sensor_seen,
+            revisit_s=np.full(sensor_seen.shape, np.nan),
+            overdue=np.zeros(count),
+            missed_looks=np.zeros(count),
+            sensed_overdue=np.full(count, np.inf),
+            sensed_time=np.full(count, -np.inf),
+            innovation_sum=np.zeros(count),
+            innovation_count=np.zeros(count, dtype=np.int64),
+            looks=np.zeros(count),
+            looks_detected=np.zeros(count),
+        )
+        return TrackBatch.concatenate([tracks, new])
+
+    # ------------------------------------------------------------------ the window's books
+    def close_window(
+        self,
+        tracks: TrackBatch,
+        was_updated: BoolArray,
+        reporting: list[int],
+        time: float,
+        predict: Callable[[TrackBatch], TrackBatch],
+    ) -> tuple[TrackBatch, TrackBatch, BoolArray]:
+        """Hits, misses, revisits, confirmation, quality and deletion once per window.
+
+        ``predict`` gives the tracks predicted to ``time``: deletion looks at the
+        prediction, since a coasting track's covariance grows there, not in its last
+        update. Returns the surviving tracks, the same predicted to ``time``, and which
+        of those are dormant (kept, not shown)."""
+        # A miss needs a sensor that has seen the track to have reported in this window.
+        eligible = was_updated | tracks.seen_by_any(reporting)
+        one = np.uint64(1)
+        tracks.hit_history[eligible] = (tracks.hit_history[eligible] << one) | was_updated[
+            eligible
+        ].astype(np.uint64)
+        tracks.misses[was_updated] = 0
+        tracks.misses[eligible & ~was_updated] += 1
+        tracks = self.revisit.assess(tracks, time)
+        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks)
+        tracks.confirmed[newly_confirmed] = True
+        # The share of the updates expected since the last one that came: 1 until the
+        # next is due, 1/2 when one was missed, ...
+        tracks.quality[:] = 1.0 / np.maximum(tracks.overdue, 1.0)
+        predicted = predict(tracks)
+        if newly_confirmed.any():
+            self._find_identity_conflicts(predicted, newly_confirmed, time)
+        doomed = self.deleter.delete_tracks(predicted, time, self.spatial_dims)
+        doomed |= self._duplicates(predicted)
+        if doomed.any():
+            keep = np.flatnonzero(~doomed)
+            tracks, predicted = tracks.take(keep), predicted.take(keep)
+        return tracks, predicted, self.deleter.dormant(predicted, time)
+
+    def _duplicates(self, tracks: TrackBatch) -> BoolArray:
+        """Confirmed tracks without identity that are the same object as a confirmed track
+        with one: same position within the gate of both covariances, same velocity within
+        ``duplicate_speed_mps``. A report of an identity goes to its track first, so a
+        radar track started beside it while they disagreed would otherwise never rejoin
+        it; the identity's track takes the radar's plots from then on."""
+        result = np.zeros(tracks.size, dtype=np.bool_)
+        cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        anonymous = np.flatnonzero(tracks.confirmed & ~cooperative)
+        known = np.flatnonzero(tracks.confirmed & cooperative)
+        if len(anonymous) == 0 or len(known) == 0:
+            return result
+        dims = self.spatial_dims
+        state = tracks.state
+        covariance = tracks.covariance[:, :dims, :dims]
+        offset = state[anonymous, None, :dims] - state[None, known, :dims]
+        close = np.linalg.norm(offset, axis=2) < 5_000.0
+        rows, columns = np.nonzero(close)
+        if len(rows) == 0:
+            return result
+        pair_offset = offset[rows, columns]
+        combined = covariance[anonymous[rows]] + covariance[known[columns]]
+        distance = mahalanobis_squared(pair_offset, combined)
+        speed = np.linalg.norm(
+            state[anonymous[rows], dims : 2 * dims] - state[known[columns], dims : 2 * dims],
+            axis=1,
+        )
+        same = (distance <= self.gater.threshold(dims)) & (speed <= self.duplicate_speed_mps)
+        result[anonymous[rows[same]]] = True
+        return result
+
+    def _find_identity_conflicts(
+        self, predicted: TrackBatch, newly_confirmed: BoolArray, time: float
+    ) -> None:
+        """Record pairs of confirmed tracks of one identity (a newly confirmed one among
+        them): the second was started by a report its object could not have made."""
+        rows = np.flatnonzero(predicted.confirmed & (predicted.identity != None))  # noqa: E711
+        by_identity: dict[str, list[int]] = {}
+        for row in rows.tolist():
+            by_identity.setdefault(str(predicted.identity[row]), []).append(row)
+        dims = min(self.spatial_dims, 3)
+        for identity, members in by_identity.items():
+            if len(members) < 2 or not newly_confirmed[members].any():
+                continue
+            for first_index, first in enumerate(members):
+                for second in members[first_index + 1 :]:
+                    numbers = (
+                        int(predicted.track_number[first]),
+                        int(predicted.track_number[second]),
+                    )
+                    if numbers in self._conflicting:
+                        continue
+                    self._conflicting.add(numbers)
+                    a = np.zeros(3)
+                    b = np.zeros(3)
+                    a[:dims] = predicted.state[first, :dims]
+                    b[:dims] = predicted.state[second, :dims]
+                    self.identity_conflicts.append(
+                        IdentityConflict(
+                            identity=identity,
+                            time=time,
+                            track_numbers=numbers,
+                            positions=(
+                                (float(a[0]), float(a[1]), float(a[2])),
+                                (float(b[0]), float(b[1]), float(b[2])),
+                            ),
+                            distance_m=float(np.linalg.norm(a - b)),
+                        )
+                    )
+
+    # ------------------------------------------------------------------ out of sequence
+    def remember(self, time: float, tracks: TrackBatch, scans: list[SensorScan]) -> None:
+        """Keep the batch before this window and its scans while within ``lag_s``."""
+        if self.lag_s <= 0:
+            return
+        self.history.append(WindowRecord(time, tracks, self.next_track_number, list(scans)))
+        while self.history and self.history[0].time < time - self.lag_s - 1e-9:
+            self.history.pop(0)
+
+    def rewind(self, late: list[SensorScan]) -> list[WindowRecord]:
+        """Add each late scan to the first recent window whose time it does not exceed;
+        the windows to replay, from the first a late scan joined."""
+        earliest = min(float(scan.times.min()) for scan in late)
+        start = next(
+            (index for index, entry in enumerate(self.history) if entry.time >= earliest),
+            len(self.history) - 1,
+        )
+        for scan in late:
+            target = next(
+                (
+                    index
+                    for index, entry in enumerate(self.history)
+                    if entry.time >= scan.reference_time
+                ),
+                len(self.history) - 1,
+            )
+            self.history[target].scans.append(scan)
+        return self.history[start:]

@@ -1,0 +1,282 @@
+"""The track updaters: apply the associator's choice to the tracks, on arrays.
+
+Hard assignment (GNN, and an IMM's most probable measurement) corrects each chosen track
+with its measurement; the probabilistic update (PDA/JPDA) moves each track by its
+β-weighted innovations. Both then keep the track's bookkeeping columns (times, hits,
+innovation statistics, revisits, labels, identities) in step with its estimate.
+
+The batch given is the coordinator's private working copy of the window: rows are
+corrected in place, never by copying the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from hotzone.fusion.arrays import ensure_positive_definite, small_inverse, symmetrize
+from hotzone.fusion.estimates import Estimates, TrackBatch
+from hotzone.fusion.labels import NO_LABEL, TrackLabels
+from hotzone.fusion.measurement import VelocityMeasurement
+from hotzone.fusion.predictor import Predictor
+from hotzone.fusion.revisit import RevisitModel
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.updater import Updater, innovations, mahalanobis_squared
+from hotzone.types.arrays import FloatArray, IntArray
+from hotzone.types.labels import LabelTable
+
+
+@dataclass
+class TrackUpdater:
+    predictor: Predictor
+    updater: Updater
+    revisit: RevisitModel
+    labels: LabelTable
+    track_labels: TrackLabels
+    spatial_dims: int
+    sensor_column: Callable[[str], int]
+
+    def assigned(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        track_rows: IntArray,
+        measurement_rows: IntArray,
+        scan_prediction: Estimates | None,
+        reference_time: float,
+        counts_as_hit: bool = True,
+    ) -> TrackBatch:
+        """Hard update: track ``track_rows[k]`` corrected by measurement
+        ``measurement_rows[k]``."""
+        times = scan.times[measurement_rows]
+        if scan_prediction is not None and (times == reference_time).all():
+            predicted = scan_prediction.take(track_rows)
+        else:
+            # Each track is predicted to the exact time of its own measurement; one slightly
+            # older than the track (several sensors in one window) is used at the track's
+            # time rather than predicting backwards with negative process noise.
+            dt = np.maximum(times - tracks.time[track_rows], 0.0)
+            predicted = self.predictor.predict(tracks.estimates.take(track_rows), dt)
+        sensor_positions = np.broadcast_to(scan.sensor_position, (len(track_rows), 3))
+        residual, innovation_covariance, _ = innovations(
+            scan.model,
+            predicted.state,
+            predicted.covariance,
+            scan.values[measurement_rows],
+            scan.noise[measurement_rows],
+            sensor_positions,
+        )
+        normalised = mahalanobis_squared(residual, innovation_covariance) / scan.model.size
+        posterior = self.updater.update(
+            predicted,
+            scan.model,
+            scan.values[measurement_rows],
+            scan.noise[measurement_rows],
+            sensor_positions,
+        )
+        healthy = np.isfinite(posterior.state).all(axis=1) & np.isfinite(posterior.covariance).all(
+            axis=(1, 2)
+        )
+        if not healthy.all():
+            # A numerically broken update keeps the prediction instead of poisoning the track.
+            broken = np.flatnonzero(~healthy)
+            posterior = posterior.put(broken, predicted.take(broken))
+        tracks.estimates.assign(track_rows, posterior)
+        tracks.time[track_rows] = np.maximum(times, tracks.time[track_rows])
+        tracks.last_update_time[track_rows] = tracks.time[track_rows]
+        if counts_as_hit:
+            tracks.hits[track_rows] += 1
+        finite = np.isfinite(normalised)
+        np.add.at(tracks.innovation_sum, track_rows[finite], normalised[finite])
+        np.add.at(tracks.innovation_count, track_rows[finite], 1)
+        tracks = self.revisit.updated(
+            tracks, self.sensor_column(scan.sensor_id), track_rows, times, learn=counts_as_hit
+        )
+        tracks = self._record_labels(tracks, scan, track_rows, measurement_rows, times)
+        identities = scan.identities()
+        if identities is not None:
+            measured = identities[measurement_rows]
+            adopt = (tracks.identity[track_rows] == None) & (measured != None)  # noqa: E711
+            if adopt.any():
+                identity = tracks.identity.copy()
+                identity[track_rows[adopt]] = measured[adopt]
+                tracks = replace(tracks, identity=identity)
+        if scan.icao24 is not None and scan.callsign is not None:
+            icao = scan.icao24[measurement_rows]
+            callsign = scan.callsign[measurement_rows]
+            known_icao = icao != None  # noqa: E711
+            known_callsign = callsign != None  # noqa: E711
+            tracks.icao24[track_rows[known_icao]] = icao[known_icao]
+            tracks.callsign[track_rows[known_callsign]] = callsign[known_callsign]
+            if scan.label_ids is not None:
+                labels = scan.label_ids[measurement_rows]
+                tracks.identity_labels[track_rows[known_icao], 0] = labels[known_icao]
+                tracks.identity_labels[track_rows[known_callsign], 1] = labels[known_callsign]
+        return tracks
+
+    def _record_labels(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        track_rows: IntArray,
+        measurement_rows: IntArray,
+        times: FloatArray,
+    ) -> TrackBatch:
+        """Note that measurements with these labels contributed to these tracks now."""
+        if scan.label_ids is None or len(track_rows) == 0:
+            return tracks
+        labels = scan.label_ids[measurement_rows]
+        labelled = labels != NO_LABEL
+        if not labelled.any():
+            return tracks
+        tracks = tracks.with_label_columns(len(self.labels))
+        np.maximum.at(
+            tracks.label_seen,
+            (track_rows[labelled], labels[labelled]),
+            np.broadcast_to(times, labels.shape)[labelled],
+        )
+        return tracks
+
+    def weighted(
+        self,
+        tracks: TrackBatch,
+        scan: SensorScan,
+        pair_tracks: IntArray,
+        pair_rows: IntArray,
+        weights: FloatArray,
+        predicted: Estimates,
+        reference_time: float,
+    ) -> tuple[TrackBatch, IntArray]:
+        """Probabilistic (JPDA) update: each track moves by its β-weighted innovation and
+        its covariance grows by the spread of the innovations (Bar-Shalom's PDA form)."""
+        if scan.label_ids is not None and self.labels.conflicting and len(pair_tracks):
+            keep = self._consistent_pairs(tracks, pair_tracks, scan.label_ids[pair_rows], weights)
+            pair_tracks, pair_rows, weights = pair_tracks[keep], pair_rows[keep], weights[keep]
+        if len(pair_tracks) == 0:
+            return tracks, np.zeros(0, dtype=np.int64)
+        updated, inverse = np.unique(pair_tracks, return_inverse=True)
+        detected = np.zeros(len(updated))
+        np.add.at(detected, inverse, weights)
+        # The pair of highest weight of each track supplies its gain.
+        order = np.lexsort((-weights, inverse))
+        first = np.ones(len(order), dtype=np.bool_)
+        first[1:] = inverse[order][1:] != inverse[order][:-1]
+        best = order[first]
+        if predicted.mode_states is not None:
+            # An IMM keeps hard updates: the most probable measurement of a likely detection.
+            likely = detected[inverse[best]] >= 0.5
+            chosen = best[likely]
+            tracks = self.assigned(
+                tracks, scan, pair_tracks[chosen], pair_rows[chosen], predicted, reference_time
+            )
+            return tracks, pair_tracks[chosen]
+        prior = predicted.take(updated)
+        sensor_positions = np.broadcast_to(scan.sensor_position, (len(pair_tracks), 3))
+        residual, _, _ = innovations(
+            scan.model,
+            prior.state[inverse],
+            prior.covariance[inverse],
+            scan.values[pair_rows],
+            scan.noise[pair_rows],
+            sensor_positions,
+        )
+        _, best_innovation, cross = innovations(
+            scan.model,
+            prior.state,
+            prior.covariance,
+            scan.values[pair_rows[best]],
+            scan.noise[pair_rows[best]],
+            sensor_positions[: len(updated)],
+        )
+        gain = cross @ small_inverse(best_innovation)
+        combined = np.zeros((len(updated), residual.shape[1]))
+        np.add.at(combined, inverse, weights[:, None] * residual)
+        spread = np.zeros((len(updated), residual.shape[1], residual.shape[1]))
+        np.add.at(
+            spread, inverse, weights[:, None, None] * residual[:, :, None] * residual[:, None, :]
+        )
+        spread -= combined[:, :, None] * combined[:, None, :]
+        missed = np.clip(1.0 - detected, 0.0, 1.0)[:, None, None]
+        corrected = prior.covariance - gain @ best_innovation @ np.swapaxes(gain, 1, 2)
+        covariance = missed * prior.covariance + (1 - missed) * corrected
+        covariance = covariance + gain @ spread @ np.swapaxes(gain, 1, 2)
+        covariance = ensure_positive_definite(symmetrize(covariance))
+        state = prior.state + (gain @ combined[:, :, None])[:, :, 0]
+        tracks.estimates.assign(updated, Estimates(state, covariance))
+        tracks.time[updated] = np.maximum(tracks.time[updated], reference_time)
+        hit = updated[detected >= 0.5]
+        tracks.last_update_time[hit] = tracks.time[hit]
+        tracks.hits[hit] += 1
+        tracks = self.revisit.updated(
+            tracks, self.sensor_column(scan.sensor_id), hit, tracks.time[hit]
+        )
+        # Every gated measurement moved the track by its weight: all of them contributed.
+        tracks = self._record_labels(
+            tracks, scan, pair_tracks, pair_rows, np.full(len(pair_tracks), reference_time)
+        )
+        return tracks, hit
+
+    def _consistent_pairs(
+        self, tracks: TrackBatch, pair_tracks: IntArray, pair_labels: IntArray, weights: FloatArray
+    ) -> IntArray:
+        """The pairs to keep so that each track's measurements share a nation: heaviest
+        first, a pair whose label has none in common with those kept so far is dropped."""
+        current = self.track_labels.current(tracks.take(pair_tracks))
+        running: dict[int, int] = {}
+        keep = []
+        for index in np.argsort(-weights, kind="stable").tolist():
+            track = int(pair_tracks[index])
+            label = running.get(track, int(current[index]))
+            if self.labels.compatible(label, int(pair_labels[index])):
+                running[track] = self.labels.meet(label, int(pair_labels[index]))
+                keep.append(index)
+        return np.array(sorted(keep), dtype=np.int64)
+
+    def velocities(self, tracks: TrackBatch, scan: SensorScan) -> tuple[TrackBatch, IntArray]:
+        """Velocity-only reports update the latest track of their identity; they carry no
+        position, so they neither gate against other tracks nor start one."""
+        identities = scan.identities()
+        none = np.zeros(0, dtype=np.int64)
+        if identities is None or tracks.size == 0:
+            return tracks, none
+        latest: dict[str, int] = {}
+        for row, identity in enumerate(tracks.identity.tolist()):
+            if identity is None:
+                continue
+            known = latest.get(identity)
+            if known is None or tracks.last_update_time[row] > tracks.last_update_time[known]:
+                latest[identity] = row
+        pairs = [
+            (latest[identity], row)
+            for row, identity in enumerate(identities.tolist())
+            if identity is not None and identity in latest
+        ]
+        if not pairs:
+            return tracks, none
+        track_rows = np.array([pair[0] for pair in pairs], dtype=np.int64)
+        rows = np.array([pair[1] for pair in pairs], dtype=np.int64)
+        if scan.label_ids is not None and self.labels.conflicting:
+            compatible = self.track_labels.compatible(
+                self.track_labels.current(tracks.take(track_rows)), scan.label_ids[rows]
+            )
+            track_rows, rows = track_rows[compatible], rows[compatible]
+        dims = self.spatial_dims
+        model = VelocityMeasurement(dims)
+        velocity_scan = replace(
+            scan,
+            model=model,
+            values=scan.values[:, :dims],
+            noise=scan.noise[:, :dims, :dims],
+        )
+        tracks = self.assigned(
+            tracks,
+            velocity_scan,
+            track_rows,
+            rows,
+            None,
+            velocity_scan.reference_time,
+            counts_as_hit=False,
+        )
+        return tracks, track_rows
