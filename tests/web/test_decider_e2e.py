@@ -140,13 +140,11 @@ def _accept_dialogs(page: Page) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-def _enrol(page: Page, username: str, timeout_ms: float = SHOWN_MS) -> None:
-    """Enrol the page's virtual authenticator through the page; c2's answer may take up to
-    ``timeout_ms`` (the server shares its event loop with a live run)."""
+def _enrol(page: Page, username: str) -> None:
     expect(page.locator("#authenticator")).to_have_attribute("data-enrolled", "false")
     page.click("#register-button")
     expect(page.locator("#authenticator")).to_have_attribute(
-        "data-enrolled", "true", timeout=timeout_ms
+        "data-enrolled", "true", timeout=SHOWN_MS
     )
     expect(page.locator("#notice")).to_contain_text(f"authenticator enrolled for {username}")
 
