@@ -27,8 +27,9 @@ def nation_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 @pytest.fixture(scope="session")
 def suwalki_demo_seed3_300s(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run folder of ``hotzone demo`` of suwalki-drones, seed 3, 300 s, not live (with
-    its report): one run, made once, for the test modules that only read such a run
-    (tests/runtime/test_demo.py, tests/web/test_report_page.py). A test must not change it.
+    its report): one run, made once, for the tests that only read such a run
+    (tests/runtime/test_demo.py, test_report_agrees.py, tests/web/test_report_page.py). A
+    test must not change it.
 
     Made in a thread of its own: a module that also drives Playwright's sync API holds an
     event loop in the main thread, and the demo runs one of its own."""
