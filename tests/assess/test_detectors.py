@@ -83,6 +83,32 @@ def test_dark_vessel_loitering_over_a_cable_is_found() -> None:
     assert any("230000001" in reason for reason in finding.reasons)
 
 
+def test_distances_kept_for_the_next_step_answer_as_a_fresh_detector_does() -> None:
+    """The detector keeps each position's distance to the cable for its next call; judged
+    every 10 s while a vessel loiters over the cable and then drifts off it (about 1 m/s
+    east), it answers what a detector that never judged before answers."""
+    kept, histories = DarkVesselDetector((CABLE,)), TrackHistories()
+    flagged = []
+    for t in range(0, 2100, 10):
+        angle = t / 300.0
+        drift = max(0, t - 600) * 2e-5
+        histories.add(
+            track(
+                "v1",
+                t,
+                59.8 + 0.003 * np.sin(angle),
+                24.0 + drift + 0.005 * np.cos(angle),
+                5.0,
+                (1.0, 0.5, 0.0),
+            )
+        )
+        fresh = DarkVesselDetector((CABLE,)).detect(at(t).timestamp(), histories.records)
+        judged = kept.detect(at(t).timestamp(), histories.records)
+        assert judged == fresh, t
+        flagged.append(bool(judged))
+    assert True in flagged and not flagged[-1]  # found over the cable, not once off it
+
+
 def test_vessel_loitering_far_from_cables_or_with_ais_is_not_flagged() -> None:
     detector, histories = DarkVesselDetector((CABLE,)), TrackHistories()
     _loiter(histories, 24.3)  # ~17 km east of the cable

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shlex
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from hotzone.cli import main
-from hotzone.runtime.demo import OUTPUT_FILES, run_demo
+from hotzone.runtime.demo import OUTPUT_FILES
 from hotzone.runtime.effectors.config import Interface, load_gateway_spec
 from hotzone.runtime.effectors.exercise import exercise_links
 from hotzone.runtime.run_folders import run_file
@@ -41,10 +39,10 @@ SAPIENT_NODES = {
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    parent = tmp_path_factory.mktemp("runs")
-    quiet = Console(file=io.StringIO())
-    return run_demo("suwalki-drones", parent, seed=3, duration_s=300.0, live=False, console=quiet)
+def run_folder(suwalki_demo_seed3_300s: Path) -> Path:
+    """suwalki-drones, seed 3, 300 s: the session's run (tests/conftest.py), which
+    tests/web/test_report_page.py reads too; these tests only read it."""
+    return suwalki_demo_seed3_300s
 
 
 def test_the_run_folder_holds_inputs_outputs_store_and_summary(run_folder: Path) -> None:

@@ -14,10 +14,21 @@ from hotzone.sim.scenario import shipped_scenarios
 from tests.runtime.report_html import read_report
 
 
-@pytest.mark.parametrize("scenario", shipped_scenarios())
-def test_report_and_summary_state_the_same_figures(scenario: str, tmp_path: Path) -> None:
+def _run(scenario: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """suwalki-drones: the session's 300-s run (tests/conftest.py), which tests/runtime/
+    test_demo.py and tests/web/test_report_page.py read too; the others, a run of their own."""
+    if scenario == "suwalki-drones":
+        shared: Path = request.getfixturevalue("suwalki_demo_seed3_300s")
+        return shared
     quiet = Console(file=io.StringIO())
-    run = run_demo(scenario, tmp_path, seed=2, duration_s=150.0, live=False, console=quiet)
+    return run_demo(scenario, tmp_path, seed=2, duration_s=150.0, live=False, console=quiet)
+
+
+@pytest.mark.parametrize("scenario", shipped_scenarios())
+def test_report_and_summary_state_the_same_figures(
+    scenario: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    run = _run(scenario, tmp_path, request)
     report = read_report((run / "report.html").read_text())
     lines = (run / "summary.md").read_text().splitlines()
     figures = report.lists["figures"]

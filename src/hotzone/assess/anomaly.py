@@ -304,6 +304,11 @@ class DarkVesselDetector(AnomalyDetector):
         self.surface_height_m = surface_height_m
         self.speed_window_s = speed_window_s
         self.vessels: dict[int, _VesselState] = {}
+        # Each fence's geodesic distance (GeographicLib, one point at a time) to each
+        # position judged in the latest `detect`: a loitering track's window is judged
+        # again every step with all but its newest positions unchanged, so these are kept
+        # for the next call instead of being solved again.
+        self._distances_m: list[dict[tuple[float, float], float]] = [{} for _ in self.fences]
 
     def observe(self, report: Report) -> None:
         if report.source != ReportSource.AIS or report.mmsi is None:
@@ -345,6 +350,7 @@ class DarkVesselDetector(AnomalyDetector):
     def detect(self, time_s: float, records: Mapping[str, TrackRecord]) -> list[Anomaly]:
         found: list[Anomaly] = []
         dark = self.dark_vessels(time_s)
+        known, self._distances_m = self._distances_m, [{} for _ in self.fences]
         for record in records.values():
             if record.samples < 3 or record.latest is None:
                 continue
@@ -359,8 +365,8 @@ class DarkVesselDetector(AnomalyDetector):
             speed = drift_speeds(recent[:, 0], plane, self.speed_window_s)
             if float(np.median(speed)) > self.loiter_speed_mps:
                 continue
-            for spec, fence in self.fences:
-                distance = fence.distance_m(recent[:, 8], recent[:, 9])
+            for index, (spec, fence) in enumerate(self.fences):
+                distance = self._distance_m(fence, known[index], index, recent[:, 8], recent[:, 9])
                 if float(np.max(distance)) > self.corridor_m:
                     continue
                 latest = record.latest.position
@@ -397,6 +403,28 @@ class DarkVesselDetector(AnomalyDetector):
                 )
                 break
         return found
+
+    def _distance_m(
+        self,
+        fence: LineFence,
+        known: dict[tuple[float, float], float],
+        index: int,
+        lat_deg: FloatArray,
+        lon_deg: FloatArray,
+    ) -> FloatArray:
+        """``fence.distance_m`` of the positions, solving only those not ``known`` (a
+        position's distance does not depend on the others'); all of them are kept for
+        the next `detect`."""
+        positions = list(zip(lat_deg.tolist(), lon_deg.tolist(), strict=True))
+        new = [i for i, position in enumerate(positions) if position not in known]
+        if new:
+            solved = fence.distance_m(lat_deg[new], lon_deg[new])
+            known.update(zip((positions[i] for i in new), solved.tolist(), strict=True))
+        kept = self._distances_m[index]
+        distances = np.empty(len(positions))
+        for i, position in enumerate(positions):
+            distances[i] = kept[position] = known[position]
+        return distances
 
     def _nearest_dark(self, dark: list[_VesselState], position: GeoPoint) -> _VesselState | None:
         frame = LocalFrame(position.lat_deg, position.lon_deg, 0.0)
