@@ -130,10 +130,34 @@ def openap_a319_windows(window_s: float = WINDOW_S) -> list[KinematicHistory]:
     times = np.array([datetime.fromisoformat(r["timestamp"]).timestamp() for r in rows])
     lat = np.array([float(r["latitude"]) for r in rows])
     lon = np.array([float(r["longitude"]) for r in rows])
-    height = np.array([float(r["altitude"]) for r in rows]) * FOOT_M
-    speed = np.array([float(r["groundspeed"]) for r in rows]) * KNOT_MPS
-    track = np.radians([float(r["track"]) for r in rows])
-    vertical = np.array([float(r["vertical_rate"] or 0.0) for r in rows]) * FOOT_M / 60.0
+    return windowed_histories(
+        times,
+        lat,
+        lon,
+        np.array([float(r["altitude"]) for r in rows]),
+        np.array([float(r["groundspeed"]) for r in rows]),
+        np.array([float(r["track"]) for r in rows]),
+        np.array([float(r["vertical_rate"] or 0.0) for r in rows]),
+        window_s,
+    )
+
+
+def windowed_histories(
+    times: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    height_ft: np.ndarray,
+    speed_kt: np.ndarray,
+    track_deg: np.ndarray,
+    vertical_fpm: np.ndarray,
+    window_s: float = WINDOW_S,
+) -> list[KinematicHistory]:
+    """A recorded flight (ADS-B units) cut into consecutive windows of ``window_s`` with
+    at least 3 states each, as the assessment's history holds them."""
+    height = height_ft * FOOT_M
+    speed = speed_kt * KNOT_MPS
+    track = np.radians(track_deg)
+    vertical = vertical_fpm * FOOT_M / 60.0
     frame = LocalFrame(float(lat[0]), float(lon[0]), 0.0)
     position = frame.geodetic_to_enu(lat, lon, height)
     velocity = np.stack([speed * np.sin(track), speed * np.cos(track), vertical], axis=1)

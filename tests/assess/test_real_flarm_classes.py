@@ -27,17 +27,14 @@ import numpy as np
 from hotzone.assess.classifier import TreeEnsembleClassifier
 from hotzone.assess.features import KinematicHistory, batch_features
 from hotzone.assess.training import evaluate
-from hotzone.geo import LocalFrame
 from hotzone.types import TargetClass
 
 from ..ingest.real_flarm import FLARM_CLASS, flarm_histories
-from .real_adsb import openap_a319_windows, pymodes_histories
+from .real_adsb import openap_a319_windows, pymodes_histories, windowed_histories
 
 READSB_TRACE = (
     Path(__file__).resolve().parents[1] / "golden" / "readsb_trace" / "trace_full_ac134a.json"
 )
-KNOT_MPS = 1852.0 / 3600.0
-FOOT_M = 0.3048
 
 
 def readsb_trace_windows(window_s: float = 600.0) -> list[KinematicHistory]:
@@ -48,30 +45,16 @@ def readsb_trace_windows(window_s: float = 600.0) -> list[KinematicHistory]:
     times = document["timestamp"] + np.array([p[0] for p in points], dtype=np.float64)
     lat = np.array([p[1] for p in points])
     lon = np.array([p[2] for p in points])
-    height = np.array([p[3] for p in points], dtype=np.float64) * FOOT_M
-    speed = np.array([p[4] for p in points], dtype=np.float64) * KNOT_MPS
-    track = np.radians(np.array([p[5] or 0.0 for p in points], dtype=np.float64))
-    climb = np.array([p[7] or 0.0 for p in points], dtype=np.float64) * FOOT_M / 60.0
-    frame = LocalFrame(float(lat[0]), float(lon[0]), 0.0)
-    position = frame.geodetic_to_enu(lat, lon, height)
-    velocity = np.stack([speed * np.sin(track), speed * np.cos(track), climb], axis=1)
-    windows = []
-    start = times[0]
-    while start < times[-1]:
-        inside = (times >= start) & (times < start + window_s)
-        if inside.sum() >= 3:
-            windows.append(
-                KinematicHistory(
-                    times_s=times[inside],
-                    enu_position_m=position[inside],
-                    enu_velocity_mps=velocity[inside],
-                    height_m=height[inside],
-                    has_icao24=True,
-                    has_callsign=True,
-                )
-            )
-        start += window_s
-    return windows
+    return windowed_histories(
+        times,
+        lat,
+        lon,
+        np.array([p[3] for p in points], dtype=np.float64),
+        np.array([p[4] for p in points], dtype=np.float64),
+        np.array([p[5] or 0.0 for p in points], dtype=np.float64),
+        np.array([p[7] or 0.0 for p in points], dtype=np.float64),
+        window_s,
+    )
 
 
 def test_real_light_aircraft_and_airliners_measured_with_the_shipped_classifier() -> None:
