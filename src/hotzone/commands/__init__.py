@@ -17,6 +17,7 @@ __all__: list[str] = [
     "ingest",
     "node",
     "operators",
+    "plot_tracking",
     "report",
     "runs",
     "schema",
