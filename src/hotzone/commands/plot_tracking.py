@@ -28,7 +28,7 @@ import numpy as np
 
 from hotzone.fusion.conversion import MessageConverter, PolarPlots
 from hotzone.fusion.estimates import TrackBatch
-from hotzone.fusion.stage import conflict_event, tracks_to_messages
+from hotzone.fusion.stage import conflict_event, rejection_dead_letter, tracks_to_messages
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix import AsterixDecoder
@@ -42,7 +42,7 @@ from hotzone.runtime.windows import (
     tracking_windows,
 )
 from hotzone.share.asterix062 import TrackColumns, encode_track_columns
-from hotzone.types import DeadLetter, Detection, Event, Track, to_json
+from hotzone.types import DeadLetter, Detection, Event, Track
 from hotzone.types.labels import most_restrictive
 
 
@@ -184,22 +184,11 @@ class PlotTracking:
         self, rejections: list[Rejection], rows_by_id: dict[str, int], time: datetime
     ) -> None:
         """`TrackingStage._record`: each refusal with the JSON of its Detection."""
-        stage = self.stage
         for rejection in rejections:
             row = rows_by_id.get(rejection.measurement_id)
-            raw, label = b"", stage.releasability
-            if row is not None:
-                detection = self._detection(row)
-                label = most_restrictive([detection.releasability], stage.releasability)
-                raw = to_json(detection)
+            detection = self._detection(row) if row is not None else None
             self.summary.dead_letters.append(
-                DeadLetter(
-                    time=time.astimezone(UTC),
-                    source=f"fusion/{rejection.sensor_id}",
-                    reason=rejection.reason,
-                    raw=raw,
-                    releasability=label,
-                )
+                rejection_dead_letter(rejection, time, detection, self.stage.releasability)
             )
 
     def _detection(self, row: int) -> Detection:

@@ -260,25 +260,29 @@ class TrackingStage:
                 by_id[str(identifier)] = message
         for rejection in rejections:
             original = by_id.get(rejection.measurement_id)
-            raw = b""
-            label = self.releasability
-            if original is not None:
-                # The dead letter carries the message: it is no wider than the message.
-                label = self._dead_letter_label(getattr(original, "releasability", "NATO"))
-                try:
-                    raw = to_json(original)  # type: ignore[arg-type]
-                except (TypeError, ValueError, OverflowError):
-                    raw = repr(original).encode()
             self.dead_letters.append(
-                DeadLetter(
-                    time=time.astimezone(UTC),
-                    source=f"fusion/{rejection.sensor_id}",
-                    reason=rejection.reason,
-                    raw=raw,
-                    releasability=label,
-                )
+                rejection_dead_letter(rejection, time, original, self.releasability)
             )
 
-    def _dead_letter_label(self, label: object) -> str:
+
+def rejection_dead_letter(
+    rejection: Rejection, time: datetime, original: object | None, ceiling: str
+) -> DeadLetter:
+    """The dead letter of a measurement the tracker refused: the message it came from (if
+    known) as JSON, labelled no wider than that message nor the stage's ``ceiling``."""
+    raw = b""
+    label = ceiling
+    if original is not None:
         # Detections and reports were checked against the label pattern when built.
-        return most_restrictive([str(label)], self.releasability)
+        label = most_restrictive([str(getattr(original, "releasability", "NATO"))], ceiling)
+        try:
+            raw = to_json(original)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raw = repr(original).encode()
+    return DeadLetter(
+        time=time.astimezone(UTC),
+        source=f"fusion/{rejection.sensor_id}",
+        reason=rejection.reason,
+        raw=raw,
+        releasability=label,
+    )
