@@ -171,3 +171,39 @@ def test_subjects_and_patterns_outside_every_stream_are_refused_by_name(nats_url
         await bus.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("reader_cancelled", [True, False])
+def test_closing_the_bus_under_a_waiting_reader_leaves_no_poll_to_fail_at_shutdown(
+    nats_url: str, reader_cancelled: bool
+) -> None:
+    """A service stopping cancels its readers (or not) and closes its bus, then returns:
+    no long poll may outlive the connection, or asyncio.run's shutdown reports the
+    closed connection's error after the command's last line (a gateway's 'stopped:')."""
+    reported: list[str] = []
+    ended: list[object] = []
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, context: reported.append(str(context.get("message")))
+        )
+        bus = await _fresh_bus(nats_url)
+        subscriptions = [await bus.subscribe("hz.PL.>") for _ in range(4)]
+        readers = [asyncio.create_task(s.next()) for s in subscriptions]
+        await asyncio.sleep(0.3)  # each reader is now in its long poll
+        if reader_cancelled:  # as a service's runner: cancelled, then it unsubscribes
+            for reader in readers:
+                reader.cancel()
+            for subscription in subscriptions:
+                await subscription.unsubscribe()
+        await bus.close()
+        for reader in readers:
+            try:
+                ended.append(await reader)
+            except asyncio.CancelledError:
+                ended.append("cancelled")
+
+    for _ in range(5):
+        asyncio.run(scenario())
+    assert reported == []
+    assert ended == (["cancelled"] * 20 if reader_cancelled else [None] * 20)

@@ -342,6 +342,10 @@ class NatsSubscription:
         self._handed_out: Msg | None = None
         self._recent = RecentIds(idempotency_window)
         self._closed = asyncio.Event()
+        # The long poll under way, if any: a close ends it before the connection goes, so
+        # that no poll is left for asyncio.run's shutdown to find failing on a closed
+        # connection (printed after the command's last line).
+        self._fetching: asyncio.Future[list[Msg]] | None = None
         #: A durable consumer's first stream sequence in this run, and where it resumed
         #: (0 when it was made now): `history` reads what lies between.
         self.run_start = run_start
@@ -406,6 +410,7 @@ class NatsSubscription:
         fetch = asyncio.ensure_future(
             self._pull.fetch(batch=self._max_pending - len(self._buffer), timeout=poll_s)
         )
+        self._fetching = fetch
         closed = asyncio.ensure_future(self._closed.wait())
         try:
             await asyncio.wait({fetch, closed}, return_when=asyncio.FIRST_COMPLETED)
@@ -415,26 +420,35 @@ class NatsSubscription:
             # error is printed after the command's last line. What it had fetched already
             # stays in the buffer, handed back when the subscription closes (dropped, it
             # would come back only after ``ack_wait``).
-            if fetch.done() and not fetch.cancelled() and fetch.exception() is None:
-                self._buffer.extend(fetch.result())
-            else:
-                fetch.cancel()
-                fetch.add_done_callback(_retrieve_outcome)
+            # A poll still under way stays this subscription's, for its close to wait on.
+            if self._fetching is fetch:
+                if fetch.done():
+                    self._fetching = None
+                    self._take(fetch)
+                else:
+                    fetch.cancel()
+                    fetch.add_done_callback(_retrieve_outcome)
             raise
         finally:
             closed.cancel()
+        if self._fetching is not fetch:  # a close took the poll over
+            return
+        self._fetching = None
+        self._take(fetch)
+
+    def _take(self, fetch: asyncio.Future[list[Msg]]) -> None:
+        """Keep what a poll fetched; a poll still under way is cancelled and its outcome
+        taken when it ends (a connection closed under it is not an error to report)."""
         if not fetch.done():
             fetch.cancel()
-            with contextlib.suppress(
-                asyncio.CancelledError, nats.errors.ConnectionClosedError, *_TRANSIENT_ERRORS
-            ):
-                await fetch
+            fetch.add_done_callback(_retrieve_outcome)
             return
-        try:
+        if fetch.cancelled():
+            return
+        error = fetch.exception()
+        if error is None:
             self._buffer.extend(fetch.result())
-        except _TRANSIENT_ERRORS:
-            return
-        except nats.errors.ConnectionClosedError:
+        elif isinstance(error, nats.errors.ConnectionClosedError):
             self._closed.set()
 
     async def acknowledge(self) -> None:
@@ -506,6 +520,17 @@ class NatsSubscription:
                 return
             yield message
 
+    async def _end_poll(self) -> None:
+        """End the poll under way before the connection closes, keeping what it fetched
+        (handed back with the buffer)."""
+        fetch, self._fetching = self._fetching, None
+        if fetch is None:
+            return
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.wait({fetch}, timeout=2.0)
+        self._take(fetch)
+
     async def _release_buffer(self) -> None:
         """Hand back what was fetched but not handed out: the server redelivers it now to
         whoever reads this consumer next, instead of after ``ack_wait``."""
@@ -520,6 +545,7 @@ class NatsSubscription:
         Without ``acknowledge`` (what was published while handling it failed) the message
         handed out last is handed back too, so that it is handled again."""
         self._closed.set()
+        await self._end_poll()
         if acknowledge:
             await self._ack_handed_out()
         elif self._handed_out is not None:
