@@ -178,3 +178,42 @@ def test_bad_subjects_and_a_closed_bus_are_clear_errors(make_bus: BusFactory) ->
             await bus.publish("hz.PL.alert", b"")
 
     asyncio.run(scenario())
+
+
+def test_a_batch_reaches_each_subscriber_as_its_items_in_order_with_their_ids(
+    make_bus: BusFactory,
+) -> None:
+    async def scenario() -> list[tuple[str, bytes, str, str]]:
+        bus = await make_bus()
+        tracks = await bus.subscribe("hz.PL.trk.>")
+        await bus.publish("hz.PL.trk.north", b"before")
+        items = [(f"window-7/tracker/{index}", f"track {index}".encode()) for index in range(5)]
+        await bus.publish_batch("hz.PL.trk.north", items, {"origin": "PL"})
+        await bus.publish("hz.PL.trk.north", b"after")
+        received = []
+        for _ in range(7):
+            message = await tracks.next(timeout_s=10.0)
+            assert message is not None
+            received.append(
+                (
+                    message.subject,
+                    message.payload,
+                    message.headers.get("Nats-Msg-Id", ""),
+                    message.headers.get("origin", ""),
+                )
+            )
+        assert await tracks.next(timeout_s=0.3) is None  # nothing more: no batch message
+        await bus.close()
+        return received
+
+    received = asyncio.run(scenario())
+    assert [payload for _, payload, _, _ in received] == [
+        b"before",
+        *(f"track {index}".encode() for index in range(5)),
+        b"after",
+    ]
+    assert [message_id for _, _, message_id, _ in received[1:6]] == [
+        f"window-7/tracker/{index}" for index in range(5)
+    ]
+    assert {origin for _, _, _, origin in received[1:6]} == {"PL"}
+    assert {subject for subject, _, _, _ in received} == {"hz.PL.trk.north"}

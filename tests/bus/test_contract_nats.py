@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.bus.nats import (
-    MESSAGE_ID_HEADER,
+    BATCH_HEADER,
+    MAX_BATCH_BYTES,
     NatsBus,
     NoStreamError,
     RecentIds,
+    batch_messages,
     nation_streams,
     pattern_within,
 )
@@ -207,3 +210,103 @@ def test_closing_the_bus_under_a_waiting_reader_leaves_no_poll_to_fail_at_shutdo
         asyncio.run(scenario())
     assert reported == []
     assert ended == (["cancelled"] * 20 if reader_cancelled else [None] * 20)
+
+
+def test_a_batch_is_one_stored_message_and_the_same_batch_again_a_duplicate(
+    nats_url: str,
+) -> None:
+    async def scenario() -> tuple[int, list[bytes], int]:
+        bus = await _fresh_bus(nats_url)
+        subscription = await bus.subscribe("hz.PL.>")
+        items = [(f"tick-3/tracker/{index}", b"t%d" % index) for index in range(100)]
+        await bus.publish_batch("hz.PL.trk.north", items)
+        await bus.publish_batch("hz.PL.trk.north", items)  # a restarted stage, same step
+        stored = (await bus.jetstream.stream_info("HZ_PL")).state.messages
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append(message.payload)
+        refused = bus.counters.duplicates_refused
+        await bus.close()
+        return stored, received, refused
+
+    stored, received, refused = asyncio.run(scenario())
+    assert stored == 1
+    assert received == [b"t%d" % index for index in range(100)]
+    assert refused == 1
+
+
+def test_a_batch_over_the_size_limit_goes_as_several_messages_in_order(nats_url: str) -> None:
+    items = [(f"big/{index}", bytes([65 + index % 26]) * 40_000) for index in range(20)]
+    messages = batch_messages("hz.PL.trk.north", items)
+    assert len(messages) > 1
+    assert all(len(payload) <= MAX_BATCH_BYTES + 4_096 for _, payload, _ in messages)
+
+    async def scenario() -> tuple[int, list[bytes]]:
+        bus = await _fresh_bus(nats_url)
+        subscription = await bus.subscribe("hz.PL.>")
+        await bus.publish_batch("hz.PL.trk.north", items)
+        stored = (await bus.jetstream.stream_info("HZ_PL")).state.messages
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append(message.payload)
+        await bus.close()
+        return stored, received
+
+    stored, received = asyncio.run(scenario())
+    assert stored == len(messages)
+    assert received == [payload for _, payload in items]
+
+
+@pytest.mark.parametrize(
+    ("payload", "count"),
+    [(b"not messagepack at all", "3"), (b"\x91\x91\x92\xa1a\xc4\x01x", "2"), (b"\x91\x90", "0")],
+    ids=["garbage", "count-wrong", "empty"],
+)
+def test_a_forged_batch_is_handed_out_raw_for_its_reader_to_dead_letter(
+    nats_url: str, payload: bytes, count: str
+) -> None:
+    """Someone publishes a message marked as a batch that is not one (or lies about its
+    count): it is handed out as it came, one message, so the reader's decoding refuses it
+    and routes the raw bytes to a dead letter, as for any malformed message."""
+
+    async def scenario() -> list[tuple[bytes, str | None]]:
+        bus = await _fresh_bus(nats_url)
+        subscription = await bus.subscribe("hz.PL.>")
+        await bus.jetstream.publish("hz.PL.trk.north", payload, headers={BATCH_HEADER: count})
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append((message.payload, message.headers.get(BATCH_HEADER)))
+        await bus.close()
+        return received
+
+    assert asyncio.run(scenario()) == [(payload, count)]
+
+
+def test_a_batch_partly_handled_when_its_reader_stops_comes_again_whole(nats_url: str) -> None:
+    """At least once: a reader that stops after two of five items hands the batch back;
+    the durable consumer's next reader gets all five, in order."""
+
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        bus = await _fresh_bus(nats_url, durable_prefix="batch-resume")
+        subscription = await bus.subscribe("hz.PL.>")
+        items = [(f"tick-9/tracker/{index}", b"t%d" % index) for index in range(5)]
+        await bus.publish_batch("hz.PL.trk.north", items)
+        first = []
+        for _ in range(2):
+            message = await subscription.next(timeout_s=10.0)
+            assert message is not None
+            first.append(message.payload)
+        await bus.close()
+        restarted = await NatsBus.connect(
+            nats_url, nation_streams("PL", archives=False), durable_prefix="batch-resume"
+        )
+        resumed = await restarted.subscribe("hz.PL.>")
+        again = []
+        while (message := await resumed.next(timeout_s=0.5)) is not None:
+            again.append(message.payload)
+        await restarted.close()
+        return first, again
+
+    first, again = asyncio.run(scenario())
+    assert first == [b"t0", b"t1"]
+    assert again == [b"t%d" % index for index in range(5)]

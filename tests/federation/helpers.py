@@ -10,7 +10,8 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from hotzone.bus import NatsBus, Subscription
+from hotzone.bus import BusMessage, NatsBus, Subscription
+from hotzone.bus.nats import carried_messages
 from hotzone.runtime.federation import ShareBatch, federation_streams, hub_streams
 from hotzone.types import (
     Alert,
@@ -166,3 +167,28 @@ def decode_shared(subject: str, payload: bytes) -> list[AnyMessage]:
         batch = msgspec.msgpack.decode(payload, type=ShareBatch)
         return [from_json(item.payload) for item in batch.items]
     return [from_json(payload)]
+
+
+async def log_messages(
+    jetstream: JetStreamContext, stream: str, filter_subject: str | None = None
+) -> list[BusMessage]:
+    """Every message a nation's log holds (of ``filter_subject``), in order, as its readers
+    get them: a stored batch (a tracker's window of tracks) as its items."""
+    config = js_api.ConsumerConfig(
+        deliver_policy=js_api.DeliverPolicy.ALL,
+        ack_policy=js_api.AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+        filter_subject=filter_subject,
+    )
+    info = await jetstream.add_consumer(stream, config)
+    pull = await jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
+    messages: list[BusMessage] = []
+    remaining = info.num_pending
+    while remaining > 0:
+        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
+        remaining -= len(batch)
+        messages += [carried for message in batch for carried in carried_messages(message)]
+    await pull.unsubscribe()
+    await jetstream.delete_consumer(stream, info.name)
+    return messages

@@ -24,6 +24,7 @@ from pathlib import Path
 from nats.js import api as js_api
 
 from hotzone.bus import NatsBus, nation_streams
+from hotzone.bus.nats import carried_messages
 from hotzone.runtime.federation import SHARED_FAMILIES
 from hotzone.runtime.services import SHUTDOWN, encode_tick
 from hotzone.share.releasability import releasable_to
@@ -49,7 +50,12 @@ async def read_stream(bus: NatsBus, stream: str, filters: Sequence[str]) -> list
     remaining = info.num_pending
     while remaining > 0:
         batch = await pull.fetch(batch=min(remaining, 2048), timeout=10)
-        messages += [(message.subject, message.data) for message in batch]
+        # A tracker's window of tracks is one stored batch: its items are the messages.
+        messages += [
+            (carried.subject, carried.payload)
+            for message in batch
+            for carried in carried_messages(message)
+        ]
         remaining -= len(batch)
     await pull.unsubscribe()
     await bus.jetstream.delete_consumer(stream, info.name)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from hotzone.bus import NatsBus, nation_streams
-from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.runtime.federation import ShareExporter, ShareImporter, SourceWatchdog
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import StageService, encode_tick

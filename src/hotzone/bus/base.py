@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+MESSAGE_ID_HEADER = "Nats-Msg-Id"
+"""A message's id: JetStream drops a second message with the same id (within its
+duplicate window), subscriptions drop a redelivered one."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,16 @@ class Bus(Protocol):
     async def publish(
         self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
     ) -> None: ...
+
+    async def publish_batch(
+        self,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish ``items`` (message id, payload; an empty id is given one) on one subject,
+        in order: subscribers get each as a message of its own with ``headers`` and its
+        id. A NATS bus sends them as one message (a tracker's window of tracks)."""
 
     async def subscribe(self, pattern: str, max_pending: int = 4096) -> Subscription: ...
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
-from hotzone.bus.base import BusMessage
+from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
 
 
@@ -103,6 +103,20 @@ class InProcessBus:
         for subscription in tuple(self._subscriptions):
             if subject_matches(subscription.pattern, subject):
                 await subscription._deliver(message)
+
+    async def publish_batch(
+        self,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Each item (message id, payload) as a message of its own, as a NATS bus's readers
+        get a batch."""
+        for item_id, payload in items:
+            item_headers = dict(headers or {})
+            if item_id:
+                item_headers[MESSAGE_ID_HEADER] = item_id
+            await self.publish(subject, payload, item_headers)
 
     async def subscribe(self, pattern: str, max_pending: int = 4096) -> InProcessSubscription:
         if max_pending < 1:

@@ -41,6 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
+import msgspec
 import nats
 import nats.aio.subscription
 import nats.errors
@@ -50,12 +51,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from hotzone.bus.base import BusMessage
+from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage
 from hotzone.bus.inprocess import BusClosedError
 from hotzone.bus.nkeys import Credentials
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
 
-MESSAGE_ID_HEADER = "Nats-Msg-Id"
 RUN_START_PREFIX = "run-start="
 """A durable consumer's description: the stream sequence its run started at."""
 _Result = TypeVar("_Result")
@@ -293,6 +293,101 @@ def _message_key(message: Msg) -> str:
     return f"{message.metadata.stream}:{message.metadata.sequence.stream}"
 
 
+BATCH_HEADER = "Hz-Batch"
+"""On a message that carries several (`publish_batch`): how many. Its payload is a
+`BusBatch`; a subscription hands out each item as a message of its own."""
+MAX_BATCH_BYTES = 256 * 1024
+"""A batch larger than this goes as several messages (the server refuses a message over
+its ``max_payload``, 1 MiB by default)."""
+
+
+class BusBatch(msgspec.Struct, array_like=True, frozen=True):
+    """Several messages of one subject in one NATS message (MessagePack): each item's own
+    message id, then its payload. One publish, one stored message and one delivery for
+    a tracker's window of track updates instead of one per track."""
+
+    items: list[tuple[str, bytes]]
+
+
+_BUS_BATCH_ENCODER = msgspec.msgpack.Encoder()
+_BUS_BATCH_DECODER = msgspec.msgpack.Decoder(BusBatch)
+
+
+def _batch_items(message: Msg) -> list[BusMessage] | None:
+    """The messages a batch carries (each with the batch's headers and its own id), or
+    None when ``message`` is not a batch. A batch that does not decode, or whose count is
+    wrong, is handed out as it came: its reader's decoding dead-letters the raw bytes."""
+    headers = message.headers or {}
+    count = headers.get(BATCH_HEADER)
+    if count is None:
+        return None
+    try:
+        batch = _BUS_BATCH_DECODER.decode(message.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if not batch.items or count != str(len(batch.items)):
+        return None
+    shared = {k: v for k, v in headers.items() if k != BATCH_HEADER}
+    return [
+        BusMessage(
+            subject=message.subject,
+            payload=payload,
+            headers={**shared, MESSAGE_ID_HEADER: item_id},
+        )
+        for item_id, payload in batch.items
+    ]
+
+
+def carried_messages(message: Msg) -> list[BusMessage]:
+    """What one stored NATS message carries to its readers: a batch's items, or itself
+    (what a subscription hands out; for anyone reading a stream with nats-py itself)."""
+    items = _batch_items(message)
+    if items is not None:
+        return items
+    return [
+        BusMessage(
+            subject=message.subject, payload=message.data, headers=dict(message.headers or {})
+        )
+    ]
+
+
+def batch_messages(
+    subject: str, items: Sequence[tuple[str, bytes]], headers: Mapping[str, str] | None = None
+) -> list[tuple[str, bytes, dict[str, str]]]:
+    """The NATS messages that carry ``items`` (message id, payload; every id given) on
+    ``subject``: one `BusBatch` per `MAX_BATCH_BYTES`, a lone item as a plain message.
+    A batch's own id is its first item's with the count, so the same items batched again
+    (a restarted stage or importer) are a duplicate the stream drops."""
+    messages: list[tuple[str, bytes, dict[str, str]]] = []
+    chunk: list[tuple[str, bytes]] = []
+    size = 0
+
+    def close_chunk() -> None:
+        if len(chunk) == 1:
+            [(item_id, payload)] = chunk
+            messages.append((subject, payload, {**(headers or {}), MESSAGE_ID_HEADER: item_id}))
+            return
+        batch_headers = {
+            **(headers or {}),
+            MESSAGE_ID_HEADER: f"{chunk[0][0]}+{len(chunk)}",
+            BATCH_HEADER: str(len(chunk)),
+        }
+        encoded = _BUS_BATCH_ENCODER.encode(BusBatch(list(chunk)))
+        messages.append((subject, encoded, batch_headers))
+
+    for item_id, payload in items:
+        if not item_id:
+            raise ValueError("every item of a batch needs its message id")
+        if chunk and size + len(payload) > MAX_BATCH_BYTES:
+            close_chunk()
+            chunk, size = [], 0
+        chunk.append((item_id, payload))
+        size += len(payload) + len(item_id) + 8
+    if chunk:
+        close_chunk()
+    return messages
+
+
 _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
@@ -340,6 +435,10 @@ class NatsSubscription:
         self._max_pending = max_pending
         self._buffer: deque[Msg] = deque()
         self._handed_out: Msg | None = None
+        #: The batch being handed out an item at a time (`publish_batch`) and its items
+        #: not yet handed out: it is acknowledged once its last item has been handled.
+        self._batch: Msg | None = None
+        self._items: deque[BusMessage] = deque()
         self._recent = RecentIds(idempotency_window)
         self._closed = asyncio.Event()
         # The long poll under way, if any: a close ends it before the connection goes, so
@@ -358,7 +457,7 @@ class NatsSubscription:
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) + len(self._items)
 
     async def _ack_handed_out(self) -> None:
         if self._handed_out is not None:
@@ -377,18 +476,30 @@ class NatsSubscription:
         await self._ack_handed_out()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            while self._buffer:
+            while self._items or self._buffer:
                 guard = self._bus.guard
                 if guard is not None and not guard.holds:
                     await guard.confirm()  # raises, the message left in the buffer
+                if self._items:
+                    item = self._items.popleft()
+                    last = not self._items
+                    if not self._recent.add(item.headers[MESSAGE_ID_HEADER]):
+                        self.counters.duplicates_dropped += 1
+                        if last:
+                            await self._drop(self._end_batch())
+                        continue
+                    if last:
+                        self._handed_out = self._end_batch()
+                    self.counters.delivered += 1
+                    return item
                 message = self._buffer.popleft()
                 if not self._recent.add(_message_key(message)):
                     self.counters.duplicates_dropped += 1
-                    if self.hold_acks:  # acknowledged with the held ones, once they are kept
-                        self._held.append(message)
-                        continue
-                    with contextlib.suppress(*_TRANSIENT_ERRORS):
-                        await message.ack()
+                    await self._drop(message)
+                    continue
+                items = _batch_items(message)
+                if items is not None:
+                    self._batch, self._items = message, deque(items)
                     continue
                 self._handed_out = message
                 self.counters.delivered += 1
@@ -403,6 +514,19 @@ class NatsSubscription:
             if remaining is not None and remaining <= 0:
                 return None
             await self._fill(remaining)
+
+    def _end_batch(self) -> Msg:
+        batch, self._batch = self._batch, None
+        assert batch is not None
+        return batch
+
+    async def _drop(self, message: Msg) -> None:
+        """Acknowledge a message handled before (a redelivery): nothing is handed out."""
+        if self.hold_acks:  # acknowledged with the held ones, once they are kept
+            self._held.append(message)
+            return
+        with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
+            await message.ack()
 
     async def _fill(self, remaining: float | None) -> None:
         # One long poll at most a few seconds long, so a close or a reconnect is noticed.
@@ -499,11 +623,8 @@ class NatsSubscription:
                 for message in batch:
                     if message.metadata.sequence.stream > last:
                         return
-                    yield BusMessage(
-                        subject=message.subject,
-                        payload=message.data,
-                        headers=dict(message.headers or {}),
-                    )
+                    for item in carried_messages(message):
+                        yield item
         finally:
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
                 await pull.unsubscribe()
@@ -546,6 +667,12 @@ class NatsSubscription:
         handed out last is handed back too, so that it is handled again."""
         self._closed.set()
         await self._end_poll()
+        if self._batch is not None:
+            # Partly handed out: handed back whole (what was handled of it comes again to
+            # the next reader, whose idempotency window or stream drops nothing: at least
+            # once, as for a message not acknowledged).
+            self._buffer.appendleft(self._end_batch())
+            self._items.clear()
         if acknowledge:
             await self._ack_handed_out()
         elif self._handed_out is not None:
@@ -771,6 +898,21 @@ class NatsBus:
         if len(self._accepted_subjects) >= _ACCEPTED_SUBJECTS:
             self._accepted_subjects.clear()
         self._accepted_subjects.add(subject)
+
+    async def publish_batch(
+        self,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish several messages of one subject as one NATS message (or a few, each at
+        most `MAX_BATCH_BYTES`): ``items`` are (message id, payload), an empty id given
+        one. Readers of the subject get each item as a message of its own, with
+        ``headers`` and its id, in order; a redelivered item is dropped by its id like any
+        message (`batch_messages`)."""
+        named = [(item_id or self._next_message_id(), payload) for item_id, payload in items]
+        for message in batch_messages(subject, named, headers):
+            await self.publish(*message)
 
     async def publish_many(
         self, messages: Sequence[tuple[str, bytes, Mapping[str, str] | None]]

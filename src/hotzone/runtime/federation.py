@@ -42,7 +42,8 @@ import nats.errors
 import nats.js.errors
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
-from hotzone.bus.nats import MESSAGE_ID_HEADER, NatsBus
+from hotzone.bus.base import MESSAGE_ID_HEADER
+from hotzone.bus.nats import NatsBus, batch_messages
 from hotzone.runtime.federation_security import (
     ALL_MEMBERS,
     alliance_deliver_prefix,
@@ -478,16 +479,53 @@ class ShareImporter(_BusService):
                 reason = f"{message.subject}: {error}"
                 await self._dead_letter("share-import", reason, message.payload, message_id)
                 continue
+            outcomes = []
             for kind, item_id, payload in items:
                 self.counters.read += 1
                 outcome = await self._admit(recipient, origin, kind, item_id, payload)
                 if outcome is not None:
-                    admitted.append(outcome)
+                    outcomes.append(outcome)
+            admitted.extend(self._batched(outcomes))
         await self._publish_all(admitted)
+
+    def _batched(
+        self, outcomes: list[tuple[str, bytes, dict[str, str]]]
+    ) -> list[tuple[str, bytes, dict[str, str] | None]]:
+        """What one shared message admits, as the messages to publish: on a NATS bus a run
+        of items with one subject and label as one batch (`batch_messages`: one stored
+        message and one delivery for an ally's window of tracks, each item keeping its
+        id). Made from the same shared message after a restart, the batches are the same
+        (their ids too), so the stream drops them as duplicates."""
+        if not isinstance(self.bus, NatsBus):
+            return list(outcomes)
+
+        def shared(outcome: tuple[str, bytes, dict[str, str]]) -> tuple[str, dict[str, str]]:
+            local, _, headers = outcome
+            return local, {k: v for k, v in headers.items() if k != MESSAGE_ID_HEADER}
+
+        messages: list[tuple[str, bytes, dict[str, str] | None]] = []
+        start = 0
+        while start < len(outcomes):
+            key = shared(outcomes[start])
+            end = start + 1
+            if MESSAGE_ID_HEADER in outcomes[start][2]:  # an item without an id goes alone
+                while (
+                    end < len(outcomes)
+                    and MESSAGE_ID_HEADER in outcomes[end][2]
+                    and shared(outcomes[end]) == key
+                ):
+                    end += 1
+            if end - start == 1:
+                messages.append(outcomes[start])
+            else:
+                items = [(h[MESSAGE_ID_HEADER], payload) for _, payload, h in outcomes[start:end]]
+                messages.extend(batch_messages(key[0], items, key[1]))
+            start = end
+        return messages
 
     async def _admit(
         self, recipient: str, origin: str, kind: str, item_id: str, payload: bytes
-    ) -> tuple[str, bytes, dict[str, str] | None] | None:
+    ) -> tuple[str, bytes, dict[str, str]] | None:
         """The message to publish for one released item, or None (a dead letter, counted)."""
         where = f"hz.share.{recipient}.{origin}.{kind}"
         try:

@@ -105,8 +105,13 @@ class LiveTrackingService:
             await self.bus.publish(subject_for(letter, self.nation), to_json(letter))
             self.counters.dead_letters += 1
         self._dead_letters_published = len(self.summary.dead_letters)
+        # A window's tracks of one subject (sector) as one bus batch, each its own message
+        # to the readers.
+        by_subject: dict[str, list[tuple[str, bytes]]] = {}
         for track in tracks:
-            await self.bus.publish(subject_for(track, self.nation), to_json(track))
+            by_subject.setdefault(subject_for(track, self.nation), []).append(("", to_json(track)))
             self.counters.track_messages += 1
             if track.status == TrackStatus.CONFIRMED:
                 self.counters.confirmed.add(track.track_number)
+        for track_subject, items in by_subject.items():
+            await self.bus.publish_batch(track_subject, items)

@@ -30,7 +30,8 @@ import nats.js.api
 import nats.js.errors
 
 from hotzone.bus import NatsBus
-from hotzone.bus.nats import MESSAGE_ID_HEADER, nation_log_stream
+from hotzone.bus.base import MESSAGE_ID_HEADER
+from hotzone.bus.nats import nation_log_stream
 from hotzone.runtime.c2_offline import restore_from_store
 from hotzone.runtime.federation import (
     ShareExporter,

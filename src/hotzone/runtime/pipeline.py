@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hotzone.bus import Bus
-from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import (
     FINISH,

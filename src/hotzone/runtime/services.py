@@ -20,11 +20,11 @@ from typing import Protocol
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
-from hotzone.bus.nats import MESSAGE_ID_HEADER
+from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.store import Store
-from hotzone.types import AnyMessage, DeadLetter, from_json, to_json
+from hotzone.types import AnyMessage, DeadLetter, Track, from_json, to_json
 from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
@@ -189,8 +189,31 @@ class StageService:
             await self._publish_all(outputs, tick_id)
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
-        for index, output in enumerate(outputs):
-            await self._publish(output, tick_id and f"{tick_id}/{self._id_scope}/{index}")
+        """Each output in order; a run of track updates on one subject (a tracker's window
+        of a sector) as one batch (`Bus.publish_batch`): one message on the bus instead
+        of one per track, each track still with its own id."""
+        index = 0
+        while index < len(outputs):
+            output = outputs[index]
+            end = index + 1
+            if isinstance(output, Track):
+                subject = subject_for(output, self.nation)
+                while (
+                    end < len(outputs)
+                    and isinstance(outputs[end], Track)
+                    and subject_for(outputs[end], self.nation) == subject
+                ):
+                    end += 1
+            if end - index == 1:
+                await self._publish(output, tick_id and f"{tick_id}/{self._id_scope}/{index}")
+            else:
+                self.counters.published["Track"] += end - index
+                items = [
+                    (f"{tick_id}/{self._id_scope}/{at}" if tick_id else "", to_json(outputs[at]))
+                    for at in range(index, end)
+                ]
+                await self.bus.publish_batch(subject, items)
+            index = end
 
     async def _publish(self, message: AnyMessage, message_id: str | None = None) -> None:
         self.counters.published[type(message).__name__] += 1
