@@ -157,7 +157,7 @@ def model_card_markdown(card: dict[str, Any], evaluation: Evaluation) -> str:
         "",
         "Trained on simulation: real sensor artefacts (multipath, split tracks) are absent.",
         "Checked on real recorded airliners and real light aircraft (a FLARM day at a glider",
-        "field; docs/assess.md, \"Real light aircraft\"); no real helicopter trajectories",
+        'field; docs/assess.md, "Real light aircraft"); no real helicopter trajectories',
         "outside the reserved `traffic` samples were found.",
         "Classes that look alike in kinematics (small UAV and birds, slow light aircraft and",
         "helicopters) lean on RCS; without RCS they are the least certain.",
