@@ -34,7 +34,9 @@ block of its covariance) is at most this times the previous state's. A predictio
 grows it (process noise over the elapsed time); an update shrinks it (by a factor of 3
 on a 10 s feed) or, on a track updated every window, holds it steady. On the real FLARM
 day as a 10 s feed through the default tracker (tests/golden/flarm_lfmy), 99.9 % of the
-states that followed a report are so marked and 0.3 % of the coasted ones."""
+states that followed a report are so marked and 0.3 % of the coasted ones. An update by
+a much poorer sensor than the previous one can read as a prediction: the history is then
+thinner, not wrong. A track without a covariance (all zeros) keeps every state."""
 
 
 def position_variance(track: Track) -> float:
