@@ -59,10 +59,18 @@ FEATURE_NAMES: tuple[str, ...] = (
     "rcs_mean_dbsm",
     "rcs_std_dbsm",
     "has_icao24",
-    "has_callsign",
     "has_mmsi",
 )
-"""Names of the columns of `batch_features`, units in the name."""
+"""Names of the columns of `batch_features`, units in the name.
+
+Whether a track carries a callsign is not a feature: it says which feed heard the object,
+not what it is. A FLARM receiver, a position-only SBS feed (no ``MSG,1`` lines) or
+multilateration give an ICAO address and no callsign for an airliner as for a tow plane;
+trained on class-typical callsign rates, "address but no callsign" was the top reason
+real tow planes and powered aircraft were called helicopters (docs/assess.md). The
+history still carries the flag (`KinematicHistory.has_callsign`) for whoever needs it.
+`report_interval_median_s` is the median time between the history's states, which are
+measurement updates only (`hotzone.assess.history`): the feed's report interval."""
 
 # Below this speed a heading is mostly measurement noise: no turn rate is taken from it.
 MIN_SPEED_FOR_HEADING_MPS = 3.0
@@ -204,7 +212,6 @@ def _features_of(history: KinematicHistory) -> FloatArray:
         "rcs_mean_dbsm": float(np.mean(rcs)) if rcs.size else float("nan"),
         "rcs_std_dbsm": float(np.std(rcs)) if rcs.size >= 2 else float("nan"),
         "has_icao24": float(history.has_icao24),
-        "has_callsign": float(history.has_callsign),
         "has_mmsi": float(history.has_mmsi),
     }
     for index, name in enumerate(FEATURE_NAMES):

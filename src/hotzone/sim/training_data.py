@@ -9,7 +9,12 @@ histories, silent gaps of 20-60 s (fringe coverage), position and velocity noise
 filtered track, RCS samples when a radar saw it, and cooperative identities with
 class-typical rates. A fifth of the histories are of young tracks (8-60 s), so youth
 is not taken for clutter. Airliners include approaches and departures (70-110 m/s below
-2,000 m), which real feeds near airports are full of. Clutter (false tracks) is drawn
+2,000 m), which real feeds near airports are full of. Light aircraft and helicopters
+fly the ranges of their published performance (`_light_aircraft_route`,
+`_helicopter_route`: tows, circuits, take-offs and landings with their ground roll and
+taxi, drop planes; hovers, approaches, departures, slow orbits), not only a touring
+cruise: real light aircraft spend much of their time at 25-45 m/s, where helicopters
+fly too. Clutter (false tracks) is drawn
 directly as short erratic tracks. Everything is seeded, so the same seed rebuilds the same data.
 
 This is simulation, so it lives in `sim`; the assessment turns these histories into its
@@ -101,11 +106,12 @@ def _route(target_class: TargetClass, rng: np.random.Generator) -> tuple[float, 
             speed=None if speed is None else Speed(speed),
         )
 
-    def turn(change: float, rate: float, speed: float | None = None) -> Any:
+    def turn(change: float, rate: float, speed: float | None = None, vertical: float = 0.0) -> Any:
         return TurnLeg(
             heading_change_deg=change,
             turn_rate=AngularRate(rate),
             speed=None if speed is None else Speed(speed),
+            vertical_rate=Speed(vertical),
         )
 
     def loiter(seconds: float, radius: float, racetrack: bool) -> Any:
@@ -147,34 +153,9 @@ def _route(target_class: TargetClass, rng: np.random.Generator) -> tuple[float, 
                 straight(u(100, 400), rate),
             ]
     elif target_class == C.LIGHT_AIRCRAFT:
-        speed, height = u(28, 75), ground + u(300, 3000)
-        style = rng.random()
-        if style < 0.3:  # a glider thermalling, then gliding on
-            speed = u(22, 38)
-            legs = [loiter(u(120, 600), u(60, 200), False), straight(u(60, 300), -u(0.5, 2))]
-        elif style < 0.55:
-            legs = [loiter(u(200, 700), u(300, 1500), rng.random() < 0.5)]
-        else:
-            legs = [
-                straight(u(100, 500), sign() * u(0, 3)),
-                turn(sign() * u(20, 180), u(2, 6)),
-                straight(u(100, 400)),
-            ]
+        return _light_aircraft_route(rng, ground, u, sign, straight, turn, loiter)
     elif target_class == C.HELICOPTER:
-        speed, height = u(20, 75), ground + u(60, 1000)
-        if rng.random() < 0.5:
-            legs = [
-                straight(u(60, 300)),
-                turn(sign() * u(30, 180), u(4, 12)),
-                WaitLeg(duration=Duration(u(30, 240))),
-                straight(u(60, 300)),
-            ]
-        else:
-            legs = [
-                straight(u(100, 400), sign() * u(0, 4)),
-                turn(sign() * u(20, 120), u(3, 10)),
-                straight(u(100, 400)),
-            ]
+        return _helicopter_route(rng, ground, u, sign, straight, turn, loiter)
     elif target_class == C.SMALL_UAV:
         speed, height = u(8, 40), ground + u(40, 1200)
         if rng.random() < 0.6:
@@ -229,6 +210,168 @@ def _route(target_class: TargetClass, rng: np.random.Generator) -> tuple[float, 
     return speed, height, legs
 
 
+# Light aircraft and helicopters fly the ranges their published figures give, not only
+# the cruise of a touring aircraft: real light aircraft (tow planes, trainers in the
+# circuit, drop planes) spend much of their time at 25-45 m/s, inside a helicopter's
+# speeds, and what tells them apart is what they do (a tow climbs for minutes, a circuit
+# turns by 90 degrees four times, a helicopter hovers, lands and departs vertically).
+#
+# Sources (manufacturers' and the FAA's published figures):
+# - Cessna 172S (Pilot's Operating Handbook): stall 40-48 KIAS (21-25 m/s), best-rate
+#   climb 74 KIAS (38 m/s) at 730 ft/min (3.7 m/s) at sea level, normal approach 60-70
+#   KIAS (31-36 m/s), cruise at 75 % power about 124 KTAS (64 m/s); a 30-degree bank at
+#   35 m/s is a turn of about 9 deg/s (rate one: 3 deg/s); take-off ground roll 960 ft
+#   (290 m, some 20 s), landing ground roll 575 ft (175 m). Every flight starts and ends
+#   on the ground, taxiing at walking to 15 kt speeds (3-8 m/s) and holding still: a
+#   receiver at an airfield (FLARM, ADS-B) hears that too. Slower types cruise slower: a
+#   Piper J-3 Cub at about 65 kt (33 m/s), microlights at 60-90 kt (31-46 m/s).
+# - Aerotow (FAA Glider Flying Handbook, FAA-H-8083-13A, "Launch and Recovery
+#   Procedures"): tow speeds of about 55-70 kt (28-36 m/s) for most gliders; a Piper
+#   PA-25 Pawnee or Robin DR400 tug with a glider climbs at 2-4 m/s (400-800 ft/min) to a
+#   release at 400-1,200 m above the field, then descends back at about 4-8 m/s.
+# - Parachute drop aircraft: the Cessna 208 Caravan (Pilot's Operating Handbook) climbs
+#   at up to 6.3 m/s (1,234 ft/min) at about 54 m/s (104 KIAS) and cruises at up to 96 m/s
+#   (186 KTAS); jumpers exit at about 4,000 m (13,000 ft), and the aircraft descends
+#   steeply (8-15 m/s) to land before them.
+# - Robinson R44 II (Pilot's Operating Handbook): cruise up to 110 KTAS (57 m/s), never
+#   exceed 130 KIAS (67 m/s), climb about 1,000 ft/min (5 m/s); Airbus H135: fast cruise
+#   about 137 kt (70 m/s), climb up to 1,500 ft/min (7.6 m/s). Helicopters approach at
+#   40-60 kt (20-31 m/s) descending at about 500 ft/min (2.5 m/s) to a hover, and fly
+#   their tasks (police, rescue, survey) at 150-600 m above the ground, orbiting a point
+#   slowly.
+
+
+def _light_aircraft_route(
+    rng: np.random.Generator,
+    ground: float,
+    u: Any,
+    sign: Any,
+    straight: Any,
+    turn: Any,
+    loiter: Any,
+) -> tuple[float, float, list[Any]]:
+    """(speed, start height, legs) of one light aircraft (sources above)."""
+    style = rng.random()
+    if style < 0.15:  # a glider thermalling, then gliding on
+        speed, height = u(22, 38), ground + u(300, 3000)
+        legs = [loiter(u(120, 600), u(60, 200), False), straight(u(60, 300), -u(0.5, 2))]
+    elif style < 0.3:  # touring: cruise, a turn, cruise on
+        speed, height = u(33, 95), ground + u(300, 3000)
+        legs = [
+            straight(u(100, 500), sign() * u(0, 3)),
+            turn(sign() * u(20, 180), u(2, 9)),
+            straight(u(100, 400), sign() * u(0, 2)),
+        ]
+    elif style < 0.42:  # orbiting a point or flying a racetrack (survey, photo, training)
+        speed, height = u(30, 65), ground + u(300, 2500)
+        legs = [loiter(u(200, 700), u(300, 1500), rng.random() < 0.5)]
+    elif style < 0.6:  # an aerotow (a tug, or a glider on tow), released, back down
+        speed, height = u(26, 38), ground + u(30, 300)
+        climb = u(1.5, 4.0)
+        legs = [
+            straight(u(60, 300), climb),
+            turn(sign() * u(20, 180), u(3, 9), None, climb),
+            straight(u(60, 300), climb),
+        ]
+        if rng.random() < 0.6:
+            legs += [
+                turn(sign() * u(90, 180), u(6, 12), u(35, 55)),
+                straight(u(60, 150), -u(4, 8), u(35, 55)),
+            ]
+    elif style < 0.75:  # circuits: four 90-degree turns round the field at about 300 m
+        speed, height = u(30, 45), ground + u(250, 450)
+        side = sign()
+        legs = [
+            straight(u(40, 90), u(1.5, 3.5)),
+            turn(side * 90, u(3, 9)),
+            straight(u(30, 60)),
+            turn(side * 90, u(3, 9)),
+            straight(u(40, 120)),
+            turn(side * 90, u(3, 9)),
+            straight(u(30, 60), -u(1.0, 2.0)),
+            turn(side * 90, u(3, 9)),
+            straight(u(40, 80), -u(1.0, 2.0)),
+        ]
+    elif style < 0.9:  # a take-off: holding point, line-up, ground roll, climb-out
+        speed, height = u(28, 38), ground
+        legs = [
+            WaitLeg(duration=Duration(u(20, 150))),
+            straight(u(10, 40), 0.0, u(3, 8)),
+            straight(u(10, 25), 0.0, u(12, 22)),
+            straight(u(60, 300), u(2, 4)),
+            turn(sign() * u(20, 180), u(3, 9), None, u(1, 3)),
+        ]
+    elif style < 0.95:  # a landing: final approach, roll-out, taxi, stop
+        speed = u(30, 36)
+        descent, seconds = u(2.5, 4.0), u(60, 180)
+        height = ground + descent * seconds
+        legs = [
+            straight(seconds, -descent),
+            straight(u(10, 25), 0.0, u(12, 20)),
+            straight(u(20, 120), 0.0, u(3, 8)),
+            WaitLeg(duration=Duration(u(20, 200))),
+        ]
+    elif style < 0.98:  # a drop plane climbing in wide turns to the exit height
+        speed, height = u(45, 60), ground + u(300, 2000)
+        climb = u(3, 6.3)
+        legs = [
+            turn(sign() * u(180, 360), u(2, 6), None, climb),
+            straight(u(60, 200), climb),
+            turn(sign() * u(180, 360), u(2, 6), None, climb),
+        ]
+    else:  # a drop plane coming back down after the jump
+        speed, height = u(45, 70), ground + u(3500, 4500)
+        legs = [
+            turn(sign() * u(90, 270), u(3, 8), None, -u(8, 12)),
+            straight(u(100, 250), -u(8, 12)),
+        ]
+    return speed, height, legs
+
+
+def _helicopter_route(
+    rng: np.random.Generator,
+    ground: float,
+    u: Any,
+    sign: Any,
+    straight: Any,
+    turn: Any,
+    loiter: Any,
+) -> tuple[float, float, list[Any]]:
+    """(speed, start height, legs) of one helicopter (sources above)."""
+    style = rng.random()
+    if style < 0.35:  # a task with a hover in it
+        speed, height = u(20, 60), ground + u(60, 1000)
+        legs = [
+            straight(u(60, 300)),
+            turn(sign() * u(30, 180), u(4, 12)),
+            WaitLeg(duration=Duration(u(30, 240))),
+            straight(u(60, 300)),
+        ]
+    elif style < 0.6:  # a transit
+        speed, height = u(40, 72), ground + u(150, 1500)
+        legs = [
+            straight(u(100, 400), sign() * u(0, 4)),
+            turn(sign() * u(20, 120), u(3, 12)),
+            straight(u(100, 400), sign() * u(0, 2)),
+        ]
+    elif style < 0.75:  # orbiting a point slowly (police, search, filming)
+        speed, height = u(12, 30), ground + u(150, 600)
+        legs = [straight(u(30, 120)), loiter(u(200, 600), u(150, 600), False)]
+    elif style < 0.9:  # an approach to a hover
+        speed = u(20, 35)
+        descent, seconds = u(1.5, 4.0), u(60, 150)
+        height = ground + descent * seconds + u(20, 100)
+        legs = [straight(seconds, -descent), WaitLeg(duration=Duration(u(30, 240)))]
+    else:  # a departure from a hover: climb out, then transit
+        speed, height = u(25, 45), ground + u(20, 100)
+        legs = [
+            WaitLeg(duration=Duration(u(20, 120))),
+            straight(u(60, 180), u(3, 7)),
+            straight(u(100, 300), 0.0, u(45, 70)),
+        ]
+    return speed, height, legs
+
+
 def simulate_histories(
     target_class: TargetClass, count: int, rng: np.random.Generator
 ) -> list[SimulatedHistory]:
@@ -269,6 +412,9 @@ def _target_history(
     young = rng.random() < 0.2
     window = float(rng.uniform(8.0, 60.0) if young else rng.uniform(40.0, 600.0))
     start = float(rng.uniform(life[0], max(life[0], life[-1] - window)))
+    # Half the young tracks' histories begin at the track's birth, with the first
+    # velocities' errors (older windows start anywhere, so the error has settled).
+    newborn = young and rng.random() < 0.5
     return _observed(
         target_class,
         rng,
@@ -278,6 +424,7 @@ def _target_history(
         states.height_m[alive, 0],
         start,
         window,
+        newborn,
     )
 
 
@@ -290,6 +437,7 @@ def _observed(
     height: np.ndarray[Any, Any],
     start: float,
     window: float,
+    newborn: bool = False,
 ) -> SimulatedHistory:
     # A radar track (1-5 s) or a sparse feed (5-12 s): the same class either way.
     update = float(rng.uniform(1.0, 5.0) if rng.random() < 0.5 else rng.uniform(5.0, 12.0))
@@ -314,6 +462,16 @@ def _observed(
     for k in range(1, count):
         velocity_error[k] = 0.7 * velocity_error[k - 1] + 0.3 * velocity_error[k]
     velocity_error[:, 2] *= 0.5
+    if newborn:
+        # A track's first velocities are guesses (two plots differenced, or a prior of
+        # zero) that the filter corrects over its first updates: the fused radar track of
+        # a suwalki drone (owa-01) reads a speed spread of 28 m/s over its first 10 s and
+        # 23 m/s over 20 s, from its measured updates alone. Trained without it, new
+        # tracks read as clutter for up to two minutes.
+        initial = rng.normal(0.0, float(rng.uniform(3.0, 25.0)), 3) * [1.0, 1.0, 0.5]
+        settling_s = float(rng.uniform(3.0, 20.0))
+        age = times[rows] - times[rows][0]
+        velocity_error += initial[None, :] * np.exp(-age / settling_s)[:, None]
     noisy_position = position[rows] + rng.normal(0.0, position_sigma, (count, 3)) * [1, 1, 0.5]
     noisy_height = height[rows] + rng.normal(0.0, position_sigma * 0.5, count)
     if rng.random() < 0.3:
