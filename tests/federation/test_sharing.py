@@ -13,7 +13,7 @@ import msgspec
 from hotzone.runtime.federation import ShareBatch, SharedItem, ShareExporter, ShareImporter
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import recipients, releasable_to
-from hotzone.types import Alert, AnyMessage, DeadLetter, to_json
+from hotzone.types import Alert, AnyMessage, DeadLetter, from_json, to_json
 from tests.federation.helpers import alert, collect, connect_federation, items_in, wait_for
 from tests.federation.servers import running_federation
 
@@ -175,3 +175,49 @@ def test_a_copy_addressed_to_a_nation_it_is_not_releasable_to_is_refused(tmp_pat
     assert refused == 4
     assert all(isinstance(letter, DeadLetter) for letter in dead)
     assert all("not releasable to LT" in letter.reason for letter in dead)  # type: ignore[attr-defined]
+
+
+def test_what_one_shared_batch_admits_is_one_stored_batch_read_item_by_item(
+    tmp_path: Path,
+) -> None:
+    """A shared batch of an ally's window (here 300 alerts, one label) goes into LT's log as
+    one bus batch: stored once (the same batch again adds nothing), and a reader of LT's
+    log gets every item on its own, in order, with its id."""
+
+    async def scenario() -> tuple[list[AnyMessage], list[str], int, int]:
+        with running_federation(["PL", "LT"], tmp_path) as federation:
+            hub, buses = await connect_federation(federation, ["PL", "LT"])
+            stop = asyncio.Event()
+            lithuania = buses["LT"]
+            importer = ShareImporter(lithuania, "LT")
+            reader = await lithuania.subscribe("hz.LT.ally.>")
+            ready = asyncio.Event()
+            importing = asyncio.create_task(importer.run(ready, stop))
+            await ready.wait()
+            items = [
+                SharedItem("alert", f"window-1/{index}", to_json(alert("PL", index, "REL PL LT")))
+                for index in range(300)
+            ]
+            batch = msgspec.msgpack.encode(ShareBatch(items))
+            for _ in range(2):  # the second: a redelivery after a restart, the same bytes
+                await buses["PL"].publish("hz.share.LT.PL.batch", batch)
+            await wait_for(lambda: importer.counters.read >= 600, 60, "both copies read")
+            admitted: list[AnyMessage] = []
+            ids: list[str] = []
+            while (message := await reader.next(timeout_s=2.0)) is not None:
+                admitted.append(from_json(message.payload))
+                ids.append(message.headers.get("Nats-Msg-Id", ""))
+            stored = (await lithuania.jetstream.stream_info("HZ_LT")).state
+            stop.set()
+            await importing
+            for bus in (hub, *buses.values()):
+                await bus.close()
+            return admitted, ids, stored.messages, importer.counters.accepted
+
+    admitted, ids, stored, accepted = asyncio.run(scenario())
+    assert [m.alert_id for m in admitted if isinstance(m, Alert)] == [
+        alert("PL", index, "REL PL LT").alert_id for index in range(300)
+    ]
+    assert ids == [f"window-1/{index}<LT" for index in range(300)]
+    assert accepted == 600  # each copy checked and admitted; the stream kept one
+    assert stored == 1  # LT's log: one batch (nothing else was published there)
