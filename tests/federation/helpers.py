@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
@@ -131,14 +132,10 @@ class EchoTracker:
         return outputs
 
 
-async def items_in(
-    jetstream: JetStreamContext,
-    stream: str,
-    exclude_origin: str | None = None,
-    filter_subject: str | None = None,
-) -> int:
-    """The released items a stream of share batches holds (``exclude_origin``: but those
-    that nation released itself, its own ``NATO`` items back from the hub)."""
+async def stored_messages(
+    jetstream: JetStreamContext, stream: str, filter_subject: str | None = None
+) -> list[Msg]:
+    """Every message ``stream`` holds (of ``filter_subject``), in order, as stored."""
     config = js_api.ConsumerConfig(
         deliver_policy=js_api.DeliverPolicy.ALL,
         ack_policy=js_api.AckPolicy.NONE,
@@ -148,17 +145,30 @@ async def items_in(
     )
     info = await jetstream.add_consumer(stream, config)
     pull = await jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
-    items, remaining = 0, info.num_pending
+    messages: list[Msg] = []
+    remaining = info.num_pending
     while remaining > 0:
         batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
         remaining -= len(batch)
-        for message in batch:
-            if exclude_origin is not None and message.subject.split(".")[3] == exclude_origin:
-                continue
-            items += len(msgspec.msgpack.decode(message.data, type=ShareBatch).items)
+        messages += batch
     await pull.unsubscribe()
     await jetstream.delete_consumer(stream, info.name)
-    return items
+    return messages
+
+
+async def items_in(
+    jetstream: JetStreamContext,
+    stream: str,
+    exclude_origin: str | None = None,
+    filter_subject: str | None = None,
+) -> int:
+    """The released items a stream of share batches holds (``exclude_origin``: but those
+    that nation released itself, its own ``NATO`` items back from the hub)."""
+    return sum(
+        len(msgspec.msgpack.decode(message.data, type=ShareBatch).items)
+        for message in await stored_messages(jetstream, stream, filter_subject)
+        if exclude_origin is None or message.subject.split(".")[3] != exclude_origin
+    )
 
 
 def decode_shared(subject: str, payload: bytes) -> list[AnyMessage]:
@@ -174,21 +184,8 @@ async def log_messages(
 ) -> list[BusMessage]:
     """Every message a nation's log holds (of ``filter_subject``), in order, as its readers
     get them: a stored batch (a tracker's window of tracks) as its items."""
-    config = js_api.ConsumerConfig(
-        deliver_policy=js_api.DeliverPolicy.ALL,
-        ack_policy=js_api.AckPolicy.NONE,
-        inactive_threshold=30.0,
-        mem_storage=True,
-        filter_subject=filter_subject,
-    )
-    info = await jetstream.add_consumer(stream, config)
-    pull = await jetstream.pull_subscribe_bind(consumer=info.name, stream=stream)
-    messages: list[BusMessage] = []
-    remaining = info.num_pending
-    while remaining > 0:
-        batch = await pull.fetch(batch=min(remaining, 1024), timeout=10)
-        remaining -= len(batch)
-        messages += [carried for message in batch for carried in carried_messages(message)]
-    await pull.unsubscribe()
-    await jetstream.delete_consumer(stream, info.name)
-    return messages
+    return [
+        carried
+        for message in await stored_messages(jetstream, stream, filter_subject)
+        for carried in carried_messages(message)
+    ]
