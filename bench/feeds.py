@@ -4,8 +4,9 @@ Prints, for the default configuration and for the window-counted one it replaced
 (3-of-5 windows, deletion after 3/6 empty windows, 10/30 s coasting):
 
 * a sparse multi-aircraft SBS feed (positions and velocities in separate lines about
-  every 10 s, gaps of up to a minute; made as `tests/fusion/sbs_capture.py` says, since no
-  registry package ships a recorded one): share of aircraft with exactly one confirmed
+  every 10 s, gaps of up to a minute; airliners, light aircraft and helicopters made as
+  `tests/fusion/sbs_capture.py` says, as the one recorded feed a registry package ships
+  is FLARM at a glider field, below): share of aircraft with exactly one confirmed
   track for >= 90 % of their reported time, confirmed tracks per aircraft, tracks
   merging two addresses;
 * a single rotating radar (4, 10, 12 s), 200 targets, Pd 0.9, 20 clutter plots a turn,

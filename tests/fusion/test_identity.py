@@ -206,3 +206,72 @@ def test_an_identity_conflict_is_published_and_recorded_by_a_run(tmp_path: Path)
     assert isinstance(event, Event) and event.subject_id == "icao:48ae01"
     assert Label.parse(event.releasability) == Label.parse(scenario.releasability)
     assert fusion_outputs["Event"] == 1
+
+
+def test_an_aircraft_back_in_view_is_shown_at_its_first_report() -> None:
+    """An address that had a confirmed track is a real transponder's: when it comes back
+    after its track ended (out of the receiver's view longer than the 90 s hold), its first
+    report shows it. An address never seen needs a second report (a decoding error is
+    one report), and so does one whose earlier track is still held (that track refused the
+    report: too far for its object)."""
+    stage = TrackingStage(frame=FRAME, tracker=default_tracker(), confirmed_only=True)
+    shown: list[list[Track]] = []
+    for k in range(3):
+        shown.append(step(stage, 10.0 * k, [report(10.0 * k, (2000.0 * k, 0.0, 3000.0))]))
+    assert shown[0] == [] and len(shown[1]) == 1
+    first_number = shown[1][0].track_number
+    # Silent for five minutes: the track ends. Another aircraft reports meanwhile.
+    for k in range(1, 31):
+        shown.append(
+            step(
+                stage,
+                10.0 * k + 25.0,
+                [report(10.0 * k + 25.0, (0.0, 500.0 * k, 3000.0), "48ae02")],
+            )
+        )
+    assert all(t.icao24 != "48ae01" for t in shown[-1])
+    (back,) = [
+        t
+        for t in step(stage, 330.0, [report(330.0, (40_000.0, 5_000.0, 3000.0))])
+        if t.icao24 == "48ae01"
+    ]
+    assert back.track_number != first_number
+    # A new address: one report is not shown.
+    assert all(
+        t.icao24 != "48ae03"
+        for t in step(stage, 331.0, [report(331.0, (-20_000.0, 0.0, 3000.0), "48ae03")])
+    )
+    # The known address again, 100 km from its held track 5 s later: not its return.
+    assert [
+        t.track_number
+        for t in step(stage, 335.0, [report(335.0, (140_000.0, 5_000.0, 3000.0))])
+        if t.icao24 == "48ae01"
+    ] == [back.track_number]
+
+
+def test_a_track_its_identitys_reports_left_for_a_newer_one_is_not_shown() -> None:
+    """A report too far for its identity's track starts a track of its own (not merged);
+    once that one is confirmed and the identity's reports go on there, the old track is
+    kept (its number, in case its object reports there again) but no longer shown: one
+    address, one track on the picture, and the conflict flagged."""
+    stage = TrackingStage(frame=FRAME, tracker=default_tracker(), confirmed_only=True)
+    for k in range(4):
+        tracks = step(stage, 10.0 * k, [report(10.0 * k, (100.0 * 10 * k, 0.0, 3000.0))])
+    (old,) = tracks
+    # The position jumps 30 km (beyond 2 km + 400 m/s for 10 s) and goes on from there.
+    numbers: list[list[int]] = []
+    for k in range(4, 10):
+        position = (100.0 * 10 * k, 30_000.0, 3000.0)
+        numbers.append(
+            [t.track_number for t in step(stage, 10.0 * k, [report(10.0 * k, position)])]
+        )
+    assert numbers[0] == [old.track_number]  # the new track is tentative, the old shown
+    (new,) = numbers[1]
+    assert new != old.track_number
+    assert all(found == [new] for found in numbers[1:]), numbers
+    (event,) = stage.take_events()
+    assert event.attributes["anomaly"] == "identity_conflict"
+    # The old track is still kept: a report near it goes to it, under its number, and
+    # with both updated since the other began, both are shown.
+    shown = step(stage, 100.0, [report(100.0, (6000.0, 0.0, 3000.0))])
+    assert sorted(t.track_number for t in shown) == sorted([old.track_number, new])

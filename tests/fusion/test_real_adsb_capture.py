@@ -5,9 +5,11 @@ aircraft (406B90) over 12 minutes, as received (pyModeS 2.19's test data). pyMod
 dependency) resolves their positions and velocities; they become the SBS lines a
 BaseStation feed would carry (MSG,3 positions, MSG,4 velocities) at their recorded
 times, once at the recorded rate (about 1 s) and once thinned to a fringe feed's (a
-position at most every 10 s, gaps of up to 40 s). No registry package ships a recorded
-multi-aircraft capture with timing (docs/fusion.md), so this checks one object: one track
-for its whole reported time, no second one.
+position at most every 10 s, gaps of up to 40 s): one track for its whole reported time,
+no second one. It is one object; the multi-aircraft recording with timing that a
+registry package ships (rs1090's FLARM day, `tests/ingest/test_real_flarm_sbs.py`,
+docs/fusion.md) is FLARM without velocities, so this stays the real Mode S one, with its
+velocity messages.
 """
 
 from __future__ import annotations

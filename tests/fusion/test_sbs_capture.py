@@ -1,7 +1,9 @@
 """A multi-aircraft SBS capture of a sparse feed (positions and velocities in separate
 lines about every 10 s, gaps of up to a minute) through `hotzone track --from sbs`'s
 path with default options: one confirmed track per aircraft, for nearly all its time.
-The capture's making and why it is not a recorded one: `tests/fusion/sbs_capture.py`."""
+The capture's making, and what the one recorded multi-aircraft feed in a registry package
+(rs1090's FLARM day, `tests/ingest/test_real_flarm_sbs.py`) lacks that it has:
+`tests/fusion/sbs_capture.py`."""
 
 from __future__ import annotations
 

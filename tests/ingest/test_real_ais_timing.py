@@ -38,9 +38,15 @@ GOLDEN = (
 )
 GALVESTON = LocalFrame(29.3, -94.7, 0.0)
 MATCH_M = 200.0
-"""A track state is the vessel whose latest report (at most 30 s old) is nearest, within
-this distance. Fusion does not yet put the MMSI on tracks (docs/assess.md, known gaps),
-so the vessel a track follows is found by position."""
+RECENT_S = 60.0
+"""A track state is the vessel whose latest report (at most ``RECENT_S`` old) is nearest,
+within ``MATCH_M``. Fusion does not yet put the MMSI on tracks (docs/assess.md, known
+gaps), so the vessel a track follows is found by position. A silent cooperative track
+is shown for a minute after its last report (`RevisitDeleter.identity_shown_min_s`), and
+a moored vessel reports every 3 min: with a 30 s horizon, a track shown 30-60 s after
+its own vessel's report was given the neighbour moored alongside that had reported
+since (11 "tracks following two vessels", whatever the tracker: 2 with this horizon,
+for the tracker of today and for the one that showed such a track 10 s)."""
 
 
 def _with_vessels(
@@ -56,7 +62,7 @@ def _with_vessels(
     )[:, :2]
     labelled = []
     for end, tracks in windows:
-        recent = (times <= end) & (times > end - 30.0)
+        recent = (times <= end) & (times > end - RECENT_S)
         latest: dict[int, int] = {}
         for index in np.flatnonzero(recent):
             latest[int(mmsis[index])] = int(index)  # reports are in time order

@@ -5,9 +5,10 @@ becomes a feed: `tests/ingest/real_flarm.py` and `tests/golden/flarm_lfmy/SOURCE
 The measures are printed (run with ``-s``) per *visit*: an object's reports without a
 silence longer than the tracker's 90 s identity hold. The issue's targets: >= 95 % of
 aircraft with exactly one confirmed track for >= 90 % of their reported time, <= 1.05
-confirmed tracks per aircraft, no track merging two addresses. The assertions are the
-figures hotzone reaches today (docs/assess.md, "Real recorded feeds"), so a regression
-fails; where they fall short of the targets the printout says so.
+confirmed tracks per aircraft, no track merging two addresses. The assertions hold the
+targets with at most one visit of slack below the figures hotzone reaches today
+(docs/fusion.md, "Real captures in registry packages"), so a regression fails; where they
+fall short of the targets the printout says so.
 """
 
 from __future__ import annotations
@@ -81,14 +82,17 @@ def test_a_real_glider_field_day_as_a_10_s_sbs_feed_keeps_one_track_per_aircraft
     every = score(feed.reported, windows, min_visit_s=60.0)
     _print("FLARM LFMY 2022-06-15, a position every >= 10 s, visits >= 5 min", flights)
     _print("  the same, every visit >= 1 min", every)
-    assert flights.objects >= 12
+    assert flights.objects >= 12 and flights.visits >= 38
     assert flights.merged == 0 and every.merged == 0
-    assert flights.well_tracked >= 0.85 * flights.visits
-    assert flights.tracks <= 1.15 * flights.visits
-    # Visits of 1-5 min are a handful of reports: the first 10 s before the second report
-    # (confirmation) are already a tenth of a 100 s visit.
-    assert every.well_tracked >= 0.5 * every.visits
-    assert every.tracks <= 1.1 * every.visits
+    # 38 of 38 visits today (dde1f4 and d0095f were at 85 % and 89 % before a returning
+    # address was confirmed at its first report and a held track shown for a minute).
+    assert flights.well_tracked >= max(0.95 * flights.visits, flights.visits - 1)
+    assert flights.tracks <= min(1.05 * flights.visits, flights.visits + 1)
+    assert float(np.median(flights.coverage)) >= 0.99
+    # Visits of 1-5 min are a handful of reports: a first visit waits for its second
+    # report (10-40 s) to be confirmed, a tenth or more of a 100 s visit (94.1 % today).
+    assert every.well_tracked >= 0.9 * every.visits
+    assert every.tracks <= 1.02 * every.visits
 
 
 def test_a_real_busy_hour_at_the_recorded_rate_keeps_one_track_per_aircraft() -> None:
@@ -101,14 +105,14 @@ def test_a_real_busy_hour_at_the_recorded_rate_keeps_one_track_per_aircraft() ->
     windows = track_windows(feed_reports(feed.lines))
     result = score(feed.reported, windows, min_visit_s=60.0)
     _print("FLARM LFMY 07:50-08:50 UTC at the recorded rate (~1 s), visits >= 1 min", result)
-    assert result.objects >= 10
+    assert result.objects >= 10 and result.visits >= 15
     assert result.merged == 0
     assert result.tracks <= 1.05 * result.visits
-    # At about 1 s the tracker learns a 1 s revisit and stops showing a track after 3.5
-    # missed revisits until the next report (the identity is held 90 s, the number
-    # kept): FLARM reception gaps of a few seconds hide the track for a while. So the
-    # share with one track in >= 90 % of windows is low at this rate (docs/assess.md).
-    assert float(np.median(result.coverage)) >= 0.8
+    # FLARM reception has silences of 10-80 s inside a visit (a turn, low over the
+    # field): a held track is shown for a minute of them (15 of 15 visits today; 8 of 15
+    # when it was shown for 3.5 revisits of 1 s or 10 s).
+    assert result.well_tracked >= max(0.95 * result.visits, result.visits - 1)
+    assert float(np.median(result.coverage)) >= 0.98
 
 
 def test_hotzone_track_reads_the_real_feed_from_a_file(tmp_path: Path) -> None:

@@ -123,8 +123,12 @@ class Hypothesiser:
             # a track of sparse reports of a manoeuvring object (a glider circling, one
             # report in 40 s) can carry a velocity far off, and its prediction drift many
             # kilometres from an object that cannot have gone further than its speed
-            # allows (a real FLARM day: 1.053 -> 1.026 tracks per visit, no merge).
-            last_seen = position - since[:, None] * predicted.state[members, dims : dims + size]
+            # allows (a real FLARM day: 1.053 -> 1.026 tracks per visit, no merge). Where
+            # it was last seen is its estimate at its last update, not the prediction
+            # run back along the velocity: a turn model's prediction is not a line, and
+            # a glider thermalling with one report in 10 s (about its circling period)
+            # can make a turn model's velocity wrap that circle many times over.
+            last_seen = tracks.state[members, :size]
             horizontal = np.minimum(
                 np.linalg.norm(scan.values[row, :2] - position[:, :2], axis=1),
                 np.linalg.norm(scan.values[row, :2] - last_seen[:, :2], axis=1),

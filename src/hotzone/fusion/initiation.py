@@ -34,8 +34,12 @@ class Initiator(ABC):
         positions; ``positions`` may have fewer components than ``spatial_dims``."""
 
     @abstractmethod
-    def confirms(self, tracks: TrackBatch) -> BoolArray:
-        """Which of ``tracks`` are confirmed by what they have had so far."""
+    def confirms(self, tracks: TrackBatch, returning: BoolArray | None = None) -> BoolArray:
+        """Which of ``tracks`` are confirmed by what they have had so far.
+
+        ``returning``: the tracks whose cooperative identity had a confirmed track before
+        and has no other track now (`hotzone.fusion.track_manager.TrackManager`): an
+        object known to be there coming back, not a report of an unknown address."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,9 @@ class MOfNInitiator(Initiator):
             covariance[:, axis, axis] = self.extra_sigma**2
         return state, covariance
 
-    def confirms(self, tracks: TrackBatch) -> BoolArray:
-        """M hits within the last N tracker windows (``hit_history``, bit 0 latest)."""
+    def confirms(self, tracks: TrackBatch, returning: BoolArray | None = None) -> BoolArray:
+        """M hits within the last N tracker windows (``hit_history``, bit 0 latest);
+        ``returning`` is not used (a window-counted track earns its confirmation)."""
         mask = np.uint64((1 << self.window) - 1) if self.window < 64 else np.uint64(2**64 - 1)
         result: BoolArray = popcount(tracks.hit_history & mask) >= self.confirm_hits
         return result
@@ -98,11 +103,17 @@ class RevisitInitiator(MOfNInitiator):
     (`hotzone.fusion.deletion.RevisitDeleter.tentative_revisits`) has ended, so a
     tentative track still alive with M updates has had them close enough. A track with a
     cooperative identity needs ``identity_confirm_hits``: two reports of one address that
-    agree in position are not clutter. Without identity, the updates must also fit the
-    track (``max_mean_innovation``). ``window`` is unused.
+    agree in position are not clutter. A *returning* identity (one that had a confirmed
+    track before, none now: an aircraft back in the receiver's view after more than the
+    identity hold) needs ``returning_identity_confirm_hits``: its address is known to be
+    a real transponder's, not a decoding error, and a feed of one report every 10-30 s
+    would otherwise hide it for that long (a real FLARM day: 36 s of a 331 s visit).
+    Without identity, the updates must also fit the track (``max_mean_innovation``).
+    ``window`` is unused.
     """
 
     identity_confirm_hits: int = 2
+    returning_identity_confirm_hits: int = 1
     max_mean_innovation: float = 2.7
     """A track without identity is confirmed only while its updates' mean normalised
     innovation squared per measured component stays at most this: a target's is about 1
@@ -111,14 +122,17 @@ class RevisitInitiator(MOfNInitiator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.identity_confirm_hits < 1:
+        if min(self.identity_confirm_hits, self.returning_identity_confirm_hits) < 1:
             raise ValueError(
-                f"identity_confirm_hits must be >= 1, got {self.identity_confirm_hits}"
+                "identity_confirm_hits and returning_identity_confirm_hits must be >= 1, got "
+                f"{self.identity_confirm_hits}, {self.returning_identity_confirm_hits}"
             )
 
-    def confirms(self, tracks: TrackBatch) -> BoolArray:
+    def confirms(self, tracks: TrackBatch, returning: BoolArray | None = None) -> BoolArray:
         cooperative = tracks.identity != None  # noqa: E711 (elementwise on an object array)
         needed = np.where(cooperative, self.identity_confirm_hits, self.confirm_hits)
+        if returning is not None:
+            needed = np.where(cooperative & returning, self.returning_identity_confirm_hits, needed)
         count = np.maximum(tracks.innovation_count, 1)
         consistent = tracks.innovation_sum / count <= self.max_mean_innovation
         result: BoolArray = (tracks.hits >= needed) & (cooperative | consistent)

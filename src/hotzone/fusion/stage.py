@@ -36,10 +36,11 @@ from hotzone.types.subjects import as_token
 def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTargetTracker:
     """The operational configuration: 3-D IMM (CV + CT), GNN, identity-first association;
     management in time (docs/fusion.md): confirmed at the 3rd update (2nd for a
-    cooperative identity) with no 2.5 expected revisits missed in between, deleted after
-    2.5 missed revisits, 3.5 for a confirmed track its sensors detect less than 97 % of
-    the time (a cooperative identity: held 90 s, shown for 3.5); a track's label widens
-    back ``label_window_s`` after a restrictive input stops."""
+    cooperative identity, the 1st for one back after its track ended) with no 2.5
+    expected revisits missed in between, deleted after 2.5 missed revisits, 3.5 for a
+    confirmed track its sensors detect less than 97 % of the time (a cooperative
+    identity: held 90 s, shown for 3.5 revisits and at least 60 s); a track's label
+    widens back ``label_window_s`` after a restrictive input stops."""
     return MultiTargetTracker(
         predictor=IMMPredictor(),
         updater=IMMUpdater(),

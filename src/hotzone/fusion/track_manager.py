@@ -4,8 +4,10 @@ Stone Soup's initiator and deleter roles around one window: it starts tentative 
 from the measurements no track took (and from crossing bearings), closes the window's
 books (hit history, misses, revisits, confirmation, quality), ends tracks the deleter
 ends and confirmed tracks that duplicate one with an identity, records identity
-conflicts, and keeps the batch before each recent window so that an out-of-sequence
-measurement can be replayed from the window it belongs to.
+conflicts and the identities that have had a confirmed track (a returning one is
+confirmed sooner: `hotzone.fusion.initiation.RevisitInitiator`), and keeps the batch
+before each recent window so that an out-of-sequence measurement can be replayed from
+the window it belongs to.
 """
 
 from __future__ import annotations
@@ -67,9 +69,17 @@ class TrackManager:
     lag_s: float
     sensor_column: Callable[[str], int]
     next_track_number: int = 1
+    identity_memory_s: float = 86_400.0
+    """An identity whose last confirmed track ended longer ago than this is forgotten
+    (its return needs the reports of a new one); a day keeps one entry per aircraft or
+    vessel of a busy day's feed."""
     identity_conflicts: list[IdentityConflict] = field(default_factory=list)
     history: list[WindowRecord] = field(default_factory=list)
     _conflicting: set[tuple[int, int]] = field(default_factory=set)
+    _known_identities: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Identity -> (window time it first had a confirmed track, latest window time a
+    confirmed track of it was confirmed or ended)."""
+    _forgotten_at: float = -np.inf
 
     # ------------------------------------------------------------------ initiation
     def start_tracks(self, tracks: TrackBatch, scan: SensorScan, rows: IntArray) -> TrackBatch:
@@ -200,8 +210,10 @@ class TrackManager:
         tracks.misses[was_updated] = 0
         tracks.misses[eligible & ~was_updated] += 1
         tracks = self.revisit.assess(tracks, time)
-        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks)
+        returning = self._returning(tracks, time)
+        newly_confirmed = ~tracks.confirmed & self.initiator.confirms(tracks, returning)
         tracks.confirmed[newly_confirmed] = True
+        self._know_identities(tracks, newly_confirmed, time)
         # The share of the updates expected since the last one that came: 1 until the
         # next is due, 1/2 when one was missed, ...
         tracks.quality[:] = 1.0 / np.maximum(tracks.overdue, 1.0)
@@ -211,9 +223,50 @@ class TrackManager:
         doomed = self.deleter.delete_tracks(predicted, time, self.spatial_dims)
         doomed |= self._duplicates(predicted)
         if doomed.any():
+            self._know_identities(tracks, doomed & tracks.confirmed, time)
             keep = np.flatnonzero(~doomed)
             tracks, predicted = tracks.take(keep), predicted.take(keep)
         return tracks, predicted, self.deleter.dormant(predicted, time)
+
+    def _returning(self, tracks: TrackBatch, time: float) -> BoolArray:
+        """Tentative tracks of an identity that had a confirmed track before this window
+        and is carried by no other track now: the object back, not a new address (with
+        another track of it alive, a new one is a report that track refused, too far for
+        its object: spoofing or a split, which earns its confirmation)."""
+        result = np.zeros(tracks.size, dtype=np.bool_)
+        if not self._known_identities:
+            return result
+        known = self._known_identities
+        rows = np.flatnonzero(~tracks.confirmed & (tracks.identity != None))  # noqa: E711
+        # Known before this window: a window replayed for a late measurement decides as it
+        # did the first time, whatever was learnt after it.
+        candidates = [
+            row
+            for row, identity in zip(rows.tolist(), tracks.identity[rows].tolist(), strict=True)
+            if known.get(identity, (np.inf, np.inf))[0] < time
+        ]
+        if not candidates:
+            return result
+        carried: dict[str, int] = {}
+        for identity in tracks.identity.tolist():
+            if identity is not None:
+                carried[identity] = carried.get(identity, 0) + 1
+        for row in candidates:
+            result[row] = carried[tracks.identity[row]] == 1
+        return result
+
+    def _know_identities(self, tracks: TrackBatch, rows: BoolArray, time: float) -> None:
+        """Remember the identities of ``rows`` (confirmed tracks just confirmed or ending)
+        at ``time``; forget those not seen for ``identity_memory_s`` (once an hour)."""
+        known = self._known_identities
+        for identity in tracks.identity[rows & (tracks.identity != None)].tolist():  # noqa: E711
+            first, _ = known.get(identity, (time, time))
+            known[identity] = (first, time)
+        if time - self._forgotten_at >= 3_600.0:
+            self._forgotten_at = time
+            horizon = time - self.identity_memory_s
+            for identity in [key for key, (_, last) in known.items() if last < horizon]:
+                del known[identity]
 
     def _duplicates(self, tracks: TrackBatch) -> BoolArray:
         """Confirmed tracks without identity that are the same object as a confirmed track
