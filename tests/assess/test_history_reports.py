@@ -100,3 +100,32 @@ def test_a_callsign_is_not_a_feature() -> None:
     with_callsign, without = batch_features([seen(True), seen(False)])
     assert "has_callsign" not in FEATURE_NAMES
     assert np.array_equal(with_callsign, without, equal_nan=True)
+
+
+def test_a_first_state_whose_velocity_was_never_measured_is_not_read_as_a_stop() -> None:
+    """A cooperative track confirmed at its first report (an address back in coverage)
+    starts with a velocity of exactly zero and a velocity variance of (150 m/s)²: kept in
+    the record, not given to the classifier once a measured state follows."""
+    import msgspec
+
+    histories = TrackHistories()
+    first = _state(0.0, 100.0)
+    unknown = tuple(
+        tuple((150.0**2 if row >= 3 else 100.0) if row == column else 0.0 for column in range(6))
+        for row in range(6)
+    )
+    first = msgspec.structs.replace(first, enu_velocity_mps=(0.0, 0.0, 0.0), covariance=unknown)
+    histories.add(first)
+    record = histories.records["t1"]
+    # Alone, it is all there is: the classifier gets it rather than nothing.
+    assert histories.kinematic(record).size == 1
+    for second in (10.0, 20.0, 30.0):
+        histories.add(_state(second, 90.0))
+    history = histories.kinematic(record)
+    assert record.samples == 4
+    assert (history.times_s - at(0.0).timestamp()).tolist() == [10.0, 20.0, 30.0]
+    assert float(np.min(np.linalg.norm(history.enu_velocity_mps, axis=1))) == pytest.approx(40.0)
+    # A measured velocity of zero (a hovering helicopter, a moored vessel) stays measured.
+    still = msgspec.structs.replace(_state(40.0, 80.0), enu_velocity_mps=(0.0, 0.0, 0.0))
+    histories.add(still)
+    assert histories.kinematic(record).size == 4

@@ -48,6 +48,27 @@ def position_variance(track: Track) -> float:
     return float(np.trace(covariance[:dims, :dims]))
 
 
+UNMEASURED_VELOCITY_VARIANCE = 50.0**2
+"""Per axis (m²/s²): above it, a track's velocity of exactly zero was never measured."""
+
+
+def velocity_unmeasured(track: Track) -> bool:
+    """Whether ``track``'s velocity is not a measurement but a placeholder: exactly zero with
+    a velocity variance above `UNMEASURED_VELOCITY_VARIANCE` per axis. A cooperative track
+    confirmed at its first report (an address seen before, back in coverage) starts so;
+    read as a stop, its first state made light aircraft look like hovering helicopters (on
+    the real FLARM day, light-aircraft recall 0.57 -> 0.23). A track made from two or more
+    reports never has a velocity of exactly zero."""
+    if any(track.enu_velocity_mps):
+        return False
+    covariance = np.asarray(track.covariance, dtype=np.float64)
+    if covariance.ndim != 2 or covariance.shape[0] not in (4, 6):
+        return False
+    dims = int(covariance.shape[0]) // 2
+    velocity = covariance[dims : 2 * dims, dims : 2 * dims]
+    return float(np.trace(velocity)) > dims * UNMEASURED_VELOCITY_VARIANCE
+
+
 def is_measurement_update(variance: float, previous_variance: float | None) -> bool:
     """Whether a state with position variance ``variance`` was updated by a measurement,
     after a state of ``previous_variance`` (None: the record's first state, which is)."""
@@ -126,7 +147,9 @@ class TrackHistories:
             record.latest, record.latest_label = track, label
             return record  # an update out of order or repeated: keep the newest only
         variance = position_variance(track)
-        record.measured.append(is_measurement_update(variance, record.last_variance))
+        record.measured.append(
+            is_measurement_update(variance, record.last_variance) and not velocity_unmeasured(track)
+        )
         record.last_variance = variance
         record.states.append(
             (
@@ -158,7 +181,10 @@ class TrackHistories:
     def kinematic(self, record: TrackRecord) -> KinematicHistory:
         """The measured states of the record's window (see the module)."""
         states = np.array(record.states, dtype=np.float64).reshape(-1, 10)
-        states = states[np.array(record.measured, dtype=bool)]
+        measured = np.array(record.measured, dtype=bool)
+        if not measured.any():  # nothing measured yet: the latest state is all there is
+            measured[-1:] = True
+        states = states[measured]
         return KinematicHistory(
             times_s=states[:, 0],
             enu_position_m=states[:, 1:4],
