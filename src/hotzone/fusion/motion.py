@@ -132,11 +132,11 @@ class _LinearKinematicMotion(MotionModel):
         if dt.size and (dt == dt.flat[0]).all():
             return _shared_step_matrices(self, float(dt.flat[0]))
         steps, which = np.unique(dt, return_inverse=True)
-        if len(steps) <= 16:
-            # Tracks fall behind by whole scans: a few distinct steps, each built once.
-            built = [_shared_step_matrices(self, float(step)) for step in steps]
-            transitions = np.stack([pair[0] for pair in built])
-            noises = np.stack([pair[1] for pair in built])
+        if len(steps) < dt.size:
+            # Tracks fall behind by whole scans: a few distinct steps, each built once, in
+            # one vectorized call (elementwise, so the same numbers as one step at a time;
+            # a cache per step would miss on the continuous steps of AIS-updated tracks).
+            transitions, noises = self.build_matrices(steps)
             return transitions[which.reshape(dt.shape)], noises[which.reshape(dt.shape)]
         return self.build_matrices(dt)
 
