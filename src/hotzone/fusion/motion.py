@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -47,6 +47,15 @@ class MotionModel(ABC):
     @abstractmethod
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         """Covariance of the state change over ``dt``: (d, d) or (N, d, d)."""
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`propagate`, `jacobian` and `process_noise` at once: what a Kalman prediction
+        needs, for models that share work between them."""
+        return (
+            self.propagate(states, dt),
+            self.jacobian(states, dt),
+            self.process_noise(states, dt),
+        )
 
 
 @lru_cache(maxsize=8)
@@ -151,18 +160,27 @@ class _LinearKinematicMotion(MotionModel):
         return transition, noise
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        transition = self._matrices(dt)[0]
-        if transition.ndim == 2:
-            shared: FloatArray = states @ transition.T
-            return shared
-        result: FloatArray = (transition @ states[..., None])[..., 0]
-        return result
+        return _transitioned(states, self._matrices(dt)[0])
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        # One look-up of the step's matrices instead of three.
+        transition, noise = self._matrices(dt)
+        return _transitioned(states, transition), transition, noise
 
     def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return self._matrices(dt)[0]
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return self._matrices(dt)[1]
+
+
+def _transitioned(states: FloatArray, transition: FloatArray) -> FloatArray:
+    """States moved by a shared (d, d) or per-state (N, d, d) transition."""
+    if transition.ndim == 2:
+        shared: FloatArray = states @ transition.T
+        return shared
+    result: FloatArray = (transition @ states[..., None])[..., 0]
+    return result
 
 
 @dataclass(frozen=True)
@@ -253,11 +271,17 @@ class CoordinatedTurnMotion(MotionModel):
         jacobian[..., -1, -1] = 1.0
         return jacobian
 
+    @cached_property
+    def _velocity_motion(self) -> ConstantVelocityMotion:
+        """Its position/velocity noise: that of constant velocity (built once, not per
+        prediction)."""
+        return ConstantVelocityMotion(
+            self.noise_intensity, spatial_dims=self.spatial_dims, extra_states=1
+        )
+
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        velocity_noise = ConstantVelocityMotion(
-            self.noise_intensity, spatial_dims=self.spatial_dims, extra_states=1
-        ).process_noise(states, dt)
+        velocity_noise = self._velocity_motion.process_noise(states, dt)
         size = self.state_size
         noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
         noise[..., -1, -1] = self.turn_rate_noise * dt
