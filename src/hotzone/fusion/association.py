@@ -103,24 +103,32 @@ def _mutual_best_matching(
     where an exact solver takes minutes; the cheapest remaining pair is always mutually
     best, so this ends, and on well-separated pairs it agrees with the exact answer.
     """
-    alive = np.ones(len(weights), dtype=np.bool_)
+    # Each round's candidates in the order of one sort of every pair: the alive pairs of
+    # the (track, weight) order are the lexsorted alive pairs (ties in index order), so
+    # a round filters instead of sorting again.
+    by_track = np.lexsort((weights, tracks))
+    by_measurement = np.lexsort((weights, measurements))
+    taken_tracks = np.zeros(int(tracks.max()) + 1, dtype=np.bool_)
+    taken_measurements = np.zeros(int(measurements.max()) + 1, dtype=np.bool_)
+    best_of_track = np.zeros(len(weights), dtype=np.bool_)
     chosen: list[IntArray] = []
-    while alive.any():
-        index = np.flatnonzero(alive)
-        by_track = index[np.lexsort((weights[index], tracks[index]))]
-        first_track = np.r_[True, tracks[by_track][1:] != tracks[by_track][:-1]]
-        by_measurement = index[np.lexsort((weights[index], measurements[index]))]
-        first_measurement = np.r_[
-            True, measurements[by_measurement][1:] != measurements[by_measurement][:-1]
-        ]
-        mutual = np.intersect1d(by_track[first_track], by_measurement[first_measurement])
+    while len(by_track):
+        track_of = tracks[by_track]
+        measurement_of = measurements[by_measurement]
+        track_best = by_track[np.r_[True, track_of[1:] != track_of[:-1]]]
+        measurement_best = by_measurement[np.r_[True, measurement_of[1:] != measurement_of[:-1]]]
+        best_of_track[track_best] = True
+        mutual = measurement_best[best_of_track[measurement_best]]
+        mutual.sort()
+        best_of_track[track_best] = False
         chosen.append(mutual)
-        taken_tracks = np.zeros(int(tracks.max()) + 1, dtype=np.bool_)
         taken_tracks[tracks[mutual]] = True
-        taken_measurements = np.zeros(int(measurements.max()) + 1, dtype=np.bool_)
         taken_measurements[measurements[mutual]] = True
-        alive &= ~taken_tracks[tracks] & ~taken_measurements[measurements]
-    picked = np.concatenate(chosen)
+        by_track = by_track[~taken_tracks[track_of] & ~taken_measurements[measurements[by_track]]]
+        by_measurement = by_measurement[
+            ~taken_tracks[tracks[by_measurement]] & ~taken_measurements[measurement_of]
+        ]
+    picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
     return tracks[picked], measurements[picked]
 
 
