@@ -218,10 +218,28 @@ class CoordinatedTurnMotion(MotionModel):
         return 2 * self.spatial_dims + 1
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        dims = self.spatial_dims
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        rate = states[..., -1]
-        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        return self._moved(states, dt, self._terms(states[..., -1], dt))
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        # The state's turn terms serve both its propagation and its Jacobian.
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        terms = self._terms(states[..., -1], dt)
+        return (
+            self._moved(states, dt, terms),
+            self._jacobian(states, dt, terms),
+            self.process_noise(states, dt),
+        )
+
+    def _moved(
+        self,
+        states: FloatArray,
+        dt: FloatArray,
+        terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ) -> FloatArray:
+        """`propagate` with the turn terms of ``states`` and ``dt`` (same shape) known."""
+        dims = self.spatial_dims
+        sine_term, cosine_term, cos_rt, sin_rt = terms
         vx, vy = states[..., dims], states[..., dims + 1]
         result = states.copy()
         result[..., 0] = states[..., 0] + sine_term * vx - cosine_term * vy
@@ -240,16 +258,25 @@ class CoordinatedTurnMotion(MotionModel):
         angle = rate * dt
         small = np.abs(angle) < 1e-6
         safe_rate = np.where(small, 1.0, rate)
-        sine_term = np.where(small, dt * (1 - angle**2 / 6), np.sin(angle) / safe_rate)
-        cosine_term = np.where(small, dt * angle / 2, (1 - np.cos(angle)) / safe_rate)
-        return sine_term, cosine_term, np.cos(angle), np.sin(angle)
+        sine, cosine = np.sin(angle), np.cos(angle)
+        sine_term = np.where(small, dt * (1 - angle**2 / 6), sine / safe_rate)
+        cosine_term = np.where(small, dt * angle / 2, (1 - cosine) / safe_rate)
+        return sine_term, cosine_term, cosine, sine
 
     def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        return self._jacobian(states, dt, self._terms(states[..., -1], dt))
+
+    def _jacobian(
+        self,
+        states: FloatArray,
+        dt: FloatArray,
+        terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ) -> FloatArray:
+        """`jacobian` with the turn terms of ``states`` and ``dt`` (same shape) known."""
         dims = self.spatial_dims
         size = self.state_size
-        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        rate = states[..., -1]
-        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        sine_term, cosine_term, cos_rt, sin_rt = terms
         jacobian = np.broadcast_to(np.eye(size), (*states.shape[:-1], size, size)).copy()
         jacobian[..., 0, dims] = sine_term
         jacobian[..., 0, dims + 1] = -cosine_term
@@ -267,7 +294,10 @@ class CoordinatedTurnMotion(MotionModel):
         plus, minus = states.copy(), states.copy()
         plus[..., -1] += step
         minus[..., -1] -= step
-        jacobian[..., :, -1] = (self.propagate(plus, dt) - self.propagate(minus, dt)) / (2 * step)
+        jacobian[..., :, -1] = (
+            self._moved(plus, dt, self._terms(plus[..., -1], dt))
+            - self._moved(minus, dt, self._terms(minus[..., -1], dt))
+        ) / (2 * step)
         jacobian[..., -1, -1] = 1.0
         return jacobian
 
