@@ -72,11 +72,22 @@ def cluster_labels(tracks: IntArray, measurements: IntArray) -> tuple[IntArray, 
 
 
 def _solve_contested(
-    tracks: IntArray, measurements: IntArray, weights: FloatArray
+    tracks: IntArray,
+    measurements: IntArray,
+    weights: FloatArray,
+    ranks: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[IntArray, IntArray]:
-    """Best matching of one cluster; ``weights`` < 0 and lower is better."""
-    track_nodes, rows = np.unique(tracks, return_inverse=True)
-    measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    """Best matching of one cluster; ``weights`` < 0 and lower is better.
+
+    ``ranks``: each pair's track and measurement among the cluster's distinct ones in
+    ascending order, when the caller knows them (what ``np.unique`` would find)."""
+    if ranks is None:
+        track_nodes, rows = np.unique(tracks, return_inverse=True)
+        measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    else:
+        rows, columns = ranks
+        track_nodes = _nodes_by_rank(tracks, rows)
+        measurement_nodes = _nodes_by_rank(measurements, columns)
     if len(weights) > GIANT_CLUSTER_PAIRS:
         return _mutual_best_matching(tracks, measurements, weights)
     if len(track_nodes) * len(measurement_nodes) <= 400:
@@ -86,6 +97,13 @@ def _solve_contested(
         keep = matrix[chosen_rows, chosen_columns] < 0
         return track_nodes[chosen_rows[keep]], measurement_nodes[chosen_columns[keep]]
     return _solve_sparse(track_nodes, rows, measurement_nodes, columns, weights)
+
+
+def _nodes_by_rank(nodes: IntArray, ranks: IntArray) -> IntArray:
+    """The distinct nodes in ascending order, from each pair's node and its rank."""
+    distinct = np.empty(int(ranks.max()) + 1, dtype=nodes.dtype)
+    distinct[ranks] = nodes
+    return distinct
 
 
 GIANT_CLUSTER_PAIRS = 5_000
@@ -196,13 +214,14 @@ def _local_rank(labels: IntArray, nodes: IntArray) -> tuple[IntArray, IntArray]:
 
 def _solve_small_clusters(
     tracks: IntArray, measurements: IntArray, weights: FloatArray, labels: IntArray
-) -> tuple[tuple[IntArray, IntArray], BoolArray]:
+) -> tuple[tuple[IntArray, IntArray], BoolArray, tuple[IntArray, IntArray]]:
     """Clusters of at most 4 tracks and 4 measurements, all at once, by enumeration.
 
     Every partial matching of a cluster is part of a permutation of its padded 4 x 4
     matrix whose other cells weigh 0 (real pairs weigh less than 0), so the permutation
     of least sum, with positive cells clipped to 0, is the exact answer. Returns the
-    chosen pairs and a mask of the pairs left to the general solver.
+    chosen pairs, a mask of the pairs left to the general solver and every pair's rank
+    of track and of measurement in its cluster (`_local_rank`).
     """
     cluster_index = np.unique(labels, return_inverse=True)[1]
     track_rank, track_counts = _local_rank(labels, tracks)
@@ -210,8 +229,9 @@ def _solve_small_clusters(
     fits = (track_counts <= SMALL_CLUSTER) & (measurement_counts <= SMALL_CLUSTER)
     small_pair = fits[cluster_index]
     empty = np.zeros(0, dtype=np.int64)
+    ranks = (track_rank, measurement_rank)
     if not small_pair.any():
-        return (empty, empty), ~small_pair
+        return (empty, empty), ~small_pair, ranks
     compact = np.cumsum(fits) - 1
     count = int(fits.sum())
     row = compact[cluster_index[small_pair]]
@@ -232,6 +252,7 @@ def _solve_small_clusters(
             measurement_of[cluster_rows, best[cluster_rows, track_slots]],
         ),
         ~small_pair,
+        ranks,
     )
 
 
@@ -289,16 +310,22 @@ class GNNAssociator(Associator):
         chosen_measurements = [measurements[best]]
         contested = order[~simple[sorted_labels]]
         if len(contested):
-            small, large = _solve_small_clusters(
+            small, large, (track_rank, measurement_rank) = _solve_small_clusters(
                 tracks[contested], measurements[contested], weights[contested], labels[contested]
             )
             chosen_tracks.append(small[0])
             chosen_measurements.append(small[1])
-            remaining = contested[large]
+            remaining = np.flatnonzero(large)
             if len(remaining):
-                bounds = np.flatnonzero(np.diff(labels[remaining])) + 1
-                for group in np.split(remaining, bounds):
-                    chosen = _solve_contested(tracks[group], measurements[group], weights[group])
+                bounds = np.flatnonzero(np.diff(labels[contested[remaining]])) + 1
+                for within in np.split(remaining, bounds):
+                    group = contested[within]
+                    chosen = _solve_contested(
+                        tracks[group],
+                        measurements[group],
+                        weights[group],
+                        (track_rank[within], measurement_rank[within]),
+                    )
                     chosen_tracks.append(chosen[0])
                     chosen_measurements.append(chosen[1])
         return (
