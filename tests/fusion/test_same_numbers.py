@@ -28,11 +28,15 @@ def _states(count: int, size: int, seed: int) -> FloatArray:
     return states
 
 
-def test_a_batch_of_steps_gets_each_step_s_own_matrices() -> None:
+@pytest.mark.parametrize("count", [8, 200], ids=["few-tracks", "many-tracks"])
+def test_a_batch_of_steps_gets_each_step_s_own_matrices(count: int) -> None:
     """Tracks fall behind by different steps (AIS reports at their own times): the
-    matrices built for the batch at once are those of each step alone."""
+    matrices built for the batch at once (row by row for a few tracks, once per
+    distinct step for many) are those of each step alone."""
     motion = ConstantVelocityMotion(1.0, spatial_dims=3, extra_states=1)
-    steps = np.array([1.0, 0.37, 2.5, 1.0, 12.25, 0.37, 1e-3, 1.0])
+    rng = np.random.default_rng(count)
+    distinct = np.array([1.0, 0.37, 2.5, 12.25, 1e-3, 3.0])
+    steps = np.r_[distinct, rng.choice(distinct, count - len(distinct)) * rng.choice([1.0, 1.1])]
     states = _states(len(steps), motion.state_size, seed=1)
     transitions = motion.jacobian(states, steps)
     noises = motion.process_noise(states, steps)

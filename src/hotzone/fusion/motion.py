@@ -104,6 +104,11 @@ def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatA
     return full
 
 
+FEW_STEPS = 64
+"""Up to this many per-track steps, matrices are built row by row without looking for
+repeated steps."""
+
+
 @lru_cache(maxsize=64)
 def _shared_step_matrices(
     model: _LinearKinematicMotion, dt: float
@@ -140,6 +145,9 @@ class _LinearKinematicMotion(MotionModel):
             return _shared_step_matrices(self, float(dt))
         if dt.size and (dt == dt.flat[0]).all():
             return _shared_step_matrices(self, float(dt.flat[0]))
+        if dt.size <= FEW_STEPS:
+            # A handful of tracks: building each row costs less than finding repeats.
+            return self.build_matrices(dt)
         steps, which = np.unique(dt, return_inverse=True)
         if len(steps) < dt.size:
             # Tracks fall behind by whole scans: a few distinct steps, each built once, in
