@@ -72,11 +72,22 @@ def cluster_labels(tracks: IntArray, measurements: IntArray) -> tuple[IntArray, 
 
 
 def _solve_contested(
-    tracks: IntArray, measurements: IntArray, weights: FloatArray
+    tracks: IntArray,
+    measurements: IntArray,
+    weights: FloatArray,
+    ranks: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[IntArray, IntArray]:
-    """Best matching of one cluster; ``weights`` < 0 and lower is better."""
-    track_nodes, rows = np.unique(tracks, return_inverse=True)
-    measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    """Best matching of one cluster; ``weights`` < 0 and lower is better.
+
+    ``ranks``: each pair's track and measurement among the cluster's distinct ones in
+    ascending order, when the caller knows them (what ``np.unique`` would find)."""
+    if ranks is None:
+        track_nodes, rows = np.unique(tracks, return_inverse=True)
+        measurement_nodes, columns = np.unique(measurements, return_inverse=True)
+    else:
+        rows, columns = ranks
+        track_nodes = _nodes_by_rank(tracks, rows)
+        measurement_nodes = _nodes_by_rank(measurements, columns)
     if len(weights) > GIANT_CLUSTER_PAIRS:
         return _mutual_best_matching(tracks, measurements, weights)
     if len(track_nodes) * len(measurement_nodes) <= 400:
@@ -86,6 +97,13 @@ def _solve_contested(
         keep = matrix[chosen_rows, chosen_columns] < 0
         return track_nodes[chosen_rows[keep]], measurement_nodes[chosen_columns[keep]]
     return _solve_sparse(track_nodes, rows, measurement_nodes, columns, weights)
+
+
+def _nodes_by_rank(nodes: IntArray, ranks: IntArray) -> IntArray:
+    """The distinct nodes in ascending order, from each pair's node and its rank."""
+    distinct = np.empty(int(ranks.max()) + 1, dtype=nodes.dtype)
+    distinct[ranks] = nodes
+    return distinct
 
 
 GIANT_CLUSTER_PAIRS = 5_000
@@ -103,24 +121,32 @@ def _mutual_best_matching(
     where an exact solver takes minutes; the cheapest remaining pair is always mutually
     best, so this ends, and on well-separated pairs it agrees with the exact answer.
     """
-    alive = np.ones(len(weights), dtype=np.bool_)
+    # Each round's candidates in the order of one sort of every pair: the alive pairs of
+    # the (track, weight) order are the lexsorted alive pairs (ties in index order), so
+    # a round filters instead of sorting again.
+    by_track = np.lexsort((weights, tracks))
+    by_measurement = np.lexsort((weights, measurements))
+    taken_tracks = np.zeros(int(tracks.max()) + 1, dtype=np.bool_)
+    taken_measurements = np.zeros(int(measurements.max()) + 1, dtype=np.bool_)
+    best_of_track = np.zeros(len(weights), dtype=np.bool_)
     chosen: list[IntArray] = []
-    while alive.any():
-        index = np.flatnonzero(alive)
-        by_track = index[np.lexsort((weights[index], tracks[index]))]
-        first_track = np.r_[True, tracks[by_track][1:] != tracks[by_track][:-1]]
-        by_measurement = index[np.lexsort((weights[index], measurements[index]))]
-        first_measurement = np.r_[
-            True, measurements[by_measurement][1:] != measurements[by_measurement][:-1]
-        ]
-        mutual = np.intersect1d(by_track[first_track], by_measurement[first_measurement])
+    while len(by_track):
+        track_of = tracks[by_track]
+        measurement_of = measurements[by_measurement]
+        track_best = by_track[np.r_[True, track_of[1:] != track_of[:-1]]]
+        measurement_best = by_measurement[np.r_[True, measurement_of[1:] != measurement_of[:-1]]]
+        best_of_track[track_best] = True
+        mutual = measurement_best[best_of_track[measurement_best]]
+        mutual.sort()
+        best_of_track[track_best] = False
         chosen.append(mutual)
-        taken_tracks = np.zeros(int(tracks.max()) + 1, dtype=np.bool_)
         taken_tracks[tracks[mutual]] = True
-        taken_measurements = np.zeros(int(measurements.max()) + 1, dtype=np.bool_)
         taken_measurements[measurements[mutual]] = True
-        alive &= ~taken_tracks[tracks] & ~taken_measurements[measurements]
-    picked = np.concatenate(chosen)
+        by_track = by_track[~taken_tracks[track_of] & ~taken_measurements[measurements[by_track]]]
+        by_measurement = by_measurement[
+            ~taken_tracks[tracks[by_measurement]] & ~taken_measurements[measurement_of]
+        ]
+    picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
     return tracks[picked], measurements[picked]
 
 
@@ -188,13 +214,14 @@ def _local_rank(labels: IntArray, nodes: IntArray) -> tuple[IntArray, IntArray]:
 
 def _solve_small_clusters(
     tracks: IntArray, measurements: IntArray, weights: FloatArray, labels: IntArray
-) -> tuple[tuple[IntArray, IntArray], BoolArray]:
+) -> tuple[tuple[IntArray, IntArray], BoolArray, tuple[IntArray, IntArray]]:
     """Clusters of at most 4 tracks and 4 measurements, all at once, by enumeration.
 
     Every partial matching of a cluster is part of a permutation of its padded 4 x 4
     matrix whose other cells weigh 0 (real pairs weigh less than 0), so the permutation
     of least sum, with positive cells clipped to 0, is the exact answer. Returns the
-    chosen pairs and a mask of the pairs left to the general solver.
+    chosen pairs, a mask of the pairs left to the general solver and every pair's rank
+    of track and of measurement in its cluster (`_local_rank`).
     """
     cluster_index = np.unique(labels, return_inverse=True)[1]
     track_rank, track_counts = _local_rank(labels, tracks)
@@ -202,8 +229,9 @@ def _solve_small_clusters(
     fits = (track_counts <= SMALL_CLUSTER) & (measurement_counts <= SMALL_CLUSTER)
     small_pair = fits[cluster_index]
     empty = np.zeros(0, dtype=np.int64)
+    ranks = (track_rank, measurement_rank)
     if not small_pair.any():
-        return (empty, empty), ~small_pair
+        return (empty, empty), ~small_pair, ranks
     compact = np.cumsum(fits) - 1
     count = int(fits.sum())
     row = compact[cluster_index[small_pair]]
@@ -224,6 +252,7 @@ def _solve_small_clusters(
             measurement_of[cluster_rows, best[cluster_rows, track_slots]],
         ),
         ~small_pair,
+        ranks,
     )
 
 
@@ -281,16 +310,22 @@ class GNNAssociator(Associator):
         chosen_measurements = [measurements[best]]
         contested = order[~simple[sorted_labels]]
         if len(contested):
-            small, large = _solve_small_clusters(
+            small, large, (track_rank, measurement_rank) = _solve_small_clusters(
                 tracks[contested], measurements[contested], weights[contested], labels[contested]
             )
             chosen_tracks.append(small[0])
             chosen_measurements.append(small[1])
-            remaining = contested[large]
+            remaining = np.flatnonzero(large)
             if len(remaining):
-                bounds = np.flatnonzero(np.diff(labels[remaining])) + 1
-                for group in np.split(remaining, bounds):
-                    chosen = _solve_contested(tracks[group], measurements[group], weights[group])
+                bounds = np.flatnonzero(np.diff(labels[contested[remaining]])) + 1
+                for within in np.split(remaining, bounds):
+                    group = contested[within]
+                    chosen = _solve_contested(
+                        tracks[group],
+                        measurements[group],
+                        weights[group],
+                        (track_rank[within], measurement_rank[within]),
+                    )
                     chosen_tracks.append(chosen[0])
                     chosen_measurements.append(chosen[1])
         return (

@@ -37,13 +37,19 @@ def combine(
 
     Mode by mode into one (N, d, d) sum, in place: no (N, r, d, d) temporaries."""
     state = np.einsum("nr,nrd->nd", probabilities, mode_states)
-    covariance = np.zeros_like(mode_covariances[:, 0])
-    term = np.empty_like(covariance)
+    count, size = state.shape
+    covariance = np.zeros((count, size, size))
+    term = np.empty((count, size, size))
+    # Rows of d² numbers: a per-row weight broadcasts over one long axis, not two short.
+    term_rows = term.reshape(count, size * size)
+    spread = np.empty_like(state)
     for mode in range(mode_states.shape[1]):
-        spread = mode_states[:, mode] - state
-        np.multiply(spread[:, :, None], spread[:, None, :], out=term)
+        np.subtract(mode_states[:, mode], state, out=spread)
+        # The outer product by einsum: one product per entry like a broadcast multiply,
+        # without its slow inner loop over d entries.
+        np.einsum("ni,nj->nij", spread, spread, out=term)
         term += mode_covariances[:, mode]
-        term *= probabilities[:, mode, None, None]
+        term_rows *= probabilities[:, mode, None]
         covariance += term
     return state, symmetrize(covariance)
 

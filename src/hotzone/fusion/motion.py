@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -47,6 +47,15 @@ class MotionModel(ABC):
     @abstractmethod
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         """Covariance of the state change over ``dt``: (d, d) or (N, d, d)."""
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`propagate`, `jacobian` and `process_noise` at once: what a Kalman prediction
+        needs, for models that share work between them."""
+        return (
+            self.propagate(states, dt),
+            self.jacobian(states, dt),
+            self.process_noise(states, dt),
+        )
 
 
 @lru_cache(maxsize=8)
@@ -95,6 +104,11 @@ def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatA
     return full
 
 
+FEW_STEPS = 64
+"""Up to this many per-track steps, matrices are built row by row without looking for
+repeated steps."""
+
+
 @lru_cache(maxsize=64)
 def _shared_step_matrices(
     model: _LinearKinematicMotion, dt: float
@@ -131,12 +145,15 @@ class _LinearKinematicMotion(MotionModel):
             return _shared_step_matrices(self, float(dt))
         if dt.size and (dt == dt.flat[0]).all():
             return _shared_step_matrices(self, float(dt.flat[0]))
+        if dt.size <= FEW_STEPS:
+            # A handful of tracks: building each row costs less than finding repeats.
+            return self.build_matrices(dt)
         steps, which = np.unique(dt, return_inverse=True)
-        if len(steps) <= 16:
-            # Tracks fall behind by whole scans: a few distinct steps, each built once.
-            built = [_shared_step_matrices(self, float(step)) for step in steps]
-            transitions = np.stack([pair[0] for pair in built])
-            noises = np.stack([pair[1] for pair in built])
+        if len(steps) < dt.size:
+            # Tracks fall behind by whole scans: a few distinct steps, each built once, in
+            # one vectorized call (elementwise, so the same numbers as one step at a time;
+            # a cache per step would miss on the continuous steps of AIS-updated tracks).
+            transitions, noises = self.build_matrices(steps)
             return transitions[which.reshape(dt.shape)], noises[which.reshape(dt.shape)]
         return self.build_matrices(dt)
 
@@ -151,18 +168,27 @@ class _LinearKinematicMotion(MotionModel):
         return transition, noise
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        transition = self._matrices(dt)[0]
-        if transition.ndim == 2:
-            shared: FloatArray = states @ transition.T
-            return shared
-        result: FloatArray = (transition @ states[..., None])[..., 0]
-        return result
+        return _transitioned(states, self._matrices(dt)[0])
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        # One look-up of the step's matrices instead of three.
+        transition, noise = self._matrices(dt)
+        return _transitioned(states, transition), transition, noise
 
     def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return self._matrices(dt)[0]
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return self._matrices(dt)[1]
+
+
+def _transitioned(states: FloatArray, transition: FloatArray) -> FloatArray:
+    """States moved by a shared (d, d) or per-state (N, d, d) transition."""
+    if transition.ndim == 2:
+        shared: FloatArray = states @ transition.T
+        return shared
+    result: FloatArray = (transition @ states[..., None])[..., 0]
+    return result
 
 
 @dataclass(frozen=True)
@@ -200,10 +226,28 @@ class CoordinatedTurnMotion(MotionModel):
         return 2 * self.spatial_dims + 1
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        dims = self.spatial_dims
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        rate = states[..., -1]
-        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        return self._moved(states, dt, self._terms(states[..., -1], dt))
+
+    def step(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        # The state's turn terms serve both its propagation and its Jacobian.
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        terms = self._terms(states[..., -1], dt)
+        return (
+            self._moved(states, dt, terms),
+            self._jacobian(states, dt, terms),
+            self.process_noise(states, dt),
+        )
+
+    def _moved(
+        self,
+        states: FloatArray,
+        dt: FloatArray,
+        terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ) -> FloatArray:
+        """`propagate` with the turn terms of ``states`` and ``dt`` (same shape) known."""
+        dims = self.spatial_dims
+        sine_term, cosine_term, cos_rt, sin_rt = terms
         vx, vy = states[..., dims], states[..., dims + 1]
         result = states.copy()
         result[..., 0] = states[..., 0] + sine_term * vx - cosine_term * vy
@@ -222,16 +266,25 @@ class CoordinatedTurnMotion(MotionModel):
         angle = rate * dt
         small = np.abs(angle) < 1e-6
         safe_rate = np.where(small, 1.0, rate)
-        sine_term = np.where(small, dt * (1 - angle**2 / 6), np.sin(angle) / safe_rate)
-        cosine_term = np.where(small, dt * angle / 2, (1 - np.cos(angle)) / safe_rate)
-        return sine_term, cosine_term, np.cos(angle), np.sin(angle)
+        sine, cosine = np.sin(angle), np.cos(angle)
+        sine_term = np.where(small, dt * (1 - angle**2 / 6), sine / safe_rate)
+        cosine_term = np.where(small, dt * angle / 2, (1 - cosine) / safe_rate)
+        return sine_term, cosine_term, cosine, sine
 
     def jacobian(self, states: FloatArray, dt: FloatArray) -> FloatArray:
+        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
+        return self._jacobian(states, dt, self._terms(states[..., -1], dt))
+
+    def _jacobian(
+        self,
+        states: FloatArray,
+        dt: FloatArray,
+        terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ) -> FloatArray:
+        """`jacobian` with the turn terms of ``states`` and ``dt`` (same shape) known."""
         dims = self.spatial_dims
         size = self.state_size
-        dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        rate = states[..., -1]
-        sine_term, cosine_term, cos_rt, sin_rt = self._terms(rate, dt)
+        sine_term, cosine_term, cos_rt, sin_rt = terms
         jacobian = np.broadcast_to(np.eye(size), (*states.shape[:-1], size, size)).copy()
         jacobian[..., 0, dims] = sine_term
         jacobian[..., 0, dims + 1] = -cosine_term
@@ -249,15 +302,24 @@ class CoordinatedTurnMotion(MotionModel):
         plus, minus = states.copy(), states.copy()
         plus[..., -1] += step
         minus[..., -1] -= step
-        jacobian[..., :, -1] = (self.propagate(plus, dt) - self.propagate(minus, dt)) / (2 * step)
+        jacobian[..., :, -1] = (
+            self._moved(plus, dt, self._terms(plus[..., -1], dt))
+            - self._moved(minus, dt, self._terms(minus[..., -1], dt))
+        ) / (2 * step)
         jacobian[..., -1, -1] = 1.0
         return jacobian
 
+    @cached_property
+    def _velocity_motion(self) -> ConstantVelocityMotion:
+        """Its position/velocity noise: that of constant velocity (built once, not per
+        prediction)."""
+        return ConstantVelocityMotion(
+            self.noise_intensity, spatial_dims=self.spatial_dims, extra_states=1
+        )
+
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        velocity_noise = ConstantVelocityMotion(
-            self.noise_intensity, spatial_dims=self.spatial_dims, extra_states=1
-        ).process_noise(states, dt)
+        velocity_noise = self._velocity_motion.process_noise(states, dt)
         size = self.state_size
         noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
         noise[..., -1, -1] = self.turn_rate_noise * dt

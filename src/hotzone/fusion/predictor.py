@@ -61,10 +61,9 @@ def kalman_predict(
                     motion, state[group], covariance[group], np.asarray(step)
                 )
             return predicted_state, predicted_covariance
-    transition = motion.jacobian(state, dt)
-    predicted_state = motion.propagate(state, dt)
+    predicted_state, transition, noise = motion.step(state, dt)
     predicted_covariance = transition @ covariance @ transpose(transition)
-    predicted_covariance = predicted_covariance + motion.process_noise(state, dt)
+    predicted_covariance += noise
     return predicted_state, symmetrize(predicted_covariance)
 
 
