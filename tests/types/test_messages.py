@@ -58,6 +58,33 @@ def test_naive_time_is_refused_at_construction() -> None:
         _detection(time=datetime(2026, 11, 27, 12, 0))  # noqa: DTZ001 - the point of the test
 
 
+def test_a_naive_optional_time_is_refused_at_construction_too() -> None:
+    with pytest.raises(MessageError, match=r"Detection\.received_at must be timezone-aware"):
+        _detection(received_at=datetime(2026, 11, 27, 12, 0, 1))  # noqa: DTZ001
+    assert _detection(received_at=None).received_at is None
+
+
+def test_every_time_field_of_every_message_type_is_checked() -> None:
+    """The check looks only at the fields whose type admits a datetime (found once per
+    type): each message type's are exactly its datetime-typed fields, optional or not."""
+    from hotzone.types.messages import Message, _time_fields
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    checked = 0
+    for message_type in subclasses(Message):
+        for field in msgspec.structs.fields(message_type):
+            text = str(field.type)
+            admits = "datetime.datetime" in text or field.type is datetime
+            assert (field.name in _time_fields(message_type)) == admits, (
+                message_type.__name__,
+                field.name,
+            )
+            checked += admits
+    assert checked >= 20
+
+
 def test_naive_time_is_refused_when_decoding() -> None:
     line = to_json(_detection()).replace(b'12:00:00Z"', b'12:00:00"')
     with pytest.raises(msgspec.ValidationError, match="time"):
