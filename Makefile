@@ -58,9 +58,14 @@ services:
 	scripts/services.sh install
 
 # The services run only for the tests and are stopped whatever the tests' outcome.
+# Two workers (pytest-xdist): the long end-to-end tests mostly wait on live runs at a
+# set speed, so the other worker runs the short files meanwhile; whole files per worker
+# (a module's fixtures are made once), the longest first (`slow` marks, tests/conftest.py).
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) $(NODE_STAMP) services
 	@set -e; eval "$$(scripts/services.sh up)"; trap 'scripts/services.sh down' EXIT; \
-		$(PY) -m pytest -q --durations=25
+		$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+			--durations=25
 
 test: lint typecheck contracts pytest
 

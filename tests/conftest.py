@@ -6,8 +6,50 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+#: The mark that says how long a test (or its module's set-up) takes on the 2-core machine.
+SLOW = "slow"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding the longest tests run first, longest first.
+
+    `make test` runs two workers (pytest-xdist), each taking whole files in this order
+    (``--dist loadfile --no-loadscope-reorder``: a module's fixtures are made once). Were a
+    five-minute end-to-end test taken last, one worker would run it alone at the end; taken
+    first, the other worker meanwhile runs the many short files (and `ONE_AT_A_TIME`
+    keeps the two browser end-to-end runs apart). Order within a file, and of the files
+    without a ``slow`` mark, is pytest's."""
+    longest: dict[Path, float] = {}
+    for item in items:
+        mark = item.get_closest_marker(SLOW)
+        seconds = float(mark.args[0]) if mark is not None and mark.args else 0.0
+        longest[item.path] = max(longest.get(item.path, 0.0), seconds)
+    items.sort(key=lambda item: -longest[item.path])
+
+
+#: Files that drive a live run in Chromium at a set speed, each needing most of a core to
+#: keep its run in time: one worker runs them one after the other, never two at once.
+ONE_AT_A_TIME = ("tests/web/test_effectors_e2e.py", "tests/web/test_decider_e2e.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the files of `ONE_AT_A_TIME` as one unit of work (in the
+    place of the first of them in the run's order)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesOneAtATime(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return ONE_AT_A_TIME[0] if path in ONE_AT_A_TIME else path
+
+    return FilesOneAtATime(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

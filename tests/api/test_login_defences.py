@@ -31,6 +31,7 @@ def _client(store: Path, **options: object) -> TestClient:
     return TestClient(create_app(ApiConfig(store_path=store, **options)))  # type: ignore[arg-type]
 
 
+@pytest.mark.slow(50)
 def test_guessing_is_slowed_per_user_and_per_address_while_the_page_stays_responsive(
     store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

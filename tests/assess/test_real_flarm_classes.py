@@ -30,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hotzone.assess.classifier import TreeEnsembleClassifier
 from hotzone.assess.features import FEATURE_NAMES, KinematicHistory, batch_features
@@ -69,6 +70,7 @@ def readsb_trace_windows(window_s: float = 600.0) -> list[KinematicHistory]:
     )
 
 
+@pytest.mark.slow(36)
 def test_real_light_aircraft_and_airliners_measured_with_the_shipped_classifier() -> None:
     model = TreeEnsembleClassifier.load()
     flights = flarm_histories(min_interval_s=10.0)

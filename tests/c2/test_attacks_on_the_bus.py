@@ -257,6 +257,7 @@ def test_abort_needs_a_signature_of_the_nation_and_only_its_commander_resumes(
     asyncio.run(scenario())
 
 
+@pytest.mark.slow(42)
 def test_a_live_run_fed_detections_only_never_orders_anything(home: Path) -> None:
     """What `hotzone node` composes (live mode) on a real feed: c2 proposes, nobody in the
     run may approve (no simulated people, simulation keys refused), so nothing is ordered

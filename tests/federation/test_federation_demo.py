@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect, sync_playwright
 from rich.console import Console
 
@@ -240,6 +241,7 @@ def _page_track_ids(url: str, username: str) -> list[str]:
             browser.close()
 
 
+@pytest.mark.slow(42)
 def test_each_nation_sees_its_own_and_released_allied_tracks_live_then_everything_stops(
     tmp_path: Path,
 ) -> None:

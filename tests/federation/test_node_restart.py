@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import pytest
 from nats.js import api as js_api
 
 from hotzone.bus import NatsBus, nation_streams
@@ -123,6 +124,7 @@ def going_back(tracks: Sequence[Track]) -> int:
     return back
 
 
+@pytest.mark.slow(25)
 def test_a_killed_node_restarted_with_its_command_resumes_exactly(tmp_path: Path) -> None:
     asyncio.run(_killed_and_restarted(tmp_path))
 

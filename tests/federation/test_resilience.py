@@ -240,6 +240,7 @@ def test_a_stream_leader_killed_mid_stream_loses_and_duplicates_nothing(tmp_path
     ]
 
 
+@pytest.mark.slow(65)
 def test_a_nation_cut_off_for_60_s_keeps_working_and_catches_up_exactly(
     partition_run: tuple[threading.Thread, PartitionOutcome],
 ) -> None:

@@ -108,6 +108,7 @@ def test_suwalki_drones_every_hostile_object_gets_a_confirmed_track() -> None:
     assert not summary.dead_letters
 
 
+@pytest.mark.slow(28)
 def test_suwalki_drones_whole_raid_tracked_as_accurately_as_before() -> None:
     """The shipped demo, all 20 minutes (seed 1, 1 s windows, c = 1 km): every hostile
     object tracked and OSPA no worse than the issue-15 reference (53 m; 51.1 m with the

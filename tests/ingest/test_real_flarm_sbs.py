@@ -95,6 +95,7 @@ def test_a_real_glider_field_day_as_a_10_s_sbs_feed_keeps_one_track_per_aircraft
     assert every.tracks <= 1.02 * every.visits
 
 
+@pytest.mark.slow(19)
 def test_a_real_busy_hour_at_the_recorded_rate_keeps_one_track_per_aircraft() -> None:
     """About one position a second per aircraft, 11 aircraft in the air or on the field
     at once, parked gliders a few metres apart."""

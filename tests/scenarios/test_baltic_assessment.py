@@ -18,6 +18,10 @@ SCENARIO = "baltic-cable"
 SEED = 1
 
 
+#: The module's set-up plays the whole scenario (about 70 s).
+pytestmark = pytest.mark.slow(70)
+
+
 @pytest.fixture(scope="module")
 def record() -> RunRecord:
     # The stages are stepped directly rather than through `run_demo`: baltic-cable has no

@@ -39,6 +39,10 @@ class SuwalkiRun:
     jamming: list[Event]
 
 
+#: The module's set-up plays the whole scenario (about 100 s).
+pytestmark = pytest.mark.slow(100)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> SuwalkiRun:
     scenario = load_scenario(SCENARIO)

@@ -205,6 +205,7 @@ def _approve_in_turn(first: Page, commander: Page) -> str:
     raise AssertionError(f"no kinetic proposal was ordered in {ATTEMPTS} attempts")
 
 
+@pytest.mark.slow(135)
 def test_deciders_order_an_engagement_in_the_browser_that_takes_effect_and_is_audited(
     browser: Browser,
     pages: list[Page],

@@ -183,6 +183,7 @@ def _approve_an_interceptor(deciders: list[Page]) -> str:
 
 
 @pytest.mark.timeout(1800)  # a live run at twice real time: about five minutes
+@pytest.mark.slow(280)
 def test_an_approved_interceptor_flies_through_the_gateway_and_destroys_the_target(
     browser: Browser,
     pages: list[Page],

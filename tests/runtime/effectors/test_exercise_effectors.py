@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import msgspec
+import pytest
 
 from hotzone.bus import InProcessBus
 from hotzone.c2.config import load_c2_spec
@@ -49,6 +50,7 @@ def truth_at(position: GeoPoint) -> TruthState:
     )
 
 
+@pytest.mark.slow(21)
 def test_an_order_flies_the_simulated_interceptor_through_the_gateway_to_the_target() -> None:
     async def scenario() -> None:
         bus = InProcessBus()
