@@ -37,6 +37,7 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypedDict, TypeVar
@@ -1169,6 +1170,43 @@ class NatsBus:
                             await self.jetstream.delete_consumer(spec.name, info.name)
                             deleted += 1
         return deleted
+
+    async def recent_message_ids(self, pattern: str, since_s: float, limit: int) -> list[str]:
+        """The ids of the messages of ``pattern`` its stream stored in the last ``since_s``
+        seconds (each item of a stored batch), oldest first, at most the last ``limit``:
+        what a service that published them learns again when it restarts. Read by a
+        throw-away consumer (nothing is acknowledged or taken from anyone); a message
+        without an id has none to give."""
+        spec = self.stream_for(pattern)
+        config = js_api.ConsumerConfig(
+            deliver_policy=js_api.DeliverPolicy.BY_START_TIME,
+            opt_start_time=datetime.now(UTC) - timedelta(seconds=since_s),
+            ack_policy=js_api.AckPolicy.NONE,
+            filter_subject=pattern,
+            inactive_threshold=60.0,
+            mem_storage=True,
+        )
+        info = await self._retry(
+            lambda: self.jetstream.add_consumer(spec.name, config), f"recent ids of {pattern}"
+        )
+        ids: deque[str] = deque(maxlen=limit)
+        pull = await self.jetstream.pull_subscribe_bind(consumer=info.name, stream=spec.name)
+        try:
+            remaining = info.num_pending or 0
+            while remaining > 0:
+                messages = await pull.fetch(batch=min(remaining, 1024), timeout=10.0)
+                remaining -= len(messages)
+                for message in messages:
+                    for item in carried_messages(message):
+                        item_id = item.headers.get(MESSAGE_ID_HEADER)
+                        if item_id:
+                            ids.append(item_id)
+        finally:
+            with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
+                await pull.unsubscribe()
+            with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.Error):
+                await self.jetstream.delete_consumer(spec.name, info.name)
+        return list(ids)
 
     def _filters_for(self, pattern: str, spec: StreamSpec) -> list[str]:
         narrowed = [f for f in self.read_filters if pattern_within(f, pattern)]
