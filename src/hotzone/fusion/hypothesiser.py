@@ -388,17 +388,27 @@ def gate_reach(
         mode_covariances = estimates.covariance[:, None, :, :]
     centre = estimates.state[:, :dims]
     with np.errstate(invalid="ignore", over="ignore"):
-        offset = mode_states[:, :, :dims] - centre[:, None, :]
-        farthest = np.sqrt(np.einsum("nrd,nrd->nr", offset, offset).max(axis=1))
-        velocity = mode_states[:, :, dims : 2 * dims]
-        speed = np.sqrt(np.einsum("nrd,nrd->nr", velocity, velocity).max(axis=1))
-        extras = mode_states[:, :, 2 * dims :]
-        extra = np.sqrt(np.einsum("nrd,nrd->nr", extras, extras).max(axis=1))
-        variances = np.einsum("nrdd->nrd", mode_covariances)
-        valid = (variances >= 0.0).all(axis=(1, 2))
-        position_trace = variances[:, :, :dims].sum(axis=2).max(axis=1) + 4 * farthest**2
-        velocity_trace = variances[:, :, dims : 2 * dims].sum(axis=2).max(axis=1) + 4 * speed**2
-        extra_trace = variances[:, :, 2 * dims :].sum(axis=2).max(axis=1) + 4 * extra**2
+        # Sums over the position, velocity and extra blocks as one product with their
+        # indicator columns (a bound needs no particular order of addition).
+        blocks = np.zeros((mode_states.shape[2], 3))
+        blocks[:dims, 0] = blocks[dims : 2 * dims, 1] = blocks[2 * dims :, 2] = 1.0
+        modes, size = mode_states.shape[1:]
+        variances = np.einsum("nrdd->nrd", mode_covariances).reshape(count * modes, size).copy()
+        if variances.min(initial=0.0) >= 0.0:
+            valid = np.ones(count, dtype=np.bool_)
+        else:  # a negative or NaN variance somewhere: no bound for its track
+            valid = ~(variances < 0.0).any(axis=1).reshape(count, modes).any(axis=1)
+            valid &= ~np.isnan(variances).any(axis=1).reshape(count, modes).any(axis=1)
+        traces = _largest_mode((variances @ blocks).reshape(count, modes, 3))
+        squares = _largest_mode(
+            (mode_states.reshape(count * modes, size) ** 2 @ blocks).reshape(count, modes, 3)
+        )
+        offset = (mode_states[:, :, :dims] - centre[:, None, :]).reshape(count * modes, dims)
+        farthest = np.sqrt(_largest_mode((offset**2 @ np.ones(dims)).reshape(count, modes)))
+        speed = np.sqrt(squares[:, 1])
+        position_trace = traces[:, 0] + 4 * farthest**2
+        velocity_trace = traces[:, 1] + 4 * squares[:, 1]
+        extra_trace = traces[:, 2] + 4 * squares[:, 2]
         row = np.sqrt(position_trace) + dt * np.sqrt(velocity_trace)
         if turning:
             # One metre per radian/s more: the turn-rate column is a central difference.
@@ -410,3 +420,12 @@ def gate_reach(
     reach = np.where(valid & np.isfinite(reach), reach, np.inf)
     assert reach.shape == (count,)
     return centre, reach
+
+
+def _largest_mode(values: FloatArray) -> FloatArray:
+    """The largest over the modes (axis 1) of (N, r, ...): r elementwise maxima, far
+    cheaper than numpy's reduction over a short axis."""
+    largest = values[:, 0]
+    for mode in range(1, values.shape[1]):
+        largest = np.maximum(largest, values[:, mode])
+    return largest
