@@ -21,6 +21,7 @@ command's on the same capture.
 
     python bench/pipeline.py                    # 1,000 aircraft, 60 rotations
     python bench/pipeline.py --targets 5000 --rotations 20 --profile
+    python bench/pipeline.py --targets 1000 --rotations 30 --no-stonesoup   # before/after
 """
 
 from __future__ import annotations
@@ -241,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=int, default=1_000)
     parser.add_argument("--rotations", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--no-stonesoup",
+        action="store_true",
+        help="skip Stone Soup's whole process (minutes; for before/after runs of hotzone)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -273,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             text = io.StringIO()
             pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(25)
             print(text.getvalue())
-        stonesoup_comparison(folder)
+        if not args.no_stonesoup:
+            stonesoup_comparison(folder)
     return 0
 
 
