@@ -151,10 +151,13 @@ def test_the_giant_cluster_matching_takes_the_pairs_of_the_plain_rounds(seed: in
 PERIOD_S = 4.0
 
 
-def _sweeps(targets: int, windows: int, seed: int) -> list[list[SensorScan]]:
+def _sweeps(
+    targets: int, windows: int, seed: int, stamped_at_end: bool = False
+) -> list[list[SensorScan]]:
     """A radar turning every 4 s seen in 1 s windows: each window's scan holds the plots of
-    the quarter it swept (each at the time the beam passed it), and some clutter. Half
-    the targets fly straight, half turn at up to 3 deg/s."""
+    the quarter it swept (each at the time the beam passed it, or with
+    ``stamped_at_end`` all at the window's end, as a clock tick stamps them), and some
+    clutter. Half the targets fly straight, half turn at up to 3 deg/s."""
     rng = np.random.default_rng(seed)
     start = rng.uniform(-120_000.0, 120_000.0, (targets, 2))
     height = rng.uniform(500.0, 11_000.0, targets)
@@ -189,6 +192,8 @@ def _sweeps(targets: int, windows: int, seed: int) -> list[list[SensorScan]]:
         clutter[:, 2] = rng.uniform(0.0, 3_000.0, 5)
         values = np.vstack([plots, clutter])
         all_times = np.r_[plot_times, begin + rng.random(5)]
+        if stamped_at_end:
+            all_times = np.full(len(all_times), begin + 1.0)
         count = len(values)
         windows_scans.append(
             [
@@ -230,15 +235,18 @@ def _same(first: list[object], second: list[object]) -> bool:
     return True
 
 
+@pytest.mark.parametrize("stamped_at_end", [False, True], ids=["beam-times", "window-end"])
 def test_a_scan_predicts_only_the_tracks_it_may_reach_with_the_numbers_of_all(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, stamped_at_end: bool
 ) -> None:
     """The operational tracker stepped on a turning radar's quarter-sweeps gives every
     window the very batch it gives when every track is predicted for every scan; most
-    scans predicted half of the tracks or fewer. (Without its declared rotation the
+    scans predicted half of the tracks or fewer. With the plots stamped at the window's
+    end, the window's end reuses the scan's prediction of the tracks it predicted and
+    predicts the others itself. (Without its declared rotation the
     radar's revisit is learnt from its updates in their order, which the pairs' order
     sets: every track is then predicted, `Hypothesiser.predict_for_scan`.)"""
-    sweeps = _sweeps(targets=300, windows=20, seed=7)
+    sweeps = _sweeps(targets=300, windows=20, seed=7, stamped_at_end=stamped_at_end)
     shares: list[float] = []
     selecting = hypothesiser.Hypothesiser._may_join
 
