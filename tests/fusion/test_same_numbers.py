@@ -7,16 +7,24 @@ computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance).
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
+from hotzone.fusion import hypothesiser
 from hotzone.fusion.association import _mutual_best_matching
+from hotzone.fusion.estimates import Estimates, TrackBatch
+from hotzone.fusion.hypothesiser import gate_reach
 from hotzone.fusion.imm import combine
+from hotzone.fusion.measurement import PositionMeasurement
 from hotzone.fusion.motion import (
     ConstantVelocityMotion,
     CoordinatedTurnMotion,
     MotionModel,
 )
+from hotzone.fusion.scan import SensorScan
+from hotzone.fusion.stage import default_tracker
 from hotzone.types.arrays import FloatArray, IntArray
 
 
@@ -138,3 +146,152 @@ def test_the_giant_cluster_matching_takes_the_pairs_of_the_plain_rounds(seed: in
     assert len(fast[0]) > 100
     assert np.array_equal(fast[0], plain[0])
     assert np.array_equal(fast[1], plain[1])
+
+
+PERIOD_S = 4.0
+
+
+def _sweeps(
+    targets: int, windows: int, seed: int, stamped_at_end: bool = False
+) -> list[list[SensorScan]]:
+    """A radar turning every 4 s seen in 1 s windows: each window's scan holds the plots of
+    the quarter it swept (each at the time the beam passed it, or with
+    ``stamped_at_end`` all at the window's end, as a clock tick stamps them), and some
+    clutter. Half the targets fly straight, half turn at up to 3 deg/s."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(-120_000.0, 120_000.0, (targets, 2))
+    height = rng.uniform(500.0, 11_000.0, targets)
+    speed = rng.uniform(60.0, 250.0, targets)
+    heading = rng.uniform(0.0, 2 * np.pi, targets)
+    turn = np.where(rng.random(targets) < 0.5, 0.0, np.radians(rng.uniform(-3.0, 3.0, targets)))
+
+    def position(time: FloatArray) -> FloatArray:
+        angle = heading + turn * time
+        safe = np.where(turn == 0.0, 1.0, turn)
+        moved_east = np.where(
+            turn == 0.0,
+            speed * time * np.sin(heading),
+            speed * (np.cos(heading) - np.cos(angle)) / safe,
+        )
+        moved_north = np.where(
+            turn == 0.0,
+            speed * time * np.cos(heading),
+            speed * (np.sin(angle) - np.sin(heading)) / safe,
+        )
+        return np.stack([start[:, 0] + moved_east, start[:, 1] + moved_north, height], axis=1)
+
+    windows_scans: list[list[SensorScan]] = []
+    for window in range(windows):
+        begin = float(window)
+        azimuth = np.degrees(np.arctan2(*position(np.full(targets, begin))[:, :2].T)) % 360.0
+        times = np.floor(begin / PERIOD_S) * PERIOD_S + azimuth / 360.0 * PERIOD_S
+        swept = (times >= begin) & (times < begin + 1.0) & (rng.random(targets) < 0.9)
+        plots = position(times)[swept] + rng.normal(size=(int(swept.sum()), 3)) * 60.0
+        plot_times = times[swept]
+        clutter = rng.uniform(-120_000.0, 120_000.0, (5, 3))
+        clutter[:, 2] = rng.uniform(0.0, 3_000.0, 5)
+        values = np.vstack([plots, clutter])
+        all_times = np.r_[plot_times, begin + rng.random(5)]
+        if stamped_at_end:
+            all_times = np.full(len(all_times), begin + 1.0)
+        count = len(values)
+        windows_scans.append(
+            [
+                SensorScan(
+                    sensor_id="asr",
+                    model=PositionMeasurement(3),
+                    values=values,
+                    noise=np.broadcast_to(np.diag([60.0**2, 60.0**2, 300.0**2]), (count, 3, 3)),
+                    times=all_times,
+                    sensor_position=np.zeros(3),
+                )
+            ]
+        )
+    return windows_scans
+
+
+def _batch_digest(batch: TrackBatch) -> list[object]:
+    values: list[object] = []
+    for field in fields(TrackBatch):
+        value = getattr(batch, field.name)
+        if isinstance(value, Estimates):
+            values.extend(part for part in value._values() if part is not None)
+        else:
+            values.append(value)
+    return values
+
+
+def _same(first: list[object], second: list[object]) -> bool:
+    """Every column equal, bit for bit (NaN where NaN: a revisit not learnt yet)."""
+    if len(first) != len(second):
+        return False
+    for mine, theirs in zip(first, second, strict=True):
+        assert isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray)
+        if mine.dtype == object:
+            if mine.tolist() != theirs.tolist():
+                return False
+        elif not np.array_equal(mine, theirs, equal_nan=mine.dtype.kind == "f"):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("stamped_at_end", [False, True], ids=["beam-times", "window-end"])
+def test_a_scan_predicts_only_the_tracks_it_may_reach_with_the_numbers_of_all(
+    monkeypatch: pytest.MonkeyPatch, stamped_at_end: bool
+) -> None:
+    """The operational tracker stepped on a turning radar's quarter-sweeps gives every
+    window the very batch it gives when every track is predicted for every scan; most
+    scans predicted half of the tracks or fewer. With the plots stamped at the window's
+    end, the window's end reuses the scan's prediction of the tracks it predicted and
+    predicts the others itself. (Without its declared rotation the
+    radar's revisit is learnt from its updates in their order, which the pairs' order
+    sets: every track is then predicted, `Hypothesiser.predict_for_scan`.)"""
+    sweeps = _sweeps(targets=300, windows=20, seed=7, stamped_at_end=stamped_at_end)
+    shares: list[float] = []
+    selecting = hypothesiser.Hypothesiser._may_join
+
+    def counted(self: hypothesiser.Hypothesiser, *args: object) -> object:
+        result = selecting(self, *args)  # type: ignore[arg-type]
+        if result is not None:
+            shares.append(float(result.mean()))
+        return result
+
+    monkeypatch.setattr(hypothesiser.Hypothesiser, "_may_join", counted)
+    selective = default_tracker()
+    selective.declare_revisit("asr", PERIOD_S)
+    selected = [
+        _batch_digest(selective.step(window + 1.0, scans)) for window, scans in enumerate(sweeps)
+    ]
+    monkeypatch.setattr(hypothesiser, "SELECTED_FROM_TRACKS", 10**9)
+    plain = default_tracker()
+    plain.declare_revisit("asr", PERIOD_S)
+    for window, scans in enumerate(sweeps):
+        assert _same(selected[window], _batch_digest(plain.step(window + 1.0, scans))), window
+    assert len(shares) >= 10
+    assert np.median(shares) < 0.5
+    assert selective.tracks.confirmed.sum() > 200
+
+
+def test_the_reach_bounds_each_track_s_predicted_gate() -> None:
+    """Whatever a prediction makes of a track, its gate (the position it is predicted at,
+    plus the radius `Hypothesiser.gate` searches) lies within the reach bounded from the
+    track's own estimate."""
+    tracker = default_tracker()
+    for window, scans in enumerate(_sweeps(targets=200, windows=12, seed=8)):
+        tracker.step(window + 1.0, scans)
+    tracks = tracker.tracks
+    assert tracks.size > 150
+    threshold, noise_trace, spread = tracker.gater.threshold(3), 1e5, 0.8
+    for step in (0.0, 0.3, 1.0, 4.0, 11.0):
+        dt = np.full(tracks.size, step)
+        predicted = tracker.predictor.predict(tracks.estimates, dt)
+        centre, reach = gate_reach(
+            tracks.estimates, dt, 3, 4.0, True, threshold, noise_trace, spread
+        )
+        speed = np.linalg.norm(predicted.state[:, 3:6], axis=1)
+        position_trace = np.trace(predicted.covariance[:, :3, :3], axis1=1, axis2=2)
+        radius = np.sqrt(threshold * (position_trace + noise_trace)) + speed * spread
+        moved = np.linalg.norm(predicted.state[:, :3] - centre, axis=1)
+        assert (moved + radius <= reach).all()
+        if step <= 1.0:  # a window's steps: tight enough to leave most tracks out
+            assert np.median(reach) < 20_000.0

@@ -173,11 +173,12 @@ class PlotTracking:
             texts = labelling.texts(labelling.current(batch.take(found)), stage.releasability)
             label = most_restrictive(texts, stage.releasability)
             self.events.append(conflict_event(conflict, stage.frame, stage.sector, label))
-        shown = batch.take(np.flatnonzero(batch.confirmed)) if stage.confirmed_only else batch
+        # Counted from the columns: a copy of the shown rows would cost more than the rest.
+        confirmed = batch.confirmed
         summary = self.summary
         summary.windows += 1
-        summary.track_messages += shown.size
-        summary.confirmed_numbers.update(shown.track_number[shown.confirmed].tolist())
+        summary.track_messages += int(confirmed.sum()) if stage.confirmed_only else batch.size
+        summary.confirmed_numbers.update(batch.track_number[confirmed].tolist())
         write(batch, time)
 
     def _dead_letters(

@@ -4,6 +4,12 @@ Stone Soup's role on arrays: for one scan it predicts every track once to the sc
 time, pairs each report of a cooperative identity with the track of that identity, and
 gives the associator every plausible (track, measurement) pair with its squared
 Mahalanobis distance (and log-likelihood for a probabilistic associator).
+
+A scan of a rotating radar covers the sector its beam swept in one window: most tracks
+lie far from every plot of it. Those are not predicted for the scan at all
+(`Hypothesiser.predict_for_scan`): a bound on how far a prediction can move a track and
+how wide it can make its gate, from the track's own estimate, shows that no plot can lie
+in its gate; the tracks that remain are predicted exactly as before, row for row.
 """
 
 from __future__ import annotations
@@ -11,15 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from hotzone.fusion.association import CandidatePairs
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.gating import Gater, grid_candidates
+from hotzone.fusion.imm import IMMPredictor
 from hotzone.fusion.labels import TrackLabels
-from hotzone.fusion.predictor import Predictor
+from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
+from hotzone.fusion.predictor import KalmanPredictor, Predictor
 from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.updater import innovations, mahalanobis_squared
-from hotzone.types.arrays import BoolArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 from hotzone.types.labels import LabelTable
 
 
@@ -38,6 +47,67 @@ class Hypothesiser:
     def predict(self, tracks: TrackBatch, time: float) -> Estimates:
         """Every track predicted to ``time``; one already later stays where it is."""
         return self.predictor.predict(tracks.estimates, np.maximum(time - tracks.time, 0.0))
+
+    def predict_for_scan(
+        self, tracks: TrackBatch, scan: SensorScan, time: float, selective: bool = True
+    ) -> tuple[Estimates, BoolArray]:
+        """`predict` for the tracks a measurement of ``scan`` may join, and which those are.
+
+        The tracks left out are those no measurement can lie in the gate of (by
+        `gate_reach`) and that carry no identity the scan reports: nothing of this scan
+        reads their prediction, and their rows hold their own estimates. The others are
+        predicted row for row as `predict` predicts them (each row's prediction depends on
+        that row alone).
+
+        ``selective`` False predicts every track: gating fewer tracks changes the order of
+        the pairs (`grid_candidates` sizes its cells on every track's gate), so of the
+        updates, and a sensor whose revisit is learnt from its updates keeps the latest
+        few hundred of them in that order (`hotzone.fusion.revisit`)."""
+        may_join = self._may_join(tracks, scan, time) if selective else None
+        if may_join is None:
+            return self.predict(tracks, time), np.ones(tracks.size, dtype=np.bool_)
+        rows = np.flatnonzero(may_join)
+        if len(rows) == tracks.size:
+            return self.predict(tracks, time), may_join
+        if len(rows) == 0:
+            return tracks.estimates, may_join
+        moved = self.predictor.predict(
+            tracks.estimates.take(rows), np.maximum(time - tracks.time[rows], 0.0)
+        )
+        return tracks.estimates.put(rows, moved), may_join
+
+    def _may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
+        """Which tracks a measurement of ``scan`` may join (None: all, unbounded)."""
+        size = min(scan.model.position_size, self.spatial_dims)
+        motion = _motion_bounds(self.predictor, self.spatial_dims)
+        if tracks.size < SELECTED_FROM_TRACKS or size == 0 or scan.size == 0 or motion is None:
+            return None
+        positions = scan.values[:, :size]
+        if not np.isfinite(positions).all():
+            return None
+        noise_trace = float(np.trace(scan.noise, axis1=1, axis2=2).max())
+        if not np.isfinite(noise_trace):
+            return None
+        centre, reach = gate_reach(
+            tracks.estimates,
+            np.maximum(time - tracks.time, 0.0),
+            self.spatial_dims,
+            *motion,
+            threshold=self.gater.threshold(scan.model.size),
+            noise_trace=noise_trace,
+            spread_s=time - float(scan.times.min()),
+        )
+        bounded = np.isfinite(reach) & np.isfinite(centre).all(axis=1)
+        found = cKDTree(positions).query_ball_point(
+            np.where(bounded[:, None], centre[:, :size], 0.0),
+            r=np.where(bounded, reach, 0.0),
+            return_length=True,
+        )
+        may_join: BoolArray = ~bounded | (np.asarray(found) > 0)
+        identities = scan.identities()
+        if identities is not None and (identities != None).any():  # noqa: E711
+            may_join |= tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        return may_join
 
     def predicted(
         self, tracks: TrackBatch, time: float, known: tuple[Estimates, BoolArray] | None = None
@@ -241,3 +311,121 @@ class Hypothesiser:
             threshold,
             log_likelihood,
         )
+
+
+SELECTED_FROM_TRACKS = 64
+"""Below this many tracks, bounding which tracks a scan may reach costs more than
+predicting them all."""
+
+
+def _motion_bounds(predictor: Predictor, spatial_dims: int) -> tuple[float, bool] | None:
+    """The largest white-noise intensity of the predictor's motion models and whether one
+    of them turns, when every model is one `gate_reach` bounds (nearly constant velocity,
+    coordinated turn) on the ``[position, velocity, extras]`` layout; None otherwise."""
+    models: tuple[MotionModel, ...]
+    if isinstance(predictor, KalmanPredictor):
+        models = (predictor.motion,)
+    elif isinstance(predictor, IMMPredictor):
+        models = predictor.models
+    else:
+        return None
+    intensities: list[float] = []
+    turning = False
+    for model in models:
+        if type(model) is ConstantVelocityMotion:
+            intensities.append(model.noise_intensity)
+        elif type(model) is CoordinatedTurnMotion:
+            intensities.append(model.noise_intensity)
+            turning = True
+        else:
+            return None
+        if model.spatial_dims != spatial_dims or model.state_size < 2 * spatial_dims:
+            return None
+    return max(intensities), turning
+
+
+REACH_MARGIN = 1e-6
+"""Relative slack on a bound, far above the rounding of the few operations behind it."""
+
+
+def gate_reach(
+    estimates: Estimates,
+    dt: FloatArray,
+    spatial_dims: int,
+    noise_intensity: float,
+    turning: bool,
+    threshold: float,
+    noise_trace: float,
+    spread_s: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per track, a centre and a distance no measurement beyond which can fall in the
+    track's gate after a prediction by ``dt`` (what `Hypothesiser.gate` searches: within
+    ``sqrt(threshold x (trace of the predicted position covariance + noise_trace)) +
+    speed x spread_s`` of the predicted position). NaN or inf where no bound holds.
+
+    For nearly constant velocity and coordinated turn models, mixed as an IMM mixes
+    them (convex combinations of the modes, then moment matching):
+
+    * a mode's position moves by at most its speed x dt (a turn bends the path, never
+      lengthens it) and its speed does not grow, so every predicted position lies within
+      ``D + V dt`` of the track's position, with D the farthest mode position from it and
+      V the fastest mode's speed, and the predicted speed is at most V;
+    * a mixed covariance's block b has a trace of at most the largest mode trace of that
+      block plus the square of the modes' spread in it (2D, 2V, twice the largest extra);
+    * a row a of the transition over position gives ``aᵀ M a <= (Σ_b |a_b| √tr M_bb)²``
+      (Cauchy-Schwarz on a positive semi-definite M), with |a| = 1 on the position, at
+      most dt on the velocity and, for a turn, at most dt² V on the turn rate (the
+      derivative of sin(ωt)/ω and of (1 - cos ωt)/ω in ω is at most t²/2 in size);
+    * the process noise adds ``q dt³ / 3`` per axis, and moment matching the modes' spread,
+      at most ``(2 (D + V dt))²``.
+    """
+    dims = spatial_dims
+    count = estimates.size
+    if estimates.mode_states is not None and estimates.mode_covariances is not None:
+        mode_states, mode_covariances = estimates.mode_states, estimates.mode_covariances
+    else:
+        mode_states = estimates.state[:, None, :]
+        mode_covariances = estimates.covariance[:, None, :, :]
+    centre = estimates.state[:, :dims]
+    with np.errstate(invalid="ignore", over="ignore"):
+        # Sums over the position, velocity and extra blocks as one product with their
+        # indicator columns (a bound needs no particular order of addition).
+        blocks = np.zeros((mode_states.shape[2], 3))
+        blocks[:dims, 0] = blocks[dims : 2 * dims, 1] = blocks[2 * dims :, 2] = 1.0
+        modes, size = mode_states.shape[1:]
+        variances = np.einsum("nrdd->nrd", mode_covariances).reshape(count * modes, size).copy()
+        if variances.min(initial=0.0) >= 0.0:
+            valid = np.ones(count, dtype=np.bool_)
+        else:  # a negative or NaN variance somewhere: no bound for its track
+            valid = ~(variances < 0.0).any(axis=1).reshape(count, modes).any(axis=1)
+            valid &= ~np.isnan(variances).any(axis=1).reshape(count, modes).any(axis=1)
+        traces = _largest_mode((variances @ blocks).reshape(count, modes, 3))
+        squares = _largest_mode(
+            (mode_states.reshape(count * modes, size) ** 2 @ blocks).reshape(count, modes, 3)
+        )
+        offset = (mode_states[:, :, :dims] - centre[:, None, :]).reshape(count * modes, dims)
+        farthest = np.sqrt(_largest_mode((offset**2 @ np.ones(dims)).reshape(count, modes)))
+        speed = np.sqrt(squares[:, 1])
+        position_trace = traces[:, 0] + 4 * farthest**2
+        velocity_trace = traces[:, 1] + 4 * squares[:, 1]
+        extra_trace = traces[:, 2] + 4 * squares[:, 2]
+        row = np.sqrt(position_trace) + dt * np.sqrt(velocity_trace)
+        if turning:
+            # One metre per radian/s more: the turn-rate column is a central difference.
+            row = row + (dt * dt * speed + 1.0) * np.sqrt(extra_trace)
+        moved = farthest + speed * dt
+        covariance_trace = dims * row**2 + dims * noise_intensity * dt**3 / 3.0 + (2 * moved) ** 2
+        radius = np.sqrt(threshold * (covariance_trace + noise_trace)) + speed * spread_s
+        reach = (moved + radius) * (1.0 + REACH_MARGIN) + 1.0
+    reach = np.where(valid & np.isfinite(reach), reach, np.inf)
+    assert reach.shape == (count,)
+    return centre, reach
+
+
+def _largest_mode(values: FloatArray) -> FloatArray:
+    """The largest over the modes (axis 1) of (N, r, ...): r elementwise maxima, far
+    cheaper than numpy's reduction over a short axis."""
+    largest = values[:, 0]
+    for mode in range(1, values.shape[1]):
+        largest = np.maximum(largest, values[:, mode])
+    return largest

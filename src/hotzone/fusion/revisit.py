@@ -117,6 +117,10 @@ class RevisitModel:
                 np.clip(period_s, self.min_revisit_s, self.max_revisit_s)
             )
 
+    def declared(self, column: int) -> bool:
+        """Whether sensor ``column`` has a declared revisit (its learnt one then unused)."""
+        return column in self._declared
+
     def heard(self, column: int, latest_time: float) -> None:
         """Sensor ``column`` sent measurements up to ``latest_time``."""
         if latest_time > self.sensor_clock.get(column, -np.inf):

@@ -329,10 +329,13 @@ class MultiTargetTracker:
         chosen_weights: list[FloatArray] = []
         prediction = None
         if tracks.size:
-            predicted = self.hypothesiser.predict(tracks, reference_time)
-            prediction = _ScanPrediction(
-                reference_time, predicted, np.ones(tracks.size, dtype=np.bool_)
+            # Only the tracks a measurement of the scan may join are predicted, for a sensor
+            # whose revisit is declared: the order of its updates then teaches nothing.
+            declared = self.revisit.declared(self._sensor_column(scan.sensor_id))
+            predicted, may_join = self.hypothesiser.predict_for_scan(
+                tracks, scan, reference_time, selective=declared
             )
+            prediction = _ScanPrediction(reference_time, predicted, may_join.copy())
             # A report of an identity goes to the track of that identity first, whatever
             # the gate: after a gap of a minute the gate has nothing to do with it.
             identity_tracks, identity_rows, refused = self.hypothesiser.identity_pairs(
@@ -348,8 +351,8 @@ class MultiTargetTracker:
             # Confirmed tracks choose first; tentative ones share what they leave, so a
             # new track never steals an established track's measurement.
             for stage in (
-                np.flatnonzero(tracks.confirmed & ~taken),
-                np.flatnonzero(~tracks.confirmed & ~taken),
+                np.flatnonzero(tracks.confirmed & ~taken & may_join),
+                np.flatnonzero(~tracks.confirmed & ~taken & may_join),
             ):
                 if len(stage) == 0 or not free.any():
                     continue
