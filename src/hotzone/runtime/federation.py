@@ -43,7 +43,7 @@ import nats.js.errors
 
 from hotzone.bus import Bus, BusMessage, StreamSource, StreamSpec, Subscription, nation_streams
 from hotzone.bus.base import MESSAGE_ID_HEADER
-from hotzone.bus.nats import NatsBus, batch_messages
+from hotzone.bus.nats import NatsBus, RecentIds, batch_messages
 from hotzone.runtime.federation_security import (
     ALL_MEMBERS,
     alliance_deliver_prefix,
@@ -227,6 +227,8 @@ class ShareCounters:
     """The nation's own ``NATO`` items, back through the hub (not re-imported)."""
     accepted: int = 0
     refused: int = 0
+    already_admitted: int = 0
+    """Items admitted before (an exporter restarted and batched them again with others)."""
     by_recipient: Counter[str] = field(default_factory=Counter)
 
 
@@ -253,6 +255,12 @@ EXPORT_LINGER_S = 0.02
 """How long an exporter's batch waits for more under load: 20 ms of a nation's updates per
 publish (`bench/federation.py --sharing-only` measures it against not waiting)."""
 BATCH_KIND = "batch"
+ADMITTED_MEMORY_ITEMS = 100_000
+ADMITTED_MEMORY_S = 600.0
+"""An importer admits an item at most once among the last `ADMITTED_MEMORY_ITEMS` it
+admitted, and, after a restart, among those its nation's log stored in the last
+`ADMITTED_MEMORY_S` seconds (an exporter killed mid-batch sends its last batch again
+seconds later, once it is restarted)."""
 """The last token of a batch's share subject, ``hz.share.{address}.{origin}.batch``."""
 
 
@@ -283,6 +291,7 @@ class _BusService:
     async def run(
         self, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
     ) -> None:
+        await self._before_reading()
         subscriptions = [await self._subscribe(pattern) for pattern in self.patterns()]
         if ready is not None:
             ready.set()
@@ -332,6 +341,9 @@ class _BusService:
                 batch.append(more)
             await self.handle_batch(batch)
             await acknowledge()
+
+    async def _before_reading(self) -> None:
+        """What a service does once before it reads (nothing, but for the importer)."""
 
     def patterns(self) -> list[str]:
         raise NotImplementedError
@@ -458,9 +470,24 @@ class ShareImporter(_BusService):
 
     def __init__(self, bus: Bus, nation: str, max_pending: int = 1024) -> None:
         super().__init__(bus, nation, max_pending)
+        #: The ids of the items it admitted last (``{item id}<{nation}``): an item comes
+        #: again in a batch of another id when its exporter was killed after publishing
+        #: and before its consumer's acknowledgement, and cut its batches anew.
+        self._admitted = RecentIds(ADMITTED_MEMORY_ITEMS)
 
     def patterns(self) -> list[str]:
         return list(import_filters(self.nation))
+
+    async def _before_reading(self) -> None:
+        """Learn again what it admitted last from the nation's log: a restarted importer
+        admits nothing twice either."""
+        if not isinstance(self.bus, NatsBus):
+            return
+        pattern = f"hz.{self.nation}.ally.>"
+        for admitted_id in await self.bus.recent_message_ids(
+            pattern, ADMITTED_MEMORY_S, ADMITTED_MEMORY_ITEMS
+        ):
+            self._admitted.add(admitted_id)
 
     async def handle_batch(self, messages: Sequence[BusMessage]) -> None:
         admitted: list[tuple[str, bytes, dict[str, str] | None]] = []
@@ -548,7 +575,11 @@ class ShareImporter(_BusService):
             return None
         headers = {LABEL_HEADER: label, ORIGIN_HEADER: origin}
         if item_id:
-            headers[MESSAGE_ID_HEADER] = f"{item_id}<{self.nation}"
+            admitted_id = f"{item_id}<{self.nation}"
+            if not self._admitted.add(admitted_id):
+                self.counters.already_admitted += 1
+                return None
+            headers[MESSAGE_ID_HEADER] = admitted_id
         self.counters.accepted += 1
         self.counters.by_recipient[origin] += 1
         return local, payload, headers
