@@ -96,7 +96,7 @@ def test_a_redelivered_message_is_dropped_by_the_subscription(nats_url: str) -> 
         assert first is not None
         # The acknowledgement is lost (as in a leader election): past ack_wait the server
         # sends "first" again.
-        subscription._handed_out = None
+        subscription._handed_out.clear()
         await asyncio.sleep(2.5)
         await bus.publish("hz.PL.alert", b"second")
         received = [first.payload]

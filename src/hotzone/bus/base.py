@@ -32,6 +32,12 @@ class Subscription(Protocol):
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:
         """The next message, or None when closed or when ``timeout_s`` passes."""
 
+    async def next_batch(self, limit: int, timeout_s: float | None = None) -> list[BusMessage]:
+        """The next message (waiting at most ``timeout_s``) and those already there behind
+        it, without waiting, up to ``limit`` in all; empty when closed or on a timeout.
+        The same as that many `next` calls (a service that handles what arrived together
+        as one batch makes one call for it)."""
+
     async def unsubscribe(self) -> None: ...
 
 
