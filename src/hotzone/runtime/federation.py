@@ -52,7 +52,7 @@ from hotzone.runtime.federation_security import (
 from hotzone.runtime.federation_servers import HUB_DOMAIN
 from hotzone.runtime.services import hold_acknowledgements
 from hotzone.share.releasability import Label, LabelError, recipients, releasable_to
-from hotzone.types import DeadLetter, to_json
+from hotzone.types import DeadLetter, from_json, to_json
 from hotzone.types.subjects import dead_letter_subject, subject
 
 ALLIANCE_STREAM = "ALLIANCE"
@@ -364,9 +364,10 @@ _LABEL_DECODER = msgspec.json.Decoder(_Labelled)
 
 
 def _label_of(payload: bytes) -> str:
-    """A message's label, read without building the rest of it: the whole payload is still
-    parsed (bytes that are not one JSON object are refused), and for a key given twice
-    the last one counts, as for every reader's `from_json` (msgspec both)."""
+    """A message's label, read without building the rest of it (the exporter reads its own
+    nation's messages): the whole payload is still parsed (bytes that are not one JSON
+    object are refused), and of a key given twice the last counts, as for every reader's
+    `from_json` (msgspec both)."""
     return _LABEL_DECODER.decode(payload).releasability
 
 
@@ -549,10 +550,10 @@ class ShareImporter(_BusService):
         None: a dead letter (malformed, or not releasable to this nation; counted), or
         this nation's own item back from the hub.
 
-        Only the item's label is read (`_label_of`: the whole payload is parsed, as every
-        reader's `from_json` does, but nothing else is built): the label is what decides,
-        and a message that is malformed otherwise is a dead letter at the first reader
-        that decodes it, as any message in the log."""
+        The whole item is decoded and validated, not only its label: this is where an
+        ally's bytes enter the nation's log, and a malformed one is one dead letter here
+        rather than one at each reader (measured: about 3 us an item more than reading
+        the label alone, some 3 % of the sharing path's processor time)."""
         try:
             local = self._local_subjects.get((origin, kind))
             if local is None:
@@ -560,7 +561,7 @@ class ShareImporter(_BusService):
                 if len(self._local_subjects) >= _REMEMBERED_LABELS:
                     self._local_subjects.clear()
                 self._local_subjects[origin, kind] = local
-            label = _label_of(payload)
+            label = str(from_json(payload).releasability)
             releasable = self._releasable.get(label)
             if releasable is None:
                 releasable = releasable_to(label, self.nation)  # LabelError: not cached
