@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
+
+import msgspec
 
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 """A message's id: JetStream drops a second message with the same id (within its
 duplicate window), subscriptions drop a redelivered one."""
 
 
-@dataclass(frozen=True)
-class BusMessage:
+class BusMessage(msgspec.Struct, frozen=True):
+    """One message as a subscriber gets it. A struct, not a dataclass: a subscription
+    makes one for every item of every batch it hands out, in a tenth of the time."""
+
     subject: str
     payload: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 class Subscription(Protocol):
