@@ -326,9 +326,17 @@ def test_next_batch_acknowledges_what_it_handed_out_when_more_is_asked_for(
         await bus.publish("hz.PL.alert", b"alert")
         unacknowledged = []
 
-        async def count_unacknowledged() -> None:
+        async def count_unacknowledged(until: int | None = None) -> None:
+            """The server applies acknowledgements a little after it receives them: wait
+            (at most 5 s) for ``until``, else look once half a second later."""
             await bus.client.flush()
-            info = await bus.jetstream.consumer_info("HZ_PL", "batch-acks")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + (5.0 if until is not None else 0.5)
+            while True:
+                info = await bus.jetstream.consumer_info("HZ_PL", "batch-acks")
+                if info.num_ack_pending == until or loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
             unacknowledged.append(info.num_ack_pending)
 
         first = await subscription.next_batch(4, timeout_s=10.0)
@@ -336,14 +344,14 @@ def test_next_batch_acknowledges_what_it_handed_out_when_more_is_asked_for(
         rest = await subscription.next_batch(10, timeout_s=10.0)
         await count_unacknowledged()  # all handed out, nothing more asked for yet
         assert await subscription.next_batch(10, timeout_s=0.3) == []
-        await count_unacknowledged()  # asked for more: both acknowledged
+        await count_unacknowledged(until=0)  # asked for more: both acknowledged
         subscription.hold_acks = True
         await bus.publish("hz.PL.alert", b"held")
         held = await subscription.next_batch(10, timeout_s=10.0)
         assert await subscription.next_batch(10, timeout_s=0.3) == []
         await count_unacknowledged()  # held until the subscriber says it is kept
         await subscription.acknowledge()
-        await count_unacknowledged()
+        await count_unacknowledged(until=0)
         assert len(first) == 4 and [m.payload for m in rest] == [b"track"] * 2 + [b"alert"]
         assert [m.payload for m in held] == [b"held"]
         await bus.close()
