@@ -217,3 +217,36 @@ def test_a_batch_reaches_each_subscriber_as_its_items_in_order_with_their_ids(
     ]
     assert {origin for _, _, _, origin in received[1:6]} == {"PL"}
     assert {subject for subject, _, _, _ in received} == {"hz.PL.trk.north"}
+
+
+def test_next_batch_hands_out_what_is_there_in_order_up_to_its_limit(
+    make_bus: BusFactory,
+) -> None:
+    """What arrived together in one call, as the same number of `next` calls would give:
+    the first waited for, the rest only if already there, a batch's items one by one."""
+
+    async def scenario() -> tuple[list[list[bytes]], list[bytes], list[str]]:
+        bus = await make_bus()
+        tracks = await bus.subscribe("hz.PL.trk.>")
+        assert await tracks.next_batch(10, timeout_s=0.3) == []  # nothing: a timeout
+        await bus.publish("hz.PL.trk.north", b"alone")
+        items = [(f"window-3/{index}", f"track {index}".encode()) for index in range(5)]
+        await bus.publish_batch("hz.PL.trk.north", items)
+        await bus.publish("hz.PL.trk.north", b"after")
+        calls: list[list[bytes]] = []
+        ids: list[str] = []
+        received: list[bytes] = []
+        while len(received) < 7:
+            taken = await tracks.next_batch(4, timeout_s=10.0)
+            assert 1 <= len(taken) <= 4
+            calls.append([message.payload for message in taken])
+            received += [message.payload for message in taken]
+            ids += [message.headers.get("Nats-Msg-Id", "") for message in taken]
+        assert await tracks.next_batch(4, timeout_s=0.3) == []
+        await bus.close()
+        return calls, received, ids
+
+    calls, received, ids = asyncio.run(scenario())
+    assert received == [b"alone", *(f"track {index}".encode() for index in range(5)), b"after"]
+    assert ids[1:6] == [f"window-3/{index}" for index in range(5)]
+    assert max(len(call) for call in calls) == 4  # more was there: the limit cut it

@@ -96,7 +96,7 @@ def test_a_redelivered_message_is_dropped_by_the_subscription(nats_url: str) -> 
         assert first is not None
         # The acknowledgement is lost (as in a leader election): past ack_wait the server
         # sends "first" again.
-        subscription._handed_out = None
+        subscription._handed_out.clear()
         await asyncio.sleep(2.5)
         await bus.publish("hz.PL.alert", b"second")
         received = [first.payload]
@@ -310,3 +310,51 @@ def test_a_batch_partly_handled_when_its_reader_stops_comes_again_whole(nats_url
     first, again = asyncio.run(scenario())
     assert first == [b"t0", b"t1"]
     assert again == [b"t%d" % index for index in range(5)]
+
+
+def test_next_batch_acknowledges_what_it_handed_out_when_more_is_asked_for(
+    nats_url: str,
+) -> None:
+    """Items taken in one call are acknowledged as with `next`: once the subscriber asks
+    for more (a process stopped before then gets them again), a stored batch once its
+    last item was handed out; with ``hold_acks`` only by `acknowledge`."""
+
+    async def scenario() -> list[int]:
+        bus = await _fresh_bus(nats_url)
+        subscription = await bus.subscribe("hz.PL.>", durable="batch-acks")
+        await bus.publish_batch("hz.PL.trk.north", [(f"w/{i}", b"track") for i in range(6)])
+        await bus.publish("hz.PL.alert", b"alert")
+        unacknowledged = []
+
+        async def count_unacknowledged(until: int | None = None) -> None:
+            """The server applies acknowledgements a little after it receives them: wait
+            (at most 5 s) for ``until``, else look once half a second later."""
+            await bus.client.flush()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + (5.0 if until is not None else 0.5)
+            while True:
+                info = await bus.jetstream.consumer_info("HZ_PL", "batch-acks")
+                if info.num_ack_pending == until or loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            unacknowledged.append(info.num_ack_pending)
+
+        first = await subscription.next_batch(4, timeout_s=10.0)
+        await count_unacknowledged()  # the batch (4 of 6 handed out) and the alert
+        rest = await subscription.next_batch(10, timeout_s=10.0)
+        await count_unacknowledged()  # all handed out, nothing more asked for yet
+        assert await subscription.next_batch(10, timeout_s=0.3) == []
+        await count_unacknowledged(until=0)  # asked for more: both acknowledged
+        subscription.hold_acks = True
+        await bus.publish("hz.PL.alert", b"held")
+        held = await subscription.next_batch(10, timeout_s=10.0)
+        assert await subscription.next_batch(10, timeout_s=0.3) == []
+        await count_unacknowledged()  # held until the subscriber says it is kept
+        await subscription.acknowledge()
+        await count_unacknowledged(until=0)
+        assert len(first) == 4 and [m.payload for m in rest] == [b"track"] * 2 + [b"alert"]
+        assert [m.payload for m in held] == [b"held"]
+        await bus.close()
+        return unacknowledged
+
+    assert asyncio.run(scenario()) == [2, 2, 0, 1, 0]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from hotzone.bus import InProcessBus
 from hotzone.runtime.federation import ShareBatch, SharedItem, ShareExporter, ShareImporter
 from hotzone.runtime.routing import subject_for
 from hotzone.share.releasability import recipients, releasable_to
@@ -221,3 +222,59 @@ def test_what_one_shared_batch_admits_is_one_stored_batch_read_item_by_item(
     assert ids == [f"window-1/{index}<LT" for index in range(300)]
     assert accepted == 600  # each copy checked and admitted; the stream kept one
     assert stored == 1  # LT's log: one batch (nothing else was published there)
+
+
+def _label_given_twice(index: int, first: str, last: str) -> bytes:
+    """An alert whose label key appears twice (as a forger might write it): JSON readers
+    disagree on such objects, so the sharing path must read the one every reader reads."""
+    encoded = to_json(alert("PL", index, first))
+    return encoded[:-1] + b',"releasability":"' + last.encode() + b'"}'
+
+
+def test_the_exporter_reads_the_label_every_reader_reads_and_releases_bytes_unchanged() -> None:
+    """The exporter reads only an item's label, the importer the whole item: for a label
+    key given twice both take the last (as `from_json` does), so a message its readers see
+    as NATIONAL PL is never released, whatever its first label says; what is released
+    reaches LT byte for byte, and bytes that are not a message are dead letters."""
+
+    async def scenario() -> tuple[list[bytes], list[str], ShareExporter]:
+        bus = InProcessBus()
+        stop = asyncio.Event()
+        exporter = ShareExporter(bus, "PL", ["PL", "LT"])
+        importer = ShareImporter(bus, "LT")
+        admitted = await bus.subscribe("hz.LT.ally.>")
+        dead = await bus.subscribe("hz.*.dead.>")
+        tasks = []
+        for service in (exporter, importer):
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(service.run(ready, stop)))
+            await ready.wait()
+        published = [
+            _label_given_twice(0, "REL PL LT", "NATIONAL PL"),  # a reader sees NATIONAL PL
+            _label_given_twice(1, "NATIONAL PL", "REL PL LT"),  # a reader sees REL PL LT
+            b"not json",
+            to_json(alert("PL", 2, "REL PL LT")),
+        ]
+        for payload in published:
+            await bus.publish("hz.PL.alert", payload)
+        received, reasons = [], []
+        while len(received) < 2:
+            message = await admitted.next(timeout_s=10.0)
+            assert message is not None, f"only {len(received)} of 2 released items arrived"
+            received.append(message.payload)
+        while (letter := await dead.next(timeout_s=0.5)) is not None:
+            reasons.append(letter.subject)
+        stop.set()
+        await asyncio.gather(*tasks)
+        await bus.close()
+        return received, reasons, exporter
+
+    received, dead_letters, exporter = asyncio.run(scenario())
+    assert received == [
+        _label_given_twice(1, "NATIONAL PL", "REL PL LT"),
+        to_json(alert("PL", 2, "REL PL LT")),
+    ]
+    assert [str(from_json(payload).releasability) for payload in received] == ["REL PL LT"] * 2  # type: ignore[attr-defined]
+    assert dead_letters == ["hz.PL.dead.share-export"]
+    assert exporter.counters.kept_national == 1
+    assert exporter.counters.by_recipient == Counter({"LT": 2})

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
+
+import msgspec
 
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 """A message's id: JetStream drops a second message with the same id (within its
 duplicate window), subscriptions drop a redelivered one."""
 
 
-@dataclass(frozen=True)
-class BusMessage:
+class BusMessage(msgspec.Struct, frozen=True):
+    """One message as a subscriber gets it. A struct, not a dataclass: a subscription
+    makes one for every item of every batch it hands out, in a tenth of the time."""
+
     subject: str
     payload: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 class Subscription(Protocol):
@@ -31,6 +34,12 @@ class Subscription(Protocol):
 
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:
         """The next message, or None when closed or when ``timeout_s`` passes."""
+
+    async def next_batch(self, limit: int, timeout_s: float | None = None) -> list[BusMessage]:
+        """The next message (waiting at most ``timeout_s``) and those already there behind
+        it, without waiting, up to ``limit`` in all; empty when closed or on a timeout.
+        The same as that many `next` calls (a service that handles what arrived together
+        as one batch makes one call for it)."""
 
     async def unsubscribe(self) -> None: ...
 

@@ -71,6 +71,16 @@ class InProcessSubscription:
         self._room.set()
         return message
 
+    async def next_batch(self, limit: int, timeout_s: float | None = None) -> list[BusMessage]:
+        first = await self.next(timeout_s)
+        if first is None:
+            return []
+        taken = [first]
+        while len(taken) < limit and self._items:
+            taken.append(self._items.popleft())
+        self._room.set()
+        return taken
+
     async def __aiter__(self) -> AsyncIterator[BusMessage]:
         while True:
             message = await self.next()

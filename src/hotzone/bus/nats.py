@@ -435,11 +435,17 @@ class NatsSubscription:
         self._pull = pull
         self._max_pending = max_pending
         self._buffer: deque[Msg] = deque()
-        self._handed_out: Msg | None = None
+        #: Stored messages whose items have all been handed out (or dropped as
+        #: redeliveries): acknowledged when the subscriber asks for more.
+        self._handed_out: list[Msg] = []
+        #: Redeliveries dropped (handled before): acknowledged with the above, never
+        #: handed back.
+        self._dropped: list[Msg] = []
         #: The batch being handed out an item at a time (`publish_batch`) and its items
         #: not yet handed out: it is acknowledged once its last item has been handled.
         self._batch: Msg | None = None
         self._items: deque[BusMessage] = deque()
+        self._batch_delivered = False
         self._recent = RecentIds(idempotency_window)
         self._closed = asyncio.Event()
         # The long poll under way, if any: a close ends it before the connection goes, so
@@ -461,54 +467,40 @@ class NatsSubscription:
         return len(self._buffer) + len(self._items)
 
     async def _ack_handed_out(self) -> None:
-        if self._handed_out is not None:
-            message, self._handed_out = self._handed_out, None
-            if self.hold_acks:
-                self._held.append(message)
-                return
+        done = [*self._handed_out, *self._dropped]
+        self._handed_out, self._dropped = [], []
+        if self.hold_acks:
+            # A redelivery may be the very message held (same stream sequence): it is
+            # acknowledged with the held ones, once they are kept.
+            self._held.extend(done)
+            return
+        for message in done:
             # A lost ack only means a redelivery, which the idempotency window drops.
             with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
                 await message.ack()
 
+    async def _settle(self) -> None:
+        """What the subscriber published while handling what it was handed is stored
+        before that is acknowledged (a crash in between means a redelivery, not a loss);
+        then it is acknowledged (or held)."""
+        bus = self._bus
+        if bus._unconfirmed or bus._failed_publishes:
+            await bus.confirm_publishes()
+        if self._handed_out or self._dropped:
+            await self._ack_handed_out()
+
     async def next(self, timeout_s: float | None = None) -> BusMessage | None:
-        # What the subscriber published while handling the last message is stored before
-        # that message is acknowledged (a crash in between means a redelivery, not a loss).
-        await self._bus.confirm_publishes()
-        await self._ack_handed_out()
+        await self._settle()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            while self._items or self._buffer:
+            if self._items or self._buffer:
                 guard = self._bus.guard
                 if guard is not None and not guard.holds:
                     await guard.confirm()  # raises, the message left in the buffer
-                if self._items:
-                    item = self._items.popleft()
-                    last = not self._items
-                    if not self._recent.add(item.headers[MESSAGE_ID_HEADER]):
-                        self.counters.duplicates_dropped += 1
-                        if last:
-                            await self._drop(self._end_batch())
-                        continue
-                    if last:
-                        self._handed_out = self._end_batch()
-                    self.counters.delivered += 1
-                    return item
-                message = self._buffer.popleft()
-                if not self._recent.add(_message_key(message)):
-                    self.counters.duplicates_dropped += 1
-                    await self._drop(message)
-                    continue
-                items = _batch_items(message)
-                if items is not None:
-                    self._batch, self._items = message, deque(items)
-                    continue
-                self._handed_out = message
-                self.counters.delivered += 1
-                return BusMessage(
-                    subject=message.subject,
-                    payload=message.data,
-                    headers=dict(message.headers or {}),
-                )
+                message = self._take_one()
+                if message is not None:
+                    return message
+                continue  # only redeliveries were there
             if self._closed.is_set():
                 return None
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -516,18 +508,65 @@ class NatsSubscription:
                 return None
             await self._fill(remaining)
 
+    async def next_batch(self, limit: int, timeout_s: float | None = None) -> list[BusMessage]:
+        """The next message (waiting at most ``timeout_s``) and, without waiting, those
+        ready behind it, up to ``limit`` in all; empty when closed or on a timeout.
+        Handed out and acknowledged exactly as one `next` each, but with one call for
+        what arrived together (a batch's items) instead of one await per message."""
+        first = await self.next(timeout_s)
+        if first is None:
+            return []
+        taken = [first]
+        guard = self._bus.guard
+        while len(taken) < limit and (self._items or self._buffer):
+            if guard is not None and not guard.holds:
+                break  # the next `next` waits for it (or raises)
+            message = self._take_one()
+            if message is not None:
+                taken.append(message)
+        return taken
+
+    def _take_one(self) -> BusMessage | None:
+        """Hand out the next message already here: a batch's next item, or the next stored
+        message (a batch is opened and its first item handed out); None when there was
+        nothing but redeliveries, which are dropped. A stored message whose items have all
+        been handed out joins ``_handed_out``."""
+        while self._items or self._buffer:
+            if self._items:
+                item = self._items.popleft()
+                fresh = self._recent.add(item.headers[MESSAGE_ID_HEADER])
+                self._batch_delivered |= fresh
+                if not self._items:  # the batch is done: one with no item new is dropped
+                    done = self._handed_out if self._batch_delivered else self._dropped
+                    done.append(self._end_batch())
+                if not fresh:
+                    self.counters.duplicates_dropped += 1
+                    continue
+                self.counters.delivered += 1
+                return item
+            message = self._buffer.popleft()
+            if not self._recent.add(_message_key(message)):
+                self.counters.duplicates_dropped += 1
+                self._dropped.append(message)
+                continue
+            items = _batch_items(message)
+            if items is not None:
+                self._batch, self._items = message, deque(items)
+                self._batch_delivered = False
+                continue
+            self._handed_out.append(message)
+            self.counters.delivered += 1
+            return BusMessage(
+                subject=message.subject,
+                payload=message.data,
+                headers=dict(message.headers or {}),
+            )
+        return None
+
     def _end_batch(self) -> Msg:
         batch, self._batch = self._batch, None
         assert batch is not None
         return batch
-
-    async def _drop(self, message: Msg) -> None:
-        """Acknowledge a message handled before (a redelivery): nothing is handed out."""
-        if self.hold_acks:  # acknowledged with the held ones, once they are kept
-            self._held.append(message)
-            return
-        with contextlib.suppress(*_TRANSIENT_ERRORS, nats.errors.ConnectionClosedError):
-            await message.ack()
 
     async def _fill(self, remaining: float | None) -> None:
         # One long poll at most a few seconds long, so a close or a reconnect is noticed.
@@ -577,11 +616,12 @@ class NatsSubscription:
             self._closed.set()
 
     async def acknowledge(self) -> None:
-        """Acknowledge everything handed out so far (with ``hold_acks``: once it is kept)."""
-        if self._handed_out is not None:
-            self._held.append(self._handed_out)
-            self._handed_out = None
-        held, self._held = self._held, []
+        """Acknowledge everything handed out so far (with ``hold_acks``: once it is kept),
+        once what was published while handling it is stored (pipelined publishes)."""
+        if self._bus._unconfirmed or self._bus._failed_publishes:
+            await self._bus.confirm_publishes()  # raises: nothing is acknowledged
+        held = [*self._held, *self._handed_out, *self._dropped]
+        self._held, self._handed_out, self._dropped = [], [], []
         # One acknowledgement each (explicit acks, see the consumer config); a lost one
         # only means a redelivery, which the idempotency window drops.
         for message in held:
@@ -674,11 +714,10 @@ class NatsSubscription:
             # once, as for a message not acknowledged).
             self._buffer.appendleft(self._end_batch())
             self._items.clear()
-        if acknowledge:
-            await self._ack_handed_out()
-        elif self._handed_out is not None:
-            self._buffer.appendleft(self._handed_out)
-            self._handed_out = None
+        if not acknowledge:
+            self._buffer.extendleft(reversed(self._handed_out))
+            self._handed_out = []
+        await self._ack_handed_out()
         await self._release_buffer()
 
     async def unsubscribe(self) -> None:
