@@ -5,9 +5,10 @@ from the measurements no track took (and from crossing bearings), closes the win
 books (hit history, misses, revisits, confirmation, quality), ends tracks the deleter
 ends and confirmed tracks that duplicate one with an identity, records identity
 conflicts and the identities that have had a confirmed track (a returning one is
-confirmed sooner: `hotzone.fusion.initiation.RevisitInitiator`), and keeps the batch
-before each recent window so that an out-of-sequence measurement can be replayed from
-the window it belongs to.
+confirmed sooner: `hotzone.fusion.initiation.RevisitInitiator`), and keeps what each
+recent window changes as it was before it (the batch, the track numbers, the revisit
+model, the waiting bearings, the known identities) so that an out-of-sequence
+measurement can be replayed from the window it belongs to as if it had come in time.
 """
 
 from __future__ import annotations

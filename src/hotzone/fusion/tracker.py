@@ -19,8 +19,10 @@ identity are an `IdentityConflict` (spoofing, or two transponders set to one add
 Velocity-only reports (`VelocityMeasurement`) update the track of their identity.
 
 Out-of-sequence measurements (older than the last step) within ``lag_s`` are handled by
-buffered reprocessing: the tracker keeps the track batch before each recent step and the
-scans of those steps, rewinds to the step the late measurement belongs to and replays.
+buffered reprocessing: the tracker keeps the state before each recent step (the track
+batch, the revisit model, the waiting bearings, the known identities) and the scans of
+those steps, rewinds to the step the late measurement belongs to and replays, so that
+nothing is learnt twice.
 Older ones are counted in ``late_count`` and rejected with a reason.
 
 Releasability: scans carry a label id per row (`SensorScan.label_ids`, ids of ``labels``);
