@@ -347,7 +347,10 @@ class CoordinatedTurnMotion(MotionModel):
         plus, minus = states.copy(), states.copy()
         plus[..., -1] += step
         minus[..., -1] -= step
-        plus_rate, minus_rate = self._bounded(plus), self._bounded(minus)
+        # Same speed, same limit: the bound of ``states`` holds for both.
+        limit = self.turn_rate_limit(states)
+        plus_rate = np.clip(plus[..., -1], -limit, limit)
+        minus_rate = np.clip(minus[..., -1], -limit, limit)
         jacobian[..., :, -1] = (
             self._moved(plus, dt, plus_rate, self._terms(plus_rate, dt))
             - self._moved(minus, dt, minus_rate, self._terms(minus_rate, dt))
