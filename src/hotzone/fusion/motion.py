@@ -12,6 +12,7 @@ step costs one small matrix.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -205,6 +206,11 @@ class ConstantAccelerationMotion(_LinearKinematicMotion):
     order: int = 3
 
 
+def _within(rate: FloatArray, limit: FloatArray) -> FloatArray:
+    """``rate`` held within ±``limit`` (np.clip's per-call cost is several times this)."""
+    return np.minimum(np.maximum(rate, -limit), limit)
+
+
 @dataclass(frozen=True)
 class CoordinatedTurnMotion(MotionModel):
     """Horizontal coordinated turn at an estimated rate ω (rad/s), vertical constant velocity.
@@ -246,14 +252,14 @@ class CoordinatedTurnMotion(MotionModel):
         """The largest |ω| (rad/s) an object of these states can turn at."""
         dims = self.spatial_dims
         speed = np.hypot(states[..., dims], states[..., dims + 1])
-        with np.errstate(divide="ignore"):
-            by_acceleration = self.max_lateral_acceleration_mps2 / speed
-        return np.minimum(by_acceleration, np.radians(self.max_turn_rate_deg_s))
+        # A floor on the speed instead of an errstate block: this runs three times a
+        # prediction, on a few tracks at a time, where numpy's per-call costs dominate.
+        limit = self.max_lateral_acceleration_mps2 / np.maximum(speed, 1e-9)
+        return np.minimum(limit, math.radians(self.max_turn_rate_deg_s))
 
     def _bounded(self, states: FloatArray) -> FloatArray:
         """The states' turn rates held within `turn_rate_limit`."""
-        limit = self.turn_rate_limit(states)
-        return np.clip(states[..., -1], -limit, limit)
+        return _within(states[..., -1], self.turn_rate_limit(states))
 
     @property
     def state_size(self) -> int:
@@ -349,8 +355,7 @@ class CoordinatedTurnMotion(MotionModel):
         minus[..., -1] -= step
         # Same speed, same limit: the bound of ``states`` holds for both.
         limit = self.turn_rate_limit(states)
-        plus_rate = np.clip(plus[..., -1], -limit, limit)
-        minus_rate = np.clip(minus[..., -1], -limit, limit)
+        plus_rate, minus_rate = _within(plus[..., -1], limit), _within(minus[..., -1], limit)
         jacobian[..., :, -1] = (
             self._moved(plus, dt, plus_rate, self._terms(plus_rate, dt))
             - self._moved(minus, dt, minus_rate, self._terms(minus_rate, dt))
