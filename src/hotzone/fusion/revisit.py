@@ -56,6 +56,21 @@ from hotzone.fusion.estimates import TrackBatch
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
+@dataclass(frozen=True)
+class RevisitMemory:
+    """What a `RevisitModel` knew at one moment (every sensor's clock, declared and learnt
+    revisit, which sensors are cooperative and positional): an out-of-sequence replay goes
+    back to it, so that the replayed windows learn their intervals once, against the
+    clocks they had the first time. A few numbers per sensor."""
+
+    sensor_clock: dict[int, float]
+    declared: dict[int, float]
+    cooperative: frozenset[int]
+    positional: frozenset[int]
+    sensor_intervals: dict[int, tuple[float, ...]]
+    sensor_revisit: dict[int, float]
+
+
 @dataclass
 class RevisitModel:
     """Learns each source's revisit per track and says how overdue each track is."""
@@ -100,6 +115,40 @@ class RevisitModel:
             )
         if not 0.0 < self.smoothing <= 1.0:
             raise ValueError(f"smoothing must be in (0, 1], got {self.smoothing}")
+
+    def remember(self) -> RevisitMemory:
+        """What this model knows now, to go back to (`restore`)."""
+        return RevisitMemory(
+            sensor_clock=dict(self.sensor_clock),
+            declared=dict(self._declared),
+            cooperative=frozenset(self.cooperative),
+            positional=frozenset(self.positional),
+            sensor_intervals={
+                column: tuple(samples) for column, samples in self._sensor_intervals.items()
+            },
+            sensor_revisit=dict(self._sensor_revisit),
+        )
+
+    def restore(self, memory: RevisitMemory) -> None:
+        """Know exactly what this model knew when it made ``memory``."""
+        self.sensor_clock = dict(memory.sensor_clock)
+        self.use_declared(memory.declared)
+        self.cooperative = set(memory.cooperative)
+        self.positional = set(memory.positional)
+        self._sensor_intervals = {
+            column: deque(samples, maxlen=self.sensor_samples)
+            for column, samples in memory.sensor_intervals.items()
+        }
+        self._sensor_revisit = dict(memory.sensor_revisit)
+
+    @property
+    def declared(self) -> dict[int, float]:
+        """The declared periods by sensor column (a copy)."""
+        return dict(self._declared)
+
+    def use_declared(self, declared: dict[int, float]) -> None:
+        """Declared periods as they were at another time (a replayed window's)."""
+        self._declared = dict(declared)
 
     def sensor_revisit(self, column: int) -> float:
         """The typical interval of one sensor's updates of one track: its declared period,

@@ -5,9 +5,10 @@ from the measurements no track took (and from crossing bearings), closes the win
 books (hit history, misses, revisits, confirmation, quality), ends tracks the deleter
 ends and confirmed tracks that duplicate one with an identity, records identity
 conflicts and the identities that have had a confirmed track (a returning one is
-confirmed sooner: `hotzone.fusion.initiation.RevisitInitiator`), and keeps the batch
-before each recent window so that an out-of-sequence measurement can be replayed from
-the window it belongs to.
+confirmed sooner: `hotzone.fusion.initiation.RevisitInitiator`), and keeps what each
+recent window changes as it was before it (the batch, the track numbers, the revisit
+model, the waiting bearings, the known identities) so that an out-of-sequence
+measurement can be replayed from the window it belongs to as if it had come in time.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from hotzone.fusion.initiation import Initiator
 from hotzone.fusion.labels import NO_LABEL
 from hotzone.fusion.measurement import BearingMeasurement
 from hotzone.fusion.predictor import Predictor
-from hotzone.fusion.revisit import RevisitModel
+from hotzone.fusion.revisit import RevisitMemory, RevisitModel
 from hotzone.fusion.scan import SensorScan
-from hotzone.fusion.triangulation import BearingTriangulator
+from hotzone.fusion.triangulation import BearingTriangulator, PendingBearing
 from hotzone.fusion.updater import mahalanobis_squared
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 from hotzone.types.labels import LabelTable
@@ -47,12 +48,20 @@ class IdentityConflict:
 
 @dataclass
 class WindowRecord:
-    """One recent window: the batch before it and its scans, to replay it from."""
+    """One recent window: its scans and everything a window changes as it was before it
+    (the batch, the track numbers, the revisit model, the waiting bearings, the known
+    identities), to replay it from as if its late scans had come in time."""
 
     time: float
     tracks_before: TrackBatch
     next_number_before: int
     scans: list[SensorScan]
+    revisit_before: RevisitMemory
+    bearings_before: list[PendingBearing]
+    forgotten_at_before: float
+    identities_undo: list[tuple[str, tuple[float, float] | None]] = field(default_factory=list)
+    """Each known identity the window changed, with its entry before (None: it had none),
+    in the order changed: the few the window touched, not a copy of them all."""
 
 
 @dataclass
@@ -80,6 +89,8 @@ class TrackManager:
     """Identity -> (window time it first had a confirmed track, latest window time a
     confirmed track of it was confirmed or ended)."""
     _forgotten_at: float = -np.inf
+    _identities_undo: list[tuple[str, tuple[float, float] | None]] | None = None
+    """The undo list of the window being processed (None when no history is kept)."""
 
     # ------------------------------------------------------------------ initiation
     def start_tracks(self, tracks: TrackBatch, scan: SensorScan, rows: IntArray) -> TrackBatch:
@@ -259,13 +270,19 @@ class TrackManager:
         """Remember the identities of ``rows`` (confirmed tracks just confirmed or ending)
         at ``time``; forget those not seen for ``identity_memory_s`` (once an hour)."""
         known = self._known_identities
+        undo = self._identities_undo
         for identity in tracks.identity[rows & (tracks.identity != None)].tolist():  # noqa: E711
-            first, _ = known.get(identity, (time, time))
+            before = known.get(identity)
+            if undo is not None:
+                undo.append((identity, before))
+            first = time if before is None else before[0]
             known[identity] = (first, time)
         if time - self._forgotten_at >= 3_600.0:
             self._forgotten_at = time
             horizon = time - self.identity_memory_s
             for identity in [key for key, (_, last) in known.items() if last < horizon]:
+                if undo is not None:
+                    undo.append((identity, known[identity]))
                 del known[identity]
 
     def _duplicates(self, tracks: TrackBatch) -> BoolArray:
@@ -340,16 +357,32 @@ class TrackManager:
 
     # ------------------------------------------------------------------ out of sequence
     def remember(self, time: float, tracks: TrackBatch, scans: list[SensorScan]) -> None:
-        """Keep the batch before this window and its scans while within ``lag_s``."""
+        """Keep the state before this window and its scans while within ``lag_s``."""
         if self.lag_s <= 0:
             return
-        self.history.append(WindowRecord(time, tracks, self.next_track_number, list(scans)))
+        self.history.append(self._record(time, tracks, list(scans)))
         while self.history and self.history[0].time < time - self.lag_s - 1e-9:
             self.history.pop(0)
 
+    def _record(self, time: float, tracks: TrackBatch, scans: list[SensorScan]) -> WindowRecord:
+        """The state before a window about to be processed; what the window changes in the
+        known identities is noted in the record's undo list from now."""
+        record = WindowRecord(
+            time=time,
+            tracks_before=tracks,
+            next_number_before=self.next_track_number,
+            scans=scans,
+            revisit_before=self.revisit.remember(),
+            bearings_before=[] if self.triangulator is None else list(self.triangulator.pending),
+            forgotten_at_before=self._forgotten_at,
+        )
+        self._identities_undo = record.identities_undo
+        return record
+
     def rewind(self, late: list[SensorScan]) -> list[WindowRecord]:
-        """Add each late scan to the first recent window whose time it does not exceed;
-        the windows to replay, from the first a late scan joined."""
+        """Add each late scan to the first recent window whose time it does not exceed, and
+        go back to the state before the first window a late scan joined: the windows to
+        replay (`replaying` each before processing it again)."""
         earliest = min(float(scan.times.min()) for scan in late)
         start = next(
             (index for index, entry in enumerate(self.history) if entry.time >= earliest),
@@ -365,4 +398,34 @@ class TrackManager:
                 len(self.history) - 1,
             )
             self.history[target].scans.append(scan)
-        return self.history[start:]
+        replayed = self.history[start:]
+        # Newest change first: each identity ends as it was before the first replayed window.
+        known = self._known_identities
+        for entry in reversed(replayed):
+            for identity, before in reversed(entry.identities_undo):
+                if before is None:
+                    known.pop(identity, None)
+                else:
+                    known[identity] = before
+        first = replayed[0]
+        self.next_track_number = first.next_number_before
+        self._forgotten_at = first.forgotten_at_before
+        self.revisit.restore(first.revisit_before)
+        if self.triangulator is not None:
+            self.triangulator.pending = list(first.bearings_before)
+        # Identity conflicts are not rewound: one already reported (``_conflicting``) is
+        # not reported again when the replay finds it again.
+        return replayed
+
+    def replaying(self, entry: WindowRecord, tracks: TrackBatch) -> None:
+        """``entry`` is about to be processed again on ``tracks``: record its state before
+        anew, with the sensor periods that were declared when it first came (those are
+        inputs from outside, not learnt by the windows)."""
+        self.revisit.use_declared(entry.revisit_before.declared)
+        entry.tracks_before = tracks
+        entry.next_number_before = self.next_track_number
+        entry.revisit_before = self.revisit.remember()
+        entry.bearings_before = [] if self.triangulator is None else list(self.triangulator.pending)
+        entry.forgotten_at_before = self._forgotten_at
+        entry.identities_undo = []
+        self._identities_undo = entry.identities_undo

@@ -19,8 +19,10 @@ identity are an `IdentityConflict` (spoofing, or two transponders set to one add
 Velocity-only reports (`VelocityMeasurement`) update the track of their identity.
 
 Out-of-sequence measurements (older than the last step) within ``lag_s`` are handled by
-buffered reprocessing: the tracker keeps the track batch before each recent step and the
-scans of those steps, rewinds to the step the late measurement belongs to and replays.
+buffered reprocessing: the tracker keeps the state before each recent step (the track
+batch, the revisit model, the waiting bearings, the known identities) and the scans of
+those steps, rewinds to the step the late measurement belongs to and replays, so that
+nothing is learnt twice.
 Older ones are counted in ``late_count`` and rejected with a reason.
 
 Releasability: scans carry a label id per row (`SensorScan.label_ids`, ids of ``labels``);
@@ -259,14 +261,21 @@ class MultiTargetTracker:
         return current
 
     def _replay(self, late: list[SensorScan]) -> None:
-        """Rewind to the first window a late scan belongs in, add it there and replay."""
+        """Rewind to the first window a late scan belongs in, add it there and replay.
+
+        Everything a window changes goes back to how it was before that window (the
+        tracks, the track numbers, the revisit model's clocks and learnt intervals, the
+        bearings waiting to cross, the known identities: `TrackManager.rewind`), so the
+        replay is the run that had the late scan in time: no interval learnt twice, no
+        bearing crossed twice. Reported identity conflicts stay reported; the sensor
+        columns stay registered (a column no track has seen changes nothing)."""
+        declared_now = self.revisit.declared
         replayed = self.manager.rewind(late)
         self.tracks = replayed[0].tracks_before
-        self.manager.next_track_number = replayed[0].next_number_before
         for entry in replayed:
-            entry.tracks_before = self.tracks
-            entry.next_number_before = self.manager.next_track_number
+            self.manager.replaying(entry, self.tracks)
             self._advance(entry.time, entry.scans)
+        self.revisit.use_declared(declared_now)
         self.reprocessed_count += 1
 
     # ------------------------------------------------------------------ one window

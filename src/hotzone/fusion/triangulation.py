@@ -18,7 +18,7 @@ from hotzone.types.labels import LabelTable
 
 
 @dataclass
-class _PendingBearing:
+class PendingBearing:
     sensor_id: str
     sensor_position: FloatArray
     time: float
@@ -40,7 +40,7 @@ class BearingTriangulator:
     height_m: float = 100.0
     """Height prior when no sensor measured elevation."""
     height_sigma_m: float = 300.0
-    pending: list[_PendingBearing] = field(default_factory=list)
+    pending: list[PendingBearing] = field(default_factory=list)
 
     def add(
         self,
@@ -53,7 +53,7 @@ class BearingTriangulator:
     ) -> None:
         for row in range(len(times)):
             self.pending.append(
-                _PendingBearing(
+                PendingBearing(
                     sensor_id,
                     sensor_position,
                     float(times[row]),
@@ -106,7 +106,7 @@ class BearingTriangulator:
         )
 
     def _cross(
-        self, first: _PendingBearing, second: _PendingBearing
+        self, first: PendingBearing, second: PendingBearing
     ) -> tuple[FloatArray, FloatArray, float] | None:
         directions = np.array(
             [
