@@ -142,7 +142,7 @@ class RevisitModel:
         self._sensor_revisit = dict(memory.sensor_revisit)
 
     @property
-    def declared(self) -> dict[int, float]:
+    def declared_periods(self) -> dict[int, float]:
         """The declared periods by sensor column (a copy)."""
         return dict(self._declared)
 

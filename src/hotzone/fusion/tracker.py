@@ -269,7 +269,7 @@ class MultiTargetTracker:
         replay is the run that had the late scan in time: no interval learnt twice, no
         bearing crossed twice. Reported identity conflicts stay reported; the sensor
         columns stay registered (a column no track has seen changes nothing)."""
-        declared_now = self.revisit.declared
+        declared_now = self.revisit.declared_periods
         replayed = self.manager.rewind(late)
         self.tracks = replayed[0].tracks_before
         for entry in replayed:
