@@ -28,7 +28,7 @@ from hotzone.runtime.federation import (
 )
 from hotzone.runtime.routing import subject_for
 from hotzone.types import to_json
-from tests.federation.helpers import alert, connect_federation, log_messages
+from tests.federation.helpers import alert, connect_federation, log_messages, wait_for
 from tests.federation.servers import RunningFederation, running_federation
 
 ALERTS = [alert("PL", index, "REL PL LT") for index in range(6)]
@@ -68,10 +68,7 @@ async def _importer_run(
     for indices in publish:
         await _publish_batch(pl_bus, indices)
     expected = before + sum(len(indices) for indices in publish)
-    for _ in range(300):
-        if importer.counters.read >= expected:
-            break
-        await asyncio.sleep(0.1)
+    await wait_for(lambda: importer.counters.read >= expected, 30, "every item read")
     await asyncio.sleep(0.5)  # anything more would show up now
     stop.set()
     await importing
