@@ -303,13 +303,13 @@ async def _run_node(
         allies = AllyRecorder(bus, store, nation)
         ready = asyncio.Event()
         recording_tasks.append(asyncio.create_task(allies.run(ready, stop_recording)))
-        await ready.wait()
+        await until_ready(recording_tasks[-1], ready)
         skips = (allies.pattern,)
         sharing = [ShareExporter(bus, nation, options.alliance), ShareImporter(bus, nation)]
         for service in sharing:
             ready = asyncio.Event()
             share_tasks.append(asyncio.create_task(service.run(ready, stop)))
-            await ready.wait()
+            await until_ready(share_tasks[-1], ready)
         # The import stream's source resumes within seconds of a partition healing.
         watchdog = SourceWatchdog(bus, import_stream(nation).name)
         recording_tasks.append(asyncio.create_task(watchdog.run(stop_recording)))
@@ -385,6 +385,19 @@ async def _run_node(
             report.received_from = dict(service.counters.by_recipient)
             report.refused = service.counters.refused
     return report
+
+
+async def until_ready(service: asyncio.Task[None], ready: asyncio.Event) -> None:
+    """Wait until a service started as ``service`` sets ``ready``; a service that fails
+    before that (its consumers refused, its log unreadable) raises its error here, so the
+    node ends with it instead of waiting for ever."""
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({service, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if ready.is_set():
+        return
+    waiting.cancel()
+    error = service.exception()
+    raise error if error is not None else RuntimeError("a service ended before it was ready")
 
 
 def _stopper(node_task: asyncio.Task[object] | None) -> Callable[[], None]:
