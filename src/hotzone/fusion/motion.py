@@ -93,15 +93,18 @@ def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatA
     """Place one per-axis block on every axis of the position/velocity/... layout.
 
     With the layout ``[p_1..p_D, v_1..v_D, ...]`` that is the Kronecker product of the
-    block with the D x D identity, padded with zeros for extra states.
+    block with the D x D identity, padded with zeros for extra states. Each entry is
+    written where it goes in one zeroed array (one strided copy per axis) instead of
+    multiplying the block by the identity and copying the product into place: the
+    numbers the product would give (entry x 1 on the axis, zero off it), without its
+    temporaries.
     """
     order = block.shape[-1]
-    expanded = block[..., :, None, :, None] * np.eye(spatial_dims)[:, None, :]
-    kinematic = expanded.reshape(*block.shape[:-2], order * spatial_dims, order * spatial_dims)
-    if state_size == order * spatial_dims:
-        return kinematic
     full = np.zeros((*block.shape[:-2], state_size, state_size))
-    full[..., : order * spatial_dims, : order * spatial_dims] = kinematic
+    kinematic = order * spatial_dims
+    # Axis i of the layout: rows and columns i, D+i, 2D+i, ... hold the block.
+    for axis in range(spatial_dims):
+        full[..., axis:kinematic:spatial_dims, axis:kinematic:spatial_dims] = block
     return full
 
 
@@ -162,11 +165,21 @@ class _LinearKinematicMotion(MotionModel):
         """Transition and process noise for (an array of) steps ``dt``."""
         transition_block, noise_block = _kinematic_block(self.order, dt)
         transition = _interleave(transition_block, self.spatial_dims, self.state_size)
-        noise = self.noise_intensity * _interleave(noise_block, self.spatial_dims, self.state_size)
         for extra in range(self.order * self.spatial_dims, self.state_size):
             transition[..., extra, extra] = 1.0
+        return transition, self._noise_from_block(noise_block, dt)
+
+    def build_noise(self, dt: FloatArray) -> FloatArray:
+        """`build_matrices`' process noise alone: what a coordinated turn borrows."""
+        return self._noise_from_block(_kinematic_block(self.order, dt)[1], dt)
+
+    def _noise_from_block(self, noise_block: FloatArray, dt: FloatArray) -> FloatArray:
+        noise = _interleave(noise_block, self.spatial_dims, self.state_size)
+        # In place: the same products as ``intensity * noise``, one array fewer.
+        noise *= self.noise_intensity
+        for extra in range(self.order * self.spatial_dims, self.state_size):
             noise[..., extra, extra] = 1e-8 * np.abs(dt)
-        return transition, noise
+        return noise
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return _transitioned(states, self._matrices(dt)[0])
@@ -180,7 +193,12 @@ class _LinearKinematicMotion(MotionModel):
         return self._matrices(dt)[0]
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        return self._matrices(dt)[1]
+        dt = np.asarray(dt, dtype=np.float64)
+        if dt.ndim == 0 or (dt.size and (dt == dt.flat[0]).all()):
+            return self._matrices(dt)[1]
+        # Per-track steps: the noise alone, row by row (elementwise, so the numbers of
+        # `_matrices`' grouped build), without the transition nobody asked for.
+        return self.build_noise(dt)
 
 
 def _transitioned(states: FloatArray, transition: FloatArray) -> FloatArray:
@@ -372,8 +390,13 @@ class CoordinatedTurnMotion(MotionModel):
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        velocity_noise = self._velocity_motion.process_noise(states, dt)
         size = self.state_size
-        noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
+        if dt.ndim and dt.size and not (dt == dt.flat[0]).all():
+            # Per-track steps: a new array of the constant-velocity noise, filled in
+            # place instead of copied.
+            noise = self._velocity_motion.build_noise(dt)
+        else:
+            velocity_noise = self._velocity_motion.process_noise(states, dt)
+            noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
         noise[..., -1, -1] = self.turn_rate_noise * dt
         return noise
