@@ -347,3 +347,29 @@ def test_the_noise_alone_is_that_of_the_grouped_matrices(spatial_dims: int) -> N
     for row in (0, 151, 260, len(steps) - 1):
         alone = np.asarray(steps[row])
         assert np.array_equal(turn.process_noise(states[row : row + 1], alone)[0], plain_turn[row])
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+@pytest.mark.parametrize("shared_step", [True, False], ids=["shared-step", "own-steps"])
+def test_the_turn_rate_column_is_the_central_difference_of_whole_states(
+    spatial_dims: int, shared_step: bool
+) -> None:
+    """The Jacobian's turn-rate column, taken on the entries a turn moves, is the central
+    difference of the two whole propagated states (within the bound, beyond it, and at
+    zero rate), entry for entry."""
+    turn = CoordinatedTurnMotion(4.0, spatial_dims=spatial_dims)
+    states = _states(90, turn.state_size, seed=6)
+    states[1::7, -1] = 2.0  # far beyond any object's bound: held at it
+    states[2::7, spatial_dims : 2 * spatial_dims] *= 1e-3  # slow: the rate's own bound
+    rng = np.random.default_rng(7)
+    dt = np.asarray(2.5) if shared_step else rng.uniform(0.0, 12.0, size=len(states))
+    step = 1e-5
+    plus, minus = states.copy(), states.copy()
+    plus[:, -1] += step
+    minus[:, -1] -= step
+    plain_column = (turn.propagate(plus, dt) - turn.propagate(minus, dt)) / (2 * step)
+    jacobian = turn.jacobian(states, dt)
+    assert np.array_equal(jacobian[:, :, -1], plain_column)
+    assert np.array_equal(turn.step(states, dt)[1], jacobian)
+    held = np.abs(states[:, -1]) > turn.turn_rate_limit(states) + step
+    assert held.any() and (jacobian[held, -1, -1] == 0.0).all()

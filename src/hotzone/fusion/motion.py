@@ -309,17 +309,28 @@ class CoordinatedTurnMotion(MotionModel):
         """`propagate` with the bounded turn rate of ``states`` and its turn terms over
         ``dt`` (same shape) known."""
         dims = self.spatial_dims
-        sine_term, cosine_term, cos_rt, sin_rt = terms
-        vx, vy = states[..., dims], states[..., dims + 1]
         result = states.copy()
-        result[..., 0] = states[..., 0] + sine_term * vx - cosine_term * vy
-        result[..., 1] = states[..., 1] + cosine_term * vx + sine_term * vy
-        result[..., dims] = cos_rt * vx - sin_rt * vy
-        result[..., dims + 1] = sin_rt * vx + cos_rt * vy
+        (result[..., 0], result[..., 1], result[..., dims], result[..., dims + 1]) = self._turned(
+            states, terms
+        )
         result[..., -1] = rate
         if dims == 3:
             result[..., 2] = states[..., 2] + dt * states[..., 5]
         return result
+
+    def _turned(
+        self, states: FloatArray, terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The entries a turn moves: east and north position, east and north velocity."""
+        dims = self.spatial_dims
+        sine_term, cosine_term, cos_rt, sin_rt = terms
+        vx, vy = states[..., dims], states[..., dims + 1]
+        return (
+            states[..., 0] + sine_term * vx - cosine_term * vy,
+            states[..., 1] + cosine_term * vx + sine_term * vy,
+            cos_rt * vx - sin_rt * vy,
+            sin_rt * vx + cos_rt * vy,
+        )
 
     @staticmethod
     def _terms(
@@ -368,16 +379,28 @@ class CoordinatedTurnMotion(MotionModel):
         # within the bound and 0 where the bound holds the rate (a rate beyond it moves
         # nothing).
         step = 1e-5
-        plus, minus = states.copy(), states.copy()
-        plus[..., -1] += step
-        minus[..., -1] -= step
         # Same speed, same limit: the bound of ``states`` holds for both.
         limit = self.turn_rate_limit(states)
-        plus_rate, minus_rate = _within(plus[..., -1], limit), _within(minus[..., -1], limit)
-        jacobian[..., :, -1] = (
-            self._moved(plus, dt, plus_rate, self._terms(plus_rate, dt))
-            - self._moved(minus, dt, minus_rate, self._terms(minus_rate, dt))
-        ) / (2 * step)
+        rate_estimate = states[..., -1]
+        plus_rate = _within(rate_estimate + step, limit)
+        minus_rate = _within(rate_estimate - step, limit)
+        scale = 2 * step
+        # The two moved states differ only where the turn acts and in the rate itself;
+        # every other entry is the same number twice, its difference (0, NaN where not
+        # finite) taken as such instead of moving whole copies of the states.
+        column = jacobian[..., :, -1]
+        column[...] = (states - states) / scale
+        if dims == 3:
+            vertical = states[..., 2] + dt * states[..., 5]
+            column[..., 2] = (vertical - vertical) / scale
+        turned_rows = (0, 1, dims, dims + 1)
+        plus_turned = self._turned(states, self._terms(plus_rate, dt))
+        minus_turned = self._turned(states, self._terms(minus_rate, dt))
+        for row, plus_entry, minus_entry in zip(
+            turned_rows, plus_turned, minus_turned, strict=True
+        ):
+            column[..., row] = (plus_entry - minus_entry) / scale
+        column[..., -1] = (plus_rate - minus_rate) / scale
         return jacobian
 
     @cached_property
