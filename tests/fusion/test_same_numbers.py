@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from hotzone.fusion import hypothesiser
+from hotzone.fusion import motion as motion_module
 from hotzone.fusion.association import _mutual_best_matching
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.hypothesiser import gate_reach
@@ -295,3 +296,80 @@ def test_the_reach_bounds_each_track_s_predicted_gate() -> None:
         assert (moved + radius <= reach).all()
         if step <= 1.0:  # a window's steps: tight enough to leave most tracks out
             assert np.median(reach) < 20_000.0
+
+
+def _plain_interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatArray:
+    """The Kronecker product with the identity, by broadcasting, padded with zeros."""
+    order = block.shape[-1]
+    expanded = block[..., :, None, :, None] * np.eye(spatial_dims)[:, None, :]
+    kinematic = expanded.reshape(*block.shape[:-2], order * spatial_dims, order * spatial_dims)
+    full = np.zeros((*block.shape[:-2], state_size, state_size))
+    full[..., : order * spatial_dims, : order * spatial_dims] = kinematic
+    return full
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+@pytest.mark.parametrize("extra_states", [0, 1])
+def test_per_axis_blocks_are_placed_as_the_kronecker_product(
+    order: int, spatial_dims: int, extra_states: int
+) -> None:
+    rng = np.random.default_rng(order * 10 + spatial_dims)
+    size = order * spatial_dims + extra_states
+    for shape in [(), (1,), (57,)]:
+        block = rng.normal(size=(*shape, order, order)) * 10.0 ** rng.integers(-6, 6)
+        assert np.array_equal(
+            motion_module._interleave(block, spatial_dims, size),
+            _plain_interleave(block, spatial_dims, size),
+        )
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_the_noise_alone_is_that_of_the_grouped_matrices(spatial_dims: int) -> None:
+    """Per-track steps: the constant-velocity noise built alone, and the coordinated
+    turn's on top of it, are those of `_matrices` (one build per distinct step) and of
+    the shared-step form copied per track."""
+    velocity = ConstantVelocityMotion(4.0, spatial_dims=spatial_dims, extra_states=1)
+    turn = CoordinatedTurnMotion(4.0, spatial_dims=spatial_dims)
+    rng = np.random.default_rng(spatial_dims)
+    steps = np.r_[rng.uniform(0.0, 5.0, 150), np.repeat([1.0, 2.5], 100), -0.75]
+    states = _states(len(steps), turn.state_size, seed=5)
+    grouped_noise = velocity._matrices(steps)[1]
+    textbook = velocity.noise_intensity * _plain_interleave(
+        motion_module._kinematic_block(2, steps)[1], spatial_dims, velocity.state_size
+    )
+    textbook[:, -1, -1] = 1e-8 * np.abs(steps)
+    assert np.array_equal(grouped_noise, textbook)
+    assert np.array_equal(velocity.process_noise(states, steps), grouped_noise)
+    plain_turn = np.broadcast_to(grouped_noise, grouped_noise.shape).copy()
+    plain_turn[:, -1, -1] = turn.turn_rate_noise * steps
+    assert np.array_equal(turn.process_noise(states, steps), plain_turn)
+    for row in (0, 151, 260, len(steps) - 1):
+        alone = np.asarray(steps[row])
+        assert np.array_equal(turn.process_noise(states[row : row + 1], alone)[0], plain_turn[row])
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+@pytest.mark.parametrize("shared_step", [True, False], ids=["shared-step", "own-steps"])
+def test_the_turn_rate_column_is_the_central_difference_of_whole_states(
+    spatial_dims: int, shared_step: bool
+) -> None:
+    """The Jacobian's turn-rate column, taken on the entries a turn moves, is the central
+    difference of the two whole propagated states (within the bound, beyond it, and at
+    zero rate), entry for entry."""
+    turn = CoordinatedTurnMotion(4.0, spatial_dims=spatial_dims)
+    states = _states(90, turn.state_size, seed=6)
+    states[1::7, -1] = 2.0  # far beyond any object's bound: held at it
+    states[2::7, spatial_dims : 2 * spatial_dims] *= 1e-3  # slow: the rate's own bound
+    rng = np.random.default_rng(7)
+    dt = np.asarray(2.5) if shared_step else rng.uniform(0.0, 12.0, size=len(states))
+    step = 1e-5
+    plus, minus = states.copy(), states.copy()
+    plus[:, -1] += step
+    minus[:, -1] -= step
+    plain_column = (turn.propagate(plus, dt) - turn.propagate(minus, dt)) / (2 * step)
+    jacobian = turn.jacobian(states, dt)
+    assert np.array_equal(jacobian[:, :, -1], plain_column)
+    assert np.array_equal(turn.step(states, dt)[1], jacobian)
+    held = np.abs(states[:, -1]) > turn.turn_rate_limit(states) + step
+    assert held.any() and (jacobian[held, -1, -1] == 0.0).all()

@@ -93,15 +93,18 @@ def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatA
     """Place one per-axis block on every axis of the position/velocity/... layout.
 
     With the layout ``[p_1..p_D, v_1..v_D, ...]`` that is the Kronecker product of the
-    block with the D x D identity, padded with zeros for extra states.
+    block with the D x D identity, padded with zeros for extra states. Each entry is
+    written where it goes in one zeroed array (one strided copy per axis) instead of
+    multiplying the block by the identity and copying the product into place: the
+    numbers the product would give (entry x 1 on the axis, zero off it), without its
+    temporaries.
     """
     order = block.shape[-1]
-    expanded = block[..., :, None, :, None] * np.eye(spatial_dims)[:, None, :]
-    kinematic = expanded.reshape(*block.shape[:-2], order * spatial_dims, order * spatial_dims)
-    if state_size == order * spatial_dims:
-        return kinematic
     full = np.zeros((*block.shape[:-2], state_size, state_size))
-    full[..., : order * spatial_dims, : order * spatial_dims] = kinematic
+    kinematic = order * spatial_dims
+    # Axis i of the layout: rows and columns i, D+i, 2D+i, ... hold the block.
+    for axis in range(spatial_dims):
+        full[..., axis:kinematic:spatial_dims, axis:kinematic:spatial_dims] = block
     return full
 
 
@@ -162,11 +165,21 @@ class _LinearKinematicMotion(MotionModel):
         """Transition and process noise for (an array of) steps ``dt``."""
         transition_block, noise_block = _kinematic_block(self.order, dt)
         transition = _interleave(transition_block, self.spatial_dims, self.state_size)
-        noise = self.noise_intensity * _interleave(noise_block, self.spatial_dims, self.state_size)
         for extra in range(self.order * self.spatial_dims, self.state_size):
             transition[..., extra, extra] = 1.0
+        return transition, self._noise_from_block(noise_block, dt)
+
+    def build_noise(self, dt: FloatArray) -> FloatArray:
+        """`build_matrices`' process noise alone: what a coordinated turn borrows."""
+        return self._noise_from_block(_kinematic_block(self.order, dt)[1], dt)
+
+    def _noise_from_block(self, noise_block: FloatArray, dt: FloatArray) -> FloatArray:
+        noise = _interleave(noise_block, self.spatial_dims, self.state_size)
+        # In place: the same products as ``intensity * noise``, one array fewer.
+        noise *= self.noise_intensity
+        for extra in range(self.order * self.spatial_dims, self.state_size):
             noise[..., extra, extra] = 1e-8 * np.abs(dt)
-        return transition, noise
+        return noise
 
     def propagate(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         return _transitioned(states, self._matrices(dt)[0])
@@ -180,7 +193,12 @@ class _LinearKinematicMotion(MotionModel):
         return self._matrices(dt)[0]
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
-        return self._matrices(dt)[1]
+        dt = np.asarray(dt, dtype=np.float64)
+        if dt.ndim == 0 or (dt.size and (dt == dt.flat[0]).all()):
+            return self._matrices(dt)[1]
+        # Per-track steps: the noise alone, row by row (elementwise, so the numbers of
+        # `_matrices`' grouped build), without the transition nobody asked for.
+        return self.build_noise(dt)
 
 
 def _transitioned(states: FloatArray, transition: FloatArray) -> FloatArray:
@@ -291,17 +309,28 @@ class CoordinatedTurnMotion(MotionModel):
         """`propagate` with the bounded turn rate of ``states`` and its turn terms over
         ``dt`` (same shape) known."""
         dims = self.spatial_dims
-        sine_term, cosine_term, cos_rt, sin_rt = terms
-        vx, vy = states[..., dims], states[..., dims + 1]
         result = states.copy()
-        result[..., 0] = states[..., 0] + sine_term * vx - cosine_term * vy
-        result[..., 1] = states[..., 1] + cosine_term * vx + sine_term * vy
-        result[..., dims] = cos_rt * vx - sin_rt * vy
-        result[..., dims + 1] = sin_rt * vx + cos_rt * vy
+        (result[..., 0], result[..., 1], result[..., dims], result[..., dims + 1]) = self._turned(
+            states, terms
+        )
         result[..., -1] = rate
         if dims == 3:
             result[..., 2] = states[..., 2] + dt * states[..., 5]
         return result
+
+    def _turned(
+        self, states: FloatArray, terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The entries a turn moves: east and north position, east and north velocity."""
+        dims = self.spatial_dims
+        sine_term, cosine_term, cos_rt, sin_rt = terms
+        vx, vy = states[..., dims], states[..., dims + 1]
+        return (
+            states[..., 0] + sine_term * vx - cosine_term * vy,
+            states[..., 1] + cosine_term * vx + sine_term * vy,
+            cos_rt * vx - sin_rt * vy,
+            sin_rt * vx + cos_rt * vy,
+        )
 
     @staticmethod
     def _terms(
@@ -350,16 +379,28 @@ class CoordinatedTurnMotion(MotionModel):
         # within the bound and 0 where the bound holds the rate (a rate beyond it moves
         # nothing).
         step = 1e-5
-        plus, minus = states.copy(), states.copy()
-        plus[..., -1] += step
-        minus[..., -1] -= step
         # Same speed, same limit: the bound of ``states`` holds for both.
         limit = self.turn_rate_limit(states)
-        plus_rate, minus_rate = _within(plus[..., -1], limit), _within(minus[..., -1], limit)
-        jacobian[..., :, -1] = (
-            self._moved(plus, dt, plus_rate, self._terms(plus_rate, dt))
-            - self._moved(minus, dt, minus_rate, self._terms(minus_rate, dt))
-        ) / (2 * step)
+        rate_estimate = states[..., -1]
+        plus_rate = _within(rate_estimate + step, limit)
+        minus_rate = _within(rate_estimate - step, limit)
+        scale = 2 * step
+        # The two moved states differ only where the turn acts and in the rate itself;
+        # every other entry is the same number twice, its difference (0, NaN where not
+        # finite) taken as such instead of moving whole copies of the states.
+        column = jacobian[..., :, -1]
+        column[...] = (states - states) / scale
+        if dims == 3:
+            vertical = states[..., 2] + dt * states[..., 5]
+            column[..., 2] = (vertical - vertical) / scale
+        turned_rows = (0, 1, dims, dims + 1)
+        plus_turned = self._turned(states, self._terms(plus_rate, dt))
+        minus_turned = self._turned(states, self._terms(minus_rate, dt))
+        for row, plus_entry, minus_entry in zip(
+            turned_rows, plus_turned, minus_turned, strict=True
+        ):
+            column[..., row] = (plus_entry - minus_entry) / scale
+        column[..., -1] = (plus_rate - minus_rate) / scale
         return jacobian
 
     @cached_property
@@ -372,8 +413,13 @@ class CoordinatedTurnMotion(MotionModel):
 
     def process_noise(self, states: FloatArray, dt: FloatArray) -> FloatArray:
         dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), states.shape[:-1])
-        velocity_noise = self._velocity_motion.process_noise(states, dt)
         size = self.state_size
-        noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
+        if dt.ndim and dt.size and not (dt == dt.flat[0]).all():
+            # Per-track steps: a new array of the constant-velocity noise, filled in
+            # place instead of copied.
+            noise = self._velocity_motion.build_noise(dt)
+        else:
+            velocity_noise = self._velocity_motion.process_noise(states, dt)
+            noise = np.broadcast_to(velocity_noise, (*dt.shape, size, size)).copy()
         noise[..., -1, -1] = self.turn_rate_noise * dt
         return noise
