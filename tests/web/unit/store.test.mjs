@@ -176,6 +176,16 @@ test("the decision queue: awaiting first by time left, then threat; settled afte
   assert.equal(cards[2].earlier, 1);
 });
 
+test("an order issued on an earlier proposal stays on its group's card", () => {
+  const cards = store.proposalCards([
+    proposal("P-ordered", 0, { track_id: "T1", effector_id: "a", state: "ordered", decidable: false,
+      orders: [{ order_id: "ord-1" }] }),
+    proposal("P-again", 60, { track_id: "T1", effector_id: "a", state: "expired", decidable: false }),
+  ]);
+  assert.deepEqual(cards.map((c) => c.proposal.proposal_id), ["P-again"]);
+  assert.deepEqual(cards[0].otherOrders.map((o) => o.order_id), ["ord-1"]);
+});
+
 test("alert groups: by track, by kind without a track; open and urgent groups first", () => {
   const groups = store.alertGroups([
     alert("A1", 0, { track_id: "T1", priority: 2 }),

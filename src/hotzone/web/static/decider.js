@@ -323,7 +323,7 @@ export function createDecider(page) {
     return { count, status };
   }
 
-  function renderCard(/** @type {{proposal: any, earlier: number, group: string}} */ entry) {
+  function renderCard(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[]}} */ entry) {
     const { proposal } = entry;
     const decidable = mayDecide(proposal);
     const track = state.tracks.get(proposal.track_id);
@@ -372,6 +372,10 @@ export function createDecider(page) {
       card.append(element("div", { class: "order", "data-order-id": order.order_id },
         element("b", {}, "ORDER "), `${order.order_id}: ${order.effector_id} → ${name}, signed by ${order.issuer}`));
     }
+    for (const order of entry.otherOrders || []) {
+      card.append(element("div", { class: "order earlier-order", "data-order-id": order.order_id },
+        element("b", {}, "ORDER (earlier proposal) "), `${order.order_id}: ${order.effector_id} → ${name}, signed by ${order.issuer}`));
+    }
     for (const effect of proposal.effects || []) {
       card.append(element("div", { class: `effect ${effect.outcome}`, "data-order-id": effect.order_id },
         element("b", {}, "EFFECT "), effect.summary));
@@ -405,10 +409,10 @@ export function createDecider(page) {
   }
 
   /** What a card shows, but its countdowns (refreshCountdowns) and highlight (setHighlight). */
-  function cardKey(/** @type {{proposal: any, earlier: number, group: string}} */ entry) {
+  function cardKey(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[]}} */ entry) {
     const { expires_in_s: _expires, time_to_effect_s: _effect, ...shown } = entry.proposal;
     const track = state.tracks.get(shown.track_id);
-    return JSON.stringify([shown, entry.earlier, mayDecide(entry.proposal), state.signing.has(shown.proposal_id),
+    return JSON.stringify([shown, entry.earlier, entry.otherOrders || [], mayDecide(entry.proposal), state.signing.has(shown.proposal_id),
       state.refusals.get(shown.proposal_id) || null, track ? track.track_number : null]);
   }
 
