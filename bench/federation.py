@@ -63,6 +63,7 @@ from tests.federation.servers import (
 
 from hotzone.bus import NatsBus, nation_streams
 from hotzone.commands.common import comma_list
+from hotzone.runtime import event_loop
 from hotzone.runtime.federation import (
     EXPORT_LINGER_S,
     ShareExporter,
@@ -254,7 +255,7 @@ def _node_process(
             cpu_seconds=time.process_time() - cpu_started,
         )
 
-    results.put(asyncio.run(work()))
+    results.put(event_loop.run(work()))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -271,8 +272,8 @@ def _drain(
     shares = [SECTORS[index::processes] for index in range(processes)]
     with running_standalone(directory) as server:
         url = server.plan.url
-        asyncio.run(_create_consumers(url, shares))
-        published = asyncio.run(_publish_backlog(url, backlog))
+        event_loop.run(_create_consumers(url, shares))
+        published = event_loop.run(_publish_backlog(url, backlog))
         context = multiprocessing.get_context("spawn")
         ready = context.Queue()
         results = context.Queue()
@@ -402,7 +403,7 @@ def _sharing_producer(
         await stages.close()
         return cpu
 
-    results.put((f"producer {nation}", asyncio.run(work())))
+    results.put((f"producer {nation}", event_loop.run(work())))
 
 
 def _sharing_nation(
@@ -455,6 +456,7 @@ def _sharing_nation(
         if os.environ.get("HOTZONE_BENCH_DEBUG"):
             print(nation, [service.counters for service in sharing], flush=True)
             print(nation, "client", node.client.stats, flush=True)
+            print(nation, "event loop", event_loop.running_loop_kind(), flush=True)
         stop.set()
         await asyncio.gather(*tasks)
         await node.close()
@@ -464,11 +466,11 @@ def _sharing_nation(
         import cProfile
 
         profiler = cProfile.Profile(time.process_time)  # processor time, not waits
-        outcome = profiler.runcall(asyncio.run, work())
+        outcome = profiler.runcall(event_loop.run, work())
         profiler.dump_stats(f"{profile}-{nation}")
         results.put((nation, outcome))
         return
-    results.put((nation, asyncio.run(work())))
+    results.put((nation, event_loop.run(work())))
 
 
 @dataclass
@@ -490,7 +492,7 @@ def _sharing_throughput(
             for bus in (hub, *buses.values()):
                 await bus.close()
 
-        asyncio.run(setup())
+        event_loop.run(setup())
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
         ready = context.Queue()
@@ -643,6 +645,101 @@ def _print_sharing_throughput(rates: Sequence[int], step_s: float, gap_s: float)
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
+def _cpu_groups(run: SharingRun, total: int) -> dict[str, float]:
+    """Processor ms per shared update by kind of process: producers, sharing, servers, all."""
+    groups = {"producers": 0.0, "sharing": 0.0, "servers": 0.0}
+    for name, seconds in run.cpu_s.items():
+        group = {"producer": "producers", "sharing": "sharing", "server": "servers"}[
+            name.split()[0]
+        ]
+        groups[group] += seconds / total * 1000
+    groups["all"] = sum(run.cpu_s.values()) / total * 1000
+    return groups
+
+
+def _print_loop_comparison(
+    rates: Sequence[int], step_s: float, gap_s: float, runs: int, variant: SharingVariant
+) -> None:
+    """The same variant on uvloop and on asyncio's own loop (`HOTZONE_UVLOOP`, read by
+    every process the bench starts), alternating run by run (the order swapped every
+    round, so a busy spell on the host hits both): p50/p99 per rate and direction, and
+    processor time per update by kind of process; then the medians and their ratio."""
+    print(
+        f"event loops: {variant.name}; {step_s:g} s per rate, {runs} runs each, alternating; "
+        f"{os.cpu_count()} CPU cores"
+    )
+    total = sum(int(rate * step_s) for rate in rates) * 2
+    measured: dict[
+        str, list[tuple[dict[str, tuple[int, dict[int, tuple[float, float]]]], dict[str, float]]]
+    ] = {
+        "uvloop": [],
+        "asyncio": [],
+    }
+    for round_ in range(runs):
+        order = ("uvloop", "asyncio") if round_ % 2 == 0 else ("asyncio", "uvloop")
+        for loop in order:
+            os.environ[event_loop.UVLOOP_ENV] = "1" if loop == "uvloop" else "0"
+            with tempfile.TemporaryDirectory() as scratch:
+                run = _sharing_throughput(Path(scratch) / "sharing", rates, step_s, gap_s, variant)
+            limits = _sharing_limits(run, rates, step_s)
+            cpu = _cpu_groups(run, total)
+            measured[loop].append((limits, cpu))
+            cells = "  ".join(
+                f"{rate:,}/s "
+                + " / ".join(
+                    f"{limits[d][1].get(rate, (math.nan, math.nan))[0]:.0f}"
+                    f"|{limits[d][1].get(rate, (math.nan, math.nan))[1]:.0f}"
+                    for d in ("PL->LT", "LT->PL")
+                )
+                for rate in rates
+            )
+            print(
+                f"run {round_ + 1} {loop:7}  p50|p99 ms PL->LT / LT->PL: {cells};  "
+                f"up to {limits['PL->LT'][0]:,} / {limits['LT->PL'][0]:,}/s;  cpu ms/update "
+                + ", ".join(f"{k} {v:.4f}" for k, v in cpu.items())
+                + f";  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    os.environ.pop(event_loop.UVLOOP_ENV, None)
+    medians: dict[str, dict[str, float]] = {}
+    for loop, outcomes in measured.items():
+        medians[loop] = {
+            group: statistics.median(cpu[group] for _, cpu in outcomes)
+            for group in ("producers", "sharing", "servers", "all")
+        }
+        for rate in rates:
+            p99s = [
+                limits[d][1].get(rate, (math.nan, math.inf))[1]
+                for limits, _ in outcomes
+                for d in ("PL->LT", "LT->PL")
+            ]
+            held = sum(
+                all(
+                    limits[d][1].get(rate, (0.0, math.inf))[1] < P99_LIMIT_S * 1000
+                    for d in ("PL->LT", "LT->PL")
+                )
+                for limits, _ in outcomes
+            )
+            print(
+                f"{loop:7} {rate:,}/s: p99 ms (both directions, every run) "
+                + ", ".join(f"{p:.0f}" for p in p99s)
+                + f"; median {statistics.median(p99s):.0f}; p99 < 250 ms both ways in "
+                f"{held} of {len(outcomes)} runs"
+            )
+        print(
+            f"{loop:7} processor ms per update (medians): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in medians[loop].items())
+        )
+    print(
+        "asyncio / uvloop, processor time per update (medians): "
+        + ", ".join(
+            f"{k} {medians['asyncio'][k] / medians['uvloop'][k]:.2f}x"
+            for k in ("producers", "sharing", "servers", "all")
+        )
+    )
+    print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
+
+
 def _print_latencies(samples: int, rounds: int) -> None:
     """Open servers against accounts + credentials + TLS, in interleaved rounds (a busy
     spell on the host hits both): p50 and p99 of all samples of each, and their ratio."""
@@ -650,7 +747,7 @@ def _print_latencies(samples: int, rounds: int) -> None:
     for _ in range(rounds):
         for secure in (False, True):
             with tempfile.TemporaryDirectory() as scratch:
-                runs[secure] += asyncio.run(_latency(Path(scratch) / "latency", samples, secure))
+                runs[secure] += event_loop.run(_latency(Path(scratch) / "latency", samples, secure))
     quantiles = {}
     for secure, latencies in runs.items():
         p50 = statistics.median(latencies) * 1000
@@ -906,7 +1003,7 @@ def _print_alliance_costs(items: int, rounds: int) -> None:
     )
     for size in ALLIANCE_SIZES:
         with tempfile.TemporaryDirectory() as scratch:
-            costs = asyncio.run(_alliance_costs(Path(scratch) / "alliance", size, items, rounds))
+            costs = event_loop.run(_alliance_costs(Path(scratch) / "alliance", size, items, rounds))
         for cost in _merged(costs):
             per = cost.items
             messages = [cost.stored[hop][0] / per for hop in ("origin", "hub", "imports")]
@@ -944,10 +1041,28 @@ def main() -> None:
     parser.add_argument(
         "--sharing-rates", default=",".join(map(str, SHARING_RATES)), help="updates/s, a,b,c"
     )
+    parser.add_argument(
+        "--compare-loops",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="sharing throughput on uvloop and on asyncio's loop, alternating, RUNS each",
+    )
+    parser.add_argument(
+        "--sharing-variant",
+        type=int,
+        default=1,
+        help="with --compare-loops: 0 reference, 1 open servers (default), 2 accounts + TLS",
+    )
     parser.add_argument("--alliance-only", action="store_true")
     parser.add_argument("--alliance-items", type=int, default=40)
     parser.add_argument("--alliance-rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.compare_loops:
+        rates = [int(rate) for rate in args.sharing_rates.split(",")]
+        variant = SHARING_VARIANTS[args.sharing_variant]
+        _print_loop_comparison(rates, args.sharing_step_s, 4.0, args.compare_loops, variant)
+        return
     if args.alliance_only:
         _print_alliance_costs(args.alliance_items, args.alliance_rounds)
         return

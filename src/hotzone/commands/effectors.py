@@ -257,13 +257,13 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_gateways(args: argparse.Namespace) -> int:
-    import asyncio
 
     from nats.errors import Error as NatsError
 
     from hotzone.bus import BusPublishError
     from hotzone.bus.nkeys import NkeyError
     from hotzone.c2.trust import TrustError, trusted_node_keys
+    from hotzone.runtime import event_loop
     from hotzone.runtime.federation_servers import check_nation
 
     try:
@@ -282,7 +282,7 @@ def run_gateways(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     servers = [url.strip() for url in args.nats.split(",") if url.strip()]
     try:
-        asyncio.run(_serve_gateways(args, nation, servers, c2, gateways, trusted, tls))
+        event_loop.run(_serve_gateways(args, nation, servers, c2, gateways, trusted, tls))
     except (NkeyError, ValueError) as error:
         raise CommandError(str(error)) from None
     except (NatsError, BusPublishError) as error:

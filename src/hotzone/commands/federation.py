@@ -185,6 +185,7 @@ def run_hub(args: argparse.Namespace) -> int:
     from hotzone.bus import BusPublishError, NatsBus
     from hotzone.bus.nkeys import NkeyError
     from hotzone.commands.common import CommandError
+    from hotzone.runtime import event_loop
     from hotzone.runtime.federation import ALLIANCE_STREAM, SourceWatchdog, hub_streams
     from hotzone.runtime.federation_servers import HUB_DOMAIN, check_nation
 
@@ -228,7 +229,7 @@ def run_hub(args: argparse.Namespace) -> int:
         print(f"stopped watching: {watchdog.restarts} stalled source(s) set up again", flush=True)
 
     try:
-        stored = asyncio.run(ensure())
+        stored = event_loop.run(ensure())
     except NkeyError as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:

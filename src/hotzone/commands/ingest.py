@@ -148,8 +148,7 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
+    from hotzone.runtime import event_loop
     from hotzone.runtime.ingest_service import run_ingest, summary_lines
 
     settings = _settings(args)
@@ -160,7 +159,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         counters: dict[str, int] = {}
         try:
-            asyncio.run(run_ingest(settings, metrics=metrics, counts=counters))
+            event_loop.run(
+                run_ingest(settings, metrics=metrics, counts=counters),
+                on_start=metrics.watch_event_loop if metrics is not None else None,
+            )
         except OSError as error:
             raise CommandError(f"cannot open the transport: {error}") from None
         except KeyboardInterrupt:

@@ -95,14 +95,13 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     from nats.errors import Error as NatsError
 
     from hotzone.bus import BusPublishError
     from hotzone.bus.nkeys import NkeyError
     from hotzone.c2.config import C2ConfigError
     from hotzone.commands.common import CommandError
+    from hotzone.runtime import event_loop
     from hotzone.runtime.federation_servers import check_nation
     from hotzone.runtime.node import NodeOptions, check_roles, run_node
     from hotzone.runtime.owner_lease import NationOwnedError
@@ -143,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
     metrics = _serve_metrics(args.metrics_port)
     _quiet_tls_close()
     try:
-        report = asyncio.run(run_node(options, metrics=metrics))
+        report = event_loop.run(
+            run_node(options, metrics=metrics),
+            on_start=metrics.watch_event_loop if metrics is not None else None,
+        )
     except (ScenarioError, NkeyError, PostgresStoreError, C2ConfigError, NationOwnedError) as error:
         raise CommandError(str(error)) from None
     except (OSError, NatsError, BusPublishError) as error:

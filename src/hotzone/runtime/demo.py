@@ -19,7 +19,6 @@ runs written before stay readable.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from rich.table import Table
 
 from hotzone.bus import Bus, InProcessBus
 from hotzone.c2.config import c2_config_path, load_c2_spec
+from hotzone.runtime import event_loop
 from hotzone.runtime.effectors.base import Clock
 from hotzone.runtime.effectors.config import EffectorLink
 from hotzone.runtime.effectors.exercise import (
@@ -302,7 +302,7 @@ def _run_pipeline(
         await bus.close()
         return result
 
-    return asyncio.run(main())
+    return event_loop.run(main())
 
 
 def _headline(summary: dict[str, Any]) -> str:

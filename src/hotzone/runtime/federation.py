@@ -546,11 +546,12 @@ class ShareImporter(_BusService):
         too), so the stream drops them as duplicates."""
         runs: list[tuple[str, str, list[tuple[str, bytes]]]] = []  # subject, label, items
         for kind, item_id, payload in items:
-            verdict = await self._check(recipient, origin, kind, item_id, payload)
+            # The id it is admitted under: remembered by `_check`, given to the log here.
+            admitted_id = f"{item_id}<{self.nation}" if item_id else ""
+            verdict = await self._check(recipient, origin, kind, item_id, admitted_id, payload)
             if verdict is None:
                 continue
             local, label = verdict
-            admitted_id = f"{item_id}<{self.nation}" if item_id else ""
             last = runs[-1] if runs else None
             # An item without an id goes alone (the bus gives it one).
             if last is not None and last[:2] == verdict and admitted_id and last[2][-1][0]:
@@ -571,7 +572,13 @@ class ShareImporter(_BusService):
         return messages
 
     async def _check(
-        self, recipient: str, origin: str, kind: str, item_id: str, payload: bytes
+        self,
+        recipient: str,
+        origin: str,
+        kind: str,
+        item_id: str,
+        admitted_id: str,
+        payload: bytes,
     ) -> tuple[str, str] | None:
         """(the subject it is admitted on, its label) for a released item that passes, or
         None: a dead letter (malformed, or not releasable to this nation; counted),
@@ -610,7 +617,7 @@ class ShareImporter(_BusService):
             # Its own NATO item, back from the hub with everyone else's: it has it already.
             self.counters.own_returned += 1
             return None
-        if item_id and not self._admitted.add(f"{item_id}<{self.nation}"):
+        if admitted_id and not self._admitted.add(admitted_id):
             self.counters.already_admitted += 1
             return None
         self.counters.accepted += 1

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hotzone.bus import NatsBus
+from hotzone.runtime import event_loop
 from hotzone.runtime.federation import (
     ALLIANCE_STREAM,
     federation_streams,
@@ -275,7 +276,7 @@ def run_federation_demo(
         for process in processes:
             process.start()
             console.print(f"started nats-server {process.plan.name} at {process.plan.url}")
-        reports = asyncio.run(
+        reports = event_loop.run(
             _run_nations(plan, secrets, directory, duration_s, seed, console, serving)
         )
     finally:

@@ -71,6 +71,8 @@ class PipelineMetrics:
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=False)
     )
+    event_loop: str | None = None
+    """Which event loop the process runs on (`hotzone.runtime.event_loop`), once it runs."""
     _server: WSGIServer | None = None
     _thread: threading.Thread | None = None
 
@@ -89,6 +91,9 @@ class PipelineMetrics:
 
     def watch_recorder(self, recorder: RecorderService) -> None:
         self.recorders.append(recorder)
+
+    def watch_event_loop(self, kind: str) -> None:
+        self.event_loop = kind
 
     def watch_tracker(self, tracker: LiveTrackingService) -> None:
         """``hotzone ingest --track``'s tracking, shown as the stage ``tracking``."""
@@ -118,6 +123,10 @@ class _PipelineCollector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
+        if self.metrics.event_loop is not None:
+            loop = _gauge("event_loop_info", "The event loop the process runs on", ["loop"])
+            loop.add_metric([self.metrics.event_loop], 1.0)
+            yield loop
         yield from _source_metrics(self.metrics.sources)
         yield from _udp_metrics(self.metrics.udp, self.metrics.sources)
         yield from _stage_metrics(

@@ -315,6 +315,7 @@ class AllyRecorder:
         self.store = store
         self.pattern = f"hz.{nation}.ally.>"
         self.recorded = 0
+        self.batch_size = 512
 
     async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
         subscription = await self.bus.subscribe(self.pattern, 16384)
@@ -323,16 +324,21 @@ class AllyRecorder:
         batch: list[tuple[str, AnyMessage]] = []
         try:
             while True:
-                bus_message = await subscription.next(timeout_s=0.2)
-                if bus_message is None:
+                # What has arrived is taken in one call (an ally's window of tracks comes
+                # as one stored batch); each is still decoded, recorded and acknowledged.
+                arrived = await subscription.next_batch(self.batch_size - len(batch), 0.2)
+                if not arrived:
                     self._flush(batch)
                     batch = []
                     await acknowledge()
                     if stop.is_set():
                         break  # told to stop, and nothing is left to record
                     continue
-                batch.append((bus_message.subject, decode_or_dead_letter(bus_message, "ally")))
-                if len(batch) >= 512:
+                batch.extend(
+                    (bus_message.subject, decode_or_dead_letter(bus_message, "ally"))
+                    for bus_message in arrived
+                )
+                if len(batch) >= self.batch_size:
                     self._flush(batch)
                     batch = []
                     await acknowledge()
