@@ -9,6 +9,8 @@
    processor time per update of every process. Three runs: the reference (exporter
    batches without linger), the path as nodes run it on open servers, and the same with
    accounts, credentials and TLS; the ratios of the crossing rates and of p50/p99.
+   ``--compare-loops RUNS`` measures one of them (``--sharing-variant``) on uvloop and on
+   asyncio's own loop instead, alternating, and prints the ratio of processor time.
 3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
    HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
    processes, each with the consumer of its share of the sectors and the real tracking
@@ -26,6 +28,8 @@
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
+    .venv/bin/python bench/federation.py --compare-loops 4 --sharing-rates 5000,7000
+    HOTZONE_BENCH_DEBUG=1 ...   # each sharing process prints its counters, loop and collections
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import math
 import multiprocessing
@@ -406,6 +411,32 @@ def _sharing_producer(
     results.put((f"producer {nation}", event_loop.run(work())))
 
 
+class _GarbageCollections:
+    """Count and time the garbage collector's runs by generation (``HOTZONE_BENCH_DEBUG``
+    prints them: a full collection of a large heap is a pause every reader waits for)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.runs[info["generation"]].append(time.perf_counter() - self._started)
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"gen {generation}: {len(runs)} runs, {sum(runs) * 1000:.1f} ms, "
+            f"longest {max(runs, default=0.0) * 1000:.1f} ms"
+            for generation, runs in self.runs.items()
+        )
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._observe)
+
+
 def _sharing_nation(
     url: str,
     nation: str,
@@ -436,6 +467,7 @@ def _sharing_nation(
             tasks.append(asyncio.create_task(service.run(ready, stop)))
             await ready.wait()
         watcher = await node.subscribe(f"hz.{nation}.ally.>", 16384)
+        collections = _GarbageCollections()
         latencies: dict[int, list[float]] = {step: [] for step in range(len(rates))}
         expected = sum(int(rate * step_s) for rate in rates)
         # Both nations' importers must be there before anything is shared (they read
@@ -444,19 +476,24 @@ def _sharing_nation(
         cpu_started = time.process_time()
         received = 0
         while received < expected:
-            message = await watcher.next(timeout_s=gap_s + step_s + 60)
-            if message is None:
+            # What has arrived, in one call, as the node's `AllyRecorder` takes it.
+            arrived = await watcher.next_batch(512, timeout_s=gap_s + step_s + 60)
+            if not arrived:
                 break  # the rest never came: the steps that lost them say so
-            track = from_json(message.payload)
-            assert isinstance(track, Track)
-            delay = (datetime.now(UTC) - track.time).total_seconds()
-            latencies[track.track_number // 1_000_000].append(delay)
-            received += 1
+            now = datetime.now(UTC)
+            for message in arrived:
+                track = from_json(message.payload)
+                assert isinstance(track, Track)
+                delay = (now - track.time).total_seconds()
+                latencies[track.track_number // 1_000_000].append(delay)
+            received += len(arrived)
         cpu = time.process_time() - cpu_started
         if os.environ.get("HOTZONE_BENCH_DEBUG"):
             print(nation, [service.counters for service in sharing], flush=True)
             print(nation, "client", node.client.stats, flush=True)
             print(nation, "event loop", event_loop.running_loop_kind(), flush=True)
+            print(nation, "garbage collections", collections.summary(), flush=True)
+        collections.stop()
         stop.set()
         await asyncio.gather(*tasks)
         await node.close()

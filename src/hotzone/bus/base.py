@@ -12,9 +12,11 @@ MESSAGE_ID_HEADER = "Nats-Msg-Id"
 duplicate window), subscriptions drop a redelivered one."""
 
 
-class BusMessage(msgspec.Struct, frozen=True):
+class BusMessage(msgspec.Struct, frozen=True, gc=False):
     """One message as a subscriber gets it. A struct, not a dataclass: a subscription
-    makes one for every item of every batch it hands out, in a tenth of the time."""
+    makes one for every item of every batch it hands out, in a tenth of the time. Not
+    tracked by the garbage collector (its fields are text, bytes and a mapping of text:
+    it cannot be part of a reference cycle), so a batch of them triggers no collection."""
 
     subject: str
     payload: bytes

@@ -1,5 +1,6 @@
 """The event loop every long-running hotzone process runs on: uvloop where it is installed,
-asyncio's own otherwise.
+asyncio's own otherwise; and what the process made before it (imports) kept out of the
+garbage collector's way.
 
 A node's sharing path spends most of its processor time in the NATS client, the event loop
 and the kernel's socket work, not in hotzone's Python (docs/federation.md, "Throughput");
@@ -11,6 +12,7 @@ code is the same on both, so the switch changes speed only.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Callable, Coroutine
@@ -60,6 +62,12 @@ def run(
         _log.warning("event loop: asyncio's own (%s)", why)
     else:
         _log.info("event loop: %s (%s)", kind, why)
+
+    # What was made before the loop starts (modules, classes, the scenario: some 120,000
+    # objects in a node) lives as long as the process: frozen, the collector stops
+    # scanning it. Without that a full collection took 180-200 ms under sharing load
+    # (bench/federation.py, HOTZONE_BENCH_DEBUG), a pause every message in flight waits.
+    gc.freeze()
 
     async def reported() -> _Result:
         if on_start is not None:

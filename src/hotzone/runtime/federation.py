@@ -232,8 +232,9 @@ class ShareCounters:
     by_recipient: Counter[str] = field(default_factory=Counter)
 
 
-class SharedItem(msgspec.Struct, array_like=True, frozen=True):
-    """One released message inside a `ShareBatch`."""
+class SharedItem(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One released message inside a `ShareBatch` (text and bytes only: never in a
+    reference cycle, so not tracked by the garbage collector)."""
 
     kind: str
     """Its subject after ``hz.{origin}.`` (``trk.suwalki``): where the recipient admits it."""
