@@ -63,10 +63,11 @@ def run(
     else:
         _log.info("event loop: %s (%s)", kind, why)
 
-    # What was made before the loop starts (modules, classes, the scenario: some 120,000
+    # What was made before the loop starts (modules, classes, constants: some 120,000
     # objects in a node) lives as long as the process: frozen, the collector stops
     # scanning it. Without that a full collection took 180-200 ms under sharing load
     # (bench/federation.py, HOTZONE_BENCH_DEBUG), a pause every message in flight waits.
+    # Given back to the collector at the end (a command run inside another program).
     gc.freeze()
 
     async def reported() -> _Result:
@@ -74,8 +75,11 @@ def run(
             on_start(running_loop_kind())
         return await main
 
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(reported())
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(reported())
+    finally:
+        gc.unfreeze()
 
 
 def running_loop_kind() -> LoopKind:
