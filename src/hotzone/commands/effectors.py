@@ -257,7 +257,6 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_gateways(args: argparse.Namespace) -> int:
-
     from nats.errors import Error as NatsError
 
     from hotzone.bus import BusPublishError
