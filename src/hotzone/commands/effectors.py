@@ -281,7 +281,10 @@ def run_gateways(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     servers = [url.strip() for url in args.nats.split(",") if url.strip()]
     try:
-        event_loop.run(_serve_gateways(args, nation, servers, c2, gateways, trusted, tls))
+        # asyncio's own loop: the gateways serve SAPIENT over TLS (`hotzone ingest` says why).
+        event_loop.run(
+            _serve_gateways(args, nation, servers, c2, gateways, trusted, tls), use_uvloop=False
+        )
     except (NkeyError, ValueError) as error:
         raise CommandError(str(error)) from None
     except (NatsError, BusPublishError) as error:

@@ -161,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             event_loop.run(
                 run_ingest(settings, metrics=metrics, counts=counters),
+                # asyncio's own loop: this process serves SAPIENT over TLS, and on uvloop
+                # 0.21 a client refused by the server-side handshake (`SapientServer`) was
+                # never disconnected (tests/ingest/test_sapient_tls.py).
+                use_uvloop=False,
                 on_start=metrics.watch_event_loop if metrics is not None else None,
             )
         except OSError as error:
@@ -310,4 +314,13 @@ def _serve_ingest(
     config = ApiConfig(store_path=args.store or ":memory:", nation=args.nation)
     app = create_app(config, bus=bus, background=feed)
     print(f"hotzone COP: {url_of(args.host, args.port)} ({args.format} feed)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    # asyncio's own loop, as without --serve (uvicorn would take uvloop, installed with
+    # hotzone: the SAPIENT TLS refusals are wrong on it, see `run`).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        loop="asyncio",
+    )

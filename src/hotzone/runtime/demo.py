@@ -302,7 +302,8 @@ def _run_pipeline(
         await bus.close()
         return result
 
-    return event_loop.run(main())
+    # asyncio's own loop: the exercise's effectors speak SAPIENT (see `hotzone ingest`).
+    return event_loop.run(main(), use_uvloop=False)
 
 
 def _headline(summary: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""The event loop every long-running hotzone process runs on: uvloop where it is installed,
+"""The event loop a long-running hotzone process runs on: uvloop where it is installed
+(but for the processes that serve SAPIENT over TLS, see `hotzone.commands.ingest`),
 asyncio's own otherwise; and what the process made before it (imports) kept out of the
 garbage collector's way.
 
@@ -40,6 +41,8 @@ def chosen_loop(
     use_uvloop: bool | None = None,
 ) -> tuple[LoopKind, Callable[[], asyncio.AbstractEventLoop] | None, str]:
     """(the loop's kind, a factory for it (None: asyncio's default), why it was chosen)."""
+    if use_uvloop is False:
+        return "asyncio", None, "this process runs asyncio's own loop"
     if not uvloop_wanted(use_uvloop):
         return "asyncio", None, f"uvloop turned off by {UVLOOP_ENV}"
     try:
