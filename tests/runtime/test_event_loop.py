@@ -14,11 +14,12 @@ import pytest
 
 from hotzone.runtime import event_loop
 from tests.federation.servers import running_standalone
-from tests.runtime.test_pipeline_metrics import WAIT_S, Command, scrape_until, value
+from tests.runtime.test_pipeline_metrics import WAIT_S, Command, free_port, scrape_until, value
 
 
 class _Node(Command):
-    """``python -m hotzone.cli ARGS --metrics-port 0`` with its own environment."""
+    """``python -m hotzone.cli ARGS --metrics-port 0`` with its own environment (a node, or
+    another command)."""
 
     def __init__(self, args: list[str], environment: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -113,3 +114,21 @@ def test_what_was_made_before_the_loop_is_frozen_while_it_runs_and_given_back_af
     assert gc.get_freeze_count() == 0
     assert event_loop.run(_frozen_objects()) > 10_000
     assert gc.get_freeze_count() == 0
+
+
+def test_ingest_stays_on_asyncios_loop_where_uvloop_is_installed() -> None:
+    # It serves SAPIENT over TLS, whose refusals uvloop 0.21 got wrong (hotzone ingest).
+    pytest.importorskip("uvloop")
+    environment = {k: v for k, v in os.environ.items() if k != event_loop.UVLOOP_ENV}
+    args = ["ingest", "sbs", "--listen-tcp", f"127.0.0.1:{free_port()}"]
+    ingest = _Node(args, environment)
+    try:
+        url = ingest.metrics_url()
+        samples = scrape_until(url, lambda s: any(n == "hotzone_event_loop_info" for n, _ in s))
+        output = ingest.interrupt()
+    finally:
+        if ingest.process.poll() is None:
+            ingest.process.kill()
+            ingest.process.communicate(timeout=WAIT_S)
+    assert value(samples, "hotzone_event_loop_info", loop="asyncio") == 1.0, output
+    assert value(samples, "hotzone_event_loop_info", loop="uvloop") == 0.0
