@@ -71,6 +71,10 @@ def _run_server(app: FastAPI, host: str, port: int, tls: Tls | None) -> None:
         host=host,
         port=port,
         log_level="warning",
+        # asyncio's loop, as before uvloop was installed for the nodes: uvloop 0.21's
+        # server-side TLS leaves a refused client connected (MagicStack/uvloop#707), and
+        # this server's TLS refusals are tested on asyncio's loop.
+        loop="asyncio",
         ws="websockets-sansio",
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
