@@ -46,21 +46,26 @@ class LongSilence:
     estimated at 478 m/s after 149 s unseen, a thermalling glider at 262 m/s after 110 s.
 
     The rule, as trackers re-initialise a track they take up again (keeping its number,
-    identity and history): when the time since the track's last update (by any sensor) is
-    at least ``min_silence_s`` and at least ``sensor_revisits`` of the reporting sensor's
-    typical revisit, the update starts the track's kinematics again from the report:
+    identity and history): when a measurement that places its object (a position, a
+    radar plot) comes at least ``min_silence_s`` and at least ``sensor_revisits`` of the
+    reporting sensor's typical revisit after the track's last update (by any sensor), the
+    update starts the track's kinematics again from it:
 
     * before the update (`forget`), the prediction's velocity and the states after it
       (a turn rate) become unknown as a new track's: uncorrelated with the position, with
       at least a new track's variance (``velocity_sigma_mps``, ``extra_sigma``), the
-      extra states' means 0. The update then places the track at the report (the
-      position's prior is wide after the gap) and its velocity comes from what measures
-      it: a velocity in the report (`VelocityMeasurement`), else
-    * after the update (`restart`), the mean velocity over the silence, from the track's
-      last position to its new one, when that speed is one an object can have
-      (``max_speed_mps``; else the predicted velocity stays), with a new track's
-      variance: the next report re-estimates it over one revisit, as a new track's
-      second report does.
+      extra states' means 0. The update places the track at the report (the position's
+      prior is wide after the gap) and leaves the velocity alone;
+    * after the update (`restart`), the velocity is the mean one over the silence, from
+      the track's last position to its new one, when that speed is one an object can
+      have (``max_speed_mps``; else the predicted velocity stays), with a new track's
+      variance: a velocity report (SBS ``MSG,4``) then sets it, or the next position
+      re-estimates it over one revisit, as a new track's second report does.
+
+    A velocity report is not such a measurement: it measures the velocity itself, and a
+    plain update with it is the right one (forgetting before it left the position where
+    the IMM's modes had drifted over the silence, and the position report right after it
+    then too far from the track for its identity's reach).
 
     The sensor's typical revisit (`RevisitModel.sensor_revisit`), not the object's own:
     the object's is smoothed over its intervals, silences included, so a bursty object's
@@ -225,7 +230,7 @@ class TrackUpdater:
             scan.noise[measurement_rows],
             sensor_positions,
         )
-        if forget.any() and _places(scan.model):
+        if forget.any():
             posterior = self._restart(tracks, track_rows, posterior, forget, times)
         healthy = np.isfinite(posterior.state).all(axis=1) & np.isfinite(posterior.covariance).all(
             axis=(1, 2)
@@ -270,7 +275,11 @@ class TrackUpdater:
     def _after_silence(
         self, tracks: TrackBatch, scan: SensorScan, track_rows: IntArray, times: FloatArray
     ) -> BoolArray:
-        """Which of ``track_rows`` this scan takes up again after a long silence."""
+        """Which of ``track_rows`` this scan takes up again after a long silence: only a
+        measurement that places its object does (a velocity report measures the velocity
+        the plain update then corrects; a bearing leaves the position to the prediction)."""
+        if not _places(scan.model):
+            return np.zeros(len(track_rows), dtype=np.bool_)
         silence = times - tracks.last_update_time[track_rows]
         revisit = self.revisit.sensor_revisit(self.sensor_column(scan.sensor_id))
         return self.long_silence.silent(silence, revisit)
