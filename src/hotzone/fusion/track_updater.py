@@ -184,7 +184,7 @@ class TrackUpdater:
     spatial_dims: int
     sensor_column: Callable[[str], int]
     long_silence: LongSilence = LongSilence()
-    """When an update takes a track up again after a silence (its velocity forgotten)."""
+    """When an update takes a track up again after a silence (its kinematics restarted)."""
 
     def assigned(
         self,
@@ -359,7 +359,10 @@ class TrackUpdater:
             )
             return tracks, pair_tracks[chosen]
         prior = predicted.take(updated)
-        forget = self._after_silence(tracks, scan, updated, np.full(len(updated), reference_time))
+        # Only a likely detection takes a track up again (an unlikely one leaves it coasting).
+        forget = self._after_silence(
+            tracks, scan, updated, np.full(len(updated), reference_time)
+        ) & (detected >= 0.5)
         if forget.any():
             self.long_silence.forget(prior, forget, self.spatial_dims)
         sensor_positions = np.broadcast_to(scan.sensor_position, (len(pair_tracks), 3))
@@ -393,7 +396,12 @@ class TrackUpdater:
         covariance = covariance + gain @ spread @ np.swapaxes(gain, 1, 2)
         covariance = ensure_positive_definite(symmetrize(covariance))
         state = prior.state + (gain @ combined[:, :, None])[:, :, 0]
-        tracks.estimates.assign(updated, Estimates(state, covariance))
+        posterior = Estimates(state, covariance)
+        if forget.any():
+            posterior = self._restart(
+                tracks, updated, posterior, forget, np.full(len(updated), reference_time)
+            )
+        tracks.estimates.assign(updated, posterior)
         tracks.time[updated] = np.maximum(tracks.time[updated], reference_time)
         hit = updated[detected >= 0.5]
         tracks.last_update_time[hit] = tracks.time[hit]

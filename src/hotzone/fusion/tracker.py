@@ -116,7 +116,8 @@ class MultiTargetTracker:
     label_window_s: float = 60.0
     """A label stays on a track until the track has had this long of updates without it."""
     long_silence: LongSilence = field(default_factory=LongSilence)
-    """When an update takes a track up again after a silence: its velocity forgotten."""
+    """When an update takes a track up again after a silence: its kinematics restarted
+    (`hotzone.fusion.track_updater.LongSilence`)."""
 
     tracks: TrackBatch = field(init=False)
     time: float | None = field(init=False, default=None)
