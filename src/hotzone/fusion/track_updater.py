@@ -69,16 +69,17 @@ class LongSilence:
 
     The sensor's typical revisit (`RevisitModel.sensor_revisit`), not the object's own:
     the object's is smoothed over its intervals, silences included, so a bursty object's
-    grows with the very silences this is about. A track without identity never waits so
-    long (deletion: 2.5-3.5 looks), so this is for cooperative tracks held by identity
-    and for tracks seen by a slow source after a fast one stopped."""
+    grows with the very silences this is about. A track without identity rarely waits so
+    long (deletion ends it after 2.5-3.5 missed looks), so this is mostly for cooperative
+    tracks held by identity and for tracks seen by a slow source after a fast one
+    stopped."""
 
     min_silence_s: float = 40.0
     """Shorter silences are a few reports of a 10 s feed, and the IMM's turn mode follows
     what the object did; over 40 s a standard-rate turn has turned 120°."""
     sensor_revisits: float = 3.5
-    """The most looks a deleter lets a confirmed track miss: a silence longer is one no
-    track without identity survives."""
+    """The most looks a deleter lets a confirmed track miss: a rotating radar's track
+    seen again after that many looks is the exception, not its rhythm."""
     velocity_sigma_mps: float = 150.0
     """A new track's (the operational `RevisitInitiator`'s)."""
     extra_sigma: float = 0.1
