@@ -59,7 +59,7 @@ from hotzone.fusion.revisit import RevisitModel
 from hotzone.fusion.scan import SensorScan, split_repeated_identities
 from hotzone.fusion.scan_checks import Rejection, reject_all, rejection, sanitize
 from hotzone.fusion.track_manager import IdentityConflict, TrackManager
-from hotzone.fusion.track_updater import TrackUpdater
+from hotzone.fusion.track_updater import LongSilence, TrackUpdater
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.fusion.updater import KalmanUpdater, Updater
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
@@ -115,6 +115,9 @@ class MultiTargetTracker:
     """The releasability labels the scans' ``label_ids`` refer to."""
     label_window_s: float = 60.0
     """A label stays on a track until the track has had this long of updates without it."""
+    long_silence: LongSilence = field(default_factory=LongSilence)
+    """When an update takes a track up again after a silence: its kinematics restarted
+    (`hotzone.fusion.track_updater.LongSilence`)."""
 
     tracks: TrackBatch = field(init=False)
     time: float | None = field(init=False, default=None)
@@ -169,6 +172,7 @@ class MultiTargetTracker:
             track_labels=self.track_labels,
             spatial_dims=self.spatial_dims,
             sensor_column=self._sensor_column,
+            long_silence=self.long_silence,
         )
         manager = self.manager
         manager.predictor, manager.initiator, manager.deleter = (
