@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 from collections.abc import Iterator
@@ -81,9 +82,29 @@ def suwalki_demo_seed3_300s(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from hotzone.runtime.demo import run_demo
 
-    parent = tmp_path_factory.mktemp("suwalki-seed3-300s")
-    quiet = Console(file=io.StringIO())
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(
-            run_demo, "suwalki-drones", parent, seed=3, duration_s=300.0, live=False, console=quiet
-        ).result()
+    def make(parent: Path) -> Path:
+        quiet = Console(file=io.StringIO())
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(
+                run_demo,
+                "suwalki-drones",
+                parent,
+                seed=3,
+                duration_s=300.0,
+                live=False,
+                console=quiet,
+            ).result()
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return make(tmp_path_factory.mktemp("suwalki-seed3-300s"))
+    # Under pytest-xdist each worker has a session of its own: the first worker to need
+    # the run makes it in the folder all workers of this pytest run share (the parent of
+    # a worker's base folder), the others wait on the lock and read it (~18 s saved).
+    shared = tmp_path_factory.getbasetemp().parent / "suwalki-seed3-300s"
+    shared.mkdir(exist_ok=True)
+    made = shared / "run-folder.txt"
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            made.write_text(str(make(shared / "made")))
+        return Path(made.read_text())
