@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,28 +71,11 @@ def suwalki_demo_seed3_300s(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run folder of ``hotzone demo`` of suwalki-drones, seed 3, 300 s, not live (with
     its report): one run, made once, for the tests that only read such a run
     (tests/runtime/test_demo.py, test_report_agrees.py, tests/web/test_report_page.py). A
-    test must not change it.
-
-    Made in a thread of its own: a module that also drives Playwright's sync API holds an
-    event loop in the main thread, and the demo runs one of its own."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from rich.console import Console
-
-    from hotzone.runtime.demo import run_demo
+    test must not change it."""
+    from tests.demo_runs import suwalki_run
 
     def make(parent: Path) -> Path:
-        quiet = Console(file=io.StringIO())
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(
-                run_demo,
-                "suwalki-drones",
-                parent,
-                seed=3,
-                duration_s=300.0,
-                live=False,
-                console=quiet,
-            ).result()
+        return suwalki_run(parent, duration_s=300.0)
 
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return make(tmp_path_factory.mktemp("suwalki-seed3-300s"))

@@ -21,10 +21,15 @@ from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.track_updater import LongSilence
 from hotzone.fusion.tracker import MultiTargetTracker
-from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.types import Track
 from tests.fusion.test_identity import FRAME, report, step
-from tests.ingest.real_flarm import RECEIVER, feed_reports, load_recording, sbs_feed
+from tests.ingest.real_flarm import (
+    RECEIVER,
+    IdentityWindows,
+    feed_reports,
+    load_recording,
+    sbs_feed,
+)
 
 NEVER = LongSilence(min_silence_s=np.inf)
 """The rule off: every update after a silence is a plain Kalman update, as before."""
@@ -45,12 +50,11 @@ class Followed:
     """Per report: the track's horizontal speed after the window that took the report."""
 
 
-class _Following(TrackingWindows):
+class _Following(IdentityWindows):
     """The tracker's windows, with the track of one identity looked at around each."""
 
     def __init__(self, stage: TrackingStage, identity: str, followed: Followed) -> None:
-        super().__init__(stage, 1.0, ReplaySummary())
-        self.identity = identity
+        super().__init__(stage, identity)
         self.followed = followed
 
     def _step(self, end: float) -> list[Track]:
@@ -58,15 +62,11 @@ class _Following(TrackingWindows):
         seen = 0
         for message in self._batch:
             rows = np.flatnonzero(tracker.tracks.identity == self.identity)
-            if tracker.time is None or len(rows) == 0:
+            error = self.prediction_error_m(message)  # type: ignore[arg-type]
+            if error is None or len(rows) == 0:
                 continue
+            self.followed.error_m.append(error)
             time = message.time.timestamp()  # type: ignore[attr-defined]
-            predicted = tracker.predicted(time)
-            (row,) = np.flatnonzero(predicted.identity == self.identity)[:1]
-            where = message.position  # type: ignore[attr-defined]
-            east, north, _ = RECEIVER.geodetic_to_enu(where.lat_deg, where.lon_deg, where.height_m)
-            offset = predicted.state[row, :2] - np.array([east, north])
-            self.followed.error_m.append(float(np.hypot(*offset)))
             self.followed.silence_s.append(time - float(tracker.tracks.last_update_time[rows[0]]))
             seen += 1
         tracks = super()._step(end)

@@ -16,9 +16,14 @@ from hotzone.fusion.imm import IMMPredictor
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion
 from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.tracker import MultiTargetTracker
-from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.types import Track
-from tests.ingest.real_flarm import RECEIVER, feed_reports, load_recording, sbs_feed
+from tests.ingest.real_flarm import (
+    RECEIVER,
+    IdentityWindows,
+    feed_reports,
+    load_recording,
+    sbs_feed,
+)
 
 THERMALLING_GLIDER = "38f25b"
 
@@ -31,30 +36,20 @@ class Followed:
     """Horizontal distance of each report from the track predicted to its time."""
 
 
-class _Following(TrackingWindows):
+class _Following(IdentityWindows):
     """The tracker's windows, with the track of one identity looked at around each."""
 
     def __init__(self, stage: TrackingStage, identity: str, followed: Followed) -> None:
-        super().__init__(stage, 1.0, ReplaySummary())
-        self.identity = identity
+        super().__init__(stage, identity)
         self.followed = followed
 
     def _step(self, end: float) -> list[Track]:
-        tracker = self.stage.tracker
         for report in self._batch:
-            if tracker.time is None:
-                continue
-            time = report.time.timestamp()  # type: ignore[attr-defined]
-            predicted = tracker.predicted(time)
-            rows = np.flatnonzero(predicted.identity == self.identity)
-            if len(rows):
-                where = report.position  # type: ignore[attr-defined]
-                east, north, _ = RECEIVER.geodetic_to_enu(
-                    where.lat_deg, where.lon_deg, where.height_m
-                )
-                offset = predicted.state[rows[0], :2] - np.array([east, north])
-                self.followed.errors_m.append(float(np.hypot(*offset)))
+            error = self.prediction_error_m(report)  # type: ignore[arg-type]
+            if error is not None:
+                self.followed.errors_m.append(error)
         tracks = super()._step(end)
+        tracker = self.stage.tracker
         rows = np.flatnonzero(tracker.tracks.identity == self.identity)
         if len(rows):
             state = tracker.tracks.state[rows[0]]

@@ -202,6 +202,30 @@ class _TimedWindows(TrackingWindows):
         return tracks
 
 
+class IdentityWindows(TrackingWindows):
+    """The tracker's 1 s windows, for a test that looks at the track of one identity
+    (``icao:<address>``) around each window."""
+
+    def __init__(self, stage: TrackingStage, identity: str) -> None:
+        super().__init__(stage, 1.0, ReplaySummary())
+        self.identity = identity
+
+    def prediction_error_m(self, report: Report) -> float | None:
+        """Horizontal distance of ``report`` from the identity's track predicted to its
+        time (None: the tracker has no such track yet)."""
+        tracker = self.stage.tracker
+        if tracker.time is None:
+            return None
+        predicted = tracker.predicted(report.time.timestamp())
+        rows = np.flatnonzero(predicted.identity == self.identity)
+        if not len(rows):
+            return None
+        where = report.position
+        east, north, _ = RECEIVER.geodetic_to_enu(where.lat_deg, where.lon_deg, where.height_m)
+        offset = predicted.state[rows[0], :2] - np.array([east, north])
+        return float(np.hypot(*offset))
+
+
 def visits(times: list[float], gap_s: float = SEGMENT_GAP_S) -> list[tuple[float, float]]:
     """An object's reported time: (first, last) of each run of reports without a longer
     silence than ``gap_s``."""

@@ -5,16 +5,13 @@ about 11), for docs/img/report.png; otherwise 5 minutes."""
 
 from __future__ import annotations
 
-import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from rich.console import Console
 
-from hotzone.runtime.demo import run_demo
+from tests.demo_runs import suwalki_run
 from tests.web.conftest import screenshot
 
 
@@ -31,18 +28,7 @@ def _run(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if not os.environ.get("HOTZONE_DOCS_SCREENSHOTS"):
         run: Path = request.getfixturevalue("suwalki_demo_seed3_300s")
         return run
-    quiet = Console(file=io.StringIO())
-    # In a thread of its own: Playwright's sync API holds this thread's event loop.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(
-            run_demo,
-            "suwalki-drones",
-            tmp_path,
-            seed=3,
-            duration_s=720.0,
-            live=False,
-            console=quiet,
-        ).result()
+    return suwalki_run(tmp_path, duration_s=720.0)
 
 
 def test_the_report_opens_in_a_browser_with_its_plots_and_tables(
