@@ -9,6 +9,7 @@ __all__: list[str] = [
     "demo",
     "effectors",
     "engagements",
+    "event_loop",
     "federation",
     "federation_demo",
     "federation_security",
