@@ -8,11 +8,12 @@ computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance).
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 import pytest
 
-from hotzone.fusion import hypothesiser
+from hotzone.fusion import gating, hypothesiser
 from hotzone.fusion import motion as motion_module
 from hotzone.fusion.association import _mutual_best_matching
 from hotzone.fusion.estimates import Estimates, TrackBatch
@@ -373,3 +374,83 @@ def test_the_turn_rate_column_is_the_central_difference_of_whole_states(
     assert np.array_equal(turn.step(states, dt)[1], jacobian)
     held = np.abs(states[:, -1]) > turn.turn_rate_limit(states) + step
     assert held.any() and (jacobian[held, -1, -1] == 0.0).all()
+
+
+def _pre_gate_cases() -> list[tuple[str, FloatArray, FloatArray, FloatArray, bool]]:
+    """Tracks and measurements that reach every edge of the dense cell table: tracks far
+    outside the measured box on each side and across its corners, rows and columns of
+    the box without a measurement, measurements sharing one cell, coasting radii answered
+    by the KD-tree, non-finite tracks and radii, one measurement alone."""
+    rng = np.random.default_rng(11)
+    cases: list[tuple[str, FloatArray, FloatArray, FloatArray, bool]] = []
+    measurements = rng.uniform(-5_000.0, 5_000.0, (600, 2))
+    measurements[::3, 1] = np.round(measurements[::3, 1] / 2_000.0) * 2_000.0  # empty rows
+    measurements[1::7] = measurements[0]  # many in one cell
+    tracks = np.vstack(
+        [
+            rng.uniform(-5_500.0, 5_500.0, (700, 2)),
+            rng.uniform(-40_000.0, 40_000.0, (200, 2)),  # mostly beyond the box
+            [[-6_000.0, 0.0], [6_000.0, 0.0], [0.0, -6_000.0], [0.0, 6_000.0]],
+            [[-5_300.0, -5_300.0], [5_300.0, 5_300.0], [-5_300.0, 5_300.0], [5_300.0, -5_300.0]],
+            [[np.nan, 0.0], [0.0, np.inf]],
+        ]
+    )
+    radii = rng.uniform(20.0, 500.0, len(tracks))
+    radii[:30] = rng.uniform(1_000.0, 8_000.0, 30)  # coasting: the KD-tree
+    radii[30:33] = [np.inf, np.nan, 0.0]
+    radii[-10:-2] = 400.0  # reaching into the box from outside
+    cases.append(("edges", tracks, radii, measurements, True))
+    cases.append(("one-measurement", tracks, radii, measurements[:1], True))
+    cases.append(("one-row", tracks, radii, np.c_[measurements[:, 0], np.full(600, 10.0)], True))
+    heights = np.c_[measurements, rng.uniform(0.0, 9_000.0, 600)]
+    track_heights = np.c_[tracks, rng.uniform(0.0, 9_000.0, len(tracks))]
+    cases.append(("three-d", track_heights, radii * 3.0, heights, True))
+    wide = rng.uniform(-1e7, 1e7, (50, 2))  # a box too large for a dense table
+    sparse = (np.vstack([wide, tracks]), np.r_[np.full(50, 1e5), radii], wide)
+    cases.append(("sparse-box", *sparse, False))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("tracks", "radii", "measurements", "dense"),
+    [case[1:] for case in _pre_gate_cases()],
+    ids=[case[0] for case in _pre_gate_cases()],
+)
+def test_the_dense_cell_table_finds_the_pairs_of_the_binary_search(
+    monkeypatch: pytest.MonkeyPatch,
+    tracks: FloatArray,
+    radii: FloatArray,
+    measurements: FloatArray,
+    dense: bool,
+) -> None:
+    """The grid pre-gate counting measurements per cell in a dense table of the measured
+    box gives the very pairs, in the very order, of the binary search in sorted keys."""
+    built: list[bool] = []
+    counter_over = gating._CellCounter.over
+
+    def spied(*args: Any, **kwargs: Any) -> gating._CellCounter:
+        counter = counter_over(*args, **kwargs)
+        built.append(counter.prefix is not None)
+        return counter
+
+    monkeypatch.setattr(gating._CellCounter, "over", staticmethod(spied))
+    fast = gating.grid_candidates(tracks, radii, measurements)
+    assert built == [dense]
+    monkeypatch.setattr(gating, "DENSE_CELLS_LIMIT", 0)
+    plain = gating.grid_candidates(tracks, radii, measurements)
+    assert len(plain[0]) > 0
+    assert np.array_equal(fast[0], plain[0])
+    assert np.array_equal(fast[1], plain[1])
+    assert fast[0].dtype == plain[0].dtype and fast[1].dtype == plain[1].dtype
+
+
+def test_the_dense_cell_table_is_taken_where_the_box_is_small() -> None:
+    """What the comparison above compares: the dense table on a compact picture, the
+    binary search on a box of far more cells than queries."""
+    cells = np.array([[0, 0], [10, 5], [3, 2]], dtype=np.int64)
+    keys = gating._cell_keys(cells[:, 1], cells[:, 0])
+    order = np.argsort(keys, kind="stable")
+    assert gating._CellCounter.over(cells, keys, order, queries=100).prefix is not None
+    far = np.array([[0, 0], [100_000, 5]], dtype=np.int64)
+    far_keys = gating._cell_keys(far[:, 1], far[:, 0])
+    assert gating._CellCounter.over(far, far_keys, np.argsort(far_keys), 100).prefix is None
