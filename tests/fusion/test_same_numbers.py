@@ -7,18 +7,20 @@ computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance).
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from hotzone.fusion import gating, hypothesiser
+from hotzone.fusion import imm as imm_module
 from hotzone.fusion import motion as motion_module
+from hotzone.fusion import predictor as predictor_module
 from hotzone.fusion.association import _mutual_best_matching
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.hypothesiser import gate_reach
-from hotzone.fusion.imm import combine
+from hotzone.fusion.imm import IMMPredictor, combine, default_imm_models
 from hotzone.fusion.measurement import PositionMeasurement
 from hotzone.fusion.motion import (
     ConstantVelocityMotion,
@@ -27,7 +29,7 @@ from hotzone.fusion.motion import (
 )
 from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.stage import default_tracker
-from hotzone.types.arrays import FloatArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
 def _states(count: int, size: int, seed: int) -> FloatArray:
@@ -454,3 +456,200 @@ def test_the_dense_cell_table_is_taken_where_the_box_is_small() -> None:
     far = np.array([[0, 0], [100_000, 5]], dtype=np.int64)
     far_keys = gating._cell_keys(far[:, 1], far[:, 0])
     assert gating._CellCounter.over(far, far_keys, np.argsort(far_keys), 100).prefix is None
+
+
+def _plain_kalman_predict(
+    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The prediction grouped by ``np.unique`` of the steps, as it was first written."""
+    if dt.ndim and dt.size and (dt == dt.flat[0]).all():
+        dt = np.asarray(dt.flat[0])
+    elif dt.ndim == 1 and len(dt) >= predictor_module.GROUPED_FROM_TRACKS:
+        steps, which = np.unique(dt, return_inverse=True)
+        if len(steps) <= predictor_module.SHARED_STEP_GROUPS:
+            predicted_state = np.empty_like(state)
+            predicted_covariance = np.empty_like(covariance)
+            for index, step in enumerate(steps.tolist()):
+                group = np.flatnonzero(which == index)
+                predicted_state[group], predicted_covariance[group] = _plain_kalman_predict(
+                    motion, state[group], covariance[group], np.asarray(step)
+                )
+            return predicted_state, predicted_covariance
+    predicted_state, transition, noise = motion.step(state, dt)
+    predicted_covariance = transition @ covariance @ np.swapaxes(transition, -1, -2)
+    predicted_covariance += noise
+    return predicted_state, 0.5 * (predicted_covariance + np.swapaxes(predicted_covariance, -1, -2))
+
+
+def _step_cases(count: int) -> dict[str, FloatArray]:
+    rng = np.random.default_rng(count)
+    several = rng.choice([1.0, 2.0, 3.0, 0.25], size=count)
+    mixed_zeros = rng.choice([0.0, -0.0, 1.0], size=count)
+    mixed_zeros[:2] = [1.0, -0.0]
+    with_nan = several.copy()
+    with_nan[::17] = np.nan
+    return {
+        "shared": np.asarray(1.0),
+        "one-step-per-track": np.full(count, 2.5),
+        "several": several,
+        "nine": np.r_[np.arange(9.0), rng.choice(np.arange(9.0), count - 9)],
+        "infinite": np.where(several == 3.0, np.inf, several),
+        "negative-zeros": np.where(several == 2.0, -0.0, several),
+        "mixed-zeros": mixed_zeros,
+        "nan": with_nan,
+    }
+
+
+@pytest.mark.parametrize("count", [100, 1_200], ids=["few-tracks", "many-tracks"])
+@pytest.mark.parametrize(
+    "motion",
+    [
+        ConstantVelocityMotion(1.0, spatial_dims=2, extra_states=1),
+        CoordinatedTurnMotion(4.0, spatial_dims=3),
+    ],
+    ids=lambda motion: motion.name,
+)
+def test_steps_grouped_by_comparison_predict_as_grouped_by_unique(
+    count: int, motion: MotionModel
+) -> None:
+    """The steps' groups found by comparing the batch with one step at a time (and
+    found once for all modes of an IMM) predict each track as `np.unique`'s groups do:
+    one step, several, more than `SHARED_STEP_GROUPS`, infinite, NaN and signed zeros."""
+    states = _states(count, motion.state_size, seed=count)
+    factors = np.random.default_rng(9).normal(size=(count, motion.state_size, motion.state_size))
+    covariances = factors @ np.swapaxes(factors, -1, -2)
+    for name, dt in _step_cases(count).items():
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            plain = _plain_kalman_predict(motion, states, covariances, dt)
+            fast = predictor_module.kalman_predict(motion, states, covariances, dt)
+            shared = predictor_module.kalman_predict(
+                motion, states, covariances, dt, predictor_module.group_steps(dt)
+            )
+        for result in (fast, shared):
+            assert np.array_equal(result[0], plain[0], equal_nan=True), name
+            assert np.array_equal(result[1], plain[1], equal_nan=True), name
+            assert (np.signbit(result[1]) == np.signbit(plain[1])).all(), name
+    groups = predictor_module.group_steps(_step_cases(count)["several"]).groups
+    assert (groups is not None) == (count >= predictor_module.GROUPED_FROM_TRACKS)
+
+
+def test_the_imm_prediction_groups_steps_once_with_the_numbers_of_each_mode_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    predictor = IMMPredictor(default_imm_models(spatial_dims=2))
+    count = 2_000
+    states = _states(count, predictor.state_size, seed=12)
+    size = predictor.state_size
+    factors = np.random.default_rng(13).normal(size=(count, size, size))
+    estimates = predictor.initial_estimates(states, factors @ np.swapaxes(factors, -1, -2))
+    dt = np.random.default_rng(14).choice([1.0, 2.0, 3.0], size=count)
+    estimates = predictor.predict(estimates, dt)  # modes apart
+    fast = predictor.predict(estimates, dt)
+    monkeypatch.setattr(
+        imm_module,
+        "kalman_predict",
+        lambda motion, state, covariance, dt, steps=None: _plain_kalman_predict(
+            motion, state, covariance, dt
+        ),
+    )
+    plain = predictor.predict(estimates, dt)
+    for mine, theirs in zip(fast._values(), plain._values(), strict=True):
+        assert mine is not None and theirs is not None
+        assert np.array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("modes", [0, 2], ids=["single-model", "imm"])
+def test_estimates_taken_along_rows_are_those_fancy_indexing_gives(modes: int) -> None:
+    rng = np.random.default_rng(15)
+    count, size = 300, 7
+    estimates = Estimates(
+        rng.normal(size=(count, size)),
+        rng.normal(size=(count, size, size)),
+        *(
+            (
+                rng.normal(size=(count, modes, size)),
+                rng.normal(size=(count, modes, size, size)),
+                rng.random((count, modes)),
+            )
+            if modes
+            else (None, None, None)
+        ),
+    )
+    mask = rng.random(count) < 0.9
+    selections: list[IntArray | BoolArray] = [
+        np.flatnonzero(mask),
+        mask,
+        np.zeros(count, dtype=np.bool_),
+        np.zeros(0, dtype=np.int64),
+        np.array([-1, 0, 5, 5, 299], dtype=np.int32),
+        rng.permutation(count)[:50],
+    ]
+    for selection in selections:
+        taken = estimates.take(selection)
+        for mine, whole in zip(taken._values(), estimates._values(), strict=True):
+            if whole is None:
+                assert mine is None
+                continue
+            assert mine is not None
+            expected = whole[selection]
+            assert mine.shape == expected.shape and np.array_equal(mine, expected)
+    with pytest.raises(IndexError):
+        estimates.take(np.array([count]))
+
+
+def _plain_predicted_reusing(
+    hypothesiser_: hypothesiser.Hypothesiser,
+    tracks: TrackBatch,
+    time: float,
+    behind: IntArray,
+    earlier: Estimates,
+    valid: BoolArray,
+) -> TrackBatch:
+    """The merge as first written: the earlier prediction copied whole, the tracks' own
+    rows gathered into it."""
+    first = len(valid)
+    reuse = np.zeros(tracks.size, dtype=np.bool_)
+    reuse[:first] = valid & (tracks.time[:first] < time)
+    later = np.arange(first, tracks.size)
+    merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+    kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
+    if len(kept_as_is):
+        merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+    behind = behind[~reuse[behind]]
+    if len(behind):
+        merged.assign(
+            behind,
+            hypothesiser_.predictor.predict(
+                tracks.estimates.take(behind), time - tracks.time[behind]
+            ),
+        )
+    return tracks.with_estimates(merged, np.maximum(tracks.time, time))
+
+
+@pytest.mark.parametrize("reused_share", [0.05, 0.5, 0.95])
+def test_a_window_s_end_reuses_the_scan_s_prediction_with_the_numbers_of_the_plain_merge(
+    reused_share: float,
+) -> None:
+    """Copied from the tracks and the reused rows gathered in, or copied from the
+    earlier prediction and the tracks' rows gathered in: the same batch, whichever
+    holds more rows (tracks updated at the window's time, reusable, stale, started
+    after the earlier prediction)."""
+    tracker = default_tracker()
+    for window, scans in enumerate(_sweeps(targets=300, windows=8, seed=16)):
+        tracker.step(window + 1.0, scans)
+    tracks = tracker.tracks
+    rng = np.random.default_rng(17)
+    time = float(tracks.time.max()) + 0.5
+    at_time = rng.random(tracks.size) < (1.0 - reused_share) / 2
+    tracks = replace(tracks, time=np.where(at_time, time, tracks.time))
+    first = tracks.size - 20  # the last 20 started after the earlier prediction
+    earlier = tracker.predictor.predict(
+        tracks.estimates.take(np.arange(first)), np.maximum(time - tracks.time[:first], 0.0)
+    )
+    valid = rng.random(first) < reused_share / (1.0 - (1.0 - reused_share) / 2)
+    behind = np.flatnonzero(tracks.time < time)
+    fast = tracker.hypothesiser._predicted_reusing(tracks, time, behind, earlier, valid)
+    plain = _plain_predicted_reusing(tracker.hypothesiser, tracks, time, behind, earlier, valid)
+    assert _same(_batch_digest(fast), _batch_digest(plain))
+    reused = int((valid & (tracks.time[:first] < time)).sum())
+    assert 0 < reused < first

@@ -143,15 +143,22 @@ class Hypothesiser:
     ) -> TrackBatch:
         """`predicted`, starting from the earlier prediction: its rows still valid and
         behind are taken as they are, the others are the tracks' own estimates or their
-        prediction now (one copy of the batch instead of gathering the reused rows)."""
+        prediction now. The batch is copied from whichever of the two holds more of its
+        rows, and the other's rows gathered into it (every row the same either way)."""
         first = len(valid)
         reuse = np.zeros(tracks.size, dtype=np.bool_)
         reuse[:first] = valid & (tracks.time[:first] < time)
-        later = np.arange(first, tracks.size)
-        merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
         kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
-        if len(kept_as_is):
-            merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+        reused = np.flatnonzero(reuse)
+        if len(reused) < len(kept_as_is) + tracks.size - first:
+            merged = tracks.estimates.copy()
+            if len(reused):
+                merged.assign(reused, earlier.take(reused))
+        else:
+            later = np.arange(first, tracks.size)
+            merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+            if len(kept_as_is):
+                merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
         behind = behind[~reuse[behind]]
         if len(behind):
             merged.assign(

@@ -15,7 +15,7 @@ from hotzone.fusion.arrays import symmetrize
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
-from hotzone.fusion.predictor import Predictor, kalman_predict
+from hotzone.fusion.predictor import Predictor, group_steps, kalman_predict
 from hotzone.fusion.updater import Updater, kalman_update
 from hotzone.types.arrays import FloatArray
 
@@ -126,11 +126,12 @@ class IMMPredictor(Predictor):
         mixing = switching * previous[:, :, None] / predicted_probabilities[:, None, :]
         mode_states = np.empty_like(previous_states)
         mode_covariances = np.empty_like(previous_covariances)
+        steps = group_steps(dt_tracks)  # the same steps for every mode
         for target_mode, model in enumerate(self.models):
             weights = mixing[:, :, target_mode]
             mixed_state, mixed_covariance = combine(previous_states, previous_covariances, weights)
             mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
-                model, mixed_state, mixed_covariance, dt_tracks
+                model, mixed_state, mixed_covariance, dt_tracks, steps
             )
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
         state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)
