@@ -96,9 +96,15 @@ def _plain_combine(
     return state, 0.5 * (covariance + np.swapaxes(covariance, -1, -2))
 
 
-def test_the_imm_mixture_is_the_plain_moment_matching() -> None:
+@pytest.mark.parametrize(
+    ("count", "modes"),
+    [(300, 2), (2 * imm_module.COMBINED_ROWS + 77, 2), (imm_module.COMBINED_ROWS, 3), (0, 2)],
+    ids=["one-block", "blocks-and-a-part", "one-full-block", "no-tracks"],
+)
+def test_the_imm_mixture_is_the_plain_moment_matching(count: int, modes: int) -> None:
+    """In blocks of rows or all at once, the same numbers."""
     rng = np.random.default_rng(4)
-    count, modes, size = 300, 2, 7
+    size = 7
     mode_states = rng.normal(size=(count, modes, size)) * 100.0
     factors = rng.normal(size=(count, modes, size, size))
     mode_covariances = factors @ np.swapaxes(factors, -1, -2)

@@ -7,6 +7,7 @@ pairs instead of N×M; then the exact chi-square test on the Mahalanobis distanc
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,8 +74,9 @@ def kdtree_candidates(
     if counts.sum() == 0:
         return empty, empty
     tracks = np.repeat(np.arange(len(radii), dtype=np.int64), counts)
+    # Flattened in C (chain) rather than by a generator over every index.
     measurements = np.fromiter(
-        (index for found in neighbours for index in found), dtype=np.int64, count=int(counts.sum())
+        itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(counts.sum())
     )
     return tracks, measurements
 
