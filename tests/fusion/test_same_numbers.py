@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hotzone.fusion import gating, hypothesiser
+from hotzone.fusion import association, gating, hypothesiser
 from hotzone.fusion import imm as imm_module
 from hotzone.fusion import motion as motion_module
 from hotzone.fusion import predictor as predictor_module
@@ -659,3 +659,91 @@ def test_a_window_s_end_reuses_the_scan_s_prediction_with_the_numbers_of_the_pla
     assert _same(_batch_digest(fast), _batch_digest(plain))
     reused = int((valid & (tracks.time[:first] < time)).sum())
     assert 0 < reused < first
+
+
+def _plain_contested_loop(
+    tracks: IntArray, measurements: IntArray, weights: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """`GNNAssociator._solve_clusters` as first written: each contested cluster too large
+    to enumerate split off and solved alone by `_solve_contested`."""
+    labels, count = association.cluster_labels(tracks, measurements)
+    track_label = np.full(int(tracks.max()) + 1, -1, dtype=np.int64)
+    track_label[tracks] = labels
+    measurement_label = np.full(int(measurements.max()) + 1, -1, dtype=np.int64)
+    measurement_label[measurements] = labels
+    tracks_per_cluster = np.bincount(track_label[track_label >= 0], minlength=count)
+    measurements_per_cluster = np.bincount(
+        measurement_label[measurement_label >= 0], minlength=count
+    )
+    simple = (tracks_per_cluster == 1) | (measurements_per_cluster == 1)
+    order = np.lexsort((weights, labels))
+    sorted_labels = labels[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+    best = order[first & simple[sorted_labels]]
+    chosen_tracks = [tracks[best]]
+    chosen_measurements = [measurements[best]]
+    contested = order[~simple[sorted_labels]]
+    if len(contested):
+        small, large, (track_rank, measurement_rank) = association._solve_small_clusters(
+            tracks[contested], measurements[contested], weights[contested], labels[contested]
+        )
+        chosen_tracks.append(small[0])
+        chosen_measurements.append(small[1])
+        remaining = np.flatnonzero(large)
+        if len(remaining):
+            bounds = np.flatnonzero(np.diff(labels[contested[remaining]])) + 1
+            for within in np.split(remaining, bounds):
+                group = contested[within]
+                chosen = association._solve_contested(
+                    tracks[group],
+                    measurements[group],
+                    weights[group],
+                    (track_rank[within], measurement_rank[within]),
+                )
+                chosen_tracks.append(chosen[0])
+                chosen_measurements.append(chosen[1])
+    return (
+        np.concatenate(chosen_tracks).astype(np.int64),
+        np.concatenate(chosen_measurements).astype(np.int64),
+    )
+
+
+def _contested_picture(seed: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Gated pairs of a dense picture: many clusters of every size (alone, enumerable,
+    a few by 5 to 20 tracks, over 400 cells, one beyond `GIANT_CLUSTER_PAIRS`), weights
+    with ties (whole numbers) or without."""
+    rng = np.random.default_rng(seed)
+    tracks_found: list[IntArray] = []
+    measurements_found: list[IntArray] = []
+    track_base = measurement_base = 0
+    sizes = [*rng.integers(1, 9, 400).tolist(), 25, 30, 120]
+    for size in sizes:
+        pair_count = int(size * rng.uniform(1.5, 3.0)) if size < 120 else 9_000
+        cluster_tracks = rng.integers(0, size, pair_count) + track_base
+        cluster_measurements = rng.integers(0, size + 1, pair_count) + measurement_base
+        tracks_found.append(cluster_tracks)
+        measurements_found.append(cluster_measurements)
+        track_base += size + int(rng.integers(0, 3))  # some track numbers without pairs
+        measurement_base += size + 1
+    tracks = np.concatenate(tracks_found)
+    measurements = np.concatenate(measurements_found)
+    _, unique = np.unique(tracks * measurement_base + measurements, return_index=True)
+    unique = rng.permutation(unique)  # pairs in no particular order, as gating gives them
+    tracks, measurements = tracks[unique], measurements[unique]
+    weights = -rng.random(len(tracks)) * 3.0
+    if seed % 2:
+        weights = -rng.integers(1, 4, len(tracks)).astype(np.float64)
+    return tracks, measurements, weights
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_contested_clusters_solved_on_slices_choose_the_pairs_of_each_alone(
+    seed: int,
+) -> None:
+    tracks, measurements, weights = _contested_picture(seed)
+    fast = association.GNNAssociator._solve_clusters(tracks, measurements, weights)
+    plain = _plain_contested_loop(tracks, measurements, weights)
+    assert len(fast[0]) > 1_000
+    assert np.array_equal(fast[0], plain[0])
+    assert np.array_equal(fast[1], plain[1])
