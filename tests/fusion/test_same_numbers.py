@@ -506,7 +506,7 @@ def _step_cases(count: int) -> dict[str, FloatArray]:
     }
 
 
-@pytest.mark.parametrize("count", [100, 1_200], ids=["few-tracks", "many-tracks"])
+@pytest.mark.parametrize("count", [100, 2_100], ids=["few-tracks", "many-tracks-in-blocks"])
 @pytest.mark.parametrize(
     "motion",
     [
@@ -520,7 +520,8 @@ def test_steps_grouped_by_comparison_predict_as_grouped_by_unique(
 ) -> None:
     """The steps' groups found by comparing the batch with one step at a time (and
     found once for all modes of an IMM) predict each track as `np.unique`'s groups do:
-    one step, several, more than `SHARED_STEP_GROUPS`, infinite, NaN and signed zeros."""
+    one step, several, more than `SHARED_STEP_GROUPS`, infinite, NaN and signed zeros;
+    a batch of more than `PREDICTED_ROWS` propagated block by block."""
     states = _states(count, motion.state_size, seed=count)
     factors = np.random.default_rng(9).normal(size=(count, motion.state_size, motion.state_size))
     covariances = factors @ np.swapaxes(factors, -1, -2)
@@ -747,3 +748,25 @@ def test_the_contested_clusters_solved_on_slices_choose_the_pairs_of_each_alone(
     assert len(fast[0]) > 1_000
     assert np.array_equal(fast[0], plain[0])
     assert np.array_equal(fast[1], plain[1])
+
+
+def test_a_track_batch_taken_along_rows_is_the_one_fancy_indexing_gives() -> None:
+    tracker = default_tracker()
+    for window, scans in enumerate(_sweeps(targets=120, windows=6, seed=18)):
+        tracker.step(window + 1.0, scans)
+    tracks = tracker.tracks
+    rng = np.random.default_rng(19)
+    mask = rng.random(tracks.size) < 0.8
+    for selection in (mask, np.flatnonzero(mask), np.array([-1, 3, 3, 0], dtype=np.int32)):
+        taken = tracks.take(selection)
+        expected = [
+            value[selection] if isinstance(value, np.ndarray) else value
+            for value in _batch_digest(tracks)
+        ]
+        assert _same(_batch_digest(taken), expected)
+        assert all(
+            isinstance(mine, np.ndarray)
+            and isinstance(theirs, np.ndarray)
+            and mine.dtype == theirs.dtype
+            for mine, theirs in zip(_batch_digest(taken), expected, strict=True)
+        )

@@ -231,12 +231,24 @@ class TrackBatch:
         )
 
     def take(self, indices: IntArray | BoolArray) -> TrackBatch:
-        values: dict[str, Any] = {
-            field.name: getattr(self, field.name)[indices]
+        given = np.asarray(indices)
+        if given.dtype == np.bool_ and given.shape == (self.size,):
+            given = np.flatnonzero(given)
+        if given.dtype.kind != "i" or given.ndim != 1:
+            values: dict[str, Any] = {
+                field.name: getattr(self, field.name)[indices]
+                for field in fields(self)
+                if field.name != "estimates"
+            }
+            return TrackBatch(estimates=self.estimates.take(indices), **values)
+        # Rows by np.take, as `Estimates.take` gathers them.
+        rows: IntArray = given.astype(np.intp, copy=False)
+        values = {
+            field.name: np.take(getattr(self, field.name), rows, axis=0)
             for field in fields(self)
             if field.name != "estimates"
         }
-        return TrackBatch(estimates=self.estimates.take(indices), **values)
+        return TrackBatch(estimates=self.estimates.take(rows), **values)
 
     def copy(self) -> TrackBatch:
         """Every column copied (a memory copy, cheaper than ``take`` of every row)."""

@@ -112,19 +112,47 @@ def kalman_predict(
     predicted_covariance = np.empty_like(covariance)
     for step, group in steps.groups:
         predicted_state[group], predicted_covariance[group] = _predict_by(
-            motion, state[group], covariance[group], step
+            motion, np.take(state, group, axis=0), np.take(covariance, group, axis=0), step
         )
     return predicted_state, predicted_covariance
+
+
+PREDICTED_ROWS = 1024
+"""Covariances propagated at a time: the block's products stay in the processor's cache
+between the two multiplications, the noise and the symmetric part."""
 
 
 def _predict_by(
     motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """One prediction of the whole batch: a shared step (0-d) or a step per track."""
+    """One prediction of the whole batch: a shared step (0-d) or a step per track.
+
+    F P Fᵀ + Q and its symmetric part block of rows by block of rows: each row's
+    numbers those of the whole batch at once (one product per matrix)."""
     predicted_state, transition, noise = motion.step(state, dt)
-    predicted_covariance = transition @ covariance @ transpose(transition)
-    predicted_covariance += noise
-    return predicted_state, symmetrize(predicted_covariance)
+    count = len(covariance)
+    if count <= PREDICTED_ROWS:
+        predicted_covariance = transition @ covariance @ transpose(transition)
+        predicted_covariance += noise
+        return predicted_state, symmetrize(predicted_covariance)
+    result = np.empty_like(covariance)
+    for start in range(0, count, PREDICTED_ROWS):
+        block = slice(start, min(start + PREDICTED_ROWS, count))
+        block_transition = _rows_of(transition, block, count)
+        block_noise = _rows_of(noise, block, count)
+        propagated = block_transition @ covariance[block] @ transpose(block_transition)
+        propagated += block_noise
+        symmetric = result[block]
+        np.add(propagated, transpose(propagated), out=symmetric)
+        symmetric *= 0.5
+    return predicted_state, result
+
+
+def _rows_of(matrices: FloatArray, block: slice, count: int) -> FloatArray:
+    """The block's rows of a per-track (count, d, d) stack; a shared matrix as it is."""
+    if matrices.ndim == 3 and matrices.shape[0] == count:
+        return matrices[block]
+    return matrices
 
 
 @dataclass(frozen=True)
