@@ -7,17 +7,20 @@ computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance).
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
+from typing import Any
 
 import numpy as np
 import pytest
 
-from hotzone.fusion import hypothesiser
+from hotzone.fusion import association, gating, hypothesiser
+from hotzone.fusion import imm as imm_module
 from hotzone.fusion import motion as motion_module
+from hotzone.fusion import predictor as predictor_module
 from hotzone.fusion.association import _mutual_best_matching
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.hypothesiser import gate_reach
-from hotzone.fusion.imm import combine
+from hotzone.fusion.imm import IMMPredictor, combine, default_imm_models
 from hotzone.fusion.measurement import PositionMeasurement
 from hotzone.fusion.motion import (
     ConstantVelocityMotion,
@@ -26,7 +29,7 @@ from hotzone.fusion.motion import (
 )
 from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.stage import default_tracker
-from hotzone.types.arrays import FloatArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
 def _states(count: int, size: int, seed: int) -> FloatArray:
@@ -93,9 +96,15 @@ def _plain_combine(
     return state, 0.5 * (covariance + np.swapaxes(covariance, -1, -2))
 
 
-def test_the_imm_mixture_is_the_plain_moment_matching() -> None:
+@pytest.mark.parametrize(
+    ("count", "modes"),
+    [(300, 2), (2 * imm_module.COMBINED_ROWS + 77, 2), (imm_module.COMBINED_ROWS, 3), (0, 2)],
+    ids=["one-block", "blocks-and-a-part", "one-full-block", "no-tracks"],
+)
+def test_the_imm_mixture_is_the_plain_moment_matching(count: int, modes: int) -> None:
+    """In blocks of rows or all at once, the same numbers."""
     rng = np.random.default_rng(4)
-    count, modes, size = 300, 2, 7
+    size = 7
     mode_states = rng.normal(size=(count, modes, size)) * 100.0
     factors = rng.normal(size=(count, modes, size, size))
     mode_covariances = factors @ np.swapaxes(factors, -1, -2)
@@ -373,3 +382,391 @@ def test_the_turn_rate_column_is_the_central_difference_of_whole_states(
     assert np.array_equal(turn.step(states, dt)[1], jacobian)
     held = np.abs(states[:, -1]) > turn.turn_rate_limit(states) + step
     assert held.any() and (jacobian[held, -1, -1] == 0.0).all()
+
+
+def _pre_gate_cases() -> list[tuple[str, FloatArray, FloatArray, FloatArray, bool]]:
+    """Tracks and measurements that reach every edge of the dense cell table: tracks far
+    outside the measured box on each side and across its corners, rows and columns of
+    the box without a measurement, measurements sharing one cell, coasting radii answered
+    by the KD-tree, non-finite tracks and radii, one measurement alone."""
+    rng = np.random.default_rng(11)
+    cases: list[tuple[str, FloatArray, FloatArray, FloatArray, bool]] = []
+    measurements = rng.uniform(-5_000.0, 5_000.0, (600, 2))
+    measurements[::3, 1] = np.round(measurements[::3, 1] / 2_000.0) * 2_000.0  # empty rows
+    measurements[1::7] = measurements[0]  # many in one cell
+    tracks = np.vstack(
+        [
+            rng.uniform(-5_500.0, 5_500.0, (700, 2)),
+            rng.uniform(-40_000.0, 40_000.0, (200, 2)),  # mostly beyond the box
+            [[-6_000.0, 0.0], [6_000.0, 0.0], [0.0, -6_000.0], [0.0, 6_000.0]],
+            [[-5_300.0, -5_300.0], [5_300.0, 5_300.0], [-5_300.0, 5_300.0], [5_300.0, -5_300.0]],
+            [[np.nan, 0.0], [0.0, np.inf]],
+        ]
+    )
+    radii = rng.uniform(20.0, 500.0, len(tracks))
+    radii[:30] = rng.uniform(1_000.0, 8_000.0, 30)  # coasting: the KD-tree
+    radii[30:33] = [np.inf, np.nan, 0.0]
+    radii[-10:-2] = 400.0  # reaching into the box from outside
+    cases.append(("edges", tracks, radii, measurements, True))
+    cases.append(("one-measurement", tracks, radii, measurements[:1], True))
+    cases.append(("one-row", tracks, radii, np.c_[measurements[:, 0], np.full(600, 10.0)], True))
+    heights = np.c_[measurements, rng.uniform(0.0, 9_000.0, 600)]
+    track_heights = np.c_[tracks, rng.uniform(0.0, 9_000.0, len(tracks))]
+    cases.append(("three-d", track_heights, radii * 3.0, heights, True))
+    wide = rng.uniform(-1e7, 1e7, (50, 2))  # a box too large for a dense table
+    sparse = (np.vstack([wide, tracks]), np.r_[np.full(50, 1e5), radii], wide)
+    cases.append(("sparse-box", *sparse, False))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("tracks", "radii", "measurements", "dense"),
+    [case[1:] for case in _pre_gate_cases()],
+    ids=[case[0] for case in _pre_gate_cases()],
+)
+def test_the_dense_cell_table_finds_the_pairs_of_the_binary_search(
+    monkeypatch: pytest.MonkeyPatch,
+    tracks: FloatArray,
+    radii: FloatArray,
+    measurements: FloatArray,
+    dense: bool,
+) -> None:
+    """The grid pre-gate counting measurements per cell in a dense table of the measured
+    box gives the very pairs, in the very order, of the binary search in sorted keys."""
+    built: list[bool] = []
+    counter_over = gating._CellCounter.over
+
+    def spied(*args: Any, **kwargs: Any) -> gating._CellCounter:
+        counter = counter_over(*args, **kwargs)
+        built.append(counter.prefix is not None)
+        return counter
+
+    monkeypatch.setattr(gating._CellCounter, "over", staticmethod(spied))
+    fast = gating.grid_candidates(tracks, radii, measurements)
+    assert built == [dense]
+    monkeypatch.setattr(gating, "DENSE_CELLS_LIMIT", 0)
+    plain = gating.grid_candidates(tracks, radii, measurements)
+    assert len(plain[0]) > 0
+    assert np.array_equal(fast[0], plain[0])
+    assert np.array_equal(fast[1], plain[1])
+    assert fast[0].dtype == plain[0].dtype and fast[1].dtype == plain[1].dtype
+
+
+def test_the_dense_cell_table_is_taken_where_the_box_is_small() -> None:
+    """What the comparison above compares: the dense table on a compact picture, the
+    binary search on a box of far more cells than queries."""
+    cells = np.array([[0, 0], [10, 5], [3, 2]], dtype=np.int64)
+    keys = gating._cell_keys(cells[:, 1], cells[:, 0])
+    order = np.argsort(keys, kind="stable")
+    assert gating._CellCounter.over(cells, keys, order, queries=100).prefix is not None
+    far = np.array([[0, 0], [100_000, 5]], dtype=np.int64)
+    far_keys = gating._cell_keys(far[:, 1], far[:, 0])
+    assert gating._CellCounter.over(far, far_keys, np.argsort(far_keys), 100).prefix is None
+
+
+def _plain_kalman_predict(
+    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The prediction grouped by ``np.unique`` of the steps, as it was first written."""
+    if dt.ndim and dt.size and (dt == dt.flat[0]).all():
+        dt = np.asarray(dt.flat[0])
+    elif dt.ndim == 1 and len(dt) >= predictor_module.GROUPED_FROM_TRACKS:
+        steps, which = np.unique(dt, return_inverse=True)
+        if len(steps) <= predictor_module.SHARED_STEP_GROUPS:
+            predicted_state = np.empty_like(state)
+            predicted_covariance = np.empty_like(covariance)
+            for index, step in enumerate(steps.tolist()):
+                group = np.flatnonzero(which == index)
+                predicted_state[group], predicted_covariance[group] = _plain_kalman_predict(
+                    motion, state[group], covariance[group], np.asarray(step)
+                )
+            return predicted_state, predicted_covariance
+    predicted_state, transition, noise = motion.step(state, dt)
+    predicted_covariance = transition @ covariance @ np.swapaxes(transition, -1, -2)
+    predicted_covariance += noise
+    return predicted_state, 0.5 * (predicted_covariance + np.swapaxes(predicted_covariance, -1, -2))
+
+
+def _step_cases(count: int) -> dict[str, FloatArray]:
+    rng = np.random.default_rng(count)
+    several = rng.choice([1.0, 2.0, 3.0, 0.25], size=count)
+    mixed_zeros = rng.choice([0.0, -0.0, 1.0], size=count)
+    mixed_zeros[:2] = [1.0, -0.0]
+    with_nan = several.copy()
+    with_nan[::17] = np.nan
+    return {
+        "shared": np.asarray(1.0),
+        "one-step-per-track": np.full(count, 2.5),
+        "several": several,
+        "nine": np.r_[np.arange(9.0), rng.choice(np.arange(9.0), count - 9)],
+        "infinite": np.where(several == 3.0, np.inf, several),
+        "negative-zeros": np.where(several == 2.0, -0.0, several),
+        "mixed-zeros": mixed_zeros,
+        "nan": with_nan,
+    }
+
+
+@pytest.mark.parametrize("count", [100, 2_100], ids=["few-tracks", "many-tracks-in-blocks"])
+@pytest.mark.parametrize(
+    "motion",
+    [
+        ConstantVelocityMotion(1.0, spatial_dims=2, extra_states=1),
+        CoordinatedTurnMotion(4.0, spatial_dims=3),
+    ],
+    ids=lambda motion: motion.name,
+)
+def test_steps_grouped_by_comparison_predict_as_grouped_by_unique(
+    count: int, motion: MotionModel
+) -> None:
+    """The steps' groups found by comparing the batch with one step at a time (and
+    found once for all modes of an IMM) predict each track as `np.unique`'s groups do:
+    one step, several, more than `SHARED_STEP_GROUPS`, infinite, NaN and signed zeros;
+    a batch of more than `PREDICTED_ROWS` propagated block by block."""
+    states = _states(count, motion.state_size, seed=count)
+    factors = np.random.default_rng(9).normal(size=(count, motion.state_size, motion.state_size))
+    covariances = factors @ np.swapaxes(factors, -1, -2)
+    for name, dt in _step_cases(count).items():
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            plain = _plain_kalman_predict(motion, states, covariances, dt)
+            fast = predictor_module.kalman_predict(motion, states, covariances, dt)
+            shared = predictor_module.kalman_predict(
+                motion, states, covariances, dt, predictor_module.group_steps(dt)
+            )
+        for result in (fast, shared):
+            assert np.array_equal(result[0], plain[0], equal_nan=True), name
+            assert np.array_equal(result[1], plain[1], equal_nan=True), name
+            assert (np.signbit(result[1]) == np.signbit(plain[1])).all(), name
+    groups = predictor_module.group_steps(_step_cases(count)["several"]).groups
+    assert (groups is not None) == (count >= predictor_module.GROUPED_FROM_TRACKS)
+
+
+def test_the_imm_prediction_groups_steps_once_with_the_numbers_of_each_mode_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    predictor = IMMPredictor(default_imm_models(spatial_dims=2))
+    count = 2_000
+    states = _states(count, predictor.state_size, seed=12)
+    size = predictor.state_size
+    factors = np.random.default_rng(13).normal(size=(count, size, size))
+    estimates = predictor.initial_estimates(states, factors @ np.swapaxes(factors, -1, -2))
+    dt = np.random.default_rng(14).choice([1.0, 2.0, 3.0], size=count)
+    estimates = predictor.predict(estimates, dt)  # modes apart
+    fast = predictor.predict(estimates, dt)
+    monkeypatch.setattr(
+        imm_module,
+        "kalman_predict",
+        lambda motion, state, covariance, dt, steps=None: _plain_kalman_predict(
+            motion, state, covariance, dt
+        ),
+    )
+    plain = predictor.predict(estimates, dt)
+    for mine, theirs in zip(fast._values(), plain._values(), strict=True):
+        assert mine is not None and theirs is not None
+        assert np.array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("modes", [0, 2], ids=["single-model", "imm"])
+def test_estimates_taken_along_rows_are_those_fancy_indexing_gives(modes: int) -> None:
+    rng = np.random.default_rng(15)
+    count, size = 300, 7
+    estimates = Estimates(
+        rng.normal(size=(count, size)),
+        rng.normal(size=(count, size, size)),
+        *(
+            (
+                rng.normal(size=(count, modes, size)),
+                rng.normal(size=(count, modes, size, size)),
+                rng.random((count, modes)),
+            )
+            if modes
+            else (None, None, None)
+        ),
+    )
+    mask = rng.random(count) < 0.9
+    selections: list[IntArray | BoolArray] = [
+        np.flatnonzero(mask),
+        mask,
+        np.zeros(count, dtype=np.bool_),
+        np.zeros(0, dtype=np.int64),
+        np.array([-1, 0, 5, 5, 299], dtype=np.int32),
+        rng.permutation(count)[:50],
+    ]
+    for selection in selections:
+        taken = estimates.take(selection)
+        for mine, whole in zip(taken._values(), estimates._values(), strict=True):
+            if whole is None:
+                assert mine is None
+                continue
+            assert mine is not None
+            expected = whole[selection]
+            assert mine.shape == expected.shape and np.array_equal(mine, expected)
+    with pytest.raises(IndexError):
+        estimates.take(np.array([count]))
+
+
+def _plain_predicted_reusing(
+    hypothesiser_: hypothesiser.Hypothesiser,
+    tracks: TrackBatch,
+    time: float,
+    behind: IntArray,
+    earlier: Estimates,
+    valid: BoolArray,
+) -> TrackBatch:
+    """The merge as first written: the earlier prediction copied whole, the tracks' own
+    rows gathered into it."""
+    first = len(valid)
+    reuse = np.zeros(tracks.size, dtype=np.bool_)
+    reuse[:first] = valid & (tracks.time[:first] < time)
+    later = np.arange(first, tracks.size)
+    merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+    kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
+    if len(kept_as_is):
+        merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+    behind = behind[~reuse[behind]]
+    if len(behind):
+        merged.assign(
+            behind,
+            hypothesiser_.predictor.predict(
+                tracks.estimates.take(behind), time - tracks.time[behind]
+            ),
+        )
+    return tracks.with_estimates(merged, np.maximum(tracks.time, time))
+
+
+@pytest.mark.parametrize("reused_share", [0.05, 0.5, 0.95])
+def test_a_window_s_end_reuses_the_scan_s_prediction_with_the_numbers_of_the_plain_merge(
+    reused_share: float,
+) -> None:
+    """Copied from the tracks and the reused rows gathered in, or copied from the
+    earlier prediction and the tracks' rows gathered in: the same batch, whichever
+    holds more rows (tracks updated at the window's time, reusable, stale, started
+    after the earlier prediction)."""
+    tracker = default_tracker()
+    for window, scans in enumerate(_sweeps(targets=300, windows=8, seed=16)):
+        tracker.step(window + 1.0, scans)
+    tracks = tracker.tracks
+    rng = np.random.default_rng(17)
+    time = float(tracks.time.max()) + 0.5
+    at_time = rng.random(tracks.size) < (1.0 - reused_share) / 2
+    tracks = replace(tracks, time=np.where(at_time, time, tracks.time))
+    first = tracks.size - 20  # the last 20 started after the earlier prediction
+    earlier = tracker.predictor.predict(
+        tracks.estimates.take(np.arange(first)), np.maximum(time - tracks.time[:first], 0.0)
+    )
+    valid = rng.random(first) < reused_share / (1.0 - (1.0 - reused_share) / 2)
+    behind = np.flatnonzero(tracks.time < time)
+    fast = tracker.hypothesiser._predicted_reusing(tracks, time, behind, earlier, valid)
+    plain = _plain_predicted_reusing(tracker.hypothesiser, tracks, time, behind, earlier, valid)
+    assert _same(_batch_digest(fast), _batch_digest(plain))
+    reused = int((valid & (tracks.time[:first] < time)).sum())
+    assert 0 < reused < first
+
+
+def _plain_contested_loop(
+    tracks: IntArray, measurements: IntArray, weights: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """`GNNAssociator._solve_clusters` as first written: each contested cluster too large
+    to enumerate split off and solved alone by `_solve_contested`."""
+    labels, count = association.cluster_labels(tracks, measurements)
+    track_label = np.full(int(tracks.max()) + 1, -1, dtype=np.int64)
+    track_label[tracks] = labels
+    measurement_label = np.full(int(measurements.max()) + 1, -1, dtype=np.int64)
+    measurement_label[measurements] = labels
+    tracks_per_cluster = np.bincount(track_label[track_label >= 0], minlength=count)
+    measurements_per_cluster = np.bincount(
+        measurement_label[measurement_label >= 0], minlength=count
+    )
+    simple = (tracks_per_cluster == 1) | (measurements_per_cluster == 1)
+    order = np.lexsort((weights, labels))
+    sorted_labels = labels[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+    best = order[first & simple[sorted_labels]]
+    chosen_tracks = [tracks[best]]
+    chosen_measurements = [measurements[best]]
+    contested = order[~simple[sorted_labels]]
+    if len(contested):
+        small, large, (track_rank, measurement_rank) = association._solve_small_clusters(
+            tracks[contested], measurements[contested], weights[contested], labels[contested]
+        )
+        chosen_tracks.append(small[0])
+        chosen_measurements.append(small[1])
+        remaining = np.flatnonzero(large)
+        if len(remaining):
+            bounds = np.flatnonzero(np.diff(labels[contested[remaining]])) + 1
+            for within in np.split(remaining, bounds):
+                group = contested[within]
+                chosen = association._solve_contested(
+                    tracks[group],
+                    measurements[group],
+                    weights[group],
+                    (track_rank[within], measurement_rank[within]),
+                )
+                chosen_tracks.append(chosen[0])
+                chosen_measurements.append(chosen[1])
+    return (
+        np.concatenate(chosen_tracks).astype(np.int64),
+        np.concatenate(chosen_measurements).astype(np.int64),
+    )
+
+
+def _contested_picture(seed: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Gated pairs of a dense picture: many clusters of every size (alone, enumerable,
+    a few by 5 to 20 tracks, over 400 cells, one beyond `GIANT_CLUSTER_PAIRS`), weights
+    with ties (whole numbers) or without."""
+    rng = np.random.default_rng(seed)
+    tracks_found: list[IntArray] = []
+    measurements_found: list[IntArray] = []
+    track_base = measurement_base = 0
+    sizes = [*rng.integers(1, 9, 400).tolist(), 25, 30, 120]
+    for size in sizes:
+        pair_count = int(size * rng.uniform(1.5, 3.0)) if size < 120 else 9_000
+        cluster_tracks = rng.integers(0, size, pair_count) + track_base
+        cluster_measurements = rng.integers(0, size + 1, pair_count) + measurement_base
+        tracks_found.append(cluster_tracks)
+        measurements_found.append(cluster_measurements)
+        track_base += size + int(rng.integers(0, 3))  # some track numbers without pairs
+        measurement_base += size + 1
+    tracks = np.concatenate(tracks_found)
+    measurements = np.concatenate(measurements_found)
+    _, unique = np.unique(tracks * measurement_base + measurements, return_index=True)
+    unique = rng.permutation(unique)  # pairs in no particular order, as gating gives them
+    tracks, measurements = tracks[unique], measurements[unique]
+    weights = -rng.random(len(tracks)) * 3.0
+    if seed % 2:
+        weights = -rng.integers(1, 4, len(tracks)).astype(np.float64)
+    return tracks, measurements, weights
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_contested_clusters_solved_on_slices_choose_the_pairs_of_each_alone(
+    seed: int,
+) -> None:
+    tracks, measurements, weights = _contested_picture(seed)
+    fast = association.GNNAssociator._solve_clusters(tracks, measurements, weights)
+    plain = _plain_contested_loop(tracks, measurements, weights)
+    assert len(fast[0]) > 1_000
+    assert np.array_equal(fast[0], plain[0])
+    assert np.array_equal(fast[1], plain[1])
+
+
+def test_a_track_batch_taken_along_rows_is_the_one_fancy_indexing_gives() -> None:
+    tracker = default_tracker()
+    for window, scans in enumerate(_sweeps(targets=120, windows=6, seed=18)):
+        tracker.step(window + 1.0, scans)
+    tracks = tracker.tracks
+    rng = np.random.default_rng(19)
+    mask = rng.random(tracks.size) < 0.8
+    for selection in (mask, np.flatnonzero(mask), np.array([-1, 3, 3, 0], dtype=np.int32)):
+        taken = tracks.take(selection)
+        expected = [
+            value[selection] if isinstance(value, np.ndarray) else value
+            for value in _batch_digest(tracks)
+        ]
+        assert _same(_batch_digest(taken), expected)
+        assert all(
+            isinstance(mine, np.ndarray)
+            and isinstance(theirs, np.ndarray)
+            and mine.dtype == theirs.dtype
+            for mine, theirs in zip(_batch_digest(taken), expected, strict=True)
+        )

@@ -106,6 +106,63 @@ def _nodes_by_rank(nodes: IntArray, ranks: IntArray) -> IntArray:
     return distinct
 
 
+def _solve_contested_clusters(
+    tracks: IntArray,
+    measurements: IntArray,
+    weights: FloatArray,
+    labels: IntArray,
+    ranks: tuple[IntArray, IntArray],
+) -> tuple[list[IntArray], list[IntArray]]:
+    """`_solve_contested` of each cluster, the pairs of one cluster consecutive: the
+    chosen pairs of every cluster, in the clusters' order.
+
+    A picture of many targets holds thousands of clusters too large to enumerate: their
+    distinct nodes are laid out for all clusters at once (each cluster's nodes in
+    ascending order, as `_nodes_by_rank` finds them), so each cluster's dense assignment
+    is a few calls on slices."""
+    track_rank, measurement_rank = ranks
+    starts = np.r_[0, np.flatnonzero(np.diff(labels)) + 1]
+    stops = np.r_[starts[1:], len(labels)]
+    track_counts = np.maximum.reduceat(track_rank, starts) + 1
+    measurement_counts = np.maximum.reduceat(measurement_rank, starts) + 1
+    cluster_of_pair = np.repeat(np.arange(len(starts)), stops - starts)
+    track_offsets = np.cumsum(track_counts) - track_counts
+    measurement_offsets = np.cumsum(measurement_counts) - measurement_counts
+    track_nodes = np.empty(int(track_counts.sum()), dtype=tracks.dtype)
+    track_nodes[track_offsets[cluster_of_pair] + track_rank] = tracks
+    measurement_nodes = np.empty(int(measurement_counts.sum()), dtype=measurements.dtype)
+    measurement_nodes[measurement_offsets[cluster_of_pair] + measurement_rank] = measurements
+    chosen_tracks: list[IntArray] = []
+    chosen_measurements: list[IntArray] = []
+    for start, stop, track_count, measurement_count, track_offset, measurement_offset in zip(
+        starts.tolist(),
+        stops.tolist(),
+        track_counts.tolist(),
+        measurement_counts.tolist(),
+        track_offsets.tolist(),
+        measurement_offsets.tolist(),
+        strict=True,
+    ):
+        pairs = slice(start, stop)
+        if stop - start > GIANT_CLUSTER_PAIRS or track_count * measurement_count > 400:
+            chosen = _solve_contested(
+                tracks[pairs],
+                measurements[pairs],
+                weights[pairs],
+                (track_rank[pairs], measurement_rank[pairs]),
+            )
+            chosen_tracks.append(chosen[0])
+            chosen_measurements.append(chosen[1])
+            continue
+        matrix = np.zeros((track_count, measurement_count))
+        matrix[track_rank[pairs], measurement_rank[pairs]] = weights[pairs]
+        chosen_rows, chosen_columns = linear_sum_assignment(matrix)
+        keep = matrix[chosen_rows, chosen_columns] < 0
+        chosen_tracks.append(track_nodes[track_offset + chosen_rows[keep]])
+        chosen_measurements.append(measurement_nodes[measurement_offset + chosen_columns[keep]])
+    return chosen_tracks, chosen_measurements
+
+
 GIANT_CLUSTER_PAIRS = 5_000
 """Beyond this many pairs a cluster is matched greedily (see `_mutual_best_matching`)."""
 
@@ -317,17 +374,16 @@ class GNNAssociator(Associator):
             chosen_measurements.append(small[1])
             remaining = np.flatnonzero(large)
             if len(remaining):
-                bounds = np.flatnonzero(np.diff(labels[contested[remaining]])) + 1
-                for within in np.split(remaining, bounds):
-                    group = contested[within]
-                    chosen = _solve_contested(
-                        tracks[group],
-                        measurements[group],
-                        weights[group],
-                        (track_rank[within], measurement_rank[within]),
-                    )
-                    chosen_tracks.append(chosen[0])
-                    chosen_measurements.append(chosen[1])
+                group = contested[remaining]
+                solved = _solve_contested_clusters(
+                    tracks[group],
+                    measurements[group],
+                    weights[group],
+                    labels[group],
+                    (track_rank[remaining], measurement_rank[remaining]),
+                )
+                chosen_tracks.extend(solved[0])
+                chosen_measurements.extend(solved[1])
         return (
             np.concatenate(chosen_tracks).astype(np.int64),
             np.concatenate(chosen_measurements).astype(np.int64),

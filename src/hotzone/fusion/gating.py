@@ -7,6 +7,7 @@ pairs instead of N×M; then the exact chi-square test on the Mahalanobis distanc
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,8 +74,9 @@ def kdtree_candidates(
     if counts.sum() == 0:
         return empty, empty
     tracks = np.repeat(np.arange(len(radii), dtype=np.int64), counts)
+    # Flattened in C (chain) rather than by a generator over every index.
     measurements = np.fromiter(
-        (index for found in neighbours for index in found), dtype=np.int64, count=int(counts.sum())
+        itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(counts.sum())
     )
     return tracks, measurements
 
@@ -116,7 +118,6 @@ def grid_candidates(
     measured_cells = np.floor(measurement_positions[:, :2] / cell).astype(np.int64)
     keys = _cell_keys(measured_cells[:, 1], measured_cells[:, 0])
     order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
     small_tracks = np.flatnonzero(small)
     x = track_positions[small_tracks, 0]
     y = track_positions[small_tracks, 1]
@@ -130,8 +131,9 @@ def grid_candidates(
     half_width = np.sqrt(np.maximum(radius[:, None] ** 2 - nearest**2, 0.0))
     low = np.floor((x[:, None] - half_width) / cell).astype(np.int64)
     high = np.floor((x[:, None] + half_width) / cell).astype(np.int64)
-    starts = np.searchsorted(sorted_keys, _cell_keys(row, low).ravel(), side="left")
-    ends = np.searchsorted(sorted_keys, _cell_keys(row, high).ravel(), side="right")
+    counter = _CellCounter.over(measured_cells, keys, order, queries=row.size)
+    starts = counter.before(row, low).ravel()
+    ends = counter.through(row, high).ravel()
     counts = np.where((row <= last_row[:, None]).ravel(), ends - starts, 0)
     total = int(counts.sum())
     query_track = np.repeat(np.repeat(small_tracks, rows_per_track), counts)
@@ -153,6 +155,82 @@ def grid_candidates(
         np.concatenate(tracks_found).astype(np.int64),
         np.concatenate(measurements_found).astype(np.int64),
     )
+
+
+KEY_RANGE = 1 << 30
+"""Cells within this many of the origin on both axes have keys in row-major order."""
+DENSE_CELLS_PER_QUERY = 8
+"""A dense table of the measured cells' box is built when it has at most this many cells
+per query: filling it costs a few ns a cell, a binary search some 60 ns a query."""
+DENSE_CELLS_LIMIT = 1 << 22
+"""At most this many cells (32 MB of counts) in a dense table."""
+
+
+@dataclass(frozen=True)
+class _CellCounter:
+    """How many measurements lie in cells before a cell, in the row-major cell order: the
+    start of a run of cells in the measurements sorted by cell (``order``).
+
+    Either a binary search in the sorted keys, or, when the box of the measured cells is
+    small enough, a lookup in a dense table of prefix counts over that box: a query
+    before the box's first row counts none, after its last row all, and in a row of the
+    box, its column held to the box's columns (a cell west of the box precedes every
+    measured cell of that row, east of it follows them). Both count the same
+    measurements whenever every key is in row-major order (`KEY_RANGE`)."""
+
+    sorted_keys: IntArray | None
+    prefix: IntArray | None
+    first_row: int = 0
+    last_row: int = 0
+    first_column: int = 0
+    last_column: int = 0
+
+    @staticmethod
+    def over(
+        measured_cells: IntArray, keys: IntArray, order: IntArray, queries: int
+    ) -> _CellCounter:
+        first_column, first_row = (int(value) for value in measured_cells.min(axis=0))
+        last_column, last_row = (int(value) for value in measured_cells.max(axis=0))
+        lowest, highest = min(first_column, first_row), max(last_column, last_row)
+        in_key_range = lowest >= -KEY_RANGE and highest < KEY_RANGE
+        cells = (last_row - first_row + 1) * (last_column - first_column + 1)
+        if not in_key_range or cells > min(DENSE_CELLS_PER_QUERY * queries, DENSE_CELLS_LIMIT):
+            return _CellCounter(sorted_keys=keys[order], prefix=None)
+        width = last_column - first_column + 1
+        dense = (measured_cells[:, 1] - first_row) * width + (measured_cells[:, 0] - first_column)
+        prefix = np.zeros(cells + 1, dtype=np.intp)
+        np.cumsum(np.bincount(dense, minlength=cells), out=prefix[1:])
+        return _CellCounter(None, prefix, first_row, last_row, first_column, last_column)
+
+    def before(self, row: IntArray, column: IntArray) -> IntArray:
+        """Measurements in cells before (row, column): ``searchsorted(..., "left")``."""
+        if self.prefix is None:
+            assert self.sorted_keys is not None
+            found: IntArray = np.searchsorted(self.sorted_keys, _cell_keys(row, column))
+            return found
+        return self._prefix_at(row, np.clip(column, self.first_column, self.last_column + 1))
+
+    def through(self, row: IntArray, column: IntArray) -> IntArray:
+        """Measurements in cells up to and including (row, column): ``searchsorted(...,
+        "right")``, the count before the cell that follows it."""
+        if self.prefix is None:
+            assert self.sorted_keys is not None
+            found: IntArray = np.searchsorted(
+                self.sorted_keys, _cell_keys(row, column), side="right"
+            )
+            return found
+        held = np.clip(column, self.first_column - 1, self.last_column)
+        return self._prefix_at(row, held + 1)
+
+    def _prefix_at(self, row: IntArray, held_column: IntArray) -> IntArray:
+        assert self.prefix is not None
+        width = self.last_column - self.first_column + 1
+        cells = len(self.prefix) - 1
+        held_row = np.clip(row, self.first_row, self.last_row) - self.first_row
+        position = held_row * width + (held_column - self.first_column)
+        position = np.where(row < self.first_row, 0, np.where(row > self.last_row, cells, position))
+        counts: IntArray = self.prefix[position]
+        return counts
 
 
 def _cell_keys(row: IntArray, column: IntArray) -> IntArray:

@@ -143,15 +143,22 @@ class Hypothesiser:
     ) -> TrackBatch:
         """`predicted`, starting from the earlier prediction: its rows still valid and
         behind are taken as they are, the others are the tracks' own estimates or their
-        prediction now (one copy of the batch instead of gathering the reused rows)."""
+        prediction now. The batch is copied from whichever of the two holds more of its
+        rows, and the other's rows gathered into it (every row the same either way)."""
         first = len(valid)
         reuse = np.zeros(tracks.size, dtype=np.bool_)
         reuse[:first] = valid & (tracks.time[:first] < time)
-        later = np.arange(first, tracks.size)
-        merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
         kept_as_is = np.flatnonzero(~reuse[:first] & ~(tracks.time[:first] < time))
-        if len(kept_as_is):
-            merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
+        reused = np.flatnonzero(reuse)
+        if len(reused) < len(kept_as_is) + tracks.size - first:
+            merged = tracks.estimates.copy()
+            if len(reused):
+                merged.assign(reused, earlier.take(reused))
+        else:
+            later = np.arange(first, tracks.size)
+            merged = Estimates.concatenate([earlier, tracks.estimates.take(later)])
+            if len(kept_as_is):
+                merged.assign(kept_as_is, tracks.estimates.take(kept_as_is))
         behind = behind[~reuse[behind]]
         if len(behind):
             merged.assign(
@@ -239,16 +246,22 @@ class Hypothesiser:
         model = scan.model
         threshold = self.gater.threshold(model.size)
         state = predicted.state[stage]
-        covariance = predicted.covariance[stage]
+        size = model.position_size
+        # A direct position reads the position block of each track only: gathered once
+        # per track from a compact copy of that block (not the full covariance).
+        covariance = (
+            np.ascontiguousarray(predicted.covariance[:, :size, :size])[stage]
+            if size
+            else predicted.covariance[stage]
+        )
         values = scan.values[rows]
         times = scan.times[rows]
         dims = self.spatial_dims
         speed = np.linalg.norm(state[:, dims : 2 * dims], axis=1)
         spread = reference_time - float(times.min())
-        size = model.position_size
         if size:
             noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
-            position_trace = np.trace(covariance[:, :size, :size], axis1=1, axis2=2)
+            position_trace = np.trace(covariance, axis1=1, axis2=2)
             # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
             spread_variance = np.maximum(position_trace + noise_trace, 0.0)
             radii = np.sqrt(threshold * spread_variance) + speed * spread
@@ -264,11 +277,8 @@ class Hypothesiser:
             pair_state[:, :dims] += pair_state[:, dims : 2 * dims] * delta[:, None]
         noise = scan.noise[rows]
         if size:
-            # Direct position: only the position block of each track is needed, gathered
-            # once per track rather than the full covariance once per pair.
-            position_covariance = covariance[:, :size, :size]
             residual = values[local_rows] - pair_state[:, :size]
-            innovation_covariance = position_covariance[local_tracks] + noise[local_rows]
+            innovation_covariance = covariance[local_tracks] + noise[local_rows]
         else:
             sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
             residual, innovation_covariance, _ = innovations(

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.fusion.arrays import symmetrize
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
-from hotzone.fusion.predictor import Predictor, kalman_predict
+from hotzone.fusion.predictor import Predictor, group_steps, kalman_predict
 from hotzone.fusion.updater import Updater, kalman_update
 from hotzone.types.arrays import FloatArray
 
@@ -30,28 +29,45 @@ def default_imm_models(
     )
 
 
+COMBINED_ROWS = 1024
+"""Tracks moment-matched at a time: the few (rows, d, d) arrays of one block stay in the
+processor's cache across the block's passes instead of streaming through memory."""
+
+
 def combine(
     mode_states: FloatArray, mode_covariances: FloatArray, probabilities: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Moment-matched mixture of (N, r, d) / (N, r, d, d) weighted by (N, r).
 
-    Mode by mode into one (N, d, d) sum, in place: no (N, r, d, d) temporaries."""
+    Mode by mode into one (N, d, d) sum, in place and block of rows by block of rows: no
+    (N, r, d, d) temporaries, each row's numbers those of the whole batch at once."""
     state = np.einsum("nr,nrd->nd", probabilities, mode_states)
     count, size = state.shape
-    covariance = np.zeros((count, size, size))
-    term = np.empty((count, size, size))
-    # Rows of d² numbers: a per-row weight broadcasts over one long axis, not two short.
-    term_rows = term.reshape(count, size * size)
-    spread = np.empty_like(state)
-    for mode in range(mode_states.shape[1]):
-        np.subtract(mode_states[:, mode], state, out=spread)
-        # The outer product by einsum: one product per entry like a broadcast multiply,
-        # without its slow inner loop over d entries.
-        np.einsum("ni,nj->nij", spread, spread, out=term)
-        term += mode_covariances[:, mode]
-        term_rows *= probabilities[:, mode, None]
-        covariance += term
-    return state, symmetrize(covariance)
+    covariance = np.empty((count, size, size))
+    rows = min(count, COMBINED_ROWS)
+    sum_buffer = np.empty((rows, size, size))
+    term_buffer = np.empty((rows, size, size))
+    spread_buffer = np.empty((rows, size))
+    for start in range(0, count, COMBINED_ROWS):
+        block = slice(start, min(start + COMBINED_ROWS, count))
+        length = block.stop - start
+        total, term, spread = sum_buffer[:length], term_buffer[:length], spread_buffer[:length]
+        # Rows of d² numbers: a per-row weight broadcasts over one long axis, not two short.
+        term_rows = term.reshape(length, size * size)
+        total.fill(0.0)
+        for mode in range(mode_states.shape[1]):
+            np.subtract(mode_states[block, mode], state[block], out=spread)
+            # The outer product by einsum: one product per entry like a broadcast
+            # multiply, without its slow inner loop over d entries.
+            np.einsum("ni,nj->nij", spread, spread, out=term)
+            term += mode_covariances[block, mode]
+            term_rows *= probabilities[block, mode, None]
+            total += term
+        # `symmetrize`, into the block of the result.
+        symmetric = covariance[block]
+        np.add(total, np.swapaxes(total, -1, -2), out=symmetric)
+        symmetric *= 0.5
+    return state, covariance
 
 
 def _modes(estimates: Estimates, role: str) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -126,11 +142,12 @@ class IMMPredictor(Predictor):
         mixing = switching * previous[:, :, None] / predicted_probabilities[:, None, :]
         mode_states = np.empty_like(previous_states)
         mode_covariances = np.empty_like(previous_covariances)
+        steps = group_steps(dt_tracks)  # the same steps for every mode
         for target_mode, model in enumerate(self.models):
             weights = mixing[:, :, target_mode]
             mixed_state, mixed_covariance = combine(previous_states, previous_covariances, weights)
             mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
-                model, mixed_state, mixed_covariance, dt_tracks
+                model, mixed_state, mixed_covariance, dt_tracks, steps
             )
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
         state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)

@@ -10,7 +10,7 @@ import numpy as np
 from hotzone.fusion.arrays import symmetrize, transpose
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.motion import MotionModel
-from hotzone.types.arrays import FloatArray
+from hotzone.types.arrays import FloatArray, IntArray
 
 
 class Predictor(ABC):
@@ -40,31 +40,119 @@ GROUPED_FROM_TRACKS = 512
 """Below this many tracks, finding the groups costs more than it saves."""
 
 
+@dataclass(frozen=True)
+class StepGroups:
+    """How `kalman_predict` splits a batch by step: one step shared by every track
+    (``dt`` 0-d), a few groups of one step each (``groups``: each step with its rows, in
+    ascending step), or a step per track (``dt`` (N,), no groups)."""
+
+    dt: FloatArray
+    groups: tuple[tuple[FloatArray, IntArray], ...] | None = None
+
+
+def group_steps(dt: FloatArray) -> StepGroups:
+    """The groups `kalman_predict` predicts ``dt`` in; found once, they serve every mode
+    of an IMM, which predicts the same tracks by the same steps."""
+    if dt.ndim and dt.size and (dt == dt.flat[0]).all():
+        return StepGroups(np.asarray(dt.flat[0]))
+    if dt.ndim == 1 and len(dt) >= GROUPED_FROM_TRACKS:
+        groups = _distinct_steps(dt)
+        if groups is not None:
+            return StepGroups(dt, groups)
+    return StepGroups(dt)
+
+
+def _distinct_steps(dt: FloatArray) -> tuple[tuple[FloatArray, IntArray], ...] | None:
+    """The groups of ``np.unique(dt, return_inverse=True)`` (each step with its rows, in
+    ascending step), None beyond `SHARED_STEP_GROUPS` steps.
+
+    A few comparisons of the whole batch with one of its steps at a time instead of a
+    sort. Where ``np.unique`` has a choice to make, it is asked: several NaN (one group of
+    one of them) and zeros of both signs (one group of the zero it sorts first)."""
+    zero = dt == 0.0
+    zero_signs = np.signbit(dt[zero]) if zero.any() else np.zeros(0, dtype=np.bool_)
+    if np.isnan(dt).any() or (zero_signs.any() and not zero_signs.all()):
+        steps, which = np.unique(dt, return_inverse=True)
+        if len(steps) > SHARED_STEP_GROUPS:
+            return None
+        return tuple(
+            (np.asarray(step), np.flatnonzero(which == index))
+            for index, step in enumerate(steps.tolist())
+        )
+    unassigned = np.ones(len(dt), dtype=np.bool_)
+    found: list[tuple[float, IntArray]] = []
+    while unassigned.any():
+        if len(found) == SHARED_STEP_GROUPS:
+            return None
+        step = float(dt[int(np.argmax(unassigned))])
+        members = dt == step
+        unassigned &= ~members
+        found.append((step, np.flatnonzero(members)))
+    found.sort(key=lambda group: group[0])
+    return tuple((np.asarray(step), rows) for step, rows in found)
+
+
 def kalman_predict(
-    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
+    motion: MotionModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    dt: FloatArray,
+    steps: StepGroups | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Extended Kalman prediction of (N, d) states with (N, d, d) covariances.
 
     Tracks fall behind by whole scans, so a batch holds a few distinct steps: each group
     of one step is predicted with that step's shared matrices (one product over the
-    group) instead of gathering an (N, d, d) transition per track."""
-    if dt.ndim and dt.size and (dt == dt.flat[0]).all():
-        dt = np.asarray(dt.flat[0])
-    elif dt.ndim == 1 and len(dt) >= GROUPED_FROM_TRACKS:
-        steps, which = np.unique(dt, return_inverse=True)
-        if len(steps) <= SHARED_STEP_GROUPS:
-            predicted_state = np.empty_like(state)
-            predicted_covariance = np.empty_like(covariance)
-            for index, step in enumerate(steps.tolist()):
-                group = np.flatnonzero(which == index)
-                predicted_state[group], predicted_covariance[group] = kalman_predict(
-                    motion, state[group], covariance[group], np.asarray(step)
-                )
-            return predicted_state, predicted_covariance
+    group) instead of gathering an (N, d, d) transition per track. ``steps``: the
+    groups of ``dt`` when the caller found them already (`group_steps`)."""
+    steps = group_steps(dt) if steps is None else steps
+    if steps.groups is None:
+        return _predict_by(motion, state, covariance, steps.dt)
+    predicted_state = np.empty_like(state)
+    predicted_covariance = np.empty_like(covariance)
+    for step, group in steps.groups:
+        predicted_state[group], predicted_covariance[group] = _predict_by(
+            motion, np.take(state, group, axis=0), np.take(covariance, group, axis=0), step
+        )
+    return predicted_state, predicted_covariance
+
+
+PREDICTED_ROWS = 1024
+"""Covariances propagated at a time: the block's products stay in the processor's cache
+between the two multiplications, the noise and the symmetric part."""
+
+
+def _predict_by(
+    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """One prediction of the whole batch: a shared step (0-d) or a step per track.
+
+    F P Fᵀ + Q and its symmetric part block of rows by block of rows: each row's
+    numbers those of the whole batch at once (one product per matrix)."""
     predicted_state, transition, noise = motion.step(state, dt)
-    predicted_covariance = transition @ covariance @ transpose(transition)
-    predicted_covariance += noise
-    return predicted_state, symmetrize(predicted_covariance)
+    count = len(covariance)
+    if count <= PREDICTED_ROWS:
+        predicted_covariance = transition @ covariance @ transpose(transition)
+        predicted_covariance += noise
+        return predicted_state, symmetrize(predicted_covariance)
+    result = np.empty_like(covariance)
+    for start in range(0, count, PREDICTED_ROWS):
+        block = slice(start, min(start + PREDICTED_ROWS, count))
+        block_transition = _rows_of(transition, block, count)
+        block_noise = _rows_of(noise, block, count)
+        propagated = block_transition @ covariance[block] @ transpose(block_transition)
+        propagated += block_noise
+        symmetric = result[block]
+        np.add(propagated, transpose(propagated), out=symmetric)
+        symmetric *= 0.5
+    return predicted_state, result
+
+
+def _rows_of(matrices: FloatArray, block: slice, count: int) -> FloatArray:
+    """The block's rows of a per-track (count, d, d) stack; a shared matrix as it is."""
+    if matrices.ndim == 3 and matrices.shape[0] == count:
+        return matrices[block]
+    return matrices
 
 
 @dataclass(frozen=True)
