@@ -26,20 +26,25 @@ from hotzone.types import Track, from_json
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 from tests.runtime.test_live_tracking import _cat062_scan
 
-#: (track messages, digest of `_summary`) of each command on each input, as recorded.
+#: (track messages, digest of `_summary`) of each command on each input, as recorded
+#: (times made relative on 2026-12-07: the same tracks, whose digests had held the date).
 BEFORE = {
-    ("track", "cat062"): (112, "27d771e30a014768"),
-    ("ingest", "cat062"): (112, "27d771e30a014768"),
-    ("track", "cat048"): (89, "9ffadeee626b169d"),
-    ("ingest", "cat048"): (39, "ea730cbcfa09c240"),
+    ("track", "cat062"): (112, "dde4aeb6838a7cf2"),
+    ("ingest", "cat062"): (112, "dde4aeb6838a7cf2"),
+    ("track", "cat048"): (89, "374e61d4d94b1b95"),
+    ("ingest", "cat048"): (39, "07970f8c7b817367"),
 }
 
 
 def _summary(tracks: list[Track]) -> str:
     """A digest of what the windows decide: each track message's number, window time,
-    status and state (to the centimetre), in order."""
+    status and state (to the centimetre), in order.
+
+    Times are seconds after the first message's: a CAT062 file carries times of day only,
+    which the decoder dates by the day they are read on (the nearest instant to now)."""
+    first = tracks[0].time if tracks else None
     lines = [
-        f"{t.track_number} {t.time.isoformat()} {t.status} "
+        f"{t.track_number} {(t.time - first).total_seconds() if first else 0.0:.6f} {t.status} "
         + " ".join(f"{v:.2f}" for v in (*(t.enu_position_m or ()), *(t.enu_velocity_mps or ())))
         for t in tracks
     ]
