@@ -285,7 +285,9 @@ def test_deciders_order_an_engagement_in_the_browser_that_takes_effect_and_is_au
     commander.locator(selector).hover()
     commander.wait_for_function("() => window.hz.highlighted() !== null")
     _screenshot(commander, "decider.png", DOCS_SCREENSHOT)
-    effect = observer.locator(f'{selector} .effect[data-order-id="{order_id}"]')
+    # On the proposal's card, or on its group's card when c2 proposed the same track and
+    # effector again while the interceptor flew (CI saw that: the card changed hands).
+    effect = observer.locator(f'#proposals .effect[data-order-id="{order_id}"]')
     expect(effect).to_have_count(1, timeout=PROPOSAL_TIMEOUT_MS)
     expect(effect).to_contain_text(re.compile(r": (stopped|missed)$"))
     audit = _api_get(url, "/api/audit")

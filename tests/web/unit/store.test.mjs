@@ -184,6 +184,19 @@ test("an order issued on an earlier proposal stays on its group's card", () => {
   ]);
   assert.deepEqual(cards.map((c) => c.proposal.proposal_id), ["P-again"]);
   assert.deepEqual(cards[0].otherOrders.map((o) => o.order_id), ["ord-1"]);
+  assert.deepEqual(cards[0].otherEffects, []);
+});
+
+test("the effect of an earlier proposal's order stays on the group's card", () => {
+  // c2 proposed the same track and effector again while the interceptor flew: the newer
+  // proposal, open to a decision, is the card; the order's outcome must still show on it.
+  const cards = store.proposalCards([
+    proposal("P-ordered", 0, { track_id: "T1", effector_id: "a", state: "ordered", decidable: false,
+      orders: [{ order_id: "ord-1" }], effects: [{ order_id: "ord-1", outcome: "missed", summary: "ord-1: missed" }] }),
+    proposal("P-again", 60, { track_id: "T1", effector_id: "a", state: "pending", decidable: true }),
+  ]);
+  assert.deepEqual(cards.map((c) => c.proposal.proposal_id), ["P-again"]);
+  assert.deepEqual(cards[0].otherEffects.map((e) => [e.order_id, e.outcome]), [["ord-1", "missed"]]);
 });
 
 test("alert groups: by track, by kind without a track; open and urgent groups first", () => {

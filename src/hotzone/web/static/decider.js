@@ -323,7 +323,7 @@ export function createDecider(page) {
     return { count, status };
   }
 
-  function renderCard(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[]}} */ entry) {
+  function renderCard(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[], otherEffects?: any[]}} */ entry) {
     const { proposal } = entry;
     const decidable = mayDecide(proposal);
     const track = state.tracks.get(proposal.track_id);
@@ -380,6 +380,10 @@ export function createDecider(page) {
       card.append(element("div", { class: `effect ${effect.outcome}`, "data-order-id": effect.order_id },
         element("b", {}, "EFFECT "), effect.summary));
     }
+    for (const effect of entry.otherEffects || []) {
+      card.append(element("div", { class: `effect earlier-effect ${effect.outcome}`, "data-order-id": effect.order_id },
+        element("b", {}, "EFFECT (earlier proposal) "), effect.summary));
+    }
     if ((proposal.refusals || []).length) {
       card.append(element("details", { class: "c2-refusals" },
         element("summary", {}, `c2 refused ${proposal.refusals.length} decision(s)`),
@@ -409,10 +413,10 @@ export function createDecider(page) {
   }
 
   /** What a card shows, but its countdowns (refreshCountdowns) and highlight (setHighlight). */
-  function cardKey(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[]}} */ entry) {
+  function cardKey(/** @type {{proposal: any, earlier: number, group: string, otherOrders?: any[], otherEffects?: any[]}} */ entry) {
     const { expires_in_s: _expires, time_to_effect_s: _effect, ...shown } = entry.proposal;
     const track = state.tracks.get(shown.track_id);
-    return JSON.stringify([shown, entry.earlier, entry.otherOrders || [], mayDecide(entry.proposal), state.signing.has(shown.proposal_id),
+    return JSON.stringify([shown, entry.earlier, entry.otherOrders || [], entry.otherEffects || [], mayDecide(entry.proposal), state.signing.has(shown.proposal_id),
       state.refusals.get(shown.proposal_id) || null, track ? track.track_number : null]);
   }
 

@@ -269,8 +269,9 @@ export function nameOf(store, trackId) {
 /**
  * One card per `group` (the same track and effector proposed again): the newest proposal
  * still open to a decision, else the newest; with the others counted as earlier ones and
- * their orders (`otherOrders`: an order issued against that track with that effector is
- * never hidden by a newer proposal).
+ * their orders and the orders' effects (`otherOrders`, `otherEffects`: an order issued
+ * against that track with that effector, and what it did, are never hidden by a newer
+ * proposal).
  * Cards open to a decision come first, by urgency: soonest expiry first, then the higher
  * threat (`threatOf` the track); then the rest, newest first.
  * @param {Iterable<Proposal>} proposals
@@ -291,7 +292,8 @@ export function proposalCards(proposals, threatOf = () => 0) {
     const shown = open.length ? open[open.length - 1] : members[members.length - 1];
     cards.push({ group, proposal: shown, earlier: members.filter((p) => p !== shown && p.time <= shown.time).length,
       // An order issued on another proposal of the group stays on the group's card.
-      otherOrders: members.filter((p) => p !== shown).flatMap((p) => p.orders || []) });
+      otherOrders: members.filter((p) => p !== shown).flatMap((p) => p.orders || []),
+      otherEffects: members.filter((p) => p !== shown).flatMap((p) => p.effects || []) });
   }
   cards.sort((a, b) => Number(Boolean(b.proposal.decidable)) - Number(Boolean(a.proposal.decidable))
     || (a.proposal.decidable
