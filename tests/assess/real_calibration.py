@@ -52,7 +52,7 @@ from hotzone.sim.training_data import HELD_OUT_SEED_BASE
 from hotzone.types import TargetClass
 from hotzone.types.arrays import FloatArray
 
-from ..ingest.real_flarm import FLARM_CLASS, flarm_histories
+from ..ingest.real_flarm import FLARM_CLASS, WINDOW_S, flarm_histories
 from .real_adsb import klm1302_windows, openap_a319_windows, pymodes_histories
 from .test_real_flarm_classes import DEVELOPMENT_AIRCRAFT, readsb_trace_windows
 
@@ -87,26 +87,30 @@ class RealSet:
 
 
 @functools.cache
-def real_set() -> RealSet:
+def real_set(last_only: bool = False) -> RealSet:
     """Every real history of a hotzone class: the FLARM light aircraft as a 10 s feed
     through the tracker (`flarm_histories`), 406B90 as a 10 s feed, the A319's, the 737 MAX
-    8's and KLM1302's 10-minute windows. Gliders (no hotzone class) are left out."""
+    8's and KLM1302's 10-minute windows. Gliders (no hotzone class) are left out. With
+    ``last_only``, each track's last history only (its last assessment: the issue's
+    measure) and each windowed flight's last window."""
     histories: list[KinematicHistory] = []
     labels: list[TargetClass] = []
     aircraft: list[str] = []
-    for flight in flarm_histories(min_interval_s=10.0):
+    every_s = float("inf") if last_only else WINDOW_S
+    for flight in flarm_histories(min_interval_s=10.0, every_s=every_s):
         target = FLARM_CLASS[flight.aircraft_type]
         if target is None:
             continue
         histories.append(flight.history)
         labels.append(target)
         aircraft.append(flight.address)
-    for name, windows in (
+    for name, every_window in (
         ("406b90", list(pymodes_histories(10.0).values())),
         ("3946e9", openap_a319_windows()),
         ("ac134a", readsb_trace_windows()),
         ("486257", klm1302_windows()),
     ):
+        windows = every_window[-1:] if last_only else every_window
         histories += windows
         labels += [TargetClass.AIRLINER] * len(windows)
         aircraft += [name] * len(windows)
@@ -217,6 +221,8 @@ class StudyRow:
     """5-95 % of the held-out ECE over resamplings of the held-out aircraft."""
     leave_one_out: Evaluation
     leave_one_out_values: dict[str, float]
+    held_out_last: Evaluation
+    """Held out, each track's last assessment only."""
     leave_one_out_without_drop_plane: Evaluation
     """The same without the drop plane, whose label is in doubt (its address is a
     Citation CJ2 light jet's: docs/assess.md)."""
@@ -230,6 +236,7 @@ class Study:
     held_out_aircraft: tuple[str, ...]
     calibration_histories: int
     held_out_histories: int
+    held_out_last_histories: int
 
 
 def _targets(model: TreeEnsembleClassifier, labels: tuple[TargetClass, ...]) -> NDArray[np.int64]:
@@ -289,6 +296,7 @@ def study(
     real = real_set()
     calibration_set = real.of(CALIBRATION_AIRCRAFT)
     held = real.of(CALIBRATION_AIRCRAFT, inside=False)
+    held_last = real_set(last_only=True).of(CALIBRATION_AIRCRAFT, inside=False)
     simulated_calibration = simulated_set(SIMULATED_CALIBRATION_SEED, calibration_per_class)
     test_features, test_labels = simulated_set(SIMULATED_TEST_SEED, simulated_per_class)
     rows = []
@@ -313,6 +321,11 @@ def study(
                 aircraft_bootstrap_ece(held_probabilities, held, model.classes),
                 evaluate_probabilities(leave_one_out, real.labels, model.classes),
                 values,
+                evaluate_probabilities(
+                    calibration.apply(Scores.of(model, held_last.features), value),
+                    held_last.labels,
+                    model.classes,
+                ),
                 evaluate_probabilities(leave_one_out[kept], real.rows(kept).labels, model.classes),
                 evaluate_probabilities(
                     calibration.apply(Scores.of(model, test_features), value),
@@ -327,6 +340,7 @@ def study(
         tuple(sorted(set(held.aircraft))),
         len(calibration_set.labels),
         len(held.labels),
+        len(held_last.labels),
     )
 
 
@@ -423,19 +437,23 @@ def study_table(result: Study) -> str:
     lines = [
         f"calibration split: {', '.join(result.calibration_aircraft)} "
         f"({result.calibration_histories} histories); held out: "
-        f"{', '.join(result.held_out_aircraft)} ({result.held_out_histories} histories)",
+        f"{', '.join(result.held_out_aircraft)} ({result.held_out_histories} histories, "
+        f"{result.held_out_last_histories} last assessments)",
         "",
         "| calibration | fitted | held out: macro-F1, ECE (5-95 % over aircraft) | "
-        "held out: recall airliner / light | all real, leave one aircraft out: macro-F1, ECE "
+        "held out: recall airliner / light | held out, last assessments: macro-F1, ECE | "
+        "all real, leave one aircraft out: macro-F1, ECE "
         "(without the drop plane) | simulated (unseen seed): macro-F1, ECE |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in result.rows:
         lines.append(
             f"| {row.name} | {row.value:.3f} | {row.held_out.macro_f1:.3f}, "
             f"**{row.held_out.expected_calibration_error:.3f}** "
             f"({row.held_out_ece_interval[0]:.3f}-{row.held_out_ece_interval[1]:.3f}) | "
-            f"{recall(row.held_out)} | {row.leave_one_out.macro_f1:.3f}, "
+            f"{recall(row.held_out)} | {row.held_out_last.macro_f1:.3f}, "
+            f"{row.held_out_last.expected_calibration_error:.3f} | "
+            f"{row.leave_one_out.macro_f1:.3f}, "
             f"{row.leave_one_out.expected_calibration_error:.3f} "
             f"({row.leave_one_out_without_drop_plane.macro_f1:.3f}, "
             f"{row.leave_one_out_without_drop_plane.expected_calibration_error:.3f}) | "
