@@ -14,7 +14,10 @@ from hotzone.types import TargetClass
 from .real_adsb import REAL_AIRCRAFT, klm1302_windows
 from .real_calibration import (
     CALIBRATION_AIRCRAFT,
+    PAIR,
+    Scores,
     abstention_table,
+    calibrations,
     real_set,
     study,
     study_table,
@@ -23,6 +26,30 @@ from .test_real_flarm_classes import DEVELOPMENT_AIRCRAFT
 
 MEASURED_AIRLINERS = frozenset({"406b90", "3946e9", "ac134a"})
 """The real airliners `test_real_flarm_classes` measures with (held out here too)."""
+
+
+def test_the_pair_calibration_moves_probability_within_the_pair_only() -> None:
+    model = TreeEnsembleClassifier.load()
+    rng = np.random.default_rng(3)
+    scores = Scores(rng.normal(0.0, 4.0, (50, len(model.classes))), np.full(50, 600.0))
+    by_name = {c.name: c for c in calibrations(model)}
+    pair = by_name["light/helicopter pair"].apply
+    own = by_name["shipped"].apply(scores, model.temperature)
+    softened = pair(scores, 2.0)
+    inside = [model.classes.index(c) for c in PAIR]
+    outside = [i for i in range(len(model.classes)) if i not in inside]
+    np.testing.assert_allclose(pair(scores, 1.0), own, atol=1e-12)
+    np.testing.assert_allclose(softened[:, outside], own[:, outside], atol=1e-12)
+    np.testing.assert_allclose(softened[:, inside].sum(axis=1), own[:, inside].sum(axis=1))
+    # Softer within the pair: the larger of the two loses, the smaller gains.
+    larger = np.argmax(own[:, inside], axis=1)
+    rows = np.arange(50)
+    assert np.all(softened[:, inside][rows, larger] <= own[:, inside][rows, larger] + 1e-12)
+    # The young-track factor applies to short histories only.
+    young = by_name["young tracks (< 60 s)"].apply
+    np.testing.assert_allclose(young(scores, 3.0), own, atol=1e-12)
+    short = Scores(scores.raw, np.full(50, 20.0))
+    assert np.max(young(short, 3.0).max(axis=1) - own.max(axis=1)) < 0.0
 
 
 def test_klm1302_is_a_whole_flight_read_as_an_airliner_in_the_air() -> None:
