@@ -22,6 +22,7 @@ Both are test data only (GPL/LGPL), never read by `src/`.
 from __future__ import annotations
 
 import csv
+import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from hotzone.types import Report, TargetClass, Track
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "adsb"
 PYMODES_SAMPLE = GOLDEN / "pymodes_sample_data_adsb.csv"
 OPENAP_A319 = GOLDEN / "openap_flight_a319_opensky.csv"
+KLM1302 = GOLDEN.parent / "adsb_klm1302" / "klm1302_486257.csv.gz"
 KNOT_MPS = 1852.0 / 3600.0
 FOOT_M = 0.3048
 WINDOW_S = 600.0
@@ -142,6 +144,36 @@ def openap_a319_windows(window_s: float = WINDOW_S) -> list[KinematicHistory]:
     )
 
 
+def klm1302_windows(
+    min_interval_s: float = 10.0, window_s: float = WINDOW_S
+) -> list[KinematicHistory]:
+    """KLM1302 (486257, Toulouse to Amsterdam, rs1090's ``long_flight.csv``;
+    tests/golden/adsb_klm1302/SOURCE.md) as a fringe feed: one airborne position with its
+    velocity at most every ``min_interval_s``, cut into consecutive windows of
+    ``window_s``, read directly as openap's A319 is."""
+    with gzip.open(KLM1302, "rt") as stream:
+        rows = list(csv.DictReader(stream))
+    kept, last = [], -float("inf")
+    for row in rows:
+        if float(row["time"]) - last >= min_interval_s:
+            kept.append(row)
+            last = float(row["time"])
+
+    def column(name: str) -> np.ndarray:
+        return np.array([float(r[name]) for r in kept], dtype=np.float64)
+
+    return windowed_histories(
+        column("time"),
+        column("latitude"),
+        column("longitude"),
+        column("altitude_ft"),
+        column("groundspeed_kt"),
+        column("track_deg"),
+        column("vertical_rate_fpm"),
+        window_s,
+    )
+
+
 def windowed_histories(
     times: np.ndarray,
     lat: np.ndarray,
@@ -183,11 +215,13 @@ def windowed_histories(
 REAL_AIRCRAFT: dict[str, TargetClass] = {
     "406b90 (pyModeS, EZY85MH)": TargetClass.AIRLINER,
     "3946e9 (openap, AFR91HL A319)": TargetClass.AIRLINER,
+    "486257 (rs1090, KLM1302)": TargetClass.AIRLINER,
 }
 """The real aircraft available and their known type."""
 
 __all__ = [
     "REAL_AIRCRAFT",
+    "klm1302_windows",
     "last_histories",
     "openap_a319_windows",
     "pymodes_histories",

@@ -223,16 +223,33 @@ def evaluate(
     classifier: TreeEnsembleClassifier, features: FloatArray, labels: Sequence[TargetClass]
 ) -> Evaluation:
     """Accuracy, macro-F1, confusion matrix and calibration of ``classifier``."""
-    classes = tuple(str(c) for c in classifier.classes)
-    index_of = {name: i for i, name in enumerate(classes)}
+    reference: NoveltyReference | None = classifier.novelty
+    novel = (
+        np.zeros(len(labels), dtype=bool) if reference is None else reference.scores(features) > 1.0
+    )
+    return evaluate_probabilities(
+        classifier.predict_proba(features), labels, classifier.classes, novel
+    )
+
+
+def evaluate_probabilities(
+    probabilities: FloatArray,
+    labels: Sequence[TargetClass],
+    classes: Sequence[TargetClass],
+    out_of_distribution: NDArray[np.bool_] | None = None,
+) -> Evaluation:
+    """`evaluate` on given probabilities (columns in ``classes`` order): for calibrations
+    other than the model's own (`bench/classify.py`, tests/assess/real_calibration.py).
+    ``out_of_distribution`` marks the rows the novelty rule answers ``unknown``."""
+    class_names = tuple(str(c) for c in classes)
+    index_of = {name: i for i, name in enumerate(class_names)}
     truth = np.array([index_of[str(label)] for label in labels], dtype=np.int64)
-    probabilities = classifier.predict_proba(features)
     predicted = np.argmax(probabilities, axis=1)
-    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    confusion = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(confusion, (truth, predicted), 1)
     per_class: dict[str, float] = {}
     recall: dict[str, float] = {}
-    for i, name in enumerate(classes):
+    for i, name in enumerate(class_names):
         true_positive = confusion[i, i]
         support = confusion[i].sum()
         claimed = confusion[:, i].sum()
@@ -257,13 +274,14 @@ def evaluate(
         accuracy = float(correct[inside].mean())
         curve.append((round(mean_confidence, 4), round(accuracy, 4), size))
         error += size / len(truth) * abs(mean_confidence - accuracy)
-    reference: NoveltyReference | None = classifier.novelty
     novel = (
-        np.zeros(len(truth), dtype=bool) if reference is None else reference.scores(features) > 1.0
+        np.zeros(len(truth), dtype=bool)
+        if out_of_distribution is None
+        else np.asarray(out_of_distribution, dtype=bool)
     )
     abstained = novel | (confidence < DEFAULT_UNKNOWN_THRESHOLD)
     return Evaluation(
-        classes=classes,
+        classes=class_names,
         accuracy=float(correct.mean()) if len(truth) else float("nan"),
         macro_f1=float(np.mean(list(per_class.values()))) if per_class else float("nan"),
         per_class_f1={name: round(value, 4) for name, value in per_class.items()},
