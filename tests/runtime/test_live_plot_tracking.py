@@ -9,7 +9,11 @@ decoder's Detections published, read back by `LiveTrackingService` and tracked).
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import msgspec
 import numpy as np
@@ -17,6 +21,7 @@ import pytest
 import yaml
 
 from hotzone.bus import InProcessBus
+from hotzone.cli import main
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.asterix.batch import decode_cat048, map_plots
 from hotzone.ingest.asterix.datablock import split_blocks
@@ -29,8 +34,9 @@ from hotzone.runtime.live_tracking import (
 )
 from hotzone.runtime.sources import SourcePublisher
 from hotzone.runtime.windows import TrackingSettings
-from hotzone.types import Detection, from_json, to_json
-from tests.fusion.test_conversion_plots import RECORDED_AT, _radar_capture
+from hotzone.store import SQLiteStore
+from hotzone.types import Detection, Track, TrackStatus, from_json, to_json
+from tests.fusion.test_conversion_plots import RECORDED_AT, _block, _plot, _radar_capture
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 
 DAY = RECORDED_AT.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -164,3 +170,85 @@ def test_corrupted_datagrams_give_the_same_refusals_and_tracks_either_way(seed: 
     assert asyncio.run(_published(True, datagrams)) == expected
     assert expected["dead.asterix"]
     assert expected["det"]
+
+
+#: Radar targets of the live test: (east m, north m) from the radar, (east, north) m/s.
+LIVE_TARGETS = [
+    ((-30_000.0, 20_000.0), (150.0, 0.0)),
+    ((25_000.0, 35_000.0), (-80.0, -120.0)),
+    ((10_000.0, -40_000.0), (0.0, 200.0)),
+    ((-45_000.0, -15_000.0), (100.0, 100.0)),
+]
+ROTATION_S = 1.0
+SECTORS = 8
+
+
+def _sector_datagrams(start: float, rotation: int) -> list[tuple[float, bytes]]:
+    """One rotation of radar 25/201 as a datagram per sector: (when to send, bytes)."""
+    by_sector: dict[int, list[tuple[float, bytes]]] = {}
+    for (east, north), (v_east, v_north) in LIVE_TARGETS:
+        begin = rotation * ROTATION_S
+        azimuth = np.degrees(np.arctan2(east + v_east * begin, north + v_north * begin)) % 360
+        at = begin + azimuth / 360.0 * ROTATION_S
+        x, y = east + v_east * at, north + v_north * at
+        slant = float(np.hypot(np.hypot(x, y), 9_144.0 - 300.0))
+        theta = round(float(np.degrees(np.arctan2(x, y)) % 360.0) / 360.0 * 65536) % 65536
+        seconds_of_day = (start + at) % 86_400.0
+        plot = _plot(seconds_of_day, min(round(slant / 1852.0 * 256), 0xFFFF), theta, 300.0)
+        by_sector.setdefault(int(azimuth / 360.0 * SECTORS), []).append((at, plot))
+    return [
+        (
+            start + rotation * ROTATION_S + (sector + 1) * ROTATION_S / SECTORS,
+            _block([plot for _, plot in sorted(plots)]),
+        )
+        for sector, plots in sorted(by_sector.items())
+    ]
+
+
+def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real command, CAT048 over UDP: every plot is recorded as a Detection, one
+    confirmed track per aircraft, and the summary counts the reports the tracker took."""
+    (tmp_path / "sites.yaml").write_text(SITES_YAML)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    store = tmp_path / "live.sqlite"
+    codes: list[int] = []
+    args = ["ingest", "asterix", "--udp", f"127.0.0.1:{port}", "--track", "--store", str(store)]
+    args += ["--sensors", str(tmp_path / "sites.yaml"), "--duration", "12"]
+    command = threading.Thread(target=lambda: codes.append(main(args)))
+    command.start()
+    output = ""
+    plots = 0
+    try:
+        deadline = time.monotonic() + 60.0
+        while "receiving datagrams" not in output and time.monotonic() < deadline:
+            time.sleep(0.05)
+            output += capsys.readouterr().out
+        assert "receiving datagrams" in output, "the command never bound its UDP port"
+        start = time.time() + 0.2
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as radar:
+            for rotation in range(8):
+                for when, data in _sector_datagrams(start, rotation):
+                    time.sleep(max(0.0, when - time.time()))
+                    radar.sendto(data, ("127.0.0.1", port))
+                    plots += (len(data) - 3) // RECORD_BYTES
+    finally:
+        command.join(timeout=60.0)
+    output += capsys.readouterr().out
+    assert codes == [0]
+    assert plots == 8 * len(LIVE_TARGETS)
+    assert f"asterix: {plots} messages, 0 dead letters" in output
+    assert f"{len(LIVE_TARGETS)} confirmed tracks, 0 refused by the tracker" in output
+    assert f"{plots} reports tracked" in output
+    with SQLiteStore(store) as recorded:
+        messages = [stored.message for stored in recorded.replay()]
+    assert sum(isinstance(m, Detection) for m in messages) == plots
+    confirmed = {
+        m.track_number
+        for m in messages
+        if isinstance(m, Track) and m.status == TrackStatus.CONFIRMED
+    }
+    assert len(confirmed) == len(LIVE_TARGETS)

@@ -255,7 +255,8 @@ def summary_lines(format_name: str, counts: dict[str, int]) -> list[str]:
         lines.append(
             f"tracking: {counts['track_messages']} track messages, "
             f"{counts['confirmed_tracks']} confirmed tracks, "
-            f"{counts['tracker_dead_letters']} refused by the tracker"
+            f"{counts['tracker_dead_letters']} refused by the tracker, "
+            f"{counts['tracked_reports']} reports tracked"
         )
     return lines
 
