@@ -148,6 +148,7 @@ def run_receiver(mode: str, rate: float, seconds: float, datagram: bytes) -> dic
         counted = by_kernel + by_receiver
     return {"sent": sent, "decoded": decoded, "left": left, "counted_drops": counted}
 
+
 TRACK_RECEIVER = """
 import asyncio, json, sys, time
 from pathlib import Path
@@ -291,9 +292,12 @@ def make_scene(
         records["fspec"] = 0b11110100
         records["sac"], records["sic"] = sac, sic
         records["report_type"] = 0b00100000  # single PSR detection
-        records["rho"] = np.minimum(np.round(np.concatenate(ranges)[order] / METRES_PER_NM * 256), 0xFFFF)
-        records["theta"] = np.round(np.concatenate(azimuths)[order] % 360.0 / 360.0 * 65536) % 65536
-        records["flight_level"] = np.round(np.concatenate(levels)[order] * 4).astype(np.int64) & 0x3FFF
+        range_m = np.concatenate(ranges)[order]
+        records["rho"] = np.minimum(np.round(range_m / METRES_PER_NM * 256), 0xFFFF)
+        azimuth_deg = np.concatenate(azimuths)[order] % 360.0
+        records["theta"] = np.round(azimuth_deg / 360.0 * 65536) % 65536
+        level = np.round(np.concatenate(levels)[order] * 4).astype(np.int64)
+        records["flight_level"] = level & 0x3FFF
         plot_times = when[order]
         # A radar sends each sector's plots when its beam has swept the sector: a data
         # block per sector (cut into several when over ``per_datagram`` plots).
@@ -313,10 +317,10 @@ def stamp(
 ) -> list[tuple[float, int, bytes]]:
     """Each datagram's (sending time, plots, bytes), its plots timed from ``start_s``."""
     stamped = []
-    for when, records, plot_times in datagrams:
-        plots = len(records)
+    for when, unstamped, plot_times in datagrams:
+        plots = len(unstamped)
         ticks = np.round((start_s + plot_times) % 86_400.0 * 128).astype(np.int64)
-        records = records.copy()
+        records = unstamped.copy()
         records["time_of_day"][:, 0] = ticks >> 16
         records["time_of_day"][:, 1] = (ticks >> 8) & 0xFF
         records["time_of_day"][:, 2] = ticks & 0xFF
@@ -374,9 +378,14 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
     tracked = ~np.isnan(taken_at) & (ends <= sent_at[-1])
     if args.verbose:
         for end in np.unique(ends):
-            mine = ends == end
-            print(f"  window ending +{end - start_s:6.1f} s: {int(plots[mine].sum()):6} plots, "
-                  f"taken {np.nanmax(taken_at[mine]) - end:+.3f} s after its end", flush=True)
+            mine = (ends == end) & ~np.isnan(taken_at)
+            if not mine.any():
+                continue
+            print(
+                f"  window ending +{end - start_s:6.1f} s: {int(plots[mine].sum()):6} plots, "
+                f"taken {np.nanmax(taken_at[mine]) - end:+.3f} s after its end",
+                flush=True,
+            )
     latency = np.repeat((taken_at - sent_at)[tracked], plots[tracked])
     sent = len(stamped)
     lost = sent - counts["udp_delivered"] - counts["udp_left_at_stop"]
@@ -430,7 +439,6 @@ def track_main(args: argparse.Namespace) -> None:
         f"highest rate with 0 loss, every report tracked and p99 report-to-track < 100 ms: "
         f"{best:.0f} reports/s"
     )
-
 
 
 def main() -> None:
