@@ -160,8 +160,15 @@ class LiveTrackingService:
         # A window's tracks of one subject (sector) as one bus batch, each its own message
         # to the readers.
         by_subject: dict[str, list[tuple[str, bytes]]] = {}
+        # A track's subject follows its sector and whether it is an alliance track: found
+        # once per kind, not per track (thousands a window).
+        subjects: dict[tuple[str, bool], str] = {}
         for track in tracks:
-            by_subject.setdefault(subject_for(track, self.nation), []).append(("", to_json(track)))
+            kind = (track.sector, bool(track.contributions))
+            subject = subjects.get(kind)
+            if subject is None:
+                subject = subjects[kind] = subject_for(track, self.nation)
+            by_subject.setdefault(subject, []).append(("", to_json(track)))
             self.counters.track_messages += 1
             if track.status == TrackStatus.CONFIRMED:
                 self.counters.confirmed.add(track.track_number)
