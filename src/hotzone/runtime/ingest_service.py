@@ -31,11 +31,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotzone.bus import Bus, InProcessBus
+from hotzone.ingest.asterix import AsterixDecoder
 from hotzone.ingest.base import Decoder, DecoderOptions, Framing, LineDecoder
 from hotzone.ingest.registry import decoder_factories
 from hotzone.ingest.sapient import SapientDecoder
 from hotzone.runtime import sources
-from hotzone.runtime.live_tracking import LiveTrackingService, LiveTrackingSettings
+from hotzone.runtime.live_tracking import (
+    LiveTrackingService,
+    LiveTrackingSettings,
+    pump_plot_datagrams,
+)
 from hotzone.runtime.sapient_server import SapientServer
 from hotzone.runtime.services import SHUTDOWN, RecorderService, encode_tick
 from hotzone.runtime.sources import ConnectionLimits, SourcePublisher
@@ -131,7 +136,7 @@ async def run_ingest(
     recording = await _started(recorder.run) if recorder is not None else None
     tracking = await _started(tracker.run) if tracker is not None else None
     try:
-        feed = _feed(settings, lambda: factory(options), publisher, udp, say)
+        feed = _feed(settings, lambda: factory(options), publisher, udp, say, tracker)
         if settings.duration_s is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(feed, settings.duration_s)
@@ -166,8 +171,22 @@ def _live_tracker(settings: IngestSettings, bus: Bus) -> LiveTrackingService | N
     if settings.tracking is None:
         return None
     tracking = dataclasses.replace(settings.tracking, releasability=settings.releasability)
-    live = LiveTrackingSettings(tracking, by_message_time=settings.transport.recording)
+    live = LiveTrackingSettings(
+        tracking,
+        by_message_time=settings.transport.recording,
+        from_bus=not _plots_handed_over(settings),
+    )
     return LiveTrackingService(bus, settings.nation, live)
+
+
+def _plots_handed_over(settings: IngestSettings) -> bool:
+    """ASTERIX over UDP with --track: the datagrams are decoded to columns and tracked in
+    this process (`pump_plot_datagrams`), not read back from the bus."""
+    return (
+        settings.tracking is not None
+        and settings.format == "asterix"
+        and settings.transport.udp is not None
+    )
 
 
 def _tally(
@@ -197,6 +216,7 @@ def _tally(
         }
     if tracker is not None:
         counts["track_messages"] = tracker.counters.track_messages
+        counts["tracked_reports"] = tracker.summary.messages
         counts["confirmed_tracks"] = len(tracker.counters.confirmed)
         counts["tracker_dead_letters"] = tracker.counters.dead_letters
     return counts
@@ -235,7 +255,8 @@ def summary_lines(format_name: str, counts: dict[str, int]) -> list[str]:
         lines.append(
             f"tracking: {counts['track_messages']} track messages, "
             f"{counts['confirmed_tracks']} confirmed tracks, "
-            f"{counts['tracker_dead_letters']} refused by the tracker"
+            f"{counts['tracker_dead_letters']} refused by the tracker, "
+            f"{counts['tracked_reports']} reports tracked"
         )
     return lines
 
@@ -246,6 +267,7 @@ async def _feed(
     publisher: SourcePublisher,
     udp: UdpReceiver | None,
     say: Callable[[str], None],
+    tracker: LiveTrackingService | None = None,
 ) -> None:
     transport = settings.transport
     name = settings.format
@@ -278,7 +300,12 @@ async def _feed(
                 f"{granted >> 10} KiB granted, {udp.counters.receive_buffer_asked >> 10} KiB "
                 "asked)"
             )
-            await publisher.pump(make(), udp.datagrams())
+            decoder = make()
+            if tracker is not None and not tracker.settings.from_bus:
+                assert isinstance(decoder, AsterixDecoder)
+                await pump_plot_datagrams(publisher, decoder, tracker, udp.datagrams())
+            else:
+                await publisher.pump(decoder, udp.datagrams())
     elif transport.tcp is not None:
         host, port = sources.parse_host_port(transport.tcp)
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))

@@ -13,17 +13,40 @@ times for a recording read from a file (``by_message_time``). The sector frame i
 ``origin`` when given, else placed at the first detection's sensor
 (or the first report's position). `stop` lets it take in what is already published, then
 close the last window.
+
+CAT048 over UDP (`pump_plot_datagrams`, issue 17) does not go through the bus to the
+tracker: each datagram is decoded a block at a time into columns
+(`hotzone.ingest.asterix.batch`), its plots are published on the bus as the Detections
+the per-record decoder makes (for the store and the audit, byte for byte the same JSON,
+`hotzone.ingest.asterix.plot_messages`) and handed to the same windows in this process as
+columns (`TrackingWindows.push_plots`), without a Detection made, encoded, decoded and
+converted per plot. The service then reads nothing from the bus (``from_bus=False``); a
+datagram that is not whole CAT048 blocks goes the decoder's way, its messages handed over
+in its place. The tracks are those the bus path gives for the same datagrams received at
+the same times (tests/runtime/test_live_plot_tracking.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
 
 from hotzone.bus import Bus
+from hotzone.fusion.conversion import PolarPlots
+from hotzone.ingest.asterix import AsterixDecoder
+from hotzone.ingest.asterix.batch import decode_cat048, map_plots
+from hotzone.ingest.asterix.plot_messages import plot_payloads
+from hotzone.ingest.base import DecodeResult
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import decode_or_dead_letter
+from hotzone.runtime.sources import SourcePublisher
 from hotzone.runtime.windows import (
+    PlotChunk,
     ReplaySummary,
     TrackingSettings,
     TrackingWindows,
@@ -31,6 +54,7 @@ from hotzone.runtime.windows import (
     tracking_windows,
 )
 from hotzone.types import DeadLetter, Detection, Report, Track, TrackStatus, to_json
+from hotzone.types.subjects import detection_subject
 
 #: How long `run` waits for a message before it looks whether it was asked to stop.
 POLL_S = 0.1
@@ -42,6 +66,9 @@ class LiveTrackingSettings:
     #: A recording read from a file: its reception time is when the file was read, which
     #: says nothing; replay it by the times the messages carry (as ``hotzone track`` does).
     by_message_time: bool = False
+    #: Read the detections from the bus; False when the source hands them over in this
+    #: process (`take_messages`, `take_plots`: `pump_plot_datagrams`).
+    from_bus: bool = True
 
 
 @dataclass
@@ -69,6 +96,13 @@ class LiveTrackingService:
         self._stopping.set()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
+        if not self.settings.from_bus:
+            # Handed over in this process: wait for the stop, then close the last window.
+            if ready is not None:
+                ready.set()
+            await self._stopping.wait()
+            await self._finish()
+            return
         subscription = await self.bus.subscribe(f"hz.{self.nation}.det.>", 65536)
         if ready is not None:
             ready.set()
@@ -83,15 +117,33 @@ class LiveTrackingService:
                 if isinstance(message, DeadLetter):
                     self.counters.dead_letters += 1
                     continue
-                if isinstance(message, Detection | Report):
-                    if self.settings.by_message_time:
-                        message = timed_as_recorded(message)
-                    for tracks in self._windows_for(message).push(message):
-                        await self._publish(tracks)
-            if self._windows is not None and (last := self._windows.finish()) is not None:
-                await self._publish(last)
+                await self.take_messages([message])
+            await self._finish()
         finally:
             await subscription.unsubscribe()
+
+    async def take_messages(self, messages: Iterable[object]) -> None:
+        """Track ``messages`` (detections and reports; others are passed over)."""
+        for message in messages:
+            if isinstance(message, Detection | Report):
+                timed = timed_as_recorded(message) if self.settings.by_message_time else message
+                for tracks in self._windows_for(timed).push(timed):
+                    await self._publish(tracks)
+
+    async def take_plots(self, chunk: PlotChunk) -> None:
+        """Track a datagram's plots, given as columns."""
+        if not chunk.payloads:
+            return
+        if self._windows is None:
+            # The frame, when not given, is placed at the first plot's sensor.
+            self._windows_for(msgspec.json.decode(chunk.payloads[0], type=Detection))
+        assert self._windows is not None
+        for tracks in self._windows.push_plots(chunk):
+            await self._publish(tracks)
+
+    async def _finish(self) -> None:
+        if self._windows is not None and (last := self._windows.finish()) is not None:
+            await self._publish(last)
 
     def _windows_for(self, first: Detection | Report) -> TrackingWindows:
         if self._windows is None:
@@ -108,10 +160,89 @@ class LiveTrackingService:
         # A window's tracks of one subject (sector) as one bus batch, each its own message
         # to the readers.
         by_subject: dict[str, list[tuple[str, bytes]]] = {}
+        # A track's subject follows its sector and whether it is an alliance track: found
+        # once per kind, not per track (thousands a window).
+        subjects: dict[tuple[str, bool], str] = {}
         for track in tracks:
-            by_subject.setdefault(subject_for(track, self.nation), []).append(("", to_json(track)))
+            kind = (track.sector, bool(track.contributions))
+            subject = subjects.get(kind)
+            if subject is None:
+                subject = subjects[kind] = subject_for(track, self.nation)
+            by_subject.setdefault(subject, []).append(("", to_json(track)))
             self.counters.track_messages += 1
             if track.status == TrackStatus.CONFIRMED:
                 self.counters.confirmed.add(track.track_number)
         for track_subject, items in by_subject.items():
             await self.bus.publish_batch(track_subject, items)
+
+
+async def pump_plot_datagrams(
+    publisher: SourcePublisher,
+    decoder: AsterixDecoder,
+    tracking: LiveTrackingService,
+    datagrams: AsyncIterator[bytes],
+) -> None:
+    """`take_plot_datagram` for each datagram as it comes, then the decoder's flush."""
+    async for datagram in datagrams:
+        await take_plot_datagram(publisher, decoder, tracking, datagram, datetime.now(UTC))
+    received_at = datetime.now(UTC)
+    result = decoder.flush(received_at)
+    await publisher.publish_result(decoder, result, received_at)
+    await tracking.take_messages(result.messages)
+
+
+async def take_plot_datagram(
+    publisher: SourcePublisher,
+    decoder: AsterixDecoder,
+    tracking: LiveTrackingService,
+    datagram: bytes,
+    received_at: datetime,
+) -> None:
+    """Decode an ASTERIX datagram, publish what it holds and hand it to ``tracking``
+    (built with ``from_bus=False``): CAT048 blocks as columns, anything else as the
+    decoder's messages. Counted as `SourcePublisher.publish_chunk` counts."""
+    counters = publisher.counters
+    started = time.perf_counter()
+    counters.chunks += 1
+    counters.bytes += len(datagram)
+    batch = decode_cat048(datagram)
+    if batch is None:
+        # Not whole CAT048 blocks: the decoder's way, refusals and all.
+        result = decoder.feed(datagram, received_at)
+        await publisher.publish_result(decoder, result, received_at)
+        await tracking.take_messages(result.messages)
+        counters.decode_seconds.observe(time.perf_counter() - started)
+        return
+    context = decoder.mapping_context(received_at)
+    plots, refused = map_plots(batch, decoder.sites, received_at, context)
+    ids = plots.detection_ids()
+    payloads = plot_payloads(batch, plots, context, ids)
+    subjects = [
+        detection_subject(publisher.nation, context.sector, sensor_id)
+        for sensor_id, _ in plots.sites
+    ]
+    publish = publisher.bus.publish
+    for site, payload in zip(plots.site.tolist(), payloads, strict=True):
+        await publish(subjects[site], payload)
+    counters.messages += len(payloads)
+    # The block's refusals after its plots, as `SourcePublisher.publish_result` orders them.
+    refusals = DecodeResult()
+    refusals.rejected.extend(rejected for _, rejected in refused)
+    await publisher.publish_result(decoder, refusals, received_at)
+    chunk = PlotChunk(
+        plots=PolarPlots(
+            times=plots.times_us / 1e6,
+            site=plots.site,
+            values=plots.values,
+            variances=plots.variances,
+            ids=ids,
+            icao24=plots.icao24,
+            callsign=plots.callsign,
+            sites=plots.sites,
+            releasability=context.releasability,
+        ),
+        payloads=payloads,
+        delivery_s=received_at.timestamp(),
+    )
+    await tracking.take_plots(chunk)
+    counters.decode_seconds.observe(time.perf_counter() - started)

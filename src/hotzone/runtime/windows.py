@@ -10,6 +10,9 @@ clock, so a recording replayed and a live feed are tracked alike:
 - ``hotzone track`` (a recording) and ``hotzone ingest --track`` (a live feed or a
   file) hand each message to `TrackingWindows`, which steps the tracking stage at the
   ends its `WindowClock` gives; `tracking_windows` builds it from `TrackingSettings`.
+  The live CAT048 feed (``ingest asterix --udp ... --track``) hands it each datagram's
+  plots as columns instead (`TrackingWindows.push_plots`, `PlotChunk`): the same windows,
+  the same stage and the same tracks, without a Detection per plot on the way.
 
 Every window is half-open on whole multiples of its period, ``[k·P, (k+1)·P)`` of
 delivery time: a message exactly at an end falls in the next window, and every node of
@@ -29,9 +32,26 @@ from datetime import UTC, datetime
 import msgspec
 import numpy as np
 
-from hotzone.fusion.stage import TrackingStage, default_tracker
+from hotzone.fusion.conversion import PolarPlots
+from hotzone.fusion.stage import (
+    TrackingStage,
+    conflict_event,
+    default_tracker,
+    rejection_dead_letter,
+    tracks_to_messages,
+)
+from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
-from hotzone.types import AnyMessage, DeadLetter, Detection, Report, Track, TrackStatus
+from hotzone.types import (
+    AnyMessage,
+    DeadLetter,
+    Detection,
+    Report,
+    Track,
+    TrackStatus,
+    from_json,
+)
+from hotzone.types.labels import most_restrictive
 
 
 def delivery_time(message: AnyMessage) -> float:
@@ -90,11 +110,61 @@ class ReplaySummary:
     confirmed_numbers: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class PlotChunk:
+    """The polar plots of one datagram, as columns, for `TrackingWindows.push_plots`: row
+    k stands for the Detection whose JSON is ``payloads[k]`` (what the bus carries of it,
+    kept for the dead letter of a plot the tracker refuses); ``delivery_s`` is when the
+    datagram was received (POSIX s), every plot's `delivery_time`."""
+
+    plots: PolarPlots
+    payloads: Sequence[bytes]
+    delivery_s: float
+
+    def detections(self) -> list[Detection]:
+        """The plots as the Detections the bus carries."""
+        return [msgspec.json.decode(payload, type=Detection) for payload in self.payloads]
+
+
+def concatenate_plots(parts: Sequence[PolarPlots]) -> PolarPlots:
+    """Several chunks' plots as one, rows in order, their site lists merged."""
+    if len(parts) == 1:
+        return parts[0]
+    sites: list[tuple[str, object]] = []
+    index: dict[tuple[str, float, float, float], int] = {}
+    site_columns = []
+    for part in parts:
+        remap = []
+        for sensor_id, point in part.sites:
+            key = (sensor_id, point.lat_deg, point.lon_deg, point.height_m)
+            if key not in index:
+                index[key] = len(sites)
+                sites.append((sensor_id, point))
+            remap.append(index[key])
+        site_columns.append(np.asarray(remap, dtype=np.int64).reshape(-1)[part.site])
+    return PolarPlots(
+        times=np.concatenate([part.times for part in parts]),
+        site=np.concatenate(site_columns),
+        values=np.concatenate([part.values for part in parts]),
+        variances=np.concatenate([part.variances for part in parts]),
+        ids=[identifier for part in parts for identifier in part.ids],
+        icao24=[icao24 for part in parts for icao24 in part.icao24],
+        callsign=[callsign for part in parts for callsign in part.callsign],
+        sites=sites,  # type: ignore[arg-type]
+        releasability=parts[0].releasability,
+    )
+
+
 class TrackingWindows:
     """Steps a tracking stage in windows of ``window_s`` of delivery time (`WindowClock`):
     a message later than the open window closes it (and any empty windows
     between); `finish` closes the last. Messages other than detections and reports are
-    not the tracker's and are passed over."""
+    not the tracker's and are passed over.
+
+    Plots may come as columns (`push_plots`): a window of column chunks only is stepped
+    on the columns (`MessageConverter.convert_plots`, the scans `convert` makes of their
+    Detections); a window where they meet messages is stepped on the Detections of its
+    chunks and its messages, in arrival order, as the message path steps it."""
 
     def __init__(self, stage: TrackingStage, window_s: float, summary: ReplaySummary) -> None:
         self.stage = stage
@@ -102,6 +172,7 @@ class TrackingWindows:
         self.summary = summary
         self._clock = WindowClock(window_s)
         self._batch: list[object] = []
+        self._chunks = 0
 
     def push(self, message: object) -> list[list[Track]]:
         """Add ``message``; the tracks of every window it closes, oldest first."""
@@ -112,6 +183,17 @@ class TrackingWindows:
         for end in self._clock.advance(delivery_time(message)):
             closed.append(self._step(end))
         self._batch.append(message)
+        return closed
+
+    def push_plots(self, chunk: PlotChunk) -> list[list[Track]]:
+        """Add a datagram's plots; the tracks of every window its delivery closes."""
+        count = len(chunk.plots.ids)
+        if count == 0:
+            return []
+        self.summary.messages += count
+        closed = [self._step(end) for end in self._clock.advance(chunk.delivery_s)]
+        self._batch.append(chunk)
+        self._chunks += 1
         return closed
 
     def finish(self) -> list[Track] | None:
@@ -126,7 +208,15 @@ class TrackingWindows:
 
     def _step(self, end: float) -> list[Track]:
         batch, self._batch = self._batch, []
-        tracks = self.stage.step(datetime.fromtimestamp(end, tz=UTC), batch)
+        chunks, self._chunks = self._chunks, 0
+        time = datetime.fromtimestamp(end, tz=UTC)
+        if chunks and chunks == len(batch):
+            tracks = self._step_plots(time, [item for item in batch if isinstance(item, PlotChunk)])
+        else:
+            messages: list[object] = []
+            for item in batch:
+                messages.extend(item.detections() if isinstance(item, PlotChunk) else [item])
+            tracks = self.stage.step(time, messages)
         summary = self.summary
         summary.windows += 1
         summary.track_messages += len(tracks)
@@ -135,6 +225,59 @@ class TrackingWindows:
             t.track_number for t in tracks if t.status == TrackStatus.CONFIRMED
         )
         return tracks
+
+    def _step_plots(self, time: datetime, chunks: list[PlotChunk]) -> list[Track]:
+        """`TrackingStage.step` on the plots of a window given as columns (what
+        ``hotzone track``'s column path does, `hotzone.commands.plot_tracking`), with the
+        stage's own converter: its rotation clocks see every window, however its plots
+        came."""
+        stage, tracker = self.stage, self.stage.tracker
+        converter = stage._converter
+        plots = concatenate_plots([chunk.plots for chunk in chunks])
+        scans, rejected = converter.convert_plots(plots)
+        for sensor_id, clock in converter.rotation_clocks.items():
+            if clock.period_s is not None:
+                tracker.declare_revisit(sensor_id, clock.period_s)
+        batch = tracker.step(time.timestamp(), scans)
+        rejections = rejected + tracker.take_rejections()
+        if rejections:
+            self._refused(rejections, chunks, time)
+        labelling = tracker.track_labels
+        for conflict in tracker.take_identity_conflicts():
+            numbers = set(conflict.track_numbers)
+            rows = np.flatnonzero([int(n) in numbers for n in batch.track_number])
+            texts = labelling.texts(labelling.current(batch.take(rows)), stage.releasability)
+            label = most_restrictive(texts, stage.releasability)
+            stage.events.append(conflict_event(conflict, stage.frame, stage.sector, label))
+        return tracks_to_messages(
+            batch,
+            stage.frame,
+            time,
+            sector=stage.sector,
+            sensor_names=sorted(tracker.sensors, key=tracker.sensors.__getitem__),
+            mode_names=tracker.predictor.mode_names,
+            confirmed_only=stage.confirmed_only,
+            releasability=stage.releasability,
+            labels=labelling.texts(labelling.current(batch), stage.releasability),
+        )
+
+    def _refused(
+        self, rejections: list[Rejection], chunks: list[PlotChunk], time: datetime
+    ) -> None:
+        """`TrackingStage._record` for plots: each refusal with the JSON of its Detection."""
+        # Only a refused plot's Detection is decoded back, from the JSON the bus carried.
+        wanted = {rejection.measurement_id for rejection in rejections}
+        payloads: dict[str, bytes] = {}
+        for chunk in chunks:
+            for identifier, payload in zip(chunk.plots.ids, chunk.payloads, strict=True):
+                if identifier in wanted:
+                    payloads[identifier] = payload
+        for rejection in rejections:
+            found = payloads.get(rejection.measurement_id)
+            original = from_json(found) if found is not None else None
+            self.stage.dead_letters.append(
+                rejection_dead_letter(rejection, time, original, self.stage.releasability)
+            )
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,21 @@ class AsterixDecoder(Decoder):
             releasability=options.releasability,
         )
 
+    def mapping_context(self, received_at: datetime) -> MappingContext:
+        """What `hotzone.ingest.asterix.batch.map_plots` maps a datagram's plots with, as
+        `feed` would: this decoder's sites and labels, and its counter of detection ids
+        (a datagram decoded either way takes the next ids)."""
+        self._started = True  # a later datagram is not the start of a pcap capture
+        return MappingContext(
+            sites=self.sites,
+            received_at=received_at,
+            source_id=self.source_id,
+            sector=self.sector,
+            releasability=self.releasability,
+            sequence=self._sequence,
+            heartbeats=self.heartbeats,
+        )
+
     def feed(self, data: bytes, received_at: datetime) -> DecodeResult:
         result = DecodeResult()
         if not self._started:

@@ -1,0 +1,254 @@
+"""``hotzone ingest asterix --udp ... --track``: CAT048 datagrams tracked as columns.
+
+The column path (`hotzone.runtime.live_tracking.take_plot_datagram`) must publish what the
+bus path published for the same datagrams received at the same moments: the same
+Detection JSON, byte for byte, the same refusals, and the same tracks (the bus path: the
+decoder's Detections published, read back by `LiveTrackingService` and tracked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+import yaml
+
+from hotzone.bus import InProcessBus
+from hotzone.cli import main
+from hotzone.ingest.asterix import AsterixDecoder, SiteTable
+from hotzone.ingest.asterix.batch import decode_cat048, map_plots
+from hotzone.ingest.asterix.datablock import split_blocks
+from hotzone.ingest.asterix.mapping import MappingContext
+from hotzone.ingest.asterix.plot_messages import DetectionFields, plot_payloads
+from hotzone.runtime.live_tracking import (
+    LiveTrackingService,
+    LiveTrackingSettings,
+    take_plot_datagram,
+)
+from hotzone.runtime.sources import SourcePublisher
+from hotzone.runtime.windows import TrackingSettings
+from hotzone.store import SQLiteStore
+from hotzone.types import Detection, Track, TrackStatus, from_json, to_json
+from tests.fusion.test_conversion_plots import RECORDED_AT, _block, _plot, _radar_capture
+from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
+
+DAY = RECORDED_AT.replace(hour=0, minute=0, second=0, microsecond=0)
+#: The capture's records: FSPEC, 010, 140, 020, 040, 090.
+RECORD_BYTES = 13
+
+
+def _sites() -> SiteTable:
+    return SiteTable.from_mapping(yaml.safe_load(SITES_YAML))
+
+
+def _datagrams() -> list[tuple[datetime, bytes]]:
+    """The radar capture's plots five to a data block, a block a datagram (two blocks in
+    every fourth), each received 50 ms after its last plot; the capture's odd blocks (a
+    plot beyond 24 h, a cut record) as they are, a CAT062 datagram (system tracks: the
+    decoder's way) and a block cut short among them."""
+    blocks = []
+    for block in split_blocks(_radar_capture()):
+        records = block.raw[3:]
+        if len(records) == 50 * RECORD_BYTES:
+            for first in range(0, len(records), 5 * RECORD_BYTES):
+                body = records[first : first + 5 * RECORD_BYTES]
+                blocks.append(bytes([48]) + (len(body) + 3).to_bytes(2, "big") + body)
+        else:
+            blocks.append(block.raw)
+    datagrams: list[tuple[datetime, bytes]] = []
+    last = 0.0
+    first = 0
+    while first < len(blocks):
+        count = 2 if len(datagrams) % 4 == 3 else 1
+        data = b"".join(blocks[first : first + count])
+        first += count
+        batch = decode_cat048(data)
+        assert batch is not None
+        seconds = batch.rows["time_of_day_s"]
+        last = max(last, float(seconds[seconds < 86_400].max()))
+        datagrams.append((DAY + timedelta(seconds=last + 0.05), data))
+    datagrams.insert(41, (datagrams[40][0], (GOLDEN / "cat062cat065.raw").read_bytes()))
+    datagrams.insert(60, (datagrams[59][0], blocks[70][:-5]))  # a block cut short
+    return datagrams
+
+
+async def _published(
+    columns: bool, datagrams: list[tuple[datetime, bytes]]
+) -> dict[str, list[bytes]]:
+    """What each path published, by kind of subject, in order."""
+    bus = InProcessBus()
+    everything = await bus.subscribe("hz.PL.>", 1 << 20)
+    publisher = SourcePublisher(bus, "PL")
+    decoder = AsterixDecoder(_sites(), framing="datagram")
+    settings = LiveTrackingSettings(TrackingSettings(), from_bus=not columns)
+    tracking = LiveTrackingService(bus, "PL", settings)
+    ready = asyncio.Event()
+    task = asyncio.create_task(tracking.run(ready))
+    await ready.wait()
+    for received_at, data in datagrams:
+        if columns:
+            await take_plot_datagram(publisher, decoder, tracking, data, received_at)
+        else:
+            result = decoder.feed(data, received_at)
+            await publisher.publish_result(decoder, result, received_at)
+        await asyncio.sleep(0)
+    tracking.stop()
+    await task
+    await bus.close()
+    published: dict[str, list[bytes]] = {}
+    while (message := await everything.next(timeout_s=0)) is not None:
+        kind = message.subject.split(".")[2]
+        if kind == "dead":
+            kind += "." + message.subject.split(".")[3]
+        published.setdefault(kind, []).append(message.payload)
+    return published
+
+
+def test_the_column_path_publishes_what_the_bus_path_published() -> None:
+    expected = asyncio.run(_published(False, _datagrams()))
+    got = asyncio.run(_published(True, _datagrams()))
+    assert sorted(got) == sorted(expected)
+    for kind in expected:
+        assert got[kind] == expected[kind], kind
+    tracks = [from_json(payload) for payload in got["trk"]]
+    assert len({track.track_number for track in tracks}) >= 25  # type: ignore[union-attr]
+    assert len(got["det"]) > 1_000
+    assert len(got["dead.asterix"]) >= 3  # the plot beyond 24 h, the cut records
+    refused = [
+        from_json(payload)
+        for kind in got
+        if kind.startswith("dead.fusion")
+        for payload in got[kind]
+    ]
+    # The plots at range 0 and those of the odd blocks, later than the tracker's lag.
+    assert {letter.reason.split(",")[0] for letter in refused} == {  # type: ignore[union-attr]
+        "polar range must be positive",
+        "older than the 5.0 s reprocessing lag",
+    }
+
+
+def test_the_detection_json_of_the_columns_is_the_decoders() -> None:
+    assert [field.name for field in msgspec.structs.fields(DetectionFields)] == [
+        field.name for field in msgspec.structs.fields(Detection)
+    ]
+    sites = _sites()
+    received_at = datetime(2025, 6, 1, 11, 30, tzinfo=UTC)
+    for data in (_radar_capture(), (GOLDEN / "cat048.raw").read_bytes()):
+        decoder = AsterixDecoder(sites, framing="datagram")
+        expected = [
+            to_json(message)
+            for message in decoder.feed(data, received_at).messages
+            if isinstance(message, Detection)
+        ]
+        batch = decode_cat048(data)
+        assert batch is not None
+        context = MappingContext(sites=sites, received_at=received_at)
+        plots, _ = map_plots(batch, sites, received_at, context)
+        assert plot_payloads(batch, plots, context) == expected
+        assert expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_corrupted_datagrams_give_the_same_refusals_and_tracks_either_way(seed: int) -> None:
+    """Octets of the datagrams overwritten at random (block headers too): whatever the
+    batch decoder takes or leaves to the decoder, both paths publish the same."""
+    generator = np.random.default_rng(seed)
+    datagrams = []
+    for received_at, data in _datagrams()[:120]:
+        body = bytearray(data)
+        for position in generator.integers(0, len(body), 2):
+            body[position] = int(generator.integers(0, 256))
+        datagrams.append((received_at, bytes(body)))
+    expected = asyncio.run(_published(False, datagrams))
+    assert asyncio.run(_published(True, datagrams)) == expected
+    assert expected["dead.asterix"]
+    assert expected["det"]
+
+
+#: Radar targets of the live test: (east m, north m) from the radar, (east, north) m/s.
+LIVE_TARGETS = [
+    ((-30_000.0, 20_000.0), (150.0, 0.0)),
+    ((25_000.0, 35_000.0), (-80.0, -120.0)),
+    ((10_000.0, -40_000.0), (0.0, 200.0)),
+    ((-45_000.0, -15_000.0), (100.0, 100.0)),
+]
+ROTATION_S = 1.0
+SECTORS = 8
+
+
+def _sector_datagrams(start: float, rotation: int) -> list[tuple[float, bytes]]:
+    """One rotation of radar 25/201 as a datagram per sector: (when to send, bytes)."""
+    by_sector: dict[int, list[tuple[float, bytes]]] = {}
+    for (east, north), (v_east, v_north) in LIVE_TARGETS:
+        begin = rotation * ROTATION_S
+        azimuth = np.degrees(np.arctan2(east + v_east * begin, north + v_north * begin)) % 360
+        at = begin + azimuth / 360.0 * ROTATION_S
+        x, y = east + v_east * at, north + v_north * at
+        slant = float(np.hypot(np.hypot(x, y), 9_144.0 - 300.0))
+        theta = round(float(np.degrees(np.arctan2(x, y)) % 360.0) / 360.0 * 65536) % 65536
+        seconds_of_day = (start + at) % 86_400.0
+        plot = _plot(seconds_of_day, min(round(slant / 1852.0 * 256), 0xFFFF), theta, 300.0)
+        by_sector.setdefault(int(azimuth / 360.0 * SECTORS), []).append((at, plot))
+    return [
+        (
+            start + rotation * ROTATION_S + (sector + 1) * ROTATION_S / SECTORS,
+            _block([plot for _, plot in sorted(plots)]),
+        )
+        for sector, plots in sorted(by_sector.items())
+    ]
+
+
+def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real command, CAT048 over UDP: every plot is recorded as a Detection, one
+    confirmed track per aircraft, and the summary counts the reports the tracker took."""
+    (tmp_path / "sites.yaml").write_text(SITES_YAML)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    store = tmp_path / "live.sqlite"
+    codes: list[int] = []
+    args = ["ingest", "asterix", "--udp", f"127.0.0.1:{port}", "--track", "--store", str(store)]
+    args += ["--sensors", str(tmp_path / "sites.yaml"), "--duration", "12"]
+    command = threading.Thread(target=lambda: codes.append(main(args)))
+    command.start()
+    output = ""
+    plots = 0
+    try:
+        deadline = time.monotonic() + 60.0
+        while "receiving datagrams" not in output and time.monotonic() < deadline:
+            time.sleep(0.05)
+            output += capsys.readouterr().out
+        assert "receiving datagrams" in output, "the command never bound its UDP port"
+        start = time.time() + 0.2
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as radar:
+            for rotation in range(8):
+                for when, data in _sector_datagrams(start, rotation):
+                    time.sleep(max(0.0, when - time.time()))
+                    radar.sendto(data, ("127.0.0.1", port))
+                    plots += (len(data) - 3) // RECORD_BYTES
+    finally:
+        command.join(timeout=60.0)
+    output += capsys.readouterr().out
+    assert codes == [0]
+    assert plots == 8 * len(LIVE_TARGETS)
+    assert f"asterix: {plots} messages, 0 dead letters" in output
+    assert f"{len(LIVE_TARGETS)} confirmed tracks, 0 refused by the tracker" in output
+    assert f"{plots} reports tracked" in output
+    with SQLiteStore(store) as recorded:
+        messages = [stored.message for stored in recorded.replay()]
+    assert sum(isinstance(m, Detection) for m in messages) == plots
+    confirmed = {
+        m.track_number
+        for m in messages
+        if isinstance(m, Track) and m.status == TrackStatus.CONFIRMED
+    }
+    assert len(confirmed) == len(LIVE_TARGETS)
