@@ -41,6 +41,7 @@ print(json.dumps({
 }))
 """
 
+
 def _allocation(mode: str) -> dict[str, int]:
     environment = {**os.environ, "PYTHONPATH": str(SOURCE)}
     # The variables glibc reads at start would set the thresholds without the call.
