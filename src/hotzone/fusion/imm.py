@@ -174,16 +174,16 @@ class IMMUpdater(Updater):
         mode_covariances = np.empty_like(prior_covariances)
         log_likelihoods = np.empty((predicted.size, modes))
         for mode in range(modes):
-            (mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]) = (
-                kalman_update(
-                    model,
-                    prior_states[:, mode],
-                    prior_covariances[:, mode],
-                    measured,
-                    noise,
-                    sensor_positions,
-                    with_likelihood=True,
-                )
+            # Written straight into the mode's slots (no per-mode result to copy in).
+            kalman_update(
+                model,
+                prior_states[:, mode],
+                prior_covariances[:, mode],
+                measured,
+                noise,
+                sensor_positions,
+                with_likelihood=True,
+                out=(mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]),
             )
         log_weights = np.log(prior_probabilities) + log_likelihoods
         log_weights -= log_weights.max(axis=1, keepdims=True)

@@ -132,7 +132,7 @@ def _predict_by(
     predicted_state, transition, noise = motion.step(state, dt)
     count = len(covariance)
     if count <= PREDICTED_ROWS:
-        predicted_covariance = transition @ covariance @ transpose(transition)
+        predicted_covariance = _propagated(transition, covariance)
         predicted_covariance += noise
         return predicted_state, symmetrize(predicted_covariance)
     result = np.empty_like(covariance)
@@ -140,12 +140,33 @@ def _predict_by(
         block = slice(start, min(start + PREDICTED_ROWS, count))
         block_transition = _rows_of(transition, block, count)
         block_noise = _rows_of(noise, block, count)
-        propagated = block_transition @ covariance[block] @ transpose(block_transition)
+        propagated = _propagated(block_transition, covariance[block])
         propagated += block_noise
         symmetric = result[block]
         np.add(propagated, transpose(propagated), out=symmetric)
         symmetric *= 0.5
     return predicted_state, result
+
+
+def _propagated(transition: FloatArray, covariance: FloatArray) -> FloatArray:
+    """F P Fᵀ of a (K, d, d) stack: per track, or with one F shared by every track.
+
+    A shared F as two matrix products over the whole stack, each one call of BLAS on
+    (K d, d) rows (the stack transposed matrix by matrix where a product needs it),
+    instead of 2 K calls on d x d matrices: (F P)ᵀ = Pᵀ Fᵀ, then (F P) Fᵀ. Every entry
+    is the same sum of the same products in the same order as in the products matrix by
+    matrix: the same numbers (`tests/fusion/test_same_numbers.py` compares them)."""
+    if transition.ndim != 2 or len(covariance) == 0:
+        propagated: FloatArray = transition @ covariance @ transpose(transition)
+        return propagated
+    count, size = covariance.shape[:2]
+    transition_rows = np.ascontiguousarray(transition.T)
+    left_transposed = transpose(covariance).reshape(count * size, size) @ transition_rows
+    left = np.ascontiguousarray(transpose(left_transposed.reshape(count, size, size)))
+    product: FloatArray = (left.reshape(count * size, size) @ transition_rows).reshape(
+        count, size, size
+    )
+    return product
 
 
 def _rows_of(matrices: FloatArray, block: slice, count: int) -> FloatArray:

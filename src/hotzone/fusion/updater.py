@@ -47,6 +47,11 @@ def mahalanobis_squared(residual: FloatArray, innovation_covariance: FloatArray)
     return np.where(np.isfinite(distance) & (distance >= 0), distance, np.inf)
 
 
+UPDATED_ROWS = 1024
+"""Updates computed at a time: the block's residuals, gains and covariances stay in the
+processor's cache across the update's passes instead of streaming through memory."""
+
+
 def kalman_update(
     model: MeasurementModel,
     state: FloatArray,
@@ -55,9 +60,49 @@ def kalman_update(
     noise: FloatArray,
     sensor_positions: FloatArray,
     with_likelihood: bool = False,
+    out: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """EKF update in Joseph form; returns state, covariance and (when asked, else zeros)
-    the log-likelihood of each measurement."""
+    the log-likelihood of each measurement.
+
+    Block of rows by block of rows: each row's numbers depend on that row alone, so they
+    are those of the whole batch at once. ``out``: arrays of the results' shapes (an
+    IMM's per-mode slots) the results are written into and returned as."""
+    count = len(state)
+    if out is None:
+        size = state.shape[-1]
+        out = (np.empty((count, size)), np.empty((count, size, size)), np.empty(count))
+    for start in range(0, count, UPDATED_ROWS):
+        block = slice(start, min(start + UPDATED_ROWS, count))
+        out[0][block], out[1][block], out[2][block] = _update_rows(
+            model,
+            state[block],
+            covariance[block],
+            _rows_of(measured, block, count),
+            _rows_of(noise, block, count),
+            _rows_of(sensor_positions, block, count),
+            with_likelihood,
+        )
+    return out
+
+
+def _rows_of(values: FloatArray, block: slice, count: int) -> FloatArray:
+    """The block's rows of a per-row array; one shared by every row as it is."""
+    if values.ndim and values.shape[0] == count:
+        return values[block]
+    return values
+
+
+def _update_rows(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+    with_likelihood: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """`kalman_update` of one block of rows, all at once."""
     residual, innovation_covariance, cross = innovations(
         model, state, covariance, measured, noise, sensor_positions
     )
