@@ -4,7 +4,7 @@ A window at 100,000 tracks makes and drops dozens of temporaries of tens of mega
 (an (N, r, d, d) stack of IMM mode covariances is 78 MB). glibc's malloc maps every
 block above its mmap threshold (32 MB at most when it adjusts it by itself) with a fresh
 ``mmap`` and unmaps it on ``free``: each such temporary then faults in and zeroes every
-page again, about a sixth of the IMM tracker's CPU time a scan at 100,000 tracks.
+page again: about a fifth of the IMM tracker's CPU time a scan at 100,000 tracks.
 Raised thresholds keep those blocks in the heap, and the freed memory there for the
 next window's temporaries, which reuse the same pages.
 
