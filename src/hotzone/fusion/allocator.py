@@ -8,8 +8,9 @@ page again: about a fifth of the IMM tracker's CPU time a scan at 100,000 tracks
 Raised thresholds keep those blocks in the heap, and the freed memory there for the
 next window's temporaries, which reuse the same pages.
 
-Called explicitly by the commands that track (never at import: it changes the whole
-process); a no-op, with the reason logged, where the C library is not glibc.
+Called explicitly by `hotzone track` and the tracking bench (never at import: it
+changes the whole process); a no-op, with the reason logged, where the C library is not
+glibc.
 """
 
 from __future__ import annotations
