@@ -556,8 +556,8 @@ def test_the_imm_prediction_groups_steps_once_with_the_numbers_of_each_mode_alon
     monkeypatch.setattr(
         imm_module,
         "kalman_predict",
-        lambda motion, state, covariance, dt, steps=None: _plain_kalman_predict(
-            motion, state, covariance, dt
+        lambda motion, state, covariance, dt, steps=None, out=None: _written(
+            _plain_kalman_predict(motion, state, covariance, dt), out
         ),
     )
     plain = predictor.predict(estimates, dt)
@@ -884,3 +884,59 @@ def test_a_shared_transition_propagates_as_matrix_by_matrix_products(
         assert fast.shape == plain.shape
         assert np.array_equal(fast, plain, equal_nan=True), dt
         assert (np.signbit(fast) == np.signbit(plain)).all(), dt
+
+
+def _written(
+    results: tuple[FloatArray, FloatArray], out: tuple[FloatArray, FloatArray] | None
+) -> tuple[FloatArray, FloatArray]:
+    """``results`` copied into ``out`` where given, as `kalman_predict` writes them."""
+    if out is None:
+        return results
+    out[0][...], out[1][...] = results
+    return out
+
+
+@pytest.mark.parametrize(
+    "motion",
+    [
+        ConstantVelocityMotion(1.0, spatial_dims=2, extra_states=1),
+        CoordinatedTurnMotion(4.0, spatial_dims=3),
+    ],
+    ids=lambda motion: motion.name,
+)
+def test_groups_of_more_than_a_block_written_into_mode_slots_predict_as_plain(
+    motion: MotionModel,
+) -> None:
+    """Steps' groups of more than `PREDICTED_ROWS` rows, each block of a group gathered
+    and placed in the processor's cache, written into strided slots (an IMM's mode):
+    the numbers of the plain prediction, and nothing written outside the slots."""
+    count = 2 * predictor_module.PREDICTED_ROWS + 2 * predictor_module.GROUPED_FROM_TRACKS + 3
+    states = _states(count, motion.state_size, seed=41)
+    size = motion.state_size
+    factors = np.random.default_rng(42).normal(size=(count, size, size))
+    covariances = factors @ np.swapaxes(factors, -1, -2)
+    covariances[::9, 0, 1] = np.nan
+    rng = np.random.default_rng(43)
+    for dt in (
+        rng.choice([1.0, 2.0, 3.0], p=[0.8, 0.15, 0.05], size=count),
+        np.where(rng.random(count) < 0.7, 1.0, -0.0),
+        np.asarray(1.0),
+        np.zeros(count),
+    ):
+        steps = predictor_module.group_steps(dt)
+        with np.errstate(invalid="ignore", over="ignore"):
+            plain = _plain_kalman_predict(motion, states, covariances, dt)
+            slots = (np.full((count, 2, size), -1.0), np.full((count, 2, size, size), -1.0))
+            into = (slots[0][:, 0], slots[1][:, 0])
+            written = predictor_module.kalman_predict(
+                motion, states, covariances, dt, steps, out=into
+            )
+        assert written[0] is into[0] and written[1] is into[1]
+        for mine, theirs in zip(written, plain, strict=True):
+            assert np.array_equal(mine, theirs, equal_nan=True)
+            assert (np.signbit(mine) == np.signbit(theirs)).all()
+        assert (slots[0][:, 1] == -1.0).all() and (slots[1][:, 1] == -1.0).all()
+    largest = predictor_module.group_steps(rng.choice([1.0, 2.0], p=[0.8, 0.2], size=count)).groups
+    assert largest is not None and max(len(rows) for _, rows in largest) > (
+        predictor_module.PREDICTED_ROWS
+    )

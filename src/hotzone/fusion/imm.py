@@ -146,8 +146,14 @@ class IMMPredictor(Predictor):
         for target_mode, model in enumerate(self.models):
             weights = mixing[:, :, target_mode]
             mixed_state, mixed_covariance = combine(previous_states, previous_covariances, weights)
-            mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
-                model, mixed_state, mixed_covariance, dt_tracks, steps
+            # Written straight into the mode's slots (no per-mode result to copy in).
+            kalman_predict(
+                model,
+                mixed_state,
+                mixed_covariance,
+                dt_tracks,
+                steps,
+                out=(mode_states[:, target_mode], mode_covariances[:, target_mode]),
             )
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
         state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)
