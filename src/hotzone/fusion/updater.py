@@ -79,7 +79,7 @@ def kalman_update(
     innovation_covariance: FloatArray | None = None
     for start in range(0, count, UPDATED_ROWS):
         block = slice(start, min(start + UPDATED_ROWS, count))
-        rows = _update_rows(
+        results = _update_rows(
             model,
             state[block],
             covariance[block],
@@ -88,11 +88,11 @@ def kalman_update(
             _rows_of(sensor_positions, block, count),
             with_likelihood,
         )
-        updated_state[block], updated_covariance[block], distance[block] = rows[:3]
+        updated_state[block], updated_covariance[block], distance[block] = results[:3]
         if with_likelihood:
             if innovation_covariance is None:
-                innovation_covariance = np.empty((count, *rows[3].shape[1:]))
-            innovation_covariance[block] = rows[3]
+                innovation_covariance = np.empty((count, *results[3].shape[1:]))
+            innovation_covariance[block] = results[3]
     repaired = ensure_positive_definite(updated_covariance)
     if repaired is not updated_covariance:
         updated_covariance[...] = repaired
