@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hotzone.fusion.allocator import keep_large_arrays_in_heap
 from hotzone.fusion.association import GNNAssociator
 from hotzone.fusion.deletion import MissesDeleter
 from hotzone.fusion.gating import DistanceGater
@@ -527,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory", action="store_true", help="also hotzone's peak memory (a traced rerun)"
     )
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc thresholds as they are (hotzone track raises them)",
+    )
     parser.add_argument("--budget", type=float, default=STONESOUP_BUDGET_S)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -541,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu_time:
         CLOCK[0] = time.process_time
     IMM[0] = args.imm
+    if not args.default_allocator:
+        # As `hotzone track` runs: the tracker's large temporaries kept in the heap.
+        keep_large_arrays_in_heap()
     results = run_matrix(sizes, clutters, args.trackers, budget, args.memory)
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))

@@ -17,11 +17,12 @@ from hotzone.fusion import association, gating, hypothesiser
 from hotzone.fusion import imm as imm_module
 from hotzone.fusion import motion as motion_module
 from hotzone.fusion import predictor as predictor_module
+from hotzone.fusion import updater as updater_module
 from hotzone.fusion.association import _mutual_best_matching
 from hotzone.fusion.estimates import Estimates, TrackBatch
 from hotzone.fusion.hypothesiser import gate_reach
 from hotzone.fusion.imm import IMMPredictor, combine, default_imm_models
-from hotzone.fusion.measurement import PositionMeasurement
+from hotzone.fusion.measurement import MeasurementModel, PolarMeasurement, PositionMeasurement
 from hotzone.fusion.motion import (
     ConstantVelocityMotion,
     CoordinatedTurnMotion,
@@ -555,8 +556,8 @@ def test_the_imm_prediction_groups_steps_once_with_the_numbers_of_each_mode_alon
     monkeypatch.setattr(
         imm_module,
         "kalman_predict",
-        lambda motion, state, covariance, dt, steps=None: _plain_kalman_predict(
-            motion, state, covariance, dt
+        lambda motion, state, covariance, dt, steps=None, out=None: _written(
+            _plain_kalman_predict(motion, state, covariance, dt), out
         ),
     )
     plain = predictor.predict(estimates, dt)
@@ -770,3 +771,172 @@ def test_a_track_batch_taken_along_rows_is_the_one_fancy_indexing_gives() -> Non
             and mine.dtype == theirs.dtype
             for mine, theirs in zip(_batch_digest(taken), expected, strict=True)
         )
+
+
+def _update_cases(count: int, size: int) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Predicted states and covariances: well-conditioned; with some rows nearly
+    singular (the short form loses definiteness: Joseph form, then the eigenvalue
+    repair); with NaN rows."""
+    rng = np.random.default_rng(count + 21)
+    states = _states(count, size, seed=count + 22)
+    factors = rng.normal(size=(count, size, size)) * 30.0
+    healthy = factors @ np.swapaxes(factors, -1, -2)
+    fragile = healthy.copy()
+    # Rank one, huge: the update's rounding leaves covariances that are not definite.
+    fragile[::11] = np.outer(np.arange(1, size + 1), np.arange(1, size + 1)) * 1e12
+    broken_states, broken = states.copy(), healthy.copy()
+    broken_states[::13] = np.nan
+    broken[::17, 0, 0] = np.nan
+    return {
+        "healthy": (states, healthy),
+        "fragile": (states, fragile),
+        "nan": (broken_states, broken),
+    }
+
+
+@pytest.mark.parametrize(
+    "count",
+    [0, 1, 300, updater_module.UPDATED_ROWS, 2 * updater_module.UPDATED_ROWS + 77],
+    ids=["no-rows", "one-row", "one-block", "one-full-block", "blocks-and-a-part"],
+)
+@pytest.mark.parametrize(
+    "model", [PositionMeasurement(dims=2), PolarMeasurement()], ids=["position", "polar"]
+)
+def test_the_kalman_update_in_blocks_of_rows_is_the_update_of_all_at_once(
+    monkeypatch: pytest.MonkeyPatch, count: int, model: MeasurementModel
+) -> None:
+    """Block by block (and written into given arrays, as the IMM's mode slots) or all
+    rows at once, with and without likelihoods, through the Joseph form and the repair
+    of covariances that lost definiteness: the same numbers."""
+    size = 7
+    rng = np.random.default_rng(count + 23)
+    sensor_positions = np.broadcast_to(np.array([1e3, -2e3, 0.0]), (count, 3))
+    if model.position_size:
+        noise = np.broadcast_to(np.eye(model.size) * 1e-4, (count, model.size, model.size))
+    else:
+        noise = np.broadcast_to(np.diag([2.5e3, 1e-6, 1e-6]), (count, 3, 3))
+    repaired: list[bool] = []
+    ensure = updater_module.ensure_positive_definite
+
+    def spied(matrices: FloatArray) -> FloatArray:
+        result = ensure(matrices)
+        repaired.append(result is not matrices)
+        return result
+
+    monkeypatch.setattr(updater_module, "ensure_positive_definite", spied)
+    for name, (states, covariances) in _update_cases(count, size).items():
+        with np.errstate(all="ignore"):
+            exact = model.measure(states, sensor_positions)
+        measured = exact + rng.normal(size=exact.shape) * np.sqrt(np.diagonal(noise[:1], 0, 1, 2))
+        for with_likelihood in (False, True):
+            arguments = (model, states, covariances, measured, noise, sensor_positions)
+            slots = (
+                np.full((count, 2, size), -1.0),
+                np.full((count, 2, size, size), -1.0),
+                np.full((count, 2), -1.0),
+            )
+            into = (slots[0][:, 1], slots[1][:, 1], slots[2][:, 1])
+            with np.errstate(all="ignore"):
+                fast = updater_module.kalman_update(*arguments, with_likelihood)
+                written = updater_module.kalman_update(*arguments, with_likelihood, out=into)
+                monkeypatch.setattr(updater_module, "UPDATED_ROWS", 10**9)
+                plain = updater_module.kalman_update(*arguments, with_likelihood)
+                monkeypatch.setattr(updater_module, "UPDATED_ROWS", UPDATED_ROWS)
+            for result in (fast, written):
+                for mine, theirs in zip(result, plain, strict=True):
+                    assert mine.shape == theirs.shape, name
+                    assert np.array_equal(mine, theirs, equal_nan=True), name
+                    assert (np.signbit(mine) == np.signbit(theirs)).all(), name
+            assert all(mine is slot for mine, slot in zip(written, into, strict=True))
+            assert (slots[0][:, 0] == -1.0).all() and (slots[1][:, 0] == -1.0).all()
+    if count >= 300:
+        assert any(repaired), "no covariance was repaired: the repair path is not compared"
+
+
+UPDATED_ROWS = updater_module.UPDATED_ROWS
+
+
+@pytest.mark.parametrize("count", [0, 1, 300], ids=["no-rows", "one-row", "rows"])
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_a_shared_transition_propagates_as_matrix_by_matrix_products(
+    count: int, spatial_dims: int
+) -> None:
+    """F P Fᵀ with one F as two products over the whole stack: the numbers (and signs
+    of zeros) of the products matrix by matrix, for several steps and covariances that
+    are not symmetric, hold exact zeros of either sign, NaN or infinities."""
+    motion = ConstantVelocityMotion(1.0, spatial_dims=spatial_dims, extra_states=1)
+    size = motion.state_size
+    rng = np.random.default_rng(count + 31)
+    states = _states(count, size, seed=count + 32)
+    covariances = rng.normal(size=(count, size, size)) * 1e3  # not symmetric
+    covariances[::3, -1, :] = 0.0
+    covariances[::3, :, -1] = -0.0
+    covariances[1::4] = -0.0
+    covariances[::7, 1, 2] = np.nan
+    covariances[::11, 0, 0] = np.inf
+    covariances[::13, 2, 1] = -np.inf
+    for dt in (1.0, 0.7, 2.0, 3.0, 2.5e-3, 123.4, 0.0, -0.0):
+        _, transition, _ = motion.step(states, np.asarray(dt))
+        assert transition.ndim == 2  # shared: the path under test
+        with np.errstate(invalid="ignore", over="ignore"):
+            fast = predictor_module._propagated(transition, covariances)
+            plain = transition @ covariances @ np.swapaxes(transition, -1, -2)
+        assert fast.shape == plain.shape
+        assert np.array_equal(fast, plain, equal_nan=True), dt
+        assert (np.signbit(fast) == np.signbit(plain)).all(), dt
+
+
+def _written(
+    results: tuple[FloatArray, FloatArray], out: tuple[FloatArray, FloatArray] | None
+) -> tuple[FloatArray, FloatArray]:
+    """``results`` copied into ``out`` where given, as `kalman_predict` writes them."""
+    if out is None:
+        return results
+    out[0][...], out[1][...] = results
+    return out
+
+
+@pytest.mark.parametrize(
+    "motion",
+    [
+        ConstantVelocityMotion(1.0, spatial_dims=2, extra_states=1),
+        CoordinatedTurnMotion(4.0, spatial_dims=3),
+    ],
+    ids=lambda motion: motion.name,
+)
+def test_groups_of_more_than_a_block_written_into_mode_slots_predict_as_plain(
+    motion: MotionModel,
+) -> None:
+    """Steps' groups of more than `PREDICTED_ROWS` rows, each block of a group gathered
+    and placed in the processor's cache, written into strided slots (an IMM's mode):
+    the numbers of the plain prediction, and nothing written outside the slots."""
+    count = 2 * predictor_module.PREDICTED_ROWS + 2 * predictor_module.GROUPED_FROM_TRACKS + 3
+    states = _states(count, motion.state_size, seed=41)
+    size = motion.state_size
+    factors = np.random.default_rng(42).normal(size=(count, size, size))
+    covariances = factors @ np.swapaxes(factors, -1, -2)
+    covariances[::9, 0, 1] = np.nan
+    rng = np.random.default_rng(43)
+    for dt in (
+        rng.choice([1.0, 2.0, 3.0], p=[0.8, 0.15, 0.05], size=count),
+        np.where(rng.random(count) < 0.7, 1.0, -0.0),
+        np.asarray(1.0),
+        np.zeros(count),
+    ):
+        steps = predictor_module.group_steps(dt)
+        with np.errstate(invalid="ignore", over="ignore"):
+            plain = _plain_kalman_predict(motion, states, covariances, dt)
+            slots = (np.full((count, 2, size), -1.0), np.full((count, 2, size, size), -1.0))
+            into = (slots[0][:, 0], slots[1][:, 0])
+            written = predictor_module.kalman_predict(
+                motion, states, covariances, dt, steps, out=into
+            )
+        assert written[0] is into[0] and written[1] is into[1]
+        for mine, theirs in zip(written, plain, strict=True):
+            assert np.array_equal(mine, theirs, equal_nan=True)
+            assert (np.signbit(mine) == np.signbit(theirs)).all()
+        assert (slots[0][:, 1] == -1.0).all() and (slots[1][:, 1] == -1.0).all()
+    largest = predictor_module.group_steps(rng.choice([1.0, 2.0], p=[0.8, 0.2], size=count)).groups
+    assert largest is not None and max(len(rows) for _, rows in largest) > (
+        predictor_module.PREDICTED_ROWS
+    )

@@ -156,8 +156,11 @@ def add_parser(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hotzone.fusion.allocator import keep_large_arrays_in_heap
     from hotzone.runtime.windows import ReplaySummary, tracking_windows
 
+    # This process tracks: its large temporaries are reused from the heap, not remapped.
+    keep_large_arrays_in_heap()
     capture = _plot_capture(args) if args.input_format == "asterix" else None
     if capture is not None:
         return _run_plots(args, capture)

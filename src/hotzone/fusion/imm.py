@@ -146,8 +146,14 @@ class IMMPredictor(Predictor):
         for target_mode, model in enumerate(self.models):
             weights = mixing[:, :, target_mode]
             mixed_state, mixed_covariance = combine(previous_states, previous_covariances, weights)
-            mode_states[:, target_mode], mode_covariances[:, target_mode] = kalman_predict(
-                model, mixed_state, mixed_covariance, dt_tracks, steps
+            # Written straight into the mode's slots (no per-mode result to copy in).
+            kalman_predict(
+                model,
+                mixed_state,
+                mixed_covariance,
+                dt_tracks,
+                steps,
+                out=(mode_states[:, target_mode], mode_covariances[:, target_mode]),
             )
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
         state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)
@@ -174,16 +180,16 @@ class IMMUpdater(Updater):
         mode_covariances = np.empty_like(prior_covariances)
         log_likelihoods = np.empty((predicted.size, modes))
         for mode in range(modes):
-            (mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]) = (
-                kalman_update(
-                    model,
-                    prior_states[:, mode],
-                    prior_covariances[:, mode],
-                    measured,
-                    noise,
-                    sensor_positions,
-                    with_likelihood=True,
-                )
+            # Written straight into the mode's slots (no per-mode result to copy in).
+            kalman_update(
+                model,
+                prior_states[:, mode],
+                prior_covariances[:, mode],
+                measured,
+                noise,
+                sensor_positions,
+                with_likelihood=True,
+                out=(mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]),
             )
         log_weights = np.log(prior_probabilities) + log_likelihoods
         log_weights -= log_weights.max(axis=1, keepdims=True)

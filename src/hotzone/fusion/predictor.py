@@ -98,23 +98,25 @@ def kalman_predict(
     covariance: FloatArray,
     dt: FloatArray,
     steps: StepGroups | None = None,
+    out: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Extended Kalman prediction of (N, d) states with (N, d, d) covariances.
 
     Tracks fall behind by whole scans, so a batch holds a few distinct steps: each group
     of one step is predicted with that step's shared matrices (one product over the
     group) instead of gathering an (N, d, d) transition per track. ``steps``: the
-    groups of ``dt`` when the caller found them already (`group_steps`)."""
+    groups of ``dt`` when the caller found them already (`group_steps`). ``out``: arrays
+    of the results' shapes (an IMM's per-mode slots) the results are written into and
+    returned as."""
     steps = group_steps(dt) if steps is None else steps
+    if out is None:
+        out = (np.empty(state.shape), np.empty(covariance.shape))
     if steps.groups is None:
-        return _predict_by(motion, state, covariance, steps.dt)
-    predicted_state = np.empty_like(state)
-    predicted_covariance = np.empty_like(covariance)
+        _predict_by(motion, state, covariance, steps.dt, out)
+        return out
     for step, group in steps.groups:
-        predicted_state[group], predicted_covariance[group] = _predict_by(
-            motion, np.take(state, group, axis=0), np.take(covariance, group, axis=0), step
-        )
-    return predicted_state, predicted_covariance
+        _predict_by(motion, np.take(state, group, axis=0), covariance, step, out, group)
+    return out
 
 
 PREDICTED_ROWS = 1024
@@ -123,29 +125,61 @@ between the two multiplications, the noise and the symmetric part."""
 
 
 def _predict_by(
-    motion: MotionModel, state: FloatArray, covariance: FloatArray, dt: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """One prediction of the whole batch: a shared step (0-d) or a step per track.
+    motion: MotionModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    dt: FloatArray,
+    out: tuple[FloatArray, FloatArray],
+    rows: IntArray | None = None,
+) -> None:
+    """One prediction of a batch, written into ``out``: a shared step (0-d) or a step
+    per track; ``rows``: the batch is these rows of ``covariance`` and ``out`` (``state``
+    holds them already), else all.
 
-    F P Fᵀ + Q and its symmetric part block of rows by block of rows: each row's
-    numbers those of the whole batch at once (one product per matrix)."""
+    F P Fᵀ + Q and its symmetric part block of rows by block of rows, each block's
+    covariances gathered and its results placed while in the processor's cache: each
+    row's numbers those of the whole batch at once (one product per matrix)."""
     predicted_state, transition, noise = motion.step(state, dt)
-    count = len(covariance)
-    if count <= PREDICTED_ROWS:
-        predicted_covariance = transition @ covariance @ transpose(transition)
-        predicted_covariance += noise
-        return predicted_state, symmetrize(predicted_covariance)
-    result = np.empty_like(covariance)
+    count = len(state)
+    if rows is None:
+        out[0][...] = predicted_state
+    else:
+        out[0][rows] = predicted_state
     for start in range(0, count, PREDICTED_ROWS):
         block = slice(start, min(start + PREDICTED_ROWS, count))
-        block_transition = _rows_of(transition, block, count)
-        block_noise = _rows_of(noise, block, count)
-        propagated = block_transition @ covariance[block] @ transpose(block_transition)
-        propagated += block_noise
-        symmetric = result[block]
-        np.add(propagated, transpose(propagated), out=symmetric)
-        symmetric *= 0.5
-    return predicted_state, result
+        if rows is None:
+            block_covariance = covariance[block]
+        else:
+            block_covariance = np.take(covariance, rows[block], axis=0)
+        propagated = _propagated(_rows_of(transition, block, count), block_covariance)
+        propagated += _rows_of(noise, block, count)
+        if rows is None:
+            symmetric = out[1][block]
+            np.add(propagated, transpose(propagated), out=symmetric)
+            symmetric *= 0.5
+        else:
+            out[1][rows[block]] = symmetrize(propagated)
+
+
+def _propagated(transition: FloatArray, covariance: FloatArray) -> FloatArray:
+    """F P Fᵀ of a (K, d, d) stack: per track, or with one F shared by every track.
+
+    A shared F as two matrix products over the whole stack, each one call of BLAS on
+    (K d, d) rows (the stack transposed matrix by matrix where a product needs it),
+    instead of 2 K calls on d x d matrices: (F P)ᵀ = Pᵀ Fᵀ, then (F P) Fᵀ. Every entry
+    is the same sum of the same products in the same order as in the products matrix by
+    matrix: the same numbers (`tests/fusion/test_same_numbers.py` compares them)."""
+    if transition.ndim != 2 or len(covariance) == 0:
+        propagated: FloatArray = transition @ covariance @ transpose(transition)
+        return propagated
+    count, size = covariance.shape[:2]
+    transition_rows = np.ascontiguousarray(transition.T)
+    left_transposed = transpose(covariance).reshape(count * size, size) @ transition_rows
+    left = np.ascontiguousarray(transpose(left_transposed.reshape(count, size, size)))
+    product: FloatArray = (left.reshape(count * size, size) @ transition_rows).reshape(
+        count, size, size
+    )
+    return product
 
 
 def _rows_of(matrices: FloatArray, block: slice, count: int) -> FloatArray:

@@ -47,6 +47,11 @@ def mahalanobis_squared(residual: FloatArray, innovation_covariance: FloatArray)
     return np.where(np.isfinite(distance) & (distance >= 0), distance, np.inf)
 
 
+UPDATED_ROWS = 1024
+"""Updates computed at a time: the block's residuals, gains and covariances stay in the
+processor's cache across the update's passes instead of streaming through memory."""
+
+
 def kalman_update(
     model: MeasurementModel,
     state: FloatArray,
@@ -55,9 +60,70 @@ def kalman_update(
     noise: FloatArray,
     sensor_positions: FloatArray,
     with_likelihood: bool = False,
+    out: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """EKF update in Joseph form; returns state, covariance and (when asked, else zeros)
-    the log-likelihood of each measurement."""
+    the log-likelihood of each measurement.
+
+    Block of rows by block of rows: each row's numbers depend on that row alone, so they
+    are those of the whole batch at once; the definiteness check and the determinants,
+    whose calls cost more than a block's work, run once over the whole batch after.
+    ``out``: arrays of the results' shapes (an IMM's per-mode slots) the results are
+    written into and returned as."""
+    count = len(state)
+    if out is None:
+        size = state.shape[-1]
+        out = (np.empty((count, size)), np.empty((count, size, size)), np.empty(count))
+    updated_state, updated_covariance, log_likelihood = out
+    distance = np.empty(count)
+    innovation_covariance: FloatArray | None = None
+    for start in range(0, count, UPDATED_ROWS):
+        block = slice(start, min(start + UPDATED_ROWS, count))
+        results = _update_rows(
+            model,
+            state[block],
+            covariance[block],
+            _rows_of(measured, block, count),
+            _rows_of(noise, block, count),
+            _rows_of(sensor_positions, block, count),
+            with_likelihood,
+        )
+        updated_state[block], updated_covariance[block], distance[block] = results[:3]
+        if with_likelihood:
+            if innovation_covariance is None:
+                innovation_covariance = np.empty((count, *results[3].shape[1:]))
+            innovation_covariance[block] = results[3]
+    repaired = ensure_positive_definite(updated_covariance)
+    if repaired is not updated_covariance:
+        updated_covariance[...] = repaired
+    if not with_likelihood or innovation_covariance is None:
+        log_likelihood[...] = 0.0
+        return out
+    _, log_determinant = np.linalg.slogdet(innovation_covariance)
+    measured_size = innovation_covariance.shape[-1]
+    log_likelihood[...] = -0.5 * (distance + log_determinant + measured_size * np.log(2 * np.pi))
+    return out
+
+
+def _rows_of(values: FloatArray, block: slice, count: int) -> FloatArray:
+    """The block's rows of a per-row array; one shared by every row as it is."""
+    if values.ndim and values.shape[0] == count:
+        return values[block]
+    return values
+
+
+def _update_rows(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+    with_likelihood: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """`kalman_update` of one block of rows, all at once, up to the definiteness check:
+    state, covariance, and with ``with_likelihood`` the squared Mahalanobis distances
+    and innovation covariances (else zeros and an empty array)."""
     residual, innovation_covariance, cross = innovations(
         model, state, covariance, measured, noise, sensor_positions
     )
@@ -81,13 +147,10 @@ def kalman_update(
         joseph = reduction @ covariance[suspect] @ transpose(reduction)
         gain_noise = gain[suspect] @ noise[suspect] @ transpose(gain[suspect])
         updated_covariance[suspect] = symmetrize(joseph + gain_noise)
-    updated_covariance = ensure_positive_definite(updated_covariance)
     if not with_likelihood:
-        return updated_state, updated_covariance, np.zeros(len(state))
+        return updated_state, updated_covariance, np.zeros(len(state)), np.zeros(0)
     distance = (residual[:, None, :] @ inverse @ residual[:, :, None])[:, 0, 0]
-    _, log_determinant = np.linalg.slogdet(innovation_covariance)
-    log_likelihood = -0.5 * (distance + log_determinant + residual.shape[-1] * np.log(2 * np.pi))
-    return updated_state, updated_covariance, log_likelihood
+    return updated_state, updated_covariance, distance, innovation_covariance
 
 
 class Updater(ABC):
