@@ -28,7 +28,7 @@ import numpy as np
 
 from hotzone.fusion.conversion import MessageConverter, PolarPlots
 from hotzone.fusion.estimates import TrackBatch
-from hotzone.fusion.stage import conflict_event, rejection_dead_letter, tracks_to_messages
+from hotzone.fusion.stage import rejection_dead_letter
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix import AsterixDecoder
@@ -43,7 +43,6 @@ from hotzone.runtime.windows import (
 )
 from hotzone.share.asterix062 import TrackColumns, encode_track_columns
 from hotzone.types import DeadLetter, Detection, Event, Track
-from hotzone.types.labels import most_restrictive
 
 
 @dataclass
@@ -159,20 +158,11 @@ class PlotTracking:
             releasability=self.capture.decoder.releasability,
         )
         scans, rejected = self.converter.convert_plots(window)
-        for sensor_id, clock in self.converter.rotation_clocks.items():
-            if clock.period_s is not None:
-                tracker.declare_revisit(sensor_id, clock.period_s)
-        batch = tracker.step(time.timestamp(), scans)
+        batch = stage.step_scans(time, scans, self.converter)
         self._dead_letters(
             rejected + tracker.take_rejections(), dict(zip(ids, rows.tolist(), strict=True)), time
         )
-        labelling = tracker.track_labels
-        for conflict in tracker.take_identity_conflicts():
-            numbers = set(conflict.track_numbers)
-            found = np.flatnonzero([int(n) in numbers for n in batch.track_number])
-            texts = labelling.texts(labelling.current(batch.take(found)), stage.releasability)
-            label = most_restrictive(texts, stage.releasability)
-            self.events.append(conflict_event(conflict, stage.frame, stage.sector, label))
+        self.events.extend(stage.identity_conflict_events(batch))
         # Counted from the columns: a copy of the shown rows would cost more than the rest.
         confirmed = batch.confirmed
         summary = self.summary
@@ -209,19 +199,7 @@ class PlotTracking:
 
     def track_messages(self, batch: TrackBatch, time: datetime) -> list[Track]:
         """The window's Track messages, as `TrackingStage.step` returns them."""
-        stage, tracker = self.stage, self.stage.tracker
-        labelling = tracker.track_labels
-        return tracks_to_messages(
-            batch,
-            stage.frame,
-            time,
-            sector=stage.sector,
-            sensor_names=sorted(tracker.sensors, key=tracker.sensors.__getitem__),
-            mode_names=tracker.predictor.mode_names,
-            confirmed_only=stage.confirmed_only,
-            releasability=stage.releasability,
-            labels=labelling.texts(labelling.current(batch), stage.releasability),
-        )
+        return self.stage.track_messages(batch, time)
 
     def track_columns(self, batch: TrackBatch, time: datetime) -> TrackColumns:
         """What CAT062 encodes of the window's tracks (`tracks_to_messages`' rows and

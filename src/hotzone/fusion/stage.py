@@ -25,6 +25,7 @@ from hotzone.fusion.gating import ChiSquareGater
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater
 from hotzone.fusion.initiation import RevisitInitiator
 from hotzone.fusion.revisit import RevisitModel
+from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.tracker import IdentityConflict, MultiTargetTracker, Rejection
 from hotzone.fusion.triangulation import BearingTriangulator
 from hotzone.geo import LocalFrame
@@ -208,35 +209,57 @@ class TrackingStage:
             self.frame, labels=self.tracker.labels, ceiling=self.releasability
         )
 
+    @property
+    def converter(self) -> MessageConverter:
+        """What turns this stage's inputs into scans (its radars' rotation clocks)."""
+        return self._converter
+
     def step(self, time: datetime, messages: Sequence[object]) -> list[Track]:
         if time.utcoffset() is None:
             raise ValueError("TrackingStage.step needs a timezone-aware time")
         scans, rejected = self._converter.convert(messages)
-        for sensor_id, clock in self._converter.rotation_clocks.items():
+        batch = self.step_scans(time, scans)
+        self._record(rejected + self.tracker.take_rejections(), messages, time)
+        self.events.extend(self.identity_conflict_events(batch))
+        return self.track_messages(batch, time)
+
+    def step_scans(
+        self, time: datetime, scans: Sequence[SensorScan], converter: MessageConverter | None = None
+    ) -> TrackBatch:
+        """The tracker stepped to ``time`` on ``scans``, once each radar's rotation that
+        ``converter`` (the stage's own by default) has learnt is declared: every way into
+        the tracker (messages, plot columns of a window or of a capture) steps it so."""
+        for sensor_id, clock in (converter or self._converter).rotation_clocks.items():
             if clock.period_s is not None:
                 self.tracker.declare_revisit(sensor_id, clock.period_s)
-        batch = self.tracker.step(time.timestamp(), scans)
-        self._record(rejected + self.tracker.take_rejections(), messages, time)
+        return self.tracker.step(time.timestamp(), scans)
+
+    def identity_conflict_events(self, batch: TrackBatch) -> list[Event]:
+        """The identity conflicts the last step found, as Events on its tracks ``batch``."""
         labelling = self.tracker.track_labels
+        events = []
         for conflict in self.tracker.take_identity_conflicts():
             numbers = set(conflict.track_numbers)
             rows = np.flatnonzero([int(n) in numbers for n in batch.track_number])
             # The event says where two tracks are: it is no wider than either.
             texts = labelling.texts(labelling.current(batch.take(rows)), self.releasability)
             label = most_restrictive(texts, self.releasability)
-            self.events.append(conflict_event(conflict, self.frame, self.sector, label))
-        sensor_names = sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__)
-        labels = labelling.texts(labelling.current(batch), self.releasability)
+            events.append(conflict_event(conflict, self.frame, self.sector, label))
+        return events
+
+    def track_messages(self, batch: TrackBatch, time: datetime) -> list[Track]:
+        """The Track messages of a window's tracks ``batch``, labelled as their inputs."""
+        labelling = self.tracker.track_labels
         return tracks_to_messages(
             batch,
             self.frame,
             time,
             sector=self.sector,
-            sensor_names=sensor_names,
+            sensor_names=sorted(self.tracker.sensors, key=self.tracker.sensors.__getitem__),
             mode_names=self.tracker.predictor.mode_names,
             confirmed_only=self.confirmed_only,
             releasability=self.releasability,
-            labels=labels,
+            labels=labelling.texts(labelling.current(batch), self.releasability),
         )
 
     def take_dead_letters(self) -> list[DeadLetter]:

@@ -35,10 +35,8 @@ import numpy as np
 from hotzone.fusion.conversion import PolarPlots
 from hotzone.fusion.stage import (
     TrackingStage,
-    conflict_event,
     default_tracker,
     rejection_dead_letter,
-    tracks_to_messages,
 )
 from hotzone.fusion.tracker import Rejection
 from hotzone.geo import LocalFrame
@@ -51,7 +49,6 @@ from hotzone.types import (
     TrackStatus,
     from_json,
 )
-from hotzone.types.labels import most_restrictive
 
 
 def delivery_time(message: AnyMessage) -> float:
@@ -232,34 +229,14 @@ class TrackingWindows:
         stage's own converter: its rotation clocks see every window, however its plots
         came."""
         stage, tracker = self.stage, self.stage.tracker
-        converter = stage._converter
         plots = concatenate_plots([chunk.plots for chunk in chunks])
-        scans, rejected = converter.convert_plots(plots)
-        for sensor_id, clock in converter.rotation_clocks.items():
-            if clock.period_s is not None:
-                tracker.declare_revisit(sensor_id, clock.period_s)
-        batch = tracker.step(time.timestamp(), scans)
+        scans, rejected = stage.converter.convert_plots(plots)
+        batch = stage.step_scans(time, scans)
         rejections = rejected + tracker.take_rejections()
         if rejections:
             self._refused(rejections, chunks, time)
-        labelling = tracker.track_labels
-        for conflict in tracker.take_identity_conflicts():
-            numbers = set(conflict.track_numbers)
-            rows = np.flatnonzero([int(n) in numbers for n in batch.track_number])
-            texts = labelling.texts(labelling.current(batch.take(rows)), stage.releasability)
-            label = most_restrictive(texts, stage.releasability)
-            stage.events.append(conflict_event(conflict, stage.frame, stage.sector, label))
-        return tracks_to_messages(
-            batch,
-            stage.frame,
-            time,
-            sector=stage.sector,
-            sensor_names=sorted(tracker.sensors, key=tracker.sensors.__getitem__),
-            mode_names=tracker.predictor.mode_names,
-            confirmed_only=stage.confirmed_only,
-            releasability=stage.releasability,
-            labels=labelling.texts(labelling.current(batch), stage.releasability),
-        )
+        stage.events.extend(stage.identity_conflict_events(batch))
+        return stage.track_messages(batch, time)
 
     def _refused(
         self, rejections: list[Rejection], chunks: list[PlotChunk], time: datetime

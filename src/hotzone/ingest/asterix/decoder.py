@@ -163,6 +163,9 @@ class AsterixDecoder(Decoder):
         `feed` would: this decoder's sites and labels, and its counter of detection ids
         (a datagram decoded either way takes the next ids)."""
         self._started = True  # a later datagram is not the start of a pcap capture
+        return self._mapping_context(received_at)
+
+    def _mapping_context(self, received_at: datetime) -> MappingContext:
         return MappingContext(
             sites=self.sites,
             received_at=received_at,
@@ -257,15 +260,7 @@ class AsterixDecoder(Decoder):
     def _decode_block(self, block: DataBlock, received_at: datetime, result: DecodeResult) -> None:
         self.counters.frames += 1
         records, error = decode_records(block)
-        context = MappingContext(
-            sites=self.sites,
-            received_at=received_at,
-            source_id=self.source_id,
-            sector=self.sector,
-            releasability=self.releasability,
-            sequence=self._sequence,
-            heartbeats=self.heartbeats,
-        )
+        context = self._mapping_context(received_at)
         category = CATEGORIES.get(block.category)
         for record, raw_record in records:
             assert category is not None
