@@ -162,6 +162,44 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
     assert "1 connections refused (too many)" in output
 
 
+def test_ingest_track_metrics_count_what_the_tracker_took_in() -> None:
+    """``ingest --track``: the tracker is the stage ``tracking``; every report the source
+    published is counted in by it (not only its Track messages out)."""
+    port = free_port()
+    args = ["ingest", "sbs", "--listen-tcp", f"127.0.0.1:{port}", "--track"]
+    with command([*args, "--metrics-port", "0"]) as ingest:
+        url = ingest.metrics_url()
+        assert value(scrape(url), "hotzone_stage_messages_in_total", stage="tracking") == 0
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the listener may print its metrics line before it accepts
+            try:
+                feed = socket.create_connection(("127.0.0.1", port))
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "ingest never listened"
+                time.sleep(0.1)
+        with feed:
+            feed.sendall((GOLDEN / "adsb" / "sbs1_msgs.txt").read_bytes())
+            samples = scrape_until(
+                url,
+                lambda s: (
+                    0
+                    < value(s, "hotzone_source_messages_total", source="sbs")
+                    == total(s, "hotzone_stage_messages_in_total", stage="tracking")
+                ),
+            )
+        ingest.interrupt()
+    published = value(samples, "hotzone_source_messages_total", source="sbs")
+    taken = {
+        dict(labels)["type"]: n
+        for (name, labels), n in samples.items()
+        if name == "hotzone_stage_messages_in_total" and dict(labels)["stage"] == "tracking"
+    }
+    print(f"published {published:.0f}, taken in by the tracker {taken}")
+    assert published > 0
+    assert taken == {"Report": published}
+
+
 def test_a_udp_burst_faster_than_decoding_is_all_accounted_for() -> None:
     """sent = received + dropped by the kernel, and received = decoded + left at the stop +
     dropped by the receiver: nothing is lost without being counted, on /metrics and in the

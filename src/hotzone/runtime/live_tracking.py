@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,6 +74,9 @@ class LiveTrackingSettings:
 
 @dataclass
 class LiveTrackingCounters:
+    #: What the tracker took in, by message type (a CAT048 datagram's plots handed over as
+    #: columns count as the Detections they are published as).
+    received: Counter[str] = field(default_factory=Counter)
     track_messages: int = 0
     confirmed: set[int] = field(default_factory=set)
     dead_letters: int = 0
@@ -126,6 +130,7 @@ class LiveTrackingService:
         """Track ``messages`` (detections and reports; others are passed over)."""
         for message in messages:
             if isinstance(message, Detection | Report):
+                self.counters.received[type(message).__name__] += 1
                 timed = timed_as_recorded(message) if self.settings.by_message_time else message
                 for tracks in self._windows_for(timed).push(timed):
                     await self._publish(tracks)
@@ -134,6 +139,7 @@ class LiveTrackingService:
         """Track a datagram's plots, given as columns."""
         if not chunk.payloads:
             return
+        self.counters.received[Detection.__name__] += len(chunk.payloads)
         if self._windows is None:
             # The frame, when not given, is placed at the first plot's sensor.
             self._windows_for(msgspec.json.decode(chunk.payloads[0], type=Detection))

@@ -24,7 +24,8 @@ Metrics (every name starts with ``hotzone_``):
 - stages (label ``stage``): ``stage_messages_in_total`` and ``stage_messages_out_total``
   (by ``type``), ``stage_dead_letters_total``, ``stage_step_seconds`` (histogram: one
   window's step and the publishing of its outputs), ``queue_depth`` (messages waiting in
-  the stage's subscription; the recorder's too), ``recorded_messages_total``.
+  the stage's subscription; the recorder's too), ``recorded_messages_total``;
+  ``ingest --track``'s tracker is the stage ``tracking`` (reports in, Track messages out).
 """
 
 from __future__ import annotations
@@ -239,6 +240,8 @@ def _stage_metrics(
         if service.subscription is not None:
             depth.add_metric([name], service.subscription.pending)
     for tracker in trackers:
+        for kind, count in sorted(tracker.counters.received.items()):
+            received.add_metric(["tracking", kind], count)
         published.add_metric(["tracking", "Track"], tracker.counters.track_messages)
         dead.add_metric(["tracking"], tracker.counters.dead_letters)
     for index, recorder in enumerate(recorders):
