@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hotzone.commands.ingest import DEFAULT_HOLD_S
+
 GOLDEN = Path(__file__).parents[1] / "tests" / "golden"
 REPORTS_PER_DATAGRAM = 2
 CATCH_UP_S = 2.0
@@ -158,7 +160,7 @@ from hotzone.runtime import event_loop
 from hotzone.runtime.ingest_service import IngestSettings, IngestTransport, run_ingest
 from hotzone.runtime.windows import TrackingSettings
 
-async def main(port, duration, sensors, window):
+async def main(port, duration, sensors, window, hold):
     bus = InProcessBus()
     subscription = await bus.subscribe("hz.PL.trk.>", 1 << 24)
     first_taken, taken, done = {}, [0], asyncio.Event()
@@ -185,7 +187,7 @@ async def main(port, duration, sensors, window):
         transport=IngestTransport(udp=f"127.0.0.1:{port}"),
         decoder_options=DecoderOptions(sensors_file=Path(sensors)),
         duration_s=duration,
-        tracking=TrackingSettings(window_s=window),
+        tracking=TrackingSettings(window_s=window, hold_s=hold),
     )
     started = time.process_time()
     counts = await run_ingest(settings, bus=bus, say=lambda line: print(line, flush=True))
@@ -196,8 +198,10 @@ async def main(port, duration, sensors, window):
         {"counts": counts, "windows": first_taken, "track_messages": taken[0], "cpu_s": cpu}
     ), flush=True)
 
-port, duration, sensors, window = sys.argv[1:5]
-event_loop.run(main(int(port), float(duration), sensors, float(window)), use_uvloop=False)
+port, duration, sensors, window, hold = sys.argv[1:6]
+event_loop.run(
+    main(int(port), float(duration), sensors, float(window), float(hold)), use_uvloop=False
+)
 """
 
 #: The scene of ``--track``: radars around this point, aircraft within 150 km of it.
@@ -347,7 +351,7 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
     port = free_udp_port()
     duration = args.seconds + CATCH_UP_S + 2.0
     command = [sys.executable, "-c", TRACK_RECEIVER, str(port), str(duration), str(sensors)]
-    command.append(str(args.window))
+    command += [str(args.window), str(args.hold)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + STARTUP_WAIT_S
@@ -367,8 +371,11 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
         datetime.fromisoformat(key.replace("Z", "+00:00")).timestamp(): taken
         for key, taken in result["windows"].items()
     }
-    window = args.window
-    ends = (np.floor(sent_at / window) + 1) * window
+    window, hold = args.window, args.hold
+    # The window a datagram is received in is stepped `hold` before its end; a datagram
+    # sent (its last plot measured) after that waits for the next window's step.
+    ends = (np.floor(sent_at / window) + 1) * window - hold
+    ends[sent_at >= ends] += window
     taken_at = np.array([published.get(round(end, 6), np.nan) for end in ends.tolist()])
     if np.isnan(taken_at).all():
         # Window ends print with their fraction of a second; match them to the microsecond.
@@ -397,6 +404,7 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
         "lost": lost,
         "counted": counts["udp_dropped_by_kernel"] + counts["udp_dropped_backlog_full"],
         "tracked": counts.get("tracked_reports", -1),
+        "out_of_sequence": counts.get("out_of_sequence_reports", -1),
         "track_messages": counts["track_messages"],
         "in_windows": int(plots[tracked].sum()),
         "p50_ms": float(np.percentile(latency, 50) * 1e3) if len(latency) else math.nan,
@@ -412,11 +420,12 @@ def track_main(args: argparse.Namespace) -> None:
     best = 0.0
     print(
         f"live tracking, {args.radars} radars, {args.seconds:.0f} s per rate, windows of "
-        f"{args.window} s, at most {args.plots_per_datagram} plots a datagram"
+        f"{args.window} s stepped {args.hold} s before their ends, at most "
+        f"{args.plots_per_datagram} plots a datagram"
     )
     print(
         "reports/s  reports  datagrams  decoded  left  lost  counted  tracked  "
-        "track-msgs  p50 ms  p99 ms  receiver CPU s"
+        "out-of-seq  track-msgs  p50 ms  p99 ms  receiver CPU s"
     )
     with tempfile.TemporaryDirectory() as folder:
         sensors = Path(folder) / "sites.yaml"
@@ -425,9 +434,10 @@ def track_main(args: argparse.Namespace) -> None:
             r = run_tracking(args, rate, sensors)
             # The code before issue 17's live column path did not count what it tracked.
             tracked = "-" if r["tracked"] < 0 else str(r["tracked"])
+            late = "-" if r["out_of_sequence"] < 0 else str(r["out_of_sequence"])
             print(
                 f"{rate:9.0f} {r['reports']:8} {r['datagrams']:10} {r['decoded']:8} "
-                f"{r['left']:5} {r['lost']:5} {r['counted']:8} {tracked:>8} "
+                f"{r['left']:5} {r['lost']:5} {r['counted']:8} {tracked:>8} {late:>10} "
                 f"{r['track_messages']:11} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} "
                 f"{r['cpu_s']:8.1f}",
                 flush=True,
@@ -452,6 +462,12 @@ def main() -> None:
     parser.add_argument("--track", action="store_true", help="live tracking of CAT048 plots")
     parser.add_argument("--radars", type=int, default=4, help="with --track: radars (4)")
     parser.add_argument("--window", type=float, default=1.0, help="with --track: window s (1)")
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=DEFAULT_HOLD_S,
+        help=f"with --track: each window stepped this long before its end ({DEFAULT_HOLD_S})",
+    )
     parser.add_argument(
         "--plots-per-datagram", type=int, default=100, help="with --track: at most (100)"
     )

@@ -285,6 +285,11 @@ ISSUE_CASES = {
     "federation config --nations empty": ["federation", "config", "--nations", ""],
     "assess garbage": ["assess", "{folder}/garbage.jsonl", "--out", "{folder}/assessed.jsonl"],
     "decode garbage": ["decode", "stix", GARBAGE_FILE],
+    # Not an issue 16 finding: a window stepped before its start would go back in time.
+    "ingest --hold not shorter than --window": [
+        *("ingest", "asterix", "--udp", "127.0.0.1:9", "--track"),
+        *("--window", "1", "--hold", "1"),
+    ],
 }
 
 

@@ -9,6 +9,7 @@ decoder's Detections published, read back by `LiveTrackingService` and tracked).
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import threading
 import time
@@ -33,7 +34,7 @@ from hotzone.runtime.live_tracking import (
     take_plot_datagram,
 )
 from hotzone.runtime.sources import SourcePublisher
-from hotzone.runtime.windows import TrackingSettings
+from hotzone.runtime.windows import ReplaySummary, TrackingSettings
 from hotzone.store import SQLiteStore
 from hotzone.types import Detection, Track, TrackStatus, from_json, to_json
 from tests.fusion.test_conversion_plots import RECORDED_AT, _block, _plot, _radar_capture
@@ -83,11 +84,19 @@ async def _published(
     columns: bool, datagrams: list[tuple[datetime, bytes]]
 ) -> dict[str, list[bytes]]:
     """What each path published, by kind of subject, in order."""
+    published, _ = await _tracked(columns, datagrams, TrackingSettings())
+    return published
+
+
+async def _tracked(
+    columns: bool, datagrams: list[tuple[datetime, bytes]], tracking_settings: TrackingSettings
+) -> tuple[dict[str, list[bytes]], ReplaySummary]:
+    """What each path published, by kind of subject, in order, and its tracker's summary."""
     bus = InProcessBus()
     everything = await bus.subscribe("hz.PL.>", 1 << 20)
     publisher = SourcePublisher(bus, "PL")
     decoder = AsterixDecoder(_sites(), framing="datagram")
-    settings = LiveTrackingSettings(TrackingSettings(), from_bus=not columns)
+    settings = LiveTrackingSettings(tracking_settings, from_bus=not columns)
     tracking = LiveTrackingService(bus, "PL", settings)
     ready = asyncio.Event()
     task = asyncio.create_task(tracking.run(ready))
@@ -108,7 +117,7 @@ async def _published(
         if kind == "dead":
             kind += "." + message.subject.split(".")[3]
         published.setdefault(kind, []).append(message.payload)
-    return published
+    return published, tracking.summary
 
 
 def test_the_column_path_publishes_what_the_bus_path_published() -> None:
@@ -183,22 +192,29 @@ ROTATION_S = 1.0
 SECTORS = 8
 
 
-def _sector_datagrams(start: float, rotation: int) -> list[tuple[float, bytes]]:
-    """One rotation of radar 25/201 as a datagram per sector: (when to send, bytes)."""
+def _sector_datagrams(
+    start: float,
+    rotation: int,
+    targets: list[tuple[tuple[float, float], tuple[float, float]]] = LIVE_TARGETS,
+    rotation_s: float = ROTATION_S,
+    sectors: int = SECTORS,
+) -> list[tuple[float, bytes]]:
+    """One rotation of radar 25/201 as a datagram per sector, sent when the beam has swept
+    it: (when to send, bytes)."""
     by_sector: dict[int, list[tuple[float, bytes]]] = {}
-    for (east, north), (v_east, v_north) in LIVE_TARGETS:
-        begin = rotation * ROTATION_S
+    for (east, north), (v_east, v_north) in targets:
+        begin = rotation * rotation_s
         azimuth = np.degrees(np.arctan2(east + v_east * begin, north + v_north * begin)) % 360
-        at = begin + azimuth / 360.0 * ROTATION_S
+        at = begin + azimuth / 360.0 * rotation_s
         x, y = east + v_east * at, north + v_north * at
         slant = float(np.hypot(np.hypot(x, y), 9_144.0 - 300.0))
         theta = round(float(np.degrees(np.arctan2(x, y)) % 360.0) / 360.0 * 65536) % 65536
         seconds_of_day = (start + at) % 86_400.0
         plot = _plot(seconds_of_day, min(round(slant / 1852.0 * 256), 0xFFFF), theta, 300.0)
-        by_sector.setdefault(int(azimuth / 360.0 * SECTORS), []).append((at, plot))
+        by_sector.setdefault(int(azimuth / 360.0 * sectors), []).append((at, plot))
     return [
         (
-            start + rotation * ROTATION_S + (sector + 1) * ROTATION_S / SECTORS,
+            start + rotation * rotation_s + (sector + 1) * rotation_s / sectors,
             _block([plot for _, plot in sorted(plots)]),
         )
         for sector, plots in sorted(by_sector.items())
@@ -252,3 +268,57 @@ def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
         if isinstance(m, Track) and m.status == TrackStatus.CONFIRMED
     }
     assert len(confirmed) == len(LIVE_TARGETS)
+
+
+def test_held_windows_keep_a_radars_sector_blocks_in_sequence() -> None:
+    """A radar sends a sector's plots when its beam has swept it: plots measured before a
+    window's end arrive after it. Stepped at the end, those are out of sequence (the
+    tracker replays); stepped ``hold_s`` earlier, with the last part held for the next
+    window, none is, and the same aircraft are tracked, by either path."""
+    rotation_s, sectors, rotations = 4.7, 32, 10  # the beam at another phase each second
+    targets = [
+        (
+            (float(r * np.sin(a)), float(r * np.cos(a))),
+            (float(150.0 * np.cos(a)), float(-150.0 * np.sin(a))),
+        )
+        for r, a in zip(
+            np.linspace(20_000.0, 60_000.0, 12), np.linspace(0.1, 2 * np.pi - 0.2, 12), strict=True
+        )
+    ]
+    start = 1_750_000_000.3  # windows end on whole seconds, the blocks do not
+    day = math.floor(start / 86_400.0) * 86_400.0
+    datagrams = []
+    measured_before_their_window = 0
+    for rotation in range(rotations):
+        for when, data in _sector_datagrams(start, rotation, targets, rotation_s, sectors):
+            received = when + 0.002
+            datagrams.append((datetime.fromtimestamp(received, tz=UTC), data))
+            batch = decode_cat048(data)
+            assert batch is not None
+            measured = day + batch.rows["time_of_day_s"]
+            measured_before_their_window += int(
+                np.count_nonzero(np.floor(measured) < math.floor(received))
+            )
+
+    at_the_end, summary = asyncio.run(_tracked(True, datagrams, TrackingSettings()))
+    # Every plot measured in a window that had closed when it came is out of sequence.
+    assert summary.out_of_sequence == measured_before_their_window > 0
+
+    held_settings = TrackingSettings(hold_s=0.25)
+    held, held_summary = asyncio.run(_tracked(True, datagrams, held_settings))
+    assert held_summary.out_of_sequence == 0
+    by_bus, _ = asyncio.run(_tracked(False, datagrams, held_settings))
+    assert by_bus == held
+    for published in (at_the_end, held):
+        tracks = [from_json(payload) for payload in published["trk"]]
+        confirmed = {
+            t.track_number
+            for t in tracks
+            if isinstance(t, Track) and t.status == TrackStatus.CONFIRMED
+        }
+        assert len(confirmed) == len(targets)
+    # Held windows are stepped a quarter second before their ends; the last, closed by
+    # the stop, at its end, on all that was left.
+    *stepped, last = sorted({from_json(payload).time.timestamp() for payload in held["trk"]})
+    assert stepped and all(round(t % 1.0, 6) == 0.75 for t in stepped)
+    assert round(last % 1.0, 6) == 0.0

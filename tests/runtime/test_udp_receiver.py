@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 from hotzone.runtime.udp_receiver import UdpReceiver
 
@@ -51,3 +52,27 @@ def test_datagrams_arrive_in_order_and_what_reached_the_socket_at_the_stop_is_co
     counters = receiver.counters
     assert counters.delivered == 2
     assert counters.received == 3 and counters.left_at_stop == 1
+
+
+def test_each_datagram_keeps_the_moment_the_thread_received_it() -> None:
+    """A datagram that waited in the backlog is timed by its reception, not by when the
+    loop got to it (the live tracker's windows follow these times)."""
+
+    async def scenario() -> tuple[float, float, list[tuple[float, bytes]]]:
+        receiver = UdpReceiver("127.0.0.1", 0)
+        async with receiver:
+            before = time.time()
+            _send(receiver.bound_port, [b"first", b"second", b"third"])
+            while receiver.counters.received < 3:
+                await asyncio.sleep(0.01)
+            read_from = time.time()  # all three were received before this
+            datagrams = receiver.timed_datagrams()
+            taken = [await asyncio.wait_for(anext(datagrams), 10) for _ in range(3)]
+            await datagrams.aclose()
+        return before, read_from, taken
+
+    before, read_from, taken = asyncio.run(scenario())
+    assert [datagram for _, datagram in taken] == [b"first", b"second", b"third"]
+    times = [received for received, _ in taken]
+    assert times == sorted(times)
+    assert before <= times[0] and times[-1] <= read_from

@@ -30,6 +30,7 @@ from hotzone.commands.common import (
     DURATION_S,
     PORT,
     SECONDS,
+    TIMEOUT_S,
     CommandError,
     InputFile,
     Number,
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 
 #: ``--udp-buffer``: what the socket's receive buffer is asked to hold, in MiB.
 BUFFER_MIB = Number(1, 2048, integer=True, unit="MiB")
+#: ``--hold``: a rotating radar sends a sector's plots when its beam has swept the sector,
+#: up to 1/32 of a 4 s rotation (125 ms) after the first was measured; the network adds
+#: milliseconds. Stepping each window this much before its end keeps them in sequence.
+DEFAULT_HOLD_S = 0.25
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -138,6 +143,15 @@ def add_parser(subparsers: SubParsers) -> None:
         "--track", action="store_true", help="fuse the feed's detections into tracks, live"
     )
     add_tracking_arguments(tracking, default_origin="the first detection's sensor")
+    tracking.add_argument(
+        "--hold",
+        type=TIMEOUT_S,
+        default=DEFAULT_HOLD_S,
+        metavar="S",
+        help="step each window S seconds before its end, so that reports measured in its "
+        "last S but received after it are not out of sequence (live feeds; shorter than "
+        f"--window; {DEFAULT_HOLD_S:g}, 0: at the end)",
+    )
     picture = parser.add_argument_group(
         "picture", "with --serve, the feed's picture on the web page (stops with Ctrl-C)"
     )
@@ -242,7 +256,12 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
             lag_s=args.lag,
             origin=LocalFrame(*args.origin) if args.origin else None,
             sector=args.sector,
+            hold_s=args.hold,
         )
+        if not args.hold < args.window:
+            raise CommandError(
+                f"--hold {args.hold:g} must be shorter than --window {args.window:g}"
+            )
     return IngestSettings(
         format=args.format,
         transport=IngestTransport(

@@ -217,6 +217,7 @@ def _tally(
     if tracker is not None:
         counts["track_messages"] = tracker.counters.track_messages
         counts["tracked_reports"] = tracker.summary.messages
+        counts["out_of_sequence_reports"] = tracker.summary.out_of_sequence
         counts["confirmed_tracks"] = len(tracker.counters.confirmed)
         counts["tracker_dead_letters"] = tracker.counters.dead_letters
     return counts
@@ -256,7 +257,8 @@ def summary_lines(format_name: str, counts: dict[str, int]) -> list[str]:
             f"tracking: {counts['track_messages']} track messages, "
             f"{counts['confirmed_tracks']} confirmed tracks, "
             f"{counts['tracker_dead_letters']} refused by the tracker, "
-            f"{counts['tracked_reports']} reports tracked"
+            f"{counts['tracked_reports']} reports tracked, "
+            f"{counts['out_of_sequence_reports']} of them out of sequence"
         )
     return lines
 
@@ -303,7 +305,7 @@ async def _feed(
             decoder = make()
             if tracker is not None and not tracker.settings.from_bus:
                 assert isinstance(decoder, AsterixDecoder)
-                await pump_plot_datagrams(publisher, decoder, tracker, udp.datagrams())
+                await pump_plot_datagrams(publisher, decoder, tracker, udp.timed_datagrams())
             else:
                 await publisher.pump(decoder, udp.datagrams())
     elif transport.tcp is not None:

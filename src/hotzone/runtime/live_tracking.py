@@ -9,7 +9,11 @@ alike) and publishes the tracks
 on ``hz.{nation}.trk.{sector}``, where the recorder stores them beside the detections.
 
 Windows follow reception times (``received_at``) in a live feed, and the messages' own
-times for a recording read from a file (``by_message_time``). The sector frame is
+times for a recording read from a file (``by_message_time``). A live feed's window is
+stepped ``hold_s`` (``--hold``) before its end, and what was measured in that last part
+waits for the next window: a radar sends a sector's plots when its beam has swept it, so
+they arrive after the window they were measured in has begun to close, and stepping at the
+very end made most live windows replay out of sequence (docs/ingest/limits.md). The sector frame is
 ``origin`` when given, else placed at the first detection's sensor
 (or the first report's position). `stop` lets it take in what is already published, then
 close the last window.
@@ -32,7 +36,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import msgspec
@@ -153,8 +157,13 @@ class LiveTrackingService:
 
     def _windows_for(self, first: Detection | Report) -> TrackingWindows:
         if self._windows is None:
+            tracking = self.settings.tracking
+            if self.settings.by_message_time:
+                # A recording's windows are cut by the times its messages carry: nothing
+                # in a window was measured after its end, nothing is held back.
+                tracking = replace(tracking, hold_s=0.0)
             # The frame, when not given, is placed at the first message's sensor.
-            self._windows = tracking_windows(self.settings.tracking, [first], self.summary)
+            self._windows = tracking_windows(tracking, [first], self.summary)
         return self._windows
 
     async def _publish(self, tracks: list[Track]) -> None:
@@ -186,11 +195,15 @@ async def pump_plot_datagrams(
     publisher: SourcePublisher,
     decoder: AsterixDecoder,
     tracking: LiveTrackingService,
-    datagrams: AsyncIterator[bytes],
+    datagrams: AsyncIterator[tuple[float, bytes]],
 ) -> None:
-    """`take_plot_datagram` for each datagram as it comes, then the decoder's flush."""
-    async for datagram in datagrams:
-        await take_plot_datagram(publisher, decoder, tracking, datagram, datetime.now(UTC))
+    """`take_plot_datagram` for each datagram as it comes, timed by when it was received
+    (`UdpReceiver.timed_datagrams`: a backlog waiting for the loop does not make its
+    datagrams later, so they fall in the windows they arrived in), then the decoder's
+    flush."""
+    async for received_s, datagram in datagrams:
+        received_at = datetime.fromtimestamp(received_s, tz=UTC)
+        await take_plot_datagram(publisher, decoder, tracking, datagram, received_at)
     received_at = datetime.now(UTC)
     result = decoder.flush(received_at)
     await publisher.publish_result(decoder, result, received_at)

@@ -26,6 +26,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -130,7 +131,8 @@ class UdpReceiver:
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._backlog: deque[bytes] = deque()
+        # Each datagram with when the thread took it from the socket (POSIX s).
+        self._backlog: deque[tuple[float, bytes]] = deque()
         # Bytes in and out of the backlog, each written by one thread only.
         self._bytes_in = 0
         self._bytes_out = 0
@@ -158,13 +160,20 @@ class UdpReceiver:
 
     async def datagrams(self) -> AsyncIterator[bytes]:
         """Each datagram in arrival order, until the receiver stops."""
+        async for _, datagram in self.timed_datagrams():
+            yield datagram
+
+    async def timed_datagrams(self) -> AsyncIterator[tuple[float, bytes]]:
+        """Each datagram in arrival order with when it was received (POSIX s, taken by the
+        receiving thread: how long it then waited for the decoder does not move it), until
+        the receiver stops."""
         backlog = self._backlog
         while not self._stop.is_set():
             for _ in range(min(len(backlog), _BATCH)):
-                datagram = backlog.popleft()
+                received_s, datagram = backlog.popleft()
                 self._bytes_out += len(datagram)
                 self.counters.delivered += 1
-                yield datagram
+                yield received_s, datagram
             if backlog:
                 await asyncio.sleep(0)  # a long backlog does not starve the loop
                 continue
@@ -242,5 +251,5 @@ class UdpReceiver:
             self.counters.dropped_backlog_full += 1
         else:
             self._bytes_in += len(data)
-            self._backlog.append(data)
+            self._backlog.append((time.time(), data))
         return True

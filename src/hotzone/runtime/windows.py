@@ -105,6 +105,9 @@ class ReplaySummary:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     late: int = 0
     confirmed_numbers: set[int] = field(default_factory=set)
+    #: Reports measured before the window already stepped when they came: the tracker
+    #: replays from their window (or refuses them beyond its lag): `TrackingWindows.hold_s`.
+    out_of_sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,15 +164,33 @@ class TrackingWindows:
     Plots may come as columns (`push_plots`): a window of column chunks only is stepped
     on the columns (`MessageConverter.convert_plots`, the scans `convert` makes of their
     Detections); a window where they meet messages is stepped on the Detections of its
-    chunks and its messages, in arrival order, as the message path steps it."""
+    chunks and its messages, in arrival order, as the message path steps it.
 
-    def __init__(self, stage: TrackingStage, window_s: float, summary: ReplaySummary) -> None:
+    With ``hold_s`` the window closed by delivery time ``end`` is stepped at ``end -
+    hold_s``, on what was measured before that (or at or after ``end``); what was measured
+    in between waits for the next window: a report delivered up to ``hold_s`` after it was
+    measured is then in sequence (a live feed; nothing waits in a recording, cut by the
+    messages' own times). `finish` steps at the end, on everything."""
+
+    def __init__(
+        self,
+        stage: TrackingStage,
+        window_s: float,
+        summary: ReplaySummary,
+        hold_s: float = 0.0,
+    ) -> None:
+        if not 0.0 <= hold_s < window_s:
+            raise ValueError(
+                f"hold must be at least 0 and shorter than the window ({window_s} s), "
+                f"got {hold_s} s"
+            )
         self.stage = stage
         self.window_s = window_s
+        self.hold_s = hold_s
         self.summary = summary
         self._clock = WindowClock(window_s)
         self._batch: list[object] = []
-        self._chunks = 0
+        self._stepped_at = -math.inf
 
     def push(self, message: object) -> list[list[Track]]:
         """Add ``message``; the tracks of every window it closes, oldest first."""
@@ -190,7 +211,6 @@ class TrackingWindows:
         self.summary.messages += count
         closed = [self._step(end) for end in self._clock.advance(chunk.delivery_s)]
         self._batch.append(chunk)
-        self._chunks += 1
         return closed
 
     def finish(self) -> list[Track] | None:
@@ -198,15 +218,25 @@ class TrackingWindows:
         end = self._clock.open_end
         if end is None:
             return None
-        tracks = self._step(end)
+        tracks = self._step(end, last=True)
         self._clock.reset()
         self.summary.late = self.stage.tracker.late_count
         return tracks
 
-    def _step(self, end: float) -> list[Track]:
-        batch, self._batch = self._batch, []
-        chunks, self._chunks = self._chunks, 0
-        time = datetime.fromtimestamp(end, tz=UTC)
+    def _step(self, end: float, *, last: bool = False) -> list[Track]:
+        step_at = end
+        if self.hold_s > 0 and not last:
+            # Stepped `hold_s` before the window's end: what was measured after that (but
+            # before the end) waits for the next window, whose step is later than it, so
+            # a report delivered up to `hold_s` after its measurement is not out of sequence.
+            step_at = end - self.hold_s
+            batch, self._batch = _measured_before(self._batch, step_at, end)
+        else:
+            batch, self._batch = self._batch, []
+        chunks = sum(isinstance(item, PlotChunk) for item in batch)
+        self.summary.out_of_sequence += _measured_before_count(batch, self._stepped_at)
+        self._stepped_at = step_at
+        time = datetime.fromtimestamp(step_at, tz=UTC)
         if chunks and chunks == len(batch):
             tracks = self._step_plots(time, [item for item in batch if isinstance(item, PlotChunk)])
         else:
@@ -257,6 +287,62 @@ class TrackingWindows:
             )
 
 
+def _measured_before(
+    batch: list[object], moment: float, end: float
+) -> tuple[list[object], list[object]]:
+    """``batch`` split into what was measured before ``moment`` (or at or after the
+    window's ``end``: a clock ahead of ours is not waited for) and what was measured in
+    between, each in arrival order."""
+    now: list[object] = []
+    later: list[object] = []
+    for item in batch:
+        if isinstance(item, PlotChunk):
+            times = item.plots.times
+            waits = (times >= moment) & (times < end)
+            if not waits.any():
+                now.append(item)
+            elif waits.all():
+                later.append(item)
+            else:
+                now.append(_chunk_rows(item, np.flatnonzero(~waits)))
+                later.append(_chunk_rows(item, np.flatnonzero(waits)))
+        else:
+            assert isinstance(item, Detection | Report)
+            measured = item.time.timestamp()
+            (later if moment <= measured < end else now).append(item)
+    return now, later
+
+
+def _measured_before_count(batch: list[object], moment: float) -> int:
+    count = 0
+    for item in batch:
+        if isinstance(item, PlotChunk):
+            count += int(np.count_nonzero(item.plots.times < moment))
+        elif isinstance(item, Detection | Report) and item.time.timestamp() < moment:
+            count += 1
+    return count
+
+
+def _chunk_rows(chunk: PlotChunk, rows: np.ndarray) -> PlotChunk:
+    plots = chunk.plots
+    picked = rows.tolist()
+    return PlotChunk(
+        plots=PolarPlots(
+            times=plots.times[rows],
+            site=plots.site[rows],
+            values=plots.values[rows],
+            variances=plots.variances[rows],
+            ids=[plots.ids[row] for row in picked],
+            icao24=[plots.icao24[row] for row in picked],
+            callsign=[plots.callsign[row] for row in picked],
+            sites=plots.sites,
+            releasability=plots.releasability,
+        ),
+        payloads=[chunk.payloads[row] for row in picked],
+        delivery_s=chunk.delivery_s,
+    )
+
+
 @dataclass(frozen=True)
 class TrackingSettings:
     """How a stream's tracker is set up (``hotzone track`` and ``ingest --track``)."""
@@ -269,6 +355,9 @@ class TrackingSettings:
     releasability: str = "NATO"
     #: Publish confirmed tracks only (tentative ones stay inside the tracker).
     confirmed_only: bool = True
+    #: Step each window this long before its end (`TrackingWindows`): reports measured in
+    #: its last ``hold_s`` and delivered after it are then in time for the next window.
+    hold_s: float = 0.0
 
 
 def tracking_windows(
@@ -283,7 +372,7 @@ def tracking_windows(
         confirmed_only=settings.confirmed_only,
         releasability=settings.releasability,
     )
-    return TrackingWindows(stage, settings.window_s, summary)
+    return TrackingWindows(stage, settings.window_s, summary, settings.hold_s)
 
 
 def track_stream(
