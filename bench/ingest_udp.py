@@ -28,10 +28,12 @@ plots' times of day are when they were measured in this run). The receiver is
 ``hz.PL.trk.>`` on its bus, which notes when it takes the first track message of each
 window. Printed per rate: reports sent, decoded (datagrams), taken in by the tracker,
 lost, counted as dropped, and the report-to-track latency, p50 and p99: for each plot,
-the moment the subscriber took the first track message of the window the plot falls in
-(windows of ``--window`` s of sending time, which is its reception time within the
-receiving thread's lag) minus the moment its datagram was sent; the last window, closed
-by the stop rather than by traffic, is left out.
+the moment the subscriber took the first track message of the window step that takes
+the plot (windows of ``--window`` s of sending time, which is its reception time within the
+receiving thread's lag, each stepped ``--hold`` s before its end: a datagram sent after
+that is taken by the next window's step) minus the moment its datagram was sent; the last
+window, closed by the stop rather than by traffic, is left out. The tracker's count of
+reports that came out of sequence is printed too.
 
     .venv/bin/python bench/ingest_udp.py --track --seconds 60 --rates 2000,10000,50000
 """

@@ -116,6 +116,18 @@ def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
         return int(probe.getsockname()[1])
 
 
+def connect_when_listening(port: int) -> socket.socket:
+    """A connection to 127.0.0.1:PORT (the listener may print its metrics line before it
+    accepts)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, "ingest never listened"
+            time.sleep(0.1)
+
+
 def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() -> None:
     port = free_port()
     args = ["ingest", "sbs", "--listen-tcp", f"127.0.0.1:{port}", "--max-connections", "1"]
@@ -124,15 +136,7 @@ def test_ingest_metrics_count_messages_dead_letters_and_refused_connections() ->
         before = scrape(url)
         assert value(before, "hotzone_source_messages_total", source="sbs") == 0
         feed = (GOLDEN / "adsb" / "sbs1_msgs.txt").read_bytes()
-        deadline = time.monotonic() + WAIT_S
-        while True:  # the listener may print its metrics line before it accepts
-            try:
-                held = socket.create_connection(("127.0.0.1", port))
-                break
-            except ConnectionRefusedError:
-                assert time.monotonic() < deadline, "ingest never listened"
-                time.sleep(0.1)
-        with held:
+        with connect_when_listening(port) as held:
             held.sendall(feed + b"MSG,this is not SBS\n")
             # A second connection while the first is open is beyond --max-connections 1.
             with socket.create_connection(("127.0.0.1", port)) as refused:
@@ -170,15 +174,7 @@ def test_ingest_track_metrics_count_what_the_tracker_took_in() -> None:
     with command([*args, "--metrics-port", "0"]) as ingest:
         url = ingest.metrics_url()
         assert value(scrape(url), "hotzone_stage_messages_in_total", stage="tracking") == 0
-        deadline = time.monotonic() + WAIT_S
-        while True:  # the listener may print its metrics line before it accepts
-            try:
-                feed = socket.create_connection(("127.0.0.1", port))
-                break
-            except ConnectionRefusedError:
-                assert time.monotonic() < deadline, "ingest never listened"
-                time.sleep(0.1)
-        with feed:
+        with connect_when_listening(port) as feed:
             feed.sendall((GOLDEN / "adsb" / "sbs1_msgs.txt").read_bytes())
             samples = scrape_until(
                 url,
