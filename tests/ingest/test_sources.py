@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,3 +182,28 @@ def test_decode_command_names_known_formats_for_an_unknown_one(
     err = capsys.readouterr().err
     assert "unknown format 'morse'" in err
     assert "jsonl" in err.split("known formats:")[1]
+
+
+def test_timed_chunks_are_published_as_received_then() -> None:
+    """`SourcePublisher.pump_timed` (UDP: the receiving thread's times): what a chunk makes
+    is timed by its reception, however long it waited for the decoder."""
+    received = [NOW.timestamp() + 1.5, NOW.timestamp() + 2.25]
+
+    async def chunks() -> AsyncIterator[tuple[float, bytes]]:
+        yield received[0], _event_line(1)
+        yield received[1], b"\xff\xfe garbage\n"
+
+    async def scenario() -> list[bytes]:
+        bus = InProcessBus()
+        publisher = SourcePublisher(bus, "PL")
+        dead = asyncio.create_task(_collect(bus, "hz.PL.dead.jsonl", 1))
+        await asyncio.sleep(0)
+        await publisher.pump_timed(HotzoneJsonlDecoder(), chunks())
+        letters = await asyncio.wait_for(dead, 10)
+        await bus.close()
+        return letters
+
+    letter = from_json(asyncio.run(scenario())[0])
+    assert isinstance(letter, DeadLetter)
+    assert letter.raw == b"\xff\xfe garbage"
+    assert letter.time.timestamp() == received[1]

@@ -307,7 +307,7 @@ async def _feed(
                 assert isinstance(decoder, AsterixDecoder)
                 await pump_plot_datagrams(publisher, decoder, tracker, udp.timed_datagrams())
             else:
-                await publisher.pump(decoder, udp.datagrams())
+                await publisher.pump_timed(decoder, udp.timed_datagrams())
     elif transport.tcp is not None:
         host, port = sources.parse_host_port(transport.tcp)
         await publisher.pump(make(), sources.tcp_client_chunks(host, port))

@@ -104,9 +104,12 @@ class SourcePublisher:
         self.releasability = releasability
         self.counters = SourceCounters()
 
-    async def publish_chunk(self, decoder: Decoder, data: bytes) -> int:
-        """Publish what ``data`` completes; how many messages and refusals that was."""
-        received_at = datetime.now(UTC)
+    async def publish_chunk(
+        self, decoder: Decoder, data: bytes, received_at: datetime | None = None
+    ) -> int:
+        """Publish what ``data`` completes (received now, unless ``received_at`` says
+        when); how many messages and refusals that was."""
+        received_at = received_at or datetime.now(UTC)
         started = time.perf_counter()
         self.counters.chunks += 1
         self.counters.bytes += len(data)
@@ -132,6 +135,18 @@ class SourcePublisher:
     async def pump(self, decoder: Decoder, chunks: AsyncIterator[bytes]) -> None:
         async for chunk in chunks:
             await self.publish_chunk(decoder, chunk)
+        await self._flush(decoder)
+
+    async def pump_timed(
+        self, decoder: Decoder, chunks: AsyncIterator[tuple[float, bytes]]
+    ) -> None:
+        """`pump` for chunks that come with when they were received (POSIX s:
+        `UdpReceiver.timed_datagrams`), their messages' ``received_at``."""
+        async for received_s, chunk in chunks:
+            await self.publish_chunk(decoder, chunk, datetime.fromtimestamp(received_s, tz=UTC))
+        await self._flush(decoder)
+
+    async def _flush(self, decoder: Decoder) -> None:
         received_at = datetime.now(UTC)
         await self.publish_result(decoder, decoder.flush(received_at), received_at)
 
