@@ -191,6 +191,8 @@ class TrackingWindows:
         self._clock = WindowClock(window_s)
         self._batch: list[object] = []
         self._stepped_at = -math.inf
+        # Set while `finish` steps the last window: at its end, on everything.
+        self._finishing = False
 
     def push(self, message: object) -> list[list[Track]]:
         """Add ``message``; the tracks of every window it closes, oldest first."""
@@ -218,14 +220,18 @@ class TrackingWindows:
         end = self._clock.open_end
         if end is None:
             return None
-        tracks = self._step(end, last=True)
+        self._finishing = True
+        try:
+            tracks = self._step(end)
+        finally:
+            self._finishing = False
         self._clock.reset()
         self.summary.late = self.stage.tracker.late_count
         return tracks
 
-    def _step(self, end: float, *, last: bool = False) -> list[Track]:
+    def _step(self, end: float) -> list[Track]:
         step_at = end
-        if self.hold_s > 0 and not last:
+        if self.hold_s > 0 and not self._finishing:
             # Stepped `hold_s` before the window's end: what was measured after that (but
             # before the end) waits for the next window, whose step is later than it, so
             # a report delivered up to `hold_s` after its measurement is not out of sequence.
