@@ -434,12 +434,7 @@ class MessageConverter:
         site_arrays = [self._site(point) for _, point in plots.sites]
         rotation_of = np.array([rotation for rotation, _ in site_arrays]).reshape(-1, 3, 3)
         position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
-        identity = [
-            f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
-            for icao24, identifier, site in zip(
-                plots.icao24, plots.ids, plots.site.tolist(), strict=True
-            )
-        ]
+        identity = _plot_identities(plots, sensor_ids)
         for sensor_id, sites in by_sensor.items():
             rows = np.flatnonzero(good & np.isin(plots.site, sites))
             if len(rows) == 0:
@@ -930,6 +925,19 @@ def detection_identity(detection: Detection) -> str | None:
     if detection.icao24:
         return f"icao:{detection.icao24.lower()}"
     return _sapient_identity(detection.detection_id, detection.sensor_id)
+
+
+def _plot_identities(plots: PolarPlots, sensor_ids: list[str]) -> list[str | None]:
+    """`detection_identity` of each plot. A window with no address and no SAPIENT id in
+    it (a primary radar's) has none: no call a row to find that out."""
+    if not any(plots.icao24) and "sapient:" not in "\n".join(plots.ids):
+        return [None] * len(plots.ids)
+    return [
+        f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
+        for icao24, identifier, site in zip(
+            plots.icao24, plots.ids, plots.site.tolist(), strict=True
+        )
+    ]
 
 
 def _sapient_identity(detection_id: str, sensor_id: str) -> str | None:
