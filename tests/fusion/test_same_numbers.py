@@ -116,6 +116,23 @@ def test_the_imm_mixture_is_the_plain_moment_matching(count: int, modes: int) ->
     assert np.array_equal(fast[1], plain[1])
 
 
+def test_the_imm_mixture_weighted_by_a_column_of_the_mixing_matrix_is_the_plain_one() -> None:
+    """The IMM mixes with ``mixing[:, :, j]``, a strided view, not a contiguous array."""
+    rng = np.random.default_rng(5)
+    count, modes, size = imm_module.COMBINED_ROWS + 31, 2, 7
+    mode_states = rng.normal(size=(count, modes, size)) * 1e4
+    factors = rng.normal(size=(count, modes, size, size)) * 30.0
+    mode_covariances = factors @ np.swapaxes(factors, -1, -2)
+    mixing = rng.dirichlet(np.ones(modes), size=(count, modes)).transpose(0, 2, 1)
+    for target in range(modes):
+        weights = mixing[:, :, target]
+        assert not weights.flags.c_contiguous
+        fast = combine(mode_states, mode_covariances, weights)
+        plain = _plain_combine(mode_states, mode_covariances, np.ascontiguousarray(weights))
+        assert np.array_equal(fast[0], plain[0])
+        assert np.array_equal(fast[1], plain[1])
+
+
 def _plain_mutual_best(
     tracks: IntArray, measurements: IntArray, weights: FloatArray
 ) -> tuple[IntArray, IntArray]:
