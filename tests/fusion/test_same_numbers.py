@@ -41,7 +41,9 @@ def _states(count: int, size: int, seed: int) -> FloatArray:
     return states
 
 
-@pytest.mark.parametrize("count", [8, 200], ids=["few-tracks", "many-tracks"])
+@pytest.mark.parametrize(
+    "count", [8, 200, motion_module.FEW_STEPS + 200], ids=["few", "window", "many-tracks"]
+)
 def test_a_batch_of_steps_gets_each_step_s_own_matrices(count: int) -> None:
     """Tracks fall behind by different steps (AIS reports at their own times): the
     matrices built for the batch at once (row by row for a few tracks, once per
