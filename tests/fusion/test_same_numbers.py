@@ -514,11 +514,14 @@ def _step_cases(count: int) -> dict[str, FloatArray]:
     mixed_zeros[:2] = [1.0, -0.0]
     with_nan = several.copy()
     with_nan[::17] = np.nan
+    probe = predictor_module.DISTINCT_PROBE_ROWS
     return {
         "shared": np.asarray(1.0),
         "one-step-per-track": np.full(count, 2.5),
         "several": several,
         "nine": np.r_[np.arange(9.0), rng.choice(np.arange(9.0), count - 9)],
+        "nine-after-the-probe": np.r_[np.full(probe, 4.0), np.arange(count - probe) % 9.0],
+        "each-its-own": rng.uniform(0.0, 4.0, count),
         "infinite": np.where(several == 3.0, np.inf, several),
         "negative-zeros": np.where(several == 2.0, -0.0, several),
         "mixed-zeros": mixed_zeros,
