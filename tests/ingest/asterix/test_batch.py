@@ -202,8 +202,10 @@ def test_elevations_of_whole_columns_are_the_record_mappings_to_the_bit() -> Non
     )
     size = len(slant)
     sensor = rng.uniform(-50.0, 3_000.0, size)
+    sensor[::2] = rng.choice(sensor[:5], len(sensor[::2]))  # a few sites' heights, repeated
     target = np.where(rng.random(size) < 0.1, rng.uniform(-500.0, 100.0, size), 0.0)
-    target += rng.uniform(0.0, 20_000.0, size)
+    heights = rng.uniform(0.0, 20_000.0, size)
+    target += np.where(rng.random(size) < 0.5, np.round(heights / 30.48) * 30.48, heights)
     target[-7:] = [0.0, 10.0, 1e4, -1e4, 5e3, 5e3, np.nan]
     sigma = rng.choice([250.0, 300.0, 3_000.0, 1e6], size)
     elevation, variance = _elevations(slant, sensor, target, sigma)

@@ -528,9 +528,11 @@ def _elevations(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         radar_radius = EARTH_RADIUS_M + sensor_height_m
         target_radius = EARTH_RADIUS_M + target_height_m
-        sine = (_squared(target_radius) - _squared(radar_radius) - _squared(slant_range_m)) / (
-            2.0 * radar_radius * slant_range_m
-        )
+        sine = (
+            _squared(target_radius, repeated=True)
+            - _squared(radar_radius, repeated=True)
+            - _squared(slant_range_m)
+        ) / (2.0 * radar_radius * slant_range_m)
         # ``max(-1.0, min(1.0, sine))``, NaN included: ``min`` keeps 1.0 unless ``sine`` is
         # smaller, ``max`` keeps the clamped value unless it is not above -1.0.
         clamped = np.where(sine < 1.0, sine, 1.0)
@@ -551,10 +553,19 @@ def _mapped(function: Callable[[float], float], values: NDArray[np.float64]) -> 
     return np.array(list(map(function, values.tolist())), dtype=np.float64).reshape(values.shape)
 
 
-def _squared(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``value**2`` as Python computes it (the C library's ``pow``)."""
+def _squared(values: NDArray[np.float64], repeated: bool = False) -> NDArray[np.float64]:
+    """``value**2`` as Python computes it (the C library's ``pow``). ``repeated``: values
+    that repeat (a site's height, flight levels), each distinct one squared once (NaNs
+    kept apart, so each keeps its own bits)."""
+    if not repeated:
+        return _squares_by_pow(values)
+    distinct, where = np.unique(values, return_inverse=True, equal_nan=False)
+    return _squares_by_pow(distinct)[where.reshape(values.shape)]
+
+
+def _squares_by_pow(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.array(
-        list(map(pow, values.tolist(), repeat(2.0, len(values)))), dtype=np.float64
+        list(map(pow, values.tolist(), repeat(2.0, values.size))), dtype=np.float64
     ).reshape(values.shape)
 
 
