@@ -85,8 +85,14 @@ class RotationClock:
     _recent: deque[tuple[float, float]] = field(default_factory=deque)
     _busy: deque[float] = field(default_factory=deque)
     _quiet: deque[float] = field(default_factory=deque)
+    _recent_columns: tuple[FloatArray, FloatArray] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """``_recent``'s times and azimuths as `add_many` left them (None once `add` has
+    changed it): the next window's plots are paired without rebuilding the arrays."""
 
     def add(self, time_s: float, azimuth_deg: float) -> None:
+        self._recent_columns = None
         recent = self._recent
         if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
             swept = _swept(azimuth_deg, recent[-1][1])
@@ -117,11 +123,13 @@ class RotationClock:
             for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
                 self.add(time_s, azimuth_deg)
             return
-        earlier = np.array([item[0] for item in recent], dtype=np.float64)
+        if self._recent_columns is None:
+            earlier = np.array([item[0] for item in recent], dtype=np.float64)
+            earlier_azimuths = np.array([item[1] for item in recent], dtype=np.float64)
+        else:
+            earlier, earlier_azimuths = self._recent_columns
         all_times = np.concatenate([earlier, times])
-        all_azimuths = np.concatenate(
-            [np.array([item[1] for item in recent], dtype=np.float64), azimuths]
-        )
+        all_azimuths = np.concatenate([earlier_azimuths, azimuths])
         index = np.arange(len(earlier), len(all_times))
         # Quiet pairs: each plot with the one before it.
         previous = index - 1
@@ -162,6 +170,7 @@ class RotationClock:
         self._recent = deque(
             zip(all_times[keep_from:].tolist(), all_azimuths[keep_from:].tolist(), strict=True)
         )
+        self._recent_columns = (all_times[keep_from:], all_azimuths[keep_from:])
 
     def _keep(self, periods: deque[float], period: float) -> None:
         periods.append(period)
