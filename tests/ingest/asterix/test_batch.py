@@ -222,3 +222,19 @@ def test_elevations_of_whole_columns_are_the_record_mappings_to_the_bit() -> Non
     # The columns reach both clamps and the short range's fixed answer.
     assert (elevation == 90.0).any() and (elevation == -90.0).any()
     assert (variance == 90.0**2).sum() > 1_000
+
+
+def test_a_stream_of_blocks_is_their_rows_one_after_another() -> None:
+    """`decode_cat048` joins its blocks' rows (as bytes, one record type): the rows
+    `decode_block` gives block by block, in order, byte for byte."""
+    blocks = [
+        _block([_plot(7200.0 + 3 * k + j, 1000 + k, 300 * j, 350.25 - k) for j in range(k + 1)])
+        for k in range(6)
+    ] + _golden_cat048_blocks()
+    stream = b"".join(block.raw for block in blocks)
+    batch = decode_cat048(stream)
+    assert batch is not None
+    expected = np.concatenate([decode_block(block)[0] for block in blocks])
+    assert batch.rows.dtype == expected.dtype
+    assert batch.rows.tobytes() == expected.tobytes()
+    assert len(batch.rows) == 21 + 129

@@ -389,8 +389,20 @@ def decode_cat048(data: bytes) -> Cat048Batch | None:
             )
             batch.refused_after.append(count)
     if all_rows:
-        batch.rows = np.concatenate(all_rows)
+        batch.rows = _concatenated(all_rows)
     return batch
+
+
+def _concatenated(blocks: list[Rows]) -> Rows:
+    """``np.concatenate`` of the blocks' rows: as bytes where they share one plain record
+    type (numpy otherwise promotes the structured type pair by pair, 7 ms a capture of
+    280 blocks; the bytes and the type are the same)."""
+    kind = blocks[0].dtype
+    if kind.hasobject or any(rows.dtype != kind for rows in blocks):
+        return np.concatenate(blocks)
+    octets = [np.ascontiguousarray(rows).view(np.uint8).reshape(-1) for rows in blocks]
+    joined: Rows = np.concatenate(octets).view(kind)
+    return joined
 
 
 @dataclass
