@@ -232,9 +232,10 @@ class _Columns:
     ) -> SensorScan:
         """The scan of ``rows`` (indices into these columns) whose converted ``values``
         and ``noise`` are given."""
-        icao24 = [self.icao24[row] for row in rows]
-        callsign = [self.callsign[row] for row in rows]
-        identity = [self.identity[row] for row in rows]
+        indices = rows.tolist()  # a list indexed by Python ints, not numpy scalars
+        icao24 = [self.icao24[row] for row in indices]
+        callsign = [self.callsign[row] for row in indices]
+        identity = [self.identity[row] for row in indices]
         has_identity = any(
             value is not None for column in (icao24, callsign, identity) for value in column
         )
@@ -247,7 +248,7 @@ class _Columns:
             sensor_position=sensor_position,
             icao24=np.array(icao24, dtype=object) if has_identity else None,
             callsign=np.array(callsign, dtype=object) if has_identity else None,
-            measurement_ids=tuple(self.ids[row] for row in rows),
+            measurement_ids=tuple(self.ids[row] for row in indices),
             label_ids=np.array(self.labels, dtype=np.int64)[rows] if labelled else None,
             identity=np.array(identity, dtype=object) if has_identity else None,
         )
@@ -430,9 +431,12 @@ class MessageConverter:
                 reason = f"polar range must be positive, got {plots.values[row, 0]}"
             sensor_id = sensor_ids[int(plots.site[row])]
             rejected.append((row, Rejection(sensor_id, plots.ids[row], times[row], reason)))
-        for sensor_id in dict.fromkeys(sensor_ids[site] for site in plots.site[good].tolist()):
+        # The sensors in the order of their first good plot (each site's first, in order).
+        good_sites, first_rows = np.unique(plots.site[good], return_index=True)
+        in_order = good_sites[np.argsort(first_rows, kind="stable")].tolist()
+        for sensor_id in dict.fromkeys(sensor_ids[site] for site in in_order):
             sensor_sites = [k for k, name in enumerate(sensor_ids) if name == sensor_id]
-            timed = good & np.isin(plots.site, sensor_sites)
+            timed = good & _of_sites(plots.site, sensor_sites, len(sensor_ids))
             self.rotation_clocks.setdefault(sensor_id, RotationClock()).add_many(
                 plots.times[timed], plots.values[timed, 1]
             )
@@ -445,7 +449,7 @@ class MessageConverter:
         position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
         identity = _plot_identities(plots, sensor_ids)
         for sensor_id, sites in by_sensor.items():
-            rows = np.flatnonzero(good & np.isin(plots.site, sites))
+            rows = np.flatnonzero(good & _of_sites(plots.site, sites, len(sensor_ids)))
             if len(rows) == 0:
                 continue
             covariance = np.zeros((len(rows), 3, 3))
@@ -934,6 +938,15 @@ def detection_identity(detection: Detection) -> str | None:
     if detection.icao24:
         return f"icao:{detection.icao24.lower()}"
     return _sapient_identity(detection.detection_id, detection.sensor_id)
+
+
+def _of_sites(site: IntArray, sites: list[int], count: int) -> BoolArray:
+    """``np.isin(site, sites)`` for site indices below ``count``, by a table look-up
+    instead of a sort."""
+    chosen = np.zeros(count, dtype=np.bool_)
+    chosen[sites] = True
+    found: BoolArray = chosen[site]
+    return found
 
 
 def _plot_identities(plots: PolarPlots, sensor_ids: list[str]) -> list[str | None]:
