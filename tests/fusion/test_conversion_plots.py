@@ -17,14 +17,20 @@ import yaml
 
 import hotzone.commands.track as track_command
 from hotzone.cli import main
-from hotzone.fusion.conversion import MessageConverter, PolarPlots, RotationClock
+from hotzone.fusion.conversion import (
+    MessageConverter,
+    PolarPlots,
+    RotationClock,
+    _plot_identities,
+    detection_identity,
+)
 from hotzone.geo import LocalFrame
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.ingest.asterix.batch import decode_cat048, map_plots
 from hotzone.ingest.asterix.datablock import split_blocks
 from hotzone.ingest.asterix.mapping import MappingContext
 from hotzone.ingest.pcap import PcapStreamReader, udp_payload
-from hotzone.types import DeadLetter, from_json
+from hotzone.types import DeadLetter, Detection, GeoPoint, MeasurementKind, from_json
 from hotzone.types.labels import LabelTable
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 
@@ -305,3 +311,51 @@ def test_recorded_at_places_times_of_day_on_the_recording_s_day(
     assert days == {frozenset({"2025-06-01"}), frozenset({"2019-02-03"})}
     assert refused == 2
     assert "'June 1st' is not an ISO 8601 time" in capsys.readouterr().err
+
+
+def test_plot_identities_are_each_plots_detection_identity() -> None:
+    """Without addresses or SAPIENT ids every plot has none (found without a call a row);
+    with one of them in the window, each plot's is `detection_identity`'s."""
+    sites = [("r1", GeoPoint(lat_deg=45.6, lon_deg=14.1, height_m=0.0))]
+    ids = ["asterix:25/9:1", "asterix:25/9:2", "sapient:drone-7:3", "x-sapient:a:b", "sapient"]
+    icao24: list[str | None] = [None, "4CA2D6", None, None, None]
+
+    def identities(icao24: list[str | None], ids: list[str]) -> list[str | None]:
+        count = len(ids)
+        plots = PolarPlots(
+            times=np.zeros(count),
+            site=np.zeros(count, dtype=np.int64),
+            values=np.ones((count, 3)),
+            variances=np.ones((count, 3)),
+            ids=ids,
+            icao24=icao24,
+            callsign=[None] * count,
+            sites=sites,
+        )
+        return _plot_identities(plots, ["r1"])
+
+    def expected(icao24: list[str | None], ids: list[str]) -> list[str | None]:
+        return [
+            detection_identity(
+                Detection(
+                    detection_id=identifier,
+                    sensor_id="r1",
+                    time=RECEIVED,
+                    kind=MeasurementKind.POLAR,
+                    values=(1.0, 1.0, 1.0),
+                    covariance=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+                    sensor_position=sites[0][1],
+                    icao24=address,
+                )
+            )
+            for address, identifier in zip(icao24, ids, strict=True)
+        ]
+
+    plain = [ids[0], ids[1], ids[3], ids[4]]
+    assert identities([None] * 4, plain) == expected([None] * 4, plain) == [None] * 4
+    found = identities(icao24, ids)
+    assert found == expected(icao24, ids)
+    assert found[1] == "icao:4ca2d6" and found[2] == "uid:sapient/r1/drone-7"
+    without_address = identities([None] * 5, ids)
+    assert without_address == expected([None] * 5, ids)
+    assert without_address.count(None) == 4

@@ -41,7 +41,9 @@ def _states(count: int, size: int, seed: int) -> FloatArray:
     return states
 
 
-@pytest.mark.parametrize("count", [8, 200], ids=["few-tracks", "many-tracks"])
+@pytest.mark.parametrize(
+    "count", [8, 200, motion_module.FEW_STEPS + 200], ids=["few", "window", "many-tracks"]
+)
 def test_a_batch_of_steps_gets_each_step_s_own_matrices(count: int) -> None:
     """Tracks fall behind by different steps (AIS reports at their own times): the
     matrices built for the batch at once (row by row for a few tracks, once per
@@ -114,6 +116,23 @@ def test_the_imm_mixture_is_the_plain_moment_matching(count: int, modes: int) ->
     plain = _plain_combine(mode_states, mode_covariances, probabilities)
     assert np.array_equal(fast[0], plain[0])
     assert np.array_equal(fast[1], plain[1])
+
+
+def test_the_imm_mixture_weighted_by_a_column_of_the_mixing_matrix_is_the_plain_one() -> None:
+    """The IMM mixes with ``mixing[:, :, j]``, a strided view, not a contiguous array."""
+    rng = np.random.default_rng(5)
+    count, modes, size = imm_module.COMBINED_ROWS + 31, 2, 7
+    mode_states = rng.normal(size=(count, modes, size)) * 1e4
+    factors = rng.normal(size=(count, modes, size, size)) * 30.0
+    mode_covariances = factors @ np.swapaxes(factors, -1, -2)
+    mixing = rng.dirichlet(np.ones(modes), size=(count, modes)).transpose(0, 2, 1)
+    for target in range(modes):
+        weights = mixing[:, :, target]
+        assert not weights.flags.c_contiguous
+        fast = combine(mode_states, mode_covariances, weights)
+        plain = _plain_combine(mode_states, mode_covariances, np.ascontiguousarray(weights))
+        assert np.array_equal(fast[0], plain[0])
+        assert np.array_equal(fast[1], plain[1])
 
 
 def _plain_mutual_best(
@@ -495,11 +514,14 @@ def _step_cases(count: int) -> dict[str, FloatArray]:
     mixed_zeros[:2] = [1.0, -0.0]
     with_nan = several.copy()
     with_nan[::17] = np.nan
+    probe = predictor_module.DISTINCT_PROBE_ROWS
     return {
         "shared": np.asarray(1.0),
         "one-step-per-track": np.full(count, 2.5),
         "several": several,
         "nine": np.r_[np.arange(9.0), rng.choice(np.arange(9.0), count - 9)],
+        "nine-after-the-probe": np.r_[np.full(probe, 4.0), np.arange(count - probe) % 9.0],
+        "each-its-own": rng.uniform(0.0, 4.0, count),
         "infinite": np.where(several == 3.0, np.inf, several),
         "negative-zeros": np.where(several == 2.0, -0.0, several),
         "mixed-zeros": mixed_zeros,

@@ -85,8 +85,14 @@ class RotationClock:
     _recent: deque[tuple[float, float]] = field(default_factory=deque)
     _busy: deque[float] = field(default_factory=deque)
     _quiet: deque[float] = field(default_factory=deque)
+    _recent_columns: tuple[FloatArray, FloatArray] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """``_recent``'s times and azimuths as `add_many` left them (None once `add` has
+    changed it): the next window's plots are paired without rebuilding the arrays."""
 
     def add(self, time_s: float, azimuth_deg: float) -> None:
+        self._recent_columns = None
         recent = self._recent
         if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
             swept = _swept(azimuth_deg, recent[-1][1])
@@ -117,11 +123,13 @@ class RotationClock:
             for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
                 self.add(time_s, azimuth_deg)
             return
-        earlier = np.array([item[0] for item in recent], dtype=np.float64)
+        if self._recent_columns is None:
+            earlier = np.array([item[0] for item in recent], dtype=np.float64)
+            earlier_azimuths = np.array([item[1] for item in recent], dtype=np.float64)
+        else:
+            earlier, earlier_azimuths = self._recent_columns
         all_times = np.concatenate([earlier, times])
-        all_azimuths = np.concatenate(
-            [np.array([item[1] for item in recent], dtype=np.float64), azimuths]
-        )
+        all_azimuths = np.concatenate([earlier_azimuths, azimuths])
         index = np.arange(len(earlier), len(all_times))
         # Quiet pairs: each plot with the one before it.
         previous = index - 1
@@ -162,6 +170,7 @@ class RotationClock:
         self._recent = deque(
             zip(all_times[keep_from:].tolist(), all_azimuths[keep_from:].tolist(), strict=True)
         )
+        self._recent_columns = (all_times[keep_from:], all_azimuths[keep_from:])
 
     def _keep(self, periods: deque[float], period: float) -> None:
         periods.append(period)
@@ -223,9 +232,10 @@ class _Columns:
     ) -> SensorScan:
         """The scan of ``rows`` (indices into these columns) whose converted ``values``
         and ``noise`` are given."""
-        icao24 = [self.icao24[row] for row in rows]
-        callsign = [self.callsign[row] for row in rows]
-        identity = [self.identity[row] for row in rows]
+        indices = rows.tolist()  # a list indexed by Python ints, not numpy scalars
+        icao24 = [self.icao24[row] for row in indices]
+        callsign = [self.callsign[row] for row in indices]
+        identity = [self.identity[row] for row in indices]
         has_identity = any(
             value is not None for column in (icao24, callsign, identity) for value in column
         )
@@ -238,7 +248,7 @@ class _Columns:
             sensor_position=sensor_position,
             icao24=np.array(icao24, dtype=object) if has_identity else None,
             callsign=np.array(callsign, dtype=object) if has_identity else None,
-            measurement_ids=tuple(self.ids[row] for row in rows),
+            measurement_ids=tuple(self.ids[row] for row in indices),
             label_ids=np.array(self.labels, dtype=np.int64)[rows] if labelled else None,
             identity=np.array(identity, dtype=object) if has_identity else None,
         )
@@ -421,9 +431,12 @@ class MessageConverter:
                 reason = f"polar range must be positive, got {plots.values[row, 0]}"
             sensor_id = sensor_ids[int(plots.site[row])]
             rejected.append((row, Rejection(sensor_id, plots.ids[row], times[row], reason)))
-        for sensor_id in dict.fromkeys(sensor_ids[site] for site in plots.site[good].tolist()):
+        # The sensors in the order of their first good plot (each site's first, in order).
+        good_sites, first_rows = np.unique(plots.site[good], return_index=True)
+        in_order = good_sites[np.argsort(first_rows, kind="stable")].tolist()
+        for sensor_id in dict.fromkeys(sensor_ids[site] for site in in_order):
             sensor_sites = [k for k, name in enumerate(sensor_ids) if name == sensor_id]
-            timed = good & np.isin(plots.site, sensor_sites)
+            timed = good & _of_sites(plots.site, sensor_sites, len(sensor_ids))
             self.rotation_clocks.setdefault(sensor_id, RotationClock()).add_many(
                 plots.times[timed], plots.values[timed, 1]
             )
@@ -434,14 +447,9 @@ class MessageConverter:
         site_arrays = [self._site(point) for _, point in plots.sites]
         rotation_of = np.array([rotation for rotation, _ in site_arrays]).reshape(-1, 3, 3)
         position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
-        identity = [
-            f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
-            for icao24, identifier, site in zip(
-                plots.icao24, plots.ids, plots.site.tolist(), strict=True
-            )
-        ]
+        identity = _plot_identities(plots, sensor_ids)
         for sensor_id, sites in by_sensor.items():
-            rows = np.flatnonzero(good & np.isin(plots.site, sites))
+            rows = np.flatnonzero(good & _of_sites(plots.site, sites, len(sensor_ids)))
             if len(rows) == 0:
                 continue
             covariance = np.zeros((len(rows), 3, 3))
@@ -930,6 +938,28 @@ def detection_identity(detection: Detection) -> str | None:
     if detection.icao24:
         return f"icao:{detection.icao24.lower()}"
     return _sapient_identity(detection.detection_id, detection.sensor_id)
+
+
+def _of_sites(site: IntArray, sites: list[int], count: int) -> BoolArray:
+    """``np.isin(site, sites)`` for site indices below ``count``, by a table look-up
+    instead of a sort."""
+    chosen = np.zeros(count, dtype=np.bool_)
+    chosen[sites] = True
+    found: BoolArray = chosen[site]
+    return found
+
+
+def _plot_identities(plots: PolarPlots, sensor_ids: list[str]) -> list[str | None]:
+    """`detection_identity` of each plot. A window with no address and no SAPIENT id in
+    it (a primary radar's) has none: no call a row to find that out."""
+    if not any(plots.icao24) and "sapient:" not in "\n".join(plots.ids):
+        return [None] * len(plots.ids)
+    return [
+        f"icao:{icao24.lower()}" if icao24 else _sapient_identity(identifier, sensor_ids[site])
+        for icao24, identifier, site in zip(
+            plots.icao24, plots.ids, plots.site.tolist(), strict=True
+        )
+    ]
 
 
 def _sapient_identity(detection_id: str, sensor_id: str) -> str | None:

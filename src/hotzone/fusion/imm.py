@@ -30,8 +30,8 @@ def default_imm_models(
 
 
 COMBINED_ROWS = 1024
-"""Tracks moment-matched at a time: the few (rows, d, d) arrays of one block stay in the
-processor's cache across the block's passes instead of streaming through memory."""
+"""Tracks moment-matched at a time: the few (rows, r, d, d) arrays of one block stay in
+the processor's cache across the block's passes instead of streaming through memory."""
 
 
 def combine(
@@ -39,30 +39,31 @@ def combine(
 ) -> tuple[FloatArray, FloatArray]:
     """Moment-matched mixture of (N, r, d) / (N, r, d, d) weighted by (N, r).
 
-    Mode by mode into one (N, d, d) sum, in place and block of rows by block of rows: no
-    (N, r, d, d) temporaries, each row's numbers those of the whole batch at once."""
+    Block of rows by block of rows, every mode at once: each mode's spread term
+    (outer product of its spread, plus its covariance), then the weighted sum over the
+    modes in one ``einsum``, which adds the products mode by mode onto zero: (0 + w₀ T₀)
+    + w₁ T₁, each product rounded, no fused multiply-add, the numbers of scaling each
+    term and adding it to a zeroed sum (`tests/fusion/test_same_numbers.py` compares
+    them). No (N, r, d, d) temporaries beyond a block's."""
     state = np.einsum("nr,nrd->nd", probabilities, mode_states)
     count, size = state.shape
+    modes = mode_states.shape[1]
     covariance = np.empty((count, size, size))
     rows = min(count, COMBINED_ROWS)
-    sum_buffer = np.empty((rows, size, size))
-    term_buffer = np.empty((rows, size, size))
-    spread_buffer = np.empty((rows, size))
+    spread_buffer = np.empty((rows, modes, size))
+    terms_buffer = np.empty((rows, modes, size, size))
+    total_buffer = np.empty((rows, size, size))
     for start in range(0, count, COMBINED_ROWS):
         block = slice(start, min(start + COMBINED_ROWS, count))
         length = block.stop - start
-        total, term, spread = sum_buffer[:length], term_buffer[:length], spread_buffer[:length]
-        # Rows of d² numbers: a per-row weight broadcasts over one long axis, not two short.
-        term_rows = term.reshape(length, size * size)
-        total.fill(0.0)
-        for mode in range(mode_states.shape[1]):
-            np.subtract(mode_states[block, mode], state[block], out=spread)
-            # The outer product by einsum: one product per entry like a broadcast
-            # multiply, without its slow inner loop over d entries.
-            np.einsum("ni,nj->nij", spread, spread, out=term)
-            term += mode_covariances[block, mode]
-            term_rows *= probabilities[block, mode, None]
-            total += term
+        spread, terms = spread_buffer[:length], terms_buffer[:length]
+        total = total_buffer[:length]
+        np.subtract(mode_states[block], state[block, None, :], out=spread)
+        # The outer products by einsum: one product per entry like a broadcast
+        # multiply, without its slow inner loop over d entries.
+        np.einsum("nmi,nmj->nmij", spread, spread, out=terms)
+        terms += mode_covariances[block]
+        np.einsum("nm,nmij->nij", probabilities[block], terms, out=total)
         # `symmetrize`, into the block of the result.
         symmetric = covariance[block]
         np.add(total, np.swapaxes(total, -1, -2), out=symmetric)

@@ -38,6 +38,9 @@ SHARED_STEP_GROUPS = 8
 """Up to this many distinct steps in a batch are predicted group by group."""
 GROUPED_FROM_TRACKS = 512
 """Below this many tracks, finding the groups costs more than it saves."""
+DISTINCT_PROBE_ROWS = 64
+"""Rows whose distinct steps are counted first: more of them than `SHARED_STEP_GROUPS`
+settle that a batch has too many steps to group."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,11 @@ def _distinct_steps(dt: FloatArray) -> tuple[tuple[FloatArray, IntArray], ...] |
             (np.asarray(step), np.flatnonzero(which == index))
             for index, step in enumerate(steps.tolist())
         )
+    if len(np.unique(dt[:DISTINCT_PROBE_ROWS])) > SHARED_STEP_GROUPS:
+        # Already more steps among the first rows than groups: the tracks of a window's
+        # end, each behind by its own plot's time, are known for that without a
+        # comparison of the whole batch per step found.
+        return None
     unassigned = np.ones(len(dt), dtype=np.bool_)
     found: list[tuple[float, IntArray]] = []
     while unassigned.any():

@@ -248,10 +248,16 @@ def encode_track_columns(
         ],
         axis=1,
     )
-    derived = [
-        _derived_of(icao24, callsign)
-        for icao24, callsign in zip(tracks.icao24, tracks.callsign, strict=True)
-    ]
+    # A radar's tracks carry no address or callsign: no item to build for any of them.
+    identified = any(tracks.icao24) or any(tracks.callsign)
+    derived = (
+        [
+            _derived_of(icao24, callsign)
+            for icao24, callsign in zip(tracks.icao24, tracks.callsign, strict=True)
+        ]
+        if identified
+        else [b""] * count
+    )
     plain = fspec(_FRNS)
     with_derived = fspec((*_FRNS, FRN_AIRCRAFT_DERIVED))
     if not any(derived):

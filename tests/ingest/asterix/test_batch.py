@@ -14,6 +14,7 @@ import pytest
 
 from hotzone.ingest.asterix import SiteTable, decode_records
 from hotzone.ingest.asterix.batch import (
+    _elevations,
     _uniform,
     decode_block,
     decode_cat048,
@@ -21,7 +22,11 @@ from hotzone.ingest.asterix.batch import (
     record_at,
 )
 from hotzone.ingest.asterix.datablock import DataBlock, split_blocks
-from hotzone.ingest.asterix.mapping import MappingContext, cat048_to_detection
+from hotzone.ingest.asterix.mapping import (
+    MappingContext,
+    cat048_to_detection,
+    elevation_from_height,
+)
 from hotzone.ingest.base import IngestError
 from tests.ingest.asterix.reference import SITES_YAML, golden_payloads
 
@@ -179,3 +184,57 @@ def test_times_of_day_land_on_the_day_the_record_mapping_chooses(hours: float) -
     for row, (record, _) in enumerate(decode_records(next(split_blocks(data)))[0]):
         detection = cat048_to_detection(record, reference)
         assert plots.detection_ids()[row] == detection.detection_id
+
+
+def test_elevations_of_whole_columns_are_the_record_mappings_to_the_bit() -> None:
+    """`_elevations` (columns) against `elevation_from_height` (a row at a time): every
+    bit of both numbers, on plots from the radar's foot to beyond the horizon, targets
+    below the radar, ranges under a metre, and values that are not finite."""
+    rng = np.random.default_rng(4607)
+    count = 200_000
+    slant = np.concatenate(
+        [
+            rng.uniform(0.0, 500_000.0, count),
+            rng.uniform(0.0, 2.0, 1_000),
+            10.0 ** rng.uniform(-3, 7, 10_000),
+            [0.0, 0.5, 1.0, np.nextafter(1.0, 0.0), np.nan, np.inf, 1e7],
+        ]
+    )
+    size = len(slant)
+    sensor = rng.uniform(-50.0, 3_000.0, size)
+    sensor[::2] = rng.choice(sensor[:5], len(sensor[::2]))  # a few sites' heights, repeated
+    target = np.where(rng.random(size) < 0.1, rng.uniform(-500.0, 100.0, size), 0.0)
+    heights = rng.uniform(0.0, 20_000.0, size)
+    target += np.where(rng.random(size) < 0.5, np.round(heights / 30.48) * 30.48, heights)
+    target[-7:] = [0.0, 10.0, 1e4, -1e4, 5e3, 5e3, np.nan]
+    sigma = rng.choice([250.0, 300.0, 3_000.0, 1e6], size)
+    elevation, variance = _elevations(slant, sensor, target, sigma)
+    expected = np.array(
+        [
+            elevation_from_height(*row)
+            for row in zip(
+                slant.tolist(), sensor.tolist(), target.tolist(), sigma.tolist(), strict=True
+            )
+        ]
+    )
+    assert elevation.tobytes() == expected[:, 0].tobytes()
+    assert variance.tobytes() == expected[:, 1].tobytes()
+    # The columns reach both clamps and the short range's fixed answer.
+    assert (elevation == 90.0).any() and (elevation == -90.0).any()
+    assert (variance == 90.0**2).sum() > 1_000
+
+
+def test_a_stream_of_blocks_is_their_rows_one_after_another() -> None:
+    """`decode_cat048` joins its blocks' rows (as bytes, one record type): the rows
+    `decode_block` gives block by block, in order, byte for byte."""
+    blocks = [
+        _block([_plot(7200.0 + 3 * k + j, 1000 + k, 300 * j, 350.25 - k) for j in range(k + 1)])
+        for k in range(6)
+    ] + _golden_cat048_blocks()
+    stream = b"".join(block.raw for block in blocks)
+    batch = decode_cat048(stream)
+    assert batch is not None
+    expected = np.concatenate([decode_block(block)[0] for block in blocks])
+    assert batch.rows.dtype == expected.dtype
+    assert batch.rows.tobytes() == expected.tobytes()
+    assert len(batch.rows) == 21 + 129
