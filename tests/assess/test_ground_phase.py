@@ -9,6 +9,8 @@ Real tow planes at a glider field land, taxi and wait for the next tow inside th
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -21,9 +23,12 @@ from hotzone.assess.features import (
     ground_phase,
     without_ground_phase,
 )
+from hotzone.assess.training import evaluate
+from hotzone.sim.training_data import class_profiles, simulate_histories
 from hotzone.types import TargetClass
 
 from ..ingest.real_flarm import RECEIVER, flarm_histories
+from .real_calibration import SIMULATED_TEST_SEED
 
 FIELD_HEIGHT_M = 100.0
 
@@ -149,3 +154,48 @@ def test_real_tow_planes_ground_phases_are_at_the_field_and_read_as_light_aircra
     helicopters_before = sum(a.target_class == TargetClass.HELICOPTER for a in before)
     assert helicopters_before >= len(with_ground) - 2
     assert all(a.target_class == TargetClass.LIGHT_AIRCRAFT for a in after)
+
+
+def test_taking_ground_phases_out_costs_the_simulated_classes_nothing_to_speak_of() -> None:
+    """The rule reads simulated histories as it reads real ones: it also takes a simulated
+    helicopter's hover at the bottom of its descent, and an aircraft's take-off or landing
+    roll, out of the history. On the bench's unseen seed the shipped model answers nearly
+    as before (measured: macro-F1 0.926 -> 0.923, ECE 0.020 -> 0.021, helicopter recall
+    0.84 -> 0.82)."""
+    model = TreeEnsembleClassifier.load()
+    histories: list[KinematicHistory] = []
+    labels: list[TargetClass] = []
+    for position, target_class in enumerate(class_profiles()):
+        rng = np.random.default_rng([SIMULATED_TEST_SEED, position])
+        for simulated in simulate_histories(target_class, 150, rng):
+            histories.append(
+                KinematicHistory(
+                    times_s=simulated.times_s,
+                    enu_position_m=simulated.enu_position_m,
+                    enu_velocity_mps=simulated.enu_velocity_mps,
+                    height_m=simulated.height_m,
+                    rcs_dbsm=simulated.rcs_dbsm,
+                    has_icao24=simulated.has_icao24,
+                    has_callsign=simulated.has_callsign,
+                    has_mmsi=simulated.has_mmsi,
+                )
+            )
+            labels.append(target_class)
+    fired = [bool(ground_phase(h).any()) for h in histories]
+    before = evaluate(model, batch_features(histories), labels)
+    after = evaluate(model, batch_features([without_ground_phase(h) for h in histories]), labels)
+    by_class = Counter(str(label) for label, hit in zip(labels, fired, strict=True) if hit)
+    print(f"\nsimulated histories with a ground phase: {dict(by_class)} of 150 each")
+    for name, figures in (("as trained", before), ("ground phase out", after)):
+        print(
+            f"  {name}: macro-F1 {figures.macro_f1:.3f}, ECE "
+            f"{figures.expected_calibration_error:.3f}, recall {figures.per_class_recall}"
+        )
+    # Only classes that fly and stop at the bottom of it have one; no vessel or person.
+    assert by_class["vessel"] == 0 and by_class["person"] == 0
+    assert by_class["helicopter"] > by_class["light_aircraft"] > 0
+    assert after.macro_f1 >= before.macro_f1 - 0.01
+    assert after.expected_calibration_error <= before.expected_calibration_error + 0.01
+    recall_before, recall_after = before.per_class_recall or {}, after.per_class_recall or {}
+    assert recall_after["helicopter"] >= recall_before["helicopter"] - 0.04
+    assert recall_after["light_aircraft"] >= recall_before["light_aircraft"] - 0.02
