@@ -92,7 +92,7 @@ def test_a_hover_at_the_flights_height_is_kept() -> None:
     task = _history([(200.0, 40.0, 0.0), (240.0, 0.0, 0.0), (150.0, 40.0, 0.0)])
     lifted = KinematicHistory(
         times_s=task.times_s,
-        enu_position_m=task.enu_position_m + [0.0, 0.0, 400.0],
+        enu_position_m=task.enu_position_m + np.array([0.0, 0.0, 400.0]),
         enu_velocity_mps=task.enu_velocity_mps,
         height_m=task.height_m + 400.0,
         has_icao24=True,
