@@ -23,11 +23,13 @@ from hotzone.assess.features import (
     ground_phase,
     without_ground_phase,
 )
+from hotzone.assess.history import TrackHistories
 from hotzone.assess.training import evaluate
 from hotzone.sim.training_data import class_profiles, simulate_histories
-from hotzone.types import TargetClass
+from hotzone.types import GeoPoint, TargetClass, Track, TrackStatus
 
 from ..ingest.real_flarm import RECEIVER, flarm_histories
+from .helpers import at
 from .real_calibration import SIMULATED_TEST_SEED
 
 FIELD_HEIGHT_M = 100.0
@@ -199,3 +201,36 @@ def test_taking_ground_phases_out_costs_the_simulated_classes_nothing_to_speak_o
     recall_before, recall_after = before.per_class_recall or {}, after.per_class_recall or {}
     assert recall_after["helicopter"] >= recall_before["helicopter"] - 0.04
     assert recall_after["light_aircraft"] >= recall_before["light_aircraft"] - 0.02
+
+
+def test_the_history_the_classifier_reads_has_no_ground_phase() -> None:
+    """`TrackHistories.kinematic` takes the ground phase out; the record keeps every state
+    (the anomaly detectors read positions over time)."""
+    histories = TrackHistories()
+    # A report every 10 s: 20 at 40 m/s descending from 700 m to the field, 15 stopped on it.
+    for index in range(35):
+        flying = index < 20
+        height = FIELD_HEIGHT_M + (600.0 - 30.0 * index if flying else 0.0)
+        speed = 40.0 if flying else 0.0
+        histories.add(
+            Track(
+                track_id="tow",
+                track_number=1,
+                time=at(10.0 * index),
+                status=TrackStatus.CONFIRMED,
+                position=GeoPoint(lat_deg=43.6, lon_deg=5.1, height_m=height),
+                sector="s",
+                enu_position_m=(0.0, 400.0 * min(index, 20), height),
+                enu_velocity_mps=(0.0, speed, -3.0 if flying else 0.0),
+                covariance=tuple(
+                    tuple(100.0 if row == column else 0.0 for column in range(6))
+                    for row in range(6)
+                ),
+                quality=1.0,
+            )
+        )
+    record = histories.records["tow"]
+    assert record.samples == 35
+    history = histories.kinematic(record)
+    assert history.size == 20
+    assert float(np.min(history.height_m)) > FIELD_HEIGHT_M
