@@ -19,6 +19,12 @@ between states at least `DERIVATIVE_BASELINE_S` apart, not between consecutive s
 never has), and pairs further apart than `MAX_DERIVATIVE_GAP_S` are not used (a
 minute-long gap hides the turns in it). Samples with a missing position or height (a
 velocity-only update) still give speed, climb and turn.
+
+A ground phase (`ground_phase`: the landing roll, taxi and stop at the bottom of a flight)
+is not a hover: the run-time history is handed to the classifier without it
+(`TrackHistories.kinematic` calls `without_ground_phase`). The simulated training
+histories keep theirs (`batch_features` does not take it out), so the trained model is
+the same; docs/assess.md ("Ground phases") has why and what it measured.
 """
 
 from __future__ import annotations
