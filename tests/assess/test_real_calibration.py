@@ -91,7 +91,9 @@ def test_calibrations_fitted_on_real_aircraft_are_measured_on_others() -> None:
     ]
     print(f"issue-15 target (macro-F1 >= 0.85, ECE <= 0.05) held out: met by {target_met}")
 
-    assert result.held_out_histories == 44 and result.calibration_histories == 63
+    # 45 and 65 since the ground phase is taken out of the history: three histories that
+    # were mostly on the ground (median speed < 15 m/s) now fly (44 and 63 before).
+    assert result.held_out_histories == 45 and result.calibration_histories == 65
     # The issue's measure, each track's last assessment: 10 light aircraft, 3 airliners.
     assert result.held_out_last_histories == 13
     model = TreeEnsembleClassifier.load()
@@ -104,8 +106,8 @@ def test_calibrations_fitted_on_real_aircraft_are_measured_on_others() -> None:
         assert row.held_out.macro_f1 >= shipped.held_out.macro_f1 - 0.02
         low, high = row.held_out_ece_interval
         assert low <= high
-    # What the docs report, with a margin (measured: 0.078 held out, 0.020 simulated; the
-    # all-real temperature of 2.5 softens the right airliners: 0.207 held out).
+    # What the docs report, with a margin (measured: 0.075 held out, 0.020 simulated; the
+    # all-real temperature of 2.2 softens the right airliners: 0.177 held out).
     assert shipped.held_out.expected_calibration_error <= 0.12
     assert shipped.simulated.expected_calibration_error <= 0.03
     assert rows["temperature"].value > 2.0

@@ -19,14 +19,21 @@ between states at least `DERIVATIVE_BASELINE_S` apart, not between consecutive s
 never has), and pairs further apart than `MAX_DERIVATIVE_GAP_S` are not used (a
 minute-long gap hides the turns in it). Samples with a missing position or height (a
 velocity-only update) still give speed, climb and turn.
+
+A ground phase (`ground_phase`: the landing roll, taxi and stop at the bottom of a flight)
+is not a hover: the run-time history is handed to the classifier without it
+(`TrackHistories.kinematic` calls `without_ground_phase`). The simulated training
+histories keep theirs (`batch_features` does not take it out), so the trained model is
+the same; docs/assess.md ("Ground phases") has why and what it measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hotzone.types.arrays import FloatArray, IntArray
 
@@ -83,6 +90,26 @@ DERIVATIVE_BASELINE_S = 10.0
 # Nor over more than this: a turn of more than 180 degrees could hide in a longer gap.
 MAX_DERIVATIVE_GAP_S = 45.0
 
+# A ground phase (`ground_phase`): an aircraft's landing roll, taxi and holding, which a
+# receiver at an airfield hears and which read as a helicopter's hover (real tow planes:
+# helicopter at 0.88-0.96, docs/assess.md "Ground phases").
+GROUND_SLOW_MPS = 12.0
+"""Below this an aeroplane cannot fly (light aircraft stall at 21-25 m/s): it is on the
+ground, or a hovering helicopter."""
+AIRBORNE_FAST_MPS = 20.0
+"""Above this the object flies (or drives fast): the history holds a flight."""
+GROUND_RISE_M = 100.0
+"""The flight's median height is at least this far above the slow states' median height:
+the slow states are at the bottom of the history, not a hover at the flight's height."""
+GROUND_LEVEL_MARGIN_M = 25.0
+"""States up to this far above the slow states' median height are at ground level (GNSS
+heights scatter by a few metres, a ground roll is level)."""
+GROUND_ROLL_MPS = 30.0
+"""At ground level, states slower than this are the take-off or landing roll."""
+GROUND_PHASE_MIN_STATES = 3
+"""A ground phase needs this many slow states and this many fast ones (one slow state is
+noise), and a history keeps at least this many states once it is taken out."""
+
 
 class HistoryError(ValueError):
     """A history whose arrays do not fit together."""
@@ -119,6 +146,49 @@ class KinematicHistory:
     @property
     def size(self) -> int:
         return len(self.times_s)
+
+
+def ground_phase(history: KinematicHistory) -> NDArray[np.bool_]:
+    """Which states of ``history`` are a ground phase: a history that holds a flight
+    (`GROUND_PHASE_MIN_STATES` states faster than `AIRBORNE_FAST_MPS`) and a sustained stop
+    (as many slower than `GROUND_SLOW_MPS`) whose median height is at least `GROUND_RISE_M`
+    below the flight's, read as on the ground: the states at that level (within
+    `GROUND_LEVEL_MARGIN_M`) slower than `GROUND_ROLL_MPS` (stop, taxi, roll). Judged from
+    speeds and heights only, so it reads a simulated history and a real feed alike (no feed
+    flag is needed: FLARM has none). A helicopter that descends to a hover near the ground
+    is read so too: nothing in the kinematics tells a hover a few metres up from standing
+    on the ground."""
+    none = np.zeros(history.size, dtype=bool)
+    if history.size < 2 * GROUND_PHASE_MIN_STATES:
+        return none
+    velocity = history.enu_velocity_mps
+    speed = np.hypot(velocity[:, 0], velocity[:, 1])
+    height = history.height_m
+    known = np.isfinite(speed) & np.isfinite(height)
+    slow = known & (speed < GROUND_SLOW_MPS)
+    fast = known & (speed > AIRBORNE_FAST_MPS)
+    if slow.sum() < GROUND_PHASE_MIN_STATES or fast.sum() < GROUND_PHASE_MIN_STATES:
+        return none
+    ground_level = float(np.median(height[slow]))
+    if float(np.median(height[fast])) - ground_level < GROUND_RISE_M:
+        return none
+    return known & (speed < GROUND_ROLL_MPS) & (height <= ground_level + GROUND_LEVEL_MARGIN_M)
+
+
+def without_ground_phase(history: KinematicHistory) -> KinematicHistory:
+    """``history`` without its `ground_phase` states (itself when it has none, or when
+    fewer than `GROUND_PHASE_MIN_STATES` would be left)."""
+    ground = ground_phase(history)
+    if not ground.any() or int((~ground).sum()) < GROUND_PHASE_MIN_STATES:
+        return history
+    kept = ~ground
+    return replace(
+        history,
+        times_s=history.times_s[kept],
+        enu_position_m=history.enu_position_m[kept],
+        enu_velocity_mps=history.enu_velocity_mps[kept],
+        height_m=history.height_m[kept],
+    )
 
 
 def batch_features(histories: Sequence[KinematicHistory]) -> FloatArray:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.assess.features import KinematicHistory
+from hotzone.assess.features import KinematicHistory, without_ground_phase
 from hotzone.types import GeoPoint, Track
 from hotzone.types.labels import Label, meet_all
 
@@ -179,13 +179,15 @@ class TrackHistories:
         self.records.pop(track_id, None)
 
     def kinematic(self, record: TrackRecord) -> KinematicHistory:
-        """The measured states of the record's window (see the module)."""
+        """The measured states of the record's window (see the module), without a ground
+        phase (`features.without_ground_phase`: a landing roll, taxi or stop read as a
+        hover made real tow planes helicopters)."""
         states = np.array(record.states, dtype=np.float64).reshape(-1, 10)
         measured = np.array(record.measured, dtype=bool)
         if not measured.any():  # nothing measured yet: the latest state is all there is
             measured[-1:] = True
         states = states[measured]
-        return KinematicHistory(
+        history = KinematicHistory(
             times_s=states[:, 0],
             enu_position_m=states[:, 1:4],
             enu_velocity_mps=states[:, 4:7],
@@ -195,3 +197,4 @@ class TrackHistories:
             has_callsign=record.callsign is not None,
             has_mmsi=record.mmsi is not None,
         )
+        return without_ground_phase(history)
