@@ -1061,6 +1061,43 @@ def _print_alliance_costs(items: int, rounds: int) -> None:
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
+def scale_out(targets_per_sector: int, scans: int, rounds: int) -> dict[int, float]:
+    """Print the scale-out table (part 3); detections per second by node processes."""
+    backlog = synthetic_backlog(SECTORS, targets_per_sector, scans)
+    total = sum(len(window) for _, window in backlog)
+    print(
+        f"scale-out: {total:,} detections in {len(SECTORS)} sectors "
+        f"({targets_per_sector} targets each, {scans} scans) pre-loaded in HZ_PL; "
+        f"real tracking stage; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
+        f"{os.cpu_count()} CPU cores; median of {rounds} interleaved rounds"
+    )
+    counts = (1, 2, 4)
+    runs: dict[int, list[tuple[float, float, list[DrainResult]]]] = {n: [] for n in counts}
+    for _ in range(rounds):  # interleaved, so a busy spell on the host hits every count
+        for processes in counts:
+            with tempfile.TemporaryDirectory() as scratch:
+                runs[processes].append(_drain(Path(scratch), processes, backlog))
+    print(
+        "processes  drain s  detections/s  vs one  tracker CPU s  nodes CPU s  server CPU s"
+        "  det/node-CPU-s"
+    )
+    baseline = None
+    rates: dict[int, float] = {}
+    for processes in counts:
+        elapsed, server_cpu, reports = sorted(runs[processes], key=lambda run: run[0])[
+            len(runs[processes]) // 2
+        ]
+        rate = rates[processes] = total / elapsed
+        baseline = baseline or rate
+        step = sum(report.step_seconds for report in reports)
+        cpu = sum(report.cpu_seconds for report in reports)
+        print(
+            f"{processes:>9}  {elapsed:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
+            f"  {step:13.2f}  {cpu:11.2f}  {server_cpu:12.2f}  {total / cpu:14,.0f}"
+        )
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-samples", type=int, default=300)
@@ -1109,37 +1146,7 @@ def main() -> None:
         _print_latencies(args.latency_samples, args.rounds)
         if args.latency_only:
             return
-    backlog = synthetic_backlog(SECTORS, args.targets_per_sector, args.scans)
-    total = sum(len(window) for _, window in backlog)
-    print(
-        f"scale-out: {total:,} detections in {len(SECTORS)} sectors "
-        f"({args.targets_per_sector} targets each, {args.scans} scans) pre-loaded in HZ_PL; "
-        f"real tracking stage; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
-        f"{os.cpu_count()} CPU cores; median of {args.rounds} interleaved rounds"
-    )
-    counts = (1, 2, 4)
-    runs: dict[int, list[tuple[float, float, list[DrainResult]]]] = {n: [] for n in counts}
-    for _ in range(args.rounds):  # interleaved, so a busy spell on the host hits every count
-        for processes in counts:
-            with tempfile.TemporaryDirectory() as scratch:
-                runs[processes].append(_drain(Path(scratch), processes, backlog))
-    print(
-        "processes  drain s  detections/s  vs one  tracker CPU s  nodes CPU s  server CPU s"
-        "  det/node-CPU-s"
-    )
-    baseline = None
-    for processes in counts:
-        elapsed, server_cpu, reports = sorted(runs[processes], key=lambda run: run[0])[
-            len(runs[processes]) // 2
-        ]
-        rate = total / elapsed
-        baseline = baseline or rate
-        step = sum(report.step_seconds for report in reports)
-        cpu = sum(report.cpu_seconds for report in reports)
-        print(
-            f"{processes:>9}  {elapsed:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
-            f"  {step:13.2f}  {cpu:11.2f}  {server_cpu:12.2f}  {total / cpu:14,.0f}"
-        )
+    scale_out(args.targets_per_sector, args.scans, args.rounds)
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 

@@ -415,11 +415,14 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
     }
 
 
-def track_main(args: argparse.Namespace) -> None:
+def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, float]]]:
+    """Print the live tracking table; the highest rate that held (reports/s), and each
+    rate's figures (`run_tracking`)."""
     import tempfile
 
     rates = [float(rate) for rate in args.rates.split(",")]
     best = 0.0
+    figures: dict[float, dict[str, float]] = {}
     print(
         f"live tracking, {args.radars} radars, {args.seconds:.0f} s per rate, windows of "
         f"{args.window} s stepped {args.hold} s before their ends, at most "
@@ -433,7 +436,7 @@ def track_main(args: argparse.Namespace) -> None:
         sensors = Path(folder) / "sites.yaml"
         sensors.write_text(sensors_yaml(args.radars))
         for rate in rates:
-            r = run_tracking(args, rate, sensors)
+            r = figures[rate] = run_tracking(args, rate, sensors)
             # The code before issue 17's live column path did not count what it tracked.
             tracked = "-" if r["tracked"] < 0 else str(r["tracked"])
             late = "-" if r["out_of_sequence"] < 0 else str(r["out_of_sequence"])
@@ -451,6 +454,7 @@ def track_main(args: argparse.Namespace) -> None:
         f"highest rate with 0 loss, every report tracked and p99 report-to-track < 100 ms: "
         f"{best:.0f} reports/s"
     )
+    return best, figures
 
 
 def main() -> None:

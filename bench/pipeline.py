@@ -19,10 +19,25 @@ h-feeds' ``bench/radar_capture.py`` in the tree and Stone Soup installed, also S
 Soup's whole process on that bench's independent 60-aircraft capture against the
 command's on the same capture.
 
+``--everything`` measures the rest of issue 17's list in the same run, by the other
+benches' own functions, then prints one summary table, each figure with its reference:
+live ``hotzone ingest asterix --udp ... --track`` at rising rates
+(`ingest_udp.track_main`: highest rate with 0 loss and p99 report-to-track < 100 ms,
+against the issue's 50,000 reports/s); node throughput with 1, 2 and 4 processes on
+nats-server (`federation.scale_out`, against one process); the tracker at 1k/10k/100k
+targets, clutter 100, CPU time per scan (``bench/tracking.py`` in its own process,
+single-threaded BLAS: against the minimal numpy GNN, Stone Soup's KD-tree GNN at 1k, and
+1 s/scan at 100k). ``--quick`` makes every part small (a few minutes; the capture
+200 aircraft x 10 rotations, two UDP rates of 3 s, one round of a small node backlog,
+the tracker at 1k and 10k for 5 scans). Stone Soup's whole process is included unless
+``--no-stonesoup``.
+
     python bench/pipeline.py                    # 1,000 aircraft, 60 rotations
     python bench/pipeline.py --targets 5000 --rotations 20 --profile
     python bench/pipeline.py --targets 1000 --rotations 30 --no-stonesoup   # before/after
     python bench/pipeline.py --targets 1000 --rotations 30 --no-stonesoup --columns-only --repeats 3
+    python bench/pipeline.py --everything --quick
+    python bench/pipeline.py --everything       # issue 17's sizes: tens of minutes
 """
 
 from __future__ import annotations
@@ -31,12 +46,16 @@ import argparse
 import cProfile
 import hashlib
 import io
+import json
+import os
 import pstats
 import struct
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -173,7 +192,7 @@ def best_of(function: Callable[[], object], repeats: int = 5) -> float:
     return min(timed(function) for _ in range(repeats))
 
 
-def decoding(data: bytes, plots: int, sites: Path) -> None:
+def decoding(data: bytes, plots: int, sites: Path) -> dict[str, float]:
     """Records/s of each decoder on the capture (best of 5: the cores are shared)."""
     from hotzone.ingest.asterix import AsterixDecoder, SiteTable, decode_records
     from hotzone.ingest.asterix.batch import decode_cat048, map_plots
@@ -220,9 +239,10 @@ def decoding(data: bytes, plots: int, sites: Path) -> None:
             f"decode {name:42s} {plots / seconds:12,.0f} records/s  "
             f"({seconds / reference:5.1f}x the batch decoder's time)"
         )
+    return {name: plots / seconds for name, seconds in rows}
 
 
-def stonesoup_comparison(folder: Path) -> None:
+def stonesoup_comparison(folder: Path) -> tuple[float, float] | None:
     """Stone Soup's whole process (decode + track) against the command's, on h-feeds'
     independent 60-aircraft capture (``bench/radar_capture.py``), where both exist."""
     try:
@@ -231,7 +251,7 @@ def stonesoup_comparison(folder: Path) -> None:
         import radar_capture  # type: ignore[import-not-found]
     except ImportError as missing:
         print(f"Stone Soup comparison skipped: {missing}")
-        return
+        return None
     capture = radar_capture.make_capture(seed=1)
     plots = radar_capture.decode(capture, folder)  # writes its sites.yaml in folder
     path = folder / "radar_capture.ast"
@@ -245,6 +265,139 @@ def stonesoup_comparison(folder: Path) -> None:
         f"reports/s, Stone Soup {len(plots) / stonesoup_s:,.0f} reports/s: "
         f"{stonesoup_s / hotzone_s:.1f}x"
     )
+    return len(plots) / hotzone_s, len(plots) / stonesoup_s
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each part of ``--everything`` measures."""
+
+    targets: int
+    rotations: int
+    udp_rates: str
+    udp_seconds: float
+    targets_per_sector: int
+    node_scans: int
+    node_rounds: int
+    tracker_targets: tuple[int, ...]
+    tracker_scans: int
+    tracker_clutter: int
+    stonesoup_budget_s: float
+
+
+FULL = Sizes(
+    1_000,
+    60,
+    "2000,4000,8000,16000,32000,50000",
+    60.0,
+    8,
+    120,
+    3,
+    (1_000, 10_000, 100_000),
+    60,
+    100,
+    300.0,
+)
+QUICK = Sizes(200, 10, "1000,2000", 3.0, 4, 20, 1, (1_000, 10_000), 5, 100, 15.0)
+ISSUE_REPORTS_PER_S = 50_000.0
+P99_LIMIT_MS = 100.0
+SECONDS_PER_SCAN_AT_100K = 1.0
+
+
+@dataclass
+class Summary:
+    """One row a part: what was measured, and against what."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, part: str, figure: str, against: str) -> None:
+        self.rows.append((part, figure, against))
+
+    def print(self) -> None:
+        width = max(len(part) for part, _, _ in self.rows)
+        figure_width = max(len(figure) for _, figure, _ in self.rows)
+        print(f"\nsummary (issue 17 item 6), host load average {os.getloadavg()}")
+        for part, figure, against in self.rows:
+            print(f"  {part:<{width}}  {figure:>{figure_width}}  {against}")
+
+
+def live_udp(sizes: Sizes, summary: Summary) -> None:
+    """``hotzone ingest asterix --udp ... --track`` at rising rates (bench/ingest_udp.py)."""
+    import ingest_udp
+
+    options = argparse.Namespace(
+        rates=sizes.udp_rates,
+        seconds=sizes.udp_seconds,
+        radars=4,
+        window=1.0,
+        hold=ingest_udp.DEFAULT_HOLD_S,
+        plots_per_datagram=100,
+        verbose=False,
+    )
+    best, figures = ingest_udp.track_main(options)
+    summary.add(
+        "live UDP --track, highest rate held",
+        f"{best:,.0f} reports/s",
+        f"{best / ISSUE_REPORTS_PER_S:.2f}x the issue's {ISSUE_REPORTS_PER_S:,.0f} "
+        f"(0 loss, p99 < {P99_LIMIT_MS:.0f} ms; rates {sizes.udp_rates}, "
+        f"{sizes.udp_seconds:.0f} s each)",
+    )
+    lossless = [rate for rate, result in figures.items() if result["lost"] == 0]
+    if lossless:
+        rate = max(lossless)
+        summary.add(
+            "live UDP --track, highest rate without loss",
+            f"{rate:,.0f} reports/s",
+            f"p99 report-to-track {figures[rate]['p99_ms']:,.0f} ms "
+            f"(issue: < {P99_LIMIT_MS:.0f} ms), p50 {figures[rate]['p50_ms']:,.0f} ms",
+        )
+
+
+def node_scale_out(sizes: Sizes, summary: Summary) -> None:
+    """1, 2 and 4 node processes draining one backlog on nats-server (bench/federation.py)."""
+    import federation
+
+    rates = federation.scale_out(sizes.targets_per_sector, sizes.node_scans, sizes.node_rounds)
+    for processes, rate in rates.items():
+        summary.add(
+            f"node scale-out, {processes} process{'es' if processes > 1 else ''}",
+            f"{rate:,.0f} detections/s",
+            f"{rate / rates[1]:.2f}x 1 process (issue: >= 1.8x with 2)",
+        )
+
+
+def tracker_sizes(sizes: Sizes, folder: Path, summary: Summary) -> None:
+    """The tracker at N targets against Stone Soup and the minimal numpy GNN, in
+    bench/tracking.py's own process (it sets single-threaded BLAS before numpy loads)."""
+    results_path = folder / "tracking.json"
+    command = [
+        *(sys.executable, str(Path(__file__).with_name("tracking.py"))),
+        *("--n", *map(str, sizes.tracker_targets), "--clutter", str(sizes.tracker_clutter)),
+        *("--trackers", "stonesoup-kd", "minimal", "hotzone", "--cpu-time"),
+        *("--scans", str(sizes.tracker_scans), "--budget", str(sizes.stonesoup_budget_s)),
+        *("--json", str(results_path)),
+    ]
+    print(" ".join(command[1:]), flush=True)
+    subprocess.run(command, check=True)
+    results = json.loads(results_path.read_text())
+    by = {(result["targets"], result["tracker"]): result for result in results}
+    for targets in sizes.tracker_targets:
+        hotzone = by[targets, "hotzone"]
+        seconds = hotzone["median_s"]
+        against = []
+        if (targets, "minimal") in by:
+            ratio = seconds / by[targets, "minimal"]["median_s"]
+            against.append(f"{ratio:.2f}x the minimal GNN's time (issue: <= 2x)")
+        if (targets, "stonesoup-kd") in by:
+            ratio = by[targets, "stonesoup-kd"]["median_s"] / seconds
+            against.append(f"{ratio:.0f}x Stone Soup KD-tree")
+        if targets >= 100_000:
+            against.append(f"issue: <= {SECONDS_PER_SCAN_AT_100K:.0f} s/scan")
+        summary.add(
+            f"tracker, {targets:,} targets, clutter {sizes.tracker_clutter}",
+            f"{seconds * 1e3:,.1f} ms/scan CPU",
+            "; ".join(against),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,9 +422,29 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="runs of the column path in this process; each printed, and their median",
     )
+    parser.add_argument(
+        "--everything",
+        action="store_true",
+        help="also live UDP tracking (bench/ingest_udp.py), node scale-out on nats-server "
+        "(bench/federation.py) and the tracker at 1k/10k/100k targets (bench/tracking.py), "
+        "then one summary table (issue 17 item 6); tens of minutes",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="with --everything: small sizes of every part (a few minutes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.quick and not args.everything:
+        parser.error("--quick sizes --everything's parts")
+    if args.everything and args.columns_only:
+        parser.error("--everything measures the decoders and both paths")
+    sizes = QUICK if args.quick else FULL
+    if args.everything:
+        args.targets, args.rotations = sizes.targets, sizes.rotations
+    summary = Summary()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         sites = _sites(folder)
@@ -286,7 +459,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.rotations} rotations"
         )
         if not args.columns_only:
-            decoding(data, plots, sites)
+            decoders = decoding(data, plots, sites)
+            batch = decoders["batch decoder (columns)"]
+            reference = next((rate for name, rate in decoders.items() if "C++" in name), None)
+            summary.add(
+                "decode CAT048, batch decoder",
+                f"{batch:,.0f} records/s",
+                f"{batch / reference:.1f}x asterix-decoder (C++)"
+                if reference
+                else "asterix-decoder not installed",
+            )
             undo = message_path()
             try:
                 before, before_cpu = timed_both(
@@ -317,6 +499,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"track, columns:  {wall:7.2f} s  {plots / wall:9,.0f} reports/s; "
                 f"CPU {cpu:7.2f} s  {plots / cpu:9,.0f} reports/CPU-s"
             )
+        first_wall, first_cpu = runs[0]
+        summary.add(
+            "hotzone track --from asterix (columns)",
+            f"{plots / first_cpu:,.0f} reports/CPU-s",
+            f"{plots / first_wall:,.0f} reports/s wall; "
+            f"{plots / first_wall / ISSUE_REPORTS_PER_S:.2f}x the issue's "
+            f"{ISSUE_REPORTS_PER_S:,.0f} reports/s",
+        )
         if len(runs) > 1:
             median_cpu = float(np.median([cpu for _, cpu in runs]))
             print(
@@ -330,7 +520,20 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(25)
             print(text.getvalue())
         if not args.no_stonesoup:
-            stonesoup_comparison(folder)
+            compared = stonesoup_comparison(folder)
+            if compared:
+                hotzone_rate, stonesoup_rate = compared
+                summary.add(
+                    "whole process on radar_capture.py's capture",
+                    f"{hotzone_rate:,.0f} reports/s",
+                    f"{hotzone_rate / stonesoup_rate:.1f}x Stone Soup's "
+                    f"{stonesoup_rate:,.0f} reports/s (issue: >= 30x)",
+                )
+        if args.everything:
+            live_udp(sizes, summary)
+            node_scale_out(sizes, summary)
+            tracker_sizes(sizes, folder, summary)
+            summary.print()
     return 0
 
 
