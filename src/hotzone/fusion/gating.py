@@ -1,8 +1,9 @@
 """Gating: which (track, measurement) pairs are plausible at all.
 
-Two steps: a coarse spatial pre-gate (a KD-tree over measurement positions, queried with a
-radius per track that bounds its gate) keeps the work proportional to the number of nearby
-pairs instead of N×M; then the exact chi-square test on the Mahalanobis distance.
+Two steps: a coarse spatial pre-gate (a grid of cells over measurement positions, searched
+with a radius per track that bounds its gate: `grid_candidates`) keeps the work
+proportional to the number of nearby pairs instead of N×M; then the exact chi-square test
+on the Mahalanobis distance.
 """
 
 from __future__ import annotations
