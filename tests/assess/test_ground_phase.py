@@ -24,8 +24,8 @@ from hotzone.assess.features import (
     without_ground_phase,
 )
 from hotzone.assess.history import TrackHistories
-from hotzone.assess.training import evaluate
-from hotzone.sim.training_data import class_profiles, simulate_histories
+from hotzone.assess.training import evaluate, simulated_kinematic_histories
+from hotzone.sim.training_data import class_profiles
 from hotzone.types import GeoPoint, TargetClass, Track, TrackStatus
 
 from ..ingest.real_flarm import RECEIVER, flarm_histories
@@ -169,20 +169,9 @@ def test_taking_ground_phases_out_costs_the_simulated_classes_nothing_to_speak_o
     labels: list[TargetClass] = []
     for position, target_class in enumerate(class_profiles()):
         rng = np.random.default_rng([SIMULATED_TEST_SEED, position])
-        for simulated in simulate_histories(target_class, 150, rng):
-            histories.append(
-                KinematicHistory(
-                    times_s=simulated.times_s,
-                    enu_position_m=simulated.enu_position_m,
-                    enu_velocity_mps=simulated.enu_velocity_mps,
-                    height_m=simulated.height_m,
-                    rcs_dbsm=simulated.rcs_dbsm,
-                    has_icao24=simulated.has_icao24,
-                    has_callsign=simulated.has_callsign,
-                    has_mmsi=simulated.has_mmsi,
-                )
-            )
-            labels.append(target_class)
+        simulated = simulated_kinematic_histories(target_class, 150, rng)
+        histories += simulated
+        labels += [target_class] * len(simulated)
     fired = [bool(ground_phase(h).any()) for h in histories]
     before = evaluate(model, batch_features(histories), labels)
     after = evaluate(model, batch_features([without_ground_phase(h) for h in histories]), labels)

@@ -305,6 +305,25 @@ def confusion_table(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
+def simulated_kinematic_histories(
+    target_class: TargetClass, count: int, rng: np.random.Generator
+) -> list[KinematicHistory]:
+    """``count`` simulated histories of ``target_class`` as the classifier reads them."""
+    return [
+        KinematicHistory(
+            times_s=simulated.times_s,
+            enu_position_m=simulated.enu_position_m,
+            enu_velocity_mps=simulated.enu_velocity_mps,
+            height_m=simulated.height_m,
+            rcs_dbsm=simulated.rcs_dbsm,
+            has_icao24=simulated.has_icao24,
+            has_callsign=simulated.has_callsign,
+            has_mmsi=simulated.has_mmsi,
+        )
+        for simulated in simulate_histories(target_class, count, rng)
+    ]
+
+
 def build_dataset(
     per_class: int, seed: int, progress: Callable[[str], None] | None = None
 ) -> tuple[FloatArray, list[TargetClass]]:
@@ -313,19 +332,7 @@ def build_dataset(
     labels: list[TargetClass] = []
     for position, target_class in enumerate(class_profiles()):
         rng = np.random.default_rng([seed, position])
-        histories = [
-            KinematicHistory(
-                times_s=simulated.times_s,
-                enu_position_m=simulated.enu_position_m,
-                enu_velocity_mps=simulated.enu_velocity_mps,
-                height_m=simulated.height_m,
-                rcs_dbsm=simulated.rcs_dbsm,
-                has_icao24=simulated.has_icao24,
-                has_callsign=simulated.has_callsign,
-                has_mmsi=simulated.has_mmsi,
-            )
-            for simulated in simulate_histories(target_class, per_class, rng)
-        ]
+        histories = simulated_kinematic_histories(target_class, per_class, rng)
         features.append(batch_features(histories))
         labels += [target_class] * len(histories)
         if progress is not None:
