@@ -348,7 +348,7 @@ def send_scene(port: int, datagrams: list[tuple[float, int, bytes]], start_s: fl
     return sent_at
 
 
-def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[str, float]:
+def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[str, float] | None:
     datagrams = make_scene(rate, args.seconds, args.radars, args.plots_per_datagram)
     port = free_udp_port()
     duration = args.seconds + CATCH_UP_S + 2.0
@@ -363,7 +363,13 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
     start_s = time.time() + 1.0
     stamped = stamp(datagrams, start_s)
     sent_at = np.array(send_scene(port, stamped, start_s))
-    output, _ = process.communicate(timeout=STARTUP_WAIT_S + duration)
+    try:
+        output, _ = process.communicate(timeout=STARTUP_WAIT_S + duration)
+    except subprocess.TimeoutExpired:
+        # Far behind, the receiver is still stepping its backlog's windows: no figures.
+        process.kill()
+        process.communicate()
+        return None
     found = re.search(r"^RESULT (.*)$", output, re.MULTILINE)
     assert found is not None, output
     result = json.loads(found.group(1))
@@ -436,7 +442,15 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
         sensors = Path(folder) / "sites.yaml"
         sensors.write_text(sensors_yaml(args.radars))
         for rate in rates:
-            r = figures[rate] = run_tracking(args, rate, sensors)
+            result = run_tracking(args, rate, sensors)
+            if result is None:
+                print(
+                    f"{rate:9.0f}  the receiver did not stop within {STARTUP_WAIT_S:.0f} s of "
+                    "the end of its run (its tracker far behind): higher rates not tried",
+                    flush=True,
+                )
+                break
+            r = figures[rate] = result
             # The code before issue 17's live column path did not count what it tracked.
             tracked = "-" if r["tracked"] < 0 else str(r["tracked"])
             late = "-" if r["out_of_sequence"] < 0 else str(r["out_of_sequence"])

@@ -342,7 +342,10 @@ def live_udp(sizes: Sizes, summary: Summary) -> None:
         f"(0 loss, p99 < {P99_LIMIT_MS:.0f} ms; rates {sizes.udp_rates}, "
         f"{sizes.udp_seconds:.0f} s each)",
     )
-    lossless = [rate for rate, result in figures.items() if result["lost"] == 0]
+    # Lossless: nothing lost and nothing left undecoded at the stop (sustained).
+    lossless = [
+        rate for rate, result in figures.items() if result["lost"] == 0 and result["left"] == 0
+    ]
     if lossless:
         rate = max(lossless)
         summary.add(
