@@ -19,7 +19,8 @@ from hotzone.ingest.cot import (
     parse_cot_time,
 )
 from hotzone.ingest.registry import DecoderOptions, decoder_factories
-from hotzone.runtime.sources import SourcePublisher, serve_tcp, udp_chunks
+from hotzone.runtime.sources import SourcePublisher, serve_tcp
+from hotzone.runtime.udp_receiver import UdpReceiver
 from hotzone.types import (
     DeadLetter,
     Event,
@@ -395,17 +396,18 @@ def test_udp_datagrams_reach_the_bus() -> None:
         publisher = SourcePublisher(bus, "PL")
         subscription = await bus.subscribe("hz.PL.>")
         decoder = CotDecoder(CotDecoderSettings(datagrams=True))
-        pump = asyncio.create_task(publisher.pump(decoder, udp_chunks("127.0.0.1", port)))
-        await asyncio.sleep(0.05)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            for datagram in (HOSTILE_OBSERVATION[:100], HOSTILE_OBSERVATION):
-                sender.sendto(datagram, ("127.0.0.1", port))
         payloads = []
-        for _ in range(2):
-            message = await subscription.next(timeout_s=5.0)
-            assert message is not None
-            payloads.append(message.payload)
-        pump.cancel()
+        # As `hotzone ingest cot --udp` receives: the receiver's thread, its times, pump_timed.
+        async with UdpReceiver("127.0.0.1", port) as receiver:
+            pump = asyncio.create_task(publisher.pump_timed(decoder, receiver.timed_datagrams()))
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                for datagram in (HOSTILE_OBSERVATION[:100], HOSTILE_OBSERVATION):
+                    sender.sendto(datagram, ("127.0.0.1", port))
+            for _ in range(2):
+                message = await subscription.next(timeout_s=5.0)
+                assert message is not None
+                payloads.append(message.payload)
+            pump.cancel()
         await bus.close()
         return payloads
 

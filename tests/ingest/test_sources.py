@@ -18,8 +18,8 @@ from hotzone.runtime.sources import (
     file_chunks,
     parse_host_port,
     serve_tcp,
-    udp_chunks,
 )
+from hotzone.runtime.udp_receiver import UdpReceiver
 from hotzone.types import DeadLetter, Event, EventKind, from_json, to_json
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -88,15 +88,16 @@ def test_udp_source_publishes_messages_and_dead_letters() -> None:
         good = asyncio.create_task(_collect(bus, "hz.PL.det.>", 2))
         dead = asyncio.create_task(_collect(bus, "hz.PL.dead.jsonl", 1))
         await asyncio.sleep(0)
-        pump = asyncio.create_task(
-            publisher.pump(HotzoneJsonlDecoder(), udp_chunks("127.0.0.1", port))
-        )
-        await asyncio.sleep(0.05)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            for datagram in (_event_line(1), b"\xff\xfe garbage\n", _event_line(2)):
-                sender.sendto(datagram, ("127.0.0.1", port))
-        results = await asyncio.wait_for(asyncio.gather(good, dead), 10)
-        pump.cancel()
+        # As `hotzone ingest --udp` receives: the receiver's thread, its times, pump_timed.
+        async with UdpReceiver("127.0.0.1", port) as receiver:
+            pump = asyncio.create_task(
+                publisher.pump_timed(HotzoneJsonlDecoder(), receiver.timed_datagrams())
+            )
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                for datagram in (_event_line(1), b"\xff\xfe garbage\n", _event_line(2)):
+                    sender.sendto(datagram, ("127.0.0.1", port))
+            results = await asyncio.wait_for(asyncio.gather(good, dead), 10)
+            pump.cancel()
         await bus.close()
         return results[0], results[1]
 

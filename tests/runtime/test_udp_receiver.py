@@ -40,10 +40,10 @@ def test_datagrams_arrive_in_order_and_what_reached_the_socket_at_the_stop_is_co
         receiver = UdpReceiver("127.0.0.1", 0)
         taken: list[bytes] = []
         async with receiver:
-            datagrams = receiver.datagrams()
+            datagrams = receiver.timed_datagrams()
             _send(receiver.bound_port, [b"first", b"second", b"third"])
             for _ in range(2):
-                taken.append(await asyncio.wait_for(anext(datagrams), 10))
+                taken.append((await asyncio.wait_for(anext(datagrams), 10))[1])
             await datagrams.aclose()
         return taken, receiver
 

@@ -29,7 +29,6 @@ from hotzone.bus import Bus
 from hotzone.ingest.base import Decoder, DecodeResult, reason_kind
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.udp_receiver import UdpReceiver
 from hotzone.types import to_json
 from hotzone.types.subjects import dead_letter_subject
 
@@ -181,19 +180,6 @@ class _DatagramQueue(asyncio.DatagramProtocol):
         except asyncio.QueueFull:
             # UDP has no back-pressure to give; count what the host could not keep up with.
             self.dropped += 1
-
-
-async def udp_chunks(
-    host: str, port: int, on_bound: Callable[[], object] | None = None
-) -> AsyncIterator[bytes]:
-    """Yield each datagram received on HOST:PORT (one ASTERIX block, CoT event, ...),
-    received by a `UdpReceiver` (its thread, its accounting of drops); ``on_bound`` is
-    called once the socket is bound (senders may start)."""
-    async with UdpReceiver(host, port) as receiver:
-        if on_bound is not None:
-            on_bound()
-        async for datagram in receiver.datagrams():
-            yield datagram
 
 
 async def serve_connection(

@@ -112,7 +112,8 @@ def bind_udp(host: str, port: int, receive_buffer_bytes: int) -> tuple[socket.so
 class UdpReceiver:
     """Binds HOST:PORT, empties it in a thread and yields the datagrams in the event loop.
 
-    ``async with UdpReceiver(...) as receiver: async for datagram in receiver.datagrams()``;
+    ``async with UdpReceiver(...) as receiver: async for received_s, datagram in
+    receiver.timed_datagrams()``;
     leaving the block stops the thread and accounts for what was still waiting
     (`UdpCounters`).
     """
@@ -157,11 +158,6 @@ class UdpReceiver:
         )
         self._thread.start()
         return self
-
-    async def datagrams(self) -> AsyncIterator[bytes]:
-        """Each datagram in arrival order, until the receiver stops."""
-        async for _, datagram in self.timed_datagrams():
-            yield datagram
 
     async def timed_datagrams(self) -> AsyncIterator[tuple[float, bytes]]:
         """Each datagram in arrival order with when it was received (POSIX s, taken by the
