@@ -205,9 +205,7 @@ def klm1302_sbs_lines(
                 if kind == "2":
                     rows.append((time_s, f"MSG,2,{head},,{speed},{place},,,0,0,0,-1"))
                     continue
-                rows.append(
-                    (time_s, f"MSG,4,{head},,{speed},,,{row['vertical_rate_fpm']},,0,0,0,")
-                )
+                rows.append((time_s, f"MSG,4,{head},,{speed},,,{row['vertical_rate_fpm']},,0,0,0,"))
                 rows.append((time_s, f"MSG,3,{head},{row['altitude_ft']},,,{place},,,0,0,0,0"))
     rows.sort(key=lambda item: item[0])
     stamp = _stamp(datetime.fromtimestamp(rows[0][0], tz=UTC))
