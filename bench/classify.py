@@ -1,6 +1,6 @@
 """Classifier bench (not in make test): held-out simulated seeds and real recorded aircraft.
 
-    .venv/bin/python bench/classify.py [--per-class N]
+    .venv/bin/python bench/classify.py [--per-class N] [--ground-flag]
 
 Prints, on randomized histories drawn from seeds training never uses: macro-F1, expected
 calibration error (ECE), per-class recall, how many are answered ``unknown`` (out of
@@ -22,6 +22,12 @@ Last, calibrations fitted on a real calibration split (the development aircraft 
 KLM1302, rs1090's capture) measured on the held-out real aircraft, by leave-one-aircraft-
 out over all of them and on the simulated seed (`tests/assess/real_calibration.py`), and
 what answering ``unknown`` on short histories would do.
+
+``--ground-flag`` prints only what the feed's own ground flag (`Track.on_ground`) does to
+a real airliner's histories: KLM1302's arrival at Amsterdam (rs1090's capture; airborne
+positions and the surface positions that follow the landing) as a BaseStation feed through
+the tracker, every 5 minutes and at the track's end, read with the flags and with them
+stripped (as before the flag existed).
 """
 
 from __future__ import annotations
@@ -30,9 +36,18 @@ import argparse
 import sys
 from pathlib import Path
 
+import msgspec
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.assess.real_adsb import openap_a319_windows, pymodes_histories
+from tests.assess.real_adsb import (
+    KLM1302_TOUCHDOWN_S,
+    histories_every,
+    klm1302_sbs_lines,
+    openap_a319_windows,
+    pymodes_histories,
+    tracked,
+)
 from tests.assess.real_calibration import abstention_table, study, study_table
 from tests.assess.test_real_flarm_classes import DEVELOPMENT_AIRCRAFT, readsb_trace_windows
 from tests.ingest.real_flarm import FLARM_CLASS, flarm_histories
@@ -40,6 +55,7 @@ from tests.ingest.real_flarm import FLARM_CLASS, flarm_histories
 from hotzone.assess.classifier import TreeEnsembleClassifier
 from hotzone.assess.features import KinematicHistory, batch_features
 from hotzone.assess.training import Evaluation, build_dataset, confusion_table, evaluate
+from hotzone.geo import LocalFrame
 from hotzone.sim.training_data import HELD_OUT_SEED_BASE
 from hotzone.types import TargetClass
 
@@ -59,12 +75,40 @@ def _print(title: str, result: Evaluation) -> None:
     )
 
 
+def ground_flag(model: TreeEnsembleClassifier) -> None:
+    """KLM1302's arrival read with and without the feed's ground flag (module text)."""
+    lines = klm1302_sbs_lines(KLM1302_TOUCHDOWN_S - 1200.0, KLM1302_TOUCHDOWN_S + 600.0)
+    tracks = tracked(lines, LocalFrame(52.3, 4.75, 0.0))
+    flagged = sum(1 for track in tracks if track.on_ground)
+    print(f"KLM1302 at Amsterdam: {len(tracks)} track states, {flagged} flagged on the ground")
+    stripped = [msgspec.structs.replace(track, on_ground=None) for track in tracks]
+    for title, chosen in (("flag stripped", stripped), ("with the flag", tracks)):
+        taken = histories_every(chosen, 300.0)
+        answers = model.classify(batch_features([history for _, _, history in taken]))
+        print(f"  {title}:")
+        for (_, when, history), answer in zip(taken, answers, strict=True):
+            top = sorted(answer.probabilities.items(), key=lambda item: -item[1])[:3]
+            print(
+                f"    {when - KLM1302_TOUCHDOWN_S:+6.0f} s after touchdown: {history.size:3d} "
+                f"states -> {answer.target_class:10s} "
+                + ", ".join(f"{name} {p:.2f}" for name, p in top)
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=150)
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED_BASE + 2024)
+    parser.add_argument(
+        "--ground-flag",
+        action="store_true",
+        help="only KLM1302's arrival with and without the feed's ground flag",
+    )
     args = parser.parse_args()
     model = TreeEnsembleClassifier.load()
+    if args.ground_flag:
+        ground_flag(model)
+        return 0
     features, labels = build_dataset(args.per_class, args.seed)
     result = evaluate(model, features, labels)
     _print(f"simulated, unseen seed {args.seed}", result)

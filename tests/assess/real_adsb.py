@@ -41,6 +41,12 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "adsb"
 PYMODES_SAMPLE = GOLDEN / "pymodes_sample_data_adsb.csv"
 OPENAP_A319 = GOLDEN / "openap_flight_a319_opensky.csv"
 KLM1302 = GOLDEN.parent / "adsb_klm1302" / "klm1302_486257.csv.gz"
+KLM1302_SURFACE = GOLDEN.parent / "adsb_klm1302" / "klm1302_486257_surface.csv.gz"
+KLM1302_TOUCHDOWN_S = 1698147494.674
+"""KLM1302's first surface position at Amsterdam (its transponder's ground bit set, at
+34 kt): the end of its landing roll in airborne positions."""
+KLM1302_LIFT_OFF_S = 1698142244.746
+"""KLM1302's first airborne position at Toulouse."""
 KNOT_MPS = 1852.0 / 3600.0
 FOOT_M = 0.3048
 WINDOW_S = 600.0
@@ -174,6 +180,59 @@ def klm1302_windows(
     )
 
 
+def klm1302_sbs_lines(
+    start_s: float, end_s: float, min_position_interval_s: float = 10.0
+) -> list[str]:
+    """KLM1302 between ``start_s`` and ``end_s`` as the SBS lines a BaseStation feed
+    (dump1090, readsb) writes for it: each airborne position (type codes 9-18) as an
+    ``MSG,4`` velocity and an ``MSG,3`` position with "is on ground" 0, each surface
+    position (type codes 5-8, the transponder's ground bit set) as an ``MSG,2`` with its
+    speed and track and "is on ground" -1; a position at most every
+    ``min_position_interval_s`` of each kind (a fringe feed)."""
+    rows: list[tuple[float, str]] = []
+    for path, kind in ((KLM1302, "3"), (KLM1302_SURFACE, "2")):
+        with gzip.open(path, "rt") as stream:
+            last = -float("inf")
+            for row in csv.DictReader(stream):
+                time_s = float(row["time"])
+                if not start_s <= time_s < end_s or time_s - last < min_position_interval_s:
+                    continue
+                last = time_s
+                stamp = _stamp(datetime.fromtimestamp(time_s, tz=UTC))
+                head = f"1,1,486257,1,{stamp},{stamp},"
+                place = f"{row['latitude']},{row['longitude']}"
+                speed = f"{row['groundspeed_kt']},{row['track_deg']}"
+                if kind == "2":
+                    rows.append((time_s, f"MSG,2,{head},,{speed},{place},,,0,0,0,-1"))
+                    continue
+                rows.append((time_s, f"MSG,4,{head},,{speed},,,{row['vertical_rate_fpm']},,0,0,0,"))
+                rows.append((time_s, f"MSG,3,{head},{row['altitude_ft']},,,{place},,,0,0,0,0"))
+    rows.sort(key=lambda item: item[0])
+    stamp = _stamp(datetime.fromtimestamp(rows[0][0], tz=UTC))
+    identification = f"MSG,1,1,1,486257,1,{stamp},{stamp},KLM1302,,,,,,,,,,,"
+    return [identification, *(line for _, line in rows)]
+
+
+def histories_every(
+    tracks: list[Track], step_s: float = WINDOW_S
+) -> list[tuple[str, float, KinematicHistory]]:
+    """Each track's history as the assessment stage holds it every ``step_s`` of the
+    tracks' time and at the track's last state: (track id, time, history)."""
+    histories = TrackHistories(WINDOW_S)
+    taken: list[tuple[str, float, KinematicHistory]] = []
+    next_at: dict[str, float] = {}
+    for track in tracks:
+        record = histories.add(track)
+        time_s = track.time.timestamp()
+        due = next_at.setdefault(track.track_id, time_s + step_s)
+        if time_s >= due:
+            taken.append((track.track_id, time_s, histories.kinematic(record)))
+            next_at[track.track_id] = due + step_s
+    for track_id, record in histories.records.items():
+        taken.append((track_id, record.states[-1][0], histories.kinematic(record)))
+    return taken
+
+
 def windowed_histories(
     times: np.ndarray,
     lat: np.ndarray,
@@ -221,6 +280,8 @@ REAL_AIRCRAFT: dict[str, TargetClass] = {
 
 __all__ = [
     "REAL_AIRCRAFT",
+    "histories_every",
+    "klm1302_sbs_lines",
     "klm1302_windows",
     "last_histories",
     "openap_a319_windows",

@@ -15,6 +15,13 @@ the measured ones only: the report interval then reads the feed's (10 s), not th
 window's (1 s), and nine coasted straight-line predictions do not dilute the turns,
 accelerations and hover of each real report. All states stay in the record (the anomaly
 detectors read positions over time).
+
+A state whose track says it is on the ground (`Track.on_ground`: the latest flag of the
+track's reports, an SBS "is on ground", an ADS-B surface position, readsb's ``"ground"``,
+CAT021's ground bit) is left out of `TrackHistories.kinematic` too, as the ground phase
+found from speeds and heights is: an airliner taxiing at 13-15 m/s is above the speed
+rule's stop and was read as a helicopter's transit (docs/assess.md, "The feed's ground
+flag").
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hotzone.assess.features import KinematicHistory, without_ground_phase
+from hotzone.assess.features import (
+    GROUND_PHASE_MIN_STATES,
+    KinematicHistory,
+    without_ground_phase,
+)
 from hotzone.types import GeoPoint, Track
 from hotzone.types.labels import Label, meet_all
 
@@ -90,6 +101,9 @@ class TrackRecord:
     """(time, e, n, u, ve, vn, vu, height, lat, lon) oldest first."""
     measured: deque[bool] = field(default_factory=deque)
     """Per state (same order): whether a measurement updated it (`is_measurement_update`)."""
+    on_ground: deque[bool] = field(default_factory=deque)
+    """Per state (same order): whether its track said it was on the ground
+    (`Track.on_ground` True; False or None: not)."""
     last_variance: float | None = None
     """The position variance of the latest state kept."""
     latest: Track | None = None
@@ -151,6 +165,7 @@ class TrackHistories:
             is_measurement_update(variance, record.last_variance) and not velocity_unmeasured(track)
         )
         record.last_variance = variance
+        record.on_ground.append(track.on_ground is True)
         record.states.append(
             (
                 time_s,
@@ -164,6 +179,7 @@ class TrackHistories:
         while record.states and record.states[0][0] < time_s - self.window_s:
             record.states.popleft()
             record.measured.popleft()
+            record.on_ground.popleft()
         record.state_labels[label] = time_s
         oldest = record.states[0][0]
         for stale in [held for held, seen in record.state_labels.items() if seen < oldest]:
@@ -179,13 +195,18 @@ class TrackHistories:
         self.records.pop(track_id, None)
 
     def kinematic(self, record: TrackRecord) -> KinematicHistory:
-        """The measured states of the record's window (see the module), without a ground
-        phase (`features.without_ground_phase`: a landing roll, taxi or stop read as a
-        hover made real tow planes helicopters)."""
+        """The measured states of the record's window (see the module), without the states
+        its track said were on the ground (while at least `GROUND_PHASE_MIN_STATES` are
+        left) and without a ground phase (`features.without_ground_phase`: a landing roll,
+        taxi or stop read as a hover made real tow planes helicopters)."""
         states = np.array(record.states, dtype=np.float64).reshape(-1, 10)
         measured = np.array(record.measured, dtype=bool)
         if not measured.any():  # nothing measured yet: the latest state is all there is
             measured[-1:] = True
+        flagged = np.array(record.on_ground, dtype=bool)
+        airborne = measured & ~flagged
+        if int(airborne.sum()) >= GROUND_PHASE_MIN_STATES:
+            measured = airborne
         states = states[measured]
         history = KinematicHistory(
             times_s=states[:, 0],

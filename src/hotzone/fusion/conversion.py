@@ -207,6 +207,7 @@ class _Columns:
     ids: list[str] = field(default_factory=list)
     icao24: list[str | None] = field(default_factory=list)
     callsign: list[str | None] = field(default_factory=list)
+    on_ground: list[bool | None] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     identity: list[str | None] = field(default_factory=list)
 
@@ -217,6 +218,7 @@ class _Columns:
         )
         self.icao24.append(message.icao24)
         self.callsign.append(message.callsign)
+        self.on_ground.append(message.on_ground if isinstance(message, Report) else None)
         self.labels.append(label)
         self.identity.append(identity)
 
@@ -236,6 +238,7 @@ class _Columns:
         icao24 = [self.icao24[row] for row in indices]
         callsign = [self.callsign[row] for row in indices]
         identity = [self.identity[row] for row in indices]
+        on_ground = [self.on_ground[row] for row in indices]
         has_identity = any(
             value is not None for column in (icao24, callsign, identity) for value in column
         )
@@ -248,6 +251,9 @@ class _Columns:
             sensor_position=sensor_position,
             icao24=np.array(icao24, dtype=object) if has_identity else None,
             callsign=np.array(callsign, dtype=object) if has_identity else None,
+            on_ground=np.array(on_ground, dtype=object)
+            if any(value is not None for value in on_ground)
+            else None,
             measurement_ids=tuple(self.ids[row] for row in indices),
             label_ids=np.array(self.labels, dtype=np.int64)[rows] if labelled else None,
             identity=np.array(identity, dtype=object) if has_identity else None,
@@ -483,6 +489,7 @@ class MessageConverter:
                 ids=[plots.ids[row] for row in kept_rows.tolist()],
                 icao24=[plots.icao24[row] for row in kept_rows.tolist()],
                 callsign=[plots.callsign[row] for row in kept_rows.tolist()],
+                on_ground=[None] * len(kept_rows),
                 labels=[label] * len(kept_rows),
                 identity=[identity[row] for row in kept_rows.tolist()],
             )

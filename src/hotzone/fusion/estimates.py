@@ -126,6 +126,9 @@ class TrackBatch:
     quality: FloatArray  # in [0, 1]
     icao24: ObjectArray
     callsign: ObjectArray
+    on_ground: ObjectArray
+    """(N,): the latest ``on_ground`` (True, False) a report of the track gave, or None;
+    carried for the assessment, never read by association or estimation."""
     label_seen: FloatArray
     """(N, K): when a measurement labelled with label id k of the tracker's `LabelTable`
     last contributed to the track (-inf: never). Column count grows with the table."""
@@ -215,6 +218,7 @@ class TrackBatch:
             quality=np.zeros(0),
             icao24=np.zeros(0, dtype=object),
             callsign=np.zeros(0, dtype=object),
+            on_ground=np.zeros(0, dtype=object),
             label_seen=np.zeros((0, 0)),
             identity_labels=np.zeros((0, 2), dtype=np.int64),
             identity=np.zeros(0, dtype=object),

@@ -27,6 +27,9 @@ class SensorScan:
     sensor_position: FloatArray  # (3,) ENU metres of the track frame
     icao24: NDArray[np.object_] | None = None  # (M,) cooperative identity, or None
     callsign: NDArray[np.object_] | None = None
+    on_ground: NDArray[np.object_] | None = None
+    """(M,) what each report said of its object: on the ground (True), airborne (False),
+    nothing (None); None: no row said."""
     measurement_ids: tuple[str, ...] | None = None
     label_ids: NDArray[np.int64] | None = None
     """(M,) releasability of each row as an id of the tracker's `LabelTable`; None: the
@@ -63,6 +66,7 @@ class SensorScan:
             sensor_position=self.sensor_position,
             icao24=None if self.icao24 is None else self.icao24[indices],
             callsign=None if self.callsign is None else self.callsign[indices],
+            on_ground=None if self.on_ground is None else self.on_ground[indices],
             measurement_ids=None
             if self.measurement_ids is None
             else tuple(self.measurement_ids[int(k)] for k in indices),

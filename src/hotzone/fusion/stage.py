@@ -142,6 +142,7 @@ def tracks_to_messages(
                 sensors=sensors,
                 icao24=tracks.icao24[row],
                 callsign=tracks.callsign[row],
+                on_ground=tracks.on_ground[row],
                 mode_probabilities=None if modes is None else modes[index],
                 releasability=releasability if labels is None else labels[row],
             )

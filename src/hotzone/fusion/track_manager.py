@@ -148,6 +148,7 @@ class TrackManager:
         self.next_track_number += count
         icao = np.full(count, None, dtype=object)
         callsign = np.full(count, None, dtype=object)
+        on_ground = np.full(count, None, dtype=object)
         identity = np.full(count, None, dtype=object)
         sensor_seen = np.full((count, 0), -np.inf)
         if scan is not None and rows is not None:
@@ -155,6 +156,8 @@ class TrackManager:
                 icao = scan.icao24[rows].copy()
             if scan.callsign is not None:
                 callsign = scan.callsign[rows].copy()
+            if scan.on_ground is not None:
+                on_ground = scan.on_ground[rows].copy()
             identities = scan.identities()
             if identities is not None:
                 identity = identities[rows].copy()
@@ -181,6 +184,7 @@ class TrackManager:
             quality=np.zeros(count),
             icao24=icao,
             callsign=callsign,
+            on_ground=on_ground,
             label_seen=label_seen,
             identity_labels=identity_labels,
             identity=identity,

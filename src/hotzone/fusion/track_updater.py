@@ -262,6 +262,10 @@ class TrackUpdater:
                 labels = scan.label_ids[measurement_rows]
                 tracks.identity_labels[track_rows[known_icao], 0] = labels[known_icao]
                 tracks.identity_labels[track_rows[known_callsign], 1] = labels[known_callsign]
+        if scan.on_ground is not None:
+            on_ground = scan.on_ground[measurement_rows]
+            said = on_ground != None  # noqa: E711
+            tracks.on_ground[track_rows[said]] = on_ground[said]
         return tracks
 
     def _after_silence(

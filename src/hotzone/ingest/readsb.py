@@ -29,6 +29,9 @@ Mapping to `Report` (docs/ingest/adsb.md has the full table):
 - ``height_m``: ``alt_geom`` (already ellipsoidal) when present, ``vertical_sigma_m``
   from GVA (95 % bound / 1.96; 30 m when GVA is absent); else ``alt_baro`` (pressure
   altitude, 100 m sigma as for SBS); ``"ground"`` or nothing: height 0, sigma None.
+- ``on_ground``: True where ``alt_baro`` is ``"ground"`` (the aircraft says it is on the
+  ground); None otherwise, as readsb writes an altitude both for an airborne aircraft and
+  for one whose air/ground state is uncertain.
 - ``horizontal_sigma_m`` from NACp (EPU, a 95 % radius, / 2.4477 per axis), else NUCp
   (HFOM likewise), else a default per ``type`` (MLAT and TIS-B are coarser than ADS-B).
 - ``nic``, ``nacp``, ``nucp`` (``nucp`` or ``nuc_p``, written by dump1090-mutability), and
@@ -328,6 +331,7 @@ class ReadsbDecoder(Decoder):
             nacp=nacp,
             nucp=nucp,
             sil=sil,
+            on_ground=True if aircraft.alt_baro == "ground" else None,
             sector=self.sector,
             received_at=received_at,
             releasability=self.releasability,

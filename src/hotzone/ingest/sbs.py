@@ -44,6 +44,10 @@ heard (to place it on a map) with ``horizontal_sigma_m`` = `UNKNOWN_POSITION_SIG
 on the track of its ICAO address (``hotzone.fusion.conversion``). A feed that sends
 positions and velocities in separate messages, as most do, so updates a track with both.
 
+Ground: ``on_ground`` is the latest "is on ground" flag heard for the aircraft within
+``state_max_age_s`` (field 22; a surface position, MSG 2, says on the ground when the field
+is empty), None when none was heard.
+
 Height: SBS altitude is barometric pressure altitude (feet above the 1013.25 hPa isobar),
 not height above the ellipsoid. It is converted to metres and used as ``height_m``, with
 ``vertical_sigma_m`` = 100 m to cover the usual pressure-altitude-to-geometric-height
@@ -152,6 +156,7 @@ class AircraftState:
     vertical_rate_fpm: float | None = None
     velocity_time: datetime | None = None
     on_ground: bool | None = None
+    on_ground_time: datetime | None = None
     lat_deg: float | None = None
     lon_deg: float | None = None
     """The last position heard (for velocity-only reports)."""
@@ -299,8 +304,11 @@ class SbsDecoder(LineDecoder):
             # A velocity message replaces the whole vector: a missing rate means level.
             state.ground_speed_kt, state.track_deg = ground_speed_kt, track_deg
             state.vertical_rate_fpm, state.velocity_time = vertical_rate_fpm, time
-        if _FLAG_VALUES[on_ground_text] is not None:
-            state.on_ground = _FLAG_VALUES[on_ground_text]
+        on_ground = _FLAG_VALUES[on_ground_text]
+        if on_ground is None and transmission == "2":
+            on_ground = True  # a surface position: sent only by an aircraft on the ground
+        if on_ground is not None:
+            state.on_ground, state.on_ground_time = on_ground, time
 
         if transmission == "4" and ground_speed_kt is not None and track_deg is not None:
             return self._velocity_report(icao24, state, time, received_at)
@@ -362,6 +370,7 @@ class SbsDecoder(LineDecoder):
             icao24=icao24,
             callsign=state.callsign,
             squawk=state.squawk,
+            on_ground=state.on_ground if self._fresh(state.on_ground_time, time) else None,
             sector=self.sector,
             received_at=received_at,
             releasability=self.releasability,

@@ -152,6 +152,10 @@ class Report(Message, frozen=True, tag="report", kw_only=True):
     nacp: int | None = None
     nucp: int | None = None
     sil: int | None = None
+    #: What the feed says of the object: on the ground (True), airborne (False), or
+    #: nothing (None). SBS "is on ground", ADS-B surface positions, readsb ``"ground"``,
+    #: ASTERIX CAT021's ground bit.
+    on_ground: bool | None = None
     class_hint: TargetClass | None = None
     claimed_identity: StandardIdentity | None = None
     sector: str = ""
@@ -189,6 +193,8 @@ class Track(Message, frozen=True, tag="track", kw_only=True):
     icao24: str | None = None
     mmsi: int | None = None
     callsign: str | None = None
+    #: The latest `Report.on_ground` the track's reports gave (None: none said).
+    on_ground: bool | None = None
     mode_probabilities: dict[str, float] | None = None
     history_ref: str | None = None
     #: An alliance track's national tracks, ``NATION:track_id`` (`hotzone.types.allied`);

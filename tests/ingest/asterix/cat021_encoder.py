@@ -28,6 +28,9 @@ class Cat021Values:
     ground_speed_kt: float = 450.0
     track_angle_deg: float = 87.5
     callsign: str = "BTI4AB"
+    target_report_descriptor: bytes = b"\x00"
+    """I021/040 as sent: ATP 0 and no extension (FX 0); FX 1 and an extension octet of
+    0x40 say the ground bit is set (GBS)."""
 
 
 def _signed(value: float, octets: int) -> bytes:
@@ -37,7 +40,7 @@ def _signed(value: float, octets: int) -> bytes:
 def encode_cat021(values: Cat021Values) -> bytes:
     items = {
         1: bytes((values.sac, values.sic)),
-        2: b"\x00",
+        2: values.target_report_descriptor,
         5: round(values.time_of_applicability_s * 128).to_bytes(3, "big"),
         6: _signed(values.latitude_deg * 2**23 / 180, 3)
         + _signed(values.longitude_deg * 2**23 / 180, 3),

@@ -119,6 +119,7 @@ class Cat021Record:
     address_type: int | None = None  # I021/040 ATYP: 0 ICAO 24-bit, 1 duplicate, ...
     simulated: bool = False
     test_target: bool = False
+    on_ground: bool | None = None  # I021/040 GBS (None: the extension is absent)
     track_number: int | None = None
     time_of_applicability_position_s: float | None = None
     time_of_reception_position_s: float | None = None
@@ -150,9 +151,11 @@ class Cat021Record:
 
 
 def decode_target_report_descriptor(raw: bytes, record: Cat021Record) -> None:
-    """I021/040: octet 1 bits 8-6 ATP; first extension bit 6 SIM, bit 5 TST."""
+    """I021/040: octet 1 bits 8-6 ATP; first extension bit 7 GBS (the transponder's
+    ground bit set: on the ground), bit 6 SIM, bit 5 TST."""
     record.address_type = raw[0] >> 5
     if len(raw) > 1:
+        record.on_ground = bool(raw[1] & 0x40)
         record.simulated = bool(raw[1] & 0x20)
         record.test_target = bool(raw[1] & 0x10)
 

@@ -255,6 +255,7 @@ def cat021_to_report(record: Cat021Record, context: MappingContext) -> Report:
         nucp=record.nucp_nic if is_nucp else None,
         nacp=record.nacp,
         sil=record.sil,
+        on_ground=record.on_ground,
         sector=context.sector,
         received_at=context.received_at,
         releasability=context.releasability,
