@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from hotzone.fusion.conversion import RotationClock
+from hotzone.fusion.measurement import PositionMeasurement
+from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.stage import TrackingStage, default_tracker
+from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.geo import LocalFrame
 from hotzone.runtime.windows import ReplaySummary, track_stream
 from hotzone.types import Detection, GeoPoint, Report, ReportSource, Track
@@ -354,3 +357,39 @@ def test_a_track_its_radar_often_misses_gets_a_longer_allowance_and_keeps_its_nu
         looks, detected = np.array([200.0]), np.array([200.0 * rate])
         one = replace(batch, looks=looks, looks_detected=detected)
         assert deleter.confirmed_allowance(one)[0] == expected, rate
+
+
+def _plots(time: float, count: int) -> SensorScan:
+    """One plot of each of ``count`` objects standing 5 km apart."""
+    positions = np.array([[5_000.0 * k, 0.0, 0.0] for k in range(count)])
+    return SensorScan(
+        sensor_id="feed",
+        model=PositionMeasurement(3),
+        values=positions,
+        noise=np.broadcast_to(100.0 * np.eye(3), (count, 3, 3)).copy(),
+        times=np.full(count, time),
+        sensor_position=np.zeros(3),
+    )
+
+
+def test_a_sensors_learnt_revisit_follows_its_latest_intervals_through_a_replay() -> None:
+    """The learnt revisit is the lower quartile of the sensor's recent intervals, whenever
+    it is asked for; a declared period stands in for it while declared, and going back to
+    an earlier moment gives back what was learnt by then."""
+    tracker = MultiTargetTracker()
+    times = [0.0, 2.0, 4.0, 6.0]
+    for time in times:
+        tracker.step(time, [_plots(time, 3)])
+    column = tracker.sensors["feed"]
+    revisit = tracker.revisit
+    assert revisit.sensor_revisit(column) == 2.0
+    memory = revisit.remember()
+    tracker.declare_revisit("feed", 7.0)
+    for time in np.arange(11.0, 60.0, 5.0).tolist():
+        tracker.step(time, [_plots(time, 3)])
+    assert revisit.sensor_revisit(column) == 7.0
+    revisit.use_declared({})
+    # 9 intervals of 2 s and 30 of 5 s: the lower quartile is 5 s, not the 2 s learnt before.
+    assert revisit.sensor_revisit(column) == 5.0
+    revisit.restore(memory)
+    assert revisit.sensor_revisit(column) == 2.0

@@ -106,6 +106,8 @@ class RevisitModel:
     """Sensor columns that measure positions (not only bearings)."""
     _sensor_intervals: dict[int, deque[float]] = field(init=False, default_factory=dict)
     _sensor_revisit: dict[int, float] = field(init=False, default_factory=dict)
+    """The learnt typical interval of each sensor whose samples have not changed since
+    it was last asked for (`sensor_revisit`)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_revisit_s <= self.default_revisit_s <= self.max_revisit_s:
@@ -156,7 +158,22 @@ class RevisitModel:
         declared = self._declared.get(column)
         if declared is not None:
             return declared
-        return self._sensor_revisit.get(column, self.default_revisit_s)
+        learnt = self._sensor_revisit.get(column)
+        if learnt is None:
+            samples = self._sensor_intervals.get(column)
+            if not samples:
+                return self.default_revisit_s
+            # Learnt when first asked for after new samples, not at every update: a
+            # declared sensor (a radar) is never asked, and its quantile never needed.
+            learnt = float(
+                np.clip(
+                    np.quantile(samples, self.sensor_quantile),
+                    self.min_revisit_s,
+                    self.max_revisit_s,
+                )
+            )
+            self._sensor_revisit[column] = learnt
+        return learnt
 
     def declare(self, column: int, period_s: float) -> None:
         """Sensor ``column`` looks at everything once every ``period_s`` (a radar's
@@ -202,13 +219,7 @@ class RevisitModel:
         if known.any():
             samples = self._sensor_intervals.setdefault(column, deque(maxlen=self.sensor_samples))
             samples.extend(interval[known].tolist())
-            self._sensor_revisit[column] = float(
-                np.clip(
-                    np.quantile(samples, self.sensor_quantile),
-                    self.min_revisit_s,
-                    self.max_revisit_s,
-                )
-            )
+            self._sensor_revisit.pop(column, None)
         # A track's own revisit starts at its first interval (smoothed from the sensor's
         # typical one); until then it stays unknown and the sensor's current typical
         # interval stands in (`assess`), so tracks started before the sensor was learnt
