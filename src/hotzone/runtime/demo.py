@@ -148,12 +148,15 @@ async def start_simulated_effectors(
     run: RunStages,
     links: dict[str, EffectorLink],
     pipeline: Pipeline,
+    lockstep: bool = False,
 ) -> ExerciseEffectors | None:
     """The gateways and simulated effectors of ``links`` on ``bus``, acting on the
-    pipeline's simulated time (`hotzone.runtime.effectors.exercise`)."""
+    pipeline's simulated time (`hotzone.runtime.effectors.exercise`). ``lockstep``: they
+    act only at the pipeline's clock ticks (`Pipeline.settle`), so the run comes out the
+    same each time."""
     if not links:
         return None
-    return await start_exercise_effectors(
+    started = await start_exercise_effectors(
         bus,
         nation,
         links,
@@ -162,7 +165,15 @@ async def start_simulated_effectors(
         clock=simulation_clock(pipeline, scenario),
         act_on_clock=True,
         releasability=scenario.releasability,
+        lockstep=lockstep,
     )
+    if lockstep:
+
+        async def settle(posix_time: float) -> None:
+            await started.settle(datetime.fromtimestamp(posix_time, UTC))
+
+        pipeline.settle = settle
+    return started
 
 
 def run_demo(
@@ -279,12 +290,20 @@ def _run_pipeline(
         started = None
         if effectors is not None:
             scenario, links = effectors
-            started = await start_simulated_effectors(bus, "PL", scenario, run, links, pipeline)
+            started = await start_simulated_effectors(
+                bus, "PL", scenario, run, links, pipeline, lockstep=True
+            )
         try:
             return await pipeline.run(messages)
         finally:
             if started is not None:
                 await started.close()
+                if started.unsettled_ticks:
+                    console.print(
+                        f"[yellow]the effectors' links did not settle at "
+                        f"{started.unsettled_ticks} clock ticks: this run may differ from "
+                        "another of the same seed[/yellow]"
+                    )
 
     async def main() -> PipelineProgress:
         bus = InProcessBus()
