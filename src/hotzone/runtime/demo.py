@@ -186,13 +186,15 @@ def run_demo(
     console: Console | None = None,
     report: bool = True,
     effect_model: bool = False,
+    tracking_hold_s: float = 0.0,
 ) -> Path:
     """Run ``scenario`` end to end; returns the run folder (with ``report``, holding the
     after-action report ``report.html`` too).
 
     The scenario's effectors that its gateway file names are simulated behind the real
     gateways (SAPIENT nodes, MAVLink vehicles: docs/effectors.md); ``effect_model`` leaves
-    every order to the in-process effect model instead."""
+    every order to the in-process effect model instead. ``tracking_hold_s``: the tracking
+    stage's hold (`hotzone.runtime.stages.tracking_stage`)."""
     console = console or Console(stderr=True)
     loaded = load_scenario(scenario)
     duration = run_duration(loaded, duration_s)
@@ -204,7 +206,13 @@ def run_demo(
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
     links = simulated_effector_links(loaded, effect_model)
-    run = build_stages(loaded, seed=seed, mode=RunMode.SIMULATION, gateway_effectors=tuple(links))
+    run = build_stages(
+        loaded,
+        seed=seed,
+        mode=RunMode.SIMULATION,
+        gateway_effectors=tuple(links),
+        tracking_hold_s=tracking_hold_s,
+    )
     title = f"hotzone demo: {loaded.name}"
     console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
@@ -257,6 +265,7 @@ def run_demo(
             name: round(seconds, 2) for name, seconds in progress.stage_seconds.items()
         },
         "dead_letters": progress.dead_letters,
+        "tracking_windows": _tracking_windows(run),
         "recorded_messages": progress.recorded,
         "stored_by_type": stored_by_type,
         "output_files": output_counts,
@@ -323,6 +332,19 @@ def _run_pipeline(
 
     # asyncio's own loop: the exercise's effectors speak SAPIENT (see `hotzone ingest`).
     return event_loop.run(main(), use_uvloop=False)
+
+
+def _tracking_windows(run: RunStages) -> dict[str, float]:
+    """The tracking stage's windows: its hold, how many, and the reports in them measured
+    before the window stepped before (each makes the tracker rewind and replay)."""
+    windows = run.stages[0].windows
+    if windows is None:
+        return {}
+    return {
+        "hold_s": run.tracking_hold_s,
+        "windows": windows.windows,
+        "out_of_sequence": windows.out_of_sequence,
+    }
 
 
 def _headline(summary: dict[str, Any]) -> str:
