@@ -148,12 +148,15 @@ async def start_simulated_effectors(
     run: RunStages,
     links: dict[str, EffectorLink],
     pipeline: Pipeline,
+    lockstep: bool = False,
 ) -> ExerciseEffectors | None:
     """The gateways and simulated effectors of ``links`` on ``bus``, acting on the
-    pipeline's simulated time (`hotzone.runtime.effectors.exercise`)."""
+    pipeline's simulated time (`hotzone.runtime.effectors.exercise`). ``lockstep``: they
+    act only at the pipeline's clock ticks (`Pipeline.settle`), so the run comes out the
+    same each time."""
     if not links:
         return None
-    return await start_exercise_effectors(
+    started = await start_exercise_effectors(
         bus,
         nation,
         links,
@@ -162,7 +165,15 @@ async def start_simulated_effectors(
         clock=simulation_clock(pipeline, scenario),
         act_on_clock=True,
         releasability=scenario.releasability,
+        lockstep=lockstep,
     )
+    if lockstep:
+
+        async def settle(posix_time: float) -> None:
+            await started.settle(datetime.fromtimestamp(posix_time, UTC))
+
+        pipeline.settle = settle
+    return started
 
 
 def run_demo(
@@ -175,13 +186,15 @@ def run_demo(
     console: Console | None = None,
     report: bool = True,
     effect_model: bool = False,
+    tracking_hold_s: float = 0.0,
 ) -> Path:
     """Run ``scenario`` end to end; returns the run folder (with ``report``, holding the
     after-action report ``report.html`` too).
 
     The scenario's effectors that its gateway file names are simulated behind the real
     gateways (SAPIENT nodes, MAVLink vehicles: docs/effectors.md); ``effect_model`` leaves
-    every order to the in-process effect model instead."""
+    every order to the in-process effect model instead. ``tracking_hold_s``: the tracking
+    stage's hold (`hotzone.runtime.stages.tracking_stage`)."""
     console = console or Console(stderr=True)
     loaded = load_scenario(scenario)
     duration = run_duration(loaded, duration_s)
@@ -193,7 +206,13 @@ def run_demo(
         shutil.copyfile(loaded.source_path, inputs / "scenario.yaml")
 
     links = simulated_effector_links(loaded, effect_model)
-    run = build_stages(loaded, seed=seed, mode=RunMode.SIMULATION, gateway_effectors=tuple(links))
+    run = build_stages(
+        loaded,
+        seed=seed,
+        mode=RunMode.SIMULATION,
+        gateway_effectors=tuple(links),
+        tracking_hold_s=tracking_hold_s,
+    )
     title = f"hotzone demo: {loaded.name}"
     console.print(f"running [bold]{loaded.name}[/bold] for {duration:,.0f} simulated seconds …")
     store = SQLiteStore(run_directory / "hotzone.sqlite")
@@ -246,6 +265,7 @@ def run_demo(
             name: round(seconds, 2) for name, seconds in progress.stage_seconds.items()
         },
         "dead_letters": progress.dead_letters,
+        "tracking_windows": _tracking_windows(run),
         "recorded_messages": progress.recorded,
         "stored_by_type": stored_by_type,
         "output_files": output_counts,
@@ -279,12 +299,20 @@ def _run_pipeline(
         started = None
         if effectors is not None:
             scenario, links = effectors
-            started = await start_simulated_effectors(bus, "PL", scenario, run, links, pipeline)
+            started = await start_simulated_effectors(
+                bus, "PL", scenario, run, links, pipeline, lockstep=True
+            )
         try:
             return await pipeline.run(messages)
         finally:
             if started is not None:
                 await started.close()
+                if started.unsettled_ticks:
+                    console.print(
+                        f"[yellow]the effectors' links did not settle at "
+                        f"{started.unsettled_ticks} clock ticks: this run may differ from "
+                        "another of the same seed[/yellow]"
+                    )
 
     async def main() -> PipelineProgress:
         bus = InProcessBus()
@@ -304,6 +332,19 @@ def _run_pipeline(
 
     # asyncio's own loop: the exercise's effectors speak SAPIENT (see `hotzone ingest`).
     return event_loop.run(main(), use_uvloop=False)
+
+
+def _tracking_windows(run: RunStages) -> dict[str, float]:
+    """The tracking stage's windows: its hold, how many, and the reports in them measured
+    before the window stepped before (each makes the tracker rewind and replay)."""
+    windows = run.stages[0].windows
+    if windows is None:
+        return {}
+    return {
+        "hold_s": run.tracking_hold_s,
+        "windows": windows.windows,
+        "out_of_sequence": windows.out_of_sequence,
+    }
 
 
 def _headline(summary: dict[str, Any]) -> str:

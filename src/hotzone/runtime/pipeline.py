@@ -10,7 +10,7 @@ import asyncio
 import math
 import time as wallclock
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hotzone.bus import Bus
@@ -49,13 +49,19 @@ class PipelineProgress:
 
 
 ProgressCallback = Callable[[PipelineProgress], None]
+Settle = Callable[[float], Awaitable[None]]
+"""Called with each clock tick's time once every stage has stepped on it (lockstep parts
+of a run outside the stages: the simulated effectors of a demo)."""
 
 
 class Pipeline:
     """Replays messages through the bus into every stage, recording everything.
 
     ``speed`` is the replay speed over real time (``math.inf`` for as fast as possible);
-    ``clock_period_s`` is the window after which stages step.
+    ``clock_period_s`` is the window after which stages step. With ``settle``, each clock
+    tick waits until every stage has stepped on it and then for ``settle`` (the tick's
+    time), before anything more is published: what a stage publishes at a tick and what
+    ``settle`` lets happen land in the next window, however fast the machine is.
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class Pipeline:
         speed: float = math.inf,
         on_progress: ProgressCallback | None = None,
         recorder_skips: tuple[str, ...] = (),
+        settle: Settle | None = None,
     ) -> None:
         """``recorder_skips``: subject patterns another recorder keeps (a node's allied
         copies, which outlast its own run)."""
@@ -79,6 +86,7 @@ class Pipeline:
         self.clock_period_s = clock_period_s
         self.speed = speed
         self.on_progress = on_progress
+        self.settle = settle
         self.services = [StageService(stage, bus, nation) for stage in stages]
         self.recorder = RecorderService(bus, store, nation, skip=recorder_skips)
         self.progress = PipelineProgress()
@@ -163,6 +171,9 @@ class Pipeline:
         self._report()
         # Let the services run between windows even when nothing makes the publisher wait.
         await asyncio.sleep(0)
+        if self.settle is not None and kind == "tick":
+            await self._wait_for_services()
+            await self.settle(posix_time)
 
     async def _drain(self) -> None:
         """Let outputs of each stage reach the stages above it before shutting down."""
@@ -176,9 +187,13 @@ class Pipeline:
         services: list[StageService | RecorderService] = [*self.services, self.recorder]
         # By the ticks' ordinals, not by counting: a resumed service was handed some of
         # them by the process before.
+        turns = 0
         while any(service.last_tick < self._ticks_published for service in services):
             self._raise_if_a_service_failed()
-            await asyncio.sleep(0.005)
+            # A service of this process is done after a few turns of the loop; one
+            # across the network (NATS) takes longer: then poll at a gentler pace.
+            turns += 1
+            await asyncio.sleep(0 if turns < 100 else 0.005)
 
     def _raise_if_a_service_failed(self) -> None:
         # A stage that raised would never tick again: fail the run instead of waiting on it.

@@ -38,6 +38,7 @@ from hotzone.c2.webauthn import RelyingParty
 from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.fusion.stage import TrackingStage
 from hotzone.runtime.effectors.config import load_gateway_spec, shipped_gateway_path
+from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.sim.effects import EffectModelStage, SimulatedOperatorsStage, simulated_operators
 from hotzone.sim.operator import SimulatedOperator
 from hotzone.sim.scenario import Scenario
@@ -77,6 +78,9 @@ class BusStage:
     """What the stage publishes when the run ends (c2's final audit checkpoint)."""
     last_outputs: Counter[str] = field(default_factory=Counter)
     """Output counts by type of the latest step, for live summaries."""
+    windows: ReplaySummary | None = None
+    """A tracking stage's windows: how many, and how many reports in them were measured
+    before the window stepped before (out of sequence: the tracker rewinds and replays)."""
 
     def accepts(self, message: AnyMessage) -> bool:
         return isinstance(message, self.input_types)
@@ -126,13 +130,24 @@ def assessment_context(scenario: Scenario) -> AssessmentContext:
     )
 
 
-def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
+def tracking_stage(
+    scenario: Scenario,
+    sectors: Sequence[str] = (),
+    hold_s: float = 0.0,
+    window_s: float = 1.0,
+) -> BusStage:
     """The tracker of a node owning ``sectors`` (default: the whole scenario).
 
     Its tracks live in the first owned sector's frame and are named after that sector
     (``Track.sector``, their subject ``hz.{N}.trk.{sector}`` and id prefix): each sector
     has one tracking node, so nodes that share a nation's sectors never publish the same
     track id.
+
+    It steps through `TrackingWindows.step_window`, the windows of every other command:
+    with ``hold_s`` each clock tick (every ``window_s``) steps the tracker ``hold_s``
+    before the tick, and what was measured after that waits for the next tick, so a
+    report delivered up to ``hold_s`` after its measurement is not out of sequence (no
+    rewind and replay of the tracker). `BusStage.windows` counts what was.
     """
     frames = scenario.sector_frames()
     unknown = [sector for sector in sectors if sector not in frames]
@@ -148,15 +163,27 @@ def tracking_stage(scenario: Scenario, sectors: Sequence[str] = ()) -> BusStage:
         confirmed_only=True,
         releasability=scenario.releasability,
     )
+    summary = ReplaySummary()
+    windows = TrackingWindows(stage, window_s, summary, hold_s)
+
+    def step(time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        return windows.step_window(time.timestamp(), inputs)
+
+    def extra() -> list[AnyMessage]:
+        # Identity conflicts (spoofing) are Events of the source fusion-{sector}: they
+        # travel on its det subject, which this stage reads for Detections and Reports
+        # only and the assessment for Tracks and Reports, and the run records them.
+        refused: list[AnyMessage] = [*summary.dead_letters]
+        summary.dead_letters.clear()
+        return [*refused, *stage.take_events()]
+
     return BusStage(
         name="fusion",
         input_subjects=("det.>",),
         input_types=(Detection, Report),
-        run_step=stage.step,
-        # Identity conflicts (spoofing) are Events of the source fusion-{sector}: they
-        # travel on its det subject, which this stage reads for Detections and Reports
-        # only and the assessment for Tracks and Reports, and the run records them.
-        collect_extra=lambda: [*stage.take_dead_letters(), *stage.take_events()],
+        run_step=step,
+        collect_extra=extra,
+        windows=summary,
     )
 
 
@@ -249,6 +276,8 @@ class RunStages:
     operators: list[SimulatedOperator] = field(default_factory=list)
     #: The c2 node keys whose orders this run's consumers act on and show, by key id.
     trusted_issuers: dict[str, bytes] = field(default_factory=dict)
+    #: How long before each clock tick the tracking stage steps (`tracking_stage`).
+    tracking_hold_s: float = 0.0
 
 
 def build_stages(
@@ -262,6 +291,7 @@ def build_stages(
     relying_party: RelyingParty | None = None,
     allied: bool = False,
     gateway_effectors: Sequence[str] = (),
+    tracking_hold_s: float = 0.0,
 ) -> RunStages:
     """The stages for a run of ``scenario`` (or of the ``sectors`` one node owns), lowest first.
 
@@ -275,10 +305,13 @@ def build_stages(
     tracks (`alliance_stage`).
     ``gateway_effectors``: simulated effectors an effector gateway carries orders to (an
     exercise's, `hotzone.runtime.effectors.exercise`): the effect model waits for their
-    gateway's word instead of deciding at the effect window.
+    gateway's word instead of deciding at the effect window. ``tracking_hold_s``: the
+    tracking stage's hold (`tracking_stage`).
     """
     run = RunStages(
-        stages=[tracking_stage(scenario, sectors), assessment_stage(scenario)], mode=mode
+        stages=[tracking_stage(scenario, sectors, tracking_hold_s), assessment_stage(scenario)],
+        mode=mode,
+        tracking_hold_s=tracking_hold_s,
     )
     if allied:
         run.stages.append(alliance_stage(scenario, nation))

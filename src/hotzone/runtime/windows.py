@@ -6,7 +6,9 @@ clock, so a recording replayed and a live feed are tracked alike:
 
 - ``hotzone demo``, ``serve`` and ``node`` replay their messages through the bus
   (`hotzone.runtime.pipeline.Pipeline`): the window ends come from a `WindowClock` and
-  go out as clock ticks, on which every stage steps (`StageService`);
+  go out as clock ticks, on which every stage steps (`StageService`); the tracking stage
+  steps through `TrackingWindows.step_window`, so it holds windows as the other commands
+  do (`hotzone.runtime.stages.tracking_stage`);
 - ``hotzone track`` (a recording) and ``hotzone ingest --track`` (a live feed or a
   file) hand each message to `TrackingWindows`, which steps the tracking stage at the
   ends its `WindowClock` gives; `tracking_windows` builds it from `TrackingSettings`.
@@ -193,6 +195,7 @@ class TrackingWindows:
         self._stepped_at = -math.inf
         # Set while `finish` steps the last window: at its end, on everything.
         self._finishing = False
+        self._tick_end = -math.inf
 
     def push(self, message: object) -> list[list[Track]]:
         """Add ``message``; the tracks of every window it closes, oldest first."""
@@ -214,6 +217,22 @@ class TrackingWindows:
         closed = [self._step(end) for end in self._clock.advance(chunk.delivery_s)]
         self._batch.append(chunk)
         return closed
+
+    def step_window(self, end: float, messages: Sequence[object]) -> list[Track]:
+        """The window that a clock tick at ``end`` closes, with the messages delivered in
+        it (the bus pipeline's windows: `hotzone.runtime.stages.tracking_stage`), stepped
+        as `push` steps its windows. A tick no later than the one before (the pipeline
+        draining at the end of a run) steps on everything still held, as `finish` does."""
+        for message in messages:
+            if isinstance(message, Detection | Report):
+                self.summary.messages += 1
+                self._batch.append(message)
+        self._finishing = end <= self._tick_end
+        self._tick_end = max(end, self._tick_end)
+        try:
+            return self._step(end)
+        finally:
+            self._finishing = False
 
     def finish(self) -> list[Track] | None:
         """Close the open window (None when nothing was ever pushed)."""

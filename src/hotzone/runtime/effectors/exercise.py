@@ -14,6 +14,13 @@ simulator learns each outcome from the gateways' lifecycle events
 
 Effectors on other interfaces (Cursor on Target units) and those no gateway reaches stay
 with the effect model.
+
+Played ``lockstep`` (`hotzone demo`), the simulated effectors have no timers of their own:
+at each clock tick of the run `ExerciseEffectors.settle` steps them to the tick's time and
+waits until their links are quiet (every datagram and frame either side sent has been read,
+the gateways' inboxes and the service's subscription are empty, and nothing has moved for
+`QUIET_ROUNDS` turns of the event loop). Everything the gateways publish then lands in the
+window after that tick, whatever the machine's speed, so a run comes out the same each time.
 """
 
 from __future__ import annotations
@@ -52,6 +59,13 @@ from hotzone.runtime.sapient_server import SapientServer
 from hotzone.runtime.sources import SourcePublisher
 
 CONNECT_WAIT_S = 10.0
+QUIET_ROUNDS = 50
+"""Turns of the event loop with nothing moving on the links before they count as quiet:
+more than any chain of callbacks between two sends (an acknowledgement read, its future
+set, the waiting task resumed) takes."""
+SETTLE_WAIT_S = 10.0
+"""How long a tick waits for quiet links before going on (a link that never settles, e.g.
+a vehicle that went away, is counted in ``unsettled_ticks``, not waited on forever)."""
 
 
 def exercise_links(scenario_name: str) -> dict[str, EffectorLink]:
@@ -82,6 +96,55 @@ class ExerciseEffectors:
     vehicles: dict[str, SimulatedMavlinkVehicle] = field(default_factory=dict)
     nodes: dict[str, SimulatedSapientNode] = field(default_factory=dict)
     running: RunningService | None = None
+    #: Ticks at which `settle` gave up waiting for quiet links.
+    unsettled_ticks: int = 0
+
+    async def settle(self, now: datetime) -> None:
+        """Step every simulated effector to the simulation time ``now``, publish the
+        effectors' statuses that changed and wait until the links are quiet (lockstep)."""
+        for vehicle in self.vehicles.values():
+            vehicle.step(now)
+        for node in self.nodes.values():
+            node.step(now)
+        await self.service.publish_status()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + SETTLE_WAIT_S
+        quiet, last = 0, None
+        while quiet < QUIET_ROUNDS:
+            await asyncio.sleep(0)
+            state = self._link_state()
+            quiet = quiet + 1 if state is not None and state == last else 0
+            last = state
+            if loop.time() > give_up:
+                self.unsettled_ticks += 1
+                return
+
+    def _link_state(self) -> tuple[int, ...] | None:
+        """The links' counters, or None while something sent is not yet read."""
+        subscription = self.service.subscription
+        if subscription is not None and subscription.pending:
+            return None
+        counts: list[int] = []
+        if self.gateway is not None:
+            for effector_id, vehicle in self.vehicles.items():
+                end = self.gateway.vehicles[effector_id]
+                if (
+                    end.inbox.qsize()
+                    or end.received != vehicle.datagrams_sent
+                    or end.sent != vehicle.datagrams_received
+                ):
+                    return None
+                counts += (end.received, end.sent)
+        if self.server is not None:
+            sent = self.server.counters
+            read = self.server.publisher.counters.bytes
+            if read != sum(node.bytes_sent for node in self.nodes.values()) or (
+                sent.acks_sent + sent.errors_sent + sent.tasks_sent
+                != sum(node.frames_received for node in self.nodes.values())
+            ):
+                return None
+            counts += (read, sent.acks_sent, sent.errors_sent, sent.tasks_sent)
+        return tuple(counts)
 
     async def close(self) -> None:
         for vehicle in self.vehicles.values():
@@ -108,11 +171,16 @@ async def start_exercise_effectors(
     act_on_clock: bool = False,
     releasability: str = "NATO",
     ack_timeout_s: float = 5.0,
+    lockstep: bool = False,
 ) -> ExerciseEffectors:
     """Start the gateways, their service on ``bus`` and a simulated effector per link.
 
     ``clock`` is the gateways' time; with ``act_on_clock`` (a run's simulated time) the
-    simulated effectors fly and drive on it too, else ``time_factor`` times real time."""
+    simulated effectors fly and drive on it too, else ``time_factor`` times real time.
+    ``lockstep`` (with ``act_on_clock``): they move and report, and the service publishes
+    statuses, only in `ExerciseEffectors.settle`, which the run calls at each clock tick."""
+    if lockstep and not act_on_clock:
+        raise ValueError("lockstep effectors act on the run's clock (act_on_clock)")
     specs = {effector.id: effector for effector in c2.effectors}
     unknown = sorted(set(links) - set(specs))
     if unknown:
@@ -159,6 +227,7 @@ async def start_exercise_effectors(
         OrderGuard(trusted_issuers),
         clock=clock,
         releasability=releasability,
+        status_poll_s=None if lockstep else 1.0,
     )
     running = ExerciseEffectors(service, gateway, sapient_gateway, server)
     running.running = await start_effector_service(service)
@@ -171,6 +240,7 @@ async def start_exercise_effectors(
             cruise_speed_mps=link.cruise_speed_mps,
             time_factor=time_factor,
             clock=acting_clock if act_on_clock else None,
+            stepped=lockstep,
         )
         await vehicle.start()
         running.vehicles[effector_id] = vehicle
@@ -185,6 +255,7 @@ async def start_exercise_effectors(
             clock=acting_clock,
             stamp_clock=clock,
             name=effector_id,
+            stepped=lockstep,
         )
         await node.start()
         running.nodes[effector_id] = node

@@ -103,6 +103,11 @@ class MavlinkVehicle:
     inbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
     ignored: int = 0
     """Packets from other system ids or not MAVLink at all."""
+    received: int = 0
+    """Datagrams received (a stepped exercise waits until they match what its simulated
+    vehicle sent: `hotzone.runtime.effectors.exercise`)."""
+    sent: int = 0
+    """Datagrams sent to the vehicle."""
 
 
 class _VehicleProtocol(asyncio.DatagramProtocol):
@@ -111,6 +116,7 @@ class _VehicleProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         vehicle = self.vehicle
+        vehicle.received += 1
         try:
             messages = vehicle.codec.parse_buffer(data) or []
         except mavlink.MAVError:
@@ -377,6 +383,7 @@ class MavlinkEffectorGateway(EffectorGateway):
     def _send(self, vehicle: MavlinkVehicle, message: Any) -> None:
         if vehicle.transport is not None and vehicle.address is not None:
             vehicle.transport.sendto(message.pack(vehicle.codec), vehicle.address)
+            vehicle.sent += 1
 
     # --- what vehicles say ------------------------------------------------------------
 

@@ -63,13 +63,15 @@ class EffectorService:
         guard: OrderGuard,
         *,
         clock: Clock = wall_clock,
-        status_poll_s: float = 1.0,
+        status_poll_s: float | None = 1.0,
         status_refresh_s: float = 30.0,
         releasability: str = "NATO",
         signer: NodeKey | None = None,
     ) -> None:
         """``signer``: the key the gateways sign lifecycle steps with (default: the
-        nation's gateway key in ``$HOTZONE_HOME``, taken at `start`)."""
+        nation's gateway key in ``$HOTZONE_HOME``, taken at `start`). ``status_poll_s``
+        None: statuses only when `publish_status` is called (a stepped exercise calls it
+        at each clock tick)."""
         self.bus = bus
         self.signer = signer
         #: Orders taken again after a restart that an earlier run had already acted on
@@ -87,6 +89,8 @@ class EffectorService:
         self.guard = guard
         self.clock = clock
         self.refused: list[DeadLetter] = []
+        #: What the service reads while it runs (a stepped exercise waits until it is empty).
+        self.subscription: Subscription | None = None
         self._by_effector: dict[str, EffectorGateway] = {}
         for gateway in self.gateways:
             for effector_id in gateway.effector_ids:
@@ -122,7 +126,10 @@ class EffectorService:
         to read (a durable consumer, `deployment`), else the nation's subjects from now."""
         if subscription is None:
             subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 8192)
-        reporter = asyncio.create_task(self._report_status())
+        self.subscription = subscription
+        reporter = (
+            asyncio.create_task(self._report_status()) if self.status_poll_s is not None else None
+        )
         if ready is not None:
             ready.set()
         try:
@@ -132,12 +139,14 @@ class EffectorService:
                 message = decode_or_dead_letter(bus_message, "effectors")
                 await self.take(message)
         finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+            if reporter is not None:
+                reporter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporter
             await subscription.unsubscribe()
 
     async def _report_status(self) -> None:
+        assert self.status_poll_s is not None
         while True:
             await self.publish_status()
             await asyncio.sleep(self.status_poll_s)

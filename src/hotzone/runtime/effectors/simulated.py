@@ -67,6 +67,7 @@ class _Protocol(asyncio.DatagramProtocol):
         self.vehicle = vehicle
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.vehicle.datagrams_received += 1
         try:
             messages = self.vehicle.codec.parse_buffer(data) or []
         except mavlink.MAVError:
@@ -88,11 +89,16 @@ class SimulatedMavlinkVehicle:
         cruise_speed_mps: float = 70.0,
         time_factor: float = 1.0,
         clock: Callable[[], datetime] | None = None,
+        stepped: bool = False,
     ) -> None:
         """``clock``: the simulation's time, on which it flies; without one it flies
-        ``time_factor`` times as far per second of real time."""
+        ``time_factor`` times as far per second of real time. ``stepped``: it flies and
+        reports its position only when `step` tells it the time (a run that must come out
+        the same every time steps it at each clock tick); its heartbeats keep their own
+        pace, which changes nothing the gateway publishes once the link is up."""
         self.gateway = gateway
         self.clock = clock
+        self.stepped = stepped
         self.system_id = system_id
         self.home = home
         self.cruise_speed_mps = cruise_speed_mps
@@ -106,6 +112,12 @@ class SimulatedMavlinkVehicle:
         self.transport: asyncio.DatagramTransport | None = None
         self._task: asyncio.Task[None] | None = None
         self._boot = time.monotonic()
+        self._stepped_boot: datetime | None = None
+        self._last_step: datetime | None = None
+        #: Datagrams sent to and received from the gateway (a stepped run waits until the
+        #: gateway's counts match: `hotzone.runtime.effectors.exercise`).
+        self.datagrams_sent = 0
+        self.datagrams_received = 0
 
     @property
     def position(self) -> GeoPoint:
@@ -131,6 +143,7 @@ class SimulatedMavlinkVehicle:
         if self.transport is not None:
             with contextlib.suppress(OSError):
                 self.transport.sendto(message.pack(self.codec))
+                self.datagrams_sent += 1
 
     def on_command(self, message: Any) -> None:
         if int(message.target_system) != self.system_id:
@@ -187,7 +200,21 @@ class SimulatedMavlinkVehicle:
         speed = self.cruise_speed_mps
         self.velocity = (north / distance * speed, east / distance * speed)
 
+    def step(self, now: datetime) -> None:
+        """Fly up to the simulation time ``now`` and report the position (``stepped``)."""
+        if self._stepped_boot is None:
+            self._stepped_boot = now
+        since = 0.0 if self._last_step is None else (now - self._last_step).total_seconds()
+        self._last_step = now
+        self.move(max(since, 0.0))
+        boot_ms = (now - self._stepped_boot).total_seconds() * 1000
+        self._report_position(round(boot_ms) % 2**32)
+
     def _report(self) -> None:
+        self._report_heartbeat()
+        self._report_position(int((time.monotonic() - self._boot) * 1000) % 2**32)
+
+    def _report_heartbeat(self) -> None:
         base_mode = mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED
         if self.armed:
             base_mode |= mavlink.MAV_MODE_FLAG_SAFETY_ARMED
@@ -197,9 +224,11 @@ class SimulatedMavlinkVehicle:
                 mavlink.MAV_STATE_ACTIVE,
             )
         )  # fmt: skip
+
+    def _report_position(self, time_boot_ms: int) -> None:
         self._send(
             self.codec.global_position_int_encode(
-                int((time.monotonic() - self._boot) * 1000) % 2**32,
+                time_boot_ms,
                 round(self.lat * 1e7),
                 round(self.lon * 1e7),
                 round(self.alt * 1000),
@@ -217,6 +246,10 @@ class SimulatedMavlinkVehicle:
         return time.monotonic() * self.time_factor
 
     async def _run(self) -> None:
+        if self.stepped:
+            while True:
+                self._report_heartbeat()
+                await asyncio.sleep(REPORT_PERIOD_S)
         last = self._now_s()
         while True:
             now = self._now_s()
@@ -273,10 +306,12 @@ class SimulatedSapientNode:
         name: str = "",
         concurrent_tasks: int = 1,
         stamp_clock: Callable[[], datetime] | None = None,
+        stepped: bool = False,
     ) -> None:
         """``stamp_clock``: the time its messages carry (the run's simulated time, which
         the picture keeps; a wall-clock stamp would move the picture's clock past every
-        proposal's expiry). Default ``clock``."""
+        proposal's expiry). Default ``clock``. ``stepped``: it moves and reports its
+        status only when `step` tells it the time (no timer of its own)."""
         if node_type not in NODE_BEHAVIOUR:
             raise ValueError(f"no simulated SAPIENT node of type {node_type}")
         self.server = server
@@ -298,6 +333,12 @@ class SimulatedSapientNode:
         self._writer: asyncio.StreamWriter | None = None
         self._runner: asyncio.Task[None] | None = None
         self._last_move: datetime | None = None
+        self.stepped = stepped
+        self._last_status: datetime | None = None
+        #: Bytes sent to the server and frames received from it (a stepped run waits
+        #: until the server's counts match: `hotzone.runtime.effectors.exercise`).
+        self.bytes_sent = 0
+        self.frames_received = 0
 
     @property
     def behaviour(self) -> str:
@@ -326,7 +367,9 @@ class SimulatedSapientNode:
 
     def _send(self, message: sapient_message_pb2.SapientMessage) -> None:
         if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(encode_frame(message.SerializeToString()))
+            frame = encode_frame(message.SerializeToString())
+            self._writer.write(frame)
+            self.bytes_sent += len(frame)
 
     def _send_registration(self) -> None:
         second = Registration.Duration(units=Registration.TimeUnits.TIME_UNITS_SECONDS, value=1.0)
@@ -467,20 +510,34 @@ class SimulatedSapientNode:
                 if _distance_m(self.position, task.goal) <= ARRIVAL_RADIUS_M:
                     self._complete(task.task_id, "team at the target")
 
+    def step(self, now: datetime) -> None:
+        """Move up to the simulation time ``now``; a status report each `STATUS_PERIOD_S`
+        of it (``stepped``)."""
+        self.advance(now)
+        if not self.registered.is_set():
+            return
+        if self._last_status is None or (now - self._last_status).total_seconds() >= (
+            STATUS_PERIOD_S
+        ):
+            self._send_status()
+            self._last_status = now
+
     async def _run(self, reader: asyncio.StreamReader) -> None:
         splitter = FrameSplitter()
-        ticker = asyncio.create_task(self._tick())
+        ticker = asyncio.create_task(self._tick()) if not self.stepped else None
         try:
             while data := await reader.read(65536):
                 payloads, bad = splitter.feed(data)
+                self.frames_received += len(payloads)
                 for payload in payloads:
                     self._on_message(sapient_message_pb2.SapientMessage.FromString(payload))
                 if bad is not None:
                     return
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
 
     def _on_message(self, message: sapient_message_pb2.SapientMessage) -> None:
         content = message.WhichOneof("content")
