@@ -72,10 +72,23 @@ def suwalki_demo_seed3_300s(tmp_path_factory: pytest.TempPathFactory) -> Path:
     its report): one run, made once, for the tests that only read such a run
     (tests/runtime/test_demo.py, test_report_agrees.py, tests/web/test_report_page.py). A
     test must not change it."""
-    from tests.demo_runs import suwalki_run
+    from tests.demo_runs import run_home, suwalki_run
 
     def make(parent: Path) -> Path:
-        return suwalki_run(parent, duration_s=300.0)
+        # The run's c2 node key is made in a nation configuration of its own, beside the
+        # run (`run_home`): under pytest-xdist the worker that verifies the run's audit
+        # chain may not be the one that made it, and each worker has its own HOTZONE_HOME.
+        before = os.environ.get("HOTZONE_HOME")
+        os.environ["HOTZONE_HOME"] = str(parent / "hotzone-home")
+        try:
+            run = suwalki_run(parent, duration_s=300.0)
+        finally:
+            if before is None:
+                os.environ.pop("HOTZONE_HOME", None)
+            else:
+                os.environ["HOTZONE_HOME"] = before
+        assert run_home(run).is_dir()
+        return run
 
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return make(tmp_path_factory.mktemp("suwalki-seed3-300s"))

@@ -7,6 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
+def run_home(run_folder: Path) -> Path:
+    """The nation configuration (``HOTZONE_HOME``: the c2 node key the run's audit chain is
+    signed with) a shared run of `tests.conftest` was made with."""
+    return run_folder.parent / "hotzone-home"
+
+
 def suwalki_run(parent: Path, duration_s: float, seed: int = 3) -> Path:
     """The run folder of ``hotzone demo`` of suwalki-drones (not live, with its report),
     made under ``parent``.

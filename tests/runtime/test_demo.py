@@ -29,6 +29,7 @@ from hotzone.types import (
     TruthState,
     read_jsonl,
 )
+from tests.demo_runs import run_home
 from tests.runtime.report_html import read_report
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -164,8 +165,10 @@ def test_the_summary_says_what_the_picture_understood(run_folder: Path) -> None:
 
 
 def test_an_auditor_proves_the_run_audit_chain_intact(
-    run_folder: Path, capsys: pytest.CaptureFixture[str]
+    run_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The auditor trusts the nation's configured c2 node keys: those the run was made with.
+    monkeypatch.setenv("HOTZONE_HOME", str(run_home(run_folder)))
     assert main(["audit", "verify", str(run_folder)]) == 0
     assert "intact" in capsys.readouterr().out.lower()
 
