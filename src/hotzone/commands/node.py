@@ -159,6 +159,11 @@ def run(args: argparse.Namespace) -> int:
         f"tracked {report.tracked} ({report.role}), "
         f"{progress.recorded} messages recorded, shared {report.shared_out}, "
         f"received {report.received_from}, refused {report.refused}"
+        + (
+            f", ticks stepped without a tracker's marker {report.producer_timeouts}"
+            if report.producer_timeouts
+            else ""
+        )
     )
     return 0
 
