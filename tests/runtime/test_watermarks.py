@@ -42,10 +42,9 @@ def test_a_tick_waits_for_every_producer_and_takes_its_outputs_of_that_tick() ->
     gate.marker(NORTH, "t1", now=0.2)
     [released] = gate.ready()
     # The plain input first, then the producers' outputs by subject (north before south).
-    assert _ids(released.inputs) == [detection(1, "north").detection_id] + [
-        detection(10, "north").detection_id,
-        detection(11, "south").detection_id,
-    ]
+    assert _ids(released.inputs) == _ids(
+        [detection(1, "north"), detection(10, "north"), detection(11, "south")]
+    )
     assert released.missing == frozenset()
     gate.tick("t2", _clock("t2"), now=0.3)
     gate.marker(NORTH, "t2", now=0.3)
