@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -86,7 +86,12 @@ from hotzone.runtime.federation import (
     federation_streams,
     hub_streams,
 )
-from hotzone.runtime.node import node_stages, sector_filters, watch_producers
+from hotzone.runtime.node import (
+    node_stages,
+    producer_timeouts,
+    sector_filters,
+    watch_producers,
+)
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import build_stages, tracking_stage
@@ -161,6 +166,10 @@ class DrainResult:
     finished_at: float
     step_seconds: float
     cpu_seconds: float
+    #: Processor seconds in each stage's steps, by stage (with --full-stages).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Ticks the owner's stages went on without a tracker's marker (absent), by tracker.
+    producer_timeouts: dict[str, int] = field(default_factory=dict)
 
 
 def synthetic_backlog(
@@ -329,6 +338,8 @@ def _full_node_process(
             finished_at=finished_at,
             step_seconds=sum(service.counters.step_seconds for service in services),
             cpu_seconds=time.process_time() - cpu_started,
+            stage_seconds={s.stage.name: s.counters.step_seconds for s in services},
+            producer_timeouts=producer_timeouts(services),
         )
 
     results.put(event_loop.run(work()))
@@ -1219,15 +1230,24 @@ def scale_out(
         cpu = sum(report.cpu_seconds for report in median.reports)
         same = ""
         if full_stages and median.owner_outputs is not None:
-            verdict = "identical" if all(identical[processes]) else "DIFFERENT"
             same = (
-                f"  {verdict} in {sum(identical[processes])}/{rounds} runs"
+                f"  identical in {sum(identical[processes])} of {rounds} runs"
                 f" ({median.owner_outputs[1]:,} messages)"
             )
         print(
             f"{processes:>9}  {median.seconds:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
             f"  {step:12.2f}  {cpu:11.2f}  {median.server_cpu:12.2f}  {total / cpu:14,.0f}" + same
         )
+    if full_stages:
+        for processes in counts:
+            for drain in runs[processes]:
+                owner = next(r for r in drain.reports if "c2" in r.stage_seconds)
+                seconds = ", ".join(f"{k} {v:.2f}" for k, v in owner.stage_seconds.items())
+                print(
+                    f"  {processes} processes, {drain.seconds:.2f} s: the owner's steps "
+                    f"(CPU s) {seconds}; ticks without a tracker's marker: "
+                    f"{owner.producer_timeouts or 'none'}"
+                )
     return rates
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from time import monotonic, perf_counter, process_time
+from time import perf_counter, process_time
 from typing import Protocol
 
 import msgspec
@@ -38,6 +38,9 @@ from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
+IDLE_POLL_S = 0.25
+"""How long a stage waiting for producers' markers waits on the bus at a time: each wait
+that brings nothing counts towards a producer's absence (`TickGate.idle`)."""
 SHUTDOWN = "shutdown"
 FINISH = "finish"
 """A clock message at the end of a run: stages publish what they keep for the end (c2's
@@ -156,25 +159,28 @@ class StageService:
         shutdown tick ends the run once the ticks before it have stepped."""
         markers = done_pattern(self.nation)
         shutting_down = False
+        ticks_read = 0
         while not (shutting_down and not gate.waiting):
-            bus_message = await subscription.next(gate.wait_s(monotonic()))
-            now = monotonic()
+            waiting = gate.wait_s()
+            bus_message = await subscription.next(IDLE_POLL_S if waiting is not None else None)
             if bus_message is None:
-                if not gate.waiting:
+                if waiting is None:
                     break  # closed
-                await self._step_released(gate.expire(now))
+                # Nothing to read for a while: the time counts towards a producer's absence.
+                await self._step_released(gate.idle(IDLE_POLL_S))
                 continue
             if subject_matches(markers, bus_message.subject):
                 tick_id = bus_message.headers.get(TICK_HEADER)
                 if tick_id is not None:
-                    gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id, now)
+                    gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
             elif bus_message.subject == self._clock:
                 kind = bus_message.headers.get("kind")
                 if kind == SHUTDOWN:
                     shutting_down = True
                 else:
+                    ticks_read += 1
                     tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
-                    gate.tick(tick_id or f"tick-{now}", bus_message, now)
+                    gate.tick(tick_id or f"tick-{ticks_read}", bus_message)
             else:
                 message = await self._decode_input(bus_message, publish=True)
                 if message is not None:

@@ -12,10 +12,12 @@ else (the sensors' detections, the operators' decisions: in publication order) a
 producers' outputs of tick k (in a fixed order: by subject, each subject's in the order
 its one producer published them), whoever published them when.
 
-A producer that says nothing for ``absent_after_s`` (wall time) while a tick waits for it
-(a sector node not started, or stopped) is taken as absent: that tick and the following
-ones go on without it, and each tick it missed is counted (`TickGate.timeouts`). A later
-marker of it takes it back.
+A producer that says nothing while the waiting stage has waited on the bus for
+``absent_after_s`` with nothing to read (a sector node not started, or stopped) is taken
+as absent: that tick and the following ones go on without it, and each tick it missed is
+counted (`TickGate.timeouts`); a later marker of it takes it back. Only idle time counts:
+a stage still reading through a backlog (the producers' markers come after it in the log)
+is not waiting for anyone, however long that takes.
 """
 
 from __future__ import annotations
@@ -90,19 +92,20 @@ class TickGate:
     absent: set[str] = field(default_factory=set)
     timeouts: Counter[str] = field(default_factory=Counter)
     """Ticks stepped without a producer's marker, by producer."""
-    last_progress: float = 0.0
+    idle_s: float = 0.0
+    """Time waited on the bus with nothing to read since the last marker."""
 
-    def tick(self, tick_id: str, clock: BusMessage, now: float) -> None:
+    def tick(self, tick_id: str, clock: BusMessage) -> None:
         if not self.pending:
-            self.last_progress = now  # the wait for this tick starts now
+            self.idle_s = 0.0  # the wait for this tick starts now
         self.pending.append(PendingTick(tick_id, clock, self.window))
         self.window = []
 
-    def marker(self, producer: str, tick_id: str, now: float) -> None:
+    def marker(self, producer: str, tick_id: str) -> None:
         if producer not in self.producers:
             return
         self.absent.discard(producer)  # it is back
-        self.last_progress = now
+        self.idle_s = 0.0
         if tick_id not in self.released:
             self.done.setdefault(tick_id, set()).add(producer)
 
@@ -131,21 +134,26 @@ class TickGate:
             released.append(self._release(frozenset(self.absent & self.producers)))
         return released
 
-    def expire(self, now: float) -> list[ReleasedTick]:
-        """After ``absent_after_s`` without a marker while a tick waits: the producers the
-        head tick still lacks are absent from now on."""
-        if not self.pending or now - self.last_progress < self.absent_after_s:
+    def idle(self, seconds: float) -> list[ReleasedTick]:
+        """``seconds`` waited on the bus with nothing to read. After ``absent_after_s`` of
+        it without a marker while a tick waits, the producers the head tick still lacks
+        are absent from now on."""
+        if not self.pending:
+            return []
+        self.idle_s += seconds
+        if self.idle_s < self.absent_after_s:
             return []
         head = self.pending[0]
         self.absent |= self.producers - self.done.get(head.tick_id, set())
-        self.last_progress = now
+        self.idle_s = 0.0
         return self.ready()
 
-    def wait_s(self, now: float) -> float | None:
-        """How long to wait for the next message before `expire` (None: no tick waits)."""
+    def wait_s(self) -> float | None:
+        """How long to wait for the next message before `idle` may expire a producer
+        (None: no tick waits, nothing to expire)."""
         if not self.pending:
             return None
-        return max(0.0, self.last_progress + self.absent_after_s - now)
+        return max(0.0, self.absent_after_s - self.idle_s)
 
     def _release(self, absent: frozenset[str]) -> ReleasedTick:
         head = self.pending.popleft()
