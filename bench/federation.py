@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import hashlib
 import json
 import logging
 import math
@@ -350,13 +349,11 @@ CHAIN_IDENTITY = ("chain_id", "record_hash", "previous_hash", "signature")
 """Drawn at random when c2 opens its audit chain (the chain's id) and what covers it."""
 
 
-async def _owner_outputs_digest(url: str) -> tuple[str, int]:
-    """A digest of the owner's outputs in HZ_PL (assessment, alerts, c2, audit; each
-    family in the order it was published, the audit chain's identity left out), and
-    how many there are."""
+async def _owner_outputs(url: str) -> list[str]:
+    """The owner's outputs in HZ_PL (assessment, alerts, c2, audit; each family in the
+    order it was published, the audit chain's identity left out), one line each."""
     bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
-    digest = hashlib.sha256()
-    count = 0
+    outputs = []
     for family in OWNER_FAMILIES:
         for message in await log_messages(bus.jetstream, "HZ_PL", family):
             record = json.loads(message.payload)
@@ -366,11 +363,19 @@ async def _owner_outputs_digest(url: str) -> tuple[str, int]:
                 if isinstance(inner, str) and inner.startswith("{"):
                     fields = json.loads(inner).items()
                     record["payload"] = {k: v for k, v in fields if k not in CHAIN_IDENTITY}
-            digest.update(message.subject.encode())
-            digest.update(json.dumps(record, sort_keys=True).encode())
-            count += 1
+            outputs.append(f"{message.subject} {json.dumps(record, sort_keys=True)}")
     await bus.close()
-    return digest.hexdigest(), count
+    return outputs
+
+
+def _first_difference(reference: list[str], outputs: list[str]) -> str:
+    """Where two runs' owner outputs part (for the bench's log), or ""."""
+    for index, (expected, found) in enumerate(zip(reference, outputs, strict=False)):
+        if expected != found:
+            return f"output {index}: {expected[:300]} | {found[:300]}"
+    if len(reference) != len(outputs):
+        return f"{len(reference)} outputs with one process, {len(outputs)} here"
+    return ""
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -379,15 +384,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Drain:
     """One drain of the backlog by some node processes."""
 
     seconds: float
     server_cpu: float
     reports: list[DrainResult]
-    #: With the owner's stages: a digest of its outputs and how many there are.
-    owner_outputs: tuple[str, int] | None = None
+    #: With the owner's stages: its outputs (`_owner_outputs`).
+    owner_outputs: list[str] | None = None
 
 
 def _drain(
@@ -426,7 +431,7 @@ def _drain(
         server_cpu = _cpu_seconds(server.process.pid) - server_cpu
         for node in nodes:
             node.join(30)
-        outputs = event_loop.run(_owner_outputs_digest(url)) if full_stages else None
+        outputs = event_loop.run(_owner_outputs(url)) if full_stages else None
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     seconds = max(report.finished_at for report in reports) - started
@@ -1215,7 +1220,15 @@ def scale_out(
             with tempfile.TemporaryDirectory() as scratch:
                 drain = _drain(Path(scratch), processes, backlog, full_stages)
             runs[processes].append(drain)
-            identical[processes].append(drain.owner_outputs == runs[1][0].owner_outputs)
+            reference = runs[1][0].owner_outputs or []
+            difference = _first_difference(reference, drain.owner_outputs or [])
+            identical[processes].append(not difference)
+            if difference:
+                print(
+                    f"  {processes} processes: owner outputs differ from 1 process's, {difference}"
+                )
+            if drain is not runs[1][0]:
+                drain.owner_outputs = None  # only the reference is kept
     print(
         "processes  drain s  detections/s  vs one  stages CPU s  nodes CPU s  server CPU s"
         "  det/node-CPU-s" + ("  owner outputs = 1 process" if full_stages else "")
@@ -1229,10 +1242,10 @@ def scale_out(
         step = sum(report.step_seconds for report in median.reports)
         cpu = sum(report.cpu_seconds for report in median.reports)
         same = ""
-        if full_stages and median.owner_outputs is not None:
+        if full_stages:
             same = (
                 f"  identical in {sum(identical[processes])} of {rounds} runs"
-                f" ({median.owner_outputs[1]:,} messages)"
+                f" ({len(runs[1][0].owner_outputs or []):,} messages)"
             )
         print(
             f"{processes:>9}  {median.seconds:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
