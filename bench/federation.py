@@ -349,9 +349,16 @@ CHAIN_IDENTITY = ("chain_id", "record_hash", "previous_hash", "signature")
 """Drawn at random when c2 opens its audit chain (the chain's id) and what covers it."""
 
 
+def alert_publisher(record: dict[str, object]) -> str:
+    """Which of the owner's stages published an alert: both publish on ``hz.{N}.alert``
+    (c2 its cues, aborts and effector alerts), so only each one's own order is fixed."""
+    kind = str(record.get("kind", ""))
+    return "c2" if kind in ("cue", "abort") or kind.startswith("effector_") else "assess"
+
+
 async def _owner_outputs(url: str) -> list[str]:
-    """The owner's outputs in HZ_PL (assessment, alerts, c2, audit; each family in the
-    order it was published, the audit chain's identity left out), one line each."""
+    """The owner's outputs in HZ_PL (assessment, alerts, c2, audit; each publisher's in
+    the order it published them, the audit chain's identity left out), one line each."""
     bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
     outputs = []
     for family in OWNER_FAMILIES:
@@ -363,8 +370,11 @@ async def _owner_outputs(url: str) -> list[str]:
                 if isinstance(inner, str) and inner.startswith("{"):
                     fields = json.loads(inner).items()
                     record["payload"] = {k: v for k, v in fields if k not in CHAIN_IDENTITY}
-            outputs.append(f"{message.subject} {json.dumps(record, sort_keys=True)}")
+            publisher = alert_publisher(record) if message.subject == "hz.PL.alert" else ""
+            outputs.append(f"{message.subject} {publisher} {json.dumps(record, sort_keys=True)}")
     await bus.close()
+    # Stable: each (subject, publisher) keeps its order, the families' order is fixed.
+    outputs.sort(key=lambda line: line.split(" ", 2)[:2])
     return outputs
 
 

@@ -41,6 +41,7 @@ from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import SQLiteStore
 from hotzone.types import (
+    Alert,
     AnyMessage,
     Assessment,
     AuditRecord,
@@ -483,15 +484,30 @@ def _without_chain_identity(subject: str, payload: bytes) -> object:
     return record
 
 
-def _owner_outputs(store_path: Path) -> list[tuple[str, object]]:
-    """The owner's outputs in the order each was published (one publisher per subject
-    family), the audit chain's identity left out."""
+def _publisher(message: AnyMessage) -> str:
+    """The owner's stage that published ``message``: assessment and c2 both publish alerts
+    (c2 its cues, aborts and effector alerts), and only each one's own order is fixed."""
+    if not isinstance(message, Alert):
+        return ""
+    kind = message.kind
+    return "c2" if kind in ("cue", "abort") or kind.startswith("effector_") else "assess"
+
+
+def _owner_outputs(store_path: Path) -> list[tuple[str, str, object]]:
+    """The owner's outputs, each publisher's in the order it published them, the audit
+    chain's identity left out."""
     with SQLiteStore(store_path) as store:
-        return [
-            (stored.subject, _without_chain_identity(stored.subject, to_json(stored.message)))
+        outputs = [
+            (
+                stored.subject,
+                _publisher(stored.message),
+                _without_chain_identity(stored.subject, to_json(stored.message)),
+            )
             for family in OWNER_FAMILIES
             for stored in store.replay(pattern=family)
         ]
+    outputs.sort(key=lambda output: output[:2])  # stable: each publisher's order kept
+    return outputs
 
 
 def _tracks(store_path: Path) -> list[bytes]:
@@ -521,7 +537,7 @@ def test_the_owners_outputs_are_the_same_with_a_sector_node_as_alone(
         pause_s=3.0,
     )
     alone_outputs, shared_outputs = _owner_outputs(alone_store), _owner_outputs(shared_store)
-    kinds = Counter(subject for subject, _ in alone_outputs)
+    kinds = Counter(subject for subject, _, _ in alone_outputs)
     assert kinds["hz.PL.assessment"] > 0 and kinds["hz.PL.audit"] > 0, kinds
     assert shared_outputs == alone_outputs
     for store in (alone_store, shared_store):
