@@ -312,6 +312,7 @@ def _full_node_process(
             scenario,
             () if alone else sectors,
             owner,
+            by_sector=True,
         )
         bus = await NatsBus.connect(
             url,

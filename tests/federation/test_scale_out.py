@@ -518,15 +518,16 @@ def _tracks(store_path: Path) -> list[bytes]:
 def test_the_owners_outputs_are_the_same_with_a_sector_node_as_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The same feed once to the owner alone (it tracks every sector) and once to the owner
-    and a sector node sharing the sectors, the sector node held back as the feed starts:
+    """The same feed once to the owner alone (``--track-by-sector``: every sector, each
+    with its own tracker) and once to the owner and a sector node sharing the sectors,
+    the sector node held back as the feed starts:
     the owner's assessments, alerts, c2 messages and audit chain are the same, message for
     message, and so are the nation's tracks."""
     feed = _feed()
     alone_dir, shared_dir = tmp_path / "alone", tmp_path / "shared"
     alone_dir.mkdir()
     shared_dir.mkdir()
-    alone, alone_store = _run_nodes(alone_dir, feed, {"owner": ()}, pause_s=0.0)
+    alone, alone_store = _run_nodes(alone_dir, feed, {"owner": ("--track-by-sector",)}, pause_s=0.0)
     shared, shared_store = _run_nodes(
         shared_dir,
         feed,

@@ -62,6 +62,8 @@ TRACKING_STAGE = "fusion"
 """The one stage a sector node runs (`hotzone.runtime.sector_tracking`)."""
 ASSESSMENT_STAGE = "assess"
 RESPONSE_STAGE = "c2"
+SCENARIO_TRACKER = "fusion-scenario"
+"""The producer name of an owner's one tracker for the whole scenario."""
 PRODUCER_ABSENT_AFTER_S = 10.0
 """How long the owner's assessment and c2 wait for a tracker's marker of a tick before
 going on without it (a sector node not running): `hotzone.runtime.watermarks`."""
@@ -101,6 +103,9 @@ class NodeOptions:
     #: With ``sectors``: this node is also the nation's owner (assessment, c2, audit,
     #: sharing, and the detections no sector node claims). A node without sectors always is.
     owner: bool = False
+    #: Without ``sectors``: one tracker per sector (`hotzone.runtime.sector_tracking`),
+    #: as when sector nodes share the sectors, instead of one for the whole scenario.
+    track_by_sector: bool = False
     #: How long the owner's stages wait for a tracker's marker of a tick (wall seconds).
     producer_absent_after_s: float = PRODUCER_ABSENT_AFTER_S
 
@@ -132,13 +137,21 @@ def node_role(options: NodeOptions) -> str:
 
 
 def node_stages(
-    stages: Sequence[Stage], scenario: Scenario, sectors: Sequence[str], owner: bool
+    stages: Sequence[Stage],
+    scenario: Scenario,
+    sectors: Sequence[str],
+    owner: bool,
+    by_sector: bool = False,
 ) -> list[Stage]:
     """The stages of one node: every stage for the owner, the tracking stage alone for a
-    sector node. The tracking stage is one tracker per sector the node tracks (all the
-    scenario's without ``sectors``), and for the owner one more for whatever no sector
+    sector node. A node of some ``sectors`` (or ``by_sector``, all the scenario's) tracks
+    with one tracker per sector, and the owner with one more for whatever no sector
     claims: no sector, or one the scenario does not name (a live source may say
-    anything), so no detection goes untracked (`hotzone.runtime.sector_tracking`)."""
+    anything), so no detection goes untracked (`hotzone.runtime.sector_tracking`). An
+    owner of every sector otherwise keeps ``stages``' tracker for the whole scenario (a
+    target seen by sensors of two sectors stays one track)."""
+    if not sectors and not by_sector:
+        return list(stages)
     tracked = list(sectors) or [sector.name for sector in scenario.sectors]
     chosen: list[Stage] = []
     for stage in stages:
@@ -161,10 +174,16 @@ def watch_producers(
     nodes track which sectors, and however late a sector node's tracks arrive."""
     trackers = [tracking_producer(sector.name) for sector in scenario.sectors]
     trackers.append(tracking_producer(UNCLAIMED))
+    tracking = [service for service in services if service.stage.name == TRACKING_STAGE]
+    if tracking and not isinstance(tracking[0].stage, SectorTracking):
+        # An owner with one tracker for the whole scenario: no sector node shares it.
+        trackers = [SCENARIO_TRACKER]
     for service in services:
         stage = service.stage
         if isinstance(stage, SectorTracking):
             service.marks = stage.producers
+        elif stage.name == TRACKING_STAGE:
+            service.marks = (SCENARIO_TRACKER,)
         elif stage.name == ASSESSMENT_STAGE:
             service.marks = (ASSESSMENT_STAGE,)
             service.gate = TickGate(
@@ -258,7 +277,9 @@ async def _run_node(
     run_stages: list[Stage] = (
         list(stages)
         if stages is not None
-        else node_stages(built.stages, loaded, options.sectors, owner)
+        else node_stages(
+            built.stages, loaded, options.sectors, owner, by_sector=options.track_by_sector
+        )
     )
     streams = federation_streams(nation, options.replicas)
     if not options.alliance:
@@ -445,6 +466,8 @@ def run_identity(options: NodeOptions) -> str:
         options.replay,
         options.seed,
         options.duration_s,
+        # Only when set, so the default's consumers keep the names they had.
+        *(("track-by-sector",) if options.track_by_sector else ()),
     )
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
 
