@@ -16,7 +16,10 @@
    processes, each with the consumer of its share of the sectors and the real tracking
    stage) drain them; detections per second until the last node reaches the shutdown
    tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
-   processes and no more with four. docs/federation.md has figures and their reading.
+   processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
+   builds instead (the first the owner with assessment, c2 and audit, per-sector
+   trackers and watermarks), and whether the owner's outputs were those of one process.
+   docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
    nations (hub + one server per nation, accounts, credentials and TLS as ``federation
@@ -26,6 +29,7 @@
    publish to each ally's log.
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
+    .venv/bin/python bench/federation.py --skip-latency --skip-sharing --full-stages
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
     .venv/bin/python bench/federation.py --compare-loops 4 --sharing-rates 5000,7000
