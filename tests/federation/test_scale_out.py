@@ -548,3 +548,30 @@ def test_the_owners_outputs_are_the_same_with_a_sector_node_as_alone(
     assert shared_tracks and shared_tracks == _tracks(alone_store)
     # The sector node was late, never absent: no tick went on without its marker.
     assert "without a tracker's marker" not in shared["owner"] + alone["owner"]
+
+
+def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """The owner of lazdijai with no node for suwalki: its assessment and c2 wait for
+    suwalki's tracker, find it absent after 10 s of nothing to read, step every tick
+    without it (counted, on the summary line) and end; what they did assess is the
+    owner's own sector's and the detections of no sector."""
+    feed = _feed()
+    outputs, store_path = _run_nodes(
+        tmp_path, feed, {"owner": ("--sectors", ",".join(OWNER_SECTORS), "--owner")}, 0.0
+    )
+    summary = outputs["owner"].strip().splitlines()[-1]
+    match = re.search(
+        r"ticks stepped without a tracker's marker \{'fusion-suwalki': (\d+)\}", summary
+    )
+    assert match is not None, summary
+    ticks = sum(1 for m in feed if isinstance(m, Detection | Report))  # an upper bound
+    assert 0 < int(match.group(1)) <= ticks
+    with SQLiteStore(store_path) as store:
+        assessed = {
+            m.message.track_id
+            for m in store.replay(types=["assessment"])
+            if isinstance(m.message, Assessment)
+        }
+    assert assessed and all(not track.startswith("suwalki-") for track in assessed)

@@ -47,7 +47,6 @@ from hotzone.runtime.sector_tracking import UNCLAIMED, SectorTracking, sector_tr
 from hotzone.runtime.services import (
     SHUTDOWN,
     AllyRecorder,
-    RecorderService,
     Stage,
     StageService,
 )
@@ -170,7 +169,7 @@ def watch_producers(
     """Per-producer watermarks on a node's services (`hotzone.runtime.watermarks`): its
     trackers mark each tick done, one marker per sector; the owner's assessment steps a
     tick once every sector's tracker (and the owner's tracker of no sector) has, its c2
-    once those and the assessment have. The owner's outputs are then the same whichever
+    once the assessment has. The owner's outputs are then the same whichever
     nodes track which sectors, and however late a sector node's tracks arrive."""
     trackers = [tracking_producer(sector.name) for sector in scenario.sectors]
     trackers.append(tracking_producer(UNCLAIMED))
@@ -190,10 +189,15 @@ def watch_producers(
                 frozenset(trackers), frozenset({TRACKING_STAGE}), absent_after_s
             )
         elif stage.name == RESPONSE_STAGE:
+            # The assessment marks tick k done after it has read every tracker's marker
+            # of k (or found the tracker absent), so the log holds the tracks of k before
+            # that marker: c2 waits for the assessment alone, and the trackers' absence
+            # is decided once, by the assessment. The assessment runs in this process: c2
+            # never goes on without it (it may itself be waiting for an absent tracker).
             service.gate = TickGate(
-                frozenset([*trackers, ASSESSMENT_STAGE]),
+                frozenset({ASSESSMENT_STAGE}),
                 frozenset({TRACKING_STAGE, ASSESSMENT_STAGE}),
-                absent_after_s,
+                math.inf,
             )
 
 
@@ -536,8 +540,17 @@ async def replay_position(bus: NatsBus, nation: str, command: str) -> tuple[str,
 
 async def _serve(pipeline: Pipeline) -> PipelineProgress:
     """Run the stage services and the recorder until a shutdown tick arrives."""
-    services: list[StageService | RecorderService] = [*pipeline.services, pipeline.recorder]
-    await asyncio.gather(*(service.run() for service in services))
+    # The owner's assessment and c2 may step the last ticks after the shutdown tick
+    # (waiting for a sector node's markers): the recorder keeps what they publish then.
+    stages_done = pipeline.recorder.stages_done = asyncio.Event()
+
+    async def stages() -> None:
+        try:
+            await asyncio.gather(*(service.run() for service in pipeline.services))
+        finally:
+            stages_done.set()
+
+    await asyncio.gather(stages(), pipeline.recorder.run())
     pipeline.progress.recorded = pipeline.recorder.recorded
     pipeline.progress.dead_letters = pipeline.recorder.dead_letters
     pipeline.progress.finished = True

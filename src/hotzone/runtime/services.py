@@ -361,6 +361,9 @@ class RecorderService:
         self.ticks_done = 0
         self.last_tick = 0
         self.subscription: Subscription | None = None
+        #: Set: after the shutdown tick, go on recording until this is set (the stages
+        #: have ended) and nothing more arrives.
+        self.stages_done: asyncio.Event | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
@@ -379,6 +382,7 @@ class RecorderService:
                 batch = []
                 await acknowledge()
                 if bus_message.headers.get("kind") == SHUTDOWN:
+                    await self._record_until_stages_done(subscription, acknowledge, markers)
                     break
                 self.ticks_done += 1
                 tick = bus_message.headers.get("tick")
@@ -406,6 +410,33 @@ class RecorderService:
         self._flush(batch)
         await acknowledge()
         await subscription.unsubscribe()
+
+    async def _record_until_stages_done(
+        self,
+        subscription: Subscription,
+        acknowledge: Callable[[], Awaitable[None]],
+        markers: str,
+    ) -> None:
+        """After the shutdown tick, what the node's stages still publish (stages waiting
+        for producers' markers step the ticks before it later: `hotzone.runtime.
+        watermarks`), until ``stages_done`` is set and nothing more arrives."""
+        if self.stages_done is None:
+            return
+        while True:
+            bus_message = await subscription.next(IDLE_POLL_S)
+            if bus_message is None:
+                if self.stages_done.is_set():
+                    return
+                continue
+            if bus_message.subject == clock_subject(self.nation) or (
+                bus_message.subject.startswith(markers)
+            ):
+                continue
+            message = decode_or_dead_letter(bus_message, "recorder")
+            if isinstance(message, DeadLetter):
+                self.dead_letters += 1
+            self._flush([(bus_message.subject, message)])
+            await acknowledge()
 
     def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
         if batch:
