@@ -16,7 +16,10 @@
    processes, each with the consumer of its share of the sectors and the real tracking
    stage) drain them; detections per second until the last node reaches the shutdown
    tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
-   processes and no more with four. docs/federation.md has figures and their reading.
+   processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
+   builds instead (the first the owner with assessment, c2 and audit, per-sector
+   trackers and watermarks), and whether the owner's outputs were those of one process.
+   docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
    nations (hub + one server per nation, accounts, credentials and TLS as ``federation
@@ -26,6 +29,7 @@
    publish to each ally's log.
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
+    .venv/bin/python bench/federation.py --skip-latency --skip-sharing --full-stages
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
     .venv/bin/python bench/federation.py --compare-loops 4 --sharing-rates 5000,7000
@@ -39,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import math
 import multiprocessing
@@ -48,16 +53,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.federation.helpers import EPOCH, EchoTracker, alert, connect_federation, detection
+from tests.federation.helpers import (
+    EPOCH,
+    EchoTracker,
+    alert,
+    connect_federation,
+    detection,
+    log_messages,
+)
 from tests.federation.servers import (
     BusSecurity,
     RunningFederation,
@@ -76,12 +89,17 @@ from hotzone.runtime.federation import (
     federation_streams,
     hub_streams,
 )
-from hotzone.runtime.node import sector_filters
+from hotzone.runtime.node import (
+    node_stages,
+    producer_timeouts,
+    sector_filters,
+    watch_producers,
+)
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
-from hotzone.runtime.stages import tracking_stage
+from hotzone.runtime.stages import build_stages, tracking_stage
 from hotzone.share.releasability import recipients
-from hotzone.sim.scenario import load_scenario
+from hotzone.sim.scenario import Scenario, Sector, load_scenario
 from hotzone.types import (
     Alert,
     Detection,
@@ -151,6 +169,10 @@ class DrainResult:
     finished_at: float
     step_seconds: float
     cpu_seconds: float
+    #: Processor seconds in each stage's steps, by stage (with --full-stages).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Ticks the owner's stages went on without a tracker's marker (absent), by tracker.
+    producer_timeouts: dict[str, int] = field(default_factory=dict)
 
 
 def synthetic_backlog(
@@ -263,28 +285,153 @@ def _node_process(
     results.put(event_loop.run(work()))
 
 
+def bench_scenario() -> Scenario:
+    """The bench's scenario: suwalki-drones (its assets, borders, c2 configuration) with
+    the bench's 8 sectors, each framed at its first sector's origin."""
+    scenario = load_scenario(SCENARIO)
+    origin = scenario.sectors[0].origin
+    sectors = [Sector(name=name, origin=origin) for name in SECTORS]
+    return msgspec.structs.replace(scenario, sectors=sectors)
+
+
+def _full_node_process(
+    url: str,
+    index: int,
+    sectors: list[str],
+    ready: multiprocessing.Queue,  # type: ignore[type-arg]
+    go: EventType,
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """One node as `hotzone node` builds it: the first process is the nation's owner
+    (its sectors' trackers and that of no sector, assessment, c2 and its audit), the
+    others sector nodes; per-sector trackers and per-producer watermarks. Without a
+    recorder (the drain is the stages'). Its consumers start at the log's first message."""
+
+    async def work() -> DrainResult:
+        scenario = bench_scenario()
+        owner = index == 0
+        alone = owner and len(sectors) == len(SECTORS)
+        stages = node_stages(
+            build_stages(scenario, nation="PL").stages,
+            scenario,
+            () if alone else sectors,
+            owner,
+            by_sector=True,
+        )
+        bus = await NatsBus.connect(
+            url,
+            nation_streams("PL", archives=False),
+            durable_prefix=f"node{index}",
+            read_filters=None if owner else sector_filters("PL", sectors),
+            pipeline_publishes=PIPELINE_PUBLISHES,
+        )
+        bus.durable_starts["HZ_PL"] = 1
+        services = [StageService(stage, bus, "PL", NODE_MAX_PENDING) for stage in stages]
+        watch_producers(services, scenario)
+        ready.put(index)
+        await asyncio.to_thread(go.wait)
+        cpu_started = time.process_time()
+        await asyncio.gather(*(service.run() for service in services))
+        finished_at = time.monotonic()
+        await bus.close()
+        tracking = services[0]
+        return DrainResult(
+            sectors=tuple(sectors),
+            detections=tracking.counters.received["Detection"],
+            tracks_published=tracking.counters.published["Track"],
+            finished_at=finished_at,
+            step_seconds=sum(service.counters.step_seconds for service in services),
+            cpu_seconds=time.process_time() - cpu_started,
+            stage_seconds={s.stage.name: s.counters.step_seconds for s in services},
+            producer_timeouts=producer_timeouts(services),
+        )
+
+    results.put(event_loop.run(work()))
+
+
+OWNER_FAMILIES = ("hz.PL.assessment", "hz.PL.alert", "hz.PL.c2.>", "hz.PL.audit", "hz.PL.audit.>")
+CHAIN_IDENTITY = ("chain_id", "record_hash", "previous_hash", "signature")
+"""Drawn at random when c2 opens its audit chain (the chain's id) and what covers it."""
+
+
+def alert_publisher(record: dict[str, object]) -> str:
+    """Which of the owner's stages published an alert: both publish on ``hz.{N}.alert``
+    (c2 its cues, aborts and effector alerts), so only each one's own order is fixed."""
+    kind = str(record.get("kind", ""))
+    return "c2" if kind in ("cue", "abort") or kind.startswith("effector_") else "assess"
+
+
+async def _owner_outputs(url: str) -> list[str]:
+    """The owner's outputs in HZ_PL (assessment, alerts, c2, audit; each publisher's in
+    the order it published them, the audit chain's identity left out), one line each."""
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
+    outputs = []
+    for family in OWNER_FAMILIES:
+        for message in await log_messages(bus.jetstream, "HZ_PL", family):
+            record = json.loads(message.payload)
+            if message.subject.startswith("hz.PL.audit"):
+                record = {k: v for k, v in record.items() if k not in CHAIN_IDENTITY}
+                inner = record.get("payload")
+                if isinstance(inner, str) and inner.startswith("{"):
+                    fields = json.loads(inner).items()
+                    record["payload"] = {k: v for k, v in fields if k not in CHAIN_IDENTITY}
+            publisher = alert_publisher(record) if message.subject == "hz.PL.alert" else ""
+            outputs.append(f"{message.subject} {publisher} {json.dumps(record, sort_keys=True)}")
+    await bus.close()
+    # Stable: each (subject, publisher) keeps its order, the families' order is fixed.
+    outputs.sort(key=lambda line: line.split(" ", 2)[:2])
+    return outputs
+
+
+def _first_difference(reference: list[str], outputs: list[str]) -> str:
+    """Where two runs' owner outputs part (for the bench's log), or ""."""
+    for index, (expected, found) in enumerate(zip(reference, outputs, strict=False)):
+        if expected != found:
+            return f"output {index}: {expected[:300]} | {found[:300]}"
+    if len(reference) != len(outputs):
+        return f"{len(reference)} outputs with one process, {len(outputs)} here"
+    return ""
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system processor time of a process (Linux /proc), to see where time goes."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Drain:
+    """One drain of the backlog by some node processes."""
+
+    seconds: float
+    server_cpu: float
+    reports: list[DrainResult]
+    #: With the owner's stages: its outputs (`_owner_outputs`).
+    owner_outputs: list[str] | None = None
+
+
 def _drain(
-    directory: Path, processes: int, backlog: list[tuple[float, list[Detection]]]
-) -> tuple[float, float, list[DrainResult]]:
+    directory: Path,
+    processes: int,
+    backlog: list[tuple[float, list[Detection]]],
+    full_stages: bool = False,
+) -> Drain:
     """Seconds for ``processes`` nodes to drain the pre-loaded backlog, the server's
-    processor seconds meanwhile, and the nodes' reports."""
+    processor seconds meanwhile, and the nodes' reports; ``full_stages``: the first node
+    is the owner with every stage (`_full_node_process`), and the owner's outputs."""
     shares = [SECTORS[index::processes] for index in range(processes)]
+    target = _full_node_process if full_stages else _node_process
     with running_standalone(directory) as server:
         url = server.plan.url
-        event_loop.run(_create_consumers(url, shares))
+        if not full_stages:
+            event_loop.run(_create_consumers(url, shares))
         published = event_loop.run(_publish_backlog(url, backlog))
         context = multiprocessing.get_context("spawn")
         ready = context.Queue()
         results = context.Queue()
         go = context.Event()
         nodes = [
-            context.Process(target=_node_process, args=(url, index, share, ready, go, results))
+            context.Process(target=target, args=(url, index, share, ready, go, results))
             for index, share in enumerate(shares)
         ]
         for node in nodes:
@@ -299,9 +446,11 @@ def _drain(
         server_cpu = _cpu_seconds(server.process.pid) - server_cpu
         for node in nodes:
             node.join(30)
+        outputs = event_loop.run(_owner_outputs(url)) if full_stages else None
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
-    return max(report.finished_at for report in reports) - started, server_cpu, reports
+    seconds = max(report.finished_at for report in reports) - started
+    return Drain(seconds, server_cpu, reports, outputs)
 
 
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
@@ -1061,40 +1210,72 @@ def _print_alliance_costs(items: int, rounds: int) -> None:
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
-def scale_out(targets_per_sector: int, scans: int, rounds: int) -> dict[int, float]:
-    """Print the scale-out table (part 3); detections per second by node processes."""
+def scale_out(
+    targets_per_sector: int, scans: int, rounds: int, full_stages: bool = False
+) -> dict[int, float]:
+    """Print the scale-out table (part 3); detections per second by node processes.
+    ``full_stages``: the first process is the owner with every stage, and whether the
+    owner's outputs were those of one process in every run."""
     backlog = synthetic_backlog(SECTORS, targets_per_sector, scans)
     total = sum(len(window) for _, window in backlog)
+    what = (
+        "owner's full stage set + sector nodes' tracking" if full_stages else "real tracking stage"
+    )
     print(
         f"scale-out: {total:,} detections in {len(SECTORS)} sectors "
         f"({targets_per_sector} targets each, {scans} scans) pre-loaded in HZ_PL; "
-        f"real tracking stage; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
+        f"{what}; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
         f"{os.cpu_count()} CPU cores; median of {rounds} interleaved rounds"
     )
     counts = (1, 2, 4)
-    runs: dict[int, list[tuple[float, float, list[DrainResult]]]] = {n: [] for n in counts}
+    runs: dict[int, list[Drain]] = {n: [] for n in counts}
+    identical: dict[int, list[bool]] = {n: [] for n in counts}
     for _ in range(rounds):  # interleaved, so a busy spell on the host hits every count
         for processes in counts:
             with tempfile.TemporaryDirectory() as scratch:
-                runs[processes].append(_drain(Path(scratch), processes, backlog))
+                drain = _drain(Path(scratch), processes, backlog, full_stages)
+            runs[processes].append(drain)
+            reference = runs[1][0].owner_outputs or []
+            difference = _first_difference(reference, drain.owner_outputs or [])
+            identical[processes].append(not difference)
+            if difference:
+                print(
+                    f"  {processes} processes: owner outputs differ from 1 process's, {difference}"
+                )
+            if drain is not runs[1][0]:
+                drain.owner_outputs = None  # only the reference is kept
     print(
-        "processes  drain s  detections/s  vs one  tracker CPU s  nodes CPU s  server CPU s"
-        "  det/node-CPU-s"
+        "processes  drain s  detections/s  vs one  stages CPU s  nodes CPU s  server CPU s"
+        "  det/node-CPU-s" + ("  owner outputs = 1 process" if full_stages else "")
     )
     baseline = None
     rates: dict[int, float] = {}
     for processes in counts:
-        elapsed, server_cpu, reports = sorted(runs[processes], key=lambda run: run[0])[
-            len(runs[processes]) // 2
-        ]
-        rate = rates[processes] = total / elapsed
+        median = sorted(runs[processes], key=lambda run: run.seconds)[len(runs[processes]) // 2]
+        rate = rates[processes] = total / median.seconds
         baseline = baseline or rate
-        step = sum(report.step_seconds for report in reports)
-        cpu = sum(report.cpu_seconds for report in reports)
+        step = sum(report.step_seconds for report in median.reports)
+        cpu = sum(report.cpu_seconds for report in median.reports)
+        same = ""
+        if full_stages:
+            same = (
+                f"  identical in {sum(identical[processes])} of {rounds} runs"
+                f" ({len(runs[1][0].owner_outputs or []):,} messages)"
+            )
         print(
-            f"{processes:>9}  {elapsed:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
-            f"  {step:13.2f}  {cpu:11.2f}  {server_cpu:12.2f}  {total / cpu:14,.0f}"
+            f"{processes:>9}  {median.seconds:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
+            f"  {step:12.2f}  {cpu:11.2f}  {median.server_cpu:12.2f}  {total / cpu:14,.0f}" + same
         )
+    if full_stages:
+        for processes in counts:
+            for drain in runs[processes]:
+                owner = next(r for r in drain.reports if "c2" in r.stage_seconds)
+                seconds = ", ".join(f"{k} {v:.2f}" for k, v in owner.stage_seconds.items())
+                print(
+                    f"  {processes} processes, {drain.seconds:.2f} s: the owner's steps "
+                    f"(CPU s) {seconds}; ticks without a tracker's marker: "
+                    f"{owner.producer_timeouts or 'none'}"
+                )
     return rates
 
 
@@ -1125,6 +1306,11 @@ def main() -> None:
         default=1,
         help="with --compare-loops: 0 reference, 1 open servers (default), 2 accounts + TLS",
     )
+    parser.add_argument(
+        "--full-stages",
+        action="store_true",
+        help="scale-out: the owner runs every stage (assessment, c2, audit), not tracking only",
+    )
     parser.add_argument("--alliance-only", action="store_true")
     parser.add_argument("--alliance-items", type=int, default=40)
     parser.add_argument("--alliance-rounds", type=int, default=2)
@@ -1146,7 +1332,7 @@ def main() -> None:
         _print_latencies(args.latency_samples, args.rounds)
         if args.latency_only:
             return
-    scale_out(args.targets_per_sector, args.scans, args.rounds)
+    scale_out(args.targets_per_sector, args.scans, args.rounds, args.full_stages)
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 

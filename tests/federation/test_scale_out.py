@@ -8,11 +8,15 @@ as when sector nodes restart behind a stream: what each reads does not depend on
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import multiprocessing
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +41,7 @@ from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import SQLiteStore
 from hotzone.types import (
+    Alert,
     AnyMessage,
     Assessment,
     AuditRecord,
@@ -338,12 +343,13 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
         assert owner_log.count() == recorded["owner"] > recorded["sector node"]
         sector_tracks = {m.message.sector for m in sector_log.replay(types=["track"])}
         assert sector_tracks == set(NODE_SECTORS)
-        # The owner's log is the nation's: both nodes' tracks, one assessment per track
-        # state, one audit chain.
+        # The owner's log is the nation's: both nodes' tracks (the owner's of no sector
+        # too, sector ""), one assessment per track state, one audit chain.
         owner_tracks = [m.message for m in owner_log.replay(types=["track"])]
         assert {t.sector for t in owner_tracks if isinstance(t, Track)} == {
             *NODE_SECTORS,
             *OWNER_SECTORS,
+            "",
         }
         assessed = [
             (m.message.track_id, m.message.time)
@@ -385,12 +391,187 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
         "owner": {"lazdijai", "", UNKNOWN_SECTOR},
         "alone": set(by_sector),
     }
-    # A node of two sectors names its tracks after the first: a subject NATS takes.
-    tracker = build_stages(scenario, nation="PL", sectors=("suwalki", "lazdijai")).stages[0]
-    tracks = []
-    for second in range(8):
-        at = EPOCH + timedelta(seconds=second)
-        plot = msgspec.structs.replace(base, detection_id=f"plot-{second}", time=at)
-        tracks.extend(tracker.step(at + timedelta(milliseconds=500), [plot]))
-    assert tracks and {t.sector for t in tracks if isinstance(t, Track)} == {"suwalki"}
-    assert {subject_for(t, "PL") for t in tracks if isinstance(t, Track)} == {"hz.PL.trk.suwalki"}
+    # A node tracks each of its sectors on its own, in that sector's frame and named after
+    # it, as a node per sector would; the owner's detections of no sector have their own.
+    for sector, sectors, is_owner, subject in (
+        ("suwalki", ("suwalki", "lazdijai"), False, "hz.PL.trk.suwalki"),
+        ("lazdijai", ("suwalki", "lazdijai"), False, "hz.PL.trk.lazdijai"),
+        ("", ("lazdijai",), True, "hz.PL.trk.none"),
+    ):
+        tracking = node_stages(stages, scenario, sectors, is_owner)[0]
+        tracks = []
+        for second in range(8):
+            at = EPOCH + timedelta(seconds=second)
+            plot = msgspec.structs.replace(
+                base, detection_id=f"plot-{sector}-{second}", time=at, sector=sector
+            )
+            tracks.extend(tracking.step(at + timedelta(milliseconds=500), [plot]))
+        made = [t for t in tracks if isinstance(t, Track)]
+        assert made and {t.sector for t in made} == {sector}, sector
+        assert {subject_for(t, "PL") for t in made} == {subject}
+        assert all(t.track_id.startswith(f"{sector or 'trk'}-") for t in made)
+
+
+# ---- the owner's outputs do not depend on how the sectors are shared -----------------------
+
+OWNER_FAMILIES = ("hz.PL.assessment", "hz.PL.alert", "hz.PL.c2.>", "hz.PL.audit", "hz.PL.audit.>")
+"""What must exist once per nation: the assessment, c2 and its audit chain."""
+
+
+def _run_nodes(
+    directory: Path, feed: list[AnyMessage], nodes: dict[str, tuple[str, ...]], pause_s: float
+) -> tuple[dict[str, str], Path]:
+    """``nodes`` (name: extra ``hotzone node`` arguments) on a server of their own, fed
+    ``feed``; a sector node is stopped (SIGSTOP) for ``pause_s`` as the feed starts, so
+    its tracks reach the owner late. The owner's store is ``owner.sqlite``."""
+    scenario = load_scenario("suwalki-drones")
+    stages = build_stages(scenario, nation="PL").stages
+    consumers = 0
+    for args in nodes.values():
+        sectors = tuple(args[1].split(",")) if args[:1] == ("--sectors",) else ()
+        consumers += (
+            len(
+                node_stages(stages, scenario, sectors, "--sectors" not in args or "--owner" in args)
+            )
+            + 1
+        )
+    with running_standalone(directory) as server:
+        url = server.plan.url
+        processes = {
+            name: _node(url, directory / f"{name}.sqlite", *args) for name, args in nodes.items()
+        }
+        try:
+            deadline = time.monotonic() + 120
+            while len(asyncio.run(_consumers(url))) < consumers:
+                for name, process in processes.items():
+                    assert process.poll() is None, f"{name}: {process.communicate()[0]}"
+                assert time.monotonic() < deadline, "the nodes never subscribed"
+                time.sleep(0.2)
+            paused = [p for name, p in processes.items() if name != "owner"]
+            for process in paused:
+                os.kill(process.pid, signal.SIGSTOP)
+            resume = threading.Timer(
+                pause_s, lambda: [os.kill(p.pid, signal.SIGCONT) for p in paused]
+            )
+            resume.start()
+            asyncio.run(_publish_feed(url, feed))
+            resume.join()
+            outputs = {name: p.communicate(timeout=120)[0] for name, p in processes.items()}
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    os.kill(process.pid, signal.SIGCONT)
+                    process.kill()
+                    process.communicate()
+    for name, process in processes.items():
+        assert process.returncode == 0, f"{name}: {outputs[name]}"
+    return outputs, directory / "owner.sqlite"
+
+
+CHAIN_IDENTITY = ("chain_id", "record_hash", "previous_hash", "signature")
+"""What differs between two audit chains of the same records: the chain's id, drawn at
+random when c2 opens it (so two chains are never taken for one), and the hashes and
+signatures that cover it. Nothing else is left out (no other field is wall-clock)."""
+
+
+def _without_chain_identity(subject: str, payload: bytes) -> object:
+    if not subject.startswith("hz.PL.audit"):
+        return json.loads(payload)
+    record = {k: v for k, v in json.loads(payload).items() if k not in CHAIN_IDENTITY}
+    if isinstance(record.get("payload"), str) and record["payload"].startswith("{"):
+        inner = json.loads(record["payload"])
+        record["payload"] = {k: v for k, v in inner.items() if k not in CHAIN_IDENTITY}
+    return record
+
+
+def _publisher(message: AnyMessage) -> str:
+    """The owner's stage that published ``message``: assessment and c2 both publish alerts
+    (c2 its cues, aborts and effector alerts), and only each one's own order is fixed."""
+    if not isinstance(message, Alert):
+        return ""
+    kind = message.kind
+    return "c2" if kind in ("cue", "abort") or kind.startswith("effector_") else "assess"
+
+
+def _owner_outputs(store_path: Path) -> list[tuple[str, str, object]]:
+    """The owner's outputs, each publisher's in the order it published them, the audit
+    chain's identity left out."""
+    with SQLiteStore(store_path) as store:
+        outputs = [
+            (
+                stored.subject,
+                _publisher(stored.message),
+                _without_chain_identity(stored.subject, to_json(stored.message)),
+            )
+            for family in OWNER_FAMILIES
+            for stored in store.replay(pattern=family)
+        ]
+    outputs.sort(key=lambda output: output[:2])  # stable: each publisher's order kept
+    return outputs
+
+
+def _tracks(store_path: Path) -> list[bytes]:
+    with SQLiteStore(store_path) as store:
+        return sorted(to_json(stored.message) for stored in store.replay(pattern="hz.PL.trk.>"))
+
+
+def test_the_owners_outputs_are_the_same_with_a_sector_node_as_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same feed once to the owner alone (``--track-by-sector``: every sector, each
+    with its own tracker) and once to the owner and a sector node sharing the sectors,
+    the sector node held back as the feed starts:
+    the owner's assessments, alerts, c2 messages and audit chain are the same, message for
+    message, and so are the nation's tracks."""
+    feed = _feed()
+    alone_dir, shared_dir = tmp_path / "alone", tmp_path / "shared"
+    alone_dir.mkdir()
+    shared_dir.mkdir()
+    alone, alone_store = _run_nodes(alone_dir, feed, {"owner": ("--track-by-sector",)}, pause_s=0.0)
+    shared, shared_store = _run_nodes(
+        shared_dir,
+        feed,
+        {
+            "owner": ("--sectors", ",".join(OWNER_SECTORS), "--owner"),
+            "sector": ("--sectors", ",".join(NODE_SECTORS)),
+        },
+        pause_s=3.0,
+    )
+    alone_outputs, shared_outputs = _owner_outputs(alone_store), _owner_outputs(shared_store)
+    kinds = Counter(subject for subject, _, _ in alone_outputs)
+    assert kinds["hz.PL.assessment"] > 0 and kinds["hz.PL.audit"] > 0, kinds
+    assert shared_outputs == alone_outputs
+    for store in (alone_store, shared_store):
+        capsys.readouterr()
+        assert main(["audit", "verify", str(store)]) == 0, capsys.readouterr()
+    shared_tracks = _tracks(shared_store)
+    assert shared_tracks and shared_tracks == _tracks(alone_store)
+    # The sector node was late, never absent: no tick went on without its marker.
+    assert "without a tracker's marker" not in shared["owner"] + alone["owner"]
+
+
+def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """The owner of lazdijai with no node for suwalki: its assessment and c2 wait for
+    suwalki's tracker, find it absent after 10 s of nothing to read, step every tick
+    without it (counted, on the summary line) and end; what they did assess is the
+    owner's own sector's and the detections of no sector."""
+    feed = _feed()
+    outputs, store_path = _run_nodes(
+        tmp_path, feed, {"owner": ("--sectors", ",".join(OWNER_SECTORS), "--owner")}, 0.0
+    )
+    summary = outputs["owner"].strip().splitlines()[-1]
+    match = re.search(
+        r"ticks stepped without a tracker's marker \{'fusion-suwalki': (\d+)\}", summary
+    )
+    assert match is not None, summary
+    ticks = sum(1 for m in feed if isinstance(m, Detection | Report))  # an upper bound
+    assert 0 < int(match.group(1)) <= ticks
+    with SQLiteStore(store_path) as store:
+        assessed = {
+            m.message.track_id
+            for m in store.replay(types=["assessment"])
+            if isinstance(m.message, Assessment)
+        }
+    assert assessed and all(not track.startswith("suwalki-") for track in assessed)

@@ -59,6 +59,13 @@ def add_parser(subparsers: SubParsers) -> None:
         "sharing; tracks the detections no sector node claims). One owner per nation",
     )
     parser.add_argument(
+        "--track-by-sector",
+        action="store_true",
+        help="without --sectors: one tracker per sector (as the owner and sector nodes "
+        "sharing the sectors run), so the nation's outputs are those of any later split; "
+        "default one tracker for the whole scenario",
+    )
+    parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
     )
     parser.add_argument("--scenario", default=None, help="scenario name or YAML")
@@ -133,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         credentials=args.creds,
         tls_ca=args.tls_ca,
         owner=args.owner,
+        track_by_sector=args.track_by_sector,
     )
     check_sectors(options.scenario, options.sectors)
     try:
@@ -159,6 +167,11 @@ def run(args: argparse.Namespace) -> int:
         f"tracked {report.tracked} ({report.role}), "
         f"{progress.recorded} messages recorded, shared {report.shared_out}, "
         f"received {report.received_from}, refused {report.refused}"
+        + (
+            f", ticks stepped without a tracker's marker {report.producer_timeouts}"
+            if report.producer_timeouts
+            else ""
+        )
     )
     return 0
 

@@ -22,7 +22,6 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import nats.errors
@@ -44,22 +43,29 @@ from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.owner_lease import OwnerLease, OwnerLeaseLostError
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
+from hotzone.runtime.sector_tracking import UNCLAIMED, SectorTracking, sector_tracking
 from hotzone.runtime.services import (
     SHUTDOWN,
     AllyRecorder,
-    RecorderService,
     Stage,
     StageService,
 )
 from hotzone.runtime.stages import build_stages
+from hotzone.runtime.watermarks import TickGate, tracking_producer
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import open_store
-from hotzone.types import AnyMessage, Detection, Report
 from hotzone.types.subjects import clock_subject, validate_pattern
 
 TRACKING_STAGE = "fusion"
-"""The one stage a sector node runs (`hotzone.runtime.stages.tracking_stage`)."""
+"""The one stage a sector node runs (`hotzone.runtime.sector_tracking`)."""
+ASSESSMENT_STAGE = "assess"
+RESPONSE_STAGE = "c2"
+SCENARIO_TRACKER = "fusion-scenario"
+"""The producer name of an owner's one tracker for the whole scenario."""
+PRODUCER_ABSENT_AFTER_S = 10.0
+"""How long the owner's assessment and c2 wait for a tracker's marker of a tick before
+going on without it (a sector node not running): `hotzone.runtime.watermarks`."""
 
 
 def sector_filters(nation: str, sectors: Sequence[str]) -> list[str]:
@@ -96,6 +102,11 @@ class NodeOptions:
     #: With ``sectors``: this node is also the nation's owner (assessment, c2, audit,
     #: sharing, and the detections no sector node claims). A node without sectors always is.
     owner: bool = False
+    #: Without ``sectors``: one tracker per sector (`hotzone.runtime.sector_tracking`),
+    #: as when sector nodes share the sectors, instead of one for the whole scenario.
+    track_by_sector: bool = False
+    #: How long the owner's stages wait for a tracker's marker of a tick (wall seconds).
+    producer_absent_after_s: float = PRODUCER_ABSENT_AFTER_S
 
     @property
     def owns_nation(self) -> bool:
@@ -124,56 +135,81 @@ def node_role(options: NodeOptions) -> str:
     return f"owner: assessment, c2, audit; tracks {tracks}"
 
 
-@dataclass
-class SectorShare:
-    """The tracking stage of a node that tracks some sectors only: it takes the detections
-    and reports whose sector ``tracks`` says are this node's (the read filters of a sector
-    node narrow what it receives already; the owner receives every sector and drops those
-    that belong to a sector node)."""
-
-    stage: Stage
-    tracks: Callable[[str], bool]
-    name: str = field(init=False)
-    input_subjects: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.name = self.stage.name
-        self.input_subjects = self.stage.input_subjects
-
-    def accepts(self, message: AnyMessage) -> bool:
-        sector = message.sector if isinstance(message, Detection | Report) else ""
-        return self.stage.accepts(message) and self.tracks(sector)
-
-    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
-        return self.stage.step(time, inputs)
-
-    def finish(self, time: datetime) -> Sequence[AnyMessage]:
-        finish = getattr(self.stage, "finish", None)
-        return list(finish(time)) if finish is not None else []
-
-
 def node_stages(
-    stages: Sequence[Stage], scenario: Scenario, sectors: Sequence[str], owner: bool
+    stages: Sequence[Stage],
+    scenario: Scenario,
+    sectors: Sequence[str],
+    owner: bool,
+    by_sector: bool = False,
 ) -> list[Stage]:
     """The stages of one node: every stage for the owner, the tracking stage alone for a
-    sector node; the tracking stage narrowed to the detections this node owns."""
-    if not sectors:
+    sector node. A node of some ``sectors`` (or ``by_sector``, all the scenario's) tracks
+    with one tracker per sector, and the owner with one more for whatever no sector
+    claims: no sector, or one the scenario does not name (a live source may say
+    anything), so no detection goes untracked (`hotzone.runtime.sector_tracking`). An
+    owner of every sector otherwise keeps ``stages``' tracker for the whole scenario (a
+    target seen by sensors of two sectors stays one track)."""
+    if not sectors and not by_sector:
         return list(stages)
-    owned = set(sectors)
-    # The owner tracks whatever no sector node claims: no sector, or a sector the scenario
-    # does not name (a live source may say anything), so no detection goes untracked.
-    claimed_elsewhere = {sector.name for sector in scenario.sectors} - owned
-
-    def tracks(sector: str) -> bool:
-        return sector in owned or (owner and sector not in claimed_elsewhere)
-
+    tracked = list(sectors) or [sector.name for sector in scenario.sectors]
     chosen: list[Stage] = []
     for stage in stages:
         if stage.name == TRACKING_STAGE:
-            chosen.append(SectorShare(stage, tracks))
+            chosen.append(sector_tracking(scenario, tracked, unclaimed=owner))
         elif owner:
             chosen.append(stage)
     return chosen
+
+
+def watch_producers(
+    services: Sequence[StageService],
+    scenario: Scenario,
+    absent_after_s: float = PRODUCER_ABSENT_AFTER_S,
+) -> None:
+    """Per-producer watermarks on a node's services (`hotzone.runtime.watermarks`): its
+    trackers mark each tick done, one marker per sector; the owner's assessment steps a
+    tick once every sector's tracker (and the owner's tracker of no sector) has, its c2
+    once the assessment has. The owner's outputs are then the same whichever
+    nodes track which sectors, and however late a sector node's tracks arrive."""
+    trackers = [tracking_producer(sector.name) for sector in scenario.sectors]
+    trackers.append(tracking_producer(UNCLAIMED))
+    tracking = [service for service in services if service.stage.name == TRACKING_STAGE]
+    if tracking and not isinstance(tracking[0].stage, SectorTracking):
+        # An owner with one tracker for the whole scenario: no sector node shares it.
+        trackers = [SCENARIO_TRACKER]
+    for service in services:
+        stage = service.stage
+        if isinstance(stage, SectorTracking):
+            service.marks = stage.producers
+        elif stage.name == TRACKING_STAGE:
+            service.marks = (SCENARIO_TRACKER,)
+        elif stage.name == ASSESSMENT_STAGE:
+            service.marks = (ASSESSMENT_STAGE,)
+            service.gate = TickGate(
+                frozenset(trackers), frozenset({TRACKING_STAGE}), absent_after_s
+            )
+        elif stage.name == RESPONSE_STAGE:
+            # The assessment marks tick k done after it has read every tracker's marker
+            # of k (or found the tracker absent), so the log holds the tracks of k before
+            # that marker: c2 waits for the assessment alone, and the trackers' absence
+            # is decided once, by the assessment. The assessment runs in this process: c2
+            # never goes on without it (it may itself be waiting for an absent tracker).
+            service.gate = TickGate(
+                frozenset({ASSESSMENT_STAGE}),
+                frozenset({TRACKING_STAGE, ASSESSMENT_STAGE}),
+                math.inf,
+            )
+
+
+def producer_timeouts(services: Sequence[StageService]) -> dict[str, int]:
+    """Ticks a node's stages stepped without a producer's marker, by producer (the most
+    of any stage: each waiting stage counts its own)."""
+    timeouts: dict[str, int] = {}
+    for service in services:
+        if service.gate is not None:
+            for producer, count in service.gate.timeouts.items():
+                timeouts[producer] = max(timeouts.get(producer, 0), count)
+    return timeouts
 
 
 @dataclass
@@ -183,6 +219,8 @@ class NodeReport:
     role: str = ""
     #: Detections and reports this node's tracking stage took.
     tracked: int = 0
+    #: Ticks the owner's stages stepped without a tracker's marker, by tracker (absent).
+    producer_timeouts: dict[str, int] = field(default_factory=dict)
     shared_out: dict[str, int] = field(default_factory=dict)
     received_from: dict[str, int] = field(default_factory=dict)
     refused: int = 0
@@ -243,7 +281,9 @@ async def _run_node(
     run_stages: list[Stage] = (
         list(stages)
         if stages is not None
-        else node_stages(built.stages, loaded, options.sectors, owner)
+        else node_stages(
+            built.stages, loaded, options.sectors, owner, by_sector=options.track_by_sector
+        )
     )
     streams = federation_streams(nation, options.replicas)
     if not options.alliance:
@@ -330,6 +370,8 @@ async def _run_node(
             # c2 goes on from its store (its audit chain, restore_from_store above); the
             # other stages rebuild their state from what they handled before a restart.
             stage_service.rebuild_from_log = stage_service.stage.name != "c2"
+        if stages is None:
+            watch_producers(pipeline.services, loaded, options.producer_absent_after_s)
         if metrics is not None:
             metrics.watch_pipeline(pipeline)
         if options.replay:
@@ -373,7 +415,12 @@ async def _run_node(
             await lease.release()
             await bus.close()
             store.close()
-    report = NodeReport(nation=nation, progress=progress, role=node_role(options))
+    report = NodeReport(
+        nation=nation,
+        progress=progress,
+        role=node_role(options),
+        producer_timeouts=producer_timeouts(pipeline.services),
+    )
     for stage_service in pipeline.services:
         if stage_service.stage.name == TRACKING_STAGE:
             received = stage_service.counters.received
@@ -423,6 +470,8 @@ def run_identity(options: NodeOptions) -> str:
         options.replay,
         options.seed,
         options.duration_s,
+        # Only when set, so the default's consumers keep the names they had.
+        *(("track-by-sector",) if options.track_by_sector else ()),
     )
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
 
@@ -491,8 +540,17 @@ async def replay_position(bus: NatsBus, nation: str, command: str) -> tuple[str,
 
 async def _serve(pipeline: Pipeline) -> PipelineProgress:
     """Run the stage services and the recorder until a shutdown tick arrives."""
-    services: list[StageService | RecorderService] = [*pipeline.services, pipeline.recorder]
-    await asyncio.gather(*(service.run() for service in services))
+    # The owner's assessment and c2 may step the last ticks after the shutdown tick
+    # (waiting for a sector node's markers): the recorder keeps what they publish then.
+    stages_done = pipeline.recorder.stages_done = asyncio.Event()
+
+    async def stages() -> None:
+        try:
+            await asyncio.gather(*(service.run() for service in pipeline.services))
+        finally:
+            stages_done.set()
+
+    await asyncio.gather(stages(), pipeline.recorder.run())
     pipeline.progress.recorded = pipeline.recorder.recorded
     pipeline.progress.dead_letters = pipeline.recorder.dead_letters
     pipeline.progress.finished = True

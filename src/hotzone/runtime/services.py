@@ -23,12 +23,24 @@ from hotzone.bus import Bus, BusMessage, Subscription
 from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
+from hotzone.runtime.watermarks import (
+    DONE_KIND,
+    STAGE_HEADER,
+    TICK_HEADER,
+    ReleasedTick,
+    TickGate,
+    done_pattern,
+    done_subject,
+)
 from hotzone.store import Store
 from hotzone.types import AnyMessage, DeadLetter, Track, from_json, to_json
 from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
+IDLE_POLL_S = 0.25
+"""How long a stage waiting for producers' markers waits on the bus at a time: each wait
+that brings nothing counts towards a producer's absence (`TickGate.idle`)."""
 SHUTDOWN = "shutdown"
 FINISH = "finish"
 """A clock message at the end of a run: stages publish what they keep for the end (c2's
@@ -110,6 +122,11 @@ class StageService:
         self._id_scope = stage.name
         #: The service's subscription while it runs (its queue depth is on ``/metrics``).
         self.subscription: Subscription | None = None
+        #: Producer names this service marks done after each tick's outputs, which then
+        #: carry the tick's id (`hotzone.runtime.watermarks`); none: no markers.
+        self.marks: tuple[str, ...] = ()
+        #: Set: each tick waits for its producers' markers (`TickGate`) before its step.
+        self.gate: TickGate | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
@@ -126,12 +143,61 @@ class StageService:
                     window = []
         if ready is not None:
             ready.set()
+        if self.gate is not None:
+            await self._run_gated(subscription, self.gate)
+            await subscription.unsubscribe()
+            return
         async for bus_message in subscription:
             if bus_message.subject == self._clock and bus_message.headers.get("kind") == SHUTDOWN:
                 break
             if await self._handle(bus_message, window, publish=True):
                 window = []
         await subscription.unsubscribe()
+
+    async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
+        """Step each tick once its producers have marked it done (or are absent); a
+        shutdown tick ends the run once the ticks before it have stepped."""
+        markers = done_pattern(self.nation)
+        shutting_down = False
+        ticks_read = 0
+        while not (shutting_down and not gate.waiting):
+            waiting = gate.wait_s()
+            bus_message = await subscription.next(IDLE_POLL_S if waiting is not None else None)
+            if bus_message is None:
+                if waiting is None:
+                    break  # closed
+                # Nothing to read for a while: the time counts towards a producer's absence.
+                await self._step_released(gate.idle(IDLE_POLL_S))
+                continue
+            if subject_matches(markers, bus_message.subject):
+                tick_id = bus_message.headers.get(TICK_HEADER)
+                if tick_id is not None:
+                    gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
+            elif bus_message.subject == self._clock:
+                kind = bus_message.headers.get("kind")
+                if kind == SHUTDOWN:
+                    shutting_down = True
+                else:
+                    ticks_read += 1
+                    tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
+                    gate.tick(tick_id or f"tick-{ticks_read}", bus_message)
+            else:
+                message = await self._decode_input(bus_message, publish=True)
+                if message is not None:
+                    gate.take(message, bus_message.subject, bus_message.headers)
+            await self._step_released(gate.ready())
+
+    async def _step_released(self, released: list[ReleasedTick]) -> None:
+        for tick in released:
+            clock = tick.clock
+            message_id = clock.headers.get(MESSAGE_ID_HEADER)
+            header = clock.headers.get("tick")
+            self.last_tick = int(header) if header and header.isdigit() else self.last_tick + 1
+            self.ticks_done += 1
+            if clock.headers.get("kind") == FINISH:
+                await self._finish(decode_tick(clock.payload), message_id, publish=True)
+            else:
+                await self._step(decode_tick(clock.payload), tick.inputs, message_id, True)
 
     async def _handle(
         self, bus_message: BusMessage, window: list[AnyMessage], publish: bool
@@ -150,22 +216,31 @@ class StageService:
                 return False
             await self._step(decode_tick(bus_message.payload), window, message_id, publish)
             return True
+        message = await self._decode_input(bus_message, publish)
+        if message is not None:
+            window.append(message)
+        return False
+
+    async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
+        """An input of this stage decoded, or None (not its subject or type, or malformed:
+        then dead-lettered)."""
         if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
-            return False
+            return None
+        message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         message = decode_or_dead_letter(bus_message, self.stage.name)
         if isinstance(message, DeadLetter):
             if publish:
                 self.counters.dead_letters += 1
                 await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
-            return False
+            return None
         # A stage that reads allies' subjects sees their copies named after their
         # origin (``PL:suwalki-1``), as the picture does: never as its own.
         message = name_allied_copy(bus_message.subject, message)
         if self.stage.accepts(message):
             if publish:
                 self.counters.received[type(message).__name__] += 1
-            window.append(message)
-        return False
+            return message
+        return None
 
     async def _step(
         self, posix_time: float, window: list[AnyMessage], tick_id: str | None, publish: bool
@@ -178,15 +253,29 @@ class StageService:
         self.counters.steps += 1
         self.counters.step_seconds += process_time() - started
         await self._publish_all(outputs, tick_id)
+        await self._mark_done(tick_id, posix_time)
         self.counters.step_latency.observe(perf_counter() - started_wall)
 
     async def _finish(self, posix_time: float, tick_id: str | None, publish: bool) -> None:
         finish = getattr(self.stage, "finish", None)  # only stages that keep something
-        if finish is None:
-            return
-        outputs = finish(datetime.fromtimestamp(posix_time, UTC))
+        outputs = [] if finish is None else finish(datetime.fromtimestamp(posix_time, UTC))
         if publish:
             await self._publish_all(outputs, tick_id)
+            await self._mark_done(tick_id, posix_time)
+
+    async def _mark_done(self, tick_id: str | None, posix_time: float) -> None:
+        """This service's markers: its outputs of the tick ``tick_id`` are all published."""
+        if not self.marks or tick_id is None:
+            return
+        for producer in self.marks:
+            headers = {
+                "kind": DONE_KIND,
+                TICK_HEADER: tick_id,
+                MESSAGE_ID_HEADER: f"{tick_id}/{self._id_scope}/done/{producer}",
+            }
+            await self.bus.publish(
+                done_subject(self.nation, producer), encode_tick(posix_time), headers
+            )
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         """Each output in order; a run of track updates on one subject (a tracker's window
@@ -204,21 +293,36 @@ class StageService:
                     and subject_for(outputs[end], self.nation) == subject
                 ):
                     end += 1
+            # A producer's outputs name their tick (`hotzone.runtime.watermarks`).
+            tagged = (
+                {TICK_HEADER: tick_id, STAGE_HEADER: self.stage.name}
+                if self.marks and tick_id
+                else None
+            )
             if end - index == 1:
-                await self._publish(output, tick_id and f"{tick_id}/{self._id_scope}/{index}")
+                await self._publish(
+                    output, tick_id and f"{tick_id}/{self._id_scope}/{index}", tagged
+                )
             else:
                 self.counters.published["Track"] += end - index
                 items = [
                     (f"{tick_id}/{self._id_scope}/{at}" if tick_id else "", to_json(outputs[at]))
                     for at in range(index, end)
                 ]
-                await self.bus.publish_batch(subject, items)
+                await self.bus.publish_batch(subject, items, tagged)
             index = end
 
-    async def _publish(self, message: AnyMessage, message_id: str | None = None) -> None:
+    async def _publish(
+        self,
+        message: AnyMessage,
+        message_id: str | None = None,
+        tagged: dict[str, str] | None = None,
+    ) -> None:
         self.counters.published[type(message).__name__] += 1
-        headers = {MESSAGE_ID_HEADER: message_id} if message_id else None
-        await self.bus.publish(subject_for(message, self.nation), to_json(message), headers)
+        headers = dict(tagged or {})
+        if message_id:
+            headers[MESSAGE_ID_HEADER] = message_id
+        await self.bus.publish(subject_for(message, self.nation), to_json(message), headers or None)
 
 
 def hold_acknowledgements(subscription: Subscription) -> Callable[[], Awaitable[None]]:
@@ -257,6 +361,9 @@ class RecorderService:
         self.ticks_done = 0
         self.last_tick = 0
         self.subscription: Subscription | None = None
+        #: Set: after the shutdown tick, go on recording until this is set (the stages
+        #: have ended) and nothing more arrives.
+        self.stages_done: asyncio.Event | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", 16384)
@@ -266,6 +373,8 @@ class RecorderService:
         if ready is not None:
             ready.set()
         clock = clock_subject(self.nation)
+        # Producers' markers (`hotzone.runtime.watermarks`) say when, not what: not kept.
+        markers = done_pattern(self.nation).removesuffix(">")
         batch: list[tuple[str, AnyMessage]] = []
         async for bus_message in subscription:
             if bus_message.subject == clock:
@@ -273,12 +382,15 @@ class RecorderService:
                 batch = []
                 await acknowledge()
                 if bus_message.headers.get("kind") == SHUTDOWN:
+                    await self._record_until_stages_done(subscription, acknowledge, markers)
                     break
                 self.ticks_done += 1
                 tick = bus_message.headers.get("tick")
                 self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
                 continue
-            if self.skip and any(subject_matches(p, bus_message.subject) for p in self.skip):
+            if bus_message.subject.startswith(markers) or (
+                self.skip and any(subject_matches(p, bus_message.subject) for p in self.skip)
+            ):
                 if holding and getattr(subscription, "pending", 1) == 0:
                     self._flush(batch)
                     batch = []
@@ -298,6 +410,33 @@ class RecorderService:
         self._flush(batch)
         await acknowledge()
         await subscription.unsubscribe()
+
+    async def _record_until_stages_done(
+        self,
+        subscription: Subscription,
+        acknowledge: Callable[[], Awaitable[None]],
+        markers: str,
+    ) -> None:
+        """After the shutdown tick, what the node's stages still publish (stages waiting
+        for producers' markers step the ticks before it later: `hotzone.runtime.
+        watermarks`), until ``stages_done`` is set and nothing more arrives."""
+        if self.stages_done is None:
+            return
+        while True:
+            bus_message = await subscription.next(IDLE_POLL_S)
+            if bus_message is None:
+                if self.stages_done.is_set():
+                    return
+                continue
+            if bus_message.subject == clock_subject(self.nation) or (
+                bus_message.subject.startswith(markers)
+            ):
+                continue
+            message = decode_or_dead_letter(bus_message, "recorder")
+            if isinstance(message, DeadLetter):
+                self.dead_letters += 1
+            self._flush([(bus_message.subject, message)])
+            await acknowledge()
 
     def _flush(self, batch: list[tuple[str, AnyMessage]]) -> None:
         if batch:
