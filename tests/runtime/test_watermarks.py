@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from hotzone.bus import BusMessage
 from hotzone.runtime.services import encode_tick
-from hotzone.runtime.watermarks import STAGE_HEADER, TICK_HEADER, TickGate, tracking_producer
+from hotzone.runtime.watermarks import (
+    STAGE_HEADER,
+    TICK_HEADER,
+    TICKS_REMEMBERED,
+    TickGate,
+    tracking_producer,
+)
 from hotzone.types import AnyMessage
 from tests.federation.helpers import detection
 
@@ -95,3 +101,34 @@ def test_an_absent_producer_is_waited_for_once_then_counted_and_taken_back() -> 
     [fourth] = gate.ready()
     assert _ids(fourth.inputs) == [detection(7, "south").detection_id]
     assert gate.timeouts == {SOUTH: 3}
+
+
+def test_ticks_named_but_never_coming_are_forgotten_beyond_a_bound() -> None:
+    """A publisher naming ticks that never come (a bad clock, a hostile one in the nation's
+    account) cannot make the gate grow without bound; the ticks that do come still wait
+    for their producers and take their outputs."""
+    gate = _gate()
+    for index in range(TICKS_REMEMBERED + 50):
+        gate.take(detection(index, "north"), "hz.PL.trk.north", _produced(f"never-{index}"))
+        gate.marker(NORTH, f"never-{index}")
+    assert len(gate.produced) == TICKS_REMEMBERED and len(gate.done) == TICKS_REMEMBERED
+    assert gate.forgotten == 100
+    gate.tick("t1", _clock("t1"))
+    gate.take(detection(7, "south"), "hz.PL.trk.south", _produced("t1"))
+    gate.marker(NORTH, "t1")
+    assert gate.ready() == []
+    gate.marker(SOUTH, "t1")
+    (released,) = gate.ready()
+    assert _ids(released.inputs) == [detection(7, "south").detection_id]
+
+
+def test_released_ticks_are_remembered_up_to_the_bound() -> None:
+    gate = _gate()
+    for index in range(TICKS_REMEMBERED + 5):
+        tick_id = f"t{index}"
+        gate.tick(tick_id, _clock(tick_id))
+        gate.marker(NORTH, tick_id)
+        gate.marker(SOUTH, tick_id)
+        assert len(gate.ready()) == 1
+    assert len(gate.released) == TICKS_REMEMBERED
+    assert "t0" not in gate.released and f"t{TICKS_REMEMBERED + 4}" in gate.released

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from hotzone.fusion.stage import TrackingStage
 from hotzone.runtime.watermarks import tracking_producer
+from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.sim.scenario import Scenario
 from hotzone.types import AnyMessage, Detection, Report
 
@@ -37,7 +38,19 @@ class SectorTracking:
     scenario_sectors: frozenset[str]
     name: str = "fusion"
     input_subjects: tuple[str, ...] = ("det.>",)
+    hold_s: float = 0.0
+    """Each sector's windows' hold (`TrackingWindows`, as `tracking_stage`'s)."""
+    window_s: float = 1.0
+    """The clock's tick period (a hold must be shorter)."""
     steps: int = field(default=0, init=False)
+    windows: dict[str, TrackingWindows] = field(init=False, default_factory=dict)
+    """By sector: the one way into each tracker every command takes."""
+
+    def __post_init__(self) -> None:
+        self.windows = {
+            sector: TrackingWindows(tracker, self.window_s, ReplaySummary(), self.hold_s)
+            for sector, tracker in self.trackers.items()
+        }
 
     @property
     def producers(self) -> tuple[str, ...]:
@@ -69,10 +82,11 @@ class SectorTracking:
         # Every tracker steps every tick, inputs or not, in a fixed order (by sector), as
         # its own node would: its tracks coast and end on time.
         for sector in sorted(self.trackers):
-            tracker = self.trackers[sector]
-            outputs.extend(tracker.step(time, by_sector[sector]))
-            outputs.extend(tracker.take_dead_letters())
-            outputs.extend(tracker.take_events())
+            windows = self.windows[sector]
+            outputs.extend(windows.step_window(time.timestamp(), by_sector[sector]))
+            outputs.extend(windows.summary.dead_letters)
+            windows.summary.dead_letters.clear()
+            outputs.extend(self.trackers[sector].take_events())
         self.steps += 1
         return outputs
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hotzone.bus import BusMessage
 from hotzone.types import AnyMessage
@@ -37,6 +38,13 @@ STAGE_HEADER = "hz-stage"
 DONE_KIND = "done"
 NO_SECTOR = "none"
 """The producer token of the tracker of detections of no scenario sector."""
+_Held = TypeVar("_Held")
+
+TICKS_REMEMBERED = 1024
+"""How many ticks' ids a gate keeps: those released (a producer's output of one that comes
+after it went ahead without it joins the next window) and those not stepped yet that
+outputs or markers named. Beyond, the oldest is forgotten (`TickGate.forgotten`): a
+publisher naming ticks that never come cannot make the gate grow without bound."""
 
 
 def done_subject(nation: str, producer: str) -> str:
@@ -89,6 +97,9 @@ class TickGate:
     produced: dict[str, list[tuple[str, AnyMessage]]] = field(default_factory=dict)
     done: dict[str, set[str]] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)
+    released_order: deque[str] = field(default_factory=deque)
+    forgotten: int = 0
+    """Entries dropped for `TICKS_REMEMBERED`."""
     absent: set[str] = field(default_factory=set)
     timeouts: Counter[str] = field(default_factory=Counter)
     """Ticks stepped without a producer's marker, by producer."""
@@ -108,6 +119,7 @@ class TickGate:
         self.idle_s = 0.0
         if tick_id not in self.released:
             self.done.setdefault(tick_id, set()).add(producer)
+            self._bound(self.done)
 
     def take(self, message: AnyMessage, subject_: str, headers: Mapping[str, str]) -> None:
         """An input: a producer's output of a tick not stepped yet joins that tick, any
@@ -116,6 +128,7 @@ class TickGate:
         stage = headers.get(STAGE_HEADER)
         if tick_id is not None and stage in self.stages and tick_id not in self.released:
             self.produced.setdefault(tick_id, []).append((subject_, message))
+            self._bound(self.produced)
         else:
             self.window.append(message)
 
@@ -158,6 +171,9 @@ class TickGate:
     def _release(self, absent: frozenset[str]) -> ReleasedTick:
         head = self.pending.popleft()
         self.released.add(head.tick_id)
+        self.released_order.append(head.tick_id)
+        if len(self.released_order) > TICKS_REMEMBERED:
+            self.released.discard(self.released_order.popleft())
         self.done.pop(head.tick_id, None)
         for producer in absent:
             self.timeouts[producer] += 1
@@ -168,3 +184,8 @@ class TickGate:
         return ReleasedTick(
             head.clock, [*head.inputs, *(message for _, message in produced)], absent
         )
+
+    def _bound(self, table: dict[str, _Held]) -> None:
+        while len(table) > TICKS_REMEMBERED:
+            del table[next(iter(table))]  # the oldest named
+            self.forgotten += 1
