@@ -26,10 +26,12 @@ __all__: list[str] = [
     "run_folders",
     "run_report",
     "sapient_server",
+    "sector_tracking",
     "services",
     "sources",
     "stages",
     "timeline",
     "udp_receiver",
+    "watermarks",
     "windows",
 ]
