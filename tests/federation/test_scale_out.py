@@ -265,6 +265,19 @@ async def _publish_feed(url: str, messages: list[AnyMessage]) -> None:
         await bus.close()
 
 
+def _wait_until_subscribed(
+    url: str, consumers: int, processes: dict[str, subprocess.Popen[str]]
+) -> None:
+    """Until the nodes' ``consumers`` durable consumers exist; a node that ended before
+    fails the test with what it printed."""
+    deadline = time.monotonic() + 120
+    while len(asyncio.run(_consumers(url))) < consumers:
+        for name, process in processes.items():
+            assert process.poll() is None, f"{name}: {process.communicate()[0]}"
+        assert time.monotonic() < deadline, "the nodes never subscribed"
+        time.sleep(0.2)
+
+
 def _node(url: str, store: Path, *args: str) -> subprocess.Popen[str]:
     command = ["node", "--nation", "PL", "--nats", url, "--no-replay", "--store", str(store)]
     return subprocess.Popen(
@@ -313,12 +326,7 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
             "owner": _node(url, owner_store, "--sectors", ",".join(OWNER_SECTORS), "--owner"),
         }
         try:
-            deadline = time.monotonic() + 120
-            while len(asyncio.run(_consumers(url))) < consumers:
-                for name, process in processes.items():
-                    assert process.poll() is None, f"{name}: {process.communicate()[0]}"
-                assert time.monotonic() < deadline, "the nodes never subscribed"
-                time.sleep(0.2)
+            _wait_until_subscribed(url, consumers, processes)
             asyncio.run(_publish_feed(url, feed))
             outputs = {name: p.communicate(timeout=120)[0] for name, p in processes.items()}
         finally:
@@ -441,12 +449,7 @@ def _run_nodes(
             name: _node(url, directory / f"{name}.sqlite", *args) for name, args in nodes.items()
         }
         try:
-            deadline = time.monotonic() + 120
-            while len(asyncio.run(_consumers(url))) < consumers:
-                for name, process in processes.items():
-                    assert process.poll() is None, f"{name}: {process.communicate()[0]}"
-                assert time.monotonic() < deadline, "the nodes never subscribed"
-                time.sleep(0.2)
+            _wait_until_subscribed(url, consumers, processes)
             paused = [p for name, p in processes.items() if name != "owner"]
             for process in paused:
                 os.kill(process.pid, signal.SIGSTOP)

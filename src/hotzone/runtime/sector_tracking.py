@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hotzone.fusion.stage import TrackingStage
+from hotzone.geo import LocalFrame
 from hotzone.runtime.watermarks import tracking_producer
 from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.sim.scenario import Scenario
@@ -91,9 +92,9 @@ class SectorTracking:
         return outputs
 
 
-def sector_tracking(scenario: Scenario, sectors: Sequence[str], unclaimed: bool) -> SectorTracking:
-    """The tracking stage of a node tracking ``sectors`` (``unclaimed``: and the
-    detections of no scenario sector, the owner's)."""
+def checked_sector_frames(scenario: Scenario, sectors: Sequence[str]) -> dict[str, LocalFrame]:
+    """The scenario's sector frames, once every one of ``sectors`` is known to it (a
+    node's ``--sectors`` naming another scenario's sector is refused, with the known ones)."""
     frames = scenario.sector_frames()
     unknown = [sector for sector in sectors if sector not in frames]
     if unknown:
@@ -101,6 +102,13 @@ def sector_tracking(scenario: Scenario, sectors: Sequence[str], unclaimed: bool)
             f"scenario {scenario.name} has no sector {', '.join(unknown)} "
             f"(sectors: {', '.join(frames)})"
         )
+    return frames
+
+
+def sector_tracking(scenario: Scenario, sectors: Sequence[str], unclaimed: bool) -> SectorTracking:
+    """The tracking stage of a node tracking ``sectors`` (``unclaimed``: and the
+    detections of no scenario sector, the owner's)."""
+    frames = checked_sector_frames(scenario, sectors)
     trackers = {
         sector: TrackingStage(
             frame=frames[sector],

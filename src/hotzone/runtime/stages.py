@@ -38,6 +38,7 @@ from hotzone.c2.webauthn import RelyingParty
 from hotzone.fusion.allied import AlliedTrackFusion
 from hotzone.fusion.stage import TrackingStage
 from hotzone.runtime.effectors.config import load_gateway_spec, shipped_gateway_path
+from hotzone.runtime.sector_tracking import checked_sector_frames
 from hotzone.runtime.windows import ReplaySummary, TrackingWindows
 from hotzone.sim.effects import EffectModelStage, SimulatedOperatorsStage, simulated_operators
 from hotzone.sim.operator import SimulatedOperator
@@ -149,13 +150,7 @@ def tracking_stage(
     report delivered up to ``hold_s`` after its measurement is not out of sequence (no
     rewind and replay of the tracker). `BusStage.windows` counts what was.
     """
-    frames = scenario.sector_frames()
-    unknown = [sector for sector in sectors if sector not in frames]
-    if unknown:
-        raise ValueError(
-            f"scenario {scenario.name} has no sector {', '.join(unknown)} "
-            f"(sectors: {', '.join(frames)})"
-        )
+    frames = checked_sector_frames(scenario, sectors)
     owned = list(sectors) or [scenario.sectors[0].name]
     stage = TrackingStage(
         frame=frames[owned[0]] if sectors else scenario.frame,
