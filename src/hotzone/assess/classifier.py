@@ -270,7 +270,10 @@ class TreeEnsembleClassifier:
         """(n, classes) summed tree scores before calibration."""
         features = _checked(features)
         leaves, _ = self._leaves(features)
-        scores = np.tile(self.baseline, (features.shape[0], 1))
+        return self._scores_of_leaves(leaves)
+
+    def _scores_of_leaves(self, leaves: IntArray) -> FloatArray:
+        scores = np.tile(self.baseline, (leaves.shape[0], 1))
         values = self._trees.value[leaves]
         for index in range(len(self.classes)):
             scores[:, index] += values[:, self._trees.tree_class == index].sum(axis=1)
@@ -283,19 +286,24 @@ class TreeEnsembleClassifier:
     def contributions(self, features: FloatArray, class_index: IntArray) -> FloatArray:
         """(n, features) contribution of each feature to the score of ``class_index``."""
         features = _checked(features)
-        trees = self._trees
         _, path = self._leaves(features)
-        count = features.shape[0]
-        result = np.zeros((count, len(self.feature_names)))
+        return self._contributions_on_paths(path, class_index)
+
+    def _contributions_on_paths(self, path: IntArray, class_index: IntArray) -> FloatArray:
+        trees = self._trees
+        count = path.shape[1]
+        width = len(self.feature_names)
         own = trees.tree_class[None, :] == class_index[:, None]
-        for depth in range(path.shape[0] - 1):
-            parent, child = path[depth], path[depth + 1]
-            moved = (parent != child) & own
-            delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
-            feature = np.where(moved, trees.feature[parent], 0)
-            for row in range(count):
-                np.add.at(result[row], feature[row], delta[row])
-        return result
+        parent, child = path[:-1], path[1:]
+        moved = (parent != child) & own
+        delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
+        feature = np.where(moved, trees.feature[parent], 0)
+        # One unbuffered sum in (depth, row, tree) order: each cell adds its terms in the
+        # order the per-depth, per-row sums did, so the floats are the same.
+        cell = feature + (np.arange(count) * width)[None, :, None]
+        result = np.zeros(count * width)
+        np.add.at(result, cell.ravel(), delta.ravel())
+        return result.reshape(count, width)
 
     # ------------------------------------------------------------------ answers
 
@@ -309,9 +317,10 @@ class TreeEnsembleClassifier:
         features = _checked(features)
         if features.shape[0] == 0:
             return []
-        probabilities = self.predict_proba(features)
+        leaves, path = self._leaves(features)
+        probabilities = softmax(self._scores_of_leaves(leaves) / self.temperature)
         best = np.argmax(probabilities, axis=1).astype(np.int64)
-        contributions = self.contributions(features, best)
+        contributions = self._contributions_on_paths(path, best)
         novelty = (
             np.zeros(features.shape[0]) if self.novelty is None else self.novelty.scores(features)
         )
