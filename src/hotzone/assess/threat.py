@@ -8,6 +8,7 @@ well under a degree). Capability says how much harm the class can do on arrival.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -67,6 +68,12 @@ class Threat:
     reasons: tuple[str, ...]
 
 
+@lru_cache(maxsize=256)
+def _asset_frame(lat_deg: float, lon_deg: float, height_m: float) -> LocalFrame:
+    """An asset's frame, made once: `approaches` runs for every track at every step."""
+    return LocalFrame(lat_deg, lon_deg, height_m)
+
+
 def approaches(
     lat_deg: float,
     lon_deg: float,
@@ -79,7 +86,7 @@ def approaches(
     velocity = np.array(velocity_enu_mps[:2], dtype=np.float64)
     speed_sq = float(velocity @ velocity)
     for asset in assets:
-        frame = LocalFrame(asset.lat_deg, asset.lon_deg, asset.height_m)
+        frame = _asset_frame(asset.lat_deg, asset.lon_deg, asset.height_m)
         offset = np.asarray(frame.geodetic_to_enu(lat_deg, lon_deg, height_m), dtype=np.float64)
         offset = offset.reshape(-1)[:2]
         distance = float(np.hypot(*offset))
