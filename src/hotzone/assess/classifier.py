@@ -186,6 +186,9 @@ class _PackedTrees:
     roots: IntArray
     tree_class: IntArray
     max_depth: int
+    children: IntArray
+    """(2 x nodes,) node i's left child at 2i, its right one at 2i + 1; a leaf's are
+    itself, so a walk that reached it stays there."""
 
 
 class TreeEnsembleClassifier:
@@ -255,15 +258,14 @@ class TreeEnsembleClassifier:
         rows = np.arange(count)[:, None]
         for depth in range(trees.max_depth + 1):
             path[depth] = node
-            leaf = trees.is_leaf[node]
-            if leaf.all():
+            if trees.is_leaf[node].all():
                 path[depth + 1 :] = node
                 break
             value = features[rows, trees.feature[node]]
-            go_left = np.where(
-                np.isnan(value), trees.missing_left[node], value <= trees.threshold[node]
+            go_right = np.where(
+                np.isnan(value), ~trees.missing_left[node], value > trees.threshold[node]
             )
-            node = np.where(leaf, node, np.where(go_left, trees.left[node], trees.right[node]))
+            node = trees.children[2 * node + go_right]
         return node, path
 
     def raw_scores(self, features: FloatArray) -> FloatArray:
@@ -393,6 +395,10 @@ def _pack(trees: Sequence[dict[str, Any]], class_count: int) -> _PackedTrees:
                 values = [offset + int(v) for v in values]
             column.extend(values)
         offset += size
+    is_leaf = np.asarray(columns["is_leaf"], dtype=bool)
+    nodes = np.arange(len(is_leaf))
+    left = np.where(is_leaf, nodes, np.asarray(columns["left"], dtype=np.int64))
+    right = np.where(is_leaf, nodes, np.asarray(columns["right"], dtype=np.int64))
     return _PackedTrees(
         feature=np.asarray(columns["feature"], dtype=np.int64),
         threshold=np.asarray(columns["threshold"], dtype=np.float64),
@@ -404,4 +410,5 @@ def _pack(trees: Sequence[dict[str, Any]], class_count: int) -> _PackedTrees:
         roots=np.asarray(roots, dtype=np.int64),
         tree_class=np.asarray(tree_class, dtype=np.int64),
         max_depth=max_depth,
+        children=np.stack([left, right], axis=1).reshape(-1),
     )
