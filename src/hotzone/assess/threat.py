@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from hotzone.assess.context import DefendedAssetSpec
-from hotzone.geo import LocalFrame
+from hotzone.geo import LocalFrame, geodetic_to_ecef
 from hotzone.types import StandardIdentity, TargetClass
 
 CAPABILITY: dict[TargetClass, float] = {
@@ -85,9 +85,12 @@ def approaches(
     result = []
     velocity = np.array(velocity_enu_mps[:2], dtype=np.float64)
     speed_sq = float(velocity @ velocity)
+    # `LocalFrame.geodetic_to_enu` in two halves: the track's ECEF position is the same
+    # for every asset.
+    ecef = np.stack(geodetic_to_ecef(lat_deg, lon_deg, height_m), axis=-1)
     for asset in assets:
         frame = _asset_frame(asset.lat_deg, asset.lon_deg, asset.height_m)
-        offset = np.asarray(frame.geodetic_to_enu(lat_deg, lon_deg, height_m), dtype=np.float64)
+        offset = np.asarray(frame.ecef_to_enu(ecef), dtype=np.float64)
         offset = offset.reshape(-1)[:2]
         distance = float(np.hypot(*offset))
         if speed_sq < 1e-6:
