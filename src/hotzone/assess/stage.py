@@ -300,12 +300,11 @@ class AssessmentStage:
         anomalies: list[Anomaly],
         current_country: str | None,
     ) -> tuple[StandardIdentity, tuple[str, ...], Label]:
-        """The identity, its reasons and the label of the evidence it was decided from."""
+        """The identity, its reasons and the label of the evidence it was decided from
+        (``current_country``: of the record's latest position, `_countries`)."""
         if record.track_id not in self._origin_country:
             first = record.first_position
             self._origin_country[record.track_id] = self._country(first.lat_deg, first.lon_deg)
-        latest = record.latest
-        assert latest is not None
         classification = judgement.classification
         # `_classify` has just made the class label compatible with the record's.
         label = record.label().meet(judgement.class_label)
