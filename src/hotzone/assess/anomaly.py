@@ -354,6 +354,12 @@ class DarkVesselDetector(AnomalyDetector):
         for record in records.values():
             if record.samples < 3 or record.latest is None:
                 continue
+            # The window judged below is the newest states of the record's: one that
+            # spans too short a time or whose newest state is above the surface fails
+            # its tests, found here without building the array.
+            first, newest = record.states[0], record.states[-1]
+            if newest[0] - first[0] < self.loiter_s * 0.9 or abs(newest[7]) > self.surface_height_m:
+                continue
             states = np.array(record.states)
             recent = states[states[:, 0] >= time_s - self.loiter_s - 30.0]
             if len(recent) < 3 or recent[-1, 0] - recent[0, 0] < self.loiter_s * 0.9:

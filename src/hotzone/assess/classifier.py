@@ -186,6 +186,9 @@ class _PackedTrees:
     roots: IntArray
     tree_class: IntArray
     max_depth: int
+    children: IntArray
+    """(2 x nodes,) node i's left child at 2i, its right one at 2i + 1; a leaf's are
+    itself, so a walk that reached it stays there."""
 
 
 class TreeEnsembleClassifier:
@@ -255,22 +258,24 @@ class TreeEnsembleClassifier:
         rows = np.arange(count)[:, None]
         for depth in range(trees.max_depth + 1):
             path[depth] = node
-            leaf = trees.is_leaf[node]
-            if leaf.all():
+            if trees.is_leaf[node].all():
                 path[depth + 1 :] = node
                 break
             value = features[rows, trees.feature[node]]
-            go_left = np.where(
-                np.isnan(value), trees.missing_left[node], value <= trees.threshold[node]
+            go_right = np.where(
+                np.isnan(value), ~trees.missing_left[node], value > trees.threshold[node]
             )
-            node = np.where(leaf, node, np.where(go_left, trees.left[node], trees.right[node]))
+            node = trees.children[2 * node + go_right]
         return node, path
 
     def raw_scores(self, features: FloatArray) -> FloatArray:
         """(n, classes) summed tree scores before calibration."""
         features = _checked(features)
         leaves, _ = self._leaves(features)
-        scores = np.tile(self.baseline, (features.shape[0], 1))
+        return self._scores_of_leaves(leaves)
+
+    def _scores_of_leaves(self, leaves: IntArray) -> FloatArray:
+        scores = np.tile(self.baseline, (leaves.shape[0], 1))
         values = self._trees.value[leaves]
         for index in range(len(self.classes)):
             scores[:, index] += values[:, self._trees.tree_class == index].sum(axis=1)
@@ -283,19 +288,24 @@ class TreeEnsembleClassifier:
     def contributions(self, features: FloatArray, class_index: IntArray) -> FloatArray:
         """(n, features) contribution of each feature to the score of ``class_index``."""
         features = _checked(features)
-        trees = self._trees
         _, path = self._leaves(features)
-        count = features.shape[0]
-        result = np.zeros((count, len(self.feature_names)))
+        return self._contributions_on_paths(path, class_index)
+
+    def _contributions_on_paths(self, path: IntArray, class_index: IntArray) -> FloatArray:
+        trees = self._trees
+        count = path.shape[1]
+        width = len(self.feature_names)
         own = trees.tree_class[None, :] == class_index[:, None]
-        for depth in range(path.shape[0] - 1):
-            parent, child = path[depth], path[depth + 1]
-            moved = (parent != child) & own
-            delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
-            feature = np.where(moved, trees.feature[parent], 0)
-            for row in range(count):
-                np.add.at(result[row], feature[row], delta[row])
-        return result
+        parent, child = path[:-1], path[1:]
+        moved = (parent != child) & own
+        delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
+        feature = np.where(moved, trees.feature[parent], 0)
+        # One unbuffered sum in (depth, row, tree) order: each cell adds its terms in the
+        # order the per-depth, per-row sums did, so the floats are the same.
+        cell = feature + (np.arange(count) * width)[None, :, None]
+        result = np.zeros(count * width)
+        np.add.at(result, cell.ravel(), delta.ravel())
+        return result.reshape(count, width)
 
     # ------------------------------------------------------------------ answers
 
@@ -309,9 +319,10 @@ class TreeEnsembleClassifier:
         features = _checked(features)
         if features.shape[0] == 0:
             return []
-        probabilities = self.predict_proba(features)
+        leaves, path = self._leaves(features)
+        probabilities = softmax(self._scores_of_leaves(leaves) / self.temperature)
         best = np.argmax(probabilities, axis=1).astype(np.int64)
-        contributions = self.contributions(features, best)
+        contributions = self._contributions_on_paths(path, best)
         novelty = (
             np.zeros(features.shape[0]) if self.novelty is None else self.novelty.scores(features)
         )
@@ -384,6 +395,10 @@ def _pack(trees: Sequence[dict[str, Any]], class_count: int) -> _PackedTrees:
                 values = [offset + int(v) for v in values]
             column.extend(values)
         offset += size
+    is_leaf = np.asarray(columns["is_leaf"], dtype=bool)
+    nodes = np.arange(len(is_leaf))
+    left = np.where(is_leaf, nodes, np.asarray(columns["left"], dtype=np.int64))
+    right = np.where(is_leaf, nodes, np.asarray(columns["right"], dtype=np.int64))
     return _PackedTrees(
         feature=np.asarray(columns["feature"], dtype=np.int64),
         threshold=np.asarray(columns["threshold"], dtype=np.float64),
@@ -395,4 +410,5 @@ def _pack(trees: Sequence[dict[str, Any]], class_count: int) -> _PackedTrees:
         roots=np.asarray(roots, dtype=np.int64),
         tree_class=np.asarray(tree_class, dtype=np.int64),
         max_depth=max_depth,
+        children=np.stack([left, right], axis=1).reshape(-1),
     )

@@ -197,14 +197,20 @@ class AssessmentStage:
             if anomaly.track_id is not None:
                 by_track.setdefault(anomaly.track_id, []).append(anomaly)
         threats: list[Threat] = []
+        judged: list[tuple[TrackRecord, Track]] = []
         seen: set[str] = set()
         for record in updated:
             if record.track_id in seen or record.latest is None:
                 continue
             seen.add(record.track_id)
+            judged.append((record, record.latest))
+        current_countries = self._countries(
+            [(latest.position.lat_deg, latest.position.lon_deg) for _, latest in judged]
+        )
+        for (record, _), current_country in zip(judged, current_countries, strict=True):
             judgement = self._judgements[record.track_id]
             identity, reasons, evidence_label = self._identify(
-                record, judgement, by_track.get(record.track_id, [])
+                record, judgement, by_track.get(record.track_id, []), current_country
             )
             held = carried_identity(judgement.identity, identity)
             if held != identity and judgement.identity_label.compatible(evidence_label):
@@ -262,6 +268,17 @@ class AssessmentStage:
             return None
         return code or None
 
+    def _countries(self, positions: list[tuple[float, float]]) -> list[str | None]:
+        """`_country` of each (lat, lon), in one lookup (a position's country does not
+        depend on the others'); one at a time if any position is refused."""
+        if not positions:
+            return []
+        try:
+            codes = country_of([lat for lat, _ in positions], [lon for _, lon in positions])
+        except (ValueError, KeyError):
+            return [self._country(lat, lon) for lat, lon in positions]
+        return [str(code) or None for code in codes.tolist()]
+
     def _within_ceiling(self, text: str) -> Label | None:
         """A message's label met with the stage's; None if they share no nation (the
         message is not used here)."""
@@ -277,14 +294,17 @@ class AssessmentStage:
         )
 
     def _identify(
-        self, record: TrackRecord, judgement: _Judgement, anomalies: list[Anomaly]
+        self,
+        record: TrackRecord,
+        judgement: _Judgement,
+        anomalies: list[Anomaly],
+        current_country: str | None,
     ) -> tuple[StandardIdentity, tuple[str, ...], Label]:
-        """The identity, its reasons and the label of the evidence it was decided from."""
+        """The identity, its reasons and the label of the evidence it was decided from
+        (``current_country``: of the record's latest position, `_countries`)."""
         if record.track_id not in self._origin_country:
             first = record.first_position
             self._origin_country[record.track_id] = self._country(first.lat_deg, first.lon_deg)
-        latest = record.latest
-        assert latest is not None
         classification = judgement.classification
         # `_classify` has just made the class label compatible with the record's.
         label = record.label().meet(judgement.class_label)
@@ -307,7 +327,7 @@ class AssessmentStage:
             mmsi=record.mmsi,
             claimed_identity=None if claimed is None else claimed[0],
             origin_country=self._origin_country[record.track_id],
-            current_country=self._country(latest.position.lat_deg, latest.position.lon_deg),
+            current_country=current_country,
             anomalies=tuple(a.summary for a in used),
         )
         identity, reasons = standard_identity(evidence, self.context)

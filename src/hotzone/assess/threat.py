@@ -8,11 +8,12 @@ well under a degree). Capability says how much harm the class can do on arrival.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from hotzone.assess.context import DefendedAssetSpec
-from hotzone.geo import LocalFrame
+from hotzone.geo import LocalFrame, geodetic_to_ecef
 from hotzone.types import StandardIdentity, TargetClass
 
 CAPABILITY: dict[TargetClass, float] = {
@@ -67,6 +68,12 @@ class Threat:
     reasons: tuple[str, ...]
 
 
+@lru_cache(maxsize=256)
+def _asset_frame(lat_deg: float, lon_deg: float, height_m: float) -> LocalFrame:
+    """An asset's frame, made once: `approaches` runs for every track at every step."""
+    return LocalFrame(lat_deg, lon_deg, height_m)
+
+
 def approaches(
     lat_deg: float,
     lon_deg: float,
@@ -78,9 +85,12 @@ def approaches(
     result = []
     velocity = np.array(velocity_enu_mps[:2], dtype=np.float64)
     speed_sq = float(velocity @ velocity)
+    # `LocalFrame.geodetic_to_enu` in two halves: the track's ECEF position is the same
+    # for every asset.
+    ecef = np.stack(geodetic_to_ecef(lat_deg, lon_deg, height_m), axis=-1)
     for asset in assets:
-        frame = LocalFrame(asset.lat_deg, asset.lon_deg, asset.height_m)
-        offset = np.asarray(frame.geodetic_to_enu(lat_deg, lon_deg, height_m), dtype=np.float64)
+        frame = _asset_frame(asset.lat_deg, asset.lon_deg, asset.height_m)
+        offset = np.asarray(frame.ecef_to_enu(ecef), dtype=np.float64)
         offset = offset.reshape(-1)[:2]
         distance = float(np.hypot(*offset))
         if speed_sq < 1e-6:
