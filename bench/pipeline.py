@@ -405,8 +405,12 @@ def tracker_sizes(sizes: Sizes, folder: Path, summary: Summary) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--targets", type=int, default=1_000)
-    parser.add_argument("--rotations", type=int, default=60)
+    parser.add_argument(
+        "--targets", type=int, help="aircraft in the capture (1,000; --everything sizes its own)"
+    )
+    parser.add_argument(
+        "--rotations", type=int, help="radar rotations (60; --everything sizes its own)"
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
         "--no-stonesoup",
@@ -446,7 +450,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--everything measures the decoders and both paths")
     sizes = QUICK if args.quick else FULL
     if args.everything:
+        if args.targets is not None or args.rotations is not None:
+            # Its parts are sized together (the sizes, or --quick's): a capture of
+            # another size would be silently replaced, so say so instead.
+            parser.error(
+                "--everything sizes its capture itself "
+                f"({sizes.targets:,} aircraft, {sizes.rotations} rotations"
+                f"{' with --quick' if args.quick else ''}): leave out --targets/--rotations"
+            )
         args.targets, args.rotations = sizes.targets, sizes.rotations
+    else:
+        args.targets = 1_000 if args.targets is None else args.targets
+        args.rotations = 60 if args.rotations is None else args.rotations
     summary = Summary()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)

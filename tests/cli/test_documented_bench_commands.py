@@ -119,3 +119,19 @@ def test_a_documented_bench_command_is_accepted_by_its_script(
         f"{document}: `bench/{script}.py {' '.join(arguments)}` is refused by its script:\n"
         f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     )
+
+
+def test_the_pipeline_bench_refuses_sizes_that_everything_would_replace() -> None:
+    """`bench/pipeline.py --everything` sizes its capture itself; a --targets given with it
+    used to be replaced without a word."""
+    script = str(REPOSITORY / "bench" / "pipeline.py")
+    result = subprocess.run(
+        [sys.executable, script, "--everything", "--targets", "10"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "--everything sizes its capture itself" in result.stderr
+    assert "leave out --targets/--rotations" in result.stderr
