@@ -189,33 +189,29 @@ class StageService:
 
     async def _step_released(self, released: list[ReleasedTick]) -> None:
         for tick in released:
-            clock = tick.clock
-            message_id = clock.headers.get(MESSAGE_ID_HEADER)
-            header = clock.headers.get("tick")
-            self.last_tick = int(header) if header and header.isdigit() else self.last_tick + 1
-            self.ticks_done += 1
-            if clock.headers.get("kind") == FINISH:
-                await self._finish(decode_tick(clock.payload), message_id, publish=True)
-            else:
-                await self._step(decode_tick(clock.payload), tick.inputs, message_id, True)
+            await self._take_tick(tick.clock, tick.inputs, publish=True)
+
+    async def _take_tick(self, clock: BusMessage, inputs: list[AnyMessage], publish: bool) -> bool:
+        """A clock tick (not the shutdown) on the window ``inputs``: the stage's step, or
+        at a finish what it keeps for the end; True when it was a step."""
+        message_id = clock.headers.get(MESSAGE_ID_HEADER)
+        tick = clock.headers.get("tick")
+        self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
+        self.ticks_done += 1
+        if clock.headers.get("kind") == FINISH:
+            await self._finish(decode_tick(clock.payload), message_id, publish)
+            return False
+        await self._step(decode_tick(clock.payload), inputs, message_id, publish)
+        return True
 
     async def _handle(
         self, bus_message: BusMessage, window: list[AnyMessage], publish: bool
     ) -> bool:
         """Take one message; True when it was a tick that ended the window."""
-        message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         if bus_message.subject == self._clock:
-            kind = bus_message.headers.get("kind")
-            if kind == SHUTDOWN:
+            if bus_message.headers.get("kind") == SHUTDOWN:
                 return False
-            tick = bus_message.headers.get("tick")
-            self.last_tick = int(tick) if tick and tick.isdigit() else self.last_tick + 1
-            self.ticks_done += 1
-            if kind == FINISH:
-                await self._finish(decode_tick(bus_message.payload), message_id, publish)
-                return False
-            await self._step(decode_tick(bus_message.payload), window, message_id, publish)
-            return True
+            return await self._take_tick(bus_message, window, publish)
         message = await self._decode_input(bus_message, publish)
         if message is not None:
             window.append(message)
