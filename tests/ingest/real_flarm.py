@@ -151,7 +151,7 @@ def sbs_feed(recording: Recording, min_interval_s: float = 0.0) -> Feed:
         altitude_ft = round(row.height_m / FOOT_M)
         lines.append(
             f"MSG,3,1,1,{row.address.upper()},1,{stamp},{stamp},,{altitude_ft},,,"
-            f"{row.lat_deg:.5f},{row.lon_deg:.5f},,,0,0,0,0"
+            f"{row.lat_deg:.5f},{row.lon_deg:.5f},,,0,0,0,"
         )
         reported.setdefault(row.address, []).append(row.time_s)
     return Feed(lines, reported)
