@@ -127,6 +127,7 @@ class StageService:
         self.marks: tuple[str, ...] = ()
         #: Set: each tick waits for its producers' markers (`TickGate`) before its step.
         self.gate: TickGate | None = None
+        self._ticks_read = 0
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
@@ -139,7 +140,12 @@ class StageService:
         if history is not None and self.rebuild_from_log:
             async for bus_message in history():
                 self.rebuilt_messages += 1
-                if await self._handle(bus_message, window, publish=False):
+                if self.gate is not None:
+                    # Through the gate, as the first run took it: the same windows, and a
+                    # tick it had read but not stepped (its producers' markers not there
+                    # yet) stays pending, to be stepped and published once they come.
+                    await self._gate_message(bus_message, self.gate, publish=False)
+                elif await self._handle(bus_message, window, publish=False):
                     window = []
         if ready is not None:
             ready.set()
@@ -157,9 +163,7 @@ class StageService:
     async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
         """Step each tick once its producers have marked it done (or are absent); a
         shutdown tick ends the run once the ticks before it have stepped."""
-        markers = done_pattern(self.nation)
         shutting_down = False
-        ticks_read = 0
         while not (shutting_down and not gate.waiting):
             waiting = gate.wait_s()
             bus_message = await subscription.next(IDLE_POLL_S if waiting is not None else None)
@@ -167,29 +171,35 @@ class StageService:
                 if waiting is None:
                     break  # closed
                 # Nothing to read for a while: the time counts towards a producer's absence.
-                await self._step_released(gate.idle(IDLE_POLL_S))
+                await self._step_released(gate.idle(IDLE_POLL_S), publish=True)
                 continue
-            if subject_matches(markers, bus_message.subject):
-                tick_id = bus_message.headers.get(TICK_HEADER)
-                if tick_id is not None:
-                    gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
-            elif bus_message.subject == self._clock:
-                kind = bus_message.headers.get("kind")
-                if kind == SHUTDOWN:
-                    shutting_down = True
-                else:
-                    ticks_read += 1
-                    tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
-                    gate.tick(tick_id or f"tick-{ticks_read}", bus_message)
-            else:
-                message = await self._decode_input(bus_message, publish=True)
-                if message is not None:
-                    gate.take(message, bus_message.subject, bus_message.headers)
-            await self._step_released(gate.ready())
+            shutting_down |= await self._gate_message(bus_message, gate, publish=True)
 
-    async def _step_released(self, released: list[ReleasedTick]) -> None:
+    async def _gate_message(self, bus_message: BusMessage, gate: TickGate, publish: bool) -> bool:
+        """Take one message into ``gate`` and step the ticks it releases; True when it was
+        the shutdown tick."""
+        shutdown = False
+        if subject_matches(done_pattern(self.nation), bus_message.subject):
+            tick_id = bus_message.headers.get(TICK_HEADER)
+            if tick_id is not None:
+                gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
+        elif bus_message.subject == self._clock:
+            if bus_message.headers.get("kind") == SHUTDOWN:
+                shutdown = True
+            else:
+                self._ticks_read += 1
+                tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
+                gate.tick(tick_id or f"tick-{self._ticks_read}", bus_message)
+        else:
+            message = await self._decode_input(bus_message, publish)
+            if message is not None:
+                gate.take(message, bus_message.subject, bus_message.headers)
+        await self._step_released(gate.ready(), publish)
+        return shutdown
+
+    async def _step_released(self, released: list[ReleasedTick], publish: bool) -> None:
         for tick in released:
-            await self._take_tick(tick.clock, tick.inputs, publish=True)
+            await self._take_tick(tick.clock, tick.inputs, publish)
 
     async def _take_tick(self, clock: BusMessage, inputs: list[AnyMessage], publish: bool) -> bool:
         """A clock tick (not the shutdown) on the window ``inputs``: the stage's step, or
