@@ -33,11 +33,13 @@ from hotzone.runtime.watermarks import (
     done_subject,
 )
 from hotzone.store import Store
-from hotzone.types import AnyMessage, DeadLetter, Track, from_json, to_json
+from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, to_json
 from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
+_BATCHED = (Track, Assessment)
+"""Outputs published in runs of one subject as one bus batch (`StageService._publish_all`)."""
 IDLE_POLL_S = 0.25
 """How long a stage waiting for producers' markers waits on the bus at a time: each wait
 that brings nothing counts towards a producer's absence (`TickGate.idle`)."""
@@ -285,17 +287,19 @@ class StageService:
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         """Each output in order; a run of track updates on one subject (a tracker's window
-        of a sector) as one batch (`Bus.publish_batch`): one message on the bus instead
-        of one per track, each track still with its own id."""
+        of a sector), or of assessments (the assessment's of a tick, between its alerts),
+        as one batch (`Bus.publish_batch`): one message on the bus instead of one per
+        track, each still with its own id. Every reader of the nation's log (the owner's
+        other stages, its recorder) then handles one bus message where it handled many."""
         index = 0
         while index < len(outputs):
             output = outputs[index]
             end = index + 1
-            if isinstance(output, Track):
-                subject = subject_for(output, self.nation)
+            if isinstance(output, _BATCHED):
+                kind, subject = type(output), subject_for(output, self.nation)
                 while (
                     end < len(outputs)
-                    and isinstance(outputs[end], Track)
+                    and type(outputs[end]) is kind
                     and subject_for(outputs[end], self.nation) == subject
                 ):
                     end += 1
@@ -310,7 +314,7 @@ class StageService:
                     output, tick_id and f"{tick_id}/{self._id_scope}/{index}", tagged
                 )
             else:
-                self.counters.published["Track"] += end - index
+                self.counters.published[type(output).__name__] += end - index
                 items = [
                     (f"{tick_id}/{self._id_scope}/{at}" if tick_id else "", to_json(outputs[at]))
                     for at in range(index, end)
