@@ -183,8 +183,12 @@ class StageService:
         shutdown = False
         if subject_matches(done_pattern(self.nation), bus_message.subject):
             tick_id = bus_message.headers.get(TICK_HEADER)
-            if tick_id is not None:
-                gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
+            producer = bus_message.subject.rsplit(".", 1)[1]
+            if tick_id is not None and producer in self.marks:
+                # Its own marker: a tick still waiting here was stepped before a restart.
+                await self._step_released(gate.stepped_before(tick_id), publish)
+            elif tick_id is not None:
+                gate.marker(producer, tick_id)
         elif bus_message.subject == self._clock:
             if bus_message.headers.get("kind") == SHUTDOWN:
                 shutdown = True
