@@ -38,6 +38,7 @@ from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
+_SUBJECTS_REMEMBERED = 4096
 _BATCHED = (Track, Assessment)
 """Outputs published in runs of one subject as one bus batch (`StageService._publish_all`)."""
 IDLE_POLL_S = 0.25
@@ -116,6 +117,10 @@ class StageService:
         self.counters = ServiceCounters()
         self._clock = clock_subject(nation)
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
+        #: Whether a subject is one of the stage's inputs, by subject: a nation's subjects
+        #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
+        self._is_input: dict[str, bool] = {}
+        self._markers = done_pattern(nation).removesuffix(">")
         self.ticks_done = 0
         #: The ordinal (``tick`` header) of the last clock tick handled.
         self.last_tick = 0
@@ -181,7 +186,7 @@ class StageService:
         """Take one message into ``gate`` and step the ticks it releases; True when it was
         the shutdown tick."""
         shutdown = False
-        if subject_matches(done_pattern(self.nation), bus_message.subject):
+        if bus_message.subject.startswith(self._markers):
             tick_id = bus_message.headers.get(TICK_HEADER)
             producer = bus_message.subject.rsplit(".", 1)[1]
             if tick_id is not None and producer in self.marks:
@@ -233,10 +238,19 @@ class StageService:
             window.append(message)
         return False
 
+    def _reads(self, subject_: str) -> bool:
+        known = self._is_input.get(subject_)
+        if known is None:
+            if len(self._is_input) >= _SUBJECTS_REMEMBERED:
+                self._is_input.clear()  # a publisher making up subjects costs matching only
+            known = any(subject_matches(pattern, subject_) for pattern in self._inputs)
+            self._is_input[subject_] = known
+        return known
+
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
-        if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
+        if not self._reads(bus_message.subject):
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         message = decode_or_dead_letter(bus_message, self.stage.name)
