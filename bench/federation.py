@@ -19,6 +19,9 @@
    processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
    builds instead (the first the owner with assessment, c2 and audit, per-sector
    trackers and watermarks), and whether the owner's outputs were those of one process.
+   ``--owner-tracks none`` (or ``both``): the owner tracks no sector (``hotzone node
+   --owner-only``) and the other processes share every sector, so the owner's process
+   is left to the assessment; 1 process is the owner alone either way.
    docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
@@ -30,6 +33,7 @@
 
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --skip-latency --skip-sharing --full-stages
+    ... --full-stages --owner-tracks both   # the owner tracking a share, and tracking none
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
     .venv/bin/python bench/federation.py --compare-loops 4 --sharing-rates 5000,7000
@@ -303,9 +307,10 @@ def _full_node_process(
     results: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
     """One node as `hotzone node` builds it: the first process is the nation's owner
-    (its sectors' trackers and that of no sector, assessment, c2 and its audit), the
-    others sector nodes; per-sector trackers and per-producer watermarks. Without a
-    recorder (the drain is the stages'). Its consumers start at the log's first message."""
+    (its sectors' trackers and that of no sector, assessment, c2 and its audit; with no
+    sectors, ``--owner-only``), the others sector nodes; per-sector trackers and
+    per-producer watermarks. Without a recorder (the drain is the stages'). Its
+    consumers start at the log's first message."""
 
     async def work() -> DrainResult:
         scenario = bench_scenario()
@@ -317,6 +322,7 @@ def _full_node_process(
             () if alone else sectors,
             owner,
             by_sector=True,
+            owner_only=owner and not sectors,
         )
         bus = await NatsBus.connect(
             url,
@@ -410,16 +416,27 @@ class Drain:
     owner_outputs: list[str] | None = None
 
 
+def node_shares(processes: int, owner_tracks: bool = True) -> list[list[str]]:
+    """Each process's sectors, the owner's first: every process a share, or (not
+    ``owner_tracks``, more than one process) none for the owner and the others' shares."""
+    if owner_tracks or processes == 1:
+        return [SECTORS[index::processes] for index in range(processes)]
+    sector_nodes = processes - 1
+    return [[], *(SECTORS[index::sector_nodes] for index in range(sector_nodes))]
+
+
 def _drain(
     directory: Path,
     processes: int,
     backlog: list[tuple[float, list[Detection]]],
     full_stages: bool = False,
+    owner_tracks: bool = True,
 ) -> Drain:
     """Seconds for ``processes`` nodes to drain the pre-loaded backlog, the server's
     processor seconds meanwhile, and the nodes' reports; ``full_stages``: the first node
-    is the owner with every stage (`_full_node_process`), and the owner's outputs."""
-    shares = [SECTORS[index::processes] for index in range(processes)]
+    is the owner with every stage (`_full_node_process`), and the owner's outputs; not
+    ``owner_tracks``: that owner tracks no sector, the other nodes every one."""
+    shares = node_shares(processes, owner_tracks)
     target = _full_node_process if full_stages else _node_process
     with running_standalone(directory) as server:
         url = server.plan.url
@@ -1210,12 +1227,32 @@ def _print_alliance_costs(items: int, rounds: int) -> None:
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
+OWNER_TRACKS = {"share": (True,), "none": (False,), "both": (True, False)}
+"""``--owner-tracks``: whether the owner of a multi-process run tracks a share of the
+sectors, none of them (``hotzone node --owner-only``), or each in turn."""
+
+
 def scale_out(
     targets_per_sector: int, scans: int, rounds: int, full_stages: bool = False
 ) -> dict[int, float]:
-    """Print the scale-out table (part 3); detections per second by node processes.
-    ``full_stages``: the first process is the owner with every stage, and whether the
-    owner's outputs were those of one process in every run."""
+    """Print the scale-out table (part 3), the owner tracking a share; detections per
+    second by node processes."""
+    rates = scale_out_layouts(targets_per_sector, scans, rounds, full_stages)
+    return {processes: rate for (processes, _), rate in rates.items()}
+
+
+def scale_out_layouts(
+    targets_per_sector: int,
+    scans: int,
+    rounds: int,
+    full_stages: bool = False,
+    owner_tracks: Sequence[bool] = (True,),
+) -> dict[tuple[int, bool], float]:
+    """Print the scale-out table (part 3); detections per second by node processes (and
+    whether the owner tracked a share). ``full_stages``: the first process is the owner
+    with every stage, and whether the owner's outputs were those of one process in every
+    run; ``owner_tracks``: the layouts of 2 and 4 processes measured (True: the owner
+    tracks a share, False: none), interleaved."""
     backlog = synthetic_backlog(SECTORS, targets_per_sector, scans)
     total = sum(len(window) for _, window in backlog)
     what = (
@@ -1227,56 +1264,79 @@ def scale_out(
         f"{what}; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
         f"{os.cpu_count()} CPU cores; median of {rounds} interleaved rounds"
     )
-    counts = (1, 2, 4)
-    runs: dict[int, list[Drain]] = {n: [] for n in counts}
-    identical: dict[int, list[bool]] = {n: [] for n in counts}
-    for _ in range(rounds):  # interleaved, so a busy spell on the host hits every count
-        for processes in counts:
+    layouts = [(1, True)] + [(n, tracks) for n in (2, 4) for tracks in owner_tracks]
+    runs: dict[tuple[int, bool], list[Drain]] = {layout: [] for layout in layouts}
+    identical: dict[tuple[int, bool], list[bool]] = {layout: [] for layout in layouts}
+    reference_run = (1, True)
+    for _ in range(rounds):  # interleaved, so a busy spell on the host hits every layout
+        for layout in layouts:
+            processes, tracks = layout
             with tempfile.TemporaryDirectory() as scratch:
-                drain = _drain(Path(scratch), processes, backlog, full_stages)
-            runs[processes].append(drain)
-            reference = runs[1][0].owner_outputs or []
+                drain = _drain(Path(scratch), processes, backlog, full_stages, tracks)
+            runs[layout].append(drain)
+            reference = runs[reference_run][0].owner_outputs or []
             difference = _first_difference(reference, drain.owner_outputs or [])
-            identical[processes].append(not difference)
+            identical[layout].append(not difference)
             if difference:
                 print(
-                    f"  {processes} processes: owner outputs differ from 1 process's, {difference}"
+                    f"  {_layout_name(layout)}: owner outputs differ from 1 process's, {difference}"
                 )
-            if drain is not runs[1][0]:
+            if drain is not runs[reference_run][0]:
                 drain.owner_outputs = None  # only the reference is kept
+    layout_column = len(owner_tracks) > 1 or not owner_tracks[0]
     print(
-        "processes  drain s  detections/s  vs one  stages CPU s  nodes CPU s  server CPU s"
+        "processes"
+        + ("  owner tracks" if layout_column else "")
+        + "  drain s  detections/s  vs one  stages CPU s  nodes CPU s  server CPU s"
         "  det/node-CPU-s" + ("  owner outputs = 1 process" if full_stages else "")
     )
     baseline = None
-    rates: dict[int, float] = {}
-    for processes in counts:
-        median = sorted(runs[processes], key=lambda run: run.seconds)[len(runs[processes]) // 2]
-        rate = rates[processes] = total / median.seconds
+    rates: dict[tuple[int, bool], float] = {}
+    for layout in layouts:
+        processes, tracks = layout
+        median = sorted(runs[layout], key=lambda run: run.seconds)[len(runs[layout]) // 2]
+        rate = rates[layout] = total / median.seconds
         baseline = baseline or rate
         step = sum(report.step_seconds for report in median.reports)
         cpu = sum(report.cpu_seconds for report in median.reports)
         same = ""
         if full_stages:
             same = (
-                f"  identical in {sum(identical[processes])} of {rounds} runs"
-                f" ({len(runs[1][0].owner_outputs or []):,} messages)"
+                f"  identical in {sum(identical[layout])} of {rounds} runs"
+                f" ({len(runs[reference_run][0].owner_outputs or []):,} messages)"
             )
+        owner_column = ""
+        if layout_column:
+            owner_column = f"  {'every sector' if processes == 1 else _tracked_share(tracks):>12}"
         print(
-            f"{processes:>9}  {median.seconds:7.2f}  {rate:12,.0f}  {rate / baseline:5.2f}x"
-            f"  {step:12.2f}  {cpu:11.2f}  {median.server_cpu:12.2f}  {total / cpu:14,.0f}" + same
+            f"{processes:>9}{owner_column}  {median.seconds:7.2f}  {rate:12,.0f}"
+            f"  {rate / baseline:5.2f}x  {step:12.2f}  {cpu:11.2f}  {median.server_cpu:12.2f}"
+            f"  {total / cpu:14,.0f}" + same
         )
     if full_stages:
-        for processes in counts:
-            for drain in runs[processes]:
+        for layout in layouts:
+            for drain in runs[layout]:
                 owner = next(r for r in drain.reports if "c2" in r.stage_seconds)
                 seconds = ", ".join(f"{k} {v:.2f}" for k, v in owner.stage_seconds.items())
+                others = ", ".join(f"{r.cpu_seconds:.2f}" for r in drain.reports if r is not owner)
                 print(
-                    f"  {processes} processes, {drain.seconds:.2f} s: the owner's steps "
-                    f"(CPU s) {seconds}; ticks without a tracker's marker: "
-                    f"{owner.producer_timeouts or 'none'}"
+                    f"  {_layout_name(layout)}, {drain.seconds:.2f} s: the owner's steps "
+                    f"(CPU s) {seconds}, its process {owner.cpu_seconds:.2f}"
+                    + (f"; sector nodes' processes (CPU s) {others}" if others else "")
+                    + f"; ticks without a tracker's marker: {owner.producer_timeouts or 'none'}"
                 )
     return rates
+
+
+def _tracked_share(owner_tracks: bool) -> str:
+    return "a share" if owner_tracks else "no sector"
+
+
+def _layout_name(layout: tuple[int, bool]) -> str:
+    processes, tracks = layout
+    if processes == 1:
+        return "1 process"
+    return f"{processes} processes (owner tracks {_tracked_share(tracks)})"
 
 
 def main() -> None:
@@ -1311,10 +1371,20 @@ def main() -> None:
         action="store_true",
         help="scale-out: the owner runs every stage (assessment, c2, audit), not tracking only",
     )
+    parser.add_argument(
+        "--owner-tracks",
+        choices=sorted(OWNER_TRACKS),
+        default="share",
+        help="with --full-stages: the owner of 2 and 4 processes tracks a share of the "
+        "sectors (default), no sector (hotzone node --owner-only: the others track them "
+        "all), or both layouts, interleaved",
+    )
     parser.add_argument("--alliance-only", action="store_true")
     parser.add_argument("--alliance-items", type=int, default=40)
     parser.add_argument("--alliance-rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.owner_tracks != "share" and not args.full_stages:
+        parser.error("--owner-tracks needs --full-stages (without it no process is the owner)")
     if args.compare_loops:
         rates = [int(rate) for rate in args.sharing_rates.split(",")]
         variant = SHARING_VARIANTS[args.sharing_variant]
@@ -1332,7 +1402,13 @@ def main() -> None:
         _print_latencies(args.latency_samples, args.rounds)
         if args.latency_only:
             return
-    scale_out(args.targets_per_sector, args.scans, args.rounds, args.full_stages)
+    scale_out_layouts(
+        args.targets_per_sector,
+        args.scans,
+        args.rounds,
+        args.full_stages,
+        OWNER_TRACKS[args.owner_tracks],
+    )
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 

@@ -7,6 +7,7 @@ as when sector nodes restart behind a stream: what each reads does not depend on
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import math
@@ -35,6 +36,7 @@ from hotzone.cli import main
 from hotzone.runtime.node import node_stages, sector_filters
 from hotzone.runtime.pipeline import delivery_time
 from hotzone.runtime.routing import subject_for
+from hotzone.runtime.sector_tracking import SectorTracking
 from hotzone.runtime.services import FINISH, SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import build_stages
 from hotzone.sim.scenario import load_scenario
@@ -383,8 +385,15 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
     sector_node = node_stages(stages, scenario, ("suwalki", "lazdijai"), owner=False)
     owner = node_stages(stages, scenario, ("lazdijai",), owner=True)
     alone = node_stages(stages, scenario, (), owner=True)
+    owner_only = node_stages(stages, scenario, (), owner=True, owner_only=True)
     assert [s.name for s in sector_node] == ["fusion"]
     assert [s.name for s in owner] == [s.name for s in stages] == [s.name for s in alone]
+    assert [s.name for s in owner_only] == [s.name for s in stages]
+    # The owner tracking no sector marks only its tracker of none done; its assessment
+    # waits for every sector's tracker, the sector nodes'.
+    only_tracking = owner_only[0]
+    assert isinstance(only_tracking, SectorTracking)
+    assert only_tracking.producers == ("fusion-none",)
     base = detection(1, "suwalki")
     by_sector = {
         sector: msgspec.structs.replace(base, sector=sector)
@@ -392,12 +401,18 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
     }
     takes = {
         name: {sector for sector, d in by_sector.items() if stages_[0].accepts(d)}
-        for name, stages_ in (("sector node", sector_node), ("owner", owner), ("alone", alone))
+        for name, stages_ in (
+            ("sector node", sector_node),
+            ("owner", owner),
+            ("alone", alone),
+            ("owner only", owner_only),
+        )
     }
     assert takes == {
         "sector node": {"suwalki", "lazdijai"},
         "owner": {"lazdijai", "", UNKNOWN_SECTOR},
         "alone": set(by_sector),
+        "owner only": {"", UNKNOWN_SECTOR},
     }
     # A node tracks each of its sectors on its own, in that sector's frame and named after
     # it, as a node per sector would; the owner's detections of no sector have their own.
@@ -437,10 +452,9 @@ def _run_nodes(
     consumers = 0
     for args in nodes.values():
         sectors = tuple(args[1].split(",")) if args[:1] == ("--sectors",) else ()
+        owner = "--sectors" not in args or "--owner" in args
         consumers += (
-            len(
-                node_stages(stages, scenario, sectors, "--sectors" not in args or "--owner" in args)
-            )
+            len(node_stages(stages, scenario, sectors, owner, owner_only="--owner-only" in args))
             + 1
         )
     with running_standalone(directory) as server:
@@ -518,39 +532,83 @@ def _tracks(store_path: Path) -> list[bytes]:
         return sorted(to_json(stored.message) for stored in store.replay(pattern="hz.PL.trk.>"))
 
 
-def test_the_owners_outputs_are_the_same_with_a_sector_node_as_alone(
+def test_the_owners_outputs_are_the_same_with_sector_nodes_as_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The same feed once to the owner alone (``--track-by-sector``: every sector, each
-    with its own tracker) and once to the owner and a sector node sharing the sectors,
-    the sector node held back as the feed starts:
-    the owner's assessments, alerts, c2 messages and audit chain are the same, message for
-    message, and so are the nation's tracks."""
+    """The same feed to the owner alone (``--track-by-sector``: every sector, each with
+    its own tracker), to the owner and a sector node sharing the sectors, and to an owner
+    tracking no sector (``--owner-only``) beside a sector node tracking every one, the
+    sector node held back as the feed starts each time: the owner's assessments, alerts,
+    c2 messages and audit chain are the same, message for message, and so are the
+    nation's tracks."""
     feed = _feed()
-    alone_dir, shared_dir = tmp_path / "alone", tmp_path / "shared"
-    alone_dir.mkdir()
-    shared_dir.mkdir()
-    alone, alone_store = _run_nodes(alone_dir, feed, {"owner": ("--track-by-sector",)}, pause_s=0.0)
-    shared, shared_store = _run_nodes(
-        shared_dir,
-        feed,
-        {
+    every_sector = ",".join((*OWNER_SECTORS, *NODE_SECTORS))
+    layouts: dict[str, dict[str, tuple[str, ...]]] = {
+        "alone": {"owner": ("--track-by-sector",)},
+        "shared": {
             "owner": ("--sectors", ",".join(OWNER_SECTORS), "--owner"),
             "sector": ("--sectors", ",".join(NODE_SECTORS)),
         },
-        pause_s=3.0,
-    )
-    alone_outputs, shared_outputs = _owner_outputs(alone_store), _owner_outputs(shared_store)
+        "owner only": {"owner": ("--owner-only",), "sector": ("--sectors", every_sector)},
+    }
+    summaries: dict[str, dict[str, str]] = {}
+    stores: dict[str, Path] = {}
+    for layout, nodes in layouts.items():
+        directory = tmp_path / layout.replace(" ", "-")
+        directory.mkdir()
+        pause_s = 0.0 if layout == "alone" else 3.0
+        summaries[layout], stores[layout] = _run_nodes(directory, feed, nodes, pause_s)
+    alone_outputs = _owner_outputs(stores["alone"])
     kinds = Counter(subject for subject, _, _ in alone_outputs)
     assert kinds["hz.PL.assessment"] > 0 and kinds["hz.PL.audit"] > 0, kinds
-    assert shared_outputs == alone_outputs
-    for store in (alone_store, shared_store):
+    alone_tracks = _tracks(stores["alone"])
+    assert alone_tracks
+    for layout, store in stores.items():
+        assert _owner_outputs(store) == alone_outputs, layout
+        assert _tracks(store) == alone_tracks, layout
         capsys.readouterr()
         assert main(["audit", "verify", str(store)]) == 0, capsys.readouterr()
-    shared_tracks = _tracks(shared_store)
-    assert shared_tracks and shared_tracks == _tracks(alone_store)
-    # The sector node was late, never absent: no tick went on without its marker.
-    assert "without a tracker's marker" not in shared["owner"] + alone["owner"]
+        # The sector node was late, never absent: no tick went on without its marker.
+        assert "without a tracker's marker" not in summaries[layout]["owner"], layout
+    # The owner tracking no sector tracked the detections of none, the sector node the rest.
+    tracked_inputs = [m for m in feed if isinstance(m, Detection | Report)]
+    sectorless = [m for m in tracked_inputs if m.sector in ("", UNKNOWN_SECTOR)]
+    assert _tracked(summaries["owner only"]["owner"]) == len(sectorless)
+    assert _tracked(summaries["owner only"]["sector"]) == len(tracked_inputs) - len(sectorless)
+
+
+def test_an_owner_tracking_no_sector_without_sector_nodes_goes_on_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """``--owner-only`` with no sector node running: its assessment waits for every
+    sector's tracker, finds each absent, steps every tick without them (counted, each on
+    the summary line) and ends; what it assessed is its own tracks of no sector."""
+    feed = _feed()
+    outputs, store_path = _run_nodes(tmp_path, feed, {"owner": ("--owner-only",)}, 0.0)
+    summary = outputs["owner"].strip().splitlines()[-1]
+    assert "tracks no sector, only detections of none" in summary, summary
+    counts = re.search(r"ticks stepped without a tracker's marker (\{.*\})", summary)
+    assert counts is not None, summary
+    timeouts = ast.literal_eval(counts.group(1))
+    assert set(timeouts) == {"fusion-lazdijai", "fusion-suwalki"}, summary
+    assert all(count > 0 for count in timeouts.values()), summary
+    with SQLiteStore(store_path) as store:
+        assessed = {
+            m.message.track_id
+            for m in store.replay(types=["assessment"])
+            if isinstance(m.message, Assessment)
+        }
+    assert assessed and all(track.startswith("trk-") for track in assessed), assessed
+
+
+def test_an_owner_only_node_refuses_sectors_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for extra in (("--sectors", "suwalki"), ("--track-by-sector",)):
+        args = ["node", "--nation", "PL", "--owner-only", "--no-replay", *extra]
+        assert main(args) == 2
+        error = capsys.readouterr().err.strip()
+        assert "--owner-only tracks no sector" in error and len(error.splitlines()) == 1
 
 
 def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(

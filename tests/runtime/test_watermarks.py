@@ -3,17 +3,26 @@ outputs of that tick, whenever they arrive, and goes on without a producer that 
 
 from __future__ import annotations
 
-from hotzone.bus import BusMessage
-from hotzone.runtime.services import encode_tick
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from hotzone.bus import BusMessage, NatsBus, nation_streams
+from hotzone.runtime.node import until_ready
+from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.watermarks import (
     STAGE_HEADER,
     TICK_HEADER,
     TICKS_REMEMBERED,
     TickGate,
+    done_subject,
     tracking_producer,
 )
-from hotzone.types import AnyMessage
-from tests.federation.helpers import detection
+from hotzone.types import AnyMessage, Detection, to_json
+from tests.federation.helpers import alert, detection, log_messages
+from tests.federation.servers import running_standalone
 
 NORTH, SOUTH = tracking_producer("north"), tracking_producer("south")
 
@@ -103,6 +112,25 @@ def test_an_absent_producer_is_waited_for_once_then_counted_and_taken_back() -> 
     assert gate.timeouts == {SOUTH: 3}
 
 
+def test_ticks_its_run_before_a_restart_stepped_without_a_producer_go_at_its_own_marker() -> None:
+    """Rebuilding from the log, a stage finds its own marker of a tick that still waits
+    for south: its first run went on without south (absent then), so the ticks up to that
+    one go now, as they went then, without waiting 10 s for south again."""
+    gate = _gate()
+    for tick_id in ("t1", "t2", "t3"):
+        gate.tick(tick_id, _clock(tick_id))
+        gate.marker(NORTH, tick_id)
+    gate.take(detection(3, "north"), "hz.PL.trk.north", _produced("t2"))
+    assert gate.ready() == [] and gate.stepped_before("t9") == []
+    first, second = gate.stepped_before("t2")
+    assert first.missing == second.missing == {SOUTH}
+    assert _ids(second.inputs) == [detection(3, "north").detection_id]
+    assert [pending.tick_id for pending in gate.pending] == ["t3"]
+    assert gate.stepped_before("t2") == []  # released already: nothing more
+    gate.marker(SOUTH, "t3")
+    assert len(gate.ready()) == 1
+
+
 def test_ticks_named_but_never_coming_are_forgotten_beyond_a_bound() -> None:
     """A publisher naming ticks that never come (a bad clock, a hostile one in the nation's
     account) cannot make the gate grow without bound; the ticks that do come still wait
@@ -132,3 +160,89 @@ def test_released_ticks_are_remembered_up_to_the_bound() -> None:
         assert len(gate.ready()) == 1
     assert len(gate.released) == TICKS_REMEMBERED
     assert "t0" not in gate.released and f"t{TICKS_REMEMBERED + 4}" in gate.released
+
+
+# ---- a waiting stage restarted: its rebuild goes through the gate --------------------------
+
+
+@dataclass
+class WindowLog:
+    """A stage that remembers each window it stepped (the rebuild's too) and publishes one
+    alert per step."""
+
+    name: str = "assess"
+    input_subjects: tuple[str, ...] = ("det.>", "trk.>")
+    windows: list[list[str]] = field(default_factory=list)
+
+    def accepts(self, message: AnyMessage) -> bool:
+        return isinstance(message, Detection)
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        self.windows.append(_ids(list(inputs)))
+        return [alert("PL", len(self.windows), "NATO")]
+
+
+async def _start(url: str) -> tuple[NatsBus, StageService, asyncio.Task[None]]:
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), durable_prefix="owner")
+    service = StageService(WindowLog(), bus, "PL")
+    service.gate = TickGate(frozenset({NORTH}), frozenset({"fusion"}), absent_after_s=60.0)
+    ready = asyncio.Event()
+    task = asyncio.create_task(service.run(ready))
+    await until_ready(task, ready)
+    return bus, service, task
+
+
+async def _publish(bus: NatsBus, subject_: str, payload: bytes, headers: dict[str, str]) -> None:
+    await bus.publish(subject_, payload, headers)
+
+
+async def _until_acknowledged(bus: NatsBus) -> None:
+    while True:
+        infos = await bus.jetstream.consumers_info("HZ_PL")
+        if all(info.num_pending == 0 and info.num_ack_pending == 0 for info in infos):
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _restarted_while_ticks_wait(url: str) -> tuple[list[list[str]], list[list[str]], int]:
+    feed = await NatsBus.connect(url, nation_streams("PL", archives=False))
+    first_bus, first, first_task = await _start(url)
+    plain, late = detection(1, "north"), detection(10, "north")
+    await _publish(feed, "hz.PL.det.north.r", to_json(plain), {"Nats-Msg-Id": "d1"})
+    await _publish(feed, "hz.PL.clock", encode_tick(1.0), {"kind": "tick", "Nats-Msg-Id": "t1"})
+    # The tracker's output of t1 reaches the stage after its tick 2 (a late sector node).
+    await _publish(feed, "hz.PL.clock", encode_tick(2.0), {"kind": "tick", "Nats-Msg-Id": "t2"})
+    await _publish(
+        feed, "hz.PL.trk.north", to_json(late), {**_produced("t1"), "Nats-Msg-Id": "d10"}
+    )
+    # Read and acknowledged, not stepped: north has marked no tick done.
+    await _until_acknowledged(feed)
+    first_task.cancel()  # the process ends here, with its ticks waiting
+    await asyncio.gather(first_task, return_exceptions=True)
+    await first_bus.close()
+    second_bus, second, second_task = await _start(url)
+    for tick_id in ("t1", "t2"):
+        headers = {"kind": "done", TICK_HEADER: tick_id, "Nats-Msg-Id": f"{tick_id}/done"}
+        await _publish(feed, done_subject("PL", NORTH), encode_tick(0.0), headers)
+    await _publish(feed, "hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})
+    await asyncio.wait_for(second_task, 30)
+    await second_bus.close()
+    alerts = await log_messages(feed.jetstream, "HZ_PL", "hz.PL.alert")
+    await feed.close()
+    assert isinstance(first.stage, WindowLog) and isinstance(second.stage, WindowLog)
+    return first.stage.windows, second.stage.windows, len(alerts)
+
+
+def test_a_restarted_waiting_stage_steps_the_ticks_it_had_read_on_their_producers_outputs(
+    tmp_path: Path,
+) -> None:
+    """A waiting stage (the owner's assessment) stopped while ticks it had read and
+    acknowledged still waited for a tracker's markers: started again, it rebuilds through
+    the gate, so those ticks step when the markers come, on the windows an owner never
+    restarted would have (the late output in its own tick), and their outputs are
+    published; a rebuild without the gate stepped them silently, on other windows."""
+    with running_standalone(tmp_path) as server:
+        before, after, alerts = asyncio.run(_restarted_while_ticks_wait(server.plan.url))
+    assert before == []
+    assert after == [["det-north-1", "det-north-10"], []]
+    assert alerts == 2

@@ -66,6 +66,13 @@ def add_parser(subparsers: SubParsers) -> None:
         "default one tracker for the whole scenario",
     )
     parser.add_argument(
+        "--owner-only",
+        action="store_true",
+        help="the nation's owner tracking no sector (sector nodes run with --sectors for "
+        "every sector): assessment, c2, audit, sharing, and the detections of no scenario "
+        "sector; its process is left to the assessment",
+    )
+    parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
     )
     parser.add_argument("--scenario", default=None, help="scenario name or YAML")
@@ -141,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         tls_ca=args.tls_ca,
         owner=args.owner,
         track_by_sector=args.track_by_sector,
+        owner_only=args.owner_only,
     )
     check_sectors(options.scenario, options.sectors)
     try:

@@ -4,11 +4,13 @@
 detections and the clock. Sector nodes scale a nation out (`tests/federation/
 test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
 
-* the nation's **owner** (a node started without sectors, or with ``owner``) runs
-  everything that must exist once per nation: assessment, c2 and its audit chain, the
-  share exporter and importer, the recorder of the whole nation's log, and the tracking of
-  every detection that no other node's sectors claim (its own sectors', those without a
-  sector, those of a sector the scenario does not name);
+* the nation's **owner** (a node started without sectors, or with ``owner``, or
+  ``owner_only``) runs everything that must exist once per nation: assessment, c2 and
+  its audit chain, the share exporter and importer, the recorder of the whole nation's
+  log, and the tracking of every detection that no other node's sectors claim (its own
+  sectors', those without a sector, those of a sector the scenario does not name); with
+  ``owner_only`` it tracks no sector of the scenario (sector nodes track them all), only
+  those detections of none;
 * a **sector node** (sectors, not owner) only tracks its sectors: its consumers read only
   those sectors' detections, its tracks and the clock (`sector_filters`), so the server
   hands each detection to exactly one tracking process.
@@ -105,17 +107,32 @@ class NodeOptions:
     #: Without ``sectors``: one tracker per sector (`hotzone.runtime.sector_tracking`),
     #: as when sector nodes share the sectors, instead of one for the whole scenario.
     track_by_sector: bool = False
+    #: Without ``sectors``: the nation's owner tracking no sector of the scenario (sector
+    #: nodes track every one), only the detections of none; the rest of its work as any
+    #: owner's. Its process is then free for the assessment, the work that cannot be split.
+    owner_only: bool = False
     #: How long the owner's stages wait for a tracker's marker of a tick (wall seconds).
     producer_absent_after_s: float = PRODUCER_ABSENT_AFTER_S
 
     @property
     def owns_nation(self) -> bool:
-        return self.owner or not self.sectors
+        return self.owner or self.owner_only or not self.sectors
 
 
 def check_roles(options: NodeOptions) -> None:
     """Refuse what a sector node cannot do: sharing is the owner's (one exporter per
-    nation, or every copy would be released twice)."""
+    nation, or every copy would be released twice); and an owner told both to track no
+    sector and to track some."""
+    if options.owner_only and options.sectors:
+        raise ValueError(
+            "--owner-only tracks no sector of the scenario: leave out --sectors "
+            "(the sector nodes track them), or use --sectors … --owner"
+        )
+    if options.owner_only and options.track_by_sector:
+        raise ValueError(
+            "--owner-only tracks no sector of the scenario: --track-by-sector has nothing "
+            "to track by sector"
+        )
     if not options.owns_nation and options.alliance:
         raise ValueError(
             "a sector node does not share: --alliance goes to the nation's owner node "
@@ -127,11 +144,12 @@ def node_role(options: NodeOptions) -> str:
     """What a node does in its nation, in words (its report line says it)."""
     if not options.owns_nation:
         return f"sector node: tracks {', '.join(options.sectors)}"
-    tracks = (
-        f"{', '.join(options.sectors)} and detections of no other sector"
-        if options.sectors
-        else "every sector"
-    )
+    if options.owner_only:
+        tracks = "no sector, only detections of none (sector nodes track every sector)"
+    elif options.sectors:
+        tracks = f"{', '.join(options.sectors)} and detections of no other sector"
+    else:
+        tracks = "every sector"
     return f"owner: assessment, c2, audit; tracks {tracks}"
 
 
@@ -141,6 +159,7 @@ def node_stages(
     sectors: Sequence[str],
     owner: bool,
     by_sector: bool = False,
+    owner_only: bool = False,
 ) -> list[Stage]:
     """The stages of one node: every stage for the owner, the tracking stage alone for a
     sector node. A node of some ``sectors`` (or ``by_sector``, all the scenario's) tracks
@@ -148,7 +167,13 @@ def node_stages(
     claims: no sector, or one the scenario does not name (a live source may say
     anything), so no detection goes untracked (`hotzone.runtime.sector_tracking`). An
     owner of every sector otherwise keeps ``stages``' tracker for the whole scenario (a
-    target seen by sensors of two sectors stays one track)."""
+    target seen by sensors of two sectors stays one track). An ``owner_only`` owner
+    tracks no sector, only with that tracker of none."""
+    if owner_only:
+        return [
+            sector_tracking(scenario, [], unclaimed=True) if stage.name == TRACKING_STAGE else stage
+            for stage in stages
+        ]
     if not sectors and not by_sector:
         return list(stages)
     tracked = list(sectors) or [sector.name for sector in scenario.sectors]
@@ -282,7 +307,12 @@ async def _run_node(
         list(stages)
         if stages is not None
         else node_stages(
-            built.stages, loaded, options.sectors, owner, by_sector=options.track_by_sector
+            built.stages,
+            loaded,
+            options.sectors,
+            owner,
+            by_sector=options.track_by_sector,
+            owner_only=options.owner_only,
         )
     )
     streams = federation_streams(nation, options.replicas)
@@ -295,7 +325,7 @@ async def _run_node(
     # the importer again from the first copy its stream holds) and kept across runs (what
     # allies send between two runs is admitted by the next); the pipeline's are the run's
     # (its command's) and removed when the run ends.
-    consumers = f"{nation}-{'-'.join(options.sectors) or 'all'}"
+    consumers = f"{nation}-{'-'.join(options.sectors) or ('none' if options.owner_only else 'all')}"
     run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
@@ -472,6 +502,7 @@ def run_identity(options: NodeOptions) -> str:
         options.duration_s,
         # Only when set, so the default's consumers keep the names they had.
         *(("track-by-sector",) if options.track_by_sector else ()),
+        *(("owner-only",) if options.owner_only else ()),
     )
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
 

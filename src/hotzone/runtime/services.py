@@ -33,11 +33,14 @@ from hotzone.runtime.watermarks import (
     done_subject,
 )
 from hotzone.store import Store
-from hotzone.types import AnyMessage, DeadLetter, Track, from_json, to_json
+from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, to_json
 from hotzone.types.allied import name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
+_SUBJECTS_REMEMBERED = 4096
+_BATCHED = (Track, Assessment)
+"""Outputs published in runs of one subject as one bus batch (`StageService._publish_all`)."""
 IDLE_POLL_S = 0.25
 """How long a stage waiting for producers' markers waits on the bus at a time: each wait
 that brings nothing counts towards a producer's absence (`TickGate.idle`)."""
@@ -114,6 +117,10 @@ class StageService:
         self.counters = ServiceCounters()
         self._clock = clock_subject(nation)
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
+        #: Whether a subject is one of the stage's inputs, by subject: a nation's subjects
+        #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
+        self._is_input: dict[str, bool] = {}
+        self._markers = done_pattern(nation).removesuffix(">")
         self.ticks_done = 0
         #: The ordinal (``tick`` header) of the last clock tick handled.
         self.last_tick = 0
@@ -127,6 +134,7 @@ class StageService:
         self.marks: tuple[str, ...] = ()
         #: Set: each tick waits for its producers' markers (`TickGate`) before its step.
         self.gate: TickGate | None = None
+        self._ticks_read = 0
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
@@ -139,7 +147,12 @@ class StageService:
         if history is not None and self.rebuild_from_log:
             async for bus_message in history():
                 self.rebuilt_messages += 1
-                if await self._handle(bus_message, window, publish=False):
+                if self.gate is not None:
+                    # Through the gate, as the first run took it: the same windows, and a
+                    # tick it had read but not stepped (its producers' markers not there
+                    # yet) stays pending, to be stepped and published once they come.
+                    await self._gate_message(bus_message, self.gate, publish=False)
+                elif await self._handle(bus_message, window, publish=False):
                     window = []
         if ready is not None:
             ready.set()
@@ -157,9 +170,7 @@ class StageService:
     async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
         """Step each tick once its producers have marked it done (or are absent); a
         shutdown tick ends the run once the ticks before it have stepped."""
-        markers = done_pattern(self.nation)
         shutting_down = False
-        ticks_read = 0
         while not (shutting_down and not gate.waiting):
             waiting = gate.wait_s()
             bus_message = await subscription.next(IDLE_POLL_S if waiting is not None else None)
@@ -167,29 +178,39 @@ class StageService:
                 if waiting is None:
                     break  # closed
                 # Nothing to read for a while: the time counts towards a producer's absence.
-                await self._step_released(gate.idle(IDLE_POLL_S))
+                await self._step_released(gate.idle(IDLE_POLL_S), publish=True)
                 continue
-            if subject_matches(markers, bus_message.subject):
-                tick_id = bus_message.headers.get(TICK_HEADER)
-                if tick_id is not None:
-                    gate.marker(bus_message.subject.rsplit(".", 1)[1], tick_id)
-            elif bus_message.subject == self._clock:
-                kind = bus_message.headers.get("kind")
-                if kind == SHUTDOWN:
-                    shutting_down = True
-                else:
-                    ticks_read += 1
-                    tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
-                    gate.tick(tick_id or f"tick-{ticks_read}", bus_message)
-            else:
-                message = await self._decode_input(bus_message, publish=True)
-                if message is not None:
-                    gate.take(message, bus_message.subject, bus_message.headers)
-            await self._step_released(gate.ready())
+            shutting_down |= await self._gate_message(bus_message, gate, publish=True)
 
-    async def _step_released(self, released: list[ReleasedTick]) -> None:
+    async def _gate_message(self, bus_message: BusMessage, gate: TickGate, publish: bool) -> bool:
+        """Take one message into ``gate`` and step the ticks it releases; True when it was
+        the shutdown tick."""
+        shutdown = False
+        if bus_message.subject.startswith(self._markers):
+            tick_id = bus_message.headers.get(TICK_HEADER)
+            producer = bus_message.subject.rsplit(".", 1)[1]
+            if tick_id is not None and producer in self.marks:
+                # Its own marker: a tick still waiting here was stepped before a restart.
+                await self._step_released(gate.stepped_before(tick_id), publish)
+            elif tick_id is not None:
+                gate.marker(producer, tick_id)
+        elif bus_message.subject == self._clock:
+            if bus_message.headers.get("kind") == SHUTDOWN:
+                shutdown = True
+            else:
+                self._ticks_read += 1
+                tick_id = bus_message.headers.get(MESSAGE_ID_HEADER)
+                gate.tick(tick_id or f"tick-{self._ticks_read}", bus_message)
+        else:
+            message = await self._decode_input(bus_message, publish)
+            if message is not None:
+                gate.take(message, bus_message.subject, bus_message.headers)
+        await self._step_released(gate.ready(), publish)
+        return shutdown
+
+    async def _step_released(self, released: list[ReleasedTick], publish: bool) -> None:
         for tick in released:
-            await self._take_tick(tick.clock, tick.inputs, publish=True)
+            await self._take_tick(tick.clock, tick.inputs, publish)
 
     async def _take_tick(self, clock: BusMessage, inputs: list[AnyMessage], publish: bool) -> bool:
         """A clock tick (not the shutdown) on the window ``inputs``: the stage's step, or
@@ -217,10 +238,19 @@ class StageService:
             window.append(message)
         return False
 
+    def _reads(self, subject_: str) -> bool:
+        known = self._is_input.get(subject_)
+        if known is None:
+            if len(self._is_input) >= _SUBJECTS_REMEMBERED:
+                self._is_input.clear()  # a publisher making up subjects costs matching only
+            known = any(subject_matches(pattern, subject_) for pattern in self._inputs)
+            self._is_input[subject_] = known
+        return known
+
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
-        if not any(subject_matches(pattern, bus_message.subject) for pattern in self._inputs):
+        if not self._reads(bus_message.subject):
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         message = decode_or_dead_letter(bus_message, self.stage.name)
@@ -275,17 +305,19 @@ class StageService:
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         """Each output in order; a run of track updates on one subject (a tracker's window
-        of a sector) as one batch (`Bus.publish_batch`): one message on the bus instead
-        of one per track, each track still with its own id."""
+        of a sector), or of assessments (the assessment's of a tick, between its alerts),
+        as one batch (`Bus.publish_batch`): one message on the bus instead of one per
+        track, each still with its own id. Every reader of the nation's log (the owner's
+        other stages, its recorder) then handles one bus message where it handled many."""
         index = 0
         while index < len(outputs):
             output = outputs[index]
             end = index + 1
-            if isinstance(output, Track):
-                subject = subject_for(output, self.nation)
+            if isinstance(output, _BATCHED):
+                kind, subject = type(output), subject_for(output, self.nation)
                 while (
                     end < len(outputs)
-                    and isinstance(outputs[end], Track)
+                    and type(outputs[end]) is kind
                     and subject_for(outputs[end], self.nation) == subject
                 ):
                     end += 1
@@ -300,7 +332,7 @@ class StageService:
                     output, tick_id and f"{tick_id}/{self._id_scope}/{index}", tagged
                 )
             else:
-                self.counters.published["Track"] += end - index
+                self.counters.published[type(output).__name__] += end - index
                 items = [
                     (f"{tick_id}/{self._id_scope}/{at}" if tick_id else "", to_json(outputs[at]))
                     for at in range(index, end)

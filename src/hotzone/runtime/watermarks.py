@@ -147,6 +147,23 @@ class TickGate:
             released.append(self._release(frozenset(self.absent & self.producers)))
         return released
 
+    def stepped_before(self, tick_id: str) -> list[ReleasedTick]:
+        """The ticks up to ``tick_id``, when ``tick_id`` waits here although this stage's
+        own marker of it is in the log: its run before a restart stepped it, without the
+        producers that had not marked it (absent then). They go now as they went then,
+        instead of waiting for those producers again (a restarted stage rebuilding from
+        the log knows nothing of the time its first run waited)."""
+        if all(pending.tick_id != tick_id for pending in self.pending):
+            return []
+        released = []
+        while self.pending:
+            head_id = self.pending[0].tick_id
+            lacking = self.producers - self.done.get(head_id, set())
+            released.append(self._release(frozenset(lacking)))
+            if head_id == tick_id:
+                break
+        return released
+
     def idle(self, seconds: float) -> list[ReleasedTick]:
         """``seconds`` waited on the bus with nothing to read. After ``absent_after_s`` of
         it without a marker while a tick waits, the producers the head tick still lacks
