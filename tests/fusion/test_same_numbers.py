@@ -2,7 +2,9 @@
 
 The tracker's outputs are recorded (digests of scenario runs, OSPA figures), so a faster
 path must not move a bit: each check below compares a fast path with the plain
-computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance).
+computation it replaces, exactly (`numpy.array_equal` on floats, no tolerance). The one
+path that moves the last bits on purpose, the two-mode IMM prediction entry by entry, is
+checked against the textbook's products in `test_imm_entries.py`.
 """
 
 from __future__ import annotations
@@ -566,7 +568,14 @@ def test_steps_grouped_by_comparison_predict_as_grouped_by_unique(
 def test_the_imm_prediction_groups_steps_once_with_the_numbers_of_each_mode_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    predictor = IMMPredictor(default_imm_models(spatial_dims=2))
+    """An IMM that predicts by matrix products (three modes here: two go entry by entry,
+    `tests/fusion/test_imm_entries.py`)."""
+    predictor = IMMPredictor(
+        (
+            *default_imm_models(spatial_dims=2),
+            ConstantVelocityMotion(3.0, spatial_dims=2, extra_states=1),
+        )
+    )
     count = 2_000
     states = _states(count, predictor.state_size, seed=12)
     size = predictor.state_size

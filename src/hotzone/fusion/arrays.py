@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from hotzone.types.arrays import BoolArray, FloatArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
 def symmetrize(matrices: FloatArray) -> FloatArray:
@@ -14,6 +16,35 @@ def symmetrize(matrices: FloatArray) -> FloatArray:
     result: FloatArray = matrices + np.swapaxes(matrices, -1, -2)
     result *= 0.5
     return result
+
+
+def entry_rows(entries: FloatArray) -> FloatArray:
+    """(d, d, N) matrices laid out entry by entry (each entry's N values contiguous) as
+    (d², N), a view: writes reach ``entries`` (raises where its first two axes cannot be
+    merged without a copy)."""
+    size, count = entries.shape[0], entries.shape[-1]
+    rows: FloatArray = entries.reshape((size * size, count), copy=False)
+    return rows
+
+
+@lru_cache(maxsize=8)
+def _triangles(size: int) -> tuple[IntArray, IntArray]:
+    """Flat indices of a (size x size) matrix's entries below the diagonal, and of their
+    mirror images above it."""
+    rows, columns = np.tril_indices(size, -1)
+    return rows * size + columns, columns * size + rows
+
+
+def symmetrize_entries(entries: FloatArray) -> None:
+    """(d, d, N) matrices laid out entry by entry made their symmetric part in place:
+    ``0.5 * (A + Aᵀ)``, `symmetrize`'s numbers, on the entries off the diagonal."""
+    below, above = _triangles(entries.shape[0])
+    rows = entry_rows(entries)
+    mean = rows[below]
+    mean += rows[above]
+    mean *= 0.5
+    rows[below] = mean
+    rows[above] = mean
 
 
 def transpose(matrices: FloatArray) -> FloatArray:

@@ -29,6 +29,10 @@ def default_imm_models(
     )
 
 
+ENTRY_ROWS = 2048
+"""Tracks an elementwise IMM prediction works on at a time: a window's end of a thousand
+tracks in one block; at 100,000 tracks the entry-by-entry copies stay a few megabytes."""
+
 COMBINED_ROWS = 1024
 """Tracks moment-matched at a time: the few (rows, r, d, d) arrays of one block stay in
 the processor's cache across the block's passes instead of streaming through memory."""
@@ -69,6 +73,36 @@ def combine(
         np.add(total, np.swapaxes(total, -1, -2), out=symmetric)
         symmetric *= 0.5
     return state, covariance
+
+
+def _spread_products(spread: FloatArray) -> FloatArray:
+    """(d, d, N) entry by entry: δ δᵀ of the (N, d) modes' differences δ = x₀ - x₁, each
+    entry δᵢ δⱼ (exactly symmetric)."""
+    columns = np.ascontiguousarray(spread.T)
+    products: FloatArray = columns[:, None, :] * columns[None, :, :]
+    return products
+
+
+def _two_mode_mixture(
+    mode_entries: FloatArray,
+    weights: FloatArray,
+    spread_outer: FloatArray,
+    scratch: FloatArray,
+    out: FloatArray,
+) -> None:
+    """The moment-matched covariance of two modes (``mode_entries`` (2, d, d, N), entry
+    by entry) weighted by ``weights`` (2, N): w₀ P₀ + w₁ P₁ + w₀ w₁ δ δᵀ, into ``out``
+    (d, d, N); ``scratch``: an array of its shape to use.
+
+    With weights that sum to one, each mode's spread from the mixture's mean is the
+    other's weight times ±δ (``spread_outer``: `_spread_products`), so the spread terms
+    add up to w₀ w₁² δ δᵀ + w₁ w₀² δ δᵀ = w₀ w₁ δ δᵀ: no outer product per mode, and
+    symmetric covariances stay exactly symmetric (each term is)."""
+    np.multiply(mode_entries[0], weights[0], out=out)
+    np.multiply(mode_entries[1], weights[1], out=scratch)
+    out += scratch
+    np.multiply(spread_outer, weights[0] * weights[1], out=scratch)
+    out += scratch
 
 
 def _modes(estimates: Estimates, role: str) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -141,6 +175,10 @@ class IMMPredictor(Predictor):
         predicted_probabilities = np.maximum(predicted_probabilities, 1e-12)
         # mixing[n, i, j]: probability the track was in mode i given it is now in mode j.
         mixing = switching * previous[:, :, None] / predicted_probabilities[:, None, :]
+        if self._elementwise:
+            return self._predicted_entries(
+                previous_states, previous_covariances, mixing, predicted_probabilities, dt_tracks
+            )
         mode_states = np.empty_like(previous_states)
         mode_covariances = np.empty_like(previous_covariances)
         steps = group_steps(dt_tracks)  # the same steps for every mode
@@ -159,6 +197,88 @@ class IMMPredictor(Predictor):
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
         state, covariance = combine(mode_states, mode_covariances, predicted_probabilities)
         return Estimates(state, covariance, mode_states, mode_covariances, predicted_probabilities)
+
+    @property
+    def _elementwise(self) -> bool:
+        """Two modes whose models predict entry by entry (`MotionModel.predict_entries`)."""
+        return len(self.models) == 2 and all(model.predicts_entries for model in self.models)
+
+    def _predicted_entries(
+        self,
+        previous_states: FloatArray,
+        previous_covariances: FloatArray,
+        mixing: FloatArray,
+        predicted_probabilities: FloatArray,
+        dt: FloatArray,
+    ) -> Estimates:
+        """The prediction of two modes with the covariances laid out entry by entry
+        ((r, d, d, n): every numpy call runs over a block's tracks, not over a row of d
+        entries), `ENTRY_ROWS` tracks at a time (the block's arrays stay small); each
+        track's numbers depend on its own row alone."""
+        count, _, size = previous_states.shape
+        predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
+        mode_states = np.empty_like(previous_states)
+        mode_covariances = np.empty_like(previous_covariances)
+        state = np.empty((count, size))
+        covariance = np.empty((count, size, size))
+        for start in range(0, count, ENTRY_ROWS):
+            rows = slice(start, min(start + ENTRY_ROWS, count))
+            self._predict_block(
+                previous_states[rows],
+                previous_covariances[rows],
+                mixing[rows],
+                predicted_probabilities[rows],
+                dt[rows],
+                out=(mode_states[rows], mode_covariances[rows], state[rows], covariance[rows]),
+            )
+        return Estimates(state, covariance, mode_states, mode_covariances, predicted_probabilities)
+
+    def _predict_block(
+        self,
+        previous_states: FloatArray,
+        previous_covariances: FloatArray,
+        mixing: FloatArray,
+        probabilities: FloatArray,
+        dt: FloatArray,
+        out: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ) -> None:
+        """One block of `_predicted_entries`: each target mode's mixture of the previous
+        modes (`_two_mode_mixture`, one δ δᵀ for both), predicted by its model
+        (`MotionModel.predict_entries`), then the modes' moment-matched mixture, written
+        into ``out`` (mode states, mode covariances, state, covariance)."""
+        mode_states, mode_covariances, state, covariance = out
+        previous_entries = np.ascontiguousarray(previous_covariances.transpose(1, 2, 3, 0))
+        spread_outer = _spread_products(previous_states[:, 0] - previous_states[:, 1])
+        scratch = np.empty_like(spread_outer)
+        mode_entries = np.empty_like(previous_entries)
+        for target_mode, model in enumerate(self.models):
+            weights = mixing[:, :, target_mode]
+            mixed_state = weights[:, 0, None] * previous_states[:, 0]
+            mixed_state += weights[:, 1, None] * previous_states[:, 1]
+            _two_mode_mixture(
+                previous_entries,
+                np.ascontiguousarray(weights.T),
+                spread_outer,
+                scratch,
+                out=mode_entries[target_mode],
+            )
+            mode_states[:, target_mode] = model.predict_entries(
+                mixed_state, mode_entries[target_mode], dt
+            )
+        np.multiply(probabilities[:, 0, None], mode_states[:, 0], out=state)
+        state += probabilities[:, 1, None] * mode_states[:, 1]
+        # Its own array: ``previous_entries`` is a view of the caller's rows where the
+        # transpose is contiguous already (a block of one track).
+        combined = np.empty_like(spread_outer)
+        _two_mode_mixture(
+            mode_entries,
+            np.ascontiguousarray(probabilities.T),
+            _spread_products(mode_states[:, 0] - mode_states[:, 1]),
+            scratch,
+            out=combined,
+        )
+        np.copyto(mode_covariances, mode_entries.transpose(3, 0, 1, 2))
+        np.copyto(covariance, combined.transpose(2, 0, 1))
 
 
 @dataclass(frozen=True)

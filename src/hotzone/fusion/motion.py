@@ -16,10 +16,12 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import ClassVar
 
 import numpy as np
 
-from hotzone.types.arrays import FloatArray
+from hotzone.fusion.arrays import entry_rows, symmetrize_entries
+from hotzone.types.arrays import FloatArray, IntArray
 
 
 class MotionModel(ABC):
@@ -57,6 +59,20 @@ class MotionModel(ABC):
             self.jacobian(states, dt),
             self.process_noise(states, dt),
         )
+
+    predicts_entries: ClassVar[bool] = False
+    """Whether `predict_entries` is this model's prediction."""
+
+    def predict_entries(
+        self, states: FloatArray, covariance: FloatArray, dt: FloatArray
+    ) -> FloatArray:
+        """(N, d) states moved by per-track steps ``dt`` (N,); ``covariance``, (d, d, N)
+        laid out entry by entry (each entry's N tracks contiguous), becomes the symmetric
+        part of F P Fᵀ + Q in place, by the transition's few entries on whole rows and
+        columns of the stack: no (N, d, d) transition, no matrix products, every numpy
+        call over N tracks at once. The numbers are those of the products up to rounding
+        (the products' BLAS kernel fuses multiply and add, and sums in another order)."""
+        raise NotImplementedError(f"{self.name} has no elementwise prediction")
 
 
 @lru_cache(maxsize=8)
@@ -106,6 +122,44 @@ def _interleave(block: FloatArray, spatial_dims: int, state_size: int) -> FloatA
     for axis in range(spatial_dims):
         full[..., axis:kinematic:spatial_dims, axis:kinematic:spatial_dims] = block
     return full
+
+
+@lru_cache(maxsize=8)
+def _axis_entries(order: int, spatial_dims: int, state_size: int) -> IntArray:
+    """(order, order, D): where entry (k, l) of one axis's block lies for each axis, as
+    indices into the (d², N) rows of `entry_rows`."""
+    levels = np.arange(order)[:, None, None] * spatial_dims
+    axes = np.arange(spatial_dims)[None, None, :]
+    rows = levels + axes
+    columns = np.swapaxes(levels, 0, 1) + axes
+    entries: IntArray = rows * state_size + columns
+    return entries
+
+
+def _add_kinematic_noise(
+    covariance: FloatArray, dt: FloatArray, order: int, spatial_dims: int, intensity: float
+) -> None:
+    """The per-axis white-noise blocks of ``order`` (`_kinematic_block` times
+    ``intensity``: the built noise's numbers) added onto their entries of every axis of
+    the (d, d, N) ``covariance``, in place."""
+    _, _, noise_power, noise_coefficient = _block_coefficients(order)
+    block = noise_coefficient[..., None] * dt ** noise_power[..., None]
+    block *= intensity
+    rows = entry_rows(covariance)
+    rows[_axis_entries(order, spatial_dims, covariance.shape[0])] += block[:, :, None, :]
+
+
+def _add_derivatives(rows: FloatArray, dt: FloatArray, order: int, spatial_dims: int) -> None:
+    """``rows`` (d, ..., N), the tracks last, times the kinematic transition in place:
+    each level's rows plus the higher levels' rows times dt^j / j!. Lowest level first,
+    so the rows each reads are not moved yet."""
+    dims = spatial_dims
+    for level in range(order - 1):
+        target = rows[level * dims : (level + 1) * dims]
+        for higher in range(level + 1, order):
+            gap = higher - level
+            factor = dt if gap == 1 else dt**gap / math.factorial(gap)
+            target += factor * rows[higher * dims : (higher + 1) * dims]
 
 
 FEW_STEPS = 2048
@@ -203,6 +257,25 @@ class _LinearKinematicMotion(MotionModel):
         # Per-track steps: the noise alone, row by row (elementwise, so the numbers of
         # `_matrices`' grouped build), without the transition nobody asked for.
         return self.build_noise(dt)
+
+    predicts_entries: ClassVar[bool] = True
+
+    def predict_entries(
+        self, states: FloatArray, covariance: FloatArray, dt: FloatArray
+    ) -> FloatArray:
+        # F is the identity plus dt^j / j! between an axis's levels: F P is P plus scaled
+        # rows, (F P) Fᵀ the same on its columns; the inert extras stay put.
+        kinematic = self.order * self.spatial_dims
+        moved = states.copy()
+        _add_derivatives(moved.T[:kinematic], dt, self.order, self.spatial_dims)
+        _add_derivatives(covariance, dt, self.order, self.spatial_dims)
+        _add_derivatives(np.swapaxes(covariance, 0, 1), dt, self.order, self.spatial_dims)
+        _add_kinematic_noise(covariance, dt, self.order, self.spatial_dims, self.noise_intensity)
+        extra_noise = 1e-8 * np.abs(dt)
+        for extra in range(kinematic, self.state_size):
+            covariance[extra, extra] += extra_noise
+        symmetrize_entries(covariance)
+        return moved
 
 
 def _transitioned(states: FloatArray, transition: FloatArray) -> FloatArray:
@@ -420,6 +493,56 @@ class CoordinatedTurnMotion(MotionModel):
             column[..., row] = (entry[1] - entry[2]) / scale
         column[..., -1] = (rates[1] - rates[2]) / scale
         return jacobian
+
+    predicts_entries: ClassVar[bool] = True
+
+    def predict_entries(
+        self, states: FloatArray, covariance: FloatArray, dt: FloatArray
+    ) -> FloatArray:
+        # The Jacobian (`_jacobian`) is the identity but for the turn's rows (east and
+        # north position and velocity: the turn terms on the horizontal velocity and the
+        # central difference on the rate), the height's dt on its rate and the rate's own
+        # 0 or 1: J P is P with those rows replaced, (J P) Jᵀ the same on its columns.
+        # The turn-rate column's other entries are differences of equal numbers: zero
+        # for finite states.
+        rates = self._difference_rates(states)
+        terms = self._terms(rates, dt)
+        turned = self._turned(states, terms)
+        moved = self._moved(states, dt, rates[0], tuple(entry[0] for entry in turned))
+        sine_term, cosine_term, cos_rt, sin_rt = (term[0] for term in terms)
+        scale = 2 * TURN_RATE_STEP
+        east, north, east_speed, north_speed = ((entry[1] - entry[2]) / scale for entry in turned)
+        turn_rows = np.array(
+            [
+                [sine_term, -cosine_term, east],
+                [cosine_term, sine_term, north],
+                [cos_rt, -sin_rt, east_speed],
+                [sin_rt, cos_rt, north_speed],
+            ]
+        )
+        own_rate = (rates[1] - rates[2]) / scale
+        self._jacobian_times(covariance, turn_rows, dt, own_rate)
+        self._jacobian_times(np.swapaxes(covariance, 0, 1), turn_rows, dt, own_rate)
+        _add_kinematic_noise(covariance, dt, 2, self.spatial_dims, self.noise_intensity)
+        covariance[-1, -1] += self.turn_rate_noise * dt
+        symmetrize_entries(covariance)
+        return moved
+
+    def _jacobian_times(
+        self, rows: FloatArray, turn_rows: FloatArray, dt: FloatArray, own_rate: FloatArray
+    ) -> None:
+        """``rows`` (d, d, N) replaced by J times them, in place; ``turn_rows`` (4, 3, N):
+        the turn's rows of J on the horizontal velocity and the rate."""
+        dims = self.spatial_dims
+        sources = rows[[dims, dims + 1, -1]]
+        turned = (turn_rows[:, :, None, :] * sources).sum(axis=1)
+        rows[0] += turned[0]
+        rows[1] += turned[1]
+        rows[dims] = turned[2]
+        rows[dims + 1] = turned[3]
+        if dims == 3:
+            rows[2] += dt * rows[5]
+        rows[-1] *= own_rate
 
     @cached_property
     def _velocity_motion(self) -> ConstantVelocityMotion:
