@@ -46,6 +46,7 @@ def closing_lines(lines: list[str]) -> list[str]:
 
 
 @pytest.mark.slow(250)
+@pytest.mark.timeout(1500)  # a hang guard: about 4 min on the 2-core machine, mostly waits
 def test_the_readme_shows_what_make_demo_prints(tmp_path: Path) -> None:
     block = readme_block()
     shown = table_rows(block)
