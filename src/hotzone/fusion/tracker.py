@@ -41,7 +41,7 @@ identity conflicts, the history that out-of-sequence replays use).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -270,7 +270,9 @@ class MultiTargetTracker:
                 kept = self._within_lag(part, time)
                 if kept.size:
                     clean.append(kept)
-        tracks = self.tracks.copy()
+        # Updated in place: no earlier batch is kept for a replay, and what a step
+        # returns is gathered from it (`TrackBatch.take`), not shared with it.
+        tracks = self.tracks
         start_size = tracks.size
         tracks, updated, reporting, _ = self._process_scans(tracks, clean, selective=True)
         tracks = self.manager.start_from_bearings(tracks, time)
@@ -422,7 +424,8 @@ class MultiTargetTracker:
         self, tracks: TrackBatch, scans: Sequence[SensorScan], selective: bool = False
     ) -> tuple[TrackBatch, list[IntArray], set[int], _ScanPrediction | None]:
         """Each scan in time order: the tracks, the rows each hit, the sensors that
-        reported and the latest prediction of every track a scan made."""
+        reported and the latest prediction of every track a scan made. ``selective``:
+        each scan on the tracks it may join only (`_process_scan_nearby`)."""
         updated: list[IntArray] = []
         reporting: set[int] = set()
         latest: _ScanPrediction | None = None
@@ -434,7 +437,10 @@ class MultiTargetTracker:
                 self.revisit.cooperative.add(column)
             if scan.model.position_size:
                 self.revisit.positional.add(column)
-            tracks, hit, changed, prediction = self._process_scan(tracks, scan, selective)
+            if selective:
+                tracks, hit, changed, prediction = self._process_scan_nearby(tracks, scan)
+            else:
+                tracks, hit, changed, prediction = self._process_scan(tracks, scan)
             if prediction is not None:
                 latest = prediction
             if latest is not None:
@@ -442,12 +448,32 @@ class MultiTargetTracker:
             updated.append(hit)
         return tracks, updated, reporting, latest
 
+    def _process_scan_nearby(
+        self, tracks: TrackBatch, scan: SensorScan
+    ) -> tuple[TrackBatch, IntArray, IntArray, _ScanPrediction | None]:
+        """`_process_scan` on the tracks a measurement of ``scan`` may join alone (the live
+        mode): those rows are gathered, processed as a batch of their own (each row's
+        prediction, gate and update depend on that row alone) and written back in place,
+        the tracks the scan starts appended; no prediction of every track is made."""
+        may_join = None
+        if tracks.size and not isinstance(scan.model, VelocityMeasurement):
+            may_join = self.hypothesiser.may_join(tracks, scan, scan.reference_time)
+        if may_join is None:
+            return self._process_scan(tracks, scan, every_row=True)
+        rows = np.flatnonzero(may_join)
+        nearby, hit, changed, _ = self._process_scan(tracks.take(rows), scan, every_row=True)
+        count = len(rows)
+        tracks = _written_back(tracks, rows, nearby.take(np.arange(count)))
+        if nearby.size > count:
+            tracks = TrackBatch.concatenate([tracks, nearby.take(np.arange(count, nearby.size))])
+        return tracks, rows[hit], rows[changed], None
+
     def _process_scan(
-        self, tracks: TrackBatch, scan: SensorScan, selective: bool = False
+        self, tracks: TrackBatch, scan: SensorScan, every_row: bool = False
     ) -> tuple[TrackBatch, IntArray, IntArray, _ScanPrediction | None]:
         """One scan: the tracks, the rows it hit, the rows whose estimates it changed and
-        the prediction of every track it made. ``selective``: predict only the tracks a
-        measurement may join, whatever the sensor (`Hypothesiser.predict_for_scan`)."""
+        the prediction of every track it made. ``every_row``: predict every track, for
+        any sensor (the rows are those a measurement may join already)."""
         if isinstance(scan.model, VelocityMeasurement):
             tracks, hit = self.track_updater.velocities(tracks, scan)
             return tracks, hit, hit, None
@@ -462,7 +488,7 @@ class MultiTargetTracker:
             # whose revisit is declared: the order of its updates then teaches nothing.
             declared = self.revisit.declared(self._sensor_column(scan.sensor_id))
             predicted, may_join = self.hypothesiser.predict_for_scan(
-                tracks, scan, reference_time, selective=declared or selective
+                tracks, scan, reference_time, selective=declared and not every_row
             )
             prediction = _ScanPrediction(reference_time, predicted, may_join.copy())
             # A report of an identity goes to the track of that identity first, whatever
@@ -523,3 +549,19 @@ class MultiTargetTracker:
         if len(unused):
             tracks = self.manager.start_tracks(tracks, scan, unused)
         return tracks, hit, changed, prediction
+
+
+def _written_back(tracks: TrackBatch, rows: IntArray, part: TrackBatch) -> TrackBatch:
+    """``tracks`` with rows ``rows`` replaced by ``part``'s, in place (columns grown first
+    where ``part`` has more sensor or label columns)."""
+    tracks = tracks.with_sensor_columns(part.sensor_seen.shape[1]).with_label_columns(
+        part.label_seen.shape[1]
+    )
+    part = part.with_sensor_columns(tracks.sensor_seen.shape[1]).with_label_columns(
+        tracks.label_seen.shape[1]
+    )
+    tracks.estimates.assign(rows, part.estimates)
+    for column in fields(TrackBatch):
+        if column.name != "estimates":
+            getattr(tracks, column.name)[rows] = getattr(part, column.name)
+    return tracks
