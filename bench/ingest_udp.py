@@ -36,6 +36,17 @@ window, closed by the stop rather than by traffic, is left out. The tracker's co
 reports that came out of sequence is printed too.
 
     .venv/bin/python bench/ingest_udp.py --track --seconds 60 --rates 2000,10000,50000
+
+``--on-arrival`` measures the live mode (``ingest ... --track --on-arrival``): the tracker
+stepped on what has arrived whenever no datagram waits (``--window`` s of it at most),
+each step publishing the tracks it updated. A plot's latency is then the moment the
+subscriber took the first track message of the step that took its datagram (the first
+step, at or after the datagram's reception, that published: a step's time is the latest
+reception time it took, noted for each datagram by the receiving thread) minus the
+moment the datagram was sent; datagrams received before any track was published are
+not timed.
+
+    .venv/bin/python bench/ingest_udp.py --track --on-arrival --window 0.05 --seconds 30
 """
 
 from __future__ import annotations
