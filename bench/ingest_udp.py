@@ -435,6 +435,10 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
                 flush=True,
             )
     latency = np.repeat((taken_at - sent_at)[tracked], plots[tracked])
+    # Every aircraft's track starts at once when the feed starts, as no live feed does:
+    # the latency after the first ``--warm-up`` seconds is printed too.
+    settled = tracked & (sent_at >= start_s + args.warm_up)
+    settled_latency = np.repeat((taken_at - sent_at)[settled], plots[settled])
     sent = len(stamped)
     lost = sent - counts["udp_delivered"] - counts["udp_left_at_stop"]
     return {
@@ -450,6 +454,9 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
         "in_windows": int(plots[tracked].sum()),
         "p50_ms": float(np.percentile(latency, 50) * 1e3) if len(latency) else math.nan,
         "p99_ms": float(np.percentile(latency, 99) * 1e3) if len(latency) else math.nan,
+        "settled_p99_ms": (
+            float(np.percentile(settled_latency, 99) * 1e3) if len(settled_latency) else math.nan
+        ),
         "cpu_s": result["cpu_s"],
     }
 
@@ -484,7 +491,7 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
     import tempfile
 
     rates = [float(rate) for rate in args.rates.split(",")]
-    best = 0.0
+    best = settled = 0.0
     figures: dict[float, dict[str, float]] = {}
     if args.on_arrival:
         stepping = (
@@ -498,7 +505,7 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
     )
     print(
         "reports/s  reports  datagrams  decoded  left  lost  counted  tracked  "
-        "out-of-seq  track-msgs  p50 ms  p99 ms  receiver CPU s"
+        "out-of-seq  track-msgs  p50 ms  p99 ms  p99 after warm-up  receiver CPU s"
     )
     with tempfile.TemporaryDirectory() as folder:
         sensors = Path(folder) / "sites.yaml"
@@ -520,15 +527,18 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
                 f"{rate:9.0f} {r['reports']:8} {r['datagrams']:10} {r['decoded']:8} "
                 f"{r['left']:5} {r['lost']:5} {r['counted']:8} {tracked:>8} {late:>10} "
                 f"{r['track_messages']:11} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} "
+                f"{r['settled_p99_ms']:18.0f} "
                 f"{r['cpu_s']:8.1f}",
                 flush=True,
             )
             whole = r["lost"] == 0 and r["left"] == 0 and r["tracked"] in (-1, r["reports"])
             if whole and r["p99_ms"] < 100.0:
                 best = max(best, rate)
+            if whole and r["settled_p99_ms"] < 100.0:
+                settled = max(settled, rate)
     print(
         f"highest rate with 0 loss, every report tracked and p99 report-to-track < 100 ms: "
-        f"{best:.0f} reports/s"
+        f"{best:.0f} reports/s (after the first {args.warm_up:g} s: {settled:.0f} reports/s)"
     )
     return best, figures
 
@@ -561,6 +571,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--books", type=float, default=1.0, help="with --on-arrival: books every S s (1)"
+    )
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=10.0,
+        help="with --track: p99 also over the plots sent after this many s (10)",
     )
     parser.add_argument("--verbose", action="store_true", help="with --track: each window")
     args = parser.parse_args()
