@@ -165,8 +165,13 @@ class LiveTrackingService:
     async def step_arrived(self) -> None:
         """With ``arrivals``: step the tracker on what has arrived and publish what it
         changed (nothing otherwise)."""
-        if self._windows is not None and (tracks := self._windows.step_arrived()) is not None:
+        if self._windows is None:
+            return
+        if (tracks := self._windows.step_arrived()) is not None:
             await self._publish(tracks)
+        # Published first: the books cost in proportion to the tracks.
+        if (ended := self._windows.close_books_if_due()) is not None:
+            await self._publish(ended)
 
     async def _finish(self) -> None:
         if self._windows is not None and (last := self._windows.finish()) is not None:

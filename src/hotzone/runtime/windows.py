@@ -20,8 +20,9 @@ clock, so a recording replayed and a live feed are tracked alike:
 on what has arrived instead (`MultiTargetTracker.step_arrivals`): whenever the feed is
 idle (`TrackingWindows.step_arrived`, called by the live service when no datagram
 waits), or once what waits spans ``window_s`` of delivery time; each step publishes the
-tracks it updated, and every ``books_s`` the step also closes every track's books
-(coasting, deletion: ended tracks are published once more, as deleted).
+tracks it updated, and every ``books_s`` a step on nothing, after it, closes every
+track's books (`TrackingWindows.close_books_if_due`: coasting, deletion; ended tracks
+are published once more, as deleted).
 
 Every window is half-open on whole multiples of its period, ``[k·P, (k+1)·P)`` of
 delivery time: a message exactly at an end falls in the next window, and every node of
@@ -250,12 +251,23 @@ class TrackingWindows:
             return None
         return self._step_arrivals(close_books=False)
 
+    def close_books_if_due(self) -> list[Track] | None:
+        """With ``arrivals``: when ``books_s`` has passed since the books were last
+        closed, close every track's books (a step on nothing); the tracks it ended, as
+        deleted (None when not due). Apart from `step_arrived`, so that what a step
+        updated is published before the books, which cost in proportion to the tracks."""
+        if not self.arrivals or self._latest_delivery < self._books_due:
+            return None
+        return self._step_arrivals(close_books=True, books_only=True)
+
     def _arrive(self, item: object, delivered_s: float) -> list[list[Track]]:
         """``item`` waits for the next arrival step; what waited first is stepped now
         when it would wait longer than the window."""
         stepped = []
         if self._batch and delivered_s - self._waiting_since >= self.window_s:
             stepped.append(self._step_arrivals(close_books=False))
+            if (books := self.close_books_if_due()) is not None:
+                stepped.append(books)
         if not self._batch:
             self._waiting_since = delivered_s
         self._batch.append(item)
@@ -328,15 +340,18 @@ class TrackingWindows:
         )
         return tracks
 
-    def _step_arrivals(self, close_books: bool) -> list[Track]:
-        """`MultiTargetTracker.step_arrivals` on what waits, at the latest delivery time
-        (the books closed when asked, or when ``books_s`` has passed since they were);
-        the tracks it updated and, once more as deleted, those it ended."""
-        batch, self._batch = self._batch, []
-        self._waiting_since = math.inf
+    def _step_arrivals(self, close_books: bool, books_only: bool = False) -> list[Track]:
+        """`MultiTargetTracker.step_arrivals` on what waits (nothing: ``books_only``), at
+        the latest delivery time, the books closed when asked; the tracks it updated
+        and, once more as deleted, those it ended."""
+        batch: list[object] = []
+        if not books_only:
+            batch, self._batch = self._batch, []
+            self._waiting_since = math.inf
         moment = self._latest_delivery
-        if moment >= self._books_due:
-            close_books = True
+        if self._books_due == -math.inf:
+            # The first books are due a period after the first step.
+            self._books_due = first_window_end(moment, self.books_s)
         if close_books:
             self._books_due = first_window_end(moment, self.books_s)
         self.summary.out_of_sequence += self._behind_own_sensor(batch)
