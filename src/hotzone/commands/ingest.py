@@ -52,6 +52,9 @@ BUFFER_MIB = Number(1, 2048, integer=True, unit="MiB")
 #: up to 1/32 of a 4 s rotation (125 ms) after the first was measured; the network adds
 #: milliseconds. Stepping each window this much before its end keeps them in sequence.
 DEFAULT_HOLD_S = 0.25
+#: ``--books``: how often ``--on-arrival`` closes every track's books (coasting, deletion):
+#: the windows' period, so a track ends when it would have with 1 s windows.
+DEFAULT_BOOKS_S = 1.0
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -152,6 +155,21 @@ def add_parser(subparsers: SubParsers) -> None:
         "last S but received after it are not out of sequence (live feeds; shorter than "
         f"--window; {DEFAULT_HOLD_S:g}, 0: at the end)",
     )
+    tracking.add_argument(
+        "--on-arrival",
+        action="store_true",
+        help="step the tracker on what has arrived whenever no more input waits (at most "
+        "--window s of it), not at window ends, and publish only the tracks each step "
+        "updated (--hold unused)",
+    )
+    tracking.add_argument(
+        "--books",
+        type=TIMEOUT_S,
+        default=DEFAULT_BOOKS_S,
+        metavar="S",
+        help="with --on-arrival: check every track's coasting and deletion every S "
+        f"seconds; ended tracks are published once more, as deleted ({DEFAULT_BOOKS_S:g})",
+    )
     picture = parser.add_argument_group(
         "picture", "with --serve, the feed's picture on the web page (stops with Ctrl-C)"
     )
@@ -230,6 +248,8 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
         raise CommandError("--from-start goes with --follow")
     if not args.window > 0:
         raise CommandError(f"--window must be positive, got {args.window}")
+    if not args.books > 0:
+        raise CommandError(f"--books must be positive, got {args.books}")
     if sapient_tls_given(args) and args.format != "sapient":
         raise CommandError("--sapient-tls-* and --sapient-client-ca go with the sapient format")
     sapient_tls = sapient_tls_context(args)
@@ -256,9 +276,11 @@ def _settings(args: argparse.Namespace) -> IngestSettings:
             lag_s=args.lag,
             origin=LocalFrame(*args.origin) if args.origin else None,
             sector=args.sector,
-            hold_s=args.hold,
+            hold_s=0.0 if args.on_arrival else args.hold,
+            arrivals=args.on_arrival,
+            books_s=args.books,
         )
-        if not args.hold < args.window:
+        if not args.on_arrival and not args.hold < args.window:
             raise CommandError(
                 f"--hold {args.hold:g} must be shorter than --window {args.window:g}"
             )

@@ -76,6 +76,12 @@ class Hypothesiser:
         )
         return tracks.estimates.put(rows, moved), may_join
 
+    def may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
+        """Which tracks a measurement of ``scan`` may join: those whose gate a measurement
+        may lie in after their prediction to ``time``, and those of an identity the scan
+        reports (None: all, no bound holds)."""
+        return self._may_join(tracks, scan, time)
+
     def _may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
         """Which tracks a measurement of ``scan`` may join (None: all, unbounded)."""
         size = min(scan.model.position_size, self.spatial_dims)
@@ -98,12 +104,18 @@ class Hypothesiser:
             spread_s=time - float(scan.times.min()),
         )
         bounded = np.isfinite(reach) & np.isfinite(centre).all(axis=1)
-        found = cKDTree(positions).query_ball_point(
-            np.where(bounded[:, None], centre[:, :size], 0.0),
-            r=np.where(bounded, reach, 0.0),
-            return_length=True,
-        )
-        may_join: BoolArray = ~bounded | (np.asarray(found) > 0)
+        # A track farther than its reach from the box around the measurements is farther
+        # from each of them: only the others are looked up (a scan covers a sector).
+        lowest, highest = positions.min(axis=0), positions.max(axis=0)
+        outside = np.maximum(lowest - centre[:, :size], centre[:, :size] - highest)
+        near = ~bounded | (np.maximum(outside, 0.0).max(axis=1) <= reach)
+        looked_up = np.flatnonzero(near & bounded)
+        may_join: BoolArray = ~bounded
+        if len(looked_up):
+            found = cKDTree(positions).query_ball_point(
+                centre[looked_up, :size], r=reach[looked_up], return_length=True
+            )
+            may_join[looked_up] = np.asarray(found) > 0
         identities = scan.identities()
         if identities is not None and (identities != None).any():  # noqa: E711
             may_join |= tracks.identity != None  # noqa: E711 (elementwise on an object array)

@@ -209,13 +209,15 @@ class TrackManager:
         reporting: list[int],
         time: float,
         predict: Callable[[TrackBatch], TrackBatch],
+        ended: list[TrackBatch] | None = None,
     ) -> tuple[TrackBatch, TrackBatch, BoolArray]:
         """Hits, misses, revisits, confirmation, quality and deletion once per window.
 
         ``predict`` gives the tracks predicted to ``time``: deletion looks at the
         prediction, since a coasting track's covariance grows there, not in its last
         update. Returns the surviving tracks, the same predicted to ``time``, and which
-        of those are dormant (kept, not shown)."""
+        of those are dormant (kept, not shown); the ended ones, predicted, are appended
+        to ``ended`` when given (the live mode publishes them as deleted)."""
         # A miss needs a sensor that has seen the track to have reported in this window.
         eligible = was_updated | tracks.seen_by_any(reporting)
         one = np.uint64(1)
@@ -239,12 +241,31 @@ class TrackManager:
         doomed |= self._duplicates(predicted)
         if doomed.any():
             self._know_identities(tracks, doomed & tracks.confirmed, time)
+            if ended is not None:
+                ended.append(predicted.take(np.flatnonzero(doomed)))
             keep = np.flatnonzero(~doomed)
             kept = tracks.take(keep)
             # The prediction shares every column but its estimates and times with
             # ``tracks``: those rows were just gathered.
             tracks, predicted = kept, predicted.take_beside(keep, tracks, kept)
         return tracks, predicted, self.deleter.dormant(predicted, time)
+
+    def confirm_rows(self, tracks: TrackBatch, rows: IntArray, time: float) -> None:
+        """Confirm the tentative tracks among ``rows`` that have earned it, in place (the
+        live mode's updates, between two closings of the books: `close_window` confirms
+        every track)."""
+        if len(rows) == 0:
+            return
+        returning = self._returning(tracks, time)[rows]
+        newly = np.zeros(tracks.size, dtype=np.bool_)
+        newly[rows] = ~tracks.confirmed[rows] & self.initiator.confirms(
+            tracks.take(rows), returning
+        )
+        if not newly.any():
+            return
+        tracks.confirmed[newly] = True
+        self._know_identities(tracks, newly, time)
+        self._find_identity_conflicts(tracks, newly, time)
 
     def _returning(self, tracks: TrackBatch, time: float) -> BoolArray:
         """Tentative tracks of an identity that had a confirmed track before this window

@@ -41,7 +41,7 @@ identity conflicts, the history that out-of-sequence replays use).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -65,7 +65,7 @@ from hotzone.fusion.updater import KalmanUpdater, Updater
 from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 from hotzone.types.labels import LabelTable
 
-__all__ = ["IdentityConflict", "MultiTargetTracker", "Rejection"]
+__all__ = ["ArrivalStep", "IdentityConflict", "MultiTargetTracker", "Rejection"]
 
 
 @dataclass
@@ -76,6 +76,17 @@ class _ScanPrediction:
     time: float
     estimates: Estimates
     valid: BoolArray
+
+
+@dataclass(frozen=True)
+class ArrivalStep:
+    """What one step of the live mode (`MultiTargetTracker.step_arrivals`) changed."""
+
+    updated: TrackBatch
+    """The tracks its scans updated or started (those shown), predicted to its time."""
+    ended: TrackBatch
+    """The tracks its books ended or made dormant, predicted to its time (none when it
+    did not close the books)."""
 
 
 @dataclass
@@ -126,6 +137,14 @@ class MultiTargetTracker:
     late_count: int = field(init=False, default=0)
     reprocessed_count: int = field(init=False, default=0)
     track_labels: TrackLabels = field(init=False, repr=False)
+    # The live mode's books (`step_arrivals`): the track numbers its steps updated and
+    # the sensors that reported since the books were last closed, and the numbers of
+    # the tracks dormant then.
+    _arrivals_updated: list[IntArray] = field(init=False, default_factory=list, repr=False)
+    _arrivals_reporting: set[int] = field(init=False, default_factory=set, repr=False)
+    _arrivals_dormant: IntArray = field(
+        init=False, default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
+    )
     hypothesiser: Hypothesiser = field(init=False, repr=False)
     track_updater: TrackUpdater = field(init=False, repr=False)
     manager: TrackManager = field(init=False, repr=False)
@@ -215,6 +234,96 @@ class MultiTargetTracker:
         self.manager.remember(time, self.tracks, clean)
         return self._advance(time, clean)
 
+    def step_arrivals(
+        self, time: float, scans: Sequence[SensorScan], close_books: bool
+    ) -> ArrivalStep:
+        """The live mode: the scans that have arrived, stepped at their own measurement
+        times, on the tracks they may join only; what changed is returned, not every track.
+
+        A step costs what arrived, not the number of tracks: each scan predicts and
+        gates only the tracks a measurement of it may join (whatever the sensor), the
+        updated and started tracks alone are confirmed and predicted to ``time``. The
+        window's books of every track (misses, revisits, quality, deletion, dormancy:
+        `TrackManager.close_window`) are closed only when ``close_books`` is set (a
+        coarser period), on what the steps since the last books updated.
+
+        Nothing is replayed: the windows are the arrivals, and a radar's block measured
+        before another radar's block that came first is in sequence for its own sensor.
+        A measurement older than the track it updates (another sensor's newer update)
+        is applied at the track's time (predicted by 0 s: a sector's block arrives a
+        sweep of a sector late, ~0.1 s, tens of metres at an airliner's speed, inside
+        the noise of a plot at range); one older than ``lag_s`` before ``time`` is
+        refused as `step` refuses it. Not `step`'s numbers: an opt-in mode."""
+        self._compose()
+        nothing = self.tracks.take(np.zeros(0, dtype=np.int64))
+        if not np.isfinite(time):
+            for scan in scans:
+                self.rejections.extend(reject_all(scan, f"step time {time} is not a finite number"))
+            return ArrivalStep(nothing, nothing)
+        if self.time is not None and time < self.time:
+            time = self.time
+        clean: list[SensorScan] = []
+        for scan in scans:
+            usable, refused = sanitize(scan, time)
+            self.rejections.extend(refused)
+            for part in split_repeated_identities(usable):
+                kept = self._within_lag(part, time)
+                if kept.size:
+                    clean.append(kept)
+        # Updated in place: no earlier batch is kept for a replay, and what a step
+        # returns is gathered from it (`TrackBatch.take`), not shared with it.
+        tracks = self.tracks
+        start_size = tracks.size
+        tracks, updated, reporting, _ = self._process_scans(tracks, clean, selective=True)
+        tracks = self.manager.start_from_bearings(tracks, time)
+        touched = np.union1d(
+            np.concatenate([*updated, np.zeros(0, dtype=np.int64)]),
+            np.arange(start_size, tracks.size),
+        ).astype(np.int64)
+        self.manager.confirm_rows(tracks, touched, time)
+        touched_numbers = tracks.track_number[touched]
+        self._arrivals_updated.append(touched_numbers)
+        self._arrivals_reporting |= reporting
+        ended = nothing
+        if close_books:
+            was_updated = np.isin(tracks.track_number, np.concatenate(self._arrivals_updated))
+            doomed: list[TrackBatch] = []
+            tracks, predicted, hidden = self.manager.close_window(
+                tracks,
+                was_updated,
+                sorted(self._arrivals_reporting),
+                time,
+                lambda batch: self.hypothesiser.predicted(batch, time),
+                ended=doomed,
+            )
+            newly_hidden = hidden & ~np.isin(predicted.track_number, self._arrivals_dormant)
+            ended = TrackBatch.concatenate([*doomed, predicted.take(np.flatnonzero(newly_hidden))])
+            self._arrivals_dormant = predicted.track_number[hidden].copy()
+            self._arrivals_updated, self._arrivals_reporting = [], set()
+            shown = np.isin(predicted.track_number, touched_numbers) & ~hidden
+            updated_batch = predicted.take(np.flatnonzero(shown))
+        else:
+            mine = self.revisit.assess(tracks.take(touched), time)
+            # Updated now: none of their expected updates is overdue (as the books say).
+            mine.quality[:] = 1.0 / np.maximum(mine.overdue, 1.0)
+            moved = self.hypothesiser.predicted(mine, time)
+            updated_batch = moved.take(np.flatnonzero(~self.deleter.dormant(moved, time)))
+        self.tracks = tracks
+        self.time = time if self.time is None else max(self.time, time)
+        return ArrivalStep(updated_batch, ended)
+
+    def _within_lag(self, scan: SensorScan, time: float) -> SensorScan:
+        """``scan`` without the measurements older than ``lag_s`` before ``time``, refused."""
+        too_old = scan.times < time - self.lag_s
+        if not too_old.any():
+            return scan
+        for row in np.flatnonzero(too_old).tolist():
+            self.rejections.append(
+                rejection(scan, row, f"older than the {self.lag_s} s reprocessing lag")
+            )
+        self.late_count += int(too_old.sum())
+        return scan.take(np.flatnonzero(~too_old))
+
     def predicted(self, time: float) -> TrackBatch:
         """The live tracks with estimates predicted to ``time`` (nothing is changed)."""
         self._compose()
@@ -290,23 +399,7 @@ class MultiTargetTracker:
         # The window's working copy: updates write into its rows in place.
         tracks = self.tracks.copy()
         start_size = tracks.size
-        updated: list[IntArray] = []
-        reporting: set[int] = set()
-        latest: _ScanPrediction | None = None
-        for scan in sorted(scans, key=lambda item: item.reference_time):
-            column = self._sensor_column(scan.sensor_id)
-            reporting.add(column)
-            self.revisit.heard(column, scan.reference_time)
-            if scan.identities() is not None:
-                self.revisit.cooperative.add(column)
-            if scan.model.position_size:
-                self.revisit.positional.add(column)
-            tracks, hit, changed, prediction = self._process_scan(tracks, scan)
-            if prediction is not None:
-                latest = prediction
-            if latest is not None:
-                latest.valid[changed[changed < len(latest.valid)]] = False
-            updated.append(hit)
+        tracks, updated, reporting, latest = self._process_scans(tracks, scans)
         tracks = self.manager.start_from_bearings(tracks, time)
         was_updated = np.zeros(tracks.size, dtype=np.bool_)
         if updated:
@@ -327,11 +420,60 @@ class MultiTargetTracker:
         self.time = time if self.time is None else max(self.time, time)
         return predicted.take(np.flatnonzero(~hidden)) if hidden.any() else predicted
 
-    def _process_scan(
+    def _process_scans(
+        self, tracks: TrackBatch, scans: Sequence[SensorScan], selective: bool = False
+    ) -> tuple[TrackBatch, list[IntArray], set[int], _ScanPrediction | None]:
+        """Each scan in time order: the tracks, the rows each hit, the sensors that
+        reported and the latest prediction of every track a scan made. ``selective``:
+        each scan on the tracks it may join only (`_process_scan_nearby`)."""
+        updated: list[IntArray] = []
+        reporting: set[int] = set()
+        latest: _ScanPrediction | None = None
+        for scan in sorted(scans, key=lambda item: item.reference_time):
+            column = self._sensor_column(scan.sensor_id)
+            reporting.add(column)
+            self.revisit.heard(column, scan.reference_time)
+            if scan.identities() is not None:
+                self.revisit.cooperative.add(column)
+            if scan.model.position_size:
+                self.revisit.positional.add(column)
+            if selective:
+                tracks, hit, changed, prediction = self._process_scan_nearby(tracks, scan)
+            else:
+                tracks, hit, changed, prediction = self._process_scan(tracks, scan)
+            if prediction is not None:
+                latest = prediction
+            if latest is not None:
+                latest.valid[changed[changed < len(latest.valid)]] = False
+            updated.append(hit)
+        return tracks, updated, reporting, latest
+
+    def _process_scan_nearby(
         self, tracks: TrackBatch, scan: SensorScan
     ) -> tuple[TrackBatch, IntArray, IntArray, _ScanPrediction | None]:
+        """`_process_scan` on the tracks a measurement of ``scan`` may join alone (the live
+        mode): those rows are gathered, processed as a batch of their own (each row's
+        prediction, gate and update depend on that row alone) and written back in place,
+        the tracks the scan starts appended; no prediction of every track is made."""
+        may_join = None
+        if tracks.size and not isinstance(scan.model, VelocityMeasurement):
+            may_join = self.hypothesiser.may_join(tracks, scan, scan.reference_time)
+        if may_join is None:
+            return self._process_scan(tracks, scan, every_row=True)
+        rows = np.flatnonzero(may_join)
+        nearby, hit, changed, _ = self._process_scan(tracks.take(rows), scan, every_row=True)
+        count = len(rows)
+        tracks = _written_back(tracks, rows, nearby.take(np.arange(count)))
+        if nearby.size > count:
+            tracks = TrackBatch.concatenate([tracks, nearby.take(np.arange(count, nearby.size))])
+        return tracks, rows[hit], rows[changed], None
+
+    def _process_scan(
+        self, tracks: TrackBatch, scan: SensorScan, every_row: bool = False
+    ) -> tuple[TrackBatch, IntArray, IntArray, _ScanPrediction | None]:
         """One scan: the tracks, the rows it hit, the rows whose estimates it changed and
-        the prediction of every track it made."""
+        the prediction of every track it made. ``every_row``: predict every track, for
+        any sensor (the rows are those a measurement may join already)."""
         if isinstance(scan.model, VelocityMeasurement):
             tracks, hit = self.track_updater.velocities(tracks, scan)
             return tracks, hit, hit, None
@@ -346,7 +488,7 @@ class MultiTargetTracker:
             # whose revisit is declared: the order of its updates then teaches nothing.
             declared = self.revisit.declared(self._sensor_column(scan.sensor_id))
             predicted, may_join = self.hypothesiser.predict_for_scan(
-                tracks, scan, reference_time, selective=declared
+                tracks, scan, reference_time, selective=declared and not every_row
             )
             prediction = _ScanPrediction(reference_time, predicted, may_join.copy())
             # A report of an identity goes to the track of that identity first, whatever
@@ -407,3 +549,19 @@ class MultiTargetTracker:
         if len(unused):
             tracks = self.manager.start_tracks(tracks, scan, unused)
         return tracks, hit, changed, prediction
+
+
+def _written_back(tracks: TrackBatch, rows: IntArray, part: TrackBatch) -> TrackBatch:
+    """``tracks`` with rows ``rows`` replaced by ``part``'s, in place (columns grown first
+    where ``part`` has more sensor or label columns)."""
+    tracks = tracks.with_sensor_columns(part.sensor_seen.shape[1]).with_label_columns(
+        part.label_seen.shape[1]
+    )
+    part = part.with_sensor_columns(tracks.sensor_seen.shape[1]).with_label_columns(
+        tracks.label_seen.shape[1]
+    )
+    tracks.estimates.assign(rows, part.estimates)
+    for column in fields(TrackBatch):
+        if column.name != "estimates":
+            getattr(tracks, column.name)[rows] = getattr(part, column.name)
+    return tracks

@@ -305,7 +305,13 @@ async def _feed(
             decoder = make()
             if tracker is not None and not tracker.settings.from_bus:
                 assert isinstance(decoder, AsterixDecoder)
-                await pump_plot_datagrams(publisher, decoder, tracker, udp.timed_datagrams())
+                await pump_plot_datagrams(
+                    publisher,
+                    decoder,
+                    tracker,
+                    udp.timed_datagrams(),
+                    idle=lambda: udp.waiting() == 0,
+                )
             else:
                 await publisher.pump_timed(decoder, udp.timed_datagrams())
     elif transport.tcp is not None:

@@ -28,6 +28,12 @@ converted per plot. The service then reads nothing from the bus (``from_bus=Fals
 datagram that is not whole CAT048 blocks goes the decoder's way, its messages handed over
 in its place. The tracks are those the bus path gives for the same datagrams received at
 the same times (tests/runtime/test_live_plot_tracking.py).
+
+With ``--on-arrival`` (`TrackingSettings.arrivals`) the tracker is not stepped at window
+ends but on what has arrived, whenever nothing more waits (`step_arrived`: no datagram in
+the receiver's backlog, no message on the bus), so a step takes what came while the
+previous one ran; each step publishes only the tracks it updated, and the tracks it ends
+(every ``--books`` seconds) once more as deleted (docs/ingest/limits.md).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -114,9 +120,14 @@ class LiveTrackingService:
         subscription = await self.bus.subscribe(f"hz.{self.nation}.det.>", 65536)
         if ready is not None:
             ready.set()
+        arrivals = self.settings.tracking.arrivals
         try:
             while True:
-                bus_message = await subscription.next(timeout_s=POLL_S)
+                bus_message = await subscription.next(timeout_s=0.0 if arrivals else POLL_S)
+                if bus_message is None and arrivals:
+                    # Nothing more waits: step on what came, then wait for more.
+                    await self.step_arrived()
+                    bus_message = await subscription.next(timeout_s=POLL_S)
                 if bus_message is None:
                     if self._stopping.is_set():
                         break
@@ -150,6 +161,17 @@ class LiveTrackingService:
         assert self._windows is not None
         for tracks in self._windows.push_plots(chunk):
             await self._publish(tracks)
+
+    async def step_arrived(self) -> None:
+        """With ``arrivals``: step the tracker on what has arrived and publish what it
+        changed (nothing otherwise)."""
+        if self._windows is None:
+            return
+        if (tracks := self._windows.step_arrived()) is not None:
+            await self._publish(tracks)
+        # Published first: the books cost in proportion to the tracks.
+        if (ended := self._windows.close_books_if_due()) is not None:
+            await self._publish(ended)
 
     async def _finish(self) -> None:
         if self._windows is not None and (last := self._windows.finish()) is not None:
@@ -196,14 +218,19 @@ async def pump_plot_datagrams(
     decoder: AsterixDecoder,
     tracking: LiveTrackingService,
     datagrams: AsyncIterator[tuple[float, bytes]],
+    idle: Callable[[], bool] | None = None,
 ) -> None:
     """`take_plot_datagram` for each datagram as it comes, timed by when it was received
     (`UdpReceiver.timed_datagrams`: a backlog waiting for the loop does not make its
     datagrams later, so they fall in the windows they arrived in), then the decoder's
-    flush."""
+    flush. ``idle`` says whether no datagram waits (`UdpReceiver.waiting`): then the
+    tracker steps on what has arrived (`LiveTrackingService.step_arrived`, with
+    ``arrivals`` only)."""
     async for received_s, datagram in datagrams:
         received_at = datetime.fromtimestamp(received_s, tz=UTC)
         await take_plot_datagram(publisher, decoder, tracking, datagram, received_at)
+        if idle is not None and idle():
+            await tracking.step_arrived()
     received_at = datetime.now(UTC)
     result = decoder.flush(received_at)
     await publisher.publish_result(decoder, result, received_at)

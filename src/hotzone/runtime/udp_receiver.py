@@ -159,6 +159,10 @@ class UdpReceiver:
         self._thread.start()
         return self
 
+    def waiting(self) -> int:
+        """Datagrams received and not yet taken by `timed_datagrams`."""
+        return len(self._backlog)
+
     async def timed_datagrams(self) -> AsyncIterator[tuple[float, bytes]]:
         """Each datagram in arrival order with when it was received (POSIX s, taken by the
         receiving thread: how long it then waited for the decoder does not move it), until

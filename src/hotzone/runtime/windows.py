@@ -16,6 +16,14 @@ clock, so a recording replayed and a live feed are tracked alike:
   plots as columns instead (`TrackingWindows.push_plots`, `PlotChunk`): the same windows,
   the same stage and the same tracks, without a Detection per plot on the way.
 
+``ingest --track --on-arrival`` (`TrackingWindows` with ``arrivals``) steps the tracker
+on what has arrived instead (`MultiTargetTracker.step_arrivals`): whenever the feed is
+idle (`TrackingWindows.step_arrived`, called by the live service when no datagram
+waits), or once what waits spans ``window_s`` of delivery time; each step publishes the
+tracks it updated, and every ``books_s`` a step on nothing, after it, closes every
+track's books (`TrackingWindows.close_books_if_due`: coasting, deletion; ended tracks
+are published once more, as deleted).
+
 Every window is half-open on whole multiples of its period, ``[k·P, (k+1)·P)`` of
 delivery time: a message exactly at an end falls in the next window, and every node of
 an alliance and every command cut the same windows from the same data (``hotzone track``
@@ -35,12 +43,13 @@ import msgspec
 import numpy as np
 
 from hotzone.fusion.conversion import PolarPlots
+from hotzone.fusion.scan import SensorScan
 from hotzone.fusion.stage import (
     TrackingStage,
     default_tracker,
     rejection_dead_letter,
 )
-from hotzone.fusion.tracker import Rejection
+from hotzone.fusion.tracker import ArrivalStep, Rejection
 from hotzone.geo import LocalFrame
 from hotzone.types import (
     AnyMessage,
@@ -180,28 +189,42 @@ class TrackingWindows:
         window_s: float,
         summary: ReplaySummary,
         hold_s: float = 0.0,
+        arrivals: bool = False,
+        books_s: float = 1.0,
     ) -> None:
         if not 0.0 <= hold_s < window_s:
             raise ValueError(
                 f"hold must be at least 0 and shorter than the window ({window_s} s), "
                 f"got {hold_s} s"
             )
+        if not books_s > 0:
+            raise ValueError(f"the books' period must be positive, got {books_s} s")
         self.stage = stage
         self.window_s = window_s
         self.hold_s = hold_s
+        #: Step on what has arrived (`step_arrived`), not at window ends: the live mode.
+        self.arrivals = arrivals
+        self.books_s = books_s
         self.summary = summary
+        self._books_due = -math.inf
+        self._waiting_since = math.inf
+        # Each sensor's latest measurement time stepped (the arrivals' out of sequence).
+        self._sensor_stepped: dict[str, float] = {}
         self._clock = WindowClock(window_s)
         self._batch: list[object] = []
         self._stepped_at = -math.inf
         # Set while `finish` steps the last window: at its end, on everything.
         self._finishing = False
         self._tick_end = -math.inf
+        self._latest_delivery = -math.inf
 
     def push(self, message: object) -> list[list[Track]]:
         """Add ``message``; the tracks of every window it closes, oldest first."""
         if not isinstance(message, Detection | Report):
             return []
         self.summary.messages += 1
+        if self.arrivals:
+            return self._arrive(message, delivery_time(message))
         closed = []
         for end in self._clock.advance(delivery_time(message)):
             closed.append(self._step(end))
@@ -214,9 +237,42 @@ class TrackingWindows:
         if count == 0:
             return []
         self.summary.messages += count
+        if self.arrivals:
+            return self._arrive(chunk, chunk.delivery_s)
         closed = [self._step(end) for end in self._clock.advance(chunk.delivery_s)]
         self._batch.append(chunk)
         return closed
+
+    def step_arrived(self) -> list[Track] | None:
+        """With ``arrivals``: step on what has arrived and not been stepped (None when
+        nothing waits, or without ``arrivals``). The live service calls it whenever no
+        more input waits, so a step takes what came while the previous one ran."""
+        if not self.arrivals or not self._batch:
+            return None
+        return self._step_arrivals(close_books=False)
+
+    def close_books_if_due(self) -> list[Track] | None:
+        """With ``arrivals``: when ``books_s`` has passed since the books were last
+        closed, close every track's books (a step on nothing); the tracks it ended, as
+        deleted (None when not due). Apart from `step_arrived`, so that what a step
+        updated is published before the books, which cost in proportion to the tracks."""
+        if not self.arrivals or self._latest_delivery < self._books_due:
+            return None
+        return self._step_arrivals(close_books=True, books_only=True)
+
+    def _arrive(self, item: object, delivered_s: float) -> list[list[Track]]:
+        """``item`` waits for the next arrival step; what waited first is stepped now
+        when it would wait longer than the window."""
+        stepped = []
+        if self._batch and delivered_s - self._waiting_since >= self.window_s:
+            stepped.append(self._step_arrivals(close_books=False))
+            if (books := self.close_books_if_due()) is not None:
+                stepped.append(books)
+        if not self._batch:
+            self._waiting_since = delivered_s
+        self._batch.append(item)
+        self._latest_delivery = max(self._latest_delivery, delivered_s)
+        return stepped
 
     def step_window(self, end: float, messages: Sequence[object]) -> list[Track]:
         """The window that a clock tick at ``end`` closes, with the messages delivered in
@@ -236,6 +292,12 @@ class TrackingWindows:
 
     def finish(self) -> list[Track] | None:
         """Close the open window (None when nothing was ever pushed)."""
+        if self.arrivals:
+            if self._latest_delivery == -math.inf:
+                return None
+            tracks = self._step_arrivals(close_books=True)
+            self.summary.late = self.stage.tracker.late_count
+            return tracks
         end = self._clock.open_end
         if end is None:
             return None
@@ -278,6 +340,80 @@ class TrackingWindows:
         )
         return tracks
 
+    def _step_arrivals(self, close_books: bool, books_only: bool = False) -> list[Track]:
+        """`MultiTargetTracker.step_arrivals` on what waits (nothing: ``books_only``), at
+        the latest delivery time, the books closed when asked; the tracks it updated
+        and, once more as deleted, those it ended."""
+        batch: list[object] = []
+        if not books_only:
+            batch, self._batch = self._batch, []
+            self._waiting_since = math.inf
+        moment = self._latest_delivery
+        if self._books_due == -math.inf:
+            # The first books are due a period after the first step.
+            self._books_due = first_window_end(moment, self.books_s)
+        if close_books:
+            self._books_due = first_window_end(moment, self.books_s)
+        self.summary.out_of_sequence += self._behind_own_sensor(batch)
+        time = datetime.fromtimestamp(moment, tz=UTC)
+        stage, tracker = self.stage, self.stage.tracker
+        chunks = [item for item in batch if isinstance(item, PlotChunk)]
+        messages: list[object] = []
+        scans: list[SensorScan] = []
+        rejected: list[Rejection] = []
+        if chunks and len(chunks) == len(batch):
+            scans, rejected = stage.converter.convert_plots(
+                concatenate_plots([chunk.plots for chunk in chunks])
+            )
+        else:
+            for item in batch:
+                messages.extend(item.detections() if isinstance(item, PlotChunk) else [item])
+            scans, rejected = stage.converter.convert(messages)
+        step = _stepped_on_arrival(stage, moment, scans, close_books)
+        rejections = rejected + tracker.take_rejections()
+        if rejections and chunks and len(chunks) == len(batch):
+            self._refused(rejections, chunks, time)
+        elif rejections:
+            _refused_messages(stage, rejections, messages, time)
+        stage.events.extend(stage.identity_conflict_events(step.updated))
+        tracks = stage.track_messages(step.updated, time)
+        tracks += [
+            msgspec.structs.replace(track, status=TrackStatus.DELETED)
+            for track in stage.track_messages(step.ended, time)
+        ]
+        summary = self.summary
+        summary.windows += 1
+        summary.track_messages += len(tracks)
+        summary.dead_letters.extend(stage.take_dead_letters())
+        summary.confirmed_numbers.update(
+            t.track_number for t in tracks if t.status == TrackStatus.CONFIRMED
+        )
+        return tracks
+
+    def _behind_own_sensor(self, batch: list[object]) -> int:
+        """Reports measured before the latest one of their own sensor already stepped
+        (the arrivals' out of sequence: each sensor's reports are stepped at their own
+        times); notes each sensor's latest."""
+        count = 0
+        stepped = self._sensor_stepped
+        for item in batch:
+            if isinstance(item, PlotChunk):
+                sensors = [sensor_id for sensor_id, _ in item.plots.sites]
+                times = item.plots.times
+                for site in np.unique(item.plots.site).tolist():
+                    mine = times[item.plots.site == site]
+                    before = stepped.get(sensors[site], -math.inf)
+                    count += int(np.count_nonzero(mine < before))
+                    stepped[sensors[site]] = max(before, float(mine.max()))
+            elif isinstance(item, Detection | Report):
+                sensor = item.sensor_id if isinstance(item, Detection) else item.source_id
+                measured = item.time.timestamp()
+                before = stepped.get(sensor, -math.inf)
+                count += measured < before
+                stepped[sensor] = max(before, measured)
+        # Counted over the whole batch first: a batch's reports are stepped together.
+        return count
+
     def _step_plots(self, time: datetime, chunks: list[PlotChunk]) -> list[Track]:
         """`TrackingStage.step` on the plots of a window given as columns (what
         ``hotzone track``'s column path does, `hotzone.commands.plot_tracking`), with the
@@ -310,6 +446,35 @@ class TrackingWindows:
             self.stage.dead_letters.append(
                 rejection_dead_letter(rejection, time, original, self.stage.releasability)
             )
+
+
+def _stepped_on_arrival(
+    stage: TrackingStage, moment: float, scans: Sequence[SensorScan], close_books: bool
+) -> ArrivalStep:
+    """`TrackingStage.step_scans` for the arrival mode: each radar's learnt rotation
+    declared, then `MultiTargetTracker.step_arrivals`."""
+    for sensor_id, clock in stage.converter.rotation_clocks.items():
+        if clock.period_s is not None:
+            stage.tracker.declare_revisit(sensor_id, clock.period_s)
+    return stage.tracker.step_arrivals(moment, scans, close_books)
+
+
+def _refused_messages(
+    stage: TrackingStage, rejections: list[Rejection], messages: list[object], time: datetime
+) -> None:
+    """Each refusal of a message's measurement as a dead letter holding that message."""
+    by_id: dict[str, object] = {}
+    for message in messages:
+        if isinstance(message, Detection):
+            by_id[message.detection_id] = message
+        elif isinstance(message, Report):
+            by_id[message.report_id] = message
+    for rejection in rejections:
+        stage.dead_letters.append(
+            rejection_dead_letter(
+                rejection, time, by_id.get(rejection.measurement_id), stage.releasability
+            )
+        )
 
 
 def _measured_before(
@@ -383,6 +548,11 @@ class TrackingSettings:
     #: Step each window this long before its end (`TrackingWindows`): reports measured in
     #: its last ``hold_s`` and delivered after it are then in time for the next window.
     hold_s: float = 0.0
+    #: The live mode (`TrackingWindows` with ``arrivals``): steps on what has arrived,
+    #: ``window_s`` of it at most, publishing the tracks each step updated; every
+    #: ``books_s`` the books of every track (coasting, deletion) are closed.
+    arrivals: bool = False
+    books_s: float = 1.0
 
 
 def tracking_windows(
@@ -397,6 +567,10 @@ def tracking_windows(
         confirmed_only=settings.confirmed_only,
         releasability=settings.releasability,
     )
+    if settings.arrivals:
+        return TrackingWindows(
+            stage, settings.window_s, summary, arrivals=True, books_s=settings.books_s
+        )
     return TrackingWindows(stage, settings.window_s, summary, settings.hold_s)
 
 
