@@ -18,12 +18,33 @@ def shipped() -> TreeEnsembleClassifier:
     return TreeEnsembleClassifier.load()
 
 
+def every_tree_to_the_deepest_depth(
+    model: TreeEnsembleClassifier, features: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leaves and (depth, row, tree) paths of a walk that moves every (row, tree) pair at
+    every depth to the ensemble's deepest (the earlier code; a leaf's children are itself)."""
+    trees = model._trees
+    count = features.shape[0]
+    node = np.broadcast_to(trees.roots, (count, len(trees.roots))).copy()
+    path = np.empty((trees.max_depth + 1, count, len(trees.roots)), dtype=np.int64)
+    rows = np.arange(count)[:, None]
+    for depth in range(trees.max_depth + 1):
+        path[depth] = node
+        value = features[rows, trees.feature[node]]
+        go_right = np.where(
+            np.isnan(value), ~trees.missing_left[node], value > trees.threshold[node]
+        )
+        node = trees.children[2 * node + go_right]
+    return node, path
+
+
 def contributions_row_by_row(
     model: TreeEnsembleClassifier, features: np.ndarray, class_index: np.ndarray
 ) -> np.ndarray:
-    """Saabas contributions summed one depth and one row at a time (the earlier code)."""
+    """Saabas contributions summed one depth and one row at a time over every tree's path
+    (the earlier code)."""
     trees = model._trees
-    _, path = model._leaves(features)
+    _, path = every_tree_to_the_deepest_depth(model, features)
     result = np.zeros((features.shape[0], len(model.feature_names)))
     own = trees.tree_class[None, :] == class_index[:, None]
     for depth in range(path.shape[0] - 1):
@@ -45,6 +66,17 @@ def test_contributions_are_the_row_by_row_sums_bit_for_bit(
     together = shipped.contributions(features, best)
     assert np.array_equal(together, contributions_row_by_row(shipped, features, best))
     assert np.count_nonzero(together) > features.shape[0]
+
+
+def test_the_walk_of_the_pairs_not_yet_at_a_leaf_reaches_the_same_leaves(
+    shipped: TreeEnsembleClassifier,
+) -> None:
+    features, _ = build_dataset(4, HELD_OUT_SEED_BASE + 23)
+    features[::4, 2] = np.nan
+    leaves, _ = every_tree_to_the_deepest_depth(shipped, features)
+    assert np.array_equal(shipped._leaves(features), leaves)
+    assert shipped._trees.is_leaf[leaves].all()
+    assert np.array_equal(shipped._leaves(features[:0]), leaves[:0])
 
 
 def test_classify_answers_from_one_walk_as_from_predict_proba(
