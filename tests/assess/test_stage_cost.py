@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hotzone.assess.classifier import TreeEnsembleClassifier
+from hotzone.assess.features import finite_percentiles
 from hotzone.assess.stage import AssessmentStage
 from hotzone.assess.training import build_dataset
 from hotzone.sim.training_data import HELD_OUT_SEED_BASE
@@ -100,3 +101,23 @@ def test_a_steps_countries_together_as_one_at_a_time() -> None:
     refused = [*positions, (95.0, 23.0)]  # not on Earth: that one is None, the rest answered
     assert stage._countries(refused) == [*alone, None]
     assert stage._countries([]) == []
+
+
+def test_percentiles_from_one_sort_are_numpys_bit_for_bit() -> None:
+    rng = np.random.default_rng(17)
+    percents = (5.0, 50.0, 90.0, 95.0)
+    checked = 0
+    for size in range(0, 80):
+        for _ in range(6):
+            values = rng.normal(0.0, 30.0, size)
+            values[rng.random(size) < 0.2] = 12.5  # ties
+            values[rng.random(size) < 0.1] = np.nan
+            values[rng.random(size) < 0.05] = np.inf
+            values[rng.random(size) < 0.1] = rng.choice([0.0, -0.0])
+            finite = values[np.isfinite(values)]
+            expected = [np.percentile(finite, q) if finite.size else np.nan for q in percents]
+            answered = finite_percentiles(values, percents)
+            assert np.array_equal(np.signbit(answered), np.signbit(expected))
+            assert np.array_equal(answered, expected, equal_nan=True)
+            checked += finite.size > 0
+    assert checked > 400
