@@ -1,6 +1,8 @@
 """The assessment stage's cheaper paths give the same numbers as the plain ones they
 replace (issue 17; docs/assess.md "Cost"): contributions summed for all rows at once, the
-trees walked once per `classify`, and a step's countries looked up together."""
+trees walked once per `classify` by the pairs not yet at a leaf, a step's countries looked
+up together, a history's percentiles from one sort, and every track's approaches and
+threat scores in one array pass."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ import pytest
 from hotzone.assess.classifier import TreeEnsembleClassifier
 from hotzone.assess.features import finite_percentiles
 from hotzone.assess.stage import AssessmentStage
+from hotzone.assess.threat import approaches, approaches_of_tracks, threat_score, threat_scores
 from hotzone.assess.training import build_dataset
+from hotzone.runtime.stages import assessment_context
+from hotzone.sim.scenario import load_scenario
 from hotzone.sim.training_data import HELD_OUT_SEED_BASE
+from hotzone.types import StandardIdentity, TargetClass
+
+Velocity = tuple[float, float, float]
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +129,63 @@ def test_percentiles_from_one_sort_are_numpys_bit_for_bit() -> None:
             assert np.array_equal(answered, expected, equal_nan=True)
             checked += finite.size > 0
     assert checked > 400
+
+
+def random_tracks(count: int, seed: int) -> tuple[list[tuple[float, float, float]], list[Velocity]]:
+    """Tracks around the suwalki assets (some on an asset, some standing still)."""
+    rng = np.random.default_rng(seed)
+    positions = [
+        (float(lat), float(lon), float(height))
+        for lat, lon, height in zip(
+            rng.uniform(53.7, 54.4, count),
+            rng.uniform(22.6, 23.6, count),
+            rng.uniform(0.0, 3000.0, count),
+            strict=True,
+        )
+    ]
+    velocities: list[Velocity] = [
+        (float(east), float(north), float(up))
+        for east, north, up in zip(
+            rng.normal(0.0, 60.0, count),
+            rng.normal(0.0, 60.0, count),
+            rng.normal(0.0, 3.0, count),
+            strict=True,
+        )
+    ]
+    velocities[::40] = [(0.0, 0.0, 0.0)] * len(velocities[::40])
+    velocities[1::40] = [(1e-4, -0.0, 0.0)] * len(velocities[1::40])
+    positions[2::40] = [(54.095, 22.95, 200.0)] * len(positions[2::40])  # on the garrison
+    return positions, velocities
+
+
+def test_approaches_of_many_tracks_are_each_tracks_bit_for_bit() -> None:
+    assets = assessment_context(load_scenario("suwalki-drones")).assets
+    positions, velocities = random_tracks(4000, 29)
+    together = approaches_of_tracks(positions, velocities, assets)
+    alone = [approaches(*p, v, assets) for p, v in zip(positions, velocities, strict=True)]
+    assert repr(together) == repr(alone)  # repr: -0.0 and 0.0 differ there
+    arriving = [a for one in alone for a in one if np.isfinite(a.time_to_go_s)]
+    assert any(a.time_to_go_s > 0.0 for a in arriving) and any(
+        a.time_to_go_s == 0.0 for a in arriving
+    )
+    assert approaches_of_tracks([], [], assets) == []
+    assert approaches_of_tracks(positions[:2], velocities[:2], ()) == [[], []]
+
+
+def test_threat_scores_together_are_each_approachs_bit_for_bit() -> None:
+    assets = assessment_context(load_scenario("suwalki-drones")).assets
+    positions, velocities = random_tracks(2000, 31)
+    per_track = approaches_of_tracks(positions, velocities, assets)
+    classes = [list(TargetClass)[row % len(TargetClass)] for row in range(len(per_track))]
+    identities = [
+        list(StandardIdentity)[row % len(StandardIdentity)] for row in range(len(per_track))
+    ]
+    together = threat_scores(classes, identities, per_track)
+    alone = [
+        [threat_score(target_class, identity, approach) for approach in approaches_of_one]
+        for target_class, identity, approaches_of_one in zip(
+            classes, identities, per_track, strict=True
+        )
+    ]
+    assert repr(together) == repr(alone)
+    assert len({score for scores in alone for score in scores}) > 100

@@ -39,7 +39,13 @@ from hotzone.assess.context import AssessmentContext
 from hotzone.assess.features import batch_features
 from hotzone.assess.history import TrackHistories, TrackRecord
 from hotzone.assess.identity import IdentityEvidence, carried_identity, standard_identity
-from hotzone.assess.threat import Threat, approaches, rank_threats, threat_score
+from hotzone.assess.threat import (
+    Approach,
+    Threat,
+    approaches_of_tracks,
+    rank_threats,
+    threat_scores,
+)
 from hotzone.geo import country_of
 from hotzone.types import (
     Alert,
@@ -220,8 +226,24 @@ class AssessmentStage:
                 held = identity  # nothing carried over (or not shareable with the new evidence)
             judgement.identity, judgement.reasons = held, reasons
             judgement.identity_label = evidence_label
+        # Every judged track's approaches and scores in one pass (identities decided above:
+        # nothing below feeds back into them).
+        judgements = [self._judgements[record.track_id] for record, _ in judged]
+        approaches_per_track = approaches_of_tracks(
+            [(t.position.lat_deg, t.position.lon_deg, t.position.height_m) for _, t in judged],
+            [latest.enu_velocity_mps for _, latest in judged],
+            self.context.assets,
+        )
+        scores_per_track = threat_scores(
+            [judgement.classification.target_class for judgement in judgements],
+            [judgement.identity for judgement in judgements],
+            approaches_per_track,
+        )
+        for (record, latest), judgement, track_approaches, scores in zip(
+            judged, judgements, approaches_per_track, scores_per_track, strict=True
+        ):
             released = self._label(record, judgement)
-            track_threats = self._threats(record, judgement)
+            track_threats = self._threats(latest, judgement, track_approaches, scores)
             threats += track_threats
             score = max((t.score for t in track_threats), default=0.0)
             outputs.append(
@@ -333,21 +355,17 @@ class AssessmentStage:
         identity, reasons = standard_identity(evidence, self.context)
         return identity, reasons, label
 
-    def _threats(self, record: TrackRecord, judgement: _Judgement) -> list[Threat]:
-        track = record.latest
-        assert track is not None
-        if not self.context.assets:
-            return []
+    def _threats(
+        self,
+        track: Track,
+        judgement: _Judgement,
+        track_approaches: list[Approach],
+        scores: list[float],
+    ) -> list[Threat]:
+        """The track's threat to each asset (`approaches_of_tracks`, `threat_scores`)."""
         target_class = judgement.classification.target_class
         result = []
-        for approach in approaches(
-            track.position.lat_deg,
-            track.position.lon_deg,
-            track.position.height_m,
-            track.enu_velocity_mps,
-            self.context.assets,
-        ):
-            score = threat_score(target_class, judgement.identity, approach)
+        for approach, score in zip(track_approaches, scores, strict=True):
             reasons = (
                 f"{approach.asset}: {approach.distance_m / 1000:.1f} km away, closest approach "
                 f"{approach.miss_distance_m / 1000:.1f} km in {approach.time_to_cpa_s:.0f} s"
