@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,11 @@ class NoveltyReference:
             raise ValueError("novelty thresholds must be positive")
         return cls(centre, scale, references, thresholds)
 
+    @cached_property
+    def _known_references(self) -> tuple[tuple[NDArray[np.bool_], FloatArray], ...]:
+        """Each class's reference as `neighbour_distances` reads it, made once."""
+        return tuple(_known_reference(rows) for rows in self.references)
+
     def standardized(self, features: FloatArray) -> FloatArray:
         """``features`` (n, FEATURE_NAMES) as standardized novelty columns."""
         result: FloatArray = (novelty_columns(features) - self.centre) / self.scale
@@ -130,7 +136,11 @@ class NoveltyReference:
         """(n, classes) distance of each row to each class's reference."""
         queries = self.standardized(features)
         return np.stack(
-            [neighbour_distances(queries, rows) for rows in self.references], axis=1
+            [
+                neighbour_distances(queries, rows, reference_known=known)
+                for rows, known in zip(self.references, self._known_references, strict=True)
+            ],
+            axis=1,
         ).reshape(len(queries), len(self.references))
 
     def scores(self, features: FloatArray) -> FloatArray:
@@ -151,14 +161,27 @@ def novelty_columns(features: FloatArray) -> FloatArray:
     return columns
 
 
-def neighbour_distances(queries: FloatArray, reference: FloatArray, chunk: int = 256) -> FloatArray:
+def _known_reference(reference: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
+    """Which cells of a reference are known, and the reference with 0 in the others."""
+    known = np.isfinite(reference)
+    return known, np.where(known, reference, 0.0)
+
+
+def neighbour_distances(
+    queries: FloatArray,
+    reference: FloatArray,
+    chunk: int = 256,
+    reference_known: tuple[NDArray[np.bool_], FloatArray] | None = None,
+) -> FloatArray:
     """RMS difference of each standardized query row to its `NOVELTY_NEIGHBOUR`-th nearest
     reference row over the columns both have; a row with no column in common with enough
-    references scores 0 (nothing to call novel)."""
+    references scores 0 (nothing to call novel). ``reference_known``: `_known_reference`
+    of ``reference``, when the caller keeps it."""
     result = np.zeros(len(queries))
     kth = NOVELTY_NEIGHBOUR - 1
-    known_reference = np.isfinite(reference)
-    filled_reference = np.where(known_reference, reference, 0.0)
+    known_reference, filled_reference = (
+        _known_reference(reference) if reference_known is None else reference_known
+    )
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk]
         known = np.isfinite(block)
