@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hotzone.assess.classifier import TreeEnsembleClassifier
+from hotzone.assess.classifier import TreeEnsembleClassifier, neighbour_distances
 from hotzone.assess.features import finite_percentiles
 from hotzone.assess.stage import AssessmentStage
 from hotzone.assess.threat import approaches, approaches_of_tracks, threat_score, threat_scores
@@ -189,3 +189,23 @@ def test_threat_scores_together_are_each_approachs_bit_for_bit() -> None:
     ]
     assert repr(together) == repr(alone)
     assert len({score for scores in alone for score in scores}) > 100
+
+
+def test_novelty_distances_to_all_classes_at_once_are_each_classs_bit_for_bit(
+    shipped: TreeEnsembleClassifier,
+) -> None:
+    novelty = shipped.novelty
+    assert novelty is not None
+    features, _ = build_dataset(3, HELD_OUT_SEED_BASE + 37)
+    features[::3, 4] = np.nan
+    features[1::7, :6] = np.nan
+    features[2::11] = np.nan  # nothing in common with any reference: 0
+    features = np.concatenate([features, features[:5] * 40.0])  # far from everything
+    queries = novelty.standardized(features)
+    each_class = np.stack(
+        [neighbour_distances(queries, rows) for rows in novelty.references], axis=1
+    )
+    together = novelty.class_distances(features)
+    assert np.array_equal(together, each_class)
+    assert np.array_equal(novelty.class_distances(features, chunk=7), each_class)
+    assert (each_class == 0.0).any() and (each_class > 1.0).any()

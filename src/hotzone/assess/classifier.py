@@ -123,25 +123,46 @@ class NoveltyReference:
         return cls(centre, scale, references, thresholds)
 
     @cached_property
-    def _known_references(self) -> tuple[tuple[NDArray[np.bool_], FloatArray], ...]:
-        """Each class's reference as `neighbour_distances` reads it, made once."""
-        return tuple(_known_reference(rows) for rows in self.references)
+    def _all_references(self) -> tuple[NDArray[np.bool_], FloatArray, IntArray]:
+        """Every class's reference rows one after the other, as `neighbour_distances` reads
+        them (known cells, 0 in the others), and where each class's rows start."""
+        rows = np.concatenate(self.references, axis=0)
+        known = np.isfinite(rows)
+        starts = np.cumsum([0, *(len(reference) for reference in self.references)])
+        return known, np.where(known, rows, 0.0), starts
 
     def standardized(self, features: FloatArray) -> FloatArray:
         """``features`` (n, FEATURE_NAMES) as standardized novelty columns."""
         result: FloatArray = (novelty_columns(features) - self.centre) / self.scale
         return result
 
-    def class_distances(self, features: FloatArray) -> FloatArray:
-        """(n, classes) distance of each row to each class's reference."""
+    def class_distances(self, features: FloatArray, chunk: int = 32) -> FloatArray:
+        """(n, classes) distance of each row to each class's reference: `neighbour_distances`
+        to every class's rows in one pass.
+
+        The same numbers bit for bit (`tests/assess/test_stage_cost.py`): each distance is
+        the sum over the same contiguous last axis (a sum numpy makes alike whatever the
+        block's other dimensions), and the k-th nearest of a class is one value however
+        its rows were ordered by the partition."""
         queries = self.standardized(features)
-        return np.stack(
-            [
-                neighbour_distances(queries, rows, reference_known=known)
-                for rows, known in zip(self.references, self._known_references, strict=True)
-            ],
-            axis=1,
-        ).reshape(len(queries), len(self.references))
+        known_reference, filled_reference, starts = self._all_references
+        kth = NOVELTY_NEIGHBOUR - 1
+        result = np.zeros((len(queries), len(self.references)))
+        for start in range(0, len(queries), chunk):
+            block = queries[start : start + chunk]
+            known = np.isfinite(block)
+            filled = np.where(known, block, 0.0)
+            both = known[:, None, :] & known_reference[None, :, :]
+            squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+            count = both.sum(axis=2)
+            distance = np.where(
+                count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1)), np.inf
+            )
+            for index in range(len(self.references)):
+                of_class = distance[:, starts[index] : starts[index + 1]]
+                nearest = np.partition(of_class, kth, axis=1)[:, kth]
+                result[start : start + chunk, index] = np.where(np.isfinite(nearest), nearest, 0.0)
+        return result
 
     def scores(self, features: FloatArray) -> FloatArray:
         """(n,) novelty scores of full feature rows; above 1 is out of distribution."""
@@ -161,27 +182,14 @@ def novelty_columns(features: FloatArray) -> FloatArray:
     return columns
 
 
-def _known_reference(reference: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
-    """Which cells of a reference are known, and the reference with 0 in the others."""
-    known = np.isfinite(reference)
-    return known, np.where(known, reference, 0.0)
-
-
-def neighbour_distances(
-    queries: FloatArray,
-    reference: FloatArray,
-    chunk: int = 256,
-    reference_known: tuple[NDArray[np.bool_], FloatArray] | None = None,
-) -> FloatArray:
+def neighbour_distances(queries: FloatArray, reference: FloatArray, chunk: int = 256) -> FloatArray:
     """RMS difference of each standardized query row to its `NOVELTY_NEIGHBOUR`-th nearest
     reference row over the columns both have; a row with no column in common with enough
-    references scores 0 (nothing to call novel). ``reference_known``: `_known_reference`
-    of ``reference``, when the caller keeps it."""
+    references scores 0 (nothing to call novel)."""
     result = np.zeros(len(queries))
     kth = NOVELTY_NEIGHBOUR - 1
-    known_reference, filled_reference = (
-        _known_reference(reference) if reference_known is None else reference_known
-    )
+    known_reference = np.isfinite(reference)
+    filled_reference = np.where(known_reference, reference, 0.0)
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk]
         known = np.isfinite(block)
