@@ -123,13 +123,14 @@ class NoveltyReference:
         return cls(centre, scale, references, thresholds)
 
     @cached_property
-    def _all_references(self) -> tuple[NDArray[np.bool_], FloatArray, IntArray]:
+    def _all_references(self) -> tuple[NDArray[np.bool_], FloatArray, FloatArray, IntArray]:
         """Every class's reference rows one after the other, as `neighbour_distances` reads
-        them (known cells, 0 in the others), and where each class's rows start."""
+        them (known cells, 0 in the others), the known cells as (columns, rows) 0/1, and
+        where each class's rows start."""
         rows = np.concatenate(self.references, axis=0)
         known = np.isfinite(rows)
         starts = np.cumsum([0, *(len(reference) for reference in self.references)])
-        return known, np.where(known, rows, 0.0), starts
+        return known, np.where(known, rows, 0.0), known.T.astype(np.float64), starts
 
     def standardized(self, features: FloatArray) -> FloatArray:
         """``features`` (n, FEATURE_NAMES) as standardized novelty columns."""
@@ -145,7 +146,7 @@ class NoveltyReference:
         block's other dimensions), and the k-th nearest of a class is one value however
         its rows were ordered by the partition."""
         queries = self.standardized(features)
-        known_reference, filled_reference, starts = self._all_references
+        known_reference, filled_reference, known_columns, starts = self._all_references
         kth = NOVELTY_NEIGHBOUR - 1
         result = np.zeros((len(queries), len(self.references)))
         for start in range(0, len(queries), chunk):
@@ -154,9 +155,11 @@ class NoveltyReference:
             filled = np.where(known, block, 0.0)
             both = known[:, None, :] & known_reference[None, :, :]
             squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
-            count = both.sum(axis=2)
+            # How many columns each pair has in common: small whole numbers, exact as a
+            # product of 0/1 matrices whatever its order of sums.
+            count = known.astype(np.float64) @ known_columns
             distance = np.where(
-                count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1)), np.inf
+                count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1.0)), np.inf
             )
             for index in range(len(self.references)):
                 of_class = distance[:, starts[index] : starts[index + 1]]
