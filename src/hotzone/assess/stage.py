@@ -18,11 +18,11 @@ not assessed; anomaly alerts carry the anomaly's label (`hotzone.assess.anomaly`
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import numpy as np
 from msgspec.structs import replace as replace_message
 
 from hotzone.assess.alerts import AlertKey, AlertManager, priority_for_time_to_go
@@ -75,7 +75,7 @@ def alerted_threat(threat: Threat) -> bool:
     threatening enough by score or declared suspect or hostile and arriving within
     `DECLARED_THREAT_HORIZON_S`."""
     time_to_go = threat.approach.time_to_go_s
-    if not np.isfinite(time_to_go) or threat.target_class == TargetClass.CLUTTER:
+    if not math.isfinite(time_to_go) or threat.target_class == TargetClass.CLUTTER:
         return False  # clutter is an echo, not an object: it threatens nothing
     declared = threat.identity in (StandardIdentity.SUSPECT, StandardIdentity.HOSTILE)
     return threat.score >= THREAT_ALERT_MIN_SCORE or (
@@ -149,6 +149,7 @@ class AssessmentStage:
         self._judgements: dict[str, _Judgement] = {}
         self._claimed: dict[str, tuple[StandardIdentity, Label]] = {}
         self._origin_country: dict[str, str | None] = {}
+        self._released: dict[tuple[Label, Label, Label], str] = {}
         if self.detectors is None:
             self.detectors = [
                 GnssInterferenceDetector(),
@@ -310,10 +311,14 @@ class AssessmentStage:
             return None
 
     def _label(self, record: TrackRecord, judgement: _Judgement) -> str:
-        """What an assessment of this track, and its alerts, may be released to."""
-        return most_restrictive(
-            [record.label(), judgement.class_label, judgement.identity_label], self._ceiling
-        )
+        """What an assessment of this track, and its alerts, may be released to (a few
+        combinations of labels recur for every track and step: each is met once)."""
+        labels = (record.label(), judgement.class_label, judgement.identity_label)
+        released = self._released.get(labels)
+        if released is None:
+            released = most_restrictive(labels, self._ceiling)
+            self._released[labels] = released
+        return released
 
     def _identify(
         self,
@@ -371,7 +376,7 @@ class AssessmentStage:
                 f"{approach.miss_distance_m / 1000:.1f} km in {approach.time_to_cpa_s:.0f} s"
                 + (
                     f", reaches it in {approach.time_to_go_s:.0f} s"
-                    if np.isfinite(approach.time_to_go_s)
+                    if math.isfinite(approach.time_to_go_s)
                     else ""
                 ),
             )
