@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -121,17 +122,50 @@ class NoveltyReference:
             raise ValueError("novelty thresholds must be positive")
         return cls(centre, scale, references, thresholds)
 
+    @cached_property
+    def _all_references(self) -> tuple[NDArray[np.bool_], FloatArray, FloatArray, IntArray]:
+        """Every class's reference rows one after the other, as `neighbour_distances` reads
+        them (known cells, 0 in the others), the known cells as (columns, rows) 0/1, and
+        where each class's rows start."""
+        rows = np.concatenate(self.references, axis=0)
+        known = np.isfinite(rows)
+        starts = np.cumsum([0, *(len(reference) for reference in self.references)])
+        return known, np.where(known, rows, 0.0), known.T.astype(np.float64), starts
+
     def standardized(self, features: FloatArray) -> FloatArray:
         """``features`` (n, FEATURE_NAMES) as standardized novelty columns."""
         result: FloatArray = (novelty_columns(features) - self.centre) / self.scale
         return result
 
-    def class_distances(self, features: FloatArray) -> FloatArray:
-        """(n, classes) distance of each row to each class's reference."""
+    def class_distances(self, features: FloatArray, chunk: int = 32) -> FloatArray:
+        """(n, classes) distance of each row to each class's reference: `neighbour_distances`
+        to every class's rows in one pass.
+
+        The same numbers bit for bit (`tests/assess/test_stage_cost.py`): each distance is
+        the sum over the same contiguous last axis (a sum numpy makes alike whatever the
+        block's other dimensions), and the k-th nearest of a class is one value however
+        its rows were ordered by the partition."""
         queries = self.standardized(features)
-        return np.stack(
-            [neighbour_distances(queries, rows) for rows in self.references], axis=1
-        ).reshape(len(queries), len(self.references))
+        known_reference, filled_reference, known_columns, starts = self._all_references
+        kth = NOVELTY_NEIGHBOUR - 1
+        result = np.zeros((len(queries), len(self.references)))
+        for start in range(0, len(queries), chunk):
+            block = queries[start : start + chunk]
+            known = np.isfinite(block)
+            filled = np.where(known, block, 0.0)
+            both = known[:, None, :] & known_reference[None, :, :]
+            squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+            # How many columns each pair has in common: small whole numbers, exact as a
+            # product of 0/1 matrices whatever its order of sums.
+            count = known.astype(np.float64) @ known_columns
+            distance = np.where(
+                count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1.0)), np.inf
+            )
+            for index in range(len(self.references)):
+                of_class = distance[:, starts[index] : starts[index + 1]]
+                nearest = np.partition(of_class, kth, axis=1)[:, kth]
+                result[start : start + chunk, index] = np.where(np.isfinite(nearest), nearest, 0.0)
+        return result
 
     def scores(self, features: FloatArray) -> FloatArray:
         """(n,) novelty scores of full feature rows; above 1 is out of distribution."""
@@ -249,30 +283,31 @@ class TreeEnsembleClassifier:
 
     # ------------------------------------------------------------------ scores
 
-    def _leaves(self, features: FloatArray) -> tuple[IntArray, IntArray]:
-        """Per sample and tree: the leaf reached and the depth-ordered path (nodes)."""
+    def _leaves(self, features: FloatArray) -> IntArray:
+        """(n, trees): the leaf each sample reaches in each tree.
+
+        Only the (sample, tree) pairs not yet at a leaf move on at each depth: most trees
+        are far shallower than the deepest, and a walk of every pair to the deepest depth
+        spent most of its time standing still."""
         trees = self._trees
-        count = features.shape[0]
-        node = np.broadcast_to(trees.roots, (count, len(trees.roots))).copy()
-        path = np.empty((trees.max_depth + 1, count, len(trees.roots)), dtype=np.int64)
-        rows = np.arange(count)[:, None]
-        for depth in range(trees.max_depth + 1):
-            path[depth] = node
-            if trees.is_leaf[node].all():
-                path[depth + 1 :] = node
-                break
-            value = features[rows, trees.feature[node]]
-            go_right = np.where(
-                np.isnan(value), ~trees.missing_left[node], value > trees.threshold[node]
-            )
-            node = trees.children[2 * node + go_right]
-        return node, path
+        count, width = features.shape[0], len(trees.roots)
+        leaves = np.broadcast_to(trees.roots, (count, width)).reshape(-1).copy()
+        pairs = np.arange(count * width)
+        pairs = pairs[~trees.is_leaf[leaves]]
+        flat = features.reshape(-1)
+        row_start = (pairs // width) * features.shape[1]
+        while pairs.size:
+            node = leaves[pairs]
+            node = trees.children[2 * node + _goes_right(trees, flat, row_start, node)]
+            leaves[pairs] = node
+            inner = ~trees.is_leaf[node]
+            pairs, row_start = pairs[inner], row_start[inner]
+        return leaves.reshape(count, width)
 
     def raw_scores(self, features: FloatArray) -> FloatArray:
         """(n, classes) summed tree scores before calibration."""
         features = _checked(features)
-        leaves, _ = self._leaves(features)
-        return self._scores_of_leaves(leaves)
+        return self._scores_of_leaves(self._leaves(features))
 
     def _scores_of_leaves(self, leaves: IntArray) -> FloatArray:
         scores = np.tile(self.baseline, (leaves.shape[0], 1))
@@ -288,23 +323,29 @@ class TreeEnsembleClassifier:
     def contributions(self, features: FloatArray, class_index: IntArray) -> FloatArray:
         """(n, features) contribution of each feature to the score of ``class_index``."""
         features = _checked(features)
-        _, path = self._leaves(features)
-        return self._contributions_on_paths(path, class_index)
-
-    def _contributions_on_paths(self, path: IntArray, class_index: IntArray) -> FloatArray:
         trees = self._trees
-        count = path.shape[1]
-        width = len(self.feature_names)
-        own = trees.tree_class[None, :] == class_index[:, None]
-        parent, child = path[:-1], path[1:]
-        moved = (parent != child) & own
-        delta = np.where(moved, trees.value[child] - trees.value[parent], 0.0)
-        feature = np.where(moved, trees.feature[parent], 0)
+        count, width = features.shape[0], len(self.feature_names)
+        # Only the trees of each row's own class contribute: walk those (sample, tree)
+        # pairs, in (row, tree) order, and keep the splits they pass at each depth.
+        own_row, own_tree = np.nonzero(trees.tree_class[None, :] == class_index[:, None])
+        node = trees.roots[own_tree]
+        inner = ~trees.is_leaf[node]
+        node, row = node[inner], own_row[inner]
+        flat = features.reshape(-1)
+        row_start = row * features.shape[1]
+        cells, deltas = [], []
+        while node.size:
+            child = trees.children[2 * node + _goes_right(trees, flat, row_start, node)]
+            cells.append(trees.feature[node] + row * width)
+            deltas.append(trees.value[child] - trees.value[node])
+            inner = ~trees.is_leaf[child]
+            node, row, row_start = child[inner], row[inner], row_start[inner]
         # One unbuffered sum in (depth, row, tree) order: each cell adds its terms in the
-        # order the per-depth, per-row sums did, so the floats are the same.
-        cell = feature + (np.arange(count) * width)[None, :, None]
+        # order the per-depth, per-row sums did (splits not passed added +0.0, which
+        # changes no sum), so the floats are the same.
         result = np.zeros(count * width)
-        np.add.at(result, cell.ravel(), delta.ravel())
+        if cells:
+            np.add.at(result, np.concatenate(cells), np.concatenate(deltas))
         return result.reshape(count, width)
 
     # ------------------------------------------------------------------ answers
@@ -319,10 +360,9 @@ class TreeEnsembleClassifier:
         features = _checked(features)
         if features.shape[0] == 0:
             return []
-        leaves, path = self._leaves(features)
-        probabilities = softmax(self._scores_of_leaves(leaves) / self.temperature)
+        probabilities = softmax(self._scores_of_leaves(self._leaves(features)) / self.temperature)
         best = np.argmax(probabilities, axis=1).astype(np.int64)
-        contributions = self._contributions_on_paths(path, best)
+        contributions = self.contributions(features, best)
         novelty = (
             np.zeros(features.shape[0]) if self.novelty is None else self.novelty.scores(features)
         )
@@ -357,6 +397,18 @@ class TreeEnsembleClassifier:
                 )
             )
         return answers
+
+
+def _goes_right(
+    trees: _PackedTrees, flat_features: FloatArray, row_start: IntArray, node: IntArray
+) -> NDArray[np.bool_]:
+    """Whether each sample (its row's offset in the flattened feature matrix) goes right at
+    each (inner) node: above the threshold, or missing where the tree sends missing right."""
+    value = flat_features[row_start + trees.feature[node]]
+    going_right: NDArray[np.bool_] = np.where(
+        np.isnan(value), ~trees.missing_left[node], value > trees.threshold[node]
+    )
+    return going_right
 
 
 def softmax(scores: FloatArray) -> FloatArray:

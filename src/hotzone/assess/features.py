@@ -29,6 +29,7 @@ the same; docs/assess.md ("Ground phases") has why and what it measured.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -199,12 +200,10 @@ def batch_features(histories: Sequence[KinematicHistory]) -> FloatArray:
     return matrix
 
 
-def _finite_or_nan(values: FloatArray, reducer: str, q: float = 50.0) -> float:
+def _finite_or_nan(values: FloatArray, reducer: str) -> float:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return float("nan")
-    if reducer == "percentile":
-        return float(np.percentile(finite, q))
     if reducer == "mean":
         return float(np.mean(finite))
     if reducer == "std":
@@ -212,6 +211,37 @@ def _finite_or_nan(values: FloatArray, reducer: str, q: float = 50.0) -> float:
     if reducer == "max":
         return float(np.max(finite))
     return float(np.min(finite))
+
+
+def finite_percentiles(values: FloatArray, percents: Sequence[float]) -> tuple[float, ...]:
+    """``np.percentile(finite, q)`` (linear interpolation) of the finite ``values`` for each
+    q in ``percents``, with NaN for none, from one sort.
+
+    The same float operations in the same order as numpy's linear method (virtual index
+    ``(n - 1) * (q / 100)``, ``a + (b - a) * g``, or ``b - (b - a) * (1 - g)`` from
+    ``g >= 0.5``), so the same numbers bit for bit (`tests/assess/test_stage_cost.py`):
+    numpy's percentile costs its checks and partition once per q, nine times per history.
+    Equal values are the same bits, so the sort and numpy's partition pick the same ones,
+    except for 0.0 and -0.0: with a -0.0 among the values numpy's own function answers.
+    """
+    finite = np.sort(values[np.isfinite(values)])
+    count = finite.size
+    if count == 0:
+        return tuple(float("nan") for _ in percents)
+    if np.signbit(finite[finite == 0.0]).any():
+        return tuple(float(np.percentile(finite, percent)) for percent in percents)
+    result = []
+    for percent in percents:
+        virtual = (count - 1) * (percent / 100.0)
+        if virtual >= count - 1:
+            result.append(float(finite[-1]))
+            continue
+        below = math.floor(virtual)
+        weight = virtual - below
+        low, high = float(finite[below]), float(finite[below + 1])
+        step = high - low
+        result.append(high - step * (1 - weight) if weight >= 0.5 else low + step * weight)
+    return tuple(result)
 
 
 def baseline_pairs(times_s: FloatArray) -> tuple[IntArray, IntArray]:
@@ -256,29 +286,35 @@ def _features_of(history: KinematicHistory) -> FloatArray:
     path = float(steps.sum())
     net = float(np.linalg.norm(horizontal[-1] - horizontal[0])) if len(horizontal) else 0.0
     rcs = history.rcs_dbsm[np.isfinite(history.rcs_dbsm)]
+    speed_p95, speed_p5 = finite_percentiles(speed, (95.0, 5.0))
+    height_p95, height_p5 = finite_percentiles(height, (95.0, 5.0))
+    climb_p95, climb_p5 = finite_percentiles(climb, (95.0, 5.0))
+    turn_p50, turn_p90 = finite_percentiles(turn_rate, (50.0, 90.0))
+    acceleration_p50, acceleration_p90 = finite_percentiles(acceleration, (50.0, 90.0))
+    (interval_p50,) = finite_percentiles(intervals, (50.0,))
     computed = {
         "speed_mean_mps": _finite_or_nan(speed, "mean"),
-        "speed_max_mps": _finite_or_nan(speed, "percentile", 95.0),
-        "speed_min_mps": _finite_or_nan(speed, "percentile", 5.0),
+        "speed_max_mps": speed_p95,
+        "speed_min_mps": speed_p5,
         "speed_std_mps": _finite_or_nan(speed, "std"),
         "height_mean_m": _finite_or_nan(height, "mean"),
-        "height_max_m": _finite_or_nan(height, "percentile", 95.0),
-        "height_min_m": _finite_or_nan(height, "percentile", 5.0),
+        "height_max_m": height_p95,
+        "height_min_m": height_p5,
         "height_std_m": _finite_or_nan(height, "std"),
         "climb_rate_mean_abs_mps": _finite_or_nan(np.abs(climb), "mean"),
-        "climb_rate_max_mps": _finite_or_nan(climb, "percentile", 95.0),
-        "climb_rate_min_mps": _finite_or_nan(climb, "percentile", 5.0),
-        "turn_rate_median_abs_dps": _finite_or_nan(turn_rate, "percentile", 50.0),
-        "turn_rate_p90_abs_dps": _finite_or_nan(turn_rate, "percentile", 90.0),
-        "acceleration_median_mps2": _finite_or_nan(acceleration, "percentile", 50.0),
-        "acceleration_p90_mps2": _finite_or_nan(acceleration, "percentile", 90.0),
+        "climb_rate_max_mps": climb_p95,
+        "climb_rate_min_mps": climb_p5,
+        "turn_rate_median_abs_dps": turn_p50,
+        "turn_rate_p90_abs_dps": turn_p90,
+        "acceleration_median_mps2": acceleration_p50,
+        "acceleration_p90_mps2": acceleration_p90,
         # Net over travelled distance: 1 for a straight leg, near 0 for a loiter or jitter.
         "path_straightness": net / path if path > 1.0 else float("nan"),
         "hover_fraction": float(np.mean(speed[np.isfinite(speed)] < HOVER_SPEED_MPS))
         if np.isfinite(speed).any()
         else float("nan"),
         "duration_s": float(times[-1] - times[0]),
-        "report_interval_median_s": _finite_or_nan(intervals, "percentile", 50.0),
+        "report_interval_median_s": interval_p50,
         "rcs_mean_dbsm": float(np.mean(rcs)) if rcs.size else float("nan"),
         "rcs_std_dbsm": float(np.std(rcs)) if rcs.size >= 2 else float("nan"),
         "has_icao24": float(history.has_icao24),

@@ -119,6 +119,9 @@ class TrackRecord:
     """The label of the state that gave each remembered identity field."""
     latest_label: Label = field(default_factory=lambda: Label("NATO"))
     """The label of ``latest``."""
+    held_label: Label | None = field(default=None, repr=False, compare=False)
+    """`label` as last computed; None once `TrackHistories.add` changed what it is the
+    meet of (the stage asks for it several times per track and step)."""
 
     @property
     def samples(self) -> int:
@@ -126,11 +129,13 @@ class TrackRecord:
 
     def label(self) -> Label:
         """The meet of the labels of everything this record holds (see the module)."""
-        oldest = self.states[0][0] if self.states else float("inf")
-        held = [label for label, time_s in self.state_labels.items() if time_s >= oldest]
-        if self.latest is not None:
-            held.append(self.latest_label)
-        return meet_all([*held, *self.identity_labels.values()], self.first_label)
+        if self.held_label is None:
+            oldest = self.states[0][0] if self.states else float("inf")
+            held = [label for label, time_s in self.state_labels.items() if time_s >= oldest]
+            if self.latest is not None:
+                held.append(self.latest_label)
+            self.held_label = meet_all([*held, *self.identity_labels.values()], self.first_label)
+        return self.held_label
 
 
 class TrackHistories:
@@ -157,6 +162,7 @@ class TrackHistories:
         if record is None:
             record = TrackRecord(track.track_id, track.position, time_s, first_label=label)
             self.records[track.track_id] = record
+        record.held_label = None
         if record.states and time_s <= record.states[-1][0]:
             record.latest, record.latest_label = track, label
             return record  # an update out of order or repeated: keep the newest only

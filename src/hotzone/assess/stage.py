@@ -18,11 +18,11 @@ not assessed; anomaly alerts carry the anomaly's label (`hotzone.assess.anomaly`
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import numpy as np
 from msgspec.structs import replace as replace_message
 
 from hotzone.assess.alerts import AlertKey, AlertManager, priority_for_time_to_go
@@ -39,7 +39,13 @@ from hotzone.assess.context import AssessmentContext
 from hotzone.assess.features import batch_features
 from hotzone.assess.history import TrackHistories, TrackRecord
 from hotzone.assess.identity import IdentityEvidence, carried_identity, standard_identity
-from hotzone.assess.threat import Threat, approaches, rank_threats, threat_score
+from hotzone.assess.threat import (
+    Approach,
+    Threat,
+    approaches_of_tracks,
+    rank_threats,
+    threat_scores,
+)
 from hotzone.geo import country_of
 from hotzone.types import (
     Alert,
@@ -69,7 +75,7 @@ def alerted_threat(threat: Threat) -> bool:
     threatening enough by score or declared suspect or hostile and arriving within
     `DECLARED_THREAT_HORIZON_S`."""
     time_to_go = threat.approach.time_to_go_s
-    if not np.isfinite(time_to_go) or threat.target_class == TargetClass.CLUTTER:
+    if not math.isfinite(time_to_go) or threat.target_class == TargetClass.CLUTTER:
         return False  # clutter is an echo, not an object: it threatens nothing
     declared = threat.identity in (StandardIdentity.SUSPECT, StandardIdentity.HOSTILE)
     return threat.score >= THREAT_ALERT_MIN_SCORE or (
@@ -143,6 +149,7 @@ class AssessmentStage:
         self._judgements: dict[str, _Judgement] = {}
         self._claimed: dict[str, tuple[StandardIdentity, Label]] = {}
         self._origin_country: dict[str, str | None] = {}
+        self._released: dict[tuple[Label, Label, Label], str] = {}
         if self.detectors is None:
             self.detectors = [
                 GnssInterferenceDetector(),
@@ -220,8 +227,24 @@ class AssessmentStage:
                 held = identity  # nothing carried over (or not shareable with the new evidence)
             judgement.identity, judgement.reasons = held, reasons
             judgement.identity_label = evidence_label
+        # Every judged track's approaches and scores in one pass (identities decided above:
+        # nothing below feeds back into them).
+        judgements = [self._judgements[record.track_id] for record, _ in judged]
+        approaches_per_track = approaches_of_tracks(
+            [(t.position.lat_deg, t.position.lon_deg, t.position.height_m) for _, t in judged],
+            [latest.enu_velocity_mps for _, latest in judged],
+            self.context.assets,
+        )
+        scores_per_track = threat_scores(
+            [judgement.classification.target_class for judgement in judgements],
+            [judgement.identity for judgement in judgements],
+            approaches_per_track,
+        )
+        for (record, latest), judgement, track_approaches, scores in zip(
+            judged, judgements, approaches_per_track, scores_per_track, strict=True
+        ):
             released = self._label(record, judgement)
-            track_threats = self._threats(record, judgement)
+            track_threats = self._threats(latest, judgement, track_approaches, scores)
             threats += track_threats
             score = max((t.score for t in track_threats), default=0.0)
             outputs.append(
@@ -288,10 +311,14 @@ class AssessmentStage:
             return None
 
     def _label(self, record: TrackRecord, judgement: _Judgement) -> str:
-        """What an assessment of this track, and its alerts, may be released to."""
-        return most_restrictive(
-            [record.label(), judgement.class_label, judgement.identity_label], self._ceiling
-        )
+        """What an assessment of this track, and its alerts, may be released to (a few
+        combinations of labels recur for every track and step: each is met once)."""
+        labels = (record.label(), judgement.class_label, judgement.identity_label)
+        released = self._released.get(labels)
+        if released is None:
+            released = most_restrictive(labels, self._ceiling)
+            self._released[labels] = released
+        return released
 
     def _identify(
         self,
@@ -333,27 +360,23 @@ class AssessmentStage:
         identity, reasons = standard_identity(evidence, self.context)
         return identity, reasons, label
 
-    def _threats(self, record: TrackRecord, judgement: _Judgement) -> list[Threat]:
-        track = record.latest
-        assert track is not None
-        if not self.context.assets:
-            return []
+    def _threats(
+        self,
+        track: Track,
+        judgement: _Judgement,
+        track_approaches: list[Approach],
+        scores: list[float],
+    ) -> list[Threat]:
+        """The track's threat to each asset (`approaches_of_tracks`, `threat_scores`)."""
         target_class = judgement.classification.target_class
         result = []
-        for approach in approaches(
-            track.position.lat_deg,
-            track.position.lon_deg,
-            track.position.height_m,
-            track.enu_velocity_mps,
-            self.context.assets,
-        ):
-            score = threat_score(target_class, judgement.identity, approach)
+        for approach, score in zip(track_approaches, scores, strict=True):
             reasons = (
                 f"{approach.asset}: {approach.distance_m / 1000:.1f} km away, closest approach "
                 f"{approach.miss_distance_m / 1000:.1f} km in {approach.time_to_cpa_s:.0f} s"
                 + (
                     f", reaches it in {approach.time_to_go_s:.0f} s"
-                    if np.isfinite(approach.time_to_go_s)
+                    if math.isfinite(approach.time_to_go_s)
                     else ""
                 ),
             )
