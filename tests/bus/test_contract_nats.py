@@ -17,8 +17,10 @@ from hotzone.bus.nats import (
     NoStreamError,
     RecentIds,
     batch_messages,
+    filters_intersection,
     nation_streams,
     pattern_within,
+    patterns_overlap,
 )
 from tests.federation.servers import running_standalone
 
@@ -162,6 +164,119 @@ def test_read_filters_narrow_a_nation_wide_subscription_keeping_the_order(nats_u
         "hz.PL.trk.north",
         "hz.PL.clock",
     ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("hz.PL.det.>", "hz.PL.det.north.r1", True),
+        ("hz.PL.*.north", "hz.PL.det.>", True),
+        ("hz.PL.det.>", "hz.PL.trk.>", False),
+        ("hz.PL.clock", "hz.PL.clock.x", False),
+        ("hz.PL.det.*", "hz.PL.det.north.r1", False),
+        ("hz.PL.*", "hz.PL.alert", True),
+    ],
+)
+def test_patterns_overlap_when_some_subject_matches_both(
+    first: str, second: str, expected: bool
+) -> None:
+    assert patterns_overlap(first, second) is expected
+    assert patterns_overlap(second, first) is expected
+
+
+def test_filters_intersection_keeps_the_narrower_of_each_nested_pair() -> None:
+    sector_node = ["hz.PL.det.north.>", "hz.PL.trk.north", "hz.PL.clock"]
+    tracker = ["hz.PL.det.>", "hz.PL.clock"]
+    assert filters_intersection(sector_node, tracker) == ["hz.PL.det.north.>", "hz.PL.clock"]
+    c2 = ["hz.PL.trk.>", "hz.PL.alert", "hz.PL.clock", "hz.PL.done.>"]
+    assert filters_intersection(["hz.PL.>"], c2) == c2
+    # Overlapping subjects become one filter (the server refuses overlapping ones).
+    assert filters_intersection(["hz.PL.>"], ["hz.PL.det.>", "hz.PL.det.*.r1"]) == ["hz.PL.det.>"]
+
+
+def test_filters_intersection_reads_more_rather_than_less_where_it_cannot_narrow() -> None:
+    # A partial overlap is not a list of patterns: the filters stay as they were.
+    assert filters_intersection(["hz.PL.*.north"], ["hz.PL.det.>"]) == ["hz.PL.*.north"]
+    # Nothing in common: no filter subject would read the whole stream.
+    assert filters_intersection(["hz.PL.det.north.>"], ["hz.PL.alert"]) == ["hz.PL.det.north.>"]
+
+
+def test_subjects_narrow_a_consumer_within_the_read_filters_keeping_the_order(
+    nats_url: str,
+) -> None:
+    published = (
+        "hz.PL.det.north.r1",
+        "hz.PL.det.south.r1",
+        "hz.PL.clock",
+        "hz.PL.trk.north",
+        "hz.PL.alert",
+        "hz.PL.done.fusion-north",
+        "hz.PL.clock",
+    )
+
+    async def received(read_filters: list[str] | None, subjects: list[str]) -> list[str]:
+        bus = await _fresh_bus(nats_url, read_filters=read_filters)
+        subscription = await bus.subscribe("hz.PL.>", subjects=subjects)
+        for subject in published:
+            await bus.publish(subject, b"")
+        taken = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            taken.append(message.subject)
+        await bus.close()
+        return taken
+
+    owner_c2 = ["hz.PL.trk.>", "hz.PL.alert", "hz.PL.clock", "hz.PL.done.>"]
+    assert asyncio.run(received(None, owner_c2)) == [
+        "hz.PL.clock",
+        "hz.PL.trk.north",
+        "hz.PL.alert",
+        "hz.PL.done.fusion-north",
+        "hz.PL.clock",
+    ]
+    sector_node = ["hz.PL.det.north.>", "hz.PL.trk.north", "hz.PL.clock"]
+    assert asyncio.run(received(sector_node, ["hz.PL.det.>", "hz.PL.clock"])) == [
+        "hz.PL.det.north.r1",
+        "hz.PL.clock",
+        "hz.PL.clock",
+    ]
+
+
+def test_a_narrowed_durable_consumer_resumes_and_its_history_holds_only_its_subjects(
+    nats_url: str,
+) -> None:
+    subjects = ["hz.PL.det.>", "hz.PL.clock"]
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        first = await _fresh_bus(nats_url, durable_prefix="narrowed")
+        subscription = await first.subscribe("hz.PL.>", subjects=subjects)
+        for subject in ("hz.PL.det.a.r1", "hz.PL.alert", "hz.PL.clock"):
+            await first.publish(subject, b"")
+        before = []
+        for _ in range(2):
+            message = await subscription.next(timeout_s=2.0)
+            assert message is not None
+            before.append(message.subject)
+        await first.close()
+        publisher = await NatsBus.connect(nats_url, nation_streams("PL", archives=False))
+        for subject in ("hz.PL.trk.a", "hz.PL.det.a.r2"):
+            await publisher.publish(subject, b"")
+        await publisher.close()
+        restarted = await NatsBus.connect(
+            nats_url, nation_streams("PL", archives=False), durable_prefix="narrowed"
+        )
+        resumed = await restarted.subscribe("hz.PL.>", subjects=subjects)
+        history = [message.subject async for message in resumed.history()]
+        after = []
+        while (message := await resumed.next(timeout_s=0.5)) is not None:
+            after.append(message.subject)
+        await restarted.delete_durables("narrowed")
+        await restarted.close()
+        return before, history, after
+
+    before, history, after = asyncio.run(scenario())
+    assert before == ["hz.PL.det.a.r1", "hz.PL.clock"]
+    assert history == ["hz.PL.det.a.r1", "hz.PL.clock"]
+    assert after == ["hz.PL.det.a.r2"]
 
 
 def test_subjects_and_patterns_outside_every_stream_are_refused_by_name(nats_url: str) -> None:

@@ -57,6 +57,18 @@ def test_each_subscriber_gets_its_matching_messages_in_order() -> None:
     assert everything[1] == "hz.PL.alert:0"
 
 
+def test_subjects_narrow_a_subscription_keeping_the_order() -> None:
+    async def scenario() -> list[str]:
+        bus = InProcessBus()
+        narrowed = await bus.subscribe("hz.PL.>", subjects=("hz.PL.trk.>", "hz.PL.clock"))
+        for subject in ("hz.PL.det.a.r1", "hz.PL.clock", "hz.PL.alert", "hz.PL.trk.a"):
+            await bus.publish(subject, b"")
+        await bus.close()
+        return [message.subject async for message in narrowed]
+
+    assert asyncio.run(scenario()) == ["hz.PL.clock", "hz.PL.trk.a"]
+
+
 def test_a_full_queue_makes_the_publisher_wait_instead_of_growing() -> None:
     async def scenario() -> tuple[int, int, int]:
         bus = InProcessBus()

@@ -67,6 +67,11 @@ class Bus(Protocol):
         in order: subscribers get each as a message of its own with ``headers`` and its
         id. A NATS bus sends them as one message (a tracker's window of tracks)."""
 
-    async def subscribe(self, pattern: str, max_pending: int = 4096) -> Subscription: ...
+    async def subscribe(
+        self, pattern: str, max_pending: int = 4096, *, subjects: Sequence[str] = ()
+    ) -> Subscription:
+        """Messages matching ``pattern``; with ``subjects`` (patterns within it), only
+        those matching one of them, in the same order: a stage's consumer then never
+        receives what it would only drop."""
 
     async def close(self) -> None: ...

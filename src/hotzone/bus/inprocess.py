@@ -23,8 +23,12 @@ class InProcessSubscription:
     one step publishes, and every message keeps its publication order.
     """
 
-    def __init__(self, bus: InProcessBus, pattern: str, max_pending: int) -> None:
+    def __init__(
+        self, bus: InProcessBus, pattern: str, max_pending: int, subjects: Sequence[str] = ()
+    ) -> None:
         self.pattern = pattern
+        #: The patterns within ``pattern`` it reads (none: all of ``pattern``).
+        self.subjects = tuple(subjects)
         self.max_pending = max_pending
         self._bus = bus
         self._items: deque[BusMessage] = deque()
@@ -32,6 +36,11 @@ class InProcessSubscription:
         self._room = asyncio.Event()
         self._arrived = asyncio.Event()
         self._reader: asyncio.Task[object] | None = None
+
+    def selects(self, subject: str) -> bool:
+        if not subject_matches(self.pattern, subject):
+            return False
+        return not self.subjects or any(subject_matches(p, subject) for p in self.subjects)
 
     async def _deliver(self, message: BusMessage) -> None:
         own_task = self._reader is not None and asyncio.current_task() is self._reader
@@ -111,7 +120,7 @@ class InProcessBus:
         message = BusMessage(subject=subject, payload=payload, headers=dict(headers or {}))
         self.published += 1
         for subscription in tuple(self._subscriptions):
-            if subject_matches(subscription.pattern, subject):
+            if subscription.selects(subject):
                 await subscription._deliver(message)
 
     async def publish_batch(
@@ -128,11 +137,15 @@ class InProcessBus:
                 item_headers[MESSAGE_ID_HEADER] = item_id
             await self.publish(subject, payload, item_headers)
 
-    async def subscribe(self, pattern: str, max_pending: int = 4096) -> InProcessSubscription:
+    async def subscribe(
+        self, pattern: str, max_pending: int = 4096, *, subjects: Sequence[str] = ()
+    ) -> InProcessSubscription:
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1 (queues are always bounded)")
         validate_pattern(pattern)
-        subscription = InProcessSubscription(self, pattern, max_pending)
+        for narrower in subjects:
+            validate_pattern(narrower)
+        subscription = InProcessSubscription(self, pattern, max_pending, subjects)
         self._subscriptions.append(subscription)
         return subscription
 

@@ -262,6 +262,51 @@ def pattern_within(pattern: str, covering: str) -> bool:
     return len(inner) == len(outer)
 
 
+def patterns_overlap(first: str, second: str) -> bool:
+    """Whether some subject matches both patterns."""
+    first_tokens, second_tokens = first.split("."), second.split(".")
+    for index in range(min(len(first_tokens), len(second_tokens))):
+        mine, theirs = first_tokens[index], second_tokens[index]
+        if mine == ">" or theirs == ">":
+            return True
+        if "*" not in (mine, theirs) and mine != theirs:
+            return False
+    return len(first_tokens) == len(second_tokens)
+
+
+def filters_intersection(filters: Sequence[str], subjects: Sequence[str]) -> list[str]:
+    """The subjects both ``filters`` and ``subjects`` select, as filter subjects of one
+    consumer (none within another: the server refuses overlapping filters). Where a pair
+    overlaps without one holding the other (``hz.PL.*.x`` and ``hz.PL.det.>``), which no
+    list of patterns expresses here, ``filters`` unchanged: a consumer may read more
+    than its reader needs, never less (and none in common leaves ``filters`` too: no
+    filter subject would read the whole stream)."""
+    kept: list[str] = []
+    for narrower in subjects:
+        for wider in filters:
+            if pattern_within(narrower, wider):
+                kept.append(narrower)
+            elif pattern_within(wider, narrower):
+                kept.append(wider)
+            elif patterns_overlap(narrower, wider):
+                return list(filters)
+    distinct = list(dict.fromkeys(kept))
+    within_another = {
+        inner
+        for inner in distinct
+        for outer in distinct
+        if inner != outer and pattern_within(inner, outer)
+    }
+    result = [pattern for pattern in distinct if pattern not in within_another]
+    if not result or any(
+        patterns_overlap(first, second)
+        for at, first in enumerate(result)
+        for second in result[at + 1 :]
+    ):
+        return list(filters)
+    return result
+
+
 def _durable_lifetime_s(spec: StreamSpec) -> float:
     """How long a durable consumer of ``spec`` outlives its last reader: as long as the
     stream keeps a message (at least the log's retention)."""
@@ -1102,24 +1147,33 @@ class NatsBus:
         max_pending: int = 4096,
         durable: str | None = None,
         from_first: bool = False,
+        *,
+        subjects: Sequence[str] = (),
     ) -> NatsSubscription:
         """Messages matching ``pattern`` published from now on (or, for a durable consumer
         that exists already, from where it stopped). ``from_first``: a consumer made now
         starts at the first message the stream holds instead, for a reader that must
         handle everything the stream received before it first ran (a share importer: its
         nation's import stream holds only copies addressed to the nation, and those that
-        arrived before the importer's first consumer existed were admitted by nobody)."""
+        arrived before the importer's first consumer existed were admitted by nobody).
+        ``subjects`` (patterns within ``pattern``) narrow the consumer further, within
+        ``read_filters`` too: the server hands it only what matches one of them, still in
+        stream order (one consumer with several filter subjects, nats-server 2.10+)."""
         if self._closed:
             raise BusClosedError(f"cannot subscribe to {pattern!r}: the bus is closed")
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1 (queues are always bounded)")
         validate_pattern(pattern)
+        for narrower in subjects:
+            validate_pattern(narrower)
+            if not pattern_within(narrower, pattern):
+                raise SubjectError(f"{narrower!r} is not within the subscription's {pattern!r}")
         spec = self.stream_for(pattern)
         index = next(self._subscription_index)
         if durable is None and self.durable_prefix is not None:
             durable = f"{self.durable_prefix}-{index}"
         consumer = durable or f"eph-{self._id_prefix}-{index}"
-        filters = self._filters_for(pattern, spec)
+        filters = self._filters_for(pattern, spec, subjects)
         run_start = resumed_from = 0
         deliver = js_api.DeliverPolicy.ALL if from_first else js_api.DeliverPolicy.NEW
         if durable is not None:
@@ -1247,13 +1301,15 @@ class NatsBus:
                 await self.jetstream.delete_consumer(spec.name, info.name)
         return list(ids)
 
-    def _filters_for(self, pattern: str, spec: StreamSpec) -> list[str]:
-        narrowed = [f for f in self.read_filters if pattern_within(f, pattern)]
-        if narrowed:
-            return narrowed
+    def _filters_for(
+        self, pattern: str, spec: StreamSpec, subjects: Sequence[str] = ()
+    ) -> list[str]:
+        narrowed = [f for f in self.read_filters if pattern_within(f, pattern)] or [pattern]
+        if subjects:
+            narrowed = filters_intersection(narrowed, subjects)
         # No filter only where the pattern is the whole stream; a stream sourced through
         # several filters (a nation's import stream) holds more than any one of them.
-        return [] if spec.covers == (pattern,) else [pattern]
+        return [] if narrowed == [pattern] and spec.covers == (pattern,) else narrowed
 
     def _forget(self, subscription: NatsSubscription) -> None:
         if subscription in self._subscriptions:

@@ -137,7 +137,9 @@ class StageService:
         self._ticks_read = 0
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        subscription = await self.bus.subscribe(f"hz.{self.nation}.>", self.max_pending)
+        subscription = await self.bus.subscribe(
+            f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
+        )
         self.subscription = subscription
         # Output ids name the consumer too: sector nodes step on the same ticks, and each
         # node's outputs are its own (a durable consumer's name is the same after a restart).
@@ -166,6 +168,14 @@ class StageService:
             if await self._handle(bus_message, window, publish=True):
                 window = []
         await subscription.unsubscribe()
+
+    def read_subjects(self) -> tuple[str, ...]:
+        """What the service's consumer reads: the stage's inputs, the clock, and with a
+        gate the producers' markers (its own too, for a restart). The owner's consumers
+        are then not handed every message of the nation's log only to drop most (c2
+        receives no detection, the tracker no track), in the same order as before."""
+        markers = (done_pattern(self.nation),) if self.gate is not None else ()
+        return (*self._inputs, self._clock, *markers)
 
     async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
         """Step each tick once its producers have marked it done (or are absent); a
