@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter, process_time
-from typing import Protocol
+from typing import Protocol, get_args
 
 import msgspec
 
@@ -85,6 +85,34 @@ class ServiceCounters:
     """Wall time of each step and the publishing of its outputs (``/metrics``)."""
 
 
+_TAG_PREFIX = b'{"type":"'
+
+
+def message_tag(payload: bytes) -> bytes | None:
+    """The message's type tag, read from the payload's first bytes (msgspec writes the tag
+    field first), or None where the payload does not start so (a batch, or bad input)."""
+    if not payload.startswith(_TAG_PREFIX):
+        return None
+    end = payload.find(b'"', len(_TAG_PREFIX), len(_TAG_PREFIX) + 40)
+    return payload[len(_TAG_PREFIX) : end] if end > 0 else None
+
+
+def passed_over_tags(stage: Stage) -> frozenset[bytes]:
+    """The type tags of messages ``stage`` never takes (of a stage that says its input
+    types): they are passed over without being decoded. The owner's assessment reads the
+    detection subjects for their reports and events, and decoding every detection only to
+    drop it was a third of its process's work outside its steps. A malformed message with
+    such a tag is left to the stages that take its type (the tracker dead-letters it)."""
+    input_types = getattr(stage, "input_types", None)
+    if input_types is None:
+        return frozenset()
+    return frozenset(
+        str(kind.__struct_config__.tag).encode()
+        for kind in get_args(AnyMessage)
+        if not issubclass(kind, input_types)  # what `accepts` would refuse once decoded
+    )
+
+
 def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
     """Decode a bus payload; malformed input becomes a `DeadLetter` with the reason."""
     try:
@@ -121,6 +149,7 @@ class StageService:
         #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
         self._is_input: dict[str, bool] = {}
         self._markers = done_pattern(nation).removesuffix(">")
+        self._passed_over = passed_over_tags(stage)
         self.ticks_done = 0
         #: The ordinal (``tick`` header) of the last clock tick handled.
         self.last_tick = 0
@@ -260,7 +289,10 @@ class StageService:
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
-        if not self._reads(bus_message.subject):
+        if (
+            not self._reads(bus_message.subject)
+            or message_tag(bus_message.payload) in self._passed_over
+        ):
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         message = decode_or_dead_letter(bus_message, self.stage.name)
