@@ -9,9 +9,6 @@ deleted. The feed is a radar's sector blocks, each sent when the beam has swept 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +17,6 @@ import pytest
 import yaml
 
 from hotzone.bus import InProcessBus
-from hotzone.cli import main
 from hotzone.ingest.asterix import AsterixDecoder, SiteTable
 from hotzone.runtime.live_tracking import (
     LiveTrackingService,
@@ -31,11 +27,7 @@ from hotzone.runtime.sources import SourcePublisher
 from hotzone.runtime.windows import ReplaySummary, TrackingSettings, tracking_windows
 from hotzone.types import Detection, Track, TrackStatus, from_json
 from tests.fusion.test_conversion_vectorized import SITES_YAML
-from tests.runtime.test_live_plot_tracking import (
-    LIVE_TARGETS,
-    RECORD_BYTES,
-    _sector_datagrams,
-)
+from tests.runtime.test_live_plot_tracking import LIVE_TARGETS, _sector_datagrams, run_live_command
 
 ROTATION_S = 4.7
 SECTORS = 32
@@ -201,33 +193,8 @@ def test_the_command_tracks_a_live_feed_on_arrival(
 ) -> None:
     """The real command with --on-arrival, CAT048 over UDP: every plot tracked, none out of
     sequence, one confirmed track per aircraft."""
-    (tmp_path / "sites.yaml").write_text(SITES_YAML)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    codes: list[int] = []
-    args = ["ingest", "asterix", "--udp", f"127.0.0.1:{port}", "--track", "--on-arrival"]
-    args += ["--window", "0.05", "--sensors", str(tmp_path / "sites.yaml"), "--duration", "12"]
-    command = threading.Thread(target=lambda: codes.append(main(args)))
-    command.start()
-    output = ""
-    plots = 0
-    try:
-        deadline = time.monotonic() + 60.0
-        while "receiving datagrams" not in output and time.monotonic() < deadline:
-            time.sleep(0.05)
-            output += capsys.readouterr().out
-        assert "receiving datagrams" in output, "the command never bound its UDP port"
-        start = time.time() + 0.2
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as radar:
-            for rotation in range(8):
-                for when, data in _sector_datagrams(start, rotation):
-                    time.sleep(max(0.0, when - time.time()))
-                    radar.sendto(data, ("127.0.0.1", port))
-                    plots += (len(data) - 3) // RECORD_BYTES
-    finally:
-        command.join(timeout=60.0)
-    output += capsys.readouterr().out
+    options = ["--on-arrival", "--window", "0.05"]
+    codes, output, plots = run_live_command(tmp_path, capsys, options)
     assert codes == [0]
     assert plots == 8 * len(LIVE_TARGETS)
     assert f"{len(LIVE_TARGETS)} confirmed tracks, 0 refused by the tracker" in output

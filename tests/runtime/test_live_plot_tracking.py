@@ -221,18 +221,18 @@ def _sector_datagrams(
     ]
 
 
-def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The real command, CAT048 over UDP: every plot is recorded as a Detection, one
-    confirmed track per aircraft, and the summary counts the reports the tracker took."""
+def run_live_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str]
+) -> tuple[list[int], str, int]:
+    """``hotzone ingest asterix --udp … --track OPTIONS --sensors … --duration 12`` in a
+    thread, sent eight rotations of `_sector_datagrams` in real time: its exit codes, what
+    it printed and how many plots were sent."""
     (tmp_path / "sites.yaml").write_text(SITES_YAML)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    store = tmp_path / "live.sqlite"
     codes: list[int] = []
-    args = ["ingest", "asterix", "--udp", f"127.0.0.1:{port}", "--track", "--store", str(store)]
+    args = ["ingest", "asterix", "--udp", f"127.0.0.1:{port}", "--track", *options]
     args += ["--sensors", str(tmp_path / "sites.yaml"), "--duration", "12"]
     command = threading.Thread(target=lambda: codes.append(main(args)))
     command.start()
@@ -253,7 +253,16 @@ def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
                     plots += (len(data) - 3) // RECORD_BYTES
     finally:
         command.join(timeout=60.0)
-    output += capsys.readouterr().out
+    return codes, output + capsys.readouterr().out, plots
+
+
+def test_a_live_cat048_feed_is_tracked_and_recorded_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real command, CAT048 over UDP: every plot is recorded as a Detection, one
+    confirmed track per aircraft, and the summary counts the reports the tracker took."""
+    store = tmp_path / "live.sqlite"
+    codes, output, plots = run_live_command(tmp_path, capsys, ["--store", str(store)])
     assert codes == [0]
     assert plots == 8 * len(LIVE_TARGETS)
     assert f"asterix: {plots} messages, 0 dead letters" in output

@@ -150,17 +150,13 @@ class NoveltyReference:
         kth = NOVELTY_NEIGHBOUR - 1
         result = np.zeros((len(queries), len(self.references)))
         for start in range(0, len(queries), chunk):
-            block = queries[start : start + chunk]
-            known = np.isfinite(block)
-            filled = np.where(known, block, 0.0)
-            both = known[:, None, :] & known_reference[None, :, :]
-            squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+            known, _, squares = _pair_squares(
+                queries[start : start + chunk], known_reference, filled_reference
+            )
             # How many columns each pair has in common: small whole numbers, exact as a
             # product of 0/1 matrices whatever its order of sums.
             count = known.astype(np.float64) @ known_columns
-            distance = np.where(
-                count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1.0)), np.inf
-            )
+            distance = np.where(count > 0, np.sqrt(squares / np.maximum(count, 1.0)), np.inf)
             for index in range(len(self.references)):
                 of_class = distance[:, starts[index] : starts[index + 1]]
                 nearest = np.partition(of_class, kth, axis=1)[:, kth]
@@ -185,6 +181,19 @@ def novelty_columns(features: FloatArray) -> FloatArray:
     return columns
 
 
+def _pair_squares(
+    block: FloatArray, known_reference: NDArray[np.bool_], filled_reference: FloatArray
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], FloatArray]:
+    """For each (query row, reference row) pair: the squared differences summed over the
+    columns both have, with the queries' known cells and the columns each pair has."""
+    known = np.isfinite(block)
+    filled = np.where(known, block, 0.0)
+    both = known[:, None, :] & known_reference[None, :, :]
+    squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+    squares: FloatArray = squared.sum(axis=2)
+    return known, both, squares
+
+
 def neighbour_distances(queries: FloatArray, reference: FloatArray, chunk: int = 256) -> FloatArray:
     """RMS difference of each standardized query row to its `NOVELTY_NEIGHBOUR`-th nearest
     reference row over the columns both have; a row with no column in common with enough
@@ -194,13 +203,11 @@ def neighbour_distances(queries: FloatArray, reference: FloatArray, chunk: int =
     known_reference = np.isfinite(reference)
     filled_reference = np.where(known_reference, reference, 0.0)
     for start in range(0, len(queries), chunk):
-        block = queries[start : start + chunk]
-        known = np.isfinite(block)
-        filled = np.where(known, block, 0.0)
-        both = known[:, None, :] & known_reference[None, :, :]
-        squared = np.where(both, (filled[:, None, :] - filled_reference[None, :, :]) ** 2, 0.0)
+        _, both, squares = _pair_squares(
+            queries[start : start + chunk], known_reference, filled_reference
+        )
         count = both.sum(axis=2)
-        distance = np.where(count > 0, np.sqrt(squared.sum(axis=2) / np.maximum(count, 1)), np.inf)
+        distance = np.where(count > 0, np.sqrt(squares / np.maximum(count, 1)), np.inf)
         nearest = np.partition(distance, kth, axis=1)[:, kth]
         result[start : start + chunk] = np.where(np.isfinite(nearest), nearest, 0.0)
     return result
