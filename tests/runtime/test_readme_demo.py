@@ -57,14 +57,15 @@ def test_the_readme_shows_what_make_demo_prints(tmp_path: Path) -> None:
     completed = subprocess.run(
         [str(hotzone), "demo"],
         cwd=tmp_path,
-        env={**os.environ, "HOTZONE_HOME": str(home)},
-        capture_output=True,
+        env={**os.environ, "HOTZONE_HOME": str(home), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # the summary table goes to stderr: both, as a user sees
         text=True,
         timeout=1800,
         check=False,
     )
     printed = completed.stdout.splitlines()
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    assert completed.returncode == 0, completed.stdout[-4000:]
     counts = table_rows(printed)
     differing = {what: (count, counts.get(what)) for what, count in shown.items()}
     differing = {what: pair for what, pair in differing.items() if pair[0] != pair[1]}
