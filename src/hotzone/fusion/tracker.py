@@ -317,12 +317,17 @@ class MultiTargetTracker:
         too_old = scan.times < time - self.lag_s
         if not too_old.any():
             return scan
+        self._refuse_too_old(scan, too_old)
+        return scan.take(np.flatnonzero(~too_old))
+
+    def _refuse_too_old(self, scan: SensorScan, too_old: BoolArray) -> None:
+        """The rows ``too_old`` of ``scan`` refused and counted as late: older than the
+        reprocessing lag."""
         for row in np.flatnonzero(too_old).tolist():
             self.rejections.append(
                 rejection(scan, row, f"older than the {self.lag_s} s reprocessing lag")
             )
         self.late_count += int(too_old.sum())
-        return scan.take(np.flatnonzero(~too_old))
 
     def predicted(self, time: float) -> TrackBatch:
         """The live tracks with estimates predicted to ``time`` (nothing is changed)."""
@@ -357,11 +362,7 @@ class MultiTargetTracker:
                 current.append(scan)
                 continue
             too_old = scan.times < self.time - self.lag_s
-            for row in np.flatnonzero(too_old).tolist():
-                self.rejections.append(
-                    rejection(scan, row, f"older than the {self.lag_s} s reprocessing lag")
-                )
-            self.late_count += int(too_old.sum())
+            self._refuse_too_old(scan, too_old)
             replay = old & ~too_old
             if replay.any():
                 late.append(scan.take(np.flatnonzero(replay)))
