@@ -59,12 +59,14 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from hotzone.commands.ingest import DEFAULT_HOLD_S
+from hotzone.geo.frames import LocalFrame, geodetic_to_ecef
 
 GOLDEN = Path(__file__).parents[1] / "tests" / "golden"
 REPORTS_PER_DATAGRAM = 2
@@ -238,6 +240,7 @@ event_loop.run(
 #: The scene of ``--track``: radars around this point, aircraft within 150 km of it.
 SCENE_CENTRE = (54.07, 22.88)
 RADAR_PERIOD_S = 4.0
+RADAR_HEIGHT_M = 200.0
 #: A radar's data block: the plots of 1/32 of a rotation.
 SECTOR_S = RADAR_PERIOD_S / 32
 DETECTION_PROBABILITY = 0.9
@@ -271,20 +274,36 @@ def radar_sites(radars: int) -> list[tuple[int, int, float, float]]:
 
 def sensors_yaml(radars: int) -> str:
     return "".join(
-        f'"{sac}/{sic}": {{lat_deg: {lat:.6f}, lon_deg: {lon:.6f}, height_m: 200.0, '
+        f'"{sac}/{sic}": {{lat_deg: {lat:.6f}, lon_deg: {lon:.6f}, height_m: {RADAR_HEIGHT_M}, '
         f"sensor_id: radar{sic}, range_sigma_m: 60.0, azimuth_sigma_deg: 0.1, "
         f"rotation_period_s: {RADAR_PERIOD_S}}}\n"
         for sac, sic, lat, lon in radar_sites(radars)
     )
 
 
-def make_scene(
-    rate: float, seconds: float, radars: int, per_datagram: int, seed: int = 17
-) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """The datagrams of ``seconds`` of the scene, in sending order: (sending time from the
-    start, records, their plots' times from the start); `stamp` writes the times of day
-    once the start is known."""
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True)
+class SceneAircraft:
+    """The aircraft of ``--track``'s scene: each flies a straight line at its own speed
+    and constant height; its (east, north) is in the tangent plane at `SCENE_CENTRE`."""
+
+    start: np.ndarray
+    """(n, 2) east, north metres at the scene's start."""
+    velocity: np.ndarray
+    """(n, 2) metres a second."""
+    height_m: np.ndarray
+
+    def ecef(self, times: np.ndarray) -> np.ndarray:
+        """(n, 3) ECEF metres of each aircraft at its time (the tangent plane's point
+        at its height above the ellipsoid)."""
+        plane = np.zeros((len(self.start), 3))
+        plane[:, :2] = self.start + times[:, None] * self.velocity
+        lat, lon, _ = LocalFrame(*SCENE_CENTRE).enu_to_geodetic(plane)
+        return np.stack(geodetic_to_ecef(lat, lon, self.height_m), axis=-1)
+
+
+def scene_aircraft(rate: float, radars: int, rng: np.random.Generator) -> SceneAircraft:
+    """As many aircraft as ``radars`` see ``rate`` plots a second of (Pd 0.9, 2 % clutter),
+    within 150 km of the centre."""
     aircraft = max(1, round(rate * RADAR_PERIOD_S / (radars * DETECTION_PROBABILITY * 1.02)))
     radius = 150_000.0 * np.sqrt(rng.uniform(0.0, 1.0, aircraft))
     bearing = rng.uniform(0.0, 2 * np.pi, aircraft)
@@ -293,24 +312,40 @@ def make_scene(
     speed = rng.uniform(60.0, 250.0, aircraft)
     velocity = speed[:, None] * np.stack([np.sin(heading), np.cos(heading)], axis=-1)
     height = rng.uniform(1_000.0, 11_000.0, aircraft)
+    return SceneAircraft(start, velocity, height)
+
+
+def make_scene(
+    rate: float, seconds: float, radars: int, per_datagram: int, seed: int = 17
+) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """The datagrams of ``seconds`` of the scene, in sending order: (sending time from the
+    start, records, their plots' times from the start); `stamp` writes the times of day
+    once the start is known.
+
+    Each plot is where its aircraft was when the beam swept it, measured from its radar's
+    own site and north (the aircraft's ECEF position in the radar's local frame), so the
+    radars agree within their noise: placed in one flat frame, the radars' norths differ
+    by the meridians' convergence (0.7 degrees 60 km east or west of the centre, 2 km at
+    150 km), and each radar's plots of an aircraft were a track apart from another's."""
+    rng = np.random.default_rng(seed)
+    scene = scene_aircraft(rate, radars, rng)
+    aircraft = len(scene.start)
     datagrams: list[tuple[float, int, bytes]] = []
     for sac, sic, lat, lon in radar_sites(radars):
-        offset = np.array(
-            [
-                (lon - SCENE_CENTRE[1]) * 111_320.0 * math.cos(math.radians(SCENE_CENTRE[0])),
-                (lat - SCENE_CENTRE[0]) * 111_320.0,
-            ]
-        )
+        site = LocalFrame(lat, lon, RADAR_HEIGHT_M)
         phase = rng.uniform(0.0, RADAR_PERIOD_S)
         times, ranges, azimuths, levels = [], [], [], []
         for rotation in range(-1, math.ceil(seconds / RADAR_PERIOD_S) + 1):
             begin = phase + rotation * RADAR_PERIOD_S
-            relative = start + begin * velocity - offset
-            azimuth = np.degrees(np.arctan2(relative[:, 0], relative[:, 1])) % 360.0
+            local = site.ecef_to_enu(scene.ecef(np.full(aircraft, begin)))
+            azimuth = np.degrees(np.arctan2(local[:, 0], local[:, 1])) % 360.0
+            # The beam reaches the aircraft when it points where the aircraft was at the
+            # rotation's start; the plot is where the aircraft is then.
             when = begin + azimuth / 360.0 * RADAR_PERIOD_S
-            relative = start + when[:, None] * velocity - offset
+            local = site.ecef_to_enu(scene.ecef(when))
+            azimuth = np.degrees(np.arctan2(local[:, 0], local[:, 1])) % 360.0
             seen = rng.random(aircraft) < DETECTION_PROBABILITY
-            slant = np.hypot(np.hypot(relative[:, 0], relative[:, 1]), height - 200.0)
+            slant = np.linalg.norm(local, axis=1)
             clutter = max(1, aircraft // 50)
             clutter_azimuth = rng.uniform(0.0, 360.0, clutter)
             times += [when[seen], begin + clutter_azimuth / 360.0 * RADAR_PERIOD_S]
@@ -319,7 +354,7 @@ def make_scene(
                 rng.uniform(5_000.0, 150_000.0, clutter),
             ]
             azimuths += [(azimuth + 0.1 * rng.standard_normal(aircraft))[seen], clutter_azimuth]
-            levels += [(height / 0.3048 / 100.0)[seen], rng.uniform(0.0, 300.0, clutter)]
+            levels += [(scene.height_m / 0.3048 / 100.0)[seen], rng.uniform(0.0, 300.0, clutter)]
         when = np.concatenate(times)
         order = np.argsort(when, kind="stable")
         order = order[(when[order] >= 0.0) & (when[order] < seconds)]

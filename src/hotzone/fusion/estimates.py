@@ -318,3 +318,103 @@ class TrackBatch:
         return TrackBatch(
             estimates=Estimates.concatenate([part.estimates for part in parts]), **values
         )
+
+
+@dataclass
+class GrowingTracks:
+    """A track batch that new tracks are appended to without copying the tracks it
+    holds (the live mode's, which a step may append to many times a second): its columns
+    are the first ``size`` rows of buffers whose capacity doubles when full, and `view`
+    is a `TrackBatch` of those rows, written through in place."""
+
+    _buffer: TrackBatch
+    size: int
+    _view: TrackBatch
+
+    @staticmethod
+    def holding(tracks: TrackBatch) -> GrowingTracks:
+        """A copy of ``tracks`` with room to grow."""
+        buffer = _with_capacity(tracks, tracks.size, _capacity_for(tracks.size))
+        return GrowingTracks(buffer, tracks.size, _rows_of(buffer, tracks.size))
+
+    def view(self) -> TrackBatch:
+        """The tracks held: their rows of the buffers, not a copy."""
+        return self._view
+
+    def holds(self, tracks: TrackBatch) -> bool:
+        """Whether ``tracks`` is this storage's `view` (not a batch made from it since)."""
+        return tracks is self._view
+
+    def with_columns(self, sensors: int, labels: int) -> TrackBatch:
+        """The view, with at least ``sensors`` sensor and ``labels`` label columns (new
+        ones never seen; the buffers are remade only when columns are added)."""
+        buffer = self._buffer
+        if buffer.sensor_seen.shape[1] >= sensors and buffer.label_seen.shape[1] >= labels:
+            return self._view
+        self._buffer = buffer.with_sensor_columns(sensors).with_label_columns(labels)
+        self._view = _rows_of(self._buffer, self.size)
+        return self._view
+
+    def append(self, new: TrackBatch) -> TrackBatch:
+        """The view with ``new``'s rows after the rows held (copied into the buffers;
+        the rows held move only when the capacity doubles)."""
+        count = new.size
+        if count == 0:
+            return self._view
+        self.with_columns(new.sensor_seen.shape[1], new.label_seen.shape[1])
+        buffer = self._buffer
+        new = new.with_sensor_columns(buffer.sensor_seen.shape[1]).with_label_columns(
+            buffer.label_seen.shape[1]
+        )
+        end = self.size + count
+        if end > buffer.size:
+            buffer = self._buffer = _with_capacity(buffer, self.size, _capacity_for(end))
+        rows = slice(self.size, end)
+        for mine, theirs in zip(buffer.estimates._values(), new.estimates._values(), strict=True):
+            if mine is None:
+                continue
+            if theirs is None:
+                raise ValueError("cannot append estimates without modes to tracks with modes")
+            mine[rows] = theirs
+        for column in fields(TrackBatch):
+            if column.name != "estimates":
+                getattr(buffer, column.name)[rows] = getattr(new, column.name)
+        self.size = end
+        self._view = _rows_of(buffer, end)
+        return self._view
+
+
+def _capacity_for(size: int) -> int:
+    return max(64, 2 * size)
+
+
+def _with_capacity(tracks: TrackBatch, size: int, capacity: int) -> TrackBatch:
+    """Buffers of ``capacity`` rows holding the first ``size`` rows of ``tracks``."""
+
+    def grown(column: NDArray[Any]) -> NDArray[Any]:
+        buffer = np.empty((capacity, *column.shape[1:]), dtype=column.dtype)
+        buffer[:size] = column[:size]
+        return buffer
+
+    estimates = Estimates(
+        *(None if value is None else grown(value) for value in tracks.estimates._values())  # type: ignore[arg-type]
+    )
+    values: dict[str, Any] = {
+        column.name: grown(getattr(tracks, column.name))
+        for column in fields(TrackBatch)
+        if column.name != "estimates"
+    }
+    return TrackBatch(estimates=estimates, **values)
+
+
+def _rows_of(buffer: TrackBatch, size: int) -> TrackBatch:
+    """The first ``size`` rows of every column of ``buffer``, as views."""
+    estimates = Estimates(
+        *(None if value is None else value[:size] for value in buffer.estimates._values())  # type: ignore[arg-type]
+    )
+    values: dict[str, Any] = {
+        column.name: getattr(buffer, column.name)[:size]
+        for column in fields(TrackBatch)
+        if column.name != "estimates"
+    }
+    return TrackBatch(estimates=estimates, **values)

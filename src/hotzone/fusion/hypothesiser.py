@@ -14,7 +14,9 @@ in its gate; the tracks that remain are predicted exactly as before, row for row
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -84,9 +86,20 @@ class Hypothesiser:
 
     def _may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
         """Which tracks a measurement of ``scan`` may join (None: all, unbounded)."""
+        bounds = self.scan_bounds(tracks.size, scan, time)
+        if bounds is None:
+            return None
+        may_join = self.reachable(tracks.estimates, tracks.time, bounds, time)
+        if bounds.identities:
+            may_join |= tracks.identity != None  # noqa: E711 (elementwise on an object array)
+        return may_join
+
+    def scan_bounds(self, track_count: int, scan: SensorScan, time: float) -> ScanBounds | None:
+        """What bounds which tracks a measurement of ``scan`` at ``time`` may join (None:
+        no bound holds, or too few tracks for a bound to pay)."""
         size = min(scan.model.position_size, self.spatial_dims)
         motion = _motion_bounds(self.predictor, self.spatial_dims)
-        if tracks.size < SELECTED_FROM_TRACKS or size == 0 or scan.size == 0 or motion is None:
+        if track_count < SELECTED_FROM_TRACKS or size == 0 or scan.size == 0 or motion is None:
             return None
         positions = scan.values[:, :size]
         if not np.isfinite(positions).all():
@@ -94,14 +107,35 @@ class Hypothesiser:
         noise_trace = float(np.trace(scan.noise, axis1=1, axis2=2).max())
         if not np.isfinite(noise_trace):
             return None
-        centre, reach = gate_reach(
-            tracks.estimates,
-            np.maximum(time - tracks.time, 0.0),
-            self.spatial_dims,
-            *motion,
-            threshold=self.gater.threshold(scan.model.size),
+        identities = scan.identities()
+        return ScanBounds(
+            positions=positions,
             noise_trace=noise_trace,
             spread_s=time - float(scan.times.min()),
+            threshold=self.gater.threshold(scan.model.size),
+            noise_intensity=motion[0],
+            turning=motion[1],
+            identities=identities is not None and bool((identities != None).any()),  # noqa: E711
+        )
+
+    def reachable(
+        self, estimates: Estimates, track_time: FloatArray, bounds: ScanBounds, time: float
+    ) -> BoolArray:
+        """Which of the tracks of ``estimates`` (their times ``track_time``) a
+        measurement of the scan of ``bounds`` may lie in the gate of after their
+        prediction to ``time``, by `gate_reach` (those without a bound: all). Row by row:
+        the same for a track whatever the other rows."""
+        positions = bounds.positions
+        size = positions.shape[1]
+        centre, reach = gate_reach(
+            estimates,
+            np.maximum(time - track_time, 0.0),
+            self.spatial_dims,
+            bounds.noise_intensity,
+            bounds.turning,
+            threshold=bounds.threshold,
+            noise_trace=bounds.noise_trace,
+            spread_s=bounds.spread_s,
         )
         bounded = np.isfinite(reach) & np.isfinite(centre).all(axis=1)
         # A track farther than its reach from the box around the measurements is farther
@@ -116,9 +150,6 @@ class Hypothesiser:
                 centre[looked_up, :size], r=reach[looked_up], return_length=True
             )
             may_join[looked_up] = np.asarray(found) > 0
-        identities = scan.identities()
-        if identities is not None and (identities != None).any():  # noqa: E711
-            may_join |= tracks.identity != None  # noqa: E711 (elementwise on an object array)
         return may_join
 
     def predicted(
@@ -454,3 +485,178 @@ def _largest_mode(values: FloatArray) -> FloatArray:
     for mode in range(1, values.shape[1]):
         largest = np.maximum(largest, values[:, mode])
     return largest
+
+
+@dataclass(frozen=True)
+class ScanBounds:
+    """What bounds which tracks a measurement of one scan may join (`gate_reach`'s
+    arguments from the scan)."""
+
+    positions: FloatArray
+    """(M, size) the measured positions."""
+    noise_trace: float
+    spread_s: float
+    threshold: float
+    noise_intensity: float
+    turning: bool
+    identities: bool
+    """Whether a measurement reports an identity (then every track of one may join)."""
+
+
+@dataclass
+class ReachIndex:
+    """Which tracks a scan may join, found without looking at every track (the live
+    mode's steps, `MultiTargetTracker.step_arrivals`): the same rows as
+    `Hypothesiser.may_join`, at the cost of what is near the scan's measurements.
+
+    The tracks are indexed by where they are and a reach that holds until ``horizon_s``
+    after the index was made, for any scan of at most the noise and time spread seen so
+    far (`gate_reach` grows with the prediction's time, the noise and the spread): a
+    track no measurement lies within that reach of cannot be joined, and is not looked
+    at. The tracks near a measurement, those written since the index was made (each with
+    the reach of its new estimate) and those without a bound are checked with the scan's
+    own bound, as `may_join` checks every track. The index is made again past its
+    horizon, for a noisier or longer scan, once a quarter of the tracks have been
+    written, and whenever the rows move (`reset`: the books delete tracks)."""
+
+    horizon_s: float = 1.0
+    _built: bool = False
+    _horizon: float = -np.inf
+    _noise_bound: float = 0.0
+    _spread_bound: float = 0.25
+    _threshold: float = 0.0
+    _motion: tuple[float, bool] | None = None
+    _size: int = 0
+    _classes: list[tuple[cKDTree, IntArray, float]] = field(default_factory=list)
+    _unbounded: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _identities: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _written_rows: list[IntArray] = field(default_factory=list)
+    _written_centres: list[FloatArray] = field(default_factory=list)
+    _written_reach: list[FloatArray] = field(default_factory=list)
+    _written_count: int = 0
+    _recent_noise: deque[float] = field(default_factory=lambda: deque(maxlen=64))
+
+    def reset(self) -> None:
+        """The rows have moved: the index is made again at the next scan."""
+        self._built = False
+        self._classes = []
+        self._written_rows, self._written_centres, self._written_reach = [], [], []
+        self._written_count = 0
+
+    def rows(
+        self, hypothesiser: Hypothesiser, tracks: TrackBatch, scan: SensorScan, time: float
+    ) -> IntArray | None:
+        """``np.flatnonzero(hypothesiser.may_join(tracks, scan, time))`` (None: every
+        track, no bound holds)."""
+        bounds = hypothesiser.scan_bounds(tracks.size, scan, time)
+        if bounds is None:
+            return None
+        if bounds.positions.shape[1] < 2:
+            # Indexed on the plane: a bound on one axis is no bound there.
+            every = hypothesiser.may_join(tracks, scan, time)
+            return None if every is None else np.flatnonzero(every)
+        stale = (
+            not self._built
+            or time > self._horizon
+            or bounds.spread_s > self._spread_bound
+            or bounds.threshold != self._threshold
+            or (bounds.noise_intensity, bounds.turning) != self._motion
+            or tracks.size < self._size
+            or self._written_count > max(2_048, tracks.size // 4)
+        )
+        self._recent_noise.append(bounds.noise_trace)
+        if stale:
+            self._build(hypothesiser, tracks, bounds, time)
+        plane = np.ascontiguousarray(bounds.positions[:, :2])
+        # A scan noisier than the index's bound (a plot of an impossible geometry, its
+        # elevation unknown: tens of km) reaches further by at most the gate of the
+        # difference (sqrt(a + b) <= sqrt(a) + sqrt(b)), scaled as `gate_reach` scales.
+        beyond = max(bounds.noise_trace - self._noise_bound, 0.0)
+        extra = np.sqrt(bounds.threshold * beyond) * (1.0 + REACH_MARGIN) + 1.0 if beyond else 0.0
+        # The rows added since the index was made are among those written (`written`).
+        found: list[IntArray] = [self._unbounded]
+        for tree, members, largest in self._classes:
+            near = tree.query_ball_point(plane, r=largest + extra, return_sorted=False)
+            hits = np.fromiter(chain.from_iterable(near), dtype=np.int64)
+            if len(hits):
+                found.append(members[hits])
+        if self._written_count:
+            centres = np.concatenate(self._written_centres)
+            reach = np.concatenate(self._written_reach)
+            written = np.concatenate(self._written_rows)
+            close = cKDTree(plane).query_ball_point(centres, r=reach + extra, return_length=True)
+            found.append(written[np.asarray(close) > 0])
+        if bounds.identities:
+            found.append(self._identities)
+            found.extend(
+                rows[tracks.identity[rows] != None]  # noqa: E711
+                for rows in self._written_rows
+            )
+        candidates = np.unique(np.concatenate(found))
+        if len(candidates) == 0:
+            return candidates
+        mine = tracks.estimates.take(candidates)
+        may_join = hypothesiser.reachable(mine, tracks.time[candidates], bounds, time)
+        if bounds.identities:
+            may_join |= tracks.identity[candidates] != None  # noqa: E711
+        chosen: IntArray = candidates[may_join]
+        return chosen
+
+    def written(self, hypothesiser: Hypothesiser, tracks: TrackBatch, rows: IntArray) -> None:
+        """Rows ``rows`` of ``tracks`` were updated or added since the index was made:
+        each is looked up with the reach of its new estimate from now on."""
+        if not self._built or len(rows) == 0:
+            return
+        centre, reach = self._reach(hypothesiser, tracks.estimates.take(rows), tracks.time[rows])
+        self._written_rows.append(rows.astype(np.int64))
+        self._written_centres.append(centre)
+        self._written_reach.append(reach)
+        self._written_count += len(rows)
+
+    def _build(
+        self, hypothesiser: Hypothesiser, tracks: TrackBatch, bounds: ScanBounds, time: float
+    ) -> None:
+        self.reset()
+        self._horizon = time + self.horizon_s
+        # Twice the recent scans' median: a rare noisy scan widens its own look-up only.
+        self._noise_bound = 2.0 * float(np.median(self._recent_noise))
+        while bounds.spread_s > self._spread_bound:
+            self._spread_bound *= 2.0
+        self._threshold = bounds.threshold
+        self._motion = (bounds.noise_intensity, bounds.turning)
+        self._size = tracks.size
+        centre, reach = self._reach(hypothesiser, tracks.estimates, tracks.time)
+        bounded = np.isfinite(reach)
+        self._unbounded = np.flatnonzero(~bounded)
+        self._identities = np.flatnonzero(tracks.identity != None)  # noqa: E711
+        rows = np.flatnonzero(bounded)
+        if len(rows):
+            # Classes of reach within a factor of two: each looked up with its largest.
+            smallest = max(float(reach[rows].min()), 1.0)
+            level = np.minimum(np.floor(np.log2(reach[rows] / smallest)), 30).astype(np.int64)
+            for value in np.unique(level).tolist():
+                members = rows[level == value]
+                self._classes.append(
+                    (cKDTree(centre[members]), members, float(reach[members].max()))
+                )
+        self._built = True
+
+    def _reach(
+        self, hypothesiser: Hypothesiser, estimates: Estimates, track_time: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each track's position on the plane and a reach that bounds its gate for any
+        scan the index serves (inf: no bound)."""
+        assert self._motion is not None
+        centre, reach = gate_reach(
+            estimates,
+            np.maximum(self._horizon - track_time, 0.0),
+            hypothesiser.spatial_dims,
+            *self._motion,
+            threshold=self._threshold,
+            noise_trace=self._noise_bound,
+            spread_s=self._spread_bound,
+        )
+        plane = np.ascontiguousarray(centre[:, :2])
+        # A metre more than the scans' own bounds, which may round otherwise.
+        reach = np.where(np.isfinite(plane).all(axis=1), reach + 1.0, np.inf)
+        return plane, reach

@@ -47,9 +47,9 @@ import numpy as np
 
 from hotzone.fusion.association import Associator, GNNAssociator
 from hotzone.fusion.deletion import Deleter, RevisitDeleter
-from hotzone.fusion.estimates import Estimates, TrackBatch
+from hotzone.fusion.estimates import Estimates, GrowingTracks, TrackBatch
 from hotzone.fusion.gating import ChiSquareGater, Gater
-from hotzone.fusion.hypothesiser import Hypothesiser
+from hotzone.fusion.hypothesiser import Hypothesiser, ReachIndex
 from hotzone.fusion.initiation import Initiator, RevisitInitiator
 from hotzone.fusion.labels import TrackLabels
 from hotzone.fusion.measurement import VelocityMeasurement
@@ -145,6 +145,10 @@ class MultiTargetTracker:
     _arrivals_dormant: IntArray = field(
         init=False, default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
     )
+    # The live mode's tracks, grown in place (`GrowingTracks`: ``tracks`` is its view
+    # between its steps), and where they are (`ReachIndex`), kept while it holds them.
+    _growing: GrowingTracks | None = field(init=False, default=None, repr=False)
+    _reach_index: ReachIndex = field(init=False, default_factory=ReachIndex, repr=False)
     hypothesiser: Hypothesiser = field(init=False, repr=False)
     track_updater: TrackUpdater = field(init=False, repr=False)
     manager: TrackManager = field(init=False, repr=False)
@@ -272,10 +276,12 @@ class MultiTargetTracker:
                     clean.append(kept)
         # Updated in place: no earlier batch is kept for a replay, and what a step
         # returns is gathered from it (`TrackBatch.take`), not shared with it.
-        tracks = self.tracks
+        tracks = self._held(self.tracks)
         start_size = tracks.size
         tracks, updated, reporting, _ = self._process_scans(tracks, clean, selective=True)
-        tracks = self.manager.start_from_bearings(tracks, time)
+        tracks = self._held(self.manager.start_from_bearings(tracks, time))
+        if tracks.size > start_size:
+            self._index_written(tracks, np.arange(start_size, tracks.size))
         touched = np.union1d(
             np.concatenate([*updated, np.zeros(0, dtype=np.int64)]),
             np.arange(start_size, tracks.size),
@@ -453,21 +459,47 @@ class MultiTargetTracker:
         self, tracks: TrackBatch, scan: SensorScan
     ) -> tuple[TrackBatch, IntArray, IntArray, _ScanPrediction | None]:
         """`_process_scan` on the tracks a measurement of ``scan`` may join alone (the live
-        mode): those rows are gathered, processed as a batch of their own (each row's
-        prediction, gate and update depend on that row alone) and written back in place,
-        the tracks the scan starts appended; no prediction of every track is made."""
-        may_join = None
+        mode): those rows (found by the `ReachIndex`, not by looking at every track) are
+        gathered, processed as a batch of their own (each row's prediction, gate and
+        update depend on that row alone) and written back in place, the tracks the scan
+        starts appended (`GrowingTracks`); no prediction of every track is made."""
+        tracks = self._held(tracks)
+        rows = None
         if tracks.size and not isinstance(scan.model, VelocityMeasurement):
-            may_join = self.hypothesiser.may_join(tracks, scan, scan.reference_time)
-        if may_join is None:
-            return self._process_scan(tracks, scan, every_row=True)
-        rows = np.flatnonzero(may_join)
+            rows = self._reach_index.rows(self.hypothesiser, tracks, scan, scan.reference_time)
+        if rows is None:
+            start_size = tracks.size
+            tracks, hit, changed, prediction = self._process_scan(tracks, scan, every_row=True)
+            tracks = self._held(tracks)
+            self._index_written(tracks, np.union1d(changed, np.arange(start_size, tracks.size)))
+            return tracks, hit, changed, prediction
         nearby, hit, changed, _ = self._process_scan(tracks.take(rows), scan, every_row=True)
         count = len(rows)
+        growing = self._growing
+        assert growing is not None
+        tracks = growing.with_columns(nearby.sensor_seen.shape[1], nearby.label_seen.shape[1])
         tracks = _written_back(tracks, rows, nearby.take(np.arange(count)))
+        start_size = tracks.size
         if nearby.size > count:
-            tracks = TrackBatch.concatenate([tracks, nearby.take(np.arange(count, nearby.size))])
+            tracks = growing.append(nearby.take(np.arange(count, nearby.size)))
+        self._index_written(
+            tracks, np.concatenate([rows[changed], np.arange(start_size, tracks.size)])
+        )
         return tracks, rows[hit], rows[changed], None
+
+    def _held(self, tracks: TrackBatch) -> TrackBatch:
+        """``tracks`` as the live mode's growing storage holds them: its view when it
+        holds them already, else a copy with room to grow (the rows may have moved: the
+        `ReachIndex` is made again)."""
+        if self._growing is None or not self._growing.holds(tracks):
+            self._growing = GrowingTracks.holding(tracks)
+            self._reach_index.reset()
+        return self._growing.view()
+
+    def _index_written(self, tracks: TrackBatch, rows: IntArray) -> None:
+        """Rows ``rows`` of ``tracks`` updated or added: the `ReachIndex` looks them up
+        with their new estimates."""
+        self._reach_index.written(self.hypothesiser, tracks, rows.astype(np.int64))
 
     def _process_scan(
         self, tracks: TrackBatch, scan: SensorScan, every_row: bool = False
