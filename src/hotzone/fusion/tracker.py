@@ -129,6 +129,9 @@ class MultiTargetTracker:
     long_silence: LongSilence = field(default_factory=LongSilence)
     """When an update takes a track up again after a silence: its kinematics restarted
     (`hotzone.fusion.track_updater.LongSilence`)."""
+    reach_index: ReachIndex | None = field(default_factory=ReachIndex)
+    """How the live mode (`step_arrivals`) finds the tracks a scan may join: by where
+    they are (`ReachIndex`), or, None, by looking at every track (the same rows)."""
 
     tracks: TrackBatch = field(init=False)
     time: float | None = field(init=False, default=None)
@@ -146,9 +149,8 @@ class MultiTargetTracker:
         init=False, default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
     )
     # The live mode's tracks, grown in place (`GrowingTracks`: ``tracks`` is its view
-    # between its steps), and where they are (`ReachIndex`), kept while it holds them.
+    # between its steps; ``reach_index`` follows them while it holds them).
     _growing: GrowingTracks | None = field(init=False, default=None, repr=False)
-    _reach_index: ReachIndex = field(init=False, default_factory=ReachIndex, repr=False)
     hypothesiser: Hypothesiser = field(init=False, repr=False)
     track_updater: TrackUpdater = field(init=False, repr=False)
     manager: TrackManager = field(init=False, repr=False)
@@ -466,7 +468,12 @@ class MultiTargetTracker:
         tracks = self._held(tracks)
         rows = None
         if tracks.size and not isinstance(scan.model, VelocityMeasurement):
-            rows = self._reach_index.rows(self.hypothesiser, tracks, scan, scan.reference_time)
+            if self.reach_index is not None:
+                rows = self.reach_index.rows(self.hypothesiser, tracks, scan, scan.reference_time)
+            elif (
+                may_join := self.hypothesiser.may_join(tracks, scan, scan.reference_time)
+            ) is not None:
+                rows = np.flatnonzero(may_join)
         if rows is None:
             start_size = tracks.size
             tracks, hit, changed, prediction = self._process_scan(tracks, scan, every_row=True)
@@ -493,13 +500,15 @@ class MultiTargetTracker:
         `ReachIndex` is made again)."""
         if self._growing is None or not self._growing.holds(tracks):
             self._growing = GrowingTracks.holding(tracks)
-            self._reach_index.reset()
+            if self.reach_index is not None:
+                self.reach_index.reset()
         return self._growing.view()
 
     def _index_written(self, tracks: TrackBatch, rows: IntArray) -> None:
         """Rows ``rows`` of ``tracks`` updated or added: the `ReachIndex` looks them up
         with their new estimates."""
-        self._reach_index.written(self.hypothesiser, tracks, rows.astype(np.int64))
+        if self.reach_index is not None:
+            self.reach_index.written(self.hypothesiser, tracks, rows.astype(np.int64))
 
     def _process_scan(
         self, tracks: TrackBatch, scan: SensorScan, every_row: bool = False
