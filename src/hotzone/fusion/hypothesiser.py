@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -509,15 +508,17 @@ class ReachIndex:
     mode's steps, `MultiTargetTracker.step_arrivals`): the same rows as
     `Hypothesiser.may_join`, at the cost of what is near the scan's measurements.
 
-    The tracks are indexed by where they are and a reach that holds until ``horizon_s``
-    after the index was made, for any scan of at most the noise and time spread seen so
-    far (`gate_reach` grows with the prediction's time, the noise and the spread): a
-    track no measurement lies within that reach of cannot be joined, and is not looked
-    at. The tracks near a measurement, those written since the index was made (each with
-    the reach of its new estimate) and those without a bound are checked with the scan's
-    own bound, as `may_join` checks every track. The index is made again past its
-    horizon, for a noisier or longer scan, once a quarter of the tracks have been
-    written, and whenever the rows move (`reset`: the books delete tracks)."""
+    The tracks are indexed (k-d trees, one per class of reach within a factor of two) by
+    where they are and a reach that holds until ``horizon_s`` after the index was made,
+    for a scan of at most twice the recent scans' median noise and a bounded time spread
+    (`gate_reach` grows with the prediction's time, the noise and the spread; a noisier
+    scan is looked up that much further): a track no measurement lies within that reach
+    of cannot be joined, and is not looked at. The tracks near a measurement, those
+    written since the index was made (each with the reach of its new estimate) and those
+    without a bound are checked with the scan's own bound, as `may_join` checks every
+    track. The index is made again past its horizon, for a scan of a longer spread or
+    another gate, once a quarter of the tracks (at least 2,048) have been written, and
+    whenever the rows move (`reset`: the books end tracks)."""
 
     horizon_s: float = 1.0
     _built: bool = False
@@ -575,16 +576,17 @@ class ReachIndex:
         extra = np.sqrt(bounds.threshold * beyond) * (1.0 + REACH_MARGIN) + 1.0 if beyond else 0.0
         # The rows added since the index was made are among those written (`written`).
         found: list[IntArray] = [self._unbounded]
+        measured = cKDTree(plane)
         for tree, members, largest in self._classes:
-            near = tree.query_ball_point(plane, r=largest + extra, return_sorted=False)
-            hits = np.fromiter(chain.from_iterable(near), dtype=np.int64)
-            if len(hits):
-                found.append(members[hits])
+            # The (track, measurement) pairs within the class's largest reach, as arrays.
+            pairs = tree.sparse_distance_matrix(measured, largest + extra, output_type="ndarray")
+            if len(pairs):
+                found.append(members[pairs["i"]])
         if self._written_count:
             centres = np.concatenate(self._written_centres)
             reach = np.concatenate(self._written_reach)
             written = np.concatenate(self._written_rows)
-            close = cKDTree(plane).query_ball_point(centres, r=reach + extra, return_length=True)
+            close = measured.query_ball_point(centres, r=reach + extra, return_length=True)
             found.append(written[np.asarray(close) > 0])
         if bounds.identities:
             found.append(self._identities)
