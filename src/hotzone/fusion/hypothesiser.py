@@ -77,25 +77,39 @@ class Hypothesiser:
         )
         return tracks.estimates.put(rows, moved), may_join
 
-    def may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
+    def may_join(
+        self, tracks: TrackBatch, scan: SensorScan, time: float, by_noise: bool = False
+    ) -> BoolArray | None:
         """Which tracks a measurement of ``scan`` may join: those whose gate a measurement
         may lie in after their prediction to ``time``, and those of an identity the scan
-        reports (None: all, no bound holds)."""
-        return self._may_join(tracks, scan, time)
+        reports (None: all, no bound holds). ``by_noise``: the scan's few far noisier
+        measurements bounded apart from the others (`scan_bounds`)."""
+        return self._may_join(tracks, scan, time, by_noise)
 
-    def _may_join(self, tracks: TrackBatch, scan: SensorScan, time: float) -> BoolArray | None:
+    def _may_join(
+        self, tracks: TrackBatch, scan: SensorScan, time: float, by_noise: bool = False
+    ) -> BoolArray | None:
         """Which tracks a measurement of ``scan`` may join (None: all, unbounded)."""
-        bounds = self.scan_bounds(tracks.size, scan, time)
-        if bounds is None:
+        groups = self.scan_bounds(tracks.size, scan, time, by_noise)
+        if groups is None:
             return None
-        may_join = self.reachable(tracks.estimates, tracks.time, bounds, time)
-        if bounds.identities:
+        may_join = self.reachable(tracks.estimates, tracks.time, groups[0], time)
+        for bounds in groups[1:]:
+            may_join |= self.reachable(tracks.estimates, tracks.time, bounds, time)
+        if groups[0].identities:
             may_join |= tracks.identity != None  # noqa: E711 (elementwise on an object array)
         return may_join
 
-    def scan_bounds(self, track_count: int, scan: SensorScan, time: float) -> ScanBounds | None:
+    def scan_bounds(
+        self, track_count: int, scan: SensorScan, time: float, by_noise: bool = False
+    ) -> list[ScanBounds] | None:
         """What bounds which tracks a measurement of ``scan`` at ``time`` may join (None:
-        no bound holds, or too few tracks for a bound to pay)."""
+        no bound holds, or too few tracks for a bound to pay): one bound for the scan, the
+        largest noise of its measurements for all, or, ``by_noise``, one for its
+        measurements with a noise (covariance trace) at most `NOISY` times the scan's
+        median and one for the others. A radar's plot whose height does not fit its
+        range (an elevation unknown) has a noise of tens of kilometres, and one such plot
+        made its whole sector reach that far (the live mode's slowest steps)."""
         size = min(scan.model.position_size, self.spatial_dims)
         motion = _motion_bounds(self.predictor, self.spatial_dims)
         if track_count < SELECTED_FROM_TRACKS or size == 0 or scan.size == 0 or motion is None:
@@ -103,19 +117,31 @@ class Hypothesiser:
         positions = scan.values[:, :size]
         if not np.isfinite(positions).all():
             return None
-        noise_trace = float(np.trace(scan.noise, axis1=1, axis2=2).max())
+        traces = np.trace(scan.noise, axis1=1, axis2=2)
+        noise_trace = float(traces.max())
         if not np.isfinite(noise_trace):
             return None
         identities = scan.identities()
-        return ScanBounds(
-            positions=positions,
-            noise_trace=noise_trace,
-            spread_s=time - float(scan.times.min()),
-            threshold=self.gater.threshold(scan.model.size),
-            noise_intensity=motion[0],
-            turning=motion[1],
-            identities=identities is not None and bool((identities != None).any()),  # noqa: E711
-        )
+        reported = identities is not None and bool((identities != None).any())  # noqa: E711
+        noisy = traces > NOISY * float(np.median(traces)) if by_noise else None
+        parts = [(positions, noise_trace, scan.times)]
+        if noisy is not None and noisy.any():
+            parts = [
+                (positions[rows], float(traces[rows].max()), scan.times[rows])
+                for rows in (np.flatnonzero(~noisy), np.flatnonzero(noisy))
+            ]
+        return [
+            ScanBounds(
+                positions=part_positions,
+                noise_trace=part_noise,
+                spread_s=time - float(part_times.min()),
+                threshold=self.gater.threshold(scan.model.size),
+                noise_intensity=motion[0],
+                turning=motion[1],
+                identities=reported,
+            )
+            for part_positions, part_noise, part_times in parts
+        ]
 
     def reachable(
         self, estimates: Estimates, track_time: FloatArray, bounds: ScanBounds, time: float
@@ -372,6 +398,10 @@ SELECTED_FROM_TRACKS = 64
 """Below this many tracks, bounding which tracks a scan may reach costs more than
 predicting them all."""
 
+NOISY = 4.0
+"""With ``by_noise`` (`Hypothesiser.scan_bounds`), a measurement whose noise is more than
+this many times the scan's median is bounded apart."""
+
 
 def _motion_bounds(predictor: Predictor, spatial_dims: int) -> tuple[float, bool] | None:
     """The largest white-noise intensity of the predictor's motion models and whether one
@@ -527,6 +557,7 @@ class ReachIndex:
     _spread_bound: float = 0.25
     _threshold: float = 0.0
     _motion: tuple[float, bool] | None = None
+    _spatial_dims: int = 3
     _size: int = 0
     _classes: list[tuple[cKDTree, IntArray, float]] = field(default_factory=list)
     _unbounded: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -547,35 +578,60 @@ class ReachIndex:
     def rows(
         self, hypothesiser: Hypothesiser, tracks: TrackBatch, scan: SensorScan, time: float
     ) -> IntArray | None:
-        """``np.flatnonzero(hypothesiser.may_join(tracks, scan, time))`` (None: every
-        track, no bound holds)."""
-        bounds = hypothesiser.scan_bounds(tracks.size, scan, time)
-        if bounds is None:
+        """``np.flatnonzero(hypothesiser.may_join(tracks, scan, time, by_noise=True))``
+        (None: every track, no bound holds)."""
+        groups = hypothesiser.scan_bounds(tracks.size, scan, time, by_noise=True)
+        if groups is None:
             return None
-        if bounds.positions.shape[1] < 2:
+        first = groups[0]
+        if first.positions.shape[1] < 2:
             # Indexed on the plane: a bound on one axis is no bound there.
-            every = hypothesiser.may_join(tracks, scan, time)
+            every = hypothesiser.may_join(tracks, scan, time, by_noise=True)
             return None if every is None else np.flatnonzero(every)
         stale = (
             not self._built
             or time > self._horizon
-            or bounds.spread_s > self._spread_bound
-            or bounds.threshold != self._threshold
-            or (bounds.noise_intensity, bounds.turning) != self._motion
+            or max(bounds.spread_s for bounds in groups) > self._spread_bound
+            or first.threshold != self._threshold
+            or (first.noise_intensity, first.turning) != self._motion
             or tracks.size < self._size
             or self._written_count > max(2_048, tracks.size // 4)
         )
-        self._recent_noise.append(bounds.noise_trace)
+        self._recent_noise.append(first.noise_trace)
         if stale:
-            self._build(hypothesiser, tracks, bounds, time)
-        plane = np.ascontiguousarray(bounds.positions[:, :2])
-        # A scan noisier than the index's bound (a plot of an impossible geometry, its
-        # elevation unknown: tens of km) reaches further by at most the gate of the
-        # difference (sqrt(a + b) <= sqrt(a) + sqrt(b)), scaled as `gate_reach` scales.
-        beyond = max(bounds.noise_trace - self._noise_bound, 0.0)
-        extra = np.sqrt(bounds.threshold * beyond) * (1.0 + REACH_MARGIN) + 1.0 if beyond else 0.0
+            self._build(hypothesiser, tracks, groups, time)
         # The rows added since the index was made are among those written (`written`).
         found: list[IntArray] = [self._unbounded]
+        for bounds in groups:
+            found.extend(self._near(bounds))
+        if first.identities:
+            found.append(self._identities)
+            found.extend(
+                rows[tracks.identity[rows] != None]  # noqa: E711
+                for rows in self._written_rows
+            )
+        candidates = np.unique(np.concatenate(found))
+        if len(candidates) == 0:
+            return candidates
+        mine = tracks.estimates.take(candidates)
+        track_time = tracks.time[candidates]
+        may_join = hypothesiser.reachable(mine, track_time, first, time)
+        for bounds in groups[1:]:
+            may_join |= hypothesiser.reachable(mine, track_time, bounds, time)
+        if first.identities:
+            may_join |= tracks.identity[candidates] != None  # noqa: E711
+        chosen: IntArray = candidates[may_join]
+        return chosen
+
+    def _near(self, bounds: ScanBounds) -> list[IntArray]:
+        """The rows of the tracks the index finds within their reach of a measurement of
+        ``bounds`` (with repeats)."""
+        plane = np.ascontiguousarray(bounds.positions[:, :2])
+        # A scan noisier than the index's bound reaches further by at most the gate of
+        # the difference (sqrt(a + b) <= sqrt(a) + sqrt(b)), scaled as `gate_reach` scales.
+        beyond = max(bounds.noise_trace - self._noise_bound, 0.0)
+        extra = np.sqrt(bounds.threshold * beyond) * (1.0 + REACH_MARGIN) + 1.0 if beyond else 0.0
+        found: list[IntArray] = []
         measured = cKDTree(plane)
         for tree, members, largest in self._classes:
             # The (track, measurement) pairs within the class's largest reach, as arrays.
@@ -588,46 +644,34 @@ class ReachIndex:
             written = np.concatenate(self._written_rows)
             close = measured.query_ball_point(centres, r=reach + extra, return_length=True)
             found.append(written[np.asarray(close) > 0])
-        if bounds.identities:
-            found.append(self._identities)
-            found.extend(
-                rows[tracks.identity[rows] != None]  # noqa: E711
-                for rows in self._written_rows
-            )
-        candidates = np.unique(np.concatenate(found))
-        if len(candidates) == 0:
-            return candidates
-        mine = tracks.estimates.take(candidates)
-        may_join = hypothesiser.reachable(mine, tracks.time[candidates], bounds, time)
-        if bounds.identities:
-            may_join |= tracks.identity[candidates] != None  # noqa: E711
-        chosen: IntArray = candidates[may_join]
-        return chosen
+        return found
 
-    def written(self, hypothesiser: Hypothesiser, tracks: TrackBatch, rows: IntArray) -> None:
+    def written(self, tracks: TrackBatch, rows: IntArray) -> None:
         """Rows ``rows`` of ``tracks`` were updated or added since the index was made:
         each is looked up with the reach of its new estimate from now on."""
         if not self._built or len(rows) == 0:
             return
-        centre, reach = self._reach(hypothesiser, tracks.estimates.take(rows), tracks.time[rows])
+        centre, reach = self._reach(tracks.estimates.take(rows), tracks.time[rows])
         self._written_rows.append(rows.astype(np.int64))
         self._written_centres.append(centre)
         self._written_reach.append(reach)
         self._written_count += len(rows)
 
     def _build(
-        self, hypothesiser: Hypothesiser, tracks: TrackBatch, bounds: ScanBounds, time: float
+        self, hypothesiser: Hypothesiser, tracks: TrackBatch, groups: list[ScanBounds], time: float
     ) -> None:
         self.reset()
         self._horizon = time + self.horizon_s
         # Twice the recent scans' median: a rare noisy scan widens its own look-up only.
         self._noise_bound = 2.0 * float(np.median(self._recent_noise))
-        while bounds.spread_s > self._spread_bound:
+        while max(bounds.spread_s for bounds in groups) > self._spread_bound:
             self._spread_bound *= 2.0
-        self._threshold = bounds.threshold
-        self._motion = (bounds.noise_intensity, bounds.turning)
+        first = groups[0]
+        self._threshold = first.threshold
+        self._motion = (first.noise_intensity, first.turning)
+        self._spatial_dims = hypothesiser.spatial_dims
         self._size = tracks.size
-        centre, reach = self._reach(hypothesiser, tracks.estimates, tracks.time)
+        centre, reach = self._reach(tracks.estimates, tracks.time)
         bounded = np.isfinite(reach)
         self._unbounded = np.flatnonzero(~bounded)
         self._identities = np.flatnonzero(tracks.identity != None)  # noqa: E711
@@ -643,16 +687,14 @@ class ReachIndex:
                 )
         self._built = True
 
-    def _reach(
-        self, hypothesiser: Hypothesiser, estimates: Estimates, track_time: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _reach(self, estimates: Estimates, track_time: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Each track's position on the plane and a reach that bounds its gate for any
         scan the index serves (inf: no bound)."""
         assert self._motion is not None
         centre, reach = gate_reach(
             estimates,
             np.maximum(self._horizon - track_time, 0.0),
-            hypothesiser.spatial_dims,
+            self._spatial_dims,
             *self._motion,
             threshold=self._threshold,
             noise_trace=self._noise_bound,

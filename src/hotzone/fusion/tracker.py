@@ -471,7 +471,9 @@ class MultiTargetTracker:
             if self.reach_index is not None:
                 rows = self.reach_index.rows(self.hypothesiser, tracks, scan, scan.reference_time)
             elif (
-                may_join := self.hypothesiser.may_join(tracks, scan, scan.reference_time)
+                may_join := self.hypothesiser.may_join(
+                    tracks, scan, scan.reference_time, by_noise=True
+                )
             ) is not None:
                 rows = np.flatnonzero(may_join)
         if rows is None:
@@ -508,7 +510,7 @@ class MultiTargetTracker:
         """Rows ``rows`` of ``tracks`` updated or added: the `ReachIndex` looks them up
         with their new estimates."""
         if self.reach_index is not None:
-            self.reach_index.written(self.hypothesiser, tracks, rows.astype(np.int64))
+            self.reach_index.written(tracks, rows.astype(np.int64))
 
     def _process_scan(
         self, tracks: TrackBatch, scan: SensorScan, every_row: bool = False
