@@ -241,6 +241,7 @@ event_loop.run(
 SCENE_CENTRE = (54.07, 22.88)
 RADAR_PERIOD_S = 4.0
 RADAR_HEIGHT_M = 200.0
+SCENE_SEED = 17
 #: A radar's data block: the plots of 1/32 of a rotation.
 SECTOR_S = RADAR_PERIOD_S / 32
 DETECTION_PROBABILITY = 0.9
@@ -316,11 +317,11 @@ def scene_aircraft(rate: float, radars: int, rng: np.random.Generator) -> SceneA
 
 
 def make_scene(
-    rate: float, seconds: float, radars: int, per_datagram: int, seed: int = 17
+    rate: float, seconds: float, radars: int, per_datagram: int, seed: int = SCENE_SEED
 ) -> list[tuple[float, np.ndarray, np.ndarray]]:
     """The datagrams of ``seconds`` of the scene, in sending order: (sending time from the
     start, records, their plots' times from the start); `stamp` writes the times of day
-    once the start is known.
+    once the start is known. Its aircraft are `scene_aircraft` of a generator of ``seed``.
 
     Each plot is where its aircraft was when the beam swept it, measured from its radar's
     own site and north (the aircraft's ECEF position in the radar's local frame), so the
@@ -413,7 +414,7 @@ def send_scene(port: int, datagrams: list[tuple[float, int, bytes]], start_s: fl
 
 
 def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[str, float] | None:
-    datagrams = make_scene(rate, args.seconds, args.radars, args.plots_per_datagram)
+    datagrams = make_scene(rate, args.seconds, args.radars, args.plots_per_datagram, SCENE_SEED)
     port = free_udp_port()
     duration = args.seconds + CATCH_UP_S + 2.0
     command = [sys.executable, "-c", TRACK_RECEIVER, str(port), str(duration), str(sensors)]
@@ -493,6 +494,8 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
             float(np.percentile(settled_latency, 99) * 1e3) if len(settled_latency) else math.nan
         ),
         "cpu_s": result["cpu_s"],
+        "confirmed": counts.get("confirmed_tracks", -1),
+        "aircraft": len(scene_aircraft(rate, args.radars, np.random.default_rng(SCENE_SEED)).start),
     }
 
 
@@ -540,7 +543,8 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
     )
     print(
         "reports/s  reports  datagrams  decoded  left  lost  counted  tracked  "
-        "out-of-seq  track-msgs  p50 ms  p99 ms  p99 after warm-up  receiver CPU s"
+        "out-of-seq  track-msgs  p50 ms  p99 ms  p99 after warm-up  receiver CPU s  "
+        "confirmed/aircraft"
     )
     with tempfile.TemporaryDirectory() as folder:
         sensors = Path(folder) / "sites.yaml"
@@ -563,7 +567,7 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
                 f"{r['left']:5} {r['lost']:5} {r['counted']:8} {tracked:>8} {late:>10} "
                 f"{r['track_messages']:11} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} "
                 f"{r['settled_p99_ms']:18.0f} "
-                f"{r['cpu_s']:8.1f}",
+                f"{r['cpu_s']:14.1f}  {r['confirmed']:>9}/{r['aircraft']}",
                 flush=True,
             )
             whole = r["lost"] == 0 and r["left"] == 0 and r["tracked"] in (-1, r["reports"])

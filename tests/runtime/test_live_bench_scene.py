@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import yaml
-from bench.ingest_udp import SCENE_CENTRE, make_scene, scene_aircraft, sensors_yaml, stamp
+from bench.ingest_udp import (
+    SCENE_CENTRE,
+    SCENE_SEED,
+    make_scene,
+    scene_aircraft,
+    sensors_yaml,
+    stamp,
+)
 
 from hotzone.bus import InProcessBus
 from hotzone.geo.frames import LocalFrame, geodetic_to_ecef
@@ -68,7 +75,7 @@ async def _published(settings: TrackingSettings) -> list[Track]:
 
 def _aircraft_of(tracks: list[Track]) -> list[int]:
     """The aircraft each track stands for: the one within 1 km of it (-1: none)."""
-    scene = scene_aircraft(RATE, RADARS, np.random.default_rng(17))
+    scene = scene_aircraft(RATE, RADARS, np.random.default_rng(SCENE_SEED))
     frame = LocalFrame(*SCENE_CENTRE)
     found = []
     for track in tracks:
@@ -84,7 +91,7 @@ def _aircraft_of(tracks: list[Track]) -> list[int]:
 
 
 def test_each_aircraft_of_the_bench_is_confirmed_once_in_both_modes() -> None:
-    aircraft = len(scene_aircraft(RATE, RADARS, np.random.default_rng(17)).start)
+    aircraft = len(scene_aircraft(RATE, RADARS, np.random.default_rng(SCENE_SEED)).start)
     for settings in (
         TrackingSettings(window_s=0.05, arrivals=True),
         TrackingSettings(hold_s=0.25),
