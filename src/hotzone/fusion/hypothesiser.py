@@ -9,7 +9,9 @@ A scan of a rotating radar covers the sector its beam swept in one window: most 
 lie far from every plot of it. Those are not predicted for the scan at all
 (`Hypothesiser.predict_for_scan`): a bound on how far a prediction can move a track and
 how wide it can make its gate, from the track's own estimate, shows that no plot can lie
-in its gate; the tracks that remain are predicted exactly as before, row for row.
+in its gate; the tracks that remain are predicted exactly as before, row for row. The
+live mode (`MultiTargetTracker.step_arrivals`) finds those tracks without looking at every
+track (`ReachIndex`: an index of where the tracks are and how far their gates may reach).
 """
 
 from __future__ import annotations
