@@ -662,6 +662,7 @@ class ReachIndex:
     def _build(
         self, hypothesiser: Hypothesiser, tracks: TrackBatch, groups: list[ScanBounds], time: float
     ) -> None:
+        """Index ``tracks`` for the scans of the next ``horizon_s`` after ``time``."""
         self.reset()
         self._horizon = time + self.horizon_s
         # Twice the recent scans' median: a rare noisy scan widens its own look-up only.
