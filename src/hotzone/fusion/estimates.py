@@ -129,6 +129,9 @@ class TrackBatch:
     on_ground: ObjectArray
     """(N,): the latest ``on_ground`` (True, False) a report of the track gave, or None;
     carried for the assessment, never read by association or estimation."""
+    on_ground_time: FloatArray
+    """(N,): when a report last gave ``on_ground`` (-inf: never); a flag older than
+    `ON_GROUND_MAX_AGE_S` is not published (radar updates never say)."""
     label_seen: FloatArray
     """(N, K): when a measurement labelled with label id k of the tracker's `LabelTable`
     last contributed to the track (-inf: never). Column count grows with the table."""
@@ -219,6 +222,7 @@ class TrackBatch:
             icao24=np.zeros(0, dtype=object),
             callsign=np.zeros(0, dtype=object),
             on_ground=np.zeros(0, dtype=object),
+            on_ground_time=np.zeros(0),
             label_seen=np.zeros((0, 0)),
             identity_labels=np.zeros((0, 2), dtype=np.int64),
             identity=np.zeros(0, dtype=object),

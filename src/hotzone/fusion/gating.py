@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import cKDTree
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from hotzone.types.arrays import FloatArray, IntArray
 
@@ -39,13 +39,16 @@ class ChiSquareGater(Gater):
             raise ValueError(f"gate probability must lie in (0, 1), got {self.probability}")
 
     def threshold(self, measurement_size: int) -> float:
-        return _chi_square_quantile(self.probability, measurement_size)
+        return chi_square_quantile(self.probability, measurement_size)
 
 
 @lru_cache(maxsize=64)
-def _chi_square_quantile(probability: float, degrees: int) -> float:
-    """scipy's quantile costs about 0.1 ms a call, and every gate asks for it."""
-    return float(chi2.ppf(probability, degrees))
+def chi_square_quantile(probability: float, degrees: int) -> float:
+    """The chi-square quantile, by the formula `scipy.stats.chi2.ppf` evaluates
+    (2·P⁻¹(k/2, p), the inverse regularised lower incomplete gamma function), the same bits:
+    importing ``scipy.stats`` took 0.27 s of every command's start. Cached: every gate
+    asks for it."""
+    return float(2.0 * gammaincinv(degrees / 2.0, probability))
 
 
 @dataclass(frozen=True)

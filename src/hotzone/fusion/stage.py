@@ -63,6 +63,14 @@ def default_tracker(lag_s: float = 5.0, label_window_s: float = 60.0) -> MultiTa
     )
 
 
+ON_GROUND_MAX_AGE_S = 30.0
+"""A track's ground flag is published while its latest flagged report is at most this old
+(then None: unknown). Radar plots never say, so without an age a track whose ADS-B fell
+silent would stay "on the ground" for as long as radar kept it. Feeds flag at their own
+cadence (a parked transponder's surface positions every 5 s; the KLM1302 test feed one
+flagged line every 10.0-11.2 s): 30 s covers a missed one or two."""
+
+
 def tracks_to_messages(
     tracks: TrackBatch,
     frame: LocalFrame,
@@ -93,6 +101,7 @@ def tracks_to_messages(
     positions = [(east, north, up) for east, north, up in position.tolist()]
     velocities = [(east, north, up) for east, north, up in velocity.tolist()]
     covariances = kinematic.tolist()
+    fresh_ground = (time.timestamp() - tracks.on_ground_time[rows] <= ON_GROUND_MAX_AGE_S).tolist()
     # Every column becomes Python numbers in one call each (`tolist`), not one `float()`
     # per number: 36 µs a track went mostly into those calls and into testing every
     # sensor's bit of every track.
@@ -142,7 +151,7 @@ def tracks_to_messages(
                 sensors=sensors,
                 icao24=tracks.icao24[row],
                 callsign=tracks.callsign[row],
-                on_ground=tracks.on_ground[row],
+                on_ground=tracks.on_ground[row] if fresh_ground[index] else None,
                 mode_probabilities=None if modes is None else modes[index],
                 releasability=releasability if labels is None else labels[row],
             )

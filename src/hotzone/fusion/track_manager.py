@@ -185,6 +185,7 @@ class TrackManager:
             icao24=icao,
             callsign=callsign,
             on_ground=on_ground,
+            on_ground_time=np.where(on_ground != None, times, -np.inf),  # noqa: E711
             label_seen=label_seen,
             identity_labels=identity_labels,
             identity=identity,

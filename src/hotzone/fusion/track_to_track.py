@@ -39,8 +39,8 @@ from datetime import datetime
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import chi2
 
+from hotzone.fusion.gating import chi_square_quantile
 from hotzone.fusion.motion import ConstantVelocityMotion
 from hotzone.fusion.updater import mahalanobis_squared
 from hotzone.geo import LocalFrame
@@ -287,7 +287,7 @@ class AllianceFusionStage:
     def __post_init__(self) -> None:
         if not 0.0 < self.gate_probability < 1.0:
             raise ValueError(f"gate probability {self.gate_probability} must be in (0, 1)")
-        self._gate = float(chi2.ppf(self.gate_probability, STATE_SIZE))
+        self._gate = chi_square_quantile(self.gate_probability, STATE_SIZE)
 
     def step(self, time: datetime, national_tracks: Sequence[tuple[str, Track]]) -> list[Track]:
         """Fuse the latest track of each (nation, track) seen up to ``time``.

@@ -266,6 +266,7 @@ class TrackUpdater:
             on_ground = scan.on_ground[measurement_rows]
             said = on_ground != None  # noqa: E711
             tracks.on_ground[track_rows[said]] = on_ground[said]
+            tracks.on_ground_time[track_rows[said]] = times[said]
         return tracks
 
     def _after_silence(
