@@ -36,8 +36,8 @@ after = library.mallinfo2()
 print(json.dumps({
     "applied": applied,
     "mapped_growth": during.hblkhd - before.hblkhd,
-    "heap_growth": during.arena - before.arena,
-    "heap_kept": after.arena - before.arena,
+    "heap_used_growth": during.uordblks - before.uordblks,
+    "heap_trimmed": during.arena - after.arena,
 }))
 """
 
@@ -73,7 +73,7 @@ def test_a_large_array_is_mapped_apart_by_default() -> None:
     default = _allocation("default")
     assert default["applied"] is None
     assert default["mapped_growth"] >= 78_000_000
-    assert default["heap_growth"] < 78_000_000
+    assert default["heap_used_growth"] < 78_000_000
 
 
 @pytest.mark.skipif(not _glibc(), reason="the C library is not glibc")
@@ -81,9 +81,11 @@ def test_a_large_array_comes_from_the_heap_and_stays_there_after_the_call() -> N
     tuned = _allocation("tuned")
     assert tuned["applied"] is True
     assert tuned["mapped_growth"] == 0
-    assert tuned["heap_growth"] >= 78_000_000
+    # Bytes in use in the heap, not the heap's growth: the array may reuse free chunks
+    # the imports left there.
+    assert tuned["heap_used_growth"] >= 78_000_000
     # Freed, its pages are kept for the next window's temporaries (not trimmed away).
-    assert tuned["heap_kept"] >= 78_000_000
+    assert tuned["heap_trimmed"] == 0
 
 
 def test_a_threshold_glibc_cannot_take_is_refused_before_any_call() -> None:
