@@ -464,10 +464,13 @@ def test_the_dense_cell_table_finds_the_pairs_of_the_binary_search(
         return counter
 
     monkeypatch.setattr(gating._CellCounter, "over", staticmethod(spied))
-    fast = gating.grid_candidates(tracks, radii, measurements)
+    # The cells' search itself, whatever the size (a small pre-gate scans its pairs:
+    # `tests/fusion/test_window_costs_same_numbers.py` compares that with the search).
+    binned = gating._Binned.over(tracks, radii, measurements)
+    fast = gating._searched_pairs(tracks, measurements, binned)
     assert built == [dense]
     monkeypatch.setattr(gating, "DENSE_CELLS_LIMIT", 0)
-    plain = gating.grid_candidates(tracks, radii, measurements)
+    plain = gating._searched_pairs(tracks, measurements, binned)
     assert len(plain[0]) > 0
     assert np.array_equal(fast[0], plain[0])
     assert np.array_equal(fast[1], plain[1])

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hotzone.fusion.measurement import (
     BearingMeasurement,
@@ -82,7 +83,9 @@ class RotationClock:
 
     min_pairs: int = 16
     samples: int = 256
-    _recent: deque[tuple[float, float]] = field(default_factory=deque)
+    _recent_plots: deque[tuple[float, float]] | None = field(default_factory=deque)
+    """The last 4 s of plots, (time, azimuth) in time order; None while
+    ``_recent_columns`` holds them (made from those when `add` needs them)."""
     _busy: deque[float] = field(default_factory=deque)
     _quiet: deque[float] = field(default_factory=deque)
     _recent_columns: tuple[FloatArray, FloatArray] | None = field(
@@ -91,9 +94,17 @@ class RotationClock:
     """``_recent``'s times and azimuths as `add_many` left them (None once `add` has
     changed it): the next window's plots are paired without rebuilding the arrays."""
 
+    @property
+    def _recent(self) -> deque[tuple[float, float]]:
+        if self._recent_plots is None:
+            assert self._recent_columns is not None
+            times, azimuths = self._recent_columns
+            self._recent_plots = deque(zip(times.tolist(), azimuths.tolist(), strict=True))
+        return self._recent_plots
+
     def add(self, time_s: float, azimuth_deg: float) -> None:
-        self._recent_columns = None
         recent = self._recent
+        self._recent_columns = None
         if recent and 0.02 < time_s - recent[-1][0] <= 4.0:
             swept = _swept(azimuth_deg, recent[-1][1])
             if 0.5 < swept <= 120.0:
@@ -116,18 +127,18 @@ class RotationClock:
         """`add` of each plot in turn, on arrays: the same pairs and periods. Plots in time
         order, none older than the last added, are paired at once (bisection on the
         array with the test `add` makes); others go one by one through `add`."""
-        recent = self._recent
         if len(times) == 0:
             return
-        if (recent and times[0] < recent[-1][0]) or bool((np.diff(times) < 0).any()):
-            for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
-                self.add(time_s, azimuth_deg)
-            return
         if self._recent_columns is None:
+            recent = self._recent
             earlier = np.array([item[0] for item in recent], dtype=np.float64)
             earlier_azimuths = np.array([item[1] for item in recent], dtype=np.float64)
         else:
             earlier, earlier_azimuths = self._recent_columns
+        if (len(earlier) and times[0] < earlier[-1]) or bool((np.diff(times) < 0).any()):
+            for time_s, azimuth_deg in zip(times.tolist(), azimuths.tolist(), strict=True):
+                self.add(time_s, azimuth_deg)
+            return
         all_times = np.concatenate([earlier, times])
         all_azimuths = np.concatenate([earlier_azimuths, azimuths])
         index = np.arange(len(earlier), len(all_times))
@@ -167,9 +178,9 @@ class RotationClock:
             while len(periods) > self.samples:
                 periods.popleft()
         keep_from = int(oldest[-1])
-        self._recent = deque(
-            zip(all_times[keep_from:].tolist(), all_azimuths[keep_from:].tolist(), strict=True)
-        )
+        # Kept as columns only: the next window's plots pair with them as they are, and
+        # the deque `add` walks is made only if a plot comes one at a time.
+        self._recent_plots = None
         self._recent_columns = (all_times[keep_from:], all_azimuths[keep_from:])
 
     def _keep(self, periods: deque[float], period: float) -> None:
@@ -454,6 +465,9 @@ class MessageConverter:
         rotation_of = np.array([rotation for rotation, _ in site_arrays]).reshape(-1, 3, 3)
         position_of = np.array([position for _, position in site_arrays]).reshape(-1, 3)
         identity = _plot_identities(plots, sensor_ids)
+        # No row of the window carries an identity (a primary radar's): no column of
+        # them to gather for each scan.
+        anonymous = _all_none(plots.icao24) and _all_none(plots.callsign) and _all_none(identity)
         for sensor_id, sites in by_sensor.items():
             rows = np.flatnonzero(good & _of_sites(plots.site, sites, len(sensor_ids)))
             if len(rows) == 0:
@@ -484,24 +498,14 @@ class MessageConverter:
             if not usable.any():
                 continue
             kept_rows = rows[usable]
-            columns = _Columns(
-                times=[times[row] for row in kept_rows.tolist()],
-                ids=[plots.ids[row] for row in kept_rows.tolist()],
-                icao24=[plots.icao24[row] for row in kept_rows.tolist()],
-                callsign=[plots.callsign[row] for row in kept_rows.tolist()],
-                on_ground=[None] * len(kept_rows),
-                labels=[label] * len(kept_rows),
-                identity=[identity[row] for row in kept_rows.tolist()],
-            )
             kept = np.flatnonzero(usable)
-            scan = columns.scan(
+            scan = _plot_scan(
                 sensor_id,
-                PositionMeasurement(3),
-                np.arange(len(kept_rows)),
-                values[kept],
-                noise[kept],
-                sensor_positions[kept[0]],
-                self.labels is not None,
+                plots,
+                kept_rows,
+                (values[kept], noise[kept], sensor_positions[kept[0]]),
+                None if anonymous else identity,
+                label if self.labels is not None else None,
             )
             converted.append((int(kept_rows[0]), scan))
         converted.sort(key=lambda item: item[0])
@@ -954,6 +958,50 @@ def _of_sites(site: IntArray, sites: list[int], count: int) -> BoolArray:
     chosen[sites] = True
     found: BoolArray = chosen[site]
     return found
+
+
+def _all_none(values: Sequence[object]) -> bool:
+    """Whether every value is None (a list counts them in C)."""
+    return values.count(None) == len(values)
+
+
+def _plot_scan(
+    sensor_id: str,
+    plots: PolarPlots,
+    rows: IntArray,
+    converted: tuple[FloatArray, FloatArray, FloatArray],
+    identity: list[str | None] | None,
+    label: int | None,
+) -> SensorScan:
+    """`_Columns.scan` of plots ``rows`` (``converted``: their values, noise and
+    sensor position), from the window's columns: the same scan. ``identity``: each
+    plot's (`_plot_identities`), None when no plot of the window has one or an address
+    or a callsign; ``label``: every row's label id, None for an unlabelled scan."""
+    indices = rows.tolist()
+    icao24: NDArray[np.object_] | None = None
+    callsign: NDArray[np.object_] | None = None
+    identities: NDArray[np.object_] | None = None
+    if identity is not None:
+        columns = [
+            [column[row] for row in indices] for column in (plots.icao24, plots.callsign, identity)
+        ]
+        if not all(_all_none(column) for column in columns):
+            icao24, callsign, identities = (np.array(column, dtype=object) for column in columns)
+    values, noise, sensor_position = converted
+    return SensorScan(
+        sensor_id=sensor_id,
+        model=PositionMeasurement(3),
+        values=values,
+        noise=noise,
+        times=plots.times[rows],
+        sensor_position=sensor_position,
+        icao24=icao24,
+        callsign=callsign,
+        on_ground=None,
+        measurement_ids=tuple(map(plots.ids.__getitem__, indices)),
+        label_ids=None if label is None else np.full(len(indices), label, dtype=np.int64),
+        identity=identities,
+    )
 
 
 def _plot_identities(plots: PolarPlots, sensor_ids: list[str]) -> list[str | None]:

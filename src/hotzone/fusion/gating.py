@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import gammaincinv
 
-from hotzone.types.arrays import FloatArray, IntArray
+from hotzone.types.arrays import BoolArray, FloatArray, IntArray
 
 
 class Gater(ABC):
@@ -110,25 +110,65 @@ def grid_candidates(
     empty = np.zeros(0, dtype=np.int64)
     if len(track_positions) == 0 or len(measurement_positions) == 0:
         return empty, empty
-    usable = np.isfinite(radii) & np.isfinite(track_positions).all(axis=1)
-    radii = np.where(usable, radii, 0.0)
-    usable_radii = radii[usable]
-    if len(usable_radii):
-        rank = int(0.95 * (len(usable_radii) - 1))
-        typical = float(np.partition(usable_radii, rank)[rank])
-    else:
-        typical = 0.5
-    typical = max(typical, 0.5)
-    cell = typical / CELLS_PER_RADIUS
-    small = usable & (radii <= typical)
-    measured_cells = np.floor(measurement_positions[:, :2] / cell).astype(np.int64)
-    keys = _cell_keys(measured_cells[:, 1], measured_cells[:, 0])
-    order = np.argsort(keys, kind="stable")
+    binned = _Binned.over(track_positions, radii, measurement_positions)
+    if int(binned.usable.sum()) * len(measurement_positions) <= SCANNED_PAIRS:
+        scanned = _scanned_pairs(track_positions, measurement_positions, binned)
+        if scanned is not None:
+            return scanned
+    return _searched_pairs(track_positions, measurement_positions, binned)
+
+
+@dataclass(frozen=True)
+class _Binned:
+    """The measurements binned into the cells of `grid_candidates`, and which tracks
+    search them as typical or wider ones."""
+
+    radii: FloatArray
+    """The tracks' radii, 0 for the tracks that are not ``usable``."""
+    usable: BoolArray
+    small: BoolArray
+    """Usable with a radius of at most the typical one."""
+    cell: float
+    measured_cells: IntArray
+    """(M, 2): each measurement's cell, column then row."""
+    keys: IntArray
+    order: IntArray
+    """The measurements sorted by cell (stable: by index within a cell)."""
+
+    @staticmethod
+    def over(
+        track_positions: FloatArray, radii: FloatArray, measurement_positions: FloatArray
+    ) -> _Binned:
+        usable = np.isfinite(radii) & np.isfinite(track_positions).all(axis=1)
+        radii = np.where(usable, radii, 0.0)
+        usable_radii = radii[usable]
+        if len(usable_radii):
+            rank = int(0.95 * (len(usable_radii) - 1))
+            typical = float(np.partition(usable_radii, rank)[rank])
+        else:
+            typical = 0.5
+        typical = max(typical, 0.5)
+        cell = typical / CELLS_PER_RADIUS
+        measured_cells = np.floor(measurement_positions[:, :2] / cell).astype(np.int64)
+        keys = _cell_keys(measured_cells[:, 1], measured_cells[:, 0])
+        order = np.argsort(keys, kind="stable")
+        small = usable & (radii <= typical)
+        return _Binned(radii, usable, small, cell, measured_cells, keys, order)
+
+
+def _searched_pairs(
+    track_positions: FloatArray, measurement_positions: FloatArray, binned: _Binned
+) -> tuple[IntArray, IntArray]:
+    """`grid_candidates`' search of the cells, track by track."""
+    radii, usable, small, cell = binned.radii, binned.usable, binned.small, binned.cell
     small_tracks = np.flatnonzero(small)
     counter = _CellCounter.over(
-        measured_cells, keys, order, queries=(2 * CELLS_PER_RADIUS + 1) * len(small_tracks)
+        binned.measured_cells,
+        binned.keys,
+        binned.order,
+        queries=(2 * CELLS_PER_RADIUS + 1) * len(small_tracks),
     )
-    cells = _Cells(cell, counter, order, measurement_positions)
+    cells = _Cells(cell, counter, binned.order, measurement_positions)
     found = [cells.pairs(small_tracks, track_positions, radii)]
     large = np.flatnonzero(usable & ~small)
     if len(large):
@@ -157,6 +197,54 @@ def grid_candidates(
 
 LARGE_GATE_ROWS = 1024
 """Rows of cells a track may search; a wider gate is answered by a KD-tree."""
+
+SCANNED_PAIRS = 4096
+"""Up to this many (track, measurement) pairs in all, every pair is tested at once
+(`_scanned_pairs`) instead of searching the cells: a few calls on a small array, where
+the search's sixty-odd calls cost some 0.2 ms (a scan's tentative tracks against the
+plots its confirmed tracks left)."""
+
+
+def _scanned_pairs(
+    track_positions: FloatArray, measurement_positions: FloatArray, binned: _Binned
+) -> tuple[IntArray, IntArray] | None:
+    """`grid_candidates`' pairs found by testing every usable track against every
+    measurement: the pairs whose measurement lies in a cell the track's search visits
+    (a row of cells its disc crosses, a cell under the disc's chord over that row, by
+    `_Cells.pairs`' own arithmetic) and within its radius (the same sum of squares),
+    in the search's order: the typical tracks' in track order, then the wider ones',
+    each track's by the measurements' place in ``order``. None where the search would
+    not stay on its grid (a gate of more than `LARGE_GATE_ROWS` rows, cells beyond
+    `KEY_RANGE`): the caller searches."""
+    cell, measured_cells, order = binned.cell, binned.measured_cells, binned.order
+    tracks = np.flatnonzero(binned.usable)
+    radius = binned.radii[tracks]
+    x, y = track_positions[tracks, 0], track_positions[tracks, 1]
+    if not (2.0 * radius / cell + 2.0 <= LARGE_GATE_ROWS).all():
+        return None
+    reach = np.abs(track_positions[tracks, :2]).max(initial=0.0) + radius.max(initial=0.0)
+    if reach / cell >= KEY_RANGE / 2 or np.abs(measured_cells).max() >= KEY_RANGE / 2:
+        return None
+    dims = measurement_positions.shape[1]
+    separation = track_positions[tracks, None, :dims] - measurement_positions[None, :, :]
+    close = (separation**2).sum(axis=2) <= (radius**2)[:, None]
+    pair_track, pair_measurement = np.nonzero(close)
+    track_x, track_y, track_radius = x[pair_track], y[pair_track], radius[pair_track]
+    row = measured_cells[pair_measurement, 1]
+    column = measured_cells[pair_measurement, 0]
+    first_row = np.floor((track_y - track_radius) / cell).astype(np.int64)
+    last_row = np.floor((track_y + track_radius) / cell).astype(np.int64)
+    nearest = np.maximum(np.maximum(row * cell - track_y, track_y - (row + 1) * cell), 0.0)
+    half_width = np.sqrt(np.maximum(track_radius**2 - nearest**2, 0.0))
+    low = np.floor((track_x - half_width) / cell).astype(np.int64)
+    high = np.floor((track_x + half_width) / cell).astype(np.int64)
+    visited = (first_row <= row) & (row <= last_row) & (low <= column) & (column <= high)
+    pair_track, pair_measurement = tracks[pair_track[visited]], pair_measurement[visited]
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    wider = ~binned.small[pair_track]
+    by_search = np.lexsort((place[pair_measurement], pair_track, wider))
+    return pair_track[by_search], pair_measurement[by_search]
 
 
 @dataclass(frozen=True)

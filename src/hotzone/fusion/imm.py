@@ -146,9 +146,8 @@ class IMMPredictor(Predictor):
         modes = len(self.models)
         stay = np.exp(-np.abs(np.atleast_1d(dt)) / self.mean_sojourn_s)
         leave = (1 - stay) / max(modes - 1, 1)
-        matrix = np.broadcast_to(leave[:, None, None], (stay.shape[0], modes, modes)).copy()
-        diagonal = np.arange(modes)
-        matrix[:, diagonal, diagonal] = stay[:, None]
+        matrix = np.repeat(leave, modes * modes).reshape(stay.shape[0], modes, modes)
+        matrix.reshape(stay.shape[0], modes * modes)[:, :: modes + 1] = stay[:, None]
         return matrix
 
     def initial_estimates(self, state: FloatArray, covariance: FloatArray) -> Estimates:

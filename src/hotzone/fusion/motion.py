@@ -146,7 +146,15 @@ def _add_kinematic_noise(
     block = noise_coefficient[..., None] * dt ** noise_power[..., None]
     block *= intensity
     rows = entry_rows(covariance)
-    rows[_axis_entries(order, spatial_dims, covariance.shape[0])] += block[:, :, None, :]
+    size = covariance.shape[0]
+    # Entry (k, l) of the block lies at rows (k D + a) d + (l D + a) for the axes a: one
+    # strided slice of the D axes each (no gather and scatter of all of them).
+    for level in range(order):
+        for other in range(order):
+            start = (level * size + other) * spatial_dims
+            rows[start : start + (spatial_dims - 1) * (size + 1) + 1 : size + 1] += block[
+                level, other
+            ]
 
 
 def _add_derivatives(rows: FloatArray, dt: FloatArray, order: int, spatial_dims: int) -> None:
@@ -390,13 +398,14 @@ class CoordinatedTurnMotion(MotionModel):
         speed, same limit: the bound of ``states`` holds for all three)."""
         limit = self.turn_rate_limit(states)
         rate_estimate = states[..., -1]
-        return np.stack(
-            [
-                _within(rate_estimate, limit),
-                _within(rate_estimate + TURN_RATE_STEP, limit),
-                _within(rate_estimate - TURN_RATE_STEP, limit),
-            ]
-        )
+        rates = np.empty((3, *rate_estimate.shape))
+        rates[0] = rate_estimate
+        np.add(rate_estimate, TURN_RATE_STEP, out=rates[1])
+        np.subtract(rate_estimate, TURN_RATE_STEP, out=rates[2])
+        # `_within` of the three rows at once (elementwise: each row's numbers).
+        np.maximum(rates, -limit, out=rates)
+        np.minimum(rates, limit, out=rates)
+        return rates
 
     def _moved(
         self,

@@ -300,7 +300,11 @@ class TrackManager:
         at ``time``; forget those not seen for ``identity_memory_s`` (once an hour)."""
         known = self._known_identities
         undo = self._identities_undo
-        for identity in tracks.identity[rows & (tracks.identity != None)].tolist():  # noqa: E711
+        # The rows' identities, in row order: gathered first (a few rows a window), not
+        # compared with None over the whole batch.
+        for identity in tracks.identity[rows].tolist():
+            if identity is None:
+                continue
             before = known.get(identity)
             if undo is not None:
                 undo.append((identity, before))
