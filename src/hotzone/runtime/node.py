@@ -172,10 +172,10 @@ def check_roles(options: NodeOptions) -> None:
 
 def node_role(options: NodeOptions) -> str:
     """What a node does in its nation, in words (its report line says it)."""
-    if not options.owns_nation:
-        return f"sector node: tracks {', '.join(options.sectors)}"
     if options.unclaimed:
         return f"sector node: tracks {', '.join(options.sectors)} and detections of no sector"
+    if not options.owns_nation:
+        return f"sector node: tracks {', '.join(options.sectors)}"
     if options.no_tracking:
         tracks = "nothing (sector nodes track every sector and the detections of none)"
     elif options.owner_only:
