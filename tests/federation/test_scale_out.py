@@ -32,8 +32,9 @@ import nats.js.errors
 import pytest
 
 from hotzone.bus import NatsBus, nation_streams
+from hotzone.bus.inprocess import InProcessBus
 from hotzone.cli import main
-from hotzone.runtime.node import node_stages, sector_filters
+from hotzone.runtime.node import node_stages, sector_filters, watch_producers
 from hotzone.runtime.pipeline import delivery_time
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.sector_tracking import SectorTracking
@@ -689,3 +690,19 @@ def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(
             if isinstance(m.message, Assessment)
         }
     assert assessed and all(not track.startswith("suwalki-") for track in assessed)
+
+
+def test_each_waiting_stage_reads_only_the_markers_it_waits_for() -> None:
+    """The owner's assessment reads every tracker's marker and its own (for a restart);
+    c2, which waits for the assessment alone, only the assessment's: it is not handed
+    each sector's marker of every tick."""
+    scenario = load_scenario("suwalki-drones")
+    stages = node_stages(
+        build_stages(scenario, nation="PL").stages, scenario, (), owner=True, no_tracking=True
+    )
+    services = [StageService(stage, InProcessBus(), "PL") for stage in stages]
+    watch_producers(services, scenario)
+    reads = {service.stage.name: service.read_subjects() for service in services}
+    trackers = [f"hz.PL.done.fusion-{s}" for s in ("lazdijai", "none", "suwalki")]
+    assert [s for s in reads["assess"] if ".done." in s] == ["hz.PL.done.assess", *trackers]
+    assert [s for s in reads["c2"] if ".done." in s] == ["hz.PL.done.assess"]

@@ -200,10 +200,14 @@ class StageService:
 
     def read_subjects(self) -> tuple[str, ...]:
         """What the service's consumer reads: the stage's inputs, the clock, and with a
-        gate the producers' markers (its own too, for a restart). The owner's consumers
-        are then not handed every message of the nation's log only to drop most (c2
-        receives no detection, the tracker no track), in the same order as before."""
-        markers = (done_pattern(self.nation),) if self.gate is not None else ()
+        gate the markers of the producers it waits for (its own too, for a restart). The
+        owner's consumers are then not handed every message of the nation's log only to
+        drop most (c2 receives no detection, the tracker no track, and c2, waiting for the
+        assessment alone, no tracker's marker), in the same order as before."""
+        markers: tuple[str, ...] = ()
+        if self.gate is not None:
+            waited = sorted(self.gate.producers | set(self.marks))
+            markers = tuple(done_subject(self.nation, producer) for producer in waited)
         return (*self._inputs, self._clock, *markers)
 
     async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
