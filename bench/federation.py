@@ -102,6 +102,7 @@ from hotzone.runtime.node import (
     node_stages,
     producer_timeouts,
     sector_filters,
+    share_decoded,
     watch_producers,
 )
 from hotzone.runtime.routing import subject_for
@@ -345,6 +346,7 @@ def _full_node_process(
         bus.durable_starts["HZ_PL"] = 1
         services = [StageService(stage, bus, "PL", NODE_MAX_PENDING) for stage in stages]
         watch_producers(services, scenario)
+        share_decoded(services)
         ready.put(index)
         await asyncio.to_thread(go.wait)
         cpu_started = time.process_time()

@@ -51,6 +51,7 @@ from hotzone.runtime.sector_tracking import UNCLAIMED, SectorTracking, sector_tr
 from hotzone.runtime.services import (
     SHUTDOWN,
     AllyRecorder,
+    DecodedMessages,
     Stage,
     StageService,
 )
@@ -265,6 +266,15 @@ def watch_producers(
             )
 
 
+def share_decoded(services: Sequence[StageService]) -> None:
+    """A node's stage services decode each message once between them (`DecodedMessages`:
+    the owner's assessment and c2 take the same tracks); a lone service keeps nothing."""
+    if len(services) > 1:
+        decoded = DecodedMessages()
+        for service in services:
+            service.decoded = decoded
+
+
 def producer_timeouts(services: Sequence[StageService]) -> dict[str, int]:
     """Ticks a node's stages stepped without a producer's marker, by producer (the most
     of any stage: each waiting stage counts its own)."""
@@ -437,6 +447,7 @@ async def _run_node(
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
         )
+        share_decoded(pipeline.services)
         for stage_service in pipeline.services:
             # c2 goes on from its store (its audit chain, restore_from_store above); the
             # other stages rebuild their state from what they handled before a restart.
