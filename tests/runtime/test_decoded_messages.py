@@ -29,19 +29,22 @@ def _message(index: int, payload: bytes | None = None) -> BusMessage:
 
 
 def test_a_message_is_decoded_once_for_every_stage_of_the_process() -> None:
-    decoded = DecodedMessages()
+    decoded = DecodedMessages(frozenset({b"detection"}))
     first = decoded.decode(_message(1), "assess")
     again = decoded.decode(_message(1), "c2")
     assert isinstance(first, Detection) and again is first and decoded.hits == 1
     other = decoded.decode(_message(2), "c2")
     assert other is not first and other == first and decoded.hits == 1
+    # A type no other stage takes is not kept.
+    tracks_only = DecodedMessages(frozenset({b"track"}))
+    assert tracks_only.decode(_message(1), "fusion") is not tracks_only.decode(_message(1), "x")
     # Without an id nothing names it: decoded each time.
     anonymous = BusMessage(subject="hz.PL.det.s1.r1", payload=to_json(first), headers={})
     assert decoded.decode(anonymous, "c2") is not decoded.decode(anonymous, "c2")
 
 
 def test_a_malformed_message_is_dead_lettered_by_each_stage_and_never_kept() -> None:
-    decoded = DecodedMessages()
+    decoded = DecodedMessages(frozenset({b"detection"}))
     bad = _message(3, b'{"type":"detection","x":')
     for stage in ("assess", "c2"):
         letter = decoded.decode(bad, stage)
@@ -50,7 +53,7 @@ def test_a_malformed_message_is_dead_lettered_by_each_stage_and_never_kept() -> 
 
 
 def test_what_is_kept_is_bounded_the_oldest_forgotten_first() -> None:
-    decoded = DecodedMessages(capacity=2)
+    decoded = DecodedMessages(frozenset({b"detection"}), capacity=2)
     kept = [decoded.decode(_message(index), "assess") for index in range(3)]
     assert decoded.decode(_message(2), "c2") is kept[2]
     assert decoded.decode(_message(1), "c2") is kept[1]
@@ -58,7 +61,7 @@ def test_what_is_kept_is_bounded_the_oldest_forgotten_first() -> None:
     assert decoded.hits == 2
 
 
-def test_a_nodes_stage_services_share_one_but_a_lone_service_keeps_nothing() -> None:
+def test_a_nodes_stage_services_share_the_types_several_take_a_lone_service_nothing() -> None:
     async def services_of(owner: bool) -> list[StageService]:
         scenario = load_scenario("suwalki-drones")
         stages = build_stages(scenario, nation="PL").stages
@@ -70,5 +73,8 @@ def test_a_nodes_stage_services_share_one_but_a_lone_service_keeps_nothing() -> 
     owner = asyncio.run(services_of(True))
     assert len(owner) > 1 and owner[0].decoded is not None
     assert all(service.decoded is owner[0].decoded for service in owner)
+    # The assessment and c2 take tracks (and events), the tracker and the assessment
+    # reports; detections are the tracker's alone, assessments c2's.
+    assert owner[0].decoded.tags == {b"track", b"report", b"event"}
     [sector_node] = asyncio.run(services_of(False))
     assert sector_node.decoded is None

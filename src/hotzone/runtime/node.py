@@ -24,9 +24,11 @@ import asyncio
 import contextlib
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import nats.errors
 import nats.js.api
@@ -54,12 +56,14 @@ from hotzone.runtime.services import (
     DecodedMessages,
     Stage,
     StageService,
+    taken_tags,
 )
 from hotzone.runtime.stages import build_stages
 from hotzone.runtime.watermarks import NO_SECTOR, TickGate, tracking_producer
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import open_store
+from hotzone.types import AnyMessage
 from hotzone.types.subjects import clock_subject, validate_pattern
 
 TRACKING_STAGE = "fusion"
@@ -267,10 +271,17 @@ def watch_producers(
 
 
 def share_decoded(services: Sequence[StageService]) -> None:
-    """A node's stage services decode each message once between them (`DecodedMessages`:
-    the owner's assessment and c2 take the same tracks); a lone service keeps nothing."""
-    if len(services) > 1:
-        decoded = DecodedMessages()
+    """A node's stage services decode each message of a type several of them take once
+    between them (`DecodedMessages`: the owner's assessment and c2 take the same tracks);
+    a lone service keeps nothing. A stage that does not say its input types is taken to
+    take every type."""
+    takers: Counter[bytes] = Counter()
+    every = {str(kind.__struct_config__.tag).encode() for kind in get_args(AnyMessage)}
+    for service in services:
+        takers.update(taken_tags(service.stage) or every)
+    shared = frozenset(tag for tag, count in takers.items() if count > 1)
+    if shared:
+        decoded = DecodedMessages(shared)
         for service in services:
             service.decoded = decoded
 

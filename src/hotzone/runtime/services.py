@@ -97,20 +97,30 @@ def message_tag(payload: bytes) -> bytes | None:
     return payload[len(_TAG_PREFIX) : end] if end > 0 else None
 
 
+def taken_tags(stage: Stage) -> frozenset[bytes] | None:
+    """The type tags of the messages ``stage`` takes (of a stage that says its input
+    types; None otherwise)."""
+    input_types = getattr(stage, "input_types", None)
+    if input_types is None:
+        return None
+    return frozenset(
+        str(kind.__struct_config__.tag).encode()
+        for kind in get_args(AnyMessage)
+        if issubclass(kind, input_types)
+    )
+
+
 def passed_over_tags(stage: Stage) -> frozenset[bytes]:
     """The type tags of messages ``stage`` never takes (of a stage that says its input
     types): they are passed over without being decoded. The owner's assessment reads the
     detection subjects for their reports and events, and decoding every detection only to
     drop it was a third of its process's work outside its steps. A malformed message with
     such a tag is left to the stages that take its type (the tracker dead-letters it)."""
-    input_types = getattr(stage, "input_types", None)
-    if input_types is None:
+    taken = taken_tags(stage)
+    if taken is None:
         return frozenset()
-    return frozenset(
-        str(kind.__struct_config__.tag).encode()
-        for kind in get_args(AnyMessage)
-        if not issubclass(kind, input_types)  # what `accepts` would refuse once decoded
-    )
+    every = {str(kind.__struct_config__.tag).encode() for kind in get_args(AnyMessage)}
+    return frozenset(every - taken)  # what `accepts` would refuse once decoded
 
 
 DECODED_REMEMBERED = 16_384
@@ -121,18 +131,20 @@ class DecodedMessages:
     """Messages decoded by one of a process's stages, by message id, for its other stages:
     the owner's assessment and c2 both take every track, and decoding each twice was a
     tenth of the owner's work outside its steps. Messages are frozen, so one object
-    serves every stage. The last `DECODED_REMEMBERED` only (the stages read the same log
-    a few ticks apart at most); a malformed message is never kept (each stage
-    dead-letters it itself)."""
+    serves every stage. Only the types (``tags``) more than one stage takes are kept (a
+    detection, the tracker's alone, would only push the tracks out), the last
+    `DECODED_REMEMBERED` of them (the stages read the same log a few ticks apart at
+    most); a malformed message is never kept (each stage dead-letters it itself)."""
 
-    def __init__(self, capacity: int = DECODED_REMEMBERED) -> None:
+    def __init__(self, tags: frozenset[bytes], capacity: int = DECODED_REMEMBERED) -> None:
+        self.tags = tags
         self.capacity = capacity
         self._by_id: dict[str, AnyMessage] = {}
         self.hits = 0
 
     def decode(self, message: BusMessage, source: str) -> AnyMessage:
         message_id = message.headers.get(MESSAGE_ID_HEADER)
-        if not message_id:
+        if not message_id or message_tag(message.payload) not in self.tags:
             return decode_or_dead_letter(message, source)
         key = f"{message.subject} {message_id}"
         known = self._by_id.get(key)
