@@ -45,6 +45,8 @@
     HOTZONE_BENCH_DEBUG=1 ...   # each sharing process prints its counters, loop and collections
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
+    HOTZONE_BENCH_PROFILE=/tmp/prof ...   # cProfile (processor time) of each sharing or
+                                          # --full-stages node process: /tmp/prof-node{i}-{sectors}
 """
 
 from __future__ import annotations
