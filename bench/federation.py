@@ -21,7 +21,11 @@
    trackers and watermarks), and whether the owner's outputs were those of one process.
    ``--owner-tracks none`` (or ``both``): the owner tracks no sector (``hotzone node
    --owner-only``) and the other processes share every sector, so the owner's process
-   is left to the assessment; 1 process is the owner alone either way.
+   is left to the assessment; ``nothing``: the owner tracks nothing at all (``hotzone
+   node --no-tracking``) and the first sector node also the detections of no sector
+   (``--unclaimed``), so the owner's consumers read no detection; a comma list (``none,
+   nothing``) measures several layouts in the same interleaved rounds. 1 process is the
+   owner alone either way.
    docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
@@ -34,12 +38,15 @@
     .venv/bin/python bench/federation.py [--rounds 3] [--scans 120] [--skip-latency]
     .venv/bin/python bench/federation.py --skip-latency --skip-sharing --full-stages
     ... --full-stages --owner-tracks both   # the owner tracking a share, and tracking none
+    ... --full-stages --owner-tracks none,nothing   # the owner tracking none, and nothing
     .venv/bin/python bench/federation.py --latency-only [--latency-samples 300]
     .venv/bin/python bench/federation.py --sharing-only [--sharing-rates 500,1000,...]
     .venv/bin/python bench/federation.py --compare-loops 4 --sharing-rates 5000,7000
     HOTZONE_BENCH_DEBUG=1 ...   # each sharing process prints its counters, loop and collections
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
+    HOTZONE_BENCH_PROFILE=/tmp/prof ...   # cProfile (processor time) of each sharing or
+                                          # --full-stages node process: /tmp/prof-node{i}-{sectors}
 """
 
 from __future__ import annotations
@@ -97,6 +104,7 @@ from hotzone.runtime.node import (
     node_stages,
     producer_timeouts,
     sector_filters,
+    share_decoded,
     watch_producers,
 )
 from hotzone.runtime.routing import subject_for
@@ -305,46 +313,53 @@ def _full_node_process(
     ready: multiprocessing.Queue,  # type: ignore[type-arg]
     go: EventType,
     results: multiprocessing.Queue,  # type: ignore[type-arg]
+    owner_tracks: str = "share",
 ) -> None:
     """One node as `hotzone node` builds it: the first process is the nation's owner
     (its sectors' trackers and that of no sector, assessment, c2 and its audit; with no
-    sectors, ``--owner-only``), the others sector nodes; per-sector trackers and
-    per-producer watermarks. Without a recorder (the drain is the stages'). Its
-    consumers start at the log's first message."""
+    sectors, ``--owner-only``, or with ``owner_tracks`` "nothing" ``--no-tracking``), the
+    others sector nodes (the first of them ``--unclaimed`` when the owner tracks nothing);
+    per-sector trackers and per-producer watermarks. Without a recorder (the drain is the
+    stages'). Its consumers start at the log's first message."""
 
     async def work() -> DrainResult:
         scenario = bench_scenario()
         owner = index == 0
         alone = owner and len(sectors) == len(SECTORS)
+        untracked = owner_tracks == "nothing" and not alone
+        unclaimed = untracked and index == 1
         stages = node_stages(
             build_stages(scenario, nation="PL").stages,
             scenario,
             () if alone else sectors,
             owner,
             by_sector=True,
-            owner_only=owner and not sectors,
+            owner_only=owner and not sectors and not untracked,
+            no_tracking=owner and untracked,
+            unclaimed=unclaimed,
         )
         bus = await NatsBus.connect(
             url,
             nation_streams("PL", archives=False),
             durable_prefix=f"node{index}",
-            read_filters=None if owner else sector_filters("PL", sectors),
+            read_filters=None if owner else sector_filters("PL", sectors, unclaimed),
             pipeline_publishes=PIPELINE_PUBLISHES,
         )
         bus.durable_starts["HZ_PL"] = 1
         services = [StageService(stage, bus, "PL", NODE_MAX_PENDING) for stage in stages]
         watch_producers(services, scenario)
+        share_decoded(services)
         ready.put(index)
         await asyncio.to_thread(go.wait)
         cpu_started = time.process_time()
         await asyncio.gather(*(service.run() for service in services))
         finished_at = time.monotonic()
         await bus.close()
-        tracking = services[0]
+        tracking = [s for s in services if s.stage.name == "fusion"]
         return DrainResult(
             sectors=tuple(sectors),
-            detections=tracking.counters.received["Detection"],
-            tracks_published=tracking.counters.published["Track"],
+            detections=sum(s.counters.received["Detection"] for s in tracking),
+            tracks_published=sum(s.counters.published["Track"] for s in tracking),
             finished_at=finished_at,
             step_seconds=sum(service.counters.step_seconds for service in services),
             cpu_seconds=time.process_time() - cpu_started,
@@ -352,6 +367,14 @@ def _full_node_process(
             producer_timeouts=producer_timeouts(services),
         )
 
+    if profile := os.environ.get("HOTZONE_BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # processor time, not waits
+        outcome = profiler.runcall(event_loop.run, work())
+        profiler.dump_stats(f"{profile}-node{index}-{len(sectors)}")
+        results.put(outcome)
+        return
     results.put(event_loop.run(work()))
 
 
@@ -416,10 +439,10 @@ class Drain:
     owner_outputs: list[str] | None = None
 
 
-def node_shares(processes: int, owner_tracks: bool = True) -> list[list[str]]:
-    """Each process's sectors, the owner's first: every process a share, or (not
-    ``owner_tracks``, more than one process) none for the owner and the others' shares."""
-    if owner_tracks or processes == 1:
+def node_shares(processes: int, owner_tracks: str = "share") -> list[list[str]]:
+    """Each process's sectors, the owner's first: every process a share, or (``owner_tracks``
+    "none" or "nothing", more than one process) none for the owner and the others' shares."""
+    if owner_tracks == "share" or processes == 1:
         return [SECTORS[index::processes] for index in range(processes)]
     sector_nodes = processes - 1
     return [[], *(SECTORS[index::sector_nodes] for index in range(sector_nodes))]
@@ -430,12 +453,13 @@ def _drain(
     processes: int,
     backlog: list[tuple[float, list[Detection]]],
     full_stages: bool = False,
-    owner_tracks: bool = True,
+    owner_tracks: str = "share",
 ) -> Drain:
     """Seconds for ``processes`` nodes to drain the pre-loaded backlog, the server's
     processor seconds meanwhile, and the nodes' reports; ``full_stages``: the first node
-    is the owner with every stage (`_full_node_process`), and the owner's outputs; not
-    ``owner_tracks``: that owner tracks no sector, the other nodes every one."""
+    is the owner with every stage (`_full_node_process`), and the owner's outputs;
+    ``owner_tracks`` "none": that owner tracks no sector, the other nodes every one;
+    "nothing": nor the detections of none (the first sector node does)."""
     shares = node_shares(processes, owner_tracks)
     target = _full_node_process if full_stages else _node_process
     with running_standalone(directory) as server:
@@ -448,7 +472,11 @@ def _drain(
         results = context.Queue()
         go = context.Event()
         nodes = [
-            context.Process(target=target, args=(url, index, share, ready, go, results))
+            context.Process(
+                target=target,
+                args=(url, index, share, ready, go, results)
+                + ((owner_tracks,) if full_stages else ()),
+            )
             for index, share in enumerate(shares)
         ]
         for node in nodes:
@@ -1227,9 +1255,23 @@ def _print_alliance_costs(items: int, rounds: int) -> None:
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 
 
-OWNER_TRACKS = {"share": (True,), "none": (False,), "both": (True, False)}
-"""``--owner-tracks``: whether the owner of a multi-process run tracks a share of the
-sectors, none of them (``hotzone node --owner-only``), or each in turn."""
+OWNER_TRACKS = ("share", "none", "nothing")
+"""``--owner-tracks``: what the owner of a multi-process run tracks: a share of the
+sectors, none of them (``hotzone node --owner-only``), or nothing (``--no-tracking``,
+a sector node ``--unclaimed``); several, comma-separated, in turn (``both``: share,none)."""
+
+
+def owner_tracks_list(text: str) -> tuple[str, ...]:
+    """``--owner-tracks``' layouts, in the order given."""
+    if text == "both":
+        return ("share", "none")
+    layouts = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [layout for layout in layouts if layout not in OWNER_TRACKS]
+    if not layouts or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a comma list of {', '.join(OWNER_TRACKS)} (or both)"
+        )
+    return layouts
 
 
 def scale_out(
@@ -1246,13 +1288,13 @@ def scale_out_layouts(
     scans: int,
     rounds: int,
     full_stages: bool = False,
-    owner_tracks: Sequence[bool] = (True,),
-) -> dict[tuple[int, bool], float]:
+    owner_tracks: Sequence[str] = ("share",),
+) -> dict[tuple[int, str], float]:
     """Print the scale-out table (part 3); detections per second by node processes (and
     whether the owner tracked a share). ``full_stages``: the first process is the owner
     with every stage, and whether the owner's outputs were those of one process in every
-    run; ``owner_tracks``: the layouts of 2 and 4 processes measured (True: the owner
-    tracks a share, False: none), interleaved."""
+    run; ``owner_tracks``: the layouts of 2 and 4 processes measured (`OWNER_TRACKS`),
+    interleaved."""
     backlog = synthetic_backlog(SECTORS, targets_per_sector, scans)
     total = sum(len(window) for _, window in backlog)
     what = (
@@ -1264,10 +1306,10 @@ def scale_out_layouts(
         f"{what}; pipelined publishes {'on' if PIPELINE_PUBLISHES else 'off'}; "
         f"{os.cpu_count()} CPU cores; median of {rounds} interleaved rounds"
     )
-    layouts = [(1, True)] + [(n, tracks) for n in (2, 4) for tracks in owner_tracks]
-    runs: dict[tuple[int, bool], list[Drain]] = {layout: [] for layout in layouts}
-    identical: dict[tuple[int, bool], list[bool]] = {layout: [] for layout in layouts}
-    reference_run = (1, True)
+    layouts = [(1, "share")] + [(n, tracks) for n in (2, 4) for tracks in owner_tracks]
+    runs: dict[tuple[int, str], list[Drain]] = {layout: [] for layout in layouts}
+    identical: dict[tuple[int, str], list[bool]] = {layout: [] for layout in layouts}
+    reference_run = (1, "share")
     for _ in range(rounds):  # interleaved, so a busy spell on the host hits every layout
         for layout in layouts:
             processes, tracks = layout
@@ -1283,7 +1325,7 @@ def scale_out_layouts(
                 )
             if drain is not runs[reference_run][0]:
                 drain.owner_outputs = None  # only the reference is kept
-    layout_column = len(owner_tracks) > 1 or not owner_tracks[0]
+    layout_column = tuple(owner_tracks) != ("share",)
     print(
         "processes"
         + ("  owner tracks" if layout_column else "")
@@ -1291,7 +1333,7 @@ def scale_out_layouts(
         "  det/node-CPU-s" + ("  owner outputs = 1 process" if full_stages else "")
     )
     baseline = None
-    rates: dict[tuple[int, bool], float] = {}
+    rates: dict[tuple[int, str], float] = {}
     for layout in layouts:
         processes, tracks = layout
         median = sorted(runs[layout], key=lambda run: run.seconds)[len(runs[layout]) // 2]
@@ -1328,11 +1370,11 @@ def scale_out_layouts(
     return rates
 
 
-def _tracked_share(owner_tracks: bool) -> str:
-    return "a share" if owner_tracks else "no sector"
+def _tracked_share(owner_tracks: str) -> str:
+    return {"share": "a share", "none": "no sector", "nothing": "nothing"}[owner_tracks]
 
 
-def _layout_name(layout: tuple[int, bool]) -> str:
+def _layout_name(layout: tuple[int, str]) -> str:
     processes, tracks = layout
     if processes == 1:
         return "1 process"
@@ -1373,17 +1415,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--owner-tracks",
-        choices=sorted(OWNER_TRACKS),
-        default="share",
+        type=owner_tracks_list,
+        default=("share",),
         help="with --full-stages: the owner of 2 and 4 processes tracks a share of the "
-        "sectors (default), no sector (hotzone node --owner-only: the others track them "
-        "all), or both layouts, interleaved",
+        "sectors (share, the default), no sector (none: hotzone node --owner-only, the "
+        "others track them all), or nothing (hotzone node --no-tracking, the first sector "
+        "node --unclaimed); a comma list measures several, interleaved (both: share,none)",
     )
     parser.add_argument("--alliance-only", action="store_true")
     parser.add_argument("--alliance-items", type=int, default=40)
     parser.add_argument("--alliance-rounds", type=int, default=2)
     args = parser.parse_args()
-    if args.owner_tracks != "share" and not args.full_stages:
+    if args.owner_tracks != ("share",) and not args.full_stages:
         parser.error("--owner-tracks needs --full-stages (without it no process is the owner)")
     if args.compare_loops:
         rates = [int(rate) for rate in args.sharing_rates.split(",")]
@@ -1407,7 +1450,7 @@ def main() -> None:
         args.scans,
         args.rounds,
         args.full_stages,
-        OWNER_TRACKS[args.owner_tracks],
+        args.owner_tracks,
     )
     print(f"host load average (1, 5, 15 min): {os.getloadavg()}")
 

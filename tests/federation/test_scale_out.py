@@ -32,8 +32,9 @@ import nats.js.errors
 import pytest
 
 from hotzone.bus import NatsBus, nation_streams
+from hotzone.bus.inprocess import InProcessBus
 from hotzone.cli import main
-from hotzone.runtime.node import node_stages, sector_filters
+from hotzone.runtime.node import node_stages, sector_filters, watch_producers
 from hotzone.runtime.pipeline import delivery_time
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.sector_tracking import SectorTracking
@@ -386,9 +387,17 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
     owner = node_stages(stages, scenario, ("lazdijai",), owner=True)
     alone = node_stages(stages, scenario, (), owner=True)
     owner_only = node_stages(stages, scenario, (), owner=True, owner_only=True)
-    assert [s.name for s in sector_node] == ["fusion"]
+    untracked = node_stages(stages, scenario, (), owner=True, no_tracking=True)
+    unclaimed = node_stages(stages, scenario, ("suwalki",), owner=False, unclaimed=True)
+    assert [s.name for s in sector_node] == ["fusion"] == [s.name for s in unclaimed]
     assert [s.name for s in owner] == [s.name for s in stages] == [s.name for s in alone]
     assert [s.name for s in owner_only] == [s.name for s in stages]
+    # The owner tracking nothing has no tracking stage at all; the sector node with
+    # --unclaimed marks its sectors' trackers and that of none done.
+    assert [s.name for s in untracked] == [s.name for s in stages if s.name != "fusion"]
+    unclaimed_tracking = unclaimed[0]
+    assert isinstance(unclaimed_tracking, SectorTracking)
+    assert unclaimed_tracking.producers == ("fusion-none", "fusion-suwalki")
     # The owner tracking no sector marks only its tracker of none done; its assessment
     # waits for every sector's tracker, the sector nodes'.
     only_tracking = owner_only[0]
@@ -406,6 +415,7 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
             ("owner", owner),
             ("alone", alone),
             ("owner only", owner_only),
+            ("unclaimed", unclaimed),
         )
     }
     assert takes == {
@@ -413,7 +423,17 @@ def test_who_tracks_which_detection_and_who_runs_the_rest() -> None:
         "owner": {"lazdijai", "", UNKNOWN_SECTOR},
         "alone": set(by_sector),
         "owner only": {"", UNKNOWN_SECTOR},
+        "unclaimed": {"suwalki", "", UNKNOWN_SECTOR},
     }
+    # Its consumers read every detection (a sector the scenario does not name has no
+    # pattern of its own), a plain sector node's only its sectors'.
+    assert sector_filters("PL", ["suwalki"], unclaimed=True) == [
+        "hz.PL.det.>",
+        "hz.PL.trk.suwalki",
+        "hz.PL.trk.none",
+        "hz.PL.clock",
+    ]
+    assert sector_filters("PL", ["suwalki"])[0] == "hz.PL.det.suwalki.>"
     # A node tracks each of its sectors on its own, in that sector's frame and named after
     # it, as a node per sector would; the owner's detections of no sector have their own.
     for sector, sectors, is_owner, subject in (
@@ -453,10 +473,16 @@ def _run_nodes(
     for args in nodes.values():
         sectors = tuple(args[1].split(",")) if args[:1] == ("--sectors",) else ()
         owner = "--sectors" not in args or "--owner" in args
-        consumers += (
-            len(node_stages(stages, scenario, sectors, owner, owner_only="--owner-only" in args))
-            + 1
+        chosen = node_stages(
+            stages,
+            scenario,
+            sectors,
+            owner,
+            owner_only="--owner-only" in args,
+            no_tracking="--no-tracking" in args,
+            unclaimed="--unclaimed" in args,
         )
+        consumers += len(chosen) + 1
     with running_standalone(directory) as server:
         url = server.plan.url
         processes = {
@@ -537,10 +563,11 @@ def test_the_owners_outputs_are_the_same_with_sector_nodes_as_alone(
 ) -> None:
     """The same feed to the owner alone (``--track-by-sector``: every sector, each with
     its own tracker), to the owner and a sector node sharing the sectors, and to an owner
-    tracking no sector (``--owner-only``) beside a sector node tracking every one, the
-    sector node held back as the feed starts each time: the owner's assessments, alerts,
-    c2 messages and audit chain are the same, message for message, and so are the
-    nation's tracks."""
+    tracking no sector (``--owner-only``) beside a sector node tracking every one, and to
+    an owner tracking nothing (``--no-tracking``) beside a sector node tracking every
+    sector and the detections of none (``--unclaimed``), the sector node held back as the
+    feed starts each time: the owner's assessments, alerts, c2 messages and audit chain
+    are the same, message for message, and so are the nation's tracks."""
     feed = _feed()
     every_sector = ",".join((*OWNER_SECTORS, *NODE_SECTORS))
     layouts: dict[str, dict[str, tuple[str, ...]]] = {
@@ -550,6 +577,10 @@ def test_the_owners_outputs_are_the_same_with_sector_nodes_as_alone(
             "sector": ("--sectors", ",".join(NODE_SECTORS)),
         },
         "owner only": {"owner": ("--owner-only",), "sector": ("--sectors", every_sector)},
+        "untracked": {
+            "owner": ("--no-tracking",),
+            "sector": ("--sectors", every_sector, "--unclaimed"),
+        },
     }
     summaries: dict[str, dict[str, str]] = {}
     stores: dict[str, Path] = {}
@@ -575,6 +606,11 @@ def test_the_owners_outputs_are_the_same_with_sector_nodes_as_alone(
     sectorless = [m for m in tracked_inputs if m.sector in ("", UNKNOWN_SECTOR)]
     assert _tracked(summaries["owner only"]["owner"]) == len(sectorless)
     assert _tracked(summaries["owner only"]["sector"]) == len(tracked_inputs) - len(sectorless)
+    # The owner tracking nothing tracked nothing; the sector node with --unclaimed all.
+    assert _tracked(summaries["untracked"]["owner"]) == 0
+    assert "tracks nothing" in summaries["untracked"]["owner"]
+    assert _tracked(summaries["untracked"]["sector"]) == len(tracked_inputs)
+    assert "and detections of no sector" in summaries["untracked"]["sector"]
 
 
 def test_an_owner_tracking_no_sector_without_sector_nodes_goes_on_and_says_so(
@@ -611,6 +647,24 @@ def test_an_owner_only_node_refuses_sectors_in_one_line(
         assert "--owner-only tracks no sector" in error and len(error.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        (("--no-tracking", "--sectors", "suwalki"), "--no-tracking is an owner tracking nothing"),
+        (("--no-tracking", "--owner-only"), "--no-tracking is an owner tracking nothing"),
+        (("--no-tracking", "--track-by-sector"), "--no-tracking is an owner tracking nothing"),
+        (("--unclaimed",), "--unclaimed is a sector node's"),
+        (("--unclaimed", "--sectors", "suwalki", "--owner"), "--unclaimed is a sector node's"),
+    ],
+)
+def test_an_owner_tracking_nothing_and_a_sector_node_of_none_refuse_other_roles_in_one_line(
+    capsys: pytest.CaptureFixture[str], arguments: tuple[str, ...], refusal: str
+) -> None:
+    assert main(["node", "--nation", "PL", "--no-replay", *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert refusal in error and len(error.splitlines()) == 1, error
+
+
 def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(
     tmp_path: Path,
 ) -> None:
@@ -636,3 +690,19 @@ def test_an_owner_whose_sector_node_never_runs_goes_on_without_it_and_says_so(
             if isinstance(m.message, Assessment)
         }
     assert assessed and all(not track.startswith("suwalki-") for track in assessed)
+
+
+def test_each_waiting_stage_reads_only_the_markers_it_waits_for() -> None:
+    """The owner's assessment reads every tracker's marker and its own (for a restart);
+    c2, which waits for the assessment alone, only the assessment's: it is not handed
+    each sector's marker of every tick."""
+    scenario = load_scenario("suwalki-drones")
+    stages = node_stages(
+        build_stages(scenario, nation="PL").stages, scenario, (), owner=True, no_tracking=True
+    )
+    services = [StageService(stage, InProcessBus(), "PL") for stage in stages]
+    watch_producers(services, scenario)
+    reads = {service.stage.name: service.read_subjects() for service in services}
+    trackers = [f"hz.PL.done.fusion-{s}" for s in ("lazdijai", "none", "suwalki")]
+    assert [s for s in reads["assess"] if ".done." in s] == ["hz.PL.done.assess", *trackers]
+    assert [s for s in reads["c2"] if ".done." in s] == ["hz.PL.done.assess"]

@@ -73,6 +73,20 @@ def add_parser(subparsers: SubParsers) -> None:
         "sector; its process is left to the assessment",
     )
     parser.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="the nation's owner tracking nothing (sector nodes track every sector, one of "
+        "them with --unclaimed the detections of no scenario sector): assessment, c2, "
+        "audit, sharing; its consumers read no detection",
+    )
+    parser.add_argument(
+        "--unclaimed",
+        action="store_true",
+        help="with --sectors: this sector node also tracks the detections of no scenario "
+        "sector (no sector, or one the scenario does not name), for an owner run with "
+        "--no-tracking; its consumers then read every detection",
+    )
+    parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
     )
     parser.add_argument("--scenario", default=None, help="scenario name or YAML")
@@ -149,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
         owner=args.owner,
         track_by_sector=args.track_by_sector,
         owner_only=args.owner_only,
+        no_tracking=args.no_tracking,
+        unclaimed=args.unclaimed,
     )
     check_sectors(options.scenario, options.sectors)
     try:

@@ -10,10 +10,12 @@ test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
   log, and the tracking of every detection that no other node's sectors claim (its own
   sectors', those without a sector, those of a sector the scenario does not name); with
   ``owner_only`` it tracks no sector of the scenario (sector nodes track them all), only
-  those detections of none;
+  those detections of none; with ``no_tracking`` it tracks nothing at all;
 * a **sector node** (sectors, not owner) only tracks its sectors: its consumers read only
   those sectors' detections, its tracks and the clock (`sector_filters`), so the server
-  hands each detection to exactly one tracking process.
+  hands each detection to exactly one tracking process. With ``unclaimed`` it also tracks
+  the detections of no scenario sector, for an owner with ``no_tracking``: its consumers
+  then read every detection, and the owner's process none.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import asyncio
 import contextlib
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import nats.errors
 import nats.js.api
@@ -49,14 +53,17 @@ from hotzone.runtime.sector_tracking import UNCLAIMED, SectorTracking, sector_tr
 from hotzone.runtime.services import (
     SHUTDOWN,
     AllyRecorder,
+    DecodedMessages,
     Stage,
     StageService,
+    taken_tags,
 )
 from hotzone.runtime.stages import build_stages
-from hotzone.runtime.watermarks import TickGate, tracking_producer
+from hotzone.runtime.watermarks import NO_SECTOR, TickGate, tracking_producer
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.sim.simulator import simulate
 from hotzone.store import open_store
+from hotzone.types import AnyMessage
 from hotzone.types.subjects import clock_subject, validate_pattern
 
 TRACKING_STAGE = "fusion"
@@ -70,11 +77,19 @@ PRODUCER_ABSENT_AFTER_S = 10.0
 going on without it (a sector node not running): `hotzone.runtime.watermarks`."""
 
 
-def sector_filters(nation: str, sectors: Sequence[str]) -> list[str]:
-    """The subjects a node owning ``sectors`` reads: their detections, tracks, the clock."""
+def sector_filters(nation: str, sectors: Sequence[str], unclaimed: bool = False) -> list[str]:
+    """The subjects a node owning ``sectors`` reads: their detections, tracks, the clock;
+    ``unclaimed`` (it also tracks the detections of no scenario sector, whose sector no
+    pattern can name): every detection, and the tracks of none."""
     filters = []
+    if unclaimed:
+        filters.append(f"hz.{nation}.det.>")
     for sector in sectors:
-        filters += [f"hz.{nation}.det.{sector}.>", f"hz.{nation}.trk.{sector}"]
+        if not unclaimed:
+            filters.append(f"hz.{nation}.det.{sector}.>")
+        filters.append(f"hz.{nation}.trk.{sector}")
+    if unclaimed:
+        filters.append(f"hz.{nation}.trk.{NO_SECTOR}")
     filters.append(f"hz.{nation}.clock")
     for pattern in filters:
         validate_pattern(pattern)
@@ -111,12 +126,19 @@ class NodeOptions:
     #: nodes track every one), only the detections of none; the rest of its work as any
     #: owner's. Its process is then free for the assessment, the work that cannot be split.
     owner_only: bool = False
+    #: Without ``sectors``: the nation's owner tracking nothing, not even the detections of
+    #: no scenario sector (a sector node with ``unclaimed`` tracks them): its process runs
+    #: the assessment, c2 and audit only, and its consumers read no detection.
+    no_tracking: bool = False
+    #: With ``sectors`` (a sector node): it also tracks the detections of no scenario
+    #: sector, for an owner with ``no_tracking``. One node per nation tracks them.
+    unclaimed: bool = False
     #: How long the owner's stages wait for a tracker's marker of a tick (wall seconds).
     producer_absent_after_s: float = PRODUCER_ABSENT_AFTER_S
 
     @property
     def owns_nation(self) -> bool:
-        return self.owner or self.owner_only or not self.sectors
+        return self.owner or self.owner_only or self.no_tracking or not self.sectors
 
 
 def check_roles(options: NodeOptions) -> None:
@@ -133,6 +155,19 @@ def check_roles(options: NodeOptions) -> None:
             "--owner-only tracks no sector of the scenario: --track-by-sector has nothing "
             "to track by sector"
         )
+    if options.no_tracking and (
+        options.sectors or options.owner_only or options.track_by_sector or options.owner
+    ):
+        raise ValueError(
+            "--no-tracking is an owner tracking nothing: leave out --sectors, --owner, "
+            "--owner-only and --track-by-sector (sector nodes track every sector, one of them "
+            "with --unclaimed the detections of none)"
+        )
+    if options.unclaimed and (options.owns_nation or not options.sectors):
+        raise ValueError(
+            "--unclaimed is a sector node's (with --sectors, without --owner): the nation's "
+            "owner tracks the detections of no sector itself unless it runs with --no-tracking"
+        )
     if not options.owns_nation and options.alliance:
         raise ValueError(
             "a sector node does not share: --alliance goes to the nation's owner node "
@@ -142,9 +177,13 @@ def check_roles(options: NodeOptions) -> None:
 
 def node_role(options: NodeOptions) -> str:
     """What a node does in its nation, in words (its report line says it)."""
+    if options.unclaimed:
+        return f"sector node: tracks {', '.join(options.sectors)} and detections of no sector"
     if not options.owns_nation:
         return f"sector node: tracks {', '.join(options.sectors)}"
-    if options.owner_only:
+    if options.no_tracking:
+        tracks = "nothing (sector nodes track every sector and the detections of none)"
+    elif options.owner_only:
         tracks = "no sector, only detections of none (sector nodes track every sector)"
     elif options.sectors:
         tracks = f"{', '.join(options.sectors)} and detections of no other sector"
@@ -160,6 +199,8 @@ def node_stages(
     owner: bool,
     by_sector: bool = False,
     owner_only: bool = False,
+    no_tracking: bool = False,
+    unclaimed: bool = False,
 ) -> list[Stage]:
     """The stages of one node: every stage for the owner, the tracking stage alone for a
     sector node. A node of some ``sectors`` (or ``by_sector``, all the scenario's) tracks
@@ -168,7 +209,10 @@ def node_stages(
     anything), so no detection goes untracked (`hotzone.runtime.sector_tracking`). An
     owner of every sector otherwise keeps ``stages``' tracker for the whole scenario (a
     target seen by sensors of two sectors stays one track). An ``owner_only`` owner
-    tracks no sector, only with that tracker of none."""
+    tracks no sector, only with that tracker of none; a ``no_tracking`` owner has no
+    tracking stage, and a sector node with ``unclaimed`` has that tracker of none."""
+    if no_tracking:
+        return [stage for stage in stages if stage.name != TRACKING_STAGE]
     if owner_only:
         return [
             sector_tracking(scenario, [], unclaimed=True) if stage.name == TRACKING_STAGE else stage
@@ -180,7 +224,7 @@ def node_stages(
     chosen: list[Stage] = []
     for stage in stages:
         if stage.name == TRACKING_STAGE:
-            chosen.append(sector_tracking(scenario, tracked, unclaimed=owner))
+            chosen.append(sector_tracking(scenario, tracked, unclaimed=owner or unclaimed))
         elif owner:
             chosen.append(stage)
     return chosen
@@ -224,6 +268,22 @@ def watch_producers(
                 frozenset({TRACKING_STAGE, ASSESSMENT_STAGE}),
                 math.inf,
             )
+
+
+def share_decoded(services: Sequence[StageService]) -> None:
+    """A node's stage services decode each message of a type several of them take once
+    between them (`DecodedMessages`: the owner's assessment and c2 take the same tracks);
+    a lone service keeps nothing. A stage that does not say its input types is taken to
+    take every type."""
+    takers: Counter[bytes] = Counter()
+    every = {str(kind.__struct_config__.tag).encode() for kind in get_args(AnyMessage)}
+    for service in services:
+        takers.update(taken_tags(service.stage) or every)
+    shared = frozenset(tag for tag, count in takers.items() if count > 1)
+    if shared:
+        decoded = DecodedMessages(shared)
+        for service in services:
+            service.decoded = decoded
 
 
 def producer_timeouts(services: Sequence[StageService]) -> dict[str, int]:
@@ -313,6 +373,8 @@ async def _run_node(
             owner,
             by_sector=options.track_by_sector,
             owner_only=options.owner_only,
+            no_tracking=options.no_tracking,
+            unclaimed=options.unclaimed,
         )
     )
     streams = federation_streams(nation, options.replicas)
@@ -325,7 +387,7 @@ async def _run_node(
     # the importer again from the first copy its stream holds) and kept across runs (what
     # allies send between two runs is admitted by the next); the pipeline's are the run's
     # (its command's) and removed when the run ends.
-    consumers = f"{nation}-{'-'.join(options.sectors) or ('none' if options.owner_only else 'all')}"
+    consumers = f"{nation}-{'-'.join(options.sectors) or _owner_consumers(options)}"
     run_consumers = f"{consumers}-{identity}"
     bus = await NatsBus.connect(
         options.servers,
@@ -333,7 +395,7 @@ async def _run_node(
         domain=options.domain,
         durable_prefix=f"{nation}-owner-share",
         # A sector node reads its sectors and the clock only; the owner reads the nation.
-        read_filters=None if owner else sector_filters(nation, options.sectors),
+        read_filters=None if owner else sector_filters(nation, options.sectors, options.unclaimed),
         name=f"hotzone-node-{nation}",
         # A node without replay publishes only what its stages make from their inputs:
         # confirmed once per input instead of once each (a replay's inputs and clock
@@ -396,6 +458,7 @@ async def _run_node(
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
         )
+        share_decoded(pipeline.services)
         for stage_service in pipeline.services:
             # c2 goes on from its store (its audit chain, restore_from_store above); the
             # other stages rebuild their state from what they handled before a restart.
@@ -503,8 +566,16 @@ def run_identity(options: NodeOptions) -> str:
         # Only when set, so the default's consumers keep the names they had.
         *(("track-by-sector",) if options.track_by_sector else ()),
         *(("owner-only",) if options.owner_only else ()),
+        *(("no-tracking",) if options.no_tracking else ()),
+        *(("unclaimed",) if options.unclaimed else ()),
     )
     return hashlib.sha256(repr(decisive).encode()).hexdigest()[:10]
+
+
+def _owner_consumers(options: NodeOptions) -> str:
+    if options.no_tracking:
+        return "untracked"
+    return "none" if options.owner_only else "all"
 
 
 async def owner_start(bus: NatsBus, nation: str) -> int:

@@ -39,6 +39,8 @@ class SectorTracking:
     scenario_sectors: frozenset[str]
     name: str = "fusion"
     input_subjects: tuple[str, ...] = ("det.>",)
+    input_types: tuple[type, ...] = (Detection, Report)
+    """What it takes (of its sectors, or of none: `accepts`)."""
     hold_s: float = 0.0
     """Each sector's windows' hold (`TrackingWindows`, as `tracking_stage`'s)."""
     window_s: float = 1.0

@@ -97,20 +97,66 @@ def message_tag(payload: bytes) -> bytes | None:
     return payload[len(_TAG_PREFIX) : end] if end > 0 else None
 
 
+def taken_tags(stage: Stage) -> frozenset[bytes] | None:
+    """The type tags of the messages ``stage`` takes (of a stage that says its input
+    types; None otherwise)."""
+    input_types = getattr(stage, "input_types", None)
+    if input_types is None:
+        return None
+    return frozenset(
+        str(kind.__struct_config__.tag).encode()
+        for kind in get_args(AnyMessage)
+        if issubclass(kind, input_types)
+    )
+
+
 def passed_over_tags(stage: Stage) -> frozenset[bytes]:
     """The type tags of messages ``stage`` never takes (of a stage that says its input
     types): they are passed over without being decoded. The owner's assessment reads the
     detection subjects for their reports and events, and decoding every detection only to
     drop it was a third of its process's work outside its steps. A malformed message with
     such a tag is left to the stages that take its type (the tracker dead-letters it)."""
-    input_types = getattr(stage, "input_types", None)
-    if input_types is None:
+    taken = taken_tags(stage)
+    if taken is None:
         return frozenset()
-    return frozenset(
-        str(kind.__struct_config__.tag).encode()
-        for kind in get_args(AnyMessage)
-        if not issubclass(kind, input_types)  # what `accepts` would refuse once decoded
-    )
+    every = {str(kind.__struct_config__.tag).encode() for kind in get_args(AnyMessage)}
+    return frozenset(every - taken)  # what `accepts` would refuse once decoded
+
+
+DECODED_REMEMBERED = 16_384
+"""How many decoded messages the stages of one process share (`DecodedMessages`)."""
+
+
+class DecodedMessages:
+    """Messages decoded by one of a process's stages, by message id, for its other stages:
+    the owner's assessment and c2 both take every track, and decoding each twice was a
+    tenth of the owner's work outside its steps. Messages are frozen, so one object
+    serves every stage. Only the types (``tags``) more than one stage takes are kept (a
+    detection, the tracker's alone, would only push the tracks out), the last
+    `DECODED_REMEMBERED` of them (the stages read the same log a few ticks apart at
+    most); a malformed message is never kept (each stage dead-letters it itself)."""
+
+    def __init__(self, tags: frozenset[bytes], capacity: int = DECODED_REMEMBERED) -> None:
+        self.tags = tags
+        self.capacity = capacity
+        self._by_id: dict[str, AnyMessage] = {}
+        self.hits = 0
+
+    def decode(self, message: BusMessage, source: str) -> AnyMessage:
+        message_id = message.headers.get(MESSAGE_ID_HEADER)
+        if not message_id or message_tag(message.payload) not in self.tags:
+            return decode_or_dead_letter(message, source)
+        key = f"{message.subject} {message_id}"
+        known = self._by_id.get(key)
+        if known is not None:
+            self.hits += 1
+            return known
+        decoded = decode_or_dead_letter(message, source)
+        if not isinstance(decoded, DeadLetter):
+            if len(self._by_id) >= self.capacity:
+                del self._by_id[next(iter(self._by_id))]  # the oldest (insertion order)
+            self._by_id[key] = decoded
+        return decoded
 
 
 def decode_or_dead_letter(message: BusMessage, source: str) -> AnyMessage:
@@ -164,6 +210,9 @@ class StageService:
         #: Set: each tick waits for its producers' markers (`TickGate`) before its step.
         self.gate: TickGate | None = None
         self._ticks_read = 0
+        #: Shared with the process's other stage services (`DecodedMessages`); None:
+        #: every message decoded here.
+        self.decoded: DecodedMessages | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         subscription = await self.bus.subscribe(
@@ -200,10 +249,14 @@ class StageService:
 
     def read_subjects(self) -> tuple[str, ...]:
         """What the service's consumer reads: the stage's inputs, the clock, and with a
-        gate the producers' markers (its own too, for a restart). The owner's consumers
-        are then not handed every message of the nation's log only to drop most (c2
-        receives no detection, the tracker no track), in the same order as before."""
-        markers = (done_pattern(self.nation),) if self.gate is not None else ()
+        gate the markers of the producers it waits for (its own too, for a restart). The
+        owner's consumers are then not handed every message of the nation's log only to
+        drop most (c2 receives no detection, the tracker no track, and c2, waiting for the
+        assessment alone, no tracker's marker), in the same order as before."""
+        markers: tuple[str, ...] = ()
+        if self.gate is not None:
+            waited = sorted(self.gate.producers | set(self.marks))
+            markers = tuple(done_subject(self.nation, producer) for producer in waited)
         return (*self._inputs, self._clock, *markers)
 
     async def _run_gated(self, subscription: Subscription, gate: TickGate) -> None:
@@ -242,8 +295,11 @@ class StageService:
                 gate.tick(tick_id or f"tick-{self._ticks_read}", bus_message)
         else:
             message = await self._decode_input(bus_message, publish)
-            if message is not None:
-                gate.take(message, bus_message.subject, bus_message.headers)
+            if message is None:
+                # Passed over (the owner's assessment reads every detection for the
+                # reports among them): the gate holds what it held, nothing more is ready.
+                return False
+            gate.take(message, bus_message.subject, bus_message.headers)
         await self._step_released(gate.ready(), publish)
         return shutdown
 
@@ -295,7 +351,10 @@ class StageService:
         ):
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
-        message = decode_or_dead_letter(bus_message, self.stage.name)
+        if self.decoded is not None:
+            message = self.decoded.decode(bus_message, self.stage.name)
+        else:
+            message = decode_or_dead_letter(bus_message, self.stage.name)
         if isinstance(message, DeadLetter):
             if publish:
                 self.counters.dead_letters += 1
