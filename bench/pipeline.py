@@ -69,12 +69,12 @@ SAC, SIC = 25, 9
 PERIOD_S = 4.0
 
 
-def start_of_day_s() -> float:
-    """Where the capture starts in the UTC day: the hour before the run. ASTERIX times carry
-    no date; a recorded stream's are placed within 12 h of the moment it is read, so a
-    fixed time of day would straddle two days when the bench runs about 12 h from it."""
-    now = datetime.now(UTC)
-    return float((now.hour - 1) % 24 * 3600)
+CAPTURE_START_OF_DAY_S = 3600.0
+"""Where the capture starts in the UTC day (01:00)."""
+CAPTURE_RECORDED_AT = "2026-01-01T01:30:00Z"
+"""The ``--recorded-at`` the command is given for the bench's capture: ASTERIX times carry
+no date, and without it a stream's are placed within 12 h of the moment it is read, so
+the output (its SHA-256, compared across code versions) changed with the hour of the run."""
 
 
 METRES_PER_NM = 1852.0
@@ -130,7 +130,7 @@ def make_capture(targets: int, rotations: int, seed: int = 17) -> tuple[bytes, i
             )
         )
     plots.sort()
-    start_s = start_of_day_s()
+    start_s = CAPTURE_START_OF_DAY_S
     blocks = bytearray()
     for first in range(0, len(plots), RECORDS_PER_BLOCK):
         records = b"".join(
@@ -150,13 +150,17 @@ def _sites(folder: Path) -> Path:
     return path
 
 
-def track_command(capture: Path, sites: Path, out: Path) -> int:
+def track_command(
+    capture: Path, sites: Path, out: Path, recorded_at: str | None = CAPTURE_RECORDED_AT
+) -> int:
+    """``hotzone track`` on ``capture``; ``recorded_at`` None for a capture not made here."""
     from hotzone.cli import main
 
+    dated = () if recorded_at is None else ("--recorded-at", recorded_at)
     return main(
         [
             *("track", str(capture), "--from", "asterix", "--to", "asterix062"),
-            *("--out", str(out), "--sensors", str(sites)),
+            *("--out", str(out), "--sensors", str(sites), *dated),
         ]
     )
 
@@ -259,7 +263,9 @@ def stonesoup_comparison(folder: Path) -> tuple[float, float] | None:
     stonesoup_s = timed(
         lambda: radar_capture.stonesoup_windows(radar_capture.decode(capture, folder))
     )
-    hotzone_s = timed(lambda: track_command(path, folder / "sites.yaml", folder / "rc.ast"))
+    hotzone_s = timed(
+        lambda: track_command(path, folder / "sites.yaml", folder / "rc.ast", recorded_at=None)
+    )
     print(
         f"radar_capture ({len(plots)} plots): hotzone track {len(plots) / hotzone_s:,.0f} "
         f"reports/s, Stone Soup {len(plots) / stonesoup_s:,.0f} reports/s: "
