@@ -60,15 +60,18 @@ def _sites() -> SiteTable:
     return SiteTable.from_mapping(yaml.safe_load(SITES_YAML))
 
 
-async def _published(
-    datagrams: list[tuple[datetime, bytes]], settings: TrackingSettings
+async def published_on_arrival(
+    datagrams: list[tuple[datetime, bytes]],
+    settings: TrackingSettings,
+    sites: SiteTable | None = None,
 ) -> tuple[list[Track], ReplaySummary]:
-    """The column path fed datagram by datagram, stepped on arrival whenever none waits
-    (as `pump_plot_datagrams` does); the tracks published, in order, and the summary."""
+    """The column path fed datagram by datagram (each received at its time), stepped on
+    arrival whenever none waits (as `pump_plot_datagrams` does); the tracks published, in
+    order, and the summary. ``sites``: this file's radars unless given."""
     bus = InProcessBus()
     tracks_out = await bus.subscribe("hz.PL.trk.>", 1 << 20)
     publisher = SourcePublisher(bus, "PL")
-    decoder = AsterixDecoder(_sites(), framing="datagram")
+    decoder = AsterixDecoder(sites or _sites(), framing="datagram")
     tracking = LiveTrackingService(bus, "PL", LiveTrackingSettings(settings, from_bus=False))
     ready = asyncio.Event()
     task = asyncio.create_task(tracking.run(ready))
@@ -109,8 +112,8 @@ def _confirmed_aircraft(published: list[Track]) -> dict[int, int]:
 
 def test_arrival_steps_confirm_the_same_aircraft_as_held_windows() -> None:
     datagrams = _feed(10)
-    held, _ = asyncio.run(_published(datagrams, TrackingSettings(hold_s=0.25)))
-    arrived, _ = asyncio.run(_published(datagrams, ARRIVALS))
+    held, _ = asyncio.run(published_on_arrival(datagrams, TrackingSettings(hold_s=0.25)))
+    arrived, _ = asyncio.run(published_on_arrival(datagrams, ARRIVALS))
     for published in (held, arrived):
         aircraft = _confirmed_aircraft(published)
         # One confirmed track per aircraft, each where its aircraft is.
@@ -158,7 +161,7 @@ def test_an_arrival_step_publishes_the_tracks_it_updated() -> None:
 def test_a_track_that_stops_being_seen_is_deleted() -> None:
     """The last aircraft leaves after 6 rotations: its track is published as deleted,
     once, at a closing of the books, and nothing after; no other track ends."""
-    published, _ = asyncio.run(_published(_feed(14, gone_after=6), ARRIVALS))
+    published, _ = asyncio.run(published_on_arrival(_feed(14, gone_after=6), ARRIVALS))
     deleted = [t for t in published if t.status == TrackStatus.DELETED]
     assert len(deleted) == 1
     gone = deleted[0]
@@ -179,9 +182,9 @@ def test_arrival_steps_lose_nothing_and_keep_each_radar_in_sequence() -> None:
     tracked."""
     datagrams = _feed(10)
     plots = len(TARGETS) * 10
-    _, at_the_end = asyncio.run(_published(datagrams, TrackingSettings()))
+    _, at_the_end = asyncio.run(published_on_arrival(datagrams, TrackingSettings()))
     assert at_the_end.out_of_sequence > 0
-    _, arrived = asyncio.run(_published(datagrams, ARRIVALS))
+    _, arrived = asyncio.run(published_on_arrival(datagrams, ARRIVALS))
     assert arrived.messages == plots
     assert arrived.out_of_sequence == 0
     assert arrived.dead_letters == []

@@ -27,17 +27,11 @@ from bench.ingest_udp import (
     stamp,
 )
 
-from hotzone.bus import InProcessBus
 from hotzone.geo.frames import LocalFrame, geodetic_to_ecef
-from hotzone.ingest.asterix import AsterixDecoder, SiteTable
-from hotzone.runtime.live_tracking import (
-    LiveTrackingService,
-    LiveTrackingSettings,
-    take_plot_datagram,
-)
-from hotzone.runtime.sources import SourcePublisher
+from hotzone.ingest.asterix import SiteTable
 from hotzone.runtime.windows import TrackingSettings
-from hotzone.types import Track, TrackStatus, from_json
+from hotzone.types import Track, TrackStatus
+from tests.runtime.test_live_arrivals import published_on_arrival
 
 RATE = 100.0
 SECONDS = 12.0
@@ -45,31 +39,15 @@ RADARS = 4
 START = 1_750_000_000.0
 
 
-async def _published(settings: TrackingSettings) -> list[Track]:
+def _published(settings: TrackingSettings) -> list[Track]:
     """The bench's datagrams fed to the live column path, each received 2 ms after it was
     sent, stepped on arrival whenever none waits (as `pump_plot_datagrams` does)."""
-    datagrams = stamp(make_scene(RATE, SECONDS, RADARS, 100), START)
-    bus = InProcessBus()
-    tracks_out = await bus.subscribe("hz.PL.trk.>", 1 << 20)
-    publisher = SourcePublisher(bus, "PL")
+    datagrams = [
+        (datetime.fromtimestamp(START + when + 0.002, tz=UTC), data)
+        for when, _, data in stamp(make_scene(RATE, SECONDS, RADARS, 100), START)
+    ]
     sites = SiteTable.from_mapping(yaml.safe_load(sensors_yaml(RADARS)))
-    decoder = AsterixDecoder(sites, framing="datagram")
-    tracking = LiveTrackingService(bus, "PL", LiveTrackingSettings(settings, from_bus=False))
-    ready = asyncio.Event()
-    task = asyncio.create_task(tracking.run(ready))
-    await ready.wait()
-    for when, _, data in datagrams:
-        received_at = datetime.fromtimestamp(START + when + 0.002, tz=UTC)
-        await take_plot_datagram(publisher, decoder, tracking, data, received_at)
-        await tracking.step_arrived()
-    tracking.stop()
-    await task
-    await bus.close()
-    published = []
-    while (message := await tracks_out.next(timeout_s=0)) is not None:
-        track = from_json(message.payload)
-        assert isinstance(track, Track)
-        published.append(track)
+    published, _ = asyncio.run(published_on_arrival(datagrams, settings, sites))
     return published
 
 
@@ -96,7 +74,7 @@ def test_each_aircraft_of_the_bench_is_confirmed_once_in_both_modes() -> None:
         TrackingSettings(window_s=0.05, arrivals=True),
         TrackingSettings(hold_s=0.25),
     ):
-        published = asyncio.run(_published(settings))
+        published = _published(settings)
         last = {t.track_number: t for t in published if t.status == TrackStatus.CONFIRMED}
         # Every aircraft is seen by every radar: one confirmed track each, no more.
         assert len(last) == aircraft
