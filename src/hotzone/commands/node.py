@@ -196,6 +196,11 @@ def run(args: argparse.Namespace) -> int:
             if report.producer_timeouts
             else ""
         )
+        + (
+            ", detections of no scenario sector untracked (no node ran --unclaimed)"
+            if report.unclaimed_untracked
+            else ""
+        )
     )
     return 0
 
