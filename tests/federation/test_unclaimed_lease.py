@@ -135,9 +135,9 @@ def test_an_owner_tracking_nothing_warns_while_no_node_tracks_the_detections_of_
             owner = _node(url, tmp_path / "alone.sqlite", "--no-tracking")
             running.append(owner)
             warning = _error_line(owner, "no node tracks the detections of no scenario sector")
-            assert warning.startswith("PL: ") and "start one sector node with --unclaimed" in (
-                warning
-            )
+            assert warning.startswith(
+                "no node tracks the detections of no scenario sector in PL "
+            ) and "start one sector node with --unclaimed" in (warning)
             asyncio.run(_shut_down(url))
             output, error = owner.communicate(timeout=TIMEOUT_S)
             assert owner.returncode == 0, error
@@ -148,7 +148,9 @@ def test_an_owner_tracking_nothing_warns_while_no_node_tracks_the_detections_of_
             _error_line(owner, "start one sector node with --unclaimed")
             sector = _node(url, tmp_path / "sector.sqlite", *SECTOR_NODE)
             running.append(sector)
-            noticed = _error_line(owner, "detections of no scenario sector are tracked now by")
+            noticed = _error_line(
+                owner, "detections of no scenario sector in PL are tracked now by"
+            )
             assert f'"pid": {sector.pid}' in noticed, noticed
             asyncio.run(_shut_down(url))
             output, error = owner.communicate(timeout=TIMEOUT_S)

@@ -325,7 +325,8 @@ class NodeReport:
 
 
 UNCLAIMED_ABSENT = (
-    "%s: no node tracks the detections of no scenario sector (no sector, or one the "
+    # Not "PL: ...": that is how a node's summary line starts.
+    "no node tracks the detections of no scenario sector in %s (no sector, or one the "
     "scenario does not name): this owner runs with --no-tracking, so start one sector "
     "node with --unclaimed"
 )
@@ -351,7 +352,7 @@ async def watch_unclaimed(bus: NatsBus, nation: str, wait_s: float, watch: Uncla
             holder = await lease_holder(bus, nation, UNCLAIMED_KEY)
         except (nats.errors.Error, TimeoutError) as error:
             _log.warning(
-                "%s: the node tracking detections of no sector not checked: %s", nation, error
+                "the node tracking detections of no sector in %s not checked: %s", nation, error
             )
             continue
         if holder is None:
@@ -362,7 +363,7 @@ async def watch_unclaimed(bus: NatsBus, nation: str, wait_s: float, watch: Uncla
             watch.held = True
             if watch.absent:
                 _log.warning(
-                    "%s: the detections of no scenario sector are tracked now by %s",
+                    "the detections of no scenario sector in %s are tracked now by %s",
                     nation,
                     holder.decode(errors="replace"),
                 )
