@@ -611,6 +611,8 @@ def test_the_owners_outputs_are_the_same_with_sector_nodes_as_alone(
     assert "tracks nothing" in summaries["untracked"]["owner"]
     assert _tracked(summaries["untracked"]["sector"]) == len(tracked_inputs)
     assert "and detections of no sector" in summaries["untracked"]["sector"]
+    # The sector node held the key of the detections of none: the owner had nothing to warn of.
+    assert "--unclaimed" not in summaries["untracked"]["owner"]
 
 
 def test_an_owner_tracking_no_sector_without_sector_nodes_goes_on_and_says_so(

@@ -77,14 +77,16 @@ def add_parser(subparsers: SubParsers) -> None:
         action="store_true",
         help="the nation's owner tracking nothing (sector nodes track every sector, one of "
         "them with --unclaimed the detections of no scenario sector): assessment, c2, "
-        "audit, sharing; its consumers read no detection",
+        "audit, sharing; its consumers read no detection. It warns while no node runs "
+        "--unclaimed",
     )
     parser.add_argument(
         "--unclaimed",
         action="store_true",
         help="with --sectors: this sector node also tracks the detections of no scenario "
         "sector (no sector, or one the scenario does not name), for an owner run with "
-        "--no-tracking; its consumers then read every detection",
+        "--no-tracking; its consumers then read every detection. One per nation: a second "
+        "is refused while the first runs",
     )
     parser.add_argument(
         "--alliance", type=_codes, default=(), help="member nations to share with, e.g. PL,LT,RO"
@@ -194,6 +196,11 @@ def run(args: argparse.Namespace) -> int:
         + (
             f", ticks stepped without a tracker's marker {report.producer_timeouts}"
             if report.producer_timeouts
+            else ""
+        )
+        + (
+            ", detections of no scenario sector untracked (no node ran --unclaimed)"
+            if report.unclaimed_untracked
             else ""
         )
     )

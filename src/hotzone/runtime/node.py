@@ -15,7 +15,9 @@ test_scale_out.py`; throughput by number of processes in `bench/federation.py`):
   those sectors' detections, its tracks and the clock (`sector_filters`), so the server
   hands each detection to exactly one tracking process. With ``unclaimed`` it also tracks
   the detections of no scenario sector, for an owner with ``no_tracking``: its consumers
-  then read every detection, and the owner's process none.
+  then read every detection, and the owner's process none. One node per nation does: it
+  holds the lease's key ``unclaimed`` (`hotzone.runtime.owner_lease`), and an owner with
+  ``no_tracking`` warns while no node holds it (`watch_unclaimed`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,7 +50,13 @@ from hotzone.runtime.federation import (
 )
 from hotzone.runtime.federation_servers import check_nation
 from hotzone.runtime.metrics import PipelineMetrics
-from hotzone.runtime.owner_lease import OwnerLease, OwnerLeaseLostError
+from hotzone.runtime.owner_lease import (
+    OWNER_KEY,
+    UNCLAIMED_KEY,
+    OwnerLease,
+    OwnerLeaseLostError,
+    lease_holder,
+)
 from hotzone.runtime.pipeline import Pipeline, PipelineProgress
 from hotzone.runtime.sector_tracking import UNCLAIMED, SectorTracking, sector_tracking
 from hotzone.runtime.services import (
@@ -66,6 +75,7 @@ from hotzone.store import open_store
 from hotzone.types import AnyMessage
 from hotzone.types.subjects import clock_subject, validate_pattern
 
+_log = logging.getLogger(__name__)
 TRACKING_STAGE = "fusion"
 """The one stage a sector node runs (`hotzone.runtime.sector_tracking`)."""
 ASSESSMENT_STAGE = "assess"
@@ -309,6 +319,54 @@ class NodeReport:
     shared_out: dict[str, int] = field(default_factory=dict)
     received_from: dict[str, int] = field(default_factory=dict)
     refused: int = 0
+    #: An owner with ``no_tracking``: no node held the ``unclaimed`` key when it ended
+    #: (the detections of no scenario sector went untracked, `watch_unclaimed`).
+    unclaimed_untracked: bool = False
+
+
+UNCLAIMED_ABSENT = (
+    # Not "PL: ...": that is how a node's summary line starts.
+    "no node tracks the detections of no scenario sector in %s (no sector, or one the "
+    "scenario does not name): this owner runs with --no-tracking, so start one sector "
+    "node with --unclaimed"
+)
+
+
+@dataclass
+class UnclaimedWatch:
+    """What an owner with ``no_tracking`` found of the node tracking the detections of no
+    scenario sector: the checks that found none, and whether one holds the key now."""
+
+    absent: int = 0
+    held: bool = False
+
+
+async def watch_unclaimed(bus: NatsBus, nation: str, wait_s: float, watch: UnclaimedWatch) -> None:
+    """Every ``wait_s`` (the owner's watermark wait, `PRODUCER_ABSENT_AFTER_S`), until one
+    holds it: whether a sector node holds ``nation``'s ``unclaimed`` key
+    (`hotzone.runtime.owner_lease`). Warned once when none does (the owner's assessment
+    would otherwise only find `fusion-none` absent), and said again when one appears."""
+    while not watch.held:
+        await asyncio.sleep(wait_s)
+        try:
+            holder = await lease_holder(bus, nation, UNCLAIMED_KEY)
+        except (nats.errors.Error, TimeoutError) as error:
+            _log.warning(
+                "the node tracking detections of no sector in %s not checked: %s", nation, error
+            )
+            continue
+        if holder is None:
+            if not watch.absent:
+                _log.warning(UNCLAIMED_ABSENT, nation)
+            watch.absent += 1
+        else:
+            watch.held = True
+            if watch.absent:
+                _log.warning(
+                    "the detections of no scenario sector in %s are tracked now by %s",
+                    nation,
+                    holder.decode(errors="replace"),
+                )
 
 
 async def run_node(
@@ -406,9 +464,15 @@ async def _run_node(
         tls_ca=options.tls_ca,
     )
     # One owner per nation: a second one (same nation, no --sectors) is refused here,
-    # before it reads or publishes anything.
-    lease = OwnerLease(bus, nation, node_role(options), replicas=options.replicas)
-    if owner:
+    # before it reads or publishes anything; and one sector node with --unclaimed.
+    lease = OwnerLease(
+        bus,
+        nation,
+        node_role(options),
+        replicas=options.replicas,
+        key=UNCLAIMED_KEY if options.unclaimed else OWNER_KEY,
+    )
+    if owner or options.unclaimed:
         try:
             await lease.acquire()
         except BaseException:
@@ -427,6 +491,8 @@ async def _run_node(
     sharing: list[ShareExporter | ShareImporter] = []
     share_tasks = []
     recording_tasks = []
+    unclaimed = UnclaimedWatch()
+    watching: asyncio.Task[None] | None = None
     skips: tuple[str, ...] = ()
     if options.alliance:
         # Allied copies (and allies' audit checkpoints, the witnesses) keep arriving after
@@ -455,6 +521,10 @@ async def _run_node(
         log = nation_log_stream(nation)
         bus.durable_starts[log] = await owner_start(bus, nation)
     try:
+        if options.no_tracking:
+            watching = asyncio.create_task(
+                watch_unclaimed(bus, nation, options.producer_absent_after_s, unclaimed)
+            )
         pipeline = Pipeline(
             bus, store, run_stages, nation=nation, on_progress=on_progress, recorder_skips=skips
         )
@@ -489,6 +559,9 @@ async def _run_node(
         if linger_s > 0:
             await asyncio.sleep(linger_s)
     finally:
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         if lease.lost.is_set():
             # Ousted: the new owner handles what this one had not acknowledged.
             for task in (*share_tasks, *recording_tasks):
@@ -513,6 +586,7 @@ async def _run_node(
         progress=progress,
         role=node_role(options),
         producer_timeouts=producer_timeouts(pipeline.services),
+        unclaimed_untracked=unclaimed.absent > 0 and not unclaimed.held,
     )
     for stage_service in pipeline.services:
         if stage_service.stage.name == TRACKING_STAGE:

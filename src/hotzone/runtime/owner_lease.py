@@ -21,6 +21,11 @@ owner that stalled (SIGSTOP, a frozen VM) for longer than that and finds another
 holding the key has been ousted: the lease is marked lost (`OwnerLeaseLostError`, its
 ``on_lost`` called) before it publishes anything more, and the node stops
 (`hotzone.runtime.node`).
+
+The same lease, under the key ``unclaimed``, is held by the one sector node per nation
+that tracks the detections of no scenario sector (``--unclaimed``): a second such node
+would track them twice, so it is refused like a second owner, and takes over from one
+that died.
 """
 
 from __future__ import annotations
@@ -44,6 +49,21 @@ from hotzone.bus import NatsBus
 
 _log = logging.getLogger(__name__)
 OWNER_KEY = "owner"
+UNCLAIMED_KEY = "unclaimed"
+"""The key of the sector node tracking the detections of no scenario sector."""
+_ROLES = {
+    OWNER_KEY: (
+        "a running owner node",
+        "run this one with --sectors (a sector node), or stop the other first",
+        "acting as owner",
+    ),
+    UNCLAIMED_KEY: (
+        "a node tracking the detections of no scenario sector (--unclaimed)",
+        "run this one without --unclaimed, or stop the other first",
+        "tracking the detections of no scenario sector",
+    ),
+}
+"""Per key: who holds it, what a refused node should do instead, what an ousted one stops."""
 _GONE = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 
 
@@ -82,8 +102,18 @@ def holder_is_gone(value: bytes) -> bool:
     return False
 
 
+async def lease_holder(bus: NatsBus, nation: str, key: str) -> bytes | None:
+    """Who holds ``nation``'s lease ``key`` now (its JSON), None when nobody does."""
+    try:
+        bucket = await bus.jetstream.key_value(lease_bucket(nation))
+        entry = await bucket.get(key)
+    except (nats.js.errors.BucketNotFoundError, *_GONE):
+        return None
+    return entry.value or None
+
+
 class NationOwnedError(RuntimeError):
-    """Another live node owns the nation already."""
+    """Another live node owns the nation (or holds the lease's key) already."""
 
 
 class OwnerLeaseLostError(NationOwnedError):
@@ -102,8 +132,10 @@ class OwnerLease:
         ttl_s: float = 10.0,
         watch_s: float = 3.5,
         replicas: int = 1,
+        key: str = OWNER_KEY,
     ) -> None:
         self.bus = bus
+        self.key = key
         self.nation = nation
         self.renew_s = renew_s
         self.ttl_s = ttl_s
@@ -137,7 +169,7 @@ class OwnerLease:
         bucket = await self._open_bucket()
         try:
             sent_at = self._now()
-            self._revision = await bucket.create(OWNER_KEY, self.holder)
+            self._revision = await bucket.create(self.key, self.holder)
         except nats.js.errors.KeyWrongLastSequenceError:
             sent_at = self._now()
             self._revision = await self._take_over(bucket)
@@ -179,24 +211,26 @@ class OwnerLease:
 
     async def _take_over(self, bucket: KeyValue) -> int:
         try:
-            seen = await bucket.get(OWNER_KEY)
+            seen = await bucket.get(self.key)
         except _GONE:  # expired or removed just now
-            return await bucket.create(OWNER_KEY, self.holder)
+            return await bucket.create(self.key, self.holder)
         holder = (seen.value or b"").decode(errors="replace")
         if not holder_is_gone(seen.value or b""):
             await asyncio.sleep(self.watch_s)
         try:
-            now = await bucket.get(OWNER_KEY)
+            now = await bucket.get(self.key)
         except _GONE:
-            return await bucket.create(OWNER_KEY, self.holder)
+            return await bucket.create(self.key, self.holder)
         if now.revision != seen.revision:
             raise NationOwnedError(self._refusal(now.value or b""))
         try:
-            revision = await bucket.update(OWNER_KEY, self.holder, last=seen.revision)
+            revision = await bucket.update(self.key, self.holder, last=seen.revision)
         except nats.js.errors.KeyWrongLastSequenceError:
             raise NationOwnedError(self._refusal(b"")) from None
         # Not "PL: ...": that is how a node's summary line starts.
-        _log.warning("owner lease of %s taken over from a stopped node: %s", self.nation, holder)
+        _log.warning(
+            "%s lease of %s taken over from a stopped node: %s", self.key, self.nation, holder
+        )
         return revision
 
     def _refusal(self, value: bytes) -> str:
@@ -205,10 +239,8 @@ class OwnerLease:
             who = f" ({holder['node']} on {holder['host']}, pid {holder['pid']})"
         except (ValueError, KeyError, TypeError):
             who = ""
-        return (
-            f"{self.nation} has a running owner node already{who}: run this one with "
-            "--sectors (a sector node), or stop the other first"
-        )
+        holder, instead, _ = _ROLES[self.key]
+        return f"{self.nation} has {holder} already{who}: {instead}"
 
     async def _renew(self, bucket: KeyValue) -> None:
         while not self.lost.is_set():
@@ -225,14 +257,14 @@ class OwnerLease:
                 return True
             sent_at = self._now()
             try:
-                self._revision = await bucket.update(OWNER_KEY, self.holder, last=self._revision)
+                self._revision = await bucket.update(self.key, self.holder, last=self._revision)
             except nats.js.errors.KeyWrongLastSequenceError:
                 # Expired while this process stalled for longer than ``ttl_s``, taken over
                 # by another node, or renewed by a renewal whose answer was lost.
                 return await self._recover(bucket, sent_at)
             except (nats.errors.Error, TimeoutError) as error:
                 # Not renewed this time (a reconnect); the entry lasts ``ttl_s``.
-                _log.warning("owner lease of %s not renewed: %s", self.nation, error)
+                _log.warning("%s lease of %s not renewed: %s", self.key, self.nation, error)
                 return False
             self._valid_until = sent_at + self.watch_s
             return True
@@ -242,24 +274,24 @@ class OwnerLease:
         (an earlier renewal was applied but its answer timed out), take the key again when
         nobody holds it, and otherwise the lease is lost."""
         try:
-            entry = await bucket.get(OWNER_KEY)
+            entry = await bucket.get(self.key)
         except _GONE:
             entry = None
         except (nats.errors.Error, TimeoutError) as error:
-            _log.warning("owner lease of %s not checked: %s", self.nation, error)
+            _log.warning("%s lease of %s not checked: %s", self.key, self.nation, error)
             return False
         try:
             if entry is None:
-                self._revision = await bucket.create(OWNER_KEY, self.holder)
+                self._revision = await bucket.create(self.key, self.holder)
             elif entry.value == self.holder:
-                self._revision = await bucket.update(OWNER_KEY, self.holder, last=entry.revision)
+                self._revision = await bucket.update(self.key, self.holder, last=entry.revision)
             else:
                 self._mark_lost()
                 return False
         except nats.js.errors.KeyWrongLastSequenceError:
             return False  # changed meanwhile: the next attempt looks again
         except (nats.errors.Error, TimeoutError) as error:
-            _log.warning("owner lease of %s not renewed: %s", self.nation, error)
+            _log.warning("%s lease of %s not renewed: %s", self.key, self.nation, error)
             return False
         self._valid_until = sent_at + self.watch_s
         return True
@@ -268,15 +300,15 @@ class OwnerLease:
         self.losses += 1
         self.lost.set()
         # Said once, by whoever stops the node (`OwnerLeaseLostError`); here for the log.
-        _log.info("owner lease of %s taken over by another node", self.nation)
+        _log.info("%s lease of %s taken over by another node", self.key, self.nation)
         if self.on_lost is not None:
             self.on_lost()
 
     def ousted(self) -> str:
         """Why an ousted owner stopped, in one line."""
         return (
-            f"{self.nation}'s owner lease was taken over by another node while this one "
-            "was stalled: this node stopped acting as owner"
+            f"{self.nation}'s {self.key} lease was taken over by another node while this "
+            f"one was stalled: this node stopped {_ROLES[self.key][2]}"
         )
 
     async def release(self) -> None:
@@ -288,4 +320,4 @@ class OwnerLease:
         if self._bucket is None or not self._revision or self.lost.is_set():
             return
         with contextlib.suppress(nats.errors.Error, nats.js.errors.Error, TimeoutError):
-            await self._bucket.delete(OWNER_KEY, last=self._revision)
+            await self._bucket.delete(self.key, last=self._revision)
