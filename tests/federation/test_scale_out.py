@@ -281,12 +281,16 @@ def _wait_until_subscribed(
         time.sleep(0.2)
 
 
-def _node(url: str, store: Path, *args: str) -> subprocess.Popen[str]:
+def node_command(
+    url: str, store: Path, *args: str, stderr: int = subprocess.STDOUT
+) -> subprocess.Popen[str]:
+    """``hotzone node --nation PL`` on ``url`` in a process of its own (stderr into stdout
+    unless ``stderr`` says otherwise)."""
     command = ["node", "--nation", "PL", "--nats", url, "--no-replay", "--store", str(store)]
     return subprocess.Popen(
         [sys.executable, "-c", RUN_CLI, *command, *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
     )
 
@@ -325,8 +329,10 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
     with running_standalone(tmp_path) as server:
         url = server.plan.url
         processes = {
-            "sector node": _node(url, node_store, "--sectors", ",".join(NODE_SECTORS)),
-            "owner": _node(url, owner_store, "--sectors", ",".join(OWNER_SECTORS), "--owner"),
+            "sector node": node_command(url, node_store, "--sectors", ",".join(NODE_SECTORS)),
+            "owner": node_command(
+                url, owner_store, "--sectors", ",".join(OWNER_SECTORS), "--owner"
+            ),
         }
         try:
             _wait_until_subscribed(url, consumers, processes)
@@ -486,7 +492,8 @@ def _run_nodes(
     with running_standalone(directory) as server:
         url = server.plan.url
         processes = {
-            name: _node(url, directory / f"{name}.sqlite", *args) for name, args in nodes.items()
+            name: node_command(url, directory / f"{name}.sqlite", *args)
+            for name, args in nodes.items()
         }
         try:
             _wait_until_subscribed(url, consumers, processes)

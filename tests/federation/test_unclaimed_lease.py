@@ -10,7 +10,6 @@ import asyncio
 import os
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from hotzone.bus import NatsBus, nation_streams
 from hotzone.runtime.owner_lease import UNCLAIMED_KEY, lease_holder
 from hotzone.runtime.services import SHUTDOWN, encode_tick
 from tests.federation.servers import running_standalone
+from tests.federation.test_scale_out import node_command
 
-RUN_CLI = "import sys; from hotzone.cli import main; sys.exit(main(sys.argv[1:]))"
 TIMEOUT_S = 180.0
 """How long a node may take to do what is waited for before the test fails (a hang guard:
 the machine is shared)."""
@@ -27,13 +26,7 @@ SECTOR_NODE = ("--sectors", "suwalki,lazdijai", "--unclaimed")
 
 
 def _node(url: str, store: Path, *args: str) -> subprocess.Popen[str]:
-    command = ["node", "--nation", "PL", "--nats", url, "--no-replay", "--store", str(store)]
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN_CLI, *command, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return node_command(url, store, *args, stderr=subprocess.PIPE)
 
 
 async def _holder(url: str) -> str:
