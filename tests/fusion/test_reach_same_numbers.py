@@ -9,7 +9,14 @@ import pytest
 from scipy.spatial import cKDTree
 
 from hotzone.fusion.estimates import Estimates
-from hotzone.fusion.hypothesiser import ScanBounds, any_within, any_within_by_count, gate_reach
+from hotzone.fusion.hypothesiser import (
+    ScanBounds,
+    any_within,
+    any_within_by_count,
+    gate_reach,
+    row_norms,
+    trace_rows,
+)
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.types.arrays import BoolArray, FloatArray
 
@@ -110,3 +117,20 @@ def test_the_reachable_tracks_are_the_plain_ones(seed: int) -> None:
         expected = _plain_reachable(estimates, track_time, bounds, 101.0, dims)
         assert np.array_equal(may_join, expected)
         assert may_join[:40].all() and may_join[40:].any() and not may_join.all()
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 6])
+def test_the_row_norms_are_numpy_s(columns: int) -> None:
+    rng = np.random.default_rng(columns)
+    vectors = rng.normal(0.0, 300.0, (5_000, columns)) * rng.uniform(1e-3, 1e3, (5_000, 1))
+    assert np.array_equal(row_norms(vectors), np.linalg.norm(vectors, axis=1))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_the_trace_rows_are_numpy_s(size: int) -> None:
+    rng = np.random.default_rng(size)
+    matrices = rng.normal(0.0, 1.0, (5_000, size, size)) * rng.uniform(1e-3, 1e6, (5_000, 1, 1))
+    assert np.array_equal(trace_rows(matrices), np.trace(matrices, axis1=1, axis2=2))
+    # Of a strided block too (a view of the lower right of each matrix).
+    block = matrices[:, size // 2 :, size // 2 :]
+    assert np.array_equal(trace_rows(block), np.trace(block, axis1=1, axis2=2))

@@ -329,11 +329,11 @@ class Hypothesiser:
         values = scan.values[rows]
         times = scan.times[rows]
         dims = self.spatial_dims
-        speed = np.linalg.norm(state[:, dims : 2 * dims], axis=1)
+        speed = row_norms(state[:, dims : 2 * dims])
         spread = reference_time - float(times.min())
         if size:
-            noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
-            position_trace = np.trace(covariance, axis1=1, axis2=2)
+            noise_trace = float(trace_rows(scan.noise[rows]).max())
+            position_trace = trace_rows(covariance)
             # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
             spread_variance = np.maximum(position_trace + noise_trace, 0.0)
             radii = np.sqrt(threshold * spread_variance) + speed * spread
@@ -430,6 +430,33 @@ def any_within_by_count(points: FloatArray, centres: FloatArray, radii: FloatArr
     found = cKDTree(points).query_ball_point(centres, r=radii, return_length=True)
     within: BoolArray = np.asarray(found) > 0
     return within
+
+
+def row_norms(vectors: FloatArray) -> FloatArray:
+    """``np.linalg.norm(vectors, axis=1)``, column by column: the squares added in the
+    order numpy's reduction over a short row adds them (the same numbers), without its
+    fixed cost."""
+    squares = np.zeros(len(vectors))
+    for axis in range(vectors.shape[1]):
+        column = vectors[:, axis]
+        if axis == 0:
+            squares = column * column
+        else:
+            squares += column * column
+    norms: FloatArray = np.sqrt(squares)
+    return norms
+
+
+def trace_rows(matrices: FloatArray) -> FloatArray:
+    """``np.trace(matrices, axis1=1, axis2=2)`` of (N, n, n), the diagonal added in order,
+    as `row_norms` adds its squares."""
+    total = np.zeros(len(matrices))
+    for axis in range(matrices.shape[1]):
+        if axis == 0:
+            total = matrices[:, 0, 0].copy()
+        else:
+            total += matrices[:, axis, axis]
+    return total
 
 
 SELECTED_FROM_TRACKS = 64
