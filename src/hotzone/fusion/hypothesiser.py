@@ -164,19 +164,21 @@ class Hypothesiser:
             noise_trace=bounds.noise_trace,
             spread_s=bounds.spread_s,
         )
-        bounded = np.isfinite(reach) & np.isfinite(centre).all(axis=1)
+        # Column by column: numpy's reductions over a row of two or three are slow.
+        bounded = np.isfinite(reach)
+        for axis in range(centre.shape[1]):
+            bounded &= np.isfinite(centre[:, axis])
         # A track farther than its reach from the box around the measurements is farther
         # from each of them: only the others are looked up (a scan covers a sector).
         lowest, highest = positions.min(axis=0), positions.max(axis=0)
-        outside = np.maximum(lowest - centre[:, :size], centre[:, :size] - highest)
-        near = ~bounded | (np.maximum(outside, 0.0).max(axis=1) <= reach)
-        looked_up = np.flatnonzero(near & bounded)
+        outside = np.zeros(len(reach))
+        for axis in range(size):
+            column = centre[:, axis]
+            outside = np.maximum(outside, np.maximum(lowest[axis] - column, column - highest[axis]))
+        looked_up = np.flatnonzero(bounded & (outside <= reach))
         may_join: BoolArray = ~bounded
         if len(looked_up):
-            found = cKDTree(positions).query_ball_point(
-                centre[looked_up, :size], r=reach[looked_up], return_length=True
-            )
-            may_join[looked_up] = np.asarray(found) > 0
+            may_join[looked_up] = any_within(positions, centre[looked_up, :size], reach[looked_up])
         return may_join
 
     def predicted(
@@ -327,11 +329,11 @@ class Hypothesiser:
         values = scan.values[rows]
         times = scan.times[rows]
         dims = self.spatial_dims
-        speed = np.linalg.norm(state[:, dims : 2 * dims], axis=1)
+        speed = row_norms(state[:, dims : 2 * dims])
         spread = reference_time - float(times.min())
         if size:
-            noise_trace = float(np.trace(scan.noise[rows], axis1=1, axis2=2).max())
-            position_trace = np.trace(covariance, axis1=1, axis2=2)
+            noise_trace = float(trace_rows(scan.noise[rows]).max())
+            position_trace = trace_rows(covariance)
             # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
             spread_variance = np.maximum(position_trace + noise_trace, 0.0)
             radii = np.sqrt(threshold * spread_variance) + speed * spread
@@ -394,6 +396,67 @@ class Hypothesiser:
             threshold,
             log_likelihood,
         )
+
+
+def any_within(points: FloatArray, centres: FloatArray, radii: FloatArray) -> BoolArray:
+    """Whether a point of ``points`` lies within ``radii`` of each of ``centres``: the
+    rows where ``cKDTree(points).query_ball_point(centres, r=radii, return_length=True)``
+    is not 0 (`any_within_by_count`), from the nearest point alone (a nearest-neighbour
+    search stops where a ball count visits every point in the ball).
+
+    Decided as the ball query decides: the squared distance, summed axis by axis, at
+    most the squared radius (the nearest point's is the least of them)."""
+    if len(points) == 0:
+        return np.zeros(len(centres), dtype=np.bool_)
+    # Searched a little beyond the largest radius: the nearest point within it is found
+    # whatever the search's own rounding, and compared below.
+    search = float(radii.max()) * (1.0 + REACH_MARGIN) + 1.0
+    distance, nearest = cKDTree(points).query(centres, k=1, distance_upper_bound=search)
+    found = np.flatnonzero(np.isfinite(distance))
+    closest = points[nearest[found]]
+    squared = np.zeros(len(found))
+    for axis in range(points.shape[1]):
+        difference = closest[:, axis] - centres[found, axis]
+        squared += difference * difference
+    within = np.zeros(len(centres), dtype=np.bool_)
+    radius = radii[found]
+    within[found] = squared <= radius * radius
+    return within
+
+
+def any_within_by_count(points: FloatArray, centres: FloatArray, radii: FloatArray) -> BoolArray:
+    """`any_within` as a count of the points in each ball (the plain form it is tested
+    against)."""
+    found = cKDTree(points).query_ball_point(centres, r=radii, return_length=True)
+    within: BoolArray = np.asarray(found) > 0
+    return within
+
+
+def row_norms(vectors: FloatArray) -> FloatArray:
+    """``np.linalg.norm(vectors, axis=1)``, column by column: the squares added in the
+    order numpy's reduction over a short row adds them (the same numbers), without its
+    fixed cost."""
+    squares = np.zeros(len(vectors))
+    for axis in range(vectors.shape[1]):
+        column = vectors[:, axis]
+        if axis == 0:
+            squares = column * column
+        else:
+            squares += column * column
+    norms: FloatArray = np.sqrt(squares)
+    return norms
+
+
+def trace_rows(matrices: FloatArray) -> FloatArray:
+    """``np.trace(matrices, axis1=1, axis2=2)`` of (N, n, n), the diagonal added in order,
+    as `row_norms` adds its squares."""
+    total = np.zeros(len(matrices))
+    for axis in range(matrices.shape[1]):
+        if axis == 0:
+            total = matrices[:, 0, 0].copy()
+        else:
+            total += matrices[:, axis, axis]
+    return total
 
 
 SELECTED_FROM_TRACKS = 64
