@@ -12,13 +12,19 @@ from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.hypothesiser import (
     ScanBounds,
     any_within,
-    any_within_by_count,
     gate_reach,
     row_norms,
     trace_rows,
 )
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.types.arrays import BoolArray, FloatArray
+
+
+def any_within_by_count(points: FloatArray, centres: FloatArray, radii: FloatArray) -> BoolArray:
+    """`any_within` as first written: a count of the points in each ball."""
+    found = cKDTree(points).query_ball_point(centres, r=radii, return_length=True)
+    within: BoolArray = np.asarray(found) > 0
+    return within
 
 
 @pytest.mark.parametrize("dims", [2, 3])

@@ -401,7 +401,7 @@ class Hypothesiser:
 def any_within(points: FloatArray, centres: FloatArray, radii: FloatArray) -> BoolArray:
     """Whether a point of ``points`` lies within ``radii`` of each of ``centres``: the
     rows where ``cKDTree(points).query_ball_point(centres, r=radii, return_length=True)``
-    is not 0 (`any_within_by_count`), from the nearest point alone (a nearest-neighbour
+    is not 0, from the nearest point alone (a nearest-neighbour
     search stops where a ball count visits every point in the ball).
 
     Decided as the ball query decides: the squared distance, summed axis by axis, at
@@ -421,14 +421,6 @@ def any_within(points: FloatArray, centres: FloatArray, radii: FloatArray) -> Bo
     within = np.zeros(len(centres), dtype=np.bool_)
     radius = radii[found]
     within[found] = squared <= radius * radius
-    return within
-
-
-def any_within_by_count(points: FloatArray, centres: FloatArray, radii: FloatArray) -> BoolArray:
-    """`any_within` as a count of the points in each ball (the plain form it is tested
-    against)."""
-    found = cKDTree(points).query_ball_point(centres, r=radii, return_length=True)
-    within: BoolArray = np.asarray(found) > 0
     return within
 
 
