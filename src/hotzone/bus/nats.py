@@ -902,13 +902,15 @@ class NatsBus:
                 last_error[:] = [error]
             await _log_connection_error(error)
 
+        client = NatsClient()
         try:
-            client = await asyncio.wait_for(
-                nats.connect(
+            await asyncio.wait_for(
+                client.connect(
                     servers=server_list,
                     name=name,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.25,
+                    # nats-py annotates an int but sleeps this many seconds (a float).
+                    reconnect_time_wait=0.25,  # type: ignore[arg-type]
                     connect_timeout=5,
                     allow_reconnect=True,
                     error_cb=remember_error,
@@ -918,6 +920,10 @@ class NatsBus:
                 connect_deadline_s,
             )
         except TimeoutError:
+            # The attempt cut off by the deadline may hold an open (TLS) stream: closed
+            # here, not left to the garbage collector.
+            with contextlib.suppress(Exception):
+                await client.close()
             why = f" (last error: {_describe(last_error[0])})" if last_error else ""
             raise NatsConnectError(
                 f"no NATS server answered at {', '.join(server_list)} "
