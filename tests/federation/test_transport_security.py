@@ -41,7 +41,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 
 from hotzone.bus import NatsBus
-from hotzone.bus.nats import carried_messages, connect_options
+from hotzone.bus.nats import carried_messages, close_abandoned, connect_options
 from hotzone.cli import main
 from hotzone.runtime.federation import (
     ShareBatch,
@@ -118,10 +118,10 @@ async def _refusal(url: str, **options: Any) -> str:
     try:
         await _connect(url, client=client, **options)
     except Exception as error:  # nats-py raises several types; the reason is the point
-        # Refused after the TLS handshake, nats-py raises without closing the stream it
-        # opened (with reconnection off it does not tidy up): closed here, or the garbage
-        # collector finds an open TLS writer later, in whichever test runs then.
-        await client.close()
+        # Refused, nats-py raises without closing the stream it opened (with reconnection
+        # off it does not tidy up): closed here, or the garbage collector finds an open
+        # TLS writer later, in whichever test runs then.
+        await close_abandoned(client)
         return f"{type(error).__name__}: {error}"
     await client.close()
     raise AssertionError(f"{url} accepted a client it should refuse ({options.keys()})")
