@@ -41,7 +41,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 
 from hotzone.bus import NatsBus
-from hotzone.bus.nats import carried_messages, connect_options
+from hotzone.bus.nats import carried_messages, close_abandoned, connect_options
 from hotzone.cli import main
 from hotzone.runtime.federation import (
     ShareBatch,
@@ -95,24 +95,33 @@ class Spy:
         self.received.append(message)
 
 
-async def _connect(url: str, spy: Spy | None = None, **options: Any) -> NatsClient:
+async def _connect(
+    url: str, spy: Spy | None = None, client: NatsClient | None = None, **options: Any
+) -> NatsClient:
     async def ignore(_: Exception) -> None:
         return None
 
-    return await nats.connect(
+    client = client or NatsClient()
+    await client.connect(
         url,
         allow_reconnect=False,
         connect_timeout=5,
         error_cb=spy.error if spy is not None else ignore,
         **options,
     )
+    return client
 
 
 async def _refusal(url: str, **options: Any) -> str:
     """Why ``url`` refused the connection (the test fails if it was accepted)."""
+    client = NatsClient()
     try:
-        client = await _connect(url, **options)
+        await _connect(url, client=client, **options)
     except Exception as error:  # nats-py raises several types; the reason is the point
+        # Refused, nats-py raises without closing the stream it opened (with reconnection
+        # off it does not tidy up): closed here, or the garbage collector finds an open
+        # TLS writer later, in whichever test runs then.
+        await close_abandoned(client)
         return f"{type(error).__name__}: {error}"
     await client.close()
     raise AssertionError(f"{url} accepted a client it should refuse ({options.keys()})")

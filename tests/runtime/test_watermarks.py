@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from hotzone.bus import BusMessage, NatsBus, nation_streams
+from prometheus_client.parser import text_string_to_metric_families
+
+from hotzone.bus import BusMessage, InProcessBus, NatsBus, nation_streams
+from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.node import until_ready
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.watermarks import (
@@ -246,3 +249,37 @@ def test_a_restarted_waiting_stage_steps_the_ticks_it_had_read_on_their_producer
     assert before == []
     assert after == [["det-north-1", "det-north-10"], []]
     assert alerts == 2
+
+
+def test_metrics_show_a_producer_absent_and_the_ticks_stepped_without_it() -> None:
+    """``/metrics`` of a node shows a waiting stage's producers: absent or not, and how
+    many ticks went on without each (a sector node down, or nobody ran ``--unclaimed``)."""
+    service = StageService(WindowLog(), InProcessBus(), "PL")
+    service.gate = _gate()
+    metrics = PipelineMetrics(stages=[service])
+
+    def samples() -> dict[tuple[str, str, str], float]:
+        read = {}
+        for family in text_string_to_metric_families(metrics.text().decode()):
+            for sample in family.samples:
+                if sample.name.startswith("hotzone_watermark_"):
+                    labels = sample.labels
+                    read[(sample.name, labels["stage"], labels["producer"])] = sample.value
+        return read
+
+    stage = service.stage.name
+    before = samples()
+    assert before[("hotzone_watermark_producer_absent", stage, SOUTH)] == 0.0
+    assert before[("hotzone_watermark_ticks_without_total", stage, SOUTH)] == 0.0
+    gate = service.gate
+    for tick_id in ("t1", "t2"):
+        gate.tick(tick_id, _clock(tick_id))
+        gate.marker(NORTH, tick_id)
+    assert len(gate.idle(10.0)) == 2  # south said nothing for 10 s of waiting
+    after = samples()
+    assert after[("hotzone_watermark_producer_absent", stage, SOUTH)] == 1.0
+    assert after[("hotzone_watermark_ticks_without_total", stage, SOUTH)] == 2.0
+    assert after[("hotzone_watermark_producer_absent", stage, NORTH)] == 0.0
+    assert after[("hotzone_watermark_ticks_without_total", stage, NORTH)] == 0.0
+    gate.marker(SOUTH, "t3")  # back
+    assert samples()[("hotzone_watermark_producer_absent", stage, SOUTH)] == 0.0

@@ -434,6 +434,19 @@ def batch_messages(
     return messages
 
 
+CLOSE_ABANDONED_S = 1.0
+
+
+async def close_abandoned(client: NatsClient) -> None:
+    """Close a client whose connection never came up (refused, or cut off by a deadline),
+    so its half-open stream is not left to the garbage collector. nats-py leaves it open
+    when it raises with reconnection off, and its ``close`` then waits for ever on a
+    stream whose TLS handshake failed: the stream is closed at once, the wait for it
+    bounded."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.close(), CLOSE_ABANDONED_S)
+
+
 _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
@@ -902,13 +915,15 @@ class NatsBus:
                 last_error[:] = [error]
             await _log_connection_error(error)
 
+        client = NatsClient()
         try:
-            client = await asyncio.wait_for(
-                nats.connect(
+            await asyncio.wait_for(
+                client.connect(
                     servers=server_list,
                     name=name,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.25,
+                    # nats-py annotates an int but sleeps this many seconds (a float).
+                    reconnect_time_wait=0.25,  # type: ignore[arg-type]
                     connect_timeout=5,
                     allow_reconnect=True,
                     error_cb=remember_error,
@@ -918,6 +933,9 @@ class NatsBus:
                 connect_deadline_s,
             )
         except TimeoutError:
+            # The attempt cut off by the deadline may hold an open (TLS) stream: closed
+            # here, not left to the garbage collector.
+            await close_abandoned(client)
             why = f" (last error: {_describe(last_error[0])})" if last_error else ""
             raise NatsConnectError(
                 f"no NATS server answered at {', '.join(server_list)} "

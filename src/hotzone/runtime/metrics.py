@@ -229,7 +229,25 @@ def _stage_metrics(
     )
     depth = _gauge("queue_depth", "Messages waiting in a consumer's subscription", ["consumer"])
     recorded = _counter("recorded_messages", "Messages written to the store", ["consumer"])
+    # A waiting stage's producers (`hotzone.runtime.watermarks`): a sector node not
+    # running, or no node tracking the detections of no sector (`fusion-none`), shows
+    # here and not only in the summary printed when the node stops.
+    went_without = _counter(
+        "watermark_ticks_without",
+        "Ticks a stage stepped without a producer's done marker (the producer absent)",
+        ["stage", "producer"],
+    )
+    absent = _gauge(
+        "watermark_producer_absent",
+        "1 while a stage goes on without a producer it waits for, else 0",
+        ["stage", "producer"],
+    )
     for service in stages:
+        if service.gate is not None:
+            for producer in sorted(service.gate.producers):
+                labels = [service.stage.name, producer]
+                went_without.add_metric(labels, service.gate.timeouts[producer])
+                absent.add_metric(labels, float(producer in service.gate.absent))
         name = service.stage.name
         for kind, count in sorted(dict(service.counters.received).items()):
             received.add_metric([name, kind], count)
@@ -249,4 +267,4 @@ def _stage_metrics(
         recorded.add_metric([name], recorder.recorded)
         if recorder.subscription is not None:
             depth.add_metric([name], recorder.subscription.pending)
-    yield from (received, published, dead, steps, depth, recorded)
+    yield from (received, published, dead, steps, depth, recorded, went_without, absent)
