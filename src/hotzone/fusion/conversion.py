@@ -94,6 +94,12 @@ class RotationClock:
     """``_recent``'s times and azimuths as `add_many` left them (None once `add` has
     changed it): the next window's plots are paired without rebuilding the arrays."""
 
+    def __post_init__(self) -> None:
+        # `period_s` as last found (None: the pairs have changed since); not a field, so
+        # asking for the period changes no comparison of clocks. The live mode asks at
+        # every step, tens of times a second.
+        self._period: tuple[float | None] | None = None
+
     @property
     def _recent(self) -> deque[tuple[float, float]]:
         if self._recent_plots is None:
@@ -174,6 +180,8 @@ class RotationClock:
             (self._quiet, quiet_periods[quiet]),
             (self._busy, busy_periods[busy]),
         ):
+            if len(kept):
+                self._period = None
             periods.extend(kept[-self.samples :].tolist())
             while len(periods) > self.samples:
                 periods.popleft()
@@ -184,12 +192,18 @@ class RotationClock:
         self._recent_columns = (all_times[keep_from:], all_azimuths[keep_from:])
 
     def _keep(self, periods: deque[float], period: float) -> None:
+        self._period = None
         periods.append(period)
         if len(periods) > self.samples:
             periods.popleft()
 
     @property
     def period_s(self) -> float | None:
+        if self._period is None:
+            self._period = (self._found_period(),)
+        return self._period[0]
+
+    def _found_period(self) -> float | None:
         for periods in (self._busy, self._quiet):
             if len(periods) >= self.min_pairs:
                 return _densest(np.array(periods))

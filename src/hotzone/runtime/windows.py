@@ -377,10 +377,11 @@ class TrackingWindows:
             _refused_messages(stage, rejections, messages, time)
         stage.events.extend(stage.identity_conflict_events(step.updated))
         tracks = stage.track_messages(step.updated, time)
-        tracks += [
-            msgspec.structs.replace(track, status=TrackStatus.DELETED)
-            for track in stage.track_messages(step.ended, time)
-        ]
+        if step.ended.size:
+            tracks += [
+                msgspec.structs.replace(track, status=TrackStatus.DELETED)
+                for track in stage.track_messages(step.ended, time)
+            ]
         summary = self.summary
         summary.windows += 1
         summary.track_messages += len(tracks)
@@ -454,8 +455,8 @@ def _stepped_on_arrival(
     """`TrackingStage.step_scans` for the arrival mode: each radar's learnt rotation
     declared, then `MultiTargetTracker.step_arrivals`."""
     for sensor_id, clock in stage.converter.rotation_clocks.items():
-        if clock.period_s is not None:
-            stage.tracker.declare_revisit(sensor_id, clock.period_s)
+        if (period_s := clock.period_s) is not None:
+            stage.tracker.declare_revisit(sensor_id, period_s)
     return stage.tracker.step_arrivals(moment, scans, close_books)
 
 
