@@ -12,9 +12,9 @@
    ``--compare-loops RUNS`` measures one of them (``--sharing-variant``) on uvloop and on
    asyncio's own loop instead, alternating, and prints the ratio of processor time.
 3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
-   HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
-   processes, each with the consumer of its share of the sectors and the real tracking
-   stage) drain them; detections per second until the last node reaches the shutdown
+   HZ_PL (as sources publish them: a bus batch per sector radar's scan) behind the nodes'
+   durable consumers, then 1, 2 and 4 node processes (separate OS processes, each with
+   the consumer of its share of the sectors and the real tracking stage) drain them; detections per second until the last node reaches the shutdown
    tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
    processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
    builds instead (the first the owner with assessment, c2 and audit, per-sector
