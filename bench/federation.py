@@ -14,9 +14,10 @@
 3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
    HZ_PL (as sources publish them: a bus batch per sector radar's scan) behind the nodes'
    durable consumers, then 1, 2 and 4 node processes (separate OS processes, each with
-   the consumer of its share of the sectors and the real tracking stage) drain them; detections per second until the last node reaches the shutdown
-   tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
-   processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
+   the consumer of its share of the sectors and the real tracking stage) drain them;
+   detections per second until the last node reaches the shutdown tick, median of
+   interleaved rounds. On 2 cores expect about 1.6-1.9x with two processes and no more
+   with four. ``--full-stages``: the nodes ``hotzone node``
    builds instead (the first the owner with assessment, c2 and audit, per-sector
    trackers and watermarks), and whether the owner's outputs were those of one process.
    ``--owner-tracks none`` (or ``both``): the owner tracks no sector (``hotzone node
