@@ -12,11 +12,12 @@
    ``--compare-loops RUNS`` measures one of them (``--sharing-variant``) on uvloop and on
    asyncio's own loop instead, alternating, and prints the ratio of processor time.
 3. Scale-out inside one nation: synthetic detections of 8 sectors are published once into
-   HZ_PL behind the nodes' durable consumers, then 1, 2 and 4 node processes (separate OS
-   processes, each with the consumer of its share of the sectors and the real tracking
-   stage) drain them; detections per second until the last node reaches the shutdown
-   tick, median of interleaved rounds. On 2 cores expect about 1.6-1.9x with two
-   processes and no more with four. ``--full-stages``: the nodes ``hotzone node``
+   HZ_PL (as sources publish them: a bus batch per sector radar's scan) behind the nodes'
+   durable consumers, then 1, 2 and 4 node processes (separate OS processes, each with
+   the consumer of its share of the sectors and the real tracking stage) drain them;
+   detections per second until the last node reaches the shutdown tick, median of
+   interleaved rounds. On 2 cores expect about 1.6-1.9x with two processes and no more
+   with four. ``--full-stages``: the nodes ``hotzone node``
    builds instead (the first the owner with assessment, c2 and audit, per-sector
    trackers and watermarks), and whether the owner's outputs were those of one process.
    ``--owner-tracks none`` (or ``both``): the owner tracks no sector (``hotzone node
@@ -45,6 +46,7 @@
     HOTZONE_BENCH_DEBUG=1 ...   # each sharing process prints its counters, loop and collections
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
+    HOTZONE_BENCH_BATCHES=0 ...   # scale-out detections one message each, not a batch per run
     HOTZONE_BENCH_PROFILE=/tmp/prof ...   # cProfile (processor time) of each sharing or
                                           # --full-stages node process: /tmp/prof-node{i}-{sectors}
 """
@@ -128,6 +130,9 @@ SCENARIO = "suwalki-drones"
 """The scenario whose frame, sector name and label the tracking stage takes."""
 NODE_MAX_PENDING = 8192
 PIPELINE_PUBLISHES = os.environ.get("HOTZONE_BENCH_PIPELINE", "1") == "1"
+PUBLISH_BATCHES = os.environ.get("HOTZONE_BENCH_BATCHES", "1") == "1"
+"""The scale-out backlog's detections go as sources publish them, a bus batch per run of
+one subject (``HOTZONE_BENCH_BATCHES=0``: one message per detection, as before)."""
 
 
 async def _latency(directory: Path, count: int, secure: bool = False) -> list[float]:
@@ -245,14 +250,34 @@ async def _create_consumers(url: str, shares: list[list[str]]) -> None:
         await bus.close()
 
 
+def scan_runs(window: Sequence[Detection]) -> list[tuple[str, list[tuple[str, bytes]]]]:
+    """A scan's detections as a source publishes them (`SourcePublisher.publish_result`):
+    each run of consecutive detections on one subject one bus batch (here a sector's
+    radar: ``--targets-per-sector`` detections), in order."""
+    runs: list[tuple[str, list[tuple[str, bytes]]]] = []
+    for message in window:
+        subject = subject_for(message, "PL")
+        if not runs or runs[-1][0] != subject:
+            runs.append((subject, []))
+        runs[-1][1].append(("", to_json(message)))
+    return runs
+
+
 async def _publish_backlog(url: str, backlog: list[tuple[float, list[Detection]]]) -> int:
-    """Publish every scan, then its clock tick, then a shutdown tick; returns detections."""
+    """Publish every scan (a bus batch per run of one subject, as sources do; one message
+    per detection with ``HOTZONE_BENCH_BATCHES=0``), then its clock tick, then a shutdown
+    tick; returns detections."""
     bus = await NatsBus.connect(url, nation_streams("PL", archives=False))
     published = 0
     for posix_time, window in backlog:
-        await asyncio.gather(
-            *(bus.publish(subject_for(message, "PL"), to_json(message)) for message in window)
-        )
+        if PUBLISH_BATCHES:
+            await asyncio.gather(
+                *(bus.publish_batch(subject, run) for subject, run in scan_runs(window))
+            )
+        else:
+            await asyncio.gather(
+                *(bus.publish(subject_for(message, "PL"), to_json(message)) for message in window)
+            )
         published += len(window)
         await bus.publish("hz.PL.clock", encode_tick(posix_time), {"kind": "tick"})
     await bus.publish("hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})

@@ -101,16 +101,50 @@ class Pipeline:
         self.run_id: str | None = None
         self.resume_after = 0
         self._replayed = 0
+        #: Consecutive messages of the replay on one subject, not published yet: they go
+        #: as one bus batch (`Bus.publish_batch`), each item with its own id, when the
+        #: subject changes, before a tick, and in a paced replay before a later message's
+        #: time. The cuts depend only on the messages, the ticks and whether the replay is
+        #: paced, so a restarted node forms the same batches (the same ids) again.
+        self._run_subject = ""
+        self._run_time = 0.0
+        self._run: list[tuple[str, bytes]] = []
+
+    def _next_id(self) -> tuple[str, bool]:
+        """The next replayed message's id (empty without a ``run_id``: the bus gives one)
+        and whether a resumed run published it already."""
+        self._replayed += 1
+        message_id = "" if self.run_id is None else f"{self.run_id}-{self._replayed}"
+        return message_id, self._replayed <= self.resume_after
 
     async def _send(self, subject: str, payload: bytes, headers: dict[str, str]) -> bool:
-        """Publish one message of the replay, unless a resumed run published it already."""
-        self._replayed += 1
-        if self.run_id is not None:
-            headers[MESSAGE_ID_HEADER] = f"{self.run_id}-{self._replayed}"
-        if self._replayed <= self.resume_after:
+        """Publish one message of the replay on its own (a clock tick), after the run of
+        messages before it, unless a resumed run published it already."""
+        await self._flush_run()
+        message_id, published_before = self._next_id()
+        if message_id:
+            headers[MESSAGE_ID_HEADER] = message_id
+        if published_before:
             return False
         await self.bus.publish(subject, payload, headers or None)
         return True
+
+    async def _add_to_run(self, subject: str, payload: bytes, at: float) -> None:
+        """Add one replayed message to the run of its subject (published by
+        `_flush_run`), unless a resumed run published it already."""
+        message_id, published_before = self._next_id()
+        if published_before:
+            return
+        paced_apart = math.isfinite(self.speed) and at != self._run_time
+        if self._run and (subject != self._run_subject or paced_apart):
+            await self._flush_run()
+        self._run_subject, self._run_time = subject, at
+        self._run.append((message_id, payload))
+
+    async def _flush_run(self) -> None:
+        if self._run:
+            run, self._run = self._run, []
+            await self.bus.publish_batch(self._run_subject, run)
 
     async def run(self, messages: Iterable[AnyMessage]) -> PipelineProgress:
         tasks = self._tasks
@@ -154,12 +188,15 @@ class Pipeline:
                 due = start_wall + (at - start_sim) / self.speed
                 delay = due - wallclock.monotonic()
                 if delay > 0:
+                    if at != self._run_time:
+                        await self._flush_run()  # what was due before goes now
                     await asyncio.sleep(delay)
-            await self._send(subject_for(message, self.nation), to_json(message), {})
+            await self._add_to_run(subject_for(message, self.nation), to_json(message), at)
             self.progress.published[type(message).__name__] += 1
             self.progress.simulated_time = at
         if clock.open_end is not None:
             await self._tick(clock.open_end)
+        await self._flush_run()
 
     async def _tick(self, posix_time: float, kind: str = "tick") -> None:
         self._raise_if_a_service_failed()

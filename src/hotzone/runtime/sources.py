@@ -119,9 +119,22 @@ class SourcePublisher:
     async def publish_result(
         self, decoder: Decoder, result: DecodeResult, received_at: datetime
     ) -> int:
+        """Publish what a decoder made of a chunk: each run of consecutive messages on one
+        subject as one bus batch (`Bus.publish_batch`: one NATS message and one delivery
+        for a radar scan's plots, each item its own message to every reader, in order),
+        then the refusals, each a dead letter of its own."""
         before = self.counters.messages + self.counters.dead_letters
+        run: list[tuple[str, bytes]] = []
+        run_subject = ""
         for message in result.messages:
-            await self.bus.publish(subject_for(message, self.nation), to_json(message))
+            subject = subject_for(message, self.nation)
+            if run and subject != run_subject:
+                await self.bus.publish_batch(run_subject, run)
+                run = []
+            run_subject = subject
+            run.append(("", to_json(message)))
+        if run:
+            await self.bus.publish_batch(run_subject, run)
         self.counters.messages += len(result.messages)
         subject = dead_letter_subject(self.nation, decoder.source_name)
         for dead_letter in result.dead_letters(
