@@ -336,9 +336,11 @@ class GrowingTracks:
     _view: TrackBatch
 
     @staticmethod
-    def holding(tracks: TrackBatch) -> GrowingTracks:
-        """A copy of ``tracks`` with room to grow."""
-        buffer = _with_capacity(tracks, tracks.size, _capacity_for(tracks.size))
+    def holding(tracks: TrackBatch, room: int | None = None) -> GrowingTracks:
+        """A copy of ``tracks`` with room to grow: ``room`` rows more (None: as many
+        again; the capacity doubles when full either way)."""
+        capacity = _capacity_for(tracks.size) if room is None else tracks.size + room
+        buffer = _with_capacity(tracks, tracks.size, capacity)
         return GrowingTracks(buffer, tracks.size, _rows_of(buffer, tracks.size))
 
     def view(self) -> TrackBatch:
@@ -348,6 +350,28 @@ class GrowingTracks:
     def holds(self, tracks: TrackBatch) -> bool:
         """Whether ``tracks`` is this storage's `view` (not a batch made from it since)."""
         return tracks is self._view
+
+    def adopt(self, tracks: TrackBatch) -> bool:
+        """Whether ``tracks`` is the view or a batch made from it by replacing whole
+        columns (`dataclasses.replace`: it shares the view's `Estimates`, as the revisit
+        model's batches do); if so, the replaced columns are written into the buffers and
+        the view holds what ``tracks`` holds, so that `append` may follow it."""
+        view = self._view
+        if tracks is view:
+            return True
+        if tracks.estimates is not view.estimates or tracks.size != self.size:
+            return False
+        view = self.with_columns(tracks.sensor_seen.shape[1], tracks.label_seen.shape[1])
+        tracks = tracks.with_sensor_columns(view.sensor_seen.shape[1]).with_label_columns(
+            view.label_seen.shape[1]
+        )
+        for column in fields(TrackBatch):
+            if column.name == "estimates":
+                continue
+            mine, theirs = getattr(view, column.name), getattr(tracks, column.name)
+            if theirs is not mine:
+                mine[...] = theirs
+        return True
 
     def with_columns(self, sensors: int, labels: int) -> TrackBatch:
         """The view, with at least ``sensors`` sensor and ``labels`` label columns (new

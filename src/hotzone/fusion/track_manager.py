@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hotzone.fusion.deletion import Deleter
-from hotzone.fusion.estimates import TrackBatch
+from hotzone.fusion.estimates import GrowingTracks, TrackBatch
 from hotzone.fusion.gating import Gater
 from hotzone.fusion.initiation import Initiator
 from hotzone.fusion.labels import NO_LABEL
@@ -91,6 +91,11 @@ class TrackManager:
     _forgotten_at: float = -np.inf
     _identities_undo: list[tuple[str, tuple[float, float] | None]] | None = None
     """The undo list of the window being processed (None when no history is kept)."""
+    growing: GrowingTracks | None = None
+    """The storage a window's working tracks grow in: tracks started on its `view` (or
+    on a batch made from it by replacing columns: `GrowingTracks.adopt`) are appended to
+    it in place, not concatenated into a new batch (a copy of every track for each scan
+    that starts one); any other batch is concatenated."""
 
     # ------------------------------------------------------------------ initiation
     def start_tracks(self, tracks: TrackBatch, scan: SensorScan, rows: IntArray) -> TrackBatch:
@@ -200,6 +205,8 @@ class TrackManager:
             looks=np.zeros(count),
             looks_detected=np.zeros(count),
         )
+        if self.growing is not None and self.growing.adopt(tracks):
+            return self.growing.append(new)
         return TrackBatch.concatenate([tracks, new])
 
     # ------------------------------------------------------------------ the window's books

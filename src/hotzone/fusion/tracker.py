@@ -405,11 +405,17 @@ class MultiTargetTracker:
         """Process scans on top of ``self.tracks``; never mutates earlier batches.
 
         Returns the surviving tracks predicted to ``time``."""
-        # The window's working copy: updates write into its rows in place.
-        tracks = self.tracks.copy()
+        # The window's working copy: updates write into its rows in place, and the
+        # tracks it starts are appended to it in place. Its room is a window's new
+        # tracks (a few dozen at a thousand tracks), not as many again: the batch this
+        # window leaves is kept for the replays of ``lag_s``.
+        window = GrowingTracks.holding(self.tracks, room=64 + self.tracks.size // 8)
+        self.manager.growing = window
+        tracks = window.view()
         start_size = tracks.size
         tracks, updated, reporting, latest = self._process_scans(tracks, scans)
         tracks = self.manager.start_from_bearings(tracks, time)
+        self.manager.growing = None
         was_updated = np.zeros(tracks.size, dtype=np.bool_)
         if updated:
             was_updated[np.concatenate(updated)] = True
