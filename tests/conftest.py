@@ -103,3 +103,13 @@ def suwalki_demo_seed3_300s(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not made.exists():
             made.write_text(str(make(shared / "made")))
         return Path(made.read_text())
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real nats-server with JetStream on 127.0.0.1 for one test module (its own store
+    directory), stopped after the module's tests."""
+    from tests.federation.servers import running_standalone
+
+    with running_standalone(tmp_path_factory.mktemp("nats")) as server:
+        yield server.plan.url

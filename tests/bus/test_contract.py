@@ -4,24 +4,15 @@ a real nats-server with JetStream. Services written against one run on the other
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from hotzone.bus import Bus, BusClosedError, InProcessBus
 from hotzone.bus.nats import NatsBus, nation_streams
 from hotzone.types.subjects import SubjectError
-from tests.federation.servers import running_standalone
 
 BusFactory = Callable[[], Awaitable[Bus]]
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory: Path = tmp_path_factory.mktemp("nats-contract")
-    with running_standalone(directory) as server:
-        yield server.plan.url
 
 
 @pytest.fixture(params=["inprocess", "nats"])

@@ -4,8 +4,6 @@ durable consumers, sector filters, and clear errors for subjects no stream holds
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,14 +20,6 @@ from hotzone.bus.nats import (
     pattern_within,
     patterns_overlap,
 )
-from tests.federation.servers import running_standalone
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory: Path = tmp_path_factory.mktemp("nats-bus")
-    with running_standalone(directory) as server:
-        yield server.plan.url
 
 
 async def _fresh_bus(url: str, **options: object) -> NatsBus:

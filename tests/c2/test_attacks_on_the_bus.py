@@ -6,7 +6,7 @@ order, and an order that c2 did not issue is refused by every consumer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -29,7 +29,6 @@ from hotzone.types import (
 from hotzone.types.signing import order_fault, order_signing_bytes
 from tests.c2.attack_rig import C2OnBus, Crew, of_type, outcome_of, refusals
 from tests.c2.factories import make_assessment, make_track, seconds
-from tests.federation.servers import running_standalone
 
 # A one-way attack drone over Poland east of the Suwałki garrison, flying west, 2 km from
 # the Sejny no-fire area.
@@ -42,12 +41,6 @@ def drone(at: float, position: GeoPoint = START) -> list:  # type: ignore[type-a
         make_track(position=position, time=seconds(at)), enu_velocity_mps=(-50.0, 0.0, 0.0)
     )
     return [track, make_assessment(time=seconds(at))]
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_standalone(tmp_path_factory.mktemp("nats-c2")) as server:
-        yield server.plan.url
 
 
 @pytest.fixture(params=["inprocess", "nats"])

@@ -25,17 +25,10 @@ from hotzone.sim.scenario import load_scenario
 from hotzone.sim.simulator import SimulatedMessage, simulate
 from hotzone.store import SQLiteStore
 from hotzone.types import DeadLetter, Detection, GeoPoint, MeasurementKind, from_json, to_json
-from tests.federation.servers import running_standalone
 from tests.federation.test_node_restart import read_stream
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "suwalki-drones.yaml"
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_standalone(tmp_path_factory.mktemp("source-batches")) as server:
-        yield server.plan.url
 
 
 async def _fresh_bus(url: str) -> NatsBus:
