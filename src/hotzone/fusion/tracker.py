@@ -413,9 +413,11 @@ class MultiTargetTracker:
         self.manager.growing = window
         tracks = window.view()
         start_size = tracks.size
-        tracks, updated, reporting, latest = self._process_scans(tracks, scans)
-        tracks = self.manager.start_from_bearings(tracks, time)
-        self.manager.growing = None
+        try:
+            tracks, updated, reporting, latest = self._process_scans(tracks, scans)
+            tracks = self.manager.start_from_bearings(tracks, time)
+        finally:
+            self.manager.growing = None  # the next window's storage is its own
         was_updated = np.zeros(tracks.size, dtype=np.bool_)
         if updated:
             was_updated[np.concatenate(updated)] = True

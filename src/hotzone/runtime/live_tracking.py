@@ -41,12 +41,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import msgspec
-import numpy as np
 
 from hotzone.bus import Bus
 from hotzone.fusion.conversion import PolarPlots
@@ -56,7 +55,7 @@ from hotzone.ingest.asterix.plot_messages import plot_payloads
 from hotzone.ingest.base import DecodeResult
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.services import decode_or_dead_letter
-from hotzone.runtime.sources import SourcePublisher
+from hotzone.runtime.sources import SourcePublisher, publish_runs
 from hotzone.runtime.windows import (
     PlotChunk,
     ReplaySummary,
@@ -66,7 +65,6 @@ from hotzone.runtime.windows import (
     tracking_windows,
 )
 from hotzone.types import DeadLetter, Detection, Report, Track, TrackStatus, to_json
-from hotzone.types.arrays import IntArray
 from hotzone.types.subjects import detection_subject
 
 #: How long `run` waits for a message before it looks whether it was asked to stop.
@@ -269,7 +267,10 @@ async def take_plot_datagram(
         detection_subject(publisher.nation, context.sector, sensor_id)
         for sensor_id, _ in plots.sites
     ]
-    await _publish_runs(publisher.bus, subjects, plots.site, payloads)
+    # A datagram is a radar's sector: mostly one run of one site's plots, one batch.
+    await publish_runs(
+        publisher.bus, zip([subjects[site] for site in plots.site.tolist()], payloads, strict=True)
+    )
     counters.messages += len(payloads)
     # The block's refusals after its plots, as `SourcePublisher.publish_result` orders them.
     refusals = DecodeResult()
@@ -292,18 +293,3 @@ async def take_plot_datagram(
     )
     await tracking.take_plots(chunk)
     counters.decode_seconds.observe(time.perf_counter() - started)
-
-
-async def _publish_runs(
-    bus: Bus, subjects: list[str], site: IntArray, payloads: Sequence[bytes]
-) -> None:
-    """Each plot's Detection on its site's subject, in order: each run of plots of one
-    site (a datagram is a radar's sector, mostly one run) as one bus batch, each plot
-    still its own message to the readers (one NATS message instead of one per plot)."""
-    if len(payloads) == 0:
-        return
-    starts = np.flatnonzero(np.diff(site)) + 1
-    bounds = [0, *starts.tolist(), len(payloads)]
-    sites = site[bounds[:-1]].tolist()
-    for first, end, run_site in zip(bounds[:-1], bounds[1:], sites, strict=True):
-        await bus.publish_batch(subjects[run_site], [("", p) for p in payloads[first:end]])

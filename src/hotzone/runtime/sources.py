@@ -19,7 +19,7 @@ import socket
 import stat
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +94,23 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
+async def publish_runs(bus: Bus, messages: Iterable[tuple[str, bytes]]) -> None:
+    """Publish ``messages`` (subject, payload) in order, each run of consecutive ones on
+    one subject as one bus batch (`Bus.publish_batch`: one NATS message and one delivery
+    for a radar scan's plots, each item its own message, with its own id, to every
+    reader)."""
+    run: list[tuple[str, bytes]] = []
+    run_subject = ""
+    for subject, payload in messages:
+        if run and subject != run_subject:
+            await bus.publish_batch(run_subject, run)
+            run = []
+        run_subject = subject
+        run.append(("", payload))
+    if run:
+        await bus.publish_batch(run_subject, run)
+
+
 class SourcePublisher:
     """Publishes what a decoder makes of incoming bytes."""
 
@@ -124,17 +141,9 @@ class SourcePublisher:
         for a radar scan's plots, each item its own message to every reader, in order),
         then the refusals, each a dead letter of its own."""
         before = self.counters.messages + self.counters.dead_letters
-        run: list[tuple[str, bytes]] = []
-        run_subject = ""
-        for message in result.messages:
-            subject = subject_for(message, self.nation)
-            if run and subject != run_subject:
-                await self.bus.publish_batch(run_subject, run)
-                run = []
-            run_subject = subject
-            run.append(("", to_json(message)))
-        if run:
-            await self.bus.publish_batch(run_subject, run)
+        await publish_runs(
+            self.bus, ((subject_for(m, self.nation), to_json(m)) for m in result.messages)
+        )
         self.counters.messages += len(result.messages)
         subject = dead_letter_subject(self.nation, decoder.source_name)
         for dead_letter in result.dead_letters(
