@@ -85,8 +85,8 @@ class ArrivalStep:
     updated: TrackBatch
     """The tracks its scans updated or started (those shown), predicted to its time."""
     ended: TrackBatch
-    """The tracks its books ended or made dormant, predicted to its time (none when it
-    did not close the books)."""
+    """The tracks its books ended, predicted to its time (none when it did not close the
+    books). Not those it made dormant: they are only no longer shown."""
 
 
 @dataclass
@@ -141,13 +141,9 @@ class MultiTargetTracker:
     reprocessed_count: int = field(init=False, default=0)
     track_labels: TrackLabels = field(init=False, repr=False)
     # The live mode's books (`step_arrivals`): the track numbers its steps updated and
-    # the sensors that reported since the books were last closed, and the numbers of
-    # the tracks dormant then.
+    # the sensors that reported since the books were last closed.
     _arrivals_updated: list[IntArray] = field(init=False, default_factory=list, repr=False)
     _arrivals_reporting: set[int] = field(init=False, default_factory=set, repr=False)
-    _arrivals_dormant: IntArray = field(
-        init=False, default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
-    )
     # The live mode's tracks, grown in place (`GrowingTracks`: ``tracks`` is its view
     # between its steps; ``reach_index`` follows them while it holds them).
     _growing: GrowingTracks | None = field(init=False, default=None, repr=False)
@@ -304,9 +300,10 @@ class MultiTargetTracker:
                 lambda batch: self.hypothesiser.predicted(batch, time),
                 ended=doomed,
             )
-            newly_hidden = hidden & ~np.isin(predicted.track_number, self._arrivals_dormant)
-            ended = TrackBatch.concatenate([*doomed, predicted.take(np.flatnonzero(newly_hidden))])
-            self._arrivals_dormant = predicted.track_number[hidden].copy()
+            # A dormant track is not ended: published as deleted, every reader would close
+            # its alerts and forget it, and it would come back as another track. It is
+            # no longer shown (as the held windows stop showing it) until it reports.
+            ended = TrackBatch.concatenate(doomed) if doomed else nothing
             self._arrivals_updated, self._arrivals_reporting = [], set()
             shown = np.isin(predicted.track_number, touched_numbers) & ~hidden
             updated_batch = predicted.take(np.flatnonzero(shown))
