@@ -67,9 +67,7 @@ def test_a_dormant_track_is_not_deleted_and_comes_back_as_the_same_track() -> No
 
     # The live mode publishes what a step updated: nothing of it in the silence (not a
     # deleted one when it went dormant), the same confirmed track when it reports again.
-    in_silence = [
-        track for track in published if SILENCE[0] <= track.time.timestamp() < SILENCE[1]
-    ]
+    in_silence = [track for track in published if SILENCE[0] <= track.time.timestamp() < SILENCE[1]]
     assert not in_silence, [(t.time.timestamp() - START_S, t.status) for t in in_silence]
     after = [track for track in published if track.time.timestamp() >= SILENCE[1]]
     assert after[0].status is TrackStatus.CONFIRMED
