@@ -196,3 +196,49 @@ def test_a_replay_resumed_after_a_kill_stores_what_one_run_stores(
     assert sent_again > 0
     assert resumed_stored == reference_stored
     assert resumed_carried == reference_carried
+
+
+def test_a_replay_killed_fast_and_resumed_paced_hands_each_detection_out_once(
+    nats_url: str, tmp_path: Path
+) -> None:
+    """A paced replay cuts its runs also where the delivery time changes, a fast one does
+    not: resumed at another speed, the detections after the last tick go again in other
+    batches (other batch ids, so the stream stores them again), and a reader drops each
+    item it has had by its own id: every detection is handed out once, in order."""
+    scenario = load_scenario(SCENARIO)
+
+    def messages() -> Iterator[SimulatedMessage]:
+        return simulate(scenario, seed=3, duration_s=90)
+
+    command = f"PL-mixed-{tmp_path.name}"
+
+    async def run() -> tuple[list[bytes], list[bytes], int, int, int]:
+        bus = await _fresh_bus(nats_url)
+        await _replay(bus, tmp_path / "reference.sqlite", f"{command}-one", messages(), math.inf)
+        reference_stored, reference = await _stored_detections(bus)
+        await bus.jetstream.purge_stream("HZ_PL")
+        reader_bus = await NatsBus.connect(nats_url, nation_streams("PL", archives=False))
+        reads = await reader_bus.subscribe("hz.PL.det.>")
+        with pytest.raises(_KilledError):
+            killed = _killed_after(messages(), 612)
+            await _replay(bus, tmp_path / "killed.sqlite", command, killed, math.inf)
+        await bus.confirm_publishes()
+        await bus.close()
+        bus = await NatsBus.connect(nats_url, nation_streams("PL", archives=False))
+        await _replay(bus, tmp_path / "resumed.sqlite", command, messages(), 400.0)
+        stored = await _stored(bus, "hz.PL.det.>")
+        await bus.close()
+        handed_out = []
+        while (message := await reads.next(timeout_s=1.0)) is not None:
+            handed_out.append(message.payload)
+        dropped = reads.counters.duplicates_dropped  # type: ignore[attr-defined]
+        await reader_bus.close()
+        carried = [payload for _, payload in reference]
+        return carried, handed_out, dropped, reference_stored, stored
+
+    reference, handed_out, dropped, reference_stored, stored = asyncio.run(run())
+    # The resumed run sent again, in other batches, what the killed one had published
+    # after its last tick: stored again, dropped by each reader.
+    assert stored > reference_stored
+    assert dropped > 0
+    assert handed_out == reference

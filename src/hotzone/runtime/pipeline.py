@@ -105,7 +105,9 @@ class Pipeline:
         #: as one bus batch (`Bus.publish_batch`), each item with its own id, when the
         #: subject changes, before a tick, and in a paced replay before a later message's
         #: time. The cuts depend only on the messages, the ticks and whether the replay is
-        #: paced, so a restarted node forms the same batches (the same ids) again.
+        #: paced, so a restarted node forms the same batches (the same ids) again; one
+        #: restarted at another speed sends the part after its last tick in other
+        #: batches, which readers drop item by item (each item's own id).
         self._run_subject = ""
         self._run_time = 0.0
         self._run: list[tuple[str, bytes]] = []
