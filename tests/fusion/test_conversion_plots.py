@@ -30,7 +30,15 @@ from hotzone.ingest.asterix.batch import decode_cat048, map_plots
 from hotzone.ingest.asterix.datablock import split_blocks
 from hotzone.ingest.asterix.mapping import MappingContext
 from hotzone.ingest.pcap import PcapStreamReader, udp_payload
-from hotzone.types import DeadLetter, Detection, GeoPoint, MeasurementKind, from_json
+from hotzone.types import (
+    DeadLetter,
+    Detection,
+    GeoPoint,
+    MeasurementKind,
+    Track,
+    TrackStatus,
+    from_json,
+)
 from hotzone.types.labels import LabelTable
 from tests.fusion.test_conversion_vectorized import GOLDEN, SITES_YAML
 
@@ -62,9 +70,14 @@ def _block(records: list[bytes]) -> bytes:
     return bytes([48]) + struct.pack(">H", len(body) + 3) + body
 
 
+#: The radar capture's targets not seen after its 25th rotation.
+GONE_TARGETS = (1, 2, 3, 4)
+
+
 def _radar_capture() -> bytes:
     """Two radars (one unknown to the sensors file), 30 targets on straight legs over 40
-    rotations of 4 s, a plot at range 0, a record beyond 24 h and a cut record."""
+    rotations of 4 s (four of them gone after 25: their tracks end), a plot at range 0, a
+    record beyond 24 h and a cut record."""
     # An hour before the capture's `RECORDED_AT` (its times of day carry no date).
     base = (RECORDED_AT.hour - 1) * 3600.0
     generator = np.random.default_rng(5)
@@ -74,6 +87,8 @@ def _radar_capture() -> bytes:
     plots: list[tuple[float, bytes]] = []
     for rotation in range(40):
         for target in range(30):
+            if target in GONE_TARGETS and rotation >= 25:
+                continue
             x = east[target] + velocity[target, 0] * rotation * 4.0
             y = north[target] + velocity[target, 1] * rotation * 4.0
             azimuth = np.degrees(np.arctan2(x, y)) % 360.0
@@ -142,6 +157,16 @@ def test_the_column_path_writes_what_the_message_path_writes(
         _comparable(letter) for letter in expected_dead
     ]
     if capture_name == "radar":
+        # The tracks of the targets that went are ended: once more, as deleted (CAT062:
+        # a last record with TSE), alike in both paths.
+        if to == "jsonl":
+            ended = [
+                track
+                for line in written.splitlines()
+                if isinstance(track := from_json(line), Track)
+                and track.status is TrackStatus.DELETED
+            ]
+            assert len(ended) == len({track.track_number for track in ended}) >= len(GONE_TARGETS)
         reasons = " ".join(letter.reason for letter in dead)
         assert "polar range must be positive" in reasons
         assert "does not list" in reasons and "beyond 24 h" in reasons

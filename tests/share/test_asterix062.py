@@ -107,6 +107,7 @@ def _columns_of(tracks: list[Track]) -> TrackColumns:
         single_sensor=np.array([len(t.sensors) <= 1 for t in tracks]),
         icao24=[t.icao24 for t in tracks],
         callsign=[t.callsign for t in tracks],
+        ended=np.array([t.status == TrackStatus.DELETED for t in tracks]),
     )
 
 
@@ -130,8 +131,11 @@ def test_tracks_encoded_as_columns_are_the_same_bytes(
             ),
             "enu_velocity_mps": (float(east), float(north) if number % 5 else 0.125, float(up)),
             "status": TrackStatus.TENTATIVE if number % 3 == 0 else TrackStatus.CONFIRMED,
+            # ... and the last records of deleted tracks (TSE set)
             "sensors": ("r1",) if number % 4 == 0 else ("r1", "r2"),
         }
+        if number % 7 == 0:
+            fields["status"] = TrackStatus.DELETED
         if number % 11 == 0:
             fields["enu_velocity_mps"] = (1e9, -1e9, 1e7)  # clamped
         if identities and number % 2:

@@ -43,6 +43,7 @@ from hotzone.runtime.windows import (
 )
 from hotzone.share.asterix062 import TrackColumns, encode_track_columns
 from hotzone.types import DeadLetter, Detection, Event, Track
+from hotzone.types.arrays import BoolArray
 
 
 @dataclass
@@ -165,9 +166,11 @@ class PlotTracking:
         self.events.extend(stage.identity_conflict_events(batch))
         # Counted from the columns: a copy of the shown rows would cost more than the rest.
         confirmed = batch.confirmed
+        ended = tracker.ended
         summary = self.summary
         summary.windows += 1
         summary.track_messages += int(confirmed.sum()) if stage.confirmed_only else batch.size
+        summary.track_messages += int(ended.confirmed.sum()) if stage.confirmed_only else ended.size
         summary.confirmed_numbers.update(batch.track_number[confirmed].tolist())
         write(batch, time)
 
@@ -198,13 +201,19 @@ class PlotTracking:
         return msgspec.structs.replace(cat048_to_detection(record, context), received_at=None)
 
     def track_messages(self, batch: TrackBatch, time: datetime) -> list[Track]:
-        """The window's Track messages, as `TrackingStage.step` returns them."""
-        return self.stage.track_messages(batch, time)
+        """The window's Track messages, as `TrackingStage.step` returns them (the tracks
+        it ended last, as deleted)."""
+        return self.stage.track_messages(batch, time) + self.stage.ended_messages(time)
 
     def track_columns(self, batch: TrackBatch, time: datetime) -> TrackColumns:
         """What CAT062 encodes of the window's tracks (`tracks_to_messages`' rows and
-        numbers, without a Track each)."""
+        numbers, without a Track each), then of the tracks it ended (their last records)."""
         stage, tracker = self.stage, self.stage.tracker
+        shown = batch.size
+        ended: BoolArray | None = None
+        if tracker.ended.size:
+            batch = TrackBatch.concatenate([batch, tracker.ended])
+            ended = np.arange(batch.size) >= shown
         rows = np.flatnonzero(batch.confirmed) if stage.confirmed_only else np.arange(batch.size)
         state = batch.state[rows]
         dims = 3 if state.shape[1] >= 6 else 2
@@ -221,10 +230,12 @@ class PlotTracking:
             height=np.asarray(height, dtype=np.float64),
             velocity=velocity,
             track_number=batch.track_number[rows],
-            tentative=~batch.confirmed[rows],
+            # A deleted track's record says so (TSE), not whether it was tentative.
+            tentative=~batch.confirmed[rows] & (True if ended is None else ~ended[rows]),
             single_sensor=sensors <= 1,
             icao24=batch.icao24[rows].tolist(),
             callsign=batch.callsign[rows].tolist(),
+            ended=None if ended is None else ended[rows],
         )
 
 

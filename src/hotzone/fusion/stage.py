@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
 import numpy as np
 
 from hotzone.fusion.association import GNNAssociator
@@ -231,7 +232,7 @@ class TrackingStage:
         batch = self.step_scans(time, scans)
         self._record(rejected + self.tracker.take_rejections(), messages, time)
         self.events.extend(self.identity_conflict_events(batch))
-        return self.track_messages(batch, time)
+        return self.track_messages(batch, time) + self.ended_messages(time)
 
     def step_scans(
         self, time: datetime, scans: Sequence[SensorScan], converter: MessageConverter | None = None
@@ -271,6 +272,22 @@ class TrackingStage:
             releasability=self.releasability,
             labels=labelling.texts(labelling.current(batch), self.releasability),
         )
+
+    def ended_messages(self, time: datetime) -> list[Track]:
+        """The tracks the last step ended (`MultiTargetTracker.ended`), each published
+        once more as deleted: the picture, the assessment (its alerts), c2 and the
+        effector guards let them go. Without it a track that ended stayed on every
+        reader as it was last shown."""
+        return self.deleted_messages(self.tracker.ended, time)
+
+    def deleted_messages(self, batch: TrackBatch, time: datetime) -> list[Track]:
+        """`track_messages` of ``batch`` (tracks that ended), each as deleted."""
+        if batch.size == 0:
+            return []
+        return [
+            msgspec.structs.replace(track, status=TrackStatus.DELETED)
+            for track in self.track_messages(batch, time)
+        ]
 
     def take_dead_letters(self) -> list[DeadLetter]:
         letters, self.dead_letters = self.dead_letters, []

@@ -134,6 +134,9 @@ class MultiTargetTracker:
     they are (`ReachIndex`), or, None, by looking at every track (the same rows)."""
 
     tracks: TrackBatch = field(init=False)
+    ended: TrackBatch = field(init=False, repr=False)
+    """The tracks the last `step` ended (deleted, or merged into another), predicted to
+    its time: not in what it returned, nor held any more."""
     time: float | None = field(init=False, default=None)
     sensors: dict[str, int] = field(init=False, default_factory=dict)
     rejections: list[Rejection] = field(init=False, default_factory=list)
@@ -157,6 +160,7 @@ class MultiTargetTracker:
         self.track_labels = TrackLabels(self.labels, self.label_window_s)
         modes = len(self.predictor.mode_names)
         self.tracks = TrackBatch.empty(self.predictor.state_size, modes)
+        self.ended = self.tracks
         self.manager = TrackManager(
             predictor=self.predictor,
             initiator=self.initiator,
@@ -216,8 +220,10 @@ class MultiTargetTracker:
 
     # ------------------------------------------------------------------ public API
     def step(self, time: float, scans: Sequence[SensorScan]) -> TrackBatch:
-        """Process one window of scans; the live tracks predicted to ``time``."""
+        """Process one window of scans; the live tracks predicted to ``time``. The tracks
+        it ended are `ended` until the next step."""
         self._compose()
+        before, self.ended = self.tracks, self.tracks.take(np.zeros(0, dtype=np.int64))
         if not np.isfinite(time):
             # Nothing can be placed in time: every measurement is refused, tracks stand still.
             for scan in scans:
@@ -234,7 +240,19 @@ class MultiTargetTracker:
         if self.time is not None:
             clean = self._handle_out_of_sequence(clean)
         self.manager.remember(time, self.tracks, clean)
-        return self._advance(time, clean)
+        shown = self._advance(time, clean)
+        self.ended = self._ended_since(before, time)
+        return shown
+
+    def _ended_since(self, before: TrackBatch, time: float) -> TrackBatch:
+        """The tracks of ``before`` that are no longer held (deleted, or merged into
+        another), predicted to ``time``: every reader is told once that they ended."""
+        gone = np.flatnonzero(
+            ~np.isin(before.track_number, self.tracks.track_number, assume_unique=True)
+        )
+        if gone.size == 0:
+            return before.take(gone)
+        return self.hypothesiser.predicted(before.take(gone), time)
 
     def step_arrivals(
         self, time: float, scans: Sequence[SensorScan], close_books: bool

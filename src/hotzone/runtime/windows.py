@@ -376,12 +376,7 @@ class TrackingWindows:
         elif rejections:
             _refused_messages(stage, rejections, messages, time)
         stage.events.extend(stage.identity_conflict_events(step.updated))
-        tracks = stage.track_messages(step.updated, time)
-        if step.ended.size:
-            tracks += [
-                msgspec.structs.replace(track, status=TrackStatus.DELETED)
-                for track in stage.track_messages(step.ended, time)
-            ]
+        tracks = stage.track_messages(step.updated, time) + stage.deleted_messages(step.ended, time)
         summary = self.summary
         summary.windows += 1
         summary.track_messages += len(tracks)
@@ -428,7 +423,7 @@ class TrackingWindows:
         if rejections:
             self._refused(rejections, chunks, time)
         stage.events.extend(stage.identity_conflict_events(batch))
-        return stage.track_messages(batch, time)
+        return stage.track_messages(batch, time) + stage.ended_messages(time)
 
     def _refused(
         self, rejections: list[Rejection], chunks: list[PlotChunk], time: datetime

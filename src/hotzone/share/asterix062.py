@@ -177,7 +177,8 @@ class TrackColumns:
     """The tracks of one moment as columns, what `encode_record` reads of each `Track`:
     WGS-84 ``latitude``/``longitude``/``height`` (deg, m), ``velocity`` (n, 3) ENU m/s,
     ``track_number``, ``tentative``, ``single_sensor`` (seen by at most one sensor: MON),
-    ``icao24`` and ``callsign`` (None or "" where unknown)."""
+    ``icao24`` and ``callsign`` (None or "" where unknown); ``ended`` (None: none) the
+    deleted tracks' last records (TSE)."""
 
     time: datetime
     latitude: FloatArray
@@ -189,6 +190,7 @@ class TrackColumns:
     single_sensor: BoolArray
     icao24: Sequence[str | None]
     callsign: Sequence[str | None]
+    ended: BoolArray | None = None
 
 
 def _clamped(values: FloatArray, bits: int) -> IntArray:
@@ -224,6 +226,12 @@ def encode_track_columns(
     east, north, up = tracks.velocity[:, 0], tracks.velocity[:, 1], tracks.velocity[:, 2]
     feet = tracks.height / METRES_PER_FOOT
     status = np.where(tracks.single_sensor, 0x81, 0x01) | np.where(tracks.tentative, 0x02, 0)
+    # The first extension of I062/080: TSE on a deleted track's last record.
+    track_end = (
+        np.zeros(count, dtype=np.int64)
+        if tracks.ended is None
+        else np.where(tracks.ended, 0x40, 0x00).astype(np.int64)
+    )
     head = np.concatenate(
         [
             np.tile(
@@ -242,7 +250,7 @@ def encode_track_columns(
     tail = np.concatenate(
         [
             _big_endian(tracks.track_number.astype(np.int64) & 0xFFFF, 2),
-            np.stack([status, np.zeros(count, dtype=np.int64)], axis=1).astype(np.uint8),
+            np.stack([status, track_end], axis=1).astype(np.uint8),
             _big_endian(_clamped(np.clip(feet, -1500.0, 150000.0) / 6.25, 16), 2),
             _big_endian(_clamped(up / METRES_PER_FOOT * 60.0 / 6.25, 16), 2),
         ],
