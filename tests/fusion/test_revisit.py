@@ -15,7 +15,7 @@ from hotzone.fusion.stage import TrackingStage, default_tracker
 from hotzone.fusion.tracker import MultiTargetTracker
 from hotzone.geo import LocalFrame
 from hotzone.runtime.windows import ReplaySummary, track_stream
-from hotzone.types import Detection, GeoPoint, Report, ReportSource, Track
+from hotzone.types import Detection, GeoPoint, Report, ReportSource, Track, TrackStatus
 
 from .rotating_radar import SITE, START_S, RadarRun, rotating_radar
 
@@ -24,11 +24,13 @@ MATCH_M = 1_500.0
 
 
 def run_stage(messages: list[object], window_s: float = 1.0) -> list[tuple[float, list[Track]]]:
-    """The confirmed tracks of every window, with the window's end time."""
+    """The confirmed tracks shown in every window, with the window's end time (not those
+    it published once more as deleted)."""
     stage = TrackingStage(frame=FRAME, tracker=default_tracker(), confirmed_only=True)
     summary = ReplaySummary()
     windows = []
-    for tracks in track_stream(messages, stage, window_s, summary):
+    for published in track_stream(messages, stage, window_s, summary):
+        tracks = [track for track in published if track.status is not TrackStatus.DELETED]
         if tracks:
             windows.append((tracks[0].time.timestamp(), tracks))
     assert not summary.dead_letters

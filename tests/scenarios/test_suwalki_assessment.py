@@ -20,7 +20,16 @@ from hotzone.geo import geodesic_distance_m
 from hotzone.runtime.demo import run_demo
 from hotzone.sim.scenario import Scenario, load_scenario
 from hotzone.store import SQLiteStore
-from hotzone.types import Event, EventKind, StandardIdentity, TargetClass
+from hotzone.types import (
+    Alert,
+    AlertState,
+    Event,
+    EventKind,
+    StandardIdentity,
+    TargetClass,
+    Track,
+    TrackStatus,
+)
 from tests.scenarios.matching import RunRecord
 
 SCENARIO = "suwalki-drones"
@@ -176,3 +185,33 @@ def test_the_gnss_jamming_area_is_located_near_its_true_centre(run: SuwalkiRun) 
     print(f"\nsuwalki-drones seed {SEED}: jamming {report}")
     assert distances[-1] <= JAMMING_TOLERANCE_M, report
     assert json.loads(latest.attributes["polygon"]), "the jamming area has no polygon"
+
+
+def test_a_track_that_ends_is_deleted_on_the_bus_and_its_alerts_close(run: SuwalkiRun) -> None:
+    """The tracker's windows say when a track ends (published once more, as deleted): the
+    assessment closes its alerts, and no track is left on the picture long after its last
+    update. Until 2026-12 the windows never said so, and both stayed as last shown."""
+    last: dict[str, Track] = {}
+    for track in run.record.tracks:
+        last[track.track_id] = track
+    deleted = {track_id for track_id, track in last.items() if track.status is TrackStatus.DELETED}
+    assert deleted, "no track of the run ended"
+    end_s = max(track.time.timestamp() for track in run.record.tracks)
+    # A cooperative track is kept (not shown) up to 90 s after its last report, then ends.
+    lingering = {
+        track_id: round(end_s - track.time.timestamp())
+        for track_id, track in last.items()
+        if track_id not in deleted and end_s - track.time.timestamp() > 95.0
+    }
+    assert not lingering, f"tracks silent for long at the end, never deleted: {lingering}"
+    alerts: dict[str, Alert] = {}
+    for alert in run.record.alerts:
+        alerts[alert.alert_id] = alert
+    still_open = [
+        alert.alert_id
+        for alert in alerts.values()
+        if alert.track_id in deleted
+        and alert.kind in TRACK_ALERT_KINDS
+        and alert.state is not AlertState.CLOSED
+    ]
+    assert not still_open, still_open

@@ -135,8 +135,9 @@ class MultiTargetTracker:
 
     tracks: TrackBatch = field(init=False)
     ended: TrackBatch = field(init=False, repr=False)
-    """The tracks the last `step` ended (deleted, or merged into another), predicted to
-    its time: not in what it returned, nor held any more."""
+    """The tracks the last `step` ended (deleted, or merged into another), as the books
+    that ended them predicted them: not in what it returned, nor held any more."""
+    _windows_ended: list[TrackBatch] = field(init=False, default_factory=list, repr=False)
     time: float | None = field(init=False, default=None)
     sensors: dict[str, int] = field(init=False, default_factory=dict)
     rejections: list[Rejection] = field(init=False, default_factory=list)
@@ -224,6 +225,7 @@ class MultiTargetTracker:
         it ended are `ended` until the next step."""
         self._compose()
         before, self.ended = self.tracks, self.tracks.take(np.zeros(0, dtype=np.int64))
+        self._windows_ended = []
         if not np.isfinite(time):
             # Nothing can be placed in time: every measurement is refused, tracks stand still.
             for scan in scans:
@@ -246,13 +248,24 @@ class MultiTargetTracker:
 
     def _ended_since(self, before: TrackBatch, time: float) -> TrackBatch:
         """The tracks of ``before`` that are no longer held (deleted, or merged into
-        another), predicted to ``time``: every reader is told once that they ended."""
-        gone = np.flatnonzero(
-            ~np.isin(before.track_number, self.tracks.track_number, assume_unique=True)
-        )
-        if gone.size == 0:
-            return before.take(gone)
-        return self.hypothesiser.predicted(before.take(gone), time)
+        another): every reader is told once that they ended. As the books that ended
+        them predicted them (a window replayed for late measurements may end one again
+        that an earlier step ended: not in ``before``, not told twice)."""
+        gone = ~np.isin(before.track_number, self.tracks.track_number, assume_unique=True)
+        if not gone.any():
+            return before.take(np.zeros(0, dtype=np.int64))
+        numbers = before.track_number[gone]
+        parts = []
+        if self._windows_ended:
+            booked = TrackBatch.concatenate(self._windows_ended)
+            rows = np.flatnonzero(np.isin(booked.track_number, numbers))
+            parts.append(booked.take(rows))
+            numbers = numbers[~np.isin(numbers, booked.track_number[rows])]
+        if numbers.size:
+            # Ended elsewhere than in the books (none do today): predicted here.
+            rows = np.flatnonzero(np.isin(before.track_number, numbers))
+            parts.append(self.hypothesiser.predicted(before.take(rows), time))
+        return parts[0] if len(parts) == 1 else TrackBatch.concatenate(parts)
 
     def step_arrivals(
         self, time: float, scans: Sequence[SensorScan], close_books: bool
@@ -446,7 +459,7 @@ class MultiTargetTracker:
             return self.hypothesiser.predicted(batch, time, known)
 
         tracks, predicted, hidden = self.manager.close_window(
-            tracks, was_updated, sorted(reporting), time, predict
+            tracks, was_updated, sorted(reporting), time, predict, ended=self._windows_ended
         )
         self.tracks = tracks
         self.time = time if self.time is None else max(self.time, time)
