@@ -9,6 +9,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, seed, settings
@@ -172,6 +173,14 @@ def test_event_header_times_and_identity() -> None:
     assert root.find("detail/contact").get("callsign") == "HZ-17"
     remarks = root.find("detail/remarks").text
     assert "class=small_uav" in remarks and "identity=hostile" in remarks
+    # A deleted track's last event is stale at once: TAK drops it, it does not linger.
+    ended = track_to_cot(
+        msgspec.structs.replace(make_track(), status=TrackStatus.DELETED),
+        now=NOW,
+        settings=settings_,
+    )
+    ended_event, _ = attributes(ended)
+    assert ended_event["stale"] == ended_event["time"] == "2026-11-27T12:00:00.000000Z"
 
 
 def test_unassessed_tracks_are_unknown_with_dimension_from_kinematics() -> None:
@@ -251,7 +260,7 @@ def test_cot_feed_streams_bus_tracks_to_a_tak_server_over_tcp() -> None:
         async def tak_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             while chunk := await reader.read(65536):
                 received.extend(chunk)
-                if received.count(b"</event>") >= 2:
+                if received.count(b"</event>") >= 3:
                     arrived.set()
             writer.close()
 
@@ -267,15 +276,21 @@ def test_cot_feed_streams_bus_tracks_to_a_tak_server_over_tcp() -> None:
         )
         await bus.publish(track_subject("PL", "suwalki"), to_json(make_track()))
         await bus.publish(track_subject("PL", "suwalki"), to_json(make_track(track_id="other")))
+        ended = msgspec.structs.replace(make_track(), status=TrackStatus.DELETED)
+        await bus.publish(track_subject("PL", "suwalki"), to_json(ended))
         await asyncio.wait_for(arrived.wait(), 5)
         task.cancel()
         await sender.close()
         server.close()
         await bus.close()
+        assert "suwalki-17" not in feed.assessments  # its last event sent: forgotten
         return bytes(received), sender
 
     received, sender = asyncio.run(scenario())
-    result = CotDecoder().feed(received, NOW)
+    last = etree.fromstring(received[received.rindex(b"<event") :])
+    assert last.get("uid") == "hotzone.suwalki-17"
+    assert last.get("stale") == last.get("time")  # deleted: TAK drops it at once
+    result = CotDecoder().feed(received[: received.rindex(b"<event")], NOW)
     assert result.rejected == []
     assessed, plain = result.messages
     assert isinstance(assessed, Report) and isinstance(plain, Report)
@@ -284,7 +299,7 @@ def test_cot_feed_streams_bus_tracks_to_a_tak_server_over_tcp() -> None:
     assert assessed.class_hint == TargetClass.HELICOPTER
     assert plain.uid == "hotzone.other"
     assert plain.claimed_identity == StandardIdentity.UNKNOWN
-    assert sender.counters.events_sent == 2
+    assert sender.counters.events_sent == 3
 
 
 def test_tcp_sender_counts_drops_when_the_server_is_down() -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from hotzone.bus import Bus, Subscription
 from hotzone.share.cot import CotExportSettings, track_to_cot
-from hotzone.types import Assessment, DecodeError, Track, ValidationError, from_json
+from hotzone.types import Assessment, DecodeError, Track, TrackStatus, ValidationError, from_json
 from hotzone.types.subjects import subject
 
 #: The multicast group and port ATAK/WinTAK use for situational awareness by default.
@@ -192,7 +192,11 @@ class CotFeed:
         if isinstance(decoded, Assessment):
             self.assessments[decoded.track_id] = decoded
         elif isinstance(decoded, Track):
-            event = track_to_cot(
-                decoded, self.assessments.get(decoded.track_id), settings=self.settings
+            # A deleted track's event (stale at once) is its last: its assessment goes.
+            assessment = (
+                self.assessments.pop(decoded.track_id, None)
+                if decoded.status is TrackStatus.DELETED
+                else self.assessments.get(decoded.track_id)
             )
+            event = track_to_cot(decoded, assessment, settings=self.settings)
             await self.sender.send([event])

@@ -22,7 +22,8 @@ One track becomes one ``<event>`` that validates against MITRE's Event-PUBLIC.xs
   ellipse (the schema defines ce as one sigma). ``le``: the square root of the up
   variance. A 2-D track (no up axis) or an unusable covariance gives 9999999 (unknown).
 - ``stale``: ``time + stale_after_s`` (set it to about three scan periods, so a track that
-  stops being reported fades from TAK maps rather than freezing).
+  stops being reported fades from TAK maps rather than freezing); a deleted track's last
+  event is stale at its time, so TAK maps drop it at once.
 
 Network sending (TAK server over TCP, SA multicast over UDP) is in
 `hotzone.runtime.cot_sender`; this module only builds bytes.
@@ -39,7 +40,7 @@ from decimal import Decimal
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from hotzone.share.symbols import BattleDimension, cot_type_for, cot_type_from_parts
-from hotzone.types import Assessment, StandardIdentity, Track
+from hotzone.types import Assessment, StandardIdentity, Track, TrackStatus
 
 COT_UNKNOWN = "9999999.0"
 COT_VERSION = "2.0"
@@ -174,7 +175,12 @@ def track_event(
             "how": "m-f",
             "time": cot_time(time),
             "start": cot_time(time),
-            "stale": cot_time(time + timedelta(seconds=settings.stale_after_s)),
+            # A deleted track's last event is stale at once: TAK maps drop it now.
+            "stale": cot_time(
+                time
+                if track.status is TrackStatus.DELETED
+                else time + timedelta(seconds=settings.stale_after_s)
+            ),
         },
     )
     circular = circular_error_m(track)
