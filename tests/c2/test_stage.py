@@ -29,6 +29,7 @@ from hotzone.types import (
     TargetClass,
     TaskOrder,
     Track,
+    TrackStatus,
     Verdict,
     from_json,
 )
@@ -139,6 +140,21 @@ def test_a_proposal_becomes_void_when_the_track_turns_neutral(spec: C2Spec, crew
     proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
     outputs = stage.step(seconds(2), drone_at(seconds(2), identity=StandardIdentity.NEUTRAL))
     assert any(r.kind == AuditKind.VOID for r in of_type(outputs, AuditRecord))
+    later = approve(stage, proposal, [crew.commander, crew.operator], 3)
+    assert not of_type(later, TaskOrder)
+
+
+def test_a_proposal_becomes_void_when_its_track_ends(spec: C2Spec, crew: Crew) -> None:
+    """The tracker publishes an ended track once more, as deleted (every window mode, since
+    2026-12): c2 no longer holds it, the pending proposal is void and approving it later
+    issues no order (the object may have gone anywhere since it was last seen)."""
+    stage = ResponseStage(spec, crew.registry)
+    proposal = of_type(stage.step(seconds(0), drone_at(seconds(0))), Proposal)[0]
+    track, _ = drone_at(seconds(2))
+    ended = msgspec.structs.replace(track, status=TrackStatus.DELETED)
+    outputs = stage.step(seconds(2), [ended])
+    voids = [r for r in of_type(outputs, AuditRecord) if r.kind == AuditKind.VOID]
+    assert voids and "no longer held" in voids[0].payload
     later = approve(stage, proposal, [crew.commander, crew.operator], 3)
     assert not of_type(later, TaskOrder)
 
