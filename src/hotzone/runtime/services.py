@@ -20,17 +20,19 @@ from typing import Protocol, get_args
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
-from hotzone.bus.base import MESSAGE_ID_HEADER
+from hotzone.bus.base import MESSAGE_ID_HEADER, message_tag
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.watermarks import (
     DONE_KIND,
+    PRODUCERS_HEADER,
     STAGE_HEADER,
     TICK_HEADER,
     ReleasedTick,
     TickGate,
     done_pattern,
     done_subject,
+    marked_producers,
 )
 from hotzone.store import Store
 from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, to_json
@@ -83,18 +85,6 @@ class ServiceCounters:
     """Processor time spent in the stage's own step, to show where a run's time goes."""
     step_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """Wall time of each step and the publishing of its outputs (``/metrics``)."""
-
-
-_TAG_PREFIX = b'{"type":"'
-
-
-def message_tag(payload: bytes) -> bytes | None:
-    """The message's type tag, read from the payload's first bytes (msgspec writes the tag
-    field first), or None where the payload does not start so (a batch, or bad input)."""
-    if not payload.startswith(_TAG_PREFIX):
-        return None
-    end = payload.find(b'"', len(_TAG_PREFIX), len(_TAG_PREFIX) + 40)
-    return payload[len(_TAG_PREFIX) : end] if end > 0 else None
 
 
 def taken_tags(stage: Stage) -> frozenset[bytes] | None:
@@ -219,6 +209,9 @@ class StageService:
             f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
         )
         self.subscription = subscription
+        pass_over = getattr(subscription, "pass_over", None)
+        if pass_over is not None and self._passed_over:
+            pass_over(self._passed_over)  # not even handed out (`NatsSubscription.pass_over`)
         # Output ids name the consumer too: sector nodes step on the same ticks, and each
         # node's outputs are its own (a durable consumer's name is the same after a restart).
         self._id_scope = str(getattr(subscription, "consumer", self.stage.name))
@@ -280,12 +273,13 @@ class StageService:
         shutdown = False
         if bus_message.subject.startswith(self._markers):
             tick_id = bus_message.headers.get(TICK_HEADER)
-            producer = bus_message.subject.rsplit(".", 1)[1]
-            if tick_id is not None and producer in self.marks:
+            producers = marked_producers(bus_message.subject, bus_message.headers)
+            if tick_id is not None and any(producer in self.marks for producer in producers):
                 # Its own marker: a tick still waiting here was stepped before a restart.
                 await self._step_released(gate.stepped_before(tick_id), publish)
             elif tick_id is not None:
-                gate.marker(producer, tick_id)
+                for producer in producers:
+                    gate.marker(producer, tick_id)
         elif bus_message.subject == self._clock:
             if bus_message.headers.get("kind") == SHUTDOWN:
                 shutdown = True
@@ -391,18 +385,20 @@ class StageService:
             await self._mark_done(tick_id, posix_time)
 
     async def _mark_done(self, tick_id: str | None, posix_time: float) -> None:
-        """This service's markers: its outputs of the tick ``tick_id`` are all published."""
+        """This service's marker: its outputs of the tick ``tick_id`` are all published.
+        One message for all its producers (`PRODUCERS_HEADER`): a sector node's trackers
+        marked each tick once per sector, as many publishes, confirmations, stored
+        messages and deliveries to the owner as the tracks' batches themselves."""
         if not self.marks or tick_id is None:
             return
-        for producer in self.marks:
-            headers = {
-                "kind": DONE_KIND,
-                TICK_HEADER: tick_id,
-                MESSAGE_ID_HEADER: f"{tick_id}/{self._id_scope}/done/{producer}",
-            }
-            await self.bus.publish(
-                done_subject(self.nation, producer), encode_tick(posix_time), headers
-            )
+        first = self.marks[0]
+        headers = {"kind": DONE_KIND, TICK_HEADER: tick_id}
+        if len(self.marks) == 1:
+            headers[MESSAGE_ID_HEADER] = f"{tick_id}/{self._id_scope}/done/{first}"
+        else:
+            headers[MESSAGE_ID_HEADER] = f"{tick_id}/{self._id_scope}/done"
+            headers[PRODUCERS_HEADER] = ",".join(self.marks)
+        await self.bus.publish(done_subject(self.nation, first), encode_tick(posix_time), headers)
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         """Each output in order; a run of track updates on one subject (a tracker's window
