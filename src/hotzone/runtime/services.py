@@ -289,11 +289,11 @@ class StageService:
                 gate.tick(tick_id or f"tick-{self._ticks_read}", bus_message)
         else:
             message = await self._decode_input(bus_message, publish)
-            if message is None:
-                # Passed over (the owner's assessment reads every detection for the
-                # reports among them): the gate holds what it held, nothing more is ready.
-                return False
-            gate.take(message, bus_message.subject, bus_message.headers)
+            if message is not None:
+                gate.take(message, bus_message.subject, bus_message.headers)
+            # An input (or a message passed over) releases no tick: only ticks and
+            # markers do, and the gate is asked after each of those.
+            return False
         await self._step_released(gate.ready(), publish)
         return shutdown
 
