@@ -36,7 +36,7 @@ from hotzone.runtime.watermarks import (
 )
 from hotzone.store import Store
 from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, to_json
-from hotzone.types.allied import name_allied_copy
+from hotzone.types.allied import allied_origin, name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
@@ -132,9 +132,13 @@ class DecodedMessages:
         self._by_id: dict[str, AnyMessage] = {}
         self.hits = 0
 
-    def decode(self, message: BusMessage, source: str) -> AnyMessage:
+    def decode(self, message: BusMessage, source: str, tag: bytes | None = None) -> AnyMessage:
+        """``message`` decoded, or the copy decoded before (``tag``: its `message_tag`,
+        where the caller has read it)."""
         message_id = message.headers.get(MESSAGE_ID_HEADER)
-        if not message_id or message_tag(message.payload) not in self.tags:
+        if tag is None:
+            tag = message_tag(message.payload)
+        if not message_id or tag not in self.tags:
             return decode_or_dead_letter(message, source)
         key = f"{message.subject} {message_id}"
         known = self._by_id.get(key)
@@ -183,7 +187,7 @@ class StageService:
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
         #: Whether a subject is one of the stage's inputs, by subject: a nation's subjects
         #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
-        self._is_input: dict[str, bool] = {}
+        self._is_input: dict[str, tuple[bool, bool]] = {}
         self._markers = done_pattern(nation).removesuffix(">")
         self._passed_over = passed_over_tags(stage)
         self.ticks_done = 0
@@ -327,26 +331,28 @@ class StageService:
             window.append(message)
         return False
 
-    def _reads(self, subject_: str) -> bool:
+    def _reads(self, subject_: str) -> tuple[bool, bool]:
+        """Whether the stage reads ``subject_``, and whether it is an ally's."""
         known = self._is_input.get(subject_)
         if known is None:
             if len(self._is_input) >= _SUBJECTS_REMEMBERED:
                 self._is_input.clear()  # a publisher making up subjects costs matching only
-            known = any(subject_matches(pattern, subject_) for pattern in self._inputs)
-            self._is_input[subject_] = known
+            reads = any(subject_matches(pattern, subject_) for pattern in self._inputs)
+            known = self._is_input[subject_] = (reads, allied_origin(subject_) is not None)
         return known
 
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
-        if (
-            not self._reads(bus_message.subject)
-            or message_tag(bus_message.payload) in self._passed_over
-        ):
+        reads, allied = self._reads(bus_message.subject)
+        if not reads:
+            return None
+        tag = message_tag(bus_message.payload)
+        if tag in self._passed_over:
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         if self.decoded is not None:
-            message = self.decoded.decode(bus_message, self.stage.name)
+            message = self.decoded.decode(bus_message, self.stage.name, tag)
         else:
             message = decode_or_dead_letter(bus_message, self.stage.name)
         if isinstance(message, DeadLetter):
@@ -354,9 +360,10 @@ class StageService:
                 self.counters.dead_letters += 1
                 await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
             return None
-        # A stage that reads allies' subjects sees their copies named after their
-        # origin (``PL:suwalki-1``), as the picture does: never as its own.
-        message = name_allied_copy(bus_message.subject, message)
+        if allied:
+            # A stage that reads allies' subjects sees their copies named after their
+            # origin (``PL:suwalki-1``), as the picture does: never as its own.
+            message = name_allied_copy(bus_message.subject, message)
         if self.stage.accepts(message):
             if publish:
                 self.counters.received[type(message).__name__] += 1
