@@ -188,6 +188,8 @@ class StageService:
         #: Whether a subject is one of the stage's inputs, by subject: a nation's subjects
         #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
         self._is_input: dict[str, tuple[bool, bool]] = {}
+        #: The subjects of batched outputs (`_batched_subject`), bounded likewise.
+        self._subjects: dict[tuple[type, str, bool], str] = {}
         self._markers = done_pattern(nation).removesuffix(">")
         self._passed_over = passed_over_tags(stage)
         self.ticks_done = 0
@@ -418,11 +420,11 @@ class StageService:
             output = outputs[index]
             end = index + 1
             if isinstance(output, _BATCHED):
-                kind, subject = type(output), subject_for(output, self.nation)
+                kind, subject = type(output), self._batched_subject(output)
                 while (
                     end < len(outputs)
                     and type(outputs[end]) is kind
-                    and subject_for(outputs[end], self.nation) == subject
+                    and self._batched_subject(outputs[end]) == subject
                 ):
                     end += 1
             # A producer's outputs name their tick (`hotzone.runtime.watermarks`).
@@ -443,6 +445,22 @@ class StageService:
                 ]
                 await self.bus.publish_batch(subject, items, tagged)
             index = end
+
+    def _batched_subject(self, output: AnyMessage) -> str:
+        """`subject_for` of a track or an assessment, by what decides it (its type, a
+        track's sector and whether it is fused from allies' tracks): a tracker's window
+        of hundreds of tracks has a few subjects, each made and checked once."""
+        key = (
+            type(output),
+            getattr(output, "sector", ""),
+            bool(getattr(output, "contributions", ())),
+        )
+        subject = self._subjects.get(key)
+        if subject is None:
+            if len(self._subjects) >= _SUBJECTS_REMEMBERED:
+                self._subjects.clear()  # a stage making up sectors costs their checks only
+            subject = self._subjects[key] = subject_for(output, self.nation)
+        return subject
 
     async def _publish(
         self,
