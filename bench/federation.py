@@ -92,7 +92,7 @@ from tests.federation.servers import (
     wait_for_leaves,
 )
 
-from hotzone.bus import NatsBus, nation_streams
+from hotzone.bus import NatsBus, NatsSubscription, nation_streams
 from hotzone.commands.common import comma_list
 from hotzone.runtime import event_loop
 from hotzone.runtime.federation import (
@@ -190,6 +190,10 @@ class DrainResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Ticks the owner's stages went on without a tracker's marker (absent), by tracker.
     producer_timeouts: dict[str, int] = field(default_factory=dict)
+    #: Messages its consumers handed out (a batch's items each), and stored messages they
+    #: passed over undecoded (`NatsSubscription.pass_over`), with --full-stages.
+    handed_out: int = 0
+    passed_over: int = 0
 
 
 def synthetic_backlog(
@@ -381,6 +385,11 @@ def _full_node_process(
         finished_at = time.monotonic()
         await bus.close()
         tracking = [s for s in services if s.stage.name == "fusion"]
+        counters = [
+            service.subscription.counters
+            for service in services
+            if isinstance(service.subscription, NatsSubscription)
+        ]
         return DrainResult(
             sectors=tuple(sectors),
             detections=sum(s.counters.received["Detection"] for s in tracking),
@@ -390,6 +399,8 @@ def _full_node_process(
             cpu_seconds=time.process_time() - cpu_started,
             stage_seconds={s.stage.name: s.counters.step_seconds for s in services},
             producer_timeouts=producer_timeouts(services),
+            handed_out=sum(counter.delivered for counter in counters),
+            passed_over=sum(getattr(counter, "passed_over", 0) for counter in counters),
         )
 
     if profile := os.environ.get("HOTZONE_BENCH_PROFILE"):
@@ -437,6 +448,13 @@ async def _owner_outputs(url: str) -> list[str]:
     return outputs
 
 
+async def _stored_messages(url: str) -> int:
+    bus = await NatsBus.connect(url, nation_streams("PL", archives=False), ensure_streams=False)
+    stored = (await bus.jetstream.stream_info("HZ_PL")).state.messages
+    await bus.close()
+    return stored
+
+
 def _first_difference(reference: list[str], outputs: list[str]) -> str:
     """Where two runs' owner outputs part (for the bench's log), or ""."""
     for index, (expected, found) in enumerate(zip(reference, outputs, strict=False)):
@@ -462,6 +480,8 @@ class Drain:
     reports: list[DrainResult]
     #: With the owner's stages: its outputs (`_owner_outputs`).
     owner_outputs: list[str] | None = None
+    #: Messages the nation's log holds once drained (the backlog's and the nodes').
+    stored: int = 0
 
 
 def node_shares(processes: int, owner_tracks: str = "share") -> list[list[str]]:
@@ -517,10 +537,11 @@ def _drain(
         for node in nodes:
             node.join(30)
         outputs = event_loop.run(_owner_outputs(url)) if full_stages else None
+        stored = event_loop.run(_stored_messages(url))
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     seconds = max(report.finished_at for report in reports) - started
-    return Drain(seconds, server_cpu, reports, outputs)
+    return Drain(seconds, server_cpu, reports, outputs, stored)
 
 
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
@@ -1391,6 +1412,8 @@ def scale_out_layouts(
                     f"(CPU s) {seconds}, its process {owner.cpu_seconds:.2f}"
                     + (f"; sector nodes' processes (CPU s) {others}" if others else "")
                     + f"; ticks without a tracker's marker: {owner.producer_timeouts or 'none'}"
+                    + f"; the log {drain.stored:,} messages, the owner's consumers handed out"
+                    + f" {owner.handed_out:,} and passed over {owner.passed_over:,}"
                 )
     return rates
 

@@ -11,6 +11,7 @@ from hotzone.bus.base import MESSAGE_ID_HEADER
 from hotzone.bus.nats import (
     BATCH_HEADER,
     MAX_BATCH_BYTES,
+    TAGS_HEADER,
     NatsBus,
     NoStreamError,
     RecentIds,
@@ -463,3 +464,66 @@ def test_next_batch_acknowledges_what_it_handed_out_when_more_is_asked_for(
         return unacknowledged
 
     assert asyncio.run(scenario()) == [2, 2, 0, 1, 0]
+
+
+def _tagged(tag: str, number: int) -> bytes:
+    return b'{"type":"%s","n":%d}' % (tag.encode(), number)
+
+
+def test_a_batch_says_its_items_types_when_each_names_one() -> None:
+    detections = [(f"d/{n}", _tagged("detection", n)) for n in range(3)]
+    mixed = [*detections, ("r/1", _tagged("report", 1))]
+    untagged = [*detections, ("x/1", b"[1,2]")]
+    assert batch_messages("hz.PL.det.north.r", detections)[0][2][TAGS_HEADER] == "detection"
+    assert batch_messages("hz.PL.det.north.r", mixed)[0][2][TAGS_HEADER] == "detection,report"
+    assert TAGS_HEADER not in batch_messages("hz.PL.det.north.r", untagged)[0][2]
+    odd = [*detections, ("o/1", b'{"type":"det\\r\\nX: y","n":1}')]
+    assert TAGS_HEADER not in batch_messages("hz.PL.det.north.r", odd)[0][2]
+
+
+def test_a_batch_of_types_its_reader_never_takes_is_passed_over_whole_a_mixed_one_opened(
+    nats_url: str,
+) -> None:
+    """A reader passing over detections (the owner's assessment, which reads the detection
+    subjects for the reports among them) is handed nothing of a batch of detections, nor a
+    lone detection, and every item of a batch that also holds a report (which item to
+    drop is its own business): what it passed over is acknowledged with the rest, so a
+    restarted reader gets none of it again."""
+
+    async def scenario() -> tuple[list[bytes], int, list[bytes]]:
+        bus = await _fresh_bus(nats_url, durable_prefix="pass-over")
+        subscription = await bus.subscribe("hz.PL.>")
+        subscription.pass_over(frozenset({b"detection"}))
+        subject = "hz.PL.det.north.r"
+        await bus.publish_batch(subject, [(f"d/{n}", _tagged("detection", n)) for n in range(4)])
+        mixed = [("m/1", _tagged("detection", 5)), ("m/2", _tagged("report", 6))]
+        await bus.publish_batch(subject, [*mixed, ("m/3", _tagged("detection", 7))])
+        await bus.publish(subject, _tagged("detection", 8), {MESSAGE_ID_HEADER: "d/8"})
+        await bus.publish(subject, _tagged("report", 9), {MESSAGE_ID_HEADER: "r/9"})
+        await bus.publish_batch(subject, [("u/1", b"[10]"), ("u/2", _tagged("detection", 11))])
+        received = []
+        while (message := await subscription.next(timeout_s=0.5)) is not None:
+            received.append(message.payload)
+        passed_over = subscription.counters.passed_over
+        await bus.close()
+        restarted = await NatsBus.connect(
+            nats_url, nation_streams("PL", archives=False), durable_prefix="pass-over"
+        )
+        again = await restarted.subscribe("hz.PL.>")
+        redelivered = []
+        while (message := await again.next(timeout_s=0.5)) is not None:
+            redelivered.append(message.payload)
+        await restarted.close()
+        return received, passed_over, redelivered
+
+    received, passed_over, redelivered = asyncio.run(scenario())
+    assert received == [
+        _tagged("detection", 5),
+        _tagged("report", 6),
+        _tagged("detection", 7),
+        _tagged("report", 9),
+        b"[10]",  # a batch that does not say its types is opened
+        _tagged("detection", 11),
+    ]
+    assert passed_over == 2
+    assert redelivered == []

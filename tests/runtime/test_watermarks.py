@@ -16,6 +16,7 @@ from hotzone.runtime.metrics import PipelineMetrics
 from hotzone.runtime.node import until_ready
 from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.watermarks import (
+    PRODUCERS_HEADER,
     STAGE_HEADER,
     TICK_HEADER,
     TICKS_REMEMBERED,
@@ -23,8 +24,8 @@ from hotzone.runtime.watermarks import (
     done_subject,
     tracking_producer,
 )
-from hotzone.types import AnyMessage, Detection, to_json
-from tests.federation.helpers import alert, detection, log_messages
+from hotzone.types import AnyMessage, Detection, Track, to_json
+from tests.federation.helpers import EchoTracker, alert, detection, log_messages
 from tests.federation.servers import running_standalone
 
 NORTH, SOUTH = tracking_producer("north"), tracking_producer("south")
@@ -283,3 +284,81 @@ def test_metrics_show_a_producer_absent_and_the_ticks_stepped_without_it() -> No
     assert after[("hotzone_watermark_ticks_without_total", stage, NORTH)] == 0.0
     gate.marker(SOUTH, "t3")  # back
     assert samples()[("hotzone_watermark_producer_absent", stage, SOUTH)] == 0.0
+
+
+# ---- a node of several trackers: one marker a tick for them all ----------------------------
+
+
+@dataclass
+class TrackWindows:
+    """A waiting stage (the owner's assessment) that remembers the tracks of each window."""
+
+    name: str = "assess"
+    input_subjects: tuple[str, ...] = ("trk.>",)
+    windows: list[list[str]] = field(default_factory=list)
+
+    def accepts(self, message: AnyMessage) -> bool:
+        return isinstance(message, Track)
+
+    def step(self, time: datetime, inputs: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+        self.windows.append([getattr(m, "track_id", "?") for m in inputs])
+        return []
+
+
+async def _one_marker_for_two_trackers(url: str) -> tuple[list[list[str]], list[BusMessage]]:
+    streams = nation_streams("PL", archives=False)
+    feed = await NatsBus.connect(url, streams)
+    node_bus = await NatsBus.connect(url, streams, pipeline_publishes=True)
+    owner_bus = await NatsBus.connect(url, streams)
+    tracker = StageService(EchoTracker(), node_bus, "PL")
+    tracker.marks = (NORTH, SOUTH)  # a sector node tracking both sectors
+    waiting = StageService(TrackWindows(), owner_bus, "PL")
+    waiting.gate = TickGate(frozenset({NORTH, SOUTH}), frozenset({"echo-tracker"}), 60.0)
+    tasks = []
+    for service in (tracker, waiting):
+        ready = asyncio.Event()
+        tasks.append(asyncio.create_task(service.run(ready)))
+        await until_ready(tasks[-1], ready)
+    for tick in (1, 2, 3):
+        for sector in ("north", "south"):
+            message = detection(tick, sector)
+            await feed.publish(f"hz.PL.det.{sector}.radar1", to_json(message))
+        headers = {"kind": "tick", "Nats-Msg-Id": f"t{tick}"}
+        await feed.publish("hz.PL.clock", encode_tick(float(tick)), headers)
+    await feed.publish("hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})
+    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    markers = await log_messages(feed.jetstream, "HZ_PL", "hz.PL.done.>")
+    for bus in (feed, node_bus, owner_bus):
+        await bus.close()
+    assert isinstance(waiting.stage, TrackWindows) and waiting.gate is not None
+    assert not waiting.gate.timeouts and not waiting.gate.absent
+    return waiting.stage.windows, markers
+
+
+def test_a_service_of_several_trackers_marks_each_tick_once_for_them_all(tmp_path: Path) -> None:
+    """A sector node's trackers (one per sector) say they are done with a tick in one
+    marker, on the first one's subject, naming them all: the waiting stage steps each tick
+    on both sectors' tracks of that tick, waiting for nobody and counting nobody absent."""
+    with running_standalone(tmp_path) as server:
+        windows, markers = asyncio.run(_one_marker_for_two_trackers(server.plan.url))
+    assert windows == [[f"trk-det-north-{tick}", f"trk-det-south-{tick}"] for tick in (1, 2, 3)]
+    assert [m.subject for m in markers] == [done_subject("PL", NORTH)] * 3
+    assert [m.headers[TICK_HEADER] for m in markers] == ["t1", "t2", "t3"]
+    assert {m.headers[PRODUCERS_HEADER] for m in markers} == {f"{NORTH},{SOUTH}"}
+
+
+def test_a_marker_naming_several_producers_takes_each_back_and_releases_their_ticks() -> None:
+    """Read by the waiting service, one marker counts for each producer it names: a
+    producer counted absent is back (``/metrics``), and a tick waiting for both goes."""
+    service = StageService(WindowLog(), InProcessBus(), "PL")
+    service.gate = gate = _gate()
+    gate.tick("t1", _clock("t1"))
+    gate.marker(NORTH, "t1")
+    assert len(gate.idle(10.0)) == 1 and gate.absent == {SOUTH}
+    gate.tick("t2", _clock("t2"))
+    headers = {"kind": "done", TICK_HEADER: "t2", PRODUCERS_HEADER: f"{NORTH},{SOUTH}"}
+    marker = BusMessage(subject=done_subject("PL", NORTH), payload=b"", headers=headers)
+    asyncio.run(service._gate_message(marker, gate, publish=False))
+    assert gate.absent == set() and not gate.waiting
+    assert gate.timeouts == {SOUTH: 1}
+    assert service.stage.windows == [[]]  # type: ignore[attr-defined]  # t2, by the marker

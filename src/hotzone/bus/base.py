@@ -10,6 +10,16 @@ import msgspec
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 """A message's id: JetStream drops a second message with the same id (within its
 duplicate window), subscriptions drop a redelivered one."""
+_TAG_PREFIX = b'{"type":"'
+
+
+def message_tag(payload: bytes) -> bytes | None:
+    """The message's type tag, read from the payload's first bytes (msgspec writes the tag
+    field first), or None where the payload does not start so (a batch, or bad input)."""
+    if not payload.startswith(_TAG_PREFIX):
+        return None
+    end = payload.find(b'"', len(_TAG_PREFIX), len(_TAG_PREFIX) + 40)
+    return payload[len(_TAG_PREFIX) : end] if end > 0 else None
 
 
 class BusMessage(msgspec.Struct, frozen=True, gc=False):

@@ -35,7 +35,7 @@ import ssl
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -52,7 +52,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage
+from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage, message_tag
 from hotzone.bus.inprocess import BusClosedError
 from hotzone.bus.nkeys import Credentials
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
@@ -342,6 +342,10 @@ def _message_key(message: Msg) -> str:
 BATCH_HEADER = "Hz-Batch"
 """On a message that carries several (`publish_batch`): how many. Its payload is a
 `BusBatch`; a subscription hands out each item as a message of its own."""
+TAGS_HEADER = "Hz-Tags"
+"""On a batch whose every item's payload names its type (`message_tag`): the distinct
+tags, comma-separated. A reader that takes none of them passes the batch over whole,
+without decoding it (`NatsSubscription.pass_over`); a batch without it is opened."""
 MAX_BATCH_BYTES = 256 * 1024
 """A batch larger than this goes as several messages (the server refuses a message over
 its ``max_payload``, 1 MiB by default)."""
@@ -418,6 +422,9 @@ def batch_messages(
             MESSAGE_ID_HEADER: f"{chunk[0][0]}+{len(chunk)}",
             BATCH_HEADER: str(len(chunk)),
         }
+        tags = _batch_tags(payload for _, payload in chunk)
+        if tags:
+            batch_headers[TAGS_HEADER] = tags
         encoded = _BUS_BATCH_ENCODER.encode(BusBatch(list(chunk)))
         messages.append((subject, encoded, batch_headers))
 
@@ -432,6 +439,20 @@ def batch_messages(
     if chunk:
         close_chunk()
     return messages
+
+
+def _batch_tags(payloads: Iterable[bytes]) -> str:
+    """`TAGS_HEADER` of a batch of ``payloads``: "" where one names no type, or one a
+    header cannot carry as it is (a tag is lower-case letters and underscores)."""
+    tags: set[bytes] = set()
+    for payload in payloads:
+        tag = message_tag(payload)
+        if tag is None:
+            return ""
+        tags.add(tag)
+    if not all(tag.isascii() and tag.replace(b"_", b"").isalpha() for tag in tags):
+        return ""
+    return ",".join(sorted(tag.decode() for tag in tags))
 
 
 CLOSE_ABANDONED_S = 1.0
@@ -465,6 +486,8 @@ _SEND_ERRORS: tuple[type[BaseException], ...] = (*_TRANSIENT_ERRORS, nats.errors
 class SubscriptionCounters:
     delivered: int = 0
     duplicates_dropped: int = 0
+    passed_over: int = 0
+    """Stored messages (a batch counts once) of types its reader takes none of."""
 
 
 class NatsSubscription:
@@ -519,6 +542,26 @@ class NatsSubscription:
         #: (a recorder: once written to its store), not when the next one is asked for.
         self.hold_acks = False
         self._held: list[Msg] = []
+        self._passed_over_tags: frozenset[bytes] = frozenset()
+        self._passed_over_header: frozenset[str] = frozenset()
+
+    def pass_over(self, tags: frozenset[bytes]) -> None:
+        """Never hand out a message whose type tag (`message_tag`) is one of ``tags``, nor
+        a batch whose items' tags (`TAGS_HEADER`) all are: it is acknowledged with what
+        was handed out, undecoded. The owner's assessment reads the detection subjects for
+        the reports among them, and opened every batch of detections to hand out its items
+        one at a time, each only to be passed over by its tag."""
+        self._passed_over_tags = tags
+        self._passed_over_header = frozenset(tag.decode() for tag in tags)
+
+    def _passes_over(self, message: Msg) -> bool:
+        headers = message.headers
+        if headers is not None and BATCH_HEADER in headers:
+            tags = headers.get(TAGS_HEADER)
+            return tags is not None and all(
+                tag in self._passed_over_header for tag in tags.split(",")
+            )
+        return message_tag(message.data) in self._passed_over_tags
 
     @property
     def pending(self) -> int:
@@ -555,10 +598,15 @@ class NatsSubscription:
                 guard = self._bus.guard
                 if guard is not None and not guard.holds:
                     await guard.confirm()  # raises, the message left in the buffer
+                passed_over = self.counters.passed_over
                 message = self._take_one()
                 if message is not None:
                     return message
-                continue  # only redeliveries were there
+                if timeout_s is not None and self.counters.passed_over > passed_over:
+                    # Reading is not waiting: the timeout counts from the last message
+                    # read, handed out or passed over (a waiting stage's idle time).
+                    deadline = time.monotonic() + timeout_s
+                continue  # only redeliveries or messages passed over were there
             if self._closed.is_set():
                 return None
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -587,8 +635,8 @@ class NatsSubscription:
     def _take_one(self) -> BusMessage | None:
         """Hand out the next message already here: a batch's next item, or the next stored
         message (a batch is opened and its first item handed out); None when there was
-        nothing but redeliveries, which are dropped. A stored message whose items have all
-        been handed out joins ``_handed_out``."""
+        nothing but redeliveries, which are dropped, and messages passed over. A stored
+        message whose items have all been handed out joins ``_handed_out``."""
         while self._items or self._buffer:
             if self._items:
                 item = self._items.popleft()
@@ -603,6 +651,10 @@ class NatsSubscription:
                 self.counters.delivered += 1
                 return item
             message = self._buffer.popleft()
+            if self._passed_over_tags and self._passes_over(message):
+                self.counters.passed_over += 1
+                self._handed_out.append(message)
+                continue
             if not self._recent.add(_message_key(message)):
                 self.counters.duplicates_dropped += 1
                 self._dropped.append(message)

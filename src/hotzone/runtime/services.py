@@ -20,21 +20,23 @@ from typing import Protocol, get_args
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
-from hotzone.bus.base import MESSAGE_ID_HEADER
+from hotzone.bus.base import MESSAGE_ID_HEADER, message_tag
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.watermarks import (
     DONE_KIND,
+    PRODUCERS_HEADER,
     STAGE_HEADER,
     TICK_HEADER,
     ReleasedTick,
     TickGate,
     done_pattern,
     done_subject,
+    marked_producers,
 )
 from hotzone.store import Store
 from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, to_json
-from hotzone.types.allied import name_allied_copy
+from hotzone.types.allied import allied_origin, name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
 _TICK = struct.Struct("!d")
@@ -85,18 +87,6 @@ class ServiceCounters:
     """Wall time of each step and the publishing of its outputs (``/metrics``)."""
 
 
-_TAG_PREFIX = b'{"type":"'
-
-
-def message_tag(payload: bytes) -> bytes | None:
-    """The message's type tag, read from the payload's first bytes (msgspec writes the tag
-    field first), or None where the payload does not start so (a batch, or bad input)."""
-    if not payload.startswith(_TAG_PREFIX):
-        return None
-    end = payload.find(b'"', len(_TAG_PREFIX), len(_TAG_PREFIX) + 40)
-    return payload[len(_TAG_PREFIX) : end] if end > 0 else None
-
-
 def taken_tags(stage: Stage) -> frozenset[bytes] | None:
     """The type tags of the messages ``stage`` takes (of a stage that says its input
     types; None otherwise)."""
@@ -142,9 +132,13 @@ class DecodedMessages:
         self._by_id: dict[str, AnyMessage] = {}
         self.hits = 0
 
-    def decode(self, message: BusMessage, source: str) -> AnyMessage:
+    def decode(self, message: BusMessage, source: str, tag: bytes | None = None) -> AnyMessage:
+        """``message`` decoded, or the copy decoded before (``tag``: its `message_tag`,
+        where the caller has read it)."""
         message_id = message.headers.get(MESSAGE_ID_HEADER)
-        if not message_id or message_tag(message.payload) not in self.tags:
+        if tag is None:
+            tag = message_tag(message.payload)
+        if not message_id or tag not in self.tags:
             return decode_or_dead_letter(message, source)
         key = f"{message.subject} {message_id}"
         known = self._by_id.get(key)
@@ -193,7 +187,9 @@ class StageService:
         self._inputs = tuple(f"hz.{nation}.{suffix}" for suffix in stage.input_subjects)
         #: Whether a subject is one of the stage's inputs, by subject: a nation's subjects
         #: are few and repeat with every message (bounded: `_SUBJECTS_REMEMBERED`).
-        self._is_input: dict[str, bool] = {}
+        self._is_input: dict[str, tuple[bool, bool]] = {}
+        #: The subjects of batched outputs (`_batched_subject`), bounded likewise.
+        self._subjects: dict[tuple[type, str, bool], str] = {}
         self._markers = done_pattern(nation).removesuffix(">")
         self._passed_over = passed_over_tags(stage)
         self.ticks_done = 0
@@ -219,6 +215,9 @@ class StageService:
             f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
         )
         self.subscription = subscription
+        pass_over = getattr(subscription, "pass_over", None)
+        if pass_over is not None and self._passed_over:
+            pass_over(self._passed_over)  # not even handed out (`NatsSubscription.pass_over`)
         # Output ids name the consumer too: sector nodes step on the same ticks, and each
         # node's outputs are its own (a durable consumer's name is the same after a restart).
         self._id_scope = str(getattr(subscription, "consumer", self.stage.name))
@@ -280,12 +279,13 @@ class StageService:
         shutdown = False
         if bus_message.subject.startswith(self._markers):
             tick_id = bus_message.headers.get(TICK_HEADER)
-            producer = bus_message.subject.rsplit(".", 1)[1]
-            if tick_id is not None and producer in self.marks:
+            producers = marked_producers(bus_message.subject, bus_message.headers)
+            if tick_id is not None and any(producer in self.marks for producer in producers):
                 # Its own marker: a tick still waiting here was stepped before a restart.
                 await self._step_released(gate.stepped_before(tick_id), publish)
             elif tick_id is not None:
-                gate.marker(producer, tick_id)
+                for producer in producers:
+                    gate.marker(producer, tick_id)
         elif bus_message.subject == self._clock:
             if bus_message.headers.get("kind") == SHUTDOWN:
                 shutdown = True
@@ -295,11 +295,11 @@ class StageService:
                 gate.tick(tick_id or f"tick-{self._ticks_read}", bus_message)
         else:
             message = await self._decode_input(bus_message, publish)
-            if message is None:
-                # Passed over (the owner's assessment reads every detection for the
-                # reports among them): the gate holds what it held, nothing more is ready.
-                return False
-            gate.take(message, bus_message.subject, bus_message.headers)
+            if message is not None:
+                gate.take(message, bus_message.subject, bus_message.headers)
+            # An input (or a message passed over) releases no tick: only ticks and
+            # markers do, and the gate is asked after each of those.
+            return False
         await self._step_released(gate.ready(), publish)
         return shutdown
 
@@ -333,26 +333,28 @@ class StageService:
             window.append(message)
         return False
 
-    def _reads(self, subject_: str) -> bool:
+    def _reads(self, subject_: str) -> tuple[bool, bool]:
+        """Whether the stage reads ``subject_``, and whether it is an ally's."""
         known = self._is_input.get(subject_)
         if known is None:
             if len(self._is_input) >= _SUBJECTS_REMEMBERED:
                 self._is_input.clear()  # a publisher making up subjects costs matching only
-            known = any(subject_matches(pattern, subject_) for pattern in self._inputs)
-            self._is_input[subject_] = known
+            reads = any(subject_matches(pattern, subject_) for pattern in self._inputs)
+            known = self._is_input[subject_] = (reads, allied_origin(subject_) is not None)
         return known
 
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
-        if (
-            not self._reads(bus_message.subject)
-            or message_tag(bus_message.payload) in self._passed_over
-        ):
+        reads, allied = self._reads(bus_message.subject)
+        if not reads:
+            return None
+        tag = message_tag(bus_message.payload)
+        if tag in self._passed_over:
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
         if self.decoded is not None:
-            message = self.decoded.decode(bus_message, self.stage.name)
+            message = self.decoded.decode(bus_message, self.stage.name, tag)
         else:
             message = decode_or_dead_letter(bus_message, self.stage.name)
         if isinstance(message, DeadLetter):
@@ -360,9 +362,10 @@ class StageService:
                 self.counters.dead_letters += 1
                 await self._publish(message, message_id and f"{message_id}/{self._id_scope}/dead")
             return None
-        # A stage that reads allies' subjects sees their copies named after their
-        # origin (``PL:suwalki-1``), as the picture does: never as its own.
-        message = name_allied_copy(bus_message.subject, message)
+        if allied:
+            # A stage that reads allies' subjects sees their copies named after their
+            # origin (``PL:suwalki-1``), as the picture does: never as its own.
+            message = name_allied_copy(bus_message.subject, message)
         if self.stage.accepts(message):
             if publish:
                 self.counters.received[type(message).__name__] += 1
@@ -391,18 +394,20 @@ class StageService:
             await self._mark_done(tick_id, posix_time)
 
     async def _mark_done(self, tick_id: str | None, posix_time: float) -> None:
-        """This service's markers: its outputs of the tick ``tick_id`` are all published."""
+        """This service's marker: its outputs of the tick ``tick_id`` are all published.
+        One message for all its producers (`PRODUCERS_HEADER`): a sector node's trackers
+        marked each tick once per sector, as many publishes, confirmations, stored
+        messages and deliveries to the owner as the tracks' batches themselves."""
         if not self.marks or tick_id is None:
             return
-        for producer in self.marks:
-            headers = {
-                "kind": DONE_KIND,
-                TICK_HEADER: tick_id,
-                MESSAGE_ID_HEADER: f"{tick_id}/{self._id_scope}/done/{producer}",
-            }
-            await self.bus.publish(
-                done_subject(self.nation, producer), encode_tick(posix_time), headers
-            )
+        first = self.marks[0]
+        headers = {"kind": DONE_KIND, TICK_HEADER: tick_id}
+        if len(self.marks) == 1:
+            headers[MESSAGE_ID_HEADER] = f"{tick_id}/{self._id_scope}/done/{first}"
+        else:
+            headers[MESSAGE_ID_HEADER] = f"{tick_id}/{self._id_scope}/done"
+            headers[PRODUCERS_HEADER] = ",".join(self.marks)
+        await self.bus.publish(done_subject(self.nation, first), encode_tick(posix_time), headers)
 
     async def _publish_all(self, outputs: Sequence[AnyMessage], tick_id: str | None) -> None:
         """Each output in order; a run of track updates on one subject (a tracker's window
@@ -415,11 +420,11 @@ class StageService:
             output = outputs[index]
             end = index + 1
             if isinstance(output, _BATCHED):
-                kind, subject = type(output), subject_for(output, self.nation)
+                kind, subject = type(output), self._batched_subject(output)
                 while (
                     end < len(outputs)
                     and type(outputs[end]) is kind
-                    and subject_for(outputs[end], self.nation) == subject
+                    and self._batched_subject(outputs[end]) == subject
                 ):
                     end += 1
             # A producer's outputs name their tick (`hotzone.runtime.watermarks`).
@@ -440,6 +445,22 @@ class StageService:
                 ]
                 await self.bus.publish_batch(subject, items, tagged)
             index = end
+
+    def _batched_subject(self, output: AnyMessage) -> str:
+        """`subject_for` of a track or an assessment, by what decides it (its type, a
+        track's sector and whether it is fused from allies' tracks): a tracker's window
+        of hundreds of tracks has a few subjects, each made and checked once."""
+        key = (
+            type(output),
+            getattr(output, "sector", ""),
+            bool(getattr(output, "contributions", ())),
+        )
+        subject = self._subjects.get(key)
+        if subject is None:
+            if len(self._subjects) >= _SUBJECTS_REMEMBERED:
+                self._subjects.clear()  # a stage making up sectors costs their checks only
+            subject = self._subjects[key] = subject_for(output, self.nation)
+        return subject
 
     async def _publish(
         self,

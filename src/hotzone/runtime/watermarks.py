@@ -5,7 +5,8 @@ A nation's tracks come from several tracking services when sector nodes share it
 after its own tick k+1. For the owner's outputs to be those of a single process, a stage
 above tracking (assessment, c2) steps tick k only when each producer it waits for has said
 it is done with tick k: each producing service publishes, after its outputs of the tick,
-a small marker on ``hz.{nation}.done.{producer}`` (`done_subject`), and every output it
+a small marker on ``hz.{nation}.done.{producer}`` (`done_subject`; one for all the
+producers of one service: `PRODUCERS_HEADER`), and every output it
 publishes carries the tick's id (`TICK_HEADER`) and its stage (`STAGE_HEADER`). The
 waiting stage's window of tick k is then the inputs published before the tick by anyone
 else (the sensors' detections, the operators' decisions: in publication order) and the
@@ -36,6 +37,11 @@ TICK_HEADER = "hz-tick"
 STAGE_HEADER = "hz-stage"
 """The stage that made an output."""
 DONE_KIND = "done"
+PRODUCERS_HEADER = "hz-producers"
+"""On a marker of several producers (a node's trackers, one per sector: one marker per
+tick for them all, not one each): their names, comma-separated. Such a marker travels on
+the `done_subject` of the first it names, so a stage waiting for those producers reads it
+there; without the header a marker is its subject's producer's alone."""
 NO_SECTOR = "none"
 """The producer token of the tracker of detections of no scenario sector."""
 _Held = TypeVar("_Held")
@@ -50,6 +56,12 @@ publisher naming ticks that never come cannot make the gate grow without bound."
 def done_subject(nation: str, producer: str) -> str:
     """Where ``producer`` says it has published its outputs of a tick."""
     return subject("hz", nation, "done", producer)
+
+
+def marked_producers(subject_: str, headers: Mapping[str, str]) -> list[str]:
+    """The producers a marker on ``subject_`` (a `done_subject`) says are done."""
+    named = headers.get(PRODUCERS_HEADER)
+    return named.split(",") if named else [subject_.rsplit(".", 1)[1]]
 
 
 def done_pattern(nation: str) -> str:
