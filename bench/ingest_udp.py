@@ -33,7 +33,8 @@ the plot (windows of ``--window`` s of sending time, which is its reception time
 receiving thread's lag, each stepped ``--hold`` s before its end: a datagram sent after
 that is taken by the next window's step) minus the moment its datagram was sent; the last
 window, closed by the stop rather than by traffic, is left out. The tracker's count of
-reports that came out of sequence is printed too.
+reports that came out of sequence is printed too, and the receiver's full garbage
+collections (how many, and the longest: a pause every datagram waiting waits through).
 
     .venv/bin/python bench/ingest_udp.py --track --seconds 60 --rates 2000,10000,50000
 
