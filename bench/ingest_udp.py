@@ -33,7 +33,8 @@ the plot (windows of ``--window`` s of sending time, which is its reception time
 receiving thread's lag, each stepped ``--hold`` s before its end: a datagram sent after
 that is taken by the next window's step) minus the moment its datagram was sent; the last
 window, closed by the stop rather than by traffic, is left out. The tracker's count of
-reports that came out of sequence is printed too.
+reports that came out of sequence is printed too, and the receiver's full garbage
+collections (how many, and the longest: a pause every datagram waiting waits through).
 
     .venv/bin/python bench/ingest_udp.py --track --seconds 60 --rates 2000,10000,50000
 
@@ -167,7 +168,7 @@ def run_receiver(mode: str, rate: float, seconds: float, datagram: bytes) -> dic
 
 
 TRACK_RECEIVER = """
-import asyncio, json, sys, time
+import asyncio, gc, json, sys, time
 from pathlib import Path
 from hotzone.bus import InProcessBus
 from hotzone.ingest.base import DecoderOptions
@@ -187,6 +188,17 @@ async def main(port, duration, sensors, window, hold, arrivals, books):
             yield item
 
     udp_receiver.UdpReceiver.timed_datagrams = timed_datagrams
+    # The receiver's full garbage collections: how many, and how long each paused it.
+    full_collections, collecting = [], [0.0]
+
+    def timed_collection(phase, info):
+        if info["generation"] == 2:
+            if phase == "start":
+                collecting[0] = time.perf_counter()
+            else:
+                full_collections.append(time.perf_counter() - collecting[0])
+
+    gc.callbacks.append(timed_collection)
     subscription = await bus.subscribe("hz.PL.trk.>", 1 << 24)
     first_taken, taken, done = {}, [0], asyncio.Event()
 
@@ -226,7 +238,7 @@ async def main(port, duration, sensors, window, hold, arrivals, books):
     await watcher
     print("RESULT " + json.dumps(
         {"counts": counts, "windows": first_taken, "track_messages": taken[0], "cpu_s": cpu,
-         "received": received}
+         "received": received, "full_collections": full_collections}
     ), flush=True)
 
 port, duration, sensors, window, hold, arrivals, books = sys.argv[1:8]
@@ -495,6 +507,8 @@ def run_tracking(args: argparse.Namespace, rate: float, sensors: Path) -> dict[s
         ),
         "cpu_s": result["cpu_s"],
         "confirmed": counts.get("confirmed_tracks", -1),
+        "full_collections": len(result["full_collections"]),
+        "longest_collection_ms": max(result["full_collections"], default=0.0) * 1e3,
         "aircraft": len(scene_aircraft(rate, args.radars, np.random.default_rng(SCENE_SEED)).start),
     }
 
@@ -568,6 +582,11 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
                 f"{r['track_messages']:11} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} "
                 f"{r['settled_p99_ms']:18.0f} "
                 f"{r['cpu_s']:14.1f}  {r['confirmed']:>9}/{r['aircraft']}",
+                flush=True,
+            )
+            print(
+                f"{'':9}  the receiver's full garbage collections: {r['full_collections']}, "
+                f"the longest {r['longest_collection_ms']:.1f} ms",
                 flush=True,
             )
             whole = r["lost"] == 0 and r["left"] == 0 and r["tracked"] in (-1, r["reports"])

@@ -118,6 +118,99 @@ def grid_candidates(
     return _searched_pairs(track_positions, measurement_positions, binned)
 
 
+def grid_candidates_within(
+    track_positions: FloatArray,
+    radii: FloatArray,
+    measurement_positions: FloatArray,
+    group_of: IntArray,
+    group_radii: FloatArray,
+) -> tuple[IntArray, IntArray]:
+    """The pairs of ``grid_candidates(track_positions, radii, measurement_positions)``, in
+    its order, whose measurement also lies within its group's radius of the track: the
+    measurements fall in groups (``group_of``: each one's group), and ``group_radii``
+    (groups x tracks) gives each track a radius per group, each at most ``radii``.
+
+    One radius per track for every measurement of a scan is its largest noise: a radar's
+    plot whose height does not fit its range (its elevation unknown: a noise of tens of
+    kilometres) gave every track of its scan a radius that wide, tens of thousands of
+    pairs tested where a few hundred lay in a gate (the live mode's slowest steps,
+    docs/ingest/limits.md). Each group is searched here with its own radii, and the pairs
+    are put in the order `grid_candidates` gives them (the typical tracks' first, each
+    track's by the measurements' cells), which the association's order follows."""
+    empty = np.zeros(0, dtype=np.int64)
+    if len(track_positions) == 0 or len(measurement_positions) == 0:
+        return empty, empty
+    binned = _Binned.over(track_positions, radii, measurement_positions)
+    dims = measurement_positions.shape[1]
+    positions = np.ascontiguousarray(track_positions[:, :dims])
+    cell = binned.cell
+    reach = np.abs(track_positions[binned.usable, :2]).max(initial=0.0) + binned.radii.max(
+        initial=0.0
+    )
+    widest = (2.0 * binned.radii / cell + 2.0 > LARGE_GATE_ROWS).any()
+    if (
+        widest
+        or reach / cell >= KEY_RANGE / 2
+        or np.abs(binned.measured_cells).max() >= KEY_RANGE / 2
+    ):
+        # The search leaves its grid there (a KD-tree's order, keys out of row order):
+        # every pair is found as `grid_candidates` finds it, then held to its group.
+        tracks, measurements = grid_candidates(track_positions, radii, measurement_positions)
+        separation = np.take(positions, tracks, axis=0) - measurement_positions[measurements]
+        within = (separation**2).sum(axis=1) <= group_radii[group_of[measurements], tracks] ** 2
+        return tracks[within], measurements[within]
+    found_tracks: list[IntArray] = [empty]
+    found_measurements: list[IntArray] = [empty]
+    for group in range(len(group_radii)):
+        members = np.flatnonzero(group_of == group)
+        if len(members) == 0:
+            continue
+        # A metre wider than the group's radii: the grid's own rounding loses no pair
+        # within them, which the test below then keeps exactly.
+        tracks, local = grid_candidates(
+            track_positions, group_radii[group] + 1.0, measurement_positions[members]
+        )
+        found_tracks.append(tracks)
+        found_measurements.append(members[local])
+    tracks = np.concatenate(found_tracks)
+    measurements = np.concatenate(found_measurements)
+    separation = np.take(positions, tracks, axis=0) - np.take(
+        measurement_positions, measurements, axis=0
+    )
+    squared = (separation**2).sum(axis=1)
+    # Within the group's radius, and among `grid_candidates`' pairs: a usable track,
+    # within its radius, the measurement in a cell its search visits (`_scanned_pairs`).
+    kept = binned.usable[tracks] & (squared <= group_radii[group_of[measurements], tracks] ** 2)
+    kept &= squared <= binned.radii[tracks] ** 2
+    kept &= _visited(track_positions, binned, tracks, measurements)
+    tracks, measurements = tracks[kept], measurements[kept]
+    place = np.empty(len(binned.order), dtype=np.int64)
+    place[binned.order] = np.arange(len(binned.order))
+    by_search = np.lexsort((place[measurements], tracks, ~binned.small[tracks]))
+    return tracks[by_search], measurements[by_search]
+
+
+def _visited(
+    track_positions: FloatArray, binned: _Binned, tracks: IntArray, measurements: IntArray
+) -> BoolArray:
+    """Whether each measurement lies in a cell the search of its track visits: a row of
+    cells the track's disc crosses, a cell under the disc's chord over that row (by
+    `_Cells.pairs`' own arithmetic)."""
+    cell = binned.cell
+    x, y = track_positions[tracks, 0], track_positions[tracks, 1]
+    radius = binned.radii[tracks]
+    row = binned.measured_cells[measurements, 1]
+    column = binned.measured_cells[measurements, 0]
+    first_row = np.floor((y - radius) / cell).astype(np.int64)
+    last_row = np.floor((y + radius) / cell).astype(np.int64)
+    nearest = np.maximum(np.maximum(row * cell - y, y - (row + 1) * cell), 0.0)
+    half_width = np.sqrt(np.maximum(radius**2 - nearest**2, 0.0))
+    low = np.floor((x - half_width) / cell).astype(np.int64)
+    high = np.floor((x + half_width) / cell).astype(np.int64)
+    visited: BoolArray = (first_row <= row) & (row <= last_row) & (low <= column) & (column <= high)
+    return visited
+
+
 @dataclass(frozen=True)
 class _Binned:
     """The measurements binned into the cells of `grid_candidates`, and which tracks

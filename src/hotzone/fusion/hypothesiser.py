@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 
 from hotzone.fusion.association import CandidatePairs
 from hotzone.fusion.estimates import Estimates, TrackBatch
-from hotzone.fusion.gating import Gater, grid_candidates
+from hotzone.fusion.gating import Gater, grid_candidates, grid_candidates_within
 from hotzone.fusion.imm import IMMPredictor
 from hotzone.fusion.labels import TrackLabels
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
@@ -332,12 +332,32 @@ class Hypothesiser:
         speed = row_norms(state[:, dims : 2 * dims])
         spread = reference_time - float(times.min())
         if size:
-            noise_trace = float(trace_rows(scan.noise[rows]).max())
+            noise_traces = trace_rows(scan.noise[rows])
+            noise_trace = float(noise_traces.max())
             position_trace = trace_rows(covariance)
             # λmax(S) <= trace(S): a ball of this radius contains the whole gate ellipsoid.
             spread_variance = np.maximum(position_trace + noise_trace, 0.0)
             radii = np.sqrt(threshold * spread_variance) + speed * spread
-            local_tracks, local_rows = grid_candidates(state[:, :size], radii, values[:, :size])
+            noisy = noise_traces > NOISY * float(np.median(noise_traces))
+            if noisy.any() and not noisy.all():
+                # The few far noisier measurements (tens of kilometres) searched with radii
+                # of their own, the others with radii of the others' noise: the same pairs
+                # in the gates, in the same order (`grid_candidates_within`).
+                ordinary_variance = np.maximum(
+                    position_trace + float(noise_traces[~noisy].max()), 0.0
+                )
+                ordinary_radii = (np.sqrt(threshold * ordinary_variance) + speed * spread) * (
+                    1.0 + REACH_MARGIN
+                ) + 1.0
+                local_tracks, local_rows = grid_candidates_within(
+                    state[:, :size],
+                    radii,
+                    values[:, :size],
+                    noisy.astype(np.int64),
+                    np.stack([np.minimum(ordinary_radii, radii), radii]),
+                )
+            else:
+                local_tracks, local_rows = grid_candidates(state[:, :size], radii, values[:, :size])
         else:
             grid = np.meshgrid(np.arange(len(stage)), np.arange(len(rows)), indexing="ij")
             local_tracks, local_rows = grid[0].ravel(), grid[1].ravel()
