@@ -312,7 +312,6 @@ def _scanned_pairs(
     cell, measured_cells, order = binned.cell, binned.measured_cells, binned.order
     tracks = np.flatnonzero(binned.usable)
     radius = binned.radii[tracks]
-    x, y = track_positions[tracks, 0], track_positions[tracks, 1]
     if not (2.0 * radius / cell + 2.0 <= LARGE_GATE_ROWS).all():
         return None
     reach = np.abs(track_positions[tracks, :2]).max(initial=0.0) + radius.max(initial=0.0)
@@ -322,17 +321,9 @@ def _scanned_pairs(
     separation = track_positions[tracks, None, :dims] - measurement_positions[None, :, :]
     close = (separation**2).sum(axis=2) <= (radius**2)[:, None]
     pair_track, pair_measurement = np.nonzero(close)
-    track_x, track_y, track_radius = x[pair_track], y[pair_track], radius[pair_track]
-    row = measured_cells[pair_measurement, 1]
-    column = measured_cells[pair_measurement, 0]
-    first_row = np.floor((track_y - track_radius) / cell).astype(np.int64)
-    last_row = np.floor((track_y + track_radius) / cell).astype(np.int64)
-    nearest = np.maximum(np.maximum(row * cell - track_y, track_y - (row + 1) * cell), 0.0)
-    half_width = np.sqrt(np.maximum(track_radius**2 - nearest**2, 0.0))
-    low = np.floor((track_x - half_width) / cell).astype(np.int64)
-    high = np.floor((track_x + half_width) / cell).astype(np.int64)
-    visited = (first_row <= row) & (row <= last_row) & (low <= column) & (column <= high)
-    pair_track, pair_measurement = tracks[pair_track[visited]], pair_measurement[visited]
+    pair_track = tracks[pair_track]
+    visited = _visited(track_positions, binned, pair_track, pair_measurement)
+    pair_track, pair_measurement = pair_track[visited], pair_measurement[visited]
     place = np.empty(len(order), dtype=np.int64)
     place[order] = np.arange(len(order))
     wider = ~binned.small[pair_track]
