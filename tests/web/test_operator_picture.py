@@ -33,7 +33,8 @@ EARTH_RADIUS_M = 6371008.8
 
 
 def _clutter_messages() -> list[Any]:
-    """T5: a confirmed clutter track (the recorded picture's T2, renamed), unknown identity."""
+    """T5: a confirmed clutter track (the recorded picture's T2, renamed), unknown identity,
+    updated when due (quality 1: not coasting, unlike the recorded picture's 0.9)."""
     extra: list[Any] = []
     for message in picture_messages():
         if isinstance(message, Track) and message.track_id == "T2":
@@ -43,6 +44,7 @@ def _clutter_messages() -> list[Any]:
                     track_id="T5",
                     track_number=105,
                     position=msgspec.structs.replace(message.position, lat_deg=53.85),
+                    quality=1.0,
                 )
             )
         elif isinstance(message, Assessment) and message.track_id == "T2":
@@ -91,6 +93,24 @@ def _wait_drawn(page: Page, count: int) -> None:
     page.wait_for_function(f"window.hz.renderedTrackCount() === {count}", timeout=30_000)
 
 
+# ---- coasting ------------------------------------------------------------------------------
+
+
+def test_a_coasting_track_is_drawn_faded_and_says_so(
+    browser: Browser, picture_server: str, pages: list[Page]
+) -> None:
+    """A track whose expected update is overdue (quality below 1) is drawn faded, one
+    updated when due is not; its details say "coasting"."""
+    page = logged_in_page(browser, picture_server, "observer", pages)
+    _wait_drawn(page, CONFIRMED_VISIBLE_TO_PL + 1)
+    coasting = set(page.evaluate("window.hz.coasting()"))
+    assert "T1" in coasting and "T2" in coasting  # quality 0.9
+    assert "T5" not in coasting  # quality 1
+    page.click('#tracks li[data-track-id="T5"]')
+    quality = page.locator("#details [data-field=quality]")
+    expect(quality).to_have_text(re.compile(r"1\.00 · confirmed$"))
+
+
 # ---- hooking -------------------------------------------------------------------------------
 
 
@@ -127,7 +147,7 @@ def test_hooking_by_symbol_row_alert_and_card_opens_the_details_of_that_track(
     expect(details.locator("[data-field=threat]")).to_contain_text("0.90")
     expect(details.locator("[data-field=sensors]")).to_contain_text("asr-suwalki")
     expect(details.locator("[data-field=nations]")).to_contain_text("PL")
-    expect(details.locator("[data-field=quality]")).to_contain_text("0.90 · confirmed")
+    expect(details.locator("[data-field=quality]")).to_contain_text("0.90 · confirmed · coasting")
     # Unit variances: a 95 % circle of sqrt(5.991) m.
     expect(details.locator("[data-field=uncertainty]")).to_contain_text("2 × 2 m (95 %)")
     expect(details.locator("[data-field=identifiers]")).to_contain_text("non-cooperative")

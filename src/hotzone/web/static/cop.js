@@ -538,6 +538,8 @@ window.hz = {
   // drawn for a track ([x0, y0, x1, y1] in CSS pixels), the view settings.
   hook: (trackId) => hookTrack(trackId),
   hooked: () => state.drawnHook,
+  // The tracks the last draw faded as coasting (an expected update overdue).
+  coasting: () => state.drawnCoasting,
   leader: (trackId) => {
     const i = state.leadersDrawn ? state.visibleTrackIds.indexOf(trackId) : -1;
     if (i < 0 || Number.isNaN(state.leaderEnds[2 * i])) return null;

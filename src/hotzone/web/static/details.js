@@ -87,7 +87,7 @@ export function createDetails(page) {
           `heading ${String(Math.round(d.course_deg) % 360).padStart(3, "0")}°`].join(" · "), "kinematics"),
         row("sensors", (d.sensors || []).join(", ") || "—", "sensors"),
         row("nations", nations.join(", "), "nations"),
-        row("quality", `${Number(d.quality).toFixed(2)} · ${d.status}`, "quality"),
+        row("quality", `${Number(d.quality).toFixed(2)} · ${d.status}${d.quality < 1 ? " · coasting" : ""}`, "quality"),
         row("uncertainty", ellipse, "uncertainty"),
       ),
       element("details", { class: "reasons", open: "" }, element("summary", {}, "why (classifier and identity)"),

@@ -28,6 +28,16 @@ export const IDENTITY_COLOURS = /** @type {Record<string, string>} */ ({
 const LABEL_WIDTH = 120, LABEL_LINE = 12, SCREEN_MARGIN = 40;
 // Half the size of a track symbol (22 px): a shorter leader would not show beyond it.
 const LEADER_HIDDEN_PX = 11;
+// How opaque a coasting track's symbol is drawn (below).
+const COASTING_ALPHA = 0.45;
+
+/**
+ * Whether a track is coasting: an update its sensors were expected to give is overdue (its
+ * quality, 1 / revisits overdue, is below 1), so where it is drawn is a prediction no sensor
+ * has just confirmed. Not in a replayed picture, whose tracks carry their latest quality.
+ * @param {import("./store.js").Track} track
+ */
+export const isCoasting = (track) => typeof track.quality === "number" && track.quality < 1;
 
 // Web Mercator in [0, 1] (x east, y south), as MapLibre's MercatorCoordinate.
 export const mercatorX = (/** @type {number} */ lon) => (lon + 180) / 360;
@@ -54,6 +64,7 @@ export function createOverlay(page) {
   state.drawn = new Map();           // the tracks drawn (track id -> the state drawn)
   state.visibleTrackIds = [];        // what the last draw put inside the view
   state.drawnVisible = [];           // [track, x, y, sprite] of the last draw
+  state.drawnCoasting = [];          // the ids of those drawn faded (coasting)
   state.symbolSprites = new Map();
   state.leaderEnds = new Float64Array(0);
   state.leadersDrawn = false;
@@ -258,10 +269,18 @@ export function createOverlay(page) {
         });
       }
     }
-    // Symbols over labels: a label may hide part of the map, never another track.
-    for (const [, x, y, sprite] of visible) {
+    // Symbols over labels: a label may hide part of the map, never another track. A
+    // coasting track's symbol is faded: the operator sees at a glance which positions no
+    // sensor has just confirmed.
+    const coasting = [];
+    for (const [track, x, y, sprite] of visible) {
+      const faded = !state.replay && isCoasting(track);
+      if (faded) coasting.push(track.track_id);
+      context.globalAlpha = faded ? COASTING_ALPHA : 1;
       context.drawImage(sprite.canvas, x - sprite.anchorX, y - sprite.anchorY, sprite.width, sprite.height);
     }
+    context.globalAlpha = 1;
+    state.drawnCoasting = coasting;
     state.visibleTrackIds = visible.map(([track]) => track.track_id);
     state.drawnVisible = visible;
     page.drawOverTracks(context, view, visible.map(([track]) => track));
