@@ -262,7 +262,8 @@ class MultiTargetTracker:
             parts.append(booked.take(rows))
             numbers = numbers[~np.isin(numbers, booked.track_number[rows])]
         if numbers.size:
-            # Ended elsewhere than in the books (none do today): predicted here.
+            # Gone without the books ending it (a window replayed for late measurements
+            # that did not start it again): predicted here.
             rows = np.flatnonzero(np.isin(before.track_number, numbers))
             parts.append(self.hypothesiser.predicted(before.take(rows), time))
         return parts[0] if len(parts) == 1 else TrackBatch.concatenate(parts)
