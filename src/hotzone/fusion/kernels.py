@@ -13,7 +13,8 @@ library's (the powers of dt of the process noise) is computed by numpy and passe
 numba is imported, and the kernel compiled or loaded from numba's cache, on the first
 prediction that uses it, not at import: a process that predicts few tracks never pays
 for it (`KERNEL_AFTER_ROWS`). ``HOTZONE_KERNELS=0`` in the environment keeps the numpy
-path (the tests compare both).
+path, ``HOTZONE_KERNELS=1`` takes the kernel from the first prediction (the tests compare
+both).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from hotzone.fusion.motion import (
 from hotzone.types.arrays import FloatArray
 
 KERNELS_VARIABLE = "HOTZONE_KERNELS"
-"""``0`` keeps every prediction on the numpy path."""
+"""``0``: every prediction on the numpy path; ``1``: the kernel from the first; unset:
+the kernel after `KERNEL_AFTER_ROWS`."""
 
 KERNEL_AFTER_ROWS = 20_000
 """Rows a process predicts by numpy before it loads the kernel: importing numba and
@@ -110,22 +112,18 @@ class _Usage:
     kernel_calls = 0
 
 
-def kernels_enabled() -> bool:
-    """Whether the environment allows the compiled path (``HOTZONE_KERNELS`` not ``0``)."""
-    return os.environ.get(KERNELS_VARIABLE, "1") != "0"
-
-
 def kernel_calls() -> int:
     """How many predictions the compiled kernel made in this process."""
     return _Usage.kernel_calls
 
 
-def use_kernel(rows: int, *, eager: bool = False) -> bool:
-    """Whether a prediction of ``rows`` tracks takes the compiled path: allowed, and the
-    process has predicted `KERNEL_AFTER_ROWS` rows by numpy already (or ``eager``)."""
-    if not kernels_enabled():
+def use_kernel(rows: int) -> bool:
+    """Whether a prediction of ``rows`` tracks takes the compiled path (`KERNELS_VARIABLE`):
+    by default once the process has predicted `KERNEL_AFTER_ROWS` rows by numpy."""
+    setting = os.environ.get(KERNELS_VARIABLE, "")
+    if setting == "0":
         return False
-    if eager or _Usage.kernel_calls or _Usage.numpy_rows >= KERNEL_AFTER_ROWS:
+    if setting == "1" or _Usage.kernel_calls or _Usage.numpy_rows >= KERNEL_AFTER_ROWS:
         return True
     _Usage.numpy_rows += rows
     return False
