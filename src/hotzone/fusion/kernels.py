@@ -19,12 +19,21 @@ both).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import inspect
 import math
 import os
+import platform
+import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,17 +180,109 @@ def predict_two_modes(
     return mode_states, mode_covariances, state, covariance
 
 
+KERNEL_SIGNATURE = (
+    "void(f8[:,:,::1], f8[:,:,:,::1], f8[:,:,::1], f8[:,::1], f8[::1], f8[:,:,::1], i8[::1],"
+    " f8[::1], f8[::1], f8[::1], f8[::1], i8, f8[:,:,::1], f8[:,:,:,::1], f8[:,::1], f8[:,:,::1])"
+)
+"""`_two_mode_prediction`'s argument types, for the extension built ahead of time."""
+
+
 @lru_cache(maxsize=1)
 def _compiled_two_modes() -> Callable[..., Any]:
-    """The kernel, compiled (or loaded from numba's cache beside this module, or, where
-    that folder cannot be written, the user's cache folder) on first use."""
-    import numba  # noqa: PLC0415 (its import and the kernel's load: only when used)
+    """The kernel: the extension module numba builds ahead of time (`_built_extension`:
+    importing it costs under a millisecond and loads neither numba nor LLVM, ~100 MB of
+    a process's memory), built by the first process that needs it; where it cannot be
+    built (no C compiler, no folder to write), numba's just-in-time compilation."""
+    try:
+        return _built_extension()
+    except Exception as error:  # any failure to build: numba's JIT still runs it
+        warnings.warn(
+            f"the IMM kernel's extension could not be built ({error!r}); compiled by numba "
+            "in each process instead",
+            stacklevel=2,
+        )
+    return _just_in_time()
+
+
+def _just_in_time() -> Callable[..., Any]:
+    """The kernel compiled by numba in this process (its own cache where it can write)."""
+    import numba  # noqa: PLC0415 (its import and LLVM's: only when used)
 
     try:
         return numba.njit(cache=True, nogil=True)(_two_mode_prediction)  # type: ignore[no-any-return]
-    except RuntimeError as error:  # no cache folder can be written: compile every process
-        warnings.warn(f"numba cannot cache the IMM kernel ({error})", stacklevel=2)
+    except RuntimeError:  # no cache folder can be written: compile every process
         return numba.njit(nogil=True)(_two_mode_prediction)  # type: ignore[no-any-return]
+
+
+def _extension_name() -> str:
+    """The extension's module name: a digest of the kernel's source and signature and of
+    the versions its binary depends on (a changed kernel builds a new one)."""
+    digest = hashlib.sha256()
+    for part in (
+        inspect.getsource(_two_mode_prediction),
+        KERNEL_SIGNATURE,
+        repr((TURN_RATE_STEP, CONSTANT_VELOCITY, COORDINATED_TURN)),
+        importlib.metadata.version("numba"),
+        np.__version__,
+        sys.implementation.cache_tag,
+        platform.machine(),
+    ):
+        digest.update(part.encode())
+    return f"hotzone_imm_kernel_{digest.hexdigest()[:16]}"
+
+
+def _cache_folders() -> list[Path]:
+    """Where the extension may be kept: beside this module (as Python's bytecode), else
+    the user's cache folder."""
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return [Path(__file__).parent / "__pycache__", user_cache / "hotzone"]
+
+
+def _built_extension() -> Callable[..., Any]:
+    """The kernel from its extension module, built first where none is kept yet: in a
+    folder of its own, then renamed into place (processes building at once each rename a
+    whole file)."""
+    name = _extension_name()
+    filename = name + importlib.machinery.EXTENSION_SUFFIXES[0]
+    for folder in _cache_folders():
+        if (folder / filename).is_file():
+            return _imported(name, folder / filename)
+    errors: list[str] = []
+    for folder in _cache_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".building-") as building:
+                _build(name, Path(building))
+                os.replace(Path(building) / filename, folder / filename)
+            return _imported(name, folder / filename)
+        except OSError as error:  # not writable: the next folder
+            errors.append(f"{folder}: {error}")
+    raise OSError("; ".join(errors))
+
+
+def _build(name: str, folder: Path) -> None:
+    """numba's ahead-of-time compilation of `_two_mode_prediction` into ``folder``."""
+    with warnings.catch_warnings():
+        # numba.pycc is "pending deprecation" (numba 0.57) with no replacement yet; the
+        # numba version is pinned.
+        warnings.simplefilter("ignore")
+        from numba.pycc import CC  # noqa: PLC0415
+
+        compiler = CC(name)
+        compiler.output_dir = str(folder)
+        compiler.verbose = False
+        compiler.export("two_mode_prediction", KERNEL_SIGNATURE)(_two_mode_prediction)
+        compiler.compile()
+
+
+def _imported(name: str, path: Path) -> Callable[..., Any]:
+    specification = importlib.util.spec_from_file_location(name, path)
+    if specification is None or specification.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(module)
+    kernel: Callable[..., Any] = module.two_mode_prediction
+    return kernel
 
 
 def _two_mode_prediction(
