@@ -135,7 +135,7 @@ def use_kernel(rows: int) -> bool:
     if setting == "0":
         return False
     if setting == "1" or _Usage.kernel_calls or _Usage.numpy_rows >= KERNEL_AFTER_ROWS:
-        return True
+        return _compiled_two_modes() is not None
     _Usage.numpy_rows += rows
     return False
 
@@ -159,12 +159,15 @@ def predict_two_modes(
     covariance = np.empty((count, size, size))
     step = np.ascontiguousarray(dt, dtype=np.float64)
     # numpy's powers of dt (its vector pow may round dt³ otherwise than the C library).
-    unit_noise = np.ascontiguousarray(unit_kinematic_noise(2, step))
-    _compiled_two_modes()(
-        np.ascontiguousarray(states),
-        np.ascontiguousarray(covariances),
-        np.ascontiguousarray(mixing),
-        np.ascontiguousarray(probabilities),
+    unit_noise = np.ascontiguousarray(unit_kinematic_noise(2, step), dtype=np.float64)
+    kernel = _compiled_two_modes()
+    if kernel is None:
+        raise RuntimeError("the IMM kernel is not available here (see the warning)")
+    kernel(
+        np.ascontiguousarray(states, dtype=np.float64),
+        np.ascontiguousarray(covariances, dtype=np.float64),
+        np.ascontiguousarray(mixing, dtype=np.float64),
+        np.ascontiguousarray(probabilities, dtype=np.float64),
         step,
         unit_noise,
         np.asarray(parameters.kinds, dtype=np.int64),
@@ -190,11 +193,12 @@ KERNEL_SIGNATURE = (
 
 
 @lru_cache(maxsize=1)
-def _compiled_two_modes() -> Callable[..., Any]:
+def _compiled_two_modes() -> Callable[..., Any] | None:
     """The kernel: the extension module numba builds ahead of time (`_built_extension`:
     importing it costs under a millisecond and loads neither numba nor LLVM, ~100 MB of
     a process's memory), built by the first process that needs it; where it cannot be
-    built (no C compiler, no folder to write), numba's just-in-time compilation."""
+    built (no C compiler, no folder to write), numba's just-in-time compilation; where
+    numba itself is missing, None: the numpy path, with a warning."""
     try:
         return _built_extension()
     except Exception as error:  # any failure to build: numba's JIT still runs it
@@ -203,7 +207,11 @@ def _compiled_two_modes() -> Callable[..., Any]:
             "in each process instead",
             stacklevel=2,
         )
-    return _just_in_time()
+    try:
+        return _just_in_time()
+    except ImportError as error:
+        warnings.warn(f"no IMM kernel ({error!r}): the numpy path", stacklevel=2)
+        return None
 
 
 def _just_in_time() -> Callable[..., Any]:
