@@ -8,9 +8,11 @@ lets mixing add and subtract estimates of different modes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
+from hotzone.fusion import kernels
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
@@ -202,6 +204,12 @@ class IMMPredictor(Predictor):
         """Two modes whose models predict entry by entry (`MotionModel.predict_entries`)."""
         return len(self.models) == 2 and all(model.predicts_entries for model in self.models)
 
+    @cached_property
+    def _kernel_parameters(self) -> kernels.TwoModeParameters | None:
+        """What the compiled two-mode prediction needs of the models, None where it does
+        not apply (`kernels.two_mode_parameters`)."""
+        return kernels.two_mode_parameters(self.models)
+
     def _predicted_entries(
         self,
         previous_states: FloatArray,
@@ -216,6 +224,18 @@ class IMMPredictor(Predictor):
         track's numbers depend on its own row alone."""
         count, _, size = previous_states.shape
         predicted_probabilities /= predicted_probabilities.sum(axis=1, keepdims=True)
+        if self._kernel_parameters is not None and kernels.use_kernel(count):
+            mode_states, mode_covariances, state, covariance = kernels.predict_two_modes(
+                self._kernel_parameters,
+                previous_states,
+                previous_covariances,
+                mixing,
+                predicted_probabilities,
+                dt,
+            )
+            return Estimates(
+                state, covariance, mode_states, mode_covariances, predicted_probabilities
+            )
         mode_states = np.empty_like(previous_states)
         mode_covariances = np.empty_like(previous_covariances)
         state = np.empty((count, size))

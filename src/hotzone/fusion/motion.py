@@ -136,14 +136,21 @@ def _axis_entries(order: int, spatial_dims: int, state_size: int) -> IntArray:
     return entries
 
 
+def unit_kinematic_noise(order: int, dt: FloatArray) -> FloatArray:
+    """(order, order, N): one axis's white-noise block of unit intensity for each of the
+    steps ``dt`` (N,), entry (k, l) the coefficient times dt's power (numpy's powers)."""
+    _, _, noise_power, noise_coefficient = _block_coefficients(order)
+    block: FloatArray = noise_coefficient[..., None] * dt ** noise_power[..., None]
+    return block
+
+
 def _add_kinematic_noise(
     covariance: FloatArray, dt: FloatArray, order: int, spatial_dims: int, intensity: float
 ) -> None:
     """The per-axis white-noise blocks of ``order`` (`_kinematic_block` times
     ``intensity``: the built noise's numbers) added onto their entries of every axis of
     the (d, d, N) ``covariance``, in place."""
-    _, _, noise_power, noise_coefficient = _block_coefficients(order)
-    block = noise_coefficient[..., None] * dt ** noise_power[..., None]
+    block = unit_kinematic_noise(order, dt)
     block *= intensity
     rows = entry_rows(covariance)
     size = covariance.shape[0]

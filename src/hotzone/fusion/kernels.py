@@ -1,0 +1,470 @@
+"""Compiled kernels (numba) for the tracker's many small per-track loops.
+
+The two-mode IMM prediction (`IMMPredictor` with constant velocity and coordinated
+turn, `hotzone track`'s default) is ~150 numpy calls a prediction on a window's
+~1,000 tracks: numpy's per-call cost is most of it. Here it is one compiled loop over
+the tracks, each track's mixing, model predictions and moment matching in registers,
+by the same operations in the same order as the numpy path (`IMMPredictor._predict_block`,
+`MotionModel.predict_entries`): the same bits (`tests/fusion/test_imm_kernel.py`).
+Nothing fuses a multiply and an add (numba's default: no ``fastmath``, no contraction),
+and what numpy computes with its own vector routines where they differ from the C
+library's (the powers of dt of the process noise) is computed by numpy and passed in.
+
+The kernel is built ahead of time by numba into a small extension module, once, by the
+first process that needs it, and kept beside this module (or in the user's cache
+folder); every later process imports that extension (under a millisecond) and loads
+neither numba nor LLVM (~0.3 s of CPU and ~100 MB of memory a process). Nothing is done
+at import: a process takes the kernel after it has predicted `KERNEL_AFTER_ROWS` rows by
+numpy, so a short one never builds it. ``HOTZONE_KERNELS=0`` in the environment keeps the
+numpy path, ``HOTZONE_KERNELS=1`` takes the kernel from the first prediction (the tests
+compare both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import inspect
+import math
+import os
+import platform
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hotzone.fusion.motion import (
+    TURN_RATE_STEP,
+    ConstantVelocityMotion,
+    CoordinatedTurnMotion,
+    MotionModel,
+    unit_kinematic_noise,
+)
+from hotzone.types.arrays import FloatArray
+
+KERNELS_VARIABLE = "HOTZONE_KERNELS"
+"""``0``: every prediction on the numpy path; ``1``: the kernel from the first; unset:
+the kernel after `KERNEL_AFTER_ROWS`."""
+
+KERNEL_AFTER_ROWS = 20_000
+"""Rows a process predicts by numpy before it takes the kernel: building it (where no
+process has yet) costs a few seconds, which a short run (a test's few tracks, a demo's
+windows of ~30) never earns back; ~20 windows of 1,000 tracks do. The kernel's numbers
+are the numpy path's, so where a run changes path does not show in its output."""
+
+CONSTANT_VELOCITY = 0
+COORDINATED_TURN = 1
+
+
+@dataclass(frozen=True)
+class TwoModeParameters:
+    """What the compiled prediction needs of two motion models, mode by mode."""
+
+    kinds: tuple[int, int]
+    noise_intensities: tuple[float, float]
+    turn_rate_noises: tuple[float, float]
+    acceleration_limits: tuple[float, float]
+    """`CoordinatedTurnMotion.max_lateral_acceleration_mps2` (unused for constant velocity)."""
+    rate_limits: tuple[float, float]
+    """`CoordinatedTurnMotion.max_turn_rate_deg_s` in rad/s."""
+    spatial_dims: int
+
+
+def two_mode_parameters(models: tuple[MotionModel, ...]) -> TwoModeParameters | None:
+    """The kernel's parameters for these modes, or None where it does not apply (not two
+    modes; a model other than constant velocity and coordinated turn; other dimensions)."""
+    if len(models) != 2:
+        return None
+    kinds: list[int] = []
+    intensities: list[float] = []
+    turn_noises: list[float] = []
+    accelerations: list[float] = []
+    rates: list[float] = []
+    for model in models:
+        if type(model) is ConstantVelocityMotion and model.order == 2:
+            kinds.append(CONSTANT_VELOCITY)
+            intensities.append(model.noise_intensity)
+            turn_noises.append(0.0)
+            accelerations.append(0.0)
+            rates.append(0.0)
+        elif type(model) is CoordinatedTurnMotion:
+            kinds.append(COORDINATED_TURN)
+            intensities.append(model.noise_intensity)
+            turn_noises.append(model.turn_rate_noise)
+            accelerations.append(model.max_lateral_acceleration_mps2)
+            rates.append(math.radians(model.max_turn_rate_deg_s))
+        else:
+            return None
+    dims = {model.spatial_dims for model in models}
+    if len(dims) != 1 or {model.state_size for model in models} != {models[0].state_size}:
+        return None
+    return TwoModeParameters(
+        kinds=(kinds[0], kinds[1]),
+        noise_intensities=(intensities[0], intensities[1]),
+        turn_rate_noises=(turn_noises[0], turn_noises[1]),
+        acceleration_limits=(accelerations[0], accelerations[1]),
+        rate_limits=(rates[0], rates[1]),
+        spatial_dims=dims.pop(),
+    )
+
+
+class _Usage:
+    """Rows predicted by numpy so far in this process, and the kernel's calls."""
+
+    numpy_rows = 0
+    kernel_calls = 0
+
+
+def kernel_calls() -> int:
+    """How many predictions the compiled kernel made in this process."""
+    return _Usage.kernel_calls
+
+
+def use_kernel(rows: int) -> bool:
+    """Whether a prediction of ``rows`` tracks takes the compiled path (`KERNELS_VARIABLE`):
+    by default once the process has predicted `KERNEL_AFTER_ROWS` rows by numpy."""
+    setting = os.environ.get(KERNELS_VARIABLE, "")
+    if setting == "0":
+        return False
+    if setting == "1" or _Usage.kernel_calls or _Usage.numpy_rows >= KERNEL_AFTER_ROWS:
+        return _compiled_two_modes() is not None
+    _Usage.numpy_rows += rows
+    return False
+
+
+def predict_two_modes(
+    parameters: TwoModeParameters,
+    states: FloatArray,
+    covariances: FloatArray,
+    mixing: FloatArray,
+    probabilities: FloatArray,
+    dt: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """`IMMPredictor`'s two-mode prediction of (N, 2, d) ``states`` and (N, 2, d, d)
+    ``covariances`` mixed by ``mixing`` (N, 2, 2) with the predicted mode
+    ``probabilities`` (N, 2, normalized) over steps ``dt`` (N,): mode states, mode
+    covariances, state, covariance."""
+    count, modes, size = states.shape
+    mode_states = np.empty((count, modes, size))
+    mode_covariances = np.empty((count, modes, size, size))
+    state = np.empty((count, size))
+    covariance = np.empty((count, size, size))
+    step = np.ascontiguousarray(dt, dtype=np.float64)
+    # numpy's powers of dt (its vector pow may round dt³ otherwise than the C library).
+    unit_noise = np.ascontiguousarray(unit_kinematic_noise(2, step), dtype=np.float64)
+    kernel = _compiled_two_modes()
+    if kernel is None:
+        raise RuntimeError("the IMM kernel is not available here (see the warning)")
+    kernel(
+        np.ascontiguousarray(states, dtype=np.float64),
+        np.ascontiguousarray(covariances, dtype=np.float64),
+        np.ascontiguousarray(mixing, dtype=np.float64),
+        np.ascontiguousarray(probabilities, dtype=np.float64),
+        step,
+        unit_noise,
+        np.asarray(parameters.kinds, dtype=np.int64),
+        np.asarray(parameters.noise_intensities),
+        np.asarray(parameters.turn_rate_noises),
+        np.asarray(parameters.acceleration_limits),
+        np.asarray(parameters.rate_limits),
+        parameters.spatial_dims,
+        mode_states,
+        mode_covariances,
+        state,
+        covariance,
+    )
+    _Usage.kernel_calls += 1
+    return mode_states, mode_covariances, state, covariance
+
+
+KERNEL_SIGNATURE = (
+    "void(f8[:,:,::1], f8[:,:,:,::1], f8[:,:,::1], f8[:,::1], f8[::1], f8[:,:,::1], i8[::1],"
+    " f8[::1], f8[::1], f8[::1], f8[::1], i8, f8[:,:,::1], f8[:,:,:,::1], f8[:,::1], f8[:,:,::1])"
+)
+"""`_two_mode_prediction`'s argument types, for the extension built ahead of time."""
+
+
+@lru_cache(maxsize=1)
+def _compiled_two_modes() -> Callable[..., Any] | None:
+    """The kernel: the extension module numba builds ahead of time (`_built_extension`:
+    importing it costs under a millisecond and loads neither numba nor LLVM, ~100 MB of
+    a process's memory), built by the first process that needs it; where it cannot be
+    built (no C compiler, no folder to write), numba's just-in-time compilation; where
+    numba itself is missing, None: the numpy path, with a warning."""
+    try:
+        return _built_extension()
+    except Exception as error:  # any failure to build: numba's JIT still runs it
+        warnings.warn(
+            f"the IMM kernel's extension could not be built ({error!r}); compiled by numba "
+            "in each process instead",
+            stacklevel=2,
+        )
+    try:
+        return _just_in_time()
+    except ImportError as error:
+        warnings.warn(f"no IMM kernel ({error!r}): the numpy path", stacklevel=2)
+        return None
+
+
+def _just_in_time() -> Callable[..., Any]:
+    """The kernel compiled by numba in this process (its own cache where it can write)."""
+    import numba  # noqa: PLC0415 (its import and LLVM's: only when used)
+
+    try:
+        return numba.njit(cache=True, nogil=True)(_two_mode_prediction)  # type: ignore[no-any-return]
+    except RuntimeError:  # no cache folder can be written: compile every process
+        return numba.njit(nogil=True)(_two_mode_prediction)  # type: ignore[no-any-return]
+
+
+def _extension_name() -> str:
+    """The extension's module name: a digest of the kernel's source and signature and of
+    the versions its binary depends on (a changed kernel builds a new one)."""
+    digest = hashlib.sha256()
+    for part in (
+        inspect.getsource(_two_mode_prediction),
+        KERNEL_SIGNATURE,
+        repr((TURN_RATE_STEP, CONSTANT_VELOCITY, COORDINATED_TURN)),
+        importlib.metadata.version("numba"),
+        np.__version__,
+        sys.implementation.cache_tag,
+        platform.machine(),
+    ):
+        digest.update(part.encode())
+    return f"hotzone_imm_kernel_{digest.hexdigest()[:16]}"
+
+
+def _cache_folders() -> list[Path]:
+    """Where the extension may be kept: beside this module (as Python's bytecode), else
+    the user's cache folder."""
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return [Path(__file__).parent / "__pycache__", user_cache / "hotzone"]
+
+
+def _built_extension() -> Callable[..., Any]:
+    """The kernel from its extension module, built first where none is kept yet: in a
+    folder of its own, then renamed into place (processes building at once each rename a
+    whole file)."""
+    name = _extension_name()
+    filename = name + importlib.machinery.EXTENSION_SUFFIXES[0]
+    for folder in _cache_folders():
+        if (folder / filename).is_file():
+            return _imported(name, folder / filename)
+    errors: list[str] = []
+    for folder in _cache_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".building-") as building:
+                _build(name, Path(building))
+                os.replace(Path(building) / filename, folder / filename)
+            return _imported(name, folder / filename)
+        except OSError as error:  # not writable: the next folder
+            errors.append(f"{folder}: {error}")
+    raise OSError("; ".join(errors))
+
+
+def _build(name: str, folder: Path) -> None:
+    """numba's ahead-of-time compilation of `_two_mode_prediction` into ``folder``."""
+    with warnings.catch_warnings():
+        # numba.pycc is "pending deprecation" (numba 0.57) with no replacement yet; the
+        # numba version is pinned.
+        warnings.simplefilter("ignore")
+        from numba.pycc import CC  # noqa: PLC0415
+
+        compiler = CC(name)
+        compiler.output_dir = str(folder)
+        compiler.verbose = False
+        compiler.export("two_mode_prediction", KERNEL_SIGNATURE)(_two_mode_prediction)
+        compiler.compile()
+
+
+def _imported(name: str, path: Path) -> Callable[..., Any]:
+    specification = importlib.util.spec_from_file_location(name, path)
+    if specification is None or specification.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(module)
+    kernel: Callable[..., Any] = module.two_mode_prediction
+    return kernel
+
+
+def _two_mode_prediction(
+    states: FloatArray,
+    covariances: FloatArray,
+    mixing: FloatArray,
+    probabilities: FloatArray,
+    dt: FloatArray,
+    unit_noise: FloatArray,
+    kinds: Any,
+    intensities: FloatArray,
+    turn_rate_noises: FloatArray,
+    acceleration_limits: FloatArray,
+    rate_limits: FloatArray,
+    dims: int,
+    mode_states: FloatArray,
+    mode_covariances: FloatArray,
+    state: FloatArray,
+    covariance: FloatArray,
+) -> None:
+    """The compiled loop (numba's subset of Python): track by track, each target mode's
+    mixture of the two modes (`_two_mode_mixture`), its model's prediction
+    (`_LinearKinematicMotion.predict_entries`, `CoordinatedTurnMotion.predict_entries`),
+    then the modes' moment-matched mixture. Every expression is the numpy path's, operand
+    for operand (np.maximum and np.minimum as comparisons that keep a NaN)."""
+    count = states.shape[0]
+    size = states.shape[2]
+    spread = np.empty(size)
+    mixed = np.empty(size)
+    rates = np.empty(3)
+    east_positions = np.empty(3)
+    north_positions = np.empty(3)
+    east_speeds = np.empty(3)
+    north_speeds = np.empty(3)
+    scale = 2 * TURN_RATE_STEP
+    for track in range(count):
+        step = dt[track]
+        for i in range(size):
+            spread[i] = states[track, 0, i] - states[track, 1, i]
+        for target in range(2):
+            w0 = mixing[track, 0, target]
+            w1 = mixing[track, 1, target]
+            both = w0 * w1
+            for i in range(size):
+                mixed[i] = w0 * states[track, 0, i] + w1 * states[track, 1, i]
+            matrix = mode_covariances[track, target]
+            for i in range(size):
+                for j in range(size):
+                    matrix[i, j] = (
+                        covariances[track, 0, i, j] * w0 + covariances[track, 1, i, j] * w1
+                    ) + spread[i] * spread[j] * both
+            moved = mode_states[track, target]
+            for i in range(size):
+                moved[i] = mixed[i]
+            if kinds[target] == CONSTANT_VELOCITY:
+                # F P Fᵀ: the position rows plus dt times the velocity rows, then columns.
+                for axis in range(dims):
+                    moved[axis] = mixed[axis] + step * mixed[dims + axis]
+                for axis in range(dims):
+                    for j in range(size):
+                        matrix[axis, j] = matrix[axis, j] + step * matrix[dims + axis, j]
+                for i in range(size):
+                    for axis in range(dims):
+                        matrix[i, axis] = matrix[i, axis] + step * matrix[i, dims + axis]
+                extra_noise = 1e-8 * abs(step)
+                for extra in range(2 * dims, size):
+                    matrix[extra, extra] += extra_noise
+            else:
+                east_speed = mixed[dims]
+                north_speed = mixed[dims + 1]
+                speed = math.hypot(east_speed, north_speed)
+                floor = speed if (speed >= 1e-9 or math.isnan(speed)) else 1e-9
+                limit = acceleration_limits[target] / floor
+                bound = rate_limits[target]
+                limit = limit if (limit <= bound or math.isnan(limit)) else bound
+                rates[0] = mixed[size - 1]
+                rates[1] = mixed[size - 1] + TURN_RATE_STEP
+                rates[2] = mixed[size - 1] - TURN_RATE_STEP
+                sine_term0 = cosine_term0 = cos_rt0 = sin_rt0 = 0.0
+                for k in range(3):
+                    rate = rates[k]
+                    low = -limit
+                    rate = rate if (rate >= low or math.isnan(rate)) else low
+                    rate = rate if (rate <= limit or math.isnan(rate)) else limit
+                    rates[k] = rate
+                    angle = rate * step
+                    sine = math.sin(angle)
+                    cosine = math.cos(angle)
+                    if abs(angle) < 1e-6:
+                        sine_term = step * (1 - angle * angle / 6)
+                        cosine_term = step * angle / 2
+                    else:
+                        sine_term = sine / rate
+                        cosine_term = (1 - cosine) / rate
+                    east_positions[k] = (
+                        mixed[0] + sine_term * east_speed - cosine_term * north_speed
+                    )
+                    north_positions[k] = (
+                        mixed[1] + cosine_term * east_speed + sine_term * north_speed
+                    )
+                    east_speeds[k] = cosine * east_speed - sine * north_speed
+                    north_speeds[k] = sine * east_speed + cosine * north_speed
+                    if k == 0:
+                        sine_term0, cosine_term0, cos_rt0, sin_rt0 = (
+                            sine_term,
+                            cosine_term,
+                            cosine,
+                            sine,
+                        )
+                moved[0] = east_positions[0]
+                moved[1] = north_positions[0]
+                moved[dims] = east_speeds[0]
+                moved[dims + 1] = north_speeds[0]
+                moved[size - 1] = rates[0]
+                if dims == 3:
+                    moved[2] = mixed[2] + step * mixed[5]
+                east = (east_positions[1] - east_positions[2]) / scale
+                north = (north_positions[1] - north_positions[2]) / scale
+                east_rate = (east_speeds[1] - east_speeds[2]) / scale
+                north_rate = (north_speeds[1] - north_speeds[2]) / scale
+                own_rate = (rates[1] - rates[2]) / scale
+                minus_cosine_term = -cosine_term0
+                minus_sin_rt = -sin_rt0
+                # J P: the turn's rows from the velocity and rate rows, then J (J P)ᵀ.
+                for j in range(size):
+                    a = matrix[dims, j]
+                    b = matrix[dims + 1, j]
+                    c = matrix[size - 1, j]
+                    matrix[0, j] = matrix[0, j] + (
+                        sine_term0 * a + minus_cosine_term * b + east * c
+                    )
+                    matrix[1, j] = matrix[1, j] + (cosine_term0 * a + sine_term0 * b + north * c)
+                    matrix[dims, j] = cos_rt0 * a + minus_sin_rt * b + east_rate * c
+                    matrix[dims + 1, j] = sin_rt0 * a + cos_rt0 * b + north_rate * c
+                    if dims == 3:
+                        matrix[2, j] = matrix[2, j] + step * matrix[5, j]
+                    matrix[size - 1, j] = matrix[size - 1, j] * own_rate
+                for i in range(size):
+                    a = matrix[i, dims]
+                    b = matrix[i, dims + 1]
+                    c = matrix[i, size - 1]
+                    matrix[i, 0] = matrix[i, 0] + (
+                        sine_term0 * a + minus_cosine_term * b + east * c
+                    )
+                    matrix[i, 1] = matrix[i, 1] + (cosine_term0 * a + sine_term0 * b + north * c)
+                    matrix[i, dims] = cos_rt0 * a + minus_sin_rt * b + east_rate * c
+                    matrix[i, dims + 1] = sin_rt0 * a + cos_rt0 * b + north_rate * c
+                    if dims == 3:
+                        matrix[i, 2] = matrix[i, 2] + step * matrix[i, 5]
+                    matrix[i, size - 1] = matrix[i, size - 1] * own_rate
+            # The white-noise blocks of both models' kinematics (`_add_kinematic_noise`).
+            intensity = intensities[target]
+            for level in range(2):
+                for other in range(2):
+                    noise = unit_noise[level, other, track] * intensity
+                    for axis in range(dims):
+                        matrix[level * dims + axis, other * dims + axis] += noise
+            if kinds[target] == COORDINATED_TURN:
+                matrix[size - 1, size - 1] += turn_rate_noises[target] * step
+            for i in range(1, size):
+                for j in range(i):
+                    mean = (matrix[i, j] + matrix[j, i]) * 0.5
+                    matrix[i, j] = mean
+                    matrix[j, i] = mean
+        p0 = probabilities[track, 0]
+        p1 = probabilities[track, 1]
+        both = p0 * p1
+        for i in range(size):
+            state[track, i] = p0 * mode_states[track, 0, i] + p1 * mode_states[track, 1, i]
+            spread[i] = mode_states[track, 0, i] - mode_states[track, 1, i]
+        for i in range(size):
+            for j in range(size):
+                covariance[track, i, j] = (
+                    mode_covariances[track, 0, i, j] * p0 + mode_covariances[track, 1, i, j] * p1
+                ) + spread[i] * spread[j] * both
