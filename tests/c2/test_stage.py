@@ -16,6 +16,7 @@ from hotzone.c2.keys import OperatorRegistry, SigningKey, verify_signature
 from hotzone.c2.stage import ResponseStage
 from hotzone.types import (
     Alert,
+    AlertState,
     AnyMessage,
     Assessment,
     AuditRecord,
@@ -157,6 +158,32 @@ def test_a_proposal_becomes_void_when_its_track_ends(spec: C2Spec, crew: Crew) -
     assert voids and "no longer held" in voids[0].payload
     later = approve(stage, proposal, [crew.commander, crew.operator], 3)
     assert not of_type(later, TaskOrder)
+
+
+def test_a_tracks_cues_close_when_it_ends_and_only_its_own(spec: C2Spec, crew: Crew) -> None:
+    """A cue says a sensor was pointed at an object; once its track is deleted the alert
+    is closed (the page's list of open alerts would otherwise keep it for ever), once, and
+    another track's cue stays open."""
+    stage = ResponseStage(spec, crew.registry)
+    first, assessment = drone_at(seconds(0))
+    second = msgspec.structs.replace(first, track_id="trk-2", track_number=2)
+    other = msgspec.structs.replace(assessment, track_id="trk-2")
+    opened = [a for a in of_type(stage.step(seconds(0), [first, assessment, second, other]), Alert)]
+    cues = {a.alert_id: a for a in opened if a.kind == "cue"}
+    assert {a.track_id for a in cues.values()} == {first.track_id, "trk-2"}
+    ended = msgspec.structs.replace(first, status=TrackStatus.DELETED, time=seconds(2))
+    closed = [a for a in of_type(stage.step(seconds(2), [ended]), Alert) if a.kind == "cue"]
+    assert closed and {a.track_id for a in closed} == {first.track_id}
+    assert {a.alert_id for a in closed} == {
+        key for key, cue in cues.items() if cue.track_id == first.track_id
+    }
+    assert all(a.state is AlertState.CLOSED and a.reasons[-1] == "track deleted" for a in closed)
+    assert all(a.releasability == cues[a.alert_id].releasability for a in closed)
+    # Closed once; the other track's cue is still open and closes when it ends.
+    assert not [a for a in of_type(stage.step(seconds(3), [ended]), Alert) if a.kind == "cue"]
+    gone = msgspec.structs.replace(second, status=TrackStatus.DELETED, time=seconds(4))
+    later = [a for a in of_type(stage.step(seconds(4), [gone]), Alert) if a.kind == "cue"]
+    assert {a.track_id for a in later} == {"trk-2"}
 
 
 # --- the property: every order has a valid chain back to distinct authorized humans ---

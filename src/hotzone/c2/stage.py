@@ -91,6 +91,8 @@ and their operator alerts with kinds ``effector_...`` (docs/effectors.md)."""
 #: Lifecycle steps after which an order's engagement is settled (docs/effectors.md).
 ENGAGEMENT_SETTLED = frozenset({"rejected", "failed", "aborted", "effect_observed"})
 NO_GATEWAY = "no_gateway"
+CUE_ALERT = "cue"
+"""The kind of the alert that says a sensor was pointed at a threat (and its id's prefix)."""
 """The lifecycle step c2 itself records when no gateway reported on an order it issued
 for an effector reached through one within the delivery timeout (a gateway that is down,
 or the effector's node not connected to any)."""
@@ -177,6 +179,9 @@ class ResponseStage:
         self.rounds_left = {e.id: e.capacity for e in spec.effectors}
         self.orders: list[TaskOrder] = []
         self._cued: set[tuple[str, str]] = set()
+        #: Each track's open cue alerts: closed when the track is gone (a cue points a
+        #: sensor at an object; once no track holds it, the cue has nothing to say).
+        self._open_cues: dict[str, list[Alert]] = {}
         self._decisions_seen: set[str] = set()
         self._acknowledged: set[str] = set()
         self._orders_echoed: set[str] = set()
@@ -226,6 +231,7 @@ class ResponseStage:
                 self._take_order_seen(time, message)
             elif isinstance(message, Event):
                 outputs += self._take_effector_event(time, message)
+        outputs += self._close_cues_of_ended_tracks(time)
         for message in inputs:
             if isinstance(message, Decision):
                 outputs += self._take_decision(time, message)
@@ -336,6 +342,21 @@ class ResponseStage:
             # The next step opens the resumed chain with a record of the restart.
             self.audit = self._new_audit(last_record)
             self.authority.audit = self.audit
+
+    def _close_cues_of_ended_tracks(self, time: datetime) -> list[AnyMessage]:
+        """The open cue alerts of tracks no longer held (published as deleted), closed."""
+        closed: list[AnyMessage] = []
+        for track_id in [t for t in self._open_cues if t not in self.tracks]:
+            for cue in self._open_cues.pop(track_id):
+                closed.append(
+                    msgspec.structs.replace(
+                        cue,
+                        time=time,
+                        state=AlertState.CLOSED,
+                        reasons=(*cue.reasons, "track deleted"),
+                    )
+                )
+        return closed
 
     def _effector(self, effector_id: str) -> EffectorSpec | None:
         for effector in self.spec.effectors:
@@ -839,19 +860,19 @@ class ResponseStage:
                 self._cued.add(key)
                 summary = f"cue {effector.id}: {effector.action} to track {track.track_id}"
                 self.audit.append(time, AuditKind.CUE, "c2", summary)
-                alerts.append(
-                    Alert(
-                        alert_id=f"cue-{effector.id}-{track.track_id}",
-                        time=time,
-                        kind="cue",
-                        summary=summary,
-                        priority=2,
-                        track_id=track.track_id,
-                        position=track.position,
-                        reasons=(f"effector={effector.id}", f"action={effector.action}"),
-                        releasability=self._derived_label(
-                            track.releasability, threat.assessment.releasability
-                        ),
-                    )
+                cue = Alert(
+                    alert_id=f"{CUE_ALERT}-{effector.id}-{track.track_id}",
+                    time=time,
+                    kind=CUE_ALERT,
+                    summary=summary,
+                    priority=2,
+                    track_id=track.track_id,
+                    position=track.position,
+                    reasons=(f"effector={effector.id}", f"action={effector.action}"),
+                    releasability=self._derived_label(
+                        track.releasability, threat.assessment.releasability
+                    ),
                 )
+                self._open_cues.setdefault(track.track_id, []).append(cue)
+                alerts.append(cue)
         return alerts
