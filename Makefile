@@ -22,7 +22,14 @@ $(VENV)/bin/python:
 # runtime accepts older gencode), so it is installed without its dependencies.
 PEERS_REQUIREMENTS := tests/runtime/effectors/peers/requirements.txt
 
+# The tracker's IMM kernel is built once, ahead of time, by numba's compiler
+# (src/hotzone/fusion/kernels.py): that needs a C compiler and Python's headers. Without
+# them it still runs, compiled by numba in every process that needs it (slower to start).
 $(STAMP): pyproject.toml $(PEERS_REQUIREMENTS) $(VENV)/bin/python
+	@{ command -v cc >/dev/null 2>&1 && \
+		[ -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; } || { \
+		echo "installing gcc and python3-dev (Debian): the tracker's compiled kernel"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq gcc python3-dev; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps -r $(PEERS_REQUIREMENTS)
