@@ -47,6 +47,7 @@
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
     HOTZONE_BENCH_BATCHES=0 ...   # scale-out detections one message each, not a batch per run
+    HOTZONE_BENCH_SHARED=0 ...   # --full-stages: each stage of a node its own consumer
     HOTZONE_BENCH_PROFILE=/tmp/prof ...   # cProfile (processor time) of each sharing or
                                           # --full-stages node process: /tmp/prof-node{i}-{sectors}
 """
@@ -110,7 +111,7 @@ from hotzone.runtime.node import (
     watch_producers,
 )
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
+from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick, share_consumer
 from hotzone.runtime.stages import build_stages, tracking_stage
 from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import Scenario, Sector, load_scenario
@@ -133,6 +134,9 @@ PIPELINE_PUBLISHES = os.environ.get("HOTZONE_BENCH_PIPELINE", "1") == "1"
 PUBLISH_BATCHES = os.environ.get("HOTZONE_BENCH_BATCHES", "1") == "1"
 """The scale-out backlog's detections go as sources publish them, a bus batch per run of
 one subject (``HOTZONE_BENCH_BATCHES=0``: one message per detection, as before)."""
+SHARED_CONSUMER = os.environ.get("HOTZONE_BENCH_SHARED", "1") == "1"
+"""A --full-stages node's stages read through one consumer, as `hotzone node`'s do
+(``HOTZONE_BENCH_SHARED=0``: a consumer each, as before)."""
 
 
 async def _latency(directory: Path, count: int, secure: bool = False) -> list[float]:
@@ -378,6 +382,8 @@ def _full_node_process(
         services = [StageService(stage, bus, "PL", NODE_MAX_PENDING) for stage in stages]
         watch_producers(services, scenario)
         share_decoded(services)
+        if SHARED_CONSUMER:
+            share_consumer(services)
         ready.put(index)
         await asyncio.to_thread(go.wait)
         cpu_started = time.process_time()
@@ -385,11 +391,12 @@ def _full_node_process(
         finished_at = time.monotonic()
         await bus.close()
         tracking = [s for s in services if s.stage.name == "fusion"]
-        counters = [
-            service.subscription.counters
+        subscriptions = {
+            id(service.subscription): service.subscription
             for service in services
             if isinstance(service.subscription, NatsSubscription)
-        ]
+        }
+        counters = [subscription.counters for subscription in subscriptions.values()]
         return DrainResult(
             sectors=tuple(sectors),
             detections=sum(s.counters.received["Detection"] for s in tracking),

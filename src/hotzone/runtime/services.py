@@ -209,8 +209,14 @@ class StageService:
         #: Shared with the process's other stage services (`DecodedMessages`); None:
         #: every message decoded here.
         self.decoded: DecodedMessages | None = None
+        #: Set: this service reads through one consumer with others of its process
+        #: (`SharedConsumer`), which runs it.
+        self.shared: SharedConsumer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
+        if self.shared is not None:
+            await self.shared.run_member(ready)
+            return
         subscription = await self.bus.subscribe(
             f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
         )
@@ -473,6 +479,159 @@ class StageService:
         if message_id:
             headers[MESSAGE_ID_HEADER] = message_id
         await self.bus.publish(subject_for(message, self.nation), to_json(message), headers or None)
+
+
+class SharedConsumer:
+    """Several stage services of one process reading the nation's log through one
+    consumer, each handed exactly what its own consumer would have handed it
+    (`StageService.read_subjects`), in the same order. The owner's assessment and c2 each
+    had a consumer: every track was fetched, acknowledged, opened (its batch) and routed
+    twice in the owner's process and delivered twice by the server, and every detection
+    batch twice in a single process (its tracker's consumer and its assessment's). A
+    message is acknowledged once every service has taken it (the services' outputs from
+    it confirmed first), so a restart resumes all of them from the same place; their
+    outputs keep ids of their own (the consumer's name and the stage's)."""
+
+    def __init__(self, services: Sequence[StageService]) -> None:
+        if len(services) < 2:
+            raise ValueError("a shared consumer is for two stage services or more")
+        if len({(service.bus, service.nation) for service in services}) != 1:
+            raise ValueError("the services of a shared consumer share one bus and nation")
+        self.services = list(services)
+        self.bus, self.nation = services[0].bus, services[0].nation
+        self.max_pending = max(service.max_pending for service in services)
+        self.subscription: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Event | None = None
+        self._patterns = [service.read_subjects() for service in services]
+        #: Whether each service reads a subject, by subject (bounded as `_is_input`).
+        self._wanted: dict[str, tuple[bool, ...]] = {}
+        for service in services:
+            service.shared = self
+
+    def read_subjects(self) -> tuple[str, ...]:
+        """Every service's subjects, once each (the bus keeps the broader of two
+        patterns one of which holds the other: `filters_intersection`)."""
+        subjects: dict[str, None] = {}
+        for patterns in self._patterns:
+            subjects.update(dict.fromkeys(patterns))
+        return tuple(subjects)
+
+    def passed_over(self) -> frozenset[bytes]:
+        """The types none of the services takes: passed over unopened and undecoded."""
+        return frozenset.intersection(*(service._passed_over for service in self.services))
+
+    async def run_member(self, ready: asyncio.Event | None) -> None:
+        """A service's `StageService.run`: the first starts the reading, each returns when
+        it has ended (with its error, if it failed)."""
+        if self._ready is None:
+            self._ready = asyncio.Event()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(self._ready))
+        task = self._task
+        try:
+            started = asyncio.ensure_future(self._ready.wait())
+            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+            if ready is not None and self._ready.is_set():
+                ready.set()
+            await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    def _wants(self, subject_: str) -> tuple[bool, ...]:
+        wanted = self._wanted.get(subject_)
+        if wanted is None:
+            if len(self._wanted) >= _SUBJECTS_REMEMBERED:
+                self._wanted.clear()
+            wanted = self._wanted[subject_] = tuple(
+                any(subject_matches(pattern, subject_) for pattern in patterns)
+                for patterns in self._patterns
+            )
+        return wanted
+
+    async def _run(self, ready: asyncio.Event) -> None:
+        services = self.services
+        subscription = await self.bus.subscribe(
+            f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
+        )
+        self.subscription = subscription
+        pass_over = getattr(subscription, "pass_over", None)
+        passed_over = self.passed_over()
+        if pass_over is not None and passed_over:
+            pass_over(passed_over)
+        consumer = getattr(subscription, "consumer", None)
+        for service in services:
+            service.subscription = subscription
+            # Two stages step on the same ticks: each one's outputs have ids of their own.
+            name = service.stage.name
+            service._id_scope = f"{consumer}/{name}" if consumer is not None else name
+        windows: list[list[AnyMessage]] = [[] for _ in services]
+        history = getattr(subscription, "history", None)
+        rebuilding = [service.rebuild_from_log for service in services]
+        if history is not None and any(rebuilding):
+            async for bus_message in history():
+                wanted = self._wants(bus_message.subject)
+                for index, service in enumerate(services):
+                    if rebuilding[index] and wanted[index]:
+                        service.rebuilt_messages += 1
+                        await self._hand(service, bus_message, windows, index, publish=False)
+        ready.set()
+        running = list(range(len(services)))
+        shutting = [False] * len(services)
+        while running:
+            waiting = [
+                services[index]
+                for index in running
+                if (gate := services[index].gate) is not None and gate.wait_s() is not None
+            ]
+            bus_message = await subscription.next(IDLE_POLL_S if waiting else None)
+            if bus_message is None:
+                if not waiting:
+                    break  # closed
+                # Nothing to read for a while: it counts towards a producer's absence.
+                for service in waiting:
+                    assert service.gate is not None
+                    await service._step_released(service.gate.idle(IDLE_POLL_S), publish=True)
+            else:
+                wanted = self._wants(bus_message.subject)
+                for index in running:
+                    if wanted[index]:
+                        shutting[index] |= await self._hand(
+                            services[index], bus_message, windows, index, publish=True
+                        )
+            running = [
+                index
+                for index in running
+                if not shutting[index]
+                or ((gate := services[index].gate) is not None and gate.waiting)
+            ]
+        await subscription.unsubscribe()
+
+    async def _hand(
+        self,
+        service: StageService,
+        bus_message: BusMessage,
+        windows: list[list[AnyMessage]],
+        index: int,
+        publish: bool,
+    ) -> bool:
+        """``bus_message`` to ``service`` as its own consumer's loop takes it; True when it
+        was the shutdown tick."""
+        if service.gate is not None:
+            return await service._gate_message(bus_message, service.gate, publish)
+        if bus_message.subject == service._clock and bus_message.headers.get("kind") == SHUTDOWN:
+            return True
+        if await service._handle(bus_message, windows[index], publish):
+            windows[index] = []
+        return False
+
+
+def share_consumer(services: Sequence[StageService]) -> SharedConsumer | None:
+    """The stage services of one process read through one consumer (`SharedConsumer`);
+    a lone service keeps its own."""
+    return SharedConsumer(services) if len(services) > 1 else None
 
 
 def hold_acknowledgements(subscription: Subscription) -> Callable[[], Awaitable[None]]:
