@@ -472,6 +472,15 @@ def _first_difference(reference: list[str], outputs: list[str]) -> str:
     return ""
 
 
+def _host_busy_seconds() -> float:
+    """Processor time the whole host has spent busy so far (Linux /proc/stat: every
+    core's time but idle and waiting for I/O), to tell a drain's waits from other work."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    jiffies = [int(field) for field in fields[:8]]
+    idle = jiffies[3] + jiffies[4]
+    return (sum(jiffies) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system processor time of a process (Linux /proc), to see where time goes."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -489,6 +498,8 @@ class Drain:
     owner_outputs: list[str] | None = None
     #: Messages the nation's log holds once drained (the backlog's and the nodes').
     stored: int = 0
+    #: Processor time the host spent busy during the drain (every process's, `/proc/stat`).
+    host_busy: float = 0.0
 
 
 def node_shares(processes: int, owner_tracks: str = "share") -> list[list[str]]:
@@ -537,9 +548,11 @@ def _drain(
             ready.get(timeout=120)
         assert server.process is not None
         server_cpu = _cpu_seconds(server.process.pid)
+        host_busy = _host_busy_seconds()
         started = time.monotonic()
         go.set()
         reports = [results.get(timeout=600) for _ in nodes]
+        host_busy = _host_busy_seconds() - host_busy
         server_cpu = _cpu_seconds(server.process.pid) - server_cpu
         for node in nodes:
             node.join(30)
@@ -548,7 +561,7 @@ def _drain(
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     seconds = max(report.finished_at for report in reports) - started
-    return Drain(seconds, server_cpu, reports, outputs, stored)
+    return Drain(seconds, server_cpu, reports, outputs, stored, host_busy)
 
 
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
@@ -1421,8 +1434,27 @@ def scale_out_layouts(
                     + f"; ticks without a tracker's marker: {owner.producer_timeouts or 'none'}"
                     + f"; the log {drain.stored:,} messages, the owner's consumers handed out"
                     + f" {owner.handed_out:,} and passed over {owner.passed_over:,}"
+                    + _waits(drain, owner)
                 )
     return rates
+
+
+def _waits(drain: Drain, owner: DrainResult) -> str:
+    """Whether a drain waited or worked: the host's busy processor time against what its
+    cores could give in the drain (the rest idle: the processes waited), the part of it
+    not the bench's processes (other work on the host), and how long after the last
+    sector node the owner ended (its share of the critical path)."""
+    cores = os.cpu_count() or 1
+    ours = sum(report.cpu_seconds for report in drain.reports) + drain.server_cpu
+    line = (
+        f"; the host busy {drain.host_busy:.2f} of {cores * drain.seconds:.2f} CPU s"
+        f" ({drain.host_busy / (cores * drain.seconds):.0%}), other work"
+        f" {max(0.0, drain.host_busy - ours):.2f}"
+    )
+    others = [report.finished_at for report in drain.reports if report is not owner]
+    if others:
+        line += f", the owner ended {owner.finished_at - max(others):.2f} s after the sector nodes"
+    return line
 
 
 def _tracked_share(owner_tracks: str) -> str:

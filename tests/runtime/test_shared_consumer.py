@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bench.federation import _shared_track
+
 from hotzone.bus import InProcessBus, NatsBus, NatsSubscription, nation_streams
 from hotzone.runtime.node import until_ready
 from hotzone.runtime.services import (
@@ -23,8 +25,6 @@ from hotzone.runtime.services import (
 )
 from hotzone.runtime.watermarks import STAGE_HEADER, TICK_HEADER, TickGate, tracking_producer
 from hotzone.types import Alert, AnyMessage, Detection, Event, Report, Track, to_json
-from bench.federation import _shared_track
-
 from tests.federation.helpers import alert, detection, log_messages
 from tests.federation.servers import running_standalone
 from tests.runtime.test_passed_over import _report

@@ -9,6 +9,7 @@ subscription, so a window always holds exactly the inputs published before its t
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +21,7 @@ from typing import Protocol, get_args
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
-from hotzone.bus.base import MESSAGE_ID_HEADER, message_tag
+from hotzone.bus.base import MESSAGE_ID_HEADER, TAGS_HEADER, message_tag
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.watermarks import (
@@ -39,6 +40,7 @@ from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, 
 from hotzone.types.allied import allied_origin, name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
+_log = logging.getLogger(__name__)
 _TICK = struct.Struct("!d")
 _SUBJECTS_REMEMBERED = 4096
 _BATCHED = (Track, Assessment)
@@ -85,6 +87,10 @@ class ServiceCounters:
     """Processor time spent in the stage's own step, to show where a run's time goes."""
     step_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """Wall time of each step and the publishing of its outputs (``/metrics``)."""
+    mislabelled: int = 0
+    """Items of a batch whose type its `TAGS_HEADER` leaves out: a reader that takes
+    none of the types named passed the batch over unopened (a report tagged as
+    detections escapes the assessment, not the tracker and the recorder)."""
 
 
 def taken_tags(stage: Stage) -> frozenset[bytes] | None:
@@ -192,6 +198,7 @@ class StageService:
         self._subjects: dict[tuple[type, str, bool], str] = {}
         self._markers = done_pattern(nation).removesuffix(">")
         self._passed_over = passed_over_tags(stage)
+        self._tag_sets: dict[str, frozenset[bytes]] = {}
         self.ticks_done = 0
         #: The ordinal (``tick`` header) of the last clock tick handled.
         self.last_tick = 0
@@ -349,6 +356,15 @@ class StageService:
             known = self._is_input[subject_] = (reads, allied_origin(subject_) is not None)
         return known
 
+    def _tagged(self, tags: str, tag: bytes | None) -> bool:
+        """Whether ``tag`` is among a batch's ``tags`` (`TAGS_HEADER`), by header."""
+        named = self._tag_sets.get(tags)
+        if named is None:
+            if len(self._tag_sets) >= _SUBJECTS_REMEMBERED:
+                self._tag_sets.clear()
+            named = self._tag_sets[tags] = frozenset(name.encode() for name in tags.split(","))
+        return tag in named
+
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
@@ -356,6 +372,18 @@ class StageService:
         if not reads:
             return None
         tag = message_tag(bus_message.payload)
+        tags = bus_message.headers.get(TAGS_HEADER)
+        if tags is not None and not self._tagged(tags, tag):
+            self.counters.mislabelled += 1
+            if self.counters.mislabelled == 1:
+                _log.warning(
+                    "%s: a batch on %s tagged %s holds a %s: a reader that passes those "
+                    "types over did not see it (counted as mislabelled)",
+                    self.stage.name,
+                    bus_message.subject,
+                    tags,
+                    tag.decode(errors="replace") if tag is not None else "message of no type",
+                )
         if tag in self._passed_over:
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
