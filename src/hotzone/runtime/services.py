@@ -614,27 +614,36 @@ class SharedConsumer:
                 for index in running
                 if (gate := services[index].gate) is not None and gate.wait_s() is not None
             ]
-            bus_message = await subscription.next(IDLE_POLL_S if waiting else None)
-            if bus_message is None:
+            # What arrived together (a batch's items) in one call: handed out, and
+            # acknowledged at the next call, as that many `next` calls would.
+            arrived = await subscription.next_batch(
+                self.max_pending, IDLE_POLL_S if waiting else None
+            )
+            if not arrived:
                 if not waiting:
                     break  # closed
                 # Nothing to read for a while: it counts towards a producer's absence.
                 for service in waiting:
                     assert service.gate is not None
                     await service._step_released(service.gate.idle(IDLE_POLL_S), publish=True)
-            else:
+            for bus_message in arrived:
                 wanted = self._wants(bus_message.subject)
                 for index in running:
                     if wanted[index]:
                         shutting[index] |= await self._hand(
                             services[index], bus_message, windows, index, publish=True
                         )
-            running = [
-                index
-                for index in running
-                if not shutting[index]
-                or ((gate := services[index].gate) is not None and gate.waiting)
-            ]
+                running = [
+                    index
+                    for index in running
+                    if not shutting[index]
+                    or ((gate := services[index].gate) is not None and gate.waiting)
+                ]
+                if not running:
+                    # What arrived behind the shutdown tick is acknowledged unhandled: a
+                    # run's consumers end there (the next run's start after that tick,
+                    # `hotzone.runtime.node.owner_start`).
+                    break
         await subscription.unsubscribe()
 
     async def _hand(
