@@ -472,13 +472,15 @@ def _first_difference(reference: list[str], outputs: list[str]) -> str:
     return ""
 
 
-def _host_busy_seconds() -> float:
+def _host_busy_seconds() -> tuple[float, float]:
     """Processor time the whole host has spent busy so far (Linux /proc/stat: every
-    core's time but idle and waiting for I/O), to tell a drain's waits from other work."""
+    core's time but idle and waiting for I/O), to tell a drain's waits from other work;
+    and of it, the time stolen (a virtual machine's cores run by its host for others)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     jiffies = [int(field) for field in fields[:8]]
     idle = jiffies[3] + jiffies[4]
-    return (sum(jiffies) - idle) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(jiffies) - idle) / tick, jiffies[7] / tick
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -498,8 +500,10 @@ class Drain:
     owner_outputs: list[str] | None = None
     #: Messages the nation's log holds once drained (the backlog's and the nodes').
     stored: int = 0
-    #: Processor time the host spent busy during the drain (every process's, `/proc/stat`).
+    #: Processor time the host spent busy during the drain (every process's, `/proc/stat`),
+    #: and the part of it stolen by the virtual machine's host.
     host_busy: float = 0.0
+    stolen: float = 0.0
 
 
 def node_shares(processes: int, owner_tracks: str = "share") -> list[list[str]]:
@@ -548,11 +552,11 @@ def _drain(
             ready.get(timeout=120)
         assert server.process is not None
         server_cpu = _cpu_seconds(server.process.pid)
-        host_busy = _host_busy_seconds()
+        busy_before, stolen_before = _host_busy_seconds()
         started = time.monotonic()
         go.set()
         reports = [results.get(timeout=600) for _ in nodes]
-        host_busy = _host_busy_seconds() - host_busy
+        busy_after, stolen_after = _host_busy_seconds()
         server_cpu = _cpu_seconds(server.process.pid) - server_cpu
         for node in nodes:
             node.join(30)
@@ -561,7 +565,8 @@ def _drain(
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     seconds = max(report.finished_at for report in reports) - started
-    return Drain(seconds, server_cpu, reports, outputs, stored, host_busy)
+    busy, stolen = busy_after - busy_before, stolen_after - stolen_before
+    return Drain(seconds, server_cpu, reports, outputs, stored, busy, stolen)
 
 
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
@@ -1449,7 +1454,7 @@ def _waits(drain: Drain, owner: DrainResult) -> str:
     line = (
         f"; the host busy {drain.host_busy:.2f} of {cores * drain.seconds:.2f} CPU s"
         f" ({drain.host_busy / (cores * drain.seconds):.0%}), other work"
-        f" {max(0.0, drain.host_busy - ours):.2f}"
+        f" {max(0.0, drain.host_busy - ours - drain.stolen):.2f}, stolen {drain.stolen:.2f}"
     )
     others = [report.finished_at for report in drain.reports if report is not owner]
     if others:
