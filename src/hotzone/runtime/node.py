@@ -536,7 +536,6 @@ async def _run_node(
             stage_service.rebuild_from_log = stage_service.stage.name != "c2"
         if stages is None:
             watch_producers(pipeline.services, loaded, options.producer_absent_after_s)
-        # After the watermarks: a waiting stage's consumer reads its producers' markers.
         share_consumer(pipeline.services)
         if metrics is not None:
             metrics.watch_pipeline(pipeline)

@@ -531,6 +531,8 @@ class SharedConsumer:
         self.subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
+        #: Each service's subjects (`read_subjects`: taken when the reading starts, after
+        #: the watermarks have given a waiting stage its producers).
         self._patterns = [service.read_subjects() for service in services]
         #: Whether each service reads a subject, by subject (bounded as `_is_input`).
         self._wanted: dict[str, tuple[bool, ...]] = {}
@@ -540,6 +542,8 @@ class SharedConsumer:
     def read_subjects(self) -> tuple[str, ...]:
         """Every service's subjects, once each (the bus keeps the broader of two
         patterns one of which holds the other: `filters_intersection`)."""
+        self._patterns = [service.read_subjects() for service in self.services]
+        self._wanted.clear()
         subjects: dict[str, None] = {}
         for patterns in self._patterns:
             subjects.update(dict.fromkeys(patterns))
