@@ -26,7 +26,9 @@
    node --no-tracking``) and the first sector node also the detections of no sector
    (``--unclaimed``), so the owner's consumers read no detection; a comma list (``none,
    nothing``) measures several layouts in the same interleaved rounds. 1 process is the
-   owner alone either way.
+   owner alone either way. Each drain's line says whether it waited or worked: the
+   host's busy processor time against what its cores give in the drain, the part of it
+   that was other work (or stolen), and how long after the sector nodes the owner ended.
    docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
