@@ -521,8 +521,8 @@ class SharedConsumer:
     outputs keep ids of their own (the consumer's name and the stage's)."""
 
     def __init__(self, services: Sequence[StageService]) -> None:
-        if not services:
-            raise ValueError("a shared consumer is for one stage service or more")
+        if len(services) < 2:
+            raise ValueError("a shared consumer is for two stage services or more")
         if len({(service.bus, service.nation) for service in services}) != 1:
             raise ValueError("the services of a shared consumer share one bus and nation")
         self.services = list(services)
@@ -596,13 +596,9 @@ class SharedConsumer:
         consumer = getattr(subscription, "consumer", None)
         for service in services:
             service.subscription = subscription
-            # Two stages step on the same ticks: each one's outputs have ids of their own
-            # (a lone stage's keep the consumer's name, as through a consumer of its own).
+            # Two stages step on the same ticks: each one's outputs have ids of their own.
             name = service.stage.name
-            if consumer is None:
-                service._id_scope = name
-            else:
-                service._id_scope = f"{consumer}/{name}" if len(services) > 1 else str(consumer)
+            service._id_scope = f"{consumer}/{name}" if consumer is not None else name
         windows: list[list[AnyMessage]] = [[] for _ in services]
         history = getattr(subscription, "history", None)
         rebuilding = [service.rebuild_from_log for service in services]
@@ -674,11 +670,9 @@ class SharedConsumer:
 
 
 def share_consumer(services: Sequence[StageService]) -> SharedConsumer | None:
-    """The stage services of one process read through one consumer (`SharedConsumer`),
-    a lone one too: a sector node's tracker then takes what arrived together (a batch of
-    detections) in one call, as the single process's does, where it took each of 30,000
-    detections with an await of its own (work only the split layout did)."""
-    return SharedConsumer(services) if services else None
+    """The stage services of one process read through one consumer (`SharedConsumer`);
+    a lone service keeps its own."""
+    return SharedConsumer(services) if len(services) > 1 else None
 
 
 def hold_acknowledgements(subscription: Subscription) -> Callable[[], Awaitable[None]]:
