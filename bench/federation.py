@@ -26,9 +26,7 @@
    node --no-tracking``) and the first sector node also the detections of no sector
    (``--unclaimed``), so the owner's consumers read no detection; a comma list (``none,
    nothing``) measures several layouts in the same interleaved rounds. 1 process is the
-   owner alone either way. Each drain's line says whether it waited or worked: the
-   host's busy processor time against what its cores give in the drain, the part of it
-   that was other work (or stolen), and how long after the sector nodes the owner ended.
+   owner alone either way.
    docs/federation.md has figures and their reading.
 
 3. The whole alliance (``--alliance-only``): the cost of one shared item at 3, 8 and 32
@@ -49,7 +47,6 @@
     .venv/bin/python bench/federation.py --alliance-only [--alliance-items 40 --alliance-rounds 2]
     HOTZONE_BENCH_PIPELINE=0 ...   # nodes confirm every publish (the old way) to compare
     HOTZONE_BENCH_BATCHES=0 ...   # scale-out detections one message each, not a batch per run
-    HOTZONE_BENCH_SHARED=0 ...   # --full-stages: each stage of a node its own consumer
     HOTZONE_BENCH_PROFILE=/tmp/prof ...   # cProfile (processor time) of each sharing or
                                           # --full-stages node process: /tmp/prof-node{i}-{sectors}
 """
@@ -113,7 +110,7 @@ from hotzone.runtime.node import (
     watch_producers,
 )
 from hotzone.runtime.routing import subject_for
-from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick, share_consumer
+from hotzone.runtime.services import SHUTDOWN, StageService, encode_tick
 from hotzone.runtime.stages import build_stages, tracking_stage
 from hotzone.share.releasability import recipients
 from hotzone.sim.scenario import Scenario, Sector, load_scenario
@@ -136,9 +133,6 @@ PIPELINE_PUBLISHES = os.environ.get("HOTZONE_BENCH_PIPELINE", "1") == "1"
 PUBLISH_BATCHES = os.environ.get("HOTZONE_BENCH_BATCHES", "1") == "1"
 """The scale-out backlog's detections go as sources publish them, a bus batch per run of
 one subject (``HOTZONE_BENCH_BATCHES=0``: one message per detection, as before)."""
-SHARED_CONSUMER = os.environ.get("HOTZONE_BENCH_SHARED", "1") == "1"
-"""A --full-stages node's stages read through one consumer, as `hotzone node`'s do
-(``HOTZONE_BENCH_SHARED=0``: a consumer each, as before)."""
 
 
 async def _latency(directory: Path, count: int, secure: bool = False) -> list[float]:
@@ -384,8 +378,6 @@ def _full_node_process(
         services = [StageService(stage, bus, "PL", NODE_MAX_PENDING) for stage in stages]
         watch_producers(services, scenario)
         share_decoded(services)
-        if SHARED_CONSUMER:
-            share_consumer(services)
         ready.put(index)
         await asyncio.to_thread(go.wait)
         cpu_started = time.process_time()
@@ -393,12 +385,11 @@ def _full_node_process(
         finished_at = time.monotonic()
         await bus.close()
         tracking = [s for s in services if s.stage.name == "fusion"]
-        subscriptions = {
-            id(service.subscription): service.subscription
+        counters = [
+            service.subscription.counters
             for service in services
             if isinstance(service.subscription, NatsSubscription)
-        }
-        counters = [subscription.counters for subscription in subscriptions.values()]
+        ]
         return DrainResult(
             sectors=tuple(sectors),
             detections=sum(s.counters.received["Detection"] for s in tracking),
@@ -474,17 +465,6 @@ def _first_difference(reference: list[str], outputs: list[str]) -> str:
     return ""
 
 
-def _host_busy_seconds() -> tuple[float, float]:
-    """Processor time the whole host has spent busy so far (Linux /proc/stat: every
-    core's time but idle and waiting for I/O), to tell a drain's waits from other work;
-    and of it, the time stolen (a virtual machine's cores run by its host for others)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    jiffies = [int(field) for field in fields[:8]]
-    idle = jiffies[3] + jiffies[4]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(jiffies) - idle) / tick, jiffies[7] / tick
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system processor time of a process (Linux /proc), to see where time goes."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -502,10 +482,6 @@ class Drain:
     owner_outputs: list[str] | None = None
     #: Messages the nation's log holds once drained (the backlog's and the nodes').
     stored: int = 0
-    #: Processor time the host spent busy during the drain (every process's, `/proc/stat`),
-    #: and the part of it stolen by the virtual machine's host.
-    host_busy: float = 0.0
-    stolen: float = 0.0
 
 
 def node_shares(processes: int, owner_tracks: str = "share") -> list[list[str]]:
@@ -554,11 +530,9 @@ def _drain(
             ready.get(timeout=120)
         assert server.process is not None
         server_cpu = _cpu_seconds(server.process.pid)
-        busy_before, stolen_before = _host_busy_seconds()
         started = time.monotonic()
         go.set()
         reports = [results.get(timeout=600) for _ in nodes]
-        busy_after, stolen_after = _host_busy_seconds()
         server_cpu = _cpu_seconds(server.process.pid) - server_cpu
         for node in nodes:
             node.join(30)
@@ -567,8 +541,7 @@ def _drain(
     drained = sum(report.detections for report in reports)
     assert drained == published, f"{drained} of {published} detections processed"
     seconds = max(report.finished_at for report in reports) - started
-    busy, stolen = busy_after - busy_before, stolen_after - stolen_before
-    return Drain(seconds, server_cpu, reports, outputs, stored, busy, stolen)
+    return Drain(seconds, server_cpu, reports, outputs, stored)
 
 
 SHARING_RATES = (500, 1000, 2000, 3500, 5000, 7000, 10000)
@@ -1441,27 +1414,8 @@ def scale_out_layouts(
                     + f"; ticks without a tracker's marker: {owner.producer_timeouts or 'none'}"
                     + f"; the log {drain.stored:,} messages, the owner's consumers handed out"
                     + f" {owner.handed_out:,} and passed over {owner.passed_over:,}"
-                    + _waits(drain, owner)
                 )
     return rates
-
-
-def _waits(drain: Drain, owner: DrainResult) -> str:
-    """Whether a drain waited or worked: the host's busy processor time against what its
-    cores could give in the drain (the rest idle: the processes waited), the part of it
-    not the bench's processes (other work on the host), and how long after the last
-    sector node the owner ended (its share of the critical path)."""
-    cores = os.cpu_count() or 1
-    ours = sum(report.cpu_seconds for report in drain.reports) + drain.server_cpu
-    line = (
-        f"; the host busy {drain.host_busy:.2f} of {cores * drain.seconds:.2f} CPU s"
-        f" ({drain.host_busy / (cores * drain.seconds):.0%}), other work"
-        f" {max(0.0, drain.host_busy - ours - drain.stolen):.2f}, stolen {drain.stolen:.2f}"
-    )
-    others = [report.finished_at for report in drain.reports if report is not owner]
-    if others:
-        line += f", the owner ended {owner.finished_at - max(others):.2f} s after the sector nodes"
-    return line
 
 
 def _tracked_share(owner_tracks: str) -> str:

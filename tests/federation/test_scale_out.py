@@ -321,9 +321,8 @@ def test_sector_nodes_track_their_sectors_and_the_owner_everything_else_once(
     assert in_node_sectors and sectorless
     scenario = load_scenario("suwalki-drones")
     stages = build_stages(scenario, nation="PL").stages
-    # A node's stages read through one consumer (`SharedConsumer`), its recorder another.
     consumers = sum(
-        min(len(node_stages(stages, scenario, sectors, owner)), 1) + 1
+        len(node_stages(stages, scenario, sectors, owner)) + 1  # and the recorder's
         for sectors, owner in ((NODE_SECTORS, False), (OWNER_SECTORS, True))
     )
     owner_store, node_store = tmp_path / "owner.sqlite", tmp_path / "suwalki.sqlite"
@@ -489,7 +488,7 @@ def _run_nodes(
             no_tracking="--no-tracking" in args,
             unclaimed="--unclaimed" in args,
         )
-        consumers += min(len(chosen), 1) + 1  # its stages' shared consumer, its recorder's
+        consumers += len(chosen) + 1
     with running_standalone(directory) as server:
         url = server.plan.url
         processes = {

@@ -202,8 +202,7 @@ async def _run_owner(
     )
     owner = asyncio.create_task(run_node(options))
     stages = build_stages(load_scenario(options.scenario), nation="PL", allied=True)
-    # The stages' consumer (one for them all: `SharedConsumer`) and the recorder's.
-    expected = min(len(stages.stages), 1) + 1
+    expected = len(stages.stages) + 1  # the stages' consumers and the recorder's
 
     async def pipeline_ready() -> None:
         while True:

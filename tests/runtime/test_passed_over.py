@@ -13,8 +13,6 @@ from typing import get_args
 from bench.federation import SECTORS, bench_scenario, synthetic_backlog
 
 from hotzone.bus import NatsBus, NatsSubscription, nation_streams
-from hotzone.bus.base import TAGS_HEADER
-from hotzone.bus.nats import batch_messages
 from hotzone.runtime.node import until_ready
 from hotzone.runtime.services import (
     SHUTDOWN,
@@ -24,7 +22,7 @@ from hotzone.runtime.services import (
     passed_over_tags,
 )
 from hotzone.runtime.stages import build_stages
-from hotzone.types import AnyMessage, Detection, Event, GeoPoint, Report, from_json, to_json
+from hotzone.types import AnyMessage, Event, GeoPoint, Report, from_json, to_json
 from hotzone.types.enums import ReportSource
 from tests.federation.helpers import EPOCH, detection
 
@@ -118,44 +116,3 @@ def test_a_report_in_a_batch_of_detections_reaches_the_stage_that_passes_detecti
     assert windows == [["report-1"], []]
     assert passed_over == 2  # the two batches of detections alone
     assert detections_taken == 0
-
-
-def test_a_batch_whose_tags_leave_out_a_report_is_counted_by_the_reader_that_opens_it(
-    nats_url: str,
-) -> None:
-    """`Hz-Tags` is trusted as its publisher wrote it: a batch holding a report but tagged
-    as detections alone is passed over by the stage that takes reports and no detection
-    (the assessment), as a publisher on that subject could have left the report out. The
-    tracker, which takes detections, opens the batch: it takes the report and counts the
-    batch's item as mislabelled (said once on the log)."""
-
-    async def scenario() -> tuple[list[list[str]], list[list[str]], int, int]:
-        streams = nation_streams("PL", archives=False)
-        feed = await NatsBus.connect(nats_url, streams)
-        await feed.jetstream.purge_stream("HZ_PL")
-        bus = await NatsBus.connect(nats_url, streams)
-        reports = ReportReader()
-        tracker = ReportReader(name="fusion", input_types=(Detection, Report))
-        services = [StageService(reports, bus, "PL"), StageService(tracker, bus, "PL")]
-        tasks = []
-        for service in services:
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(service.run(ready)))
-            await until_ready(tasks[-1], ready)
-        subject = "hz.PL.det.north.radar1"
-        items = [("f/0", to_json(detection(0, "north"))), ("f/1", to_json(_report(7)))]
-        [(_, payload, headers)] = batch_messages(subject, items)
-        assert headers[TAGS_HEADER] == "detection,report"
-        await feed.publish(subject, payload, {**headers, TAGS_HEADER: "detection"})
-        await feed.publish("hz.PL.clock", encode_tick(1.0), {"kind": "tick"})
-        await feed.publish("hz.PL.clock", encode_tick(0.0), {"kind": SHUTDOWN})
-        await asyncio.wait_for(asyncio.gather(*tasks), 30)
-        await bus.close()
-        await feed.close()
-        counted = [service.counters.mislabelled for service in services]
-        return reports.windows, tracker.windows, counted[0], counted[1]
-
-    reported, tracked, by_reports, by_tracker = asyncio.run(scenario())
-    assert reported == [[]]  # passed over unopened: what the tag says, not what it holds
-    assert tracked == [["Detection", "report-7"]]
-    assert (by_reports, by_tracker) == (0, 1)

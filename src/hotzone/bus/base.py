@@ -10,12 +10,6 @@ import msgspec
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 """A message's id: JetStream drops a second message with the same id (within its
 duplicate window), subscriptions drop a redelivered one."""
-TAGS_HEADER = "Hz-Tags"
-"""On a batch whose every item's payload names its type (`message_tag`): the distinct
-tags, comma-separated (each item handed out carries it too). A reader that takes none of
-them passes the batch over whole, without decoding it (`NatsSubscription.pass_over`); a
-batch without it is opened. Trusted as its publisher wrote it: a reader that opens the
-batch counts an item whose type it does not name (`StageService`, ``mislabelled``)."""
 _TAG_PREFIX = b'{"type":"'
 
 

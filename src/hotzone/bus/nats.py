@@ -52,7 +52,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from hotzone.bus.base import MESSAGE_ID_HEADER, TAGS_HEADER, BusMessage, message_tag
+from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage, message_tag
 from hotzone.bus.inprocess import BusClosedError
 from hotzone.bus.nkeys import Credentials
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
@@ -342,6 +342,10 @@ def _message_key(message: Msg) -> str:
 BATCH_HEADER = "Hz-Batch"
 """On a message that carries several (`publish_batch`): how many. Its payload is a
 `BusBatch`; a subscription hands out each item as a message of its own."""
+TAGS_HEADER = "Hz-Tags"
+"""On a batch whose every item's payload names its type (`message_tag`): the distinct
+tags, comma-separated. A reader that takes none of them passes the batch over whole,
+without decoding it (`NatsSubscription.pass_over`); a batch without it is opened."""
 MAX_BATCH_BYTES = 256 * 1024
 """A batch larger than this goes as several messages (the server refuses a message over
 its ``max_payload``, 1 MiB by default)."""

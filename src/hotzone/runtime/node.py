@@ -65,7 +65,6 @@ from hotzone.runtime.services import (
     DecodedMessages,
     Stage,
     StageService,
-    share_consumer,
     taken_tags,
 )
 from hotzone.runtime.stages import build_stages
@@ -536,7 +535,6 @@ async def _run_node(
             stage_service.rebuild_from_log = stage_service.stage.name != "c2"
         if stages is None:
             watch_producers(pipeline.services, loaded, options.producer_absent_after_s)
-        share_consumer(pipeline.services)
         if metrics is not None:
             metrics.watch_pipeline(pipeline)
         if options.replay:

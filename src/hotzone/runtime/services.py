@@ -9,7 +9,6 @@ subscription, so a window always holds exactly the inputs published before its t
 from __future__ import annotations
 
 import asyncio
-import logging
 import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Protocol, get_args
 import msgspec
 
 from hotzone.bus import Bus, BusMessage, Subscription
-from hotzone.bus.base import MESSAGE_ID_HEADER, TAGS_HEADER, message_tag
+from hotzone.bus.base import MESSAGE_ID_HEADER, message_tag
 from hotzone.runtime.latency import LatencyHistogram
 from hotzone.runtime.routing import subject_for
 from hotzone.runtime.watermarks import (
@@ -40,7 +39,6 @@ from hotzone.types import AnyMessage, Assessment, DeadLetter, Track, from_json, 
 from hotzone.types.allied import allied_origin, name_allied_copy
 from hotzone.types.subjects import clock_subject, subject_matches
 
-_log = logging.getLogger(__name__)
 _TICK = struct.Struct("!d")
 _SUBJECTS_REMEMBERED = 4096
 _BATCHED = (Track, Assessment)
@@ -87,10 +85,6 @@ class ServiceCounters:
     """Processor time spent in the stage's own step, to show where a run's time goes."""
     step_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """Wall time of each step and the publishing of its outputs (``/metrics``)."""
-    mislabelled: int = 0
-    """Items of a batch whose type its `TAGS_HEADER` leaves out: a reader that takes
-    none of the types named passed the batch over unopened (a report tagged as
-    detections escapes the assessment, not the tracker and the recorder)."""
 
 
 def taken_tags(stage: Stage) -> frozenset[bytes] | None:
@@ -198,7 +192,6 @@ class StageService:
         self._subjects: dict[tuple[type, str, bool], str] = {}
         self._markers = done_pattern(nation).removesuffix(">")
         self._passed_over = passed_over_tags(stage)
-        self._tag_sets: dict[str, frozenset[bytes]] = {}
         self.ticks_done = 0
         #: The ordinal (``tick`` header) of the last clock tick handled.
         self.last_tick = 0
@@ -216,14 +209,8 @@ class StageService:
         #: Shared with the process's other stage services (`DecodedMessages`); None:
         #: every message decoded here.
         self.decoded: DecodedMessages | None = None
-        #: Set: this service reads through one consumer with others of its process
-        #: (`SharedConsumer`), which runs it.
-        self.shared: SharedConsumer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        if self.shared is not None:
-            await self.shared.run_member(ready)
-            return
         subscription = await self.bus.subscribe(
             f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
         )
@@ -356,15 +343,6 @@ class StageService:
             known = self._is_input[subject_] = (reads, allied_origin(subject_) is not None)
         return known
 
-    def _tagged(self, tags: str, tag: bytes | None) -> bool:
-        """Whether ``tag`` is among a batch's ``tags`` (`TAGS_HEADER`), by header."""
-        named = self._tag_sets.get(tags)
-        if named is None:
-            if len(self._tag_sets) >= _SUBJECTS_REMEMBERED:
-                self._tag_sets.clear()
-            named = self._tag_sets[tags] = frozenset(name.encode() for name in tags.split(","))
-        return tag in named
-
     async def _decode_input(self, bus_message: BusMessage, publish: bool) -> AnyMessage | None:
         """An input of this stage decoded, or None (not its subject or type, or malformed:
         then dead-lettered)."""
@@ -372,18 +350,6 @@ class StageService:
         if not reads:
             return None
         tag = message_tag(bus_message.payload)
-        tags = bus_message.headers.get(TAGS_HEADER)
-        if tags is not None and not self._tagged(tags, tag):
-            self.counters.mislabelled += 1
-            if self.counters.mislabelled == 1:
-                _log.warning(
-                    "%s: a batch on %s tagged %s holds a %s: a reader that passes those "
-                    "types over did not see it (counted as mislabelled)",
-                    self.stage.name,
-                    bus_message.subject,
-                    tags,
-                    tag.decode(errors="replace") if tag is not None else "message of no type",
-                )
         if tag in self._passed_over:
             return None
         message_id = bus_message.headers.get(MESSAGE_ID_HEADER)
@@ -507,172 +473,6 @@ class StageService:
         if message_id:
             headers[MESSAGE_ID_HEADER] = message_id
         await self.bus.publish(subject_for(message, self.nation), to_json(message), headers or None)
-
-
-class SharedConsumer:
-    """Several stage services of one process reading the nation's log through one
-    consumer, each handed exactly what its own consumer would have handed it
-    (`StageService.read_subjects`), in the same order. The owner's assessment and c2 each
-    had a consumer: every track was fetched, acknowledged, opened (its batch) and routed
-    twice in the owner's process and delivered twice by the server, and every detection
-    batch twice in a single process (its tracker's consumer and its assessment's). A
-    message is acknowledged once every service has taken it (the services' outputs from
-    it confirmed first), so a restart resumes all of them from the same place; their
-    outputs keep ids of their own (the consumer's name and the stage's)."""
-
-    def __init__(self, services: Sequence[StageService]) -> None:
-        if len(services) < 2:
-            raise ValueError("a shared consumer is for two stage services or more")
-        if len({(service.bus, service.nation) for service in services}) != 1:
-            raise ValueError("the services of a shared consumer share one bus and nation")
-        self.services = list(services)
-        self.bus, self.nation = services[0].bus, services[0].nation
-        self.max_pending = max(service.max_pending for service in services)
-        self.subscription: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._ready: asyncio.Event | None = None
-        #: Each service's subjects (`read_subjects`: taken when the reading starts, after
-        #: the watermarks have given a waiting stage its producers).
-        self._patterns = [service.read_subjects() for service in services]
-        #: Whether each service reads a subject, by subject (bounded as `_is_input`).
-        self._wanted: dict[str, tuple[bool, ...]] = {}
-        for service in services:
-            service.shared = self
-
-    def read_subjects(self) -> tuple[str, ...]:
-        """Every service's subjects, once each (the bus keeps the broader of two
-        patterns one of which holds the other: `filters_intersection`)."""
-        self._patterns = [service.read_subjects() for service in self.services]
-        self._wanted.clear()
-        subjects: dict[str, None] = {}
-        for patterns in self._patterns:
-            subjects.update(dict.fromkeys(patterns))
-        return tuple(subjects)
-
-    def passed_over(self) -> frozenset[bytes]:
-        """The types none of the services takes: passed over unopened and undecoded."""
-        return frozenset.intersection(*(service._passed_over for service in self.services))
-
-    async def run_member(self, ready: asyncio.Event | None) -> None:
-        """A service's `StageService.run`: the first starts the reading, each returns when
-        it has ended (with its error, if it failed)."""
-        if self._ready is None:
-            self._ready = asyncio.Event()
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(self._ready))
-        task = self._task
-        try:
-            started = asyncio.ensure_future(self._ready.wait())
-            await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-            started.cancel()
-            if ready is not None and self._ready.is_set():
-                ready.set()
-            await task
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-
-    def _wants(self, subject_: str) -> tuple[bool, ...]:
-        wanted = self._wanted.get(subject_)
-        if wanted is None:
-            if len(self._wanted) >= _SUBJECTS_REMEMBERED:
-                self._wanted.clear()
-            wanted = self._wanted[subject_] = tuple(
-                any(subject_matches(pattern, subject_) for pattern in patterns)
-                for patterns in self._patterns
-            )
-        return wanted
-
-    async def _run(self, ready: asyncio.Event) -> None:
-        services = self.services
-        subscription = await self.bus.subscribe(
-            f"hz.{self.nation}.>", self.max_pending, subjects=self.read_subjects()
-        )
-        self.subscription = subscription
-        pass_over = getattr(subscription, "pass_over", None)
-        passed_over = self.passed_over()
-        if pass_over is not None and passed_over:
-            pass_over(passed_over)
-        consumer = getattr(subscription, "consumer", None)
-        for service in services:
-            service.subscription = subscription
-            # Two stages step on the same ticks: each one's outputs have ids of their own.
-            name = service.stage.name
-            service._id_scope = f"{consumer}/{name}" if consumer is not None else name
-        windows: list[list[AnyMessage]] = [[] for _ in services]
-        history = getattr(subscription, "history", None)
-        rebuilding = [service.rebuild_from_log for service in services]
-        if history is not None and any(rebuilding):
-            async for bus_message in history():
-                wanted = self._wants(bus_message.subject)
-                for index, service in enumerate(services):
-                    if rebuilding[index] and wanted[index]:
-                        service.rebuilt_messages += 1
-                        await self._hand(service, bus_message, windows, index, publish=False)
-        ready.set()
-        running = list(range(len(services)))
-        shutting = [False] * len(services)
-        while running:
-            waiting = [
-                services[index]
-                for index in running
-                if (gate := services[index].gate) is not None and gate.wait_s() is not None
-            ]
-            # What arrived together (a batch's items) in one call: handed out, and
-            # acknowledged at the next call, as that many `next` calls would.
-            arrived = await subscription.next_batch(
-                self.max_pending, IDLE_POLL_S if waiting else None
-            )
-            if not arrived:
-                if not waiting:
-                    break  # closed
-                # Nothing to read for a while: it counts towards a producer's absence.
-                for service in waiting:
-                    assert service.gate is not None
-                    await service._step_released(service.gate.idle(IDLE_POLL_S), publish=True)
-            for bus_message in arrived:
-                wanted = self._wants(bus_message.subject)
-                for index in running:
-                    if wanted[index]:
-                        shutting[index] |= await self._hand(
-                            services[index], bus_message, windows, index, publish=True
-                        )
-                running = [
-                    index
-                    for index in running
-                    if not shutting[index]
-                    or ((gate := services[index].gate) is not None and gate.waiting)
-                ]
-                if not running:
-                    # What arrived behind the shutdown tick is acknowledged unhandled: a
-                    # run's consumers end there (the next run's start after that tick,
-                    # `hotzone.runtime.node.owner_start`).
-                    break
-        await subscription.unsubscribe()
-
-    async def _hand(
-        self,
-        service: StageService,
-        bus_message: BusMessage,
-        windows: list[list[AnyMessage]],
-        index: int,
-        publish: bool,
-    ) -> bool:
-        """``bus_message`` to ``service`` as its own consumer's loop takes it; True when it
-        was the shutdown tick."""
-        if service.gate is not None:
-            return await service._gate_message(bus_message, service.gate, publish)
-        if bus_message.subject == service._clock and bus_message.headers.get("kind") == SHUTDOWN:
-            return True
-        if await service._handle(bus_message, windows[index], publish):
-            windows[index] = []
-        return False
-
-
-def share_consumer(services: Sequence[StageService]) -> SharedConsumer | None:
-    """The stage services of one process read through one consumer (`SharedConsumer`);
-    a lone service keeps its own."""
-    return SharedConsumer(services) if len(services) > 1 else None
 
 
 def hold_acknowledgements(subscription: Subscription) -> Callable[[], Awaitable[None]]:
