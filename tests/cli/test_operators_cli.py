@@ -239,6 +239,7 @@ def test_list_and_revoke_a_credential_enrolled_from_the_browser(
     assert run("list") == 0
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[:6] == ["cdr-1", "commander", "PL", "webauthn", authenticator.credential_id, "no"]
-    assert run("revoke", authenticator.credential_id) == 0
+    # A credential id is base64url and may begin with "-": after "--", as the help says.
+    assert run("revoke", "--", authenticator.credential_id) == 0
     key = RegistryFile(home / "operators.yaml").current().get(authenticator.credential_id)
     assert key is not None and key.revoked

@@ -74,7 +74,12 @@ def add_parser(subparsers: SubParsers) -> None:
     listing.set_defaults(run=run_list)
 
     revoke = actions.add_parser("revoke", help="revoke an operator's keys, or one key")
-    revoke.add_argument("target", metavar="ID_OR_KEY", help="operator id or key id")
+    revoke.add_argument(
+        "target",
+        metavar="ID_OR_KEY",
+        help="operator id or key id (one that begins with '-', as a WebAuthn credential id may, "
+        "after '--')",
+    )
     _add_home(revoke)
     revoke.set_defaults(run=run_revoke)
 
