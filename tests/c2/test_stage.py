@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -14,6 +15,11 @@ from hotzone.c2.authority import ABORT_HASH, RESUME_HASH
 from hotzone.c2.config import AuthoritySpec, C2Spec, CoalitionRule, load_c2_spec
 from hotzone.c2.keys import OperatorRegistry, SigningKey, verify_signature
 from hotzone.c2.stage import ResponseStage
+from hotzone.c2.trust import NodeKey
+from hotzone.runtime.c2_offline import restore_from_store
+from hotzone.runtime.effectors.base import signed_lifecycle
+from hotzone.runtime.routing import subject_for
+from hotzone.store import SQLiteStore
 from hotzone.types import (
     Alert,
     AlertState,
@@ -22,6 +28,8 @@ from hotzone.types import (
     AuditRecord,
     Decision,
     EffectClass,
+    Event,
+    EventKind,
     GeoPoint,
     OperatorRole,
     Proposal,
@@ -393,3 +401,102 @@ def test_national_authority_is_data_coalition_rules_widen_it(spec: C2Spec, crew:
         abort = allied.decide(ABORT_HASH, Verdict.APPROVE, seconds(6))
         stage.step(seconds(6), [abort])
         assert stage.abort_active is ordered
+
+
+def test_a_restarted_c2_keeps_its_cues_cues_no_one_again_and_closes_them_when_tracks_end(
+    spec: C2Spec, crew: Crew, tmp_path: Path
+) -> None:
+    """A node restarted from its store (`restore_from_store`): the sensors it had pointed
+    at live threats are not pointed again, a cue still open is closed when its track ends
+    after the restart, one closed before is not closed again, and an operator's
+    acknowledgement already on the record is not recorded twice when it comes again."""
+    first, assessment = drone_at(seconds(0))
+    second = msgspec.structs.replace(first, track_id="trk-2", track_number=2)
+    other = msgspec.structs.replace(assessment, track_id="trk-2")
+    third = msgspec.structs.replace(first, track_id="trk-3", track_number=3)
+    third_assessment = msgspec.structs.replace(assessment, track_id="trk-3")
+    before = ResponseStage(spec, crew.registry)
+    published: list[AnyMessage] = [first, assessment, second, other, third, third_assessment]
+    published += before.step(seconds(0), published)
+    cues = [a for a in of_type(published, Alert) if a.kind == "cue"]
+    assert {a.track_id for a in cues} == {first.track_id, "trk-2", "trk-3"}
+    # trk-3 ends before the restart (its cues close then); an operator acknowledges a cue.
+    gone = msgspec.structs.replace(third, status=TrackStatus.DELETED, time=seconds(1))
+    acknowledged = msgspec.structs.replace(
+        next(a for a in cues if a.track_id == "trk-2"),
+        state=AlertState.ACKNOWLEDGED,
+        acknowledged_by="op-anna",
+        time=seconds(1),
+    )
+    published += [gone, acknowledged]
+    published += before.step(seconds(1), [gone, acknowledged])
+    assert {a.track_id for a in of_type(published, Alert) if a.state is AlertState.CLOSED} == {
+        "trk-3"
+    }
+    published += before.finish(seconds(1))
+    with SQLiteStore(tmp_path / "hotzone.sqlite") as store:
+        for message in published:
+            store.append(subject_for(message, "PL"), message)
+        after = ResponseStage(spec, crew.registry)
+        assert restore_from_store(after, store)
+
+    # The same threats go on: no one is cued again; the acknowledgement, redelivered, is
+    # not put on the record a second time.
+    going_on = after.step(seconds(3), [first, assessment, second, other, acknowledged])
+    assert not [a for a in of_type(going_on, Alert) if a.kind == "cue"]
+    assert not [r for r in of_type(going_on, AuditRecord) if r.kind == AuditKind.ACKNOWLEDGE.value]
+    # The first track ends after the restart: its cues close, once; trk-3's stay closed.
+    ended = msgspec.structs.replace(first, status=TrackStatus.DELETED, time=seconds(4))
+    closed = [a for a in of_type(after.step(seconds(4), [ended]), Alert) if a.kind == "cue"]
+    assert {a.alert_id for a in closed} == {
+        a.alert_id for a in cues if a.track_id == first.track_id
+    }
+    assert all(a.state is AlertState.CLOSED and a.reasons[-1] == "track deleted" for a in closed)
+    assert not [a for a in of_type(after.step(seconds(5), [ended]), Alert) if a.kind == "cue"]
+    # A new track of the same drone is a new object to cue.
+    again = msgspec.structs.replace(first, track_id="trk-4", track_number=4, time=seconds(6))
+    again_assessment = msgspec.structs.replace(assessment, track_id="trk-4", time=seconds(6))
+    renewed = after.step(seconds(6), [again, again_assessment])
+    assert {a.track_id for a in of_type(renewed, Alert) if a.kind == "cue"} == {"trk-4"}
+
+
+def test_a_restarted_c2_puts_an_effector_report_it_had_recorded_on_the_record_no_more(
+    spec: C2Spec, crew: Crew, tmp_path: Path
+) -> None:
+    """A gateway's lifecycle step that reached c2 before a restart and comes again after
+    it (redelivered, or republished by the gateway) is on the audit record once."""
+    gateway = NodeKey.generate("PL", "gateway")
+    trusted = {gateway.key_id: gateway.public_raw}
+    before = ResponseStage(spec, crew.registry, trusted_gateways=trusted)
+    published: list[AnyMessage] = before.step(seconds(0), drone_at(seconds(0)))
+    proposal = of_type(published, Proposal)[0]
+    published += approve(before, proposal, [crew.commander, crew.operator], 5)
+    order = of_type(published, TaskOrder)[0]
+    report = signed_lifecycle(
+        Event(
+            event_id=f"order:{order.order_id}:acknowledged:1",
+            time=seconds(6),
+            source_id="effectors-sapient",
+            kind=EventKind.OBSERVATION,
+            severity=3,
+            summary=f"{order.effector_id}: acknowledged",
+            attributes={
+                "order_id": order.order_id,
+                "effector_id": order.effector_id,
+                "interface": "sapient",
+                "lifecycle": "acknowledged",
+            },
+        ),
+        gateway,
+    )
+    published += [report, *before.step(seconds(6), [report])]
+    published += before.finish(seconds(6))
+    recorded = [r for r in of_type(published, AuditRecord) if r.kind == AuditKind.EFFECTOR]
+    assert len(recorded) == 1
+    with SQLiteStore(tmp_path / "hotzone.sqlite") as store:
+        for message in published:
+            store.append(subject_for(message, "PL"), message)
+        after = ResponseStage(spec, crew.registry, trusted_gateways=trusted)
+        assert restore_from_store(after, store)
+    again = after.step(seconds(8), [report])
+    assert not [r for r in of_type(again, AuditRecord) if r.kind == AuditKind.EFFECTOR]

@@ -279,12 +279,16 @@ class ResponseStage:
     def restore(self, messages: Iterable[AnyMessage]) -> None:
         """Rebuild the state a restarted node needs from what it published before: the
         audit chain continues, decisions seen stay refused as replays, the abort state,
-        proposals with their approvals and orders, the effectors' rounds left, and the
-        latest tracks and assessments given."""
+        proposals with their approvals and orders, the effectors' rounds left, the
+        effectors' reports and operators' acknowledgements on the record, the cues raised
+        (open ones close when their track ends), and the latest tracks and assessments
+        given."""
         last_record: AuditRecord | None = None
         last_time: datetime | None = None
         statuses: dict[str, ProposalStatus] = {}
         decisions: dict[str, Decision] = {}
+        cues: dict[str, Alert] = {}
+        closed_cues: set[str] = set()
         for message in messages:
             match message:
                 case AuditRecord():
@@ -312,6 +316,16 @@ class ResponseStage:
                     self._effector_reports.add(message.event_id)
                 case Alert() if message.kind.startswith("effector_"):
                     self._effector_reports.add(message.alert_id)
+                case Alert() if message.kind == CUE_ALERT and message.track_id:
+                    # The cue as c2 published it first (an operator's acknowledgement
+                    # republishes it): closed later exactly as a c2 never restarted would.
+                    cues.setdefault(message.alert_id, message)
+                    if message.state is AlertState.CLOSED:
+                        closed_cues.add(message.alert_id)
+                    elif message.state is AlertState.ACKNOWLEDGED:
+                        self._acknowledged.add(message.alert_id)
+                case Alert() if message.state is AlertState.ACKNOWLEDGED:
+                    self._acknowledged.add(message.alert_id)
                 case TaskOrder():
                     self.orders.append(message)
                     if message.effector_id in self.rounds_left:
@@ -337,11 +351,26 @@ class ResponseStage:
                 and d.operator_id in status.approvals
                 and d.verdict is Verdict.APPROVE
             ]
+        self._restore_cues(cues, closed_cues)
         self._counter = len(self.proposals)
         if last_record is not None:
             # The next step opens the resumed chain with a record of the restart.
             self.audit = self._new_audit(last_record)
             self.authority.audit = self.audit
+
+    def _restore_cues(self, cues: Mapping[str, Alert], closed: Collection[str]) -> None:
+        """Who was cued at which track before a restart: not cued again while the track
+        lives, and a cue still open is closed when its track ends."""
+        for alert_id, cue in cues.items():
+            effector_id = next(
+                (r.removeprefix("effector=") for r in cue.reasons if r.startswith("effector=")),
+                None,
+            )
+            if effector_id is None or cue.track_id is None:
+                continue  # not a cue this c2 published (it names its effector)
+            self._cued.add((cue.track_id, effector_id))
+            if alert_id not in closed:
+                self._open_cues.setdefault(cue.track_id, []).append(cue)
 
     def _close_cues_of_ended_tracks(self, time: datetime) -> list[AnyMessage]:
         """The open cue alerts of tracks no longer held (published as deleted), closed."""

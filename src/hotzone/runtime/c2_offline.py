@@ -31,10 +31,15 @@ from hotzone.types import (
     Track,
 )
 
+# Alerts and events too: the cues c2 raised (a restarted c2 neither cues a live threat
+# again nor leaves a cue open once its track ends), the acknowledgements on the record, and
+# the effectors' reports (each on the record once, across a restart too).
 _RESTORED_TYPES = (
+    "alert",
     "audit",
     "c2_state",
     "decision",
+    "event",
     "proposal",
     "proposal_status",
     "task_order",
