@@ -14,6 +14,7 @@ from hotzone.geo.geodesic import (
     geodesic_distance_m,
     geodesic_inverse,
     initial_bearing_deg,
+    within_m,
 )
 
 WGS84_SEMI_MAJOR_M = 6378137.0
@@ -135,3 +136,25 @@ def test_inverse_rejects_bad_coordinates(arguments: tuple[float, ...], named: st
 def test_destination_rejects_bad_distance() -> None:
     with pytest.raises(ValueError, match="distance_m"):
         destination_point(54.0, 23.0, 90.0, [1.0, float("nan")])
+
+
+@pytest.mark.parametrize("radius_m", [50.0, 2_000.0, 35_000.0, 900_000.0])
+def test_within_is_the_geodesic_distance_compared_with_the_radius(radius_m: float) -> None:
+    """Points on every bearing at 0.98-1.02 of the radius (where the sphere and the
+    ellipsoid disagree by up to 0.6 %: north-south near the equator the sphere is longer,
+    east-west shorter), at latitudes from the equator to the poles, and some far away."""
+    rng = np.random.default_rng(7)
+    centres_lat = np.array([0.0, 0.3, 23.0, 54.1, 71.0, 89.9, -45.0, -89.9])
+    lat1 = np.repeat(centres_lat, 500)
+    lon1 = rng.uniform(-180.0, 180.0, lat1.size)
+    bearing = rng.uniform(0.0, 360.0, lat1.size)
+    fraction = np.where(rng.random(lat1.size) < 0.9, rng.uniform(0.98, 1.02, lat1.size), 30.0)
+    lat2, lon2 = destination_point(lat1, lon1, bearing, fraction * radius_m)[:2]
+    inside = within_m(lat1, lon1, lat2, lon2, radius_m)
+    exact = geodesic_distance_m(lat1, lon1, lat2, lon2) <= radius_m
+    assert np.array_equal(inside, exact)
+    assert 0.3 < inside.mean() < 0.6  # both sides of the radius were tried
+    # Broadcast like the other functions: one centre against many points, and a scalar.
+    assert within_m(54.1, 23.0, lat2[:10], lon2[:10], radius_m).shape == (10,)
+    assert within_m(54.1, 23.0, 54.1, 23.0, 0.0).shape == ()
+    assert bool(within_m(54.1, 23.0, 54.1, 23.0, 0.0))

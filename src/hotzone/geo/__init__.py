@@ -27,6 +27,7 @@ from hotzone.geo.geodesic import (
     geodesic_distance_m,
     geodesic_inverse,
     initial_bearing_deg,
+    within_m,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "geodetic_to_ecef",
     "initial_bearing_deg",
     "polar_to_enu",
+    "within_m",
 ]

@@ -100,7 +100,7 @@ def _sections(
         [m for m in messages if not isinstance(m, TaskOrder) or m.order_id in issued],
         engagements,
     )
-    response = response_report(scenario, run)
+    response = response_report(scenario, run, messages)
     sections = [
         ("Figures", _figures_section(scenario, run, truth, response)),
         ("Map", _image(_map_figure(scenario, tracks, truth, engagements, _identities(messages)))),

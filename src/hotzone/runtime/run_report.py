@@ -6,18 +6,20 @@ summary, ``hotzone report`` and the tests read the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hotzone.fusion.metrics import evaluate
-from hotzone.geo import geodesic_distance_m
+from hotzone.geo import within_m
 from hotzone.runtime.run_folders import run_file
 from hotzone.sim.scenario import Scenario
 from hotzone.store import SQLiteStore
 from hotzone.types import (
     Alert,
+    AnyMessage,
     Assessment,
     Decision,
     Event,
@@ -208,16 +210,27 @@ def leakers(scenario: Scenario, truth: list[TruthState]) -> list[str]:
     lat = np.array([s.position.lat_deg for s in threats])
     lon = np.array([s.position.lon_deg for s in threats])
     for asset in scenario.defended_assets:
-        distance = geodesic_distance_m(asset.position.lat_deg, asset.position.lon_deg, lat, lon)
-        for index in np.flatnonzero(distance <= float(asset.radius)):
+        centre = asset.position
+        inside = within_m(centre.lat_deg, centre.lon_deg, lat, lon, float(asset.radius))
+        for index in np.flatnonzero(inside):
             reached.add(threats[int(index)].target_id)
     return sorted(reached)
 
 
-def response_report(scenario: Scenario, run_directory: Path) -> dict[str, Any]:
-    """Every proposal with its decisions, time to decision and outcome; leakers."""
-    with SQLiteStore(run_directory / "hotzone.sqlite") as store:
-        messages = [stored.message for stored in store.replay(pattern="hz.*.>")]
+_RESPONSE_TYPES = ("decision", "event", "proposal", "task_order")
+"""What the response report reads of a store: not the tracks and detections (most of it)."""
+
+
+def response_report(
+    scenario: Scenario, run_directory: Path, messages: Sequence[AnyMessage] | None = None
+) -> dict[str, Any]:
+    """Every proposal with its decisions, time to decision and outcome; leakers. From the
+    run's store, or from ``messages`` where the caller has read it already."""
+    if messages is None:
+        with SQLiteStore(run_directory / "hotzone.sqlite") as store:
+            messages = [
+                stored.message for stored in store.replay(pattern="hz.*.>", types=_RESPONSE_TYPES)
+            ]
     proposals = [m for m in messages if isinstance(m, Proposal)]
     if not proposals and not any(isinstance(m, TaskOrder) for m in messages):
         return {}
