@@ -176,3 +176,30 @@ def test_dead_letters_of_any_source_name_have_a_valid_subject() -> None:
     assert dead_letter_subject("PL", "fusion/sat-s2a") == "hz.PL.dead.fusion_sat-s2a"
     assert dead_letter_subject("PL", "tests/in.jsonl:12") == "hz.PL.dead.tests_in_jsonl_12"
     assert subject_matches("hz.PL.dead.>", dead_letter_subject("PL", ""))
+
+
+def test_a_subscription_selects_by_its_patterns_whatever_it_has_seen_before() -> None:
+    """A subscription remembers which subjects it selects (a run publishes on a few
+    hundred): two with overlapping patterns each get exactly theirs, the same subject
+    again and again, and past the bound of subjects remembered."""
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        bus = InProcessBus()
+        tracks = await bus.subscribe("hz.PL.>", 20_000, subjects=["hz.PL.trk.>"])
+        sector = await bus.subscribe("hz.PL.*.s7", 20_000)
+        subjects = [f"hz.PL.{family}.s{n}" for n in range(2_500) for family in ("trk", "det")]
+        published = [*subjects, *subjects[:40], "hz.LT.trk.s7", "hz.PL.trk.s7.x"]
+        for subject in published:
+            await bus.publish(subject, b"{}")
+        await bus.close()
+        return (
+            [m.subject async for m in tracks],
+            [m.subject async for m in sector],
+            published,
+        )
+
+    tracks, sector, published = asyncio.run(scenario())
+    assert tracks == [s for s in published if subject_matches("hz.PL.trk.>", s)]
+    assert len(tracks) == 2_500 + 20 + 1
+    assert sector == [s for s in published if subject_matches("hz.PL.*.s7", s)]
+    assert len(sector) == 4  # twice each of the PL subjects of sector 7

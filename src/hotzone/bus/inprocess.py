@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from hotzone.bus.base import MESSAGE_ID_HEADER, BusMessage
 from hotzone.types.subjects import SubjectError, subject_matches, validate_pattern
 
+_SUBJECTS_REMEMBERED = 4096
+"""Subjects whose selection a subscription keeps (a bound against unbounded subjects)."""
+
 
 class BusClosedError(RuntimeError):
     """Publishing on a bus that was closed."""
@@ -36,11 +39,19 @@ class InProcessSubscription:
         self._room = asyncio.Event()
         self._arrived = asyncio.Event()
         self._reader: asyncio.Task[object] | None = None
+        #: Whether it selects a subject, by subject: a run publishes on a few hundred
+        #: subjects, each matched against every subscription's patterns at every message.
+        self._selected: dict[str, bool] = {}
 
     def selects(self, subject: str) -> bool:
-        if not subject_matches(self.pattern, subject):
-            return False
-        return not self.subjects or any(subject_matches(p, subject) for p in self.subjects)
+        selected = self._selected.get(subject)
+        if selected is None:
+            if len(self._selected) >= _SUBJECTS_REMEMBERED:
+                self._selected.clear()
+            selected = self._selected[subject] = subject_matches(self.pattern, subject) and (
+                not self.subjects or any(subject_matches(p, subject) for p in self.subjects)
+            )
+        return selected
 
     async def _deliver(self, message: BusMessage) -> None:
         own_task = self._reader is not None and asyncio.current_task() is self._reader
