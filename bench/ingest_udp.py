@@ -48,6 +48,21 @@ moment the datagram was sent; datagrams received before any track was published 
 not timed.
 
     .venv/bin/python bench/ingest_udp.py --track --on-arrival --window 0.05 --seconds 30
+
+``--replay`` (with ``--track --on-arrival``) sends nothing: the scene's datagrams are fed
+to the live column path in this process (`replay_main`), each received at its sending
+time, stepped after every ``--every`` datagrams, or, ``--every 0``, on a virtual clock
+(each datagram arriving at its sending time, each decoding and step taking the CPU time
+it took, stepped whenever no datagram waits, as the command steps). Printed per rate: the
+steps, the CPU, a step's CPU at the median, 99th percentile and most (the steps after
+the first third, without their books), the books (how many, their median CPU), the track
+messages and the SHA-256 of all of them (the same bytes before and after a change:
+stepped after every ``--every`` datagrams, what a step takes does not depend on the
+CPU), and, on the virtual clock, each plot's latency (the
+end of the step that took its datagram, before the books, minus its sending time). The
+UDP bench's figures move with the host's load; these move with the CPU time only.
+
+    .venv/bin/python bench/ingest_udp.py --track --on-arrival --replay --every 3 --rates 8000
 """
 
 from __future__ import annotations
@@ -61,7 +76,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -601,6 +616,155 @@ def track_main(args: argparse.Namespace) -> tuple[float, dict[float, dict[str, f
     return best, figures
 
 
+def replay_rate(args: argparse.Namespace, rate: float) -> dict[str, float | str]:
+    """`replay_main`'s figures of one rate."""
+    import asyncio
+    import gc
+    import hashlib
+
+    import yaml
+
+    from hotzone.bus import InProcessBus
+    from hotzone.ingest.asterix import AsterixDecoder, SiteTable
+    from hotzone.runtime import event_loop
+    from hotzone.runtime.live_tracking import (
+        LiveTrackingService,
+        LiveTrackingSettings,
+        take_plot_datagram,
+    )
+    from hotzone.runtime.sources import SourcePublisher
+    from hotzone.runtime.windows import TrackingSettings, TrackingWindows
+
+    start_s = REPLAY_START_S
+    stamped = stamp(
+        make_scene(rate, args.seconds, args.radars, args.plots_per_datagram, SCENE_SEED), start_s
+    )
+    sites = SiteTable.from_mapping(yaml.safe_load(sensors_yaml(args.radars)))
+    books_cpu: list[float] = []
+
+    async def replay() -> dict[str, float | str]:
+        bus = InProcessBus()
+        tracks_out = await bus.subscribe("hz.PL.trk.>", 1 << 24)
+        publisher = SourcePublisher(bus, "PL")
+        decoder = AsterixDecoder(sites, framing="datagram")
+        settings = TrackingSettings(window_s=args.window, arrivals=True, books_s=args.books)
+        tracking = LiveTrackingService(bus, "PL", LiveTrackingSettings(settings, from_bus=False))
+        ready = asyncio.Event()
+        runner = asyncio.create_task(tracking.run(ready))
+        await ready.wait()
+        # As `run_ingest` freezes what starting made, once its services have started.
+        gc.freeze()
+        digest, messages = hashlib.sha256(), 0
+        steps: list[float] = []
+        latencies: list[np.ndarray] = []
+
+        async def drain() -> None:
+            nonlocal messages
+            while (message := await tracks_out.next(timeout_s=0)) is not None:
+                digest.update(message.payload)
+                digest.update(b"\n")
+                messages += 1
+
+        async def step() -> float:
+            """Step on what has arrived; its CPU s, books included (noted without them:
+            the books come after its tracks are out)."""
+            books = len(books_cpu)
+            started = time.process_time()
+            await tracking.step_arrived()
+            spent = time.process_time() - started
+            steps.append(spent - sum(books_cpu[books:]))
+            return spent
+
+        started = time.process_time()
+        now, waiting = 0.0, []
+        for index, (when, plots, data) in enumerate(stamped):
+            received = datetime.fromtimestamp(start_s + when, tz=UTC)
+            now = max(now, when)
+            took = time.process_time()
+            await take_plot_datagram(publisher, decoder, tracking, data, received)
+            now += time.process_time() - took
+            waiting.append((when, plots))
+            last = index + 1 == len(stamped)
+            if args.every > 0 and ((index + 1) % args.every == 0 or last):
+                await step()
+            elif args.every == 0 and (last or stamped[index + 1][0] > now):
+                # Nothing waits: a step, its tracks out before its books.
+                spent = await step()
+                out = now + steps[-1]
+                now += spent
+                latencies.extend(np.full(plots_, out - sent) for sent, plots_ in waiting)
+                waiting = []
+            await drain()
+        tracking.stop()
+        await runner
+        await drain()
+        cpu = time.process_time() - started
+        await bus.close()
+        later = np.array(steps[len(steps) // 3 :]) * 1e3
+        figures: dict[str, float | str] = {
+            "steps": len(steps),
+            "cpu_s": cpu,
+            "step_p50_ms": float(np.percentile(later, 50)),
+            "step_p99_ms": float(np.percentile(later, 99)),
+            "step_max_ms": float(later.max()),
+            "books": len(books_cpu),
+            "books_ms": float(np.median(books_cpu) * 1e3) if books_cpu else math.nan,
+            "track_messages": messages,
+            "sha256": digest.hexdigest(),
+        }
+        if latencies:
+            plots_latency = np.concatenate(latencies[len(latencies) // 3 :]) * 1e3
+            figures["p50_ms"] = float(np.percentile(plots_latency, 50))
+            figures["p99_ms"] = float(np.percentile(plots_latency, 99))
+        return figures
+
+    # The books' CPU, noted apart: a step on nothing after the arrival step's tracks.
+    plain_books = TrackingWindows.close_books_if_due
+
+    def timed_books(self: TrackingWindows) -> object:
+        took = time.process_time()
+        ended = plain_books(self)
+        if ended is not None:
+            books_cpu.append(time.process_time() - took)
+        return ended
+
+    TrackingWindows.close_books_if_due = timed_books  # type: ignore[method-assign]
+    try:
+        return event_loop.run(replay(), use_uvloop=False)
+    finally:
+        TrackingWindows.close_books_if_due = plain_books  # type: ignore[method-assign]
+
+
+def replay_main(args: argparse.Namespace) -> dict[float, dict[str, float | str]]:
+    """Print `replay_rate`'s figures for each rate of ``--rates``; return them."""
+    stepping = (
+        "on a virtual clock, stepped whenever no datagram waits"
+        if args.every == 0
+        else f"stepped after every {args.every} datagrams"
+    )
+    print(f"live tracking replayed in one process, {args.seconds:.0f} s per rate, {stepping}")
+    print(
+        "reports/s  steps   CPU s  step p50/p99/max ms   books (median ms)  track-msgs  "
+        "p50/p99 ms  sha256"
+    )
+    figures: dict[float, dict[str, float | str]] = {}
+    for rate in (float(rate) for rate in args.rates.split(",")):
+        r = figures[rate] = replay_rate(args, rate)
+        latency = f"{r['p50_ms']:4.0f}/{r['p99_ms']:4.0f}" if "p50_ms" in r else "        -"
+        print(
+            f"{rate:9.0f} {r['steps']:6} {r['cpu_s']:7.2f}  "
+            f"{r['step_p50_ms']:5.1f}/{r['step_p99_ms']:5.1f}/{r['step_max_ms']:5.1f}  "
+            f"{r['books']:8} ({r['books_ms']:5.1f})  {r['track_messages']:10}  {latency}  "
+            f"{str(r['sha256'])[:16]}",
+            flush=True,
+        )
+    return figures
+
+
+#: The replay's start (POSIX s): its plots' times of day, the same in every run.
+REPLAY_START_S = 1_750_000_000.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="sending time per rate")
@@ -637,7 +801,23 @@ def main() -> None:
         help="with --track: p99 also over the plots sent after this many s (10)",
     )
     parser.add_argument("--verbose", action="store_true", help="with --track: each window")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="with --track --on-arrival: the datagrams fed in this process, nothing sent",
+    )
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=0,
+        help="with --replay: a step after every N datagrams (0: on a virtual clock)",
+    )
     args = parser.parse_args()
+    if args.replay:
+        if not (args.track and args.on_arrival):
+            parser.error("--replay replays the live mode: give --track --on-arrival")
+        replay_main(args)
+        return
     if args.track:
         track_main(args)
         return
