@@ -316,7 +316,8 @@ class IMMUpdater(Updater):
         if predicted.size == 0:
             return predicted
         prior_states, prior_covariances, prior_probabilities = _modes(predicted, "IMMUpdater")
-        if _compiled_update_applies(model, measured, noise):
+        compiled = _compiled_update_applies(model, measured, noise)
+        if compiled:
             mode_states, mode_covariances, log_likelihoods = _compiled_mode_updates(
                 model, prior_states, prior_covariances, measured, noise, sensor_positions
             )
@@ -347,7 +348,10 @@ class IMMUpdater(Updater):
         probabilities = np.exp(log_weights)
         probabilities = np.maximum(probabilities / probabilities.sum(axis=1, keepdims=True), 1e-9)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        state, covariance = combine(mode_states, mode_covariances, probabilities)
+        if compiled:
+            state, covariance = kernels.moment_matched(mode_states, mode_covariances, probabilities)
+        else:
+            state, covariance = combine(mode_states, mode_covariances, probabilities)
         return Estimates(state, covariance, mode_states, mode_covariances, probabilities)
 
 
@@ -378,10 +382,11 @@ def _compiled_mode_updates(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """`kalman_update` of every mode (with likelihoods), the kernel computing the rows
     and numpy what it calls once for the whole batch: the Joseph form of rows whose
-    short form lost definiteness, the definiteness check (`ensure_positive_definite`,
-    mode by mode where it fails, as the numpy path calls it) and the determinants.
+    short form lost definiteness, the definiteness check where the kernel's own leaves
+    a doubt (`kernels.DEFINITE_MARGIN`; `ensure_positive_definite` mode by mode where it
+    fails, as the numpy path calls it) and the determinants.
     Returns the modes' states, covariances and log-likelihoods."""
-    mode_states, mode_covariances, distances, innovation_covariances, suspect = (
+    mode_states, mode_covariances, distances, innovation_covariances, suspect, uncertain = (
         kernels.update_positions(prior_states, prior_covariances, measured, noise)
     )
     modes = prior_states.shape[1]
@@ -397,7 +402,8 @@ def _compiled_mode_updates(
                 positions[rows],
             )
     try:
-        np.linalg.cholesky(mode_covariances)
+        if uncertain.any():
+            np.linalg.cholesky(mode_covariances)
     except np.linalg.LinAlgError:
         for mode in range(modes):
             covariances = mode_covariances[:, mode]

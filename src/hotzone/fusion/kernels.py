@@ -208,21 +208,33 @@ def update_positions(
     covariances: FloatArray,
     measured: FloatArray,
     noise: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
-    """`updater._update_rows` of every mode at once, for a measurement of the first m
-    (2 or 3) state entries (`MeasurementModel.position_size`): (N, r, d) ``states`` and
-    (N, r, d, d) ``covariances``, each track's r modes corrected by its (N, m)
-    ``measured`` with (N, m, m) ``noise``. Returns, mode by mode as (N, r, ...): the
-    updated states and covariances (short form), the squared Mahalanobis distances, the
-    innovation covariances, and where the short form's diagonal is not positive (those
-    rows are the Joseph form's: the caller redoes them)."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray]:
+    """`updater.update_rows_by_numpy` of every mode at once, for a measurement of the
+    first m (2 or 3) state entries (`MeasurementModel.position_size`): (N, r, d)
+    ``states`` and (N, r, d, d) ``covariances``, each track's r modes corrected by its
+    (N, m) ``measured`` with (N, m, m) ``noise``. Returns, mode by mode as (N, r, ...):
+    the updated states and covariances (short form), the squared Mahalanobis distances,
+    the innovation covariances, where the short form's diagonal is not positive (those
+    rows are the Joseph form's: the caller redoes them), and where the covariance is
+    not certainly positive definite (`DEFINITE_MARGIN`: the caller asks LAPACK)."""
+    _Usage.update_calls += 1
+    return _positions_updated(states, covariances, measured, noise)
+
+
+def _positions_updated(
+    states: FloatArray,
+    covariances: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray]:
+    """`update_positions`, not counted (the probe's)."""
     count, modes, size = states.shape
     length = measured.shape[1]
     updated_states = np.empty((count, modes, size))
     updated_covariances = np.empty((count, modes, size, size))
     distances = np.empty((count, modes))
     innovation_covariances = np.empty((count, modes, length, length))
-    suspect = np.empty((count, modes), dtype=np.uint8)
+    flags = np.empty((count, modes), dtype=np.uint8)
     compiled = _compiled()
     if compiled is None:
         raise RuntimeError("the update kernel is not available here (see the warning)")
@@ -235,16 +247,53 @@ def update_positions(
         updated_covariances,
         distances,
         innovation_covariances,
-        suspect,
+        flags,
     )
-    _Usage.update_calls += 1
     return (
         updated_states,
         updated_covariances,
         distances,
         innovation_covariances,
-        suspect.astype(np.bool_),
+        (flags & SHORT_FORM_FAILED) != 0,
+        (flags & NOT_CERTAINLY_DEFINITE) != 0,
     )
+
+
+def moment_matched(
+    mode_states: FloatArray, mode_covariances: FloatArray, probabilities: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`imm.combine`'s numbers (the moment-matched mixture of (N, r, d) / (N, r, d, d)
+    weighted by (N, r)) in one compiled loop."""
+    count, _, size = mode_states.shape
+    state = np.empty((count, size))
+    covariance = np.empty((count, size, size))
+    compiled = _compiled()
+    if compiled is None:
+        raise RuntimeError("the kernels are not available here (see the warning)")
+    compiled.moment_matched(
+        np.ascontiguousarray(mode_states, dtype=np.float64),
+        np.ascontiguousarray(mode_covariances, dtype=np.float64),
+        np.ascontiguousarray(probabilities, dtype=np.float64),
+        state,
+        covariance,
+    )
+    return state, covariance
+
+
+SHORT_FORM_FAILED = 1
+"""`update_positions`' flag: a diagonal entry of the short form's covariance is not
+positive (`updater.joseph_covariances` redoes the row)."""
+
+NOT_CERTAINLY_DEFINITE = 2
+"""`update_positions`' flag: a pivot of the covariance's Cholesky factorization is not
+above `DEFINITE_MARGIN` of its diagonal entry (or the short form failed)."""
+
+DEFINITE_MARGIN = 1e-6
+"""A pivot of a covariance's Cholesky factorization this far above zero (relative to its
+diagonal entry) leaves no doubt that LAPACK's, whose rounding differs by ~1e-15 of it,
+succeeds as well: then the update needs no LAPACK call to know the covariances positive
+definite; below it (a covariance nearly singular, rare) LAPACK decides, as on the numpy
+path."""
 
 
 def fused_multiply_add(first: float, second: float, third: float) -> float:
@@ -267,6 +316,7 @@ KERNEL_SIGNATURES = {
         "void(f8[:,:,::1], f8[:,:,:,::1], f8[:,::1], f8[:,:,::1], f8[:,:,::1],"
         " f8[:,:,:,::1], f8[:,::1], f8[:,:,:,::1], u1[:,::1])"
     ),
+    "moment_matched": "void(f8[:,:,::1], f8[:,:,:,::1], f8[:,::1], f8[:,::1], f8[:,:,::1])",
 }
 """The kernels' argument types, for the extension built ahead of time."""
 
@@ -275,12 +325,14 @@ KERNEL_SIGNATURES = {
 class _Kernels:
     two_mode_prediction: Callable[..., Any]
     position_update: Callable[..., Any]
+    moment_matched: Callable[..., Any]
 
 
 def _kernel_functions() -> dict[str, Callable[..., Any]]:
     return {
         "two_mode_prediction": _two_mode_prediction,
         "position_update": _position_update,
+        "moment_matched": _moment_matched,
     }
 
 
@@ -405,7 +457,16 @@ def _extension_name() -> str:
         *(inspect.getsource(function) for function in _kernel_functions().values()),
         inspect.getsource(_numba_fused_multiply_add),
         repr(sorted(KERNEL_SIGNATURES.items())),
-        repr((TURN_RATE_STEP, CONSTANT_VELOCITY, COORDINATED_TURN)),
+        repr(
+            (
+                TURN_RATE_STEP,
+                CONSTANT_VELOCITY,
+                COORDINATED_TURN,
+                DEFINITE_MARGIN,
+                SHORT_FORM_FAILED,
+                NOT_CERTAINLY_DEFINITE,
+            )
+        ),
         _target_processor(),
         importlib.metadata.version("numba"),
         np.__version__,
@@ -469,10 +530,7 @@ def _imported(name: str, path: Path) -> _Kernels:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(specification)
     specification.loader.exec_module(module)
-    return _Kernels(
-        two_mode_prediction=module.two_mode_prediction,
-        position_update=module.position_update,
-    )
+    return _Kernels(**{name: getattr(module, name) for name in KERNEL_SIGNATURES})
 
 
 @lru_cache(maxsize=1)
@@ -481,8 +539,10 @@ def _update_probe_agrees() -> bool:
     on a probe of random rows (2- and 3-entry positions, 5 and 7 states): the kernel
     performs the products as the BLAS kernels numpy calls do here (OpenBLAS: each sum of
     products a chain of fused multiply-adds), and a BLAS that sums otherwise shows on a
-    few rows. Where it does not agree, a warning, and the numpy path."""
-    from hotzone.fusion.updater import update_rows_by_numpy  # noqa: PLC0415 (a cycle)
+    few rows; and the moment matching against `imm.combine`'s einsum. Where either does
+    not agree, a warning, and the numpy path."""
+    from hotzone.fusion.imm import combine  # noqa: PLC0415 (they import this module)
+    from hotzone.fusion.updater import update_rows_by_numpy  # noqa: PLC0415
 
     rng = np.random.default_rng(17)
     for length, size in ((3, 7), (2, 5)):
@@ -495,12 +555,12 @@ def _update_probe_agrees() -> bool:
         measured = states[:, 0, :length] + rng.normal(size=(count, length)) * 50.0
         root = rng.normal(size=(count, length, length)) * 30.0
         noise = root @ np.swapaxes(root, -1, -2) + np.eye(length)
-        compiled = update_positions(states, covariances, measured, noise)
+        compiled = _positions_updated(states, covariances, measured, noise)
         for mode in range(2):
             expected = update_rows_by_numpy(
                 length, states[:, mode], covariances[:, mode], measured, noise
             )
-            for mine, theirs in zip(compiled, expected, strict=True):
+            for mine, theirs in zip(compiled[:5], expected, strict=True):
                 if not np.array_equal(mine[:, mode], theirs):
                     warnings.warn(
                         "the compiled Kalman update does not reproduce numpy's matrix "
@@ -508,6 +568,16 @@ def _update_probe_agrees() -> bool:
                         stacklevel=3,
                     )
                     return False
+        weights = rng.uniform(size=(count, 2))
+        weights /= weights.sum(axis=1, keepdims=True)
+        mixtures = (moment_matched(*compiled[:2], weights), combine(*compiled[:2], weights))
+        if not all(map(np.array_equal, *mixtures)):
+            warnings.warn(
+                "the compiled moment matching does not reproduce numpy's einsum here: "
+                "the numpy path",
+                stacklevel=3,
+            )
+            return False
     return True
 
 
@@ -695,20 +765,22 @@ def _position_update(
     updated_covariances: FloatArray,
     distances: FloatArray,
     innovation_covariances: FloatArray,
-    suspect: Any,
+    flags: Any,
 ) -> None:
     """The compiled update (numba's subset of Python), row by row and mode by mode: the
     numpy path's (`updater.position_rows`) operations in its order. Its elementwise
     steps are single roundings as numpy's are; its matrix products are those of the
     OpenBLAS kernels numpy calls (each sum of products a chain of fused multiply-adds
-    from the first product; a matrix times a vector of 2 or 3 entries sums as that
-    kernel's tail does), which `_update_probe_agrees` checks in each process."""
+    onto zero, so a product of -0 sums to +0; a matrix times a vector of 2 or 3 entries
+    sums as that kernel's tail does), which `_update_probe_agrees` checks in each process. ``flags``:
+    `SHORT_FORM_FAILED`, `NOT_CERTAINLY_DEFINITE` of each row."""
     count, modes, size = states.shape
     length = measured.shape[1]
     residual = np.empty(length)
     inverse = np.empty((length, length))
     gain = np.empty((size, length))
     solved = np.empty(length)
+    lower = np.empty((size, size))
     for track in range(count):
         for mode in range(modes):
             state = states[track, mode]
@@ -725,13 +797,14 @@ def _position_update(
                     mean = (innovation[i, j] + innovation[j, i]) * 0.5
                     innovation[i, j] = mean
                     innovation[j, i] = mean
-            # `arrays.small_inverse`: the closed forms, as numpy evaluates them.
+            # `arrays.small_inverse`: the closed forms, as numpy evaluates them (np.divide:
+            # a singular matrix gives inf and NaN, not numba's ZeroDivisionError).
             if length == 2:
                 a = innovation[0, 0]
                 b = innovation[0, 1]
                 c = innovation[1, 0]
                 d = innovation[1, 1]
-                inverse_determinant = 1.0 / (a * d - b * c)
+                inverse_determinant = np.divide(1.0, a * d - b * c)
                 inverse[0, 0] = d * inverse_determinant
                 inverse[0, 1] = -b * inverse_determinant
                 inverse[1, 0] = -c * inverse_determinant
@@ -748,20 +821,20 @@ def _position_update(
                 c21 = m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]
                 c22 = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
                 determinant = m[0, 0] * c00 + m[0, 1] * c10 + m[0, 2] * c20
-                inverse[0, 0] = c00 / determinant
-                inverse[0, 1] = c01 / determinant
-                inverse[0, 2] = c02 / determinant
-                inverse[1, 0] = c10 / determinant
-                inverse[1, 1] = c11 / determinant
-                inverse[1, 2] = c12 / determinant
-                inverse[2, 0] = c20 / determinant
-                inverse[2, 1] = c21 / determinant
-                inverse[2, 2] = c22 / determinant
-            # K = P[:, :m] S⁻¹ (matrix by matrix: a chain from the first product).
+                inverse[0, 0] = np.divide(c00, determinant)
+                inverse[0, 1] = np.divide(c01, determinant)
+                inverse[0, 2] = np.divide(c02, determinant)
+                inverse[1, 0] = np.divide(c10, determinant)
+                inverse[1, 1] = np.divide(c11, determinant)
+                inverse[1, 2] = np.divide(c12, determinant)
+                inverse[2, 0] = np.divide(c20, determinant)
+                inverse[2, 1] = np.divide(c21, determinant)
+                inverse[2, 2] = np.divide(c22, determinant)
+            # K = P[:, :m] S⁻¹ (matrix by matrix: a chain of products onto zero).
             for i in range(size):
                 for j in range(length):
-                    total = covariance[i, 0] * inverse[0, j]
-                    for k in range(1, length):
+                    total = 0.0
+                    for k in range(length):
                         total = fused_multiply_add(covariance[i, k], inverse[k, j], total)
                     gain[i, j] = total
             # x + K ν (a matrix by a vector of 2 or 3: that kernel's tail, onto y = 0).
@@ -780,8 +853,8 @@ def _position_update(
             result = updated_covariances[track, mode]
             for i in range(size):
                 for j in range(size):
-                    total = gain[i, 0] * covariance[j, 0]
-                    for k in range(1, length):
+                    total = 0.0
+                    for k in range(length):
                         total = fused_multiply_add(gain[i, k], covariance[j, k], total)
                     result[i, j] = covariance[i, j] - total
             positive = True
@@ -792,14 +865,68 @@ def _position_update(
                     result[j, i] = mean
                 if not result[i, i] > 0:
                     positive = False
-            suspect[track, mode] = 0 if positive else 1
+            # Cholesky's pivots, each above `DEFINITE_MARGIN` of its diagonal entry: then
+            # LAPACK's factorization (what `ensure_positive_definite` asks) succeeds too.
+            certain = positive
+            for j in range(size):
+                if not certain:
+                    break
+                pivot = result[j, j]
+                for k in range(j):
+                    pivot -= lower[j, k] * lower[j, k]
+                if not pivot > DEFINITE_MARGIN * result[j, j]:
+                    certain = False
+                    break
+                root = math.sqrt(pivot)
+                lower[j, j] = root
+                for i in range(j + 1, size):
+                    entry = result[i, j]
+                    for k in range(j):
+                        entry -= lower[i, k] * lower[j, k]
+                    lower[i, j] = entry / root
+            flags[track, mode] = (0 if positive else SHORT_FORM_FAILED) | (
+                0 if certain else NOT_CERTAINLY_DEFINITE
+            )
             # νᵀ S⁻¹ ν: the vector by the matrix, then the dot product.
             for j in range(length):
-                total = residual[0] * inverse[0, j]
-                for k in range(1, length):
+                total = 0.0
+                for k in range(length):
                     total = fused_multiply_add(residual[k], inverse[k, j], total)
                 solved[j] = total
-            total = solved[0] * residual[0]
-            for k in range(1, length):
+            total = 0.0
+            for k in range(length):
                 total = fused_multiply_add(solved[k], residual[k], total)
             distances[track, mode] = total
+
+
+def _moment_matched(
+    mode_states: FloatArray,
+    mode_covariances: FloatArray,
+    probabilities: FloatArray,
+    state: FloatArray,
+    covariance: FloatArray,
+) -> None:
+    """The compiled `imm.combine`, track by track: the numbers of its ``einsum`` sums
+    (each product rounded, added mode by mode onto zero) and of its `symmetrize`."""
+    count, modes, size = mode_states.shape
+    spread = np.empty((modes, size))
+    total = np.empty((size, size))
+    for track in range(count):
+        for i in range(size):
+            mixed = 0.0
+            for mode in range(modes):
+                mixed = mixed + probabilities[track, mode] * mode_states[track, mode, i]
+            state[track, i] = mixed
+        for mode in range(modes):
+            for i in range(size):
+                spread[mode, i] = mode_states[track, mode, i] - state[track, i]
+        for i in range(size):
+            for j in range(size):
+                mixed = 0.0
+                for mode in range(modes):
+                    term = spread[mode, i] * spread[mode, j] + mode_covariances[track, mode, i, j]
+                    mixed = mixed + probabilities[track, mode] * term
+                total[i, j] = mixed
+        for i in range(size):
+            for j in range(size):
+                covariance[track, i, j] = (total[i, j] + total[j, i]) * 0.5
