@@ -9,10 +9,13 @@ comparisons are exact: no tolerance, signs of zero included.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from hotzone.fusion import kernels
+from hotzone.fusion import updater as updater_module
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater, combine, default_imm_models
 from hotzone.fusion.measurement import PolarMeasurement, PositionMeasurement
@@ -198,11 +201,11 @@ def test_a_kernel_that_sums_otherwise_is_refused_with_a_warning(
         distances = arguments[6]
         distances[0, 0] = np.nextafter(distances[0, 0], np.inf)
 
-    skewed = kernels._Kernels(compiled.two_mode_prediction, a_bit_off, compiled.moment_matched)
+    skewed = replace(compiled, position_update=a_bit_off)
     monkeypatch.setattr(kernels, "_compiled", lambda: skewed)
     monkeypatch.setattr(kernels, "_update_probe_agrees", kernels._update_probe_agrees.__wrapped__)
     monkeypatch.setenv(kernels.KERNELS_VARIABLE, "1")
-    with pytest.warns(UserWarning, match="does not reproduce numpy's matrix products"):
+    with pytest.warns(UserWarning, match="Kalman update does not reproduce numpy's numbers"):
         assert not kernels.use_update_kernel()
     monkeypatch.setattr(kernels, "_compiled", lambda: compiled)
     assert kernels.use_update_kernel()
@@ -233,3 +236,28 @@ def test_the_extension_is_built_for_the_processor_it_runs_on(
         monkeypatch.undo()
         kernels._target_processor.cache_clear()
     assert kernels._target_processor() == target
+
+
+@pytest.mark.parametrize("length", [2, 3])
+def test_the_compiled_mahalanobis_distance_is_numpy_s(
+    monkeypatch: pytest.MonkeyPatch, length: int
+) -> None:
+    """Of 2 and 3 entries, singular and NaN rows among them (infinite, as numpy's)."""
+    rng = np.random.default_rng(length)
+    count = 500
+    residuals = rng.normal(size=(count, length)) * 10.0 ** rng.uniform(-3, 4, (count, 1))
+    root = rng.normal(size=(count, length, length)) * 40.0
+    matrices = root @ np.swapaxes(root, -1, -2) + np.eye(length)
+    matrices[::37] = 0.0
+    matrices[5::41, 0, 0] = np.nan
+    residuals[7::43] = 0.0
+    monkeypatch.setenv(kernels.KERNELS_VARIABLE, "0")
+    with np.errstate(all="ignore"):
+        plain = updater_module.mahalanobis_squared(residuals, matrices)
+    monkeypatch.setenv(kernels.KERNELS_VARIABLE, "1")
+    calls = kernels.distance_kernel_calls()
+    compiled = updater_module.mahalanobis_squared(residuals, matrices)
+    assert kernels.distance_kernel_calls() == calls + 1
+    assert np.isinf(plain).sum() >= count // 37
+    assert np.array_equal(plain, compiled)
+    assert (np.signbit(plain) == np.signbit(compiled)).all()

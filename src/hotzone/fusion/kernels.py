@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hotzone.fusion.motion import (
     TURN_RATE_STEP,
@@ -123,6 +124,7 @@ class _Usage:
     numpy_rows = 0
     kernel_calls = 0
     update_calls = 0
+    distance_calls = 0
 
 
 def kernel_calls() -> int:
@@ -133,6 +135,11 @@ def kernel_calls() -> int:
 def update_kernel_calls() -> int:
     """How many Kalman updates the compiled kernel made in this process."""
     return _Usage.update_calls
+
+
+def distance_kernel_calls() -> int:
+    """How many Mahalanobis distances (batches of) the compiled kernel computed here."""
+    return _Usage.distance_calls
 
 
 def use_kernel(rows: int) -> bool:
@@ -280,6 +287,27 @@ def moment_matched(
     return state, covariance
 
 
+def mahalanobis_squared(residuals: FloatArray, matrices: FloatArray) -> FloatArray:
+    """`updater.mahalanobis_squared`'s numbers for (K, m) ``residuals`` and (K, m, m)
+    innovation covariances (m = 2 or 3) in one compiled loop."""
+    _Usage.distance_calls += 1
+    return _compiled_mahalanobis(residuals, matrices)
+
+
+def _compiled_mahalanobis(residuals: FloatArray, matrices: FloatArray) -> FloatArray:
+    """`mahalanobis_squared`, not counted (the probe's)."""
+    distances = np.empty(len(residuals))
+    compiled = _compiled()
+    if compiled is None:
+        raise RuntimeError("the kernels are not available here (see the warning)")
+    compiled.mahalanobis(
+        np.ascontiguousarray(residuals, dtype=np.float64),
+        np.ascontiguousarray(matrices, dtype=np.float64),
+        distances,
+    )
+    return distances
+
+
 SHORT_FORM_FAILED = 1
 """`update_positions`' flag: a diagonal entry of the short form's covariance is not
 positive (`updater.joseph_covariances` redoes the row)."""
@@ -299,7 +327,7 @@ path."""
 def fused_multiply_add(first: float, second: float, third: float) -> float:
     """``first * second + third`` rounded once, as the processor's fused multiply-add
     (the BLAS kernels' products accumulate so). Compiled, one instruction (numba's
-    `_numba_fused_multiply_add`); here exact by rationals (Python 3.11 has no
+    `_teach_numba`); here exact by rationals (Python 3.11 has no
     ``math.fma``), for the kernels run as Python."""
     if not all(math.isfinite(value) for value in (first, second, third)):
         return first * second + third
@@ -317,6 +345,7 @@ KERNEL_SIGNATURES = {
         " f8[:,:,:,::1], f8[:,::1], f8[:,:,:,::1], u1[:,::1])"
     ),
     "moment_matched": "void(f8[:,:,::1], f8[:,:,:,::1], f8[:,::1], f8[:,::1], f8[:,:,::1])",
+    "mahalanobis": "void(f8[:,::1], f8[:,:,::1], f8[::1])",
 }
 """The kernels' argument types, for the extension built ahead of time."""
 
@@ -326,6 +355,7 @@ class _Kernels:
     two_mode_prediction: Callable[..., Any]
     position_update: Callable[..., Any]
     moment_matched: Callable[..., Any]
+    mahalanobis: Callable[..., Any]
 
 
 def _kernel_functions() -> dict[str, Callable[..., Any]]:
@@ -333,6 +363,7 @@ def _kernel_functions() -> dict[str, Callable[..., Any]]:
         "two_mode_prediction": _two_mode_prediction,
         "position_update": _position_update,
         "moment_matched": _moment_matched,
+        "mahalanobis": _mahalanobis,
     }
 
 
@@ -362,7 +393,7 @@ def _just_in_time() -> _Kernels:
     """The kernels compiled by numba in this process (its own cache where it can write)."""
     import numba  # noqa: PLC0415 (its import and LLVM's: only when used)
 
-    _numba_fused_multiply_add()
+    _teach_numba()
     functions = _kernel_functions()
     try:
         compiled = {
@@ -375,14 +406,16 @@ def _just_in_time() -> _Kernels:
 
 
 @lru_cache(maxsize=1)
-def _numba_fused_multiply_add() -> None:
-    """Teaches numba `fused_multiply_add`: LLVM's ``llvm.fma.f64``, one instruction where
-    the target processor has it (`_target_processor`), else the C library's ``fma``:
-    the same number either way."""
+def _teach_numba() -> None:
+    """Teaches numba `fused_multiply_add` (LLVM's ``llvm.fma.f64``: one instruction where
+    the target processor has it, `_target_processor`, else the C library's ``fma``; the
+    same number either way) and the kernels' shared steps (`_inverse_into`)."""
     from llvmlite import ir  # type: ignore[import-untyped]  # noqa: PLC0415 (numba's own)
     from numba import types  # noqa: PLC0415
     from numba.core import cgutils  # noqa: PLC0415
-    from numba.extending import intrinsic, overload  # noqa: PLC0415
+    from numba.extending import intrinsic, overload, register_jitable  # noqa: PLC0415
+
+    register_jitable(_inverse_into)
 
     @intrinsic  # type: ignore[untyped-decorator]
     def fused(typing_context: Any, first: Any, second: Any, third: Any) -> Any:
@@ -455,7 +488,8 @@ def _extension_name() -> str:
     digest = hashlib.sha256()
     for part in (
         *(inspect.getsource(function) for function in _kernel_functions().values()),
-        inspect.getsource(_numba_fused_multiply_add),
+        inspect.getsource(_teach_numba),
+        inspect.getsource(_inverse_into),
         repr(sorted(KERNEL_SIGNATURES.items())),
         repr(
             (
@@ -514,7 +548,7 @@ def _build(name: str, folder: Path) -> None:
         warnings.simplefilter("ignore")
         from numba.pycc import CC  # noqa: PLC0415
 
-        _numba_fused_multiply_add()
+        _teach_numba()
         compiler = CC(name)
         compiler.output_dir = str(folder)
         compiler.verbose = False
@@ -535,21 +569,24 @@ def _imported(name: str, path: Path) -> _Kernels:
 
 @lru_cache(maxsize=1)
 def _update_probe_agrees() -> bool:
-    """Whether the compiled update reproduces this process's numpy update bit for bit
-    on a probe of random rows (2- and 3-entry positions, 5 and 7 states): the kernel
-    performs the products as the BLAS kernels numpy calls do here (OpenBLAS: each sum of
-    products a chain of fused multiply-adds), and a BLAS that sums otherwise shows on a
-    few rows; and the moment matching against `imm.combine`'s einsum. Where either does
-    not agree, a warning, and the numpy path."""
+    """Whether the compiled update, Mahalanobis distance and moment matching reproduce
+    this process's numpy paths bit for bit on a probe of random rows (2- and 3-entry
+    positions, 5 and 7 states): the kernels perform the products as the BLAS kernels
+    numpy calls do here (OpenBLAS: each sum of products a chain of fused multiply-adds),
+    and a BLAS that sums otherwise shows on a few rows. Where any does not agree, a
+    warning, and the numpy path."""
     from hotzone.fusion.imm import combine  # noqa: PLC0415 (they import this module)
-    from hotzone.fusion.updater import update_rows_by_numpy  # noqa: PLC0415
+    from hotzone.fusion.updater import (  # noqa: PLC0415
+        mahalanobis_by_numpy,
+        update_rows_by_numpy,
+    )
 
     rng = np.random.default_rng(17)
+    disagreeing: set[str] = set()
     for length, size in ((3, 7), (2, 5)):
         count = 64
-        factor = rng.normal(size=(count, 2, size, size)) * 10.0 ** rng.uniform(
-            -2, 3, (count, 2, 1, 1)
-        )
+        scales = 10.0 ** rng.uniform(-2, 3, (count, 2, 1, 1))
+        factor = rng.normal(size=(count, 2, size, size)) * scales
         covariances = factor @ np.swapaxes(factor, -1, -2) + np.eye(size)
         states = rng.normal(size=(count, 2, size)) * 1e4
         measured = states[:, 0, :length] + rng.normal(size=(count, length)) * 50.0
@@ -560,25 +597,42 @@ def _update_probe_agrees() -> bool:
             expected = update_rows_by_numpy(
                 length, states[:, mode], covariances[:, mode], measured, noise
             )
-            for mine, theirs in zip(compiled[:5], expected, strict=True):
-                if not np.array_equal(mine[:, mode], theirs):
-                    warnings.warn(
-                        "the compiled Kalman update does not reproduce numpy's matrix "
-                        "products here (its BLAS sums otherwise): the numpy path",
-                        stacklevel=3,
-                    )
-                    return False
+            if not all(
+                _same_bits(mine[:, mode], theirs)
+                for mine, theirs in zip(compiled[:5], expected, strict=True)
+            ):
+                disagreeing.add("Kalman update")
+        residuals = measured - states[:, 0, :length]
+        innovations = compiled[3][:, 0]
+        if not _same_bits(
+            _compiled_mahalanobis(residuals, innovations),
+            mahalanobis_by_numpy(residuals, innovations),
+        ):
+            disagreeing.add("Mahalanobis distance")
         weights = rng.uniform(size=(count, 2))
         weights /= weights.sum(axis=1, keepdims=True)
-        mixtures = (moment_matched(*compiled[:2], weights), combine(*compiled[:2], weights))
-        if not all(map(np.array_equal, *mixtures)):
-            warnings.warn(
-                "the compiled moment matching does not reproduce numpy's einsum here: "
-                "the numpy path",
-                stacklevel=3,
-            )
-            return False
+        mixtures = zip(
+            moment_matched(*compiled[:2], weights), combine(*compiled[:2], weights), strict=True
+        )
+        if not all(_same_bits(mine, theirs) for mine, theirs in mixtures):
+            disagreeing.add("moment matching")
+    if disagreeing:
+        warnings.warn(
+            f"the compiled {', '.join(sorted(disagreeing))} does not reproduce numpy's "
+            "numbers here (its BLAS or einsum sums otherwise): the numpy path",
+            stacklevel=3,
+        )
+        return False
     return True
+
+
+def _same_bits(first: NDArray[Any], second: NDArray[Any]) -> bool:
+    """Equal arrays, NaN where NaN and each zero's sign."""
+    return bool(
+        first.shape == second.shape
+        and np.array_equal(first, second, equal_nan=True)
+        and (np.signbit(first) == np.signbit(second)).all()
+    )
 
 
 def _two_mode_prediction(
@@ -772,8 +826,8 @@ def _position_update(
     steps are single roundings as numpy's are; its matrix products are those of the
     OpenBLAS kernels numpy calls (each sum of products a chain of fused multiply-adds
     onto zero, so a product of -0 sums to +0; a matrix times a vector of 2 or 3 entries
-    sums as that kernel's tail does), which `_update_probe_agrees` checks in each process. ``flags``:
-    `SHORT_FORM_FAILED`, `NOT_CERTAINLY_DEFINITE` of each row."""
+    sums as that kernel's tail does), which `_update_probe_agrees` checks in each
+    process. ``flags``: `SHORT_FORM_FAILED`, `NOT_CERTAINLY_DEFINITE` of each row."""
     count, modes, size = states.shape
     length = measured.shape[1]
     residual = np.empty(length)
@@ -797,39 +851,7 @@ def _position_update(
                     mean = (innovation[i, j] + innovation[j, i]) * 0.5
                     innovation[i, j] = mean
                     innovation[j, i] = mean
-            # `arrays.small_inverse`: the closed forms, as numpy evaluates them (np.divide:
-            # a singular matrix gives inf and NaN, not numba's ZeroDivisionError).
-            if length == 2:
-                a = innovation[0, 0]
-                b = innovation[0, 1]
-                c = innovation[1, 0]
-                d = innovation[1, 1]
-                inverse_determinant = np.divide(1.0, a * d - b * c)
-                inverse[0, 0] = d * inverse_determinant
-                inverse[0, 1] = -b * inverse_determinant
-                inverse[1, 0] = -c * inverse_determinant
-                inverse[1, 1] = a * inverse_determinant
-            else:
-                m = innovation
-                c00 = m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]
-                c01 = m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2]
-                c02 = m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1]
-                c10 = m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2]
-                c11 = m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0]
-                c12 = m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2]
-                c20 = m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]
-                c21 = m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]
-                c22 = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
-                determinant = m[0, 0] * c00 + m[0, 1] * c10 + m[0, 2] * c20
-                inverse[0, 0] = np.divide(c00, determinant)
-                inverse[0, 1] = np.divide(c01, determinant)
-                inverse[0, 2] = np.divide(c02, determinant)
-                inverse[1, 0] = np.divide(c10, determinant)
-                inverse[1, 1] = np.divide(c11, determinant)
-                inverse[1, 2] = np.divide(c12, determinant)
-                inverse[2, 0] = np.divide(c20, determinant)
-                inverse[2, 1] = np.divide(c21, determinant)
-                inverse[2, 2] = np.divide(c22, determinant)
+            _inverse_into(innovation, inverse)
             # K = P[:, :m] S⁻¹ (matrix by matrix: a chain of products onto zero).
             for i in range(size):
                 for j in range(length):
@@ -930,3 +952,67 @@ def _moment_matched(
         for i in range(size):
             for j in range(size):
                 covariance[track, i, j] = (total[i, j] + total[j, i]) * 0.5
+
+
+def _inverse_into(matrix: FloatArray, inverse: FloatArray) -> None:
+    """`arrays.small_inverse` of one (m, m) ``matrix`` (m = 2 or 3) into ``inverse``: its
+    closed forms, as numpy evaluates them (np.divide: a singular matrix gives inf and
+    NaN, not numba's ZeroDivisionError)."""
+    if matrix.shape[0] == 2:
+        a = matrix[0, 0]
+        b = matrix[0, 1]
+        c = matrix[1, 0]
+        d = matrix[1, 1]
+        inverse_determinant = np.divide(1.0, a * d - b * c)
+        inverse[0, 0] = d * inverse_determinant
+        inverse[0, 1] = -b * inverse_determinant
+        inverse[1, 0] = -c * inverse_determinant
+        inverse[1, 1] = a * inverse_determinant
+        return
+    m = matrix
+    c00 = m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]
+    c01 = m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2]
+    c02 = m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1]
+    c10 = m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2]
+    c11 = m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0]
+    c12 = m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2]
+    c20 = m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]
+    c21 = m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]
+    c22 = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
+    determinant = m[0, 0] * c00 + m[0, 1] * c10 + m[0, 2] * c20
+    inverse[0, 0] = np.divide(c00, determinant)
+    inverse[0, 1] = np.divide(c01, determinant)
+    inverse[0, 2] = np.divide(c02, determinant)
+    inverse[1, 0] = np.divide(c10, determinant)
+    inverse[1, 1] = np.divide(c11, determinant)
+    inverse[1, 2] = np.divide(c12, determinant)
+    inverse[2, 0] = np.divide(c20, determinant)
+    inverse[2, 1] = np.divide(c21, determinant)
+    inverse[2, 2] = np.divide(c22, determinant)
+
+
+def _mahalanobis(residuals: FloatArray, matrices: FloatArray, distances: FloatArray) -> None:
+    """The compiled `updater.mahalanobis_squared` of (K, m) ``residuals`` by (K, m, m)
+    ``matrices`` (m = 2 or 3) into ``distances``: S⁻¹ ν as numpy's matrix-by-vector
+    product sums (`_position_update`), νᵀ (S⁻¹ ν) as its sum along a row (onto zero, in
+    order), infinite where not finite or negative."""
+    count, length = residuals.shape
+    inverse = np.empty((length, length))
+    for row in range(count):
+        _inverse_into(matrices[row], inverse)
+        total = 0.0
+        for i in range(length):
+            if length == 2:
+                solved = fused_multiply_add(
+                    inverse[i, 0], residuals[row, 0], inverse[i, 1] * residuals[row, 1]
+                )
+            else:
+                solved = fused_multiply_add(
+                    inverse[i, 2],
+                    residuals[row, 2],
+                    fused_multiply_add(
+                        inverse[i, 0], residuals[row, 0], inverse[i, 1] * residuals[row, 1]
+                    ),
+                )
+            total = total + residuals[row, i] * (0.0 + solved)
+        distances[row] = total if (math.isfinite(total) and total >= 0) else math.inf

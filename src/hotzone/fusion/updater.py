@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotzone.fusion import kernels
 from hotzone.fusion.arrays import ensure_positive_definite, small_inverse, symmetrize, transpose
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
@@ -37,9 +38,22 @@ def innovations(
 
 
 def mahalanobis_squared(residual: FloatArray, innovation_covariance: FloatArray) -> FloatArray:
-    """νᵀ S⁻¹ ν per row; infinite where S is singular."""
+    """νᵀ S⁻¹ ν per row; infinite where S is singular. Of 2 or 3 entries, by the compiled
+    kernel where the process uses it (`kernels.use_update_kernel`: the same numbers)."""
     if residual.shape[0] == 0:
         return np.zeros(0)
+    if (
+        residual.ndim == 2
+        and residual.shape[1] in (2, 3)
+        and innovation_covariance.shape == (*residual.shape, residual.shape[1])
+        and kernels.use_update_kernel()
+    ):
+        return kernels.mahalanobis_squared(residual, innovation_covariance)
+    return mahalanobis_by_numpy(residual, innovation_covariance)
+
+
+def mahalanobis_by_numpy(residual: FloatArray, innovation_covariance: FloatArray) -> FloatArray:
+    """`mahalanobis_squared` of one or more rows by numpy's calls."""
     inverse = small_inverse(innovation_covariance)
     solved = (inverse @ residual[..., None])[..., 0]
     with np.errstate(invalid="ignore", over="ignore"):
