@@ -10,6 +10,13 @@ Nothing fuses a multiply and an add (numba's default: no ``fastmath``, no contra
 and what numpy computes with its own vector routines where they differ from the C
 library's (the powers of dt of the process noise) is computed by numpy and passed in.
 
+The IMM update of position measurements (`update_positions`), its moment matching
+(`moment_matched`) and the squared Mahalanobis distances (`mahalanobis_squared`) are
+compiled likewise. Their matrix products are numpy's BLAS calls, whose kernels sum with
+fused multiply-adds: the kernels sum in the same order with `fused_multiply_add`, and
+each process checks them against its numpy once (`_update_probe_agrees`) before it takes
+them (docs/fusion.md, "Compiled kernels").
+
 The kernel is built ahead of time by numba into a small extension module, once, by the
 first process that needs it, and kept beside this module (or in the user's cache
 folder); every later process imports that extension (under a millisecond) and loads
