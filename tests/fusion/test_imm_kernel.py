@@ -19,7 +19,8 @@ import pytest
 from hotzone.fusion import imm as imm_module
 from hotzone.fusion import kernels
 from hotzone.fusion.estimates import Estimates
-from hotzone.fusion.imm import IMMPredictor, default_imm_models
+from hotzone.fusion.imm import IMMPredictor, IMMUpdater, default_imm_models
+from hotzone.fusion.measurement import PositionMeasurement
 from hotzone.fusion.motion import (
     ConstantAccelerationMotion,
     ConstantVelocityMotion,
@@ -27,6 +28,7 @@ from hotzone.fusion.motion import (
     MotionModel,
 )
 from hotzone.fusion.stage import default_tracker
+from hotzone.fusion.updater import mahalanobis_squared
 from hotzone.types.arrays import FloatArray
 from tests.fusion.test_imm_entries import _estimates, _steps
 from tests.fusion.test_same_numbers import PERIOD_S, _batch_digest, _same, _sweeps
@@ -175,15 +177,16 @@ def test_a_three_mode_imm_keeps_the_numpy_path(monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_process_takes_the_kernel_after_its_first_rows_without_being_told() -> None:
     """Unset, the numpy path until `KERNEL_AFTER_ROWS` rows, then the kernel: a new
-    process, as `hotzone track` is. With the extension built (here, first), that process
-    loads neither numba nor LLVM."""
+    process, as `hotzone track` is; its updates with it. With the extension built (here,
+    first), that process loads neither numba nor LLVM."""
     kernels._built_extension()
     script = textwrap.dedent(
         """
         import sys
         import numpy as np
         from hotzone.fusion import kernels
-        from hotzone.fusion.imm import IMMPredictor
+        from hotzone.fusion.imm import IMMPredictor, IMMUpdater
+        from hotzone.fusion.measurement import PositionMeasurement
         predictor = IMMPredictor()
         rows = 1_000
         estimates = predictor.initial_estimates(
@@ -193,7 +196,15 @@ def test_a_process_takes_the_kernel_after_its_first_rows_without_being_told() ->
         for _ in range(kernels.KERNEL_AFTER_ROWS // rows + 2):
             calls.append(kernels.kernel_calls())
             estimates = predictor.predict(estimates, np.full(rows, 4.0))
-        print(calls[-1], kernels.kernel_calls(), "numba" in sys.modules)
+        measured = estimates.state[:, :3] + 10.0
+        noise = np.broadcast_to(np.eye(3) * 900.0, (rows, 3, 3))
+        IMMUpdater().update(
+            estimates, PositionMeasurement(3), measured, noise, np.zeros((rows, 3))
+        )
+        print(
+            calls[-1], kernels.kernel_calls(), kernels.update_kernel_calls(),
+            "numba" in sys.modules,
+        )
         """
     )
     environment = {
@@ -208,8 +219,8 @@ def test_a_process_takes_the_kernel_after_its_first_rows_without_being_told() ->
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    before_last, after_all, numba_loaded = result.stdout.split()
-    assert (int(before_last), int(after_all)) == (1, 2)
+    before_last, after_all, updates, numba_loaded = result.stdout.split()
+    assert (int(before_last), int(after_all), int(updates)) == (1, 2, 1)
     assert numba_loaded == "False"
 
 
@@ -217,17 +228,32 @@ def test_where_no_folder_can_be_written_numba_compiles_the_same_kernel(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The extension cannot be built (its folders lie under a file): a warning, and the
-    kernel compiled by numba in the process, with the same bits."""
+    kernels compiled by numba in the process (the fused multiply-add taught to it), with
+    the same bits: the prediction, the update and the distances."""
+    built_kernels = kernels._compiled()  # the process's own, before its folders are blocked
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setattr(kernels, "_cache_folders", lambda: [blocker / "cache"])
     with pytest.warns(UserWarning, match="could not be built"):
-        compiled = kernels._compiled_two_modes.__wrapped__()
-    assert compiled is not kernels._compiled_two_modes()
+        compiled = kernels._compiled.__wrapped__()
+    assert compiled is not None and compiled is not built_kernels
     predictor = IMMPredictor()
     estimates = _estimates(predictor, 200, seed=8)
     dt = _steps(200, seed=9)
     monkeypatch.setenv(kernels.KERNELS_VARIABLE, "1")
     built = predictor.predict(estimates, dt)
-    monkeypatch.setattr(kernels, "_compiled_two_modes", lambda: compiled)
+    measured = built.state[:, :3] + 50.0
+    noise = np.broadcast_to(np.eye(3) * 900.0, (200, 3, 3))
+    arguments = (PositionMeasurement(3), measured, noise, np.zeros((200, 3)))
+    updated = IMMUpdater().update(built, *arguments)
+    distances = mahalanobis_squared(measured - built.state[:, :3], built.covariance[:, :3, :3])
+    monkeypatch.setattr(kernels, "_compiled", lambda: compiled)
+    monkeypatch.setattr(kernels, "_update_probe_agrees", kernels._update_probe_agrees.__wrapped__)
+    calls = kernels.update_kernel_calls()
     _assert_identical(built, predictor.predict(estimates, dt))
+    _assert_identical(updated, IMMUpdater().update(built, *arguments))
+    assert np.array_equal(
+        distances,
+        mahalanobis_squared(measured - built.state[:, :3], built.covariance[:, :3, :3]),
+    )
+    assert kernels.update_kernel_calls() == calls + 1

@@ -13,11 +13,12 @@ from functools import cached_property
 import numpy as np
 
 from hotzone.fusion import kernels
+from hotzone.fusion.arrays import ensure_positive_definite
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
 from hotzone.fusion.motion import ConstantVelocityMotion, CoordinatedTurnMotion, MotionModel
 from hotzone.fusion.predictor import Predictor, group_steps, kalman_predict
-from hotzone.fusion.updater import Updater, kalman_update
+from hotzone.fusion.updater import Updater, joseph_covariances, kalman_update
 from hotzone.types.arrays import FloatArray
 
 
@@ -315,27 +316,101 @@ class IMMUpdater(Updater):
         if predicted.size == 0:
             return predicted
         prior_states, prior_covariances, prior_probabilities = _modes(predicted, "IMMUpdater")
-        modes = prior_states.shape[1]
-        mode_states = np.empty_like(prior_states)
-        mode_covariances = np.empty_like(prior_covariances)
-        log_likelihoods = np.empty((predicted.size, modes))
-        for mode in range(modes):
-            # Written straight into the mode's slots (no per-mode result to copy in).
-            kalman_update(
-                model,
-                prior_states[:, mode],
-                prior_covariances[:, mode],
-                measured,
-                noise,
-                sensor_positions,
-                with_likelihood=True,
-                out=(mode_states[:, mode], mode_covariances[:, mode], log_likelihoods[:, mode]),
+        compiled = _compiled_update_applies(model, measured, noise)
+        if compiled:
+            mode_states, mode_covariances, log_likelihoods = _compiled_mode_updates(
+                model, prior_states, prior_covariances, measured, noise, sensor_positions
             )
+        else:
+            modes = prior_states.shape[1]
+            mode_states = np.empty_like(prior_states)
+            mode_covariances = np.empty_like(prior_covariances)
+            log_likelihoods = np.empty((predicted.size, modes))
+            for mode in range(modes):
+                # Written straight into the mode's slots (no per-mode result to copy in).
+                kalman_update(
+                    model,
+                    prior_states[:, mode],
+                    prior_covariances[:, mode],
+                    measured,
+                    noise,
+                    sensor_positions,
+                    with_likelihood=True,
+                    out=(
+                        mode_states[:, mode],
+                        mode_covariances[:, mode],
+                        log_likelihoods[:, mode],
+                    ),
+                )
         log_weights = np.log(prior_probabilities) + log_likelihoods
         log_weights -= log_weights.max(axis=1, keepdims=True)
         log_weights = np.where(np.isfinite(log_weights), log_weights, -700.0)
         probabilities = np.exp(log_weights)
         probabilities = np.maximum(probabilities / probabilities.sum(axis=1, keepdims=True), 1e-9)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        state, covariance = combine(mode_states, mode_covariances, probabilities)
+        if compiled:
+            state, covariance = kernels.moment_matched(mode_states, mode_covariances, probabilities)
+        else:
+            state, covariance = combine(mode_states, mode_covariances, probabilities)
         return Estimates(state, covariance, mode_states, mode_covariances, probabilities)
+
+
+def _compiled_update_applies(
+    model: MeasurementModel, measured: FloatArray, noise: FloatArray
+) -> bool:
+    """Whether the modes' Kalman updates take the compiled kernel
+    (`kernels.update_positions`): a measurement of the first 2 or 3 state entries, one
+    row of measurement and noise per track, and the kernel in use
+    (`kernels.use_update_kernel`)."""
+    length = model.position_size
+    return (
+        length in (2, 3)
+        and measured.ndim == 2
+        and measured.shape[1] == length
+        and noise.shape == (len(measured), length, length)
+        and kernels.use_update_kernel()
+    )
+
+
+def _compiled_mode_updates(
+    model: MeasurementModel,
+    prior_states: FloatArray,
+    prior_covariances: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """`kalman_update` of every mode (with likelihoods), the kernel computing the rows
+    and numpy what it calls once for the whole batch: the Joseph form of rows whose
+    short form lost definiteness, the definiteness check where the kernel's own leaves
+    a doubt (`kernels.DEFINITE_MARGIN`; `ensure_positive_definite` mode by mode where it
+    fails, as the numpy path calls it) and the determinants.
+    Returns the modes' states, covariances and log-likelihoods."""
+    mode_states, mode_covariances, distances, innovation_covariances, suspect, uncertain = (
+        kernels.update_positions(prior_states, prior_covariances, measured, noise)
+    )
+    modes = prior_states.shape[1]
+    positions = np.broadcast_to(sensor_positions, (len(measured), 3))
+    for mode in range(modes):
+        rows = suspect[:, mode]
+        if rows.any():
+            mode_covariances[rows, mode] = joseph_covariances(
+                model,
+                prior_states[rows, mode],
+                prior_covariances[rows, mode],
+                noise[rows],
+                positions[rows],
+            )
+    try:
+        if uncertain.any():
+            np.linalg.cholesky(mode_covariances)
+    except np.linalg.LinAlgError:
+        for mode in range(modes):
+            covariances = mode_covariances[:, mode]
+            repaired = ensure_positive_definite(covariances)
+            if repaired is not covariances:
+                covariances[...] = repaired
+    _, log_determinants = np.linalg.slogdet(innovation_covariances)
+    length = innovation_covariances.shape[-1]
+    log_likelihoods = -0.5 * (distances + log_determinants + length * np.log(2 * np.pi))
+    return mode_states, mode_covariances, log_likelihoods

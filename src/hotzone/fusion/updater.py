@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotzone.fusion import kernels
 from hotzone.fusion.arrays import ensure_positive_definite, small_inverse, symmetrize, transpose
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.measurement import MeasurementModel
-from hotzone.types.arrays import FloatArray
+from hotzone.types.arrays import BoolArray, FloatArray
 
 
 def innovations(
@@ -37,9 +38,22 @@ def innovations(
 
 
 def mahalanobis_squared(residual: FloatArray, innovation_covariance: FloatArray) -> FloatArray:
-    """νᵀ S⁻¹ ν per row; infinite where S is singular."""
+    """νᵀ S⁻¹ ν per row; infinite where S is singular. Of 2 or 3 entries, by the compiled
+    kernel where the process uses it (`kernels.use_update_kernel`: the same numbers)."""
     if residual.shape[0] == 0:
         return np.zeros(0)
+    if (
+        residual.ndim == 2
+        and residual.shape[1] in (2, 3)
+        and innovation_covariance.shape == (*residual.shape, residual.shape[1])
+        and kernels.use_update_kernel()
+    ):
+        return kernels.mahalanobis_squared(residual, innovation_covariance)
+    return mahalanobis_by_numpy(residual, innovation_covariance)
+
+
+def mahalanobis_by_numpy(residual: FloatArray, innovation_covariance: FloatArray) -> FloatArray:
+    """`mahalanobis_squared` of one or more rows by numpy's calls."""
     inverse = small_inverse(innovation_covariance)
     solved = (inverse @ residual[..., None])[..., 0]
     with np.errstate(invalid="ignore", over="ignore"):
@@ -126,33 +140,90 @@ def _update_rows(
     """`kalman_update` of one block of rows, all at once, up to the definiteness check:
     state, covariance, and with ``with_likelihood`` the squared Mahalanobis distances
     and innovation covariances (else zeros and an empty array)."""
+    if model.position_size:
+        updated_state, updated_covariance, distance, innovation_covariance, suspect = (
+            update_rows_by_numpy(model.position_size, state, covariance, measured, noise)
+        )
+        if suspect.any():
+            updated_covariance[suspect] = joseph_covariances(
+                model,
+                state[suspect],
+                covariance[suspect],
+                noise[suspect],
+                sensor_positions[suspect],
+            )
+        if not with_likelihood:
+            return updated_state, updated_covariance, np.zeros(len(state)), np.zeros(0)
+        return updated_state, updated_covariance, distance, innovation_covariance
     residual, innovation_covariance, cross = innovations(
         model, state, covariance, measured, noise, sensor_positions
     )
     inverse = small_inverse(innovation_covariance)
     gain = cross @ inverse
     updated_state = state + (gain @ residual[..., None])[..., 0]
-    size = state.shape[-1]
-    if model.position_size:
-        # Short form P - K (PHᵀ)ᵀ: one product instead of Joseph's four; rows where it
-        # loses definiteness (checked on the diagonal) are redone in Joseph form below.
-        updated_covariance = symmetrize(covariance - gain @ transpose(cross))
-        diagonal = np.diagonal(updated_covariance, axis1=1, axis2=2)
-        suspect = ~(diagonal > 0).all(axis=1)
-    else:
-        suspect = np.ones(len(state), dtype=np.bool_)
-        updated_covariance = np.empty_like(covariance)
-    if suspect.any():
-        jacobian = model.jacobian(state[suspect], sensor_positions[suspect])
-        # Joseph form (I-KH) P (I-KH)ᵀ + K R Kᵀ stays positive definite under rounding.
-        reduction = np.eye(size) - gain[suspect] @ jacobian
-        joseph = reduction @ covariance[suspect] @ transpose(reduction)
-        gain_noise = gain[suspect] @ noise[suspect] @ transpose(gain[suspect])
-        updated_covariance[suspect] = symmetrize(joseph + gain_noise)
+    updated_covariance = _joseph(model, state, covariance, gain, noise, sensor_positions)
     if not with_likelihood:
         return updated_state, updated_covariance, np.zeros(len(state)), np.zeros(0)
     distance = (residual[:, None, :] @ inverse @ residual[:, :, None])[:, 0, 0]
     return updated_state, updated_covariance, distance, innovation_covariance
+
+
+def update_rows_by_numpy(
+    length: int,
+    state: FloatArray,
+    covariance: FloatArray,
+    measured: FloatArray,
+    noise: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
+    """The update of rows by a measurement of their first ``length`` state entries
+    (`MeasurementModel.position_size`), all at once: state, covariance in the short form
+    P - K (PHᵀ)ᵀ (one product instead of Joseph's four), squared Mahalanobis distances,
+    innovation covariances, and the rows where that form lost definiteness (checked on
+    the diagonal; `joseph_covariances` redoes them). `kernels.update_positions` computes
+    the same numbers in one compiled loop."""
+    residual = measured - state[:, :length]
+    cross = covariance[:, :, :length]
+    innovation_covariance = symmetrize(covariance[:, :length, :length] + noise)
+    inverse = small_inverse(innovation_covariance)
+    gain = cross @ inverse
+    updated_state = state + (gain @ residual[..., None])[..., 0]
+    updated_covariance = symmetrize(covariance - gain @ transpose(cross))
+    diagonal = np.diagonal(updated_covariance, axis1=1, axis2=2)
+    suspect: BoolArray = np.asarray(~(diagonal > 0).all(axis=1))
+    distance = (residual[:, None, :] @ inverse @ residual[:, :, None])[:, 0, 0]
+    return updated_state, updated_covariance, distance, innovation_covariance, suspect
+
+
+def joseph_covariances(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+) -> FloatArray:
+    """Rows' covariances updated by a position measurement (`update_rows_by_numpy`) in
+    Joseph form, for the rows whose short form lost definiteness: their gain again (each
+    row's own numbers), then `_joseph`."""
+    length = model.position_size
+    innovation_covariance = symmetrize(covariance[:, :length, :length] + noise)
+    gain = covariance[:, :, :length] @ small_inverse(innovation_covariance)
+    return _joseph(model, state, covariance, gain, noise, sensor_positions)
+
+
+def _joseph(
+    model: MeasurementModel,
+    state: FloatArray,
+    covariance: FloatArray,
+    gain: FloatArray,
+    noise: FloatArray,
+    sensor_positions: FloatArray,
+) -> FloatArray:
+    """(I-KH) P (I-KH)ᵀ + K R Kᵀ: stays positive definite under rounding."""
+    jacobian = model.jacobian(state, sensor_positions)
+    reduction = np.eye(state.shape[-1]) - gain @ jacobian
+    joseph = reduction @ covariance @ transpose(reduction)
+    gain_noise = gain @ noise @ transpose(gain)
+    return symmetrize(joseph + gain_noise)
 
 
 class Updater(ABC):
