@@ -32,6 +32,7 @@ from hotzone.fusion.updater import mahalanobis_squared
 from hotzone.types.arrays import FloatArray
 from tests.fusion.test_imm_entries import _estimates, _steps
 from tests.fusion.test_same_numbers import PERIOD_S, _batch_digest, _same, _sweeps
+from tests.fusion.test_update_kernel import update_kernels_here
 
 
 def _both_paths(
@@ -220,7 +221,8 @@ def test_a_process_takes_the_kernel_after_its_first_rows_without_being_told() ->
     )
     assert result.returncode == 0, result.stderr
     before_last, after_all, updates, numba_loaded = result.stdout.split()
-    assert (int(before_last), int(after_all), int(updates)) == (1, 2, 1)
+    taken = 1 if update_kernels_here() else 0  # where this machine's numpy sums as they do
+    assert (int(before_last), int(after_all), int(updates)) == (1, 2, taken)
     assert numba_loaded == "False"
 
 
@@ -256,4 +258,4 @@ def test_where_no_folder_can_be_written_numba_compiles_the_same_kernel(
         distances,
         mahalanobis_squared(measured - built.state[:, :3], built.covariance[:, :3, :3]),
     )
-    assert kernels.update_kernel_calls() == calls + 1
+    assert kernels.update_kernel_calls() == calls + (1 if update_kernels_here() else 0)
