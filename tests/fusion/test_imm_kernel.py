@@ -133,12 +133,13 @@ def test_the_tracker_steps_to_the_same_batches_on_either_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The operational tracker (IMM CV + CT) on a turning radar's quarter-sweeps: every
-    window's batch bit for bit, the kernel used for the predictions."""
+    window's batch bit for bit, the kernels used for the predictions and (where this
+    machine's numpy sums as they do: `update_kernels_here`) the updates."""
     sweeps = _sweeps(targets=200, windows=16, seed=11)
     batches: dict[str, list[list[object]]] = {}
     for setting in ("0", "1"):
         monkeypatch.setenv(kernels.KERNELS_VARIABLE, setting)
-        calls = kernels.kernel_calls()
+        calls, updates = kernels.kernel_calls(), kernels.update_kernel_calls()
         tracker = default_tracker()
         tracker.declare_revisit("asr", PERIOD_S)
         batches[setting] = [
@@ -146,6 +147,8 @@ def test_the_tracker_steps_to_the_same_batches_on_either_path(
         ]
         used = kernels.kernel_calls() - calls
         assert (used > 20) if setting == "1" else (used == 0)
+        updated = kernels.update_kernel_calls() - updates
+        assert (updated > 10) if setting == "1" and update_kernels_here() else (updated == 0)
     assert tracker.tracks.confirmed.sum() > 150
     for window, (mine, theirs) in enumerate(zip(batches["0"], batches["1"], strict=True)):
         assert _same(mine, theirs), window

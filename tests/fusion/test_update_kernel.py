@@ -20,14 +20,9 @@ from hotzone.fusion import updater as updater_module
 from hotzone.fusion.estimates import Estimates
 from hotzone.fusion.imm import IMMPredictor, IMMUpdater, combine, default_imm_models
 from hotzone.fusion.measurement import PolarMeasurement, PositionMeasurement
-from hotzone.fusion.stage import default_tracker
 from hotzone.types.arrays import FloatArray
 from tests.fusion.test_imm_entries import _estimates, _steps
 from tests.fusion.test_same_numbers import (
-    PERIOD_S,
-    _batch_digest,
-    _same,
-    _sweeps,
     _update_cases,
 )
 
@@ -144,28 +139,6 @@ def test_rows_that_lose_definiteness_or_are_nan_take_the_numpy_path_s_repairs(
     suspect, uncertain = np.sum(flags, axis=0)
     assert suspect > 0, "no row took the Joseph form: that path is not compared"
     assert uncertain > suspect, "no covariance left a doubt: LAPACK's check is not compared"
-
-
-def test_the_operational_tracker_steps_to_the_same_batches_with_the_update_kernel(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The operational tracker (IMM CV + CT) on a turning radar's quarter-sweeps: every
-    window's batch bit for bit, its updates by the kernel."""
-    sweeps = _sweeps(targets=200, windows=16, seed=12)
-    batches: dict[str, list[list[object]]] = {}
-    for setting in ("0", "1"):
-        monkeypatch.setenv(kernels.KERNELS_VARIABLE, setting)
-        calls = kernels.update_kernel_calls()
-        tracker = default_tracker()
-        tracker.declare_revisit("asr", PERIOD_S)
-        batches[setting] = [
-            _batch_digest(tracker.step(window + 1.0, scans)) for window, scans in enumerate(sweeps)
-        ]
-        used = kernels.update_kernel_calls() - calls
-        assert (used > 10) if setting == "1" and update_kernels_here() else (used == 0)
-    assert tracker.tracks.confirmed.sum() > 150
-    for window, (mine, theirs) in enumerate(zip(batches["0"], batches["1"], strict=True)):
-        assert _same(mine, theirs), window
 
 
 def test_other_measurements_keep_the_numpy_update(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -195,10 +195,7 @@ def predict_two_modes(
     step = np.ascontiguousarray(dt, dtype=np.float64)
     # numpy's powers of dt (its vector pow may round dt³ otherwise than the C library).
     unit_noise = np.ascontiguousarray(unit_kinematic_noise(2, step), dtype=np.float64)
-    compiled = _compiled()
-    if compiled is None:
-        raise RuntimeError("the IMM kernel is not available here (see the warning)")
-    compiled.two_mode_prediction(
+    _available().two_mode_prediction(
         np.ascontiguousarray(states, dtype=np.float64),
         np.ascontiguousarray(covariances, dtype=np.float64),
         np.ascontiguousarray(mixing, dtype=np.float64),
@@ -218,6 +215,15 @@ def predict_two_modes(
     )
     _Usage.kernel_calls += 1
     return mode_states, mode_covariances, state, covariance
+
+
+def _available() -> _Kernels:
+    """The kernels, for a caller that was told they are there (`use_kernel`,
+    `use_update_kernel`)."""
+    compiled = _compiled()
+    if compiled is None:
+        raise RuntimeError("the compiled kernels are not available here (see the warning)")
+    return compiled
 
 
 def update_positions(
@@ -252,10 +258,7 @@ def _positions_updated(
     distances = np.empty((count, modes))
     innovation_covariances = np.empty((count, modes, length, length))
     flags = np.empty((count, modes), dtype=np.uint8)
-    compiled = _compiled()
-    if compiled is None:
-        raise RuntimeError("the update kernel is not available here (see the warning)")
-    compiled.position_update(
+    _available().position_update(
         np.ascontiguousarray(states, dtype=np.float64),
         np.ascontiguousarray(covariances, dtype=np.float64),
         np.ascontiguousarray(measured, dtype=np.float64),
@@ -284,10 +287,7 @@ def moment_matched(
     count, _, size = mode_states.shape
     state = np.empty((count, size))
     covariance = np.empty((count, size, size))
-    compiled = _compiled()
-    if compiled is None:
-        raise RuntimeError("the kernels are not available here (see the warning)")
-    compiled.moment_matched(
+    _available().moment_matched(
         np.ascontiguousarray(mode_states, dtype=np.float64),
         np.ascontiguousarray(mode_covariances, dtype=np.float64),
         np.ascontiguousarray(probabilities, dtype=np.float64),
@@ -307,10 +307,7 @@ def mahalanobis_squared(residuals: FloatArray, matrices: FloatArray) -> FloatArr
 def _compiled_mahalanobis(residuals: FloatArray, matrices: FloatArray) -> FloatArray:
     """`mahalanobis_squared`, not counted (the probe's)."""
     distances = np.empty(len(residuals))
-    compiled = _compiled()
-    if compiled is None:
-        raise RuntimeError("the kernels are not available here (see the warning)")
-    compiled.mahalanobis(
+    _available().mahalanobis(
         np.ascontiguousarray(residuals, dtype=np.float64),
         np.ascontiguousarray(matrices, dtype=np.float64),
         distances,
