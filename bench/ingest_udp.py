@@ -765,7 +765,9 @@ def replay_main(args: argparse.Namespace) -> dict[float, dict[str, float | str]]
 REPLAY_START_S = 1_750_000_000.0
 
 
-def main() -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """This bench's options (`bench/pipeline.py --everything` parses its live part's
+    command line with it: the options and their defaults in one place)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="sending time per rate")
     parser.add_argument(
@@ -812,6 +814,11 @@ def main() -> None:
         default=0,
         help="with --replay: a step after every N datagrams (0: on a virtual clock)",
     )
+    return parser
+
+
+def main() -> None:
+    parser = argument_parser()
     args = parser.parse_args()
     if args.replay:
         if not (args.track and args.on_arrival):

@@ -327,22 +327,25 @@ class Summary:
             print(f"  {part:<{width}}  {figure:>{figure_width}}  {against}")
 
 
+def live_udp_arguments(sizes: Sizes) -> list[str]:
+    """The bench/ingest_udp.py command line of the live part: the live mode (stepped on
+    arrival), the one that can meet the issue's p99 < 100 ms (held windows of 1 s wait
+    about a second)."""
+    return [
+        *("--track", "--on-arrival", "--window", "0.05"),
+        *("--rates", sizes.udp_rates, "--seconds", str(sizes.udp_seconds)),
+    ]
+
+
 def live_udp(sizes: Sizes, summary: Summary) -> None:
-    """``hotzone ingest asterix --udp ... --track`` at rising rates (bench/ingest_udp.py)."""
+    """``hotzone ingest asterix --udp ... --track --on-arrival`` at rising rates
+    (bench/ingest_udp.py, its options parsed by its own parser)."""
     import ingest_udp
 
-    options = argparse.Namespace(
-        rates=sizes.udp_rates,
-        seconds=sizes.udp_seconds,
-        radars=4,
-        window=1.0,
-        hold=ingest_udp.DEFAULT_HOLD_S,
-        plots_per_datagram=100,
-        verbose=False,
-    )
+    options = ingest_udp.argument_parser().parse_args(live_udp_arguments(sizes))
     best, figures = ingest_udp.track_main(options)
     summary.add(
-        "live UDP --track, highest rate held",
+        "live UDP --track --on-arrival, highest rate held",
         f"{best:,.0f} reports/s",
         f"{best / ISSUE_REPORTS_PER_S:.2f}x the issue's {ISSUE_REPORTS_PER_S:,.0f} "
         f"(0 loss, p99 < {P99_LIMIT_MS:.0f} ms; rates {sizes.udp_rates}, "
@@ -355,7 +358,7 @@ def live_udp(sizes: Sizes, summary: Summary) -> None:
     if lossless:
         rate = max(lossless)
         summary.add(
-            "live UDP --track, highest rate without loss",
+            "live UDP --track --on-arrival, highest rate without loss",
             f"{rate:,.0f} reports/s",
             f"p99 report-to-track {figures[rate]['p99_ms']:,.0f} ms "
             f"(issue: < {P99_LIMIT_MS:.0f} ms), p50 {figures[rate]['p50_ms']:,.0f} ms",

@@ -135,3 +135,18 @@ def test_the_pipeline_bench_refuses_sizes_that_everything_would_replace() -> Non
     assert result.returncode == 2
     assert "--everything sizes its capture itself" in result.stderr
     assert "leave out --targets/--rotations" in result.stderr
+
+
+def test_everything_s_live_part_gives_the_live_bench_every_option_it_reads() -> None:
+    """`bench/pipeline.py --everything` runs bench/ingest_udp.py's live tracking with a
+    command line of its own, parsed by that script's parser: every option the script reads
+    is there (a hand-made list of options once missed two that came later, and
+    ``--everything`` stopped in its live part with an AttributeError)."""
+    from bench import ingest_udp, pipeline
+
+    for sizes in (pipeline.QUICK, pipeline.FULL):
+        options = ingest_udp.argument_parser().parse_args(pipeline.live_udp_arguments(sizes))
+        read = set(re.findall(r"\bargs\.(\w+)", Path(ingest_udp.__file__).read_text()))
+        assert read and read <= set(vars(options)), read - set(vars(options))
+        assert options.track and options.on_arrival and not options.replay
+        assert (options.rates, options.seconds) == (sizes.udp_rates, sizes.udp_seconds)
