@@ -11,7 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import re
+import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import yaml
 from bench.ingest_udp import (
@@ -33,6 +38,7 @@ from hotzone.runtime.live_tracking import (
 from hotzone.runtime.sources import SourcePublisher
 from hotzone.runtime.windows import TrackingSettings
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 RATE = 400.0
 SECONDS = 6.0
 RADARS = 4
@@ -94,3 +100,38 @@ def test_the_virtual_clock_times_every_plot_after_the_first_third() -> None:
     assert figures["books"] >= SECONDS - 1
     # A plot waits at least its own step and at most the run.
     assert 0.0 < float(figures["p50_ms"]) <= float(figures["p99_ms"]) < SECONDS * 1e3
+
+
+def test_the_documented_replay_commands_run_as_written() -> None:
+    """docs/ingest/limits.md's two replay lines, run verbatim (the venv's interpreter for
+    ``.venv/bin/python``): each prints its row, a step after every third datagram without
+    latencies, on the virtual clock with them, each with the Track messages' digest."""
+    document = (REPOSITORY / "docs" / "ingest" / "limits.md").read_text(encoding="utf-8")
+    lines = [
+        line
+        for block in re.findall(r"^```\n(.*?)^```", document, re.S | re.M)
+        for line in block.splitlines()
+        if "bench/ingest_udp.py" in line and "--replay" in line
+    ]
+    assert len(lines) == 2, lines
+    for line in lines:
+        words = shlex.split(line)
+        assert words[0] == ".venv/bin/python", line
+        result = subprocess.run(
+            [sys.executable, *words[1:]],
+            cwd=REPOSITORY,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        row = result.stdout.strip().splitlines()[-1]
+        # reports/s, steps, CPU s, step p50/p99/max, books (median), track-msgs, p50/p99, sha256
+        matched = re.match(
+            r"\s*8000\s+(\d+)\s+[\d.]+\s+.*?\s+(\d+)\s+(-|\d+/\s*\d+)\s+([0-9a-f]{16})$", row
+        )
+        assert matched, row
+        steps, track_messages, latencies = (int(matched[1]), int(matched[2]), matched[3])
+        assert steps > 100 and track_messages > 10_000, row
+        assert (latencies == "-") == ("--every 3" in line), row
